@@ -1,0 +1,28 @@
+// One function per command. Each returns the process exit code: 0 success, 1 a check or step
+// failed, 2 bad usage or bad configuration.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+
+namespace dbr::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct CommandOptions {
+  std::string output = "text";  // text | json (check, status)
+  bool dry_run = false;         // cleanup
+};
+
+int Check(const Config& config, const CommandOptions& options);
+int Run(const Config& config, const CommandOptions& options);
+int Status(const Config& config, const CommandOptions& options);
+// The detached heartbeat writer that `run` starts (hidden command).
+int Heartbeat(const Config& config, const CommandOptions& options);
+// Commands whose issue has not landed: say so and exit 2.
+int NotYetAvailable(const std::string& command, const std::string& issue);
+
+}  // namespace dbr::cli

@@ -1,0 +1,78 @@
+// The configuration schema. Names and defaults of `provider`, `force`, `log_level` and the
+// `aws`, `src`, `dst` and `upgrade` blocks are fixed (see README "Configuration"); the engine's
+// own knobs (`jobs`, `sequence_gap`, ...) sit at the top level beside them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace dbr {
+
+struct AwsConfig {
+  std::string profile;
+  std::string region = "us-east-1";
+  std::string endpoint_url;
+};
+
+struct ServerConfig {
+  std::string user = "ops";
+  std::string password = "secret";
+  std::vector<std::string> schemas = {"public"};  // YAML key `schema`: a name or a list
+  std::string name = "postgres";                  // database name
+  int port = 5432;
+  std::string host = "127.0.0.1";
+  std::string instance_id;
+};
+
+struct UpgradeConfig {
+  std::string subnet_group;
+  std::string engine_version;
+  std::string kms_id;
+  std::vector<std::string> security_groups;
+  std::string parameter_group;
+  std::string instance_class;
+  std::string storage_type;
+  int64_t storage_size = 0;
+  int64_t storage_iops = 0;
+  int64_t storage_throughput = 0;
+  std::string user = "upgrade";
+  std::string password;            // empty: generated per run, kept in the 0600 state file
+  std::string vpc_id;
+  std::string ca_identifier;
+};
+
+struct Config {
+  std::string provider = "rds";  // "rds" or "postgres"
+  bool force = false;
+  std::string log_level = "info";
+  AwsConfig aws;
+  ServerConfig src;
+  ServerConfig dst;
+  UpgradeConfig upgrade;
+
+  // Engine settings.
+  int jobs = 0;                                  // 0: number of cores
+  int64_t sequence_gap = 1000;
+  double heartbeat_interval = 1.0;               // seconds between heartbeat rows
+  int64_t catchup_lag_bytes = 16 * 1024 * 1024;  // catch-up is done below this slot lag
+  int64_t catchup_timeout = 3600;                // seconds
+  int64_t split_tables_larger_than = 256LL * 1024 * 1024;  // bytes; 0 never splits
+  std::string pg_bin_dir;                        // where to look first for pg_dump/pg_restore
+  std::string state_dir;                         // default: beside the config file
+
+  // Where the file was read from; relative paths in it are relative to its folder.
+  std::filesystem::path config_file;
+};
+
+// Reads and validates a config. `path` is a YAML file, or a directory holding config.yaml.
+// Every failure names the file, the field and (for YAML errors) the line and column.
+Result<Config> LoadConfig(const std::filesystem::path& path);
+
+// The same from YAML text already in memory (`origin` names it in messages).
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& origin);
+
+}  // namespace dbr

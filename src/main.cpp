@@ -1,0 +1,119 @@
+// Argument parsing only: turns the command line into a Config and a command to run.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "util/log.h"
+
+namespace {
+
+// The Go original took `-config DIR`; accept single-dash long options (`-config FILE`,
+// `-config=FILE`, `-log-level debug`) by rewriting them to the double-dash form CLI11 knows.
+std::vector<std::string> NormalizeArgs(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-' && std::isalpha(static_cast<unsigned char>(a[2])))
+      a = "-" + a;
+    args.push_back(a);
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them in reverse order
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dbr::log::SetLevel("info");
+  CLI::App app{
+      "db_relocate moves or major-version-upgrades a live PostgreSQL database with no downtime.\n"
+      "Exit codes: 0 success, 1 a check or step failed, 2 bad usage or bad configuration."};
+  app.name("db_relocate");
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  std::string config_path = "config.yaml";
+  std::string log_level;
+  dbr::cli::CommandOptions options;
+
+  auto add_config = [&](CLI::App* sub) {
+    sub->add_option("--config", config_path,
+                    "YAML config file, or a directory holding config.yaml (default ./config.yaml)");
+    sub->add_option("--log-level", log_level, "debug, info, warn, error or fatal (overrides "
+                                              "log_level in the config)");
+  };
+  auto add_output = [&](CLI::App* sub) {
+    sub->add_option("--output", options.output, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+  };
+
+  struct Command {
+    const char* name;
+    const char* help;
+    const char* pending_issue;  // non-null: not available yet
+  };
+  const Command commands[] = {
+      {"check", "Run the pre-flight checks against the source (and destination)", nullptr},
+      {"run", "Relocate: snapshot, restore, replicate and catch up", nullptr},
+      {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
+       nullptr},
+      {"verify", "Compare every table between source and destination", "#6"},
+      {"cutover", "Move the application's traffic to the destination", "#4"},
+      {"rollback", "Move the application's traffic back to the source", "#4"},
+      {"cleanup", "Remove what the relocation created", "#4"},
+  };
+  for (const auto& c : commands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    add_config(sub);
+    if (std::string(c.name) == "check" || std::string(c.name) == "status") add_output(sub);
+    if (std::string(c.name) == "cleanup")
+      sub->add_flag("--dry-run", options.dry_run, "List what would be dropped");
+  }
+  CLI::App* heartbeat = app.add_subcommand("heartbeat", "");
+  heartbeat->group("");  // internal: the detached writer started by `run`
+  add_config(heartbeat);
+  app.add_subcommand("version", "Print the version");
+
+  std::vector<std::string> args = NormalizeArgs(argc, argv);
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : dbr::cli::kExitUsage;
+  }
+
+  CLI::App* chosen = app.get_subcommands().front();
+  std::string name = chosen->get_name();
+  if (name == "version") {
+    std::cout << "db_relocate " << DBR_VERSION << "\n";
+    return 0;
+  }
+  for (const auto& c : commands) {
+    if (name == c.name && c.pending_issue != nullptr)
+      return dbr::cli::NotYetAvailable(name, c.pending_issue);
+  }
+
+  if (!log_level.empty() && !dbr::log::IsValidLevel(log_level)) {
+    std::cerr << "error: --log-level " << log_level
+              << " is not one of debug, info, warn, error, fatal\n";
+    return dbr::cli::kExitUsage;
+  }
+  auto config = dbr::LoadConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "error: " << config.message() << "\n";
+    return dbr::cli::kExitUsage;
+  }
+  dbr::log::SetLevel(log_level.empty() ? config->log_level : log_level);
+
+  if (name == "check") return dbr::cli::Check(*config, options);
+  if (name == "run") return dbr::cli::Run(*config, options);
+  if (name == "status") return dbr::cli::Status(*config, options);
+  if (name == "heartbeat") return dbr::cli::Heartbeat(*config, options);
+  std::cerr << "error: unknown command " << name << "\n";
+  return dbr::cli::kExitUsage;
+}

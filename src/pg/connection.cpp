@@ -1,0 +1,123 @@
+#include "pg/connection.h"
+
+#include <fmt/format.h>
+
+#include "util/log.h"
+
+namespace dbr::pg {
+namespace {
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string ResultError(PGresult* res, PGconn* conn) {
+  if (res == nullptr) return Trim(PQerrorMessage(conn));
+  // PQresultErrorMessage holds "ERROR:  ...\nDETAIL:  ..."; keep it on one line.
+  std::string out;
+  for (char c : Trim(PQresultErrorMessage(res))) out.push_back(c == '\n' ? ' ' : c);
+  return out;
+}
+
+}  // namespace
+
+std::string ConnParams::Describe() const {
+  return fmt::format("{} {}@{}:{}/{}", label, user, host, port, dbname);
+}
+
+std::optional<std::string> QueryResult::GetOpt(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  return Get(row, col);
+}
+
+int64_t QueryResult::GetInt(int row, int col) const {
+  if (IsNull(row, col)) return 0;
+  return std::stoll(Get(row, col));
+}
+
+bool QueryResult::GetBool(int row, int col) const {
+  return !IsNull(row, col) && Get(row, col) == "t";
+}
+
+Result<Connection> Connection::Open(const ConnParams& p) {
+  std::string port = std::to_string(p.port);
+  std::string timeout = std::to_string(p.connect_timeout_s);
+  std::vector<const char*> keys = {"host", "port", "user", "dbname", "application_name",
+                                   "connect_timeout"};
+  std::vector<const char*> values = {p.host.c_str(), port.c_str(), p.user.c_str(),
+                                     p.dbname.c_str(), p.application_name.c_str(),
+                                     timeout.c_str()};
+  if (!p.password.empty()) {
+    keys.push_back("password");
+    values.push_back(p.password.c_str());
+  }
+  if (p.replication) {
+    keys.push_back("replication");
+    values.push_back("database");
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
+  if (conn == nullptr) return Status::Error("out of memory connecting to " + p.Describe());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string err = Trim(PQerrorMessage(conn));
+    PQfinish(conn);
+    return Status::Error(fmt::format("cannot connect to {}: {}", p.Describe(), err));
+  }
+  return Connection(conn, p);
+}
+
+Result<QueryResult> Connection::Run(std::string_view sql, const Params& params, bool log_sql) {
+  if (log_sql) log::debug("[{}] {}", params_.label, sql);
+  std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& v : params) values.push_back(v ? v->c_str() : nullptr);
+  PGresult* res =
+      params.empty()
+          ? PQexec(conn_.get(), text.c_str())
+          : PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0);
+  QueryResult result(res);
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_OUT ||
+      st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
+    return result;
+  std::string what = log_sql ? std::string(sql.substr(0, 200)) : "(statement not shown)";
+  return Status::Error(
+      fmt::format("on {}: {} [while running: {}]", params_.label, ResultError(res, conn_.get()), what));
+}
+
+Result<QueryResult> Connection::Query(std::string_view sql, const Params& params) {
+  return Run(sql, params, true);
+}
+
+Status Connection::Exec(std::string_view sql, const Params& params) {
+  return Run(sql, params, true).status();
+}
+
+Status Connection::ExecSensitive(std::string_view sql) { return Run(sql, {}, false).status(); }
+
+Result<std::string> Connection::QueryValue(std::string_view sql, const Params& params) {
+  auto r = Query(sql, params);
+  if (!r.ok()) return r.status();
+  if (r->rows() < 1 || r->cols() < 1)
+    return Status::Error(fmt::format("on {}: query returned no row: {}", params_.label, sql));
+  return r->Get(0, 0);
+}
+
+void Connection::Cancel() {
+  PGcancel* cancel = PQgetCancel(conn_.get());
+  if (cancel == nullptr) return;
+  char buf[256];
+  PQcancel(cancel, buf, sizeof buf);
+  PQfreeCancel(cancel);
+}
+
+std::string ErrorSqlState(const PGresult* res) {
+  const char* s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  return s ? s : "";
+}
+
+}  // namespace dbr::pg

@@ -1,0 +1,86 @@
+// A small RAII wrapper over libpq: a connection, its results, and errors as values.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace dbr::pg {
+
+struct ConnParams {
+  std::string label = "server";  // "source" or "destination": names the side in every message
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string user;
+  std::string password;  // handed to libpq as a separate value; never printed
+  std::string dbname;
+  std::string application_name = "db_relocate";
+  bool replication = false;  // a logical replication connection (replication=database)
+  int connect_timeout_s = 10;
+
+  // "source ops@127.0.0.1:5432/postgres": safe to print, never holds the password.
+  std::string Describe() const;
+};
+
+using Params = std::vector<std::optional<std::string>>;
+
+class QueryResult {
+ public:
+  explicit QueryResult(PGresult* res) : res_(res, &PQclear) {}
+  int rows() const { return PQntuples(res_.get()); }
+  int cols() const { return PQnfields(res_.get()); }
+  bool IsNull(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
+  std::string Get(int row, int col) const { return PQgetvalue(res_.get(), row, col); }
+  std::optional<std::string> GetOpt(int row, int col) const;
+  int64_t GetInt(int row, int col) const;  // 0 when NULL
+  bool GetBool(int row, int col) const;    // PostgreSQL's 't'
+  int ColumnIndex(const char* name) const { return PQfnumber(res_.get(), name); }
+
+ private:
+  std::unique_ptr<PGresult, decltype(&PQclear)> res_;
+};
+
+class Connection {
+ public:
+  static Result<Connection> Open(const ConnParams& params);
+
+  Connection(Connection&&) noexcept = default;
+  Connection& operator=(Connection&&) noexcept = default;
+
+  // Runs one statement; SQL is logged at debug level.
+  Result<QueryResult> Query(std::string_view sql, const Params& params = {});
+  Status Exec(std::string_view sql, const Params& params = {});
+  // For statements that carry a secret (a password, a connection string): never logged.
+  Status ExecSensitive(std::string_view sql);
+  // A single value (first row, first column); error when there is no row.
+  Result<std::string> QueryValue(std::string_view sql, const Params& params = {});
+
+  int server_version_num() const { return PQserverVersion(conn_.get()); }
+  int server_major() const { return server_version_num() / 10000; }
+  const ConnParams& params() const { return params_; }
+  std::string Describe() const { return params_.Describe(); }
+  PGconn* raw() { return conn_.get(); }
+  // Asks the server to cancel whatever this connection is running (safe from another thread).
+  void Cancel();
+  bool IsBroken() const { return PQstatus(conn_.get()) != CONNECTION_OK; }
+
+ private:
+  Connection(PGconn* conn, ConnParams params)
+      : conn_(conn, &PQfinish), params_(std::move(params)) {}
+  Result<QueryResult> Run(std::string_view sql, const Params& params, bool log_sql);
+
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
+  ConnParams params_;
+};
+
+// The SQLSTATE and message of a failed result, for callers that branch on the error code.
+std::string ErrorSqlState(const PGresult* res);
+
+}  // namespace dbr::pg
