@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
 
   if (name == "check") return dbr::cli::Check(*config, options);
   if (name == "run") return dbr::cli::Run(*config, options);
-  if (name == "status") return dbr::cli::Status(*config, options);
+  if (name == "status") return dbr::cli::ShowStatus(*config, options);
   if (name == "heartbeat") return dbr::cli::Heartbeat(*config, options);
   std::cerr << "error: unknown command " << name << "\n";
   return dbr::cli::kExitUsage;

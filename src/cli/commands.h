@@ -19,7 +19,7 @@ struct CommandOptions {
 
 int Check(const Config& config, const CommandOptions& options);
 int Run(const Config& config, const CommandOptions& options);
-int Status(const Config& config, const CommandOptions& options);
+int ShowStatus(const Config& config, const CommandOptions& options);
 // The detached heartbeat writer that `run` starts (hidden command).
 int Heartbeat(const Config& config, const CommandOptions& options);
 // Commands whose issue has not landed: say so and exit 2.

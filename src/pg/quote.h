@@ -22,3 +22,10 @@ std::string QuoteConninfoValue(std::string_view value);
 std::string QuoteIdentList(const std::vector<std::string>& names);
 
 }  // namespace dbr::pg
+
+namespace dbr::pg {
+
+// A text[] literal ('{"a","b"}' form) to pass a list as one query parameter: $1::text[].
+std::string TextArrayLiteral(const std::vector<std::string>& values);
+
+}  // namespace dbr::pg

@@ -1,0 +1,20 @@
+#include "cli/commands.h"
+#include "core/heartbeat.h"
+#include "core/pipeline.h"
+#include "util/log.h"
+
+namespace dbr::cli {
+
+int Run(const Config& config, const CommandOptions&) {
+  Status st = RunRelocation(config);
+  if (!st.ok()) {
+    log::error("{}", st.message());
+    log::error("the run can be resumed: fix the cause and run `db_relocate run` again");
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+int Heartbeat(const Config& config, const CommandOptions&) { return RunHeartbeatWriter(config); }
+
+}  // namespace dbr::cli

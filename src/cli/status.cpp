@@ -1,0 +1,98 @@
+#include <fmt/format.h>
+
+#include <iostream>
+#include <optional>
+
+#include "cli/commands.h"
+#include "core/heartbeat.h"
+#include "core/replication_health.h"
+#include "core/run_state.h"
+#include "core/servers.h"
+#include "util/progress.h"
+
+namespace dbr::cli {
+namespace {
+
+std::string YesNo(bool b) { return b ? "yes" : "no"; }
+
+}  // namespace
+
+int ShowStatus(const Config& config, const CommandOptions& options) {
+  StateStore store(config.state_dir);
+  auto state = store.Load();
+  if (!state.ok()) {
+    std::cerr << "error: " << state.message() << "\n";
+    return kExitFailed;
+  }
+  std::optional<pg::Connection> src, dst;
+  std::string src_error, dst_error;
+  if (auto c = pg::Connection::Open(SourceParams(config)); c.ok()) src.emplace(std::move(*c));
+  else src_error = c.message();
+  if (auto c = pg::Connection::Open(DestinationParams(config)); c.ok()) dst.emplace(std::move(*c));
+  else dst_error = c.message();
+  ReplicationHealth h = ReadReplicationHealth(src ? &*src : nullptr, dst ? &*dst : nullptr);
+  auto writer = HeartbeatWriterPid(store);
+
+  std::map<std::string, int> by_state;
+  for (const auto& [name, t] : state->tables) by_state[t.state]++;
+  const bool started = store.Exists();
+
+  if (options.output == "json") {
+    nlohmann::json j;
+    j["started"] = started;
+    j["state_dir"] = config.state_dir;
+    j["current_step"] = state->current_step;
+    j["started_at"] = state->started_at;
+    nlohmann::json steps = nlohmann::json::object();
+    for (const auto& [name, s] : state->steps)
+      steps[name] = {{"done", s.done}, {"seconds", s.seconds}, {"finished_at", s.finished_at}};
+    j["steps"] = steps;
+    j["snapshot_lsn"] = state->snapshot_lsn;
+    nlohmann::json tables = nlohmann::json::object();
+    for (const auto& [name, t] : state->tables)
+      tables[name] = {{"state", t.state}, {"rows", t.rows}, {"bytes", t.bytes}};
+    j["tables"] = tables;
+    j["replication"] = h.ToJson();
+    j["heartbeat_writer_pid"] = writer ? *writer : 0;
+    j["source_error"] = src_error;
+    j["destination_error"] = dst_error;
+    j["notes"] = state->notes;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::string out;
+    if (!started) out += "no relocation has run with this config yet (state: " + config.state_dir + ")\n";
+    out += fmt::format("step:            {}\n", state->current_step.empty() ? "-" : state->current_step);
+    if (!state->started_at.empty()) out += fmt::format("started:         {}\n", state->started_at);
+    if (!state->snapshot_lsn.empty()) out += fmt::format("snapshot LSN:    {}\n", state->snapshot_lsn);
+    std::string counts;
+    for (const auto& [s, n] : by_state) counts += (counts.empty() ? "" : ", ") + fmt::format("{} {}", n, s);
+    out += fmt::format("tables:          {}\n", counts.empty() ? "-" : counts);
+    for (const auto& [name, t] : state->tables)
+      if (t.state != "copied")
+        out += fmt::format("  {:<40} {}\n", name, t.state);
+    if (!src_error.empty()) out += "source:          unreachable: " + src_error + "\n";
+    if (!dst_error.empty()) out += "destination:     unreachable: " + dst_error + "\n";
+    out += fmt::format("slot:            {}{}\n", h.slot_exists ? "present" : "absent",
+                       h.slot_exists ? fmt::format(", active {}, wal_status {}, retains {}", YesNo(h.slot_active),
+                                                   h.slot_wal_status, HumanBytes(static_cast<double>(h.retained_bytes)))
+                                     : "");
+    out += fmt::format("subscription:    {}{}\n", h.subscription_exists ? "present" : "absent",
+                       h.subscription_exists
+                           ? fmt::format(", enabled {}, apply worker {}, {} tables syncing",
+                                         YesNo(h.subscription_enabled),
+                                         h.apply_worker_running ? "running" : "NOT running",
+                                         h.tables_not_ready)
+                           : "");
+    if (h.apply_errors >= 0) out += fmt::format("apply errors:    {}\n", h.apply_errors);
+    out += fmt::format("lag:             {} bytes, {} s\n", h.lag_bytes,
+                       h.lag_seconds < 0 ? std::string("?") : fmt::format("{:.1f}", h.lag_seconds));
+    out += fmt::format("heartbeat:       source #{}, destination #{}, writer {}\n",
+                       h.src_heartbeat_seq, h.dst_heartbeat_seq,
+                       writer ? fmt::format("running (pid {})", *writer) : "not running");
+    for (const auto& n : state->notes) out += "note: " + n + "\n";
+    std::cout << out;
+  }
+  return src_error.empty() && dst_error.empty() ? kExitOk : kExitFailed;
+}
+
+}  // namespace dbr::cli

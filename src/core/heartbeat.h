@@ -1,0 +1,38 @@
+// The heartbeat: a detached writer inserts a numbered, timestamped row into
+// db_relocate.heartbeat on the source every `heartbeat_interval` seconds for as long as the
+// relocation lives. The table is replicated like any other, so the destination's newest row
+// gives the lag in seconds, and every row must arrive: a row missing or doubled means data was
+// lost or applied twice.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "core/run_context.h"
+#include "core/run_state.h"
+#include "pg/connection.h"
+
+namespace dbr {
+
+Status EnsureHeartbeatTable(pg::Connection& src);
+// Starts the detached writer unless it is already running (it survives this process).
+Status EnsureHeartbeatWriter(const Config& config, const StateStore& store);
+// The writer's loop (the hidden `heartbeat` command): returns when told to stop or when the
+// heartbeat table has been dropped by cleanup.
+int RunHeartbeatWriter(const Config& config);
+
+struct HeartbeatSample {
+  int64_t seq = 0;
+  double age_seconds = -1;  // now() on the source minus the row's source timestamp
+};
+// Newest heartbeat in `conn`'s copy of the table, aged against the source's clock.
+Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn,
+                                                       pg::Connection& src);
+std::optional<int> HeartbeatWriterPid(const StateStore& store);
+
+// Step 7: write a marker on the source, wait for it on the destination, then prove that every
+// heartbeat up to it arrived exactly once.
+Status VerifyHeartbeats(RunContext& ctx);
+
+}  // namespace dbr

@@ -1,0 +1,174 @@
+#include "core/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "core/heartbeat.h"
+#include "core/names.h"
+#include "core/preflight.h"
+#include "core/replication_health.h"
+#include "core/servers.h"
+#include "core/steps.h"
+#include "snapshot/snapshot_source.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/progress.h"
+#include "util/retry.h"
+
+namespace dbr {
+namespace steps {
+
+Status Preflight(RunContext& ctx) {
+  PreflightOptions options;
+  options.destination_schema_is_ours = !ctx.state.snapshot_phase.empty();
+  PreflightReport report = RunPreflight(ctx.config, options);
+  std::cerr << report.ToText();
+  if (report.Blocks(ctx.config.force))
+    return Status::Error("pre-flight checks failed (see the FAIL lines above); nothing was changed");
+  return Status::Ok();
+}
+
+Status StartHeartbeat(RunContext& ctx) {
+  DBR_RETURN_IF_ERROR(EnsureHeartbeatTable(*ctx.src));
+  return EnsureHeartbeatWriter(ctx.config, ctx.store);
+}
+
+Status TakeSnapshot(RunContext& ctx) {
+  auto source = MakeLogicalCopySource();
+  log::info("snapshot source: {}", source->name());
+  return source->Take(ctx);
+}
+
+Status VerifyHeartbeat(RunContext& ctx) { return VerifyHeartbeats(ctx); }
+
+}  // namespace steps
+
+namespace {
+
+struct Step {
+  const char* name;
+  const char* title;
+  Status (*run)(RunContext&);
+  // Done once and never again (the others are re-run every time: they check, or are cheap).
+  bool once;
+  // Must run again while this later step is not done (it holds the exported snapshot).
+  const char* until_done = nullptr;
+};
+
+const Step kSteps[] = {
+    {"preflight", "pre-flight checks", steps::Preflight, false},
+    {"heartbeat", "heartbeat writer", steps::StartHeartbeat, false},
+    {"publication", "publication and replication slot", steps::CreatePublication, true,
+     "snapshot"},
+    {"snapshot", "snapshot of the source restored on the destination", steps::TakeSnapshot, true},
+    {"subscription", "subscription at the snapshot's LSN", steps::Subscribe, true},
+    {"catchup", "catch-up", steps::CatchUp, false},
+    {"heartbeat_verify", "heartbeat verification", steps::VerifyHeartbeat, false},
+    {"sequences", "sequences set ahead", steps::SetSequences, false},
+};
+
+Status Connect(RunContext& ctx) {
+  RetryPolicy policy{.attempts = 3};
+  auto open = [&](const pg::ConnParams& p, std::optional<pg::Connection>* out) {
+    return Retry(policy, "connecting to the " + p.label, [&] {
+      auto c = pg::Connection::Open(p);
+      if (!c.ok()) return c.status();
+      out->emplace(std::move(*c));
+      return Status::Ok();
+    });
+  };
+  DBR_RETURN_IF_ERROR(open(SourceParams(ctx.config), &ctx.src));
+  return open(DestinationParams(ctx.config), &ctx.dst);
+}
+
+Status LoadTables(RunContext& ctx) {
+  auto tables = ListTables(*ctx.src, SchemasInScope(ctx.config.src.schemas));
+  if (!tables.ok()) return tables.status();
+  ctx.tables.clear();
+  for (auto& t : *tables) {
+    if (!t.Replicable()) continue;
+    ctx.state.tables.try_emplace(t.Qualified());
+    ctx.tables.push_back(std::move(t));
+  }
+  return Status::Ok();
+}
+
+void PrintSummary(RunContext& ctx, double total_seconds) {
+  std::string out = "\nRelocation summary\n";
+  for (const auto& s : kSteps) {
+    auto it = ctx.state.steps.find(s.name);
+    double secs = it == ctx.state.steps.end() ? 0 : it->second.seconds;
+    out += fmt::format("  {:<52} {:>10}\n", s.title, HumanDuration(secs));
+  }
+  int64_t rows = 0, bytes = 0, copied = 0, resync = 0;
+  for (const auto& [name, t] : ctx.state.tables) {
+    rows += t.rows;
+    bytes += t.bytes;
+    copied += t.state == "copied";
+    resync += t.state == "resync";
+  }
+  out += fmt::format("  total{:>57}\n", HumanDuration(total_seconds));
+  out += fmt::format("tables: {} copied ({} rows, {}){}\n", copied, rows,
+                     HumanBytes(static_cast<double>(bytes)),
+                     resync ? fmt::format(", {} synchronised by the subscription", resync) : "");
+  if (ctx.copy_seconds > 0)
+    out += fmt::format("copy throughput this run: {}/s, {:.0f} rows/s\n",
+                       HumanBytes(ctx.bytes_copied / ctx.copy_seconds),
+                       ctx.rows_copied / ctx.copy_seconds);
+  ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst);
+  out += fmt::format("replication: running, lag {} bytes, heartbeat {:.1f} s behind\n",
+                     h.lag_bytes, h.lag_seconds);
+  for (const auto& n : ctx.state.notes) out += "note: " + n + "\n";
+  std::cout << out;
+}
+
+}  // namespace
+
+Status RunRelocation(const Config& config) {
+  if (config.provider != "postgres")
+    return Status::Error("provider \"" + config.provider +
+                         "\": only provider postgres can run in this version (rds: issue #5)");
+  RunContext ctx(config, config.state_dir);
+  DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));
+  auto lock = FileLock::Acquire(ctx.store.file("run.lock"), "this relocation");
+  if (!lock.ok()) return lock.status();
+  auto state = ctx.store.Load();
+  if (!state.ok()) return state.status();
+  ctx.state = std::move(*state);
+  if (ctx.state.started_at.empty()) ctx.state.started_at = NowUtc();
+  else log::info("resuming the relocation started at {}", ctx.state.started_at);
+
+  DBR_RETURN_IF_ERROR(Connect(ctx));
+  DBR_RETURN_IF_ERROR(LoadTables(ctx));
+  const auto run_started = std::chrono::steady_clock::now();
+  for (const Step& step : kSteps) {
+    bool skip = step.once && ctx.state.StepDone(step.name);
+    if (step.until_done != nullptr) skip = ctx.state.StepDone(step.until_done);
+    if (skip) {
+      log::info("step {}: already done", step.name);
+      continue;
+    }
+    log::info("step {}: {}", step.name, step.title);
+    ctx.state.current_step = step.name;
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    auto started = std::chrono::steady_clock::now();
+    Status st = step.run(ctx);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!st.ok()) {
+      (void)ctx.SaveState();
+      return st.Wrap("step " + std::string(step.name) + " failed after " + HumanDuration(secs));
+    }
+    ctx.state.steps[step.name] = {true, secs, NowUtc()};
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    log::info("step {} done in {}", step.name, HumanDuration(secs));
+  }
+  ctx.state.current_step = "replicating";
+  DBR_RETURN_IF_ERROR(ctx.SaveState());
+  PrintSummary(ctx, std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count());
+  return Status::Ok();
+}
+
+}  // namespace dbr

@@ -1,0 +1,530 @@
+#include "core/preflight.h"
+
+#include <fmt/format.h>
+
+#include <optional>
+#include <set>
+
+#include "core/catalog.h"
+#include "core/names.h"
+#include "core/servers.h"
+#include "pg/connection.h"
+#include "pg/quote.h"
+#include "pg/tools.h"
+#include "util/progress.h"
+
+namespace dbr {
+namespace {
+
+std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+class Preflight {
+ public:
+  Preflight(const Config& config, const PreflightOptions& options)
+      : config_(config), options_(options) {}
+
+  PreflightReport Run() {
+    auto src = Connect(SourceParams(config_), "source connection");
+    std::optional<pg::Connection> dst;
+    if (config_.provider == "postgres") {
+      auto d = Connect(DestinationParams(config_), "destination connection");
+      if (d) dst.emplace(std::move(*d));
+    }
+    if (!src) return std::move(report_);
+    CheckVersions(*src, dst ? &*dst : nullptr);
+    CheckWalLevel(*src);
+    CheckSourceCapacity(*src);
+    CheckSourcePrivileges(*src);
+    auto tables = ListTables(*src, SchemasInScope(config_.src.schemas));
+    if (!tables.ok()) {
+      Add("tables in scope", CheckLevel::kFail, tables.message());
+    } else {
+      CheckScope(*tables);
+      CheckReplicaIdentity(*tables);
+      CheckUnsupported(*src, *tables);
+    }
+    CheckBlockingTransactions(*src);
+    CheckLeftovers(*src, dst ? &*dst : nullptr);
+    CheckSize(*src);
+    if (dst) {
+      CheckDestinationWorkers(*dst);
+      CheckDestinationPrivileges(*dst);
+      CheckExtensions(*src, *dst);
+      if (tables.ok()) CheckDestinationConflicts(*dst, *tables);
+      CheckPgDump(*src);
+    }
+    return std::move(report_);
+  }
+
+ private:
+  CheckResult& Add(std::string name, CheckLevel level, std::string detail,
+                   std::vector<std::string> objects = {}, std::string hint = "",
+                   bool overridable = false) {
+    report_.checks.push_back({std::move(name), level, std::move(detail), std::move(objects),
+                              std::move(hint), overridable});
+    return report_.checks.back();
+  }
+
+  std::optional<pg::Connection> Connect(const pg::ConnParams& params, const std::string& name) {
+    auto conn = pg::Connection::Open(params);
+    if (!conn.ok()) {
+      Add(name, CheckLevel::kFail, conn.message(), {},
+          "check host, port, database name, user and password in the config, and that the "
+          "server accepts connections from this machine (pg_hba.conf)");
+      return std::nullopt;
+    }
+    auto ssl = conn->QueryValue("SELECT COALESCE((SELECT ssl::text FROM pg_stat_ssl WHERE pid = "
+                                "pg_backend_pid()), 'false')");
+    auto version = conn->QueryValue("SHOW server_version");
+    Add(name, CheckLevel::kPass,
+        fmt::format("{}, PostgreSQL {}, TLS {}", params.Describe(),
+                    version.ok() ? *version : "?", ssl.ok() && *ssl == "true" ? "on" : "off"));
+    return std::move(conn).value();
+  }
+
+  void CheckVersions(pg::Connection& src, pg::Connection* dst) {
+    int src_major = src.server_major();
+    std::string detail = fmt::format("source {}", src_major);
+    if (dst != nullptr) {
+      int dst_major = dst->server_major();
+      detail += fmt::format(", destination {}", dst_major);
+      if (dst_major < src_major) {
+        Add("server versions", CheckLevel::kFail, detail + ": the destination is older",
+            {}, "relocate to a server of the same or a newer major version");
+        return;
+      }
+    }
+    if (!config_.upgrade.engine_version.empty()) {
+      int target = std::stoi(config_.upgrade.engine_version);
+      detail += fmt::format(", upgrade.engine_version {}", config_.upgrade.engine_version);
+      if (target <= src_major) {
+        Add("server versions", CheckLevel::kFail,
+            detail + ": upgrade.engine_version is not higher than the source's major", {},
+            fmt::format("set upgrade.engine_version to a major above {}, or leave it empty",
+                        src_major));
+        return;
+      }
+      if (dst != nullptr && target != dst->server_major()) {
+        Add("server versions", CheckLevel::kFail,
+            detail + ": upgrade.engine_version does not match the destination server", {},
+            "set upgrade.engine_version to the destination's major, or leave it empty");
+        return;
+      }
+    }
+    Add("server versions", CheckLevel::kPass, detail);
+  }
+
+  void CheckWalLevel(pg::Connection& src) {
+    if (config_.provider == "rds") {
+      auto v = src.QueryValue("SELECT current_setting('rds.logical_replication', true)");
+      if (v.ok() && !v->empty() && *v != "on" && *v != "1") {
+        Add("logical replication enabled", CheckLevel::kFail, "rds.logical_replication = " + *v,
+            {}, "set rds.logical_replication = 1 in the source's DB parameter group and reboot "
+                "the instance (a reboot is downtime: plan it)");
+        return;
+      }
+    }
+    auto wal = src.QueryValue("SHOW wal_level");
+    if (!wal.ok()) {
+      Add("logical replication enabled", CheckLevel::kFail, wal.message());
+    } else if (*wal != "logical") {
+      Add("logical replication enabled", CheckLevel::kFail, "wal_level = " + *wal, {},
+          "set wal_level = logical on the source (ALTER SYSTEM SET wal_level = logical) and "
+          "restart it");
+    } else {
+      Add("logical replication enabled", CheckLevel::kPass, "wal_level = logical");
+    }
+  }
+
+  void CheckSourceCapacity(pg::Connection& src) {
+    auto r = src.Query(R"sql(
+      SELECT current_setting('max_replication_slots')::int,
+             (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1),
+             current_setting('max_wal_senders')::int,
+             (SELECT count(*) FROM pg_stat_replication))sql",
+                       {names::kSlot});
+    if (!r.ok()) {
+      Add("replication slots and WAL senders", CheckLevel::kFail, r.message());
+      return;
+    }
+    int64_t slots = r->GetInt(0, 0), used = r->GetInt(0, 1);
+    int64_t senders = r->GetInt(0, 2), active = r->GetInt(0, 3);
+    std::string detail = fmt::format("slots {}/{} used, WAL senders {}/{} used", used, slots,
+                                     active, senders);
+    // One slot and sender for the relocation; one more lets a table be re-synchronised.
+    if (slots - used < 1 || senders - active < 1) {
+      Add("replication slots and WAL senders", CheckLevel::kFail, detail + ": none free", {},
+          "raise max_replication_slots and max_wal_senders on the source (restart needed), or "
+          "drop unused slots");
+    } else if (slots - used < 2 || senders - active < 2) {
+      Add("replication slots and WAL senders", CheckLevel::kWarn,
+          detail + ": only one free; re-synchronising a table after a resume needs a second");
+    } else {
+      Add("replication slots and WAL senders", CheckLevel::kPass, detail);
+    }
+  }
+
+  void CheckSourcePrivileges(pg::Connection& src) {
+    auto r = src.Query(R"sql(
+      SELECT rolsuper, rolreplication, rolcreaterole,
+             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
+               AND pg_has_role(current_user, 'rds_replication', 'member'),
+             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser')
+               AND pg_has_role(current_user, 'rds_superuser', 'member')
+        FROM pg_roles WHERE rolname = current_user)sql");
+    if (!r.ok() || r->rows() == 0) {
+      Add("source privileges", CheckLevel::kFail, r.ok() ? "current role not found" : r.message());
+      return;
+    }
+    bool super = r->GetBool(0, 0), repl = r->GetBool(0, 1), createrole = r->GetBool(0, 2);
+    bool rds_repl = r->GetBool(0, 3), rds_super = r->GetBool(0, 4);
+    source_is_superuser_ = super;
+    std::vector<std::string> missing;
+    if (!super && !repl && !rds_repl) missing.push_back("REPLICATION (or rds_replication)");
+    if (!super && !createrole && !rds_super)
+      missing.push_back("CREATEROLE (to create the replication user " + config_.upgrade.user +
+                        ")");
+    if (!missing.empty()) {
+      Add("source privileges", CheckLevel::kFail,
+          config_.src.user + " lacks " + Join(missing), {config_.src.user},
+          fmt::format("ALTER ROLE {} WITH REPLICATION CREATEROLE; (on RDS: GRANT rds_replication, "
+                      "rds_superuser TO {})",
+                      pg::QuoteIdent(config_.src.user), pg::QuoteIdent(config_.src.user)));
+      return;
+    }
+    Add("source privileges", CheckLevel::kPass,
+        super ? config_.src.user + " is a superuser"
+              : config_.src.user + " can replicate and create roles");
+  }
+
+  void CheckScope(const std::vector<TableInfo>& tables) {
+    std::vector<std::string> missing_schemas;
+    for (const auto& s : config_.src.schemas) {
+      bool found = false;
+      for (const auto& t : tables) found = found || t.schema == s;
+      if (!found) missing_schemas.push_back(s);
+    }
+    size_t replicable = 0;
+    for (const auto& t : tables) replicable += t.Replicable() ? 1 : 0;
+    if (!missing_schemas.empty()) {
+      Add("tables in scope", CheckLevel::kWarn,
+          fmt::format("{} tables; no table found in schema {}", replicable,
+                      Join(missing_schemas)),
+          missing_schemas, "check src.schema in the config");
+      return;
+    }
+    Add("tables in scope", CheckLevel::kPass,
+        fmt::format("{} tables in schema {}", replicable, Join(config_.src.schemas)));
+    // Ownership: CREATE PUBLICATION ... FOR TABLE needs to own each table.
+    if (source_is_superuser_) return;
+    std::vector<std::string> not_owned;
+    for (const auto& t : tables)
+      if (t.Replicable() && t.owner != config_.src.user && t.schema != names::kSchema)
+        not_owned.push_back(t.Display() + " (owner " + t.owner + ")");
+    if (!not_owned.empty())
+      Add("table ownership", CheckLevel::kFail,
+          fmt::format("{} tables are not owned by {}: publishing a table requires owning it",
+                      not_owned.size(), config_.src.user),
+          not_owned, "run as a superuser (rds_superuser) or as the tables' owner");
+  }
+
+  void CheckReplicaIdentity(const std::vector<TableInfo>& tables) {
+    std::vector<std::string> bad;
+    for (const auto& t : tables)
+      if (t.Replicable() && !t.HasUsableReplicaIdentity()) bad.push_back(t.Display());
+    if (bad.empty()) {
+      Add(checks::kReplicaIdentity, CheckLevel::kPass,
+          "every table has a primary key or a replica identity");
+      return;
+    }
+    Add(checks::kReplicaIdentity, CheckLevel::kFail,
+        fmt::format("{} tables have no primary key and no usable REPLICA IDENTITY: once "
+                    "published, UPDATE and DELETE on them would fail on the source",
+                    bad.size()),
+        bad,
+        "add a primary key, or ALTER TABLE ... REPLICA IDENTITY USING INDEX <unique index>; "
+        "with force: true db_relocate sets REPLICA IDENTITY FULL on them",
+        true);
+  }
+
+  void CheckUnsupported(pg::Connection& src, const std::vector<TableInfo>& tables) {
+    std::vector<std::string> objects;
+    for (const auto& t : tables) {
+      if (t.relkind == 'm') objects.push_back(t.Display() + " (materialized view: refreshed once)");
+      if (t.relkind == 'f') objects.push_back(t.Display() + " (foreign table: definition only)");
+      if (t.relkind == 'r' && t.persistence == 'u')
+        objects.push_back(t.Display() + " (unlogged table: copied once, not kept in sync)");
+    }
+    auto lo = src.QueryValue("SELECT count(*) FROM pg_largeobject_metadata");
+    if (lo.ok() && *lo != "0")
+      objects.push_back(*lo + " large objects (not copied nor replicated)");
+    if (objects.empty()) {
+      Add("objects logical replication does not carry", CheckLevel::kPass, "none");
+    } else {
+      Add("objects logical replication does not carry", CheckLevel::kWarn,
+          fmt::format("{} objects are not kept in sync by logical replication", objects.size()),
+          objects, "move them by hand at cut-over, or accept that they are not replicated");
+    }
+  }
+
+  void CheckBlockingTransactions(pg::Connection& src) {
+    auto prepared = src.Query("SELECT gid || ' (prepared ' || prepared || ')' FROM "
+                              "pg_prepared_xacts WHERE database = current_database()");
+    if (prepared.ok() && prepared->rows() > 0) {
+      std::vector<std::string> gids;
+      for (int i = 0; i < prepared->rows(); ++i) gids.push_back(prepared->Get(i, 0));
+      Add("prepared transactions", CheckLevel::kFail,
+          "prepared transactions make creating the replication slot wait until they end", gids,
+          "COMMIT PREPARED or ROLLBACK PREPARED them", true);
+    } else {
+      Add("prepared transactions", CheckLevel::kPass, "none");
+    }
+    auto old = src.Query(R"sql(
+      SELECT pid::text || ' ' || usename || ' running for ' ||
+             date_trunc('second', now() - xact_start)::text
+        FROM pg_stat_activity
+       WHERE xact_start < now() - interval '5 minutes' AND backend_xid IS NOT NULL
+       ORDER BY xact_start)sql");
+    if (old.ok() && old->rows() > 0) {
+      std::vector<std::string> pids;
+      for (int i = 0; i < old->rows(); ++i) pids.push_back(old->Get(i, 0));
+      Add("long-running transactions", CheckLevel::kWarn,
+          "creating the replication slot waits until these transactions end", pids,
+          "let them finish or end them (pg_terminate_backend)");
+    } else {
+      Add("long-running transactions", CheckLevel::kPass, "none older than 5 minutes");
+    }
+  }
+
+  void CheckLeftovers(pg::Connection& src, pg::Connection* dst) {
+    std::vector<std::string> found;
+    auto pub = src.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = $1",
+                              {names::kPublication});
+    if (pub.ok() && *pub != "0") found.push_back(std::string("publication ") + names::kPublication);
+    auto slot = src.Query(
+        "SELECT active, pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)) "
+        "FROM pg_replication_slots WHERE slot_name = $1",
+        {names::kSlot});
+    if (slot.ok() && slot->rows() > 0)
+      found.push_back(std::string("replication slot ") + names::kSlot + " (retaining " +
+                      slot->Get(0, 1) + " of WAL)");
+    if (dst != nullptr) {
+      auto sub = dst->QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1",
+                                 {names::kSubscription});
+      if (sub.ok() && *sub != "0")
+        found.push_back(std::string("subscription ") + names::kSubscription + " on the destination");
+    }
+    if (found.empty()) {
+      Add("leftovers of an earlier run", CheckLevel::kPass, "none");
+    } else {
+      Add("leftovers of an earlier run", CheckLevel::kWarn,
+          "objects of an earlier relocation exist: `run` resumes it", found,
+          "to start afresh, remove them with `db_relocate cleanup`");
+    }
+  }
+
+  void CheckSize(pg::Connection& src) {
+    auto r = src.Query(R"sql(
+      SELECT pg_database_size(current_database()),
+             COALESCE(current_setting('max_slot_wal_keep_size', true), '-1'))sql");
+    if (!r.ok()) {
+      Add("database size and WAL retention", CheckLevel::kWarn, r.message());
+      return;
+    }
+    int64_t size = r->GetInt(0, 0);
+    std::string keep = r->Get(0, 1);
+    std::string detail = "database " + HumanBytes(static_cast<double>(size)) + "; max_slot_wal_keep_size " + keep;
+    if (keep != "-1") {
+      Add("database size and WAL retention", CheckLevel::kWarn,
+          detail + ": the slot is invalidated if more WAL than that piles up before catch-up",
+          {}, "raise max_slot_wal_keep_size (or set -1) for the duration of the relocation");
+    } else {
+      Add("database size and WAL retention", CheckLevel::kPass,
+          detail + ": WAL written during the copy is kept on the source until caught up");
+    }
+  }
+
+  void CheckDestinationWorkers(pg::Connection& dst) {
+    auto r = dst.Query(R"sql(
+      SELECT current_setting('max_logical_replication_workers')::int,
+             current_setting('max_worker_processes')::int,
+             current_setting('max_replication_slots')::int,
+             (SELECT count(*) FROM pg_subscription WHERE subname <> $1),
+             (SELECT count(*) FROM pg_replication_origin))sql",
+                       {names::kSubscription});
+    if (!r.ok()) {
+      Add("destination replication workers", CheckLevel::kFail, r.message());
+      return;
+    }
+    int64_t lrw = r->GetInt(0, 0), wp = r->GetInt(0, 1), slots = r->GetInt(0, 2);
+    int64_t subs = r->GetInt(0, 3), origins = r->GetInt(0, 4);
+    std::string detail = fmt::format(
+        "max_logical_replication_workers {}, max_worker_processes {}, max_replication_slots {} "
+        "(replication origins), {} other subscriptions",
+        lrw, wp, slots, subs);
+    if (lrw < subs + 1 || slots <= origins || wp < lrw + 1) {
+      Add("destination replication workers", CheckLevel::kFail, detail + ": not enough", {},
+          "raise max_logical_replication_workers, max_worker_processes and "
+          "max_replication_slots on the destination (restart needed)");
+    } else {
+      Add("destination replication workers", CheckLevel::kPass, detail);
+    }
+  }
+
+  void CheckDestinationPrivileges(pg::Connection& dst) {
+    auto r = dst.Query(R"sql(
+      SELECT rolsuper,
+             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_create_subscription')
+               AND pg_has_role(current_user, 'pg_create_subscription', 'member'),
+             has_database_privilege(current_database(), 'CREATE'), rolcreaterole
+        FROM pg_roles WHERE rolname = current_user)sql");
+    if (!r.ok() || r->rows() == 0) {
+      Add("destination privileges", CheckLevel::kFail, r.ok() ? "role not found" : r.message());
+      return;
+    }
+    bool super = r->GetBool(0, 0), create_sub = r->GetBool(0, 1), create = r->GetBool(0, 2);
+    if (super) {
+      Add("destination privileges", CheckLevel::kPass, config_.dst.user + " is a superuser");
+    } else if (create_sub && create && r->GetBool(0, 3)) {
+      Add("destination privileges", CheckLevel::kPass,
+          config_.dst.user + " has pg_create_subscription, CREATE and CREATEROLE");
+    } else {
+      Add("destination privileges", CheckLevel::kFail,
+          config_.dst.user + " can neither create subscriptions nor restore the schema",
+          {config_.dst.user},
+          "use a superuser on the destination (on PostgreSQL 16+: GRANT pg_create_subscription "
+          "and CREATE on the database, with CREATEROLE)");
+    }
+  }
+
+  void CheckExtensions(pg::Connection& src, pg::Connection& dst) {
+    auto installed = src.Query("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' "
+                               "ORDER BY 1");
+    auto available = dst.Query("SELECT name FROM pg_available_extensions");
+    if (!installed.ok() || !available.ok()) {
+      Add("extensions", CheckLevel::kFail,
+          installed.ok() ? available.message() : installed.message());
+      return;
+    }
+    std::set<std::string> have;
+    for (int i = 0; i < available->rows(); ++i) have.insert(available->Get(i, 0));
+    std::vector<std::string> missing;
+    for (int i = 0; i < installed->rows(); ++i)
+      if (!have.count(installed->Get(i, 0))) missing.push_back(installed->Get(i, 0));
+    if (!missing.empty()) {
+      Add("extensions", CheckLevel::kFail,
+          "installed on the source but not available on the destination", missing,
+          "install these extensions' packages on the destination server");
+    } else {
+      Add("extensions", CheckLevel::kPass,
+          fmt::format("{} extensions, all available on the destination", installed->rows()));
+    }
+  }
+
+  void CheckDestinationConflicts(pg::Connection& dst, const std::vector<TableInfo>& tables) {
+    if (options_.destination_schema_is_ours) {
+      Add("destination is empty", CheckLevel::kPass, "the schema was restored by this relocation");
+      return;
+    }
+    std::vector<std::string> schemas = config_.src.schemas;
+    auto existing = ListTables(dst, SchemasInScope(schemas));
+    if (!existing.ok()) {
+      Add("destination is empty", CheckLevel::kFail, existing.message());
+      return;
+    }
+    std::set<std::string> source_names;
+    for (const auto& t : tables) source_names.insert(t.Display());
+    std::vector<std::string> clashes;
+    for (const auto& t : *existing)
+      if (source_names.count(t.Display())) clashes.push_back(t.Display());
+    if (!clashes.empty()) {
+      Add("destination is empty", CheckLevel::kFail,
+          fmt::format("{} tables in scope already exist on the destination; db_relocate never "
+                      "overwrites them",
+                      clashes.size()),
+          clashes, "relocate into an empty database, or drop these tables on the destination");
+    } else {
+      Add("destination is empty", CheckLevel::kPass, "no table in scope exists there yet");
+    }
+  }
+
+  void CheckPgDump(pg::Connection& src) {
+    auto tool = pg::FindPgTool("pg_dump", src.server_major(), config_.pg_bin_dir);
+    if (!tool.ok()) {
+      Add("pg_dump", CheckLevel::kFail, tool.message());
+    } else {
+      Add("pg_dump", CheckLevel::kPass, "pg_dump " + tool->version + " at " + tool->path.string());
+    }
+  }
+
+  const Config& config_;
+  PreflightOptions options_;
+  PreflightReport report_;
+  bool source_is_superuser_ = false;
+};
+
+}  // namespace
+
+const char* LevelName(CheckLevel level) {
+  switch (level) {
+    case CheckLevel::kPass: return "PASS";
+    case CheckLevel::kWarn: return "WARN";
+    case CheckLevel::kFail: return "FAIL";
+  }
+  return "?";
+}
+
+bool PreflightReport::Blocks(bool force) const {
+  for (const auto& c : checks)
+    if (c.level == CheckLevel::kFail && !(force && c.overridable)) return true;
+  return false;
+}
+
+const CheckResult* PreflightReport::Find(const std::string& name) const {
+  for (const auto& c : checks)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::string PreflightReport::ToText() const {
+  size_t width = 5;
+  for (const auto& c : checks) width = std::max(width, c.name.size());
+  std::string out = fmt::format("{:<{}}  {:<6}{}\n", "CHECK", width, "RESULT", "DETAIL");
+  int counts[3] = {0, 0, 0};
+  for (const auto& c : checks) {
+    ++counts[static_cast<int>(c.level)];
+    out += fmt::format("{:<{}}  {:<6}{}\n", c.name, width, LevelName(c.level), c.detail);
+    const size_t kShown = 20;
+    for (size_t i = 0; i < c.objects.size() && i < kShown; ++i)
+      out += fmt::format("{:<{}}          - {}\n", "", width, c.objects[i]);
+    if (c.objects.size() > kShown)
+      out += fmt::format("{:<{}}          ... and {} more\n", "", width, c.objects.size() - kShown);
+    if (c.level != CheckLevel::kPass && !c.hint.empty())
+      out += fmt::format("{:<{}}          fix: {}\n", "", width, c.hint);
+  }
+  out += fmt::format("\n{} passed, {} warnings, {} failed\n", counts[0], counts[1], counts[2]);
+  return out;
+}
+
+nlohmann::json PreflightReport::ToJson(bool force) const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : checks) {
+    list.push_back({{"name", c.name},
+                    {"result", LevelName(c.level)},
+                    {"detail", c.detail},
+                    {"objects", c.objects},
+                    {"hint", c.hint},
+                    {"overridable", c.overridable}});
+  }
+  return {{"checks", list}, {"ok", !Blocks(force)}, {"force", force}};
+}
+
+PreflightReport RunPreflight(const Config& config, const PreflightOptions& options) {
+  return Preflight(config, options).Run();
+}
+
+}  // namespace dbr

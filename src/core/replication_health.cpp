@@ -1,0 +1,72 @@
+#include "core/replication_health.h"
+
+#include "core/heartbeat.h"
+#include "core/names.h"
+
+namespace dbr {
+
+nlohmann::json ReplicationHealth::ToJson() const {
+  return {{"slot", {{"exists", slot_exists}, {"active", slot_active},
+                    {"wal_status", slot_wal_status}, {"lag_bytes", lag_bytes},
+                    {"retained_bytes", retained_bytes}}},
+          {"subscription", {{"exists", subscription_exists}, {"enabled", subscription_enabled},
+                            {"apply_worker_running", apply_worker_running},
+                            {"tables_not_ready", tables_not_ready},
+                            {"apply_errors", apply_errors}}},
+          {"heartbeat", {{"source_seq", src_heartbeat_seq}, {"destination_seq", dst_heartbeat_seq},
+                         {"lag_seconds", lag_seconds}}}};
+}
+
+ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst) {
+  ReplicationHealth h;
+  if (src != nullptr) {
+    auto slot = src->Query(R"sql(
+      SELECT active, COALESCE(wal_status, ''),
+             pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::int8,
+             pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8
+        FROM pg_replication_slots WHERE slot_name = $1)sql",
+                           {names::kSlot});
+    if (slot.ok() && slot->rows() > 0) {
+      h.slot_exists = true;
+      h.slot_active = slot->GetBool(0, 0);
+      h.slot_wal_status = slot->Get(0, 1);
+      h.lag_bytes = slot->GetInt(0, 2);
+      h.retained_bytes = slot->GetInt(0, 3);
+    }
+    auto beat = LatestHeartbeat(*src, *src);
+    if (beat.ok() && beat->has_value()) h.src_heartbeat_seq = (*beat)->seq;
+  }
+  if (dst != nullptr) {
+    auto sub = dst->Query(R"sql(
+      SELECT s.subenabled,
+             EXISTS (SELECT 1 FROM pg_stat_subscription w
+                      WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL),
+             (SELECT count(*) FROM pg_subscription_rel r
+               WHERE r.srsubid = s.oid AND r.srsubstate <> 'r')
+        FROM pg_subscription s WHERE s.subname = $1)sql",
+                          {names::kSubscription});
+    if (sub.ok() && sub->rows() > 0) {
+      h.subscription_exists = true;
+      h.subscription_enabled = sub->GetBool(0, 0);
+      h.apply_worker_running = sub->GetBool(0, 1);
+      h.tables_not_ready = sub->GetInt(0, 2);
+      if (dst->server_major() >= 15) {
+        auto errors = dst->QueryValue(
+            "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats "
+            "WHERE subname = $1",
+            {names::kSubscription});
+        if (errors.ok()) h.apply_errors = std::stoll(*errors);
+      }
+    }
+    if (src != nullptr) {
+      auto beat = LatestHeartbeat(*dst, *src);
+      if (beat.ok() && beat->has_value()) {
+        h.dst_heartbeat_seq = (*beat)->seq;
+        h.lag_seconds = (*beat)->age_seconds;
+      }
+    }
+  }
+  return h;
+}
+
+}  // namespace dbr

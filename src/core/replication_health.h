@@ -1,0 +1,38 @@
+// One reading of the replication between the two sides: what catch-up waits on and what
+// `status` shows.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+#include "pg/connection.h"
+
+namespace dbr {
+
+struct ReplicationHealth {
+  // Source: the slot.
+  bool slot_exists = false;
+  bool slot_active = false;
+  std::string slot_wal_status;  // reserved, extended, unreserved, lost
+  int64_t lag_bytes = -1;       // source's current WAL minus what the destination confirmed
+  int64_t retained_bytes = -1;  // WAL the slot keeps on the source
+  // Destination: the subscription.
+  bool subscription_exists = false;
+  bool subscription_enabled = false;
+  bool apply_worker_running = false;
+  int64_t tables_not_ready = 0;   // still in table synchronisation
+  int64_t apply_errors = -1;      // PostgreSQL 15+: pg_stat_subscription_stats
+  // Heartbeat, on each side.
+  int64_t src_heartbeat_seq = -1;
+  int64_t dst_heartbeat_seq = -1;
+  double lag_seconds = -1;        // age of the newest heartbeat on the destination
+
+  nlohmann::json ToJson() const;
+};
+
+// Reads what it can; a side that cannot be reached leaves its fields unset.
+ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst);
+
+}  // namespace dbr

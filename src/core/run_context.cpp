@@ -1,0 +1,31 @@
+#include "core/run_context.h"
+
+#include <thread>
+
+#include "util/files.h"
+
+namespace dbr {
+
+Status RunContext::SaveState() {
+  std::lock_guard<std::mutex> lock(state_mutex);
+  return store.Save(state);
+}
+
+std::string RunContext::ReplicationPassword() {
+  if (!config.upgrade.password.empty()) return config.upgrade.password;
+  if (state.replication_password.empty()) state.replication_password = RandomPassword(32);
+  return state.replication_password;
+}
+
+int RunContext::Jobs() const {
+  if (config.jobs > 0) return config.jobs;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+const TableInfo* RunContext::FindTable(const std::string& qualified) const {
+  for (const auto& t : tables)
+    if (t.Qualified() == qualified) return &t;
+  return nullptr;
+}
+
+}  // namespace dbr

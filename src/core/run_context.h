@@ -1,0 +1,50 @@
+// What the steps of one `run` share: the config, the persisted state, connections to both sides
+// and the tables in scope.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/catalog.h"
+#include "core/run_state.h"
+#include "pg/connection.h"
+#include "pg/lsn.h"
+
+namespace dbr {
+
+struct RunContext {
+  const Config& config;
+  StateStore store;
+  RunState state;
+  std::mutex state_mutex;  // copy workers record finished tables concurrently
+
+  std::optional<pg::Connection> src;  // control connections, one per side
+  std::optional<pg::Connection> dst;
+  std::vector<TableInfo> tables;      // replicable tables in scope, heartbeat table included
+
+  // Held open from slot creation until the copy has imported its snapshot: closing it (or a
+  // crash) loses the exported snapshot.
+  std::optional<pg::Connection> slot_connection;
+  std::string exported_snapshot;
+
+  // Figures for the summary.
+  int64_t rows_copied = 0;
+  int64_t bytes_copied = 0;
+  double copy_seconds = 0;
+
+  RunContext(const Config& c, std::filesystem::path state_dir) : config(c), store(std::move(state_dir)) {}
+
+  // Saves the state under the lock; a failure to persist stops the run.
+  Status SaveState();
+  // The replication user's password: from the config, else generated once and kept in the state.
+  std::string ReplicationPassword();
+  // Parallel workers: `jobs` from the config, or the number of cores.
+  int Jobs() const;
+  const TableInfo* FindTable(const std::string& qualified) const;
+};
+
+}  // namespace dbr

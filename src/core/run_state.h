@@ -1,0 +1,63 @@
+// What a relocation has done so far, persisted after every change with a crash-safe write, so
+// that `run` started again after a crash continues where it stopped and `status` can report.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace dbr {
+
+struct StepRecord {
+  bool done = false;
+  double seconds = 0;      // of the run that finished it
+  std::string finished_at;
+};
+
+struct TableProgress {
+  std::string state = "pending";  // pending | copied | resync (left to the subscription)
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  double seconds = 0;
+};
+
+struct RunState {
+  std::string current_step;
+  std::map<std::string, StepRecord> steps;
+  std::string replication_password;  // generated when upgrade.password is unset; file is 0600
+  std::string snapshot_lsn;          // where the destination's data ends; origin advanced here
+  std::string snapshot_phase;        // inside the snapshot step: schema | rows | indexes | done
+  std::map<std::string, TableProgress> tables;  // key: quoted "schema"."table"
+  std::vector<std::string> resync_tables;       // handed to the subscription's table sync
+  bool sequences_set = false;
+  std::string started_at;
+  std::vector<std::string> notes;  // things the run did that the user must know (forced changes)
+
+  bool StepDone(const std::string& name) const;
+  nlohmann::json ToJson() const;
+  static RunState FromJson(const nlohmann::json& j);
+};
+
+// The state folder of a relocation and the files in it.
+class StateStore {
+ public:
+  explicit StateStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path file(const std::string& name) const { return dir_ / name; }
+
+  bool Exists() const;
+  Result<RunState> Load() const;  // a fresh state when there is none yet
+  Status Save(const RunState& state) const;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+std::string NowUtc();  // 2026-11-25T12:00:00Z
+
+}  // namespace dbr

@@ -1,0 +1,27 @@
+#include "core/servers.h"
+
+#include "core/names.h"
+
+namespace dbr {
+namespace {
+
+pg::ConnParams FromServer(const ServerConfig& s, const char* label) {
+  pg::ConnParams p;
+  p.label = label;
+  p.host = s.host;
+  p.port = s.port;
+  p.user = s.user;
+  p.password = s.password;
+  p.dbname = s.name;
+  p.application_name = names::kApplicationName;
+  return p;
+}
+
+}  // namespace
+
+pg::ConnParams SourceParams(const Config& config) { return FromServer(config.src, "source"); }
+pg::ConnParams DestinationParams(const Config& config) {
+  return FromServer(config.dst, "destination");
+}
+
+}  // namespace dbr

@@ -1,0 +1,136 @@
+// The logical copy: schema and rows read under the replication slot's exported snapshot, so the
+// destination holds the source exactly as of the slot's consistent point.
+#include <fmt/format.h>
+
+#include "core/names.h"
+#include "pg/quote.h"
+#include "pg/tools.h"
+#include "snapshot/schema_dump.h"
+#include "snapshot/snapshot_source.h"
+#include "snapshot/table_copy.h"
+#include "util/log.h"
+
+namespace dbr {
+namespace {
+
+class LogicalCopySource : public SnapshotSource {
+ public:
+  const char* name() const override { return "logical copy"; }
+
+  Status Take(RunContext& ctx) override {
+    auto pg_dump = pg::FindPgTool("pg_dump", ctx.src->server_major(), ctx.config.pg_bin_dir);
+    if (!pg_dump.ok()) return pg_dump.status();
+    auto pg_restore = pg::FindPgTool("pg_restore", pg_dump->major, ctx.config.pg_bin_dir);
+    if (!pg_restore.ok()) return pg_restore.status();
+    auto archive = ctx.store.file("schema.dump");
+    std::string& phase = ctx.state.snapshot_phase;
+    const bool indexes_interrupted = phase == "indexes";
+
+    if (phase.empty() || phase == "schema") {
+      DBR_RETURN_IF_ERROR(RestoreSchema(ctx, *pg_dump, *pg_restore, archive));
+      phase = "rows";
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    if (phase == "rows") {
+      DBR_RETURN_IF_ERROR(CopyRows(ctx));
+      phase = "indexes";
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    if (phase == "indexes") {
+      log::info("building indexes and constraints (pg_dump's post-data part, {} jobs)", ctx.Jobs());
+      DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data",
+                                         ctx.Jobs(), indexes_interrupted, *ctx.dst));
+      DBR_RETURN_IF_ERROR(RefreshMaterializedViews(ctx));
+      phase = "analyze";
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    if (phase == "analyze") {
+      DBR_RETURN_IF_ERROR(Analyze(ctx));
+      phase = "done";
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status RestoreSchema(RunContext& ctx, const pg::PgTool& pg_dump, const pg::PgTool& pg_restore,
+                       const std::filesystem::path& archive) {
+    if (ctx.state.snapshot_phase == "schema") {
+      // An earlier attempt stopped here; pre-data is restored in one transaction, so either
+      // all of it is there (the heartbeat table with it) or nothing is.
+      auto there = ctx.dst->QueryValue("SELECT to_regclass($1) IS NOT NULL",
+                                       {pg::QualifiedName(names::kSchema, names::kHeartbeatTable)});
+      if (there.ok() && *there == "t") return Status::Ok();
+    }
+    if (ctx.exported_snapshot.empty())
+      return Status::Error("internal: the schema must be dumped under the slot's snapshot");
+    ctx.state.snapshot_phase = "schema";
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    auto schemas = SchemasInScope(ctx.config.src.schemas);
+    DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, schemas));
+    DBR_RETURN_IF_ERROR(EnsureExtensions(*ctx.src, *ctx.dst));
+    log::info("dumping the schema with pg_dump {} under snapshot {}", pg_dump.version,
+              ctx.exported_snapshot);
+    DBR_RETURN_IF_ERROR(DumpSchema(ctx.config, pg_dump, ctx.exported_snapshot, schemas, archive));
+    log::info("restoring tables, types and functions (pg_dump's pre-data part) on the destination");
+    return RestoreSection(ctx.config, pg_restore, archive, "pre-data", 1, false, *ctx.dst);
+  }
+
+  Status CopyRows(RunContext& ctx) {
+    std::vector<TableInfo> pending;
+    for (const auto& t : ctx.tables) {
+      auto it = ctx.state.tables.find(t.Qualified());
+      if (it == ctx.state.tables.end() || it->second.state == "pending") pending.push_back(t);
+    }
+    // Empty them first: a COPY interrupted by a crash may have committed some ranges.
+    for (const auto& t : pending)
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("TRUNCATE ONLY " + t.Qualified()));
+    if (ctx.exported_snapshot.empty()) {
+      // The snapshot died with the process that exported it. The tables copied under it are
+      // right; the rest is handed to PostgreSQL's own table synchronisation through the
+      // subscription, which copies each one consistently with the change stream.
+      for (const auto& t : pending) {
+        ctx.state.tables[t.Qualified()] = {"resync", 0, 0, 0};
+        ctx.state.resync_tables.push_back(t.Qualified());
+      }
+      if (!pending.empty())
+        log::warn("the exported snapshot of the interrupted run is gone: {} tables will be "
+                  "copied by the subscription's table synchronisation instead",
+                  pending.size());
+      return ctx.SaveState();
+    }
+    DBR_RETURN_IF_ERROR(CopyTables(ctx, pending, ctx.exported_snapshot));
+    ctx.slot_connection.reset();  // the snapshot is no longer needed
+    ctx.exported_snapshot.clear();
+    return Status::Ok();
+  }
+
+  Status RefreshMaterializedViews(RunContext& ctx) {
+    auto views = ctx.src->Query(
+        "SELECT schemaname, matviewname FROM pg_matviews WHERE schemaname = ANY($1::text[]) AND "
+        "ispopulated ORDER BY 1, 2",
+        {pg::TextArrayLiteral(ctx.config.src.schemas)});
+    if (!views.ok()) return views.status();
+    for (int i = 0; i < views->rows(); ++i) {
+      std::string name = pg::QualifiedName(views->Get(i, 0), views->Get(i, 1));
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("REFRESH MATERIALIZED VIEW " + name));
+    }
+    return Status::Ok();
+  }
+
+  Status Analyze(RunContext& ctx) {
+    if (ctx.tables.empty()) return Status::Ok();
+    std::string list;
+    for (const auto& t : ctx.tables) list += (list.empty() ? "" : ", ") + t.Qualified();
+    log::info("analyzing {} tables on the destination", ctx.tables.size());
+    return ctx.dst->Exec("ANALYZE " + list);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<SnapshotSource> MakeLogicalCopySource() {
+  return std::make_unique<LogicalCopySource>();
+}
+
+}  // namespace dbr

@@ -1,0 +1,191 @@
+#include "snapshot/schema_dump.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <sstream>
+
+#include "core/names.h"
+#include "pg/quote.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/process.h"
+
+namespace dbr {
+namespace {
+
+// Passwords reach pg_dump and pg_restore through the environment, never argv.
+std::map<std::string, std::string> ClientEnv(const ServerConfig& server) {
+  return {{"PGPASSWORD", server.password},
+          {"PGAPPNAME", names::kApplicationName},
+          {"PGCONNECT_TIMEOUT", "10"}};
+}
+
+std::vector<std::string> ConnectionArgs(const ServerConfig& server) {
+  return {"--host=" + server.host, "--port=" + std::to_string(server.port),
+          "--username=" + server.user, "--dbname=" + server.name};
+}
+
+// pg_dump's -n takes a pattern; double quotes make it match the one name exactly.
+std::string ExactSchemaPattern(const std::string& schema) { return pg::QuoteIdent(schema); }
+
+Status RunTool(const ProcessSpec& spec, const std::string& what) {
+  log::debug("running {}", spec.argv[0]);
+  auto out = RunProcess(spec);
+  if (!out.ok()) return out.status().Wrap(what);
+  if (out->exit_code != 0) return Status::Error(what + ": " + DescribeFailure(spec, *out));
+  return Status::Ok();
+}
+
+bool OnlyAlreadyExistsErrors(const std::string& stderr_text) {
+  std::stringstream ss(stderr_text);
+  std::string line;
+  bool any = false;
+  while (std::getline(ss, line)) {
+    if (line.find("error: could not execute query") == std::string::npos) continue;
+    any = true;
+    if (line.find("already exists") == std::string::npos &&
+        line.find("multiple primary keys") == std::string::npos)
+      return false;
+  }
+  return any;
+}
+
+}  // namespace
+
+Status EnsureRoles(pg::Connection& src, pg::Connection& dst, const std::vector<std::string>& schemas) {
+  auto roles = src.Query(R"sql(
+    WITH s AS (SELECT oid, nspowner, nspacl FROM pg_namespace WHERE nspname = ANY($1::text[])),
+    used AS (
+      SELECT nspowner AS role FROM s
+      UNION SELECT relowner FROM pg_class WHERE relnamespace IN (SELECT oid FROM s)
+      UNION SELECT proowner FROM pg_proc WHERE pronamespace IN (SELECT oid FROM s)
+      UNION SELECT typowner FROM pg_type WHERE typnamespace IN (SELECT oid FROM s)
+      UNION SELECT (aclexplode(relacl)).grantee FROM pg_class
+             WHERE relnamespace IN (SELECT oid FROM s) AND relacl IS NOT NULL
+      UNION SELECT (aclexplode(nspacl)).grantee FROM s WHERE nspacl IS NOT NULL
+      UNION SELECT (aclexplode(proacl)).grantee FROM pg_proc
+             WHERE pronamespace IN (SELECT oid FROM s) AND proacl IS NOT NULL)
+    SELECT r.rolname, r.rolcanlogin, r.rolinherit, r.rolcreatedb, r.rolcreaterole,
+           r.rolconnlimit, r.rolsuper
+      FROM pg_roles r JOIN used u ON u.role = r.oid
+     WHERE r.rolname NOT LIKE 'pg\_%' ORDER BY 1)sql",
+                         {pg::TextArrayLiteral(schemas)});
+  if (!roles.ok()) return roles.status();
+  auto existing = dst.Query("SELECT rolname FROM pg_roles");
+  if (!existing.ok()) return existing.status();
+  std::set<std::string> have;
+  for (int i = 0; i < existing->rows(); ++i) have.insert(existing->Get(i, 0));
+  std::vector<std::string> failed;
+  for (int i = 0; i < roles->rows(); ++i) {
+    std::string name = roles->Get(i, 0);
+    if (have.count(name)) continue;
+    std::string sql = fmt::format(
+        "CREATE ROLE {} WITH {} {} {} {} CONNECTION LIMIT {}", pg::QuoteIdent(name),
+        roles->GetBool(i, 1) ? "LOGIN" : "NOLOGIN", roles->GetBool(i, 2) ? "INHERIT" : "NOINHERIT",
+        roles->GetBool(i, 3) ? "CREATEDB" : "NOCREATEDB",
+        roles->GetBool(i, 4) ? "CREATEROLE" : "NOCREATEROLE", roles->Get(i, 5));
+    Status st = dst.Exec(sql);
+    if (!st.ok()) {
+      failed.push_back(name + " (" + st.message() + ")");
+      continue;
+    }
+    log::info("created role {} on the destination (without a password: set one before the "
+              "application uses it there){}",
+              name, roles->GetBool(i, 6) ? "; it is a superuser on the source, not here" : "");
+  }
+  if (!failed.empty()) {
+    std::string list;
+    for (const auto& f : failed) list += (list.empty() ? "" : "; ") + f;
+    return Status::Error("roles that own or are granted objects in scope are missing on the "
+                         "destination and could not be created: " + list +
+                         ". Create them there, then run again");
+  }
+  return Status::Ok();
+}
+
+Status EnsureExtensions(pg::Connection& src, pg::Connection& dst) {
+  auto ext = src.Query("SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON "
+                       "n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1");
+  if (!ext.ok()) return ext.status();
+  for (int i = 0; i < ext->rows(); ++i) {
+    std::string schema = pg::QuoteIdent(ext->Get(i, 1));
+    DBR_RETURN_IF_ERROR(dst.Exec("CREATE SCHEMA IF NOT EXISTS " + schema));
+    DBR_RETURN_IF_ERROR(dst.Exec("CREATE EXTENSION IF NOT EXISTS " +
+                                 pg::QuoteIdent(ext->Get(i, 0)) + " WITH SCHEMA " + schema)
+                            .Wrap("creating extension " + ext->Get(i, 0)));
+  }
+  return Status::Ok();
+}
+
+Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::string& snapshot,
+                  const std::vector<std::string>& schemas, const std::filesystem::path& archive) {
+  ProcessSpec spec{.argv = {pg_dump.path.string()}, .env = ClientEnv(config.src)};
+  for (auto& a : ConnectionArgs(config.src)) spec.argv.push_back(a);
+  for (const char* a : {"--schema-only", "--format=custom", "--no-publications",
+                        "--no-subscriptions"})
+    spec.argv.push_back(a);
+  spec.argv.push_back("--file=" + archive.string());
+  if (!snapshot.empty()) spec.argv.push_back("--snapshot=" + snapshot);
+  for (const auto& s : schemas) spec.argv.push_back("--schema=" + ExactSchemaPattern(s));
+  return RunTool(spec, "dumping the source's schema");
+}
+
+Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
+                      const std::filesystem::path& archive, const std::string& section, int jobs,
+                      bool resuming, pg::Connection& dst) {
+  // The table of contents, minus what exists on every database (the public schema) or is
+  // handled apart (extensions).
+  auto toc = RunProcess({.argv = {pg_restore.path.string(), "--list", archive.string()}});
+  if (!toc.ok() || toc->exit_code != 0)
+    return Status::Error("listing the schema archive failed: " +
+                         (toc.ok() ? toc->err : toc.message()));
+  auto schemas = dst.Query("SELECT nspname FROM pg_namespace");
+  if (!schemas.ok()) return schemas.status();
+  std::vector<std::string> skip_prefixes = {"EXTENSION - ", "COMMENT - EXTENSION "};
+  for (int i = 0; i < schemas->rows(); ++i)
+    skip_prefixes.push_back("SCHEMA - " + schemas->Get(i, 0) + " ");
+  std::string list;
+  std::stringstream ss(toc->out);
+  std::string line;
+  while (std::getline(ss, line)) {
+    bool skip = false;
+    auto semi = line.find("; ");
+    if (!line.empty() && line[0] != ';' && semi != std::string::npos) {
+      std::stringstream fields(line.substr(semi + 2));
+      std::string catalog_id, oid;
+      fields >> catalog_id >> oid;
+      std::string rest;
+      std::getline(fields, rest);
+      if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+      for (const auto& p : skip_prefixes) skip = skip || rest.rfind(p, 0) == 0;
+    }
+    if (!skip) list += line + "\n";
+  }
+  auto list_file = archive.string() + "." + section + ".list";
+  DBR_RETURN_IF_ERROR(WriteFileAtomic(list_file, list));
+
+  ProcessSpec spec{.argv = {pg_restore.path.string()}, .env = ClientEnv(config.dst)};
+  for (auto& a : ConnectionArgs(config.dst)) spec.argv.push_back(a);
+  spec.argv.push_back("--section=" + section);
+  spec.argv.push_back("--use-list=" + list_file);
+  if (section == "pre-data") {
+    spec.argv.push_back("--single-transaction");
+    spec.argv.push_back("--exit-on-error");
+  } else {
+    spec.argv.push_back("--jobs=" + std::to_string(std::max(1, jobs)));
+    if (!resuming) spec.argv.push_back("--exit-on-error");
+  }
+  spec.argv.push_back(archive.string());
+  std::string what = "restoring the schema's " + section + " part on the destination";
+  auto out = RunProcess(spec);
+  if (!out.ok()) return out.status().Wrap(what);
+  if (out->exit_code == 0) return Status::Ok();
+  if (resuming && OnlyAlreadyExistsErrors(out->err)) {
+    log::info("{}: objects left by the interrupted attempt were kept", what);
+    return Status::Ok();
+  }
+  return Status::Error(what + ": " + DescribeFailure(spec, *out));
+}
+
+}  // namespace dbr

@@ -1,0 +1,31 @@
+// The schema half of the logical copy: roles and extensions the schema needs, then pg_dump's
+// pre-data part before the rows and its post-data part (indexes, constraints, triggers) after.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "config/config.h"
+#include "pg/connection.h"
+#include "pg/tools.h"
+
+namespace dbr {
+
+// Creates on the destination the roles that own or are granted objects in scope (with their
+// attributes, never a password: it cannot be read), or fails naming the ones it cannot create.
+Status EnsureRoles(pg::Connection& src, pg::Connection& dst, const std::vector<std::string>& schemas);
+// Creates on the destination the extensions installed on the source.
+Status EnsureExtensions(pg::Connection& src, pg::Connection& dst);
+
+// pg_dump --schema-only of the schemas in scope, under `snapshot`, into a custom-format archive.
+Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::string& snapshot,
+                  const std::vector<std::string>& schemas, const std::filesystem::path& archive);
+
+// Restores one section ("pre-data" or "post-data") of the archive into the destination.
+// pre-data runs in one transaction (all or nothing); post-data runs `jobs` in parallel and, when
+// `resuming`, accepts objects that an interrupted earlier attempt already created.
+Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
+                      const std::filesystem::path& archive, const std::string& section, int jobs,
+                      bool resuming, pg::Connection& dst);
+
+}  // namespace dbr

@@ -1,0 +1,26 @@
+// Where the destination's initial data comes from. The engine's steps are the same for every
+// provider; only this differs: a logical copy under the replication slot's exported snapshot
+// (any PostgreSQL), or an RDS snapshot restored as a new instance (issue #5).
+#pragma once
+
+#include <memory>
+
+#include "core/run_context.h"
+#include "util/status.h"
+
+namespace dbr {
+
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  virtual const char* name() const = 0;
+  // Brings the destination to the source's schema and rows as of ctx.state.snapshot_lsn (the
+  // position the subscription's origin is advanced to). Resumable: what is recorded as done in
+  // ctx.state is not redone.
+  virtual Status Take(RunContext& ctx) = 0;
+};
+
+// The logical copy, for provider `postgres`.
+std::unique_ptr<SnapshotSource> MakeLogicalCopySource();
+
+}  // namespace dbr

@@ -1,0 +1,267 @@
+#include "snapshot/table_copy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/servers.h"
+#include "pg/copy_stream.h"
+#include "pg/quote.h"
+#include "util/log.h"
+#include "util/progress.h"
+
+namespace dbr {
+namespace {
+
+constexpr int64_t kBlockSize = 8192;
+constexpr int64_t kFirstUserOid = 16384;  // FirstNormalObjectId: below it, built-in types
+
+// One COPY: a whole table, or a range of its blocks.
+struct CopyUnit {
+  size_t table;  // index into the tables vector
+  int part = 0;
+  int parts = 1;
+  int64_t first_block = 0;
+  int64_t end_block = -1;  // exclusive; -1: to the end of the table
+  int64_t bytes = 0;       // estimate, for ordering and ETA
+};
+
+struct TableTracker {
+  int units_left = 0;
+  int64_t rows = 0;
+  int64_t bytes = 0;
+  std::chrono::steady_clock::time_point started{};
+  bool started_set = false;
+};
+
+std::vector<CopyUnit> PlanUnits(const std::vector<TableInfo>& tables, int64_t split_above, int jobs) {
+  std::vector<CopyUnit> units;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const TableInfo& t = tables[i];
+    int parts = 1;
+    if (split_above > 0 && t.bytes > split_above)
+      parts = static_cast<int>(std::min<int64_t>((t.bytes + split_above - 1) / split_above,
+                                                 std::max(2, jobs * 4)));
+    int64_t blocks = t.bytes / kBlockSize;
+    for (int p = 0; p < parts; ++p) {
+      CopyUnit u{.table = i, .part = p, .parts = parts};
+      if (parts > 1) {
+        u.first_block = blocks * p / parts;
+        u.end_block = p + 1 == parts ? -1 : blocks * (p + 1) / parts;
+      }
+      u.bytes = t.bytes / parts;
+      units.push_back(u);
+    }
+  }
+  std::stable_sort(units.begin(), units.end(),
+                   [](const CopyUnit& a, const CopyUnit& b) { return a.bytes > b.bytes; });
+  return units;
+}
+
+struct ColumnList {
+  std::string names;  // "a", "b"
+  bool binary = true;
+};
+
+Result<ColumnList> ReadColumns(pg::Connection& src, const TableInfo& t) {
+  auto r = src.Query(R"sql(
+    SELECT a.attname, a.atttypid::int8
+      FROM pg_attribute a
+     WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attgenerated = ''
+     ORDER BY a.attnum)sql",
+                     {t.Qualified()});
+  if (!r.ok()) return r.status();
+  ColumnList cols;
+  for (int i = 0; i < r->rows(); ++i) {
+    if (!cols.names.empty()) cols.names += ", ";
+    cols.names += pg::QuoteIdent(r->Get(i, 0));
+    // Binary COPY carries type OIDs inside arrays and composites and the formats of extension
+    // types are their own: only built-in types (and arrays of them) travel in binary.
+    if (r->GetInt(i, 1) >= kFirstUserOid) cols.binary = false;
+  }
+  return cols;
+}
+
+std::string RangePredicate(const CopyUnit& u) {
+  if (u.parts == 1) return "";
+  std::string where;
+  if (u.first_block > 0) where = fmt::format("ctid >= '({},0)'::tid", u.first_block);
+  if (u.end_block >= 0)
+    where += fmt::format("{}ctid < '({},0)'::tid", where.empty() ? "" : " AND ", u.end_block);
+  return where.empty() ? "" : " WHERE " + where;
+}
+
+class ParallelCopy {
+ public:
+  ParallelCopy(RunContext& ctx, const std::vector<TableInfo>& tables, std::string snapshot)
+      : ctx_(ctx), tables_(tables), snapshot_(std::move(snapshot)) {}
+
+  Status Run() {
+    int jobs = ctx_.Jobs();
+    auto units = PlanUnits(tables_, ctx_.config.split_tables_larger_than, jobs);
+    queue_.assign(units.begin(), units.end());
+    for (const auto& u : units) {
+      trackers_[u.table].units_left++;
+      total_estimate_ += u.bytes;
+    }
+    jobs = std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, units.size())));
+    log::info("copying rows of {} tables ({} copy units, ~{} on disk) with {} workers",
+              tables_.size(), units.size(), HumanBytes(static_cast<double>(total_estimate_)), jobs);
+    started_ = std::chrono::steady_clock::now();
+    {
+      ProgressReporter progress([this] { return ProgressLine(); });
+      std::vector<std::thread> workers;
+      for (int w = 0; w < jobs; ++w) workers.emplace_back([this] { Worker(); });
+      for (auto& t : workers) t.join();
+    }
+    double secs = Elapsed();
+    ctx_.rows_copied += live_.rows.load();
+    ctx_.bytes_copied += live_.bytes.load();
+    ctx_.copy_seconds += secs;
+    if (!first_error_.ok()) return first_error_;
+    log::info("copied {} rows, {} in {} ({}/s)", live_.rows.load(),
+              HumanBytes(static_cast<double>(live_.bytes.load())), HumanDuration(secs),
+              HumanBytes(live_.bytes.load() / std::max(secs, 0.001)));
+    return Status::Ok();
+  }
+
+ private:
+  double Elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
+
+  std::string ProgressLine() {
+    std::lock_guard<std::mutex> lock(mu_);
+    double secs = Elapsed();
+    double bytes = static_cast<double>(live_.bytes.load());
+    double rate = bytes / std::max(secs, 0.001);
+    std::string eta = "?";
+    if (rate > 0 && total_estimate_ > bytes)
+      eta = HumanDuration((static_cast<double>(total_estimate_) - bytes) / rate);
+    std::string active;
+    for (const auto& [name, count] : active_)
+      if (count > 0) active += (active.empty() ? "" : ", ") + name;
+    if (active.size() > 80) active = active.substr(0, 77) + "...";
+    return fmt::format("copy: {}/{} tables, {} of ~{}, {} rows, {}/s, ETA {}{}", tables_done_,
+                       tables_.size(), HumanBytes(bytes),
+                       HumanBytes(static_cast<double>(total_estimate_)), live_.rows.load(),
+                       HumanBytes(rate), eta, active.empty() ? "" : " | " + active);
+  }
+
+  void Fail(Status st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (first_error_.ok()) first_error_ = std::move(st);
+    cancelled_ = true;
+  }
+
+  Status OpenWorkerConnections(std::optional<pg::Connection>* src, std::optional<pg::Connection>* dst) {
+    auto s = pg::Connection::Open(SourceParams(ctx_.config));
+    if (!s.ok()) return s.status();
+    src->emplace(std::move(*s));
+    DBR_RETURN_IF_ERROR((*src)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    DBR_RETURN_IF_ERROR((*src)->Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot_))
+                            .Wrap("importing the exported snapshot"));
+    auto d = pg::Connection::Open(DestinationParams(ctx_.config));
+    if (!d.ok()) return d.status();
+    dst->emplace(std::move(*d));
+    // The rows are final: skip synchronous flushes, as pg_restore does for data.
+    return (*dst)->Exec("SET synchronous_commit = off");
+  }
+
+  void Worker() {
+    std::optional<pg::Connection> src, dst;
+    Status st = OpenWorkerConnections(&src, &dst);
+    if (!st.ok()) return Fail(st);
+    while (!cancelled_) {
+      CopyUnit unit;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.empty()) return;
+        unit = queue_.front();
+        queue_.pop_front();
+        auto& tr = trackers_[unit.table];
+        if (!tr.started_set) {
+          tr.started = std::chrono::steady_clock::now();
+          tr.started_set = true;
+        }
+        active_[Label(unit)]++;
+      }
+      auto result = CopyOne(*src, *dst, unit);
+      if (!result.ok()) {
+        return Fail(result.status().Wrap("copying " + tables_[unit.table].Display() +
+                                         (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : "")));
+      }
+      st = UnitDone(unit, *result);
+      if (!st.ok()) return Fail(st);
+    }
+  }
+
+  std::string Label(const CopyUnit& u) const {
+    std::string name = tables_[u.table].Display();
+    return u.parts > 1 ? fmt::format("{}[{}/{}]", name, u.part + 1, u.parts) : name;
+  }
+
+  Result<pg::CopyResult> CopyOne(pg::Connection& src, pg::Connection& dst, const CopyUnit& unit) {
+    const TableInfo& t = tables_[unit.table];
+    auto cols = ReadColumns(src, t);
+    if (!cols.ok()) return cols.status();
+    std::string format = cols->binary ? "binary" : "text";
+    std::string out_sql = fmt::format("COPY (SELECT {} FROM ONLY {}{}) TO STDOUT (FORMAT {})",
+                                      cols->names, t.Qualified(), RangePredicate(unit), format);
+    std::string in_sql =
+        fmt::format("COPY {} ({}) FROM STDIN (FORMAT {})", t.Qualified(), cols->names, format);
+    if (cols->names.empty()) {  // a table without columns: nothing to stream
+      return pg::CopyResult{};
+    }
+    return pg::StreamCopy(src, out_sql, dst, in_sql, &live_, &cancelled_);
+  }
+
+  Status UnitDone(const CopyUnit& unit, const pg::CopyResult& r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_[Label(unit)]--;
+    auto& tr = trackers_[unit.table];
+    tr.rows += r.rows;
+    tr.bytes += r.bytes;
+    if (--tr.units_left > 0) return Status::Ok();
+    ++tables_done_;
+    const TableInfo& t = tables_[unit.table];
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - tr.started).count();
+    log::debug("table {} copied: {} rows, {} in {}", t.Display(), tr.rows,
+               HumanBytes(static_cast<double>(tr.bytes)), HumanDuration(secs));
+    {
+      std::lock_guard<std::mutex> state_lock(ctx_.state_mutex);
+      ctx_.state.tables[t.Qualified()] = {"copied", tr.rows, tr.bytes, secs};
+    }
+    return ctx_.SaveState();
+  }
+
+  RunContext& ctx_;
+  const std::vector<TableInfo>& tables_;
+  std::string snapshot_;
+  std::mutex mu_;
+  std::deque<CopyUnit> queue_;
+  std::map<size_t, TableTracker> trackers_;
+  std::map<std::string, int> active_;
+  size_t tables_done_ = 0;
+  int64_t total_estimate_ = 0;
+  pg::CopyCounters live_;
+  std::atomic<bool> cancelled_{false};
+  Status first_error_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
+
+Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables, const std::string& snapshot) {
+  if (tables.empty()) return Status::Ok();
+  return ParallelCopy(ctx, tables, snapshot).Run();
+}
+
+}  // namespace dbr

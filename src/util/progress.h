@@ -1,0 +1,39 @@
+// Progress of long work on stderr: a line redrawn in place on a terminal, a plain line every
+// few seconds when stderr is a file or a pipe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace dbr {
+
+std::string HumanBytes(double bytes);          // "1.5 GB"
+std::string HumanDuration(double seconds);     // "1h02m", "3m05s", "4.2s"
+
+class ProgressReporter {
+ public:
+  // `line` is called from the reporter's thread and returns the text to show.
+  explicit ProgressReporter(std::function<std::string()> line);
+  ~ProgressReporter();  // stops and prints the last line
+  ProgressReporter(const ProgressReporter&) = delete;
+  ProgressReporter& operator=(const ProgressReporter&) = delete;
+
+ private:
+  void Loop();
+  void Print(bool final_line);
+
+  std::function<std::string()> line_;
+  bool tty_;
+  std::chrono::milliseconds period_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace dbr

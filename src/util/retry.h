@@ -1,0 +1,24 @@
+// The one retry policy: exponential backoff with jitter, bounded in attempts.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "util/status.h"
+
+namespace dbr {
+
+struct RetryPolicy {
+  int attempts = 5;
+  std::chrono::milliseconds first_delay{500};
+  std::chrono::milliseconds max_delay{10000};
+};
+
+// Calls `fn` until it succeeds or the attempts run out; logs each failure with `what`.
+Status Retry(const RetryPolicy& policy, const std::string& what, const std::function<Status()>& fn);
+
+// The delay before attempt `attempt` (1-based), with full jitter.
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt);
+
+}  // namespace dbr
