@@ -1,0 +1,121 @@
+// Test harness: real PostgreSQL clusters on loopback, one throwaway data directory each, plus
+// helpers to run the built db_relocate binary.
+//
+// Binaries: PostgreSQL 15 is Debian's (/usr/lib/postgresql/15/bin); other majors come from
+// scripts/install-deps.sh (<repo>/.cache/pg/<major>/bin, or the copy its .dbr-location names).
+// $DBR_PG_BIN_<major> overrides either. scripts/pg-bin.sh follows the same rules.
+//
+// Servers refuse to run as root: when the tests run as root, initdb/pg_ctl run as the `postgres`
+// OS user (runuser), which owns the data directory. Every cluster is stopped when its object
+// dies, at exit, and (best effort, SIGQUIT = immediate shutdown) on SIGINT/SIGTERM; clusters
+// left by a test process that was killed outright are cleaned up by the next Start().
+// DBR_KEEP_TEMP=1 keeps data directories, logs and TempDirs for a post-mortem.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pg/connection.h"
+#include "util/status.h"
+
+namespace dbr::test {
+
+struct ClusterOptions {
+  std::map<std::string, std::string> settings;  // extra/override postgresql.conf settings
+  std::string wal_level = "logical";
+};
+
+class TestCluster {
+ public:
+  // initdb + start on a free loopback port (superuser ops/secret, scram-sha-256 over TCP).
+  static Result<std::unique_ptr<TestCluster>> Start(int major, const ClusterOptions& options = {});
+
+  // Stops the server (pg_ctl -m immediate) and deletes the cluster's directory.
+  ~TestCluster();
+  TestCluster(const TestCluster&) = delete;
+  TestCluster& operator=(const TestCluster&) = delete;
+
+  int major() const { return major_; }
+  int port() const { return port_; }
+  std::string host() const { return "127.0.0.1"; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  const std::filesystem::path& bin_dir() const { return bin_dir_; }
+  std::filesystem::path log_file() const;
+  bool running() const { return running_; }
+  // The settings written to the cluster's dbr.conf (defaults, then options, then Restart()s).
+  const std::map<std::string, std::string>& settings() const { return settings_; }
+
+  pg::ConnParams Params(const std::string& dbname = "postgres", const std::string& user = "ops",
+                        const std::string& password = "secret") const;
+  Result<pg::Connection> Connect(const std::string& dbname = "postgres",
+                                 const std::string& user = "ops",
+                                 const std::string& password = "secret") const;
+
+  // Convenience, as ops, on a fresh connection each call.
+  Status Exec(const std::string& sql, const std::string& dbname = "postgres");
+  Result<std::string> QueryValue(const std::string& sql, const std::string& dbname = "postgres");
+
+  // pg_ctl stop -m <mode> (smart | fast | immediate).
+  Status Stop(const std::string& mode = "fast");
+  // Starts the stopped server again on the same port.
+  Status StartAgain();
+  // Merges new_settings into the settings, rewrites them, and restarts (fast stop) the server.
+  Status Restart(const std::map<std::string, std::string>& new_settings = {});
+  Status CreateDatabase(const std::string& name);
+
+  // The last `lines` lines of the server log (for failure messages).
+  std::string LogTail(int lines = 30) const;
+
+ private:
+  TestCluster() = default;
+  Status WriteSettings();
+  Status StartServer();  // pg_ctl start; on failure the status carries the log tail
+  Status RunPgCtl(const std::vector<std::string>& args, const std::string& what);
+
+  int major_ = 0;
+  int port_ = 0;
+  int slot_ = -1;  // index in the process-wide registry of live clusters
+  bool running_ = false;
+  std::filesystem::path root_dir_;  // /tmp/dbr-test-XXXXXX, owned by postgres
+  std::filesystem::path data_dir_;  // root_dir_/data
+  std::filesystem::path bin_dir_;
+  std::map<std::string, std::string> settings_;
+};
+
+// Where initdb/pg_ctl/postgres of a major live (rules above); an error naming
+// scripts/install-deps.sh when they are missing.
+Result<std::filesystem::path> PgBinDir(int major);
+// /usr/lib/postgresql/<major>/bin: Debian's client tools (pg_dump, pg_restore, psql, pgbench).
+// Only 15 is installed; the npm builds of other majors ship no client tools, and pg_dump 15
+// refuses a 16+ server ("aborting because of server version mismatch").
+std::filesystem::path DebianPgBinDir(int major);
+
+struct CommandResult {
+  int exit_code = -1;  // -1: could not start (err says why); 128+N: killed by signal N
+  std::string out, err;
+};
+// Runs the db_relocate binary built with these tests (DBR_BINARY) with extra environment.
+CommandResult RunDbRelocate(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env = {});
+
+// A unique directory under /tmp, removed with its contents on destruction (kept, and its path
+// printed, when DBR_KEEP_TEMP=1).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "dbr-tmp");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// True when DBR_KEEP_TEMP=1.
+bool KeepTemp();
+
+}  // namespace dbr::test
