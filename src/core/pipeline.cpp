@@ -33,6 +33,7 @@ Status Preflight(RunContext& ctx) {
 
 Status StartHeartbeat(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(EnsureHeartbeatTable(*ctx.src));
+  DBR_RETURN_IF_ERROR(ctx.LoadTables());  // the heartbeat table is in scope from now on
   return EnsureHeartbeatWriter(ctx.config, ctx.store);
 }
 
@@ -84,18 +85,6 @@ Status Connect(RunContext& ctx) {
   return open(DestinationParams(ctx.config), &ctx.dst);
 }
 
-Status LoadTables(RunContext& ctx) {
-  auto tables = ListTables(*ctx.src, SchemasInScope(ctx.config.src.schemas));
-  if (!tables.ok()) return tables.status();
-  ctx.tables.clear();
-  for (auto& t : *tables) {
-    if (!t.Replicable()) continue;
-    ctx.state.tables.try_emplace(t.Qualified());
-    ctx.tables.push_back(std::move(t));
-  }
-  return Status::Ok();
-}
-
 void PrintSummary(RunContext& ctx, double total_seconds) {
   std::string out = "\nRelocation summary\n";
   for (const auto& s : kSteps) {
@@ -142,7 +131,7 @@ Status RunRelocation(const Config& config) {
   else log::info("resuming the relocation started at {}", ctx.state.started_at);
 
   DBR_RETURN_IF_ERROR(Connect(ctx));
-  DBR_RETURN_IF_ERROR(LoadTables(ctx));
+  DBR_RETURN_IF_ERROR(ctx.LoadTables());
   const auto run_started = std::chrono::steady_clock::now();
   for (const Step& step : kSteps) {
     bool skip = step.once && ctx.state.StepDone(step.name);

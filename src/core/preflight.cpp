@@ -493,18 +493,18 @@ const CheckResult* PreflightReport::Find(const std::string& name) const {
 std::string PreflightReport::ToText() const {
   size_t width = 5;
   for (const auto& c : checks) width = std::max(width, c.name.size());
-  std::string out = fmt::format("{:<{}}  {:<6}{}\n", "CHECK", width, "RESULT", "DETAIL");
+  std::string out = fmt::format("{:<{}}  {:<7}{}\n", "CHECK", width, "RESULT", "DETAIL");
   int counts[3] = {0, 0, 0};
   for (const auto& c : checks) {
     ++counts[static_cast<int>(c.level)];
-    out += fmt::format("{:<{}}  {:<6}{}\n", c.name, width, LevelName(c.level), c.detail);
+    out += fmt::format("{:<{}}  {:<7}{}\n", c.name, width, LevelName(c.level), c.detail);
     const size_t kShown = 20;
     for (size_t i = 0; i < c.objects.size() && i < kShown; ++i)
-      out += fmt::format("{:<{}}          - {}\n", "", width, c.objects[i]);
+      out += fmt::format("{:<{}}           - {}\n", "", width, c.objects[i]);
     if (c.objects.size() > kShown)
-      out += fmt::format("{:<{}}          ... and {} more\n", "", width, c.objects.size() - kShown);
+      out += fmt::format("{:<{}}           ... and {} more\n", "", width, c.objects.size() - kShown);
     if (c.level != CheckLevel::kPass && !c.hint.empty())
-      out += fmt::format("{:<{}}          fix: {}\n", "", width, c.hint);
+      out += fmt::format("{:<{}}           fix: {}\n", "", width, c.hint);
   }
   out += fmt::format("\n{} passed, {} warnings, {} failed\n", counts[0], counts[1], counts[2]);
   return out;

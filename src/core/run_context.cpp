@@ -17,6 +17,18 @@ std::string RunContext::ReplicationPassword() {
   return state.replication_password;
 }
 
+Status RunContext::LoadTables() {
+  auto listed = ListTables(*src, SchemasInScope(config.src.schemas));
+  if (!listed.ok()) return listed.status();
+  tables.clear();
+  for (auto& t : *listed) {
+    if (!t.Replicable()) continue;
+    state.tables.try_emplace(t.Qualified());
+    tables.push_back(std::move(t));
+  }
+  return Status::Ok();
+}
+
 int RunContext::Jobs() const {
   if (config.jobs > 0) return config.jobs;
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -42,6 +42,8 @@ struct RunContext {
   Status SaveState();
   // The replication user's password: from the config, else generated once and kept in the state.
   std::string ReplicationPassword();
+  // Reads the replicable tables in scope from the source into `tables`.
+  Status LoadTables();
   // Parallel workers: `jobs` from the config, or the number of cores.
   int Jobs() const;
   const TableInfo* FindTable(const std::string& qualified) const;
