@@ -13,6 +13,7 @@
 #include "core/servers.h"
 #include "core/steps.h"
 #include "snapshot/snapshot_source.h"
+#include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/progress.h"
@@ -144,7 +145,9 @@ Status RunRelocation(const Config& config) {
     ctx.state.current_step = step.name;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     auto started = std::chrono::steady_clock::now();
+    CrashPoint((std::string("before:") + step.name).c_str());
     Status st = step.run(ctx);
+    CrashPoint((std::string("after:") + step.name).c_str());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!st.ok()) {
       (void)ctx.SaveState();

@@ -7,17 +7,23 @@
 namespace dbr::pg {
 namespace {
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
+// ours stay on one line.
+std::string OneLine(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n' || c == '\t') {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 std::string ResultError(PGresult* res, PGconn* conn) {
-  if (res == nullptr) return Trim(PQerrorMessage(conn));
-  // PQresultErrorMessage holds "ERROR:  ...\nDETAIL:  ..."; keep it on one line.
-  std::string out;
-  for (char c : Trim(PQresultErrorMessage(res))) out.push_back(c == '\n' ? ' ' : c);
-  return out;
+  return OneLine(res == nullptr ? PQerrorMessage(conn) : PQresultErrorMessage(res));
 }
 
 }  // namespace
@@ -61,7 +67,7 @@ Result<Connection> Connection::Open(const ConnParams& p) {
   PGconn* conn = PQconnectdbParams(keys.data(), values.data(), 0);
   if (conn == nullptr) return Status::Error("out of memory connecting to " + p.Describe());
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string err = Trim(PQerrorMessage(conn));
+    std::string err = OneLine(PQerrorMessage(conn));
     PQfinish(conn);
     return Status::Error(fmt::format("cannot connect to {}: {}", p.Describe(), err));
   }

@@ -8,6 +8,7 @@
 #include "snapshot/schema_dump.h"
 #include "snapshot/snapshot_source.h"
 #include "snapshot/table_copy.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 namespace dbr {
@@ -30,11 +31,13 @@ class LogicalCopySource : public SnapshotSource {
       DBR_RETURN_IF_ERROR(RestoreSchema(ctx, *pg_dump, *pg_restore, archive));
       phase = "rows";
       DBR_RETURN_IF_ERROR(ctx.SaveState());
+      CrashPoint("snapshot:schema-restored");
     }
     if (phase == "rows") {
       DBR_RETURN_IF_ERROR(CopyRows(ctx));
       phase = "indexes";
       DBR_RETURN_IF_ERROR(ctx.SaveState());
+      CrashPoint("snapshot:rows-copied");
     }
     if (phase == "indexes") {
       log::info("building indexes and constraints (pg_dump's post-data part, {} jobs)", ctx.Jobs());

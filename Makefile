@@ -1,0 +1,41 @@
+# The two commands of the README:
+#   make demo   relocate a live PostgreSQL 15 database to PostgreSQL 17 on this machine
+#   make test   build, then run every test (unit, sanitizers, real-server integration)
+# Both install what they need first (scripts/install-deps.sh: Debian packages, PostgreSQL majors).
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build build-asan test unit-asan demo format clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+$(BUILD_ASAN)/build.ninja:
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDBR_SANITIZE=ON
+
+# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+unit-asan: deps $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN) -j $(JOBS) unit_tests
+	$(BUILD_ASAN)/tests/unit_tests
+
+test: build unit-asan
+	cd $(BUILD) && ctest --output-on-failure --timeout 900 -j 2
+
+demo: build
+	bash scripts/demo.sh $(BUILD)/db_relocate
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
