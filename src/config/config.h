@@ -40,7 +40,7 @@ struct UpgradeConfig {
   int64_t storage_iops = 0;
   int64_t storage_throughput = 0;
   std::string user = "upgrade";
-  std::string password;            // empty: generated per run, kept in the 0600 state file
+  std::string password;  // empty: generated per run, kept in the 0600 state file
   std::string vpc_id;
   std::string ca_identifier;
 };
@@ -55,24 +55,34 @@ struct Config {
   UpgradeConfig upgrade;
 
   // Engine settings.
-  int jobs = 0;                                  // 0: number of cores
+  int jobs = 0;  // 0: number of cores
   int64_t sequence_gap = 1000;
-  double heartbeat_interval = 1.0;               // seconds between heartbeat rows
-  int64_t catchup_lag_bytes = 16 * 1024 * 1024;  // catch-up is done below this slot lag
-  int64_t catchup_timeout = 3600;                // seconds
+  double heartbeat_interval = 1.0;                         // seconds between heartbeat rows
+  int64_t catchup_lag_bytes = 16 * 1024 * 1024;            // catch-up is done below this slot lag
+  int64_t catchup_timeout = 3600;                          // seconds
   int64_t split_tables_larger_than = 256LL * 1024 * 1024;  // bytes; 0 never splits
-  std::string pg_bin_dir;                        // where to look first for pg_dump/pg_restore
-  std::string state_dir;                         // default: beside the config file
+  std::string pg_bin_dir;  // where to look first for pg_dump/pg_restore
+  std::string state_dir;   // default: beside the config file
 
   // Where the file was read from; relative paths in it are relative to its folder.
   std::filesystem::path config_file;
+
+  // Dotted names of the password keys the file sets literally (not through ${ENV_VAR}), e.g.
+  // "src.password"; ConfigWarnings() reports them when the file is readable by group/others.
+  std::vector<std::string> literal_password_fields;
 };
 
 // Reads and validates a config. `path` is a YAML file, or a directory holding config.yaml.
 // Every failure names the file, the field and (for YAML errors) the line and column.
 Result<Config> LoadConfig(const std::filesystem::path& path);
 
-// The same from YAML text already in memory (`origin` names it in messages).
+// The same from YAML text already in memory (`origin` names it in messages). Relative paths
+// (state_dir, pg_bin_dir) are resolved against the folder of `origin` made absolute, i.e. the
+// current directory when `origin` is a bare name such as "<stdin>". config_file stays empty.
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& origin);
+
+// Human-readable warnings about a loaded config, for the caller to log: a password written
+// literally in a config file that group or others can read. Empty when all is well.
+std::vector<std::string> ConfigWarnings(const Config& config);
 
 }  // namespace dbr

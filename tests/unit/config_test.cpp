@@ -1,0 +1,713 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace dbr {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kOrigin = "/etc/dbr/config.yaml";
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("dbr_config_test_" + std::to_string(::getpid()) + "_" +
+                                         std::to_string(counter++) + "_" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const fs::path& path() const { return path_; }
+  fs::path Write(const std::string& name, const std::string& text) const {
+    fs::path p = path_ / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+// Sets an environment variable for the life of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (value == nullptr) {
+      ::unsetenv(name);
+    } else {
+      ::setenv(name, value, 1);
+    }
+  }
+  ~ScopedEnv() { ::unsetenv(name_.c_str()); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+};
+
+Config MustParse(const std::string& yaml) {
+  auto r = ParseConfig(yaml, kOrigin);
+  EXPECT_TRUE(r.ok()) << r.message();
+  return r.ok() ? r.value() : Config{};
+}
+
+std::string ParseError(const std::string& yaml) {
+  auto r = ParseConfig(yaml, kOrigin);
+  EXPECT_FALSE(r.ok()) << "expected an error for:\n" << yaml;
+  return r.ok() ? std::string() : r.message();
+}
+
+void ExpectAllDefaults(const Config& c) {
+  EXPECT_EQ(c.provider, "rds");
+  EXPECT_FALSE(c.force);
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.aws.profile, "");
+  EXPECT_EQ(c.aws.region, "us-east-1");
+  EXPECT_EQ(c.aws.endpoint_url, "");
+  for (const ServerConfig* s : {&c.src, &c.dst}) {
+    EXPECT_EQ(s->user, "ops");
+    EXPECT_EQ(s->password, "secret");
+    EXPECT_EQ(s->schemas, std::vector<std::string>{"public"});
+    EXPECT_EQ(s->name, "postgres");
+    EXPECT_EQ(s->port, 5432);
+    EXPECT_EQ(s->host, "127.0.0.1");
+    EXPECT_EQ(s->instance_id, "");
+  }
+  EXPECT_EQ(c.upgrade.subnet_group, "");
+  EXPECT_EQ(c.upgrade.engine_version, "");
+  EXPECT_EQ(c.upgrade.kms_id, "");
+  EXPECT_TRUE(c.upgrade.security_groups.empty());
+  EXPECT_EQ(c.upgrade.parameter_group, "");
+  EXPECT_EQ(c.upgrade.instance_class, "");
+  EXPECT_EQ(c.upgrade.storage_type, "");
+  EXPECT_EQ(c.upgrade.storage_size, 0);
+  EXPECT_EQ(c.upgrade.storage_iops, 0);
+  EXPECT_EQ(c.upgrade.storage_throughput, 0);
+  EXPECT_EQ(c.upgrade.user, "upgrade");
+  EXPECT_EQ(c.upgrade.password, "");
+  EXPECT_EQ(c.upgrade.vpc_id, "");
+  EXPECT_EQ(c.upgrade.ca_identifier, "");
+  EXPECT_EQ(c.jobs, 0);
+  EXPECT_EQ(c.sequence_gap, 1000);
+  EXPECT_DOUBLE_EQ(c.heartbeat_interval, 1.0);
+  EXPECT_EQ(c.catchup_lag_bytes, 16 * 1024 * 1024);
+  EXPECT_EQ(c.catchup_timeout, 3600);
+  EXPECT_EQ(c.split_tables_larger_than, 256LL * 1024 * 1024);
+  EXPECT_EQ(c.pg_bin_dir, "");
+  EXPECT_EQ(c.state_dir, "/etc/dbr/db_relocate.state");
+  EXPECT_TRUE(c.literal_password_fields.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values.
+
+TEST(Config, EmptyOrCommentOnlyDocumentsGiveAllDefaults) {
+  for (const char* yaml : {"", "\n\n", "# nothing here\n  # still nothing\n", "---\n", "~\n",
+                           "src:\ndst:\naws:\nupgrade:\nprovider:\njobs: ~\n"}) {
+    SCOPED_TRACE(yaml);
+    ExpectAllDefaults(MustParse(yaml));
+  }
+}
+
+TEST(Config, ReadsEveryField) {
+  Config c = MustParse(R"(
+provider: postgres
+force: true
+log_level: debug
+aws:
+  profile: prod
+  region: eu-west-1
+  endpoint_url: http://localhost:4566
+src:
+  user: alice
+  password: pw1
+  schema: [app, audit]
+  name: shop
+  port: 5433
+  host: db1.internal
+  instance_id: shop-db
+dst:
+  user: bob
+  password: pw2
+  schema: app
+  name: shop2
+  port: 5434
+  host: db2.internal
+  instance_id: shop-db-2
+upgrade:
+  subnet_group: sn
+  engine_version: "17.2"
+  kms_id: kms-1
+  security_groups: [sg-1, sg-2]
+  parameter_group: pg17
+  instance_class: db.r6g.large
+  storage_type: gp3
+  storage_size: 100
+  storage_iops: 3000
+  storage_throughput: 125
+  user: up
+  password: pw3
+  vpc_id: vpc-1
+  ca_identifier: rds-ca-rsa2048-g1
+jobs: 8
+sequence_gap: 50
+heartbeat_interval: 0.5
+catchup_lag_bytes: 1024
+catchup_timeout: 60
+split_tables_larger_than: 0
+pg_bin_dir: /usr/lib/postgresql/17/bin
+state_dir: /var/lib/dbr
+)");
+  EXPECT_EQ(c.provider, "postgres");
+  EXPECT_TRUE(c.force);
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.aws.profile, "prod");
+  EXPECT_EQ(c.aws.region, "eu-west-1");
+  EXPECT_EQ(c.aws.endpoint_url, "http://localhost:4566");
+  EXPECT_EQ(c.src.user, "alice");
+  EXPECT_EQ(c.src.password, "pw1");
+  EXPECT_EQ(c.src.schemas, (std::vector<std::string>{"app", "audit"}));
+  EXPECT_EQ(c.src.name, "shop");
+  EXPECT_EQ(c.src.port, 5433);
+  EXPECT_EQ(c.src.host, "db1.internal");
+  EXPECT_EQ(c.src.instance_id, "shop-db");
+  EXPECT_EQ(c.dst.user, "bob");
+  EXPECT_EQ(c.dst.password, "pw2");
+  EXPECT_EQ(c.dst.schemas, std::vector<std::string>{"app"});
+  EXPECT_EQ(c.dst.name, "shop2");
+  EXPECT_EQ(c.dst.port, 5434);
+  EXPECT_EQ(c.dst.host, "db2.internal");
+  EXPECT_EQ(c.dst.instance_id, "shop-db-2");
+  EXPECT_EQ(c.upgrade.subnet_group, "sn");
+  EXPECT_EQ(c.upgrade.engine_version, "17.2");
+  EXPECT_EQ(c.upgrade.kms_id, "kms-1");
+  EXPECT_EQ(c.upgrade.security_groups, (std::vector<std::string>{"sg-1", "sg-2"}));
+  EXPECT_EQ(c.upgrade.parameter_group, "pg17");
+  EXPECT_EQ(c.upgrade.instance_class, "db.r6g.large");
+  EXPECT_EQ(c.upgrade.storage_type, "gp3");
+  EXPECT_EQ(c.upgrade.storage_size, 100);
+  EXPECT_EQ(c.upgrade.storage_iops, 3000);
+  EXPECT_EQ(c.upgrade.storage_throughput, 125);
+  EXPECT_EQ(c.upgrade.user, "up");
+  EXPECT_EQ(c.upgrade.password, "pw3");
+  EXPECT_EQ(c.upgrade.vpc_id, "vpc-1");
+  EXPECT_EQ(c.upgrade.ca_identifier, "rds-ca-rsa2048-g1");
+  EXPECT_EQ(c.jobs, 8);
+  EXPECT_EQ(c.sequence_gap, 50);
+  EXPECT_DOUBLE_EQ(c.heartbeat_interval, 0.5);
+  EXPECT_EQ(c.catchup_lag_bytes, 1024);
+  EXPECT_EQ(c.catchup_timeout, 60);
+  EXPECT_EQ(c.split_tables_larger_than, 0);
+  EXPECT_EQ(c.pg_bin_dir, "/usr/lib/postgresql/17/bin");
+  EXPECT_EQ(c.state_dir, "/var/lib/dbr");
+  EXPECT_EQ(c.literal_password_fields,
+            (std::vector<std::string>{"src.password", "dst.password", "upgrade.password"}));
+}
+
+TEST(Config, DstCopiesConnectionSettingsFromSrcButNotWhereItLives) {
+  Config c = MustParse(R"(
+src:
+  user: alice
+  password: pw
+  schema: [a, b]
+  name: shop
+  port: 6000
+  host: db1
+  instance_id: i-1
+)");
+  EXPECT_EQ(c.dst.user, "alice");
+  EXPECT_EQ(c.dst.password, "pw");
+  EXPECT_EQ(c.dst.schemas, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(c.dst.name, "shop");
+  EXPECT_EQ(c.dst.port, 6000);
+  EXPECT_EQ(c.dst.host, "127.0.0.1");
+  EXPECT_EQ(c.dst.instance_id, "");
+}
+
+TEST(Config, DstOverridesOnlyWhatItSets) {
+  Config c = MustParse(R"(
+src: {user: alice, password: pw, name: shop, port: 6000}
+dst:
+  user: bob
+  port: 6001
+  name: ~        # null: not set, copied from src
+)");
+  EXPECT_EQ(c.dst.user, "bob");
+  EXPECT_EQ(c.dst.port, 6001);
+  EXPECT_EQ(c.dst.password, "pw");
+  EXPECT_EQ(c.dst.name, "shop");
+  EXPECT_EQ(c.src.user, "alice");
+  EXPECT_EQ(c.src.port, 6000);
+}
+
+TEST(Config, SchemaIsANameOrAList) {
+  EXPECT_EQ(MustParse("src: {schema: app}").src.schemas, std::vector<std::string>{"app"});
+  EXPECT_EQ(MustParse("src: {schema: [app, Audit]}").src.schemas,
+            (std::vector<std::string>{"app", "Audit"}));
+  EXPECT_EQ(MustParse("src:\n  schema:\n    - x\n    - y\n").src.schemas,
+            (std::vector<std::string>{"x", "y"}));
+}
+
+TEST(Config, ScalarsOfAnyYamlTypeAreAcceptedAsStrings) {
+  Config c = MustParse("src: {password: 12345, user: true}\nforce: Yes\njobs: +3\n");
+  EXPECT_EQ(c.src.password, "12345");
+  EXPECT_EQ(c.src.user, "true");
+  EXPECT_TRUE(c.force);
+  EXPECT_EQ(c.jobs, 3);
+  EXPECT_FALSE(MustParse("force: off").force);
+}
+
+TEST(Config, AnchorsAndAliasesWork) {
+  Config c = MustParse(R"(
+src: &conn {user: u, port: 7000, host: a}
+dst: *conn
+)");
+  EXPECT_EQ(c.dst.user, "u");
+  EXPECT_EQ(c.dst.port, 7000);
+  EXPECT_EQ(c.dst.host, "a");
+}
+
+TEST(Config, EngineVersionShapes) {
+  for (const char* v : {"17", "16.4", "17.2", "\"\""}) {
+    SCOPED_TRACE(v);
+    MustParse(std::string("upgrade: {engine_version: ") + v + "}");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: each case lists substrings the message must contain.
+
+struct ErrorCase {
+  const char* name;
+  const char* yaml;
+  std::vector<std::string> want;
+};
+
+class ConfigErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigErrors, MessageNamesFileFieldAndFact) {
+  const ErrorCase& c = GetParam();
+  std::string msg = ParseError(c.yaml);
+  EXPECT_EQ(msg.rfind(kOrigin, 0), 0u) << "not prefixed with the origin: " << msg;
+  for (const auto& w : c.want) EXPECT_NE(msg.find(w), std::string::npos) << w << "\nin: " << msg;
+}
+
+const ErrorCase kErrorCases[] = {
+    // Syntax.
+    {"SyntaxUnclosedFlow",
+     "src:\n  port: 1\n  schema: [a, b\n",
+     {"YAML syntax error", "end of sequence flow not found"}},
+    {"SyntaxBadIndent", "src:\n  port: 1\n\thost: x\n", {"/etc/dbr/config.yaml:3:", "YAML syntax"}},
+    {"SyntaxUnterminatedQuote", "a: 1\nsrc:\n  user: \"abc", {":3:13: YAML syntax error", "EOF"}},
+    {"SyntaxEnvInFlowHint", "src: {user: ${U}}\n", {"YAML syntax error", "in quotes"}},
+    // Shape of the document.
+    {"TopLevelList", "- a\n- b\n", {":1:1: expected a map of settings at the top level", "a list"}},
+    {"TopLevelScalar", "hello\n", {"expected a map of settings at the top level", "\"hello\""}},
+    {"TwoDocuments", "a: 1\n---\nb: 2\n", {"more than one YAML document"}},
+    {"StalledParser", "src:\n  port: 1\n,x: 2\n", {":3:1: YAML syntax error"}},
+    {"StalledParserFirstLine", ",src: 1\n", {":1:1: YAML syntax error: unexpected \",\""}},
+    {"NonScalarKey", "? [a]\n: 1\n", {":1:3: keys must be plain names"}},
+    {"DuplicateKey", "src:\n  port: 1\n  port: 2\n", {":3:3: src.port: duplicate key", "line 2"}},
+    {"MergeKey", "dst:\n  <<: {a: 1}\n", {"unknown key \"dst.<<\"", "merge keys"}},
+    // Unknown keys.
+    {"UnknownKeyTypo",
+     "src:\n  hots: x\n",
+     {":2:3: unknown key \"src.hots\" (did you mean \"src.host\"?)"}},
+    {"UnknownKeyTypoUpgrade",
+     "upgrade:\n  securty_groups: [a]\n",
+     {"unknown key \"upgrade.securty_groups\"", "did you mean \"upgrade.security_groups\"?"}},
+    {"UnknownKeyTopTypo",
+     "log-level: info\n",
+     {"unknown key \"log-level\" (did you mean \"log_level\"?)"}},
+    {"UnknownKeyAlias",
+     "dst:\n  database: x\n",
+     {"unknown key \"dst.database\" (did you mean \"dst.name\"?)"}},
+    {"UnknownKeyPrefix", "heartbeat: 2\n", {"did you mean \"heartbeat_interval\"?"}},
+    {"UnknownKeyWrongBlock", "region: eu-west-1\n", {"did you mean \"aws.region\"?"}},
+    {"UnknownKeyBelongsAtTop", "src:\n  jobs: 4\n", {"\"jobs\" belongs at the top level"}},
+    {"UnknownKeyListsValidKeys",
+     "aws:\n  zzz: 1\n",
+     {"unknown key \"aws.zzz\"", "valid keys in \"aws\": profile, region, endpoint_url"}},
+    {"UnknownKeyDeep", "upgrade:\n  foo: 1\n", {"unknown key \"upgrade.foo\"", "subnet_group"}},
+    // Types.
+    {"PortNotInteger", "src:\n  port: abc\n", {":2:9: src.port: expected an integer, got \"abc\""}},
+    {"PortFloat", "dst:\n  port: 54.32\n", {"dst.port: expected an integer, got \"54.32\""}},
+    {"PortList", "src: {port: [1]}\n", {"src.port: expected an integer, got a list"}},
+    {"BlockNotMap", "src: 5\n", {":1:6: src: expected a map of settings", "got \"5\""}},
+    {"BlockIsList", "aws: [a]\n", {"aws: expected a map of settings", "got a list"}},
+    {"ForceNotBool", "force: maybe\n", {"force: expected true or false, got \"maybe\""}},
+    {"SecurityGroupsScalar",
+     "upgrade:\n  security_groups: sg-1\n",
+     {"upgrade.security_groups: expected a list of strings"}},
+    {"SecurityGroupsNested",
+     "upgrade:\n  security_groups: [[a]]\n",
+     {"upgrade.security_groups: expected a list of strings", "item [0] is a list"}},
+    {"SecurityGroupsMap",
+     "upgrade:\n  security_groups: {a: 1}\n",
+     {"upgrade.security_groups: expected a list of strings, got a map"}},
+    {"SchemaMap",
+     "src:\n  schema: {a: 1}\n",
+     {"src.schema: expected a schema name or a list of names, got a map"}},
+    {"StringGotMap", "aws:\n  region: {a: 1}\n", {"aws.region: expected a string, got a map"}},
+    {"HeartbeatNotNumber",
+     "heartbeat_interval: soon\n",
+     {"heartbeat_interval: expected a number of seconds, got \"soon\""}},
+    {"HeartbeatZero", "heartbeat_interval: 0\n", {"heartbeat_interval: must be greater than 0"}},
+    {"HugeInt",
+     "sequence_gap: 99999999999999999999999\n",
+     {"sequence_gap: must be at most 9223372036854775807"}},
+    // Ranges.
+    {"SrcPortHigh",
+     "src:\n  port: 65536\n",
+     {"src.port: must be between 1 and 65535, got \"65536\""}},
+    {"DstPortZero", "dst:\n  port: 0\n", {"dst.port: must be between 1 and 65535"}},
+    {"NegativeJobs", "jobs: -1\n", {":1:7: jobs: must be 0 or more, got \"-1\""}},
+    {"NegativeGap", "sequence_gap: -5\n", {"sequence_gap: must be 0 or more"}},
+    {"NegativeStorageSize", "upgrade: {storage_size: -1}\n", {"upgrade.storage_size: must be 0"}},
+    {"NegativeStorageIops", "upgrade: {storage_iops: -1}\n", {"upgrade.storage_iops: must be 0"}},
+    {"NegativeThroughput",
+     "upgrade: {storage_throughput: -9}\n",
+     {"upgrade.storage_throughput: must be 0"}},
+    {"CatchupLagZero", "catchup_lag_bytes: 0\n", {"catchup_lag_bytes: must be greater than 0"}},
+    {"CatchupTimeoutZero", "catchup_timeout: 0\n", {"catchup_timeout: must be greater than 0"}},
+    {"SplitNegative", "split_tables_larger_than: -1\n", {"split_tables_larger_than: must be 0"}},
+    // Enumerations and shapes.
+    {"BadProvider",
+     "provider: mysql\n",
+     {"provider: expected \"rds\" or \"postgres\", got \"mysql\""}},
+    {"BadLogLevel",
+     "log_level: verbose\n",
+     {"log_level: expected one of debug, info, warn, error, fatal", "\"verbose\""}},
+    {"BadEngineVersion",
+     "upgrade:\n  engine_version: latest\n",
+     {"upgrade.engine_version: expected a PostgreSQL version", "\"latest\""}},
+    {"BadEngineVersion3Parts",
+     "upgrade: {engine_version: 16.4.1}\n",
+     {"upgrade.engine_version: expected a PostgreSQL version"}},
+    // Required values.
+    {"EmptySchemaList", "src:\n  schema: []\n", {"src.schema: the list is empty"}},
+    {"EmptySchemaName", "src:\n  schema: \"\"\n", {"src.schema: must not be empty"}},
+    {"EmptySchemaItem", "src:\n  schema: [a, \"\"]\n", {"src.schema[1]: must not be empty"}},
+    {"NullSchemaItem", "dst:\n  schema: [a, ~]\n", {"dst.schema", "item [1] is nothing"}},
+    {"DuplicateSchema", "src:\n  schema: [a, a]\n", {"src.schema[1]: \"a\" is listed twice"}},
+    {"EmptySrcName", "src:\n  name: \"\"\n", {"src.name: must not be empty"}},
+    {"EmptySrcUser", "src:\n  user: ''\n", {"src.user: must not be empty"}},
+    {"EmptyDstUser", "dst:\n  user: ''\n", {"dst.user: must not be empty"}},
+    // provider postgres.
+    {"PostgresNeedsDst",
+     "provider: postgres\n",
+     {"provider \"postgres\" needs a destination: set dst.host"}},
+    {"PostgresDstWithoutHost",
+     "provider: postgres\ndst:\n  port: 5433\n",
+     {"provider \"postgres\" needs a destination: set dst.host"}},
+    {"PostgresSameDatabase",
+     "provider: postgres\ndst:\n  host: 127.0.0.1\n",
+     {"dst: the destination is the same database as the source", "port 5432", "postgres"}},
+    {"PostgresSameDatabaseLocalhost",
+     "provider: postgres\nsrc: {host: localhost, name: app, port: 6000}\n"
+     "dst: {host: 127.0.0.1}\n",
+     {"same database as the source"}},
+};
+
+INSTANTIATE_TEST_SUITE_P(All, ConfigErrors, ::testing::ValuesIn(kErrorCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Config, SyntaxErrorPositionIsOneBased) {
+  // The second ":" is line 2, column 5 counting from 1 (yaml-cpp's Mark says 1 and 4).
+  EXPECT_EQ(ParseError("a: 1\nb: c: d\n"),
+            "/etc/dbr/config.yaml:2:5: YAML syntax error: illegal map value");
+}
+
+TEST(Config, ReportsEveryProblemInFileOrder) {
+  std::string msg = ParseError("jobs: -1\nsrc:\n  port: x\n  hots: y\nforce: 3\n");
+  EXPECT_EQ(msg,
+            "/etc/dbr/config.yaml:1:7: jobs: must be 0 or more, got \"-1\"\n"
+            "/etc/dbr/config.yaml:3:9: src.port: expected an integer, got \"x\"\n"
+            "/etc/dbr/config.yaml:4:3: unknown key \"src.hots\" (did you mean \"src.host\"?)\n"
+            "/etc/dbr/config.yaml:5:8: force: expected true or false, got \"3\"");
+}
+
+TEST(Config, PostgresWithDistinctDestinationIsFine) {
+  Config c = MustParse("provider: postgres\ndst:\n  host: 127.0.0.1\n  port: 5433\n");
+  EXPECT_EQ(c.dst.port, 5433);
+  MustParse("provider: postgres\ndst: {host: localhost, name: other}\n");
+  MustParse("provider: postgres\ndst: {host: db2}\n");
+}
+
+TEST(Config, PasswordsNeverAppearInErrors) {
+  const std::string pw = "Hunter2Secret";
+  const std::vector<std::string> docs = {
+      "src:\n  password: [" + pw + "]\n",
+      "dst:\n  password: {" + pw + ": 1}\n",
+      "upgrade:\n  password: [" + pw + ", x]\n",
+      "src:\n  password: " + pw + "${oops\n",
+      "src:\n  password: \"" + pw + "${not valid}\"\n",
+      "src:\n  password: " + pw + "\n  port: nope\n",
+      "src:\n  password: \"" + pw,
+      "provider: postgres\nsrc:\n  password: " + pw + "\n",
+      "provider: postgres\nsrc: {password: " + pw + "}\ndst: {host: 127.0.0.1}\n",
+  };
+  for (const auto& doc : docs) {
+    std::string msg = ParseError(doc);
+    EXPECT_EQ(msg.find(pw), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("Hunter"), std::string::npos) << msg;
+  }
+  EXPECT_NE(ParseError(docs[0]).find("src.password: expected a string, got a list"),
+            std::string::npos);
+}
+
+TEST(Config, NeverThrowsOrCrashesOnOddInput) {
+  const std::vector<std::string> docs = {
+      std::string("a:\0b", 4),
+      "\xff\xfe\x00\x01",
+      "[[[[[[[[[[",
+      std::string(10000, '[') + std::string(10000, ']'),
+      "a: &x [*x]\n",
+      "src: &x {host: *x}\n",
+      "src:\n  port: !!binary aGVsbG8=\n",
+      "src:\n  password: !!binary aGVsbG8=\n",
+      "src: !!map {}\n",
+      "!!str x",
+      "? \n: \n",
+      "\"\": 1\n",
+      "src:\n  ? {a: b}\n  : c\n",
+      "jobs: 0x10\n",
+      "jobs: .inf\n",
+      "heartbeat_interval: .nan\n",
+      "heartbeat_interval: nan\n",
+      "heartbeat_interval: inf\n",
+      "heartbeat_interval: 1e999\n",
+      "jobs: 99999999999\n",
+      "src: {port: -99999999999999999999999}\n",
+      "%YAML 1.2\n---\nsrc: {}\n",
+      "%BAD\n",
+      "a: *undefined\n",
+      "'",
+      "{",
+      ":",
+      "-",
+      "---\n---\n---\n",
+  };
+  for (const auto& doc : docs) {
+    SCOPED_TRACE(doc.substr(0, 40));
+    auto r = ParseConfig(doc, kOrigin);
+    if (!r.ok()) {
+      EXPECT_EQ(r.message().rfind(kOrigin, 0), 0u) << r.message();
+    }
+  }
+  // A few of those have a definite answer.
+  EXPECT_FALSE(ParseConfig("jobs: 0x10\n", kOrigin).ok());
+  EXPECT_FALSE(ParseConfig("heartbeat_interval: inf\n", kOrigin).ok());
+  EXPECT_FALSE(ParseConfig("heartbeat_interval: nan\n", kOrigin).ok());
+  EXPECT_FALSE(ParseConfig("jobs: 99999999999\n", kOrigin).ok());
+  EXPECT_TRUE(ParseConfig("%YAML 1.2\n---\nsrc: {}\n", kOrigin).ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// ${ENV_VAR}.
+
+TEST(ConfigEnv, ExpandsVariablesAnywhereInStrings) {
+  ScopedEnv a("DBR_TEST_A", "alpha");
+  ScopedEnv b("DBR_TEST_B", "beta");
+  ScopedEnv port("DBR_TEST_PORT", "6543");
+  ScopedEnv force("DBR_TEST_FORCE", "true");
+  ScopedEnv empty("DBR_TEST_EMPTY", "");
+  Config c = MustParse(R"(
+force: ${DBR_TEST_FORCE}
+aws:
+  profile: ${DBR_TEST_A}
+  region: "pre-${DBR_TEST_A}-mid-${DBR_TEST_B}-post"
+src:
+  port: ${DBR_TEST_PORT}
+  password: ${DBR_TEST_B}
+  schema: [app, "${DBR_TEST_A}"]
+  host: x${DBR_TEST_EMPTY}y
+upgrade:
+  security_groups:
+    - sg-${DBR_TEST_B}
+)");
+  EXPECT_TRUE(c.force);
+  EXPECT_EQ(c.aws.profile, "alpha");
+  EXPECT_EQ(c.aws.region, "pre-alpha-mid-beta-post");
+  EXPECT_EQ(c.src.port, 6543);
+  EXPECT_EQ(c.src.password, "beta");
+  EXPECT_EQ(c.src.schemas, (std::vector<std::string>{"app", "alpha"}));
+  EXPECT_EQ(c.src.host, "xy");
+  EXPECT_EQ(c.upgrade.security_groups, std::vector<std::string>{"sg-beta"});
+  EXPECT_TRUE(c.literal_password_fields.empty());  // the password came from the environment
+}
+
+TEST(ConfigEnv, DollarSignsWithoutBraceStayAsTheyAre) {
+  ScopedEnv a("DBR_TEST_A", "alpha");
+  Config c = MustParse(R"(
+src:
+  password: "a$$b$c$"
+  user: "$${DBR_TEST_A}"
+  host: "$"
+)");
+  EXPECT_EQ(c.src.password, "a$$b$c$");
+  EXPECT_EQ(c.src.user, "$${DBR_TEST_A}");
+  EXPECT_EQ(c.src.host, "$");
+}
+
+TEST(ConfigEnv, ExpandedValuesAreTypeChecked) {
+  ScopedEnv port("DBR_TEST_PORT", "abc");
+  EXPECT_NE(ParseError("src:\n  port: ${DBR_TEST_PORT}\n")
+                .find("src.port: expected an integer, got \"abc\""),
+            std::string::npos);
+}
+
+TEST(ConfigEnv, UnsetVariableNamesVariableAndField) {
+  ScopedEnv unset("PGPASS_SRC", nullptr);
+  ScopedEnv unset2("DBR_TEST_UNSET", nullptr);
+  EXPECT_EQ(ParseError("src:\n  password: ${PGPASS_SRC}\n"),
+            "/etc/dbr/config.yaml:2:13: src.password: environment variable PGPASS_SRC is not set");
+  EXPECT_NE(ParseError("src:\n  schema: [a, \"${DBR_TEST_UNSET}\"]\n")
+                .find("src.schema[1]: environment variable DBR_TEST_UNSET is not set"),
+            std::string::npos);
+  EXPECT_NE(ParseError("aws:\n  region: \"x-${DBR_TEST_UNSET}\"\n")
+                .find("aws.region: environment variable DBR_TEST_UNSET is not set"),
+            std::string::npos);
+  EXPECT_NE(ParseError("src: {port: \"${DBR_TEST_UNSET}\"}\n")
+                .find("src.port: environment variable DBR_TEST_UNSET is not set"),
+            std::string::npos);
+}
+
+TEST(ConfigEnv, MalformedReferencesAreErrors) {
+  EXPECT_NE(ParseError("aws:\n  region: \"a${\"\n").find("aws.region: unterminated \"${\""),
+            std::string::npos);
+  EXPECT_NE(ParseError("aws:\n  region: \"${1X}\"\n")
+                .find("aws.region: invalid environment variable reference \"${1X}\""),
+            std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files.
+
+TEST(ConfigFile, ReadsAFileAndResolvesStateDirBesideIt) {
+  TempDir dir;
+  fs::path file = dir.Write("conf/my.yaml", "src:\n  name: shop\n");
+  auto r = LoadConfig(file);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->src.name, "shop");
+  EXPECT_EQ(r->config_file, file);
+  EXPECT_TRUE(r->config_file.is_absolute());
+  EXPECT_EQ(r->state_dir, (dir.path() / "conf" / "db_relocate.state").string());
+}
+
+TEST(ConfigFile, DirectoryMeansConfigYamlInside) {
+  TempDir dir;
+  dir.Write("config.yaml", "jobs: 3\n");
+  auto r = LoadConfig(dir.path());
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->jobs, 3);
+  EXPECT_EQ(r->config_file, dir.path() / "config.yaml");
+}
+
+TEST(ConfigFile, RelativeStateDirAndPgBinDirAreRelativeToTheFile) {
+  TempDir dir;
+  fs::path file = dir.Write("a/config.yaml", "state_dir: ../state\npg_bin_dir: bin\n");
+  auto r = LoadConfig(file);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->state_dir, (dir.path() / "state").string());
+  EXPECT_EQ(r->pg_bin_dir, (dir.path() / "a" / "bin").string());
+
+  fs::path abs = dir.Write("b/config.yaml", "state_dir: /var/tmp/dbr-state\n");
+  auto r2 = LoadConfig(abs);
+  ASSERT_TRUE(r2.ok()) << r2.message();
+  EXPECT_EQ(r2->state_dir, "/var/tmp/dbr-state");
+}
+
+TEST(ConfigFile, RelativeConfigPathIsMadeAbsolute) {
+  TempDir dir;
+  dir.Write("config.yaml", "");
+  const fs::path old = fs::current_path();
+  fs::current_path(dir.path());
+  auto r = LoadConfig("config.yaml");
+  auto r2 = LoadConfig(".");
+  fs::current_path(old);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->config_file, dir.path() / "config.yaml");
+  EXPECT_EQ(r->state_dir, (dir.path() / "db_relocate.state").string());
+  ASSERT_TRUE(r2.ok()) << r2.message();
+  EXPECT_EQ(r2->config_file, dir.path() / "config.yaml");
+}
+
+TEST(ConfigFile, MissingFile) {
+  TempDir dir;
+  auto r = LoadConfig(dir.path() / "nope.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.message(), "cannot read config file " + (dir.path() / "nope.yaml").string() +
+                             ": No such file or directory");
+  auto r2 = LoadConfig(dir.path());  // a directory without config.yaml
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.message(), "cannot read config file " + (dir.path() / "config.yaml").string() +
+                              ": No such file or directory");
+}
+
+TEST(ConfigFile, ErrorsNameTheAbsolutePath) {
+  TempDir dir;
+  fs::path file = dir.Write("config.yaml", "src:\n  hots: x\n");
+  auto r = LoadConfig(file);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.message(),
+            file.string() + ":2:3: unknown key \"src.hots\" (did you mean \"src.host\"?)");
+}
+
+TEST(ConfigFile, WarnsAboutLiteralPasswordInReadableFile) {
+  TempDir dir;
+  fs::path file = dir.Write("config.yaml", "src:\n  password: hunter2\n");
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  auto r = LoadConfig(file);
+  ASSERT_TRUE(r.ok()) << r.message();
+  auto warnings = ConfigWarnings(*r);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(file.string()), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("src.password"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("0644"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("chmod 600"), std::string::npos) << warnings[0];
+  EXPECT_EQ(warnings[0].find("hunter2"), std::string::npos) << warnings[0];
+
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_TRUE(ConfigWarnings(*r).empty());
+}
+
+TEST(ConfigFile, NoWarningWithoutLiteralPassword) {
+  TempDir dir;
+  ScopedEnv pw("DBR_TEST_PW", "hunter2");
+  fs::path file = dir.Write("config.yaml", "src:\n  password: ${DBR_TEST_PW}\n");
+  fs::permissions(file, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+  auto r = LoadConfig(file);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(ConfigWarnings(*r).empty());
+  // The built-in default password is not "in the file" either.
+  fs::path file2 = dir.Write("b/config.yaml", "src:\n  name: x\n");
+  fs::permissions(file2, fs::perms::owner_all | fs::perms::others_read);
+  auto r2 = LoadConfig(file2);
+  ASSERT_TRUE(r2.ok()) << r2.message();
+  EXPECT_TRUE(ConfigWarnings(*r2).empty());
+}
+
+}  // namespace
+}  // namespace dbr
