@@ -649,8 +649,14 @@ Status TestCluster::CreateDatabase(const std::string& name) {
 // ---------------------------------------------------------------------------------------------
 
 CommandResult RunDbRelocate(const std::vector<std::string>& args,
-                            const std::map<std::string, std::string>& env) {
+                            const std::map<std::string, std::string>& env, const fs::path& cwd) {
   ProcessSpec spec;
+  if (!cwd.empty()) {
+    // ProcessSpec has no working directory: a shell changes into it (exit 127 if it cannot, so
+    // that is never mistaken for db_relocate's usage error 2), then execs the binary.
+    spec.argv = {"/bin/sh", "-c", "cd -- \"$1\" || exit 127; shift; exec \"$@\"", "sh",
+                 cwd.string()};
+  }
   spec.argv.push_back(DBR_BINARY);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = env;

@@ -97,9 +97,11 @@ struct CommandResult {
   int exit_code = -1;  // -1: could not start (err says why); 128+N: killed by signal N
   std::string out, err;
 };
-// Runs the db_relocate binary built with these tests (DBR_BINARY) with extra environment.
+// Runs the db_relocate binary built with these tests (DBR_BINARY) with extra environment, in
+// `cwd` when given (else in the test's own working directory).
 CommandResult RunDbRelocate(const std::vector<std::string>& args,
-                            const std::map<std::string, std::string>& env = {});
+                            const std::map<std::string, std::string>& env = {},
+                            const std::filesystem::path& cwd = {});
 
 // A unique directory under /tmp, removed with its contents on destruction (kept, and its path
 // printed, when DBR_KEEP_TEMP=1).
