@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
     return dbr::cli::kExitUsage;
   }
   dbr::log::SetLevel(log_level.empty() ? config->log_level : log_level);
+  for (const auto& warning : dbr::ConfigWarnings(*config)) dbr::log::warn("{}", warning);
 
   if (name == "check") return dbr::cli::Check(*config, options);
   if (name == "run") return dbr::cli::Run(*config, options);

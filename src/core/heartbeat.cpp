@@ -107,7 +107,9 @@ int RunHeartbeatWriter(const Config& config) {
                       .max_delay = std::chrono::milliseconds(15000)};
   std::optional<pg::Connection> src;
   int failures = 0;
-  while (!std::filesystem::exists(store.file("heartbeat.stop"))) {
+  // Stops when told to, or when its relocation's state is gone (removed by hand or by a test).
+  while (!std::filesystem::exists(store.file("heartbeat.stop")) &&
+         std::filesystem::exists(store.file("state.json"))) {
     auto started = std::chrono::steady_clock::now();
     if (!src || src->IsBroken()) {
       auto conn = pg::Connection::Open(SourceParams(config));

@@ -1,0 +1,213 @@
+// End-to-end `db_relocate run` on real clusters: a live writer changes the source throughout,
+// then every table must be equal row for row on both sides.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/cluster.h"
+#include "harness/relocation.h"
+#include "util/files.h"
+
+#include <fstream>
+
+namespace dbr::test {
+namespace {
+
+const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
+
+class RunTest : public ::testing::Test {
+ protected:
+  void StartPair(int src_major, int dst_major) {
+    auto s = TestCluster::Start(src_major);
+    ASSERT_TRUE(s.ok()) << s.message();
+    src_ = std::move(*s);
+    auto d = TestCluster::Start(dst_major);
+    ASSERT_TRUE(d.ok()) << d.message();
+    dst_ = std::move(*d);
+    ASSERT_TRUE(src_->CreateDatabase("app").ok());
+    ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+  }
+
+  void TearDown() override { StopHeartbeatWriter(state_dir()); }
+
+  std::filesystem::path state_dir() const { return tmp_.path() / "state"; }
+
+  std::filesystem::path Config(const std::string& extra = "") {
+    return WriteConfig(tmp_.path(), *src_, *dst_, "app", extra);
+  }
+
+  // Stops every writer, waits until the destination has applied all, then compares.
+  void ExpectSynced(LiveWriter* writer) {
+    if (writer != nullptr) {
+      writer->Stop();
+      EXPECT_EQ(writer->error(), "");
+      EXPECT_GT(writer->operations(), 0);
+    }
+    StopHeartbeatWriter(state_dir());
+    Status applied = WaitUntilApplied(*src_, "app");
+    ASSERT_TRUE(applied.ok()) << applied.message() << "\n" << dst_->LogTail();
+    auto a = TableChecksums(*src_, "app", kSchemas);
+    auto b = TableChecksums(*dst_, "app", kSchemas);
+    ASSERT_TRUE(a.ok()) << a.message();
+    ASSERT_TRUE(b.ok()) << b.message();
+    EXPECT_GE(a->size(), 11u);  // 9 in public (2 partitions), 1 in "Sales Ops", the heartbeat
+    for (const auto& [table, sum] : *a) {
+      auto it = b->find(table);
+      ASSERT_NE(it, b->end()) << table << " missing on the destination";
+      EXPECT_EQ(it->second, sum) << "table " << table << " differs";
+    }
+    EXPECT_EQ(a->size(), b->size());
+  }
+
+  void RelocateUnderLoad(int src_major, int dst_major) {
+    StartPair(src_major, dst_major);
+    ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
+    LiveWriter writer(*src_, "app");
+    auto config = Config();
+    CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("Relocation summary"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+
+    // Replication keeps running after `run` exits: the writer's later changes arrive too.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    CommandResult status = RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
+    ASSERT_EQ(status.exit_code, 0) << status.err;
+    auto j = nlohmann::json::parse(status.out);
+    EXPECT_TRUE(j["replication"]["subscription"]["apply_worker_running"].get<bool>());
+    EXPECT_EQ(j["current_step"], "replicating");
+    ExpectSynced(&writer);
+
+    // Indexes and constraints were built, the partitioned table kept its partitions.
+    EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                                "'events'::regclass", "app"), "2");
+    EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_indexes WHERE indexname = 'uniq_ident_a'",
+                                "app"), "1");
+    EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_trigger WHERE tgname = "
+                                "'order_lines_bump'", "app"), "1");
+
+    // A second run on a synced pair is harmless.
+    CommandResult again = RunDbRelocate({"run", "--config", config.string()});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    ExpectSynced(nullptr);
+
+    // The source is idle now: every sequence on the destination is a full gap ahead of it.
+    auto src_seq = src_->QueryValue(
+        "SELECT last_value FROM \"Sales Ops\".\"Order Lines_Id_seq\"", "app");
+    auto dst_seq = dst_->QueryValue(
+        "SELECT last_value FROM \"Sales Ops\".\"Order Lines_Id_seq\"", "app");
+    ASSERT_TRUE(src_seq.ok() && dst_seq.ok());
+    EXPECT_GE(std::stoll(*dst_seq), std::stoll(*src_seq) + 1000)
+        << "source " << *src_seq << ", destination " << *dst_seq;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<TestCluster> src_, dst_;
+};
+
+TEST_F(RunTest, Postgres15To17UnderLiveWrites) { RelocateUnderLoad(15, 17); }
+
+TEST_F(RunTest, Postgres13To16UnderLiveWrites) { RelocateUnderLoad(13, 16); }
+
+TEST_F(RunTest, TableWithoutKeyStopsTheRunBeforeAnythingIsCreated) {
+  StartPair(15, 17);
+  ASSERT_TRUE(src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')",
+                         "app").ok());
+  CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("public.plain"), std::string::npos) << r.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_publication", "app"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT relreplident FROM pg_class WHERE relname = 'plain'", "app"),
+            "d");
+}
+
+TEST_F(RunTest, ForceSetsReplicaIdentityFullAndSaysSo) {
+  StartPair(15, 17);
+  ASSERT_TRUE(src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')",
+                         "app").ok());
+  CommandResult r = RunDbRelocate({"run", "--config", Config("force: true\n").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("REPLICA IDENTITY FULL on public.plain"), std::string::npos) << r.out;
+  EXPECT_EQ(*src_->QueryValue("SELECT relreplident FROM pg_class WHERE relname = 'plain'", "app"),
+            "f");
+  // Updates on the source keep working and replicate.
+  ASSERT_TRUE(src_->Exec("UPDATE plain SET b = 'y' WHERE a = 1", "app").ok());
+  StopHeartbeatWriter(state_dir());
+  ASSERT_TRUE(WaitUntilApplied(*src_, "app").ok());
+  EXPECT_EQ(*dst_->QueryValue("SELECT b FROM plain WHERE a = 1", "app"), "y");
+}
+
+TEST_F(RunTest, UnreachableDestinationFailsClearlyAndCreatesNothing) {
+  StartPair(15, 17);
+  ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY)", "app").ok());
+  auto config = Config();
+  ASSERT_TRUE(dst_->Stop("immediate").ok());
+  CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("destination"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Connection refused"), std::string::npos) << r.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_publication", "app"), "0");
+}
+
+TEST_F(RunTest, WrongPasswordFailsWithoutShowingIt) {
+  StartPair(15, 17);
+  auto config = WriteConfig(tmp_.path(), *src_, *dst_, "app", "");
+  std::string text = *ReadFile(config);
+  auto pos = text.find("password: secret");
+  text.replace(pos, 16, "password: Wr0ng-Pa55word");
+  std::ofstream(config) << text;
+  CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("password authentication failed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Wr0ng-Pa55word"), std::string::npos);
+  EXPECT_EQ(r.out.find("Wr0ng-Pa55word"), std::string::npos);
+}
+
+TEST_F(RunTest, DestinationWithConflictingTablesIsLeftUntouched) {
+  StartPair(15, 17);
+  ASSERT_TRUE(src_->Exec("CREATE TABLE clash (id int PRIMARY KEY, v text)", "app").ok());
+  ASSERT_TRUE(dst_->Exec("CREATE TABLE clash (id int PRIMARY KEY, v text); "
+                         "INSERT INTO clash VALUES (1, 'keep me')", "app").ok());
+  CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("public.clash"), std::string::npos) << r.err;
+  EXPECT_EQ(*dst_->QueryValue("SELECT v FROM clash WHERE id = 1", "app"), "keep me");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+}
+
+// kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
+class ResumeTest : public RunTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ResumeTest, KilledRunResumesToAnEqualDestination) {
+  StartPair(15, 17);
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
+  LiveWriter writer(*src_, "app");
+  auto config = Config();
+  CommandResult crashed =
+      RunDbRelocate({"run", "--config", config.string()}, {{"DBR_CRASH_AT", GetParam()}});
+  ASSERT_EQ(crashed.exit_code, 128 + 9) << "crash point not reached: " << crashed.err;
+  CommandResult resumed = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming"), std::string::npos) << resumed.err;
+  ExpectSynced(&writer);
+  // No slot left behind but the relocation's own.
+  EXPECT_EQ(*src_->QueryValue("SELECT string_agg(slot_name, ',') FROM pg_replication_slots", "app"),
+            "db_relocate_slot");
+}
+
+INSTANTIATE_TEST_SUITE_P(AtEveryStep, ResumeTest,
+                         ::testing::Values("before:heartbeat", "before:publication",
+                                           "after:publication", "snapshot:schema-restored",
+                                           "copy:table-done", "snapshot:rows-copied",
+                                           "after:snapshot", "after:subscription",
+                                           "after:catchup", "after:heartbeat_verify"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (auto& c : name)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace dbr::test
