@@ -79,6 +79,17 @@ int main(int argc, char** argv) {
   add_config(heartbeat);
   app.add_subcommand("version", "Print the version");
 
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      known = known || sub->get_name() == argv[1];
+    if (!known) {
+      std::cerr << "error: unknown command \"" << argv[1]
+                << "\"; commands: check, run, status, verify, cutover, rollback, cleanup, "
+                   "version (see --help)\n";
+      return dbr::cli::kExitUsage;
+    }
+  }
   std::vector<std::string> args = NormalizeArgs(argc, argv);
   try {
     app.parse(args);

@@ -404,6 +404,12 @@ class Block {
       problems_.Add(v.Mark(), Field(key), "must not be empty");
       return false;
     }
+    // yaml-cpp runs an unterminated quote on to the end of the file; no setting spans lines.
+    if (text->value.find('\n') != std::string::npos) {
+      problems_.Add(v.Mark(), Field(key),
+                    "the value runs over several lines: is a closing quote missing?");
+      return false;
+    }
     if (used_env != nullptr) *used_env = text->used_env;
     *out = std::move(text->value);
     return true;
@@ -707,9 +713,42 @@ int CountDocuments(const std::string& text) {
   return count;
 }
 
+// A value that opens a quote and does not close it on its line: YAML would carry on into the
+// next lines and swallow the keys there ("name: \"app" + "port: 6543" becomes one name). No
+// setting of this config spans lines, so this is reported as the syntax error it almost surely is.
+void RejectUnclosedQuotes(const std::string& text) {
+  size_t start = 0;
+  for (int line = 0; start <= text.size(); ++line) {
+    size_t end = text.find('\n', start);
+    std::string_view l(text.data() + start, (end == std::string::npos ? text.size() : end) - start);
+    size_t value = l.find(": ");
+    value = value == std::string_view::npos ? l.find_first_not_of(" -") : value + 2;
+    if (value != std::string_view::npos) value = l.find_first_not_of(' ', value);
+    if (value != std::string_view::npos && (l[value] == '"' || l[value] == '\'')) {
+      const char q = l[value];
+      bool closed = false;
+      for (size_t i = value + 1; i < l.size() && !closed; ++i) {
+        if (q == '"' && l[i] == '\\') ++i;
+        else if (l[i] == q && q == '\'' && i + 1 < l.size() && l[i + 1] == '\'') ++i;
+        else closed = l[i] == q;
+      }
+      if (!closed) {
+        YAML::Mark mark = YAML::Mark::null_mark();
+        mark.pos = static_cast<int>(start + value);
+        mark.line = line;
+        mark.column = static_cast<int>(value);
+        throw YAML::ParserException(mark, "the quoted value is not closed on its line");
+      }
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+}
+
 Result<Config> Parse(const std::string& text, const std::string& origin) {
   YAML::Node root;
   try {
+    RejectUnclosedQuotes(text);
     const int documents = CountDocuments(text);
     if (documents > 1) {
       return Status::Error(origin +

@@ -33,7 +33,7 @@ Result<std::vector<TableInfo>> ListTables(pg::Connection& conn,
            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident),
            CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) ELSE 0 END,
-           pg_get_userbyid(c.relowner)
+           pg_get_userbyid(c.relowner), pg_has_role(c.relowner, 'USAGE')
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'f', 'm')
        AND c.relpersistence <> 't'
@@ -52,6 +52,7 @@ Result<std::vector<TableInfo>> ListTables(pg::Connection& conn,
     t.has_identity_index = res->GetBool(r, 6);
     t.bytes = res->GetInt(r, 7);
     t.owner = res->Get(r, 8);
+    t.owned_by_current_user = res->GetBool(r, 9);
     tables.push_back(std::move(t));
   }
   return tables;

@@ -21,6 +21,7 @@ struct TableInfo {
   bool has_identity_index = false;
   int64_t bytes = 0;         // heap size on disk
   std::string owner;
+  bool owned_by_current_user = false;  // owner is the current user or a role it belongs to
 
   std::string Qualified() const;  // "schema"."name", quoted
   std::string Display() const;    // schema.name, for messages

@@ -174,26 +174,36 @@ class Preflight {
              EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
                AND pg_has_role(current_user, 'rds_replication', 'member'),
              EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser')
-               AND pg_has_role(current_user, 'rds_superuser', 'member')
+               AND pg_has_role(current_user, 'rds_superuser', 'member'),
+             has_database_privilege(current_database(), 'CREATE')
         FROM pg_roles WHERE rolname = current_user)sql");
     if (!r.ok() || r->rows() == 0) {
       Add("source privileges", CheckLevel::kFail, r.ok() ? "current role not found" : r.message());
       return;
     }
     bool super = r->GetBool(0, 0), repl = r->GetBool(0, 1), createrole = r->GetBool(0, 2);
-    bool rds_repl = r->GetBool(0, 3), rds_super = r->GetBool(0, 4);
+    bool rds_repl = r->GetBool(0, 3), rds_super = r->GetBool(0, 4), create_db = r->GetBool(0, 5);
     source_is_superuser_ = super;
     std::vector<std::string> missing;
     if (!super && !repl && !rds_repl) missing.push_back("REPLICATION (or rds_replication)");
     if (!super && !createrole && !rds_super)
       missing.push_back("CREATEROLE (to create the replication user " + config_.upgrade.user +
                         ")");
+    // Before PostgreSQL 16 only a superuser may create a role WITH REPLICATION; on RDS the
+    // replication user gets rds_replication instead.
+    if (!super && !rds_repl && src.server_major() < 16)
+      missing.push_back("superuser (PostgreSQL " + std::to_string(src.server_major()) +
+                        " lets only superusers create the replication user)");
+    if (!super && !create_db)
+      missing.push_back("CREATE on database " + config_.src.name +
+                        " (for the publication and the db_relocate schema)");
     if (!missing.empty()) {
       Add("source privileges", CheckLevel::kFail,
           config_.src.user + " lacks " + Join(missing), {config_.src.user},
-          fmt::format("ALTER ROLE {} WITH REPLICATION CREATEROLE; (on RDS: GRANT rds_replication, "
-                      "rds_superuser TO {})",
-                      pg::QuoteIdent(config_.src.user), pg::QuoteIdent(config_.src.user)));
+          fmt::format("run as a superuser, or ALTER ROLE {0} WITH REPLICATION CREATEROLE and GRANT "
+                      "CREATE ON DATABASE {1} TO {0} (PostgreSQL 16+); on RDS: GRANT "
+                      "rds_replication, rds_superuser TO {0}",
+                      pg::QuoteIdent(config_.src.user), pg::QuoteIdent(config_.src.name)));
       return;
     }
     Add("source privileges", CheckLevel::kPass,
@@ -223,7 +233,7 @@ class Preflight {
     if (source_is_superuser_) return;
     std::vector<std::string> not_owned;
     for (const auto& t : tables)
-      if (t.Replicable() && t.owner != config_.src.user && t.schema != names::kSchema)
+      if (t.Replicable() && !t.owned_by_current_user && t.schema != names::kSchema)
         not_owned.push_back(t.Display() + " (owner " + t.owner + ")");
     if (!not_owned.empty())
       Add("table ownership", CheckLevel::kFail,
