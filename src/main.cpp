@@ -1,6 +1,5 @@
 // Argument parsing only: turns the command line into a Config and a command to run.
 #include <CLI/CLI.hpp>
-
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -18,7 +17,8 @@ std::vector<std::string> NormalizeArgs(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.size() > 2 && a[0] == '-' && a[1] != '-' && std::isalpha(static_cast<unsigned char>(a[2])))
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-' &&
+        std::isalpha(static_cast<unsigned char>(a[2])))
       a = "-" + a;
     args.push_back(a);
   }
@@ -44,8 +44,9 @@ int main(int argc, char** argv) {
   auto add_config = [&](CLI::App* sub) {
     sub->add_option("--config", config_path,
                     "YAML config file, or a directory holding config.yaml (default ./config.yaml)");
-    sub->add_option("--log-level", log_level, "debug, info, warn, error or fatal (overrides "
-                                              "log_level in the config)");
+    sub->add_option("--log-level", log_level,
+                    "debug, info, warn, error or fatal (overrides "
+                    "log_level in the config)");
   };
   auto add_output = [&](CLI::App* sub) {
     sub->add_option("--output", options.output, "text or json")

@@ -15,6 +15,8 @@ int Run(const Config& config, const CommandOptions&) {
   return kExitOk;
 }
 
-int Heartbeat(const Config& config, const CommandOptions&) { return RunHeartbeatWriter(config); }
+int Heartbeat(const Config& config, const CommandOptions&) {
+  return RunHeartbeatWriter(config);
+}
 
 }  // namespace dbr::cli

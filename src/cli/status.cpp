@@ -13,7 +13,9 @@
 namespace dbr::cli {
 namespace {
 
-std::string YesNo(bool b) { return b ? "yes" : "no"; }
+std::string YesNo(bool b) {
+  return b ? "yes" : "no";
+}
 
 }  // namespace
 
@@ -26,10 +28,14 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
   }
   std::optional<pg::Connection> src, dst;
   std::string src_error, dst_error;
-  if (auto c = pg::Connection::Open(SourceParams(config)); c.ok()) src.emplace(std::move(*c));
-  else src_error = c.message();
-  if (auto c = pg::Connection::Open(DestinationParams(config)); c.ok()) dst.emplace(std::move(*c));
-  else dst_error = c.message();
+  if (auto c = pg::Connection::Open(SourceParams(config)); c.ok())
+    src.emplace(std::move(*c));
+  else
+    src_error = c.message();
+  if (auto c = pg::Connection::Open(DestinationParams(config)); c.ok())
+    dst.emplace(std::move(*c));
+  else
+    dst_error = c.message();
   ReplicationHealth h = ReadReplicationHealth(src ? &*src : nullptr, dst ? &*dst : nullptr);
   auto writer = HeartbeatWriterPid(store);
 
@@ -60,29 +66,34 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     std::cout << j.dump(2) << "\n";
   } else {
     std::string out;
-    if (!started) out += "no relocation has run with this config yet (state: " + config.state_dir + ")\n";
-    out += fmt::format("step:            {}\n", state->current_step.empty() ? "-" : state->current_step);
+    if (!started)
+      out += "no relocation has run with this config yet (state: " + config.state_dir + ")\n";
+    out += fmt::format("step:            {}\n",
+                       state->current_step.empty() ? "-" : state->current_step);
     if (!state->started_at.empty()) out += fmt::format("started:         {}\n", state->started_at);
-    if (!state->snapshot_lsn.empty()) out += fmt::format("snapshot LSN:    {}\n", state->snapshot_lsn);
+    if (!state->snapshot_lsn.empty())
+      out += fmt::format("snapshot LSN:    {}\n", state->snapshot_lsn);
     std::string counts;
-    for (const auto& [s, n] : by_state) counts += (counts.empty() ? "" : ", ") + fmt::format("{} {}", n, s);
+    for (const auto& [s, n] : by_state)
+      counts += (counts.empty() ? "" : ", ") + fmt::format("{} {}", n, s);
     out += fmt::format("tables:          {}\n", counts.empty() ? "-" : counts);
     for (const auto& [name, t] : state->tables)
-      if (t.state != "copied")
-        out += fmt::format("  {:<40} {}\n", name, t.state);
+      if (t.state != "copied") out += fmt::format("  {:<40} {}\n", name, t.state);
     if (!src_error.empty()) out += "source:          unreachable: " + src_error + "\n";
     if (!dst_error.empty()) out += "destination:     unreachable: " + dst_error + "\n";
-    out += fmt::format("slot:            {}{}\n", h.slot_exists ? "present" : "absent",
-                       h.slot_exists ? fmt::format(", active {}, wal_status {}, retains {}", YesNo(h.slot_active),
-                                                   h.slot_wal_status, HumanBytes(static_cast<double>(h.retained_bytes)))
-                                     : "");
-    out += fmt::format("subscription:    {}{}\n", h.subscription_exists ? "present" : "absent",
-                       h.subscription_exists
-                           ? fmt::format(", enabled {}, apply worker {}, {} tables syncing",
-                                         YesNo(h.subscription_enabled),
-                                         h.apply_worker_running ? "running" : "NOT running",
-                                         h.tables_not_ready)
-                           : "");
+    out +=
+        fmt::format("slot:            {}{}\n", h.slot_exists ? "present" : "absent",
+                    h.slot_exists ? fmt::format(", active {}, wal_status {}, retains {}",
+                                                YesNo(h.slot_active), h.slot_wal_status,
+                                                HumanBytes(static_cast<double>(h.retained_bytes)))
+                                  : "");
+    out += fmt::format(
+        "subscription:    {}{}\n", h.subscription_exists ? "present" : "absent",
+        h.subscription_exists
+            ? fmt::format(", enabled {}, apply worker {}, {} tables syncing",
+                          YesNo(h.subscription_enabled),
+                          h.apply_worker_running ? "running" : "NOT running", h.tables_not_ready)
+            : "");
     if (h.apply_errors >= 0) out += fmt::format("apply errors:    {}\n", h.apply_errors);
     out += fmt::format("lag:             {} bytes, {} s\n", h.lag_bytes,
                        h.lag_seconds < 0 ? std::string("?") : fmt::format("{:.1f}", h.lag_seconds));

@@ -728,9 +728,12 @@ void RejectUnclosedQuotes(const std::string& text) {
       const char q = l[value];
       bool closed = false;
       for (size_t i = value + 1; i < l.size() && !closed; ++i) {
-        if (q == '"' && l[i] == '\\') ++i;
-        else if (l[i] == q && q == '\'' && i + 1 < l.size() && l[i + 1] == '\'') ++i;
-        else closed = l[i] == q;
+        if (q == '"' && l[i] == '\\')
+          ++i;
+        else if (l[i] == q && q == '\'' && i + 1 < l.size() && l[i + 1] == '\'')
+          ++i;
+        else
+          closed = l[i] == q;
       }
       if (!closed) {
         YAML::Mark mark = YAML::Mark::null_mark();

@@ -7,22 +7,29 @@
 
 namespace dbr {
 
-std::string TableInfo::Qualified() const { return pg::QualifiedName(schema, name); }
-std::string TableInfo::Display() const { return schema + "." + name; }
+std::string TableInfo::Qualified() const {
+  return pg::QualifiedName(schema, name);
+}
+std::string TableInfo::Display() const {
+  return schema + "." + name;
+}
 
 bool TableInfo::HasUsableReplicaIdentity() const {
   switch (replica_identity) {
-    case 'f': return true;
-    case 'd': return has_primary_key;
-    case 'i': return has_identity_index;
-    default: return false;
+    case 'f':
+      return true;
+    case 'd':
+      return has_primary_key;
+    case 'i':
+      return has_identity_index;
+    default:
+      return false;
   }
 }
 
 std::vector<std::string> SchemasInScope(const std::vector<std::string>& configured) {
   std::vector<std::string> out = configured;
-  if (std::find(out.begin(), out.end(), names::kSchema) == out.end())
-    out.push_back(names::kSchema);
+  if (std::find(out.begin(), out.end(), names::kSchema) == out.end()) out.push_back(names::kSchema);
   return out;
 }
 

@@ -14,12 +14,12 @@ namespace dbr {
 struct TableInfo {
   std::string schema;
   std::string name;
-  char relkind = 'r';        // r table, p partitioned, f foreign, m materialized view
-  char persistence = 'p';    // p permanent, u unlogged
+  char relkind = 'r';      // r table, p partitioned, f foreign, m materialized view
+  char persistence = 'p';  // p permanent, u unlogged
   char replica_identity = 'd';
   bool has_primary_key = false;
   bool has_identity_index = false;
-  int64_t bytes = 0;         // heap size on disk
+  int64_t bytes = 0;  // heap size on disk
   std::string owner;
   bool owned_by_current_user = false;  // owner is the current user or a role it belongs to
 

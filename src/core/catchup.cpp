@@ -23,12 +23,12 @@ Status CatchUp(RunContext& ctx) {
   {
     ProgressReporter progress([&] {
       std::lock_guard<std::mutex> lock(mu);
-      return fmt::format("catch-up: lag {} (slot), heartbeat {}, {} tables still syncing{}",
-                         last.lag_bytes < 0 ? "?" : HumanBytes(static_cast<double>(last.lag_bytes)),
-                         last.lag_seconds < 0 ? "not seen yet"
-                                              : fmt::format("{:.1f} s behind", last.lag_seconds),
-                         last.tables_not_ready,
-                         last.apply_errors > 0 ? fmt::format(", {} apply errors", last.apply_errors) : "");
+      return fmt::format(
+          "catch-up: lag {} (slot), heartbeat {}, {} tables still syncing{}",
+          last.lag_bytes < 0 ? "?" : HumanBytes(static_cast<double>(last.lag_bytes)),
+          last.lag_seconds < 0 ? "not seen yet" : fmt::format("{:.1f} s behind", last.lag_seconds),
+          last.tables_not_ready,
+          last.apply_errors > 0 ? fmt::format(", {} apply errors", last.apply_errors) : "");
     });
     while (true) {
       ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst);
@@ -38,8 +38,9 @@ Status CatchUp(RunContext& ctx) {
       }
       if (first_errors < 0) first_errors = h.apply_errors;
       if (!h.slot_exists) {
-        result = Status::Error("replication slot is missing on the source: changes since the "
-                               "snapshot are lost; run `db_relocate cleanup` and start again");
+        result = Status::Error(
+            "replication slot is missing on the source: changes since the "
+            "snapshot are lost; run `db_relocate cleanup` and start again");
         break;
       }
       if (h.slot_wal_status == "lost") {
@@ -66,8 +67,7 @@ Status CatchUp(RunContext& ctx) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
   }
-  if (result.ok())
-    log::info("caught up: lag {} bytes", last.lag_bytes);
+  if (result.ok()) log::info("caught up: lag {} bytes", last.lag_bytes);
   return result;
 }
 

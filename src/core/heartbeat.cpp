@@ -75,8 +75,8 @@ Status EnsureHeartbeatWriter(const Config& config, const StateStore& store) {
   }
   std::error_code ec;
   std::filesystem::remove(store.file("heartbeat.stop"), ec);
-  ProcessSpec spec{.argv = {SelfExecutable(), "heartbeat", "--config",
-                            config.config_file.string(), "--log-level", config.log_level},
+  ProcessSpec spec{.argv = {SelfExecutable(), "heartbeat", "--config", config.config_file.string(),
+                            "--log-level", config.log_level},
                    .stdout_file = store.file("heartbeat.log"),
                    .stderr_file = store.file("heartbeat.log")};
   auto pid = SpawnDetached(spec);
@@ -103,7 +103,8 @@ int RunHeartbeatWriter(const Config& config) {
   if (!WriteFileAtomic(store.file("heartbeat.pid"), std::to_string(getpid()) + "\n").ok()) return 1;
   log::info("heartbeat writer running, pid {}", getpid());
   const auto interval = std::chrono::duration<double>(config.heartbeat_interval);
-  RetryPolicy backoff{.attempts = 1000000, .first_delay = std::chrono::milliseconds(500),
+  RetryPolicy backoff{.attempts = 1000000,
+                      .first_delay = std::chrono::milliseconds(500),
                       .max_delay = std::chrono::milliseconds(15000)};
   std::optional<pg::Connection> src;
   int failures = 0;
@@ -130,17 +131,17 @@ int RunHeartbeatWriter(const Config& config) {
       std::this_thread::sleep_for(delay);
       continue;
     }
-    std::this_thread::sleep_until(started + std::chrono::duration_cast<std::chrono::nanoseconds>(interval));
+    std::this_thread::sleep_until(started +
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(interval));
   }
   std::error_code ec;
   std::filesystem::remove(store.file("heartbeat.pid"), ec);
   return 0;
 }
 
-Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn,
-                                                       pg::Connection& src) {
-  auto r = conn.Query("SELECT seq, src_time FROM " + HeartbeatTable() +
-                      " ORDER BY seq DESC LIMIT 1");
+Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn, pg::Connection& src) {
+  auto r =
+      conn.Query("SELECT seq, src_time FROM " + HeartbeatTable() + " ORDER BY seq DESC LIMIT 1");
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<HeartbeatSample>();
   HeartbeatSample s;
@@ -156,9 +157,9 @@ Status VerifyHeartbeats(RunContext& ctx) {
                                          " (kind) VALUES ('marker') RETURNING seq");
   if (!marker_text.ok()) return marker_text.status();
   int64_t marker = std::stoll(*marker_text);
-  log::info("heartbeat marker {} written on the source; waiting for it on the destination",
-            marker);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ctx.config.catchup_timeout);
+  log::info("heartbeat marker {} written on the source; waiting for it on the destination", marker);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(ctx.config.catchup_timeout);
   while (true) {
     auto seen = ctx.dst->QueryValue("SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1",
                                     {std::to_string(marker)});

@@ -27,8 +27,7 @@ struct HeartbeatSample {
   double age_seconds = -1;  // now() on the source minus the row's source timestamp
 };
 // Newest heartbeat in `conn`'s copy of the table, aged against the source's clock.
-Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn,
-                                                       pg::Connection& src);
+Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn, pg::Connection& src);
 std::optional<int> HeartbeatWriterPid(const StateStore& store);
 
 // Step 7: write a marker on the source, wait for it on the destination, then prove that every

@@ -8,7 +8,7 @@ inline constexpr const char* kPrefix = "db_relocate";
 inline constexpr const char* kPublication = "db_relocate_pub";
 inline constexpr const char* kSlot = "db_relocate_slot";
 inline constexpr const char* kSubscription = "db_relocate_sub";
-inline constexpr const char* kSchema = "db_relocate";         // holds the heartbeat table
+inline constexpr const char* kSchema = "db_relocate";  // holds the heartbeat table
 inline constexpr const char* kHeartbeatTable = "heartbeat";
 inline constexpr const char* kApplicationName = "db_relocate";
 

@@ -28,7 +28,8 @@ Status Preflight(RunContext& ctx) {
   PreflightReport report = RunPreflight(ctx.config, options);
   std::cerr << report.ToText();
   if (report.Blocks(ctx.config.force))
-    return Status::Error("pre-flight checks failed (see the FAIL lines above); nothing was changed");
+    return Status::Error(
+        "pre-flight checks failed (see the FAIL lines above); nothing was changed");
   return Status::Ok();
 }
 
@@ -44,7 +45,9 @@ Status TakeSnapshot(RunContext& ctx) {
   return source->Take(ctx);
 }
 
-Status VerifyHeartbeat(RunContext& ctx) { return VerifyHeartbeats(ctx); }
+Status VerifyHeartbeat(RunContext& ctx) {
+  return VerifyHeartbeats(ctx);
+}
 
 }  // namespace steps
 
@@ -63,8 +66,7 @@ struct Step {
 const Step kSteps[] = {
     {"preflight", "pre-flight checks", steps::Preflight, false},
     {"heartbeat", "heartbeat writer", steps::StartHeartbeat, false},
-    {"publication", "publication and replication slot", steps::CreatePublication, true,
-     "snapshot"},
+    {"publication", "publication and replication slot", steps::CreatePublication, true, "snapshot"},
     {"snapshot", "snapshot of the source restored on the destination", steps::TakeSnapshot, true},
     {"subscription", "subscription at the snapshot's LSN", steps::Subscribe, true},
     {"catchup", "catch-up", steps::CatchUp, false},
@@ -109,8 +111,8 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
                        HumanBytes(ctx.bytes_copied / ctx.copy_seconds),
                        ctx.rows_copied / ctx.copy_seconds);
   ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst);
-  out += fmt::format("replication: running, lag {} bytes, heartbeat {:.1f} s behind\n",
-                     h.lag_bytes, h.lag_seconds);
+  out += fmt::format("replication: running, lag {} bytes, heartbeat {:.1f} s behind\n", h.lag_bytes,
+                     h.lag_seconds);
   for (const auto& n : ctx.state.notes) out += "note: " + n + "\n";
   std::cout << out;
 }
@@ -128,8 +130,10 @@ Status RunRelocation(const Config& config) {
   auto state = ctx.store.Load();
   if (!state.ok()) return state.status();
   ctx.state = std::move(*state);
-  if (ctx.state.started_at.empty()) ctx.state.started_at = NowUtc();
-  else log::info("resuming the relocation started at {}", ctx.state.started_at);
+  if (ctx.state.started_at.empty())
+    ctx.state.started_at = NowUtc();
+  else
+    log::info("resuming the relocation started at {}", ctx.state.started_at);
 
   DBR_RETURN_IF_ERROR(Connect(ctx));
   DBR_RETURN_IF_ERROR(ctx.LoadTables());
@@ -159,7 +163,8 @@ Status RunRelocation(const Config& config) {
   }
   ctx.state.current_step = "replicating";
   DBR_RETURN_IF_ERROR(ctx.SaveState());
-  PrintSummary(ctx, std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count());
+  PrintSummary(
+      ctx, std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count());
   return Status::Ok();
 }
 

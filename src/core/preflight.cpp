@@ -77,12 +77,13 @@ class Preflight {
           "server accepts connections from this machine (pg_hba.conf)");
       return std::nullopt;
     }
-    auto ssl = conn->QueryValue("SELECT COALESCE((SELECT ssl::text FROM pg_stat_ssl WHERE pid = "
-                                "pg_backend_pid()), 'false')");
+    auto ssl = conn->QueryValue(
+        "SELECT COALESCE((SELECT ssl::text FROM pg_stat_ssl WHERE pid = "
+        "pg_backend_pid()), 'false')");
     auto version = conn->QueryValue("SHOW server_version");
     Add(name, CheckLevel::kPass,
-        fmt::format("{}, PostgreSQL {}, TLS {}", params.Describe(),
-                    version.ok() ? *version : "?", ssl.ok() && *ssl == "true" ? "on" : "off"));
+        fmt::format("{}, PostgreSQL {}, TLS {}", params.Describe(), version.ok() ? *version : "?",
+                    ssl.ok() && *ssl == "true" ? "on" : "off"));
     return std::move(conn).value();
   }
 
@@ -93,8 +94,8 @@ class Preflight {
       int dst_major = dst->server_major();
       detail += fmt::format(", destination {}", dst_major);
       if (dst_major < src_major) {
-        Add("server versions", CheckLevel::kFail, detail + ": the destination is older",
-            {}, "relocate to a server of the same or a newer major version");
+        Add("server versions", CheckLevel::kFail, detail + ": the destination is older", {},
+            "relocate to a server of the same or a newer major version");
         return;
       }
     }
@@ -122,9 +123,9 @@ class Preflight {
     if (config_.provider == "rds") {
       auto v = src.QueryValue("SELECT current_setting('rds.logical_replication', true)");
       if (v.ok() && !v->empty() && *v != "on" && *v != "1") {
-        Add("logical replication enabled", CheckLevel::kFail, "rds.logical_replication = " + *v,
-            {}, "set rds.logical_replication = 1 in the source's DB parameter group and reboot "
-                "the instance (a reboot is downtime: plan it)");
+        Add("logical replication enabled", CheckLevel::kFail, "rds.logical_replication = " + *v, {},
+            "set rds.logical_replication = 1 in the source's DB parameter group and reboot "
+            "the instance (a reboot is downtime: plan it)");
         return;
       }
     }
@@ -153,8 +154,8 @@ class Preflight {
     }
     int64_t slots = r->GetInt(0, 0), used = r->GetInt(0, 1);
     int64_t senders = r->GetInt(0, 2), active = r->GetInt(0, 3);
-    std::string detail = fmt::format("slots {}/{} used, WAL senders {}/{} used", used, slots,
-                                     active, senders);
+    std::string detail =
+        fmt::format("slots {}/{} used, WAL senders {}/{} used", used, slots, active, senders);
     // One slot and sender for the relocation; one more lets a table be re-synchronised.
     if (slots - used < 1 || senders - active < 1) {
       Add("replication slots and WAL senders", CheckLevel::kFail, detail + ": none free", {},
@@ -187,8 +188,7 @@ class Preflight {
     std::vector<std::string> missing;
     if (!super && !repl && !rds_repl) missing.push_back("REPLICATION (or rds_replication)");
     if (!super && !createrole && !rds_super)
-      missing.push_back("CREATEROLE (to create the replication user " + config_.upgrade.user +
-                        ")");
+      missing.push_back("CREATEROLE (to create the replication user " + config_.upgrade.user + ")");
     // Before PostgreSQL 16 only a superuser may create a role WITH REPLICATION; on RDS the
     // replication user gets rds_replication instead.
     if (!super && !rds_repl && src.server_major() < 16)
@@ -198,8 +198,8 @@ class Preflight {
       missing.push_back("CREATE on database " + config_.src.name +
                         " (for the publication and the db_relocate schema)");
     if (!missing.empty()) {
-      Add("source privileges", CheckLevel::kFail,
-          config_.src.user + " lacks " + Join(missing), {config_.src.user},
+      Add("source privileges", CheckLevel::kFail, config_.src.user + " lacks " + Join(missing),
+          {config_.src.user},
           fmt::format("run as a superuser, or ALTER ROLE {0} WITH REPLICATION CREATEROLE and GRANT "
                       "CREATE ON DATABASE {1} TO {0} (PostgreSQL 16+); on RDS: GRANT "
                       "rds_replication, rds_superuser TO {0}",
@@ -222,8 +222,7 @@ class Preflight {
     for (const auto& t : tables) replicable += t.Replicable() ? 1 : 0;
     if (!missing_schemas.empty()) {
       Add("tables in scope", CheckLevel::kWarn,
-          fmt::format("{} tables; no table found in schema {}", replicable,
-                      Join(missing_schemas)),
+          fmt::format("{} tables; no table found in schema {}", replicable, Join(missing_schemas)),
           missing_schemas, "check src.schema in the config");
       return;
     }
@@ -282,8 +281,9 @@ class Preflight {
   }
 
   void CheckBlockingTransactions(pg::Connection& src) {
-    auto prepared = src.Query("SELECT gid || ' (prepared ' || prepared || ')' FROM "
-                              "pg_prepared_xacts WHERE database = current_database()");
+    auto prepared = src.Query(
+        "SELECT gid || ' (prepared ' || prepared || ')' FROM "
+        "pg_prepared_xacts WHERE database = current_database()");
     if (prepared.ok() && prepared->rows() > 0) {
       std::vector<std::string> gids;
       for (int i = 0; i < prepared->rows(); ++i) gids.push_back(prepared->Get(i, 0));
@@ -326,7 +326,8 @@ class Preflight {
       auto sub = dst->QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1",
                                  {names::kSubscription});
       if (sub.ok() && *sub != "0")
-        found.push_back(std::string("subscription ") + names::kSubscription + " on the destination");
+        found.push_back(std::string("subscription ") + names::kSubscription +
+                        " on the destination");
     }
     if (found.empty()) {
       Add("leftovers of an earlier run", CheckLevel::kPass, "none");
@@ -347,11 +348,12 @@ class Preflight {
     }
     int64_t size = r->GetInt(0, 0);
     std::string keep = r->Get(0, 1);
-    std::string detail = "database " + HumanBytes(static_cast<double>(size)) + "; max_slot_wal_keep_size " + keep;
+    std::string detail =
+        "database " + HumanBytes(static_cast<double>(size)) + "; max_slot_wal_keep_size " + keep;
     if (keep != "-1") {
       Add("database size and WAL retention", CheckLevel::kWarn,
-          detail + ": the slot is invalidated if more WAL than that piles up before catch-up",
-          {}, "raise max_slot_wal_keep_size (or set -1) for the duration of the relocation");
+          detail + ": the slot is invalidated if more WAL than that piles up before catch-up", {},
+          "raise max_slot_wal_keep_size (or set -1) for the duration of the relocation");
     } else {
       Add("database size and WAL retention", CheckLevel::kPass,
           detail + ": WAL written during the copy is kept on the source until caught up");
@@ -412,8 +414,9 @@ class Preflight {
   }
 
   void CheckExtensions(pg::Connection& src, pg::Connection& dst) {
-    auto installed = src.Query("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' "
-                               "ORDER BY 1");
+    auto installed = src.Query(
+        "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' "
+        "ORDER BY 1");
     auto available = dst.Query("SELECT name FROM pg_available_extensions");
     if (!installed.ok() || !available.ok()) {
       Add("extensions", CheckLevel::kFail,
@@ -481,9 +484,12 @@ class Preflight {
 
 const char* LevelName(CheckLevel level) {
   switch (level) {
-    case CheckLevel::kPass: return "PASS";
-    case CheckLevel::kWarn: return "WARN";
-    case CheckLevel::kFail: return "FAIL";
+    case CheckLevel::kPass:
+      return "PASS";
+    case CheckLevel::kWarn:
+      return "WARN";
+    case CheckLevel::kFail:
+      return "FAIL";
   }
   return "?";
 }
@@ -512,7 +518,8 @@ std::string PreflightReport::ToText() const {
     for (size_t i = 0; i < c.objects.size() && i < kShown; ++i)
       out += fmt::format("{:<{}}           - {}\n", "", width, c.objects[i]);
     if (c.objects.size() > kShown)
-      out += fmt::format("{:<{}}           ... and {} more\n", "", width, c.objects.size() - kShown);
+      out +=
+          fmt::format("{:<{}}           ... and {} more\n", "", width, c.objects.size() - kShown);
     if (c.level != CheckLevel::kPass && !c.hint.empty())
       out += fmt::format("{:<{}}           fix: {}\n", "", width, c.hint);
   }

@@ -36,10 +36,10 @@ Status EnsureReplicationUser(RunContext& ctx) {
   bool use_rds_role = rds && !superuser;
   std::string attrs = use_rds_role ? "LOGIN" : "LOGIN REPLICATION";
   std::string verb = exists ? "ALTER" : "CREATE";
-  DBR_RETURN_IF_ERROR(src.ExecSensitive(fmt::format("{} ROLE {} WITH {} PASSWORD {}", verb,
-                                                    pg::QuoteIdent(user), attrs,
-                                                    pg::QuoteLiteral(hashed)))
-                          .Wrap("creating the replication user " + user));
+  DBR_RETURN_IF_ERROR(
+      src.ExecSensitive(fmt::format("{} ROLE {} WITH {} PASSWORD {}", verb, pg::QuoteIdent(user),
+                                    attrs, pg::QuoteLiteral(hashed)))
+          .Wrap("creating the replication user " + user));
   if (use_rds_role)
     DBR_RETURN_IF_ERROR(src.Exec("GRANT rds_replication TO " + pg::QuoteIdent(user)));
   for (const auto& schema : SchemasInScope(ctx.config.src.schemas)) {
@@ -91,8 +91,8 @@ bool AnyTableCopied(const RunState& state) {
 }
 
 Status EnsureSlot(RunContext& ctx) {
-  auto exists = ctx.src->QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1",
-                                    {names::kSlot});
+  auto exists = ctx.src->QueryValue(
+      "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {names::kSlot});
   if (!exists.ok()) return exists.status();
   if (*exists != "0") {
     if (AnyTableCopied(ctx.state) && !ctx.state.snapshot_lsn.empty()) {

@@ -6,15 +6,22 @@
 namespace dbr {
 
 nlohmann::json ReplicationHealth::ToJson() const {
-  return {{"slot", {{"exists", slot_exists}, {"active", slot_active},
-                    {"wal_status", slot_wal_status}, {"lag_bytes", lag_bytes},
-                    {"retained_bytes", retained_bytes}}},
-          {"subscription", {{"exists", subscription_exists}, {"enabled", subscription_enabled},
-                            {"apply_worker_running", apply_worker_running},
-                            {"tables_not_ready", tables_not_ready},
-                            {"apply_errors", apply_errors}}},
-          {"heartbeat", {{"source_seq", src_heartbeat_seq}, {"destination_seq", dst_heartbeat_seq},
-                         {"lag_seconds", lag_seconds}}}};
+  return {{"slot",
+           {{"exists", slot_exists},
+            {"active", slot_active},
+            {"wal_status", slot_wal_status},
+            {"lag_bytes", lag_bytes},
+            {"retained_bytes", retained_bytes}}},
+          {"subscription",
+           {{"exists", subscription_exists},
+            {"enabled", subscription_enabled},
+            {"apply_worker_running", apply_worker_running},
+            {"tables_not_ready", tables_not_ready},
+            {"apply_errors", apply_errors}}},
+          {"heartbeat",
+           {{"source_seq", src_heartbeat_seq},
+            {"destination_seq", dst_heartbeat_seq},
+            {"lag_seconds", lag_seconds}}}};
 }
 
 ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst) {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 
@@ -22,12 +21,12 @@ struct ReplicationHealth {
   bool subscription_exists = false;
   bool subscription_enabled = false;
   bool apply_worker_running = false;
-  int64_t tables_not_ready = 0;   // still in table synchronisation
-  int64_t apply_errors = -1;      // PostgreSQL 15+: pg_stat_subscription_stats
+  int64_t tables_not_ready = 0;  // still in table synchronisation
+  int64_t apply_errors = -1;     // PostgreSQL 15+: pg_stat_subscription_stats
   // Heartbeat, on each side.
   int64_t src_heartbeat_seq = -1;
   int64_t dst_heartbeat_seq = -1;
-  double lag_seconds = -1;        // age of the newest heartbeat on the destination
+  double lag_seconds = -1;  // age of the newest heartbeat on the destination
 
   nlohmann::json ToJson() const;
 };

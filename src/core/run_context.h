@@ -24,7 +24,7 @@ struct RunContext {
 
   std::optional<pg::Connection> src;  // control connections, one per side
   std::optional<pg::Connection> dst;
-  std::vector<TableInfo> tables;      // replicable tables in scope, heartbeat table included
+  std::vector<TableInfo> tables;  // replicable tables in scope, heartbeat table included
 
   // Held open from slot creation until the copy has imported its snapshot: closing it (or a
   // crash) loses the exported snapshot.
@@ -36,7 +36,8 @@ struct RunContext {
   int64_t bytes_copied = 0;
   double copy_seconds = 0;
 
-  RunContext(const Config& c, std::filesystem::path state_dir) : config(c), store(std::move(state_dir)) {}
+  RunContext(const Config& c, std::filesystem::path state_dir)
+      : config(c), store(std::move(state_dir)) {}
 
   // Saves the state under the lock; a failure to persist stops the run.
   Status SaveState();

@@ -46,8 +46,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   s.started_at = j.value("started_at", "");
   if (j.contains("steps"))
     for (const auto& [name, v] : j["steps"].items())
-      s.steps[name] = {v.value("done", false), v.value("seconds", 0.0),
-                       v.value("finished_at", "")};
+      s.steps[name] = {v.value("done", false), v.value("seconds", 0.0), v.value("finished_at", "")};
   s.replication_password = j.value("replication_password", "");
   s.snapshot_lsn = j.value("snapshot_lsn", "");
   s.snapshot_phase = j.value("snapshot_phase", "");
@@ -61,7 +60,9 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   return s;
 }
 
-bool StateStore::Exists() const { return std::filesystem::exists(file("state.json")); }
+bool StateStore::Exists() const {
+  return std::filesystem::exists(file("state.json"));
+}
 
 Result<RunState> StateStore::Load() const {
   if (!Exists()) return RunState{};

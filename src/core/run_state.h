@@ -2,10 +2,9 @@
 // that `run` started again after a crash continues where it stopped and `status` can report.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -15,7 +14,7 @@ namespace dbr {
 
 struct StepRecord {
   bool done = false;
-  double seconds = 0;      // of the run that finished it
+  double seconds = 0;  // of the run that finished it
   std::string finished_at;
 };
 

@@ -18,8 +18,8 @@ struct SequenceValue {
   int64_t start = 1, increment = 1, min = 1, max = INT64_MAX;
 };
 
-Result<std::map<std::string, SequenceValue>> ReadSequences(pg::Connection& conn,
-                                                           const std::vector<std::string>& schemas) {
+Result<std::map<std::string, SequenceValue>> ReadSequences(
+    pg::Connection& conn, const std::vector<std::string>& schemas) {
   auto r = conn.Query(
       "SELECT schemaname, sequencename, last_value, start_value, increment_by, min_value, "
       "max_value FROM pg_sequences WHERE schemaname = ANY($1::text[])",

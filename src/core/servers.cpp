@@ -19,7 +19,9 @@ pg::ConnParams FromServer(const ServerConfig& s, const char* label) {
 
 }  // namespace
 
-pg::ConnParams SourceParams(const Config& config) { return FromServer(config.src, "source"); }
+pg::ConnParams SourceParams(const Config& config) {
+  return FromServer(config.src, "source");
+}
 pg::ConnParams DestinationParams(const Config& config) {
   return FromServer(config.dst, "destination");
 }

@@ -10,8 +10,12 @@
 namespace dbr::steps {
 namespace {
 
-std::string PublicationName() { return pg::QuoteIdent(names::kPublication); }
-std::string SubscriptionName() { return pg::QuoteIdent(names::kSubscription); }
+std::string PublicationName() {
+  return pg::QuoteIdent(names::kPublication);
+}
+std::string SubscriptionName() {
+  return pg::QuoteIdent(names::kSubscription);
+}
 
 std::string ConnInfo(RunContext& ctx) {
   const ServerConfig& src = ctx.config.src;
@@ -41,9 +45,9 @@ Status SetResyncTablesInPublication(RunContext& ctx, bool present) {
     auto in = InPublication(ctx, *t);
     if (!in.ok()) return in.status();
     if (*in == present) continue;
-    DBR_RETURN_IF_ERROR(ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}",
-                                                  PublicationName(), present ? "ADD" : "DROP",
-                                                  t->Qualified())));
+    DBR_RETURN_IF_ERROR(
+        ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}", PublicationName(),
+                                  present ? "ADD" : "DROP", t->Qualified())));
   }
   return Status::Ok();
 }
@@ -69,8 +73,8 @@ Status Subscribe(RunContext& ctx) {
             .Wrap("creating subscription " + std::string(names::kSubscription) +
                   " (the destination must reach the source at " + ctx.config.src.host + ":" +
                   std::to_string(ctx.config.src.port) + " as " + ctx.config.upgrade.user + ")"));
-    log::info("subscription {} created on the destination, bound to slot {}",
-              names::kSubscription, names::kSlot);
+    log::info("subscription {} created on the destination, bound to slot {}", names::kSubscription,
+              names::kSlot);
   }
   if (!enabled) {
     auto origin = ctx.dst->QueryValue("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1",

@@ -49,11 +49,11 @@ bool QueryResult::GetBool(int row, int col) const {
 Result<Connection> Connection::Open(const ConnParams& p) {
   std::string port = std::to_string(p.port);
   std::string timeout = std::to_string(p.connect_timeout_s);
-  std::vector<const char*> keys = {"host", "port", "user", "dbname", "application_name",
+  std::vector<const char*> keys = {"host",           "port", "user", "dbname", "application_name",
                                    "connect_timeout"};
-  std::vector<const char*> values = {p.host.c_str(), port.c_str(), p.user.c_str(),
-                                     p.dbname.c_str(), p.application_name.c_str(),
-                                     timeout.c_str()};
+  std::vector<const char*> values = {
+      p.host.c_str(), port.c_str(), p.user.c_str(), p.dbname.c_str(), p.application_name.c_str(),
+      timeout.c_str()};
   if (!p.password.empty()) {
     keys.push_back("password");
     values.push_back(p.password.c_str());
@@ -80,19 +80,18 @@ Result<QueryResult> Connection::Run(std::string_view sql, const Params& params, 
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& v : params) values.push_back(v ? v->c_str() : nullptr);
-  PGresult* res =
-      params.empty()
-          ? PQexec(conn_.get(), text.c_str())
-          : PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
-                         values.data(), nullptr, nullptr, 0);
+  PGresult* res = params.empty()
+                      ? PQexec(conn_.get(), text.c_str())
+                      : PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
+                                     nullptr, values.data(), nullptr, nullptr, 0);
   QueryResult result(res);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_OUT ||
       st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
     return result;
   std::string what = log_sql ? std::string(sql.substr(0, 200)) : "(statement not shown)";
-  return Status::Error(
-      fmt::format("on {}: {} [while running: {}]", params_.label, ResultError(res, conn_.get()), what));
+  return Status::Error(fmt::format("on {}: {} [while running: {}]", params_.label,
+                                   ResultError(res, conn_.get()), what));
 }
 
 Result<QueryResult> Connection::Query(std::string_view sql, const Params& params) {
@@ -103,7 +102,9 @@ Status Connection::Exec(std::string_view sql, const Params& params) {
   return Run(sql, params, true).status();
 }
 
-Status Connection::ExecSensitive(std::string_view sql) { return Run(sql, {}, false).status(); }
+Status Connection::ExecSensitive(std::string_view sql) {
+  return Run(sql, {}, false).status();
+}
 
 Result<std::string> Connection::QueryValue(std::string_view sql, const Params& params) {
   auto r = Query(sql, params);

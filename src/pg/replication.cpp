@@ -10,9 +10,11 @@ Result<CreatedSlot> CreateLogicalSlotExportingSnapshot(Connection& conn, const s
                         " LOGICAL pgoutput EXPORT_SNAPSHOT");
   if (!res.ok()) return res.status();
   if (res->rows() != 1 || res->cols() < 4)
-    return Status::Error("on " + conn.params().label + ": unexpected reply to CREATE_REPLICATION_SLOT");
+    return Status::Error("on " + conn.params().label +
+                         ": unexpected reply to CREATE_REPLICATION_SLOT");
   auto lsn = Lsn::Parse(res->Get(0, 1));
-  if (!lsn) return Status::Error("on " + conn.params().label + ": bad consistent point " + res->Get(0, 1));
+  if (!lsn)
+    return Status::Error("on " + conn.params().label + ": bad consistent point " + res->Get(0, 1));
   return CreatedSlot{res->Get(0, 0), *lsn, res->Get(0, 2)};
 }
 

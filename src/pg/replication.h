@@ -11,8 +11,8 @@ namespace dbr::pg {
 
 struct CreatedSlot {
   std::string slot_name;
-  Lsn consistent_point;   // the first change the slot will stream
-  std::string snapshot;   // exported snapshot: the data exactly as of consistent_point
+  Lsn consistent_point;  // the first change the slot will stream
+  std::string snapshot;  // exported snapshot: the data exactly as of consistent_point
 };
 
 // CREATE_REPLICATION_SLOT ... LOGICAL pgoutput EXPORT_SNAPSHOT. The exported snapshot stays

@@ -29,7 +29,8 @@ std::vector<std::filesystem::path> Candidates(const std::string& tool,
 
 }  // namespace
 
-Result<PgTool> FindPgTool(const std::string& tool, int min_major, const std::string& preferred_dir) {
+Result<PgTool> FindPgTool(const std::string& tool, int min_major,
+                          const std::string& preferred_dir) {
   static const std::regex kVersion(R"(\(PostgreSQL\) (\d+)(\.\d+)?)");
   std::set<std::filesystem::path> seen;
   PgTool best;
@@ -47,8 +48,7 @@ Result<PgTool> FindPgTool(const std::string& tool, int min_major, const std::str
   }
   if (best.major >= min_major) return best;
   std::string msg = tool + " of PostgreSQL " + std::to_string(min_major) +
-                    " or newer is needed for a PostgreSQL " + std::to_string(min_major) +
-                    " source";
+                    " or newer is needed for a PostgreSQL " + std::to_string(min_major) + " source";
   if (found.empty()) {
     msg += "; none found";
   } else {

@@ -41,8 +41,8 @@ class LogicalCopySource : public SnapshotSource {
     }
     if (phase == "indexes") {
       log::info("building indexes and constraints (pg_dump's post-data part, {} jobs)", ctx.Jobs());
-      DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data",
-                                         ctx.Jobs(), indexes_interrupted, *ctx.dst));
+      DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data", ctx.Jobs(),
+                                         indexes_interrupted, *ctx.dst));
       DBR_RETURN_IF_ERROR(RefreshMaterializedViews(ctx));
       phase = "analyze";
       DBR_RETURN_IF_ERROR(ctx.SaveState());
@@ -97,9 +97,10 @@ class LogicalCopySource : public SnapshotSource {
         ctx.state.resync_tables.push_back(t.Qualified());
       }
       if (!pending.empty())
-        log::warn("the exported snapshot of the interrupted run is gone: {} tables will be "
-                  "copied by the subscription's table synchronisation instead",
-                  pending.size());
+        log::warn(
+            "the exported snapshot of the interrupted run is gone: {} tables will be "
+            "copied by the subscription's table synchronisation instead",
+            pending.size());
       return ctx.SaveState();
     }
     DBR_RETURN_IF_ERROR(CopyTables(ctx, pending, ctx.exported_snapshot));

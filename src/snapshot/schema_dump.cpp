@@ -27,7 +27,9 @@ std::vector<std::string> ConnectionArgs(const ServerConfig& server) {
 }
 
 // pg_dump's -n takes a pattern; double quotes make it match the one name exactly.
-std::string ExactSchemaPattern(const std::string& schema) { return pg::QuoteIdent(schema); }
+std::string ExactSchemaPattern(const std::string& schema) {
+  return pg::QuoteIdent(schema);
+}
 
 Status RunTool(const ProcessSpec& spec, const std::string& what) {
   log::debug("running {}", spec.argv[0]);
@@ -53,7 +55,8 @@ bool OnlyAlreadyExistsErrors(const std::string& stderr_text) {
 
 }  // namespace
 
-Status EnsureRoles(pg::Connection& src, pg::Connection& dst, const std::vector<std::string>& schemas) {
+Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
+                   const std::vector<std::string>& schemas) {
   auto roles = src.Query(R"sql(
     WITH s AS (SELECT oid, nspowner, nspacl FROM pg_namespace WHERE nspname = ANY($1::text[])),
     used AS (
@@ -90,23 +93,26 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst, const std::vector<s
       failed.push_back(name + " (" + st.message() + ")");
       continue;
     }
-    log::info("created role {} on the destination (without a password: set one before the "
-              "application uses it there){}",
-              name, roles->GetBool(i, 6) ? "; it is a superuser on the source, not here" : "");
+    log::info(
+        "created role {} on the destination (without a password: set one before the "
+        "application uses it there){}",
+        name, roles->GetBool(i, 6) ? "; it is a superuser on the source, not here" : "");
   }
   if (!failed.empty()) {
     std::string list;
     for (const auto& f : failed) list += (list.empty() ? "" : "; ") + f;
-    return Status::Error("roles that own or are granted objects in scope are missing on the "
-                         "destination and could not be created: " + list +
-                         ". Create them there, then run again");
+    return Status::Error(
+        "roles that own or are granted objects in scope are missing on the "
+        "destination and could not be created: " +
+        list + ". Create them there, then run again");
   }
   return Status::Ok();
 }
 
 Status EnsureExtensions(pg::Connection& src, pg::Connection& dst) {
-  auto ext = src.Query("SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON "
-                       "n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1");
+  auto ext = src.Query(
+      "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON "
+      "n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1");
   if (!ext.ok()) return ext.status();
   for (int i = 0; i < ext->rows(); ++i) {
     std::string schema = pg::QuoteIdent(ext->Get(i, 1));
@@ -122,8 +128,8 @@ Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::st
                   const std::vector<std::string>& schemas, const std::filesystem::path& archive) {
   ProcessSpec spec{.argv = {pg_dump.path.string()}, .env = ClientEnv(config.src)};
   for (auto& a : ConnectionArgs(config.src)) spec.argv.push_back(a);
-  for (const char* a : {"--schema-only", "--format=custom", "--no-publications",
-                        "--no-subscriptions"})
+  for (const char* a :
+       {"--schema-only", "--format=custom", "--no-publications", "--no-subscriptions"})
     spec.argv.push_back(a);
   spec.argv.push_back("--file=" + archive.string());
   if (!snapshot.empty()) spec.argv.push_back("--snapshot=" + snapshot);

@@ -13,7 +13,8 @@ namespace dbr {
 
 // Creates on the destination the roles that own or are granted objects in scope (with their
 // attributes, never a password: it cannot be read), or fails naming the ones it cannot create.
-Status EnsureRoles(pg::Connection& src, pg::Connection& dst, const std::vector<std::string>& schemas);
+Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
+                   const std::vector<std::string>& schemas);
 // Creates on the destination the extensions installed on the source.
 Status EnsureExtensions(pg::Connection& src, pg::Connection& dst);
 

@@ -41,14 +41,15 @@ struct TableTracker {
   bool started_set = false;
 };
 
-std::vector<CopyUnit> PlanUnits(const std::vector<TableInfo>& tables, int64_t split_above, int jobs) {
+std::vector<CopyUnit> PlanUnits(const std::vector<TableInfo>& tables, int64_t split_above,
+                                int jobs) {
   std::vector<CopyUnit> units;
   for (size_t i = 0; i < tables.size(); ++i) {
     const TableInfo& t = tables[i];
     int parts = 1;
     if (split_above > 0 && t.bytes > split_above)
-      parts = static_cast<int>(std::min<int64_t>((t.bytes + split_above - 1) / split_above,
-                                                 std::max(2, jobs * 4)));
+      parts = static_cast<int>(
+          std::min<int64_t>((t.bytes + split_above - 1) / split_above, std::max(2, jobs * 4)));
     int64_t blocks = t.bytes / kBlockSize;
     for (int p = 0; p < parts; ++p) {
       CopyUnit u{.table = i, .part = p, .parts = parts};
@@ -162,12 +163,14 @@ class ParallelCopy {
     cancelled_ = true;
   }
 
-  Status OpenWorkerConnections(std::optional<pg::Connection>* src, std::optional<pg::Connection>* dst) {
+  Status OpenWorkerConnections(std::optional<pg::Connection>* src,
+                               std::optional<pg::Connection>* dst) {
     auto s = pg::Connection::Open(SourceParams(ctx_.config));
     if (!s.ok()) return s.status();
     src->emplace(std::move(*s));
     DBR_RETURN_IF_ERROR((*src)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    DBR_RETURN_IF_ERROR((*src)->Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot_))
+    DBR_RETURN_IF_ERROR((*src)
+                            ->Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot_))
                             .Wrap("importing the exported snapshot"));
     auto d = pg::Connection::Open(DestinationParams(ctx_.config));
     if (!d.ok()) return d.status();
@@ -196,8 +199,9 @@ class ParallelCopy {
       }
       auto result = CopyOne(*src, *dst, unit);
       if (!result.ok()) {
-        return Fail(result.status().Wrap("copying " + tables_[unit.table].Display() +
-                                         (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : "")));
+        return Fail(result.status().Wrap(
+            "copying " + tables_[unit.table].Display() +
+            (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : "")));
       }
       st = UnitDone(unit, *result);
       if (!st.ok()) return Fail(st);
@@ -233,7 +237,8 @@ class ParallelCopy {
     if (--tr.units_left > 0) return Status::Ok();
     ++tables_done_;
     const TableInfo& t = tables_[unit.table];
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - tr.started).count();
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tr.started).count();
     log::debug("table {} copied: {} rows, {} in {}", t.Display(), tr.rows,
                HumanBytes(static_cast<double>(tr.bytes)), HumanDuration(secs));
     {
@@ -262,7 +267,8 @@ class ParallelCopy {
 
 }  // namespace
 
-Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables, const std::string& snapshot) {
+Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables,
+                  const std::string& snapshot) {
   if (tables.empty()) return Status::Ok();
   return ParallelCopy(ctx, tables, snapshot).Run();
 }

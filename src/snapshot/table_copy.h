@@ -12,6 +12,7 @@ namespace dbr {
 
 // Copies `tables` (already empty on the destination) under `snapshot`; records each finished
 // table in ctx.state as it completes.
-Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables, const std::string& snapshot);
+Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables,
+                  const std::string& snapshot);
 
 }  // namespace dbr

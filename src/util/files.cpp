@@ -14,7 +14,9 @@
 namespace dbr {
 namespace {
 
-std::string Errno() { return strerror(errno); }
+std::string Errno() {
+  return strerror(errno);
+}
 
 }  // namespace
 
@@ -68,8 +70,8 @@ Result<FileLock> FileLock::Acquire(const std::filesystem::path& path, const std:
   if (fd < 0) return Status::Error("cannot open lock file " + path.string() + ": " + Errno());
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
-    return Status::Error("another db_relocate process is already working on " + what +
-                         " (lock " + path.string() + " is held); wait for it or stop it first");
+    return Status::Error("another db_relocate process is already working on " + what + " (lock " +
+                         path.string() + " is held); wait for it or stop it first");
   }
   return FileLock(fd);
 }
@@ -79,8 +81,7 @@ FileLock::~FileLock() {
 }
 
 std::string RandomPassword(size_t length) {
-  static const char kAlphabet[] =
-      "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+  static const char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
   std::random_device rd("/dev/urandom");
   std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
   std::string out;

@@ -6,12 +6,18 @@ namespace dbr::log {
 namespace {
 
 bool ParseLevel(const std::string& level, spdlog::level::level_enum* out) {
-  if (level == "debug") *out = spdlog::level::debug;
-  else if (level == "info") *out = spdlog::level::info;
-  else if (level == "warn") *out = spdlog::level::warn;
-  else if (level == "error") *out = spdlog::level::err;
-  else if (level == "fatal") *out = spdlog::level::critical;
-  else return false;
+  if (level == "debug")
+    *out = spdlog::level::debug;
+  else if (level == "info")
+    *out = spdlog::level::info;
+  else if (level == "warn")
+    *out = spdlog::level::warn;
+  else if (level == "error")
+    *out = spdlog::level::err;
+  else if (level == "fatal")
+    *out = spdlog::level::critical;
+  else
+    return false;
   return true;
 }
 

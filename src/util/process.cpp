@@ -61,8 +61,14 @@ struct Pipe {
       if (fd >= 0) close(fd);
   }
   bool Open() { return pipe2(fds, O_CLOEXEC) == 0; }
-  void CloseRead() { close(fds[0]); fds[0] = -1; }
-  void CloseWrite() { close(fds[1]); fds[1] = -1; }
+  void CloseRead() {
+    close(fds[0]);
+    fds[0] = -1;
+  }
+  void CloseWrite() {
+    close(fds[1]);
+    fds[1] = -1;
+  }
 };
 
 }  // namespace

@@ -15,10 +15,10 @@
 namespace dbr {
 
 struct ProcessSpec {
-  std::vector<std::string> argv;                 // argv[0] is the program (path or PATH name)
-  std::map<std::string, std::string> env;        // added to (or replacing in) our environment
-  std::filesystem::path stdout_file;             // empty: captured into ProcessOutput::out
-  std::filesystem::path stderr_file;             // empty: captured into ProcessOutput::err
+  std::vector<std::string> argv;           // argv[0] is the program (path or PATH name)
+  std::map<std::string, std::string> env;  // added to (or replacing in) our environment
+  std::filesystem::path stdout_file;       // empty: captured into ProcessOutput::out
+  std::filesystem::path stderr_file;       // empty: captured into ProcessOutput::err
 };
 
 struct ProcessOutput {

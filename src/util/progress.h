@@ -12,8 +12,8 @@
 
 namespace dbr {
 
-std::string HumanBytes(double bytes);          // "1.5 GB"
-std::string HumanDuration(double seconds);     // "1h02m", "3m05s", "4.2s"
+std::string HumanBytes(double bytes);       // "1.5 GB"
+std::string HumanDuration(double seconds);  // "1h02m", "3m05s", "4.2s"
 
 class ProgressReporter {
  public:

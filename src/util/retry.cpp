@@ -17,7 +17,8 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt) {
   return std::chrono::milliseconds(jitter(rng));
 }
 
-Status Retry(const RetryPolicy& policy, const std::string& what, const std::function<Status()>& fn) {
+Status Retry(const RetryPolicy& policy, const std::string& what,
+             const std::function<Status()>& fn) {
   Status last;
   for (int attempt = 1; attempt <= policy.attempts; ++attempt) {
     last = fn();

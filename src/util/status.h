@@ -34,8 +34,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                      // NOLINT(implicit)
-  Result(Status error) : v_(std::move(error)) {}                 // NOLINT(implicit)
+  Result(T value) : v_(std::move(value)) {}       // NOLINT(implicit)
+  Result(Status error) : v_(std::move(error)) {}  // NOLINT(implicit)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
@@ -56,10 +56,10 @@ class [[nodiscard]] Result {
 
 }  // namespace dbr
 
-#define DBR_RETURN_IF_ERROR(expr)                \
-  do {                                           \
-    ::dbr::Status _dbr_status = (expr);          \
-    if (!_dbr_status.ok()) return _dbr_status;   \
+#define DBR_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::dbr::Status _dbr_status = (expr);        \
+    if (!_dbr_status.ok()) return _dbr_status; \
   } while (0)
 
 #define DBR_CONCAT_INNER(a, b) a##b

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -314,7 +315,7 @@ int BindLoopback(int port) {
 }
 
 // A loopback port nobody listens on now, never handed out before in this process.
-Result<int> PickFreePort() {
+Result<int> PickFreePortImpl() {
   for (int attempt = 0; attempt < 100; ++attempt) {
     int port = BindLoopback(0);
     if (port == 0)
@@ -501,7 +502,7 @@ Result<std::unique_ptr<TestCluster>> TestCluster::Start(int major, const Cluster
   Status last;
   for (int attempt = 0; attempt < (fixed_port ? 1 : kPortAttempts); ++attempt) {
     if (!fixed_port) {
-      auto port = PickFreePort();
+      auto port = PickFreePortImpl();
       if (!port.ok()) return port.status().Wrap(what);
       c->settings_["port"] = std::to_string(*port);
     }
@@ -679,6 +680,20 @@ TempDir::~TempDir() {
   }
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+Result<int> PickFreePort() {
+  return PickFreePortImpl();
+}
+
+Result<ClusterPair> StartPair(int first_major, int second_major) {
+  auto a = std::async(std::launch::async, [=] { return TestCluster::Start(first_major); });
+  auto b = std::async(std::launch::async, [=] { return TestCluster::Start(second_major); });
+  auto first = a.get();
+  auto second = b.get();
+  if (!first.ok()) return first.status();
+  if (!second.ok()) return second.status();
+  return ClusterPair{std::move(first).value(), std::move(second).value()};
 }
 
 }  // namespace dbr::test

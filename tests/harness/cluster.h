@@ -120,4 +120,13 @@ class TempDir {
 // True when DBR_KEEP_TEMP=1.
 bool KeepTemp();
 
+// A loopback port nobody listens on now (also: a closed port for "unreachable server" tests).
+Result<int> PickFreePort();
+
+// Two clusters started concurrently (each start is initdb + boot: ~1-2 s).
+struct ClusterPair {
+  std::unique_ptr<TestCluster> first, second;
+};
+Result<ClusterPair> StartPair(int first_major, int second_major);
+
 }  // namespace dbr::test

@@ -12,7 +12,8 @@
 namespace dbr::test {
 
 Status LoadRichSchema(TestCluster& cluster, const std::string& db, int rows) {
-  const std::string sql = fmt::format(R"sql(
+  const std::string sql =
+      fmt::format(R"sql(
 CREATE SCHEMA "Sales Ops";
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
@@ -58,14 +59,16 @@ CREATE VIEW recent AS SELECT id, t FROM kitchen_sink WHERE id > 10;
 CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW."Qty" := NEW."Qty"; RETURN NEW; END $$;
 CREATE TRIGGER order_lines_bump BEFORE INSERT ON "Sales Ops"."Order Lines" FOR EACH ROW EXECUTE FUNCTION bump();
 )sql",
-                                      fmt::arg("rows", rows), fmt::arg("small", std::max(10, rows / 10)));
+                  fmt::arg("rows", rows), fmt::arg("small", std::max(10, rows / 10)));
   return cluster.Exec(sql, db);
 }
 
 LiveWriter::LiveWriter(const TestCluster& cluster, std::string db)
     : thread_([this, params = cluster.Params(db)] { Loop(params); }) {}
 
-LiveWriter::~LiveWriter() { Stop(); }
+LiveWriter::~LiveWriter() {
+  Stop();
+}
 
 void LiveWriter::Stop() {
   stop_ = true;
@@ -160,7 +163,8 @@ std::filesystem::path WriteConfig(const std::filesystem::path& dir, const TestCl
   auto path = dir / "relocate.yaml";
   std::ofstream(path) << fmt::format(
       "provider: postgres\n"
-      "src:\n  host: 127.0.0.1\n  port: {}\n  name: {}\n  password: secret\n  schema: [public, \"Sales Ops\"]\n"
+      "src:\n  host: 127.0.0.1\n  port: {}\n  name: {}\n  password: secret\n  schema: [public, "
+      "\"Sales Ops\"]\n"
       "dst:\n  host: 127.0.0.1\n  port: {}\n"
       "jobs: 2\nheartbeat_interval: 0.2\ncatchup_timeout: 120\n"
       "split_tables_larger_than: 1000000\nstate_dir: state\n{}",

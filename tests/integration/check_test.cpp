@@ -28,21 +28,8 @@ using nlohmann::json;
 namespace dbr::test {
 namespace {
 
-// A loopback port nobody listens on: bound by the kernel's choice, then released.
 int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  int port = 1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    socklen_t len = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
+  return *PickFreePort();
 }
 
 // Where `check` connects and with which credentials.
@@ -91,18 +78,13 @@ struct CheckRun {
 class CheckTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto f15 = std::async(std::launch::async, [] { return TestCluster::Start(15); });
-    auto f17 = std::async(std::launch::async, [] { return TestCluster::Start(17); });
-    auto r15 = f15.get();
-    auto r17 = f17.get();
-    if (r15.ok())
-      src_ = std::move(r15).value();
-    else
-      start_error_ += r15.message() + "\n";
-    if (r17.ok())
-      dst_ = std::move(r17).value();
-    else
-      start_error_ += r17.message() + "\n";
+    auto pair = StartPair(15, 17);
+    if (!pair.ok()) {
+      start_error_ = pair.message();
+      return;
+    }
+    src_ = std::move(pair->first);
+    dst_ = std::move(pair->second);
   }
   static void TearDownTestSuite() {
     src_.reset();

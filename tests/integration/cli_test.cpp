@@ -22,21 +22,8 @@ namespace fs = std::filesystem;
 namespace dbr::test {
 namespace {
 
-// A loopback port nobody listens on: bound by the kernel's choice, then released.
 int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  int port = 1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    socklen_t len = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
+  return *PickFreePort();
 }
 
 std::string Dump(const CommandResult& r) {

@@ -22,18 +22,13 @@ namespace {
 class HarnessTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto f15 = std::async(std::launch::async, [] { return TestCluster::Start(15); });
-    auto f17 = std::async(std::launch::async, [] { return TestCluster::Start(17); });
-    auto r15 = f15.get();
-    auto r17 = f17.get();
-    if (r15.ok())
-      pg15_ = std::move(r15).value();
-    else
-      start_error_ += r15.message() + "\n";
-    if (r17.ok())
-      pg17_ = std::move(r17).value();
-    else
-      start_error_ += r17.message() + "\n";
+    auto pair = StartPair(15, 17);
+    if (!pair.ok()) {
+      start_error_ = pair.message();
+      return;
+    }
+    pg15_ = std::move(pair->first);
+    pg17_ = std::move(pair->second);
   }
   static void TearDownTestSuite() {
     pg15_.reset();

@@ -21,11 +21,11 @@ Status LoadPagila(TestCluster& src) {
   DBR_RETURN_IF_ERROR(src.Exec("CREATE ROLE postgres"));  // Pagila's objects belong to it
   DBR_RETURN_IF_ERROR(src.CreateDatabase("pagila"));
   for (const char* file : {"pagila-schema.sql", "pagila-data.sql"}) {
-    ProcessSpec spec{.argv = {(DebianPgBinDir(15) / "psql").string(), "-X", "-q", "-v",
-                              "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
-                              std::to_string(src.port()), "-U", "ops", "-d", "pagila", "-f",
-                              (PagilaDir() / file).string()},
-                     .env = {{"PGPASSWORD", "secret"}}};
+    ProcessSpec spec{
+        .argv = {(DebianPgBinDir(15) / "psql").string(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+                 "127.0.0.1", "-p", std::to_string(src.port()), "-U", "ops", "-d", "pagila", "-f",
+                 (PagilaDir() / file).string()},
+        .env = {{"PGPASSWORD", "secret"}}};
     auto out = RunProcess(spec);
     if (!out.ok()) return out.status();
     if (out->exit_code != 0) return Status::Error(DescribeFailure(spec, *out));
@@ -37,10 +37,9 @@ TEST(PagilaTest, RelocatesPagila15To17WhileTheApplicationWrites) {
   if (!std::filesystem::exists(PagilaDir() / "pagila-data.sql"))
     GTEST_SKIP() << "the Pagila sample database is not at " << PagilaDir()
                  << " (../shared/data/pagila beside the project); this test needs it";
-  auto src = TestCluster::Start(15);
-  ASSERT_TRUE(src.ok()) << src.message();
-  auto dst = TestCluster::Start(17);
-  ASSERT_TRUE(dst.ok()) << dst.message();
+  auto pair = StartPair(15, 17);
+  ASSERT_TRUE(pair.ok()) << pair.message();
+  auto src = &pair->first, dst = &pair->second;
   ASSERT_TRUE(LoadPagila(**src).ok());
   ASSERT_TRUE((*dst)->CreateDatabase("pagila").ok());
 

@@ -1,13 +1,13 @@
 // End-to-end `db_relocate run` on real clusters: a live writer changes the source throughout,
 // then every table must be equal row for row on both sides.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness/cluster.h"
 #include "harness/relocation.h"
 #include "util/files.h"
-
-#include <fstream>
 
 namespace dbr::test {
 namespace {
@@ -17,12 +17,10 @@ const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"}
 class RunTest : public ::testing::Test {
  protected:
   void StartPair(int src_major, int dst_major) {
-    auto s = TestCluster::Start(src_major);
-    ASSERT_TRUE(s.ok()) << s.message();
-    src_ = std::move(*s);
-    auto d = TestCluster::Start(dst_major);
-    ASSERT_TRUE(d.ok()) << d.message();
-    dst_ = std::move(*d);
+    auto pair = dbr::test::StartPair(src_major, dst_major);
+    ASSERT_TRUE(pair.ok()) << pair.message();
+    src_ = std::move(pair->first);
+    dst_ = std::move(pair->second);
     ASSERT_TRUE(src_->CreateDatabase("app").ok());
     ASSERT_TRUE(dst_->CreateDatabase("app").ok());
   }
@@ -70,7 +68,8 @@ class RunTest : public ::testing::Test {
 
     // Replication keeps running after `run` exits: the writer's later changes arrive too.
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    CommandResult status = RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
+    CommandResult status =
+        RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
     ASSERT_EQ(status.exit_code, 0) << status.err;
     auto j = nlohmann::json::parse(status.out);
     EXPECT_TRUE(j["replication"]["subscription"]["apply_worker_running"].get<bool>());
@@ -79,11 +78,16 @@ class RunTest : public ::testing::Test {
 
     // Indexes and constraints were built, the partitioned table kept its partitions.
     EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_inherits WHERE inhparent = "
-                                "'events'::regclass", "app"), "2");
+                                "'events'::regclass",
+                                "app"),
+              "2");
     EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_indexes WHERE indexname = 'uniq_ident_a'",
-                                "app"), "1");
+                                "app"),
+              "1");
     EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_trigger WHERE tgname = "
-                                "'order_lines_bump'", "app"), "1");
+                                "'order_lines_bump'",
+                                "app"),
+              "1");
 
     // A second run on a synced pair is harmless.
     CommandResult again = RunDbRelocate({"run", "--config", config.string()});
@@ -91,10 +95,10 @@ class RunTest : public ::testing::Test {
     ExpectSynced(nullptr);
 
     // The source is idle now: every sequence on the destination is a full gap ahead of it.
-    auto src_seq = src_->QueryValue(
-        "SELECT last_value FROM \"Sales Ops\".\"Order Lines_Id_seq\"", "app");
-    auto dst_seq = dst_->QueryValue(
-        "SELECT last_value FROM \"Sales Ops\".\"Order Lines_Id_seq\"", "app");
+    auto src_seq =
+        src_->QueryValue("SELECT last_value FROM \"Sales Ops\".\"Order Lines_Id_seq\"", "app");
+    auto dst_seq =
+        dst_->QueryValue("SELECT last_value FROM \"Sales Ops\".\"Order Lines_Id_seq\"", "app");
     ASSERT_TRUE(src_seq.ok() && dst_seq.ok());
     EXPECT_GE(std::stoll(*dst_seq), std::stoll(*src_seq) + 1000)
         << "source " << *src_seq << ", destination " << *dst_seq;
@@ -104,14 +108,19 @@ class RunTest : public ::testing::Test {
   std::unique_ptr<TestCluster> src_, dst_;
 };
 
-TEST_F(RunTest, Postgres15To17UnderLiveWrites) { RelocateUnderLoad(15, 17); }
+TEST_F(RunTest, Postgres15To17UnderLiveWrites) {
+  RelocateUnderLoad(15, 17);
+}
 
-TEST_F(RunTest, Postgres13To16UnderLiveWrites) { RelocateUnderLoad(13, 16); }
+TEST_F(RunTest, Postgres13To16UnderLiveWrites) {
+  RelocateUnderLoad(13, 16);
+}
 
 TEST_F(RunTest, TableWithoutKeyStopsTheRunBeforeAnythingIsCreated) {
   StartPair(15, 17);
-  ASSERT_TRUE(src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')",
-                         "app").ok());
+  ASSERT_TRUE(
+      src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')", "app")
+          .ok());
   CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("public.plain"), std::string::npos) << r.err;
@@ -123,8 +132,9 @@ TEST_F(RunTest, TableWithoutKeyStopsTheRunBeforeAnythingIsCreated) {
 
 TEST_F(RunTest, ForceSetsReplicaIdentityFullAndSaysSo) {
   StartPair(15, 17);
-  ASSERT_TRUE(src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')",
-                         "app").ok());
+  ASSERT_TRUE(
+      src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')", "app")
+          .ok());
   CommandResult r = RunDbRelocate({"run", "--config", Config("force: true\n").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("REPLICA IDENTITY FULL on public.plain"), std::string::npos) << r.out;
@@ -168,7 +178,9 @@ TEST_F(RunTest, DestinationWithConflictingTablesIsLeftUntouched) {
   StartPair(15, 17);
   ASSERT_TRUE(src_->Exec("CREATE TABLE clash (id int PRIMARY KEY, v text)", "app").ok());
   ASSERT_TRUE(dst_->Exec("CREATE TABLE clash (id int PRIMARY KEY, v text); "
-                         "INSERT INTO clash VALUES (1, 'keep me')", "app").ok());
+                         "INSERT INTO clash VALUES (1, 'keep me')",
+                         "app")
+                  .ok());
   CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("public.clash"), std::string::npos) << r.err;
@@ -207,8 +219,8 @@ INSTANTIATE_TEST_SUITE_P(AtEveryStep, ResumeTest,
                          ::testing::Values("before:heartbeat", "before:publication",
                                            "after:publication", "snapshot:schema-restored",
                                            "copy:table-done", "snapshot:rows-copied",
-                                           "after:snapshot", "after:subscription",
-                                           "after:catchup", "after:heartbeat_verify"),
+                                           "after:snapshot", "after:subscription", "after:catchup",
+                                           "after:heartbeat_verify"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (auto& c : name)

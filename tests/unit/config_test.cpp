@@ -318,7 +318,9 @@ const ErrorCase kErrorCases[] = {
      "src:\n  port: 1\n  schema: [a, b\n",
      {"YAML syntax error", "end of sequence flow not found"}},
     {"SyntaxBadIndent", "src:\n  port: 1\n\thost: x\n", {"/etc/dbr/config.yaml:3:", "YAML syntax"}},
-    {"SyntaxUnterminatedQuote", "a: 1\nsrc:\n  user: \"abc", {":3:9: YAML syntax error", "not closed"}},
+    {"SyntaxUnterminatedQuote",
+     "a: 1\nsrc:\n  user: \"abc",
+     {":3:9: YAML syntax error", "not closed"}},
     {"SyntaxEnvInFlowHint", "src: {user: ${U}}\n", {"YAML syntax error", "in quotes"}},
     // Shape of the document.
     {"TopLevelList", "- a\n- b\n", {":1:1: expected a map of settings at the top level", "a list"}},
