@@ -14,6 +14,7 @@ int Check(const Config& config, const CommandOptions& options) {
     if (config.force && report.Blocks(false) && !report.Blocks(true))
       std::cout << "force: true lets the overridable failures through\n";
   }
+  if (report.HasBadConfig()) return kExitUsage;
   return report.Blocks(config.force) ? kExitFailed : kExitOk;
 }
 

@@ -9,6 +9,7 @@ int Run(const Config& config, const CommandOptions&) {
   Status st = RunRelocation(config);
   if (!st.ok()) {
     log::error("{}", st.message());
+    if (st.is_bad_config()) return kExitUsage;
     log::error("the run can be resumed: fix the cause and run `db_relocate run` again");
     return kExitFailed;
   }

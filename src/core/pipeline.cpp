@@ -27,6 +27,10 @@ Status Preflight(RunContext& ctx) {
   options.destination_schema_is_ours = !ctx.state.snapshot_phase.empty();
   PreflightReport report = RunPreflight(ctx.config, options);
   std::cerr << report.ToText();
+  if (report.HasBadConfig())
+    return Status::BadConfig(
+        "the configuration does not fit these servers (see the FAIL lines above); nothing was "
+        "changed");
   if (report.Blocks(ctx.config.force))
     return Status::Error(
         "pre-flight checks failed (see the FAIL lines above); nothing was changed");
@@ -121,8 +125,8 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
 
 Status RunRelocation(const Config& config) {
   if (config.provider != "postgres")
-    return Status::Error("provider \"" + config.provider +
-                         "\": only provider postgres can run in this version (rds: issue #5)");
+    return Status::BadConfig("provider \"" + config.provider +
+                             "\": only provider postgres can run in this version (rds: issue #5)");
   RunContext ctx(config, config.state_dir);
   DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));
   auto lock = FileLock::Acquire(ctx.store.file("run.lock"), "this relocation");

@@ -106,13 +106,15 @@ class Preflight {
         Add("server versions", CheckLevel::kFail,
             detail + ": upgrade.engine_version is not higher than the source's major", {},
             fmt::format("set upgrade.engine_version to a major above {}, or leave it empty",
-                        src_major));
+                        src_major))
+            .bad_config = true;
         return;
       }
       if (dst != nullptr && target != dst->server_major()) {
         Add("server versions", CheckLevel::kFail,
             detail + ": upgrade.engine_version does not match the destination server", {},
-            "set upgrade.engine_version to the destination's major, or leave it empty");
+            "set upgrade.engine_version to the destination's major, or leave it empty")
+            .bad_config = true;
         return;
       }
     }
@@ -497,6 +499,12 @@ const char* LevelName(CheckLevel level) {
 bool PreflightReport::Blocks(bool force) const {
   for (const auto& c : checks)
     if (c.level == CheckLevel::kFail && !(force && c.overridable)) return true;
+  return false;
+}
+
+bool PreflightReport::HasBadConfig() const {
+  for (const auto& c : checks)
+    if (c.level == CheckLevel::kFail && c.bad_config) return true;
   return false;
 }
 

@@ -20,6 +20,7 @@ struct CheckResult {
   std::vector<std::string> objects;  // the tables, roles, extensions... at fault
   std::string hint;                  // how to fix it
   bool overridable = false;          // `force: true` lets the run go on despite this FAIL
+  bool bad_config = false;           // the config is wrong for these servers (exit code 2)
 };
 
 struct PreflightReport {
@@ -27,6 +28,8 @@ struct PreflightReport {
 
   // A FAIL that stops the relocation (`force` lets the overridable ones through).
   bool Blocks(bool force) const;
+  // A FAIL caused by a config value that cannot work against these servers.
+  bool HasBadConfig() const;
   const CheckResult* Find(const std::string& name) const;
   std::string ToText() const;
   nlohmann::json ToJson(bool force) const;

@@ -14,8 +14,15 @@ class [[nodiscard]] Status {
   Status() = default;
   static Status Ok() { return Status(); }
   static Status Error(std::string message) { return Status(std::move(message)); }
+  // A configuration that cannot work, found only against the live servers (exit code 2).
+  static Status BadConfig(std::string message) {
+    Status s(std::move(message));
+    s.bad_config_ = true;
+    return s;
+  }
 
   bool ok() const { return !message_.has_value(); }
+  bool is_bad_config() const { return bad_config_; }
   explicit operator bool() const { return ok(); }
   const std::string& message() const {
     static const std::string kOk = "ok";
@@ -23,12 +30,16 @@ class [[nodiscard]] Status {
   }
   // Adds context in front: "copying table x: <original message>".
   Status Wrap(const std::string& context) const {
-    return ok() ? *this : Status(context + ": " + *message_);
+    if (ok()) return *this;
+    Status s(context + ": " + *message_);
+    s.bad_config_ = bad_config_;
+    return s;
   }
 
  private:
   explicit Status(std::string message) : message_(std::move(message)) {}
   std::optional<std::string> message_;
+  bool bad_config_ = false;
 };
 
 template <typename T>

@@ -65,12 +65,22 @@ class RunTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("Relocation summary"), std::string::npos) << r.out;
     EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+    // The run state holds the generated replication password: owner-only, and never printed.
+    auto perms = std::filesystem::status(state_dir() / "state.json").permissions();
+    EXPECT_EQ(perms & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    auto state = nlohmann::json::parse(*ReadFile(state_dir() / "state.json"));
+    std::string password = state["replication_password"];
+    EXPECT_EQ(password.size(), 32u);
+    EXPECT_EQ(r.out.find(password), std::string::npos);
+    EXPECT_EQ(r.err.find(password), std::string::npos);
 
     // Replication keeps running after `run` exits: the writer's later changes arrive too.
     std::this_thread::sleep_for(std::chrono::seconds(2));
     CommandResult status =
         RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
     ASSERT_EQ(status.exit_code, 0) << status.err;
+    EXPECT_EQ(status.out.find(password), std::string::npos);
     auto j = nlohmann::json::parse(status.out);
     EXPECT_TRUE(j["replication"]["subscription"]["apply_worker_running"].get<bool>());
     EXPECT_EQ(j["current_step"], "replicating");
@@ -186,6 +196,36 @@ TEST_F(RunTest, DestinationWithConflictingTablesIsLeftUntouched) {
   EXPECT_NE(r.err.find("public.clash"), std::string::npos) << r.err;
   EXPECT_EQ(*dst_->QueryValue("SELECT v FROM clash WHERE id = 1", "app"), "keep me");
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+}
+
+TEST_F(RunTest, SourceNewerThanEveryPgDumpIsRefusedNamingTheVersionNeeded) {
+  StartPair(16, 17);  // Debian 12 ships pg_dump 15 only
+  ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY)", "app").ok());
+  CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("pg_dump of PostgreSQL 16 or newer is needed"), std::string::npos) << r.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+}
+
+TEST_F(RunTest, EngineVersionThatDoesNotFitIsABadConfig) {
+  StartPair(15, 17);
+  CommandResult r =
+      RunDbRelocate({"run", "--config", Config("upgrade:\n  engine_version: \"14\"\n").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("not higher than the source's major"), std::string::npos) << r.err;
+}
+
+TEST_F(RunTest, SecondProcessOnTheSameRelocationRefuses) {
+  StartPair(15, 17);
+  auto config = Config();
+  std::filesystem::create_directories(state_dir());
+  auto held = FileLock::Acquire(state_dir() / "run.lock", "test");  // as a running `run` does
+  ASSERT_TRUE(held.ok());
+  CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("another db_relocate process is already working"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_publication", "app"), "0");
 }
 
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
