@@ -228,6 +228,21 @@ TEST_F(RunTest, SecondProcessOnTheSameRelocationRefuses) {
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_publication", "app"), "0");
 }
 
+TEST_F(RunTest, StatusBeforeAnyRunSaysSoAndShowsNoReplication) {
+  StartPair(15, 17);
+  CommandResult r = RunDbRelocate({"status", "--config", Config().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("no relocation has run with this config yet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("slot:            absent"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("subscription:    absent"), std::string::npos) << r.out;
+  ASSERT_TRUE(dst_->Stop("immediate").ok());
+  CommandResult down = RunDbRelocate({"status", "--config", Config().string(), "--output", "json"});
+  EXPECT_EQ(down.exit_code, 1);
+  auto j = nlohmann::json::parse(down.out);
+  EXPECT_NE(j["destination_error"].get<std::string>().find("Connection refused"),
+            std::string::npos);
+}
+
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
 class ResumeTest : public RunTest, public ::testing::WithParamInterface<const char*> {};
 
