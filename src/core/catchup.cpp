@@ -31,13 +31,21 @@ Status CatchUp(RunContext& ctx) {
           last.apply_errors > 0 ? fmt::format(", {} apply errors", last.apply_errors) : "");
     });
     while (true) {
+      // A server restarted meanwhile: reconnect (bounded retries), then carry on waiting.
+      if (Status st = ctx.Reconnect(); !st.ok()) {
+        result = st;
+        break;
+      }
       ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst);
       {
         std::lock_guard<std::mutex> lock(mu);
         last = h;
       }
       if (first_errors < 0) first_errors = h.apply_errors;
-      if (!h.slot_exists) {
+      if (!h.source_read || !h.destination_read) {
+        log::warn("lost the connection to the {} during catch-up; reconnecting",
+                  h.source_read ? "destination" : "source");
+      } else if (!h.slot_exists) {
         result = Status::Error(
             "replication slot is missing on the source: changes since the "
             "snapshot are lost; run `db_relocate cleanup` and start again");
@@ -50,8 +58,9 @@ Status CatchUp(RunContext& ctx) {
             "`db_relocate cleanup` and start again");
         break;
       }
-      if (h.lag_bytes >= 0 && h.lag_bytes <= ctx.config.catchup_lag_bytes &&
-          h.tables_not_ready == 0 && h.apply_worker_running)
+      if (h.source_read && h.destination_read && h.lag_bytes >= 0 &&
+          h.lag_bytes <= ctx.config.catchup_lag_bytes && h.tables_not_ready == 0 &&
+          h.apply_worker_running)
         break;
       if (std::chrono::steady_clock::now() > deadline) {
         result = Status::Error(fmt::format(

@@ -17,7 +17,6 @@
 #include "util/files.h"
 #include "util/log.h"
 #include "util/progress.h"
-#include "util/retry.h"
 
 namespace dbr {
 namespace steps {
@@ -78,20 +77,6 @@ const Step kSteps[] = {
     {"sequences", "sequences set ahead", steps::SetSequences, false},
 };
 
-Status Connect(RunContext& ctx) {
-  RetryPolicy policy{.attempts = 3};
-  auto open = [&](const pg::ConnParams& p, std::optional<pg::Connection>* out) {
-    return Retry(policy, "connecting to the " + p.label, [&] {
-      auto c = pg::Connection::Open(p);
-      if (!c.ok()) return c.status();
-      out->emplace(std::move(*c));
-      return Status::Ok();
-    });
-  };
-  DBR_RETURN_IF_ERROR(open(SourceParams(ctx.config), &ctx.src));
-  return open(DestinationParams(ctx.config), &ctx.dst);
-}
-
 void PrintSummary(RunContext& ctx, double total_seconds) {
   std::string out = "\nRelocation summary\n";
   for (const auto& s : kSteps) {
@@ -139,7 +124,7 @@ Status RunRelocation(const Config& config) {
   else
     log::info("resuming the relocation started at {}", ctx.state.started_at);
 
-  DBR_RETURN_IF_ERROR(Connect(ctx));
+  DBR_RETURN_IF_ERROR(ctx.Reconnect());
   DBR_RETURN_IF_ERROR(ctx.LoadTables());
   const auto run_started = std::chrono::steady_clock::now();
   for (const Step& step : kSteps) {
@@ -154,6 +139,7 @@ Status RunRelocation(const Config& config) {
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     auto started = std::chrono::steady_clock::now();
     CrashPoint((std::string("before:") + step.name).c_str());
+    DBR_RETURN_IF_ERROR(ctx.Reconnect());  // a server restarted since the last step
     Status st = step.run(ctx);
     CrashPoint((std::string("after:") + step.name).c_str());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -33,6 +33,7 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
              pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8
         FROM pg_replication_slots WHERE slot_name = $1)sql",
                            {names::kSlot});
+    h.source_read = slot.ok();
     if (slot.ok() && slot->rows() > 0) {
       h.slot_exists = true;
       h.slot_active = slot->GetBool(0, 0);
@@ -52,6 +53,7 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
                WHERE r.srsubid = s.oid AND r.srsubstate <> 'r')
         FROM pg_subscription s WHERE s.subname = $1)sql",
                           {names::kSubscription});
+    h.destination_read = sub.ok();
     if (sub.ok() && sub->rows() > 0) {
       h.subscription_exists = true;
       h.subscription_enabled = sub->GetBool(0, 0);

@@ -11,6 +11,8 @@
 namespace dbr {
 
 struct ReplicationHealth {
+  bool source_read = false;       // the source answered (otherwise the source fields are unset)
+  bool destination_read = false;  // the same for the destination
   // Source: the slot.
   bool slot_exists = false;
   bool slot_active = false;

@@ -2,7 +2,9 @@
 
 #include <thread>
 
+#include "core/servers.h"
 #include "util/files.h"
+#include "util/retry.h"
 
 namespace dbr {
 
@@ -15,6 +17,21 @@ std::string RunContext::ReplicationPassword() {
   if (!config.upgrade.password.empty()) return config.upgrade.password;
   if (state.replication_password.empty()) state.replication_password = RandomPassword(32);
   return state.replication_password;
+}
+
+Status RunContext::Reconnect() {
+  RetryPolicy policy{.attempts = 5};
+  auto open = [&](const pg::ConnParams& p, std::optional<pg::Connection>* out) {
+    if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
+    return Retry(policy, "connecting to the " + p.label, [&] {
+      auto c = pg::Connection::Open(p);
+      if (!c.ok()) return c.status();
+      out->emplace(std::move(*c));
+      return Status::Ok();
+    });
+  };
+  DBR_RETURN_IF_ERROR(open(SourceParams(config), &src));
+  return open(DestinationParams(config), &dst);
 }
 
 Status RunContext::LoadTables() {

@@ -43,6 +43,9 @@ struct RunContext {
   Status SaveState();
   // The replication user's password: from the config, else generated once and kept in the state.
   std::string ReplicationPassword();
+  // Opens the control connections that are missing or broken (a server restarted), retrying
+  // with backoff.
+  Status Reconnect();
   // Reads the replicable tables in scope from the source into `tables`.
   Status LoadTables();
   // Parallel workers: `jobs` from the config, or the number of cores.
