@@ -45,6 +45,15 @@ Status CatchUp(RunContext& ctx) {
       if (!h.source_read || !h.destination_read) {
         log::warn("lost the connection to the {} during catch-up; reconnecting",
                   h.source_read ? "destination" : "source");
+      } else if (!h.subscription_exists || !h.subscription_enabled) {
+        // A destination that crashed with asynchronous commit can lose the subscription's
+        // creation or its ENABLE; bring it back the way the subscription step made it.
+        log::warn("the subscription on the destination is {}: setting it up again",
+                  h.subscription_exists ? "disabled" : "missing");
+        if (Status st = Subscribe(ctx); !st.ok()) {
+          result = st;
+          break;
+        }
       } else if (!h.slot_exists) {
         result = Status::Error(
             "replication slot is missing on the source: changes since the "

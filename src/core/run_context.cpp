@@ -9,6 +9,9 @@
 namespace dbr {
 
 Status RunContext::SaveState() {
+  // What the state records as done on the destination must survive a crash of the destination
+  // (its commits may be asynchronous), so flush it first.
+  if (dst && !dst->IsBroken()) DBR_RETURN_IF_ERROR(dst->FlushCommitted());
   std::lock_guard<std::mutex> lock(state_mutex);
   return store.Save(state);
 }

@@ -80,9 +80,19 @@ Status Subscribe(RunContext& ctx) {
     auto origin = ctx.dst->QueryValue("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1",
                                       {names::kSubscription});
     if (!origin.ok()) return origin.status();
-    DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_replication_origin_advance($1, $2::pg_lsn)",
-                                      {*origin, lsn->ToString()}));
-    log::info("replication origin {} advanced to {}", *origin, lsn->ToString());
+    // pg_replication_origin_advance also moves backwards: never undo progress already made
+    // (that would apply those changes twice).
+    auto progress = ctx.dst->Query("SELECT pg_replication_origin_progress($1, true)", {*origin});
+    if (!progress.ok()) return progress.status();
+    auto current = progress->IsNull(0, 0) ? std::nullopt : pg::Lsn::Parse(progress->Get(0, 0));
+    if (!current || *current < *lsn) {
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_replication_origin_advance($1, $2::pg_lsn)",
+                                        {*origin, lsn->ToString()}));
+      log::info("replication origin {} advanced to {}", *origin, lsn->ToString());
+    } else {
+      log::info("replication origin {} is already at {}, past the snapshot's {}", *origin,
+                current->ToString(), lsn->ToString());
+    }
     DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName() + " ENABLE"));
   }
   if (!ctx.state.resync_tables.empty()) {

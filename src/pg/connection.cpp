@@ -114,6 +114,19 @@ Result<std::string> Connection::QueryValue(std::string_view sql, const Params& p
   return r->Get(0, 0);
 }
 
+Status Connection::FlushCommitted() {
+  DBR_RETURN_IF_ERROR(Exec("BEGIN"));
+  Status st = Exec("SET LOCAL synchronous_commit = on");
+  // The transaction must write WAL of its own: one that only took an xid commits
+  // asynchronously all the same. A logical message is the lightest write there is.
+  if (st.ok()) st = Exec("SELECT pg_logical_emit_message(true, 'db_relocate', 'flush')");
+  if (!st.ok()) {
+    (void)Exec("ROLLBACK");
+    return st;
+  }
+  return Exec("COMMIT");
+}
+
 void Connection::Cancel() {
   PGcancel* cancel = PQgetCancel(conn_.get());
   if (cancel == nullptr) return;

@@ -62,6 +62,11 @@ class Connection {
   // A single value (first row, first column); error when there is no row.
   Result<std::string> QueryValue(std::string_view sql, const Params& params = {});
 
+  // Makes everything this server has committed so far durable, whatever its
+  // synchronous_commit: a synchronous commit of a transaction that wrote WAL flushes all WAL
+  // before it. Call before recording work on this server as done.
+  Status FlushCommitted();
+
   int server_version_num() const { return PQserverVersion(conn_.get()); }
   int server_major() const { return server_version_num() / 10000; }
   const ConnParams& params() const { return params_; }

@@ -203,7 +203,9 @@ class ParallelCopy {
             "copying " + tables_[unit.table].Display() +
             (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : "")));
       }
-      st = UnitDone(unit, *result);
+      // The COPY committed asynchronously: make it durable before it is recorded as done.
+      st = dst->FlushCommitted();
+      if (st.ok()) st = UnitDone(unit, *result);
       if (!st.ok()) return Fail(st);
     }
   }

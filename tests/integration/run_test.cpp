@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "harness/cluster.h"
@@ -241,6 +242,35 @@ TEST_F(RunTest, StatusBeforeAnyRunSaysSoAndShowsNoReplication) {
   auto j = nlohmann::json::parse(down.out);
   EXPECT_NE(j["destination_error"].get<std::string>().find("Connection refused"),
             std::string::npos);
+}
+
+TEST_F(RunTest, DestinationRestartedDuringCatchUpIsRecovered) {
+  StartPair(15, 17);
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 2000).ok());
+  auto writer = std::make_unique<LiveWriter>(*src_, "app");
+  // A lag threshold of one byte keeps catch-up waiting while the writer runs.
+  auto config = Config("catchup_lag_bytes: 1\n");
+  auto run = std::async(std::launch::async, [&] {
+    return RunDbRelocate({"run", "--config", config.string()});
+  });
+  bool in_catchup = false;
+  for (int i = 0; i < 300 && !in_catchup; ++i) {
+    auto state = ReadFile(state_dir() / "state.json");
+    in_catchup = state.ok() && state->find("\"current_step\": \"catchup\"") != std::string::npos;
+    if (!in_catchup) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(in_catchup) << "the run never reached catch-up";
+  ASSERT_TRUE(dst_->Stop("immediate").ok());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE(dst_->StartAgain().ok());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  writer->Stop();
+  EXPECT_EQ(writer->error(), "");
+  CommandResult r = run.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("lost the connection to the destination during catch-up"), std::string::npos)
+      << r.err;
+  ExpectSynced(nullptr);
 }
 
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
