@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/names.h"
+#include "core/servers.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
 #include "snapshot/schema_dump.h"
@@ -10,6 +11,7 @@
 #include "snapshot/table_copy.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/parallel.h"
 
 namespace dbr {
 namespace {
@@ -123,11 +125,17 @@ class LogicalCopySource : public SnapshotSource {
   }
 
   Status Analyze(RunContext& ctx) {
-    if (ctx.tables.empty()) return Status::Ok();
-    std::string list;
-    for (const auto& t : ctx.tables) list += (list.empty() ? "" : ", ") + t.Qualified();
-    log::info("analyzing {} tables on the destination", ctx.tables.size());
-    return ctx.dst->Exec("ANALYZE " + list);
+    log::info("analyzing {} tables on the destination ({} jobs)", ctx.tables.size(), ctx.Jobs());
+    std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(ctx.Jobs()));
+    return RunParallel(ctx.Jobs(), ctx.tables.size(), [&](size_t i, int w) {
+      auto& conn = conns[static_cast<size_t>(w)];
+      if (!conn) {
+        auto c = pg::Connection::Open(DestinationParams(ctx.config));
+        if (!c.ok()) return c.status();
+        conn.emplace(std::move(*c));
+      }
+      return conn->Exec("ANALYZE " + ctx.tables[i].Qualified());
+    });
   }
 };
 
