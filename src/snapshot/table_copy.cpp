@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -15,6 +14,7 @@
 #include "pg/quote.h"
 #include "util/fault.h"
 #include "util/log.h"
+#include "util/parallel.h"
 #include "util/progress.h"
 
 namespace dbr {
@@ -108,7 +108,7 @@ class ParallelCopy {
   Status Run() {
     int jobs = ctx_.Jobs();
     auto units = PlanUnits(tables_, ctx_.config.split_tables_larger_than, jobs);
-    queue_.assign(units.begin(), units.end());
+    units_ = units;
     for (const auto& u : units) {
       trackers_[u.table].units_left++;
       total_estimate_ += u.bytes;
@@ -117,17 +117,21 @@ class ParallelCopy {
     log::info("copying rows of {} tables ({} copy units, ~{} on disk) with {} workers",
               tables_.size(), units.size(), HumanBytes(static_cast<double>(total_estimate_)), jobs);
     started_ = std::chrono::steady_clock::now();
+    Status result;
     {
       ProgressReporter progress([this] { return ProgressLine(); });
-      std::vector<std::thread> workers;
-      for (int w = 0; w < jobs; ++w) workers.emplace_back([this] { Worker(); });
-      for (auto& t : workers) t.join();
+      workers_.resize(static_cast<size_t>(jobs));
+      result = RunParallel(jobs, units_.size(), [this](size_t i, int w) {
+        Status st = CopyUnitOn(units_[i], workers_[static_cast<size_t>(w)]);
+        if (!st.ok()) cancelled_ = true;  // the other workers' streams stop too
+        return st;
+      });
     }
     double secs = Elapsed();
     ctx_.rows_copied += live_.rows.load();
     ctx_.bytes_copied += live_.bytes.load();
     ctx_.copy_seconds += secs;
-    if (!first_error_.ok()) return first_error_;
+    if (!result.ok()) return result;
     log::info("copied {} rows, {} in {} ({}/s)", live_.rows.load(),
               HumanBytes(static_cast<double>(live_.bytes.load())), HumanDuration(secs),
               HumanBytes(live_.bytes.load() / std::max(secs, 0.001)));
@@ -157,12 +161,6 @@ class ParallelCopy {
                        HumanBytes(rate), eta, active.empty() ? "" : " | " + active);
   }
 
-  void Fail(Status st) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (first_error_.ok()) first_error_ = std::move(st);
-    cancelled_ = true;
-  }
-
   Status OpenWorkerConnections(std::optional<pg::Connection>* src,
                                std::optional<pg::Connection>* dst) {
     auto s = pg::Connection::Open(SourceParams(ctx_.config));
@@ -179,35 +177,31 @@ class ParallelCopy {
     return (*dst)->Exec("SET synchronous_commit = off");
   }
 
-  void Worker() {
+  // One worker's connections: the source inside the exported snapshot, the destination.
+  struct WorkerConnections {
     std::optional<pg::Connection> src, dst;
-    Status st = OpenWorkerConnections(&src, &dst);
-    if (!st.ok()) return Fail(st);
-    while (!cancelled_) {
-      CopyUnit unit;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (queue_.empty()) return;
-        unit = queue_.front();
-        queue_.pop_front();
-        auto& tr = trackers_[unit.table];
-        if (!tr.started_set) {
-          tr.started = std::chrono::steady_clock::now();
-          tr.started_set = true;
-        }
-        active_[Label(unit)]++;
+  };
+
+  Status CopyUnitOn(const CopyUnit& unit, WorkerConnections& conns) {
+    if (!conns.src) DBR_RETURN_IF_ERROR(OpenWorkerConnections(&conns.src, &conns.dst));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& tr = trackers_[unit.table];
+      if (!tr.started_set) {
+        tr.started = std::chrono::steady_clock::now();
+        tr.started_set = true;
       }
-      auto result = CopyOne(*src, *dst, unit);
-      if (!result.ok()) {
-        return Fail(result.status().Wrap(
-            "copying " + tables_[unit.table].Display() +
-            (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : "")));
-      }
-      // The COPY committed asynchronously: make it durable before it is recorded as done.
-      st = dst->FlushCommitted();
-      if (st.ok()) st = UnitDone(unit, *result);
-      if (!st.ok()) return Fail(st);
+      active_[Label(unit)]++;
     }
+    auto result = CopyOne(*conns.src, *conns.dst, unit);
+    if (!result.ok()) {
+      return result.status().Wrap(
+          "copying " + tables_[unit.table].Display() +
+          (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : ""));
+    }
+    // The COPY committed asynchronously: make it durable before it is recorded as done.
+    DBR_RETURN_IF_ERROR(conns.dst->FlushCommitted());
+    return UnitDone(unit, *result);
   }
 
   std::string Label(const CopyUnit& u) const {
@@ -256,14 +250,14 @@ class ParallelCopy {
   const std::vector<TableInfo>& tables_;
   std::string snapshot_;
   std::mutex mu_;
-  std::deque<CopyUnit> queue_;
+  std::vector<CopyUnit> units_;  // largest first
+  std::vector<WorkerConnections> workers_;
   std::map<size_t, TableTracker> trackers_;
   std::map<std::string, int> active_;
   size_t tables_done_ = 0;
   int64_t total_estimate_ = 0;
   pg::CopyCounters live_;
   std::atomic<bool> cancelled_{false};
-  Status first_error_;
   std::chrono::steady_clock::time_point started_;
 };
 
