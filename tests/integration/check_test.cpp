@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "harness/cluster.h"
+#include "harness/shared_pair.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -75,27 +76,8 @@ struct CheckRun {
   }
 };
 
-class CheckTest : public ::testing::Test {
+class CheckTest : public SharedPairTest {
  protected:
-  static void SetUpTestSuite() {
-    auto pair = StartPair(15, 17);
-    if (!pair.ok()) {
-      start_error_ = pair.message();
-      return;
-    }
-    src_ = std::move(pair->first);
-    dst_ = std::move(pair->second);
-  }
-  static void TearDownTestSuite() {
-    src_.reset();
-    dst_.reset();
-  }
-  void SetUp() override {
-    ASSERT_TRUE(start_error_.empty()) << start_error_;
-    ASSERT_NE(src_, nullptr);
-    ASSERT_NE(dst_, nullptr);
-  }
-
   // A database name unique in this process; created on each cluster given.
   static std::string NewDatabase(const std::vector<TestCluster*>& clusters) {
     static std::atomic<int> counter{0};
@@ -180,14 +162,9 @@ class CheckTest : public ::testing::Test {
     return c.ok() ? std::move(c).value() : nullptr;
   }
 
-  static std::unique_ptr<TestCluster> src_, dst_;
-  static std::string start_error_;
   TempDir dir_{"dbr-check-test"};
   int configs_ = 0;
 };
-std::unique_ptr<TestCluster> CheckTest::src_;
-std::unique_ptr<TestCluster> CheckTest::dst_;
-std::string CheckTest::start_error_;
 
 // 1. ------------------------------------------------------------------------------------------
 

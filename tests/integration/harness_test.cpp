@@ -12,6 +12,7 @@
 #include <string>
 
 #include "harness/cluster.h"
+#include "harness/shared_pair.h"
 
 namespace fs = std::filesystem;
 
@@ -19,42 +20,18 @@ namespace dbr::test {
 namespace {
 
 // Two majors, started concurrently once for the suite (each start is initdb + boot: ~1-2 s).
-class HarnessTest : public ::testing::Test {
+class HarnessTest : public SharedPairTest {
  protected:
-  static void SetUpTestSuite() {
-    auto pair = StartPair(15, 17);
-    if (!pair.ok()) {
-      start_error_ = pair.message();
-      return;
-    }
-    pg15_ = std::move(pair->first);
-    pg17_ = std::move(pair->second);
-  }
-  static void TearDownTestSuite() {
-    pg15_.reset();
-    pg17_.reset();
-  }
-  void SetUp() override {
-    ASSERT_TRUE(start_error_.empty()) << start_error_;
-    ASSERT_NE(pg15_, nullptr);
-    ASSERT_NE(pg17_, nullptr);
-  }
-
-  static std::unique_ptr<TestCluster> pg15_, pg17_;
-  static std::string start_error_;
 };
-std::unique_ptr<TestCluster> HarnessTest::pg15_;
-std::unique_ptr<TestCluster> HarnessTest::pg17_;
-std::string HarnessTest::start_error_;
 
 TEST_F(HarnessTest, ConcurrentClustersAreSeparate) {
-  EXPECT_NE(pg15_->port(), pg17_->port());
-  EXPECT_NE(pg15_->data_dir(), pg17_->data_dir());
-  EXPECT_EQ(pg15_->host(), "127.0.0.1");
-  EXPECT_EQ(pg15_->major(), 15);
-  EXPECT_EQ(pg17_->major(), 17);
-  EXPECT_EQ(pg15_->bin_dir(), DebianPgBinDir(15));
-  for (const auto* c : {pg15_.get(), pg17_.get()}) {
+  EXPECT_NE(src_->port(), dst_->port());
+  EXPECT_NE(src_->data_dir(), dst_->data_dir());
+  EXPECT_EQ(src_->host(), "127.0.0.1");
+  EXPECT_EQ(src_->major(), 15);
+  EXPECT_EQ(dst_->major(), 17);
+  EXPECT_EQ(src_->bin_dir(), DebianPgBinDir(15));
+  for (const auto* c : {src_.get(), dst_.get()}) {
     EXPECT_TRUE(fs::exists(c->data_dir() / "PG_VERSION")) << c->data_dir();
     EXPECT_TRUE(fs::exists(c->log_file())) << c->log_file();
     EXPECT_TRUE(fs::exists(c->bin_dir() / "postgres")) << c->bin_dir();
@@ -69,7 +46,7 @@ TEST_F(HarnessTest, ConcurrentClustersAreSeparate) {
 }
 
 TEST_F(HarnessTest, PasswordConnectionSeesItsMajorAndLogicalWal) {
-  for (auto* c : {pg15_.get(), pg17_.get()}) {
+  for (auto* c : {src_.get(), dst_.get()}) {
     auto conn = c->Connect();
     ASSERT_TRUE(conn.ok()) << conn.message();
     EXPECT_EQ(conn->server_major(), c->major());
@@ -89,7 +66,7 @@ TEST_F(HarnessTest, PasswordConnectionSeesItsMajorAndLogicalWal) {
 }
 
 TEST_F(HarnessTest, WrongPasswordIsRejected) {
-  for (auto* c : {pg15_.get(), pg17_.get()}) {
+  for (auto* c : {src_.get(), dst_.get()}) {
     auto conn = c->Connect("postgres", "ops", "not-the-password");
     ASSERT_FALSE(conn.ok());
     EXPECT_NE(conn.message().find("password authentication failed"), std::string::npos)
@@ -99,7 +76,7 @@ TEST_F(HarnessTest, WrongPasswordIsRejected) {
 }
 
 TEST_F(HarnessTest, ReplicationConnectionRunsIdentifySystem) {
-  for (auto* c : {pg15_.get(), pg17_.get()}) {
+  for (auto* c : {src_.get(), dst_.get()}) {
     pg::ConnParams p = c->Params();
     p.replication = true;
     auto conn = pg::Connection::Open(p);
@@ -114,7 +91,7 @@ TEST_F(HarnessTest, ReplicationConnectionRunsIdentifySystem) {
 }
 
 TEST_F(HarnessTest, ExecQueryValueAndCreateDatabase) {
-  for (auto* c : {pg15_.get(), pg17_.get()}) {
+  for (auto* c : {src_.get(), dst_.get()}) {
     ASSERT_TRUE(c->CreateDatabase("Mixed Case db").ok());
     ASSERT_TRUE(c->Exec("CREATE TABLE t (id int PRIMARY KEY, v text)", "Mixed Case db").ok());
     ASSERT_TRUE(
