@@ -36,7 +36,7 @@ MAJORS="${DBR_PG_MAJORS:-13 14 15 16 17 18}"
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config libpq-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
-  libpugixml-dev libssl-dev postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
+  libpugixml-dev libssl-dev openssl postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
   haproxy pgcopydb python3-botocore nodejs npm clang-format
 )
 

@@ -54,8 +54,9 @@ const std::vector<std::string> kTopKeys = {"provider",
                                            "pg_bin_dir",
                                            "state_dir"};
 const std::vector<std::string> kAwsKeys = {"profile", "region", "endpoint_url"};
-const std::vector<std::string> kServerKeys = {"user", "password", "schema",     "name",
-                                              "port", "host",     "instance_id"};
+const std::vector<std::string> kServerKeys = {"user", "password",    "schema",  "name",
+                                              "port", "host",        "instance_id", "sslmode",
+                                              "sslrootcert"};
 const std::vector<std::string> kUpgradeKeys = {
     "subnet_group",   "engine_version", "kms_id",       "security_groups", "parameter_group",
     "instance_class", "storage_type",   "storage_size", "storage_iops",    "storage_throughput",
@@ -622,6 +623,14 @@ void ParseServer(Block& b, ServerConfig* out, std::vector<std::string>* literal_
   b.Int("port", &out->port, 1, 65535);
   b.String("host", &out->host);
   b.String("instance_id", &out->instance_id);
+  static const std::vector<std::string> kSslModes = {"disable",   "allow",     "prefer",
+                                                     "require",   "verify-ca", "verify-full"};
+  if (b.String("sslmode", &out->sslmode) &&
+      std::find(kSslModes.begin(), kSslModes.end(), out->sslmode) == kSslModes.end()) {
+    b.Problem("sslmode", "expected one of disable, allow, prefer, require, verify-ca, "
+                         "verify-full; got " + Shown(out->sslmode));
+  }
+  b.String("sslrootcert", &out->sslrootcert);
 }
 
 void ParseUpgrade(Block& b, UpgradeConfig* out, std::vector<std::string>* literal_passwords) {
@@ -818,6 +827,8 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   cfg.dst.schemas = cfg.src.schemas;
   cfg.dst.name = cfg.src.name;
   cfg.dst.port = cfg.src.port;
+  cfg.dst.sslmode = cfg.src.sslmode;
+  cfg.dst.sslrootcert = cfg.src.sslrootcert;
   Block dst(problems, "dst", top.Child("dst"));
   ParseServer(dst, &cfg.dst, &cfg.literal_password_fields);
 
@@ -850,6 +861,9 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   cfg.state_dir = cfg.state_dir.empty() ? (base / "db_relocate.state").lexically_normal().string()
                                         : Resolve(base, cfg.state_dir).string();
   if (!cfg.pg_bin_dir.empty()) cfg.pg_bin_dir = Resolve(base, cfg.pg_bin_dir).string();
+  for (ServerConfig* server : {&cfg.src, &cfg.dst})
+    if (!server->sslrootcert.empty())
+      server->sslrootcert = Resolve(base, server->sslrootcert).string();
   return cfg;
 }
 

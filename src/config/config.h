@@ -26,6 +26,8 @@ struct ServerConfig {
   int port = 5432;
   std::string host = "127.0.0.1";
   std::string instance_id;
+  std::string sslmode = "prefer";  // libpq's sslmode; dst takes src's when unset
+  std::string sslrootcert;         // CA bundle for verify-ca / verify-full (e.g. RDS's)
 };
 
 struct UpgradeConfig {

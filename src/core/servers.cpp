@@ -14,6 +14,8 @@ pg::ConnParams FromServer(const ServerConfig& s, const char* label) {
   p.password = s.password;
   p.dbname = s.name;
   p.application_name = names::kApplicationName;
+  p.sslmode = s.sslmode;
+  p.sslrootcert = s.sslrootcert;
   return p;
 }
 

@@ -19,11 +19,15 @@ std::string SubscriptionName() {
 
 std::string ConnInfo(RunContext& ctx) {
   const ServerConfig& src = ctx.config.src;
-  return fmt::format("host={} port={} dbname={} user={} password={} application_name={}",
-                     pg::QuoteConninfoValue(src.host), src.port, pg::QuoteConninfoValue(src.name),
-                     pg::QuoteConninfoValue(ctx.config.upgrade.user),
-                     pg::QuoteConninfoValue(ctx.ReplicationPassword()),
-                     pg::QuoteConninfoValue(names::kSubscription));
+  // sslrootcert names a file on the destination server's machine: the subscription connects
+  // from there.
+  return fmt::format(
+      "host={} port={} dbname={} user={} password={} application_name={} sslmode={}{}",
+      pg::QuoteConninfoValue(src.host), src.port, pg::QuoteConninfoValue(src.name),
+      pg::QuoteConninfoValue(ctx.config.upgrade.user),
+      pg::QuoteConninfoValue(ctx.ReplicationPassword()),
+      pg::QuoteConninfoValue(names::kSubscription), pg::QuoteConninfoValue(src.sslmode),
+      src.sslrootcert.empty() ? "" : " sslrootcert=" + pg::QuoteConninfoValue(src.sslrootcert));
 }
 
 Result<bool> InPublication(RunContext& ctx, const TableInfo& t) {

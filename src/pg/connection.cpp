@@ -58,6 +58,14 @@ Result<Connection> Connection::Open(const ConnParams& p) {
     keys.push_back("password");
     values.push_back(p.password.c_str());
   }
+  if (!p.sslmode.empty()) {
+    keys.push_back("sslmode");
+    values.push_back(p.sslmode.c_str());
+  }
+  if (!p.sslrootcert.empty()) {
+    keys.push_back("sslrootcert");
+    values.push_back(p.sslrootcert.c_str());
+  }
   if (p.replication) {
     keys.push_back("replication");
     values.push_back("database");

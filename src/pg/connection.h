@@ -24,6 +24,8 @@ struct ConnParams {
   std::string application_name = "db_relocate";
   bool replication = false;  // a logical replication connection (replication=database)
   int connect_timeout_s = 10;
+  std::string sslmode;      // empty: libpq's default
+  std::string sslrootcert;
 
   // "source ops@127.0.0.1:5432/postgres": safe to print, never holds the password.
   std::string Describe() const;

@@ -16,9 +16,12 @@ namespace {
 
 // Passwords reach pg_dump and pg_restore through the environment, never argv.
 std::map<std::string, std::string> ClientEnv(const ServerConfig& server) {
-  return {{"PGPASSWORD", server.password},
-          {"PGAPPNAME", names::kApplicationName},
-          {"PGCONNECT_TIMEOUT", "10"}};
+  std::map<std::string, std::string> env = {{"PGPASSWORD", server.password},
+                                            {"PGAPPNAME", names::kApplicationName},
+                                            {"PGCONNECT_TIMEOUT", "10"},
+                                            {"PGSSLMODE", server.sslmode}};
+  if (!server.sslrootcert.empty()) env["PGSSLROOTCERT"] = server.sslrootcert;
+  return env;
 }
 
 std::vector<std::string> ConnectionArgs(const ServerConfig& server) {

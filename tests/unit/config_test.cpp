@@ -244,6 +244,28 @@ src:
   EXPECT_EQ(c.dst.instance_id, "");
 }
 
+TEST(Config, TlsSettingsDefaultToPreferAndDstTakesSrcs) {
+  Config d = MustParse("");
+  EXPECT_EQ(d.src.sslmode, "prefer");
+  EXPECT_EQ(d.src.sslrootcert, "");
+  Config c = MustParse(R"(
+src:
+  sslmode: verify-full
+  sslrootcert: certs/rds-ca.pem
+dst:
+  sslmode: require
+)");
+  EXPECT_EQ(c.src.sslmode, "verify-full");
+  EXPECT_EQ(c.dst.sslmode, "require");
+  // Relative to the config file's folder, like state_dir; dst inherits it.
+  EXPECT_EQ(c.src.sslrootcert, "/etc/dbr/certs/rds-ca.pem");
+  EXPECT_EQ(c.dst.sslrootcert, "/etc/dbr/certs/rds-ca.pem");
+  std::string msg = ParseError("src:\n  sslmode: verify\n");
+  EXPECT_NE(msg.find("src.sslmode: expected one of disable, allow, prefer, require"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(Config, DstOverridesOnlyWhatItSets) {
   Config c = MustParse(R"(
 src: {user: alice, password: pw, name: shop, port: 6000}
