@@ -97,8 +97,9 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     if (h.apply_errors >= 0) out += fmt::format("apply errors:    {}\n", h.apply_errors);
     out += fmt::format("lag:             {} bytes, {} s\n", h.lag_bytes,
                        h.lag_seconds < 0 ? std::string("?") : fmt::format("{:.1f}", h.lag_seconds));
-    out += fmt::format("heartbeat:       source #{}, destination #{}, writer {}\n",
-                       h.src_heartbeat_seq, h.dst_heartbeat_seq,
+    out += fmt::format("heartbeat:       source #{} ({}), destination #{} ({}), writer {}\n",
+                       h.src_heartbeat_seq, h.src_heartbeat_at.empty() ? "-" : h.src_heartbeat_at,
+                       h.dst_heartbeat_seq, h.dst_heartbeat_at.empty() ? "-" : h.dst_heartbeat_at,
                        writer ? fmt::format("running (pid {})", *writer) : "not running");
     for (const auto& n : state->notes) out += "note: " + n + "\n";
     std::cout << out;

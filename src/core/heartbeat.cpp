@@ -146,6 +146,7 @@ Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn, pg:
   if (r->rows() == 0) return std::optional<HeartbeatSample>();
   HeartbeatSample s;
   s.seq = r->GetInt(0, 0);
+  s.written_at = r->Get(0, 1);
   auto age = src.QueryValue("SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)",
                             {r->Get(0, 1)});
   if (age.ok()) s.age_seconds = std::stod(*age);

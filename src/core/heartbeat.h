@@ -24,6 +24,7 @@ int RunHeartbeatWriter(const Config& config);
 
 struct HeartbeatSample {
   int64_t seq = 0;
+  std::string written_at;   // the row's source timestamp
   double age_seconds = -1;  // now() on the source minus the row's source timestamp
 };
 // Newest heartbeat in `conn`'s copy of the table, aged against the source's clock.

@@ -21,6 +21,8 @@ nlohmann::json ReplicationHealth::ToJson() const {
           {"heartbeat",
            {{"source_seq", src_heartbeat_seq},
             {"destination_seq", dst_heartbeat_seq},
+            {"source_at", src_heartbeat_at},
+            {"destination_at", dst_heartbeat_at},
             {"lag_seconds", lag_seconds}}}};
 }
 
@@ -42,7 +44,10 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
       h.retained_bytes = slot->GetInt(0, 3);
     }
     auto beat = LatestHeartbeat(*src, *src);
-    if (beat.ok() && beat->has_value()) h.src_heartbeat_seq = (*beat)->seq;
+    if (beat.ok() && beat->has_value()) {
+      h.src_heartbeat_seq = (*beat)->seq;
+      h.src_heartbeat_at = (*beat)->written_at;
+    }
   }
   if (dst != nullptr) {
     auto sub = dst->Query(R"sql(
@@ -71,6 +76,7 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
       auto beat = LatestHeartbeat(*dst, *src);
       if (beat.ok() && beat->has_value()) {
         h.dst_heartbeat_seq = (*beat)->seq;
+        h.dst_heartbeat_at = (*beat)->written_at;
         h.lag_seconds = (*beat)->age_seconds;
       }
     }

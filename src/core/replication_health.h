@@ -28,6 +28,8 @@ struct ReplicationHealth {
   // Heartbeat, on each side.
   int64_t src_heartbeat_seq = -1;
   int64_t dst_heartbeat_seq = -1;
+  std::string src_heartbeat_at;  // source timestamps of those rows
+  std::string dst_heartbeat_at;
   double lag_seconds = -1;  // age of the newest heartbeat on the destination
 
   nlohmann::json ToJson() const;

@@ -85,6 +85,11 @@ class RunTest : public ::testing::Test {
     auto j = nlohmann::json::parse(status.out);
     EXPECT_TRUE(j["replication"]["subscription"]["apply_worker_running"].get<bool>());
     EXPECT_EQ(j["current_step"], "replicating");
+    // The newest heartbeat on each side, with its source timestamp.
+    EXPECT_GT(j["replication"]["heartbeat"]["destination_seq"].get<int64_t>(), 0);
+    EXPECT_FALSE(j["replication"]["heartbeat"]["destination_at"].get<std::string>().empty());
+    EXPECT_GE(j["replication"]["heartbeat"]["source_seq"].get<int64_t>(),
+              j["replication"]["heartbeat"]["destination_seq"].get<int64_t>());
     ExpectSynced(&writer);
 
     // Indexes and constraints were built, the partitioned table kept its partitions.
