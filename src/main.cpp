@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       {"verify", "Compare every table between source and destination", "#6"},
       {"cutover", "Move the application's traffic to the destination", "#4"},
       {"rollback", "Move the application's traffic back to the source", "#4"},
-      {"cleanup", "Remove what the relocation created", "#4"},
+      {"cleanup", "Remove what the relocation created (--dry-run lists it)", nullptr},
   };
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
   if (name == "check") return dbr::cli::Check(*config, options);
   if (name == "run") return dbr::cli::Run(*config, options);
   if (name == "status") return dbr::cli::ShowStatus(*config, options);
+  if (name == "cleanup") return dbr::cli::Cleanup(*config, options);
   if (name == "heartbeat") return dbr::cli::Heartbeat(*config, options);
   std::cerr << "error: unknown command " << name << "\n";
   return dbr::cli::kExitUsage;

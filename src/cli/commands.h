@@ -19,6 +19,8 @@ struct CommandOptions {
 
 int Check(const Config& config, const CommandOptions& options);
 int Run(const Config& config, const CommandOptions& options);
+// Removes what the relocation created (before any cut-over: the source is the only copy in use).
+int Cleanup(const Config& config, const CommandOptions& options);
 int ShowStatus(const Config& config, const CommandOptions& options);
 // The detached heartbeat writer that `run` starts (hidden command).
 int Heartbeat(const Config& config, const CommandOptions& options);

@@ -36,6 +36,7 @@ nlohmann::json RunState::ToJson() const {
         {"state", t.state}, {"rows", t.rows}, {"bytes", t.bytes}, {"seconds", t.seconds}};
   j["resync_tables"] = resync_tables;
   j["sequences_set"] = sequences_set;
+  j["created_roles"] = created_roles;
   j["notes"] = notes;
   return j;
 }
@@ -56,6 +57,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
                         v.value("bytes", int64_t{0}), v.value("seconds", 0.0)};
   s.resync_tables = j.value("resync_tables", std::vector<std::string>{});
   s.sequences_set = j.value("sequences_set", false);
+  s.created_roles = j.value("created_roles", std::vector<std::string>{});
   s.notes = j.value("notes", std::vector<std::string>{});
   return s;
 }

@@ -72,7 +72,7 @@ class LogicalCopySource : public SnapshotSource {
     ctx.state.snapshot_phase = "schema";
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     auto schemas = SchemasInScope(ctx.config.src.schemas);
-    DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, schemas));
+    DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, schemas, &ctx.state.created_roles));
     DBR_RETURN_IF_ERROR(EnsureExtensions(*ctx.src, *ctx.dst));
     log::info("dumping the schema with pg_dump {} under snapshot {}", pg_dump.version,
               ctx.exported_snapshot);

@@ -59,7 +59,7 @@ bool OnlyAlreadyExistsErrors(const std::string& stderr_text) {
 }  // namespace
 
 Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
-                   const std::vector<std::string>& schemas) {
+                   const std::vector<std::string>& schemas, std::vector<std::string>* created) {
   auto roles = src.Query(R"sql(
     WITH s AS (SELECT oid, nspowner, nspacl FROM pg_namespace WHERE nspname = ANY($1::text[])),
     used AS (
@@ -96,6 +96,7 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
       failed.push_back(name + " (" + st.message() + ")");
       continue;
     }
+    created->push_back(name);
     log::info(
         "created role {} on the destination (without a password: set one before the "
         "application uses it there){}",

@@ -280,6 +280,42 @@ TEST_F(RunTest, DestinationRestartedDuringCatchUpIsRecovered) {
   ExpectSynced(nullptr);
 }
 
+TEST_F(RunTest, CleanupRemovesEverythingTheRelocationCreatedAndKeepsTheData) {
+  StartPair(15, 17);
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 1000).ok());
+  auto config = Config();
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto count = [&](TestCluster& c, const std::string& sql) { return *c.QueryValue(sql, "app"); };
+
+  CommandResult dry = RunDbRelocate({"cleanup", "--dry-run", "--config", config.string()});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  for (const char* item :
+       {"stop the heartbeat writer", "drop subscription db_relocate_sub",
+        "drop replication slot db_relocate_slot", "drop publication db_relocate_pub",
+        "drop schema db_relocate", "drop the replication user upgrade on the source",
+        "drop the replication user upgrade on the destination"})
+    EXPECT_NE(dry.out.find(item), std::string::npos) << item << "\n" << dry.out;
+  EXPECT_EQ(count(*src_, "SELECT count(*) FROM pg_replication_slots"), "1");  // dry: untouched
+
+  CommandResult done = RunDbRelocate({"cleanup", "--config", config.string()});
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(count(*src_, "SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(count(*src_, "SELECT count(*) FROM pg_publication"), "0");
+  EXPECT_EQ(count(*dst_, "SELECT count(*) FROM pg_subscription"), "0");
+  EXPECT_EQ(count(*src_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'db_relocate'"), "0");
+  EXPECT_EQ(count(*src_, "SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+  EXPECT_EQ(count(*dst_, "SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+  EXPECT_FALSE(std::filesystem::exists(state_dir() / "heartbeat.pid"));
+  // The relocated data stays on both sides.
+  EXPECT_EQ(count(*src_, "SELECT count(*) FROM big"), count(*dst_, "SELECT count(*) FROM big"));
+  EXPECT_NE(count(*dst_, "SELECT count(*) FROM big"), "0");
+
+  CommandResult again = RunDbRelocate({"cleanup", "--config", config.string()});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("nothing to clean up"), std::string::npos) << again.out;
+}
+
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
 class ResumeTest : public RunTest, public ::testing::WithParamInterface<const char*> {};
 

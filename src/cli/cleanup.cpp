@@ -1,0 +1,26 @@
+#include "core/cleanup.h"
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "util/log.h"
+
+namespace dbr::cli {
+
+int Cleanup(const Config& config, const CommandOptions& options) {
+  auto actions = CleanupRelocation(config, options.dry_run);
+  if (!actions.ok()) {
+    log::error("{}", actions.message());
+    log::error("nothing past that point was dropped; fix the cause and run `cleanup` again");
+    return kExitFailed;
+  }
+  if (actions->empty()) {
+    std::cout << "nothing to clean up: no object of this relocation exists\n";
+    return kExitOk;
+  }
+  std::cout << (options.dry_run ? "would:\n" : "done:\n");
+  for (const auto& a : *actions) std::cout << "  " << a << "\n";
+  return kExitOk;
+}
+
+}  // namespace dbr::cli

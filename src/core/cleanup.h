@@ -1,0 +1,18 @@
+// Removes what a relocation created, in an order that never leaves a slot retaining WAL without
+// a subscription to consume it: the heartbeat writer, the subscription, the slot, the
+// publication, the heartbeat schema, the replication user, then the run state. Idempotent: what
+// is already gone is skipped. With `dry_run` it only lists what it would drop.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "util/status.h"
+
+namespace dbr {
+
+// Each action as a line ("drop replication slot db_relocate_slot on the source").
+Result<std::vector<std::string>> CleanupRelocation(const Config& config, bool dry_run);
+
+}  // namespace dbr
