@@ -65,14 +65,21 @@ class Cleanup {
   }
 
  private:
-  // Runs `drop_sql` when `count_sql` finds the object, recording the action either way.
-  Status Act(pg::Connection& conn, const std::string& what, const std::string& side,
-             const std::string& count_sql, const pg::Params& params, const std::string& drop_sql) {
+  // Records `action` when `count_sql` finds the object; true when it is to be dropped now.
+  Result<bool> Plan(pg::Connection& conn, const std::string& count_sql, const pg::Params& params,
+                    const std::string& action) {
     auto n = conn.QueryValue(count_sql, params);
     if (!n.ok()) return n.status();
-    if (*n == "0") return Status::Ok();
-    actions_.push_back("drop " + what + " on the " + side);
-    if (dry_run_) return Status::Ok();
+    if (*n == "0") return false;
+    actions_.push_back(action);
+    return !dry_run_;
+  }
+
+  // Runs `drop_sql` when `count_sql` finds the object.
+  Status Act(pg::Connection& conn, const std::string& what, const std::string& side,
+             const std::string& count_sql, const pg::Params& params, const std::string& drop_sql) {
+    auto go = Plan(conn, count_sql, params, "drop " + what + " on the " + side);
+    if (!go.ok() || !*go) return go.status();
     DBR_RETURN_IF_ERROR(conn.Exec(drop_sql));
     log::info("dropped {} on the {}", what, side);
     return Status::Ok();
@@ -93,13 +100,11 @@ class Cleanup {
   }
 
   Status DropSubscription(pg::Connection& dst) {
-    auto n = dst.QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1",
-                            {names::kSubscription});
-    if (!n.ok()) return n.status();
-    if (*n == "0") return Status::Ok();
-    actions_.push_back(std::string("drop subscription ") + names::kSubscription +
-                       " on the destination (its slot is dropped on the source next)");
-    if (dry_run_) return Status::Ok();
+    auto go =
+        Plan(dst, "SELECT count(*) FROM pg_subscription WHERE subname = $1", {names::kSubscription},
+             std::string("drop subscription ") + names::kSubscription +
+                 " on the destination (its slot is dropped on the source next)");
+    if (!go.ok() || !*go) return go.status();
     std::string sub = pg::QuoteIdent(names::kSubscription);
     // Detached from its slot first, so DROP does not reach into the source.
     DBR_RETURN_IF_ERROR(dst.Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
@@ -108,13 +113,11 @@ class Cleanup {
   }
 
   Status DropSlot(pg::Connection& src) {
-    auto n = src.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1",
-                            {names::kSlot});
-    if (!n.ok()) return n.status();
-    if (*n == "0") return Status::Ok();
-    actions_.push_back(std::string("drop replication slot ") + names::kSlot +
-                       " on the source (releases the WAL it retains)");
-    if (dry_run_) return Status::Ok();
+    auto go =
+        Plan(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {names::kSlot},
+             std::string("drop replication slot ") + names::kSlot +
+                 " on the source (releases the WAL it retains)");
+    if (!go.ok() || !*go) return go.status();
     // The walsender of the disabled subscription may take a moment to exit.
     for (int i = 0; i < 50; ++i) {
       auto active = src.QueryValue(
@@ -135,11 +138,9 @@ class Cleanup {
   Status DropRole(pg::Connection& conn, const std::string& side) {
     const std::string& user = config_.upgrade.user;
     std::string role = pg::QuoteIdent(user);
-    auto n = conn.QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1", {user});
-    if (!n.ok()) return n.status();
-    if (*n == "0") return Status::Ok();
-    actions_.push_back("drop the replication user " + user + " on the " + side);
-    if (dry_run_) return Status::Ok();
+    auto go = Plan(conn, "SELECT count(*) FROM pg_roles WHERE rolname = $1", {user},
+                   "drop the replication user " + user + " on the " + side);
+    if (!go.ok() || !*go) return go.status();
     // Its grants in this database go with DROP OWNED; it owns nothing.
     DBR_RETURN_IF_ERROR(conn.Exec("DROP OWNED BY " + role));
     return conn.Exec("DROP ROLE " + role);
