@@ -95,6 +95,7 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
                           h.apply_worker_running ? "running" : "NOT running", h.tables_not_ready)
             : "");
     if (h.apply_errors >= 0) out += fmt::format("apply errors:    {}\n", h.apply_errors);
+    if (std::string w = h.SlotWarning(); !w.empty()) out += "WARNING:         " + w + "\n";
     out += fmt::format("lag:             {} bytes, {} s\n", h.lag_bytes,
                        h.lag_seconds < 0 ? std::string("?") : fmt::format("{:.1f}", h.lag_seconds));
     out += fmt::format("heartbeat:       source #{} ({}), destination #{} ({}), writer {}\n",

@@ -19,6 +19,7 @@ Status CatchUp(RunContext& ctx) {
   std::mutex mu;
   ReplicationHealth last;
   int64_t first_errors = -1;
+  bool warned_slot = false;
   Status result;
   {
     ProgressReporter progress([&] {
@@ -59,6 +60,11 @@ Status CatchUp(RunContext& ctx) {
             "replication slot is missing on the source: changes since the "
             "snapshot are lost; run `db_relocate cleanup` and start again");
         break;
+      }
+      if (std::string w = h.SlotWarning();
+          !w.empty() && h.slot_wal_status != "lost" && !warned_slot) {
+        log::warn("{}", w);
+        warned_slot = true;
       }
       if (h.slot_wal_status == "lost") {
         result = Status::Error(

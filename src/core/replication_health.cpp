@@ -11,7 +11,9 @@ nlohmann::json ReplicationHealth::ToJson() const {
             {"active", slot_active},
             {"wal_status", slot_wal_status},
             {"lag_bytes", lag_bytes},
-            {"retained_bytes", retained_bytes}}},
+            {"retained_bytes", retained_bytes},
+            {"safe_wal_bytes", safe_wal_bytes},
+            {"warning", SlotWarning()}}},
           {"subscription",
            {{"exists", subscription_exists},
             {"enabled", subscription_enabled},
@@ -26,13 +28,28 @@ nlohmann::json ReplicationHealth::ToJson() const {
             {"lag_seconds", lag_seconds}}}};
 }
 
+std::string ReplicationHealth::SlotWarning() const {
+  if (!slot_exists) return "";
+  if (slot_wal_status == "lost")
+    return "the replication slot was invalidated (max_slot_wal_keep_size exceeded): the "
+           "destination can no longer catch up; run `db_relocate cleanup` and start again";
+  // Less headroom than the slot already retains: at this pace it is lost before catching up.
+  if (slot_wal_status == "unreserved" ||
+      (safe_wal_bytes >= 0 && retained_bytes > 0 && safe_wal_bytes < retained_bytes))
+    return "the replication slot is close to invalidation: only " + std::to_string(safe_wal_bytes) +
+           " bytes of WAL may still be written before max_slot_wal_keep_size drops it; raise "
+           "max_slot_wal_keep_size on the source now";
+  return "";
+}
+
 ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst) {
   ReplicationHealth h;
   if (src != nullptr) {
     auto slot = src->Query(R"sql(
       SELECT active, COALESCE(wal_status, ''),
              pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::int8,
-             pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8
+             pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8,
+             COALESCE(safe_wal_size, -1)
         FROM pg_replication_slots WHERE slot_name = $1)sql",
                            {names::kSlot});
     h.source_read = slot.ok();
@@ -42,6 +59,7 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
       h.slot_wal_status = slot->Get(0, 1);
       h.lag_bytes = slot->GetInt(0, 2);
       h.retained_bytes = slot->GetInt(0, 3);
+      h.safe_wal_bytes = slot->GetInt(0, 4);
     }
     auto beat = LatestHeartbeat(*src, *src);
     if (beat.ok() && beat->has_value()) {

@@ -19,6 +19,11 @@ struct ReplicationHealth {
   std::string slot_wal_status;  // reserved, extended, unreserved, lost
   int64_t lag_bytes = -1;       // source's current WAL minus what the destination confirmed
   int64_t retained_bytes = -1;  // WAL the slot keeps on the source
+  // WAL that can still be written before max_slot_wal_keep_size invalidates the slot; -1 when
+  // unlimited.
+  int64_t safe_wal_bytes = -1;
+  // A warning for the operator when the slot is in danger of being invalidated, or empty.
+  std::string SlotWarning() const;
   // Destination: the subscription.
   bool subscription_exists = false;
   bool subscription_enabled = false;

@@ -34,7 +34,7 @@ struct RunState {
   std::map<std::string, TableProgress> tables;  // key: quoted "schema"."table"
   std::vector<std::string> resync_tables;       // handed to the subscription's table sync
   bool sequences_set = false;
-  std::vector<std::string> created_roles;       // on the destination, by the snapshot step
+  std::vector<std::string> created_roles;  // on the destination, by the snapshot step
   std::string started_at;
   std::vector<std::string> notes;  // things the run did that the user must know (forced changes)
 

@@ -316,6 +316,42 @@ TEST_F(RunTest, CleanupRemovesEverythingTheRelocationCreatedAndKeepsTheData) {
   EXPECT_NE(again.out.find("nothing to clean up"), std::string::npos) << again.out;
 }
 
+TEST_F(RunTest, StatusWarnsBeforeTheSlotIsInvalidatedAndSaysWhenItIs) {
+  auto pair = dbr::test::StartPair(15, 17);
+  ASSERT_TRUE(pair.ok()) << pair.message();
+  src_ = std::move(pair->first);
+  dst_ = std::move(pair->second);
+  ASSERT_TRUE(src_->Restart({{"max_slot_wal_keep_size", "64MB"}, {"max_wal_size", "64MB"},
+                             {"min_wal_size", "32MB"}})
+                  .ok());
+  ASSERT_TRUE(src_->CreateDatabase("app").ok());
+  ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+  ASSERT_TRUE(src_->Exec("CREATE TABLE w (id bigserial PRIMARY KEY, v text)", "app").ok());
+  auto config = Config();
+  ASSERT_EQ(RunDbRelocate({"run", "--config", config.string()}).exit_code, 0);
+  // The destination stops consuming; the source keeps writing.
+  ASSERT_TRUE(dst_->Exec("ALTER SUBSCRIPTION db_relocate_sub DISABLE", "app").ok());
+  auto write_mb = [&](int mb) {
+    return src_->Exec("INSERT INTO w (v) SELECT string_agg(md5(random()::text), '') FROM "
+                      "generate_series(1, 32 * 1024) g, generate_series(1, " +
+                          std::to_string(mb) + ") m GROUP BY m",
+                      "app");
+  };
+  ASSERT_TRUE(write_mb(40).ok());
+  CommandResult near = RunDbRelocate({"status", "--config", config.string()});
+  EXPECT_NE(near.out.find("WARNING:         the replication slot is close to invalidation"),
+            std::string::npos)
+      << near.out;
+  ASSERT_TRUE(write_mb(80).ok());
+  ASSERT_TRUE(src_->Exec("CHECKPOINT", "app").ok());
+  CommandResult lost = RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
+  auto j = nlohmann::json::parse(lost.out);
+  EXPECT_EQ(j["replication"]["slot"]["wal_status"], "lost") << lost.out;
+  EXPECT_NE(j["replication"]["slot"]["warning"].get<std::string>().find("was invalidated"),
+            std::string::npos)
+      << lost.out;
+}
+
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
 class ResumeTest : public RunTest, public ::testing::WithParamInterface<const char*> {};
 
