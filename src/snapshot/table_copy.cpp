@@ -199,8 +199,8 @@ class ParallelCopy {
           "copying " + tables_[unit.table].Display() +
           (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : ""));
     }
-    // The COPY committed asynchronously: make it durable before it is recorded as done.
-    DBR_RETURN_IF_ERROR(conns.dst->FlushCommitted());
+    // The COPY committed (maybe asynchronously); UnitDone's SaveState flushes the destination's
+    // WAL, this commit included, before recording the table as copied.
     return UnitDone(unit, *result);
   }
 
