@@ -1,7 +1,6 @@
 #include "core/cleanup.h"
 
 #include <chrono>
-#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -36,7 +35,7 @@ class Cleanup {
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
-    DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
+    DBR_RETURN_IF_ERROR(StopWriter(store));
     DBR_RETURN_IF_ERROR(DropSubscription(*dst));
     DBR_RETURN_IF_ERROR(DropSlot(*src));
     DBR_RETURN_IF_ERROR(Act(*src, "publication " + std::string(names::kPublication), "source",
@@ -85,18 +84,11 @@ class Cleanup {
     return Status::Ok();
   }
 
-  Status StopHeartbeatWriter(const StateStore& store) {
+  Status StopWriter(const StateStore& store) {
     auto pid = HeartbeatWriterPid(store);
     if (!pid) return Status::Ok();
     actions_.push_back("stop the heartbeat writer (pid " + std::to_string(*pid) + ")");
-    if (dry_run_) return Status::Ok();
-    std::ofstream(store.file("heartbeat.stop")).put('\n');
-    for (int i = 0; i < 100 && HeartbeatWriterPid(store); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (HeartbeatWriterPid(store))
-      return Status::Error("the heartbeat writer (pid " + std::to_string(*pid) +
-                           ") did not stop within 10 s");
-    return Status::Ok();
+    return dry_run_ ? Status::Ok() : StopHeartbeatWriter(store);
   }
 
   Status DropSubscription(pg::Connection& dst) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -66,6 +67,18 @@ std::optional<int> HeartbeatWriterPid(const StateStore& store) {
   } catch (const std::exception&) {
   }
   return std::nullopt;
+}
+
+Status StopHeartbeatWriter(const StateStore& store) {
+  auto pid = HeartbeatWriterPid(store);
+  if (!pid) return Status::Ok();
+  std::ofstream(store.file("heartbeat.stop")).put('\n');
+  for (int i = 0; i < 100 && HeartbeatWriterPid(store); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (HeartbeatWriterPid(store))
+    return Status::Error("the heartbeat writer (pid " + std::to_string(*pid) +
+                         ") did not stop within 10 s");
+  return Status::Ok();
 }
 
 Status EnsureHeartbeatWriter(const Config& config, const StateStore& store) {

@@ -30,6 +30,8 @@ struct HeartbeatSample {
 // Newest heartbeat in `conn`'s copy of the table, aged against the source's clock.
 Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn, pg::Connection& src);
 std::optional<int> HeartbeatWriterPid(const StateStore& store);
+// Tells the detached writer to stop and waits (up to 10 s) until it has.
+Status StopHeartbeatWriter(const StateStore& store);
 
 // Step 7: write a marker on the source, wait for it on the destination, then prove that every
 // heartbeat up to it arrived exactly once.

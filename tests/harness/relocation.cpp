@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/heartbeat.h"
 #include "util/files.h"
 #include "util/process.h"
 
@@ -149,12 +150,7 @@ Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s) 
 }
 
 void StopHeartbeatWriter(const std::filesystem::path& state_dir) {
-  std::ofstream(state_dir / "heartbeat.stop").put('\n');
-  for (int i = 0; i < 50; ++i) {
-    auto pid = ReadFile(state_dir / "heartbeat.pid");
-    if (!pid.ok() || !ProcessAlive(std::stoi(*pid))) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  (void)dbr::StopHeartbeatWriter(StateStore(state_dir));
 }
 
 std::filesystem::path WriteConfig(const std::filesystem::path& dir, const TestCluster& src,
