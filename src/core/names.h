@@ -4,7 +4,6 @@
 
 namespace dbr::names {
 
-inline constexpr const char* kPrefix = "db_relocate";
 inline constexpr const char* kPublication = "db_relocate_pub";
 inline constexpr const char* kSlot = "db_relocate_slot";
 inline constexpr const char* kSubscription = "db_relocate_sub";

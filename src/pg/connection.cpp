@@ -32,11 +32,6 @@ std::string ConnParams::Describe() const {
   return fmt::format("{} {}@{}:{}/{}", label, user, host, port, dbname);
 }
 
-std::optional<std::string> QueryResult::GetOpt(int row, int col) const {
-  if (IsNull(row, col)) return std::nullopt;
-  return Get(row, col);
-}
-
 int64_t QueryResult::GetInt(int row, int col) const {
   if (IsNull(row, col)) return 0;
   return std::stoll(Get(row, col));
@@ -141,11 +136,6 @@ void Connection::Cancel() {
   char buf[256];
   PQcancel(cancel, buf, sizeof buf);
   PQfreeCancel(cancel);
-}
-
-std::string ErrorSqlState(const PGresult* res) {
-  const char* s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  return s ? s : "";
 }
 
 }  // namespace dbr::pg

@@ -24,7 +24,7 @@ struct ConnParams {
   std::string application_name = "db_relocate";
   bool replication = false;  // a logical replication connection (replication=database)
   int connect_timeout_s = 10;
-  std::string sslmode;      // empty: libpq's default
+  std::string sslmode;  // empty: libpq's default
   std::string sslrootcert;
 
   // "source ops@127.0.0.1:5432/postgres": safe to print, never holds the password.
@@ -40,10 +40,8 @@ class QueryResult {
   int cols() const { return PQnfields(res_.get()); }
   bool IsNull(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
   std::string Get(int row, int col) const { return PQgetvalue(res_.get(), row, col); }
-  std::optional<std::string> GetOpt(int row, int col) const;
   int64_t GetInt(int row, int col) const;  // 0 when NULL
   bool GetBool(int row, int col) const;    // PostgreSQL's 't'
-  int ColumnIndex(const char* name) const { return PQfnumber(res_.get(), name); }
 
  private:
   std::unique_ptr<PGresult, decltype(&PQclear)> res_;
@@ -86,8 +84,5 @@ class Connection {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
   ConnParams params_;
 };
-
-// The SQLSTATE and message of a failed result, for callers that branch on the error code.
-std::string ErrorSqlState(const PGresult* res);
 
 }  // namespace dbr::pg
