@@ -83,7 +83,8 @@ say "Stopping the load, waiting until the destination has applied everything"
 kill "$LOAD_PID"; wait "$LOAD_PID" 2>/dev/null || true; LOAD_PID=""
 touch "$WORK/state/heartbeat.stop"  # the heartbeat writer stops too, so nothing changes any more
 sleep 2
-target=$(psql_src -At -c "SELECT pg_current_wal_lsn()")
+# The insert position: with asynchronous commit the write position may lag the last commits.
+target=$(psql_src -At -c "SELECT pg_current_wal_insert_lsn()")
 for _ in $(seq 1 120); do
   done_=$(psql_src -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'db_relocate_slot'")
   [[ "$done_" == t ]] && break

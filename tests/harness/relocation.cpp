@@ -134,7 +134,9 @@ Result<std::map<std::string, std::string>> TableChecksums(TestCluster& cluster,
 }
 
 Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s) {
-  auto target = src.QueryValue("SELECT pg_current_wal_lsn()", db);
+  // The insert position, not pg_current_wal_lsn() (the write position): with asynchronous
+  // commit the last commits may not be written yet, and waiting for less would return early.
+  auto target = src.QueryValue("SELECT pg_current_wal_insert_lsn()", db);
   if (!target.ok()) return target.status();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
