@@ -45,6 +45,7 @@ const std::vector<std::string> kTopKeys = {"provider",
                                            "src",
                                            "dst",
                                            "upgrade",
+                                           "cutover",
                                            "jobs",
                                            "sequence_gap",
                                            "heartbeat_interval",
@@ -54,18 +55,23 @@ const std::vector<std::string> kTopKeys = {"provider",
                                            "pg_bin_dir",
                                            "state_dir"};
 const std::vector<std::string> kAwsKeys = {"profile", "region", "endpoint_url"};
-const std::vector<std::string> kServerKeys = {"user", "password",    "schema",  "name",
-                                              "port", "host",        "instance_id", "sslmode",
-                                              "sslrootcert"};
+const std::vector<std::string> kServerKeys = {
+    "user", "password", "schema", "name", "port", "host", "instance_id", "sslmode", "sslrootcert"};
 const std::vector<std::string> kUpgradeKeys = {
     "subnet_group",   "engine_version", "kms_id",       "security_groups", "parameter_group",
     "instance_class", "storage_type",   "storage_size", "storage_iops",    "storage_throughput",
     "user",           "password",       "vpc_id",       "ca_identifier"};
 
+const std::vector<std::string> kCutoverKeys = {
+    "type",          "manage",        "listen",        "admin",   "admin_user", "admin_password",
+    "config_file",   "auth_file",     "database",      "backend", "pool_mode",  "run_as",
+    "pause_timeout", "drain_timeout", "max_lag_bytes", "fence",   "fence_roles"};
+
 const std::vector<std::string>& KeysOf(const std::string& block) {
   if (block == "aws") return kAwsKeys;
   if (block == "src" || block == "dst") return kServerKeys;
   if (block == "upgrade") return kUpgradeKeys;
+  if (block == "cutover") return kCutoverKeys;
   return kTopKeys;
 }
 
@@ -171,7 +177,7 @@ std::string UnknownKeyMessage(const std::string& block, const std::string& key) 
       return msg + " (" + Quoted(want) + " belongs at the top level, not inside " + Quoted(block) +
              ")";
     }
-    for (const std::string other : {"aws", "src", "dst", "upgrade"}) {
+    for (const std::string other : {"aws", "src", "dst", "upgrade", "cutover"}) {
       if (other == block) continue;
       const auto& other_keys = KeysOf(other);
       if (std::find(other_keys.begin(), other_keys.end(), want) != other_keys.end()) {
@@ -623,12 +629,14 @@ void ParseServer(Block& b, ServerConfig* out, std::vector<std::string>* literal_
   b.Int("port", &out->port, 1, 65535);
   b.String("host", &out->host);
   b.String("instance_id", &out->instance_id);
-  static const std::vector<std::string> kSslModes = {"disable",   "allow",     "prefer",
-                                                     "require",   "verify-ca", "verify-full"};
+  static const std::vector<std::string> kSslModes = {"disable", "allow",     "prefer",
+                                                     "require", "verify-ca", "verify-full"};
   if (b.String("sslmode", &out->sslmode) &&
       std::find(kSslModes.begin(), kSslModes.end(), out->sslmode) == kSslModes.end()) {
-    b.Problem("sslmode", "expected one of disable, allow, prefer, require, verify-ca, "
-                         "verify-full; got " + Shown(out->sslmode));
+    b.Problem("sslmode",
+              "expected one of disable, allow, prefer, require, verify-ca, "
+              "verify-full; got " +
+                  Shown(out->sslmode));
   }
   b.String("sslrootcert", &out->sslrootcert);
 }
@@ -657,6 +665,51 @@ void ParseUpgrade(Block& b, UpgradeConfig* out, std::vector<std::string>* litera
   }
   b.String("vpc_id", &out->vpc_id);
   b.String("ca_identifier", &out->ca_identifier);
+}
+
+// "host:port" with a port in range.
+bool IsHostPort(const std::string& s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
+  int port = 0;
+  const char* begin = s.data() + colon + 1;
+  auto [end, ec] = std::from_chars(begin, s.data() + s.size(), port);
+  return ec == std::errc() && end == s.data() + s.size() && port >= 1 && port <= 65535;
+}
+
+void ParseCutover(Block& b, CutoverConfig* out, std::vector<std::string>* literal_passwords) {
+  if (!b.String("type", &out->type)) {
+    b.Problem("type", "missing: set it to pgbouncer or haproxy");
+  } else if (out->type != "pgbouncer" && out->type != "haproxy") {
+    b.Problem("type", "expected pgbouncer or haproxy, got " + Shown(out->type));
+  }
+  b.Bool("manage", &out->manage);
+  if (b.String("listen", &out->listen) && !IsHostPort(out->listen))
+    b.Problem("listen", "expected host:port such as 127.0.0.1:6432, got " + Shown(out->listen));
+  b.String("admin", &out->admin);
+  b.String("admin_user", &out->admin_user);
+  bool used_env = false;
+  if (b.String("admin_password", &out->admin_password, {.secret = true}, &used_env) && !used_env &&
+      !out->admin_password.empty()) {
+    literal_passwords->push_back(b.Field("admin_password"));
+  }
+  b.String("config_file", &out->config_file);
+  b.String("auth_file", &out->auth_file);
+  b.String("database", &out->database);
+  b.String("backend", &out->backend, {.non_empty = true});
+  if (b.String("pool_mode", &out->pool_mode) && out->pool_mode != "transaction" &&
+      out->pool_mode != "session" && out->pool_mode != "statement") {
+    b.Problem("pool_mode",
+              "expected transaction, session or statement, got " + Shown(out->pool_mode));
+  }
+  b.String("run_as", &out->run_as, {.non_empty = true});
+  b.PositiveNumber("pause_timeout", &out->pause_timeout);
+  b.PositiveNumber("drain_timeout", &out->drain_timeout);
+  b.Int("max_lag_bytes", &out->max_lag_bytes, 0, kInt64Max);
+  if (b.String("fence", &out->fence) && out->fence != "read_only" && out->fence != "none")
+    b.Problem("fence", "expected read_only or none, got " + Shown(out->fence));
+  b.StringList("fence_roles", &out->fence_roles, /*single_ok=*/false, /*empty_ok=*/true,
+               "a list of role names");
 }
 
 // Loopback spellings name the same server.
@@ -835,6 +888,12 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   Block upgrade(problems, "upgrade", top.Child("upgrade"));
   ParseUpgrade(upgrade, &cfg.upgrade, &cfg.literal_password_fields);
 
+  if (top.Has("cutover")) {
+    Block cutover(problems, "cutover", top.Child("cutover"));
+    cfg.cutover.configured = true;
+    ParseCutover(cutover, &cfg.cutover, &cfg.literal_password_fields);
+  }
+
   top.Int("jobs", &cfg.jobs, 0, static_cast<int>(kIntMax));
   top.Int("sequence_gap", &cfg.sequence_gap, 0, kInt64Max);
   top.PositiveNumber("heartbeat_interval", &cfg.heartbeat_interval);
@@ -864,6 +923,21 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   for (ServerConfig* server : {&cfg.src, &cfg.dst})
     if (!server->sslrootcert.empty())
       server->sslrootcert = Resolve(base, server->sslrootcert).string();
+  CutoverConfig& co = cfg.cutover;
+  const bool pgbouncer = co.type == "pgbouncer";
+  if (co.admin.empty())
+    co.admin = pgbouncer ? co.listen : (fs::path(cfg.state_dir) / "haproxy.sock").string();
+  else if (!pgbouncer)
+    co.admin = Resolve(base, co.admin).string();
+  if (co.admin_user.empty()) co.admin_user = cfg.src.user;
+  if (co.admin_password.empty()) co.admin_password = cfg.src.password;
+  if (co.database.empty()) co.database = cfg.src.name;
+  co.config_file =
+      co.config_file.empty()
+          ? (fs::path(cfg.state_dir) / (pgbouncer ? "pgbouncer.ini" : "haproxy.cfg")).string()
+          : Resolve(base, co.config_file).string();
+  co.auth_file = co.auth_file.empty() ? (fs::path(cfg.state_dir) / "userlist.txt").string()
+                                      : Resolve(base, co.auth_file).string();
   return cfg;
 }
 

@@ -47,6 +47,30 @@ struct UpgradeConfig {
   std::string ca_identifier;
 };
 
+// The proxy the application connects through, and how cut-over and rollback move it (issue #4).
+struct CutoverConfig {
+  bool configured = false;  // the block is present
+  std::string type;         // "pgbouncer" or "haproxy"
+  bool manage = false;      // db_relocate writes the proxy's config and starts or reloads it
+  std::string listen = "127.0.0.1:6432";  // host:port the application connects to
+  // PgBouncer: admin console host:port (default: listen). HAProxy: runtime API unix socket
+  // (default: <state_dir>/haproxy.sock).
+  std::string admin;
+  std::string admin_user;            // PgBouncer admin console user (default: src.user)
+  std::string admin_password;        // (default: src.password)
+  std::string config_file;           // default: <state_dir>/pgbouncer.ini or haproxy.cfg
+  std::string auth_file;             // PgBouncer userlist (default: <state_dir>/userlist.txt)
+  std::string database;              // PgBouncer database clients use (default: src.name)
+  std::string backend = "postgres";  // HAProxy backend; its servers are named src and dst
+  std::string pool_mode = "transaction";
+  std::string run_as = "postgres";       // user a managed proxy runs as when started by root
+  double pause_timeout = 5;              // seconds PAUSE may take before the cut-over gives up
+  double drain_timeout = 10;             // seconds the new side may take to apply the last writes
+  int64_t max_lag_bytes = 1024 * 1024;   // cut-over refuses above this replication lag
+  std::string fence = "read_only";       // read_only | none: keep the old side from taking writes
+  std::vector<std::string> fence_roles;  // default: every login role but db_relocate's own
+};
+
 struct Config {
   std::string provider = "rds";  // "rds" or "postgres"
   bool force = false;
@@ -55,6 +79,7 @@ struct Config {
   ServerConfig src;
   ServerConfig dst;
   UpgradeConfig upgrade;
+  CutoverConfig cutover;
 
   // Engine settings.
   int jobs = 0;  // 0: number of cores

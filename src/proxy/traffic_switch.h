@@ -1,27 +1,53 @@
 // How the application's traffic is moved at cut-over (issue #4): PgBouncer (PAUSE, repoint,
-// RESUME) or HAProxy (runtime API). The cut-over step talks only to this interface.
+// RESUME) or HAProxy (runtime API). The switch-over in core/ talks only to this interface.
 #pragma once
 
+#include <chrono>
+#include <memory>
 #include <string>
 
+#include "config/config.h"
 #include "util/status.h"
 
 namespace dbr {
 
+// One of the two databases, as the proxy sees it.
 struct Backend {
+  std::string side;  // "src" or "dst": also the HAProxy server name
   std::string host;
   int port = 0;
+  std::string dbname;
+};
+
+struct ProxyState {
+  bool running = false;
+  bool paused = false;  // new transactions (PgBouncer) or connections (HAProxy) are held
+  std::string active;   // "src", "dst", or "" when it points at neither
+  std::string detail;   // the proxy's own view, a few lines for `db_relocate proxy`
 };
 
 class TrafficSwitch {
  public:
   virtual ~TrafficSwitch() = default;
   virtual const char* name() const = 0;
-  // Holds new transactions (in-flight ones finish); Resume() undoes it.
-  virtual Status Pause() = 0;
-  virtual Status Resume() = 0;
-  // Sends new connections to `backend`.
+
+  // `cutover.manage`: writes the proxy's config sending traffic to `active` and starts the proxy,
+  // or reloads it when it already runs. Idempotent.
+  virtual Status Provision(const Backend& active, const Backend& standby) = 0;
+  virtual Result<ProxyState> Inspect() = 0;
+
+  // Holds new work: in-flight transactions finish (PgBouncer) or existing connections to the
+  // active server are ended (HAProxy). When that does not happen within `timeout`, the proxy is
+  // resumed and an error returned: nothing changed.
+  virtual Status Pause(std::chrono::milliseconds timeout) = 0;
+  // Sends new work to `backend`; called while paused, takes effect on Resume().
   virtual Status PointTo(const Backend& backend) = 0;
+  virtual Status Resume() = 0;
+  // A managed proxy is stopped by cleanup; an unmanaged one is left alone.
+  virtual Status StopManaged() = 0;
 };
+
+// The switch named by `config.cutover.type`; an error when the block is missing.
+Result<std::unique_ptr<TrafficSwitch>> MakeTrafficSwitch(const Config& config);
 
 }  // namespace dbr
