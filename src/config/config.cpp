@@ -926,7 +926,8 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   CutoverConfig& co = cfg.cutover;
   const bool pgbouncer = co.type == "pgbouncer";
   if (co.admin.empty())
-    co.admin = pgbouncer ? co.listen : (fs::path(cfg.state_dir) / "haproxy.sock").string();
+    co.admin =
+        pgbouncer ? co.listen : (fs::path(cfg.state_dir) / "proxy" / "haproxy.sock").string();
   else if (!pgbouncer)
     co.admin = Resolve(base, co.admin).string();
   if (co.admin_user.empty()) co.admin_user = cfg.src.user;
@@ -934,10 +935,13 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   if (co.database.empty()) co.database = cfg.src.name;
   co.config_file =
       co.config_file.empty()
-          ? (fs::path(cfg.state_dir) / (pgbouncer ? "pgbouncer.ini" : "haproxy.cfg")).string()
+          ? (fs::path(cfg.state_dir) / "proxy" / (pgbouncer ? "pgbouncer.ini" : "haproxy.cfg"))
+                .string()
           : Resolve(base, co.config_file).string();
-  co.auth_file = co.auth_file.empty() ? (fs::path(cfg.state_dir) / "userlist.txt").string()
-                                      : Resolve(base, co.auth_file).string();
+  co.generate_auth_file = co.auth_file.empty();
+  co.auth_file = co.auth_file.empty()
+                     ? (fs::path(cfg.state_dir) / "proxy" / "userlist.txt").string()
+                     : Resolve(base, co.auth_file).string();
   return cfg;
 }
 

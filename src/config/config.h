@@ -54,13 +54,13 @@ struct CutoverConfig {
   bool manage = false;      // db_relocate writes the proxy's config and starts or reloads it
   std::string listen = "127.0.0.1:6432";  // host:port the application connects to
   // PgBouncer: admin console host:port (default: listen). HAProxy: runtime API unix socket
-  // (default: <state_dir>/haproxy.sock).
+  // (default: <state_dir>/proxy/haproxy.sock).
   std::string admin;
-  std::string admin_user;            // PgBouncer admin console user (default: src.user)
-  std::string admin_password;        // (default: src.password)
-  std::string config_file;           // default: <state_dir>/pgbouncer.ini or haproxy.cfg
-  std::string auth_file;             // PgBouncer userlist (default: <state_dir>/userlist.txt)
-  std::string database;              // PgBouncer database clients use (default: src.name)
+  std::string admin_user;      // PgBouncer admin console user (default: src.user)
+  std::string admin_password;  // (default: src.password)
+  std::string config_file;     // default: <state_dir>/proxy/pgbouncer.ini or haproxy.cfg
+  std::string auth_file;  // PgBouncer userlist (default: <state_dir>/proxy/userlist.txt, generated)
+  std::string database;   // PgBouncer database clients use (default: src.name)
   std::string backend = "postgres";  // HAProxy backend; its servers are named src and dst
   std::string pool_mode = "transaction";
   std::string run_as = "postgres";       // user a managed proxy runs as when started by root
@@ -69,6 +69,7 @@ struct CutoverConfig {
   int64_t max_lag_bytes = 1024 * 1024;   // cut-over refuses above this replication lag
   std::string fence = "read_only";       // read_only | none: keep the old side from taking writes
   std::vector<std::string> fence_roles;  // default: every login role but db_relocate's own
+  bool generate_auth_file = false;       // auth_file unset: written from the source's pg_authid
 };
 
 struct Config {

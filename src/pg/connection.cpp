@@ -1,6 +1,7 @@
 #include "pg/connection.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 
 #include "util/log.h"
 
@@ -87,6 +88,10 @@ Result<QueryResult> Connection::Run(std::string_view sql, const Params& params, 
                       ? PQexec(conn_.get(), text.c_str())
                       : PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
                                      nullptr, values.data(), nullptr, nullptr, 0);
+  return Checked(res, sql, log_sql);
+}
+
+Result<QueryResult> Connection::Checked(PGresult* res, std::string_view sql, bool log_sql) {
   QueryResult result(res);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_OUT ||
@@ -107,6 +112,33 @@ Status Connection::Exec(std::string_view sql, const Params& params) {
 
 Status Connection::ExecSensitive(std::string_view sql) {
   return Run(sql, {}, false).status();
+}
+
+Result<QueryResult> Connection::QueryWithin(std::string_view sql,
+                                            std::chrono::milliseconds timeout) {
+  log::debug("[{}] {}", params_.label, sql);
+  const std::string text(sql);
+  if (PQsendQuery(conn_.get(), text.c_str()) == 0)
+    return Status::Error(
+        fmt::format("on {}: {}", params_.label, OneLine(PQerrorMessage(conn_.get()))));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (PQconsumeInput(conn_.get()) == 0)
+      return Status::Error(
+          fmt::format("on {}: {}", params_.label, OneLine(PQerrorMessage(conn_.get()))));
+    if (PQisBusy(conn_.get()) == 0) break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return Status::Error(fmt::format("on {}: {} did not finish within {} ms", params_.label,
+                                       sql.substr(0, 200), timeout.count()));
+    pollfd pfd{PQsocket(conn_.get()), POLLIN, 0};
+    (void)poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+  }
+  // One statement, one result; drain to the end so the connection is ready again.
+  PGresult* first = PQgetResult(conn_.get());
+  while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+  return Checked(first, sql, true);
 }
 
 Result<std::string> Connection::QueryValue(std::string_view sql, const Params& params) {

@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -42,6 +43,8 @@ class QueryResult {
   std::string Get(int row, int col) const { return PQgetvalue(res_.get(), row, col); }
   int64_t GetInt(int row, int col) const;  // 0 when NULL
   bool GetBool(int row, int col) const;    // PostgreSQL's 't'
+  // Column number by name, -1 when absent (for results whose columns vary between versions).
+  int Column(const char* name) const { return PQfnumber(res_.get(), name); }
 
  private:
   std::unique_ptr<PGresult, decltype(&PQclear)> res_;
@@ -59,6 +62,10 @@ class Connection {
   Status Exec(std::string_view sql, const Params& params = {});
   // For statements that carry a secret (a password, a connection string): never logged.
   Status ExecSensitive(std::string_view sql);
+  // A statement in the simple query protocol that must finish within `timeout`; on timeout the
+  // error says so and the connection is left busy (close it). For consoles that answer slowly
+  // by design, such as PgBouncer's PAUSE.
+  Result<QueryResult> QueryWithin(std::string_view sql, std::chrono::milliseconds timeout);
   // A single value (first row, first column); error when there is no row.
   Result<std::string> QueryValue(std::string_view sql, const Params& params = {});
 
@@ -80,6 +87,8 @@ class Connection {
   Connection(PGconn* conn, ConnParams params)
       : conn_(conn, &PQfinish), params_(std::move(params)) {}
   Result<QueryResult> Run(std::string_view sql, const Params& params, bool log_sql);
+  // Takes ownership of `res`; an error names this side and (when loggable) the statement.
+  Result<QueryResult> Checked(PGresult* res, std::string_view sql, bool log_sql);
 
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
   ConnParams params_;

@@ -1,0 +1,260 @@
+#include "proxy/pgbouncer.h"
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "core/servers.h"
+#include "pg/connection.h"
+#include "proxy/pgbouncer_ini.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/process.h"
+
+namespace dbr {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+class PgBouncerSwitch : public TrafficSwitch {
+ public:
+  explicit PgBouncerSwitch(const Config& config) : config_(config) {}
+
+  const char* name() const override { return "PgBouncer"; }
+
+  Status Provision(const Backend& active, const Backend& standby) override {
+    (void)standby;  // PgBouncer names one server per database; cut-over rewrites it
+    DBR_RETURN_IF_ERROR(CheckDatabaseName());
+    const fs::path dir = fs::path(co_.config_file).parent_path();
+    DBR_RETURN_IF_ERROR(EnsureDirectory(dir));
+    if (co_.generate_auth_file) DBR_RETURN_IF_ERROR(WriteUserlist());
+    const std::string ini =
+        RenderPgBouncerIni(co_, active, {(dir / "pgbouncer.log").string(), PidFile().string()});
+    DBR_RETURN_IF_ERROR(WriteFileAtomic(co_.config_file, ini));
+    DBR_RETURN_IF_ERROR(HandToRunAs(dir));
+    if (Running()) {
+      auto admin = Admin();
+      if (!admin.ok()) return admin.status();
+      DBR_RETURN_IF_ERROR(admin->Exec("RELOAD").Wrap("reloading PgBouncer"));
+      log::info("PgBouncer reloaded: {} -> {}:{}", co_.database, active.host, active.port);
+      return Status::Ok();
+    }
+    return Start();
+  }
+
+  Result<ProxyState> Inspect() override {
+    ProxyState state;
+    auto admin = Admin();
+    if (!admin.ok()) {
+      state.detail = admin.message();
+      return state;
+    }
+    state.running = true;
+    auto r = admin->Query("SHOW DATABASES");
+    if (!r.ok()) return r.status();
+    // Columns by name: they vary between PgBouncer versions.
+    const int name_col = r->Column("name"), host_col = r->Column("host"),
+              port_col = r->Column("port"), paused_col = r->Column("paused"),
+              db_col = r->Column("database");
+    for (int i = 0; i < r->rows(); ++i) {
+      if (r->Get(i, name_col) != co_.database) continue;
+      const std::string host = r->Get(i, host_col);
+      const int port = std::atoi(r->Get(i, port_col).c_str());
+      state.paused = paused_col >= 0 && r->Get(i, paused_col) == "1";
+      if (port == config_.src.port && host == config_.src.host) state.active = "src";
+      if (port == config_.dst.port && host == config_.dst.host) state.active = "dst";
+      state.detail =
+          fmt::format("PgBouncer at {}: database {} -> {}:{}/{}{}", co_.listen, co_.database, host,
+                      port, r->Get(i, db_col), state.paused ? " (paused)" : "");
+      return state;
+    }
+    state.detail = fmt::format("PgBouncer at {} has no database {}", co_.listen, co_.database);
+    return state;
+  }
+
+  Status Pause(milliseconds timeout) override {
+    DBR_RETURN_IF_ERROR(CheckDatabaseName());
+    auto admin = Admin();
+    if (!admin.ok()) return admin.status();
+    auto paused = admin->QueryWithin("PAUSE " + co_.database, timeout);
+    if (paused.ok()) return Status::Ok();
+    // Give the database back to its clients before reporting: nothing has changed yet.
+    Status resumed = Resume();
+    return Status::Error(fmt::format(
+        "PgBouncer could not pause database {} within {} ms ({}); {}. Transactions still running "
+        "hold it (with pool_mode session, every connected client does)",
+        co_.database, timeout.count(), paused.message(),
+        resumed.ok() ? "traffic resumed, nothing changed"
+                     : "and resuming it failed too: " + resumed.message()));
+  }
+
+  Status PointTo(const Backend& backend) override {
+    auto text = ReadFile(co_.config_file);
+    if (!text.ok()) return text.status().Wrap("reading PgBouncer's config");
+    auto updated = PointDatabaseAt(*text, co_.database, backend);
+    if (!updated.ok()) return updated.status().Wrap(co_.config_file);
+    DBR_RETURN_IF_ERROR(WriteFileKeepingOwner(co_.config_file, *updated));
+    auto admin = Admin();
+    if (!admin.ok()) return admin.status();
+    DBR_RETURN_IF_ERROR(admin->Exec("RELOAD").Wrap("reloading PgBouncer"));
+    // RELOAD reports success even when it kept the old entry; read back what it runs with.
+    auto state = Inspect();
+    if (!state.ok()) return state.status();
+    if (state->active != backend.side)
+      return Status::Error(fmt::format(
+          "PgBouncer did not take the new entry for {} ({}); see {}", co_.database, state->detail,
+          (fs::path(co_.config_file).parent_path() / "pgbouncer.log").string()));
+    log::info("PgBouncer: {} now points at {}:{}", co_.database, backend.host, backend.port);
+    return Status::Ok();
+  }
+
+  Status Resume() override {
+    auto admin = Admin();
+    if (!admin.ok()) return admin.status();
+    auto r = admin->Query("RESUME " + co_.database);
+    // Resuming a database that is not paused is not an error for us.
+    if (!r.ok() && r.message().find("not paused") == std::string::npos)
+      return r.status().Wrap("resuming PgBouncer");
+    return Status::Ok();
+  }
+
+  Status StopManaged() override {
+    if (!co_.manage) return Status::Ok();
+    auto pid = ManagedPid();
+    if (!pid) return Status::Ok();
+    kill(*pid, SIGTERM);
+    for (int i = 0; i < 100 && ProcessAlive(*pid); ++i)
+      std::this_thread::sleep_for(milliseconds(100));
+    if (ProcessAlive(*pid))
+      return Status::Error(fmt::format("PgBouncer (pid {}) did not stop within 10 s", *pid));
+    log::info("PgBouncer (pid {}) stopped", *pid);
+    return Status::Ok();
+  }
+
+ private:
+  fs::path PidFile() const { return fs::path(co_.config_file).parent_path() / "pgbouncer.pid"; }
+
+  std::optional<pid_t> ManagedPid() const {
+    auto text = ReadFile(PidFile());
+    if (!text.ok()) return std::nullopt;
+    const pid_t pid = std::atoi(text->c_str());
+    if (pid > 0 && ProcessAlive(pid)) return pid;
+    return std::nullopt;
+  }
+
+  bool Running() { return ManagedPid().has_value() || Admin().ok(); }
+
+  Status CheckDatabaseName() const {
+    static const std::regex kSimple("[A-Za-z_][A-Za-z0-9_]*");
+    if (!std::regex_match(co_.database, kSimple))
+      return Status::BadConfig("cutover.database \"" + co_.database +
+                               "\": PgBouncer's console takes plain names only (letters, digits, "
+                               "underscore); name the entry so in pgbouncer.ini");
+    return Status::Ok();
+  }
+
+  Result<pg::Connection> Admin() {
+    pg::ConnParams p;
+    p.label = "PgBouncer admin console";
+    const size_t colon = co_.admin.rfind(':');
+    p.host = co_.admin.substr(0, colon);
+    p.port = std::atoi(co_.admin.substr(colon + 1).c_str());
+    p.user = co_.admin_user;
+    p.password = co_.admin_password;
+    p.dbname = "pgbouncer";
+    p.connect_timeout_s = 3;
+    p.sslmode = "disable";
+    return pg::Connection::Open(p);
+  }
+
+  // Login roles and their password secrets, as the source stores them.
+  Status WriteUserlist() {
+    auto src = pg::Connection::Open(SourceParams(config_));
+    if (!src.ok()) return src.status();
+    auto r = src->Query(
+        "SELECT rolname, rolpassword FROM pg_authid WHERE rolcanlogin AND rolpassword IS NOT "
+        "NULL ORDER BY rolname");
+    if (!r.ok())
+      return Status::BadConfig(
+          "cutover.auth_file is not set, and it cannot be generated: " + config_.src.user +
+          " cannot read pg_authid on the source (" + r.message() +
+          "). Write PgBouncer's userlist yourself (lines \"user\" \"secret\") and set "
+          "cutover.auth_file");
+    std::vector<std::pair<std::string, std::string>> users;
+    for (int i = 0; i < r->rows(); ++i) users.emplace_back(r->Get(i, 0), r->Get(i, 1));
+    return WriteFileAtomic(co_.auth_file, RenderUserlist(users));
+  }
+
+  // A PgBouncer started by root runs as `run_as` and re-reads its files as that user on RELOAD.
+  Status HandToRunAs(const fs::path& dir) {
+    if (geteuid() != 0) return Status::Ok();
+    const passwd* pw = getpwnam(co_.run_as.c_str());
+    if (pw == nullptr)
+      return Status::BadConfig("cutover.run_as: no such user \"" + co_.run_as + "\"");
+    std::error_code ec;
+    // The state folder must be traversable (not listable) for it to reach the proxy's folder.
+    for (fs::path p = dir.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      auto perms = fs::status(p, ec).permissions();
+      if (ec) break;
+      fs::permissions(p, perms | fs::perms::others_exec, ec);
+      if (p == fs::path(config_.state_dir)) break;
+    }
+    for (const fs::path& f : {dir, fs::path(co_.config_file), fs::path(co_.auth_file)})
+      if (fs::exists(f, ec) && chown(f.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+        return Status::Error("cannot hand " + f.string() + " to " + co_.run_as);
+    return Status::Ok();
+  }
+
+  Status WriteFileKeepingOwner(const fs::path& path, const std::string& text) {
+    struct stat st {};
+    const bool had = stat(path.c_str(), &st) == 0;
+    DBR_RETURN_IF_ERROR(WriteFileAtomic(path, text));
+    if (had) {
+      (void)chown(path.c_str(), st.st_uid, st.st_gid);
+      (void)chmod(path.c_str(), st.st_mode & 07777);
+    }
+    return Status::Ok();
+  }
+
+  Status Start() {
+    ProcessSpec spec{.argv = {"pgbouncer", "-d"}};
+    if (geteuid() == 0) spec.argv.insert(spec.argv.end(), {"-u", co_.run_as});
+    spec.argv.push_back(co_.config_file);
+    auto out = RunProcess(spec);
+    if (!out.ok())
+      return out.status().Wrap("starting PgBouncer (is the pgbouncer package installed?)");
+    if (out->exit_code != 0)
+      return Status::Error("starting PgBouncer: " + DescribeFailure(spec, *out));
+    for (int i = 0; i < 50; ++i) {
+      if (Admin().ok()) {
+        log::info("PgBouncer started, listening on {} (pid {})", co_.listen,
+                  ManagedPid().value_or(0));
+        return Status::Ok();
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    auto admin = Admin();
+    return Status::Error("PgBouncer did not answer on " + co_.admin +
+                         " within 5 s: " + admin.message() + "; see " +
+                         (fs::path(co_.config_file).parent_path() / "pgbouncer.log").string());
+  }
+
+  Config config_;
+  const CutoverConfig& co_ = config_.cutover;
+};
+
+}  // namespace
+
+std::unique_ptr<TrafficSwitch> MakePgBouncerSwitch(const Config& config) {
+  return std::make_unique<PgBouncerSwitch>(config);
+}
+
+}  // namespace dbr
