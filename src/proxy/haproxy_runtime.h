@@ -34,9 +34,13 @@ struct HAProxyServerState {
   int op_state = 0;     // 0 stopped, 1 starting, 2 running, 3 stopping
   int admin_state = 0;  // bit field: 0x01 forced maint, 0x02 inherited maint, 0x04 `disabled` in
                         // the config, 0x08/0x10 drain, 0x20 DNS maint, 0x40 hostname maint
+  // 0x04 alone is not maintenance: HAProxy 2.6 sets it with 0x01 for a server `disabled` in the
+  // config and leaves it set after `set server ... state ready` (admin state 4 while serving).
+  static constexpr int kMaintBits = 0x01 | 0x02 | 0x20 | 0x40;
+  static constexpr int kDrainBits = 0x08 | 0x10;
   // Takes new connections: no maintenance and no drain bit set.
-  bool ready() const { return admin_state == 0; }
-  bool maint() const { return (admin_state & 0x67) != 0; }
+  bool ready() const { return (admin_state & (kMaintBits | kDrainBits)) == 0; }
+  bool maint() const { return (admin_state & kMaintBits) != 0; }
   std::string Describe() const;  // "ready", "maint", "drain"
 };
 

@@ -102,6 +102,17 @@ TEST(HAProxyRuntimeTest, ParsesServersState) {
   EXPECT_EQ(dst.Describe(), "maint");
 }
 
+TEST(HAProxyRuntimeTest, ConfigDisabledServerMadeReadyIsReady) {
+  // HAProxy 2.6 keeps bit 0x04 (`disabled` in the config) after `set server ... state ready`.
+  HAProxyServerState s;
+  s.admin_state = 0x04;
+  EXPECT_TRUE(s.ready());
+  EXPECT_FALSE(s.maint());
+  s.admin_state = 0x05;
+  EXPECT_FALSE(s.ready());
+  EXPECT_TRUE(s.maint());
+}
+
 TEST(HAProxyRuntimeTest, DrainIsNeitherReadyNorMaint) {
   HAProxyServerState s;
   s.admin_state = 0x08;
