@@ -64,7 +64,17 @@ Status RunHAProxy(const std::vector<std::string>& args, const std::string& what)
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   DBR_ASSIGN_OR_RETURN(ProcessOutput out, RunProcess(spec));
   if (out.exit_code == 0) return Status::Ok();
-  std::string message = what + ": " + DescribeFailure(spec, out);
+  // HAProxy prints NOTICE lines (version, path) before the ALERTs that say what is wrong: keep
+  // only the latter, without their "[ALERT]    (pid) : " prefix.
+  std::string alerts;
+  std::istringstream lines(out.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("[ALERT]") == std::string::npos) continue;
+    const size_t colon = line.find(") : ");
+    alerts +=
+        (alerts.empty() ? "" : "; ") + (colon == std::string::npos ? line : line.substr(colon + 4));
+  }
+  std::string message = what + ": " + (alerts.empty() ? DescribeFailure(spec, out) : alerts);
   if (out.exit_code == 127) message += "; is HAProxy installed (Debian: apt-get install haproxy)?";
   return Status::Error(message);
 }
@@ -272,7 +282,7 @@ Status HAProxySwitch::Provision(const Backend& active, const Backend& standby) {
   const fs::path candidate = config_file_.string() + ".check";
   DBR_RETURN_IF_ERROR(WriteFileAtomic(candidate, text));
   Status checked =
-      RunHAProxy({"-c", "-q", "-f", candidate.string()},
+      RunHAProxy({"-c", "-f", candidate.string()},
                  "HAProxy rejects the config db_relocate wrote (" + config_file_.string() + ")");
   std::error_code ignored;
   fs::remove(candidate, ignored);
