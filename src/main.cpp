@@ -64,8 +64,9 @@ int main(int argc, char** argv) {
       {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
        nullptr},
       {"verify", "Compare every table between source and destination", "#6"},
-      {"cutover", "Move the application's traffic to the destination", "#4"},
-      {"rollback", "Move the application's traffic back to the source", "#4"},
+      {"cutover", "Move the application's traffic to the destination", nullptr},
+      {"rollback", "Move the application's traffic back to the source", nullptr},
+      {"proxy", "Start or reload a managed proxy and show where it sends traffic", nullptr},
       {"cleanup", "Remove what the relocation created (--dry-run lists it)", nullptr},
   };
   for (const auto& c : commands) {
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
       known = known || sub->get_name() == argv[1];
     if (!known) {
       std::cerr << "error: unknown command \"" << argv[1]
-                << "\"; commands: check, run, status, verify, cutover, rollback, cleanup, "
+                << "\"; commands: check, run, status, verify, cutover, rollback, proxy, cleanup, "
                    "version (see --help)\n";
       return dbr::cli::kExitUsage;
     }
@@ -127,6 +128,9 @@ int main(int argc, char** argv) {
   if (name == "run") return dbr::cli::Run(*config, options);
   if (name == "status") return dbr::cli::ShowStatus(*config, options);
   if (name == "cleanup") return dbr::cli::Cleanup(*config, options);
+  if (name == "cutover") return dbr::cli::Cutover(*config, options);
+  if (name == "rollback") return dbr::cli::Rollback(*config, options);
+  if (name == "proxy") return dbr::cli::Proxy(*config, options);
   if (name == "heartbeat") return dbr::cli::Heartbeat(*config, options);
   std::cerr << "error: unknown command " << name << "\n";
   return dbr::cli::kExitUsage;

@@ -19,9 +19,14 @@ struct CommandOptions {
 
 int Check(const Config& config, const CommandOptions& options);
 int Run(const Config& config, const CommandOptions& options);
-// Removes what the relocation created (before any cut-over: the source is the only copy in use).
+// Removes what the relocation created, in either direction, and a managed proxy's old backend.
 int Cleanup(const Config& config, const CommandOptions& options);
 int ShowStatus(const Config& config, const CommandOptions& options);
+// Moves the application's traffic to the destination, or back to the source (issue #4).
+int Cutover(const Config& config, const CommandOptions& options);
+int Rollback(const Config& config, const CommandOptions& options);
+// Provisions a managed proxy (or checks an unmanaged one) and shows where it sends traffic.
+int Proxy(const Config& config, const CommandOptions& options);
 // The detached heartbeat writer that `run` starts (hidden command).
 int Heartbeat(const Config& config, const CommandOptions& options);
 // Commands whose issue has not landed: say so and exit 2.

@@ -126,7 +126,10 @@ int RunHeartbeatWriter(const Config& config) {
          std::filesystem::exists(store.file("state.json"))) {
     auto started = std::chrono::steady_clock::now();
     if (!src || src->IsBroken()) {
-      auto conn = pg::Connection::Open(SourceParams(config));
+      // The heartbeat is written where the application writes: the destination after cut-over.
+      auto state = store.Load();
+      const bool on_dst = state.ok() && state->primary == "dst";
+      auto conn = pg::Connection::Open(on_dst ? DestinationParams(config) : SourceParams(config));
       if (conn.ok()) src.emplace(std::move(*conn));
     }
     Status st = src ? src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES")

@@ -12,6 +12,7 @@
 #include "core/replication_health.h"
 #include "core/servers.h"
 #include "core/steps.h"
+#include "core/switchover.h"
 #include "snapshot/snapshot_source.h"
 #include "util/fault.h"
 #include "util/files.h"
@@ -52,6 +53,14 @@ Status VerifyHeartbeat(RunContext& ctx) {
   return VerifyHeartbeats(ctx);
 }
 
+Status StartProxy(RunContext& ctx) {
+  if (!ctx.config.cutover.configured) {
+    log::info("no cutover block: no proxy to prepare");
+    return Status::Ok();
+  }
+  return ProvisionProxy(ctx.config);
+}
+
 }  // namespace steps
 
 namespace {
@@ -75,6 +84,7 @@ const Step kSteps[] = {
     {"catchup", "catch-up", steps::CatchUp, false},
     {"heartbeat_verify", "heartbeat verification", steps::VerifyHeartbeat, false},
     {"sequences", "sequences set ahead", steps::SetSequences, false},
+    {"proxy", "proxy in front of the primary", steps::StartProxy, false},
 };
 
 void PrintSummary(RunContext& ctx, double total_seconds) {

@@ -4,6 +4,7 @@
 
 #include "core/names.h"
 #include "core/preflight.h"
+#include "core/replication_link.h"
 #include "core/servers.h"
 #include "core/steps.h"
 #include "pg/quote.h"
@@ -13,45 +14,11 @@
 namespace dbr::steps {
 namespace {
 
-Status EnsureReplicationUser(RunContext& ctx) {
-  pg::Connection& src = *ctx.src;
-  const std::string& user = ctx.config.upgrade.user;
-  std::string password = ctx.ReplicationPassword();
+Status EnsureReplicationUserOnSource(RunContext& ctx) {
+  const std::string password = ctx.ReplicationPassword();
   DBR_RETURN_IF_ERROR(ctx.SaveState());  // a generated password must survive a crash
-  // Hash on the client: the clear password never reaches the server's logs.
-  char* verifier = PQencryptPasswordConn(src.raw(), password.c_str(), user.c_str(), nullptr);
-  if (verifier == nullptr)
-    return Status::Error("cannot hash the replication user's password: " +
-                         std::string(PQerrorMessage(src.raw())));
-  std::string hashed = verifier;
-  PQfreemem(verifier);
-
-  auto info = src.Query(R"sql(
-    SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
-           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication'),
-           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1))sql",
-                        {user});
-  if (!info.ok()) return info.status();
-  bool superuser = info->GetBool(0, 0), rds = info->GetBool(0, 1), exists = info->GetBool(0, 2);
-  bool use_rds_role = rds && !superuser;
-  std::string attrs = use_rds_role ? "LOGIN" : "LOGIN REPLICATION";
-  std::string verb = exists ? "ALTER" : "CREATE";
-  DBR_RETURN_IF_ERROR(
-      src.ExecSensitive(fmt::format("{} ROLE {} WITH {} PASSWORD {}", verb, pg::QuoteIdent(user),
-                                    attrs, pg::QuoteLiteral(hashed)))
-          .Wrap("creating the replication user " + user));
-  if (use_rds_role)
-    DBR_RETURN_IF_ERROR(src.Exec("GRANT rds_replication TO " + pg::QuoteIdent(user)));
-  for (const auto& schema : SchemasInScope(ctx.config.src.schemas)) {
-    auto has = src.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});
-    if (!has.ok() || *has == "0") continue;
-    DBR_RETURN_IF_ERROR(src.Exec("GRANT USAGE ON SCHEMA " + pg::QuoteIdent(schema) + " TO " +
-                                 pg::QuoteIdent(user)));
-    DBR_RETURN_IF_ERROR(src.Exec("GRANT SELECT ON ALL TABLES IN SCHEMA " + pg::QuoteIdent(schema) +
-                                 " TO " + pg::QuoteIdent(user)));
-  }
-  log::info("replication user {} ready on the source", user);
-  return Status::Ok();
+  return EnsureReplicationUser(*ctx.src, ctx.config.upgrade.user, password,
+                               SchemasInScope(ctx.config.src.schemas));
 }
 
 // With `force`, tables that have no usable replica identity get REPLICA IDENTITY FULL, so that
@@ -69,19 +36,6 @@ Status FixReplicaIdentity(RunContext& ctx) {
     ctx.state.notes.push_back(note);
   }
   return ctx.SaveState();
-}
-
-Status EnsurePublication(RunContext& ctx) {
-  std::string list;
-  for (const auto& t : ctx.tables) list += (list.empty() ? "" : ", ") + t.Qualified();
-  auto exists = ctx.src->QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = $1",
-                                    {names::kPublication});
-  if (!exists.ok()) return exists.status();
-  std::string pub = pg::QuoteIdent(names::kPublication);
-  if (*exists != "0") return ctx.src->Exec("ALTER PUBLICATION " + pub + " SET TABLE " + list);
-  DBR_RETURN_IF_ERROR(ctx.src->Exec("CREATE PUBLICATION " + pub + " FOR TABLE " + list));
-  log::info("publication {} created for {} tables", names::kPublication, ctx.tables.size());
-  return Status::Ok();
 }
 
 bool AnyTableCopied(const RunState& state) {
@@ -126,9 +80,9 @@ Status EnsureSlot(RunContext& ctx) {
 }  // namespace
 
 Status CreatePublication(RunContext& ctx) {
-  DBR_RETURN_IF_ERROR(EnsureReplicationUser(ctx));
+  DBR_RETURN_IF_ERROR(EnsureReplicationUserOnSource(ctx));
   DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
-  DBR_RETURN_IF_ERROR(EnsurePublication(ctx));
+  DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, names::kPublication, ctx.tables));
   return EnsureSlot(ctx);
 }
 

@@ -42,7 +42,8 @@ std::string ReplicationHealth::SlotWarning() const {
   return "";
 }
 
-ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst) {
+ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst,
+                                        const names::Link& link) {
   ReplicationHealth h;
   if (src != nullptr) {
     auto slot = src->Query(R"sql(
@@ -51,7 +52,7 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
              pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8,
              COALESCE(safe_wal_size, -1)
         FROM pg_replication_slots WHERE slot_name = $1)sql",
-                           {names::kSlot});
+                           {link.slot});
     h.source_read = slot.ok();
     if (slot.ok() && slot->rows() > 0) {
       h.slot_exists = true;
@@ -75,7 +76,7 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
              (SELECT count(*) FROM pg_subscription_rel r
                WHERE r.srsubid = s.oid AND r.srsubstate <> 'r')
         FROM pg_subscription s WHERE s.subname = $1)sql",
-                          {names::kSubscription});
+                          {link.subscription});
     h.destination_read = sub.ok();
     if (sub.ok() && sub->rows() > 0) {
       h.subscription_exists = true;
@@ -86,7 +87,7 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
         auto errors = dst->QueryValue(
             "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats "
             "WHERE subname = $1",
-            {names::kSubscription});
+            {link.subscription});
         if (errors.ok()) h.apply_errors = std::stoll(*errors);
       }
     }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/names.h"
 #include "pg/connection.h"
 
 namespace dbr {
@@ -40,7 +41,9 @@ struct ReplicationHealth {
   nlohmann::json ToJson() const;
 };
 
-// Reads what it can; a side that cannot be reached leaves its fields unset.
-ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst);
+// Reads what it can about `link` (publisher = the side it sends from, subscriber = the side it
+// applies on); a side that cannot be reached leaves its fields unset.
+ReplicationHealth ReadReplicationHealth(pg::Connection* publisher, pg::Connection* subscriber,
+                                        const names::Link& link = names::kForward);
 
 }  // namespace dbr

@@ -38,6 +38,23 @@ nlohmann::json RunState::ToJson() const {
   j["sequences_set"] = sequences_set;
   j["created_roles"] = created_roles;
   j["notes"] = notes;
+  j["primary"] = primary;
+  auto record = [](const SwitchRecord& r) {
+    return nlohmann::json{{"to", r.to},
+                          {"stage", r.stage},
+                          {"started_at", r.started_at},
+                          {"finished_at", r.finished_at},
+                          {"pause_ms", r.pause_ms},
+                          {"marker", r.marker},
+                          {"lsn", r.lsn}};
+  };
+  if (switching) j["switching"] = record(*switching);
+  j["switches"] = nlohmann::json::array();
+  for (const auto& r : switches) j["switches"].push_back(record(r));
+  j["fenced"] = nlohmann::json::object();
+  for (const auto& [side, roles] : fenced)
+    for (const auto& f : roles)
+      j["fenced"][side].push_back({{"role", f.role}, {"previous", f.previous}});
   return j;
 }
 
@@ -59,6 +76,20 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   s.sequences_set = j.value("sequences_set", false);
   s.created_roles = j.value("created_roles", std::vector<std::string>{});
   s.notes = j.value("notes", std::vector<std::string>{});
+  s.primary = j.value("primary", "src");
+  auto record = [](const nlohmann::json& v) {
+    return SwitchRecord{v.value("to", ""),         v.value("stage", ""),
+                        v.value("started_at", ""), v.value("finished_at", ""),
+                        v.value("pause_ms", 0.0),  v.value("marker", int64_t{0}),
+                        v.value("lsn", "")};
+  };
+  if (j.contains("switching")) s.switching = record(j["switching"]);
+  if (j.contains("switches"))
+    for (const auto& v : j["switches"]) s.switches.push_back(record(v));
+  if (j.contains("fenced"))
+    for (const auto& [side, roles] : j["fenced"].items())
+      for (const auto& f : roles)
+        s.fenced[side].push_back({f.value("role", ""), f.value("previous", "")});
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,23 @@ struct TableProgress {
   double seconds = 0;
 };
 
+// A role of the old primary made read-only by a switch, with the setting it had before.
+struct FencedRole {
+  std::string role;
+  std::string previous;  // its default_transaction_read_only in this database; "" = not set
+};
+
+// One cut-over or rollback.
+struct SwitchRecord {
+  std::string to;     // "dst" (cut-over) or "src" (rollback)
+  std::string stage;  // prepared | paused | pointing | switched | done
+  std::string started_at;
+  std::string finished_at;
+  double pause_ms = 0;  // writes held by the proxy, PAUSE to RESUME
+  int64_t marker = 0;   // heartbeat written on the old side once fenced
+  std::string lsn;      // the old side's flushed WAL position just after the marker
+};
+
 struct RunState {
   std::string current_step;
   std::map<std::string, StepRecord> steps;
@@ -37,6 +55,12 @@ struct RunState {
   std::vector<std::string> created_roles;  // on the destination, by the snapshot step
   std::string started_at;
   std::vector<std::string> notes;  // things the run did that the user must know (forced changes)
+
+  // Cut-over and rollback.
+  std::string primary = "src";            // the side taking the application's writes
+  std::optional<SwitchRecord> switching;  // a switch that has not finished
+  std::vector<SwitchRecord> switches;     // finished ones, oldest first
+  std::map<std::string, std::vector<FencedRole>> fenced;  // side -> roles made read-only there
 
   bool StepDone(const std::string& name) const;
   nlohmann::json ToJson() const;

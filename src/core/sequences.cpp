@@ -1,6 +1,8 @@
 // Step 8: sequences are not replicated. Set each one on the destination to the source's current
 // value plus `sequence_gap` increments, so the destination never hands out a value already used
 // on the source; never move a destination sequence backwards.
+#include "core/sequences.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,7 +12,7 @@
 #include "pg/quote.h"
 #include "util/log.h"
 
-namespace dbr::steps {
+namespace dbr {
 namespace {
 
 struct SequenceValue {
@@ -48,11 +50,11 @@ int64_t Target(const SequenceValue& src, int64_t gap) {
 
 }  // namespace
 
-Status SetSequences(RunContext& ctx) {
-  auto schemas = SchemasInScope(ctx.config.src.schemas);
-  auto src = ReadSequences(*ctx.src, schemas);
+Result<int> CopySequencesAhead(pg::Connection& from, pg::Connection& to,
+                               const std::vector<std::string>& schemas, int64_t gap) {
+  auto src = ReadSequences(from, schemas);
   if (!src.ok()) return src.status();
-  auto dst = ReadSequences(*ctx.dst, schemas);
+  auto dst = ReadSequences(to, schemas);
   if (!dst.ok()) return dst.status();
   int set = 0;
   std::vector<std::string> missing;
@@ -62,24 +64,34 @@ Status SetSequences(RunContext& ctx) {
       missing.push_back(name);
       continue;
     }
-    int64_t target = Target(s, ctx.config.sequence_gap);
+    int64_t target = Target(s, gap);
     if (d->second.last_value) {  // never backwards
       target = s.increment > 0 ? std::max(target, *d->second.last_value)
                                : std::min(target, *d->second.last_value);
     }
-    DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT setval($1::regclass, $2::int8, true)",
-                                      {name, std::to_string(target)}));
+    DBR_RETURN_IF_ERROR(
+        to.Exec("SELECT setval($1::regclass, $2::int8, true)", {name, std::to_string(target)}));
     ++set;
   }
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    return Status::Error("sequences missing on the destination: " + list);
+    return Status::Error("sequences missing on the " + to.params().label + ": " + list);
   }
+  return set;
+}
+
+namespace steps {
+
+Status SetSequences(RunContext& ctx) {
+  auto set = CopySequencesAhead(*ctx.src, *ctx.dst, SchemasInScope(ctx.config.src.schemas),
+                                ctx.config.sequence_gap);
+  if (!set.ok()) return set.status();
   ctx.state.sequences_set = true;
-  log::info("{} sequences set on the destination to the source's value + {} increments", set,
+  log::info("{} sequences set on the destination to the source's value + {} increments", *set,
             ctx.config.sequence_gap);
   return ctx.SaveState();
 }
 
-}  // namespace dbr::steps
+}  // namespace steps
+}  // namespace dbr

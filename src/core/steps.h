@@ -15,5 +15,6 @@ Status Subscribe(RunContext& ctx);          // 5. subscription bound to the slot
 Status CatchUp(RunContext& ctx);            // 6. wait until lag is under the threshold
 Status VerifyHeartbeat(RunContext& ctx);    // 7. every heartbeat arrived exactly once
 Status SetSequences(RunContext& ctx);       // 8. sequences ahead of the source by a gap
+Status StartProxy(RunContext& ctx);         // 9. a managed proxy sends traffic to the primary
 
 }  // namespace dbr::steps

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/names.h"
+#include "core/replication_link.h"
 #include "core/steps.h"
 #include "pg/quote.h"
 #include "util/log.h"
@@ -18,16 +19,8 @@ std::string SubscriptionName() {
 }
 
 std::string ConnInfo(RunContext& ctx) {
-  const ServerConfig& src = ctx.config.src;
-  // sslrootcert names a file on the destination server's machine: the subscription connects
-  // from there.
-  return fmt::format(
-      "host={} port={} dbname={} user={} password={} application_name={} sslmode={}{}",
-      pg::QuoteConninfoValue(src.host), src.port, pg::QuoteConninfoValue(src.name),
-      pg::QuoteConninfoValue(ctx.config.upgrade.user),
-      pg::QuoteConninfoValue(ctx.ReplicationPassword()),
-      pg::QuoteConninfoValue(names::kSubscription), pg::QuoteConninfoValue(src.sslmode),
-      src.sslrootcert.empty() ? "" : " sslrootcert=" + pg::QuoteConninfoValue(src.sslrootcert));
+  return SubscriptionConnInfo(ctx.config.src, ctx.config.upgrade.user, ctx.ReplicationPassword(),
+                              names::kSubscription);
 }
 
 Result<bool> InPublication(RunContext& ctx, const TableInfo& t) {

@@ -201,11 +201,20 @@ class PgBouncerSwitch : public TrafficSwitch {
       return Status::BadConfig("cutover.run_as: no such user \"" + co_.run_as + "\"");
     std::error_code ec;
     // The state folder must be traversable (not listable) for it to reach the proxy's folder.
-    for (fs::path p = dir.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-      auto perms = fs::status(p, ec).permissions();
-      if (ec) break;
-      fs::permissions(p, perms | fs::perms::others_exec, ec);
-      if (p == fs::path(config_.state_dir)) break;
+    if (fs::path(config_.state_dir) == dir.parent_path())
+      fs::permissions(dir.parent_path(), fs::perms::others_exec, fs::perm_options::add, ec);
+    for (fs::path p = dir.parent_path(); p.has_relative_path(); p = p.parent_path()) {
+      struct stat st {};
+      if (stat(p.c_str(), &st) != 0) break;
+      const bool reachable = (st.st_mode & S_IXOTH) ||
+                             (st.st_uid == pw->pw_uid && (st.st_mode & S_IXUSR)) ||
+                             (st.st_gid == pw->pw_gid && (st.st_mode & S_IXGRP));
+      if (!reachable)
+        return Status::BadConfig(fmt::format(
+            "PgBouncer refuses to run as root, so it runs as {} (cutover.run_as), which cannot "
+            "reach {} ({} is closed to it). Set cutover.config_file and cutover.auth_file to a "
+            "folder {} can read, or open {} with chmod o+x",
+            co_.run_as, dir.string(), p.string(), co_.run_as, p.string()));
     }
     for (const fs::path& f : {dir, fs::path(co_.config_file), fs::path(co_.auth_file)})
       if (fs::exists(f, ec) && chown(f.c_str(), pw->pw_uid, pw->pw_gid) != 0)

@@ -1,0 +1,141 @@
+#include "core/replication_link.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+
+#include "pg/quote.h"
+#include "util/log.h"
+
+namespace dbr {
+
+Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
+                             const std::string& password, const std::vector<std::string>& schemas) {
+  // Hash on the client: the clear password never reaches the server's logs.
+  char* verifier = PQencryptPasswordConn(conn.raw(), password.c_str(), user.c_str(), nullptr);
+  if (verifier == nullptr)
+    return Status::Error("cannot hash the replication user's password: " +
+                         std::string(PQerrorMessage(conn.raw())));
+  std::string hashed = verifier;
+  PQfreemem(verifier);
+
+  auto info = conn.Query(R"sql(
+    SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication'),
+           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1))sql",
+                         {user});
+  if (!info.ok()) return info.status();
+  bool superuser = info->GetBool(0, 0), rds = info->GetBool(0, 1), exists = info->GetBool(0, 2);
+  bool use_rds_role = rds && !superuser;
+  std::string attrs = use_rds_role ? "LOGIN" : "LOGIN REPLICATION";
+  std::string verb = exists ? "ALTER" : "CREATE";
+  DBR_RETURN_IF_ERROR(
+      conn.ExecSensitive(fmt::format("{} ROLE {} WITH {} PASSWORD {}", verb, pg::QuoteIdent(user),
+                                     attrs, pg::QuoteLiteral(hashed)))
+          .Wrap("creating the replication user " + user));
+  if (use_rds_role)
+    DBR_RETURN_IF_ERROR(conn.Exec("GRANT rds_replication TO " + pg::QuoteIdent(user)));
+  for (const auto& schema : schemas) {
+    auto has = conn.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});
+    if (!has.ok() || *has == "0") continue;
+    DBR_RETURN_IF_ERROR(conn.Exec("GRANT USAGE ON SCHEMA " + pg::QuoteIdent(schema) + " TO " +
+                                  pg::QuoteIdent(user)));
+    DBR_RETURN_IF_ERROR(conn.Exec("GRANT SELECT ON ALL TABLES IN SCHEMA " + pg::QuoteIdent(schema) +
+                                  " TO " + pg::QuoteIdent(user)));
+  }
+  log::info("replication user {} ready on the {}", user, conn.params().label);
+  return Status::Ok();
+}
+
+Status EnsurePublication(pg::Connection& conn, const char* name,
+                         const std::vector<TableInfo>& tables) {
+  std::string list;
+  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t.Qualified();
+  auto exists = conn.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = $1", {name});
+  if (!exists.ok()) return exists.status();
+  const std::string pub = pg::QuoteIdent(name);
+  if (*exists != "0") return conn.Exec("ALTER PUBLICATION " + pub + " SET TABLE " + list);
+  DBR_RETURN_IF_ERROR(conn.Exec("CREATE PUBLICATION " + pub + " FOR TABLE " + list));
+  log::info("publication {} created on the {} for {} tables", name, conn.params().label,
+            tables.size());
+  return Status::Ok();
+}
+
+std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::string& user,
+                                 const std::string& password, const char* application_name) {
+  // sslrootcert names a file on the subscriber's machine: the subscription connects from there.
+  return fmt::format(
+      "host={} port={} dbname={} user={} password={} application_name={} sslmode={}{}",
+      pg::QuoteConninfoValue(publisher.host), publisher.port,
+      pg::QuoteConninfoValue(publisher.name), pg::QuoteConninfoValue(user),
+      pg::QuoteConninfoValue(password), pg::QuoteConninfoValue(application_name),
+      pg::QuoteConninfoValue(publisher.sslmode),
+      publisher.sslrootcert.empty()
+          ? ""
+          : " sslrootcert=" + pg::QuoteConninfoValue(publisher.sslrootcert));
+}
+
+Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const char* slot) {
+  DBR_RETURN_IF_ERROR(DropSlot(conn, slot));
+  auto lsn =
+      conn.QueryValue("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  if (!lsn.ok()) return lsn.status().Wrap("creating replication slot " + std::string(slot));
+  auto parsed = pg::Lsn::Parse(*lsn);
+  if (!parsed) return Status::Error("unexpected LSN from the new slot: " + *lsn);
+  log::info("replication slot {} created on the {} at {}", slot, conn.params().label, *lsn);
+  return *parsed;
+}
+
+Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
+                                const std::string& conninfo) {
+  DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(conn, link.subscription));
+  DBR_RETURN_IF_ERROR(
+      conn.ExecSensitive(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH "
+                                     "(create_slot = false, slot_name = {}, copy_data = false)",
+                                     pg::QuoteIdent(link.subscription), pg::QuoteLiteral(conninfo),
+                                     pg::QuoteIdent(link.publication), pg::QuoteLiteral(link.slot)))
+          .Wrap("creating subscription " + std::string(link.subscription)));
+  log::info("subscription {} created on the {}, bound to slot {}", link.subscription,
+            conn.params().label, link.slot);
+  return Status::Ok();
+}
+
+Status DropSubscriptionKeepingSlot(pg::Connection& conn, const char* subscription) {
+  auto exists =
+      conn.QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1", {subscription});
+  if (!exists.ok()) return exists.status();
+  if (*exists == "0") return Status::Ok();
+  const std::string sub = pg::QuoteIdent(subscription);
+  DBR_RETURN_IF_ERROR(conn.Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
+  DBR_RETURN_IF_ERROR(conn.Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)"));
+  DBR_RETURN_IF_ERROR(conn.Exec("DROP SUBSCRIPTION " + sub));
+  log::info("subscription {} dropped on the {}", subscription, conn.params().label);
+  return Status::Ok();
+}
+
+Status DropSlot(pg::Connection& conn, const char* slot) {
+  // A sender whose subscription was just disabled needs a moment to let go of the slot.
+  for (int attempt = 0;; ++attempt) {
+    auto r = conn.Query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot});
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return Status::Ok();
+    if (!r->IsNull(0, 0)) {
+      if (attempt >= 100)
+        return Status::Error(
+            fmt::format("replication slot {} on the {} is still in use by pid {} after 10 s", slot,
+                        conn.params().label, r->Get(0, 0)));
+      if (attempt == 20) (void)conn.Exec("SELECT pg_terminate_backend($1::int)", {r->Get(0, 0)});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    Status st = conn.Exec("SELECT pg_drop_replication_slot($1)", {slot});
+    if (st.ok()) {
+      log::info("replication slot {} dropped on the {}", slot, conn.params().label);
+      return st;
+    }
+    if (attempt >= 100) return st;
+  }
+}
+
+}  // namespace dbr

@@ -1,0 +1,26 @@
+// Cut-over and rollback: one sequence, run towards the destination (`cutover`) or back towards
+// the source (`rollback`):
+//   ready?  -> pause the proxy -> fence the old side -> marker written, applied on the new side
+//   -> sequences ahead -> replication turned around (new slot on the new side) -> proxy points
+//   at the new side -> resume -> old subscription and slot dropped, return subscription started.
+// Any failure before the proxy points at the new side puts everything back as it was.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "util/status.h"
+
+namespace dbr {
+
+// `to` is "dst" (cut-over) or "src" (rollback).
+Status SwitchTraffic(const Config& config, const std::string& to);
+
+// With cutover.manage: writes the proxy's config pointing at the current primary and starts or
+// reloads it. Without: checks that the proxy answers.
+Status ProvisionProxy(const Config& config);
+
+// What the proxy does now, for `db_relocate proxy`.
+Result<std::string> DescribeProxy(const Config& config);
+
+}  // namespace dbr

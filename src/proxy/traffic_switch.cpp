@@ -1,0 +1,17 @@
+#include "proxy/traffic_switch.h"
+
+#include "proxy/haproxy.h"
+#include "proxy/pgbouncer.h"
+
+namespace dbr {
+
+Result<std::unique_ptr<TrafficSwitch>> MakeTrafficSwitch(const Config& config) {
+  if (!config.cutover.configured)
+    return Status::BadConfig(
+        "the config has no cutover block: name the proxy the application connects through "
+        "(cutover.type pgbouncer or haproxy, cutover.listen, ...)");
+  if (config.cutover.type == "pgbouncer") return MakePgBouncerSwitch(config);
+  return MakeHAProxySwitch(config);
+}
+
+}  // namespace dbr

@@ -1,0 +1,255 @@
+// Cut-over and rollback through a real PgBouncer with pgbench writing through it: no failed
+// transaction, every committed row on the new primary (and, through the return replication, on
+// the old one), and failures that leave the application on a working database.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "harness/cluster.h"
+#include "harness/relocation.h"
+#include "harness/shared_pair.h"
+#include "util/process.h"
+
+namespace dbr::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// pgbench through the proxy, in the background: one INSERT per transaction, numbered per client.
+class PgBench {
+ public:
+  PgBench(const fs::path& dir, int proxy_port, const std::string& db, int seconds, int rate) {
+    std::ofstream(dir / "insert.sql")
+        << "INSERT INTO ledger (client, note) VALUES (:client_id, md5(random()::text));\n";
+    spec_.argv = {(DebianPgBinDir(15) / "pgbench").string(),
+                  "-n",
+                  "-h",
+                  "127.0.0.1",
+                  "-p",
+                  std::to_string(proxy_port),
+                  "-U",
+                  "app",
+                  "-c",
+                  "4",
+                  "-j",
+                  "2",
+                  "-T",
+                  std::to_string(seconds),
+                  "-R",
+                  std::to_string(rate),
+                  "-f",
+                  (dir / "insert.sql").string(),
+                  db};
+    spec_.env = {{"PGPASSWORD", "apppw"}};
+    thread_ = std::thread([this] {
+      auto out = RunProcess(spec_);
+      if (out.ok()) out_ = *out;
+    });
+  }
+  ~PgBench() {
+    if (thread_.joinable()) thread_.join();
+  }
+  const ProcessOutput& Wait() {
+    if (thread_.joinable()) thread_.join();
+    return out_;
+  }
+  // "number of transactions actually processed: N"
+  static int64_t Processed(const ProcessOutput& out) {
+    std::smatch m;
+    static const std::regex re("actually processed: (\\d+)");
+    return std::regex_search(out.out, m, re) ? std::stoll(m[1]) : -1;
+  }
+
+ private:
+  ProcessSpec spec_;
+  ProcessOutput out_;
+  std::thread thread_;
+};
+
+class CutoverTest : public SharedPairTest {
+ protected:
+  // A database with an application role and a ledger, relocated by `run` with a managed
+  // PgBouncer in front.
+  void Relocate(const std::string& db, const std::string& extra = "") {
+    db_ = db;
+    ASSERT_TRUE(src_->CreateDatabase(db).ok());
+    ASSERT_TRUE(dst_->CreateDatabase(db).ok());
+    for (const char* sql : {
+             "CREATE SCHEMA \"Sales Ops\"",
+             "CREATE ROLE app LOGIN PASSWORD 'apppw'",
+             "CREATE TABLE ledger (id bigserial PRIMARY KEY, client int NOT NULL, note text, "
+             "at timestamptz NOT NULL DEFAULT clock_timestamp())",
+             "GRANT SELECT, INSERT, UPDATE, DELETE ON ledger TO app",
+             "GRANT USAGE ON SEQUENCE ledger_id_seq TO app",
+             "INSERT INTO ledger (client, note) SELECT 0, md5(g::text) FROM "
+             "generate_series(1, 1000) g",
+         }) {
+      Status st = src_->Exec(sql, db);
+      // The role is cluster-wide: a second test in the suite finds it there.
+      if (!st.ok() && st.message().find("already exists") != std::string::npos) continue;
+      ASSERT_TRUE(st.ok()) << st.message();
+    }
+    auto port = PickFreePort();
+    ASSERT_TRUE(port.ok());
+    proxy_port_ = *port;
+    // PgBouncer runs as postgres (it refuses root) and must reach its files in the state folder.
+    fs::permissions(dir_.path(), fs::perms::others_exec | fs::perms::group_exec,
+                    fs::perm_options::add);
+    config_ = WriteConfig(dir_.path(), *src_, *dst_, db,
+                          fmt::format("cutover:\n  type: pgbouncer\n  manage: true\n"
+                                      "  listen: 127.0.0.1:{}\n{}",
+                                      proxy_port_, extra));
+    CommandResult r = RunDbRelocate({"run", "--config", config_.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  void TearDown() override {
+    if (!config_.empty()) {
+      (void)RunDbRelocate({"cleanup", "--config", config_.string()});
+      StopHeartbeatWriter(dir_.path() / "state");
+    }
+  }
+
+  CommandResult Dbr(const std::string& command) {
+    return RunDbRelocate({command, "--config", config_.string()});
+  }
+
+  Result<std::string> ThroughProxy(const std::string& sql) {
+    pg::ConnParams p;
+    p.host = "127.0.0.1";
+    p.port = proxy_port_;
+    p.user = "app";
+    p.password = "apppw";
+    p.dbname = db_;
+    p.sslmode = "disable";
+    auto conn = pg::Connection::Open(p);
+    if (!conn.ok()) return conn.status();
+    return conn->QueryValue(sql);
+  }
+
+  // The port of the server the proxy sends a new connection to, or the error.
+  std::string ProxiedPort() {
+    auto port = ThroughProxy("SELECT current_setting('port')");
+    return port.ok() ? *port : port.message();
+  }
+
+  int64_t Count(TestCluster& c) {
+    auto n = c.QueryValue("SELECT count(*) FROM ledger", db_);
+    return n.ok() ? std::stoll(*n) : -1;
+  }
+
+  TempDir dir_{"dbr-cutover"};
+  fs::path config_;
+  std::string db_;
+  int proxy_port_ = 0;
+};
+
+TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_ok"));
+  ASSERT_EQ(ProxiedPort(), std::to_string(src_->port()));
+
+  PgBench bench(dir_.path(), proxy_port_, db_, 14, 200);
+  std::this_thread::sleep_for(3s);
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  std::cerr << cut.out << cut.err;
+  EXPECT_NE(cut.out.find("write pause"), std::string::npos) << cut.out;
+  EXPECT_EQ(ProxiedPort(), std::to_string(dst_->port()));
+  // The old primary is fenced: the application's role cannot write there any more.
+  auto fenced = src_->Connect(db_, "app", "apppw");
+  ASSERT_TRUE(fenced.ok());
+  Status write = fenced->Exec("INSERT INTO ledger (client) VALUES (-1)");
+  EXPECT_FALSE(write.ok());
+  EXPECT_NE(write.message().find("read-only"), std::string::npos) << write.message();
+
+  std::this_thread::sleep_for(3s);
+  CommandResult back = Dbr("rollback");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  std::cerr << back.out << back.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+
+  const ProcessOutput& out = bench.Wait();
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;  // no client aborted on an error
+  const int64_t committed = PgBench::Processed(out);
+  ASSERT_GT(committed, 1000);
+  // Every committed row is on the primary, each once.
+  EXPECT_EQ(Count(*src_), 1000 + committed);
+  EXPECT_EQ(*src_->QueryValue("SELECT count(DISTINCT id) FROM ledger", db_),
+            std::to_string(1000 + committed));
+  // And the destination, replicated again from the source, has the same rows.
+  ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
+  auto a = TableChecksums(*src_, db_, {"public"});
+  auto b = TableChecksums(*dst_, db_, {"public"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)["public.ledger"], (*b)["public.ledger"]);
+
+  CommandResult status = RunDbRelocate({"proxy", "--config", config_.string()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("sends traffic to: source"), std::string::npos) << status.out;
+}
+
+TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_dst_down"));
+  ASSERT_TRUE(dst_->Stop().ok());
+  CommandResult r = Dbr("cutover");
+  ASSERT_TRUE(dst_->StartAgain().ok());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("destination"), std::string::npos) << r.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
+  EXPECT_TRUE(id.ok()) << id.message();
+}
+
+TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_admin"));
+  auto dead = PickFreePort();
+  ASSERT_TRUE(dead.ok());
+  // The cutover block ends the file: point its admin console somewhere nothing listens.
+  std::ofstream(config_, std::ios::app) << fmt::format("  admin: 127.0.0.1:{}\n", *dead);
+  CommandResult r = Dbr("cutover");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("PgBouncer admin console"), std::string::npos) << r.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
+  EXPECT_TRUE(id.ok()) << id.message();
+}
+
+TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_stall", "  drain_timeout: 1\n"));
+  // The destination's apply worker stalls on the cut-over's last write (and only on it), so
+  // everything looks healthy until the write pause has begun.
+  for (const char* sql : {
+           "CREATE FUNCTION public.stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
+           "NEW.kind = 'switch' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$",
+           "CREATE TRIGGER stall BEFORE INSERT ON db_relocate.heartbeat FOR EACH ROW EXECUTE "
+           "FUNCTION public.stall()",
+           "ALTER TABLE db_relocate.heartbeat ENABLE ALWAYS TRIGGER stall",
+       })
+    ASSERT_TRUE(dst_->Exec(sql, db_).ok()) << sql;
+  PgBench bench(dir_.path(), proxy_port_, db_, 6, 100);
+  std::this_thread::sleep_for(1s);
+  CommandResult r = Dbr("cutover");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("drain_timeout"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("back on the source"), std::string::npos) << r.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  const ProcessOutput& out = bench.Wait();
+  EXPECT_EQ(out.exit_code, 0) << out.out << out.err;
+  // The source takes the application's writes again (the fence was lifted).
+  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
+  EXPECT_TRUE(id.ok()) << id.message();
+  EXPECT_EQ(Count(*src_), 1000 + PgBench::Processed(out) + 1);
+  // Once the stall is gone, replication into the destination goes on and a cut-over succeeds.
+  ASSERT_TRUE(dst_->Exec("DROP TRIGGER stall ON db_relocate.heartbeat", db_).ok());
+  ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
+  CommandResult again = Dbr("cutover");
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Count(*dst_), 1000 + PgBench::Processed(out) + 1);
+}
+
+}  // namespace
+}  // namespace dbr::test
