@@ -1,14 +1,16 @@
 #include "core/cleanup.h"
 
-#include <chrono>
+#include <fmt/format.h>
+
 #include <optional>
-#include <thread>
 
 #include "core/heartbeat.h"
 #include "core/names.h"
+#include "core/replication_link.h"
 #include "core/run_state.h"
 #include "core/servers.h"
 #include "pg/quote.h"
+#include "proxy/traffic_switch.h"
 #include "util/files.h"
 #include "util/log.h"
 
@@ -35,13 +37,19 @@ class Cleanup {
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
+    DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(*state));
     DBR_RETURN_IF_ERROR(StopWriter(store));
-    DBR_RETURN_IF_ERROR(DropSubscription(*dst));
-    DBR_RETURN_IF_ERROR(DropSlot(*src));
-    DBR_RETURN_IF_ERROR(Act(*src, "publication " + std::string(names::kPublication), "source",
-                            "SELECT count(*) FROM pg_publication WHERE pubname = $1",
-                            {names::kPublication},
-                            "DROP PUBLICATION " + pg::QuoteIdent(names::kPublication)));
+    // Both directions: `run` built source -> destination, `cutover` the way back.
+    for (const names::Link* link : {&names::kForward, &names::kReverse}) {
+      pg::Connection& from = std::string(link->from) == "src" ? *src : *dst;
+      pg::Connection& to = std::string(link->to) == "src" ? *src : *dst;
+      DBR_RETURN_IF_ERROR(DropSubscription(to, *link));
+      DBR_RETURN_IF_ERROR(DropSlot(from, *link));
+      DBR_RETURN_IF_ERROR(
+          Act(from, "publication " + std::string(link->publication), from.params().label,
+              "SELECT count(*) FROM pg_publication WHERE pubname = $1", {link->publication},
+              "DROP PUBLICATION " + pg::QuoteIdent(link->publication)));
+    }
     for (auto* side : {&*src, &*dst})
       DBR_RETURN_IF_ERROR(Act(*side, "schema db_relocate (the heartbeat table)",
                               side == &*src ? "source" : "destination",
@@ -51,6 +59,13 @@ class Cleanup {
     DBR_RETURN_IF_ERROR(DropRole(*src, "source"));
     for (const auto& role : state->created_roles)
       if (role == config_.upgrade.user) DBR_RETURN_IF_ERROR(DropRole(*dst, "destination"));
+    for (const auto& [side, roles] : state->fenced)
+      if (!roles.empty())
+        log::warn(
+            "the {} stays read-only for {} application roles (fenced by the last switch); "
+            "lift it with ALTER ROLE <role> IN DATABASE <db> RESET "
+            "default_transaction_read_only when that database is to take writes again",
+            side == "src" ? "source" : "destination", roles.size());
     if (store.Exists()) {
       actions_.push_back("move the run state aside (" + store.file("state.json").string() + ")");
       if (!dry_run_) {
@@ -91,40 +106,46 @@ class Cleanup {
     return dry_run_ ? Status::Ok() : StopHeartbeatWriter(store);
   }
 
-  Status DropSubscription(pg::Connection& dst) {
-    auto go =
-        Plan(dst, "SELECT count(*) FROM pg_subscription WHERE subname = $1", {names::kSubscription},
-             std::string("drop subscription ") + names::kSubscription +
-                 " on the destination (its slot is dropped on the source next)");
-    if (!go.ok() || !*go) return go.status();
-    std::string sub = pg::QuoteIdent(names::kSubscription);
-    // Detached from its slot first, so DROP does not reach into the source.
-    DBR_RETURN_IF_ERROR(dst.Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
-    DBR_RETURN_IF_ERROR(dst.Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)"));
-    return dst.Exec("DROP SUBSCRIPTION " + sub);
+  // While a switch is half done, or the proxy sends the application somewhere the state does not
+  // expect, each side may hold writes the other lacks: dropping replication could strand them.
+  Status RefuseWhileSidesDiffer(const RunState& state) {
+    if (state.switching)
+      return Status::Error(fmt::format(
+          "a {} was interrupted (stage {}): run `db_relocate {}` again to finish or undo it "
+          "before cleaning up; nothing was dropped",
+          state.switching->to == "dst" ? "cut-over" : "rollback", state.switching->stage,
+          state.switching->to == "dst" ? "cutover" : "rollback"));
+    if (!config_.cutover.configured) return Status::Ok();
+    auto proxy = MakeTrafficSwitch(config_);
+    if (!proxy.ok()) return proxy.status();
+    auto ps = (*proxy)->Inspect();
+    if (!ps.ok() || !ps->running) return Status::Ok();  // no proxy, no traffic to strand
+    if (!ps->active.empty() && ps->active != state.primary)
+      return Status::Error(fmt::format(
+          "the proxy sends the application to the {} but the relocation's primary is the {}: "
+          "both may hold writes the other lacks. Point the proxy back, or run cutover/rollback; "
+          "nothing was dropped",
+          ps->active == "dst" ? "destination" : "source",
+          state.primary == "dst" ? "destination" : "source"));
+    return Status::Ok();
   }
 
-  Status DropSlot(pg::Connection& src) {
+  Status DropSubscription(pg::Connection& conn, const names::Link& link) {
     auto go =
-        Plan(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {names::kSlot},
-             std::string("drop replication slot ") + names::kSlot +
-                 " on the source (releases the WAL it retains)");
+        Plan(conn, "SELECT count(*) FROM pg_subscription WHERE subname = $1", {link.subscription},
+             fmt::format("drop subscription {} on the {} (its slot is dropped next)",
+                         link.subscription, conn.params().label));
     if (!go.ok() || !*go) return go.status();
-    // The walsender of the disabled subscription may take a moment to exit.
-    for (int i = 0; i < 50; ++i) {
-      auto active = src.QueryValue(
-          "SELECT COALESCE(bool_or(active), false) FROM pg_replication_slots WHERE slot_name = $1",
-          {names::kSlot});
-      if (!active.ok()) return active.status();
-      if (*active == "f") break;
-      if (i == 25)
-        (void)src.Exec(
-            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
-            "WHERE slot_name = $1 AND active",
-            {names::kSlot});
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return src.Exec("SELECT pg_drop_replication_slot($1)", {names::kSlot});
+    return DropSubscriptionKeepingSlot(conn, link.subscription);
+  }
+
+  Status DropSlot(pg::Connection& conn, const names::Link& link) {
+    auto go =
+        Plan(conn, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {link.slot},
+             fmt::format("drop replication slot {} on the {} (releases the WAL it retains)",
+                         link.slot, conn.params().label));
+    if (!go.ok() || !*go) return go.status();
+    return dbr::DropSlot(conn, link.slot);
   }
 
   Status DropRole(pg::Connection& conn, const std::string& side) {

@@ -225,6 +225,13 @@ struct Switch {
     }
     if (ReplicationPassword().empty())
       return Status::Error("the run state holds no replication password: was `run` finished?");
+    auto exists = new_side->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1",
+                                       {config.upgrade.user});
+    if (!exists.ok()) return exists.status();
+    if (*exists == "0" && to == "dst") {  // cleanup drops what we created there
+      state.created_roles.push_back(config.upgrade.user);
+      DBR_RETURN_IF_ERROR(Save());
+    }
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
                                               SchemasInScope(config.src.schemas)));
     return EnsurePublication(*new_side, link_out.publication, replicable);
