@@ -348,6 +348,9 @@ struct Switch {
   // ---- The sequence ------------------------------------------------------------------------
 
   Status Run() {
+    auto made = MakeTrafficSwitch(config);
+    if (!made.ok()) return made.status();
+    proxy = std::move(*made);
     auto loaded = store.Load();
     if (!loaded.ok()) return loaded.status();
     state = std::move(*loaded);
@@ -355,9 +358,6 @@ struct Switch {
       return Status::Error("the relocation is not replicating yet (step: " +
                            (state.current_step.empty() ? "none" : state.current_step) +
                            "): run `db_relocate run` to the end first");
-    auto made = MakeTrafficSwitch(config);
-    if (!made.ok()) return made.status();
-    proxy = std::move(*made);
     DBR_RETURN_IF_ERROR(Connect());
 
     if (state.switching) DBR_RETURN_IF_ERROR(Recover());

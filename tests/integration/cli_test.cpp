@@ -107,7 +107,7 @@ TEST_F(CliTest, HelpListsEveryCommand) {
 
 TEST_F(CliTest, PendingCommandsSayTheyAreNotAvailable) {
   fs::path config = Write("config.yaml", UnreachableConfig());
-  for (const char* command : {"verify", "cutover", "rollback"}) {
+  for (const char* command : {"verify"}) {
     auto r = RunDbRelocate({command, "--config", config.string()});
     EXPECT_EQ(r.exit_code, 2) << command << "\n" << Dump(r);
     EXPECT_TRUE(r.out.empty()) << command << ": no pretend output\n" << Dump(r);
@@ -118,6 +118,23 @@ TEST_F(CliTest, PendingCommandsSayTheyAreNotAvailable) {
   auto dry = RunDbRelocate({"cleanup", "--dry-run", "--config", config.string()});
   EXPECT_EQ(dry.exit_code, 1) << Dump(dry);
   EXPECT_TRUE(Contains(dry.err, "cleanup needs the source")) << Dump(dry);
+}
+
+TEST_F(CliTest, SwitchCommandsWithoutACutoverBlockAreConfigErrors) {
+  fs::path config = Write("config.yaml", UnreachableConfig());
+  for (const char* command : {"cutover", "rollback", "proxy"}) {
+    auto r = RunDbRelocate({command, "--config", config.string()});
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << Dump(r);
+    EXPECT_TRUE(Contains(r.err, "no cutover block")) << command << "\n" << Dump(r);
+  }
+}
+
+TEST_F(CliTest, CutoverBeforeRunSaysSo) {
+  fs::path config = Write(
+      "config.yaml", UnreachableConfig() + "cutover:\n  type: pgbouncer\n  listen: 127.0.0.1:1\n");
+  auto r = RunDbRelocate({"cutover", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1) << Dump(r);
+  EXPECT_TRUE(Contains(r.err, "run `db_relocate run` to the end first")) << Dump(r);
 }
 
 TEST_F(CliTest, UnknownCommandIsUsageError) {
