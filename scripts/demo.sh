@@ -3,9 +3,11 @@
 #
 # Starts a PostgreSQL 15 source with a pgbench dataset plus a table of random jsonb/text rows and
 # an application load writing to it, and an empty PostgreSQL 17 destination; runs
-# `db_relocate run --config examples/demo.yaml` while the load goes on; shows `status`; stops the
-# load and proves that both databases hold the same rows. Clusters live under demo-work/ and are
-# stopped at the end (DEMO_KEEP=1 keeps them running).
+# `db_relocate run --config examples/demo.yaml` while the load goes on; shows `status`; moves
+# the load (which goes through a PgBouncer db_relocate runs) to the destination with `cutover`;
+# stops the load and proves that both databases hold the same rows, the source fed back by the
+# return replication. Clusters live under demo-work/ and are stopped at the end (DEMO_KEEP=1
+# keeps them running).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$(realpath "${1:-$REPO/build/db_relocate}")"
@@ -22,6 +24,7 @@ psql_dst() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U
 LOAD_PID=""
 finish() {
   [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null || true
+  [[ "${DEMO_KEEP:-0}" != 1 ]] && "$BIN" proxy --stop --config "$CONFIG" >/dev/null 2>&1 || true
   touch "$WORK/state/heartbeat.stop" 2>/dev/null || true
   if [[ "${DEMO_KEEP:-0}" != 1 ]]; then
     sleep 2  # let the heartbeat writer see its stop file
@@ -35,7 +38,9 @@ say "Starting PostgreSQL 15 (source, port $SRC_PORT) and PostgreSQL 17 (destinat
 "$REPO/scripts/pg-cluster.sh" stop 15 "$WORK/src" >/dev/null 2>&1 || true
 "$REPO/scripts/pg-cluster.sh" stop 17 "$WORK/dst" >/dev/null 2>&1 || true
 pkill -f "db_relocate heartbeat --config $CONFIG" 2>/dev/null || true
-rm -rf "$WORK"
+[[ -f /tmp/db_relocate-demo-proxy/pgbouncer.pid ]] &&
+  kill "$(cat /tmp/db_relocate-demo-proxy/pgbouncer.pid)" 2>/dev/null || true
+rm -rf "$WORK" /tmp/db_relocate-demo-proxy
 mkdir -p "$WORK" && chmod 755 "$WORK"
 "$REPO/scripts/pg-cluster.sh" start 15 "$WORK/src" $SRC_PORT
 "$REPO/scripts/pg-cluster.sh" start 17 "$WORK/dst" $DST_PORT
@@ -62,10 +67,15 @@ SELECT md5(random()::text), (ARRAY['new','paid','shipped'])[1 + (g % 3)]::order_
        jsonb_build_object('sku', md5(random()::text), 'qty', (random() * 10)::int),
        ARRAY[md5(random()::text), md5(random()::text)]
   FROM generate_series(1, 50000) g;
+-- The application's own role: the one cut-over fences on the old side.
+CREATE ROLE app LOGIN PASSWORD 'apppw';
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO app;
 SQL
 
 say "Starting the application load on the source (pgbench, 4 clients, 200 transactions/s)"
-"$PGBIN/pgbench" -h 127.0.0.1 -p $SRC_PORT -U ops -c 4 -R 200 -T 3600 -n demo >"$WORK/load.log" 2>&1 &
+PGPASSWORD=apppw "$PGBIN/pgbench" -h 127.0.0.1 -p $SRC_PORT -U app -c 4 -R 200 -T 3600 -n demo \
+  >"$WORK/load.log" 2>&1 &
 LOAD_PID=$!
 sleep 2
 
@@ -79,14 +89,36 @@ say "db_relocate status --config examples/demo.yaml"
 sleep 3
 "$BIN" status --config "$CONFIG"
 
-say "Stopping the load, waiting until the destination has applied everything"
-kill "$LOAD_PID"; wait "$LOAD_PID" 2>/dev/null || true; LOAD_PID=""
+say "The application now connects through PgBouncer (port 54316), which db_relocate started"
+kill "$LOAD_PID" 2>/dev/null || { echo "the load stopped early:"; cat "$WORK/load.log"; exit 1; }
+wait "$LOAD_PID" 2>/dev/null || true
+PGPASSWORD=apppw "$PGBIN/pgbench" -h 127.0.0.1 -p 54316 -U app -c 4 -R 200 -T 12 -n demo \
+  >"$WORK/load.log" 2>&1 &
+LOAD_PID=$!
+sleep 3
+"$BIN" proxy --config "$CONFIG"
+
+say "db_relocate cutover --config examples/demo.yaml   (the load keeps writing through PgBouncer)"
+"$BIN" cutover --config "$CONFIG"
+sleep 3
+"$BIN" proxy --config "$CONFIG"
+
+say "Letting the load finish (pgbench's own summary: no failed transaction through the switch)"
+load_rc=0
+wait "$LOAD_PID" || load_rc=$?
+LOAD_PID=""
+grep -E "actually processed|failed transactions|aborted" "$WORK/load.log" || true
+if [[ $load_rc != 0 ]]; then
+  echo "pgbench failed (exit $load_rc):"; cat "$WORK/load.log"; exit 1
+fi
+
+say "Waiting until the source has applied everything back"
 touch "$WORK/state/heartbeat.stop"  # the heartbeat writer stops too, so nothing changes any more
 sleep 2
 # The insert position: with asynchronous commit the write position may lag the last commits.
-target=$(psql_src -At -c "SELECT pg_current_wal_insert_lsn()")
+target=$(psql_dst -At -c "SELECT pg_current_wal_insert_lsn()")
 for _ in $(seq 1 120); do
-  done_=$(psql_src -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'db_relocate_slot'")
+  done_=$(psql_dst -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'db_relocate_rev_slot'")
   [[ "$done_" == t ]] && break
   sleep 0.5
 done
@@ -103,7 +135,7 @@ for t in $tables; do
   printf '%-28s %-44s %s\n' "$t" "$a" "$r"
 done
 if [[ $differs == 0 ]]; then
-  say "Success: the PostgreSQL 17 destination holds exactly the source's rows, and replication keeps running."
+  say "Success: the application writes to PostgreSQL 17, and the source, kept in sync by the return replication, holds exactly the same rows (\`db_relocate rollback\` would lose nothing)."
 else
   say "FAILED: some tables differ"; exit 1
 fi

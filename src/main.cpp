@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
     if (std::string(c.name) == "check" || std::string(c.name) == "status") add_output(sub);
     if (std::string(c.name) == "cleanup")
       sub->add_flag("--dry-run", options.dry_run, "List what would be dropped");
+    if (std::string(c.name) == "proxy")
+      sub->add_flag("--stop", options.stop, "Stop the proxy db_relocate manages");
   }
   CLI::App* heartbeat = app.add_subcommand("heartbeat", "");
   heartbeat->group("");  // internal: the detached writer started by `run`

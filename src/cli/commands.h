@@ -15,6 +15,7 @@ constexpr int kExitUsage = 2;
 struct CommandOptions {
   std::string output = "text";  // text | json (check, status)
   bool dry_run = false;         // cleanup
+  bool stop = false;            // proxy: stop a managed proxy
 };
 
 int Check(const Config& config, const CommandOptions& options);
@@ -25,7 +26,8 @@ int ShowStatus(const Config& config, const CommandOptions& options);
 // Moves the application's traffic to the destination, or back to the source (issue #4).
 int Cutover(const Config& config, const CommandOptions& options);
 int Rollback(const Config& config, const CommandOptions& options);
-// Provisions a managed proxy (or checks an unmanaged one) and shows where it sends traffic.
+// Provisions a managed proxy (or checks an unmanaged one) and shows where it sends traffic;
+// with `stop`, stops a managed one.
 int Proxy(const Config& config, const CommandOptions& options);
 // The detached heartbeat writer that `run` starts (hidden command).
 int Heartbeat(const Config& config, const CommandOptions& options);

@@ -24,7 +24,8 @@ int Rollback(const Config& config, const CommandOptions&) {
   return Report(SwitchTraffic(config, "src"));
 }
 
-int Proxy(const Config& config, const CommandOptions&) {
+int Proxy(const Config& config, const CommandOptions& options) {
+  if (options.stop) return Report(StopManagedProxy(config));
   if (int rc = Report(ProvisionProxy(config)); rc != kExitOk) return rc;
   auto text = DescribeProxy(config);
   if (!text.ok()) return Report(text.status());

@@ -940,7 +940,7 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
           : Resolve(base, co.config_file).string();
   co.generate_auth_file = co.auth_file.empty();
   co.auth_file = co.auth_file.empty()
-                     ? (fs::path(cfg.state_dir) / "proxy" / "userlist.txt").string()
+                     ? (fs::path(co.config_file).parent_path() / "userlist.txt").string()
                      : Resolve(base, co.auth_file).string();
   return cfg;
 }

@@ -59,7 +59,7 @@ struct CutoverConfig {
   std::string admin_user;      // PgBouncer admin console user (default: src.user)
   std::string admin_password;  // (default: src.password)
   std::string config_file;     // default: <state_dir>/proxy/pgbouncer.ini or haproxy.cfg
-  std::string auth_file;  // PgBouncer userlist (default: <state_dir>/proxy/userlist.txt, generated)
+  std::string auth_file;  // PgBouncer userlist (default: userlist.txt beside config_file, generated)
   std::string database;   // PgBouncer database clients use (default: src.name)
   std::string backend = "postgres";  // HAProxy backend; its servers are named src and dst
   std::string pool_mode = "transaction";

@@ -504,6 +504,16 @@ Status ProvisionProxy(const Config& config) {
   return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, Other(active)));
 }
 
+Status StopManagedProxy(const Config& config) {
+  auto proxy = MakeTrafficSwitch(config);
+  if (!proxy.ok()) return proxy.status();
+  if (!config.cutover.manage)
+    return Status::BadConfig(
+        "cutover.manage is false: db_relocate did not start this proxy and "
+        "does not stop it");
+  return (*proxy)->StopManaged();
+}
+
 Result<std::string> DescribeProxy(const Config& config) {
   auto proxy = MakeTrafficSwitch(config);
   if (!proxy.ok()) return proxy.status();

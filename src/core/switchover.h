@@ -20,6 +20,9 @@ Status SwitchTraffic(const Config& config, const std::string& to);
 // reloads it. Without: checks that the proxy answers.
 Status ProvisionProxy(const Config& config);
 
+// Stops a managed proxy (the application loses its way in: for when it no longer uses it).
+Status StopManagedProxy(const Config& config);
+
 // What the proxy does now, for `db_relocate proxy`.
 Result<std::string> DescribeProxy(const Config& config);
 

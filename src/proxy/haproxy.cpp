@@ -92,18 +92,14 @@ pid_t RunningPid(const fs::path& pid_file) {
 
 class HAProxySwitch : public TrafficSwitch {
  public:
+  // The config fills in every path (config/config.cpp); the pid file sits beside the config.
   explicit HAProxySwitch(const Config& config) : cutover_(config.cutover) {
-    const fs::path state_dir = config.state_dir;
-    if (cutover_.admin.empty()) cutover_.admin = (state_dir / "haproxy.sock").string();
-    if (cutover_.config_file.empty()) cutover_.config_file = (state_dir / "haproxy.cfg").string();
-    if (cutover_.backend.empty()) cutover_.backend = "postgres";
     socket_ = cutover_.admin;
     config_file_ = cutover_.config_file;
-    pid_file_ = state_dir.empty() ? fs::path(config_file_).replace_extension(".pid")
-                                  : state_dir / "haproxy.pid";
+    pid_file_ = fs::path(config_file_).parent_path() / "haproxy.pid";
   }
 
-  const char* name() const override { return "haproxy"; }
+  const char* name() const override { return "HAProxy"; }
 
   Status Provision(const Backend& active, const Backend& standby) override;
   Result<ProxyState> Inspect() override;

@@ -106,6 +106,7 @@ class CutoverTest : public SharedPairTest {
                           fmt::format("cutover:\n  type: {}\n  manage: true\n"
                                       "  listen: 127.0.0.1:{}\n{}",
                                       proxy, proxy_port_, extra));
+    proxy_config_ = config_;
     CommandResult r = RunDbRelocate({"run", "--config", config_.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -114,6 +115,11 @@ class CutoverTest : public SharedPairTest {
     if (!config_.empty()) {
       (void)RunDbRelocate({"cleanup", "--config", config_.string()});
       StopHeartbeatWriter(dir_.path() / "state");
+    }
+    if (!proxy_config_.empty()) {
+      CommandResult stopped =
+          RunDbRelocate({"proxy", "--stop", "--config", proxy_config_.string()});
+      EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
     }
   }
 
@@ -148,6 +154,7 @@ class CutoverTest : public SharedPairTest {
 
   TempDir dir_{"dbr-cutover"};
   fs::path config_;
+  fs::path proxy_config_;  // the managed proxy to stop at the end
   std::string db_;
   int proxy_port_ = 0;
 };
