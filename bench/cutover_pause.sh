@@ -98,7 +98,7 @@ LOAD_PIDS=()
 STARTED_CLUSTERS=()
 
 cleanup() {
-  local rc=$? pid d f stopped=""
+  local rc=$? pid d
   trap - EXIT INT TERM
   set +e
   for pid in "${LOAD_PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; done
@@ -113,14 +113,12 @@ cleanup() {
     for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill "$pid" 2>/dev/null
   fi
-  # `cleanup` leaves the managed proxy running: stop it through the pid file its config names.
-  for f in $(sed -n -E 's/^[[:space:]]*pidfile[[:space:]=]+//p' "$STATE/proxy/pgbouncer.ini" "$STATE/proxy/haproxy.cfg" 2>/dev/null) \
-    "$STATE/proxy/pgbouncer.pid" "$STATE/haproxy.pid"; do
-    pid="$(head -n 1 "$f" 2>/dev/null)"
-    [[ "$pid" =~ ^[0-9]+$ && " $stopped " != *" $pid "* ]] || continue
-    kill "$pid" 2>/dev/null && log "stopped the managed $PROXY (pid $pid)"
-    stopped+=" $pid"
-  done
+  # `cleanup` leaves the managed proxy running (applications go through it): stop it.
+  if [[ -f "$CONFIG" ]]; then
+    "$BIN" proxy --stop --config "$CONFIG" >>"$WORK/cleanup.log" 2>&1 \
+      && log "stopped the managed $PROXY" \
+      || echo "cutover_pause: db_relocate proxy --stop failed (see $WORK/cleanup.log)" >&2
+  fi
   for d in "${STARTED_CLUSTERS[@]}"; do
     "$REPO/scripts/pg-cluster.sh" stop "${d%%:*}" "${d#*:}" >/dev/null 2>&1
   done
