@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/heartbeat.h"
+#include "core/names.h"
 #include "core/replication_health.h"
 #include "core/run_state.h"
 #include "core/servers.h"
@@ -36,7 +37,15 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     dst.emplace(std::move(*c));
   else
     dst_error = c.message();
-  ReplicationHealth h = ReadReplicationHealth(src ? &*src : nullptr, dst ? &*dst : nullptr);
+  // After a cut-over the application writes to the destination and replication runs back.
+  const bool reversed = state->primary == "dst";
+  const names::Link& link = reversed ? names::kReverse : names::kForward;
+  pg::Connection* src_conn = src ? &*src : nullptr;
+  pg::Connection* dst_conn = dst ? &*dst : nullptr;
+  ReplicationHealth h = reversed ? ReadReplicationHealth(dst_conn, src_conn, link)
+                                 : ReadReplicationHealth(src_conn, dst_conn, link);
+  const std::string primary = reversed ? "destination" : "source";
+  const std::string replica = reversed ? "source" : "destination";
   auto writer = HeartbeatWriterPid(store);
 
   std::map<std::string, int> by_state;
@@ -63,6 +72,18 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     j["source_error"] = src_error;
     j["destination_error"] = dst_error;
     j["notes"] = state->notes;
+    j["primary"] = state->primary;
+    j["replication_direction"] = std::string(link.from) + "->" + link.to;
+    nlohmann::json switches = nlohmann::json::array();
+    for (const auto& r : state->switches)
+      switches.push_back({{"to", r.to},
+                          {"started_at", r.started_at},
+                          {"finished_at", r.finished_at},
+                          {"pause_ms", r.pause_ms},
+                          {"marker", r.marker},
+                          {"lsn", r.lsn}});
+    j["switches"] = switches;
+    j["switch_in_progress"] = state->switching ? state->switching->stage : "";
     std::cout << j.dump(2) << "\n";
   } else {
     std::string out;
@@ -79,6 +100,14 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     out += fmt::format("tables:          {}\n", counts.empty() ? "-" : counts);
     for (const auto& [name, t] : state->tables)
       if (t.state != "copied") out += fmt::format("  {:<40} {}\n", name, t.state);
+    out += fmt::format("primary:         {} (replication {} -> {})\n", primary, primary, replica);
+    for (const auto& r : state->switches)
+      out += fmt::format("  {} at {}: write pause {:.0f} ms\n",
+                         r.to == "dst" ? "cut-over" : "rollback", r.finished_at, r.pause_ms);
+    if (state->switching)
+      out += fmt::format("WARNING:         a {} was interrupted (stage {}): run it again\n",
+                         state->switching->to == "dst" ? "cutover" : "rollback",
+                         state->switching->stage);
     if (!src_error.empty()) out += "source:          unreachable: " + src_error + "\n";
     if (!dst_error.empty()) out += "destination:     unreachable: " + dst_error + "\n";
     out +=
@@ -98,9 +127,10 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     if (std::string w = h.SlotWarning(); !w.empty()) out += "WARNING:         " + w + "\n";
     out += fmt::format("lag:             {} bytes, {} s\n", h.lag_bytes,
                        h.lag_seconds < 0 ? std::string("?") : fmt::format("{:.1f}", h.lag_seconds));
-    out += fmt::format("heartbeat:       source #{} ({}), destination #{} ({}), writer {}\n",
+    out += fmt::format("heartbeat:       {} #{} ({}), {} #{} ({}), writer {}\n", primary,
                        h.src_heartbeat_seq, h.src_heartbeat_at.empty() ? "-" : h.src_heartbeat_at,
-                       h.dst_heartbeat_seq, h.dst_heartbeat_at.empty() ? "-" : h.dst_heartbeat_at,
+                       replica, h.dst_heartbeat_seq,
+                       h.dst_heartbeat_at.empty() ? "-" : h.dst_heartbeat_at,
                        writer ? fmt::format("running (pid {})", *writer) : "not running");
     for (const auto& n : state->notes) out += "note: " + n + "\n";
     std::cout << out;

@@ -167,7 +167,6 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
   std::this_thread::sleep_for(3s);
   CommandResult cut = Dbr("cutover");
   ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
-  std::cerr << cut.out << cut.err;
   EXPECT_NE(cut.out.find("write pause"), std::string::npos) << cut.out;
   EXPECT_EQ(ProxiedPort(), std::to_string(dst_->port()));
   // The old primary is fenced: the application's role cannot write there any more.
@@ -177,10 +176,14 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
   EXPECT_FALSE(write.ok());
   EXPECT_NE(write.message().find("read-only"), std::string::npos) << write.message();
 
+  CommandResult status = Dbr("status");
+  EXPECT_NE(status.out.find("primary:         destination (replication destination -> source)"),
+            std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("cut-over at"), std::string::npos) << status.out;
   std::this_thread::sleep_for(3s);
   CommandResult back = Dbr("rollback");
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
-  std::cerr << back.out << back.err;
   EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
 
   const ProcessOutput& out = bench.Wait();
@@ -198,9 +201,9 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ((*a)["public.ledger"], (*b)["public.ledger"]);
 
-  CommandResult status = RunDbRelocate({"proxy", "--config", config_.string()});
-  EXPECT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_NE(status.out.find("sends traffic to: source"), std::string::npos) << status.out;
+  CommandResult proxy = RunDbRelocate({"proxy", "--config", config_.string()});
+  EXPECT_EQ(proxy.exit_code, 0) << proxy.err;
+  EXPECT_NE(proxy.out.find("sends traffic to: source"), std::string::npos) << proxy.out;
 }
 
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
@@ -227,6 +230,34 @@ TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
   EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
   auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
   EXPECT_TRUE(id.ok()) << id.message();
+}
+
+TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_pause", "  pause_timeout: 1\n"));
+  // A transaction left open through the proxy holds its server connection: PAUSE waits for it.
+  pg::ConnParams p;
+  p.host = "127.0.0.1";
+  p.port = proxy_port_;
+  p.user = "app";
+  p.password = "apppw";
+  p.dbname = db_;
+  p.sslmode = "disable";
+  auto held = pg::Connection::Open(p);
+  ASSERT_TRUE(held.ok()) << held.message();
+  ASSERT_TRUE(held->Exec("BEGIN").ok());
+  ASSERT_TRUE(held->Exec("INSERT INTO ledger (client) VALUES (42)").ok());
+  CommandResult r = Dbr("cutover");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("could not pause"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing changed"), std::string::npos) << r.err;
+  // The held transaction commits, on the source, and new ones get through again.
+  EXPECT_TRUE(held->Exec("COMMIT").ok());
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM ledger WHERE client = 42", db_), "1");
+  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
+  EXPECT_TRUE(id.ok()) << id.message();
+  CommandResult status = Dbr("status");
+  EXPECT_NE(status.out.find("primary:         source"), std::string::npos) << status.out;
 }
 
 TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
