@@ -129,6 +129,14 @@ Status RunRelocation(const Config& config) {
   auto state = ctx.store.Load();
   if (!state.ok()) return state.status();
   ctx.state = std::move(*state);
+  // After a cut-over the destination is the primary and replication runs the other way: the
+  // forward steps must not rebuild what the cut-over took down.
+  if (ctx.state.primary == "dst" || ctx.state.switching)
+    return Status::Error(
+        ctx.state.switching
+            ? "a cut-over or rollback was interrupted: run that command again first"
+            : "the application was moved to the destination by `cutover`; `run` has nothing left "
+              "to do (`status` shows the replication back to the source; `rollback` returns)");
   if (ctx.state.started_at.empty())
     ctx.state.started_at = NowUtc();
   else

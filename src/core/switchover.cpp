@@ -120,8 +120,17 @@ struct Switch {
 
     // Replication into the new side: running, no errors, little lag, heartbeat fresh.
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
-    ReplicationHealth first = ReadReplicationHealth(&*old_side, &*new_side, link_in);
-    DBR_RETURN_IF_ERROR(CheckLink(first));
+    // A subscription created moments ago (by the last switch) may not have its worker yet, and
+    // lag comes and goes: give transient states a little time before refusing.
+    ReplicationHealth first;
+    const auto settle = Clock::now() + std::chrono::seconds(15);
+    while (true) {
+      first = ReadReplicationHealth(&*old_side, &*new_side, link_in);
+      Status st = CheckLink(first);
+      if (st.ok()) break;
+      if (Clock::now() > settle) return st;
+      std::this_thread::sleep_for(milliseconds(250));
+    }
     const double fresh = std::max(5.0, 5 * config.heartbeat_interval);
     const auto deadline = Clock::now() + std::chrono::duration<double>(fresh + 5);
     while (true) {
@@ -434,28 +443,14 @@ struct Switch {
   }
 
   // A switch interrupted by a crash: finish it when the proxy already sends traffic to its
-  // target, else undo it.
+  // target, else undo it. Only the command that was interrupted does that.
   Status Recover() {
-    const std::string target = state.switching->to;
-    if (target != to) {
-      // The interrupted one went the other way; let its own direction sort it out first.
-      Switch other(config, target);
-      other.state = state;
-      other.proxy = std::move(proxy);
-      other.old_side = std::move(old_side);
-      other.new_side = std::move(new_side);
-      std::swap(other.old_side, other.new_side);
-      Status st = other.RecoverSameDirection();
-      state = other.state;
-      proxy = std::move(other.proxy);
-      old_side = std::move(other.new_side);
-      new_side = std::move(other.old_side);
-      return st;
-    }
-    return RecoverSameDirection();
-  }
-
-  Status RecoverSameDirection() {
+    if (state.switching->to != to)
+      return Status::Error(fmt::format(
+          "a {} was interrupted (stage {}): run `db_relocate {}` again first, to finish or undo "
+          "it",
+          to == "dst" ? "rollback" : "cut-over", state.switching->stage,
+          to == "dst" ? "rollback" : "cutover"));
     log::warn("an interrupted {} (stage {}) was found: {}", Verb(), state.switching->stage,
               state.switching->stage == "switched" ? "finishing it" : "checking the proxy");
     if (state.switching->stage == "switched") return Finish();

@@ -181,6 +181,10 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
             std::string::npos)
       << status.out;
   EXPECT_NE(status.out.find("cut-over at"), std::string::npos) << status.out;
+  // `run` again must not rebuild the forward replication the cut-over took down.
+  CommandResult rerun = Dbr("run");
+  EXPECT_EQ(rerun.exit_code, 1) << rerun.err;
+  EXPECT_NE(rerun.err.find("nothing left to do"), std::string::npos) << rerun.err;
   std::this_thread::sleep_for(3s);
   CommandResult back = Dbr("rollback");
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
@@ -318,7 +322,8 @@ TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
     ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
     TestCluster& primary = std::string(c.lands_on) == "dst" ? *dst_ : *src_;
     EXPECT_EQ(ProxiedPort(), std::to_string(primary.port()));
-    std::this_thread::sleep_for(2s);
+    // No pause before the next command: the subscription the last one created may not have its
+    // worker yet, which the next one must wait out rather than refuse.
   }
   const ProcessOutput& out = bench.Wait();
   ASSERT_EQ(out.exit_code, 0) << out.out << out.err;

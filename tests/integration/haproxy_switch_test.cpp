@@ -115,7 +115,7 @@ class HAProxySwitchTest : public ::testing::Test {
 TEST_F(HAProxySwitchTest, ProvisionPauseSwitchResumeStop) {
   auto sw = MakeHAProxySwitch(config_);
   HAProxyGuard guard(sw.get(), PidFile());
-  EXPECT_STREQ(sw->name(), "haproxy");
+  EXPECT_STREQ(sw->name(), "HAProxy");
 
   ASSERT_TRUE(sw->Provision(src_backend_, dst_backend_).ok());
   guard.Note();
