@@ -38,6 +38,7 @@ class Cleanup {
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
     DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(*state));
+    DBR_RETURN_IF_ERROR(RetireProxyStandby(state->primary));
     DBR_RETURN_IF_ERROR(StopWriter(store));
     // Both directions: `run` built source -> destination, `cutover` the way back.
     for (const names::Link* link : {&names::kForward, &names::kReverse}) {
@@ -128,6 +129,23 @@ class Cleanup {
           ps->active == "dst" ? "destination" : "source",
           state.primary == "dst" ? "destination" : "source"));
     return Status::Ok();
+  }
+
+  // The proxy keeps sending the application to the primary; the other database leaves it.
+  Status RetireProxyStandby(const std::string& primary) {
+    if (!config_.cutover.configured) return Status::Ok();
+    auto proxy = MakeTrafficSwitch(config_);
+    if (!proxy.ok()) return proxy.status();
+    auto ps = (*proxy)->Inspect();
+    if (!ps.ok() || !ps->running) return Status::Ok();
+    const ServerConfig& s = primary == "dst" ? config_.dst : config_.src;
+    actions_.push_back(
+        fmt::format("remove the {} from the proxy ({}), which keeps sending the "
+                    "application to the {}",
+                    primary == "dst" ? "source" : "destination", (*proxy)->name(),
+                    primary == "dst" ? "destination" : "source"));
+    if (dry_run_) return Status::Ok();
+    return (*proxy)->RetireStandby(Backend{primary, s.host, s.port, s.name});
   }
 
   Status DropSubscription(pg::Connection& conn, const names::Link& link) {

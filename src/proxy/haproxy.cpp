@@ -102,6 +102,7 @@ class HAProxySwitch : public TrafficSwitch {
   const char* name() const override { return "HAProxy"; }
 
   Status Provision(const Backend& active, const Backend& standby) override;
+  Status RetireStandby(const Backend& active) override;
   Result<ProxyState> Inspect() override;
   Status Pause(std::chrono::milliseconds timeout) override;
   Status PointTo(const Backend& backend) override;
@@ -154,18 +155,14 @@ Result<std::vector<HAProxyServerState>> HAProxySwitch::Servers() {
     return Status::Error(Where() + " has no backend \"" + cutover_.backend +
                          "\"; set cutover.backend to the backend holding servers src and dst");
   DBR_ASSIGN_OR_RETURN(auto all, ParseServersState(reply));
+  // Both normally; one once cleanup has retired the other.
   std::vector<HAProxyServerState> servers;
-  for (const std::string side : {"src", "dst"}) {
-    bool found = false;
-    for (const auto& s : all)
-      if (s.backend == cutover_.backend && s.name == side) {
-        servers.push_back(s);
-        found = true;
-      }
-    if (!found)
-      return Status::Error(Where() + ": backend " + cutover_.backend + " has no server named " +
-                           side + "; db_relocate needs servers named src and dst in it");
-  }
+  for (const auto& s : all)
+    if (s.backend == cutover_.backend && (s.name == "src" || s.name == "dst")) servers.push_back(s);
+  if (servers.empty())
+    return Status::Error(Where() + ": backend " + cutover_.backend +
+                         " has no server named src or dst; db_relocate needs servers named src "
+                         "and dst in it");
   return servers;
 }
 
@@ -225,6 +222,7 @@ Status HAProxySwitch::UpdateAddress(const HAProxyServerState& current, const Bac
 Status HAProxySwitch::ConvergeRuntime(const Backend& active, const Backend& standby) {
   DBR_ASSIGN_OR_RETURN(auto servers, Servers());
   for (const auto& s : servers) {
+    if (s.name != active.side && standby.side.empty()) continue;
     const Backend& wanted = s.name == active.side ? active : standby;
     DBR_RETURN_IF_ERROR(UpdateAddress(s, wanted));
     if (s.name == standby.side && !s.maint()) DBR_RETURN_IF_ERROR(SetState(s.name, "maint"));
@@ -234,16 +232,29 @@ Status HAProxySwitch::ConvergeRuntime(const Backend& active, const Backend& stan
   return Status::Ok();
 }
 
+Status HAProxySwitch::RetireStandby(const Backend& active) {
+  if (!cutover_.manage) {
+    log::info(
+        "HAProxy is not managed by db_relocate: remove its server {} from backend {} by "
+        "hand (it stays in maintenance)",
+        active.side == "src" ? "dst" : "src", cutover_.backend);
+    return Status::Ok();
+  }
+  return Provision(active, Backend{});
+}
+
+// An empty `standby.side` means none: the backend holds the active server only.
 Status HAProxySwitch::Provision(const Backend& active, const Backend& standby) {
+  const bool has_standby = !standby.side.empty();
   DBR_RETURN_IF_ERROR(CheckSide(active.side));
-  DBR_RETURN_IF_ERROR(CheckSide(standby.side));
+  if (has_standby) DBR_RETURN_IF_ERROR(CheckSide(standby.side));
   if (active.side == standby.side)
     return Status::Error("HAProxy: the active and the standby server are both " + active.side);
   std::string listen_host;
   int listen_port = 0;
   DBR_RETURN_IF_ERROR(ParseHostPort("cutover.listen", cutover_.listen, &listen_host, &listen_port));
   for (const Backend* b : {&active, &standby})
-    if (!SafeToken(b->host) || b->port <= 0 || b->port > 65535)
+    if ((b == &active || has_standby) && (!SafeToken(b->host) || b->port <= 0 || b->port > 65535))
       return Status::Error("HAProxy server " + Server(b->side) + ": invalid address \"" +
                            Address(b->host, b->port) + "\"");
   for (const std::string& token : {cutover_.backend, socket_.string(), pid_file_.string()})
@@ -401,6 +412,13 @@ Status HAProxySwitch::PointTo(const Backend& backend) {
   DBR_RETURN_IF_ERROR(CheckSide(backend.side));
   DBR_ASSIGN_OR_RETURN(auto servers, Servers());
   const std::string other = backend.side == "src" ? "dst" : "src";
+  bool found = false;
+  for (const auto& s : servers) found = found || s.name == backend.side;
+  if (!found)
+    return Status::Error(Where() + ": backend " + cutover_.backend + " has no server named " +
+                         backend.side +
+                         " (cleanup removes the old database from a managed "
+                         "HAProxy; `db_relocate proxy` puts it back)");
   for (const auto& s : servers) {
     if (s.name == backend.side) DBR_RETURN_IF_ERROR(UpdateAddress(s, backend));
     if (s.name == other && !s.maint()) DBR_RETURN_IF_ERROR(SetState(other, "maint"));
@@ -506,6 +524,7 @@ std::string RenderHAProxyConfig(const HAProxyLayout& layout, const Backend& acti
          "  # no health checks, so no on-marked-down: HAProxy never moves traffic by itself, and\n"
          "  # db_relocate ends the old server's sessions explicitly when it pauses.\n";
   for (const std::string side : {"src", "dst"}) {
+    if (side != active.side && standby.side.empty()) continue;  // retired by cleanup
     const Backend& b = side == active.side ? active : standby;
     out << "  server " << side << " " << Address(b.host, b.port)
         << (side == active.side ? "" : " disabled") << "\n";

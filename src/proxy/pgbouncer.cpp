@@ -126,6 +126,8 @@ class PgBouncerSwitch : public TrafficSwitch {
     return Status::Ok();
   }
 
+  Status RetireStandby(const Backend&) override { return Status::Ok(); }
+
   Status StopManaged() override {
     if (!co_.manage) return Status::Ok();
     auto pid = ManagedPid();

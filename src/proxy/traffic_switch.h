@@ -43,7 +43,10 @@ class TrafficSwitch {
   // Sends new work to `backend`; called while paused, takes effect on Resume().
   virtual Status PointTo(const Backend& backend) = 0;
   virtual Status Resume() = 0;
-  // A managed proxy is stopped by cleanup; an unmanaged one is left alone.
+  // Cleanup: the proxy keeps only `active` (the side the application writes to). A managed
+  // HAProxy loses its other server; PgBouncer's single entry already names `active`.
+  virtual Status RetireStandby(const Backend& active) = 0;
+  // Stops a managed proxy (`db_relocate proxy --stop`); an unmanaged one is left alone.
   virtual Status StopManaged() = 0;
 };
 

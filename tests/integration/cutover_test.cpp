@@ -408,6 +408,16 @@ TEST_F(CutoverTest, HAProxyClientsReconnectAndLoseNothing) {
   // The benchmark measures the reconnect time; here only that clients came back at all soon.
   EXPECT_LT(longest_gap, 10.0);
   std::cerr << "longest gap between commits through HAProxy: " << longest_gap << " s\n";
+
+  // Cleanup takes the old database out of the proxy, which keeps serving the application.
+  CommandResult clean = Dbr("cleanup");
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  std::ifstream in(dir_.path() / "state" / "proxy" / "haproxy.cfg");
+  const std::string cfg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cfg.find("server src"), std::string::npos) << cfg;
+  EXPECT_EQ(cfg.find("server dst"), std::string::npos) << cfg;
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  config_.clear();
 }
 
 }  // namespace
