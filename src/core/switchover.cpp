@@ -323,7 +323,9 @@ struct Switch {
     if (old_side && !old_side->IsBroken()) keep(LiftFenceOn(from));
     keep(proxy->PointTo(BackendOf(config, from)));
     keep(proxy->Resume());
-    state.switching.reset();
+    // Left recorded when something could not be put back, so that running the command again
+    // finishes the undo.
+    if (result.ok()) state.switching.reset();
     keep(Save());
     keep(EnsureHeartbeatWriter(config, store));
     return result;
