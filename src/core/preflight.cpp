@@ -6,11 +6,14 @@
 #include <set>
 
 #include "core/catalog.h"
+#include "core/fence.h"
 #include "core/names.h"
 #include "core/servers.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
+#include "proxy/traffic_switch.h"
+#include "util/process.h"
 #include "util/progress.h"
 
 namespace dbr {
@@ -57,10 +60,64 @@ class Preflight {
       if (tables.ok()) CheckDestinationConflicts(*dst, *tables);
       CheckPgDump(*src);
     }
+    if (config_.cutover.configured) CheckCutover(*src, dst ? &*dst : nullptr);
     return std::move(report_);
   }
 
  private:
+  // What `cutover` will need: the proxy (its program, or the running one), the return path's
+  // wal_level on the destination, and the roles it will fence.
+  void CheckCutover(pg::Connection& src, pg::Connection* dst) {
+    const char* name = "cut-over proxy";
+    const CutoverConfig& co = config_.cutover;
+    std::vector<std::string> notes;
+    auto proxy = MakeTrafficSwitch(config_);
+    if (!proxy.ok()) {
+      Add(name, CheckLevel::kFail, proxy.message());
+      return;
+    }
+    auto state = (*proxy)->Inspect();
+    const bool running = state.ok() && state->running;
+    if (co.manage && !running) {
+      ProcessSpec version{.argv = {co.type, co.type == "pgbouncer" ? "--version" : "-v"}};
+      auto out = RunProcess(version);
+      if (!out.ok() || out->exit_code != 0) {
+        Add(name, CheckLevel::kFail, co.type + " is not installed (cutover.manage needs it)", {},
+            "apt-get install " + co.type);
+        return;
+      }
+      notes.push_back(
+          fmt::format("{} will be started on {} at the end of run", co.type, co.listen));
+    } else if (!running) {
+      Add(name, CheckLevel::kWarn,
+          fmt::format("{} does not answer at {}: cutover will refuse until it does ({})", co.type,
+                      co.admin, state.ok() ? state->detail : state.message()),
+          {}, "start it, or set cutover.manage: true for db_relocate to run it");
+      return;
+    } else {
+      notes.push_back(fmt::format("{} answers at {}", (*proxy)->name(), co.admin));
+    }
+    if (dst != nullptr) {
+      auto wal = dst->QueryValue("SHOW wal_level");
+      if (wal.ok() && *wal != "logical") {
+        Add(name, CheckLevel::kWarn,
+            "the destination has wal_level = " + *wal +
+                ": cutover needs logical there for the replication back to the source",
+            {}, "ALTER SYSTEM SET wal_level = logical on the destination, then restart it");
+        return;
+      }
+    }
+    if (co.fence != "none") {
+      auto roles = RolesToFence(config_, src);
+      if (roles.ok())
+        notes.push_back("roles fenced read-only on the old side at cut-over: " +
+                        (roles->empty() ? std::string("none") : Join(*roles)));
+      else
+        return (void)Add(name, CheckLevel::kFail, roles.message());
+    }
+    Add(name, CheckLevel::kPass, Join(notes, "; "));
+  }
+
   CheckResult& Add(std::string name, CheckLevel level, std::string detail,
                    std::vector<std::string> objects = {}, std::string hint = "",
                    bool overridable = false) {

@@ -77,7 +77,7 @@ class CutoverTest : public SharedPairTest {
   // A database with an application role and a ledger, relocated by `run` with a managed
   // PgBouncer in front.
   void Relocate(const std::string& db, const std::string& extra = "",
-                const std::string& proxy = "pgbouncer") {
+                const std::string& proxy = "pgbouncer", bool run = true) {
     db_ = db;
     ASSERT_TRUE(src_->CreateDatabase(db).ok());
     ASSERT_TRUE(dst_->CreateDatabase(db).ok());
@@ -107,6 +107,7 @@ class CutoverTest : public SharedPairTest {
                                       "  listen: 127.0.0.1:{}\n{}",
                                       proxy, proxy_port_, extra));
     proxy_config_ = config_;
+    if (!run) return;
     CommandResult r = RunDbRelocate({"run", "--config", config_.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -208,6 +209,30 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
   CommandResult proxy = RunDbRelocate({"proxy", "--config", config_.string()});
   EXPECT_EQ(proxy.exit_code, 0) << proxy.err;
   EXPECT_NE(proxy.out.find("sends traffic to: source"), std::string::npos) << proxy.out;
+}
+
+TEST_F(CutoverTest, CheckReportsTheProxyAndTheRolesItWillFence) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_check", "", "pgbouncer", /*run=*/false));
+  CommandResult r = Dbr("check");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("cut-over proxy"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pgbouncer will be started on 127.0.0.1:" + std::to_string(proxy_port_)),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("read-only on the old side at cut-over: app"), std::string::npos) << r.out;
+  // An unmanaged proxy that is not there is a warning: cutover will refuse until it answers.
+  std::string text;
+  {
+    std::ifstream in(config_);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  text.replace(text.find("manage: true"), 12, "manage: false");
+  std::ofstream(config_) << text;
+  CommandResult unmanaged = Dbr("check");
+  EXPECT_EQ(unmanaged.exit_code, 0) << unmanaged.out << unmanaged.err;
+  EXPECT_NE(unmanaged.out.find("does not answer"), std::string::npos) << unmanaged.out;
+  config_.clear();
+  proxy_config_.clear();
 }
 
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
