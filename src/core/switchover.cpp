@@ -115,6 +115,7 @@ struct Switch {
           "the {} has wal_level = {}: the return replication (for a rollback) needs logical; set "
           "it and restart that server",
           SideName(to), *wal_level));
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
     if (!state.sequences_set)
       return Status::Error("sequences were never set on the destination: finish `run` first");
 
@@ -262,9 +263,24 @@ struct Switch {
     return Fence(*old_side, state.fenced[from]);
   }
 
+  // A prepared transaction outlives the fence and could commit on the old side after the
+  // switch, where nothing would carry it over.
+  Status NoPreparedTransactions() {
+    auto n = old_side->QueryValue(
+        "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()");
+    if (!n.ok()) return n.status();
+    if (*n != "0")
+      return Status::Error(fmt::format(
+          "{} prepared transactions are pending on the {} (pg_prepared_xacts): COMMIT PREPARED or "
+          "ROLLBACK PREPARED them first",
+          *n, SideName(from)));
+    return Status::Ok();
+  }
+
   // The last write on the old side, and the wait until the new side has it (and everything
   // committed before it: logical replication applies in commit order), durably.
   Status Drain() {
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
     DBR_RETURN_IF_ERROR(old_side->Exec("BEGIN"));
     Status st = old_side->Exec("SET LOCAL synchronous_commit = on");
     auto marker = st.ok() ? old_side->QueryValue("INSERT INTO " + HeartbeatTable() +

@@ -235,6 +235,25 @@ TEST_F(CutoverTest, CheckReportsTheProxyAndTheRolesItWillFence) {
   proxy_config_.clear();
 }
 
+TEST_F(CutoverTest, PreparedTransactionOnTheSourceRefuses) {
+  ASSERT_TRUE(src_->Restart({{"max_prepared_transactions", "4"}}).ok());
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_2pc"));
+  auto app = src_->Connect(db_, "app", "apppw");
+  ASSERT_TRUE(app.ok());
+  ASSERT_TRUE(app->Exec("BEGIN").ok());
+  ASSERT_TRUE(app->Exec("INSERT INTO ledger (client) VALUES (99)").ok());
+  ASSERT_TRUE(app->Exec("PREPARE TRANSACTION 'dbr_2pc'").ok());
+  CommandResult r = Dbr("cutover");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("prepared transactions"), std::string::npos) << r.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  ASSERT_TRUE(src_->Exec("COMMIT PREPARED 'dbr_2pc'", db_).ok());
+  ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
+  CommandResult again = Dbr("cutover");
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM ledger WHERE client = 99", db_), "1");
+}
+
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_dst_down"));
   ASSERT_TRUE(dst_->Stop().ok());
