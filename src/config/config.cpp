@@ -903,6 +903,11 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   top.String("pg_bin_dir", &cfg.pg_bin_dir);
   top.String("state_dir", &cfg.state_dir);
 
+  // cleanup drops the replication user: it must not be one of the accounts db_relocate logs in as.
+  if (cfg.upgrade.user == cfg.src.user || cfg.upgrade.user == cfg.dst.user)
+    problems.Add(upgrade.MarkOf("user"), "upgrade.user",
+                 "must differ from src.user and dst.user (\"" + cfg.upgrade.user +
+                     "\"): it is the replication user db_relocate creates, and cleanup drops it");
   if (cfg.provider == "postgres") {
     if (!dst.Has("host") || cfg.dst.host.empty()) {
       problems.Add("", "provider \"postgres\" needs a destination: set dst.host");

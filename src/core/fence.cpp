@@ -1,5 +1,8 @@
 #include "core/fence.h"
 
+#include <chrono>
+#include <thread>
+
 #include "pg/quote.h"
 #include "util/log.h"
 
@@ -66,6 +69,19 @@ Status Fence(pg::Connection& conn, const std::vector<FencedRole>& roles) {
       "AND pid <> pg_backend_pid()",
       {pg::TextArrayLiteral(names)});
   if (!ended.ok()) return ended.status();
+  // pg_terminate_backend only signals: wait until they are gone (one may be mid-commit).
+  for (int i = 0;; ++i) {
+    auto left = conn.QueryValue(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "usename = ANY($1::text[]) AND pid <> pg_backend_pid()",
+        {pg::TextArrayLiteral(names)});
+    if (!left.ok()) return left.status();
+    if (*left == "0") break;
+    if (i >= 500)
+      return Status::Error(conn.params().label + ": " + *left +
+                           " sessions of the fenced roles did not end within 5 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   log::info("{} fenced: {} roles read-only, {} sessions ended", conn.params().label, roles.size(),
             *ended);
   return Status::Ok();

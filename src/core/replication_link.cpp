@@ -89,6 +89,16 @@ Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const char* slot) {
 
 Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
                                 const std::string& conninfo) {
+  // One that exists on this slot may have applied changes already: its replication origin
+  // knows how far. Dropping it would lose that and apply them again.
+  auto existing = conn.Query("SELECT subslotname FROM pg_subscription WHERE subname = $1",
+                             {link.subscription});
+  if (!existing.ok()) return existing.status();
+  if (existing->rows() > 0 && existing->Get(0, 0) == link.slot) {
+    log::info("subscription {} on the {} exists on slot {}: enabling it", link.subscription,
+              conn.params().label, link.slot);
+    return conn.Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link.subscription) + " ENABLE");
+  }
   DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(conn, link.subscription));
   DBR_RETURN_IF_ERROR(
       conn.ExecSensitive(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH "
@@ -99,6 +109,36 @@ Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
   log::info("subscription {} created on the {}, bound to slot {}", link.subscription,
             conn.params().label, link.slot);
   return Status::Ok();
+}
+
+Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link) {
+  auto n = conn.QueryValue(
+      "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
+      "'proto_version', '1', 'publication_names', $2)",
+      {link.slot, link.publication});
+  if (!n.ok()) return n.status();
+  return *n != "0";
+}
+
+Result<bool> SlotExists(pg::Connection& conn, const char* slot) {
+  auto n = conn.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1",
+                           {slot});
+  if (!n.ok()) return n.status();
+  return *n != "0";
+}
+
+Status WaitForWorkerToStop(pg::Connection& conn, const char* subscription) {
+  for (int i = 0; i < 100; ++i) {
+    auto n = conn.QueryValue(
+        "SELECT count(*) FROM pg_stat_subscription WHERE subname = $1 AND pid IS NOT NULL",
+        {subscription});
+    if (!n.ok()) return n.status();
+    if (*n == "0") return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Error(fmt::format("the apply worker of subscription {} on the {} did not stop "
+                                   "within 2 s of DISABLE",
+                                   subscription, conn.params().label));
 }
 
 Status DropSubscriptionKeepingSlot(pg::Connection& conn, const char* subscription) {

@@ -30,13 +30,21 @@ std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::strin
 // returns the position from which it will send.
 Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const char* slot);
 
-// Creates the subscription bound to an existing slot, without copying, and enables it.
+// Creates the subscription bound to an existing slot, without copying, and enables it; one that
+// already exists on that slot is only enabled (it may have made progress).
 Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
                                 const std::string& conninfo);
 
 // Drops a subscription but not its slot (which may be gone already), and a slot (waiting for
 // its sender to let go). Both do nothing when the object does not exist.
 Status DropSubscriptionKeepingSlot(pg::Connection& conn, const char* subscription);
+
+// Whether `link`'s slot holds changes of its publication not yet sent (the side it is on took
+// writes since it was created).
+Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link);
+Result<bool> SlotExists(pg::Connection& conn, const char* slot);
+// ALTER SUBSCRIPTION ... DISABLE returns before the apply worker has exited: waits for that.
+Status WaitForWorkerToStop(pg::Connection& conn, const char* subscription);
 Status DropSlot(pg::Connection& conn, const char* slot);
 
 }  // namespace dbr

@@ -58,6 +58,8 @@ struct Switch {
   const names::Link& link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
   std::unique_ptr<TrafficSwitch> proxy;
+  std::vector<FencedRole>
+      lifted_on_new_side_;  // its fence from the last switch, lifted by this one
 
   Switch(const Config& c, std::string target)
       : config(c),
@@ -74,18 +76,28 @@ struct Switch {
   Status Connect() {
     RetryPolicy policy{.attempts = 3, .first_delay = milliseconds(300)};
     auto open = [&](const std::string& side, std::optional<pg::Connection>* out) {
+      if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
       return Retry(policy, std::string("connecting to the ") + SideName(side), [&] {
         auto c = pg::Connection::Open(ParamsOf(config, side));
         if (!c.ok()) return c.status();
         // While the proxy holds the application's writes, no statement of ours may wait on a
         // lock without end.
         DBR_RETURN_IF_ERROR(c->Exec("SET lock_timeout = '10s'"));
+        DBR_RETURN_IF_ERROR(c->Exec("SET statement_timeout = '60s'"));
         out->emplace(std::move(*c));
         return Status::Ok();
       });
     };
     DBR_RETURN_IF_ERROR(open(from, &old_side));
     return open(to, &new_side);
+  }
+
+  // Reopens connections lost since (a server restarted): undoing must not give up on a blip.
+  Status Reconnect() {
+    if (old_side && !old_side->IsBroken() && new_side && !new_side->IsBroken()) return Status::Ok();
+    if (old_side && old_side->IsBroken()) old_side.reset();
+    if (new_side && new_side->IsBroken()) new_side.reset();
+    return Connect();
   }
 
   std::string ReplicationPassword() const {
@@ -281,6 +293,24 @@ struct Switch {
   // committed before it: logical replication applies in commit order), durably.
   Status Drain() {
     DBR_RETURN_IF_ERROR(NoPreparedTransactions());
+    // A transaction that already wrote (it has an xid) and commits after the marker would be
+    // missed: wait until no client session of this database holds one.
+    const auto busy_deadline =
+        Clock::now() + std::chrono::duration<double>(config.cutover.drain_timeout);
+    while (true) {
+      auto busy = old_side->QueryValue(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+          "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT "
+          "NULL");
+      if (!busy.ok()) return busy.status();
+      if (*busy == "0") break;
+      if (Clock::now() > busy_deadline)
+        return Status::Error(
+            fmt::format("{} sessions on the {} still hold a writing transaction after the fence "
+                        "(cutover.drain_timeout {} s): see pg_stat_activity",
+                        *busy, SideName(from), config.cutover.drain_timeout));
+      std::this_thread::sleep_for(milliseconds(5));
+    }
     DBR_RETURN_IF_ERROR(old_side->Exec("BEGIN"));
     Status st = old_side->Exec("SET LOCAL synchronous_commit = on");
     auto marker = st.ok() ? old_side->QueryValue("INSERT INTO " + HeartbeatTable() +
@@ -318,33 +348,68 @@ struct Switch {
     // us, or the changes would go round in a loop.
     DBR_RETURN_IF_ERROR(
         new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link_in.subscription) + " DISABLE"));
+    DBR_RETURN_IF_ERROR(WaitForWorkerToStop(*new_side, link_in.subscription));
     auto slot = RecreateSlot(*new_side, link_out.slot);
     return slot.status();
   }
 
   // ---- Undo and finish ---------------------------------------------------------------------
 
-  // Puts everything back as it was before the switch began; safe to run more than once.
+  // Whether the new side took writes after its return slot was made: then the proxy resumed
+  // there, the new side is the primary, and the switch may only go forward.
+  Result<bool> NewSideTookWrites() {
+    auto exists = SlotExists(*new_side, link_out.slot);
+    if (!exists.ok() || !*exists) return exists;
+    return SlotHasChanges(*new_side, link_out);
+  }
+
+  // Puts everything back as it was before the switch began; safe to run more than once. What
+  // cannot be put back keeps the switch recorded, so that running the command again goes on.
   Status Undo() {
-    Status result = Status::Ok();
+    state.switching->stage = "undoing";
+    Status result = Save();
     auto keep = [&](Status st) {
       if (!st.ok() && result.ok()) result = st;
     };
+    keep(Reconnect());
     if (new_side && !new_side->IsBroken()) {
+      auto wrote = NewSideTookWrites();
+      if (!wrote.ok()) return wrote.status();
+      if (*wrote) {
+        log::warn("the {} took writes after the switch: finishing it instead of undoing it",
+                  SideName(to));
+        return RollForward();
+      }
       keep(DropSlot(*new_side, link_out.slot));
       keep(
           new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link_in.subscription) + " ENABLE"));
-      keep(LiftFenceOn(to));
+      if (!lifted_on_new_side_.empty()) {  // it was the standby: fence it again
+        keep(Fence(*new_side, lifted_on_new_side_));
+        state.fenced[to] = lifted_on_new_side_;
+      }
+    } else {
+      keep(Status::Error(std::string("the ") + SideName(to) + " cannot be reached"));
     }
-    if (old_side && !old_side->IsBroken()) keep(LiftFenceOn(from));
+    if (old_side && !old_side->IsBroken())
+      keep(LiftFenceOn(from));
+    else
+      keep(Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
     keep(proxy->PointTo(BackendOf(config, from)));
     keep(proxy->Resume());
-    // Left recorded when something could not be put back, so that running the command again
-    // finishes the undo.
     if (result.ok()) state.switching.reset();
     keep(Save());
     keep(EnsureHeartbeatWriter(config, store));
     return result;
+  }
+
+  // The proxy sends (or is to send) the application to the new side: finish there.
+  Status RollForward() {
+    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, to)));
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    state.primary = to;
+    state.switching->stage = "switched";
+    DBR_RETURN_IF_ERROR(Save());
+    return Finish();
   }
 
   Status LiftFenceOn(const std::string& side) {
@@ -358,12 +423,20 @@ struct Switch {
 
   // After the proxy points at the new side: what remains is bookkeeping that can be redone.
   Status Finish() {
+    auto slot = SlotExists(*new_side, link_out.slot);
+    if (!slot.ok()) return slot.status();
+    if (!*slot)
+      return Status::Error(
+          fmt::format("the return slot {} is missing on the {}: the way back cannot be built; the "
+                      "application writes to the {} and the {} no longer follows it",
+                      link_out.slot, SideName(to), SideName(to), SideName(from)));
     DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(*new_side, link_in.subscription));
     DBR_RETURN_IF_ERROR(DropSlot(*old_side, link_in.slot));
     DBR_RETURN_IF_ERROR(CreateSubscriptionOnSlot(
         *old_side, link_out,
         SubscriptionConnInfo(ServerOf(config, to), config.upgrade.user, ReplicationPassword(),
                              link_out.subscription)));
+    CrashPoint("switch:finishing");
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
     state.switching->stage = "done";
     state.switching->finished_at = NowUtc();
@@ -411,18 +484,23 @@ struct Switch {
       return st.Wrap(Verb() + " abandoned");
     }
     state.switching->stage = "paused";
-    DBR_RETURN_IF_ERROR(Save());
+    Status st = Save();
     CrashPoint("switch:paused");
 
-    Status st = FenceOldSide();
+    if (st.ok()) st = FenceOldSide();
     if (st.ok()) st = Drain();
     if (st.ok()) {
       auto set = CopySequencesAhead(*old_side, *new_side, SchemasInScope(config.src.schemas),
                                     config.sequence_gap);
       st = set.status();
+      // setval is not transactional and the new side may commit asynchronously.
+      if (st.ok()) st = new_side->FlushCommitted();
     }
     if (st.ok()) st = TurnReplicationAround();
-    if (st.ok()) st = LiftFenceOn(to);
+    if (st.ok()) {
+      lifted_on_new_side_ = state.fenced[to];
+      st = LiftFenceOn(to);
+    }
     if (st.ok()) {
       state.switching->stage = "pointing";
       st = Save();
@@ -469,18 +547,17 @@ struct Switch {
           "it",
           to == "dst" ? "rollback" : "cut-over", state.switching->stage,
           to == "dst" ? "rollback" : "cutover"));
-    log::warn("an interrupted {} (stage {}) was found: {}", Verb(), state.switching->stage,
-              state.switching->stage == "switched" ? "finishing it" : "checking the proxy");
+    log::warn("an interrupted {} (stage {}) was found", Verb(), state.switching->stage);
     if (state.switching->stage == "switched") return Finish();
-    if (state.switching->stage == "pointing") {
+    if (state.switching->stage == "pointing" || state.switching->stage == "undoing") {
+      // Decide from facts, never from a proxy that does not answer.
       auto ps = proxy->Inspect();
-      if (ps.ok() && ps->active == to) {
-        (void)proxy->Resume();
-        state.primary = to;
-        state.switching->stage = "switched";
-        DBR_RETURN_IF_ERROR(Save());
-        return Finish();
-      }
+      if (!ps.ok() || !ps->running)
+        return Status::Error(fmt::format(
+            "cannot read the proxy to finish or undo the interrupted {} ({}); run the command "
+            "again once it answers",
+            Verb(), ps.ok() ? ps->detail : ps.message()));
+      if (ps->active == to) return RollForward();
     }
     DBR_RETURN_IF_ERROR(Undo().Wrap("undoing the interrupted " + Verb()));
     log::info("the interrupted {} was undone; traffic is on the {}", Verb(), SideName(from));

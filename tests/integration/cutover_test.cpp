@@ -343,7 +343,7 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
 
 TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_crash"));
-  PgBench bench(dir_.path(), proxy_port_, db_, 25, 100);
+  PgBench bench(dir_.path(), proxy_port_, db_, 30, 100);
   std::this_thread::sleep_for(1s);
   struct Case {
     const char* command;
@@ -352,7 +352,7 @@ TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   };
   for (const Case& c :
        {Case{"cutover", "switch:paused", "dst"}, Case{"rollback", "switch:pointing", "src"},
-        Case{"cutover", "switch:switched", "dst"}}) {
+        Case{"cutover", "switch:switched", "dst"}, Case{"rollback", "switch:finishing", "src"}}) {
     SCOPED_TRACE(std::string(c.command) + " killed at " + c.crash_at);
     CommandResult killed = Dbr(c.command, {{"DBR_CRASH_AT", c.crash_at}});
     EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
@@ -372,22 +372,33 @@ TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   const ProcessOutput& out = bench.Wait();
   ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
   const int64_t committed = PgBench::Processed(out);
-  EXPECT_EQ(Count(*dst_), 1000 + committed);
-  EXPECT_EQ(*dst_->QueryValue("SELECT count(DISTINCT id) FROM ledger", db_),
+  EXPECT_EQ(Count(*src_), 1000 + committed);
+  EXPECT_EQ(*src_->QueryValue("SELECT count(DISTINCT id) FROM ledger", db_),
             std::to_string(1000 + committed));
+  // The subscription only re-enabled after the last kill applied nothing twice.
+  ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
+  auto a = TableChecksums(*src_, db_, {"public"});  // the heartbeat keeps beating
+  auto b = TableChecksums(*dst_, db_, {"public"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
 
-  // Cleanup after a cut-over removes both directions and leaves the application's data alone.
+  // Cleanup after switches both ways removes what both directions left and the application's
+  // data stays.
   CommandResult plan = RunDbRelocate({"cleanup", "--dry-run", "--config", config_.string()});
   EXPECT_EQ(plan.exit_code, 0) << plan.err;
-  EXPECT_NE(plan.out.find("db_relocate_rev_sub"), std::string::npos) << plan.out;
-  EXPECT_NE(plan.out.find("db_relocate_rev_slot"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("drop subscription db_relocate_sub on the destination"),
+            std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("drop publication db_relocate_rev_pub on the destination"),
+            std::string::npos)
+      << plan.out;
   CommandResult clean = Dbr("cleanup");
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
   for (TestCluster* c : {src_.get(), dst_.get()}) {
     EXPECT_EQ(*c->QueryValue("SELECT count(*) FROM pg_replication_slots", db_), "0");
     EXPECT_EQ(*c->QueryValue("SELECT count(*) FROM pg_subscription", db_), "0");
   }
-  EXPECT_EQ(Count(*dst_), 1000 + committed);
+  EXPECT_EQ(Count(*src_), 1000 + committed);
   config_.clear();
 }
 

@@ -733,5 +733,12 @@ TEST(ConfigFile, NoWarningWithoutLiteralPassword) {
   EXPECT_TRUE(ConfigWarnings(*r2).empty());
 }
 
+TEST(Config, ReplicationUserMustNotBeALoginDbRelocateUses) {
+  std::string err = ParseError("src:\n  user: repl\nupgrade:\n  user: repl\n");
+  EXPECT_NE(err.find("upgrade.user: must differ from src.user and dst.user"), std::string::npos)
+      << err;
+  EXPECT_NE(ParseError("dst:\n  user: upgrade\n").find("upgrade.user"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dbr
