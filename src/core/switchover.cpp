@@ -402,6 +402,26 @@ struct Switch {
     return result;
   }
 
+  // An interrupted switch while the new side is unreachable: the application must not wait for
+  // it. When the new side cannot have taken writes (the proxy does not send traffic there),
+  // traffic goes back to the old side now; the switch stays recorded as undoing, and the
+  // command run again once the new side is back finishes the undo there.
+  Status ResumeOnOldSide(const Status& why) {
+    auto ps = proxy->Inspect();
+    if (!ps.ok() || !ps->running || ps->active == to || !old_side || old_side->IsBroken())
+      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
+    state.switching->stage = "undoing";
+    DBR_RETURN_IF_ERROR(Save());
+    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
+    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    (void)EnsureHeartbeatWriter(config, store);
+    return why.Wrap(fmt::format(
+        "the interrupted {} could not be undone on the {}, but the application is back on the "
+        "{}; run the same command again once the {} answers",
+        Verb(), SideName(to), SideName(from), SideName(to)));
+  }
+
   // The proxy sends (or is to send) the application to the new side: finish there.
   Status RollForward() {
     DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, to)));
@@ -458,7 +478,10 @@ struct Switch {
       return Status::Error("the relocation is not replicating yet (step: " +
                            (state.current_step.empty() ? "none" : state.current_step) +
                            "): run `db_relocate run` to the end first");
-    DBR_RETURN_IF_ERROR(Connect());
+    if (Status connected = Connect(); !connected.ok()) {
+      if (state.switching && state.switching->to == to) return ResumeOnOldSide(connected);
+      return connected;
+    }
 
     if (state.switching) DBR_RETURN_IF_ERROR(Recover());
     if (state.primary == to) {

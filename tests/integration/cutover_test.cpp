@@ -254,6 +254,28 @@ TEST_F(CutoverTest, PreparedTransactionOnTheSourceRefuses) {
   EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM ledger WHERE client = 99", db_), "1");
 }
 
+TEST_F(CutoverTest, KilledWhilePausedWithTheDestinationDownResumesOnTheSource) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_killed_dst_down"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:paused"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  // PgBouncer is paused now, and the destination goes away before anyone runs cutover again.
+  ASSERT_TRUE(dst_->Stop().ok());
+  CommandResult again = Dbr("cutover");
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("the application is back on the source"), std::string::npos)
+      << again.err;
+  // The application is not left waiting: it writes to the source through the proxy.
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (5) RETURNING id");
+  EXPECT_TRUE(id.ok()) << id.message();
+  ASSERT_TRUE(dst_->StartAgain().ok());
+  // With the destination back, the same command finishes the undo, then cuts over.
+  CommandResult done = Dbr("cutover");
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(dst_->port()));
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM ledger WHERE client = 5", db_), "1");
+}
+
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_dst_down"));
   ASSERT_TRUE(dst_->Stop().ok());
