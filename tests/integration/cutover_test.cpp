@@ -129,7 +129,8 @@ class CutoverTest : public SharedPairTest {
     return RunDbRelocate({command, "--config", config_.string()}, env);
   }
 
-  Result<std::string> ThroughProxy(const std::string& sql) {
+  // The application's login, through the proxy.
+  pg::ConnParams AppThroughProxy() const {
     pg::ConnParams p;
     p.host = "127.0.0.1";
     p.port = proxy_port_;
@@ -137,7 +138,12 @@ class CutoverTest : public SharedPairTest {
     p.password = "apppw";
     p.dbname = db_;
     p.sslmode = "disable";
-    auto conn = pg::Connection::Open(p);
+    p.connect_timeout_s = 2;
+    return p;
+  }
+
+  Result<std::string> ThroughProxy(const std::string& sql) {
+    auto conn = pg::Connection::Open(AppThroughProxy());
     if (!conn.ok()) return conn.status();
     return conn->QueryValue(sql);
   }
@@ -305,14 +311,7 @@ TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
 TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_pause", "  pause_timeout: 1\n"));
   // A transaction left open through the proxy holds its server connection: PAUSE waits for it.
-  pg::ConnParams p;
-  p.host = "127.0.0.1";
-  p.port = proxy_port_;
-  p.user = "app";
-  p.password = "apppw";
-  p.dbname = db_;
-  p.sslmode = "disable";
-  auto held = pg::Connection::Open(p);
+  auto held = pg::Connection::Open(AppThroughProxy());
   ASSERT_TRUE(held.ok()) << held.message();
   ASSERT_TRUE(held->Exec("BEGIN").ok());
   ASSERT_TRUE(held->Exec("INSERT INTO ledger (client) VALUES (42)").ok());
@@ -437,15 +436,7 @@ TEST_F(CutoverTest, HAProxyClientsReconnectAndLoseNothing) {
     auto last = std::chrono::steady_clock::now();
     while (!stop) {
       if (!conn || conn->IsBroken()) {
-        pg::ConnParams p;
-        p.host = "127.0.0.1";
-        p.port = proxy_port_;
-        p.user = "app";
-        p.password = "apppw";
-        p.dbname = db_;
-        p.sslmode = "disable";
-        p.connect_timeout_s = 2;
-        auto c = pg::Connection::Open(p);
+        auto c = pg::Connection::Open(AppThroughProxy());
         if (c.ok()) conn.emplace(std::move(*c));
       }
       auto id = conn ? conn->QueryValue("INSERT INTO ledger (client) VALUES (1) RETURNING id")

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness/cluster.h"
+#include "harness/shared_pair.h"
 #include "proxy/haproxy.h"
 #include "util/process.h"
 
@@ -52,26 +53,12 @@ class HAProxyGuard {
   std::set<pid_t> pids_;
 };
 
-// Two PostgreSQL 15 clusters (Debian's, always installed) shared by the suite: only their ports
-// matter here.
-class HAProxySwitchTest : public ::testing::Test {
+// The suite's shared source and destination: only their ports matter here.
+class HAProxySwitchTest : public SharedPairTest {
  protected:
-  static void SetUpTestSuite() {
-    auto pair = StartPair(15, 15);
-    if (!pair.ok()) {
-      start_error_ = pair.message();
-      return;
-    }
-    src_ = std::move(pair->first);
-    dst_ = std::move(pair->second);
-  }
-  static void TearDownTestSuite() {
-    src_.reset();
-    dst_.reset();
-  }
-
   void SetUp() override {
-    ASSERT_TRUE(start_error_.empty()) << start_error_;
+    SharedPairTest::SetUp();
+    if (HasFatalFailure()) return;
     auto port = PickFreePort();
     ASSERT_TRUE(port.ok()) << port.message();
     proxy_port_ = *port;
@@ -104,8 +91,6 @@ class HAProxySwitchTest : public ::testing::Test {
     return port.ok() ? *port : "query failed: " + port.message();
   }
 
-  static inline std::unique_ptr<TestCluster> src_, dst_;
-  static inline std::string start_error_;
   TempDir tmp_{"dbr-hap"};
   Config config_;
   int proxy_port_ = 0;

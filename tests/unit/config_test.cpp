@@ -740,5 +740,82 @@ TEST(Config, ReplicationUserMustNotBeALoginDbRelocateUses) {
   EXPECT_NE(ParseError("dst:\n  user: upgrade\n").find("upgrade.user"), std::string::npos);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The cutover block: defaults that follow the rest of the config, errors naming the field.
+
+TEST(CutoverConfig, AbsentBlockIsNotConfigured) {
+  EXPECT_FALSE(MustParse("provider: rds\n").cutover.configured);
+}
+
+TEST(CutoverConfig, PgBouncerDefaultsFollowTheSourceAndStateDir) {
+  Config c = MustParse(
+      "src:\n  name: shop\n  user: admin\n  password: pw\n"
+      "cutover:\n  type: pgbouncer\n  manage: true\n");
+  const CutoverConfig& co = c.cutover;
+  EXPECT_TRUE(co.configured);
+  EXPECT_TRUE(co.manage);
+  EXPECT_EQ(co.listen, "127.0.0.1:6432");
+  EXPECT_EQ(co.admin, "127.0.0.1:6432");  // PgBouncer's console is on its listen address
+  EXPECT_EQ(co.admin_user, "admin");
+  EXPECT_EQ(co.admin_password, "pw");
+  EXPECT_EQ(co.database, "shop");
+  EXPECT_EQ(co.config_file, "/etc/dbr/db_relocate.state/proxy/pgbouncer.ini");
+  EXPECT_EQ(co.auth_file, "/etc/dbr/db_relocate.state/proxy/userlist.txt");
+  EXPECT_TRUE(co.generate_auth_file);
+  EXPECT_EQ(co.pool_mode, "transaction");
+  EXPECT_EQ(co.fence, "read_only");
+  EXPECT_DOUBLE_EQ(co.pause_timeout, 5);
+  EXPECT_DOUBLE_EQ(co.drain_timeout, 10);
+  EXPECT_EQ(co.max_lag_bytes, 1024 * 1024);
+}
+
+TEST(CutoverConfig, HAProxyDefaultsToASocketInTheStateDir) {
+  Config c = MustParse("cutover:\n  type: haproxy\n  listen: 0.0.0.0:5432\n  backend: pg\n");
+  EXPECT_EQ(c.cutover.admin, "/etc/dbr/db_relocate.state/proxy/haproxy.sock");
+  EXPECT_EQ(c.cutover.config_file, "/etc/dbr/db_relocate.state/proxy/haproxy.cfg");
+  EXPECT_EQ(c.cutover.backend, "pg");
+}
+
+TEST(CutoverConfig, RelativePathsAreRelativeToTheConfigFile) {
+  Config c = MustParse(
+      "cutover:\n  type: pgbouncer\n  config_file: proxy/pgb.ini\n  auth_file: users.txt\n");
+  EXPECT_EQ(c.cutover.config_file, "/etc/dbr/proxy/pgb.ini");
+  EXPECT_EQ(c.cutover.auth_file, "/etc/dbr/users.txt");
+  EXPECT_FALSE(c.cutover.generate_auth_file);
+}
+
+TEST(CutoverConfig, BadValuesNameTheField) {
+  EXPECT_NE(ParseError("cutover:\n  manage: true\n").find("cutover.type: missing"),
+            std::string::npos);
+  EXPECT_NE(
+      ParseError("cutover:\n  type: nginx\n").find("cutover.type: expected pgbouncer or haproxy"),
+      std::string::npos);
+  EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  listen: 6432\n").find("cutover.listen"),
+            std::string::npos);
+  EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  listen: h:70000\n").find("cutover.listen"),
+            std::string::npos);
+  EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  fence: lock\n").find("cutover.fence"),
+            std::string::npos);
+  EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  pause_timeout: 0\n")
+                .find("cutover.pause_timeout: must be greater than 0"),
+            std::string::npos);
+  EXPECT_NE(
+      ParseError("cutover:\n  type: pgbouncer\n  pool_mode: none\n").find("cutover.pool_mode"),
+      std::string::npos);
+  EXPECT_NE(
+      ParseError("cutover:\n  type: pgbouncer\n  fence_roles: app\n").find("cutover.fence_roles"),
+      std::string::npos);
+  EXPECT_NE(ParseError("cutover: pgbouncer\n").find("cutover: expected a map"), std::string::npos);
+  EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  lisen: x:1\n")
+                .find("did you mean \"cutover.listen\""),
+            std::string::npos);
+}
+
+TEST(CutoverConfig, AdminPasswordIsNeverEchoed) {
+  std::string err = ParseError("cutover:\n  type: pgbouncer\n  admin_password: [hunter2]\n");
+  EXPECT_NE(err.find("cutover.admin_password"), std::string::npos) << err;
+  EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace dbr

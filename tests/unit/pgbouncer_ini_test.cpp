@@ -1,0 +1,59 @@
+// pgbouncer.ini rewriting: the one change a cut-over makes to any PgBouncer config.
+#include "proxy/pgbouncer_ini.h"
+
+#include <gtest/gtest.h>
+
+namespace dbr {
+namespace {
+
+TEST(PgBouncerIni, PointsOnlyTheNamedEntryAndKeepsEverythingElse) {
+  const std::string ini =
+      "; the application's pooler\n"
+      "[databases]\n"
+      "other = host=10.0.0.9 port=5432 dbname=other\n"
+      "shop = host=10.0.0.1 port=5432 dbname=shop pool_size=40 application_name='my app'\n"
+      "\n"
+      "[pgbouncer]\n"
+      "listen_port = 6432\n"
+      "shop = not a database line\n";
+  auto out = PointDatabaseAt(ini, "shop", {"dst", "10.0.0.2", 5433, "shop2"});
+  ASSERT_TRUE(out.ok()) << out.message();
+  EXPECT_EQ(*out,
+            "; the application's pooler\n"
+            "[databases]\n"
+            "other = host=10.0.0.9 port=5432 dbname=other\n"
+            "shop = host=10.0.0.2 port=5433 dbname=shop2 pool_size=40 application_name='my app'\n"
+            "\n"
+            "[pgbouncer]\n"
+            "listen_port = 6432\n"
+            "shop = not a database line\n");
+  auto entry = DatabaseEntry(*out, "shop");
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(entry->host, "10.0.0.2");
+  EXPECT_EQ(entry->port, 5433);
+  EXPECT_EQ(entry->dbname, "shop2");
+}
+
+TEST(PgBouncerIni, AddsMissingKeysAndQuotesValues) {
+  auto out = PointDatabaseAt("[databases]\n\"shop\" = dbname=shop\n", "shop",
+                             {"src", "db host", 5432, "it's"});
+  ASSERT_TRUE(out.ok()) << out.message();
+  EXPECT_EQ(*out, "[databases]\n\"shop\" = dbname='it''s' host='db host' port=5432\n");
+}
+
+TEST(PgBouncerIni, MissingEntryOrBrokenLineIsAnError) {
+  auto none = PointDatabaseAt("[databases]\nother = host=x\n", "shop", {"src", "h", 1, "d"});
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.message().find("no entry for database \"shop\""), std::string::npos);
+  auto broken = PointDatabaseAt("[databases]\nshop = host='x\n", "shop", {"src", "h", 1, "d"});
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.message().find("unterminated quote"), std::string::npos);
+}
+
+TEST(PgBouncerIni, UserlistDoublesQuotes) {
+  EXPECT_EQ(RenderUserlist({{"app", "SCRAM-SHA-256$4096:abc"}, {"we\"ird", "md5x"}}),
+            "\"app\" \"SCRAM-SHA-256$4096:abc\"\n\"we\"\"ird\" \"md5x\"\n");
+}
+
+}  // namespace
+}  // namespace dbr
