@@ -43,7 +43,7 @@ Status DropSubscriptionKeepingSlot(pg::Connection& conn, const char* subscriptio
 // writes since it was created).
 Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link);
 Result<bool> SlotExists(pg::Connection& conn, const char* slot);
-// ALTER SUBSCRIPTION ... DISABLE returns before the apply worker has exited: waits for that.
+// ALTER SUBSCRIPTION ... DISABLE returns before the apply worker has exited: ends it and waits.
 Status WaitForWorkerToStop(pg::Connection& conn, const char* subscription);
 Status DropSlot(pg::Connection& conn, const char* slot);
 
