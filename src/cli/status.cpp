@@ -44,8 +44,8 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
   pg::Connection* dst_conn = dst ? &*dst : nullptr;
   ReplicationHealth h = reversed ? ReadReplicationHealth(dst_conn, src_conn, link)
                                  : ReadReplicationHealth(src_conn, dst_conn, link);
-  const std::string primary = reversed ? "destination" : "source";
-  const std::string replica = reversed ? "source" : "destination";
+  const std::string primary = SideName(state->primary);
+  const std::string replica = SideName(OtherSide(state->primary));
   auto writer = HeartbeatWriterPid(store);
 
   std::map<std::string, int> by_state;

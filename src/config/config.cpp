@@ -422,6 +422,14 @@ class Block {
     return true;
   }
 
+  // A password: never echoed, and named in `literal` when the file holds it in plain text
+  // (rather than through ${ENV_VAR}).
+  void Password(const std::string& key, std::string* out, std::vector<std::string>* literal) {
+    bool used_env = false;
+    if (String(key, out, {.secret = true}, &used_env) && !used_env && !out->empty())
+      literal->push_back(Field(key));
+  }
+
   bool Int(const std::string& key, int64_t* out, int64_t min, int64_t max) {
     auto text = Scalar(key, "an integer");
     if (!text) return false;
@@ -618,11 +626,7 @@ bool LooksLikeVersion(const std::string& v) {
 
 void ParseServer(Block& b, ServerConfig* out, std::vector<std::string>* literal_passwords) {
   b.String("user", &out->user, {.non_empty = true});
-  bool used_env = false;
-  if (b.String("password", &out->password, {.secret = true}, &used_env) && !used_env &&
-      !out->password.empty()) {
-    literal_passwords->push_back(b.Field("password"));
-  }
+  b.Password("password", &out->password, literal_passwords);
   b.StringList("schema", &out->schemas, /*single_ok=*/true, /*empty_ok=*/false,
                "a schema name or a list of names");
   b.String("name", &out->name, {.non_empty = true});
@@ -658,11 +662,7 @@ void ParseUpgrade(Block& b, UpgradeConfig* out, std::vector<std::string>* litera
   b.Int("storage_iops", &out->storage_iops, 0, kInt64Max);
   b.Int("storage_throughput", &out->storage_throughput, 0, kInt64Max);
   b.String("user", &out->user, {.non_empty = true});
-  bool used_env = false;
-  if (b.String("password", &out->password, {.secret = true}, &used_env) && !used_env &&
-      !out->password.empty()) {
-    literal_passwords->push_back(b.Field("password"));
-  }
+  b.Password("password", &out->password, literal_passwords);
   b.String("vpc_id", &out->vpc_id);
   b.String("ca_identifier", &out->ca_identifier);
 }
@@ -688,11 +688,7 @@ void ParseCutover(Block& b, CutoverConfig* out, std::vector<std::string>* litera
     b.Problem("listen", "expected host:port such as 127.0.0.1:6432, got " + Shown(out->listen));
   b.String("admin", &out->admin);
   b.String("admin_user", &out->admin_user);
-  bool used_env = false;
-  if (b.String("admin_password", &out->admin_password, {.secret = true}, &used_env) && !used_env &&
-      !out->admin_password.empty()) {
-    literal_passwords->push_back(b.Field("admin_password"));
-  }
+  b.Password("admin_password", &out->admin_password, literal_passwords);
   b.String("config_file", &out->config_file);
   b.String("auth_file", &out->auth_file);
   b.String("database", &out->database);

@@ -66,7 +66,7 @@ class Cleanup {
             "the {} stays read-only for {} application roles (fenced by the last switch); "
             "lift it with ALTER ROLE <role> IN DATABASE <db> RESET "
             "default_transaction_read_only when that database is to take writes again",
-            side == "src" ? "source" : "destination", roles.size());
+            SideName(side), roles.size());
     if (store.Exists()) {
       actions_.push_back("move the run state aside (" + store.file("state.json").string() + ")");
       if (!dry_run_) {
@@ -126,8 +126,7 @@ class Cleanup {
           "the proxy sends the application to the {} but the relocation's primary is the {}: "
           "both may hold writes the other lacks. Point the proxy back, or run cutover/rollback; "
           "nothing was dropped",
-          ps->active == "dst" ? "destination" : "source",
-          state.primary == "dst" ? "destination" : "source"));
+          SideName(ps->active), SideName(state.primary)));
     return Status::Ok();
   }
 
@@ -138,14 +137,12 @@ class Cleanup {
     if (!proxy.ok()) return proxy.status();
     auto ps = (*proxy)->Inspect();
     if (!ps.ok() || !ps->running) return Status::Ok();
-    const ServerConfig& s = primary == "dst" ? config_.dst : config_.src;
     actions_.push_back(
         fmt::format("remove the {} from the proxy ({}), which keeps sending the "
                     "application to the {}",
-                    primary == "dst" ? "source" : "destination", (*proxy)->name(),
-                    primary == "dst" ? "destination" : "source"));
+                    SideName(OtherSide(primary)), (*proxy)->name(), SideName(primary)));
     if (dry_run_) return Status::Ok();
-    return (*proxy)->RetireStandby(Backend{primary, s.host, s.port, s.name});
+    return (*proxy)->RetireStandby(BackendOf(config_, primary));
   }
 
   Status DropSubscription(pg::Connection& conn, const names::Link& link) {

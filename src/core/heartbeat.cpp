@@ -128,8 +128,7 @@ int RunHeartbeatWriter(const Config& config) {
     if (!src || src->IsBroken()) {
       // The heartbeat is written where the application writes: the destination after cut-over.
       auto state = store.Load();
-      const bool on_dst = state.ok() && state->primary == "dst";
-      auto conn = pg::Connection::Open(on_dst ? DestinationParams(config) : SourceParams(config));
+      auto conn = pg::Connection::Open(ParamsOf(config, state.ok() ? state->primary : "src"));
       if (conn.ok()) src.emplace(std::move(*conn));
     }
     Status st = src ? src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES")

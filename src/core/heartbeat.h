@@ -1,8 +1,8 @@
 // The heartbeat: a detached writer inserts a numbered, timestamped row into
-// db_relocate.heartbeat on the primary (the source until cut-over) every `heartbeat_interval` seconds for as long as the
-// relocation lives. The table is replicated like any other, so the destination's newest row
-// gives the lag in seconds, and every row must arrive: a row missing or doubled means data was
-// lost or applied twice.
+// db_relocate.heartbeat on the primary (the source until cut-over) every `heartbeat_interval`
+// seconds for as long as the relocation lives. The table is replicated like any other, so the
+// destination's newest row gives the lag in seconds, and every row must arrive: a row missing or
+// doubled means data was lost or applied twice.
 #pragma once
 
 #include <optional>

@@ -28,4 +28,17 @@ pg::ConnParams DestinationParams(const Config& config) {
   return FromServer(config.dst, "destination");
 }
 
+std::string OtherSide(const std::string& side) {
+  return side == "dst" ? "src" : "dst";
+}
+const char* SideName(const std::string& side) {
+  return side == "dst" ? "destination" : "source";
+}
+const ServerConfig& ServerOf(const Config& config, const std::string& side) {
+  return side == "dst" ? config.dst : config.src;
+}
+pg::ConnParams ParamsOf(const Config& config, const std::string& side) {
+  return side == "dst" ? DestinationParams(config) : SourceParams(config);
+}
+
 }  // namespace dbr

@@ -9,4 +9,10 @@ namespace dbr {
 pg::ConnParams SourceParams(const Config& config);
 pg::ConnParams DestinationParams(const Config& config);
 
+// The two sides by their names in the run state: "src" and "dst".
+std::string OtherSide(const std::string& side);
+const char* SideName(const std::string& side);  // "source" or "destination"
+const ServerConfig& ServerOf(const Config& config, const std::string& side);
+pg::ConnParams ParamsOf(const Config& config, const std::string& side);
+
 }  // namespace dbr

@@ -28,23 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::string Other(const std::string& side) {
-  return side == "dst" ? "src" : "dst";
-}
-const char* SideName(const std::string& side) {
-  return side == "dst" ? "destination" : "source";
-}
-const ServerConfig& ServerOf(const Config& config, const std::string& side) {
-  return side == "dst" ? config.dst : config.src;
-}
-pg::ConnParams ParamsOf(const Config& config, const std::string& side) {
-  return side == "dst" ? DestinationParams(config) : SourceParams(config);
-}
-Backend BackendOf(const Config& config, const std::string& side) {
-  const ServerConfig& s = ServerOf(config, side);
-  return {side, s.host, s.port, s.name};
-}
-
 std::string HeartbeatTable() {
   return pg::QualifiedName(names::kSchema, names::kHeartbeatTable);
 }
@@ -64,7 +47,7 @@ struct Switch {
   Switch(const Config& c, std::string target)
       : config(c),
         store(c.state_dir),
-        from(Other(target)),
+        from(OtherSide(target)),
         to(std::move(target)),
         link_in(names::LinkInto(to)),
         link_out(names::LinkInto(from)) {}
@@ -614,7 +597,7 @@ Status ProvisionProxy(const Config& config) {
           fmt::format("the proxy ({}) does not answer: {}", (*proxy)->name(), ps->detail));
     return Status::Ok();
   }
-  return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, Other(active)));
+  return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, OtherSide(active)));
 }
 
 Status StopManagedProxy(const Config& config) {

@@ -1,9 +1,15 @@
 #include "proxy/traffic_switch.h"
 
+#include "core/servers.h"
 #include "proxy/haproxy.h"
 #include "proxy/pgbouncer.h"
 
 namespace dbr {
+
+Backend BackendOf(const Config& config, const std::string& side) {
+  const ServerConfig& s = ServerOf(config, side);
+  return {side, s.host, s.port, s.name};
+}
 
 Result<std::unique_ptr<TrafficSwitch>> MakeTrafficSwitch(const Config& config) {
   if (!config.cutover.configured)

@@ -50,6 +50,9 @@ class TrafficSwitch {
   virtual Status StopManaged() = 0;
 };
 
+// `side` ("src" or "dst") as the proxy sees it, from the config.
+Backend BackendOf(const Config& config, const std::string& side);
+
 // The switch named by `config.cutover.type`; an error when the block is missing.
 Result<std::unique_ptr<TrafficSwitch>> MakeTrafficSwitch(const Config& config);
 
