@@ -154,6 +154,13 @@ class CutoverTest : public SharedPairTest {
     return port.ok() ? *port : port.message();
   }
 
+  // New connections through the proxy land on `primary`, and the application can write there.
+  void ExpectApplicationWritesTo(TestCluster& primary) {
+    EXPECT_EQ(ProxiedPort(), std::to_string(primary.port()));
+    auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
+    EXPECT_TRUE(id.ok()) << id.message();
+  }
+
   int64_t Count(TestCluster& c) {
     auto n = c.QueryValue("SELECT count(*) FROM ledger", db_);
     return n.ok() ? std::stoll(*n) : -1;
@@ -289,9 +296,7 @@ TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ASSERT_TRUE(dst_->StartAgain().ok());
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("destination"), std::string::npos) << r.err;
-  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
-  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
-  EXPECT_TRUE(id.ok()) << id.message();
+  ExpectApplicationWritesTo(*src_);
 }
 
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
@@ -303,9 +308,7 @@ TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
   CommandResult r = Dbr("cutover");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("PgBouncer admin console"), std::string::npos) << r.err;
-  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
-  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
-  EXPECT_TRUE(id.ok()) << id.message();
+  ExpectApplicationWritesTo(*src_);
 }
 
 TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {
@@ -321,10 +324,8 @@ TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {
   EXPECT_NE(r.err.find("nothing changed"), std::string::npos) << r.err;
   // The held transaction commits, on the source, and new ones get through again.
   EXPECT_TRUE(held->Exec("COMMIT").ok());
-  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM ledger WHERE client = 42", db_), "1");
-  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
-  EXPECT_TRUE(id.ok()) << id.message();
+  ExpectApplicationWritesTo(*src_);
   CommandResult status = Dbr("status");
   EXPECT_NE(status.out.find("primary:         source"), std::string::npos) << status.out;
 }
@@ -347,12 +348,10 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("drain_timeout"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("back on the source"), std::string::npos) << r.err;
-  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
   const ProcessOutput& out = bench.Wait();
   EXPECT_EQ(out.exit_code, 0) << out.out << out.err;
   // The source takes the application's writes again (the fence was lifted).
-  auto id = ThroughProxy("INSERT INTO ledger (client) VALUES (7) RETURNING id");
-  EXPECT_TRUE(id.ok()) << id.message();
+  ExpectApplicationWritesTo(*src_);
   EXPECT_EQ(Count(*src_), 1000 + PgBench::Processed(out) + 1);
   // Once the stall is gone, replication into the destination goes on and a cut-over succeeds.
   ASSERT_TRUE(dst_->Exec("DROP TRIGGER stall ON db_relocate.heartbeat", db_).ok());
