@@ -1,0 +1,35 @@
+// AWS Signature Version 4, as the AWS documentation and botocore define it. Pure: the request
+// and the clock in, the signed headers out.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "aws/credentials.h"
+
+namespace dbr::aws {
+
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;  // scheme://host[:port]/path[?query]
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct SigningInput {
+  std::string service;  // "rds", "sts", "kms", "ec2"
+  std::string region;
+  std::chrono::system_clock::time_point now;
+};
+
+// Adds Host (when absent), X-Amz-Date, X-Amz-Security-Token (with a session token) and
+// Authorization to `request`.
+void SignV4(HttpRequest& request, const Credentials& credentials, const SigningInput& input);
+
+// The intermediate forms, for the published test vectors and for messages.
+std::string CanonicalRequest(const HttpRequest& request, const std::string& signed_headers);
+std::string StringToSign(const std::string& canonical_request, const SigningInput& input);
+
+}  // namespace dbr::aws
