@@ -4,11 +4,10 @@
 // the service's code and message.
 #pragma once
 
-#include <pugixml.hpp>
-
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <pugixml.hpp>
 #include <string>
 
 #include "aws/credentials.h"
@@ -47,6 +46,7 @@ class XmlReply {
 
 class AwsClient {
  public:
+  // `credentials` nullptr: requests go unsigned (STS AssumeRoleWithWebIdentity).
   AwsClient(AwsConfig config, std::unique_ptr<CredentialProvider> credentials,
             RetryPolicy retry = {});
 
@@ -69,9 +69,14 @@ class AwsClient {
   RetryPolicy retry_;
 };
 
+// The AwsError in an error reply: Query (RDS/STS <ErrorResponse>, EC2 <Response><Errors>) and
+// JSON 1.1 ({"__type": "...#Code", "message": ...}). A body without one gives code "HTTP <status>".
+AwsError ParseQueryError(const HttpResponse& response);
+AwsError ParseJsonError(const HttpResponse& response);
+
 // Helpers for reading replies.
 std::string Text(const pugi::xml_node& parent, const char* child);  // "" when absent
-int64_t Int(const pugi::xml_node& parent, const char* child);      // 0 when absent
-bool Bool(const pugi::xml_node& parent, const char* child);        // "true"
+int64_t Int(const pugi::xml_node& parent, const char* child);       // 0 when absent
+bool Bool(const pugi::xml_node& parent, const char* child);         // "true"
 
 }  // namespace dbr::aws

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,5 +32,9 @@ void SignV4(HttpRequest& request, const Credentials& credentials, const SigningI
 // The intermediate forms, for the published test vectors and for messages.
 std::string CanonicalRequest(const HttpRequest& request, const std::string& signed_headers);
 std::string StringToSign(const std::string& canonical_request, const SigningInput& input);
+
+// RFC 3986 percent-encoding: everything but A-Z a-z 0-9 - _ . ~ (and '/' unless encode_slash).
+std::string UriEncode(std::string_view s, bool encode_slash = true);
+std::string Sha256Hex(std::string_view data);
 
 }  // namespace dbr::aws

@@ -19,10 +19,16 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt) {
 
 Status Retry(const RetryPolicy& policy, const std::string& what,
              const std::function<Status()>& fn) {
+  return RetryIf(policy, what, fn, [](const Status&) { return true; });
+}
+
+Status RetryIf(const RetryPolicy& policy, const std::string& what,
+               const std::function<Status()>& fn,
+               const std::function<bool(const Status&)>& should_retry) {
   Status last;
   for (int attempt = 1; attempt <= policy.attempts; ++attempt) {
     last = fn();
-    if (last.ok()) return last;
+    if (last.ok() || !should_retry(last)) return last;
     if (attempt == policy.attempts) break;
     auto delay = BackoffDelay(policy, attempt);
     log::warn("{} failed (attempt {}/{}), retrying in {} ms: {}", what, attempt, policy.attempts,

@@ -18,6 +18,12 @@ struct RetryPolicy {
 // Calls `fn` until it succeeds or the attempts run out; logs each failure with `what`.
 Status Retry(const RetryPolicy& policy, const std::string& what, const std::function<Status()>& fn);
 
+// As Retry, but stops at the first failure `should_retry` rejects and returns it unwrapped (a
+// permanent error is reported as itself, not as "failed after N attempts").
+Status RetryIf(const RetryPolicy& policy, const std::string& what,
+               const std::function<Status()>& fn,
+               const std::function<bool(const Status&)>& should_retry);
+
 // The delay before attempt `attempt` (1-based), with full jitter.
 std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt);
 
