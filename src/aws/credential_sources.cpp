@@ -61,7 +61,9 @@ Result<Credentials> CredentialsFromJson(const std::string& text, const char* tok
 }
 
 Result<HttpResponse> MetadataCall(HttpRequest request, const std::string& what) {
-  DBR_ASSIGN_OR_RETURN(HttpResponse response, HttpSend(request, kMetadataTimeout));
+  Result<HttpResponse> sent = HttpSend(request, kMetadataTimeout);
+  if (!sent.ok()) return sent.status().Wrap(what);
+  HttpResponse response = std::move(sent).value();
   if (response.status != 200)
     return Status::Error(what + ": HTTP " + std::to_string(response.status) + " from " +
                          request.url);
@@ -224,7 +226,7 @@ Result<Credentials> CredentialsFromImds(const std::string& endpoint) {
   const std::string roles_url = base + "/latest/meta-data/iam/security-credentials/";
   HttpRequest roles_request{"GET", roles_url, {{"X-aws-ec2-metadata-token", token.body}}, ""};
   Result<HttpResponse> roles = MetadataCall(roles_request, what);
-  if (!roles.ok()) return roles.status().Wrap("the instance has no IAM role (instance profile)");
+  if (!roles.ok()) return Status::Error(roles.message() + " (has the instance an IAM role?)");
   std::string role = Trim(roles->body.substr(0, roles->body.find('\n')));
   if (role.empty()) return Status::Error(what + ": the instance has no IAM role");
 
