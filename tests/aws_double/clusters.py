@@ -173,10 +173,12 @@ def _copy_tree(src, dest):
             dirs[:] = []
             continue
         for name in files:
-            if rel == "." and name in _SKIP_FILES:
+            path = os.path.join(root, name)
+            if rel == "." and (name in _SKIP_FILES or name.startswith(".s.PGSQL.")):
                 continue
             try:
-                shutil.copy2(os.path.join(root, name), os.path.join(target, name))
+                if os.path.isfile(path):  # not the server's socket
+                    shutil.copy2(path, os.path.join(target, name))
             except FileNotFoundError:
                 pass
 

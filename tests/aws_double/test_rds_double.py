@@ -52,7 +52,8 @@ def psql(port, sql, password="secret"):
     return out.stdout.strip()
 
 
-def seed_for(tmp, port):
+def seed_for(tmp, port, major, bin_dir):
+    version = {15: "15.18", 16: "16.9"}.get(major, f"{major}.1")
     return {
         "account_id": ACCOUNT, "region": REGION,
         "credentials": [{"access_key": AK, "secret": SECRET},
@@ -62,9 +63,9 @@ def seed_for(tmp, port):
         "web_identity_tokens": [WEB_TOKEN],
         "instances": [{
             "id": "src", "host": "127.0.0.1", "port": port,
-            "data_dir": os.path.join(tmp, "src"), "bin_dir": BIN15, "major": 15,
+            "data_dir": os.path.join(tmp, "src"), "bin_dir": bin_dir, "major": major,
             "log_file": os.path.join(tmp, "src", "log", "postgresql.log"),
-            "engine_version": "15.18", "instance_class": "db.r6g.large", "storage_type": "gp3",
+            "engine_version": version, "instance_class": "db.r6g.large", "storage_type": "gp3",
             "allocated_storage": 100, "iops": 3000, "storage_throughput": 125,
             "parameter_group": "src-params", "subnet_group": "sn", "vpc_id": "vpc-1",
             "security_groups": ["sg-1"], "encrypted": True, "kms_key_id": "alias/aws/rds",
@@ -93,21 +94,27 @@ def seed_for(tmp, port):
     }
 
 
-class DoubleTest(unittest.TestCase):
+class DoubleBase(unittest.TestCase):
+    MAJOR = 15
+
     @classmethod
     def setUpClass(cls):
         warnings.simplefilter("ignore", ResourceWarning)  # botocore keeps its connections
+        bin_dir = subprocess.run([f"{REPO}/scripts/pg-bin.sh", str(cls.MAJOR)],
+                                 capture_output=True, text=True)
+        if bin_dir.returncode != 0:
+            raise unittest.SkipTest(f"no PostgreSQL {cls.MAJOR}: {bin_dir.stderr.strip()}")
         cls.tmp = tempfile.mkdtemp(prefix="rds-double-test-")
         os.chmod(cls.tmp, 0o755)
         cls.src_port = free_port()
-        subprocess.run([f"{REPO}/scripts/pg-cluster.sh", "start", "15",
+        subprocess.run([f"{REPO}/scripts/pg-cluster.sh", "start", str(cls.MAJOR),
                         os.path.join(cls.tmp, "src"), str(cls.src_port)],
                        check=True, capture_output=True)
         psql(cls.src_port, "CREATE TABLE t(id int primary key, v text); "
                            "INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100) g")
         seed_path = os.path.join(cls.tmp, "seed.json")
         with open(seed_path, "w") as f:
-            json.dump(seed_for(cls.tmp, cls.src_port), f)
+            json.dump(seed_for(cls.tmp, cls.src_port, cls.MAJOR, bin_dir.stdout.strip()), f)
         cls.workdir = os.path.join(cls.tmp, "double")
         ready = os.path.join(cls.tmp, "ready.json")
         cls.proc = subprocess.Popen([sys.executable, f"{HERE}/rds_double.py", "--seed", seed_path,
@@ -126,7 +133,7 @@ class DoubleTest(unittest.TestCase):
         cls.proc.terminate()
         cls.proc.wait(timeout=120)
         leftovers = subprocess.run(["pgrep", "-f", cls.workdir], capture_output=True, text=True)
-        subprocess.run([f"{REPO}/scripts/pg-cluster.sh", "stop", "15",
+        subprocess.run([f"{REPO}/scripts/pg-cluster.sh", "stop", str(cls.MAJOR),
                         os.path.join(cls.tmp, "src")], capture_output=True)
         shutil.rmtree(cls.tmp, ignore_errors=True)
         assert leftovers.stdout.strip() == "", f"postgres of the double left: {leftovers.stdout}"
@@ -145,13 +152,17 @@ class DoubleTest(unittest.TestCase):
         self.assertEqual(ctx.exception.response["Error"]["Code"], code, ctx.exception.response)
         return ctx.exception.response
 
+    def double_log(self):
+        with open(os.path.join(self.workdir, "double.log")) as f:
+            return "double.log ends with:\n" + "".join(f.readlines()[-15:])
+
     def wait_instance(self, ident, status="available", timeout=180):
         deadline = time.time() + timeout
         while time.time() < deadline:
             inst = self.rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
             if inst["DBInstanceStatus"] == status:
                 return inst
-            self.assertNotEqual(inst["DBInstanceStatus"], "failed", ident)
+            self.assertNotEqual(inst["DBInstanceStatus"], "failed", self.double_log())
             time.sleep(0.3)
         self.fail(f"{ident} never became {status}")
 
@@ -163,7 +174,7 @@ class DoubleTest(unittest.TestCase):
             seen.add((snap["Status"], snap["PercentProgress"]))
             if snap["Status"] == "available":
                 return snap, seen
-            self.assertNotEqual(snap["Status"], "failed", ident)
+            self.assertNotEqual(snap["Status"], "failed", self.double_log())
             time.sleep(0.3)
         self.fail(f"snapshot {ident} never became available")
 
@@ -181,8 +192,39 @@ class DoubleTest(unittest.TestCase):
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
-    # ---------------------------------------------------------------------------------------
+    def restore_and_check(self, snapshot, ident):
+        """Restores snapshot as ident; returns (instance, the text of its log via the API)."""
+        self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=ident,
+                                                      DBSnapshotIdentifier=snapshot)
+        inst = self.wait_instance(ident)
+        port = inst["Endpoint"]["Port"]
+        self.assertEqual(psql(port, "select count(*) from t"), "100")
+        files = self.rds.describe_db_log_files(DBInstanceIdentifier=ident)["DescribeDBLogFiles"]
+        text = "".join(self.rds.download_db_log_file_portion(
+            DBInstanceIdentifier=ident, LogFileName=f["LogFileName"], Marker="0")["LogFileData"]
+            for f in files)
+        self.assertTrue(any(line in text for line in RECOVERY_LINES), text)
+        return inst, text
 
+
+class Major16Test(DoubleBase):
+    """Servers newer than Debian's pg_basebackup 15: the low-level backup API path."""
+    MAJOR = 16
+
+    def test_snapshot_restore_replica(self):
+        self.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s16")
+        for _ in range(3):
+            self.assertCode("Throttling", self.rds.describe_db_snapshots)
+        self.wait_snapshot("s16")
+        inst, _ = self.restore_and_check("s16", "restored16")
+        self.assertEqual(psql(inst["Endpoint"]["Port"], "show server_version_num")[:2], "16")
+        self.rds.create_db_instance_read_replica(DBInstanceIdentifier="replica16",
+                                                 SourceDBInstanceIdentifier="restored16")
+        replica = self.wait_instance("replica16")
+        self.assertEqual(psql(replica["Endpoint"]["Port"], "select pg_is_in_recovery()"), "t")
+
+
+class DoubleTest(DoubleBase):
     def test_00_throttling_fault(self):
         for _ in range(3):
             resp = self.assertCode("Throttling", self.rds.describe_db_snapshots)
