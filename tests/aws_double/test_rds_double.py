@@ -2,6 +2,7 @@
 """Faithfulness test of the AWS double: a real botocore client (its own serializers, parsers and
 error handling) drives every action against a double whose source instance is a real
 PostgreSQL 15 cluster started here. Run with /usr/bin/python3 (Debian's botocore)."""
+import datetime
 import json
 import os
 import shutil
@@ -33,6 +34,21 @@ WEB_TOKEN = "web-identity-token-of-the-test"
 KEY_ID = "0b7e1c6e-1111-2222-3333-444455556666"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
 RECOVERY_LINES = ("redo done at", "invalid record length", "consistent recovery state")
+
+
+class SignedAt(SigV4Auth):
+    """SigV4 with a chosen X-Amz-Date (botocore's add_auth always signs 'now')."""
+
+    def __init__(self, credentials, service, region, stamp):
+        super().__init__(credentials, service, region)
+        self.stamp = stamp
+
+    def add_auth(self, request):
+        request.context["timestamp"] = self.stamp
+        self._modify_request_before_signing(request)
+        canonical = self.canonical_request(request)
+        signature = self.signature(self.string_to_sign(request, canonical), request)
+        self._inject_signature_to_request(request, signature)
 
 
 def free_port():
@@ -178,12 +194,13 @@ class DoubleBase(unittest.TestCase):
             time.sleep(0.3)
         self.fail(f"snapshot {ident} never became available")
 
-    def raw(self, service, form, secret=SECRET):
-        """A SigV4-signed form POST; returns (status, body)."""
+    def raw(self, service, form, secret=SECRET, age=datetime.timedelta(0)):
+        """A SigV4-signed form POST signed `age` ago; returns (status, body)."""
         body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
         req = AWSRequest("POST", self.endpoint + "/", data=body,
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
-        SigV4Auth(Credentials(AK, secret), service, REGION).add_auth(req)
+        stamp = (datetime.datetime.utcnow() - age).strftime("%Y%m%dT%H%M%SZ")
+        SignedAt(Credentials(AK, secret), service, REGION, stamp).add_auth(req)
         http = urllib.request.Request(self.endpoint + "/", data=body, headers=dict(req.headers),
                                       method="POST")
         try:
@@ -468,7 +485,7 @@ class DoubleTest(DoubleBase):
         status, body = self.raw("rds", {"Action": "FlyToTheMoon", "Version": "2014-10-31"})
         self.assertEqual(status, 400)
         self.assertIn("<Code>InvalidAction</Code>", body)
-        status, body = self.raw("rds", {"Action": "DescribeDBSnapshots", "Version": "2014-10-31",
+        status, body = self.raw("rds", {"Action": "DescribeDBInstances", "Version": "2014-10-31",
                                         "MaxRecords": "many"})
         self.assertEqual(status, 400)
         self.assertIn("<Code>InvalidParameterValue</Code>", body)
@@ -476,6 +493,17 @@ class DoubleTest(DoubleBase):
         self.assertEqual(status, 400)
         self.assertIn("<Code>MissingParameter</Code>", body)
         self.assertIn("<Type>Sender</Type>", body)
+        old = datetime.timedelta(minutes=20)
+        status, body = self.raw("rds", {"Action": "DescribeDBInstances", "Version": "2014-10-31"},
+                                age=old)
+        self.assertEqual(status, 403)
+        self.assertIn("<Code>SignatureDoesNotMatch</Code><Message>Signature expired:", body)
+        status, body = self.raw("ec2", {"Action": "DescribeVpcs", "Version": "2016-11-15"}, age=old)
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>RequestExpired</Code>", body)
+        status, body = self.raw("rds", {"Action": "DescribeDBInstances", "Version": "2014-10-31"},
+                                age=datetime.timedelta(minutes=10))
+        self.assertEqual(status, 200, body)
         with open(os.path.join(self.workdir, "double.log")) as f:
             log = f.read()
         self.assertIn("rds.DescribeDBInstances 200", log)
