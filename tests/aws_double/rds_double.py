@@ -74,6 +74,7 @@ from protocol import Fault  # noqa: E402
 from rds import Rds  # noqa: E402
 from sts import Credentials, Sts  # noqa: E402
 
+VERSIONS = {"2014-10-31": "rds", "2011-06-15": "sts", "2016-11-15": "ec2"}
 UNSIGNED_ACTIONS = {("sts", "AssumeRoleWithWebIdentity")}
 SKEW = datetime.timedelta(minutes=15)
 LOGGED_PARAMS = ("Identifier", "Name", "EngineVersion", "Marker", "KeyId", "RoleArn")
@@ -160,16 +161,15 @@ class Double:
         rid = protocol.request_id()
         auth = protocol.parse_authorization(headers.get("Authorization"))
         target = headers.get("X-Amz-Target", "")
-        if target.startswith("TrentService."):
-            service, action, form = "kms", target.split(".", 1)[1], None
+        if target.startswith("TrentService.") or (auth and auth["service"] == "kms"):
+            service, action, form = "kms", target.removeprefix("TrentService."), None
         else:
             query = urlsplit(path).query
             text = body.decode("utf-8", errors="replace") if method == "POST" else query
             form = dict(parse_qsl(text, keep_blank_values=True))
             action = form.get("Action", "")
-            service = auth["service"] if auth else ("sts" if action else "rds")
-            if service == "kms":
-                service = "rds"
+            # Unsigned: only the API version tells the services apart.
+            service = auth["service"] if auth else VERSIONS.get(form.get("Version"), "sts")
         style = {"kms": "json", "ec2": "ec2"}.get(service, "query")
         try:
             if service not in ("rds", "sts", "kms", "ec2"):

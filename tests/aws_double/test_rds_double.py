@@ -493,6 +493,14 @@ class DoubleTest(DoubleBase):
         self.assertEqual(status, 400)
         self.assertIn("<Code>MissingParameter</Code>", body)
         self.assertIn("<Type>Sender</Type>", body)
+        unsigned = urllib.request.Request(self.endpoint + "/", method="POST",
+                                          data=b"Action=DescribeDBInstances&Version=2014-10-31")
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            urllib.request.urlopen(unsigned)
+        body = ctx.exception.read().decode()
+        self.assertEqual(ctx.exception.code, 403)
+        self.assertIn('xmlns="http://rds.amazonaws.com/doc/2014-10-31/"', body)
+        self.assertIn("<Code>MissingAuthenticationToken</Code>", body)
         old = datetime.timedelta(minutes=20)
         status, body = self.raw("rds", {"Action": "DescribeDBInstances", "Version": "2014-10-31"},
                                 age=old)
