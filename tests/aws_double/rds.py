@@ -56,6 +56,7 @@ class Rds:
         self.timings = seed.get("timings", {})
         self.lock = threading.RLock()
         self.instances, self.snapshots = {}, {}
+        self.jobs, self.closing = [], threading.Event()
         self.param_groups = {g["name"]: {"family": g.get("family", "postgres15"),
                                          "description": g.get("description", g["name"]),
                                          "parameters": _parameters(g.get("parameters", {}))}
@@ -140,7 +141,19 @@ class Rds:
             except Exception as e:  # noqa: BLE001 - a failed job becomes a failed status
                 self.log(f"{what} failed: {e}")
                 on_error()
-        threading.Thread(target=body, daemon=True, name=what).start()
+        job = threading.Thread(target=body, daemon=True, name=what)
+        with self.lock:
+            self.jobs = [j for j in self.jobs if j.is_alive()] + [job]
+        job.start()
+
+    def close(self, timeout=60):
+        """No cluster starts after this; waits (bounded) for the jobs under way."""
+        self.closing.set()
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            jobs = list(self.jobs)
+        for job in jobs:
+            job.join(max(0.0, deadline - time.monotonic()))
 
     # -- shapes ---------------------------------------------------------------------------------
 
@@ -268,8 +281,11 @@ class Rds:
         shape = self._instance_shape(inst)
 
         def reboot():
+            if self.closing.is_set():
+                return
             inst["cluster"].restart(self._settings(inst))
-            clusters.wait_until(inst["cluster"].accepts_connections, 120)
+            clusters.wait_until(
+                lambda: self.closing.is_set() or inst["cluster"].accepts_connections(), 120)
             inst["param_status"] = "in-sync"
             inst["status"] = "available"
         self._background(f"reboot {inst['id']}", reboot, lambda: inst.update(status="failed"))
@@ -326,8 +342,11 @@ class Rds:
             cluster = clusters.Cluster(data_dir, spec["bin_dir"], inst["port"], inst["major"],
                                        spec["admin_user"], spec["admin_password"], owned=True)
             inst["cluster"] = cluster
+            if self.closing.is_set():
+                raise RuntimeError("the double is stopping")
             cluster.start(self._settings(inst))
-            if not clusters.wait_until(cluster.accepts_connections, 300):
+            if not clusters.wait_until(
+                    lambda: self.closing.is_set() or cluster.accepts_connections(), 300):
                 raise RuntimeError("the new cluster does not accept connections")
             inst["status"] = "available"
         self._background(f"create {ident}", build, lambda: inst.update(status="failed"))

@@ -248,6 +248,7 @@ class Double:
 
     def cleanup(self):
         """Stops every cluster the double created and removes its files (idempotent)."""
+        self.rds.close()
         with self.rds.lock:
             owned = [i for i in self.rds.instances.values() if i.get("owned")]
         for inst in owned:
