@@ -49,8 +49,15 @@ SEED (JSON; every key optional except where noted):
               "message": "Rate exceeded", "times": 3}],
   "timings": {"snapshot_seconds": 0}     # the least time a snapshot stays "creating"
 }
-Parameter-group values reach the real server (as -c options on start/reboot) only for
-rds.logical_replication (-> wal_level) and the settings in clusters.APPLIED_GUCS.
+A parameter is "value" or {"value", "source" (user | engine-default | system), "apply_type"
+(static | dynamic; default from rds.STATIC_PARAMETERS), "data_type", "allowed_values",
+"description"}. Parameter-group values reach the real server (as -c options when the double
+starts or reboots it) only for rds.logical_replication (-> wal_level) and clusters.APPLIED_GUCS.
+
+Statuses: CreateDBSnapshot/CopyDBSnapshot creating -> available (PercentProgress rises over
+timings.snapshot_seconds); ModifyDBSnapshot (same major only) upgrading -> available after 1 s;
+Restore/CreateDBInstanceReadReplica creating -> available once the server accepts connections;
+RebootDBInstance rebooting -> available; DeleteDBInstance deleting -> gone (404).
 """
 import argparse
 import atexit
