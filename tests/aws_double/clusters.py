@@ -1,0 +1,247 @@
+"""Real PostgreSQL clusters behind the double's RDS instances.
+
+Servers run as the `postgres` OS user (runuser when we are root). A snapshot is a physical copy
+of a running cluster: Debian's pg_basebackup 15 for servers up to 15; for 16+ (which it refuses)
+the low-level backup API in one psql session, a file copy, the WAL and backup_label.
+"""
+import os
+import shlex
+import shutil
+import subprocess
+import threading
+import time
+
+DEBIAN_BIN = "/usr/lib/postgresql/15/bin"
+PSQL = f"{DEBIAN_BIN}/psql"
+PG_BASEBACKUP = f"{DEBIAN_BIN}/pg_basebackup"
+IS_ROOT = os.geteuid() == 0
+
+# Parameter-group parameters the double passes to the server (the rest are bookkeeping).
+APPLIED_GUCS = {
+    "wal_level", "max_wal_senders", "max_replication_slots", "max_logical_replication_workers",
+    "max_worker_processes", "wal_sender_timeout", "max_slot_wal_keep_size", "statement_timeout",
+    "idle_in_transaction_session_timeout", "track_commit_timestamp", "log_min_duration_statement",
+    "log_connections", "log_disconnections", "hot_standby_feedback",
+}
+
+# Not part of a physical copy (what pg_basebackup leaves out, plus the server log).
+_SKIP_FILES = {"postmaster.pid", "postmaster.opts", "backup_label.old", "standby.signal",
+               "recovery.signal"}
+_EMPTY_DIRS = {"pg_wal", "pg_replslot", "pg_stat_tmp", "pg_dynshmem", "pg_notify", "pg_serial",
+               "pg_snapshots", "pg_subtrans", "log"}
+
+
+def as_postgres(args):
+    return ["runuser", "-u", "postgres", "--"] + args if IS_ROOT else args
+
+
+def run(args, env=None, timeout=600, check=True):
+    full_env = dict(os.environ, **(env or {}))
+    proc = subprocess.run(as_postgres(args), env=full_env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(args[0])} failed ({proc.returncode}): "
+                           f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
+    return proc
+
+
+def make_postgres_dir(path):
+    os.makedirs(path, exist_ok=True)
+    if IS_ROOT:
+        shutil.chown(path, "postgres", "postgres")
+    os.chmod(path, 0o700)
+
+
+def applied_settings(parameters):
+    """Server settings for a parameter group's {name: value}."""
+    out = {}
+    for name, value in parameters.items():
+        if name == "rds.logical_replication":
+            out["wal_level"] = "logical" if str(value) == "1" else "replica"
+        elif name in APPLIED_GUCS and value not in (None, ""):
+            out[name] = str(value)
+    return out
+
+
+class Cluster:
+    """One PostgreSQL server. owned: created by the double (may be stopped and deleted)."""
+
+    def __init__(self, data_dir, bin_dir, port, major, user, password, log_file=None,
+                 owned=False):
+        self.data_dir, self.bin_dir, self.port, self.major = data_dir, bin_dir, port, major
+        self.user, self.password, self.owned = user, password, owned
+        # Seeded clusters log where the test put it; ours log like RDS (logging_collector).
+        self.log_file = log_file or os.path.join(os.path.dirname(data_dir), "startup.log")
+        self.lock = threading.Lock()
+
+    @property
+    def log_dir(self):
+        if self.owned:
+            return os.path.join(self.data_dir, "log")
+        return os.path.dirname(self.log_file)
+
+    def _env(self):
+        return {"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "3"}
+
+    def _conn(self):
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.user]
+
+    def accepts_connections(self):
+        proc = run([PSQL, "-X", "-At", *self._conn(), "-d", "postgres", "-c", "select 1"],
+                   env=self._env(), timeout=30, check=False)
+        return proc.returncode == 0
+
+    def start(self, settings=None):
+        opts = " ".join(f"-c {shlex.quote(f'{k}={v}')}" for k, v in (settings or {}).items())
+        args = [f"{self.bin_dir}/pg_ctl", "-w", "-t", "300", "-D", self.data_dir,
+                "-l", self.log_file, "start"]
+        if opts:
+            args[1:1] = ["-o", opts]
+        run(args)
+
+    def stop(self, mode="fast"):
+        run([f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop"],
+            check=False, timeout=120)
+
+    def restart(self, settings=None):
+        with self.lock:
+            self.stop("fast")
+            self.start(settings)
+
+    # -- physical copies ---------------------------------------------------------------------
+
+    def physical_copy(self, dest):
+        """A consistent physical copy of the running server in dest (must not exist)."""
+        make_postgres_dir(os.path.dirname(dest))
+        if self.major <= 15:
+            run([PG_BASEBACKUP, *self._conn(), "-D", dest, "-X", "stream", "-c", "fast",
+                 "--no-password"], env=self._env())
+        else:
+            self._low_level_copy(dest)
+        log_dir = os.path.join(dest, "log")
+        shutil.rmtree(log_dir, ignore_errors=True)
+        make_postgres_dir(log_dir)
+
+    def _low_level_copy(self, dest):
+        session = subprocess.Popen(
+            as_postgres([PSQL, "-X", "-At", "-v", "ON_ERROR_STOP=1", *self._conn(),
+                         "-d", "postgres"]),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=dict(os.environ, **self._env()))
+        try:
+            ask = _line_asker(session)
+            ask("SELECT pg_backup_start('rds-double snapshot', true);")
+            _copy_tree(self.data_dir, dest)
+            label = bytes.fromhex(ask(
+                "SELECT encode(convert_to(labelfile, 'UTF8'), 'hex') FROM pg_backup_stop(false);"
+            )).decode()
+            wal = os.path.join(self.data_dir, "pg_wal")
+            for name in sorted(os.listdir(wal)):
+                src = os.path.join(wal, name)
+                if os.path.isfile(src):
+                    shutil.copy2(src, os.path.join(dest, "pg_wal", name))
+            with open(os.path.join(dest, "backup_label"), "w") as f:
+                f.write(label)
+        finally:
+            session.stdin.close()
+            session.wait(timeout=30)
+        if IS_ROOT:
+            subprocess.run(["chown", "-R", "postgres:postgres", dest], check=True)
+
+
+def _line_asker(session):
+    def ask(sql):
+        session.stdin.write(sql + "\n")
+        session.stdin.flush()
+        line = session.stdout.readline()
+        if not line:
+            raise RuntimeError(f"psql ended during the low-level backup ({sql.split('(')[0]})")
+        return line.strip()
+    return ask
+
+
+def _copy_tree(src, dest):
+    """Copies a live data directory; files may vanish while we walk it."""
+    os.makedirs(dest, mode=0o700)
+    for root, dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        target = dest if rel == "." else os.path.join(dest, rel)
+        os.makedirs(target, mode=0o700, exist_ok=True)
+        if rel in _EMPTY_DIRS:
+            if rel == "pg_wal":
+                os.makedirs(os.path.join(target, "archive_status"), mode=0o700, exist_ok=True)
+            dirs[:] = []
+            continue
+        for name in files:
+            path = os.path.join(root, name)
+            if rel == "." and (name in _SKIP_FILES or name.startswith(".s.PGSQL.")):
+                continue
+            try:
+                if os.path.isfile(path):  # not the server's socket
+                    shutil.copy2(path, os.path.join(target, name))
+            except FileNotFoundError:
+                pass
+
+
+def copy_dir(src, dest):
+    make_postgres_dir(os.path.dirname(dest))
+    run(["cp", "-a", src, dest])
+
+
+def remove_dir(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def configure_instance(data_dir, port, primary=None):
+    """Makes a copied data directory an instance of ours: its own port and socket, and logging
+    as RDS does it. primary: (port, user, password) to make it a streaming standby."""
+    for name in ("postmaster.pid", "postmaster.opts"):
+        try:
+            os.remove(os.path.join(data_dir, name))
+        except FileNotFoundError:
+            pass
+    lines = [
+        "# Written by the AWS double (tests/aws_double).",
+        "listen_addresses = '127.0.0.1'",
+        f"port = {port}",
+        f"unix_socket_directories = '{data_dir}'",
+        "logging_collector = on",
+        "log_destination = 'stderr'",
+        "log_directory = 'log/error'",
+        "log_filename = 'postgresql.log.%Y-%m-%d-%H'",
+        "log_rotation_age = 60",
+        "log_rotation_size = 0",
+        "log_line_prefix = '%t:%r:%u@%d:[%p]:'",
+        "log_timezone = 'UTC'",
+    ]
+    if primary:
+        p_port, user, password = primary
+        conninfo = f"host=127.0.0.1 port={p_port} user={user} password={password}"
+        lines.append("primary_conninfo = '" + conninfo.replace("'", "''") + "'")
+        lines.append("hot_standby = on")
+        _write_as_postgres(os.path.join(data_dir, "standby.signal"), "")
+    _write_as_postgres(os.path.join(data_dir, "rds_double.conf"), "\n".join(lines) + "\n")
+    conf = os.path.join(data_dir, "postgresql.conf")
+    with open(conf) as f:
+        text = f.read()
+    if "include 'rds_double.conf'" not in text:
+        _write_as_postgres(conf, text + "\ninclude 'rds_double.conf'\n")
+    make_postgres_dir(os.path.join(data_dir, "log"))
+    make_postgres_dir(os.path.join(data_dir, "log", "error"))
+
+
+def _write_as_postgres(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    if IS_ROOT:
+        shutil.chown(path, "postgres", "postgres")
+    os.chmod(path, 0o600)
+
+
+def wait_until(predicate, timeout, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False

@@ -1,0 +1,752 @@
+"""The RDS actions of the double. Instances are real PostgreSQL clusters (clusters.py)."""
+import datetime
+import hashlib
+import os
+import threading
+import time
+
+import clusters
+from protocol import Fault
+
+STATIC_PARAMETERS = {"rds.logical_replication", "shared_preload_libraries", "max_wal_senders",
+                     "max_replication_slots", "max_worker_processes", "wal_level",
+                     "max_logical_replication_workers", "track_commit_timestamp",
+                     "max_connections", "shared_buffers"}
+DEFAULT_CERTIFICATES = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1", "rds-ca-2019"]
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def major_of(version):
+    return int(str(version).split(".")[0])
+
+
+def resource_id(kind, name):
+    digest = hashlib.sha256(f"{kind}:{name}".encode()).hexdigest().upper()
+    return f"{kind}-{digest[:26]}"
+
+
+def page(items, params, default=100, minimum=20, maximum=100):
+    """RDS pagination: MaxRecords (20..100) and an opaque Marker."""
+    limit = params.get("MaxRecords", default)
+    if not minimum <= limit <= maximum:
+        raise Fault("InvalidParameterValue",
+                    f"Invalid value {limit} for MaxRecords. Must be between {minimum} and {maximum}")
+    start = 0
+    if params.get("Marker"):
+        try:
+            start = int(params["Marker"].removeprefix("m-"))
+        except ValueError:
+            raise Fault("InvalidParameterValue", "The marker is not valid.")
+    chunk = items[start:start + limit]
+    marker = f"m-{start + limit}" if start + limit < len(items) else None
+    return chunk, marker
+
+
+class Rds:
+    def __init__(self, seed, workdir, log):
+        self.seed, self.log = seed, log
+        self.region = seed.get("region", "us-east-1")
+        self.account = seed.get("account_id", "123456789012")
+        self.root = os.path.join(workdir, "pg")
+        clusters.make_postgres_dir(self.root)
+        os.chmod(self.root, 0o711)
+        self.timings = seed.get("timings", {})
+        self.lock = threading.RLock()
+        self.instances, self.snapshots = {}, {}
+        self.jobs, self.closing = [], threading.Event()
+        self.param_groups = {g["name"]: {"family": g.get("family", "postgres15"),
+                                         "description": g.get("description", g["name"]),
+                                         "parameters": _parameters(g.get("parameters", {}))}
+                             for g in seed.get("parameter_groups", [])}
+        self.subnet_groups = {g["name"]: g for g in seed.get("subnet_groups", [])}
+        self.engine_versions = seed.get("engine_versions", [])
+        self.kms_keys = seed.get("kms_keys", [])
+        for spec in seed.get("instances", []):
+            self._add_seeded(spec)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def _add_seeded(self, spec):
+        inst = self._new_instance(spec["id"], spec)
+        inst["cluster"] = clusters.Cluster(
+            spec["data_dir"], spec["bin_dir"], spec["port"], spec["major"],
+            spec.get("admin_user", "ops"), spec.get("admin_password", "secret"),
+            log_file=spec.get("log_file") or os.path.join(spec["data_dir"], "log",
+                                                          "postgresql.log"))
+        inst["status"] = "available"
+        inst["replica_ids"] = list(spec.get("read_replica_ids", []))
+        self.instances[inst["id"]] = inst
+
+    def _new_instance(self, ident, spec):
+        major = spec.get("major") or major_of(spec.get("engine_version", "15"))
+        group = spec.get("parameter_group", f"default.postgres{major}")
+        return {
+            "id": ident, "host": spec.get("host", "127.0.0.1"), "port": spec.get("port"),
+            "major": major, "engine_version": spec.get("engine_version", f"{major}.0"),
+            "instance_class": spec.get("instance_class", "db.t3.medium"),
+            "storage_type": spec.get("storage_type", "gp3"),
+            "allocated_storage": spec.get("allocated_storage", 20), "iops": spec.get("iops"),
+            "storage_throughput": spec.get("storage_throughput"),
+            "parameter_group": group, "param_status": "in-sync",
+            "subnet_group": spec.get("subnet_group"), "vpc_id": spec.get("vpc_id"),
+            "security_groups": list(spec.get("security_groups", [])),
+            "encrypted": spec.get("encrypted", False), "kms_key_id": spec.get("kms_key_id"),
+            "ca_identifier": spec.get("ca_identifier", "rds-ca-rsa2048-g1"),
+            "multi_az": spec.get("multi_az", False),
+            "master_username": spec.get("master_username", spec.get("admin_user", "ops")),
+            "replica_ids": [], "source_id": spec.get("read_replica_source"),
+            "created": now(), "owned": False, "status": "creating",
+        }
+
+    def instance(self, ident):
+        with self.lock:
+            inst = self.instances.get(ident)
+        if inst is None:
+            raise Fault("DBInstanceNotFound", f"DBInstance {ident} not found.")
+        return inst
+
+    def snapshot(self, ident):
+        with self.lock:
+            snap = self.snapshots.get(ident)
+        if snap is None:
+            raise Fault("DBSnapshotNotFound", f"DBSnapshot {ident} not found.")
+        return snap
+
+    def _require_available(self, inst):
+        if inst["status"] != "available":
+            raise Fault("InvalidDBInstanceState",
+                        f"Instance {inst['id']} is not in available state.")
+
+    def _group(self, name):
+        if name not in self.param_groups:
+            if name.startswith("default.postgres"):
+                self.param_groups[name] = {"family": name.removeprefix("default."),
+                                           "description": f"Default parameter group for {name}",
+                                           "parameters": {}}
+            else:
+                raise Fault("DBParameterGroupNotFound", f"DBParameterGroup {name} not found.")
+        return self.param_groups[name]
+
+    def _settings(self, inst):
+        params = {k: p["value"] for k, p in self._group(inst["parameter_group"])["parameters"].items()}
+        return clusters.applied_settings(params)
+
+    def _background(self, what, fn, on_error):
+        def body():
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - a failed job becomes a failed status
+                self.log(f"{what} failed: {e}")
+                on_error()
+        job = threading.Thread(target=body, daemon=True, name=what)
+        with self.lock:
+            self.jobs = [j for j in self.jobs if j.is_alive()] + [job]
+        job.start()
+
+    def close(self, timeout=60):
+        """No cluster starts after this; waits (bounded) for the jobs under way."""
+        self.closing.set()
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            jobs = list(self.jobs)
+        for job in jobs:
+            job.join(max(0.0, deadline - time.monotonic()))
+
+    # -- shapes ---------------------------------------------------------------------------------
+
+    def _kms_arn(self, key_id):
+        if not key_id:
+            return None
+        for key in self.kms_keys:
+            if key_id in (key["id"], key.get("arn")) or key_id in key.get("aliases", []):
+                return key.get("arn") or self._key_arn(key["id"])
+        if key_id.startswith("arn:"):
+            return key_id
+        raise Fault("KMSKeyNotAccessibleFault", f"The specified KMS key {key_id} does not exist.")
+
+    def _key_arn(self, key_id):
+        return f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
+
+    def _instance_shape(self, inst):
+        subnet = None
+        if inst["subnet_group"]:
+            g = self.subnet_groups.get(inst["subnet_group"], {"name": inst["subnet_group"]})
+            subnet = self._subnet_group_shape(g, inst["vpc_id"])
+        endpoint = None
+        if inst["port"] and inst["status"] not in ("creating",):
+            endpoint = {"Address": inst["host"], "Port": inst["port"], "HostedZoneId": "Z2R2ITUGPM61AM"}
+        return {
+            "DBInstanceIdentifier": inst["id"], "DBInstanceClass": inst["instance_class"],
+            "Engine": "postgres", "DBInstanceStatus": inst["status"],
+            "MasterUsername": inst["master_username"], "Endpoint": endpoint,
+            "AllocatedStorage": inst["allocated_storage"], "InstanceCreateTime": inst["created"],
+            "PreferredBackupWindow": "03:00-03:30", "BackupRetentionPeriod": 7,
+            "DBSecurityGroups": [],
+            "VpcSecurityGroups": [{"VpcSecurityGroupId": s, "Status": "active"}
+                                  for s in inst["security_groups"]],
+            "DBParameterGroups": [{"DBParameterGroupName": inst["parameter_group"],
+                                   "ParameterApplyStatus": inst["param_status"]}],
+            "AvailabilityZone": f"{self.region}a", "DBSubnetGroup": subnet,
+            "PreferredMaintenanceWindow": "sun:05:00-sun:05:30", "PendingModifiedValues": {},
+            "MultiAZ": inst["multi_az"], "EngineVersion": inst["engine_version"],
+            "AutoMinorVersionUpgrade": True,
+            "ReadReplicaSourceDBInstanceIdentifier": inst["source_id"],
+            "ReadReplicaDBInstanceIdentifiers": inst["replica_ids"],
+            "LicenseModel": "postgresql-license", "Iops": inst["iops"],
+            "PubliclyAccessible": False, "StorageType": inst["storage_type"],
+            "DbInstancePort": 0, "StorageEncrypted": inst["encrypted"],
+            "KmsKeyId": inst["kms_key_id"] and self._kms_arn(inst["kms_key_id"]),
+            "DbiResourceId": resource_id("db", inst["id"]),
+            "CACertificateIdentifier": inst["ca_identifier"],
+            "DBInstanceArn": f"arn:aws:rds:{self.region}:{self.account}:db:{inst['id']}",
+            "IAMDatabaseAuthenticationEnabled": False, "PerformanceInsightsEnabled": False,
+            "DeletionProtection": False, "StorageThroughput": inst["storage_throughput"],
+            "NetworkType": "IPV4", "TagList": [],
+        }
+
+    def _subnet_group_shape(self, g, vpc_id=None):
+        subnets = []
+        for s in g.get("subnets", []):
+            sid, az = (s, f"{self.region}a") if isinstance(s, str) else (s["id"], s.get("az"))
+            subnets.append({"SubnetIdentifier": sid, "SubnetAvailabilityZone": {"Name": az},
+                            "SubnetStatus": "Active"})
+        return {"DBSubnetGroupName": g["name"], "DBSubnetGroupDescription": g.get("description", g["name"]),
+                "VpcId": g.get("vpc_id", vpc_id), "SubnetGroupStatus": "Complete",
+                "Subnets": subnets,
+                "DBSubnetGroupArn": f"arn:aws:rds:{self.region}:{self.account}:subgrp:{g['name']}"}
+
+    def _snapshot_shape(self, snap):
+        progress = snap["progress"]
+        if snap["status"] == "creating" and snap.get("started"):
+            elapsed = time.monotonic() - snap["started"]
+            progress = min(99, int(100 * elapsed / max(snap["min_seconds"], 0.1)))
+        return {
+            "DBSnapshotIdentifier": snap["id"], "DBInstanceIdentifier": snap["instance_id"],
+            "SnapshotCreateTime": snap["created"], "Engine": "postgres",
+            "AllocatedStorage": snap["allocated_storage"], "Status": snap["status"],
+            "Port": snap["port"], "AvailabilityZone": f"{self.region}a", "VpcId": snap["vpc_id"],
+            "InstanceCreateTime": snap["instance_created"], "MasterUsername": snap["master_username"],
+            "EngineVersion": snap["engine_version"], "LicenseModel": "postgresql-license",
+            "SnapshotType": "manual", "Iops": snap["iops"], "PercentProgress": progress,
+            "SourceRegion": snap.get("source_region"),
+            "SourceDBSnapshotIdentifier": snap.get("source_snapshot"),
+            "StorageType": snap["storage_type"], "Encrypted": snap["encrypted"],
+            "KmsKeyId": snap["kms_key_id"],
+            "DBSnapshotArn": f"arn:aws:rds:{self.region}:{self.account}:snapshot:{snap['id']}",
+            "IAMDatabaseAuthenticationEnabled": False,
+            "DbiResourceId": resource_id("db", snap["instance_id"]),
+            "OriginalSnapshotCreateTime": snap["created"], "SnapshotTarget": "region",
+            "StorageThroughput": snap["storage_throughput"], "TagList": [],
+        }
+
+    # -- instances ------------------------------------------------------------------------------
+
+    def DescribeDBInstances(self, p):
+        if p.get("DBInstanceIdentifier"):
+            items = [self.instance(p["DBInstanceIdentifier"])]
+        else:
+            with self.lock:
+                items = sorted(self.instances.values(), key=lambda i: i["id"])
+        chunk, marker = page(items, p)
+        return {"DBInstances": [self._instance_shape(i) for i in chunk], "Marker": marker}
+
+    def ModifyDBInstance(self, p):
+        inst = self.instance(p["DBInstanceIdentifier"])
+        self._require_available(inst)
+        if "CACertificateIdentifier" in p:
+            known = self.seed.get("certificates", DEFAULT_CERTIFICATES)
+            if p["CACertificateIdentifier"] not in known:
+                raise Fault("CertificateNotFound",
+                            f"Certificate {p['CACertificateIdentifier']} not found.")
+            inst["ca_identifier"] = p["CACertificateIdentifier"]
+        if "DBParameterGroupName" in p:
+            self._group(p["DBParameterGroupName"])
+            inst["parameter_group"], inst["param_status"] = p["DBParameterGroupName"], "pending-reboot"
+        for key, field in (("DBInstanceClass", "instance_class"), ("StorageType", "storage_type"),
+                           ("AllocatedStorage", "allocated_storage"), ("Iops", "iops"),
+                           ("StorageThroughput", "storage_throughput"), ("MultiAZ", "multi_az")):
+            if key in p:
+                inst[field] = p[key]
+        if "VpcSecurityGroupIds" in p:
+            inst["security_groups"] = list(p["VpcSecurityGroupIds"])
+        return {"DBInstance": self._instance_shape(inst)}
+
+    def RebootDBInstance(self, p):
+        inst = self.instance(p["DBInstanceIdentifier"])
+        self._require_available(inst)
+        inst["status"] = "rebooting"
+        shape = self._instance_shape(inst)
+
+        def reboot():
+            if self.closing.is_set():
+                return
+            inst["cluster"].restart(self._settings(inst))
+            clusters.wait_until(
+                lambda: self.closing.is_set() or inst["cluster"].accepts_connections(), 120)
+            inst["param_status"] = "in-sync"
+            inst["status"] = "available"
+        self._background(f"reboot {inst['id']}", reboot, lambda: inst.update(status="failed"))
+        return {"DBInstance": shape}
+
+    def DeleteDBInstance(self, p):
+        inst = self.instance(p["DBInstanceIdentifier"])
+        if not inst["owned"]:
+            raise Fault("InvalidDBInstanceState",
+                        f"Instance {inst['id']} was seeded by the test; the double does not "
+                        "delete clusters it did not create.")
+        if inst["status"] not in ("available", "failed", "incompatible-restore"):
+            raise Fault("InvalidDBInstanceState",
+                        f"Instance {inst['id']} is currently {inst['status']}.")
+        if not p.get("SkipFinalSnapshot") and not p.get("FinalDBSnapshotIdentifier"):
+            raise Fault("InvalidParameterCombination",
+                        "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+        if p.get("FinalDBSnapshotIdentifier"):
+            raise Fault("InvalidParameterCombination",
+                        "The local double does not take final snapshots; use SkipFinalSnapshot.")
+        inst["status"] = "deleting"
+        shape = self._instance_shape(inst)
+
+        def delete():
+            self.destroy(inst)
+            with self.lock:
+                self.instances.pop(inst["id"], None)
+                for other in self.instances.values():
+                    if inst["id"] in other["replica_ids"]:
+                        other["replica_ids"].remove(inst["id"])
+        self._background(f"delete {inst['id']}", delete, lambda: None)
+        return {"DBInstance": shape}
+
+    def destroy(self, inst):
+        """Stops and removes an instance the double created."""
+        if inst.get("owned") and inst.get("cluster"):
+            inst["cluster"].stop("immediate")
+            clusters.remove_dir(inst["dir"])
+
+    def _create_owned(self, ident, spec, make_data):
+        """Registers a new instance (status creating) and builds its cluster in the background:
+        make_data(data_dir, inst) fills the data directory; then it starts on a free loopback port."""
+        with self.lock:
+            if ident in self.instances:
+                raise Fault("DBInstanceAlreadyExists", "DB instance already exists")
+            inst = self._new_instance(ident, spec)
+            inst["owned"], inst["port"] = True, free_port()
+            inst["dir"] = os.path.join(self.root, "instances", ident)
+            self.instances[ident] = inst
+        data_dir = os.path.join(inst["dir"], "data")
+
+        def build():
+            make_data(data_dir, inst)
+            cluster = clusters.Cluster(data_dir, spec["bin_dir"], inst["port"], inst["major"],
+                                       spec["admin_user"], spec["admin_password"], owned=True)
+            inst["cluster"] = cluster
+            if self.closing.is_set():
+                raise RuntimeError("the double is stopping")
+            cluster.start(self._settings(inst))
+            if not clusters.wait_until(
+                    lambda: self.closing.is_set() or cluster.accepts_connections(), 300):
+                raise RuntimeError("the new cluster does not accept connections")
+            inst["status"] = "available"
+        self._background(f"create {ident}", build, lambda: inst.update(status="failed"))
+        return inst
+
+    def _spec_overrides(self, base, p):
+        spec = dict(base)
+        for key, field in (("DBInstanceClass", "instance_class"), ("StorageType", "storage_type"),
+                           ("Iops", "iops"), ("StorageThroughput", "storage_throughput"),
+                           ("MultiAZ", "multi_az"), ("AllocatedStorage", "allocated_storage"),
+                           ("DBParameterGroupName", "parameter_group"),
+                           ("CACertificateIdentifier", "ca_identifier")):
+            if p.get(key) is not None:
+                spec[field] = p[key]
+        if p.get("DBParameterGroupName"):
+            self._group(p["DBParameterGroupName"])
+        if p.get("DBSubnetGroupName"):
+            g = self.subnet_groups.get(p["DBSubnetGroupName"])
+            if g is None:
+                raise Fault("DBSubnetGroupNotFoundFault",
+                            f"DBSubnetGroup {p['DBSubnetGroupName']} not found.")
+            spec["subnet_group"], spec["vpc_id"] = g["name"], g.get("vpc_id")
+        if p.get("VpcSecurityGroupIds"):
+            known = {s["id"]: s for s in self.seed.get("security_groups", [])}
+            for sg in p["VpcSecurityGroupIds"]:
+                if sg not in known:
+                    raise Fault("InvalidParameterValue", f"Invalid security group: {sg}")
+            spec["security_groups"] = list(p["VpcSecurityGroupIds"])
+        return spec
+
+    def RestoreDBInstanceFromDBSnapshot(self, p, form):
+        snap = self.snapshot(p["DBSnapshotIdentifier"])
+        if snap["status"] != "available":
+            raise Fault("InvalidDBSnapshotState", f"Snapshot {snap['id']} is not available.")
+        if major_of(snap["engine_version"]) != snap["major"]:
+            raise Fault("InvalidParameterValue", "snapshot engine version does not match its data")
+        if "AllocatedStorage" in form and "AllocatedStorage" not in p:  # newer API than botocore's
+            p["AllocatedStorage"] = int(form["AllocatedStorage"])
+        spec = self._spec_overrides(snap["instance_spec"], p)
+        spec["engine_version"] = snap["engine_version"]
+        spec["encrypted"], spec["kms_key_id"] = snap["encrypted"], snap["kms_key_id"]
+        spec["read_replica_source"] = None
+
+        def make(data, inst):
+            clusters.copy_dir(snap["dir"], data)
+            clusters.configure_instance(data, inst["port"])
+        inst = self._create_owned(p["DBInstanceIdentifier"], spec, make)
+        return {"DBInstance": self._instance_shape(inst)}
+
+    def CreateDBInstanceReadReplica(self, p):
+        source = self.instance(p["SourceDBInstanceIdentifier"])
+        self._require_available(source)
+        spec = self._spec_overrides(self._spec_of(source), p)
+        spec["read_replica_source"] = source["id"]
+        cluster = source["cluster"]
+
+        def make(data, inst):
+            cluster.physical_copy(data)
+            clusters.configure_instance(data, inst["port"],
+                                        primary=(cluster.port, cluster.user, cluster.password))
+        inst = self._create_owned(p["DBInstanceIdentifier"], spec, make)
+        source["replica_ids"].append(inst["id"])
+        return {"DBInstance": self._instance_shape(inst)}
+
+    def _spec_of(self, inst):
+        c = inst["cluster"]
+        return {"major": inst["major"], "engine_version": inst["engine_version"],
+                "instance_class": inst["instance_class"], "storage_type": inst["storage_type"],
+                "allocated_storage": inst["allocated_storage"], "iops": inst["iops"],
+                "storage_throughput": inst["storage_throughput"],
+                "parameter_group": inst["parameter_group"], "subnet_group": inst["subnet_group"],
+                "vpc_id": inst["vpc_id"], "security_groups": inst["security_groups"],
+                "encrypted": inst["encrypted"], "kms_key_id": inst["kms_key_id"],
+                "ca_identifier": inst["ca_identifier"], "multi_az": inst["multi_az"],
+                "master_username": inst["master_username"], "bin_dir": c.bin_dir,
+                "admin_user": c.user, "admin_password": c.password}
+
+    # -- parameter groups, engines, options, subnets, certificates ------------------------------
+
+    def DescribeDBParameterGroups(self, p):
+        if p.get("DBParameterGroupName"):
+            names = [p["DBParameterGroupName"]]
+            self._group(names[0])
+        else:
+            names = sorted(self.param_groups)
+        chunk, marker = page(names, p)
+        return {"DBParameterGroups": [{
+            "DBParameterGroupName": n, "DBParameterGroupFamily": self.param_groups[n]["family"],
+            "Description": self.param_groups[n]["description"],
+            "DBParameterGroupArn": f"arn:aws:rds:{self.region}:{self.account}:pg:{n}"}
+            for n in chunk], "Marker": marker}
+
+    def DescribeDBParameters(self, p):
+        group = self._group(p["DBParameterGroupName"])
+        items = [dict(v, name=k) for k, v in sorted(group["parameters"].items())]
+        if p.get("Source"):
+            items = [i for i in items if i["source"] == p["Source"]]
+        chunk, marker = page(items, p)
+        return {"Parameters": [{
+            "ParameterName": i["name"], "ParameterValue": i["value"],
+            "Description": i["description"], "Source": i["source"], "ApplyType": i["apply_type"],
+            "DataType": i["data_type"], "AllowedValues": i.get("allowed_values"),
+            "IsModifiable": True,
+            "ApplyMethod": "pending-reboot" if i["apply_type"] == "static" else "immediate"}
+            for i in chunk], "Marker": marker}
+
+    def ModifyDBParameterGroup(self, p):
+        name = p["DBParameterGroupName"]
+        group = self._group(name)
+        if name.startswith("default."):
+            raise Fault("InvalidParameterValue", f"Default parameter groups cannot be modified: {name}")
+        changes = p.get("Parameters", [])
+        if not 1 <= len(changes) <= 20:
+            raise Fault("InvalidParameterValue", "Between 1 and 20 parameters may be modified at once.")
+        for c in changes:
+            pname, method = c.get("ParameterName"), c.get("ApplyMethod")
+            if not pname or method not in ("immediate", "pending-reboot"):
+                raise Fault("InvalidParameterValue",
+                            "Each parameter needs ParameterName and an ApplyMethod of "
+                            "immediate or pending-reboot.")
+            if pname in STATIC_PARAMETERS and method == "immediate":
+                raise Fault("InvalidParameterCombination",
+                            "cannot use immediate apply method for static parameter")
+        static_change = False
+        for c in changes:
+            old = group["parameters"].get(c["ParameterName"]) or _parameter(c["ParameterName"], None)
+            group["parameters"][c["ParameterName"]] = dict(old, value=c.get("ParameterValue"),
+                                                          source="user")
+            static_change |= old["apply_type"] == "static"
+        with self.lock:
+            for inst in self.instances.values():
+                if inst["parameter_group"] == name and static_change:
+                    inst["param_status"] = "pending-reboot"
+        return {"DBParameterGroupName": name}
+
+    def DescribeDBEngineVersions(self, p):
+        items = []
+        for ev in self.engine_versions:
+            if p.get("Engine") and p["Engine"] != "postgres":
+                continue
+            if p.get("EngineVersion") and p["EngineVersion"] != ev["version"]:
+                continue
+            if p.get("DBParameterGroupFamily") and p["DBParameterGroupFamily"] != ev.get("family"):
+                continue
+            items.append({
+                "Engine": "postgres", "EngineVersion": ev["version"],
+                "DBParameterGroupFamily": ev.get("family", f"postgres{major_of(ev['version'])}"),
+                "DBEngineDescription": "PostgreSQL",
+                "DBEngineVersionDescription": f"PostgreSQL {ev['version']}-R1",
+                "MajorEngineVersion": str(major_of(ev["version"])),
+                "ValidUpgradeTarget": [{
+                    "Engine": "postgres", "EngineVersion": t["version"],
+                    "Description": f"PostgreSQL {t['version']}-R1",
+                    "AutoUpgrade": False, "IsMajorVersionUpgrade": t.get("is_major", False),
+                    "SupportedEngineModes": ["provisioned"]}
+                    for t in ev.get("valid_upgrade_targets", [])],
+                "ExportableLogTypes": ["postgresql", "upgrade"],
+                "SupportsLogExportsToCloudwatchLogs": True, "SupportsReadReplica": True,
+                "SupportedEngineModes": ["provisioned"], "Status": "available"})
+        chunk, marker = page(items, p)
+        return {"DBEngineVersions": chunk, "Marker": marker}
+
+    def DescribeOrderableDBInstanceOptions(self, p):
+        items = []
+        for o in self.seed.get("orderable_options", []):
+            if p.get("EngineVersion") and p["EngineVersion"] != o["engine_version"]:
+                continue
+            if p.get("DBInstanceClass") and p["DBInstanceClass"] != o["instance_class"]:
+                continue
+            for storage in o.get("storage_types", ["gp2", "gp3", "io1"]):
+                items.append({
+                    "Engine": p["Engine"], "EngineVersion": o["engine_version"],
+                    "DBInstanceClass": o["instance_class"], "LicenseModel": "postgresql-license",
+                    "AvailabilityZones": [{"Name": f"{self.region}{z}"} for z in "abc"],
+                    "MultiAZCapable": True, "ReadReplicaCapable": True, "Vpc": True,
+                    "SupportsStorageEncryption": True, "StorageType": storage,
+                    "SupportsIops": storage != "gp2", "SupportsStorageThroughput": storage == "gp3",
+                    "MinStorageSize": 20, "MaxStorageSize": 65536,
+                    "SupportedEngineModes": ["provisioned"], "SupportsStorageAutoscaling": True})
+        if p["Engine"] != "postgres":
+            items = []
+        chunk, marker = page(items, p, maximum=10000)
+        return {"OrderableDBInstanceOptions": chunk, "Marker": marker}
+
+    def DescribeDBSubnetGroups(self, p):
+        if p.get("DBSubnetGroupName"):
+            g = self.subnet_groups.get(p["DBSubnetGroupName"])
+            if g is None:
+                raise Fault("DBSubnetGroupNotFoundFault",
+                            f"DBSubnetGroup {p['DBSubnetGroupName']} not found.")
+            items = [g]
+        else:
+            items = [self.subnet_groups[n] for n in sorted(self.subnet_groups)]
+        chunk, marker = page(items, p)
+        return {"DBSubnetGroups": [self._subnet_group_shape(g) for g in chunk], "Marker": marker}
+
+    def DescribeCertificates(self, p):
+        names = self.seed.get("certificates", DEFAULT_CERTIFICATES)
+        if p.get("CertificateIdentifier"):
+            if p["CertificateIdentifier"] not in names:
+                raise Fault("CertificateNotFound", f"Certificate {p['CertificateIdentifier']} not found.")
+            names = [p["CertificateIdentifier"]]
+        chunk, marker = page(names, p)
+        start = datetime.datetime(2021, 5, 25, tzinfo=datetime.timezone.utc)
+        return {"Certificates": [{
+            "CertificateIdentifier": n, "CertificateType": "CA",
+            "Thumbprint": hashlib.sha1(n.encode()).hexdigest(), "ValidFrom": start,
+            "ValidTill": start.replace(year=2061),
+            "CertificateArn": f"arn:aws:rds:{self.region}::cert:{n}", "CustomerOverride": False}
+            for n in chunk], "Marker": marker}
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def CreateDBSnapshot(self, p):
+        inst = self.instance(p["DBInstanceIdentifier"])
+        self._require_available(inst)
+        snap = self._new_snapshot(p["DBSnapshotIdentifier"], inst)
+        cluster = inst["cluster"]
+        self._fill_snapshot(snap, lambda: cluster.physical_copy(snap["dir"]))
+        return {"DBSnapshot": self._snapshot_shape(snap)}
+
+    def _new_snapshot(self, ident, inst=None, source=None):
+        with self.lock:
+            if ident in self.snapshots:
+                raise Fault("DBSnapshotAlreadyExists", f"Cannot create the snapshot because a "
+                            f"snapshot with the identifier {ident} already exists.")
+            if source is not None:
+                snap = dict(source, id=ident, source_snapshot=source["id"])
+            else:
+                snap = {"id": ident, "instance_id": inst["id"], "major": inst["major"],
+                        "engine_version": inst["engine_version"],
+                        "allocated_storage": inst["allocated_storage"], "port": inst["port"],
+                        "vpc_id": inst["vpc_id"], "instance_created": inst["created"],
+                        "master_username": inst["master_username"], "iops": inst["iops"],
+                        "storage_type": inst["storage_type"], "encrypted": inst["encrypted"],
+                        "kms_key_id": inst["kms_key_id"] and self._kms_arn(inst["kms_key_id"]),
+                        "storage_throughput": inst["storage_throughput"],
+                        "instance_spec": self._spec_of(inst)}
+            snap.update(status="creating", progress=0, created=now(), started=time.monotonic(),
+                        min_seconds=float(self.timings.get("snapshot_seconds", 0)),
+                        dir=os.path.join(self.root, "snapshots", ident))
+            self.snapshots[ident] = snap
+        return snap
+
+    def _fill_snapshot(self, snap, copy):
+        def body():
+            copy()
+            remaining = snap["min_seconds"] - (time.monotonic() - snap["started"])
+            if remaining > 0:
+                time.sleep(remaining)
+            snap.update(status="available", progress=100, started=None)
+        self._background(f"snapshot {snap['id']}", body, lambda: snap.update(status="failed"))
+
+    def DescribeDBSnapshots(self, p):
+        if p.get("DBSnapshotIdentifier"):
+            items = [self.snapshot(p["DBSnapshotIdentifier"])]
+        else:
+            with self.lock:
+                items = sorted(self.snapshots.values(), key=lambda s: s["created"])
+            if p.get("DBInstanceIdentifier"):
+                items = [s for s in items if s["instance_id"] == p["DBInstanceIdentifier"]]
+        if p.get("SnapshotType") not in (None, "manual"):
+            items = []
+        chunk, marker = page(items, p)
+        return {"DBSnapshots": [self._snapshot_shape(s) for s in chunk], "Marker": marker}
+
+    def ModifyDBSnapshot(self, p):
+        snap = self.snapshot(p["DBSnapshotIdentifier"])
+        if snap["status"] != "available":
+            raise Fault("InvalidDBSnapshotState", f"Snapshot {snap['id']} is not available.")
+        target = p.get("EngineVersion")
+        if target and target != snap["engine_version"]:
+            if major_of(target) != snap["major"]:
+                raise Fault("InvalidParameterValue",
+                            f"The local RDS double cannot upgrade a DB snapshot to another major "
+                            f"version ({snap['engine_version']} -> {target}); it accepts only "
+                            f"targets of the same major version ({snap['major']}).")
+            allowed = {t["version"] for ev in self.engine_versions
+                       if ev["version"] == snap["engine_version"]
+                       for t in ev.get("valid_upgrade_targets", [])}
+            if target not in allowed:
+                raise Fault("InvalidParameterValue",
+                            f"Cannot upgrade postgres from {snap['engine_version']} to {target}")
+            snap.update(engine_version=target, status="upgrading")
+            shape = self._snapshot_shape(snap)
+            # Minor versions share the on-disk format: the data stays as it is.
+            threading.Timer(1.0, lambda: snap.update(status="available")).start()
+            return {"DBSnapshot": shape}
+        return {"DBSnapshot": self._snapshot_shape(snap)}
+
+    def CopyDBSnapshot(self, p):
+        source = self.snapshot(p["SourceDBSnapshotIdentifier"])
+        if source["status"] != "available":
+            raise Fault("InvalidDBSnapshotState", f"Snapshot {source['id']} is not available.")
+        kms = self._kms_arn(p["KmsKeyId"]) if p.get("KmsKeyId") else None
+        if source["encrypted"] and not kms:
+            kms = source["kms_key_id"]
+        snap = self._new_snapshot(p["TargetDBSnapshotIdentifier"], source=source)
+        snap.update(encrypted=bool(kms) or source["encrypted"], kms_key_id=kms)
+        self._fill_snapshot(snap, lambda: clusters.copy_dir(source["dir"], snap["dir"]))
+        return {"DBSnapshot": self._snapshot_shape(snap)}
+
+    def DeleteDBSnapshot(self, p):
+        snap = self.snapshot(p["DBSnapshotIdentifier"])
+        if snap["status"] not in ("available", "failed"):
+            raise Fault("InvalidDBSnapshotState", f"Snapshot {snap['id']} is {snap['status']}.")
+        with self.lock:
+            self.snapshots.pop(snap["id"], None)
+        clusters.remove_dir(snap["dir"])
+        snap["status"] = "deleted"
+        return {"DBSnapshot": self._snapshot_shape(snap)}
+
+    # -- logs -----------------------------------------------------------------------------------
+
+    def _log_files(self, inst):
+        """{api name: path}: RDS names the files error/postgresql.log.YYYY-MM-DD-HH."""
+        cluster = inst.get("cluster")
+        if cluster is None:
+            return {}
+        files = {}
+        for root, _, names in os.walk(cluster.log_dir):
+            for name in names:
+                if name.startswith("postgresql"):
+                    path = os.path.join(root, name)
+                    rel = os.path.relpath(path, cluster.log_dir)
+                    files[rel if cluster.owned else f"error/{name}"] = path
+        return files
+
+    def DescribeDBLogFiles(self, p):
+        inst = self.instance(p["DBInstanceIdentifier"])
+        items = []
+        for name, path in sorted(self._log_files(inst).items()):
+            st = os.stat(path)
+            written = int(st.st_mtime * 1000)
+            if p.get("FilenameContains") and p["FilenameContains"] not in name:
+                continue
+            if p.get("FileLastWritten") and written < p["FileLastWritten"]:
+                continue
+            if p.get("FileSize") and st.st_size < p["FileSize"]:
+                continue
+            items.append({"LogFileName": name, "LastWritten": written, "Size": st.st_size})
+        chunk, marker = page(items, p, default=1000, minimum=1, maximum=1000)
+        return {"DescribeDBLogFiles": chunk, "Marker": marker}
+
+    def DownloadDBLogFilePortion(self, p):
+        inst = self.instance(p["DBInstanceIdentifier"])
+        path = self._log_files(inst).get(p["LogFileName"])
+        if path is None:
+            raise Fault("DBLogFileNotFoundFault", f"DBLog File: {p['LogFileName']}, is not found "
+                        f"on the DB instance {inst['id']}")
+        with open(path, "rb") as f:
+            data = f.read()
+        lines = data.splitlines(keepends=True)
+        limit = min(p.get("NumberOfLines") or 10000, 10000)
+        marker = p.get("Marker")
+        if marker is None:  # no marker: the most recent lines
+            chunk, end, pending = lines[-limit:], len(data), False
+        else:
+            start = _offset(marker)
+            chunk, size = [], 0
+            rest = data[start:].splitlines(keepends=True)
+            for line in rest:
+                if len(chunk) >= limit or (chunk and size + len(line) > 1_000_000):
+                    break
+                chunk.append(line)
+                size += len(line)
+            end = start + size
+            pending = end < len(data)
+        text = b"".join(chunk).decode("utf-8", errors="replace")
+        return {"LogFileData": text, "Marker": f"0:{end}", "AdditionalDataPending": pending}
+
+
+def _offset(marker):
+    try:
+        return int(marker.split(":")[-1])
+    except ValueError:
+        raise Fault("InvalidParameterValue", f"Invalid marker: {marker}")
+
+
+def _parameter(name, value, **extra):
+    static = name in STATIC_PARAMETERS
+    out = {"value": value, "description": name, "source": "user",
+           "apply_type": "static" if static else "dynamic",
+           "data_type": "boolean" if name.startswith("rds.") else "string"}
+    out.update(extra)
+    return out
+
+
+def _parameters(seeded):
+    out = {}
+    for name, v in seeded.items():
+        if isinstance(v, dict):
+            out[name] = _parameter(name, v.get("value"), **{k: v[k] for k in v if k != "value"})
+        else:
+            out[name] = _parameter(name, None if v is None else str(v))
+    return out
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
