@@ -5,7 +5,10 @@
 #
 #   tests/tools/capture-recovery-logs.sh [MAJOR ...]        (default: 13 14 15 16 17 18)
 #   RLOG_KEEP_FIXTURES=1 ...   only measure, do not overwrite the fixture files
-#   RLOG_RESULTS=DIR ...       also keep every copy's full log and the ground truth in DIR
+#   RLOG_RESULTS=DIR ...       also keep every copy's full log in DIR
+#   RLOG_NOISE=N ...           N more sessions inserting into another table meanwhile (more
+#                              concurrent WAL, e.g. records between pg_backup_stop's end-of-backup
+#                              record and its WAL switch)
 #
 # Per major, on a throwaway cluster (scripts/pg-cluster.sh, log_line_prefix='%t:%r:%u@%d:[%p]:'
 # like RDS, log_timezone=UTC, log_checkpoints=on) under /tmp/rlog-capture-<pid>/:
@@ -42,9 +45,11 @@ MAJORS=("$@")
 
 started=()  # "major datadir" of every running cluster we started
 load_pid=""
+noise_pids=()
 cleanup() {
   set +e
   [[ -n "$load_pid" ]] && kill "$load_pid" 2>/dev/null
+  for p in "${noise_pids[@]}"; do kill "$p" 2>/dev/null; done
   for s in "${started[@]}"; do
     # shellcheck disable=SC2086
     set -- $s
@@ -166,6 +171,12 @@ run_major() {
   seq 1 100000000 | sed 's/.*/INSERT INTO t VALUES (&);/' |
     "$PSQL" -X -q -h "$src" -p "$base" -U ops -d postgres >/dev/null 2>&1 &
   load_pid=$!
+  q "$src" "CREATE TABLE noise(x int)"
+  for ((i = 0; i < ${RLOG_NOISE:-0}; i++)); do
+    yes 'INSERT INTO noise VALUES (1);' |
+      "$PSQL" -X -q -h "$src" -p "$base" -U ops -d postgres >/dev/null 2>&1 &
+    noise_pids+=($!)
+  done
   sleep 3
   crash_copy "$src" "$WORK/$major/crash1"; copies+=("crash1")
   q "$src" "ALTER SYSTEM SET synchronous_commit = off" && q "$src" "SELECT pg_reload_conf()" >/dev/null
@@ -177,6 +188,8 @@ run_major() {
   kill "$load_pid" 2>/dev/null || true
   wait "$load_pid" 2>/dev/null || true
   load_pid=""
+  for i in "${noise_pids[@]}"; do kill "$i" 2>/dev/null || true; wait "$i" 2>/dev/null || true; done
+  noise_pids=()
   echo "PG$major: $(q "$src" "SELECT count(*) FROM t") rows committed on the source"
   i=1
   for c in "${copies[@]}"; do
