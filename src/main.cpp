@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
+#include "core/servers.h"
 #include "util/log.h"
 
 namespace {
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << config.message() << "\n";
     return dbr::cli::kExitUsage;
   }
+  dbr::UseRecordedDestination(*config);
   dbr::log::SetLevel(log_level.empty() ? config->log_level : log_level);
   for (const auto& warning : dbr::ConfigWarnings(*config)) dbr::log::warn("{}", warning);
 

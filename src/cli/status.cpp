@@ -63,6 +63,7 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
       steps[name] = {{"done", s.done}, {"seconds", s.seconds}, {"finished_at", s.finished_at}};
     j["steps"] = steps;
     j["snapshot_lsn"] = state->snapshot_lsn;
+    if (!state->rds.phase.empty()) j["rds"] = state->rds;
     nlohmann::json tables = nlohmann::json::object();
     for (const auto& [name, t] : state->tables)
       tables[name] = {{"state", t.state}, {"rows", t.rows}, {"bytes", t.bytes}};
@@ -94,6 +95,14 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     if (!state->started_at.empty()) out += fmt::format("started:         {}\n", state->started_at);
     if (!state->snapshot_lsn.empty())
       out += fmt::format("snapshot LSN:    {}\n", state->snapshot_lsn);
+    if (const RdsState& rds = state->rds; !rds.phase.empty()) {
+      out += fmt::format("RDS:             {} (snapshot {}{})\n", rds.phase, rds.snapshot,
+                         rds.encrypted_snapshot.empty() ? "" : ", " + rds.encrypted_snapshot);
+      if (!rds.instance.empty())
+        out += fmt::format(
+            "RDS destination: {} at {}:{}{}\n", rds.instance, rds.dst_host, rds.dst_port,
+            rds.replicas.empty() ? "" : fmt::format(", {} read replica(s)", rds.replicas.size()));
+    }
     std::string counts;
     for (const auto& [s, n] : by_state)
       counts += (counts.empty() ? "" : ", ") + fmt::format("{} {}", n, s);

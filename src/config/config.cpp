@@ -58,9 +58,11 @@ const std::vector<std::string> kAwsKeys = {"profile", "region", "endpoint_url"};
 const std::vector<std::string> kServerKeys = {
     "user", "password", "schema", "name", "port", "host", "instance_id", "sslmode", "sslrootcert"};
 const std::vector<std::string> kUpgradeKeys = {
-    "subnet_group",   "engine_version", "kms_id",       "security_groups", "parameter_group",
-    "instance_class", "storage_type",   "storage_size", "storage_iops",    "storage_throughput",
-    "user",           "password",       "vpc_id",       "ca_identifier"};
+    "subnet_group",    "engine_version",     "kms_id",         "security_groups",
+    "parameter_group", "instance_class",     "storage_type",   "storage_size",
+    "storage_iops",    "storage_throughput", "user",           "password",
+    "vpc_id",          "ca_identifier",      "keep_snapshots", "allow_source_reboot",
+    "wait_timeout"};
 
 const std::vector<std::string> kCutoverKeys = {
     "type",          "manage",        "listen",        "admin",   "admin_user", "admin_password",
@@ -665,6 +667,9 @@ void ParseUpgrade(Block& b, UpgradeConfig* out, std::vector<std::string>* litera
   b.Password("password", &out->password, literal_passwords);
   b.String("vpc_id", &out->vpc_id);
   b.String("ca_identifier", &out->ca_identifier);
+  b.Bool("keep_snapshots", &out->keep_snapshots);
+  b.Bool("allow_source_reboot", &out->allow_source_reboot);
+  b.Int("wait_timeout", &out->wait_timeout, 1, kInt64Max);
 }
 
 // "host:port" with a port in range.

@@ -45,6 +45,9 @@ struct UpgradeConfig {
   std::string password;  // empty: generated per run, kept in the 0600 state file
   std::string vpc_id;
   std::string ca_identifier;
+  bool keep_snapshots = false;       // keep the intermediate snapshots after a successful run
+  bool allow_source_reboot = false;  // may turn on rds.logical_replication and reboot the source
+  int64_t wait_timeout = 86400;      // seconds any one AWS wait (snapshot, restore) may take
 };
 
 // The proxy the application connects through, and how cut-over and rollback move it (issue #4).
@@ -59,8 +62,9 @@ struct CutoverConfig {
   std::string admin_user;      // PgBouncer admin console user (default: src.user)
   std::string admin_password;  // (default: src.password)
   std::string config_file;     // default: <state_dir>/proxy/pgbouncer.ini or haproxy.cfg
-  std::string auth_file;  // PgBouncer userlist (default: userlist.txt beside config_file, generated)
-  std::string database;   // PgBouncer database clients use (default: src.name)
+  std::string
+      auth_file;         // PgBouncer userlist (default: userlist.txt beside config_file, generated)
+  std::string database;  // PgBouncer database clients use (default: src.name)
   std::string backend = "postgres";  // HAProxy backend; its servers are named src and dst
   std::string pool_mode = "transaction";
   std::string run_as = "postgres";       // user a managed proxy runs as when started by root

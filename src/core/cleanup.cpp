@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "aws/rds.h"
 #include "core/heartbeat.h"
 #include "core/names.h"
 #include "core/replication_link.h"
@@ -34,6 +35,9 @@ class Cleanup {
     if (!state.ok()) return state.status();
     auto src = pg::Connection::Open(SourceParams(config_));
     if (!src.ok()) return src.status().Wrap("cleanup needs the source");
+    // An RDS relocation stopped before its destination was restored has nothing there yet.
+    const bool rds = config_.provider == "rds";
+    if (rds && state->rds.dst_host.empty()) return CleanSourceOnly(store, *state, *src);
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
@@ -60,6 +64,7 @@ class Cleanup {
     DBR_RETURN_IF_ERROR(DropRole(*src, "source"));
     for (const auto& role : state->created_roles)
       if (role == config_.upgrade.user) DBR_RETURN_IF_ERROR(DropRole(*dst, "destination"));
+    if (rds) DBR_RETURN_IF_ERROR(CleanRdsCopy(*state, *dst));
     for (const auto& [side, roles] : state->fenced)
       if (!roles.empty())
         log::warn(
@@ -67,6 +72,66 @@ class Cleanup {
             "lift it with ALTER ROLE <role> IN DATABASE <db> RESET "
             "default_transaction_read_only when that database is to take writes again",
             SideName(side), roles.size());
+    return MoveStateAside(store);
+  }
+
+ private:
+  Result<std::vector<std::string>> CleanSourceOnly(const StateStore& store, const RunState& state,
+                                                   pg::Connection& src) {
+    DBR_RETURN_IF_ERROR(StopWriter(store));
+    DBR_RETURN_IF_ERROR(DropSlot(src, names::kForward));
+    DBR_RETURN_IF_ERROR(Act(src, "publication " + std::string(names::kPublication), "source",
+                            "SELECT count(*) FROM pg_publication WHERE pubname = $1",
+                            {names::kPublication},
+                            "DROP PUBLICATION " + pg::QuoteIdent(names::kPublication)));
+    DBR_RETURN_IF_ERROR(Act(src, "schema db_relocate (the heartbeat table)", "source",
+                            "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+                            {names::kSchema},
+                            "DROP SCHEMA " + pg::QuoteIdent(names::kSchema) + " CASCADE"));
+    DBR_RETURN_IF_ERROR(DropRole(src, "source"));
+    DBR_RETURN_IF_ERROR(DeleteSnapshots(state));
+    return MoveStateAside(store);
+  }
+
+  // The restored instance is a copy of the source: besides what the relocation made there, it
+  // holds copies of the source's publication and replication user. The instance itself (and
+  // its read replicas) is the destination and stays.
+  Status CleanRdsCopy(const RunState& state, pg::Connection& dst) {
+    DBR_RETURN_IF_ERROR(Act(dst, "publication " + std::string(names::kPublication) + " (copied)",
+                            "destination", "SELECT count(*) FROM pg_publication WHERE pubname = $1",
+                            {names::kPublication},
+                            "DROP PUBLICATION " + pg::QuoteIdent(names::kPublication)));
+    DBR_RETURN_IF_ERROR(DropRole(dst, "destination"));
+    if (state.rds.prewarm_extension_created)
+      DBR_RETURN_IF_ERROR(Act(dst, "extension pg_prewarm (created to warm the storage)",
+                              "destination", "SELECT count(*) FROM pg_extension WHERE extname = $1",
+                              {std::string("pg_prewarm")}, "DROP EXTENSION pg_prewarm"));
+    return DeleteSnapshots(state);
+  }
+
+  Status DeleteSnapshots(const RunState& state) {
+    if (!state.rds.instance.empty())
+      log::info("the RDS instance {} is the destination and stays", state.rds.instance);
+    if (state.rds.snapshots_deleted || config_.upgrade.keep_snapshots) return Status::Ok();
+    std::vector<std::string> ids;
+    for (const auto& id : {state.rds.encrypted_snapshot, state.rds.snapshot})
+      if (!id.empty()) ids.push_back(id);
+    if (ids.empty()) return Status::Ok();
+    aws::AwsClient client(config_.aws, aws::MakeDefaultCredentialChain(config_.aws));
+    aws::Rds rds(client);
+    for (const auto& id : ids) {
+      auto found = rds.FindSnapshot(id);
+      if (!found.ok()) return found.status();
+      if (!*found) continue;
+      actions_.push_back("delete the RDS snapshot " + id);
+      if (dry_run_) continue;
+      DBR_RETURN_IF_ERROR(rds.DeleteSnapshot(id));
+      log::info("deleted the RDS snapshot {}", id);
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> MoveStateAside(const StateStore& store) {
     if (store.Exists()) {
       actions_.push_back("move the run state aside (" + store.file("state.json").string() + ")");
       if (!dry_run_) {
@@ -79,7 +144,6 @@ class Cleanup {
     return actions_;
   }
 
- private:
   // Records `action` when `count_sql` finds the object; true when it is to be dropped now.
   Result<bool> Plan(pg::Connection& conn, const std::string& count_sql, const pg::Params& params,
                     const std::string& action) {

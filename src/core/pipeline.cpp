@@ -13,6 +13,7 @@
 #include "core/servers.h"
 #include "core/steps.h"
 #include "core/switchover.h"
+#include "snapshot/rds_plan.h"
 #include "snapshot/snapshot_source.h"
 #include "util/fault.h"
 #include "util/files.h"
@@ -25,7 +26,16 @@ namespace steps {
 Status Preflight(RunContext& ctx) {
   PreflightOptions options;
   options.destination_schema_is_ours = !ctx.state.snapshot_phase.empty();
+  options.destination_instance_is_ours = !ctx.state.rds.instance.empty();
   PreflightReport report = RunPreflight(ctx.config, options);
+  const CheckResult* logical = report.Find(checks::kRdsLogicalReplication);
+  if (logical != nullptr && logical->level == CheckLevel::kWarn &&
+      ctx.config.upgrade.allow_source_reboot) {
+    DBR_RETURN_IF_ERROR(EnableSourceLogicalReplication(ctx.config));
+    ctx.src.reset();
+    DBR_RETURN_IF_ERROR(ctx.Reconnect());
+    report = RunPreflight(ctx.config, options);
+  }
   std::cerr << report.ToText();
   if (report.HasBadConfig())
     return Status::BadConfig(
@@ -44,7 +54,7 @@ Status StartHeartbeat(RunContext& ctx) {
 }
 
 Status TakeSnapshot(RunContext& ctx) {
-  auto source = MakeLogicalCopySource();
+  auto source = MakeSnapshotSource(ctx.config);
   log::info("snapshot source: {}", source->name());
   return source->Take(ctx);
 }
@@ -119,9 +129,6 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
 }  // namespace
 
 Status RunRelocation(const Config& config) {
-  if (config.provider != "postgres")
-    return Status::BadConfig("provider \"" + config.provider +
-                             "\": only provider postgres can run in this version (rds: issue #5)");
   RunContext ctx(config, config.state_dir);
   DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));
   auto lock = FileLock::Acquire(ctx.store.file("run.lock"), "this relocation");
@@ -129,6 +136,7 @@ Status RunRelocation(const Config& config) {
   auto state = ctx.store.Load();
   if (!state.ok()) return state.status();
   ctx.state = std::move(*state);
+  UseRecordedDestination(ctx.config, ctx.state);
   // After a cut-over the destination is the primary and replication runs the other way: the
   // forward steps must not rebuild what the cut-over took down.
   if (ctx.state.primary == "dst" || ctx.state.switching)
@@ -169,6 +177,7 @@ Status RunRelocation(const Config& config) {
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     log::info("step {} done in {}", step.name, HumanDuration(secs));
   }
+  DBR_RETURN_IF_ERROR(MakeSnapshotSource(ctx.config)->Finish(ctx));
   ctx.state.current_step = "replicating";
   DBR_RETURN_IF_ERROR(ctx.SaveState());
   PrintSummary(

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "aws/rds.h"
 #include "core/catalog.h"
 #include "core/fence.h"
 #include "core/names.h"
@@ -13,6 +14,7 @@
 #include "pg/quote.h"
 #include "pg/tools.h"
 #include "proxy/traffic_switch.h"
+#include "snapshot/rds_plan.h"
 #include "util/process.h"
 #include "util/progress.h"
 
@@ -61,10 +63,22 @@ class Preflight {
       CheckPgDump(*src);
     }
     if (config_.cutover.configured) CheckCutover(*src, dst ? &*dst : nullptr);
+    if (config_.provider == "rds") CheckRds();
     return std::move(report_);
   }
 
  private:
+  // The AWS side: the source instance, the upgrade path, and everything the new instance gets.
+  void CheckRds() {
+    aws::AwsClient client(config_.aws, aws::MakeDefaultCredentialChain(config_.aws));
+    aws::Rds rds(client);
+    auto planned = PlanRdsRelocation(config_, rds, options_.destination_instance_is_ours);
+    for (auto& f : planned.findings) {
+      CheckLevel level = !f.ok ? CheckLevel::kFail : f.warn ? CheckLevel::kWarn : CheckLevel::kPass;
+      Add(f.name, level, f.detail, {}, f.hint).bad_config = f.bad_config;
+    }
+  }
+
   // What `cutover` will need: the proxy (its program, or the running one), the return path's
   // wal_level on the destination, and the roles it will fence.
   void CheckCutover(pg::Connection& src, pg::Connection* dst) {
@@ -156,7 +170,8 @@ class Preflight {
         return;
       }
     }
-    if (!config_.upgrade.engine_version.empty()) {
+    // With provider rds the RDS checks follow AWS's upgrade targets (a minor upgrade is one).
+    if (!config_.upgrade.engine_version.empty() && config_.provider != "rds") {
       int target = std::stoi(config_.upgrade.engine_version);
       detail += fmt::format(", upgrade.engine_version {}", config_.upgrade.engine_version);
       if (target <= src_major) {

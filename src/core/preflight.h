@@ -38,6 +38,8 @@ struct PreflightReport {
 struct PreflightOptions {
   // `run` resuming after its schema was restored: tables on the destination are its own.
   bool destination_schema_is_ours = false;
+  // `run` resuming after it restored the RDS destination instance.
+  bool destination_instance_is_ours = false;
 };
 
 PreflightReport RunPreflight(const Config& config, const PreflightOptions& options = {});
@@ -47,6 +49,7 @@ const char* LevelName(CheckLevel level);
 // Names of the checks that other steps look up.
 namespace checks {
 inline constexpr const char* kReplicaIdentity = "replica identity";
-}
+inline constexpr const char* kRdsLogicalReplication = "RDS logical replication";
+}  // namespace checks
 
 }  // namespace dbr

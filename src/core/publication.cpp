@@ -9,6 +9,7 @@
 #include "core/steps.h"
 #include "pg/quote.h"
 #include "pg/replication.h"
+#include "snapshot/snapshot_source.h"
 #include "util/log.h"
 
 namespace dbr::steps {
@@ -38,31 +39,45 @@ Status FixReplicaIdentity(RunContext& ctx) {
   return ctx.SaveState();
 }
 
-bool AnyTableCopied(const RunState& state) {
+// The destination already holds data as of a point the slot must stream from.
+bool DestinationDependsOnSlot(const RunState& state) {
+  if (!state.rds.snapshot.empty()) return true;  // the RDS snapshot was requested
   for (const auto& [name, t] : state.tables)
     if (t.state != "pending") return true;
   return false;
 }
 
-Status EnsureSlot(RunContext& ctx) {
+// Without an exported snapshot (RDS: the data comes from a block-level snapshot), the slot is
+// created by SQL: no connection has to stay open, and no snapshot holds back the source's xmin.
+Status CreatePlainSlot(RunContext& ctx) {
+  auto r = ctx.src->Query(
+      "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", {names::kSlot});
+  if (!r.ok()) return r.status().Wrap("creating replication slot " + std::string(names::kSlot));
+  log::info("replication slot {} created at {}: it retains every change from there on",
+            names::kSlot, r->Get(0, 0));
+  return ctx.SaveState();
+}
+
+Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   auto exists = ctx.src->QueryValue(
       "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {names::kSlot});
   if (!exists.ok()) return exists.status();
   if (*exists != "0") {
-    if (AnyTableCopied(ctx.state) && !ctx.state.snapshot_lsn.empty()) {
-      log::info("keeping replication slot {} (consistent point {}): tables were copied at it",
-                names::kSlot, ctx.state.snapshot_lsn);
+    if (DestinationDependsOnSlot(ctx.state)) {
+      log::info("keeping replication slot {}: the destination's data was taken at it",
+                names::kSlot);
       return Status::Ok();
     }
     // Nothing depends on it yet: a fresh slot gives a fresh exported snapshot.
     DBR_RETURN_IF_ERROR(ctx.src->Exec("SELECT pg_drop_replication_slot($1)", {names::kSlot})
                             .Wrap("dropping the unused slot of an interrupted run"));
-  } else if (AnyTableCopied(ctx.state)) {
+  } else if (DestinationDependsOnSlot(ctx.state)) {
     return Status::Error(fmt::format(
         "replication slot {} has disappeared from the source after tables were copied: the "
         "changes made since cannot be recovered. Run `db_relocate cleanup`, then `run` again",
         names::kSlot));
   }
+  if (!exports_snapshot) return CreatePlainSlot(ctx);
   pg::ConnParams params = SourceParams(ctx.config);
   params.replication = true;
   auto conn = pg::Connection::Open(params);
@@ -83,7 +98,7 @@ Status CreatePublication(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(EnsureReplicationUserOnSource(ctx));
   DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
   DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, names::kPublication, ctx.tables));
-  return EnsureSlot(ctx);
+  return EnsureSlot(ctx, MakeSnapshotSource(ctx.config)->ExportsSnapshot());
 }
 
 }  // namespace dbr::steps

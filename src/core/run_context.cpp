@@ -34,7 +34,12 @@ Status RunContext::Reconnect() {
     });
   };
   DBR_RETURN_IF_ERROR(open(SourceParams(config), &src));
+  if (!DestinationExists()) return Status::Ok();
   return open(DestinationParams(config), &dst);
+}
+
+bool RunContext::DestinationExists() const {
+  return config.provider != "rds" || !state.rds.dst_host.empty();
 }
 
 Status RunContext::LoadTables() {

@@ -17,7 +17,8 @@
 namespace dbr {
 
 struct RunContext {
-  const Config& config;
+  // A copy: with provider rds the destination's endpoint is known only once it is restored.
+  Config config;
   StateStore store;
   RunState state;
   std::mutex state_mutex;  // copy workers record finished tables concurrently
@@ -38,6 +39,9 @@ struct RunContext {
 
   RunContext(const Config& c, std::filesystem::path state_dir)
       : config(c), store(std::move(state_dir)) {}
+
+  // False while an RDS destination has not been restored yet.
+  bool DestinationExists() const;
 
   // Saves the state under the lock; a failure to persist stops the run.
   Status SaveState();

@@ -38,6 +38,7 @@ nlohmann::json RunState::ToJson() const {
   j["sequences_set"] = sequences_set;
   j["created_roles"] = created_roles;
   j["notes"] = notes;
+  if (!rds.phase.empty()) j["rds"] = rds;
   j["primary"] = primary;
   auto record = [](const SwitchRecord& r) {
     return nlohmann::json{{"to", r.to},
@@ -76,6 +77,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   s.sequences_set = j.value("sequences_set", false);
   s.created_roles = j.value("created_roles", std::vector<std::string>{});
   s.notes = j.value("notes", std::vector<std::string>{});
+  if (j.contains("rds") && j["rds"].is_object()) s.rds = j["rds"].get<RdsState>();
   s.primary = j.value("primary", "src");
   auto record = [](const nlohmann::json& v) {
     return SwitchRecord{v.value("to", ""),         v.value("stage", ""),

@@ -43,6 +43,28 @@ struct SwitchRecord {
   std::string lsn;      // the old side's flushed WAL position just after the marker
 };
 
+// What an RDS relocation created in AWS and how far it got, so `run` resumes the waits and
+// `cleanup` finds every resource.
+struct RdsState {
+  std::string phase;     // snapshot | upgrade | encrypt | restore | lsn | replicas | warm | done
+  std::string snapshot;  // CreateDBSnapshot of the source (upgraded in place by ModifyDBSnapshot)
+  std::string encrypted_snapshot;  // CopyDBSnapshot with the KMS key (unencrypted sources)
+  std::string instance;            // the restored instance: the destination
+  std::vector<std::string> replicas;
+  std::string dst_host;  // the new instance's endpoint
+  int dst_port = 0;
+  std::string lsn_before;   // the source's pg_current_wal_lsn() before CreateDBSnapshot
+  std::string lsn_after;    // ... and once the snapshot was available
+  std::string time_before;  // UTC, ISO 8601
+  std::string time_after;   // once the restored instance was available
+  bool prewarm_extension_created = false;
+  bool snapshots_deleted = false;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, snapshot, encrypted_snapshot,
+                                                instance, replicas, dst_host, dst_port, lsn_before,
+                                                lsn_after, time_before, time_after,
+                                                prewarm_extension_created, snapshots_deleted)
+
 struct RunState {
   std::string current_step;
   std::map<std::string, StepRecord> steps;
@@ -55,6 +77,7 @@ struct RunState {
   std::vector<std::string> created_roles;  // on the destination, by the snapshot step
   std::string started_at;
   std::vector<std::string> notes;  // things the run did that the user must know (forced changes)
+  RdsState rds;                    // provider rds only
 
   // Cut-over and rollback.
   std::string primary = "src";            // the side taking the application's writes

@@ -24,6 +24,19 @@ pg::ConnParams FromServer(const ServerConfig& s, const char* label) {
 pg::ConnParams SourceParams(const Config& config) {
   return FromServer(config.src, "source");
 }
+void UseRecordedDestination(Config& config, const RunState& state) {
+  if (config.provider != "rds" || state.rds.dst_host.empty()) return;
+  config.dst.host = state.rds.dst_host;
+  config.dst.port = state.rds.dst_port;
+  config.dst.instance_id = state.rds.instance;
+}
+
+void UseRecordedDestination(Config& config) {
+  if (config.provider != "rds") return;
+  auto state = StateStore(config.state_dir).Load();
+  if (state.ok()) UseRecordedDestination(config, *state);
+}
+
 pg::ConnParams DestinationParams(const Config& config) {
   return FromServer(config.dst, "destination");
 }

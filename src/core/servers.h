@@ -2,11 +2,16 @@
 #pragma once
 
 #include "config/config.h"
+#include "core/run_state.h"
 #include "pg/connection.h"
 
 namespace dbr {
 
 pg::ConnParams SourceParams(const Config& config);
+// With provider rds the destination is the instance the run restored: its endpoint comes from
+// the run state, not the config. No-op for provider postgres or before the restore.
+void UseRecordedDestination(Config& config, const RunState& state);
+void UseRecordedDestination(Config& config);  // reads the state from config.state_dir
 pg::ConnParams DestinationParams(const Config& config);
 
 // The two sides by their names in the run state: "src" and "dst".

@@ -19,6 +19,7 @@ namespace {
 class LogicalCopySource : public SnapshotSource {
  public:
   const char* name() const override { return "logical copy"; }
+  bool ExportsSnapshot() const override { return true; }
 
   Status Take(RunContext& ctx) override {
     auto pg_dump = pg::FindPgTool("pg_dump", ctx.src->server_major(), ctx.config.pg_bin_dir);
@@ -143,6 +144,11 @@ class LogicalCopySource : public SnapshotSource {
 
 std::unique_ptr<SnapshotSource> MakeLogicalCopySource() {
   return std::make_unique<LogicalCopySource>();
+}
+
+std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) {
+  if (config.provider == "rds") return MakeRdsSnapshotSource(config);
+  return MakeLogicalCopySource();
 }
 
 }  // namespace dbr

@@ -1,6 +1,6 @@
 // Where the destination's initial data comes from. The engine's steps are the same for every
 // provider; only this differs: a logical copy under the replication slot's exported snapshot
-// (any PostgreSQL), or an RDS snapshot restored as a new instance (issue #5).
+// (any PostgreSQL), or an RDS snapshot restored as a new instance.
 #pragma once
 
 #include <memory>
@@ -18,9 +18,21 @@ class SnapshotSource {
   // position the subscription's origin is advanced to). Resumable: what is recorded as done in
   // ctx.state is not redone.
   virtual Status Take(RunContext& ctx) = 0;
+  // True when Take reads under the slot's exported snapshot (the slot is then created with one,
+  // and its connection held open until the copy has imported it).
+  virtual bool ExportsSnapshot() const = 0;
+  // After the whole run succeeded: remove what only the snapshot needed.
+  virtual Status Finish(RunContext& ctx) {
+    (void)ctx;
+    return Status::Ok();
+  }
 };
 
 // The logical copy, for provider `postgres`.
 std::unique_ptr<SnapshotSource> MakeLogicalCopySource();
+// An RDS snapshot restored as a new instance, for provider `rds`.
+std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config);
+// The one for config.provider.
+std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config);
 
 }  // namespace dbr

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <deque>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -77,6 +78,18 @@ AwsDouble::~AwsDouble() {
     kill(pid_, SIGKILL);
     WaitForExit(pid_, std::chrono::seconds(5));
   }
+}
+
+std::string AwsDouble::LogTail(int lines) const {
+  std::ifstream in(log_file());
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line);
+    if (static_cast<int>(tail.size()) > lines) tail.pop_front();
+  }
+  std::string out = "last requests to the AWS double:\n";
+  for (const auto& l : tail) out += "  " + l + "\n";
+  return out;
 }
 
 }  // namespace dbr::test

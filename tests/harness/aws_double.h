@@ -30,6 +30,8 @@ class AwsDouble {
   std::string endpoint() const { return endpoint_; }
   // One line per request (service.Action status code identifiers; never secrets).
   std::filesystem::path log_file() const { return dir_->path() / "work" / "double.log"; }
+  // The last requests it served, for failure messages.
+  std::string LogTail(int lines = 30) const;
 
  private:
   AwsDouble() = default;

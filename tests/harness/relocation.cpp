@@ -112,7 +112,12 @@ void LiveWriter::Loop(pg::ConnParams params) {
 Result<std::map<std::string, std::string>> TableChecksums(TestCluster& cluster,
                                                           const std::string& db,
                                                           const std::vector<std::string>& schemas) {
-  auto conn = cluster.Connect(db);
+  return TableChecksums(cluster.Params(db), schemas);
+}
+
+Result<std::map<std::string, std::string>> TableChecksums(const pg::ConnParams& params,
+                                                          const std::vector<std::string>& schemas) {
+  auto conn = pg::Connection::Open(params);
   if (!conn.ok()) return conn.status();
   std::string list;
   for (const auto& s : schemas) list += (list.empty() ? "'" : ",'") + s + "'";

@@ -41,6 +41,9 @@ class LiveWriter {
 Result<std::map<std::string, std::string>> TableChecksums(TestCluster& cluster,
                                                           const std::string& db,
                                                           const std::vector<std::string>& schemas);
+// The same for a server the harness did not start (an instance the RDS double restored).
+Result<std::map<std::string, std::string>> TableChecksums(const pg::ConnParams& params,
+                                                          const std::vector<std::string>& schemas);
 
 // Waits until the relocation's slot has confirmed everything the source has written so far.
 Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s = 60);

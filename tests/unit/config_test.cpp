@@ -107,6 +107,9 @@ void ExpectAllDefaults(const Config& c) {
   EXPECT_EQ(c.upgrade.password, "");
   EXPECT_EQ(c.upgrade.vpc_id, "");
   EXPECT_EQ(c.upgrade.ca_identifier, "");
+  EXPECT_FALSE(c.upgrade.keep_snapshots);
+  EXPECT_FALSE(c.upgrade.allow_source_reboot);
+  EXPECT_EQ(c.upgrade.wait_timeout, 86400);
   EXPECT_EQ(c.jobs, 0);
   EXPECT_EQ(c.sequence_gap, 1000);
   EXPECT_DOUBLE_EQ(c.heartbeat_interval, 1.0);
@@ -169,6 +172,9 @@ upgrade:
   password: pw3
   vpc_id: vpc-1
   ca_identifier: rds-ca-rsa2048-g1
+  keep_snapshots: true
+  allow_source_reboot: true
+  wait_timeout: 7200
 jobs: 8
 sequence_gap: 50
 heartbeat_interval: 0.5
@@ -212,6 +218,9 @@ state_dir: /var/lib/dbr
   EXPECT_EQ(c.upgrade.password, "pw3");
   EXPECT_EQ(c.upgrade.vpc_id, "vpc-1");
   EXPECT_EQ(c.upgrade.ca_identifier, "rds-ca-rsa2048-g1");
+  EXPECT_TRUE(c.upgrade.keep_snapshots);
+  EXPECT_TRUE(c.upgrade.allow_source_reboot);
+  EXPECT_EQ(c.upgrade.wait_timeout, 7200);
   EXPECT_EQ(c.jobs, 8);
   EXPECT_EQ(c.sequence_gap, 50);
   EXPECT_DOUBLE_EQ(c.heartbeat_interval, 0.5);
@@ -413,6 +422,13 @@ const ErrorCase kErrorCases[] = {
      "upgrade: {storage_throughput: -9}\n",
      {"upgrade.storage_throughput: must be 0"}},
     {"CatchupLagZero", "catchup_lag_bytes: 0\n", {"catchup_lag_bytes: must be greater than 0"}},
+    {"WaitTimeoutZero", "upgrade: {wait_timeout: 0}\n", {"upgrade.wait_timeout: must be greater than 0"}},
+    {"KeepSnapshotsNotBool",
+     "upgrade:\n  keep_snapshots: maybe\n",
+     {"upgrade.keep_snapshots: expected true or false", "\"maybe\""}},
+    {"RebootNotBool",
+     "upgrade:\n  allow_source_reboot: 3\n",
+     {"upgrade.allow_source_reboot: expected true or false"}},
     {"CatchupTimeoutZero", "catchup_timeout: 0\n", {"catchup_timeout: must be greater than 0"}},
     {"SplitNegative", "split_tables_larger_than: -1\n", {"split_tables_larger_than: must be 0"}},
     // Enumerations and shapes.

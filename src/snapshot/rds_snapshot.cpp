@@ -1,0 +1,419 @@
+// The RDS snapshot source: the source instance's own snapshot, upgraded and encrypted by AWS,
+// restored as the destination; the exact LSN at which its data ends is read from the new
+// instance's recovery log. Every AWS resource is recorded in the run state before it is waited
+// for, so a restarted `run` resumes the wait and `cleanup` finds it.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include "aws/rds.h"
+#include "core/names.h"
+#include "core/servers.h"
+#include "pg/quote.h"
+#include "pg/recovery_log.h"
+#include "snapshot/rds_plan.h"
+#include "snapshot/snapshot_source.h"
+#include "util/fault.h"
+#include "util/log.h"
+#include "util/parallel.h"
+#include "util/progress.h"
+
+namespace dbr {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::optional<Clock::time_point> ParseUtc(const std::string& iso) {
+  std::tm tm{};
+  if (strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return std::nullopt;
+  return Clock::from_time_t(timegm(&tm));
+}
+
+std::string Compact(const std::string& iso) {  // 2026-12-02T01:02:03Z -> 20261202010203
+  std::string out;
+  for (char c : iso)
+    if (c >= '0' && c <= '9') out += c;
+  return out;
+}
+
+constexpr std::chrono::milliseconds kMaxPoll{10000};
+
+// Polls until `done` says so, showing `what` and its progress; bounded by `timeout_s`.
+Status WaitForAws(const std::string& what, int64_t timeout_s,
+                  const std::function<Result<bool>(std::string* progress)>& done) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::seconds(timeout_s);
+  std::string progress = "starting";
+  std::mutex mu;
+  ProgressReporter reporter([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return fmt::format("{}: {} ({})", what, progress, HumanDuration(secs));
+  });
+  for (auto delay = std::chrono::milliseconds(200);; delay = std::min(delay * 2, kMaxPoll)) {
+    std::string p;
+    auto finished = done(&p);
+    if (!finished.ok()) return finished.status().Wrap(what);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      progress = p;
+    }
+    if (*finished) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline)
+      return Status::Error(fmt::format(
+          "{}: still {} after {} (upgrade.wait_timeout); run `db_relocate run` again to keep "
+          "waiting",
+          what, p, HumanDuration(static_cast<double>(timeout_s))));
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+Status WaitForInstance(aws::Rds& rds, const std::string& id, int64_t timeout_s,
+                       aws::DbInstance* out) {
+  return WaitForAws("instance " + id, timeout_s, [&](std::string* progress) -> Result<bool> {
+    auto i = rds.DescribeInstance(id);
+    if (!i.ok()) return i.status();
+    *progress = i->status;
+    if (i->status == "failed" || i->status == "incompatible-restore" ||
+        i->status == "incompatible-parameters")
+      return Status::Error("AWS reports the instance " + i->status);
+    if (out) *out = *i;
+    return i->status == "available";
+  });
+}
+
+class RdsSnapshotSource : public SnapshotSource {
+ public:
+  explicit RdsSnapshotSource(const Config& config)
+      : client_(config.aws, aws::MakeDefaultCredentialChain(config.aws)), rds_(client_) {}
+
+  const char* name() const override { return "RDS snapshot"; }
+  bool ExportsSnapshot() const override { return false; }
+
+  Status Take(RunContext& ctx) override {
+    RdsState& st = ctx.state.rds;
+    auto planned = PlanRdsRelocation(ctx.config, rds_, !st.instance.empty());
+    for (const auto& f : planned.findings)
+      if (!f.ok)
+        return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
+    plan_ = std::move(*planned.plan);
+    if (st.phase.empty()) st.phase = "snapshot";
+    if (st.phase == "snapshot") DBR_RETURN_IF_ERROR(Snapshot(ctx));
+    if (st.phase == "upgrade") DBR_RETURN_IF_ERROR(Upgrade(ctx));
+    if (st.phase == "encrypt") DBR_RETURN_IF_ERROR(Encrypt(ctx));
+    if (st.phase == "restore") DBR_RETURN_IF_ERROR(Restore(ctx));
+    UseRecordedDestination(ctx.config, ctx.state);  // from now on: the restored instance
+    if (st.phase == "lsn") DBR_RETURN_IF_ERROR(FindLsn(ctx));
+    DBR_RETURN_IF_ERROR(ctx.Reconnect());
+    if (st.phase == "prepare") DBR_RETURN_IF_ERROR(PrepareDestination(ctx));
+    if (st.phase == "replicas") DBR_RETURN_IF_ERROR(ReadReplicas(ctx));
+    if (st.phase == "warm") DBR_RETURN_IF_ERROR(Warm(ctx));
+    return Status::Ok();
+  }
+
+  Status Finish(RunContext& ctx) override {
+    RdsState& st = ctx.state.rds;
+    if (st.snapshots_deleted || st.snapshot.empty()) return Status::Ok();
+    if (ctx.config.upgrade.keep_snapshots) {
+      log::info("keeping the snapshots {}{} (upgrade.keep_snapshots)", st.snapshot,
+                st.encrypted_snapshot.empty() ? "" : " and " + st.encrypted_snapshot);
+      return Status::Ok();
+    }
+    for (const auto& id : {st.encrypted_snapshot, st.snapshot}) {
+      if (id.empty()) continue;
+      DBR_RETURN_IF_ERROR(rds_.DeleteSnapshot(id));
+      log::info("deleted the intermediate snapshot {}", id);
+    }
+    st.snapshots_deleted = true;
+    return ctx.SaveState();
+  }
+
+ private:
+  Status Next(RunContext& ctx, const char* phase) {
+    ctx.state.rds.phase = phase;
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    CrashPoint((std::string("rds:") + phase).c_str());
+    return Status::Ok();
+  }
+
+  Result<std::string> SourceLsn(RunContext& ctx) {
+    return ctx.src->QueryValue("SELECT pg_current_wal_lsn()::text");
+  }
+
+  Status WaitForSnapshot(RunContext& ctx, const std::string& id, const std::string& version) {
+    return WaitForAws("snapshot " + id, ctx.config.upgrade.wait_timeout,
+                      [&](std::string* progress) -> Result<bool> {
+                        auto s = rds_.DescribeSnapshot(id);
+                        if (!s.ok()) return s.status();
+                        *progress = fmt::format("{} {}%, PostgreSQL {}", s->status,
+                                                s->percent_progress, s->engine_version);
+                        if (s->status == "failed" || s->status == "incompatible-restore")
+                          return Status::Error("AWS reports the snapshot " + s->status);
+                        return s->status == "available" &&
+                               (version.empty() || s->engine_version == version);
+                      });
+  }
+
+  Status WaitForInstance(RunContext& ctx, const std::string& id, aws::DbInstance* out) {
+    return dbr::WaitForInstance(rds_, id, ctx.config.upgrade.wait_timeout, out);
+  }
+
+  Status Snapshot(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    if (st.snapshot.empty()) {
+      auto before = SourceLsn(ctx);
+      if (!before.ok()) return before.status();
+      st.lsn_before = *before;
+      st.time_before = NowUtc();
+      st.snapshot =
+          fmt::format("db-relocate-{}-{}", ctx.config.src.instance_id, Compact(st.time_before));
+      DBR_RETURN_IF_ERROR(ctx.SaveState());  // recorded before it exists: cleanup can find it
+    }
+    auto existing = rds_.FindSnapshot(st.snapshot);
+    if (!existing.ok()) return existing.status();
+    if (!*existing) {
+      log::info("creating snapshot {} of {} (source WAL at {})", st.snapshot,
+                ctx.config.src.instance_id, st.lsn_before);
+      auto created = rds_.CreateSnapshot(ctx.config.src.instance_id, st.snapshot);
+      if (!created.ok()) return created.status();
+    }
+    CrashPoint("rds:snapshot-requested");
+    DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, st.snapshot, ""));
+    auto after = SourceLsn(ctx);
+    if (!after.ok()) return after.status();
+    st.lsn_after = *after;
+    log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
+              st.lsn_after);
+    return Next(ctx, "upgrade");
+  }
+
+  Status Upgrade(RunContext& ctx) {
+    const std::string& id = ctx.state.rds.snapshot;
+    for (const auto& hop : plan_.hops) {
+      auto s = rds_.DescribeSnapshot(id);
+      if (!s.ok()) return s.status();
+      if (!VersionLess(s->engine_version, hop)) continue;  // done before a restart
+      if (s->status == "available") {
+        log::info("upgrading snapshot {} from PostgreSQL {} to {}", id, s->engine_version, hop);
+        DBR_RETURN_IF_ERROR(rds_.UpgradeSnapshot(id, hop));
+      }
+      DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, id, hop));
+    }
+    return Next(ctx, plan_.kms_key.empty() ? "restore" : "encrypt");
+  }
+
+  Status Encrypt(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    if (st.encrypted_snapshot.empty()) {
+      st.encrypted_snapshot = st.snapshot + "-encrypted";
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    auto existing = rds_.FindSnapshot(st.encrypted_snapshot);
+    if (!existing.ok()) return existing.status();
+    if (!*existing) {
+      log::info("copying snapshot {} to {}, encrypted with {}", st.snapshot, st.encrypted_snapshot,
+                plan_.kms_key);
+      auto copied = rds_.CopySnapshot(st.snapshot, st.encrypted_snapshot, plan_.kms_key);
+      if (!copied.ok()) return copied.status();
+    }
+    DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, st.encrypted_snapshot, ""));
+    return Next(ctx, "restore");
+  }
+
+  Status Restore(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    aws::RestoreRequest request = plan_.restore;
+    request.snapshot_id = st.encrypted_snapshot.empty() ? st.snapshot : st.encrypted_snapshot;
+    if (st.instance.empty()) {
+      st.instance = request.instance_id;
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    auto existing = rds_.FindInstance(st.instance);
+    if (!existing.ok()) return existing.status();
+    if (!*existing) {
+      log::info("restoring {} from snapshot {} ({}, PostgreSQL {})", st.instance,
+                request.snapshot_id, request.instance_class, plan_.target_version);
+      auto restored = rds_.Restore(request);
+      if (!restored.ok()) return restored.status();
+    }
+    CrashPoint("rds:restore-requested");
+    aws::DbInstance instance;
+    DBR_RETURN_IF_ERROR(WaitForInstance(ctx, st.instance, &instance));
+    st.dst_host = instance.endpoint_host;
+    st.dst_port = instance.endpoint_port;
+    st.time_after = NowUtc();
+    log::info("instance {} available at {}:{}", st.instance, st.dst_host, st.dst_port);
+    return Next(ctx, "lsn");
+  }
+
+  Status FindLsn(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    auto before = ParseUtc(st.time_before);
+    auto after = ParseUtc(st.time_after);
+    auto lower = pg::Lsn::Parse(st.lsn_before);
+    auto upper = pg::Lsn::Parse(st.lsn_after);
+    if (!before || !after || !lower || !upper)
+      return Status::Error("internal: the run state lacks the snapshot's bounds");
+    // A minute of slack for clock skew between this machine and AWS.
+    const auto since = *before - std::chrono::minutes(1);
+    const int64_t since_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count();
+    auto files = rds_.LogFiles(st.instance, since_ms);
+    if (!files.ok()) return files.status();
+    std::vector<pg::RecoveryEnd> found;
+    int64_t bytes = 0;
+    for (const auto& f : *files) {
+      std::string text, marker = "0";
+      for (;;) {
+        auto portion = rds_.DownloadLogPortion(st.instance, f.name, marker);
+        if (!portion.ok()) return portion.status();
+        text += portion->data;
+        if (!portion->more || portion->marker.empty() || portion->marker == marker) break;
+        marker = portion->marker;
+      }
+      bytes += static_cast<int64_t>(text.size());
+      for (auto& end : pg::FindRecoveryEnds(text)) found.push_back(std::move(end));
+    }
+    log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)",
+              files->size(), st.instance, HumanBytes(static_cast<double>(bytes)), found.size());
+    auto lsn =
+        pg::ChooseSnapshotLsn(found, *lower, *upper, since, *after + std::chrono::minutes(1));
+    if (!lsn.ok())
+      return lsn.status().Wrap("finding the LSN at which the restored data of " + st.instance +
+                               " ends");
+    ctx.state.snapshot_lsn = lsn->ToString();
+    log::info("the restored data ends at {} (source WAL was between {} and {})",
+              ctx.state.snapshot_lsn, st.lsn_before, st.lsn_after);
+    return Next(ctx, "prepare");
+  }
+
+  // The copy holds what the source held: a copied replication slot would retain WAL on the new
+  // instance for ever, so it goes. Roles, the publication and the heartbeat table are kept
+  // (the heartbeat rows up to the LSN are part of what verification checks).
+  Status PrepareDestination(RunContext& ctx) {
+    auto slots =
+        ctx.dst->Query("SELECT slot_name FROM pg_replication_slots WHERE slot_name IN ($1, $2)",
+                       {names::kSlot, names::kReverse.slot});
+    if (!slots.ok()) return slots.status();
+    for (int i = 0; i < slots->rows(); ++i) {
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));
+      log::info("dropped the copy of replication slot {} on the new instance", slots->Get(i, 0));
+    }
+    return Next(ctx, "replicas");
+  }
+
+  Status ReadReplicas(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    for (size_t i = 0; i < plan_.replica_classes.size(); ++i) {
+      std::string id = fmt::format("{}-replica-{}", st.instance, i + 1);
+      if (std::find(st.replicas.begin(), st.replicas.end(), id) == st.replicas.end()) {
+        st.replicas.push_back(id);
+        DBR_RETURN_IF_ERROR(ctx.SaveState());
+      }
+      auto existing = rds_.FindInstance(id);
+      if (!existing.ok()) return existing.status();
+      if (!*existing) {
+        log::info("creating read replica {} of {} ({})", id, st.instance, plan_.replica_classes[i]);
+        auto created = rds_.CreateReadReplica(id, st.instance, plan_.replica_classes[i]);
+        if (!created.ok()) return created.status();
+      }
+    }
+    for (const auto& id : st.replicas) DBR_RETURN_IF_ERROR(WaitForInstance(ctx, id, nullptr));
+    return Next(ctx, "warm");
+  }
+
+  // A restored RDS volume loads its blocks from S3 on first read: read every table and index
+  // once now, on the destination, rather than in the application's first queries.
+  Status Warm(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    auto have =
+        ctx.dst->QueryValue("SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm'");
+    if (!have.ok()) return have.status();
+    if (*have == "0") {
+      Status created = ctx.dst->Exec("CREATE EXTENSION pg_prewarm");
+      if (created.ok()) {
+        st.prewarm_extension_created = true;
+        DBR_RETURN_IF_ERROR(ctx.SaveState());
+      } else {
+        log::warn("pg_prewarm is not available on the new instance ({}); reading tables only",
+                  created.message());
+      }
+    }
+    const bool prewarm = *have != "0" || st.prewarm_extension_created;
+    std::vector<std::string> relations;
+    if (prewarm) {
+      // Every relation with storage in scope: tables, materialized views, indexes, and their
+      // TOAST tables and TOAST indexes (a partitioned parent has no storage of its own).
+      auto rels = ctx.dst->Query(
+          "WITH scope AS (SELECT c.oid, c.reltoastrelid FROM pg_class c JOIN pg_namespace n ON "
+          "n.oid = c.relnamespace WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'm', 'i')) "
+          "SELECT oid::regclass::text FROM scope UNION ALL "
+          "SELECT reltoastrelid::regclass::text FROM scope WHERE reltoastrelid <> 0 UNION ALL "
+          "SELECT i.indexrelid::regclass::text FROM scope JOIN pg_index i ON i.indrelid = "
+          "scope.reltoastrelid",
+          {pg::TextArrayLiteral(SchemasInScope(ctx.config.src.schemas))});
+      if (!rels.ok()) return rels.status();
+      for (int i = 0; i < rels->rows(); ++i) relations.push_back(rels->Get(i, 0));
+    } else {
+      for (const auto& t : ctx.tables) relations.push_back(t.Qualified());
+    }
+    log::info("warming the new instance's storage: {} tables and indexes, {} jobs",
+              relations.size(), ctx.Jobs());
+    std::atomic<int64_t> pages{0};
+    std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(ctx.Jobs()));
+    Status warmed = RunParallel(ctx.Jobs(), relations.size(), [&](size_t i, int w) -> Status {
+      auto& conn = conns[static_cast<size_t>(w)];
+      if (!conn) {
+        auto c = pg::Connection::Open(DestinationParams(ctx.config));
+        if (!c.ok()) return c.status();
+        conn.emplace(std::move(*c));
+      }
+      auto r = prewarm ? conn->QueryValue("SELECT pg_prewarm($1::regclass, 'read')", {relations[i]})
+                       : conn->QueryValue("SELECT count(*) FROM " + relations[i]);
+      if (!r.ok()) return r.status();
+      if (prewarm) pages += std::stoll(*r);
+      return Status::Ok();
+    });
+    DBR_RETURN_IF_ERROR(warmed);
+    if (prewarm) log::info("read {} pages on the new instance", pages.load());
+    return Next(ctx, "done");
+  }
+
+  aws::AwsClient client_;
+  aws::Rds rds_;
+  RdsPlan plan_;
+};
+
+}  // namespace
+
+Status EnableSourceLogicalReplication(const Config& config) {
+  aws::AwsClient client(config.aws, aws::MakeDefaultCredentialChain(config.aws));
+  aws::Rds rds(client);
+  auto source = rds.DescribeInstance(config.src.instance_id);
+  if (!source.ok()) return source.status();
+  auto params = rds.Parameters(source->parameter_group);
+  if (!params.ok()) return params.status();
+  const bool on = (*params)["rds.logical_replication"] == "1";
+  if (on && source->parameter_apply_status != "pending-reboot") return Status::Ok();
+  if (!on) {
+    log::warn(
+        "setting rds.logical_replication = 1 in parameter group {} (upgrade.allow_source_reboot)",
+        source->parameter_group);
+    DBR_RETURN_IF_ERROR(rds.SetParameter(source->parameter_group, "rds.logical_replication", "1"));
+  }
+  log::warn(
+      "rebooting the source instance {} so that logical replication takes effect: its "
+      "connections drop until it is back",
+      source->id);
+  DBR_RETURN_IF_ERROR(rds.Reboot(source->id));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the status leaves "available" first
+  return WaitForInstance(rds, source->id, config.upgrade.wait_timeout, nullptr);
+}
+
+std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config) {
+  return std::make_unique<RdsSnapshotSource>(config);
+}
+
+}  // namespace dbr

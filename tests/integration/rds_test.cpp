@@ -1,0 +1,391 @@
+// Provider rds end to end, against the RDS test double (tests/aws_double): a real PostgreSQL 15
+// source registered as RDS instance "shop-db", a snapshot that is a physical copy taken while it
+// runs, a restore that starts a new cluster from it (its log holds PostgreSQL's own recovery
+// lines), and a live writer throughout. db_relocate talks to the double as it would to AWS.
+#include "aws/rds.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness/aws_double.h"
+#include "harness/cluster.h"
+#include "harness/relocation.h"
+#include "pg/lsn.h"
+#include "util/files.h"
+
+namespace dbr::test {
+namespace {
+
+const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
+constexpr const char* kKey = "AKIDRELOCATETEST";
+constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYTESTSECRET";
+
+class RdsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto src = TestCluster::Start(15);
+    ASSERT_TRUE(src.ok()) << src.message();
+    src_ = std::move(*src);
+    ASSERT_TRUE(src_->CreateDatabase("app").ok());
+  }
+
+  void TearDown() override { StopHeartbeatWriter(state_dir()); }
+
+  std::filesystem::path state_dir() const { return tmp_.path() / "state"; }
+
+  // The AWS account the double plays: the source instance, its network, keys and versions.
+  nlohmann::json Seed() const {
+    nlohmann::json source = {{"id", "shop-db"},
+                             {"host", "127.0.0.1"},
+                             {"port", src_->port()},
+                             {"data_dir", src_->data_dir().string()},
+                             {"bin_dir", src_->bin_dir().string()},
+                             {"log_file", src_->log_file().string()},
+                             {"major", 15},
+                             {"admin_user", "ops"},
+                             {"admin_password", "secret"},
+                             {"engine_version", "15.18"},
+                             {"instance_class", "db.r6g.large"},
+                             {"storage_type", "gp3"},
+                             {"allocated_storage", 100},
+                             {"parameter_group", "shop-params"},
+                             {"subnet_group", "shop-private"},
+                             {"vpc_id", "vpc-1"},
+                             {"security_groups", {"sg-1"}},
+                             {"encrypted", false},
+                             {"ca_identifier", "rds-ca-rsa2048-g1"}};
+    return {{"region", "us-east-1"},
+            {"credentials", {{{"access_key", kKey}, {"secret", kSecret}}}},
+            {"instances", {source}},
+            {"parameter_groups",
+             {{{"name", "shop-params"},
+               {"family", "postgres15"},
+               {"parameters", {{"rds.logical_replication", "1"}}}},
+              {{"name", "plain-params"},
+               {"family", "postgres15"},
+               {"parameters", nlohmann::json::object()}}}},
+            {"subnet_groups", {{{"name", "shop-private"}, {"vpc_id", "vpc-1"}}}},
+            {"vpcs", {{{"id", "vpc-1"}}}},
+            {"security_groups", {{{"id", "sg-1"}, {"vpc_id", "vpc-1"}}}},
+            {"kms_keys",
+             {{{"id", "key-rds"},
+               {"arn", "arn:aws:kms:us-east-1:123456789012:key/key-rds"},
+               {"aliases", {"alias/aws/rds"}}}}},
+            {"engine_versions",
+             {{{"version", "15.18"},
+               {"family", "postgres15"},
+               {"valid_upgrade_targets",
+                {{{"version", "15.19"}, {"is_major", false}},
+                 {{"version", "16.9"}, {"is_major", true}}}}},
+              {{"version", "15.19"},
+               {"family", "postgres15"},
+               {"valid_upgrade_targets", nlohmann::json::array()}},
+              {{"version", "16.9"},
+               {"family", "postgres16"},
+               {"valid_upgrade_targets", nlohmann::json::array()}}}},
+            {"orderable_options",
+             {{{"engine_version", "15.18"}, {"instance_class", "db.r6g.large"}},
+              {{"engine_version", "15.19"}, {"instance_class", "db.r6g.large"}},
+              {{"engine_version", "16.9"}, {"instance_class", "db.r6g.large"}}}}};
+  }
+
+  void StartDouble(const nlohmann::json& seed) {
+    auto d = AwsDouble::Start(seed);
+    ASSERT_TRUE(d.ok()) << d.message();
+    double_ = std::move(*d);
+  }
+
+  std::filesystem::path Config(const std::string& extra = "") {
+    auto path = tmp_.path() / "relocate.yaml";
+    std::ofstream(path) << fmt::format(
+        "provider: rds\n"
+        "aws:\n  region: us-east-1\n  endpoint_url: {}\n"
+        "src:\n  instance_id: shop-db\n  host: 127.0.0.1\n  port: {}\n  name: app\n"
+        "  password: secret\n  schema: [public, \"Sales Ops\"]\n"
+        "jobs: 2\nheartbeat_interval: 0.2\ncatchup_timeout: 120\nstate_dir: state\n{}",
+        double_->endpoint(), src_->port(), extra);
+    return path;
+  }
+
+  std::map<std::string, std::string> Env() const {
+    return {{"AWS_ACCESS_KEY_ID", kKey},
+            {"AWS_SECRET_ACCESS_KEY", kSecret},
+            {"AWS_EC2_METADATA_DISABLED", "true"},
+            {"AWS_SHARED_CREDENTIALS_FILE", (tmp_.path() / "no-credentials").string()},
+            {"AWS_CONFIG_FILE", (tmp_.path() / "no-config").string()}};
+  }
+
+  CommandResult Run(const std::string& command, const std::filesystem::path& config,
+                    std::map<std::string, std::string> extra_env = {}) {
+    auto env = Env();
+    env.insert(extra_env.begin(), extra_env.end());
+    return RunDbRelocate({command, "--config", config.string()}, env);
+  }
+
+  nlohmann::json State() const {
+    auto text = ReadFile(state_dir() / "state.json");
+    return text.ok() ? nlohmann::json::parse(*text) : nlohmann::json::object();
+  }
+
+  // The test's own view of the account, through the same client db_relocate uses.
+  aws::Rds& Aws() {
+    if (!rds_) {
+      AwsConfig c;
+      c.endpoint_url = double_->endpoint();
+      auto env = Env();
+      client_ = std::make_unique<aws::AwsClient>(
+          c, aws::MakeDefaultCredentialChain(c, [env](const std::string& name) {
+            auto it = env.find(name);
+            return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+          }));
+      rds_ = std::make_unique<aws::Rds>(*client_);
+    }
+    return *rds_;
+  }
+
+  pg::ConnParams DestinationParams() const {
+    auto state = State();
+    pg::ConnParams p;
+    p.host = state["rds"]["dst_host"];
+    p.port = state["rds"]["dst_port"];
+    p.user = "ops";
+    p.password = "secret";
+    p.dbname = "app";
+    return p;
+  }
+
+  // Stops the writers, waits until the destination applied everything, compares every table.
+  void ExpectSynced(LiveWriter* writer) {
+    if (writer != nullptr) {
+      writer->Stop();
+      EXPECT_EQ(writer->error(), "");
+      EXPECT_GT(writer->operations(), 0);
+    }
+    StopHeartbeatWriter(state_dir());
+    Status applied = WaitUntilApplied(*src_, "app");
+    ASSERT_TRUE(applied.ok()) << applied.message();
+    auto a = TableChecksums(*src_, "app", kSchemas);
+    auto b = TableChecksums(DestinationParams(), kSchemas);
+    ASSERT_TRUE(a.ok()) << a.message();
+    ASSERT_TRUE(b.ok()) << b.message();
+    EXPECT_GE(a->size(), 11u);
+    for (const auto& [table, sum] : *a) {
+      auto it = b->find(table);
+      ASSERT_NE(it, b->end()) << table << " missing on the destination";
+      EXPECT_EQ(it->second, sum) << "table " << table << " differs";
+    }
+    EXPECT_EQ(a->size(), b->size());
+  }
+
+  // No trace on the source and in AWS of a run that was refused.
+  void ExpectNothingCreated() {
+    EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+    EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_publication", "app"), "0");
+    auto state = State();
+    EXPECT_TRUE(!state.contains("rds") || state["rds"].value("snapshot", "").empty())
+        << state.dump();
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<TestCluster> src_;
+  std::unique_ptr<AwsDouble> double_;
+  std::unique_ptr<aws::AwsClient> client_;
+  std::unique_ptr<aws::Rds> rds_;
+};
+
+TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
+  StartDouble(Seed());
+  LiveWriter writer(*src_, "app");
+  auto config = Config("upgrade:\n  engine_version: \"15.19\"\n");
+
+  CommandResult check = Run("check", config);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("15.18 -> 15.19"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("copied encrypted"), std::string::npos) << check.out;
+
+  CommandResult r = Run("run", config);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
+  EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(kSecret), std::string::npos);
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos);
+
+  // The LSN found in the new instance's log lies between the source positions around the
+  // snapshot, and the origin was advanced exactly there.
+  auto state = State();
+  auto lsn = pg::Lsn::Parse(state["snapshot_lsn"].get<std::string>());
+  auto before = pg::Lsn::Parse(state["rds"]["lsn_before"].get<std::string>());
+  auto after = pg::Lsn::Parse(state["rds"]["lsn_after"].get<std::string>());
+  ASSERT_TRUE(lsn && before && after) << state.dump(2);
+  EXPECT_LE(*before, *lsn);
+  EXPECT_LE(*lsn, *after);
+  EXPECT_EQ(state["rds"]["phase"], "done");
+  EXPECT_EQ(state["rds"]["instance"], "shop-db-v15");
+
+  // What AWS holds now: the new instance, upgraded and encrypted; no intermediate snapshot.
+  auto instance = Aws().DescribeInstance("shop-db-v15");
+  ASSERT_TRUE(instance.ok()) << instance.message();
+  EXPECT_EQ(instance->engine_version, "15.19");
+  EXPECT_TRUE(instance->encrypted);
+  EXPECT_EQ(instance->parameter_group, "shop-params");
+  EXPECT_EQ(instance->instance_class, "db.r6g.large");
+  EXPECT_EQ(instance->ca_identifier, "rds-ca-rsa2048-g1");
+  for (const std::string& id : {state["rds"]["snapshot"].get<std::string>(),
+                                state["rds"]["encrypted_snapshot"].get<std::string>()}) {
+    auto snap = Aws().FindSnapshot(id);
+    ASSERT_TRUE(snap.ok()) << snap.message();
+    EXPECT_FALSE(snap->has_value()) << id << " was not deleted";
+  }
+  // The copied slot does not linger on the new instance; the source's slot streams to it.
+  auto dst = pg::Connection::Open(DestinationParams());
+  ASSERT_TRUE(dst.ok()) << dst.message();
+  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription"), "1");
+
+  ExpectSynced(&writer);
+
+  CommandResult status = Run("status", config);
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("RDS destination: shop-db-v15"), std::string::npos) << status.out;
+
+  CommandResult cleanup = Run("cleanup", config);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_publication"), "0");
+  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+}
+
+// Killed at each wait, the same command again picks the AWS resources up where they are.
+TEST_F(RdsTest, ResumesAfterKillDuringEveryAwsWait) {
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 5000).ok());
+  StartDouble(Seed());
+  LiveWriter writer(*src_, "app");
+  auto config = Config();
+  for (const char* point :
+       {"rds:snapshot-requested", "rds:encrypt", "rds:restore-requested", "rds:lsn", "rds:warm"}) {
+    CommandResult r = Run("run", config, {{"DBR_CRASH_AT", point}});
+    ASSERT_EQ(r.exit_code, 137) << point << ": " << r.err;
+  }
+  CommandResult r = Run("run", config);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
+  EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+  ExpectSynced(&writer);
+}
+
+// The LSN logic is what the heartbeat verification proves: an origin advanced past the real end
+// of the restored data (here: to where the source is after the restore) loses the rows written in
+// between, and the run says so instead of declaring success.
+TEST_F(RdsTest, AnLsnFromTheWrongMomentIsCaught) {
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 2000).ok());
+  StartDouble(Seed());
+  auto config = Config();
+  CommandResult r = Run("run", config, {{"DBR_CRASH_AT", "rds:prepare"}});
+  ASSERT_EQ(r.exit_code, 137) << r.err;
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // heartbeats land after the true LSN
+  auto state = State();
+  auto late = src_->QueryValue("SELECT pg_current_wal_insert_lsn()::text", "app");
+  ASSERT_TRUE(late.ok());
+  ASSERT_LT(*pg::Lsn::Parse(state["snapshot_lsn"].get<std::string>()), *pg::Lsn::Parse(*late));
+  state["snapshot_lsn"] = *late;
+  ASSERT_TRUE(WriteFileAtomic(state_dir() / "state.json", state.dump(2)).ok());
+
+  r = Run("run", config);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("missing on the destination"), std::string::npos) << r.err;
+}
+
+TEST_F(RdsTest, BadInputIsRefusedBeforeAnythingIsCreated) {
+  nlohmann::json seed = Seed();
+  seed["credentials"].push_back(
+      {{"access_key", "AKIDEXPIRED"}, {"secret", "x"}, {"expired", true}});
+  seed["faults"] = {{{"action", "DescribeDBParameters"},
+                     {"code", "Throttling"},
+                     {"status", 400},
+                     {"message", "Rate exceeded"},
+                     {"times", 2}}};
+  StartDouble(seed);
+
+  // Throttled twice, then answered: retried with backoff, and the check passes.
+  CommandResult ok = Run("check", Config());
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+
+  struct Case {
+    const char* name;
+    std::string extra;
+    std::map<std::string, std::string> env;
+    int exit_code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"unknown instance", "", {}, 2, "no DB instance shop-xx"},
+      {"unreachable upgrade target",
+       "upgrade:\n  engine_version: \"17\"\n",
+       {},
+       2,
+       "15.18 cannot be upgraded to 17"},
+      {"parameter group of the wrong family",
+       "upgrade:\n  engine_version: \"16\"\n  parameter_group: plain-params\n",
+       {},
+       2,
+       "plain-params is of family postgres15, the new instance needs postgres16"},
+      {"expired credentials", "", {{"AWS_ACCESS_KEY_ID", "AKIDEXPIRED"}}, 1, "expired"},
+      {"unknown KMS key",
+       "upgrade:\n  kms_id: alias/nope\n",
+       {},
+       2,
+       "KMS key alias/nope not found"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto config = Config(c.extra);
+    if (std::string(c.name) == "unknown instance") {
+      std::string text = *ReadFile(config);
+      text.replace(text.find("instance_id: shop-db"), 20, "instance_id: shop-xx");
+      std::ofstream(config) << text;
+    }
+    CommandResult r = Run("run", config, c.env);
+    EXPECT_EQ(r.exit_code, c.exit_code) << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find(c.message), std::string::npos) << r.out << r.err;
+    ExpectNothingCreated();
+  }
+}
+
+TEST_F(RdsTest, SourceWithoutLogicalReplicationGetsTheExactFix) {
+  nlohmann::json seed = Seed();
+  seed["instances"][0]["parameter_group"] = "plain-params";
+  StartDouble(seed);
+  CommandResult r = Run("run", Config());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string said = r.out + r.err;
+  EXPECT_NE(said.find("rds.logical_replication is not set in parameter group plain-params"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("ParameterName=rds.logical_replication,ParameterValue=1"), std::string::npos)
+      << said;
+  ExpectNothingCreated();
+}
+
+// Only with upgrade.allow_source_reboot does db_relocate change the source's parameter group and
+// reboot it (downtime), then carry on.
+TEST_F(RdsTest, AllowedSourceRebootTurnsLogicalReplicationOn) {
+  nlohmann::json seed = Seed();
+  seed["instances"][0]["parameter_group"] = "plain-params";
+  StartDouble(seed);
+  CommandResult r = Run("run", Config("upgrade:\n  allow_source_reboot: true\n"),
+                        {{"DBR_CRASH_AT", "before:heartbeat"}});
+  EXPECT_EQ(r.exit_code, 137) << r.err;
+  EXPECT_NE(r.err.find("rebooting the source instance shop-db"), std::string::npos) << r.err;
+  auto params = Aws().Parameters("plain-params");
+  ASSERT_TRUE(params.ok()) << params.message();
+  EXPECT_EQ((*params)["rds.logical_replication"], "1");
+  auto source = Aws().DescribeInstance("shop-db");
+  ASSERT_TRUE(source.ok()) << source.message();
+  EXPECT_EQ(source->status, "available");
+  EXPECT_EQ(*src_->QueryValue("SHOW wal_level"), "logical");
+}
+
+}  // namespace
+}  // namespace dbr::test
