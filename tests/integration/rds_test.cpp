@@ -121,7 +121,7 @@ class RdsTest : public ::testing::Test {
   CommandResult Run(const std::string& command, const std::filesystem::path& config,
                     std::map<std::string, std::string> extra_env = {}) {
     auto env = Env();
-    env.insert(extra_env.begin(), extra_env.end());
+    for (auto& [k, v] : extra_env) env[k] = v;
     return RunDbRelocate({command, "--config", config.string()}, env);
   }
 
@@ -198,7 +198,26 @@ class RdsTest : public ::testing::Test {
 
 TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
-  StartDouble(Seed());
+  // The source has a read replica (of another class): the new instance gets one too. Only its
+  // description matters to the plan, so a plain cluster stands in for it.
+  auto replica = TestCluster::Start(15);
+  ASSERT_TRUE(replica.ok()) << replica.message();
+  nlohmann::json seed = Seed();
+  seed["instances"][0]["read_replica_ids"] = {"shop-db-ro"};
+  seed["instances"].push_back({{"id", "shop-db-ro"},
+                               {"port", (*replica)->port()},
+                               {"data_dir", (*replica)->data_dir().string()},
+                               {"bin_dir", (*replica)->bin_dir().string()},
+                               {"log_file", (*replica)->log_file().string()},
+                               {"major", 15},
+                               {"engine_version", "15.18"},
+                               {"instance_class", "db.r6g.xlarge"},
+                               {"parameter_group", "shop-params"},
+                               {"subnet_group", "shop-private"},
+                               {"vpc_id", "vpc-1"},
+                               {"security_groups", {"sg-1"}},
+                               {"read_replica_source", "shop-db"}});
+  StartDouble(seed);
   LiveWriter writer(*src_, "app");
   auto config = Config("upgrade:\n  engine_version: \"15.19\"\n");
 
@@ -246,6 +265,19 @@ TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription"), "1");
 
   ExpectSynced(&writer);
+
+  // Its read replica streams from it: a real standby holding the same rows.
+  ASSERT_EQ(state["rds"]["replicas"].size(), 1u) << state.dump(2);
+  auto ro = Aws().DescribeInstance("shop-db-v15-replica-1");
+  ASSERT_TRUE(ro.ok()) << ro.message();
+  EXPECT_EQ(ro->instance_class, "db.r6g.xlarge");
+  EXPECT_EQ(ro->replica_source, "shop-db-v15");
+  pg::ConnParams ro_params = DestinationParams();
+  ro_params.port = ro->endpoint_port;
+  auto ro_conn = pg::Connection::Open(ro_params);
+  ASSERT_TRUE(ro_conn.ok()) << ro_conn.message();
+  EXPECT_EQ(*ro_conn->QueryValue("SELECT pg_is_in_recovery()"), "t");
+  EXPECT_EQ(*ro_conn->QueryValue("SELECT count(*) > 0 FROM db_relocate.heartbeat"), "t");
 
   CommandResult status = Run("status", config);
   EXPECT_EQ(status.exit_code, 0) << status.err;
@@ -331,7 +363,11 @@ TEST_F(RdsTest, BadInputIsRefusedBeforeAnythingIsCreated) {
        {},
        2,
        "plain-params is of family postgres15, the new instance needs postgres16"},
-      {"expired credentials", "", {{"AWS_ACCESS_KEY_ID", "AKIDEXPIRED"}}, 1, "expired"},
+      {"expired credentials",
+       "",
+       {{"AWS_ACCESS_KEY_ID", "AKIDEXPIRED"}, {"AWS_SECRET_ACCESS_KEY", "x"}},
+       1,
+       "expired"},
       {"unknown KMS key",
        "upgrade:\n  kms_id: alias/nope\n",
        {},
