@@ -1,6 +1,7 @@
 #include "harness/relocation.h"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <fstream>
@@ -136,6 +137,21 @@ Result<std::map<std::string, std::string>> TableChecksums(const pg::ConnParams& 
     out[tables->Get(i, 1)] = *sum;
   }
   return out;
+}
+
+void ExpectSameTables(const pg::ConnParams& a, const pg::ConnParams& b,
+                      const std::vector<std::string>& schemas, size_t at_least) {
+  auto left = TableChecksums(a, schemas);
+  auto right = TableChecksums(b, schemas);
+  ASSERT_TRUE(left.ok()) << left.message();
+  ASSERT_TRUE(right.ok()) << right.message();
+  EXPECT_GE(left->size(), at_least);
+  for (const auto& [table, sum] : *left) {
+    auto it = right->find(table);
+    ASSERT_NE(it, right->end()) << table << " missing on the destination";
+    EXPECT_EQ(it->second, sum) << "table " << table << " differs";
+  }
+  EXPECT_EQ(left->size(), right->size());
 }
 
 Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s) {

@@ -45,6 +45,11 @@ Result<std::map<std::string, std::string>> TableChecksums(TestCluster& cluster,
 Result<std::map<std::string, std::string>> TableChecksums(const pg::ConnParams& params,
                                                           const std::vector<std::string>& schemas);
 
+// Every table in `schemas` has the same rows on both sides (gtest expectations naming each table
+// that differs or is missing); `at_least` tables must be compared.
+void ExpectSameTables(const pg::ConnParams& a, const pg::ConnParams& b,
+                      const std::vector<std::string>& schemas, size_t at_least);
+
 // Waits until the relocation's slot has confirmed everything the source has written so far.
 Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s = 60);
 

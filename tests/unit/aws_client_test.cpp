@@ -8,7 +8,7 @@
 namespace dbr::aws {
 namespace {
 
-using testing::AwsDouble;
+using testing::MetadataDouble;
 
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 constexpr const char* kToken = "FwoGZXIvYXdzSESSIONTOKEN";
@@ -147,7 +147,7 @@ class AwsClientAgainstDouble : public ::testing::Test {
     return reply.ok() ? std::stoi(reply->body) : -1;
   }
 
-  AwsDouble double_;
+  MetadataDouble double_;
   CountingCredentials* credentials_ = nullptr;
 };
 

@@ -8,8 +8,8 @@
 namespace dbr::aws {
 namespace {
 
-using testing::AwsDouble;
 using testing::FakeEnv;
+using testing::MetadataDouble;
 using testing::TempDir;
 using Env = std::map<std::string, std::string>;
 
@@ -176,7 +176,7 @@ TEST_F(CredentialChainTest, LongLivedCredentialsAreCachedUntilInvalidated) {
 }
 
 TEST_F(CredentialChainTest, Imdsv2WithTokenAgainstTheDouble) {
-  AwsDouble imds;
+  MetadataDouble imds;
   ASSERT_TRUE(imds.ok()) << imds.error();
   // The double enforces IMDSv2: without the session token the metadata is refused.
   Result<HttpResponse> tokenless = HttpSend(
@@ -196,7 +196,7 @@ TEST_F(CredentialChainTest, Imdsv2WithTokenAgainstTheDouble) {
 }
 
 TEST_F(CredentialChainTest, ImdsRefreshesCredentialsNearExpiry) {
-  AwsDouble imds({"--expires-in", "120"});
+  MetadataDouble imds({"--expires-in", "120"});
   ASSERT_TRUE(imds.ok()) << imds.error();
   Env env = Isolated({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url()}});
   env.erase("AWS_EC2_METADATA_DISABLED");
@@ -206,7 +206,7 @@ TEST_F(CredentialChainTest, ImdsRefreshesCredentialsNearExpiry) {
 }
 
 TEST_F(CredentialChainTest, ContainerCredentialsWithAnAuthorizationTokenFile) {
-  AwsDouble container({"--token", "container-secret-token"});
+  MetadataDouble container({"--token", "container-secret-token"});
   ASSERT_TRUE(container.ok()) << container.error();
   auto token_file = scratch_.Write("token", "container-secret-token\n");
   Result<Credentials> found = Resolve(
@@ -225,7 +225,7 @@ TEST_F(CredentialChainTest, ContainerCredentialsWithAnAuthorizationTokenFile) {
 }
 
 TEST_F(CredentialChainTest, RoleArnWithSourceProfileAssumesTheRole) {
-  AwsDouble sts;
+  MetadataDouble sts;
   ASSERT_TRUE(sts.ok()) << sts.error();
   WriteAws("[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = b\n",
            "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = base\n");
@@ -238,7 +238,7 @@ TEST_F(CredentialChainTest, RoleArnWithSourceProfileAssumesTheRole) {
 }
 
 TEST_F(CredentialChainTest, WebIdentityIsAnUnsignedAssumeRole) {
-  AwsDouble sts;
+  MetadataDouble sts;
   ASSERT_TRUE(sts.ok()) << sts.error();
   auto token = scratch_.Write("web-token", "eyJhbGciOi.fake.jwt\n");
   Result<Credentials> found = Resolve(Isolated({{"AWS_WEB_IDENTITY_TOKEN_FILE", token.string()},

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "unit/test_support.h"
+
 namespace dbr {
 namespace {
 
@@ -18,34 +20,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kOrigin = "/etc/dbr/config.yaml";
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("dbr_config_test_" + std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter++) + "_" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  fs::path Write(const std::string& name, const std::string& text) const {
-    fs::path p = path_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-
- private:
-  fs::path path_;
-};
+using unit_test::TempDir;
 
 // Sets an environment variable for the life of the object.
 class ScopedEnv {
@@ -422,7 +397,9 @@ const ErrorCase kErrorCases[] = {
      "upgrade: {storage_throughput: -9}\n",
      {"upgrade.storage_throughput: must be 0"}},
     {"CatchupLagZero", "catchup_lag_bytes: 0\n", {"catchup_lag_bytes: must be greater than 0"}},
-    {"WaitTimeoutZero", "upgrade: {wait_timeout: 0}\n", {"upgrade.wait_timeout: must be greater than 0"}},
+    {"WaitTimeoutZero",
+     "upgrade: {wait_timeout: 0}\n",
+     {"upgrade.wait_timeout: must be greater than 0"}},
     {"KeepSnapshotsNotBool",
      "upgrade:\n  keep_snapshots: maybe\n",
      {"upgrade.keep_snapshots: expected true or false", "\"maybe\""}},

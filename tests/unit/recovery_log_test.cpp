@@ -10,26 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "unit/test_support.h"
+
 namespace dbr::pg {
 namespace {
 
 using std::chrono::system_clock;
 
-// Next to this file. Ninja passes __FILE__ relative to the build directory (the compiler's working
-// directory), which is the parent of the directory holding the test binary.
-std::filesystem::path FixtureDir() {
-  namespace fs = std::filesystem;
-  const fs::path here = fs::path(__FILE__).parent_path() / "data/recovery_logs";
-  if (here.is_absolute()) return here;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path from_build = exe.parent_path().parent_path() / here;
-    if (fs::exists(from_build)) return from_build.lexically_normal();
-  }
-  return here;
-}
-const std::filesystem::path kFixtures = FixtureDir();
+const std::filesystem::path kFixtures = unit_test::SourceDir() / "tests/unit/data/recovery_logs";
 
 std::string ReadFixture(const std::string& name) {
   std::ifstream in(kFixtures / name, std::ios::binary);
