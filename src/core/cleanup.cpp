@@ -12,6 +12,7 @@
 #include "core/servers.h"
 #include "pg/quote.h"
 #include "proxy/traffic_switch.h"
+#include "snapshot/rds_wait.h"
 #include "util/files.h"
 #include "util/log.h"
 
@@ -125,6 +126,15 @@ class Cleanup {
       if (!*found) continue;
       actions_.push_back("delete the RDS snapshot " + id);
       if (dry_run_) continue;
+      // AWS refuses to delete a snapshot while it is still being made, upgraded or copied.
+      DBR_RETURN_IF_ERROR(WaitForAws("snapshot " + id + " to settle before it is deleted",
+                                     config_.upgrade.wait_timeout,
+                                     [&](std::string* progress) -> Result<bool> {
+                                       auto s = rds.DescribeSnapshot(id);
+                                       if (!s.ok()) return s.status();
+                                       *progress = s->status;
+                                       return s->status == "available" || s->status == "failed";
+                                     }));
       DBR_RETURN_IF_ERROR(rds.DeleteSnapshot(id));
       log::info("deleted the RDS snapshot {}", id);
     }

@@ -14,6 +14,7 @@
 #include "pg/quote.h"
 #include "pg/recovery_log.h"
 #include "snapshot/rds_plan.h"
+#include "snapshot/rds_wait.h"
 #include "snapshot/snapshot_source.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -36,52 +37,6 @@ std::string Compact(const std::string& iso) {  // 2026-12-02T01:02:03Z -> 202612
   for (char c : iso)
     if (c >= '0' && c <= '9') out += c;
   return out;
-}
-
-constexpr std::chrono::milliseconds kMaxPoll{10000};
-
-// Polls until `done` says so, showing `what` and its progress; bounded by `timeout_s`.
-Status WaitForAws(const std::string& what, int64_t timeout_s,
-                  const std::function<Result<bool>(std::string* progress)>& done) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto deadline = started + std::chrono::seconds(timeout_s);
-  std::string progress = "starting";
-  std::mutex mu;
-  ProgressReporter reporter([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return fmt::format("{}: {} ({})", what, progress, HumanDuration(secs));
-  });
-  for (auto delay = std::chrono::milliseconds(200);; delay = std::min(delay * 2, kMaxPoll)) {
-    std::string p;
-    auto finished = done(&p);
-    if (!finished.ok()) return finished.status().Wrap(what);
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      progress = p;
-    }
-    if (*finished) return Status::Ok();
-    if (std::chrono::steady_clock::now() > deadline)
-      return Status::Error(fmt::format(
-          "{}: still {} after {} (upgrade.wait_timeout); run `db_relocate run` again to keep "
-          "waiting",
-          what, p, HumanDuration(static_cast<double>(timeout_s))));
-    std::this_thread::sleep_for(delay);
-  }
-}
-
-Status WaitForInstance(aws::Rds& rds, const std::string& id, int64_t timeout_s,
-                       aws::DbInstance* out) {
-  return WaitForAws("instance " + id, timeout_s, [&](std::string* progress) -> Result<bool> {
-    auto i = rds.DescribeInstance(id);
-    if (!i.ok()) return i.status();
-    *progress = i->status;
-    if (i->status == "failed" || i->status == "incompatible-restore" ||
-        i->status == "incompatible-parameters")
-      return Status::Error("AWS reports the instance " + i->status);
-    if (out) *out = *i;
-    return i->status == "available";
-  });
 }
 
 class RdsSnapshotSource : public SnapshotSource {
@@ -143,17 +98,7 @@ class RdsSnapshotSource : public SnapshotSource {
   }
 
   Status WaitForSnapshot(RunContext& ctx, const std::string& id, const std::string& version) {
-    return WaitForAws("snapshot " + id, ctx.config.upgrade.wait_timeout,
-                      [&](std::string* progress) -> Result<bool> {
-                        auto s = rds_.DescribeSnapshot(id);
-                        if (!s.ok()) return s.status();
-                        *progress = fmt::format("{} {}%, PostgreSQL {}", s->status,
-                                                s->percent_progress, s->engine_version);
-                        if (s->status == "failed" || s->status == "incompatible-restore")
-                          return Status::Error("AWS reports the snapshot " + s->status);
-                        return s->status == "available" &&
-                               (version.empty() || s->engine_version == version);
-                      });
+    return dbr::WaitForSnapshot(rds_, id, version, ctx.config.upgrade.wait_timeout);
   }
 
   Status WaitForInstance(RunContext& ctx, const std::string& id, aws::DbInstance* out) {

@@ -298,6 +298,31 @@ TEST_F(RdsTest, ResumesAfterKillDuringEveryAwsWait) {
   ExpectSynced(&writer);
 }
 
+// A run killed while AWS still works on its snapshot: cleanup finds the snapshot through the run
+// state, deletes it, and leaves no slot retaining WAL on the source.
+TEST_F(RdsTest, CleanupAfterAnInterruptedRunFindsItsSnapshot) {
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 1000).ok());
+  StartDouble(Seed());
+  auto config = Config();
+  CommandResult r = Run("run", config, {{"DBR_CRASH_AT", "rds:snapshot-requested"}});
+  ASSERT_EQ(r.exit_code, 137) << r.err;
+  const std::string snapshot = State()["rds"]["snapshot"];
+  auto found = Aws().FindSnapshot(snapshot);
+  ASSERT_TRUE(found.ok() && found->has_value()) << snapshot;
+
+  CommandResult dry = RunDbRelocate({"cleanup", "--config", config.string(), "--dry-run"}, Env());
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("delete the RDS snapshot " + snapshot), std::string::npos) << dry.out;
+
+  CommandResult cleanup = Run("cleanup", config);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  found = Aws().FindSnapshot(snapshot);
+  ASSERT_TRUE(found.ok()) << found.message();
+  EXPECT_FALSE(found->has_value()) << snapshot << " is still there";
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_publication", "app"), "0");
+}
+
 // The LSN logic is what the heartbeat verification proves: an origin advanced past the real end
 // of the restored data (here: to where the source is after the restore) loses the rows written in
 // between, and the run says so instead of declaring success.
