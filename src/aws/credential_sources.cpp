@@ -111,12 +111,12 @@ Result<std::vector<std::string>> SplitCommandLine(const std::string& command) {
       if (++i < command.size() && command[i] != '\n') word += command[i];
     } else if (c == '\'') {
       size_t end = command.find('\'', i + 1);
-      if (end == std::string::npos) return Status::Error("unbalanced ' in: " + command);
+      if (end == std::string::npos) return Status::Error("credential_process: unbalanced '");
       word += command.substr(i + 1, end - i - 1);
       i = end;
     } else if (c == '"') {
       for (++i;; ++i) {
-        if (i >= command.size()) return Status::Error("unbalanced \" in: " + command);
+        if (i >= command.size()) return Status::Error("credential_process: unbalanced \"");
         if (command[i] == '"') break;
         if (command[i] == '\\' && i + 1 < command.size() &&
             std::string("\\\"$`\n").find(command[i + 1]) != std::string::npos)
@@ -137,8 +137,11 @@ Result<Credentials> CredentialsFromProcess(const std::string& command, const std
   ProcessSpec spec{argv, {}, {}, {}};
   Result<ProcessOutput> run = RunProcess(spec);
   if (!run.ok()) return run.status().Wrap(source + ": cannot run credential_process");
-  if (run->exit_code != 0)
-    return Status::Error(source + ": credential_process failed: " + DescribeFailure(spec, *run));
+  if (run->exit_code != 0) {
+    ProcessOutput shown = *run;
+    shown.out.clear();  // what it printed on stdout may hold keys
+    return Status::Error(source + ": credential_process failed: " + DescribeFailure(spec, shown));
+  }
   nlohmann::json json = nlohmann::json::parse(run->out, nullptr, false);
   if (!json.is_object() || !json.contains("Version") || json["Version"] != 1)
     return Status::Error(source + ": credential_process " + argv[0] +

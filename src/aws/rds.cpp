@@ -162,7 +162,9 @@ Status Rds::Reboot(const std::string& instance_id) {
 }
 
 Result<std::optional<EngineVersion>> Rds::FindEngineVersion(const std::string& version) {
-  auto r = Call("DescribeDBEngineVersions", {{"Engine", "postgres"}, {"EngineVersion", version}});
+  // IncludeAll: a source may run a version AWS no longer offers for new instances.
+  auto r = Call("DescribeDBEngineVersions",
+                {{"Engine", "postgres"}, {"EngineVersion", version}, {"IncludeAll", "true"}});
   if (!r.ok()) return r.status();
   auto n = r->result().child("DBEngineVersions").child("DBEngineVersion");
   if (!n) return std::optional<EngineVersion>();
@@ -201,8 +203,11 @@ Result<std::string> Rds::SubnetGroupVpc(const std::string& subnet_group) {
 
 Result<DbSnapshot> Rds::CreateSnapshot(const std::string& instance_id,
                                        const std::string& snapshot_id) {
-  auto r = Call("CreateDBSnapshot",
-                {{"DBInstanceIdentifier", instance_id}, {"DBSnapshotIdentifier", snapshot_id}});
+  AwsError error;
+  auto r =
+      Call("CreateDBSnapshot",
+           {{"DBInstanceIdentifier", instance_id}, {"DBSnapshotIdentifier", snapshot_id}}, &error);
+  if (!r.ok() && error.code == "DBSnapshotAlreadyExists") return DescribeSnapshot(snapshot_id);
   if (!r.ok()) return r.status();
   return ParseSnapshot(r->result().child("DBSnapshot"));
 }
@@ -219,7 +224,9 @@ Result<DbSnapshot> Rds::CopySnapshot(const std::string& source_id, const std::st
                 {"TargetDBSnapshotIdentifier", target_id},
                 {"CopyTags", "true"}};
   SetIf(p, "KmsKeyId", kms_key_id);
-  auto r = Call("CopyDBSnapshot", p);
+  AwsError error;
+  auto r = Call("CopyDBSnapshot", p, &error);
+  if (!r.ok() && error.code == "DBSnapshotAlreadyExists") return DescribeSnapshot(target_id);
   if (!r.ok()) return r.status();
   return ParseSnapshot(r->result().child("DBSnapshot"));
 }
@@ -243,7 +250,9 @@ Result<DbInstance> Rds::Restore(const RestoreRequest& q) {
   SetIf(p, "StorageThroughput", q.storage_throughput);
   SetIf(p, "CACertificateIdentifier", q.ca_identifier);
   if (q.multi_az) p["MultiAZ"] = "true";
-  auto r = Call("RestoreDBInstanceFromDBSnapshot", p);
+  AwsError error;
+  auto r = Call("RestoreDBInstanceFromDBSnapshot", p, &error);
+  if (!r.ok() && error.code == "DBInstanceAlreadyExists") return DescribeInstance(q.instance_id);
   if (!r.ok()) return r.status();
   return ParseInstance(r->result().child("DBInstance"));
 }
@@ -253,7 +262,9 @@ Result<DbInstance> Rds::CreateReadReplica(const std::string& replica_id,
                                           const std::string& instance_class) {
   QueryParams p{{"DBInstanceIdentifier", replica_id}, {"SourceDBInstanceIdentifier", source_id}};
   SetIf(p, "DBInstanceClass", instance_class);
-  auto r = Call("CreateDBInstanceReadReplica", p);
+  AwsError error;
+  auto r = Call("CreateDBInstanceReadReplica", p, &error);
+  if (!r.ok() && error.code == "DBInstanceAlreadyExists") return DescribeInstance(replica_id);
   if (!r.ok()) return r.status();
   return ParseInstance(r->result().child("DBInstance"));
 }

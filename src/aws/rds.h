@@ -118,6 +118,8 @@ class Rds {
   Result<bool> Orderable(const std::string& engine_version, const std::string& instance_class);
   Result<std::string> SubnetGroupVpc(const std::string& subnet_group);
 
+  // The create calls: an "already exists" answer (a retried call whose first reply was lost)
+  // returns the existing resource; callers choose identifiers that are theirs alone.
   Result<DbSnapshot> CreateSnapshot(const std::string& instance_id, const std::string& snapshot_id);
   Status UpgradeSnapshot(const std::string& snapshot_id, const std::string& engine_version);
   Result<DbSnapshot> CopySnapshot(const std::string& source_id, const std::string& target_id,

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "aws/rds.h"
@@ -51,17 +52,9 @@ class Cleanup {
       pg::Connection& to = std::string(link->to) == "src" ? *src : *dst;
       DBR_RETURN_IF_ERROR(DropSubscription(to, *link));
       DBR_RETURN_IF_ERROR(DropSlot(from, *link));
-      DBR_RETURN_IF_ERROR(
-          Act(from, "publication " + std::string(link->publication), from.params().label,
-              "SELECT count(*) FROM pg_publication WHERE pubname = $1", {link->publication},
-              "DROP PUBLICATION " + pg::QuoteIdent(link->publication)));
+      DBR_RETURN_IF_ERROR(DropPublication(from, link->publication, ""));
     }
-    for (auto* side : {&*src, &*dst})
-      DBR_RETURN_IF_ERROR(Act(*side, "schema db_relocate (the heartbeat table)",
-                              side == &*src ? "source" : "destination",
-                              "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
-                              {names::kSchema},
-                              "DROP SCHEMA " + pg::QuoteIdent(names::kSchema) + " CASCADE"));
+    for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropHeartbeatSchema(*side));
     DBR_RETURN_IF_ERROR(DropRole(*src, "source"));
     for (const auto& role : state->created_roles)
       if (role == config_.upgrade.user) DBR_RETURN_IF_ERROR(DropRole(*dst, "destination"));
@@ -81,28 +74,35 @@ class Cleanup {
                                                    pg::Connection& src) {
     DBR_RETURN_IF_ERROR(StopWriter(store));
     DBR_RETURN_IF_ERROR(DropSlot(src, names::kForward));
-    DBR_RETURN_IF_ERROR(Act(src, "publication " + std::string(names::kPublication), "source",
-                            "SELECT count(*) FROM pg_publication WHERE pubname = $1",
-                            {names::kPublication},
-                            "DROP PUBLICATION " + pg::QuoteIdent(names::kPublication)));
-    DBR_RETURN_IF_ERROR(Act(src, "schema db_relocate (the heartbeat table)", "source",
-                            "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
-                            {names::kSchema},
-                            "DROP SCHEMA " + pg::QuoteIdent(names::kSchema) + " CASCADE"));
+    DBR_RETURN_IF_ERROR(DropPublication(src, names::kPublication, ""));
+    DBR_RETURN_IF_ERROR(DropHeartbeatSchema(src));
     DBR_RETURN_IF_ERROR(DropRole(src, "source"));
+    if (!state.rds.instance.empty())
+      log::warn(
+          "the restore of {} had not finished: once it is available, run `cleanup` again "
+          "to clean it as well, or delete it (aws rds delete-db-instance "
+          "--skip-final-snapshot --db-instance-identifier {})",
+          state.rds.instance, state.rds.instance);
     DBR_RETURN_IF_ERROR(DeleteSnapshots(state));
     return MoveStateAside(store);
   }
 
   // The restored instance is a copy of the source: besides what the relocation made there, it
-  // holds copies of the source's publication and replication user. The instance itself (and
-  // its read replicas) is the destination and stays.
+  // holds copies of the source's publication, slot and replication user. The instance itself
+  // (and its read replicas) is the destination and stays.
   Status CleanRdsCopy(const RunState& state, pg::Connection& dst) {
-    DBR_RETURN_IF_ERROR(Act(dst, "publication " + std::string(names::kPublication) + " (copied)",
-                            "destination", "SELECT count(*) FROM pg_publication WHERE pubname = $1",
-                            {names::kPublication},
-                            "DROP PUBLICATION " + pg::QuoteIdent(names::kPublication)));
-    DBR_RETURN_IF_ERROR(DropRole(dst, "destination"));
+    DBR_RETURN_IF_ERROR(DropSlot(dst, names::kForward));
+    DBR_RETURN_IF_ERROR(DropPublication(dst, names::kPublication, " (copied)"));
+    const auto& made = state.created_roles;
+    if (std::find(made.begin(), made.end(), config_.upgrade.user) == made.end())
+      DBR_RETURN_IF_ERROR(DropRole(dst, "destination"));
+    if (!state.StepDone("subscription"))
+      log::warn(
+          "the relocation never subscribed {} to the source: if you abandon it, delete "
+          "that instance{} (aws rds delete-db-instance --skip-final-snapshot "
+          "--db-instance-identifier {})",
+          state.rds.instance, state.rds.replicas.empty() ? "" : " and its read replicas",
+          state.rds.instance);
     if (state.rds.prewarm_extension_created)
       DBR_RETURN_IF_ERROR(Act(dst, "extension pg_prewarm (created to warm the storage)",
                               "destination", "SELECT count(*) FROM pg_extension WHERE extname = $1",
@@ -172,6 +172,18 @@ class Cleanup {
     DBR_RETURN_IF_ERROR(conn.Exec(drop_sql));
     log::info("dropped {} on the {}", what, side);
     return Status::Ok();
+  }
+
+  Status DropPublication(pg::Connection& conn, const char* name, const std::string& note) {
+    return Act(conn, "publication " + std::string(name) + note, conn.params().label,
+               "SELECT count(*) FROM pg_publication WHERE pubname = $1", {name},
+               "DROP PUBLICATION " + pg::QuoteIdent(name));
+  }
+
+  Status DropHeartbeatSchema(pg::Connection& conn) {
+    return Act(conn, "schema db_relocate (the heartbeat table)", conn.params().label,
+               "SELECT count(*) FROM pg_namespace WHERE nspname = $1", {names::kSchema},
+               "DROP SCHEMA " + pg::QuoteIdent(names::kSchema) + " CASCADE");
   }
 
   Status StopWriter(const StateStore& store) {

@@ -26,6 +26,7 @@ namespace steps {
 Status Preflight(RunContext& ctx) {
   PreflightOptions options;
   options.destination_schema_is_ours = !ctx.state.snapshot_phase.empty();
+  options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
   options.destination_instance_is_ours = !ctx.state.rds.instance.empty();
   PreflightReport report = RunPreflight(ctx.config, options);
   const CheckResult* logical = report.Find(checks::kRdsLogicalReplication);
@@ -54,9 +55,8 @@ Status StartHeartbeat(RunContext& ctx) {
 }
 
 Status TakeSnapshot(RunContext& ctx) {
-  auto source = MakeSnapshotSource(ctx.config);
-  log::info("snapshot source: {}", source->name());
-  return source->Take(ctx);
+  log::info("snapshot source: {}", ctx.snapshot_source->name());
+  return ctx.snapshot_source->Take(ctx);
 }
 
 Status VerifyHeartbeat(RunContext& ctx) {
@@ -130,13 +130,13 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
 
 Status RunRelocation(const Config& config) {
   RunContext ctx(config, config.state_dir);
+  ctx.snapshot_source = MakeSnapshotSource(config);
   DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));
   auto lock = FileLock::Acquire(ctx.store.file("run.lock"), "this relocation");
   if (!lock.ok()) return lock.status();
   auto state = ctx.store.Load();
   if (!state.ok()) return state.status();
   ctx.state = std::move(*state);
-  UseRecordedDestination(ctx.config, ctx.state);
   // After a cut-over the destination is the primary and replication runs the other way: the
   // forward steps must not rebuild what the cut-over took down.
   if (ctx.state.primary == "dst" || ctx.state.switching)
@@ -177,7 +177,7 @@ Status RunRelocation(const Config& config) {
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     log::info("step {} done in {}", step.name, HumanDuration(secs));
   }
-  DBR_RETURN_IF_ERROR(MakeSnapshotSource(ctx.config)->Finish(ctx));
+  DBR_RETURN_IF_ERROR(ctx.snapshot_source->Finish(ctx));
   ctx.state.current_step = "replicating";
   DBR_RETURN_IF_ERROR(ctx.SaveState());
   PrintSummary(

@@ -72,7 +72,8 @@ class Preflight {
   void CheckRds() {
     aws::AwsClient client(config_.aws, aws::MakeDefaultCredentialChain(config_.aws));
     aws::Rds rds(client);
-    auto planned = PlanRdsRelocation(config_, rds, options_.destination_instance_is_ours);
+    auto planned = PlanRdsRelocation(
+        config_, rds, {options_.rds_snapshot_requested, options_.destination_instance_is_ours});
     for (auto& f : planned.findings) {
       CheckLevel level = !f.ok ? CheckLevel::kFail : f.warn ? CheckLevel::kWarn : CheckLevel::kPass;
       Add(f.name, level, f.detail, {}, f.hint).bad_config = f.bad_config;

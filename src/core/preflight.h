@@ -38,7 +38,8 @@ struct PreflightReport {
 struct PreflightOptions {
   // `run` resuming after its schema was restored: tables on the destination are its own.
   bool destination_schema_is_ours = false;
-  // `run` resuming after it restored the RDS destination instance.
+  // `run` resuming after it requested the RDS snapshot / restored the destination instance.
+  bool rds_snapshot_requested = false;
   bool destination_instance_is_ours = false;
 };
 

@@ -73,8 +73,9 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
                             .Wrap("dropping the unused slot of an interrupted run"));
   } else if (DestinationDependsOnSlot(ctx.state)) {
     return Status::Error(fmt::format(
-        "replication slot {} has disappeared from the source after tables were copied: the "
-        "changes made since cannot be recovered. Run `db_relocate cleanup`, then `run` again",
+        "replication slot {} has disappeared from the source after the destination's data was "
+        "taken (tables copied, or the RDS snapshot requested): the changes made since cannot be "
+        "recovered. Run `db_relocate cleanup`, then `run` again",
         names::kSlot));
   }
   if (!exports_snapshot) return CreatePlainSlot(ctx);
@@ -98,7 +99,7 @@ Status CreatePublication(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(EnsureReplicationUserOnSource(ctx));
   DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
   DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, names::kPublication, ctx.tables));
-  return EnsureSlot(ctx, MakeSnapshotSource(ctx.config)->ExportsSnapshot());
+  return EnsureSlot(ctx, ctx.snapshot_source->ExportsSnapshot());
 }
 
 }  // namespace dbr::steps

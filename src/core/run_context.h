@@ -16,6 +16,8 @@
 
 namespace dbr {
 
+class SnapshotSource;
+
 struct RunContext {
   // A copy: with provider rds the destination's endpoint is known only once it is restored.
   Config config;
@@ -26,6 +28,7 @@ struct RunContext {
   std::optional<pg::Connection> src;  // control connections, one per side
   std::optional<pg::Connection> dst;
   std::vector<TableInfo> tables;  // replicable tables in scope, heartbeat table included
+  std::shared_ptr<SnapshotSource> snapshot_source;  // for config.provider, made once per run
 
   // Held open from slot creation until the copy has imported its snapshot: closing it (or a
   // crash) loses the exported snapshot.

@@ -53,17 +53,21 @@ struct RdsState {
   std::vector<std::string> replicas;
   std::string dst_host;  // the new instance's endpoint
   int dst_port = 0;
-  std::string lsn_before;   // the source's pg_current_wal_lsn() before CreateDBSnapshot
-  std::string lsn_after;    // ... and once the snapshot was available
-  std::string time_before;  // UTC, ISO 8601
-  std::string time_after;   // once the restored instance was available
+  std::string lsn_before;      // the source's pg_current_wal_lsn() before CreateDBSnapshot
+  std::string lsn_after;       // ... and once the snapshot was available
+  std::string time_before;     // UTC, ISO 8601
+  std::string time_restore;    // when the restore was requested
+  std::string time_after;      // once the restored instance was available
+  std::string target_version;  // fixed by the first plan, as are the upgrade hops
+  std::vector<std::string> hops;
   bool prewarm_extension_created = false;
   bool snapshots_deleted = false;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, snapshot, encrypted_snapshot,
                                                 instance, replicas, dst_host, dst_port, lsn_before,
-                                                lsn_after, time_before, time_after,
-                                                prewarm_extension_created, snapshots_deleted)
+                                                lsn_after, time_before, time_restore, time_after,
+                                                target_version, hops, prewarm_extension_created,
+                                                snapshots_deleted)
 
 struct RunState {
   std::string current_step;

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "core/preflight.h"
+
 namespace dbr {
 namespace {
 
@@ -42,11 +44,8 @@ std::string JoinList(const std::vector<std::string>& v) {
 
 class Planner {
  public:
-  Planner(const Config& config, aws::Rds& rds, bool destination_is_ours)
-      : config_(config),
-        up_(config.upgrade),
-        rds_(rds),
-        destination_is_ours_(destination_is_ours) {}
+  Planner(const Config& config, aws::Rds& rds, const RdsProgress& progress)
+      : config_(config), up_(config.upgrade), rds_(rds), progress_(progress) {}
 
   RdsPlanResult Run() {
     if (!Source()) return Done();
@@ -106,9 +105,13 @@ class Planner {
     plan_.source = **found;
     const auto& s = plan_.source;
     if (s.status != "available") {
-      Add(name, false, fmt::format("{} is {}", s.id, s.status),
-          "wait until the instance is available");
-      return false;
+      if (!progress_.snapshot_requested) {
+        Add(name, false, fmt::format("{} is {}", s.id, s.status),
+            "wait until the instance is available");
+        return false;
+      }
+      Warn(name, fmt::format("{} is {} (its snapshot is already requested)", s.id, s.status));
+      return true;
     }
     Add(name, true,
         fmt::format("{}: PostgreSQL {}, {}, {} {} GiB, {}, {} read replica(s)", s.id,
@@ -118,7 +121,7 @@ class Planner {
   }
 
   void CheckLogicalReplication() {
-    const char* name = "RDS logical replication";  // checks::kRdsLogicalReplication
+    const char* name = checks::kRdsLogicalReplication;
     const auto& group = plan_.source.parameter_group;
     auto params = rds_.Parameters(group);
     if (!params.ok()) return (void)Add(name, false, params.message());
@@ -295,7 +298,7 @@ class Planner {
     plan_.restore.instance_id = DestinationInstanceId(config_, plan_.target_version);
     auto found = rds_.FindInstance(plan_.restore.instance_id);
     if (!found.ok()) return (void)Add(name, false, found.message());
-    if (*found && !destination_is_ours_)
+    if (*found && !progress_.destination_is_ours)
       return BadConfig(name, "DB instance " + plan_.restore.instance_id + " already exists",
                        "set dst.instance_id to a new identifier, or remove that instance");
     Add(name, true,
@@ -317,15 +320,15 @@ class Planner {
   const Config& config_;
   const UpgradeConfig& up_;
   aws::Rds& rds_;
-  bool destination_is_ours_;
+  RdsProgress progress_;
   RdsPlan plan_;
   RdsPlanResult result_;
 };
 
 }  // namespace
 
-RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds, bool destination_is_ours) {
-  return Planner(config, rds, destination_is_ours).Run();
+RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds, const RdsProgress& progress) {
+  return Planner(config, rds, progress).Run();
 }
 
 bool VersionLess(const std::string& a, const std::string& b) {

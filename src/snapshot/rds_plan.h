@@ -39,10 +39,15 @@ struct RdsPlanResult {
 };
 
 // Reads the source instance and everything the config names, and resolves the plan.
-// `destination_is_ours`: the run state records that this relocation restored the new instance
-// (resuming), so its existence is expected.
+// How far an interrupted run got (from its state): what it made is expected to exist, and once
+// the snapshot was requested the source no longer needs to be `available` (it is `backing-up`
+// while AWS takes the snapshot, and may be in a maintenance state later).
+struct RdsProgress {
+  bool snapshot_requested = false;
+  bool destination_is_ours = false;
+};
 RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds,
-                                bool destination_is_ours = false);
+                                const RdsProgress& progress = {});
 
 // The ModifyDBSnapshot hops from `from` to `target` ("17": the newest 17.x reachable; "16.4":
 // exactly that), fewest hops first, following each version's ValidUpgradeTarget. Pure: `lookup`

@@ -49,12 +49,18 @@ class RdsSnapshotSource : public SnapshotSource {
 
   Status Take(RunContext& ctx) override {
     RdsState& st = ctx.state.rds;
-    auto planned = PlanRdsRelocation(ctx.config, rds_, !st.instance.empty());
+    auto planned =
+        PlanRdsRelocation(ctx.config, rds_, {!st.snapshot.empty(), !st.instance.empty()});
     for (const auto& f : planned.findings)
       if (!f.ok)
         return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
     plan_ = std::move(*planned.plan);
-    if (st.phase.empty()) st.phase = "snapshot";
+    if (st.phase.empty()) {
+      // The path is fixed at the start: a version AWS releases meanwhile does not change it.
+      st.target_version = plan_.target_version;
+      st.hops = plan_.hops;
+      st.phase = "snapshot";
+    }
     if (st.phase == "snapshot") DBR_RETURN_IF_ERROR(Snapshot(ctx));
     if (st.phase == "upgrade") DBR_RETURN_IF_ERROR(Upgrade(ctx));
     if (st.phase == "encrypt") DBR_RETURN_IF_ERROR(Encrypt(ctx));
@@ -93,8 +99,12 @@ class RdsSnapshotSource : public SnapshotSource {
     return Status::Ok();
   }
 
-  Result<std::string> SourceLsn(RunContext& ctx) {
-    return ctx.src->QueryValue("SELECT pg_current_wal_lsn()::text");
+  // Before the snapshot: what is surely on disk (the flush position); after it: all WAL written.
+  Result<std::string> SourceFlushedLsn(RunContext& ctx) {
+    return ctx.src->QueryValue("SELECT pg_current_wal_flush_lsn()::text");
+  }
+  Result<std::string> SourceWrittenLsn(RunContext& ctx) {
+    return ctx.src->QueryValue("SELECT pg_current_wal_insert_lsn()::text");
   }
 
   Status WaitForSnapshot(RunContext& ctx, const std::string& id, const std::string& version) {
@@ -108,7 +118,7 @@ class RdsSnapshotSource : public SnapshotSource {
   Status Snapshot(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     if (st.snapshot.empty()) {
-      auto before = SourceLsn(ctx);
+      auto before = SourceFlushedLsn(ctx);
       if (!before.ok()) return before.status();
       st.lsn_before = *before;
       st.time_before = NowUtc();
@@ -126,7 +136,7 @@ class RdsSnapshotSource : public SnapshotSource {
     }
     CrashPoint("rds:snapshot-requested");
     DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, st.snapshot, ""));
-    auto after = SourceLsn(ctx);
+    auto after = SourceWrittenLsn(ctx);
     if (!after.ok()) return after.status();
     st.lsn_after = *after;
     log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
@@ -136,15 +146,33 @@ class RdsSnapshotSource : public SnapshotSource {
 
   Status Upgrade(RunContext& ctx) {
     const std::string& id = ctx.state.rds.snapshot;
-    for (const auto& hop : plan_.hops) {
+    for (const auto& hop : ctx.state.rds.hops) {
       auto s = rds_.DescribeSnapshot(id);
       if (!s.ok()) return s.status();
-      if (!VersionLess(s->engine_version, hop)) continue;  // done before a restart
-      if (s->status == "available") {
+      if (VersionLess(s->engine_version, hop) && s->status == "available") {
         log::info("upgrading snapshot {} from PostgreSQL {} to {}", id, s->engine_version, hop);
         DBR_RETURN_IF_ERROR(rds_.UpgradeSnapshot(id, hop));
       }
-      DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, id, hop));
+      // Also after a restart that finds the version already showing: the upgrade may still run.
+      const auto asked = std::chrono::steady_clock::now();
+      const std::string from = s->engine_version;
+      DBR_RETURN_IF_ERROR(WaitForAws(
+          "snapshot " + id + " upgrade to " + hop, ctx.config.upgrade.wait_timeout,
+          [&](std::string* progress) -> Result<bool> {
+            auto now = rds_.DescribeSnapshot(id);
+            if (!now.ok()) return now.status();
+            *progress = fmt::format("{}, PostgreSQL {}", now->status, now->engine_version);
+            if (now->status != "available") return false;
+            if (now->engine_version == hop) return true;
+            // Back to available at the old version: AWS gave the upgrade up.
+            if (std::chrono::steady_clock::now() - asked > std::chrono::minutes(2))
+              return Status::Error(fmt::format(
+                  "AWS left the snapshot at PostgreSQL {} instead of upgrading it from {} to {}: "
+                  "see its events (aws rds describe-events --source-type db-snapshot "
+                  "--source-identifier {}), then run `db_relocate run` again",
+                  now->engine_version, from, hop, id));
+            return false;
+          }));
     }
     return Next(ctx, plan_.kms_key.empty() ? "restore" : "encrypt");
   }
@@ -177,6 +205,10 @@ class RdsSnapshotSource : public SnapshotSource {
     }
     auto existing = rds_.FindInstance(st.instance);
     if (!existing.ok()) return existing.status();
+    if (st.time_restore.empty()) {
+      st.time_restore = NowUtc();
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
     if (!*existing) {
       log::info("restoring {} from snapshot {} ({}, PostgreSQL {})", st.instance,
                 request.snapshot_id, request.instance_class, plan_.target_version);
@@ -195,7 +227,8 @@ class RdsSnapshotSource : public SnapshotSource {
 
   Status FindLsn(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
-    auto before = ParseUtc(st.time_before);
+    // The recovery that ends the restored data happens after the restore was requested.
+    auto before = ParseUtc(st.time_restore.empty() ? st.time_before : st.time_restore);
     auto after = ParseUtc(st.time_after);
     auto lower = pg::Lsn::Parse(st.lsn_before);
     auto upper = pg::Lsn::Parse(st.lsn_after);
@@ -207,27 +240,36 @@ class RdsSnapshotSource : public SnapshotSource {
         std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count();
     auto files = rds_.LogFiles(st.instance, since_ms);
     if (!files.ok()) return files.status();
-    std::vector<pg::RecoveryEnd> found;
-    int64_t bytes = 0;
+    // One text in the order the files were written: a recovery may span a log rotation.
+    std::stable_sort(files->begin(), files->end(),
+                     [](const aws::LogFile& a, const aws::LogFile& b) {
+                       return a.last_written_ms < b.last_written_ms;
+                     });
+    std::string text;
     for (const auto& f : *files) {
-      std::string text, marker = "0";
+      std::string file_text, marker = "0";
       for (;;) {
         auto portion = rds_.DownloadLogPortion(st.instance, f.name, marker);
         if (!portion.ok()) return portion.status();
-        text += portion->data;
+        file_text += portion->data;
         if (!portion->more || portion->marker.empty() || portion->marker == marker) break;
         marker = portion->marker;
       }
-      bytes += static_cast<int64_t>(text.size());
-      for (auto& end : pg::FindRecoveryEnds(text)) found.push_back(std::move(end));
+      if (!file_text.empty() && file_text.back() != '\n') file_text += '\n';
+      text += file_text;
     }
+    std::vector<pg::RecoveryEnd> found = pg::FindRecoveryEnds(text);
     log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)",
-              files->size(), st.instance, HumanBytes(static_cast<double>(bytes)), found.size());
+              files->size(), st.instance, HumanBytes(static_cast<double>(text.size())),
+              found.size());
     auto lsn =
         pg::ChooseSnapshotLsn(found, *lower, *upper, since, *after + std::chrono::minutes(1));
     if (!lsn.ok())
-      return lsn.status().Wrap("finding the LSN at which the restored data of " + st.instance +
-                               " ends");
+      return lsn.status().Wrap(
+          "finding the LSN at which the restored data of " + st.instance +
+          " ends (nothing was subscribed; to give up, run `db_relocate cleanup` and delete that "
+          "instance: aws rds delete-db-instance --skip-final-snapshot --db-instance-identifier " +
+          st.instance + ")");
     ctx.state.snapshot_lsn = lsn->ToString();
     log::info("the restored data ends at {} (source WAL was between {} and {})",
               ctx.state.snapshot_lsn, st.lsn_before, st.lsn_after);
@@ -238,6 +280,22 @@ class RdsSnapshotSource : public SnapshotSource {
   // instance for ever, so it goes. Roles, the publication and the heartbeat table are kept
   // (the heartbeat rows up to the LSN are part of what verification checks).
   Status PrepareDestination(RunContext& ctx) {
+    // A subscription the source had is copied enabled: it would compete with the source's own
+    // for its upstream slot. Detached from its slot, it can neither take nor drop it.
+    auto subs = ctx.dst->Query(
+        "SELECT subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE "
+        "datname = current_database()) AND subname <> $1",
+        {names::kSubscription});
+    if (!subs.ok()) return subs.status();
+    for (int i = 0; i < subs->rows(); ++i) {
+      const std::string sub = pg::QuoteIdent(subs->Get(i, 0));
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)"));
+      log::warn(
+          "the copied subscription {} is disabled and detached from its slot on the new "
+          "instance (the source's own keeps running)",
+          subs->Get(i, 0));
+    }
     auto slots =
         ctx.dst->Query("SELECT slot_name FROM pg_replication_slots WHERE slot_name IN ($1, $2)",
                        {names::kSlot, names::kReverse.slot});
@@ -277,11 +335,11 @@ class RdsSnapshotSource : public SnapshotSource {
         ctx.dst->QueryValue("SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm'");
     if (!have.ok()) return have.status();
     if (*have == "0") {
+      st.prewarm_extension_created = true;  // recorded first: cleanup drops it only if it is there
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
       Status created = ctx.dst->Exec("CREATE EXTENSION pg_prewarm");
-      if (created.ok()) {
-        st.prewarm_extension_created = true;
-        DBR_RETURN_IF_ERROR(ctx.SaveState());
-      } else {
+      if (!created.ok()) {
+        st.prewarm_extension_created = false;
         log::warn("pg_prewarm is not available on the new instance ({}); reading tables only",
                   created.message());
       }

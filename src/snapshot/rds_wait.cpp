@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "util/progress.h"
@@ -52,9 +53,19 @@ Status WaitForInstance(aws::Rds& rds, const std::string& id, int64_t timeout_s,
     auto i = rds.DescribeInstance(id);
     if (!i.ok()) return i.status();
     *progress = i->status;
-    if (i->status == "failed" || i->status == "incompatible-restore" ||
-        i->status == "incompatible-parameters")
-      return Status::Error("AWS reports the instance " + i->status);
+    static const std::set<std::string> kStuck = {"failed",
+                                                 "incompatible-restore",
+                                                 "incompatible-parameters",
+                                                 "storage-full",
+                                                 "incompatible-network",
+                                                 "incompatible-option-group",
+                                                 "restore-error",
+                                                 "inaccessible-encryption-credentials"};
+    if (kStuck.count(i->status))
+      return Status::Error("AWS reports the instance " + i->status +
+                           ": see its events in the RDS console (aws rds describe-events "
+                           "--source-type db-instance --source-identifier " +
+                           id + ")");
     if (out) *out = *i;
     return i->status == "available";
   });
