@@ -285,6 +285,14 @@ class Planner {
     const bool provisioned = r.storage_type == "io1" || r.storage_type == "io2";
     r.iops = up_.storage_iops > 0 ? up_.storage_iops : provisioned ? plan_.source.iops : 0;
     r.storage_throughput = up_.storage_throughput;
+    // gp3 at its baseline: below 400 GiB AWS fixes it (3000 IOPS, 125 MiB/s) and refuses values;
+    // from 400 GiB the baseline is 12000 IOPS and 500 MiB/s, sent unless set.
+    const int64_t size =
+        r.allocated_storage > 0 ? r.allocated_storage : plan_.source.allocated_storage;
+    if (r.storage_type == "gp3" && size >= 400) {
+      if (r.iops == 0) r.iops = 12000;
+      if (r.storage_throughput == 0) r.storage_throughput = 500;
+    }
     Add(name, true,
         fmt::format(
             "{}, {} GiB{}{}", r.storage_type,
