@@ -154,6 +154,21 @@ void ExpectSameTables(const pg::ConnParams& a, const pg::ConnParams& b,
   EXPECT_EQ(left->size(), right->size());
 }
 
+void StopWritersAndExpectSynced(LiveWriter* writer, const std::filesystem::path& state_dir,
+                                TestCluster& src, const std::string& db, const pg::ConnParams& dst,
+                                const std::vector<std::string>& schemas) {
+  if (writer != nullptr) {
+    writer->Stop();
+    EXPECT_EQ(writer->error(), "");
+    EXPECT_GT(writer->operations(), 0);
+  }
+  StopHeartbeatWriter(state_dir);
+  Status applied = WaitUntilApplied(src, db);
+  ASSERT_TRUE(applied.ok()) << applied.message();
+  // 9 tables in public (2 of them partitions), 1 in "Sales Ops", the heartbeat.
+  ExpectSameTables(src.Params(db), dst, schemas, 11);
+}
+
 Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s) {
   // The insert position, not pg_current_wal_lsn() (the write position): with asynchronous
   // commit the last commits may not be written yet, and waiting for less would return early.

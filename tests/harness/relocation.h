@@ -50,6 +50,13 @@ Result<std::map<std::string, std::string>> TableChecksums(const pg::ConnParams& 
 void ExpectSameTables(const pg::ConnParams& a, const pg::ConnParams& b,
                       const std::vector<std::string>& schemas, size_t at_least);
 
+// The end of an end-to-end test: stops the application `writer` (when given; it must have
+// written, without error) and the relocation's heartbeat writer, waits until the destination
+// has applied everything, then expects every table in `schemas` equal on both sides.
+void StopWritersAndExpectSynced(LiveWriter* writer, const std::filesystem::path& state_dir,
+                                TestCluster& src, const std::string& db, const pg::ConnParams& dst,
+                                const std::vector<std::string>& schemas);
+
 // Waits until the relocation's slot has confirmed everything the source has written so far.
 Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s = 60);
 

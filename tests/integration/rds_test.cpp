@@ -159,16 +159,7 @@ class RdsTest : public ::testing::Test {
 
   // Stops the writers, waits until the destination applied everything, compares every table.
   void ExpectSynced(LiveWriter* writer) {
-    if (writer != nullptr) {
-      writer->Stop();
-      EXPECT_EQ(writer->error(), "");
-      EXPECT_GT(writer->operations(), 0);
-    }
-    StopHeartbeatWriter(state_dir());
-    Status applied = WaitUntilApplied(*src_, "app");
-    ASSERT_TRUE(applied.ok()) << applied.message();
-    ExpectSameTables(src_->Params("app"), DestinationParams(), kSchemas, 11);  // 9 in public (2
-    // partitions), 1 in "Sales Ops", the heartbeat
+    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", DestinationParams(), kSchemas);
   }
 
   // No trace on the source and in AWS of a run that was refused.

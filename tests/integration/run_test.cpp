@@ -36,16 +36,7 @@ class RunTest : public ::testing::Test {
 
   // Stops every writer, waits until the destination has applied all, then compares.
   void ExpectSynced(LiveWriter* writer) {
-    if (writer != nullptr) {
-      writer->Stop();
-      EXPECT_EQ(writer->error(), "");
-      EXPECT_GT(writer->operations(), 0);
-    }
-    StopHeartbeatWriter(state_dir());
-    Status applied = WaitUntilApplied(*src_, "app");
-    ASSERT_TRUE(applied.ok()) << applied.message() << "\n" << dst_->LogTail();
-    ExpectSameTables(src_->Params("app"), dst_->Params("app"), kSchemas, 11);  // 9 in public (2
-    // partitions), 1 in "Sales Ops", the heartbeat
+    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", dst_->Params("app"), kSchemas);
   }
 
   void RelocateUnderLoad(int src_major, int dst_major) {
