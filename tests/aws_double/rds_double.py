@@ -205,23 +205,13 @@ class Double:
         except Fault as f:
             status = f.status or protocol.error_status(service, f.code)
             code = f.code
-            if style == "json":
-                out = protocol.json_error(f)
-            elif style == "ec2":
-                out = protocol.ec2_error(f, rid)
-            else:
-                out = protocol.query_error(service, f, rid)
+            out = _error_body(style, service, f, rid)
         except Exception as e:  # noqa: BLE001 - a bug in the double: an AWS-shaped 500
             self.log(f"internal error in {service}.{action}: {e!r}")
             status, code = 500, "InternalFailure"
             f = Fault("InternalFailure", "The request processing has failed because of an "
                       "unknown error, exception or failure.", 500, sender=False)
-            if style == "json":
-                out = protocol.json_error(f)
-            elif style == "ec2":
-                out = protocol.ec2_error(f, rid)
-            else:
-                out = protocol.query_error(service, f, rid)
+            out = _error_body(style, service, f, rid)
         ctype = "application/x-amz-json-1.1" if style == "json" else "text/xml"
         summary = f"{service}.{action} {status} {code} {_loggable(form, body, style)}"
         return status, ctype, out.encode(), rid, summary
@@ -275,6 +265,15 @@ class Double:
 def _auth_fault(style, kind, message):
     code, status = AUTH_ERRORS[style][kind]
     return code, message, status
+
+
+def _error_body(style, service, fault, rid):
+    """An error in the wire format of the service's protocol."""
+    if style == "json":
+        return protocol.json_error(fault)
+    if style == "ec2":
+        return protocol.ec2_error(fault, rid)
+    return protocol.query_error(service, fault, rid)
 
 
 def _loggable(form, body, style):
