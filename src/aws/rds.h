@@ -147,4 +147,17 @@ class Rds {
   AwsClient& client_;
 };
 
+// The RDS calls over a client of their own with the default credential chain: what a command
+// or step that talks to AWS holds for its lifetime.
+class RdsSession {
+ public:
+  explicit RdsSession(const AwsConfig& config)
+      : client_(config, MakeDefaultCredentialChain(config)), rds_(client_) {}
+  Rds& rds() { return rds_; }
+
+ private:
+  AwsClient client_;  // before rds_, which refers to it
+  Rds rds_;
+};
+
 }  // namespace dbr::aws

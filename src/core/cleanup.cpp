@@ -118,8 +118,8 @@ class Cleanup {
     for (const auto& id : {state.rds.encrypted_snapshot, state.rds.snapshot})
       if (!id.empty()) ids.push_back(id);
     if (ids.empty()) return Status::Ok();
-    aws::AwsClient client(config_.aws, aws::MakeDefaultCredentialChain(config_.aws));
-    aws::Rds rds(client);
+    aws::RdsSession session(config_.aws);
+    aws::Rds& rds = session.rds();
     for (const auto& id : ids) {
       auto found = rds.FindSnapshot(id);
       if (!found.ok()) return found.status();

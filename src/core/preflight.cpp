@@ -70,8 +70,8 @@ class Preflight {
  private:
   // The AWS side: the source instance, the upgrade path, and everything the new instance gets.
   void CheckRds() {
-    aws::AwsClient client(config_.aws, aws::MakeDefaultCredentialChain(config_.aws));
-    aws::Rds rds(client);
+    aws::RdsSession session(config_.aws);
+    aws::Rds& rds = session.rds();
     auto planned = PlanRdsRelocation(
         config_, rds, {options_.rds_snapshot_requested, options_.destination_instance_is_ours});
     for (auto& f : planned.findings) {

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <thread>
 
+#include "aws/credential_sources.h"
 #include "aws/rds.h"
 #include "core/names.h"
 #include "core/servers.h"
@@ -24,14 +25,6 @@
 namespace dbr {
 namespace {
 
-using Clock = std::chrono::system_clock;
-
-std::optional<Clock::time_point> ParseUtc(const std::string& iso) {
-  std::tm tm{};
-  if (strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return std::nullopt;
-  return Clock::from_time_t(timegm(&tm));
-}
-
 std::string Compact(const std::string& iso) {  // 2026-12-02T01:02:03Z -> 20261202010203
   std::string out;
   for (char c : iso)
@@ -41,8 +34,7 @@ std::string Compact(const std::string& iso) {  // 2026-12-02T01:02:03Z -> 202612
 
 class RdsSnapshotSource : public SnapshotSource {
  public:
-  explicit RdsSnapshotSource(const Config& config)
-      : client_(config.aws, aws::MakeDefaultCredentialChain(config.aws)), rds_(client_) {}
+  explicit RdsSnapshotSource(const Config& config) : session_(config.aws), rds_(session_.rds()) {}
 
   const char* name() const override { return "RDS snapshot"; }
   bool ExportsSnapshot() const override { return false; }
@@ -228,8 +220,8 @@ class RdsSnapshotSource : public SnapshotSource {
   Status FindLsn(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     // The recovery that ends the restored data happens after the restore was requested.
-    auto before = ParseUtc(st.time_restore.empty() ? st.time_before : st.time_restore);
-    auto after = ParseUtc(st.time_after);
+    auto before = aws::ParseIso8601(st.time_restore.empty() ? st.time_before : st.time_restore);
+    auto after = aws::ParseIso8601(st.time_after);
     auto lower = pg::Lsn::Parse(st.lsn_before);
     auto upper = pg::Lsn::Parse(st.lsn_after);
     if (!before || !after || !lower || !upper)
@@ -384,16 +376,16 @@ class RdsSnapshotSource : public SnapshotSource {
     return Next(ctx, "done");
   }
 
-  aws::AwsClient client_;
-  aws::Rds rds_;
+  aws::RdsSession session_;
+  aws::Rds& rds_;
   RdsPlan plan_;
 };
 
 }  // namespace
 
 Status EnableSourceLogicalReplication(const Config& config) {
-  aws::AwsClient client(config.aws, aws::MakeDefaultCredentialChain(config.aws));
-  aws::Rds rds(client);
+  aws::RdsSession session(config.aws);
+  aws::Rds& rds = session.rds();
   auto source = rds.DescribeInstance(config.src.instance_id);
   if (!source.ok()) return source.status();
   auto params = rds.Parameters(source->parameter_group);
