@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
       {"run", "Relocate: snapshot, restore, replicate and catch up", nullptr},
       {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
        nullptr},
-      {"verify", "Compare every table between source and destination", "#6"},
+      {"verify", "Compare every table between source and destination while replication runs",
+       nullptr},
       {"cutover", "Move the application's traffic to the destination", nullptr},
       {"rollback", "Move the application's traffic back to the source", nullptr},
       {"proxy", "Start or reload a managed proxy and show where it sends traffic", nullptr},
@@ -73,7 +74,9 @@ int main(int argc, char** argv) {
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     add_config(sub);
-    if (std::string(c.name) == "check" || std::string(c.name) == "status") add_output(sub);
+    if (std::string(c.name) == "check" || std::string(c.name) == "status" ||
+        std::string(c.name) == "verify")
+      add_output(sub);
     if (std::string(c.name) == "cleanup")
       sub->add_flag("--dry-run", options.dry_run, "List what would be dropped");
     if (std::string(c.name) == "proxy")
@@ -131,6 +134,7 @@ int main(int argc, char** argv) {
   if (name == "check") return dbr::cli::Check(*config, options);
   if (name == "run") return dbr::cli::Run(*config, options);
   if (name == "status") return dbr::cli::ShowStatus(*config, options);
+  if (name == "verify") return dbr::cli::Verify(*config, options);
   if (name == "cleanup") return dbr::cli::Cleanup(*config, options);
   if (name == "cutover") return dbr::cli::Cutover(*config, options);
   if (name == "rollback") return dbr::cli::Rollback(*config, options);

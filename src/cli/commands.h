@@ -22,6 +22,9 @@ int Check(const Config& config, const CommandOptions& options);
 int Run(const Config& config, const CommandOptions& options);
 // Removes what the relocation created, in either direction, and a managed proxy's old backend.
 int Cleanup(const Config& config, const CommandOptions& options);
+// Compares every table (and schema object) in scope between the two sides while replication
+// runs; 1 when anything differs (issue #6).
+int Verify(const Config& config, const CommandOptions& options);
 int ShowStatus(const Config& config, const CommandOptions& options);
 // Moves the application's traffic to the destination, or back to the source (issue #4).
 int Cutover(const Config& config, const CommandOptions& options);

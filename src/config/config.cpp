@@ -53,7 +53,8 @@ const std::vector<std::string> kTopKeys = {"provider",
                                            "catchup_timeout",
                                            "split_tables_larger_than",
                                            "pg_bin_dir",
-                                           "state_dir"};
+                                           "state_dir",
+                                           "verify"};
 const std::vector<std::string> kAwsKeys = {"profile", "region", "endpoint_url"};
 const std::vector<std::string> kServerKeys = {
     "user", "password", "schema", "name", "port", "host", "instance_id", "sslmode", "sslrootcert"};
@@ -903,6 +904,7 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   top.Int("split_tables_larger_than", &cfg.split_tables_larger_than, 0, kInt64Max);
   top.String("pg_bin_dir", &cfg.pg_bin_dir);
   top.String("state_dir", &cfg.state_dir);
+  top.Bool("verify", &cfg.verify);
 
   // cleanup drops the replication user: it must not be one of the accounts db_relocate logs in as.
   if (cfg.upgrade.user == cfg.src.user || cfg.upgrade.user == cfg.dst.user)

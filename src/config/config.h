@@ -95,6 +95,7 @@ struct Config {
   int64_t split_tables_larger_than = 256LL * 1024 * 1024;  // bytes; 0 never splits
   std::string pg_bin_dir;  // where to look first for pg_dump/pg_restore
   std::string state_dir;   // default: beside the config file
+  bool verify = true;      // `run` ends with `verify`
 
   // Where the file was read from; relative paths in it are relative to its folder.
   std::filesystem::path config_file;

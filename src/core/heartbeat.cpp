@@ -52,10 +52,18 @@ std::string FirstFew(const std::vector<int64_t>& v) {
 
 Status EnsureHeartbeatTable(pg::Connection& src) {
   DBR_RETURN_IF_ERROR(src.Exec("CREATE SCHEMA IF NOT EXISTS " + pg::QuoteIdent(names::kSchema)));
-  return src.Exec("CREATE TABLE IF NOT EXISTS " + HeartbeatTable() +
-                  " (seq bigserial PRIMARY KEY,"
-                  "  src_time timestamptz NOT NULL DEFAULT clock_timestamp(),"
-                  "  kind text NOT NULL DEFAULT 'beat')");
+  DBR_RETURN_IF_ERROR(src.Exec("CREATE TABLE IF NOT EXISTS " + HeartbeatTable() +
+                               " (seq bigserial PRIMARY KEY,"
+                               "  src_time timestamptz NOT NULL DEFAULT clock_timestamp(),"
+                               "  kind text NOT NULL DEFAULT 'beat')"));
+  return EnsureVerifyMarkerTable(src);
+}
+
+Status EnsureVerifyMarkerTable(pg::Connection& conn) {
+  return conn.Exec("CREATE TABLE IF NOT EXISTS " +
+                   pg::QualifiedName(names::kSchema, names::kVerifyMarkerTable) +
+                   " (id bigserial PRIMARY KEY, token text NOT NULL,"
+                   "  at timestamptz NOT NULL DEFAULT clock_timestamp())");
 }
 
 std::optional<int> HeartbeatWriterPid(const StateStore& store) {

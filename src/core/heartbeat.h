@@ -16,6 +16,9 @@
 namespace dbr {
 
 Status EnsureHeartbeatTable(pg::Connection& src);
+// The table `verify` writes its markers to (created with the heartbeat table, so it is
+// published and copied like it).
+Status EnsureVerifyMarkerTable(pg::Connection& conn);
 // Starts the detached writer unless it is already running (it survives this process).
 Status EnsureHeartbeatWriter(const Config& config, const StateStore& store);
 // The writer's loop (the hidden `heartbeat` command): returns when told to stop or when the

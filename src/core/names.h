@@ -11,6 +11,9 @@ inline constexpr const char* kSlot = "db_relocate_slot";
 inline constexpr const char* kSubscription = "db_relocate_sub";
 inline constexpr const char* kSchema = "db_relocate";  // holds the heartbeat table
 inline constexpr const char* kHeartbeatTable = "heartbeat";
+// Rows `verify` writes on the sending side: the point where both sides are read.
+inline constexpr const char* kVerifyMarkerTable = "verify_marker";
+inline constexpr const char* kVerifySlotPrefix = "db_relocate_verify_";
 inline constexpr const char* kApplicationName = "db_relocate";
 
 // One direction of logical replication: publication and slot on the side that sends, the

@@ -19,6 +19,7 @@
 #include "util/files.h"
 #include "util/log.h"
 #include "util/progress.h"
+#include "verify/verify.h"
 
 namespace dbr {
 namespace steps {
@@ -63,6 +64,21 @@ Status VerifyHeartbeat(RunContext& ctx) {
   return VerifyHeartbeats(ctx);
 }
 
+Status Verify(RunContext& ctx) {
+  if (!ctx.config.verify) {
+    log::info("verify: false in the config: the tables are not compared");
+    return Status::Ok();
+  }
+  auto report = verify::Verify(ctx);
+  if (!report.ok()) return report.status();
+  std::cout << report->ToText();
+  if (!report->ok())
+    return Status::Error(
+        "the destination differs from the source (listed above; `db_relocate verify` compares "
+        "again)");
+  return Status::Ok();
+}
+
 Status StartProxy(RunContext& ctx) {
   if (!ctx.config.cutover.configured) {
     log::info("no cutover block: no proxy to prepare");
@@ -95,6 +111,7 @@ const Step kSteps[] = {
     {"heartbeat_verify", "heartbeat verification", steps::VerifyHeartbeat, false},
     {"sequences", "sequences set ahead", steps::SetSequences, false},
     {"proxy", "proxy in front of the primary", steps::StartProxy, false},
+    {"verify", "every table compared on both sides", steps::Verify, false},
 };
 
 void PrintSummary(RunContext& ctx, double total_seconds) {

@@ -16,5 +16,6 @@ Status CatchUp(RunContext& ctx);            // 6. wait until lag is under the th
 Status VerifyHeartbeat(RunContext& ctx);    // 7. every heartbeat arrived exactly once
 Status SetSequences(RunContext& ctx);       // 8. sequences ahead of the source by a gap
 Status StartProxy(RunContext& ctx);         // 9. a managed proxy sends traffic to the primary
+Status Verify(RunContext& ctx);             // 10. every table equal on both sides
 
 }  // namespace dbr::steps

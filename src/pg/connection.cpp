@@ -78,12 +78,19 @@ Result<Connection> Connection::Open(const ConnParams& p) {
   return Connection(conn, p);
 }
 
-Result<QueryResult> Connection::Run(std::string_view sql, const Params& params, bool log_sql) {
-  if (log_sql) log::debug("[{}] {}", params_.label, sql);
-  std::string text(sql);
+namespace {
+std::vector<const char*> ParamValues(const Params& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& v : params) values.push_back(v ? v->c_str() : nullptr);
+  return values;
+}
+}  // namespace
+
+Result<QueryResult> Connection::Run(std::string_view sql, const Params& params, bool log_sql) {
+  if (log_sql) log::debug("[{}] {}", params_.label, sql);
+  std::string text(sql);
+  std::vector<const char*> values = ParamValues(params);
   PGresult* res = params.empty()
                       ? PQexec(conn_.get(), text.c_str())
                       : PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()),
@@ -139,6 +146,23 @@ Result<QueryResult> Connection::QueryWithin(std::string_view sql,
   PGresult* first = PQgetResult(conn_.get());
   while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
   return Checked(first, sql, true);
+}
+
+Status Connection::Send(std::string_view sql, const Params& params) {
+  log::debug("[{}] {}", params_.label, sql);
+  sent_ = std::string(sql);
+  std::vector<const char*> values = ParamValues(params);
+  if (PQsendQueryParams(conn_.get(), sent_.c_str(), static_cast<int>(values.size()), nullptr,
+                        values.data(), nullptr, nullptr, 0) == 0)
+    return Status::Error(
+        fmt::format("on {}: {}", params_.label, OneLine(PQerrorMessage(conn_.get()))));
+  return Status::Ok();
+}
+
+Result<QueryResult> Connection::Finish() {
+  PGresult* first = PQgetResult(conn_.get());
+  while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+  return Checked(first, sent_, true);
 }
 
 Result<std::string> Connection::QueryValue(std::string_view sql, const Params& params) {

@@ -66,6 +66,10 @@ class Connection {
   // error says so and the connection is left busy (close it). For consoles that answer slowly
   // by design, such as PgBouncer's PAUSE.
   Result<QueryResult> QueryWithin(std::string_view sql, std::chrono::milliseconds timeout);
+  // Sends one statement without waiting for it, so one thread can keep two servers busy at
+  // once; Finish() collects its result.
+  Status Send(std::string_view sql, const Params& params = {});
+  Result<QueryResult> Finish();
   // A single value (first row, first column); error when there is no row.
   Result<std::string> QueryValue(std::string_view sql, const Params& params = {});
 
@@ -92,6 +96,7 @@ class Connection {
 
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
   ConnParams params_;
+  std::string sent_;  // the statement Send() started, for Finish()'s messages
 };
 
 }  // namespace dbr::pg

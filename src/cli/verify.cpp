@@ -1,0 +1,31 @@
+#include "verify/verify.h"
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/run_context.h"
+#include "util/log.h"
+
+namespace dbr::cli {
+
+int Verify(const Config& config, const CommandOptions& options) {
+  RunContext ctx(config, config.state_dir);
+  auto state = ctx.store.Load();
+  if (!state.ok()) {
+    log::error("{}", state.message());
+    return kExitFailed;
+  }
+  ctx.state = std::move(*state);
+  auto report = verify::Verify(ctx);
+  if (!report.ok()) {
+    log::error("verify: {}", report.message());
+    return kExitFailed;
+  }
+  if (options.output == "json")
+    std::cout << report->ToJson().dump(2) << "\n";
+  else
+    std::cout << report->ToText();
+  return report->ok() ? kExitOk : kExitFailed;
+}
+
+}  // namespace dbr::cli

@@ -1,0 +1,664 @@
+#include "verify/data_compare.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "pg/quote.h"
+#include "util/log.h"
+#include "util/parallel.h"
+#include "util/progress.h"
+
+namespace dbr::verify {
+namespace {
+
+using pg::pgoutput::Message;
+using pg::pgoutput::Relation;
+using Values = std::vector<std::optional<std::string>>;  // one row's text values, shape order
+
+constexpr int kBuckets = 1024;
+constexpr size_t kMaxNarrowedRows = 2'000'000;  // per range and side, held in memory
+constexpr size_t kMaxParams = 30000;
+
+// Sums of row hashes are compared modulo 2^64: as good as exact for telling sets apart.
+uint64_t ParseSum(const std::string& s) {
+  uint64_t v = 0;
+  bool neg = !s.empty() && s[0] == '-';
+  for (size_t i = neg ? 1 : 0; i < s.size(); ++i) v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  return neg ? 0 - v : v;
+}
+
+struct Figures {
+  int64_t rows = 0;
+  uint64_t sum = 0;
+  bool operator==(const Figures&) const = default;
+};
+
+// A row of a keyed table the window's transactions touched.
+struct TouchedRow {
+  std::vector<std::string> key_values;
+  std::optional<std::pair<int64_t, int>> src_hash_range, dst_hash_range;  // hash, range
+  int src_bucket = 0, dst_bucket = 0;
+  std::optional<Values> src_values;  // as the sender's snapshot has it
+  bool expected_exists = false;
+  Values expected;
+  int64_t expected_hash = 0;
+};
+
+struct TableWork {
+  const TablePlan* plan = nullptr;
+  std::vector<Figures> src, dst;  // per range
+  std::vector<const Message*> changes;
+  const Relation* relation = nullptr;
+  std::map<std::string, TouchedRow> touched;          // key text -> row
+  std::vector<std::pair<int, int64_t>> multiset_ops;  // keyless: (+1 | -1, row hash)
+  std::string unsettled;                              // why the window cannot be accounted for
+  std::mutex mu;
+  TableResult result;
+
+  size_t ranges() const { return plan->bounds.size() + 1; }
+  const TableShape& shape() const { return plan->shape; }
+};
+
+struct Worker {
+  pg::Connection* src;
+  pg::Connection* dst;
+};
+
+// Parameters and predicate of range r.
+std::pair<std::string, pg::Params> Range(const TablePlan& plan, size_t r, int first_param) {
+  const bool lo = r > 0, hi = r < plan.bounds.size();
+  pg::Params params;
+  if (lo) params.push_back(plan.bounds[r - 1]);
+  if (hi) params.push_back(plan.bounds[r]);
+  if (!plan.shape.HasKey()) return {"true", params};
+  return {plan.shape.RangePredicate(lo, hi, first_param), params};
+}
+
+// Runs `sql` on both sides at once.
+Status OnBoth(Worker& w, const std::string& sql, const pg::Params& params, bool dst_exists,
+              std::optional<pg::QueryResult>* src_out, std::optional<pg::QueryResult>* dst_out) {
+  DBR_RETURN_IF_ERROR(w.src->Send(sql, params));
+  Status dst_sent = dst_exists ? w.dst->Send(sql, params) : Status::Ok();
+  auto s = w.src->Finish();
+  if (dst_exists && dst_sent.ok()) {
+    auto d = w.dst->Finish();
+    if (!d.ok()) return d.status();
+    dst_out->emplace(std::move(*d));
+  }
+  DBR_RETURN_IF_ERROR(dst_sent);
+  if (!s.ok()) return s.status();
+  src_out->emplace(std::move(*s));
+  return Status::Ok();
+}
+
+Status CompareRange(Worker& w, TableWork& t, size_t r) {
+  const TableShape& shape = t.shape();
+  auto [pred, params] = Range(*t.plan, r, 1);
+  const std::string sql = fmt::format(
+      "SELECT count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS h FROM {} t "
+      "WHERE {}) s",
+      shape.RowHash(), shape.Qualified(), pred);
+  std::optional<pg::QueryResult> s, d;
+  DBR_RETURN_IF_ERROR(OnBoth(w, sql, params, !shape.missing_on_destination, &s, &d));
+  t.src[r] = {s->GetInt(0, 0), ParseSum(s->Get(0, 1))};
+  if (d) t.dst[r] = {d->GetInt(0, 0), ParseSum(d->Get(0, 1))};
+  return Status::Ok();
+}
+
+// The shape's columns from a decoded tuple; nullopt entries of `unchanged` mark 'u' values.
+std::optional<std::string> ToValues(const TableShape& shape, const Relation& rel,
+                                    const pg::pgoutput::Tuple& tuple, Values* out,
+                                    std::vector<bool>* unchanged) {
+  out->assign(shape.columns.size(), std::nullopt);
+  unchanged->assign(shape.columns.size(), false);
+  for (size_t c = 0; c < shape.columns.size(); ++c) {
+    auto it = std::find(rel.columns.begin(), rel.columns.end(), shape.columns[c].name);
+    if (it == rel.columns.end()) return "column " + shape.columns[c].name + " is not replicated";
+    size_t i = static_cast<size_t>(it - rel.columns.begin());
+    if (i >= tuple.size()) return std::string("a decoded row has fewer columns than its relation");
+    if (tuple[i].kind == 'u')
+      (*unchanged)[c] = true;
+    else if (tuple[i].kind != 'n')
+      (*out)[c] = tuple[i].text;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> KeyOf(const TableShape& shape, const Values& v,
+                                 const std::vector<bool>& unchanged) {
+  std::vector<std::string> parts;
+  for (size_t k : shape.key) {
+    if (unchanged[k] || !v[k]) return std::nullopt;
+    parts.push_back(*v[k]);
+  }
+  return TableShape::RowText(parts);
+}
+
+// Hashes of rows given by value, computed by the server the way RowHash() hashes stored rows.
+Result<std::vector<int64_t>> HashValues(pg::Connection& conn, const TableShape& shape,
+                                        const std::vector<const Values*>& rows) {
+  std::vector<int64_t> out;
+  const size_t per_batch = std::max<size_t>(1, kMaxParams / (shape.columns.size() + 1));
+  for (size_t start = 0; start < rows.size(); start += per_batch) {
+    const size_t n = std::min(per_batch, rows.size() - start);
+    pg::Params params;
+    for (size_t i = 0; i < n; ++i) {
+      params.push_back(std::to_string(i));
+      for (const auto& v : *rows[start + i]) params.push_back(v);
+    }
+    auto r = conn.Query(shape.RowHashOfValues(n, 1), params);
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) out.push_back(r->GetInt(i, 1));
+  }
+  return out;
+}
+
+void AddDifference(TableWork& t, size_t limit, std::string key, std::string what) {
+  t.result.differing_rows++;
+  if (t.result.examples.size() < limit)
+    t.result.examples.push_back({std::move(key), std::move(what)});
+}
+
+std::string KeyDisplay(const TableShape& shape, const std::string& key_text) {
+  std::string names;
+  for (size_t k : shape.key) names += (names.empty() ? "" : ", ") + shape.columns[k].name;
+  return "(" + names + ")=" + key_text;
+}
+
+// Reads the touched rows of a keyed table on one side: hash, range, bucket and text values.
+Status ReadTouched(pg::Connection& conn, TableWork& t, bool sender) {
+  const TableShape& shape = t.shape();
+  std::vector<TouchedRow*> rows;
+  for (auto& [text, row] : t.touched) rows.push_back(&row);
+  std::string cols;
+  for (const auto& c : shape.columns) cols += ", t." + pg::QuoteIdent(c.name) + "::text";
+  const bool split = !t.plan->bounds.empty();
+  const std::string range = split ? shape.RangeIndex(1) : "0";
+  const size_t per_batch = std::max<size_t>(1, kMaxParams / shape.key.size());
+  for (size_t start = 0; start < rows.size(); start += per_batch) {
+    const size_t n = std::min(per_batch, rows.size() - start);
+    pg::Params params;
+    if (split) params.push_back(pg::TextArrayLiteral(t.plan->bounds));
+    for (size_t i = 0; i < n; ++i)
+      for (const auto& v : rows[start + i]->key_values) params.push_back(v);
+    auto r = conn.Query(
+        fmt::format("SELECT {}, {}, {}, {}{} FROM {} t WHERE {}", shape.KeyText(), shape.RowHash(),
+                    range, shape.Bucket(), cols, shape.Qualified(), shape.KeyIn(n, split ? 2 : 1)),
+        params);
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) {
+      auto it = t.touched.find(r->Get(i, 0));
+      if (it == t.touched.end()) continue;
+      TouchedRow& row = it->second;
+      auto hr = std::make_pair(r->GetInt(i, 1), static_cast<int>(r->GetInt(i, 2)));
+      if (sender) {
+        row.src_hash_range = hr;
+        row.src_bucket = static_cast<int>(r->GetInt(i, 3));
+        Values v;
+        for (size_t c = 0; c < shape.columns.size(); ++c)
+          v.push_back(r->IsNull(i, 4 + c) ? std::nullopt
+                                          : std::optional<std::string>(r->Get(i, 4 + c)));
+        row.src_values = std::move(v);
+      } else {
+        row.dst_hash_range = hr;
+        row.dst_bucket = static_cast<int>(r->GetInt(i, 3));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// A decoded change as the rows it removes and adds.
+struct Op {
+  char kind = 0;
+  std::string old_key, new_key;  // keyed tables
+  Values old_values, new_values;
+  std::vector<bool> old_unchanged, new_unchanged;
+};
+
+std::optional<std::string> DecodeOps(TableWork& t, std::vector<Op>* ops) {
+  const TableShape& shape = t.shape();
+  for (const Message* m : t.changes) {
+    if (m->type == 'T') return std::string("it was truncated while verify read it");
+    Op op;
+    op.kind = m->type;
+    if (m->type == 'I' || m->type == 'U')
+      if (auto e = ToValues(shape, *t.relation, m->new_tuple, &op.new_values, &op.new_unchanged))
+        return e;
+    if (m->old_kind != 0)
+      if (auto e = ToValues(shape, *t.relation, m->old_tuple, &op.old_values, &op.old_unchanged))
+        return e;
+    if (shape.HasKey()) {
+      auto record = [&](const Values& v, const std::vector<bool>& u,
+                        std::string* key) -> std::optional<std::string> {
+        auto k = KeyOf(shape, v, u);
+        if (!k) return std::string("a changed row's key was not in the replication stream");
+        *key = *k;
+        auto& row = t.touched[*k];
+        if (row.key_values.empty())
+          for (size_t c : shape.key) row.key_values.push_back(*v[c]);
+        return std::nullopt;
+      };
+      if (m->type != 'D')
+        if (auto e = record(op.new_values, op.new_unchanged, &op.new_key)) return e;
+      if (m->old_kind != 0) {
+        if (auto e = record(op.old_values, op.old_unchanged, &op.old_key)) return e;
+      } else {
+        op.old_key = op.new_key;
+      }
+    } else if (m->type != 'I' && m->old_kind != 'O') {
+      return std::string("a row without a key changed without its old values");
+    }
+    ops->push_back(std::move(op));
+  }
+  return std::nullopt;
+}
+
+// Fills the values an UPDATE did not send (unchanged TOASTed ones) from the row before it.
+bool FillUnchanged(Values* v, const std::vector<bool>& unchanged, const Values* prior) {
+  for (size_t c = 0; c < v->size(); ++c) {
+    if (!unchanged[c]) continue;
+    if (prior == nullptr) return false;
+    (*v)[c] = (*prior)[c];
+  }
+  return true;
+}
+
+Status AccountKeyed(Worker& w, TableWork& t, std::vector<Op>& ops, size_t limit,
+                    const std::string& sender, const std::string& receiver) {
+  DBR_RETURN_IF_ERROR(ReadTouched(*w.src, t, true));
+  if (!t.shape().missing_on_destination) DBR_RETURN_IF_ERROR(ReadTouched(*w.dst, t, false));
+  std::map<std::string, std::optional<Values>> state;  // key -> row after the ops so far
+  auto current = [&](const std::string& key) -> std::optional<Values>& {
+    auto it = state.find(key);
+    if (it == state.end()) it = state.emplace(key, t.touched[key].src_values).first;
+    return it->second;
+  };
+  for (Op& op : ops) {
+    if (op.kind == 'I') {
+      if (!FillUnchanged(&op.new_values, op.new_unchanged, nullptr)) {
+        t.unsettled = "an inserted row came without all its values";
+        return Status::Ok();
+      }
+      current(op.new_key) = op.new_values;
+    } else if (op.kind == 'U') {
+      std::optional<Values> prior = current(op.old_key);
+      if (!FillUnchanged(&op.new_values, op.new_unchanged, prior ? &*prior : nullptr)) {
+        t.unsettled = "an updated row's unchanged values could not be found";
+        return Status::Ok();
+      }
+      if (op.old_key != op.new_key) current(op.old_key).reset();
+      current(op.new_key) = op.new_values;
+    } else if (op.kind == 'D') {
+      current(op.old_key).reset();
+    }
+  }
+  std::vector<const Values*> to_hash;
+  std::vector<TouchedRow*> hashed;
+  for (auto& [key, row] : t.touched) {
+    auto& final_row = current(key);
+    row.expected_exists = final_row.has_value();
+    if (!row.expected_exists) continue;
+    row.expected = *final_row;
+    to_hash.push_back(&row.expected);
+    hashed.push_back(&row);
+  }
+  auto hashes = HashValues(*w.src, t.shape(), to_hash);
+  if (!hashes.ok()) return hashes.status();
+  for (size_t i = 0; i < hashed.size() && i < hashes->size(); ++i)
+    hashed[i]->expected_hash = (*hashes)[i];
+  for (auto& [key, row] : t.touched) {
+    if (row.src_hash_range) {
+      auto& f = t.src[static_cast<size_t>(row.src_hash_range->second)];
+      f.rows -= 1;
+      f.sum -= static_cast<uint64_t>(row.src_hash_range->first);
+    }
+    if (row.dst_hash_range) {
+      auto& f = t.dst[static_cast<size_t>(row.dst_hash_range->second)];
+      f.rows -= 1;
+      f.sum -= static_cast<uint64_t>(row.dst_hash_range->first);
+    }
+    // Figures as of the marker, like the destination's.
+    t.result.source_rows += (row.expected_exists ? 1 : 0) - (row.src_hash_range ? 1 : 0);
+    const bool on_dst = row.dst_hash_range.has_value();
+    if (row.expected_exists && !on_dst)
+      AddDifference(t, limit, KeyDisplay(t.shape(), key), "only on the " + sender);
+    else if (!row.expected_exists && on_dst)
+      AddDifference(t, limit, KeyDisplay(t.shape(), key), "only on the " + receiver);
+    else if (on_dst && row.expected_hash != row.dst_hash_range->first)
+      AddDifference(t, limit, KeyDisplay(t.shape(), key), "differs");
+  }
+  return Status::Ok();
+}
+
+Status AccountMultiset(Worker& w, TableWork& t, std::vector<Op>& ops) {
+  std::vector<const Values*> rows;
+  std::vector<int> signs;
+  for (Op& op : ops) {
+    if (op.kind == 'U' || op.kind == 'D') {
+      if (!FillUnchanged(&op.old_values, op.old_unchanged, nullptr)) {
+        t.unsettled = "a changed row's old values were not all in the replication stream";
+        return Status::Ok();
+      }
+      rows.push_back(&op.old_values);
+      signs.push_back(-1);
+    }
+    if (op.kind == 'I' || op.kind == 'U') {
+      if (!FillUnchanged(&op.new_values, op.new_unchanged, &op.old_values)) {
+        t.unsettled = "a changed row's values were not all in the replication stream";
+        return Status::Ok();
+      }
+      rows.push_back(&op.new_values);
+      signs.push_back(+1);
+    }
+  }
+  auto hashes = HashValues(*w.src, t.shape(), rows);
+  if (!hashes.ok()) return hashes.status();
+  for (size_t i = 0; i < hashes->size(); ++i) {
+    t.multiset_ops.push_back({signs[i], (*hashes)[i]});
+    t.result.source_rows += signs[i];
+    t.src[0].rows += signs[i];
+    t.src[0].sum += static_cast<uint64_t>(signs[i]) * static_cast<uint64_t>((*hashes)[i]);
+  }
+  return Status::Ok();
+}
+
+using HashCounts = std::map<int64_t, int64_t>;
+
+Result<HashCounts> RowHashCounts(pg::Connection& conn, const TableShape& shape) {
+  auto r = conn.Query(fmt::format("SELECT h, count(*) FROM (SELECT {} AS h FROM {} t) s GROUP BY h",
+                                  shape.RowHash(), shape.Qualified()));
+  if (!r.ok()) return r.status();
+  HashCounts out;
+  for (int i = 0; i < r->rows(); ++i) out[r->GetInt(i, 0)] = r->GetInt(i, 1);
+  return out;
+}
+
+Status NarrowMultiset(Worker& w, TableWork& t, size_t limit, const std::string& sender,
+                      const std::string& receiver) {
+  const TableShape& shape = t.shape();
+  auto s = RowHashCounts(*w.src, shape);
+  if (!s.ok()) return s.status();
+  HashCounts d;
+  if (!shape.missing_on_destination) {
+    auto dd = RowHashCounts(*w.dst, shape);
+    if (!dd.ok()) return dd.status();
+    d = std::move(*dd);
+  }
+  for (const auto& [sign, h] : t.multiset_ops) (*s)[h] += sign;
+  std::vector<std::pair<int64_t, std::string>> examples;  // hash, which side has more
+  std::set<int64_t> hashes;
+  for (const auto& [h, n] : *s) hashes.insert(h);
+  for (const auto& [h, n] : d) hashes.insert(h);
+  for (int64_t h : hashes) {
+    const int64_t a = s->count(h) ? (*s)[h] : 0, b = d.count(h) ? d[h] : 0;
+    if (a == b) continue;
+    for (int64_t i = 0; i < std::abs(a - b); ++i) {
+      t.result.differing_rows++;
+      if (examples.size() < limit) examples.push_back({h, a > b ? sender : receiver});
+    }
+  }
+  for (const auto& [h, side] : examples) {
+    pg::Connection& conn = side == sender ? *w.src : *w.dst;
+    auto r = conn.Query(fmt::format("SELECT ROW(t.*)::text FROM {} t WHERE {} = $1::bigint LIMIT 1",
+                                    shape.Qualified(), shape.RowHash()),
+                        {std::to_string(h)});
+    std::string text = r.ok() && r->rows() > 0 ? r->Get(0, 0) : "(row changed in the window)";
+    if (text.size() > 200) text = text.substr(0, 200) + "...";
+    t.result.examples.push_back({text, "only on the " + side});
+  }
+  return Status::Ok();
+}
+
+using KeyHashes = std::map<std::string, int64_t>;
+
+Status NarrowRange(Worker& w, TableWork& t, size_t r, size_t limit, const std::string& sender,
+                   const std::string& receiver) {
+  const TableShape& shape = t.shape();
+  auto [pred, params] = Range(*t.plan, r, 1);
+  const std::string buckets_sql = fmt::format(
+      "SELECT b, count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS b, {} AS h FROM {} t "
+      "WHERE {}) s GROUP BY b",
+      shape.Bucket(), shape.RowHash(), shape.Qualified(), pred);
+  std::optional<pg::QueryResult> sb, db;
+  DBR_RETURN_IF_ERROR(OnBoth(w, buckets_sql, params, !shape.missing_on_destination, &sb, &db));
+  std::vector<Figures> src(kBuckets), dst(kBuckets);
+  for (int i = 0; i < sb->rows(); ++i)
+    src[static_cast<size_t>(sb->GetInt(i, 0))] = {sb->GetInt(i, 1), ParseSum(sb->Get(i, 2))};
+  for (int i = 0; db && i < db->rows(); ++i)
+    dst[static_cast<size_t>(db->GetInt(i, 0))] = {db->GetInt(i, 1), ParseSum(db->Get(i, 2))};
+  for (const auto& [key, row] : t.touched) {
+    if (row.src_hash_range && static_cast<size_t>(row.src_hash_range->second) == r) {
+      src[static_cast<size_t>(row.src_bucket)].rows--;
+      src[static_cast<size_t>(row.src_bucket)].sum -=
+          static_cast<uint64_t>(row.src_hash_range->first);
+    }
+    if (row.dst_hash_range && static_cast<size_t>(row.dst_hash_range->second) == r) {
+      dst[static_cast<size_t>(row.dst_bucket)].rows--;
+      dst[static_cast<size_t>(row.dst_bucket)].sum -=
+          static_cast<uint64_t>(row.dst_hash_range->first);
+    }
+  }
+  std::vector<std::string> differing;
+  size_t rows_to_read = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    if (src[static_cast<size_t>(b)] == dst[static_cast<size_t>(b)]) continue;
+    const size_t n = static_cast<size_t>(
+        std::max(src[static_cast<size_t>(b)].rows, dst[static_cast<size_t>(b)].rows));
+    if (!differing.empty() && rows_to_read + n > kMaxNarrowedRows) {
+      t.result.differing_rows_exact = false;
+      break;
+    }
+    rows_to_read += n;
+    differing.push_back(std::to_string(b));
+  }
+  if (differing.empty()) return Status::Ok();  // only the window's rows differed: counted
+  params.push_back(pg::TextArrayLiteral(differing));
+  const std::string rows_sql =
+      fmt::format("SELECT {}, {} FROM {} t WHERE {} AND {} = ANY(${}::int[])", shape.KeyText(),
+                  shape.RowHash(), shape.Qualified(), pred, shape.Bucket(), params.size());
+  std::optional<pg::QueryResult> sr, dr;
+  DBR_RETURN_IF_ERROR(OnBoth(w, rows_sql, params, !shape.missing_on_destination, &sr, &dr));
+  KeyHashes on_dst;
+  for (int i = 0; dr && i < dr->rows(); ++i)
+    if (!t.touched.count(dr->Get(i, 0))) on_dst[dr->Get(i, 0)] = dr->GetInt(i, 1);
+  for (int i = 0; i < sr->rows(); ++i) {
+    const std::string key = sr->Get(i, 0);
+    if (t.touched.count(key)) continue;
+    auto it = on_dst.find(key);
+    if (it == on_dst.end()) {
+      AddDifference(t, limit, KeyDisplay(shape, key), "only on the " + sender);
+      continue;
+    }
+    if (it->second != sr->GetInt(i, 1)) AddDifference(t, limit, KeyDisplay(shape, key), "differs");
+    on_dst.erase(it);
+  }
+  for (const auto& [key, h] : on_dst)
+    AddDifference(t, limit, KeyDisplay(shape, key), "only on the " + receiver);
+  return Status::Ok();
+}
+
+// Runs `fn` inside a savepoint on both readers, so that a failing statement (a type the
+// destination lacks, say) fails its table only and the snapshots stay usable for the others.
+Status Guarded(Worker& w, bool dst_too, const std::function<Status()>& fn) {
+  DBR_RETURN_IF_ERROR(w.src->Exec("SAVEPOINT dbr_verify"));
+  if (dst_too) DBR_RETURN_IF_ERROR(w.dst->Exec("SAVEPOINT dbr_verify"));
+  Status st = fn();
+  const char* end = st.ok() ? "RELEASE SAVEPOINT dbr_verify" : "ROLLBACK TO SAVEPOINT dbr_verify";
+  Status a = w.src->Exec(end);
+  Status b = dst_too ? w.dst->Exec(end) : Status::Ok();
+  if (!st.ok()) return st;
+  return a.ok() ? b : a;
+}
+
+void Fail(TableWork& t, const Status& st) {
+  std::lock_guard<std::mutex> lock(t.mu);
+  t.result.status = "ERROR";
+  if (t.result.detail.empty()) t.result.detail = st.message();
+}
+
+}  // namespace
+
+Result<TablePlan> PlanTable(pg::Connection& src, TableShape shape, int64_t range_bytes) {
+  TablePlan plan;
+  plan.shape = std::move(shape);
+  const TableShape& s = plan.shape;
+  const int64_t ranges = range_bytes > 0 ? std::min<int64_t>(256, s.bytes / range_bytes + 1) : 1;
+  if (!s.splittable || ranges < 2) return plan;
+  auto est =
+      src.QueryValue("SELECT greatest(reltuples, 1)::bigint FROM pg_class WHERE oid = $1::regclass",
+                     {s.Qualified()});
+  if (!est.ok()) return est.status();
+  // About 100 sampled keys per range, from whole pages (SYSTEM reads only the pages it picks).
+  const double percent =
+      std::clamp(100.0 * static_cast<double>(ranges) * 100 / std::stod(*est), 0.001, 100.0);
+  const std::string lead = "t." + pg::QuoteIdent(s.columns[s.key.front()].name);
+  auto sample = src.Query(fmt::format("SELECT {}::text FROM {} t TABLESAMPLE SYSTEM ($1::real) "
+                                      "ORDER BY {}",
+                                      lead, s.Qualified(), lead),
+                          {fmt::format("{}", percent)});
+  if (!sample.ok()) return sample.status().Wrap("sampling the keys of " + s.Display());
+  const int n = sample->rows();
+  for (int64_t i = 1; i < ranges && n > 0; ++i) {
+    std::string b = sample->Get(static_cast<int>(i * n / ranges), 0);
+    if (plan.bounds.empty() || plan.bounds.back() != b) plan.bounds.push_back(b);
+  }
+  // Sorted by the server; equal neighbours removed: each range is non-empty in key order.
+  return plan;
+}
+
+std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector<TablePlan>& tables,
+                                       size_t example_limit, const std::string& sender_label,
+                                       const std::string& receiver_label) {
+  std::vector<std::unique_ptr<TableWork>> work;
+  std::map<std::string, TableWork*> by_name;
+  for (const auto& plan : tables) {
+    auto t = std::make_unique<TableWork>();
+    t->plan = &plan;
+    t->src.resize(t->ranges());
+    t->dst.resize(t->ranges());
+    t->result.table = plan.shape.Display();
+    t->result.ranges = static_cast<int>(t->ranges());
+    if (plan.shape.missing_on_destination) {
+      t->result.status = "DIFFERS";
+      t->result.detail = "missing on the " + receiver_label;
+    }
+    by_name[plan.shape.schema + "." + plan.shape.name] = t.get();
+    work.push_back(std::move(t));
+  }
+  for (const Message& m : point.window.changes) {
+    auto attach = [&](uint32_t relid) {
+      auto rel = point.window.relations.find(relid);
+      if (rel == point.window.relations.end()) return;
+      auto it = by_name.find(rel->second.schema + "." + rel->second.name);
+      if (it == by_name.end()) return;
+      it->second->relation = &rel->second;
+      it->second->changes.push_back(&m);
+    };
+    if (m.type == 'T')
+      for (uint32_t id : m.truncated) attach(id);
+    else
+      attach(m.relid);
+  }
+  std::vector<Worker> workers;
+  for (size_t i = 0; i < point.sender_readers.size(); ++i)
+    workers.push_back({&point.sender_readers[i], &point.receiver_readers[i]});
+  const int jobs = static_cast<int>(workers.size());
+
+  // 1. Every range, both sides at once.
+  std::vector<std::pair<TableWork*, size_t>> ranges;
+  for (auto& t : work)
+    for (size_t r = 0; r < t->ranges(); ++r) ranges.push_back({t.get(), r});
+  std::atomic<size_t> ranges_done{0};
+  {
+    ProgressReporter progress([&] {
+      return fmt::format("verify: {}/{} key ranges compared", ranges_done.load(), ranges.size());
+    });
+    (void)RunParallel(jobs, ranges.size(), [&](size_t i, int wi) {
+      auto [t, r] = ranges[i];
+      Worker& w = workers[static_cast<size_t>(wi)];
+      Status st =
+          Guarded(w, !t->shape().missing_on_destination, [&] { return CompareRange(w, *t, r); });
+      if (!st.ok()) Fail(*t, st);
+      ranges_done++;
+      return Status::Ok();
+    });
+  }
+  for (auto& t : work) {
+    for (size_t r = 0; r < t->ranges(); ++r) {
+      t->result.source_rows += t->src[r].rows;
+      t->result.destination_rows += t->dst[r].rows;
+    }
+  }
+
+  // 2. The window's changes, row by row.
+  std::vector<TableWork*> changed;
+  for (auto& t : work)
+    if (!t->changes.empty() && t->result.status == "OK") changed.push_back(t.get());
+  (void)RunParallel(jobs, changed.size(), [&](size_t i, int wi) {
+    TableWork& t = *changed[i];
+    std::vector<Op> ops;
+    if (auto why = DecodeOps(t, &ops)) {
+      t.unsettled = *why;
+      return Status::Ok();
+    }
+    Worker& w = workers[static_cast<size_t>(wi)];
+    Status st = Guarded(w, !t.shape().missing_on_destination, [&] {
+      return t.shape().HasKey()
+                 ? AccountKeyed(w, t, ops, example_limit, sender_label, receiver_label)
+                 : AccountMultiset(w, t, ops);
+    });
+    if (!st.ok()) Fail(t, st);
+    return Status::Ok();
+  });
+
+  // 3. Ranges that still differ, down to the rows.
+  std::vector<std::pair<TableWork*, size_t>> differing;
+  for (auto& t : work) {
+    if (t->result.status != "OK" || !t->unsettled.empty()) continue;
+    for (size_t r = 0; r < t->ranges(); ++r)
+      if (!(t->src[r] == t->dst[r])) differing.push_back({t.get(), r});
+  }
+  for (auto& [t, r] : differing) t->result.differing_ranges++;
+  (void)RunParallel(jobs, differing.size(), [&](size_t i, int wi) {
+    auto [t, r] = differing[i];
+    Worker& w = workers[static_cast<size_t>(wi)];
+    std::lock_guard<std::mutex> lock(t->mu);
+    Status st = Guarded(w, !t->shape().missing_on_destination, [&] {
+      return t->shape().HasKey()
+                 ? NarrowRange(w, *t, r, example_limit, sender_label, receiver_label)
+                 : NarrowMultiset(w, *t, example_limit, sender_label, receiver_label);
+    });
+    if (!st.ok()) {
+      t->result.status = "ERROR";
+      t->result.detail = st.message();
+    }
+    return Status::Ok();
+  });
+
+  std::vector<TableResult> out;
+  for (auto& t : work) {
+    TableResult& res = t->result;
+    if (res.status == "OK" && !t->unsettled.empty()) {
+      res.status = "UNSETTLED";
+      res.detail = t->unsettled;
+    } else if (res.status == "OK" && (res.differing_rows > 0 || res.differing_ranges > 0)) {
+      res.status = "DIFFERS";
+      if (res.differing_rows == 0) res.detail = "row counts or contents differ";
+    }
+    if (res.status == "DIFFERS" && res.detail.empty())
+      res.detail = fmt::format("{}{} rows differ", res.differing_rows_exact ? "" : "at least ",
+                               res.differing_rows);
+    out.push_back(std::move(res));
+  }
+  return out;
+}
+
+}  // namespace dbr::verify

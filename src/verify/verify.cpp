@@ -1,0 +1,141 @@
+#include "verify/verify.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "core/names.h"
+#include "core/servers.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/progress.h"
+
+namespace dbr::verify {
+namespace {
+
+constexpr int64_t kRangeBytes = 64LL * 1024 * 1024;
+constexpr size_t kExampleLimit = 20;
+constexpr int kAttempts = 4;  // points taken for tables changed in ways the window cannot show
+
+Status CheckSubscription(pg::Connection& receiver, const names::Link& link) {
+  auto n = receiver.QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1",
+                               {link.subscription});
+  if (!n.ok()) return n.status();
+  if (*n == "0")
+    return Status::Error(fmt::format(
+        "nothing to verify yet: subscription {} does not exist on the {} (`db_relocate run` "
+        "sets it up)",
+        link.subscription, receiver.params().label));
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool VerifyReport::ok() const {
+  for (const auto& t : tables)
+    if (t.status != "OK") return false;
+  return true;
+}
+
+nlohmann::json VerifyReport::ToJson() const {
+  nlohmann::json j;
+  j["finished_at"] = finished_at;
+  j["seconds"] = seconds;
+  j["lsn"] = lsn;
+  j["sender"] = sender;
+  j["receiver"] = receiver;
+  j["ok"] = ok();
+  j["tables"] = nlohmann::json::array();
+  for (const auto& t : tables) {
+    nlohmann::json e{{"table", t.table},
+                     {"status", t.status},
+                     {"source_rows", sender == "source" ? t.source_rows : t.destination_rows},
+                     {"destination_rows", sender == "source" ? t.destination_rows : t.source_rows},
+                     {"ranges", t.ranges},
+                     {"differing_ranges", t.differing_ranges},
+                     {"differing_rows", t.differing_rows},
+                     {"differing_rows_exact", t.differing_rows_exact},
+                     {"detail", t.detail}};
+    e["examples"] = nlohmann::json::array();
+    for (const auto& x : t.examples) e["examples"].push_back({{"key", x.key}, {"what", x.what}});
+    j["tables"].push_back(std::move(e));
+  }
+  return j;
+}
+
+std::string VerifyReport::ToText() const {
+  std::string out = fmt::format("\nVerify: {} vs {} at {} ({} tables, {})\n", sender, receiver, lsn,
+                                tables.size(), HumanDuration(seconds));
+  out += fmt::format("  {:<40} {:<9} {:>12} {:>12} {:>7}  {}\n", "table", "status",
+                     sender + " rows", receiver + " rows", "ranges", "detail");
+  int differing = 0;
+  for (const auto& t : tables) {
+    differing += t.status != "OK";
+    out += fmt::format("  {:<40} {:<9} {:>12} {:>12} {:>7}  {}\n", t.table, t.status, t.source_rows,
+                       t.destination_rows, t.ranges, t.detail);
+    for (const auto& x : t.examples) out += fmt::format("      {}  {}\n", x.key, x.what);
+    if (t.examples.size() < static_cast<size_t>(t.differing_rows))
+      out += fmt::format("      ... {} more\n",
+                         t.differing_rows - static_cast<int64_t>(t.examples.size()));
+  }
+  out += differing == 0 ? "every table is equal on both sides\n"
+                        : fmt::format("{} of {} tables are not equal\n", differing, tables.size());
+  return out;
+}
+
+Result<VerifyReport> Verify(RunContext& ctx) {
+  const auto started = std::chrono::steady_clock::now();
+  if (ctx.state.switching)
+    return Status::Error("a cut-over or rollback was interrupted: run that command again first");
+  // One verify at a time: markers of two would stop each other's apply worker.
+  auto lock = FileLock::Acquire(ctx.store.file("verify.lock"), "a verify of this relocation");
+  if (!lock.ok()) return lock.status();
+  const std::string& primary = ctx.state.primary;
+  Sides sides{ParamsOf(ctx.config, primary), ParamsOf(ctx.config, OtherSide(primary)),
+              names::LinkInto(OtherSide(primary))};
+  VerifyReport report;
+  report.sender = SideName(primary);
+  report.receiver = SideName(OtherSide(primary));
+
+  DBR_ASSIGN_OR_RETURN(pg::Connection sender, OpenVerifySession(sides.sender));
+  DBR_ASSIGN_OR_RETURN(pg::Connection receiver, OpenVerifySession(sides.receiver));
+  DBR_RETURN_IF_ERROR(CheckSubscription(receiver, sides.link));
+  DBR_ASSIGN_OR_RETURN(auto listed, ListTables(sender, SchemasInScope(ctx.config.src.schemas)));
+  std::vector<TablePlan> plans;
+  for (const auto& t : listed) {
+    if (!t.Replicable() || (t.schema == names::kSchema && t.name == names::kVerifyMarkerTable))
+      continue;
+    DBR_ASSIGN_OR_RETURN(TableShape shape, LoadShape(sender, receiver, t));
+    DBR_ASSIGN_OR_RETURN(TablePlan plan, PlanTable(sender, std::move(shape), kRangeBytes));
+    plans.push_back(std::move(plan));
+  }
+
+  std::map<std::string, TableResult> results;
+  std::vector<TablePlan> pending = plans;
+  for (int attempt = 1; attempt <= kAttempts && !pending.empty(); ++attempt) {
+    DBR_ASSIGN_OR_RETURN(ConsistentPoint point,
+                         TakeConsistentPoint(sides, ctx.Jobs(), ctx.config.catchup_timeout));
+    if (report.lsn.empty()) report.lsn = point.lsn.ToString();
+    std::vector<TablePlan> again;
+    for (auto& r : CompareTables(point, pending, kExampleLimit, report.sender, report.receiver)) {
+      if (r.status == "UNSETTLED" && attempt < kAttempts) {
+        log::info(
+            "verify: {} changed in the window in a way that cannot be accounted for ({}): "
+            "compared again at a new point",
+            r.table, r.detail);
+        for (const auto& p : pending)
+          if (p.shape.Display() == r.table) again.push_back(p);
+      }
+      results[r.table] = std::move(r);
+    }
+    pending = std::move(again);
+  }
+  for (auto& [name, r] : results) report.tables.push_back(std::move(r));
+  report.finished_at = NowUtc();
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  DBR_RETURN_IF_ERROR(WriteFileAtomic(ctx.store.file("verify.json"), report.ToJson().dump(2)));
+  return report;
+}
+
+}  // namespace dbr::verify

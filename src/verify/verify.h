@@ -1,0 +1,32 @@
+// `db_relocate verify`: every table in scope compared between the side taking the
+// application's writes and the side replicating them, at one consistent point, while writes go
+// on; then the schema objects.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/run_context.h"
+#include "verify/data_compare.h"
+
+namespace dbr::verify {
+
+struct VerifyReport {
+  std::string finished_at;
+  double seconds = 0;
+  std::string lsn;     // the consistent point, on the sending side
+  std::string sender;  // "source" or "destination" (after a cut-over)
+  std::string receiver;
+  std::vector<TableResult> tables;
+  bool ok() const;
+
+  nlohmann::json ToJson() const;
+  std::string ToText() const;
+};
+
+// Compares, writes the report to <state_dir>/verify.json and returns it. An error is returned
+// only when the comparison could not be made at all (no subscription, a server down).
+Result<VerifyReport> Verify(RunContext& ctx);
+
+}  // namespace dbr::verify
