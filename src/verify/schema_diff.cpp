@@ -10,6 +10,7 @@ namespace {
 using Key = std::pair<std::string, std::string>;
 
 void Append(std::string& detail, const std::string& part) {
+  if (part.empty()) return;
   if (!detail.empty()) detail += "; ";
   detail += part;
 }
