@@ -173,6 +173,25 @@ const char* const kFunctions = R"sql(
 const char* const kSqlBody14 =
     "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_functiondef(p.oid) END";
 
+const char* const kPolicies = R"sql(
+  SELECT 'policy', n.nspname || '.' || c.relname || '.' || p.polname,
+         CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                       WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+         p.polpermissive::text,
+         (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END, ', '
+                            ORDER BY 1)
+            FROM unnest(p.polroles) r),
+         COALESCE(pg_get_expr(p.polqual, p.polrelid), ''),
+         COALESCE(pg_get_expr(p.polwithcheck, p.polrelid), '')
+    FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = ANY($1::text[]))sql";
+
+const char* const kStatistics = R"sql(
+  SELECT 'statistics', n.nspname || '.' || s.stxname, pg_get_statisticsobjdef(s.oid)
+    FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+   WHERE n.nspname = ANY($1::text[]))sql";
+
 // Array types and the row types of tables are covered by what they belong to.
 const char* const kTypes = R"sql(
   SELECT 'type', n.nspname || '.' || t.typname,
@@ -280,6 +299,9 @@ std::vector<CatalogQuery> Queries(pg::Connection& conn, const std::set<std::stri
          if (!r.IsNull(row, extra + 3))
            Find(o, "body")->value = CollapseWhitespace(SqlStandardBody(r.Get(row, extra + 3)));
        }});
+  q.push_back(
+      {kPolicies, Labels({"command", "permissive", "roles", "using", "with check"}), nullptr});
+  q.push_back({kStatistics, Labels({"definition"}), collapse("definition")});
   q.push_back({kTypes, Labels({"kind", "definition", "not null", "default"}), nullptr});
   q.push_back({kExtensions, {{"schema", "", false}, {"version", "", true}}, nullptr, false});
   return q;

@@ -159,6 +159,10 @@ CREATE TRIGGER measurements_touch AFTER INSERT ON app.measurements FOR EACH ROW
   EXECUTE FUNCTION app.touch();
 CREATE CONSTRAINT TRIGGER orders_ct AFTER INSERT ON app.orders DEFERRABLE INITIALLY DEFERRED
   FOR EACH ROW EXECUTE FUNCTION app.touch();
+ALTER TABLE app.orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY orders_mine ON app.orders FOR SELECT TO PUBLIC USING (note IS NULL OR note <> 'hidden');
+CREATE POLICY orders_insert ON app.orders AS RESTRICTIVE FOR INSERT WITH CHECK (amount > 0);
+CREATE STATISTICS app.orders_stats (dependencies, ndistinct) ON customer_id, placed FROM app.orders;
 SELECT setval('app.invoice_no', 500);
 SELECT nextval('app.countdown'), nextval('app.countdown');
 INSERT INTO app.customers (name, email, nick) VALUES ('a', 'a@b', 'n1'), ('b', 'b@c', 'n2');
@@ -541,6 +545,13 @@ TEST_F(SchemaCompareTest, CatchesChangedDefaultNotNullAndEnum) {
       {{"column app.customers.kind", "DIFFERS"},
        {"column app.orders.note", "DIFFERS"},
        {"type app.status", "DIFFERS"}});
+}
+
+TEST_F(SchemaCompareTest, CatchesChangedPolicyAndMissingStatistics) {
+  auto r = CompareAfter(
+      "ALTER POLICY orders_mine ON app.orders USING (true); DROP STATISTICS app.orders_stats",
+      {{"policy app.orders.orders_mine", "DIFFERS"}, {"statistics app.orders_stats", "MISSING"}});
+  EXPECT_NE(r["policy app.orders.orders_mine"].detail.find("using: source"), std::string::npos);
 }
 
 TEST_F(SchemaCompareTest, CatchesMissingTriggerAndExtension) {
