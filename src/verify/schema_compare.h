@@ -26,9 +26,18 @@ struct ObjectResult {
 // pg_catalog (so every name in a definition is schema-qualified the same way on both sides):
 // call it on connections that are not inside a transaction.
 //
+// Kinds: schema, table (partitions included), column, index, constraint, trigger, sequence,
+// view, materialized view, function, procedure, aggregate, policy, statistics, type (enum,
+// domain, composite, range), extension. Objects that belong to an extension, and objects the
+// server derives from another one (partition clones of triggers and of foreign keys to a
+// partitioned table, multirange constructors, NOT NULL constraints) are covered by their owner.
+//
 // Sequences are OK when the destination's next value is not one the source may have handed out
-// (ahead is fine), BEHIND otherwise. Extensions are OK when present on both sides in the same
-// schema; a different version is shown in the detail (majors ship different versions).
+// (ahead is fine), BEHIND otherwise; the values are read from the sequence relations, so with
+// CACHE > 1 the source's figure includes values its sessions hold in their caches. Extensions
+// are OK when present on both sides in the same schema; a different version is shown in the
+// detail (majors ship different versions). A view's definition is compared, and shown, with
+// column qualifiers left out (see StripColumnQualifiers); the columns it reads are compared too.
 Result<std::vector<ObjectResult>> CompareSchemas(pg::Connection& src, pg::Connection& dst,
                                                  const std::vector<std::string>& schemas);
 
