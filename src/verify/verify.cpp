@@ -34,6 +34,8 @@ Status CheckSubscription(pg::Connection& receiver, const names::Link& link) {
 bool VerifyReport::ok() const {
   for (const auto& t : tables)
     if (t.status != "OK") return false;
+  for (const auto& o : objects)
+    if (o.status != "OK") return false;
   return true;
 }
 
@@ -60,6 +62,10 @@ nlohmann::json VerifyReport::ToJson() const {
     for (const auto& x : t.examples) e["examples"].push_back({{"key", x.key}, {"what", x.what}});
     j["tables"].push_back(std::move(e));
   }
+  j["objects"] = nlohmann::json::array();
+  for (const auto& o : objects)
+    j["objects"].push_back(
+        {{"kind", o.kind}, {"name", o.name}, {"status", o.status}, {"detail", o.detail}});
   return j;
 }
 
@@ -80,6 +86,17 @@ std::string VerifyReport::ToText() const {
   }
   out += differing == 0 ? "every table is equal on both sides\n"
                         : fmt::format("{} of {} tables are not equal\n", differing, tables.size());
+  int objects_differing = 0;
+  for (const auto& o : objects) {
+    if (o.status == "OK") continue;
+    if (objects_differing++ == 0)
+      out += fmt::format("  {:<12} {:<48} {:<9} {}\n", "object", "name", "status", "detail");
+    out += fmt::format("  {:<12} {:<48} {:<9} {}\n", o.kind, o.name, o.status, o.detail);
+  }
+  out += objects_differing == 0
+             ? fmt::format("every schema object is the same on both sides ({} compared)\n",
+                           objects.size())
+             : fmt::format("{} of {} schema objects differ\n", objects_differing, objects.size());
   return out;
 }
 
@@ -131,6 +148,12 @@ Result<VerifyReport> Verify(RunContext& ctx) {
     pending = std::move(again);
   }
   for (auto& [name, r] : results) report.tables.push_back(std::move(r));
+  // The source's schema names the objects; after a cut-over the sides swap roles.
+  auto objects = primary == "src"
+                     ? CompareSchemas(sender, receiver, ctx.config.src.schemas)
+                     : CompareSchemas(receiver, sender, ctx.config.src.schemas);
+  if (!objects.ok()) return objects.status().Wrap("comparing the schemas");
+  report.objects = std::move(*objects);
   report.finished_at = NowUtc();
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -9,6 +9,7 @@
 
 #include "core/run_context.h"
 #include "verify/data_compare.h"
+#include "verify/schema_compare.h"
 
 namespace dbr::verify {
 
@@ -19,6 +20,7 @@ struct VerifyReport {
   std::string sender;  // "source" or "destination" (after a cut-over)
   std::string receiver;
   std::vector<TableResult> tables;
+  std::vector<ObjectResult> objects;  // every schema object compared, OK ones included
   bool ok() const;
 
   nlohmann::json ToJson() const;
