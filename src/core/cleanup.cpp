@@ -16,6 +16,7 @@
 #include "snapshot/rds_wait.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "verify/consistent_point.h"
 
 namespace dbr {
 namespace {
@@ -54,6 +55,7 @@ class Cleanup {
       DBR_RETURN_IF_ERROR(DropSlot(from, *link));
       DBR_RETURN_IF_ERROR(DropPublication(from, link->publication, ""));
     }
+    for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropVerifySlots(*side));
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropHeartbeatSchema(*side));
     DBR_RETURN_IF_ERROR(DropRole(*src, "source"));
     for (const auto& role : state->created_roles)
@@ -247,6 +249,15 @@ class Cleanup {
                          link.slot, conn.params().label));
     if (!go.ok() || !*go) return go.status();
     return dbr::DropSlot(conn, link.slot);
+  }
+
+  Status DropVerifySlots(pg::Connection& conn) {
+    auto n = verify::CountStaleVerifySlots(conn);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Ok();
+    actions_.push_back(fmt::format("drop {} replication slots of killed verify runs on the {}", *n,
+                                   conn.params().label));
+    return dry_run_ ? Status::Ok() : verify::DropStaleVerifySlots(conn);
   }
 
   Status DropRole(pg::Connection& conn, const std::string& side) {

@@ -11,6 +11,7 @@
 #include "core/heartbeat.h"
 #include "pg/quote.h"
 #include "pg/replication.h"
+#include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "verify/table_shape.h"
@@ -41,14 +42,6 @@ Status EnsureMarkerReplicated(pg::Connection& sender, pg::Connection& receiver,
                                   " ADD TABLE " + MarkerTable()));
   return receiver.Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link.subscription) +
                        " REFRESH PUBLICATION WITH (copy_data = false)");
-}
-
-// Slots of verify runs that were killed: they would retain WAL for ever.
-Status DropStaleSlots(pg::Connection& sender) {
-  return sender.Exec(
-      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active "
-      "AND slot_name LIKE $1 AND database = current_database()",
-      {std::string(names::kVerifySlotPrefix) + "%"});
 }
 
 Status WaitFor(const std::string& what, int64_t timeout_s,
@@ -141,6 +134,22 @@ Result<Window> DecodeWindow(pg::Connection& sender, const std::string& slot,
 
 }  // namespace
 
+const char* const kStaleVerifySlots =
+    "FROM pg_replication_slots WHERE NOT active AND slot_name LIKE $1 AND database = "
+    "current_database()";
+
+Result<int64_t> CountStaleVerifySlots(pg::Connection& conn) {
+  auto n = conn.QueryValue(std::string("SELECT count(*) ") + kStaleVerifySlots,
+                           {std::string(names::kVerifySlotPrefix) + "%"});
+  if (!n.ok()) return n.status();
+  return std::stoll(*n);
+}
+
+Status DropStaleVerifySlots(pg::Connection& conn) {
+  return conn.Exec(std::string("SELECT pg_drop_replication_slot(slot_name) ") + kStaleVerifySlots,
+                   {std::string(names::kVerifySlotPrefix) + "%"});
+}
+
 Result<pg::Connection> OpenVerifySession(pg::ConnParams params) {
   params.application_name = "db_relocate verify";
   auto c = pg::Connection::Open(params);
@@ -153,7 +162,7 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
   DBR_ASSIGN_OR_RETURN(pg::Connection sender, OpenVerifySession(sides.sender));
   DBR_ASSIGN_OR_RETURN(pg::Connection receiver, OpenVerifySession(sides.receiver));
   DBR_RETURN_IF_ERROR(EnsureMarkerReplicated(sender, receiver, sides.link));
-  DBR_RETURN_IF_ERROR(DropStaleSlots(sender));
+  DBR_RETURN_IF_ERROR(DropStaleVerifySlots(sender));
 
   // An earlier marker still in flight would stop the apply worker before the point.
   DBR_ASSIGN_OR_RETURN(std::string last_marker,
@@ -201,6 +210,7 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
           {name});
     }
   } guard{sender, slot};
+  CrashPoint("verify:slot-created");
   const std::string token = RandomPassword(24);
   DBR_RETURN_IF_ERROR(
       sender.Exec("INSERT INTO " + MarkerTable() + " (token) VALUES ($1)", {token}));
@@ -219,7 +229,8 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
             "SELECT count(*) FILTER (WHERE l.pid IS NOT NULL), count(s.pid) "
             "FROM pg_stat_subscription s LEFT JOIN pg_locks l ON l.pid = s.pid AND NOT l.granted "
             "AND l.locktype = 'relation' AND l.relation = to_regclass($2) "
-            "WHERE s.subname = $1",
+            "WHERE s.subname = $1 AND s.subid IN (SELECT oid FROM pg_subscription WHERE "
+            "subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))",
             {sides.link.subscription, MarkerTable()});
         if (!r.ok()) return r.status();
         if (r->GetInt(0, 1) == 0)

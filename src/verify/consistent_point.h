@@ -48,6 +48,10 @@ struct ConsistentPoint {
 // the marker.
 Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int64_t timeout_s);
 
+// Slots of verify runs that were killed (they would retain WAL for ever): counted, dropped.
+Result<int64_t> CountStaleVerifySlots(pg::Connection& conn);
+Status DropStaleVerifySlots(pg::Connection& conn);
+
 // Opens a connection with verify's session settings (both sides must print values alike).
 Result<pg::Connection> OpenVerifySession(pg::ConnParams params);
 

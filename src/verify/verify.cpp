@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "core/names.h"
 #include "core/servers.h"
@@ -18,8 +19,11 @@ constexpr size_t kExampleLimit = 20;
 constexpr int kAttempts = 4;  // points taken for tables changed in ways the window cannot show
 
 Status CheckSubscription(pg::Connection& receiver, const names::Link& link) {
-  auto n = receiver.QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1",
-                               {link.subscription});
+  // pg_subscription is shared by every database of the cluster.
+  auto n = receiver.QueryValue(
+      "SELECT count(*) FROM pg_subscription WHERE subname = $1 AND subdbid = (SELECT oid FROM "
+      "pg_database WHERE datname = current_database())",
+      {link.subscription});
   if (!n.ok()) return n.status();
   if (*n == "0")
     return Status::Error(fmt::format(
@@ -104,6 +108,9 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   const auto started = std::chrono::steady_clock::now();
   if (ctx.state.switching)
     return Status::Error("a cut-over or rollback was interrupted: run that command again first");
+  if (!std::filesystem::is_directory(ctx.store.dir()))
+    return Status::Error("nothing to verify yet: no relocation state in " +
+                         ctx.store.dir().string() + " (`db_relocate run` creates it)");
   // One verify at a time: markers of two would stop each other's apply worker.
   auto lock = FileLock::Acquire(ctx.store.file("verify.lock"), "a verify of this relocation");
   if (!lock.ok()) return lock.status();
@@ -149,9 +156,8 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   }
   for (auto& [name, r] : results) report.tables.push_back(std::move(r));
   // The source's schema names the objects; after a cut-over the sides swap roles.
-  auto objects = primary == "src"
-                     ? CompareSchemas(sender, receiver, ctx.config.src.schemas)
-                     : CompareSchemas(receiver, sender, ctx.config.src.schemas);
+  auto objects = primary == "src" ? CompareSchemas(sender, receiver, ctx.config.src.schemas)
+                                  : CompareSchemas(receiver, sender, ctx.config.src.schemas);
   if (!objects.ok()) return objects.status().Wrap("comparing the schemas");
   report.objects = std::move(*objects);
   report.finished_at = NowUtc();

@@ -195,6 +195,12 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
             std::string::npos)
       << status.out;
   EXPECT_NE(status.out.find("cut-over at"), std::string::npos) << status.out;
+  // verify follows the replication the other way, with the application writing.
+  CommandResult verified = Dbr("verify");
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("Verify: destination vs source"), std::string::npos) << verified.out;
+  EXPECT_NE(verified.out.find("every table is equal on both sides"), std::string::npos)
+      << verified.out;
   // `run` again must not rebuild the forward replication the cut-over took down.
   CommandResult rerun = Dbr("run");
   EXPECT_EQ(rerun.exit_code, 1) << rerun.err;

@@ -35,6 +35,9 @@ class VerifyTest : public ::testing::Test {
       CREATE TABLE dmg_delete (id int PRIMARY KEY, v text);
       CREATE TABLE dmg_change (id bigint PRIMARY KEY, v text, f float8, j json);
       CREATE TABLE dmg_add (id int PRIMARY KEY, v text);
+      CREATE INDEX dmg_add_v ON dmg_add (v);
+      CREATE SEQUENCE dmg_seq;
+      SELECT setval('dmg_seq', 500);
       CREATE TABLE dmg_nokey (a int, b text);
       ALTER TABLE dmg_nokey REPLICA IDENTITY FULL;
       CREATE TABLE "Mixed Key" ("Tenant" text, "n" int, payload text, PRIMARY KEY ("Tenant", "n"));
@@ -74,6 +77,13 @@ class VerifyTest : public ::testing::Test {
 
   CommandResult Verify() {
     return RunDbRelocate({"verify", "--config", config_.string(), "--output", "json"});
+  }
+  static nlohmann::json ObjectIn(const nlohmann::json& report, const std::string& kind,
+                                 const std::string& name) {
+    for (const auto& o : report["objects"])
+      if (o["kind"] == kind && o["name"] == name) return o;
+    ADD_FAILURE() << kind << " " << name << " not in the report";
+    return {};
   }
   static nlohmann::json TableIn(const nlohmann::json& report, const std::string& table) {
     for (const auto& t : report["tables"])
@@ -226,6 +236,67 @@ TEST_F(VerifyTest, AMissingTableOnTheDestinationIsNamed) {
   auto t = TableIn(nlohmann::json::parse(r.out), "public.dmg_add");
   EXPECT_EQ(t["status"], "DIFFERS");
   EXPECT_NE(t["detail"].get<std::string>().find("missing on the destination"), std::string::npos);
+}
+
+TEST_F(VerifyTest, SchemaDifferencesAreNamedWithBothSides) {
+  ASSERT_TRUE(OnDestination("ALTER TABLE dmg_add ALTER COLUMN v TYPE varchar(64); "
+                            "DROP INDEX dmg_add_v; SELECT setval('dmg_seq', 10)")
+                  .ok());
+  CommandResult r = Verify();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto report = nlohmann::json::parse(r.out);
+  // The rows themselves are the same.
+  EXPECT_EQ(TableIn(report, "public.dmg_add")["status"], "OK");
+  auto column = ObjectIn(report, "column", "public.dmg_add.v");
+  EXPECT_EQ(column["status"], "DIFFERS");
+  EXPECT_NE(column["detail"].get<std::string>().find("character varying(64)"), std::string::npos)
+      << column.dump();
+  EXPECT_EQ(ObjectIn(report, "index", "public.dmg_add_v")["status"], "MISSING");
+  EXPECT_EQ(ObjectIn(report, "sequence", "public.dmg_seq")["status"], "BEHIND");
+  CommandResult text = RunDbRelocate({"verify", "--config", config_.string()});
+  EXPECT_NE(text.out.find("3 of "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("public.dmg_add_v"), std::string::npos) << text.out;
+
+  ASSERT_TRUE(OnDestination("ALTER TABLE dmg_add ALTER COLUMN v TYPE text; "
+                            "CREATE INDEX dmg_add_v ON dmg_add (v); SELECT setval('dmg_seq', 1500)")
+                  .ok());
+  CommandResult fixed = Verify();
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out;
+}
+
+TEST_F(VerifyTest, BeforeARunThereIsNothingToVerify) {
+  TempDir other("dbr-verify-none");
+  auto config = WriteConfig(other.path(), *src_, *dst_, "postgres");
+  CommandResult r = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("nothing to verify yet: no relocation state in"), std::string::npos)
+      << r.err;
+  // With a state folder but no subscription on the destination's database.
+  std::filesystem::create_directories(other.path() / "state");
+  CommandResult again = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("nothing to verify yet: subscription db_relocate_sub does not exist "
+                           "on the destination"),
+            std::string::npos)
+      << again.err;
+}
+
+TEST_F(VerifyTest, AKilledVerifyLeavesNoSlotRetainingWal) {
+  // Killed right after its slot was created: the next verify drops it, and works.
+  CommandResult killed = RunDbRelocate({"verify", "--config", config_.string()},
+                                       {{"DBR_CRASH_AT", "verify:slot-created"}});
+  EXPECT_EQ(killed.exit_code, 137) << killed.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
+                              "'db_relocate_verify_%'",
+                              "app"),
+            "1");
+  CommandResult again = Verify();
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
+                              "'db_relocate_verify_%'",
+                              "app"),
+            "0");
 }
 
 }  // namespace
