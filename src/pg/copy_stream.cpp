@@ -85,8 +85,8 @@ Result<CopyResult> StreamCopy(Connection& from, const std::string& copy_out_sql,
   int64_t tuples = -1;
   DBR_RETURN_IF_ERROR(FinishCommand(to, &tuples));
   if (tuples >= 0) {
-    // Binary COPY sends its header and trailer as messages of their own: trust the server, and
-    // take them back out of the live count too.
+    // Not every message of a binary COPY is a row (its trailer comes on its own): trust the
+    // server, and correct the live count too.
     if (live != nullptr) live->rows.fetch_add(tuples - result.rows, std::memory_order_relaxed);
     result.rows = tuples;
   }
