@@ -247,9 +247,11 @@ std::string HeartbeatSection(const ReportInputs& in) {
     double worst = 0;
     for (const Sample* s : beats)
       worst = std::max(worst, Number(s->values, "age_seconds").value_or(0));
-    out += fmt::format("<p>Newest heartbeat seen: #{}; oldest newest-row age sampled: {}.</p>\n",
-                       static_cast<int64_t>(Number(beats.back()->values, "seq").value_or(0)),
-                       Escape(Seconds(worst)));
+    out += fmt::format(
+        "<p>Newest heartbeat sampled: #{}; its age peaked at {} (a writer that stalls shows "
+        "here).</p>\n",
+        static_cast<int64_t>(Number(beats.back()->values, "seq").value_or(0)),
+        Escape(Seconds(worst)));
   }
   return out;
 }
