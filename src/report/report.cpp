@@ -158,8 +158,18 @@ std::string StepsSection(const RunState& st) {
     if (!end) continue;
     done.push_back({name, *end - s.seconds, *end, s.seconds, s.finished_at});
   }
-  std::stable_sort(done.begin(), done.end(),
-                   [](const Done& a, const Done& b) { return a.start < b.start; });
+  // finished_at has whole seconds: steps finished within one second keep the order run has.
+  auto rank = [](const std::string& name) {
+    static const char* kOrder[] = {"preflight",        "heartbeat",    "publication",
+                                   "snapshot",         "subscription", "catchup",
+                                   "heartbeat_verify", "sequences",    "proxy"};
+    for (size_t i = 0; i < std::size(kOrder); ++i)
+      if (name == kOrder[i]) return i;
+    return std::size(kOrder);
+  };
+  std::stable_sort(done.begin(), done.end(), [&](const Done& a, const Done& b) {
+    return a.end != b.end ? a.end < b.end : rank(a.name) < rank(b.name);
+  });
   std::vector<svg::Bar> bars;
   for (const auto& d : done) bars.push_back({d.name, d.start, d.end, HumanDuration(d.seconds), ""});
   for (const auto& r : st.switches) {
@@ -189,8 +199,8 @@ std::string StepsSection(const RunState& st) {
 std::string CopySection(const ReportInputs& in) {
   std::string out = "<h2>Copy</h2>\n";
   svg::Series throughput = ThroughputSeries(in.samples);
-  out +=
-      svg::RenderLineChart({.title = "Copy throughput", .format_y = Rate, .series = {throughput}});
+  out += svg::RenderLineChart(
+      {.title = "Copy throughput", .format_y = Rate, .binary_y = true, .series = {throughput}});
   double peak = 0;
   for (const auto& [t, rate] : throughput.points)
     if (std::isfinite(rate)) peak = std::max(peak, rate);
@@ -225,6 +235,7 @@ std::string LagSection(const ReportInputs& in) {
   out += svg::RenderLineChart(
       {.title = "Replication lag (bytes of WAL not yet confirmed by the replica)",
        .format_y = Bytes,
+       .binary_y = true,
        .series = {FieldSeries(in.samples, "lag", "bytes", "lag bytes", "#f58518")},
        .markers = markers});
   out += svg::RenderLineChart(

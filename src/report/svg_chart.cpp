@@ -149,7 +149,10 @@ std::string RenderLineChart(const LineChart& chart) {
   const double plot_w = w - kLeft - kRight, plot_h = h - kTop - kBottom;
   const Range xr = XRange(chart.series, chart.markers);
   Range yr = YRange(chart.series);
-  std::vector<double> yticks = NiceTicks(yr.lo, yr.hi, 4);
+  double unit = 1;
+  while (chart.binary_y && yr.hi >= unit * 1024 && unit < 1e15) unit *= 1024;
+  std::vector<double> yticks = NiceTicks(yr.lo / unit, yr.hi / unit, 4);
+  for (double& v : yticks) v *= unit;
   yr = {yticks.front(), std::max(yr.hi, yticks.back())};
   auto px = [&](double x) { return kLeft + (x - xr.lo) / (xr.hi - xr.lo) * plot_w; };
   auto py = [&](double y) { return kTop + plot_h - (y - yr.lo) / (yr.hi - yr.lo) * plot_h; };

@@ -25,6 +25,7 @@ struct Marker {
 struct LineChart {
   std::string title;
   std::function<std::string(double)> format_y;  // axis labels; default: the number
+  bool binary_y = false;  // bytes: ticks at round multiples of 1024^n, as HumanBytes shows them
   std::vector<Series> series;
   std::vector<Marker> markers;
   int width = 880;

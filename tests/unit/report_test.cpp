@@ -83,6 +83,15 @@ TEST(ReportHtml, HasTheStepsTheChartsTheCutOverAndTheVerifyResults) {
   EXPECT_EQ(page.find("<script"), std::string::npos);
 }
 
+TEST(ReportHtml, StepsFinishedInTheSameSecondKeepTheRunsOrder) {
+  ReportInputs in = SampleInputs();
+  in.state.steps["subscription"] = {true, 0.01, "2026-12-02T03:02:10Z"};
+  in.state.steps["publication"] = {true, 0.2, "2026-12-02T03:00:02Z"};
+  std::string page = RenderReport(in);
+  EXPECT_LT(page.find("<td>preflight</td>"), page.find("<td>publication</td>"));
+  EXPECT_LT(page.find("<td>snapshot</td>"), page.find("<td>subscription</td>"));
+}
+
 TEST(ReportHtml, CopyThroughputIsTheRateBetweenSamples) {
   std::string page = RenderReport(SampleInputs());
   // 1,000,000 bytes every 2 s.

@@ -63,6 +63,15 @@ TEST(SvgChart, ThousandsOfSamplesKeepTheirPeakInFewPoints) {
   EXPECT_NE(svg.find(">1e+06</text>"), std::string::npos) << svg.substr(0, 3000);
 }
 
+TEST(SvgChart, ByteAxesTickAtRoundBinaryMultiples) {
+  LineChart chart{.title = "t",
+                  .format_y = [](double v) { return std::to_string(static_cast<int64_t>(v)); },
+                  .binary_y = true,
+                  .series = {{"s", "#000", {{0, 0}, {10, 3 * 1048576.0}}}}};
+  std::string svg = RenderLineChart(chart);
+  EXPECT_NE(svg.find(">2097152</text>"), std::string::npos) << svg;  // 2 MiB, not 2,000,000
+}
+
 TEST(SvgChart, TextIsEscaped) {
   LineChart chart{.title = "a <b> & \"c\"", .series = {{"<script>", "#000", {{0, 1}, {1, 2}}}}};
   std::string svg = RenderLineChart(chart);
