@@ -26,7 +26,15 @@ std::optional<double> Metric(const std::string& page, const std::string& name) {
 
 class ReportTest : public ::testing::Test {
  protected:
-  void TearDown() override { StopHeartbeatWriter(tmp_.path() / "state"); }
+  void TearDown() override {
+    if (!proxy_config_.empty()) {
+      (void)RunDbRelocate({"cleanup", "--config", proxy_config_.string()});
+      (void)RunDbRelocate({"proxy", "--stop", "--config", proxy_config_.string()});
+    }
+    StopHeartbeatWriter(tmp_.path() / "state");
+  }
+
+  std::filesystem::path proxy_config_;  // a managed PgBouncer to stop at the end
 
   TempDir tmp_;
   std::unique_ptr<TestCluster> src_, dst_;
@@ -151,6 +159,80 @@ TEST_F(ReportTest, RunServesMetricsAndWritesTheReport) {
   EXPECT_EQ(html->find("https://"), std::string::npos);
   EXPECT_EQ(html->find("<script"), std::string::npos);
   EXPECT_EQ(html->find("<link"), std::string::npos);
+}
+
+TEST_F(ReportTest, CutoverRecordsItsWritePauseInTheReportAndTheMetrics) {
+  auto pair = StartPair(15, 17);
+  ASSERT_TRUE(pair.ok()) << pair.message();
+  src_ = std::move(pair->first);
+  dst_ = std::move(pair->second);
+  ASSERT_TRUE(src_->CreateDatabase("app").ok());
+  ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+  for (const char* sql :
+       {"CREATE SCHEMA \"Sales Ops\"", "CREATE ROLE app LOGIN PASSWORD 'apppw'",
+        "CREATE TABLE ledger (id bigserial PRIMARY KEY, note text)",
+        "GRANT SELECT, INSERT ON ledger TO app",
+        "INSERT INTO ledger (note) SELECT md5(g::text) FROM generate_series(1, 1000) g"})
+    ASSERT_TRUE(src_->Exec(sql, "app").ok()) << sql;
+  auto proxy_port = PickFreePort();
+  auto metrics_port = PickFreePort();
+  ASSERT_TRUE(proxy_port.ok() && metrics_port.ok());
+  // PgBouncer runs as postgres and must reach its files in the state folder.
+  std::filesystem::permissions(tmp_.path(), std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  auto config = WriteConfig(tmp_.path(), *src_, *dst_, "app",
+                            "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:" +
+                                std::to_string(*proxy_port) + "\nmetrics:\n  listen: 127.0.0.1:" +
+                                std::to_string(*metrics_port) + "\n");
+  proxy_config_ = config;
+  const std::string url = "http://127.0.0.1:" + std::to_string(*metrics_port) + "/metrics";
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+
+  // The cut-over stops the heartbeat writer (which serves the endpoint after `run`) and starts
+  // it again; the endpoint must answer all along, from one process or the other.
+  std::atomic<bool> cut_done{false};
+  int answered = 0, failed = 0;
+  std::thread scraper([&] {
+    while (!cut_done) {
+      (HttpGet(url, 1000).status == 200 ? answered : failed)++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  CommandResult cut = RunDbRelocate({"cutover", "--config", config.string()});
+  cut_done = true;
+  scraper.join();
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  EXPECT_GT(answered, 0);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(cut.out, m, std::regex("write pause: ([0-9]+) ms"))) << cut.out;
+  const std::string pause_ms = m[1];
+
+  // The report the cut-over wrote shows that pause.
+  auto html = ReadFile(tmp_.path() / "state" / "report.html");
+  ASSERT_TRUE(html.ok()) << html.message();
+  EXPECT_NE(html->find("<td>cut-over (to the destination)</td>"), std::string::npos);
+  EXPECT_NE(html->find("<td class=\"num\">" + pause_ms + " ms</td>"), std::string::npos)
+      << "pause " << pause_ms << " ms not in the report";
+  EXPECT_NE(html->find(">cut-over</text>"), std::string::npos);  // marked on the lag charts
+
+  // The restarted heartbeat writer serves again, with the switch counted.
+  std::string page;
+  for (int i = 0; i < 40; ++i) {
+    HttpReply r = HttpGet(url, 1000);
+    if (r.status == 200 && r.body.find("db_relocate_switches_total 1\n") != std::string::npos) {
+      page = r.body;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_FALSE(page.empty()) << "no page with the switch counted";
+  EXPECT_NE(page.find("db_relocate_primary{side=\"destination\"} 1\n"), std::string::npos) << page;
+  auto pause = Metric(page, "db_relocate_write_pause_seconds");
+  ASSERT_TRUE(pause) << page;
+  EXPECT_NEAR(*pause * 1000, std::stod(pause_ms), 1);
+  EXPECT_NE(page.find("db_relocate_errors_total{process=\"cutover\"} 0\n"), std::string::npos)
+      << page;
 }
 
 }  // namespace
