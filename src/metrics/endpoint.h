@@ -3,10 +3,10 @@
 //
 // Those processes overlap (the heartbeat writer lives from run's step 2 until cleanup, and is
 // stopped and restarted by every switch) and cannot all bind one port. Each of them holds a
-// MetricsEndpoint: the first to bind serves; the others try again every second, so the port
-// moves to a live process within a second of the serving one exiting. Every process renders the
-// same page from the state folder (state.json and the figures the others record there), so who
-// serves does not change what a scrape sees.
+// MetricsEndpoint: the first to bind serves; the others try again every 250 ms, so the port
+// moves to a live process within a quarter of a second of the serving one exiting. Every process
+// renders the same page from the state folder (state.json and the figures the others record there),
+// so who serves does not change what a scrape sees.
 #pragma once
 
 #include <memory>

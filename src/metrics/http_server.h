@@ -22,7 +22,7 @@ class HttpServer {
   // `listen` is host:port ("127.0.0.1:9187", "[::1]:9187"); an error only when it is malformed.
   static Result<std::unique_ptr<HttpServer>> Start(
       const std::string& listen, Render render,
-      std::chrono::milliseconds retry = std::chrono::milliseconds(1000));
+      std::chrono::milliseconds retry = std::chrono::milliseconds(250));
   ~HttpServer();  // stops serving and closes the port
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
