@@ -345,8 +345,10 @@ std::string ErrorsSection(const SampleLog& log) {
 constexpr const char* kStyle = R"css(
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 920px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: .8em 0; } td, th { padding: 2px 10px 2px 0; text-align: left; vertical-align: top; }
-th { border-bottom: 1px solid #ccc; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; margin: .8em 0; }
+td, th { padding: 2px 10px 2px 0; text-align: left; vertical-align: top; }
+th { border-bottom: 1px solid #ccc; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { border-top: 1px solid #ccc; font-weight: bold; }
 .ok { color: #2a7d2a; } .warn { color: #b26b00; } .bad { color: #c0392b; } .empty { color: #777; }
 svg text { font: 11px system-ui, sans-serif; fill: #333; }
