@@ -416,6 +416,7 @@ Result<std::filesystem::path> WriteReport(const Config& config,
 }
 
 void WriteReportQuietly(const Config& config) {
+  if (!StateStore(config.state_dir).Exists()) return;  // stopped before it started: no report
   auto file = WriteReport(config);
   if (file.ok())
     log::info("report written to {}", file->string());
