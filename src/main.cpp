@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
       {"rollback", "Move the application's traffic back to the source", nullptr},
       {"proxy", "Start or reload a managed proxy and show where it sends traffic", nullptr},
       {"cleanup", "Remove what the relocation created (--dry-run lists it)", nullptr},
+      {"report", "Write an HTML report: steps, copy throughput, lag, cut-over, verify", nullptr},
   };
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
@@ -79,6 +80,9 @@ int main(int argc, char** argv) {
       add_output(sub);
     if (std::string(c.name) == "cleanup")
       sub->add_flag("--dry-run", options.dry_run, "List what would be dropped");
+    if (std::string(c.name) == "report")
+      sub->add_option("--output", options.report_file,
+                      "HTML file (default <state_dir>/report.html)");
     if (std::string(c.name) == "proxy")
       sub->add_flag("--stop", options.stop, "Stop the proxy db_relocate manages");
   }
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
     if (!known) {
       std::cerr << "error: unknown command \"" << argv[1]
                 << "\"; commands: check, run, status, verify, cutover, rollback, proxy, cleanup, "
-                   "version (see --help)\n";
+                   "report, version (see --help)\n";
       return dbr::cli::kExitUsage;
     }
   }
@@ -139,6 +143,7 @@ int main(int argc, char** argv) {
   if (name == "cutover") return dbr::cli::Cutover(*config, options);
   if (name == "rollback") return dbr::cli::Rollback(*config, options);
   if (name == "proxy") return dbr::cli::Proxy(*config, options);
+  if (name == "report") return dbr::cli::MakeReport(*config, options);
   if (name == "heartbeat") return dbr::cli::Heartbeat(*config, options);
   std::cerr << "error: unknown command " << name << "\n";
   return dbr::cli::kExitUsage;

@@ -16,6 +16,7 @@ struct CommandOptions {
   std::string output = "text";  // text | json (check, status)
   bool dry_run = false;         // cleanup
   bool stop = false;            // proxy: stop a managed proxy
+  std::string report_file;      // report: where to write it (default <state_dir>/report.html)
 };
 
 int Check(const Config& config, const CommandOptions& options);
@@ -32,6 +33,8 @@ int Rollback(const Config& config, const CommandOptions& options);
 // Provisions a managed proxy (or checks an unmanaged one) and shows where it sends traffic;
 // with `stop`, stops a managed one.
 int Proxy(const Config& config, const CommandOptions& options);
+// Writes the HTML report of the relocation (also written at the end of run, cutover, rollback).
+int MakeReport(const Config& config, const CommandOptions& options);
 // The detached heartbeat writer that `run` starts (hidden command).
 int Heartbeat(const Config& config, const CommandOptions& options);
 // Commands whose issue has not landed: say so and exit 2.

@@ -1,12 +1,18 @@
 #include "cli/commands.h"
 #include "core/heartbeat.h"
 #include "core/pipeline.h"
+#include "metrics/endpoint.h"
+#include "report/report.h"
+#include "report/samples.h"
 #include "util/log.h"
 
 namespace dbr::cli {
 
 int Run(const Config& config, const CommandOptions&) {
+  MetricsEndpoint metrics(config);
   Status st = RunRelocation(config);
+  if (!st.ok()) (void)SampleRecorder(config.state_dir, "run").CountError(st.message());
+  WriteReportQuietly(config);
   if (!st.ok()) {
     log::error("{}", st.message());
     if (st.is_bad_config()) return kExitUsage;

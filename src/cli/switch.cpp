@@ -3,6 +3,9 @@
 
 #include "cli/commands.h"
 #include "core/switchover.h"
+#include "metrics/endpoint.h"
+#include "report/report.h"
+#include "report/samples.h"
 #include "util/log.h"
 
 namespace dbr::cli {
@@ -14,14 +17,23 @@ int Report(const Status& st) {
   return st.is_bad_config() ? kExitUsage : kExitFailed;
 }
 
+// Counts a failure among the relocation's errors and writes the report, then reports.
+int Finish(const Config& config, const char* process, const Status& st) {
+  if (!st.ok()) (void)SampleRecorder(config.state_dir, process).CountError(st.message());
+  WriteReportQuietly(config);
+  return Report(st);
+}
+
 }  // namespace
 
 int Cutover(const Config& config, const CommandOptions&) {
-  return Report(SwitchTraffic(config, "dst"));
+  MetricsEndpoint metrics(config);
+  return Finish(config, "cutover", SwitchTraffic(config, "dst"));
 }
 
 int Rollback(const Config& config, const CommandOptions&) {
-  return Report(SwitchTraffic(config, "src"));
+  MetricsEndpoint metrics(config);
+  return Finish(config, "rollback", SwitchTraffic(config, "src"));
 }
 
 int Proxy(const Config& config, const CommandOptions& options) {

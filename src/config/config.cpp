@@ -46,6 +46,7 @@ const std::vector<std::string> kTopKeys = {"provider",
                                            "dst",
                                            "upgrade",
                                            "cutover",
+                                           "metrics",
                                            "jobs",
                                            "sequence_gap",
                                            "heartbeat_interval",
@@ -70,11 +71,14 @@ const std::vector<std::string> kCutoverKeys = {
     "config_file",   "auth_file",     "database",      "backend", "pool_mode",  "run_as",
     "pause_timeout", "drain_timeout", "max_lag_bytes", "fence",   "fence_roles"};
 
+const std::vector<std::string> kMetricsKeys = {"listen"};
+
 const std::vector<std::string>& KeysOf(const std::string& block) {
   if (block == "aws") return kAwsKeys;
   if (block == "src" || block == "dst") return kServerKeys;
   if (block == "upgrade") return kUpgradeKeys;
   if (block == "cutover") return kCutoverKeys;
+  if (block == "metrics") return kMetricsKeys;
   return kTopKeys;
 }
 
@@ -180,7 +184,7 @@ std::string UnknownKeyMessage(const std::string& block, const std::string& key) 
       return msg + " (" + Quoted(want) + " belongs at the top level, not inside " + Quoted(block) +
              ")";
     }
-    for (const std::string other : {"aws", "src", "dst", "upgrade", "cutover"}) {
+    for (const std::string other : {"aws", "src", "dst", "upgrade", "cutover", "metrics"}) {
       if (other == block) continue;
       const auto& other_keys = KeysOf(other);
       if (std::find(other_keys.begin(), other_keys.end(), want) != other_keys.end()) {
@@ -714,6 +718,13 @@ void ParseCutover(Block& b, CutoverConfig* out, std::vector<std::string>* litera
                "a list of role names");
 }
 
+void ParseMetrics(Block& b, MetricsConfig* out) {
+  if (!b.String("listen", &out->listen))
+    b.Problem("listen", "missing: set it to host:port such as 127.0.0.1:9187");
+  else if (!IsHostPort(out->listen))
+    b.Problem("listen", "expected host:port such as 127.0.0.1:9187, got " + Shown(out->listen));
+}
+
 // Loopback spellings name the same server.
 std::string CanonicalHost(std::string host) {
   host = Normalized(host);
@@ -894,6 +905,11 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
     Block cutover(problems, "cutover", top.Child("cutover"));
     cfg.cutover.configured = true;
     ParseCutover(cutover, &cfg.cutover, &cfg.literal_password_fields);
+  }
+
+  if (top.Has("metrics")) {
+    Block metrics(problems, "metrics", top.Child("metrics"));
+    ParseMetrics(metrics, &cfg.metrics);
   }
 
   top.Int("jobs", &cfg.jobs, 0, static_cast<int>(kIntMax));

@@ -76,6 +76,11 @@ struct CutoverConfig {
   bool generate_auth_file = false;       // auth_file unset: written from the source's pg_authid
 };
 
+// The optional Prometheus endpoint (`metrics:` block).
+struct MetricsConfig {
+  std::string listen;  // host:port, e.g. 127.0.0.1:9187; empty: no endpoint
+};
+
 struct Config {
   std::string provider = "rds";  // "rds" or "postgres"
   bool force = false;
@@ -85,6 +90,7 @@ struct Config {
   ServerConfig dst;
   UpgradeConfig upgrade;
   CutoverConfig cutover;
+  MetricsConfig metrics;
 
   // Engine settings.
   int jobs = 0;  // 0: number of cores

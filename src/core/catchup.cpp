@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/lag_sampler.h"
 #include "core/replication_health.h"
 #include "core/steps.h"
 #include "util/log.h"
@@ -21,6 +22,7 @@ Status CatchUp(RunContext& ctx) {
   int64_t first_errors = -1;
   bool warned_slot = false;
   Status result;
+  SampleRecorder samples(ctx.store.dir(), "run");
   {
     ProgressReporter progress([&] {
       std::lock_guard<std::mutex> lock(mu);
@@ -42,6 +44,7 @@ Status CatchUp(RunContext& ctx) {
         std::lock_guard<std::mutex> lock(mu);
         last = h;
       }
+      (void)RecordLag(samples, h, std::chrono::seconds(2));
       if (first_errors < 0) first_errors = h.apply_errors;
       if (!h.source_read || !h.destination_read) {
         log::warn("lost the connection to the {} during catch-up; reconnecting",

@@ -8,9 +8,12 @@
 #include <set>
 #include <thread>
 
+#include "core/lag_sampler.h"
 #include "core/names.h"
 #include "core/servers.h"
+#include "metrics/endpoint.h"
 #include "pg/quote.h"
+#include "report/samples.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/process.h"
@@ -47,6 +50,15 @@ std::string FirstFew(const std::vector<int64_t>& v) {
   if (v.size() > 10) out += fmt::format(" ... ({} in all)", v.size());
   return out;
 }
+
+// Removes the writer's pid file when it goes: the writer has stopped once the file is gone.
+struct PidFile {
+  std::filesystem::path path;
+  ~PidFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
 
 }  // namespace
 
@@ -122,7 +134,11 @@ int RunHeartbeatWriter(const Config& config) {
     return 0;  // one writer is enough
   }
   if (!WriteFileAtomic(store.file("heartbeat.pid"), std::to_string(getpid()) + "\n").ok()) return 1;
+  const PidFile pid_file{store.file("heartbeat.pid")};
   log::info("heartbeat writer running, pid {}", getpid());
+  MetricsEndpoint metrics(config);  // serves while the writer lives (metrics/endpoint.h)
+  LagSampler lag_sampler(config);
+  SampleRecorder samples(store.dir(), "heartbeat");
   const auto interval = std::chrono::duration<double>(config.heartbeat_interval);
   RetryPolicy backoff{.attempts = 1000000,
                       .first_delay = std::chrono::milliseconds(500),
@@ -148,6 +164,7 @@ int RunHeartbeatWriter(const Config& config) {
       break;
     } else {
       ++failures;
+      (void)samples.CountError("heartbeat insert failed: " + st.message());
       src.reset();
       auto delay = BackoffDelay(backoff, failures);
       log::warn("heartbeat insert failed, retrying in {} ms: {}", delay.count(), st.message());
@@ -157,8 +174,6 @@ int RunHeartbeatWriter(const Config& config) {
     std::this_thread::sleep_until(started +
                                   std::chrono::duration_cast<std::chrono::nanoseconds>(interval));
   }
-  std::error_code ec;
-  std::filesystem::remove(store.file("heartbeat.pid"), ec);
   return 0;
 }
 

@@ -84,7 +84,12 @@ Result<CopyResult> StreamCopy(Connection& from, const std::string& copy_out_sql,
   if (PQputCopyEnd(to.raw(), nullptr) != 1) return Status::Error(ConnError(to));
   int64_t tuples = -1;
   DBR_RETURN_IF_ERROR(FinishCommand(to, &tuples));
-  if (tuples >= 0) result.rows = tuples;  // binary COPY has a header chunk; trust the server
+  if (tuples >= 0) {
+    // Not every message of a binary COPY is a row (its trailer comes on its own): trust the
+    // server, and correct the live count too.
+    if (live != nullptr) live->rows.fetch_add(tuples - result.rows, std::memory_order_relaxed);
+    result.rows = tuples;
+  }
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include "core/servers.h"
 #include "pg/copy_stream.h"
 #include "pg/quote.h"
+#include "report/copy_sampler.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/parallel.h"
@@ -120,6 +121,7 @@ class ParallelCopy {
     Status result;
     {
       ProgressReporter progress([this] { return ProgressLine(); });
+      CopySampler samples(ctx_.store, ctx_.state, live_);
       workers_.resize(static_cast<size_t>(jobs));
       result = RunParallel(jobs, units_.size(), [this](size_t i, int w) {
         Status st = CopyUnitOn(units_[i], workers_[static_cast<size_t>(w)]);

@@ -804,6 +804,26 @@ TEST(CutoverConfig, BadValuesNameTheField) {
             std::string::npos);
 }
 
+TEST(MetricsConfig, OffUnlessTheBlockIsThere) {
+  EXPECT_EQ(MustParse("provider: rds\n").metrics.listen, "");
+  EXPECT_EQ(MustParse("metrics:\n").metrics.listen, "");
+  EXPECT_EQ(MustParse("metrics:\n  listen: 127.0.0.1:9187\n").metrics.listen, "127.0.0.1:9187");
+  EXPECT_EQ(MustParse("metrics: {listen: \"[::1]:9187\"}\n").metrics.listen, "[::1]:9187");
+}
+
+TEST(MetricsConfig, BadValuesNameTheField) {
+  EXPECT_NE(ParseError("metrics: {}\n").find("metrics.listen: missing"), std::string::npos);
+  EXPECT_NE(ParseError("metrics:\n  listen: 9187\n").find("metrics.listen: expected host:port"),
+            std::string::npos);
+  EXPECT_NE(ParseError("metrics:\n  listen: localhost:0\n").find("metrics.listen"),
+            std::string::npos);
+  EXPECT_NE(ParseError("metrics: 127.0.0.1:9187\n").find("metrics: expected a map"),
+            std::string::npos);
+  EXPECT_NE(
+      ParseError("metrics:\n  lisen: 127.0.0.1:9187\n").find("did you mean \"metrics.listen\""),
+      std::string::npos);
+}
+
 TEST(CutoverConfig, AdminPasswordIsNeverEchoed) {
   std::string err = ParseError("cutover:\n  type: pgbouncer\n  admin_password: [hunter2]\n");
   EXPECT_NE(err.find("cutover.admin_password"), std::string::npos) << err;

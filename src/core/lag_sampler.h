@@ -1,0 +1,41 @@
+// Inside the heartbeat writer: every few seconds, records the replication lag (bytes from the
+// slot, seconds from the newest heartbeat on the replica) and the age of the newest heartbeat on
+// the primary as samples (report/samples.h). Its own thread and connections, so a slow or
+// unreachable replica never holds up the heartbeat's inserts.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "core/replication_health.h"
+#include "pg/connection.h"
+#include "report/samples.h"
+#include "util/periodic_task.h"
+
+namespace dbr {
+
+constexpr std::chrono::milliseconds kLagSamplePeriod{5000};
+
+// Records the lag `h` shows (what of it is known) as a "lag" sample.
+Status RecordLag(SampleRecorder& recorder, const ReplicationHealth& h,
+                 std::chrono::milliseconds min_gap = std::chrono::milliseconds(0));
+
+class LagSampler {
+ public:
+  LagSampler(const Config& config, std::chrono::milliseconds period = kLagSamplePeriod);
+  ~LagSampler();
+
+ private:
+  void SampleOnce();
+
+  Config config_;
+  SampleRecorder recorder_;
+  std::string primary_side_;
+  std::optional<pg::Connection> primary_, replica_;
+  std::unique_ptr<PeriodicTask> task_;  // last: stopped before the rest goes
+};
+
+}  // namespace dbr
