@@ -103,6 +103,9 @@ say "db_relocate cutover --config examples/demo.yaml   (the load keeps writing t
 sleep 3
 "$BIN" proxy --config "$CONFIG"
 
+say "db_relocate verify --config examples/demo.yaml   (PostgreSQL 17 -> 15 now, the load still writing)"
+"$BIN" verify --config "$CONFIG"
+
 say "Letting the load finish (pgbench's own summary: no failed transaction through the switch)"
 load_rc=0
 wait "$LOAD_PID" || load_rc=$?
@@ -134,6 +137,8 @@ for t in $tables; do
   if [[ "$a" == "$b" ]]; then r=OK; else r="DIFFERS (destination: $b)"; differs=1; fi
   printf '%-28s %-44s %s\n' "$t" "$a" "$r"
 done
+say "db_relocate report --config examples/demo.yaml"
+"$BIN" report --config "$CONFIG"
 if [[ $differs == 0 ]]; then
   say "Success: the application writes to PostgreSQL 17, and the source, kept in sync by the return replication, holds exactly the same rows (\`db_relocate rollback\` would lose nothing)."
 else

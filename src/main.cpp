@@ -57,20 +57,17 @@ int main(int argc, char** argv) {
   struct Command {
     const char* name;
     const char* help;
-    const char* pending_issue;  // non-null: not available yet
   };
   const Command commands[] = {
-      {"check", "Run the pre-flight checks against the source (and destination)", nullptr},
-      {"run", "Relocate: snapshot, restore, replicate and catch up", nullptr},
-      {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
-       nullptr},
-      {"verify", "Compare every table between source and destination while replication runs",
-       nullptr},
-      {"cutover", "Move the application's traffic to the destination", nullptr},
-      {"rollback", "Move the application's traffic back to the source", nullptr},
-      {"proxy", "Start or reload a managed proxy and show where it sends traffic", nullptr},
-      {"cleanup", "Remove what the relocation created (--dry-run lists it)", nullptr},
-      {"report", "Write an HTML report: steps, copy throughput, lag, cut-over, verify", nullptr},
+      {"check", "Run the pre-flight checks against the source (and destination)"},
+      {"run", "Relocate: snapshot, restore, replicate and catch up"},
+      {"status", "Show the relocation's step, copy progress, replication lag and heartbeat"},
+      {"verify", "Compare every table between source and destination while replication runs"},
+      {"cutover", "Move the application's traffic to the destination"},
+      {"rollback", "Move the application's traffic back to the source"},
+      {"proxy", "Start or reload a managed proxy and show where it sends traffic"},
+      {"cleanup", "Remove what the relocation created (--dry-run lists it)"},
+      {"report", "Write an HTML report: steps, copy throughput, lag, cut-over, verify"},
   };
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
@@ -116,11 +113,6 @@ int main(int argc, char** argv) {
     std::cout << "db_relocate " << DBR_VERSION << "\n";
     return 0;
   }
-  for (const auto& c : commands) {
-    if (name == c.name && c.pending_issue != nullptr)
-      return dbr::cli::NotYetAvailable(name, c.pending_issue);
-  }
-
   if (!log_level.empty() && !dbr::log::IsValidLevel(log_level)) {
     std::cerr << "error: --log-level " << log_level
               << " is not one of debug, info, warn, error, fatal\n";

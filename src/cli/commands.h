@@ -37,7 +37,5 @@ int Proxy(const Config& config, const CommandOptions& options);
 int MakeReport(const Config& config, const CommandOptions& options);
 // The detached heartbeat writer that `run` starts (hidden command).
 int Heartbeat(const Config& config, const CommandOptions& options);
-// Commands whose issue has not landed: say so and exit 2.
-int NotYetAvailable(const std::string& command, const std::string& issue);
 
 }  // namespace dbr::cli
