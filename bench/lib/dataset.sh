@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced; its globals are read by the sourcing script
 # Shared by the benchmarks under bench/ (sourced, not run): helpers, the two clusters, the dataset,
 # fresh destinations and the teardown of a db_relocate relocation.
 #
