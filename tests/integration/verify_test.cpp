@@ -256,10 +256,18 @@ TEST_F(VerifyTest, SchemaDifferencesAreNamedWithBothSides) {
   CommandResult text = RunDbRelocate({"verify", "--config", config_.string()});
   EXPECT_NE(text.out.find("3 of "), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("public.dmg_add_v"), std::string::npos) << text.out;
-
+  EXPECT_NE(text.out.find("1 sequences are behind"), std::string::npos) << text.out;
+  // A sequence behind alone is named but does not fail verify: cut-over sets it ahead.
   ASSERT_TRUE(OnDestination("ALTER TABLE dmg_add ALTER COLUMN v TYPE text; "
-                            "CREATE INDEX dmg_add_v ON dmg_add (v); SELECT setval('dmg_seq', 1500)")
+                            "CREATE INDEX dmg_add_v ON dmg_add (v)")
                   .ok());
+  CommandResult only_sequence = Verify();
+  EXPECT_EQ(only_sequence.exit_code, 0) << only_sequence.out;
+  EXPECT_EQ(
+      ObjectIn(nlohmann::json::parse(only_sequence.out), "sequence", "public.dmg_seq")["status"],
+      "BEHIND");
+
+  ASSERT_TRUE(OnDestination("SELECT setval('dmg_seq', 1500)").ok());
   CommandResult fixed = Verify();
   EXPECT_EQ(fixed.exit_code, 0) << fixed.out;
 }
