@@ -41,25 +41,6 @@ class FixedCredentials : public CredentialProvider {
   Credentials credentials_;
 };
 
-// {"AccessKeyId", "SecretAccessKey", <token_key>, "Expiration"}: credential_process, the
-// container endpoint and IMDS all answer in this shape.
-Result<Credentials> CredentialsFromJson(const std::string& text, const char* token_key,
-                                        const std::string& source) {
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
-  if (!json.is_object()) return Status::Error(source + ": the reply is not a JSON object");
-  auto field = [&](const char* key) -> std::string {
-    return json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : "";
-  };
-  Credentials credentials{
-      field("AccessKeyId"), field("SecretAccessKey"), field(token_key), {}, source};
-  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
-    return Status::Error(source + ": the reply has no AccessKeyId or SecretAccessKey");
-  if (std::string expiration = field("Expiration"); !expiration.empty()) {
-    DBR_ASSIGN_OR_RETURN(credentials.expiration, ParseIso8601(expiration));
-  }
-  return credentials;
-}
-
 Result<HttpResponse> MetadataCall(HttpRequest request, const std::string& what) {
   Result<HttpResponse> sent = HttpSend(request, kMetadataTimeout);
   if (!sent.ok()) return sent.status().Wrap(what);
@@ -92,6 +73,23 @@ Result<std::chrono::system_clock::time_point> ParseIso8601(const std::string& te
     return Status::Error("not an ISO 8601 time: '" + text + "'");
   }
   return std::chrono::system_clock::from_time_t(timegm(&tm) - offset_seconds);
+}
+
+Result<Credentials> CredentialsFromJson(const std::string& text, const char* token_key,
+                                        const std::string& source) {
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) return Status::Error(source + ": the reply is not a JSON object");
+  auto field = [&](const char* key) -> std::string {
+    return json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : "";
+  };
+  Credentials credentials{
+      field("AccessKeyId"), field("SecretAccessKey"), field(token_key), {}, source};
+  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
+    return Status::Error(source + ": the reply has no AccessKeyId or SecretAccessKey");
+  if (std::string expiration = field("Expiration"); !expiration.empty()) {
+    DBR_ASSIGN_OR_RETURN(credentials.expiration, ParseIso8601(expiration));
+  }
+  return credentials;
 }
 
 Result<std::vector<std::string>> SplitCommandLine(const std::string& command) {
