@@ -84,12 +84,17 @@ EngineVersion ParseEngineVersion(const pugi::xml_node& n) {
   return v;
 }
 
-Result<KmsKey> ParseKmsKey(nlohmann::json reply) {
-  const auto& m = reply["KeyMetadata"];
+Result<KmsKey> ParseKmsKey(const nlohmann::json& reply) {
+  if (!reply.is_object() || !reply.contains("KeyMetadata") || !reply["KeyMetadata"].is_object())
+    return Status::Error("kms DescribeKey: the reply has no KeyMetadata object");
+  const nlohmann::json& m = reply["KeyMetadata"];
+  auto text = [&](const char* key) {
+    return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : std::string();
+  };
   KmsKey k;
-  k.id = m.value("KeyId", "");
-  k.arn = m.value("Arn", "");
-  k.enabled = m.value("Enabled", false);
+  k.id = text("KeyId");
+  k.arn = text("Arn");
+  k.enabled = m.contains("Enabled") && m["Enabled"].is_boolean() && m["Enabled"].get<bool>();
   return k;
 }
 

@@ -152,7 +152,7 @@ class Rds {
 DbInstance ParseInstance(const pugi::xml_node& n);
 DbSnapshot ParseSnapshot(const pugi::xml_node& n);
 EngineVersion ParseEngineVersion(const pugi::xml_node& n);
-Result<KmsKey> ParseKmsKey(nlohmann::json reply);
+Result<KmsKey> ParseKmsKey(const nlohmann::json& reply);  // error: no KeyMetadata object
 
 // The RDS calls over a client of their own with the default credential chain: what a command
 // or step that talks to AWS holds for its lifetime.
