@@ -59,6 +59,12 @@ Result<std::chrono::system_clock::time_point> ParseIso8601(const std::string& te
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
     return Status::Error("not an ISO 8601 time: '" + text + "'");
+  // system_clock counts nanoseconds in 64 bits (the years 1678 to 2262): an expiration outside
+  // 1970-2200 is not a real one.
+  if (tm.tm_year < 1970 || tm.tm_year > 2200 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+      tm.tm_sec < 0 || tm.tm_sec > 60)
+    return Status::Error("not an ISO 8601 time between the years 1970 and 2200: '" + text + "'");
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   std::string rest = text.substr(consumed);
