@@ -21,8 +21,8 @@ TEST(AwsRdsParse, KmsKeyOfAnotherShapeIsAnErrorNotAThrow) {
   for (const char* bad : {R"({"__type":"com.amazonaws.kms#NotFoundException","message":"no"})",
                           "[]", "5", R"({"KeyMetadata": null})", R"({"KeyMetadata": [1]})"}) {
     Result<KmsKey> key = ParseKmsKey(nlohmann::json::parse(bad));
-    EXPECT_FALSE(key.ok()) << bad;
-    if (!key.ok()) EXPECT_NE(key.message().find("KeyMetadata"), std::string::npos);
+    ASSERT_FALSE(key.ok()) << bad;
+    EXPECT_NE(key.message().find("KeyMetadata"), std::string::npos) << key.message();
   }
   auto odd = ParseKmsKey(
       nlohmann::json::parse(R"({"KeyMetadata": {"KeyId": 1, "Arn": null, "Enabled": "true"}})"));
