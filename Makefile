@@ -1,13 +1,15 @@
 # The two commands of the README:
 #   make demo   relocate a live PostgreSQL 15 database to PostgreSQL 17 on this machine
-#   make test   build, then run every test (unit, sanitizers, real-server integration)
+#   make test   build, then run every test (unit, sanitizers, fuzzers, real-server integration)
 # Both install what they need first (scripts/install-deps.sh: Debian packages, PostgreSQL majors).
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan test unit-asan demo format clean
+.PHONY: all deps build build-asan test unit-asan fuzz demo format clean
 
 all: build
 
@@ -28,7 +30,11 @@ unit-asan: deps $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN) -j $(JOBS) unit_tests
 	$(BUILD_ASAN)/tests/unit_tests
 
-test: build unit-asan
+# The libFuzzer targets (tests/fuzz, clang), FUZZ_SECONDS each: no crash, hang or sanitizer report.
+fuzz: deps
+	BUILD_FUZZ=$(BUILD_FUZZ) JOBS=$(JOBS) bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+test: build unit-asan fuzz
 	cd $(BUILD) && ctest --output-on-failure --timeout 900 -j 2
 
 demo: build
@@ -38,4 +44,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -41,25 +41,6 @@ class FixedCredentials : public CredentialProvider {
   Credentials credentials_;
 };
 
-// {"AccessKeyId", "SecretAccessKey", <token_key>, "Expiration"}: credential_process, the
-// container endpoint and IMDS all answer in this shape.
-Result<Credentials> CredentialsFromJson(const std::string& text, const char* token_key,
-                                        const std::string& source) {
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
-  if (!json.is_object()) return Status::Error(source + ": the reply is not a JSON object");
-  auto field = [&](const char* key) -> std::string {
-    return json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : "";
-  };
-  Credentials credentials{
-      field("AccessKeyId"), field("SecretAccessKey"), field(token_key), {}, source};
-  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
-    return Status::Error(source + ": the reply has no AccessKeyId or SecretAccessKey");
-  if (std::string expiration = field("Expiration"); !expiration.empty()) {
-    DBR_ASSIGN_OR_RETURN(credentials.expiration, ParseIso8601(expiration));
-  }
-  return credentials;
-}
-
 Result<HttpResponse> MetadataCall(HttpRequest request, const std::string& what) {
   Result<HttpResponse> sent = HttpSend(request, kMetadataTimeout);
   if (!sent.ok()) return sent.status().Wrap(what);
@@ -78,6 +59,12 @@ Result<std::chrono::system_clock::time_point> ParseIso8601(const std::string& te
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
     return Status::Error("not an ISO 8601 time: '" + text + "'");
+  // system_clock counts nanoseconds in 64 bits (the years 1678 to 2262): an expiration outside
+  // 1970-2200 is not a real one.
+  if (tm.tm_year < 1970 || tm.tm_year > 2200 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+      tm.tm_sec < 0 || tm.tm_sec > 60)
+    return Status::Error("not an ISO 8601 time between the years 1970 and 2200: '" + text + "'");
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   std::string rest = text.substr(consumed);
@@ -92,6 +79,23 @@ Result<std::chrono::system_clock::time_point> ParseIso8601(const std::string& te
     return Status::Error("not an ISO 8601 time: '" + text + "'");
   }
   return std::chrono::system_clock::from_time_t(timegm(&tm) - offset_seconds);
+}
+
+Result<Credentials> CredentialsFromJson(const std::string& text, const char* token_key,
+                                        const std::string& source) {
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) return Status::Error(source + ": the reply is not a JSON object");
+  auto field = [&](const char* key) -> std::string {
+    return json.contains(key) && json[key].is_string() ? json[key].get<std::string>() : "";
+  };
+  Credentials credentials{
+      field("AccessKeyId"), field("SecretAccessKey"), field(token_key), {}, source};
+  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
+    return Status::Error(source + ": the reply has no AccessKeyId or SecretAccessKey");
+  if (std::string expiration = field("Expiration"); !expiration.empty()) {
+    DBR_ASSIGN_OR_RETURN(credentials.expiration, ParseIso8601(expiration));
+  }
+  return credentials;
 }
 
 Result<std::vector<std::string>> SplitCommandLine(const std::string& command) {

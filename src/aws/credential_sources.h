@@ -15,6 +15,11 @@ namespace dbr::aws {
 // "2015-08-30T12:36:00Z", with optional fractional seconds and a Z or ±hh:mm offset.
 Result<std::chrono::system_clock::time_point> ParseIso8601(const std::string& text);
 
+// {"AccessKeyId", "SecretAccessKey", <token_key>, "Expiration"}: credential_process, the
+// container endpoint and IMDS all answer in this shape. `source` names it in errors.
+Result<Credentials> CredentialsFromJson(const std::string& text, const char* token_key,
+                                        const std::string& source);
+
 // A command line split the way the AWS CLI splits credential_process (POSIX shell quoting,
 // no shell: no variables, globs or pipes).
 Result<std::vector<std::string>> SplitCommandLine(const std::string& command);

@@ -28,6 +28,8 @@ std::vector<std::string> Texts(const pugi::xml_node& list, const char* item, con
   return out;
 }
 
+}  // namespace
+
 DbInstance ParseInstance(const pugi::xml_node& n) {
   DbInstance d;
   d.id = Text(n, "DBInstanceIdentifier");
@@ -82,7 +84,19 @@ EngineVersion ParseEngineVersion(const pugi::xml_node& n) {
   return v;
 }
 
-}  // namespace
+Result<KmsKey> ParseKmsKey(const nlohmann::json& reply) {
+  if (!reply.is_object() || !reply.contains("KeyMetadata") || !reply["KeyMetadata"].is_object())
+    return Status::Error("kms DescribeKey: the reply has no KeyMetadata object");
+  const nlohmann::json& m = reply["KeyMetadata"];
+  auto text = [&](const char* key) {
+    return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : std::string();
+  };
+  KmsKey k;
+  k.id = text("KeyId");
+  k.arn = text("Arn");
+  k.enabled = m.contains("Enabled") && m["Enabled"].is_boolean() && m["Enabled"].get<bool>();
+  return k;
+}
 
 Result<XmlReply> Rds::Call(const std::string& action, const QueryParams& params, AwsError* error) {
   return client_.Query("rds", kRdsVersion, action, params, error);
@@ -333,11 +347,7 @@ Result<std::optional<KmsKey>> Rds::FindKmsKey(const std::string& key) {
     if (error.code == "NotFoundException") return std::optional<KmsKey>();
     return r.status();
   }
-  const auto& m = (*r)["KeyMetadata"];
-  KmsKey k;
-  k.id = m.value("KeyId", "");
-  k.arn = m.value("Arn", "");
-  k.enabled = m.value("Enabled", false);
+  DBR_ASSIGN_OR_RETURN(KmsKey k, ParseKmsKey(*r));
   return std::optional<KmsKey>(k);
 }
 

@@ -147,6 +147,13 @@ class Rds {
   AwsClient& client_;
 };
 
+// The values in a reply (the <DBInstance>, <DBSnapshot>, <DBEngineVersion> element; KMS
+// DescribeKey's JSON). Missing elements give empty/zero fields.
+DbInstance ParseInstance(const pugi::xml_node& n);
+DbSnapshot ParseSnapshot(const pugi::xml_node& n);
+EngineVersion ParseEngineVersion(const pugi::xml_node& n);
+Result<KmsKey> ParseKmsKey(const nlohmann::json& reply);  // error: no KeyMetadata object
+
 // The RDS calls over a client of their own with the default credential chain: what a command
 // or step that talks to AWS holds for its lifetime.
 class RdsSession {

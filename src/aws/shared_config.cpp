@@ -1,6 +1,7 @@
 #include "aws/shared_config.h"
 
 #include <fstream>
+#include <sstream>
 
 namespace dbr::aws {
 namespace {
@@ -20,31 +21,38 @@ std::filesystem::path ExpandHome(const std::string& path, const EnvLookup& env) 
 }  // namespace
 
 Result<IniFile> ReadIniFile(const std::filesystem::path& path) {
-  IniFile file;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return file;
+  if (!std::filesystem::exists(path, ec)) return IniFile();
   std::ifstream in(path);
   if (!in) return Status::Error("cannot read " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseIniFile(text.str(), path.string());
+}
+
+Result<IniFile> ParseIniFile(const std::string& text, const std::string& where) {
+  IniFile file;
+  std::istringstream in(text);
   std::string line;
   IniSection* section = nullptr;
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
     if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) continue;
-    std::string text = Trim(line);
-    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
-    if (text[0] == '[') {
-      if (text.back() != ']')
-        return Status::Error(path.string() + ":" + std::to_string(number) +
+    std::string content = Trim(line);
+    if (content.empty() || content[0] == '#' || content[0] == ';') continue;
+    if (content[0] == '[') {
+      if (content.back() != ']')
+        return Status::Error(where + ":" + std::to_string(number) +
                              ": a section header must end with ']'");
-      section = &file[Trim(text.substr(1, text.size() - 2))];
+      section = &file[Trim(content.substr(1, content.size() - 2))];
       continue;
     }
-    size_t eq = text.find('=');
+    size_t eq = content.find('=');
     if (eq == std::string::npos || section == nullptr)
-      return Status::Error(path.string() + ":" + std::to_string(number) +
+      return Status::Error(where + ":" + std::to_string(number) +
                            ": expected `key = value` inside a [section]");
-    (*section)[Trim(text.substr(0, eq))] = Trim(text.substr(eq + 1));
+    (*section)[Trim(content.substr(0, eq))] = Trim(content.substr(eq + 1));
   }
   return file;
 }

@@ -18,6 +18,8 @@ using IniFile = std::map<std::string, IniSection>;
 // Sections by their bracketed name; `#`/`;` comments; indented lines (nested settings such as
 // `s3 =` blocks) are ignored. A missing file is empty.
 Result<IniFile> ReadIniFile(const std::filesystem::path& path);
+// The same from text in memory; `where` (the file's path) starts the errors' "where:line: ...".
+Result<IniFile> ParseIniFile(const std::string& text, const std::string& where);
 
 struct SharedFiles {
   std::filesystem::path credentials_path;

@@ -198,7 +198,10 @@ std::optional<system_clock::time_point> ParseLogTimestamp(std::string_view text)
   const year_month_day ymd{year{Num(text, 0, 4)}, month{static_cast<unsigned>(Num(text, 5, 2))},
                            day{static_cast<unsigned>(Num(text, 8, 2))}};
   const int hh = Num(text, 11, 2), mm = Num(text, 14, 2), ss = Num(text, 17, 2);
-  if (!ymd.ok() || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: it holds the years 1678 to 2262 only.
+  if (!ymd.ok() || ymd.year() < year{1900} || ymd.year() > year{2200} || hh > 23 || mm > 59 ||
+      ss > 60)
+    return std::nullopt;
   size_t p = 19;
   microseconds frac{0};
   if (p < text.size() && text[p] == '.') {

@@ -68,7 +68,8 @@ Result<Lsn> ChooseSnapshotLsn(const std::vector<RecoveryEnd>& found, Lsn lower, 
                               std::optional<std::chrono::system_clock::time_point> not_after);
 
 // A '%t' / '%m' log timestamp: "YYYY-MM-DD HH:MM:SS[.fff] ZONE" with ZONE "UTC", "GMT", "UT",
-// "Z" or a numeric offset ("+05", "-0330", "+05:30"); nullopt for anything else (e.g. "CET").
+// "Z" or a numeric offset ("+05", "-0330", "+05:30"); nullopt for anything else (e.g. "CET")
+// and for a year outside 1900-2200.
 std::optional<std::chrono::system_clock::time_point> ParseLogTimestamp(std::string_view text);
 
 }  // namespace dbr::pg

@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <set>
-#include <sstream>
 
 #include "core/names.h"
 #include "pg/quote.h"
+#include "snapshot/restore_list.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/process.h"
@@ -40,20 +40,6 @@ Status RunTool(const ProcessSpec& spec, const std::string& what) {
   if (!out.ok()) return out.status().Wrap(what);
   if (out->exit_code != 0) return Status::Error(what + ": " + DescribeFailure(spec, *out));
   return Status::Ok();
-}
-
-bool OnlyAlreadyExistsErrors(const std::string& stderr_text) {
-  std::stringstream ss(stderr_text);
-  std::string line;
-  bool any = false;
-  while (std::getline(ss, line)) {
-    if (line.find("error: could not execute query") == std::string::npos) continue;
-    any = true;
-    if (line.find("already exists") == std::string::npos &&
-        line.find("multiple primary keys") == std::string::npos)
-      return false;
-  }
-  return any;
 }
 
 }  // namespace
@@ -155,23 +141,7 @@ Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
   std::vector<std::string> skip_prefixes = {"EXTENSION - ", "COMMENT - EXTENSION "};
   for (int i = 0; i < schemas->rows(); ++i)
     skip_prefixes.push_back("SCHEMA - " + schemas->Get(i, 0) + " ");
-  std::string list;
-  std::stringstream ss(toc->out);
-  std::string line;
-  while (std::getline(ss, line)) {
-    bool skip = false;
-    auto semi = line.find("; ");
-    if (!line.empty() && line[0] != ';' && semi != std::string::npos) {
-      std::stringstream fields(line.substr(semi + 2));
-      std::string catalog_id, oid;
-      fields >> catalog_id >> oid;
-      std::string rest;
-      std::getline(fields, rest);
-      if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
-      for (const auto& p : skip_prefixes) skip = skip || rest.rfind(p, 0) == 0;
-    }
-    if (!skip) list += line + "\n";
-  }
+  const std::string list = FilterRestoreList(toc->out, skip_prefixes);
   auto list_file = archive.string() + "." + section + ".list";
   DBR_RETURN_IF_ERROR(WriteFileAtomic(list_file, list));
 

@@ -369,9 +369,12 @@ TEST(RecoveryLog, ParsesLogTimestamps) {
   EXPECT_EQ(ParseLogTimestamp("2026-12-02 06:32:03 +05:30"), base);
   EXPECT_EQ(ParseLogTimestamp("2026-12-02 03:02:03 +02"), base);
   EXPECT_EQ(ParseLogTimestamp("2026-12-01 21:32:03 -0330"), base);
-  for (const char* bad : {"", "2026-12-02 01:02:03", "2026-12-02 01:02:03 CET",
-                          "2026-13-02 01:02:03 UTC", "2026-02-30 01:02:03 UTC",
-                          "2026-12-02 25:02:03 UTC", "2026-12-02 01:02:03 +5", "garbage"}) {
+  for (const char* bad :
+       {"", "2026-12-02 01:02:03", "2026-12-02 01:02:03 CET", "2026-13-02 01:02:03 UTC",
+        "2026-02-30 01:02:03 UTC", "2026-12-02 25:02:03 UTC", "2026-12-02 01:02:03 +5", "garbage",
+        // Found by tests/fuzz/fuzz_recovery_log: years system_clock's
+        // nanoseconds cannot hold overflowed (undefined behaviour).
+        "2626-12-02 00:59:21 UTC", "9999-12-31 23:59:59 UTC", "0001-01-01 00:00:00 UTC"}) {
     EXPECT_FALSE(ParseLogTimestamp(bad).has_value()) << bad;
   }
   // Extracted from a line with other prefixes (%m, and a pid first).

@@ -1,0 +1,20 @@
+// The text pg_restore prints that the schema copy reads: its table of contents (`--list`) and
+// its error output. Pure functions, apart from schema_dump.cpp so they can be tested alone.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dbr {
+
+// `pg_restore --list` output without the entries whose description (in "<dump id>; <catalog
+// id> <oid> EXTENSION - plpgsql ...", the part after the oid) starts with one of `skip_prefixes`.
+// Comment lines (";") and lines of any other shape are kept as they are.
+std::string FilterRestoreList(const std::string& toc,
+                              const std::vector<std::string>& skip_prefixes);
+
+// pg_restore's stderr holds "could not execute query" errors, and each says an object already
+// exists (what an interrupted earlier restore of post-data leaves).
+bool OnlyAlreadyExistsErrors(const std::string& stderr_text);
+
+}  // namespace dbr
