@@ -21,8 +21,9 @@ struct VerifyReport {
   std::string receiver;
   std::vector<TableResult> tables;
   std::vector<ObjectResult> objects;  // every schema object compared, OK ones included
-  // Every table and object equal. A sequence BEHIND is reported but does not count: sequences
-  // are not replicated, and cut-over sets them ahead inside its write pause.
+  // Every table and object equal. A sequence BEHIND (sequences are not replicated; cut-over sets
+  // them ahead inside its write pause) and an extension only on the destination are reported
+  // but do not count.
   bool ok() const;
 
   nlohmann::json ToJson() const;

@@ -107,6 +107,11 @@ TEST_F(CliTest, HelpListsEveryCommand) {
 
 TEST_F(CliTest, VerifyAndCleanupAgainstUnreachableServersFailAndSayWhy) {
   fs::path config = Write("config.yaml", UnreachableConfig());
+  auto fresh = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(fresh.exit_code, 1) << Dump(fresh);
+  EXPECT_TRUE(fresh.out.empty()) << "no pretend output\n" << Dump(fresh);
+  EXPECT_TRUE(Contains(fresh.err, "nothing to verify yet: no relocation state in")) << Dump(fresh);
+  fs::create_directories(config.parent_path() / "db_relocate.state");
   auto verify = RunDbRelocate({"verify", "--config", config.string()});
   EXPECT_EQ(verify.exit_code, 1) << Dump(verify);
   EXPECT_TRUE(verify.out.empty()) << "no pretend output\n" << Dump(verify);

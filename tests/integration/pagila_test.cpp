@@ -52,7 +52,8 @@ TEST(PagilaTest, RelocatesPagila15To17WhileTheApplicationWrites) {
       for (const char* sql :
            {"UPDATE customer SET active = 1 - active WHERE customer_id = 1 + $1::int % 500",
             "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) "
-            "VALUES (1 + $1::int % 500, 1, 1 + $1::int % 1000, 4.99, '2022-03-15')",
+            "SELECT 1 + $1::int % 500, 1, rental_id, 4.99, '2022-03-15' FROM rental "
+            "ORDER BY rental_id OFFSET $1::int % 1000 LIMIT 1",  // rental ids have gaps
             "UPDATE film SET description = description || ' ' || $1::text WHERE film_id = "
             "1 + $1::int % 1000",
             "DELETE FROM payment WHERE payment_id = $1::int * 3 AND payment_date < '2022-02-01'"}) {
