@@ -34,6 +34,16 @@ class ReportTest : public ::testing::Test {
     StopHeartbeatWriter(tmp_.path() / "state");
   }
 
+  // A PostgreSQL 15 source and 17 destination, each with an empty database `app`.
+  void StartAppPair() {
+    auto pair = StartPair(15, 17);
+    ASSERT_TRUE(pair.ok()) << pair.message();
+    src_ = std::move(pair->first);
+    dst_ = std::move(pair->second);
+    ASSERT_TRUE(src_->CreateDatabase("app").ok());
+    ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+  }
+
   std::filesystem::path proxy_config_;  // a managed PgBouncer to stop at the end
 
   TempDir tmp_;
@@ -41,12 +51,7 @@ class ReportTest : public ::testing::Test {
 };
 
 TEST_F(ReportTest, RunServesMetricsAndWritesTheReport) {
-  auto pair = StartPair(15, 17);
-  ASSERT_TRUE(pair.ok()) << pair.message();
-  src_ = std::move(pair->first);
-  dst_ = std::move(pair->second);
-  ASSERT_TRUE(src_->CreateDatabase("app").ok());
-  ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+  ASSERT_NO_FATAL_FAILURE(StartAppPair());
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
   auto port = PickFreePort();
   ASSERT_TRUE(port.ok()) << port.message();
@@ -165,12 +170,7 @@ TEST_F(ReportTest, RunServesMetricsAndWritesTheReport) {
 }
 
 TEST_F(ReportTest, CutoverRecordsItsWritePauseInTheReportAndTheMetrics) {
-  auto pair = StartPair(15, 17);
-  ASSERT_TRUE(pair.ok()) << pair.message();
-  src_ = std::move(pair->first);
-  dst_ = std::move(pair->second);
-  ASSERT_TRUE(src_->CreateDatabase("app").ok());
-  ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+  ASSERT_NO_FATAL_FAILURE(StartAppPair());
   for (const char* sql :
        {"CREATE SCHEMA \"Sales Ops\"", "CREATE ROLE app LOGIN PASSWORD 'apppw'",
         "CREATE TABLE ledger (id bigserial PRIMARY KEY, note text)",
