@@ -52,6 +52,7 @@ const std::vector<std::string> kTopKeys = {"provider",
                                            "heartbeat_interval",
                                            "catchup_lag_bytes",
                                            "catchup_timeout",
+                                           "reconnect_timeout",
                                            "split_tables_larger_than",
                                            "pg_bin_dir",
                                            "state_dir",
@@ -917,6 +918,7 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   top.PositiveNumber("heartbeat_interval", &cfg.heartbeat_interval);
   top.Int("catchup_lag_bytes", &cfg.catchup_lag_bytes, 1, kInt64Max);
   top.Int("catchup_timeout", &cfg.catchup_timeout, 1, kInt64Max);
+  top.Int("reconnect_timeout", &cfg.reconnect_timeout, 1, kInt64Max);
   top.Int("split_tables_larger_than", &cfg.split_tables_larger_than, 0, kInt64Max);
   top.String("pg_bin_dir", &cfg.pg_bin_dir);
   top.String("state_dir", &cfg.state_dir);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "core/heartbeat.h"
 #include "core/names.h"
@@ -143,6 +144,35 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
   std::cout << out;
 }
 
+// Runs the steps not done yet, in order, recording each one in the state as it ends.
+Status RunSteps(RunContext& ctx) {
+  for (const Step& step : kSteps) {
+    bool skip = step.once && ctx.state.StepDone(step.name);
+    if (step.until_done != nullptr) skip = ctx.state.StepDone(step.until_done);
+    if (skip) {
+      log::info("step {}: already done", step.name);
+      continue;
+    }
+    log::info("step {}: {}", step.name, step.title);
+    ctx.state.current_step = step.name;
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    auto started = std::chrono::steady_clock::now();
+    CrashPoint((std::string("before:") + step.name).c_str());
+    DBR_RETURN_IF_ERROR(ctx.Reconnect());  // a server restarted since the last step
+    Status st = step.run(ctx);
+    CrashPoint((std::string("after:") + step.name).c_str());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!st.ok()) {
+      (void)ctx.SaveState();
+      return st.Wrap("step " + std::string(step.name) + " failed after " + HumanDuration(secs));
+    }
+    ctx.state.steps[step.name] = {true, secs, NowUtc()};
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    log::info("step {} done in {}", step.name, HumanDuration(secs));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunRelocation(const Config& config) {
@@ -170,29 +200,19 @@ Status RunRelocation(const Config& config) {
   DBR_RETURN_IF_ERROR(ctx.Reconnect());
   DBR_RETURN_IF_ERROR(ctx.LoadTables());
   const auto run_started = std::chrono::steady_clock::now();
-  for (const Step& step : kSteps) {
-    bool skip = step.once && ctx.state.StepDone(step.name);
-    if (step.until_done != nullptr) skip = ctx.state.StepDone(step.until_done);
-    if (skip) {
-      log::info("step {}: already done", step.name);
-      continue;
-    }
-    log::info("step {}: {}", step.name, step.title);
-    ctx.state.current_step = step.name;
-    DBR_RETURN_IF_ERROR(ctx.SaveState());
-    auto started = std::chrono::steady_clock::now();
-    CrashPoint((std::string("before:") + step.name).c_str());
-    DBR_RETURN_IF_ERROR(ctx.Reconnect());  // a server restarted since the last step
-    Status st = step.run(ctx);
-    CrashPoint((std::string("after:") + step.name).c_str());
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (!st.ok()) {
-      (void)ctx.SaveState();
-      return st.Wrap("step " + std::string(step.name) + " failed after " + HumanDuration(secs));
-    }
-    ctx.state.steps[step.name] = {true, secs, NowUtc()};
-    DBR_RETURN_IF_ERROR(ctx.SaveState());
-    log::info("step {} done in {}", step.name, HumanDuration(secs));
+  // A server lost in the middle of a step (restarted, out of reach) is waited for and the run
+  // resumes as a new `run` would; a lasting outage or a flapping one ends the run.
+  constexpr int kResumes = 5;
+  for (int resumed = 0;; ++resumed) {
+    Status st = RunSteps(ctx);
+    if (st.ok()) break;
+    const bool lost = ctx.LostAServer();
+    if (resumed == kResumes || !(st.is_unavailable() || lost)) return st;
+    log::warn("{}", st.message());
+    log::warn("a server was lost during the step: resuming once it is back ({} of {})", resumed + 1,
+              kResumes);
+    std::this_thread::sleep_for(BackoffDelay(ctx.OutagePolicy(), resumed + 1));
+    DBR_RETURN_IF_ERROR(ctx.Reconnect());
   }
   DBR_RETURN_IF_ERROR(ctx.snapshot_source->Finish(ctx));
   ctx.state.current_step = "replicating";

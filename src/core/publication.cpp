@@ -59,6 +59,12 @@ Status CreatePlainSlot(RunContext& ctx) {
 }
 
 Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
+  if (ctx.slot_connection && !ctx.exported_snapshot.empty()) {
+    // Resumed after the destination was lost: the copy goes on under the same snapshot.
+    log::info("keeping replication slot {} and its exported snapshot {}", names::kSlot,
+              ctx.exported_snapshot);
+    return Status::Ok();
+  }
   auto exists = ctx.src->QueryValue(
       "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {names::kSlot});
   if (!exists.ok()) return exists.status();

@@ -2,6 +2,7 @@
 // and the tables in scope.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "core/run_state.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
+#include "util/retry.h"
 
 namespace dbr {
 
@@ -35,6 +37,9 @@ struct RunContext {
   std::optional<pg::Connection> slot_connection;
   std::string exported_snapshot;
 
+  // Since when a server that was connected cannot be reached again (Reconnect's budget).
+  std::optional<std::chrono::steady_clock::time_point> outage_since;
+
   // Figures for the summary.
   int64_t rows_copied = 0;
   int64_t bytes_copied = 0;
@@ -50,9 +55,14 @@ struct RunContext {
   Status SaveState();
   // The replication user's password: from the config, else generated once and kept in the state.
   std::string ReplicationPassword();
-  // Opens the control connections that are missing or broken (a server restarted), retrying
-  // with backoff.
+  // Opens the control connections that are missing or broken (a server restarted, the network
+  // was cut), retrying with backoff for up to `reconnect_timeout`.
   Status Reconnect();
+  // After a failed step: whether a server was lost meanwhile (then the step can be resumed once
+  // it is back). Forgets an exported snapshot whose connection is gone.
+  bool LostAServer();
+  // How long and how often a lost server is tried again.
+  RetryPolicy OutagePolicy() const;
   // Reads the replicable tables in scope from the source into `tables`.
   Status LoadTables();
   // Parallel workers: `jobs` from the config, or the number of cores.

@@ -27,6 +27,23 @@ std::string ResultError(PGresult* res, PGconn* conn) {
   return OneLine(res == nullptr ? PQerrorMessage(conn) : PQresultErrorMessage(res));
 }
 
+// A connection attempt that failed for a reason that may go away (the server is down,
+// restarting, or out of reach), as opposed to one the server refused (password, database).
+bool ConnectFailureIsTransient(const std::string& message) {
+  for (const char* refused :
+       {"authentication failed", "does not exist", "no pg_hba.conf entry", "permission denied",
+        "certificate", "SSL error", "server does not support SSL"})
+    if (message.find(refused) != std::string::npos) return false;
+  return true;
+}
+
+// The TCP settings of every connection: a peer that vanished without a word (a network
+// partition, a host that died) is noticed within about 30 s, not after the kernel's 2 hours.
+constexpr const char* kKeepalivesIdle = "10";
+constexpr const char* kKeepalivesInterval = "5";
+constexpr const char* kKeepalivesCount = "3";
+constexpr const char* kTcpUserTimeoutMs = "30000";
+
 }  // namespace
 
 std::string ConnParams::Describe() const {
@@ -45,11 +62,26 @@ bool QueryResult::GetBool(int row, int col) const {
 Result<Connection> Connection::Open(const ConnParams& p) {
   std::string port = std::to_string(p.port);
   std::string timeout = std::to_string(p.connect_timeout_s);
-  std::vector<const char*> keys = {"host",           "port", "user", "dbname", "application_name",
-                                   "connect_timeout"};
-  std::vector<const char*> values = {
-      p.host.c_str(), port.c_str(), p.user.c_str(), p.dbname.c_str(), p.application_name.c_str(),
-      timeout.c_str()};
+  std::vector<const char*> keys = {"host",
+                                   "port",
+                                   "user",
+                                   "dbname",
+                                   "application_name",
+                                   "connect_timeout",
+                                   "keepalives_idle",
+                                   "keepalives_interval",
+                                   "keepalives_count",
+                                   "tcp_user_timeout"};
+  std::vector<const char*> values = {p.host.c_str(),
+                                     port.c_str(),
+                                     p.user.c_str(),
+                                     p.dbname.c_str(),
+                                     p.application_name.c_str(),
+                                     timeout.c_str(),
+                                     kKeepalivesIdle,
+                                     kKeepalivesInterval,
+                                     kKeepalivesCount,
+                                     kTcpUserTimeoutMs};
   if (!p.password.empty()) {
     keys.push_back("password");
     values.push_back(p.password.c_str());
@@ -73,7 +105,8 @@ Result<Connection> Connection::Open(const ConnParams& p) {
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string err = OneLine(PQerrorMessage(conn));
     PQfinish(conn);
-    return Status::Error(fmt::format("cannot connect to {}: {}", p.Describe(), err));
+    std::string message = fmt::format("cannot connect to {}: {}", p.Describe(), err);
+    return ConnectFailureIsTransient(err) ? Status::Unavailable(message) : Status::Error(message);
   }
   return Connection(conn, p);
 }
@@ -105,8 +138,9 @@ Result<QueryResult> Connection::Checked(PGresult* res, std::string_view sql, boo
       st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
     return result;
   std::string what = log_sql ? std::string(sql.substr(0, 200)) : "(statement not shown)";
-  return Status::Error(fmt::format("on {}: {} [while running: {}]", params_.label,
-                                   ResultError(res, conn_.get()), what));
+  std::string message = fmt::format("on {}: {} [while running: {}]", params_.label,
+                                    ResultError(res, conn_.get()), what);
+  return IsBroken() ? Status::Unavailable(message) : Status::Error(message);
 }
 
 Result<QueryResult> Connection::Query(std::string_view sql, const Params& params) {
@@ -125,14 +159,10 @@ Result<QueryResult> Connection::QueryWithin(std::string_view sql,
                                             std::chrono::milliseconds timeout) {
   log::debug("[{}] {}", params_.label, sql);
   const std::string text(sql);
-  if (PQsendQuery(conn_.get(), text.c_str()) == 0)
-    return Status::Error(
-        fmt::format("on {}: {}", params_.label, OneLine(PQerrorMessage(conn_.get()))));
+  if (PQsendQuery(conn_.get(), text.c_str()) == 0) return LinkError();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    if (PQconsumeInput(conn_.get()) == 0)
-      return Status::Error(
-          fmt::format("on {}: {}", params_.label, OneLine(PQerrorMessage(conn_.get()))));
+    if (PQconsumeInput(conn_.get()) == 0) return LinkError();
     if (PQisBusy(conn_.get()) == 0) break;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -154,8 +184,7 @@ Status Connection::Send(std::string_view sql, const Params& params) {
   std::vector<const char*> values = ParamValues(params);
   if (PQsendQueryParams(conn_.get(), sent_.c_str(), static_cast<int>(values.size()), nullptr,
                         values.data(), nullptr, nullptr, 0) == 0)
-    return Status::Error(
-        fmt::format("on {}: {}", params_.label, OneLine(PQerrorMessage(conn_.get()))));
+    return LinkError();
   return Status::Ok();
 }
 
@@ -184,6 +213,22 @@ Status Connection::FlushCommitted() {
     return st;
   }
   return Exec("COMMIT");
+}
+
+Status Connection::LinkError() const {
+  std::string message =
+      fmt::format("on {}: {}", params_.label, OneLine(PQerrorMessage(conn_.get())));
+  return IsBroken() ? Status::Unavailable(message) : Status::Error(message);
+}
+
+bool Connection::Alive() {
+  // Something to read on an idle connection is a server's goodbye: an error, then the close.
+  for (int i = 0; i < 3 && !IsBroken(); ++i) {
+    pollfd pfd{PQsocket(conn_.get()), POLLIN, 0};
+    if (poll(&pfd, 1, 0) <= 0) break;
+    if (PQconsumeInput(conn_.get()) == 0) return false;
+  }
+  return !IsBroken();
 }
 
 void Connection::Cancel() {

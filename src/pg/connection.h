@@ -86,6 +86,10 @@ class Connection {
   // Asks the server to cancel whatever this connection is running (safe from another thread).
   void Cancel();
   bool IsBroken() const { return PQstatus(conn_.get()) != CONNECTION_OK; }
+  // Whether the server is still there, without sending anything (a replication connection
+  // holding an exported snapshot must not run a statement): false once it has closed the
+  // connection or the network has reset it.
+  bool Alive();
 
  private:
   Connection(PGconn* conn, ConnParams params)
@@ -93,6 +97,8 @@ class Connection {
   Result<QueryResult> Run(std::string_view sql, const Params& params, bool log_sql);
   // Takes ownership of `res`; an error names this side and (when loggable) the statement.
   Result<QueryResult> Checked(PGresult* res, std::string_view sql, bool log_sql);
+  // libpq's last error on this connection; Unavailable when the connection is gone.
+  Status LinkError() const;
 
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
   ConnParams params_;

@@ -1,6 +1,7 @@
 #include "util/retry.h"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <thread>
 
@@ -25,17 +26,25 @@ Status Retry(const RetryPolicy& policy, const std::string& what,
 Status RetryIf(const RetryPolicy& policy, const std::string& what,
                const std::function<Status()>& fn,
                const std::function<bool(const Status&)>& should_retry) {
+  const auto started = std::chrono::steady_clock::now();
+  const bool timed = policy.give_up_after.count() > 0;
   Status last;
-  for (int attempt = 1; attempt <= policy.attempts; ++attempt) {
+  int attempt = 1;
+  for (;; ++attempt) {
     last = fn();
     if (last.ok() || !should_retry(last)) return last;
     if (attempt == policy.attempts) break;
     auto delay = BackoffDelay(policy, attempt);
-    log::warn("{} failed (attempt {}/{}), retrying in {} ms: {}", what, attempt, policy.attempts,
-              delay.count(), last.message());
+    if (timed && std::chrono::steady_clock::now() + delay > started + policy.give_up_after) break;
+    log::warn("{} failed (attempt {}{}), retrying in {} ms: {}", what, attempt,
+              timed ? "" : "/" + std::to_string(policy.attempts), delay.count(), last.message());
     std::this_thread::sleep_for(delay);
   }
-  return last.Wrap(what + " failed after " + std::to_string(policy.attempts) + " attempts");
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return last.Wrap(timed ? what + " failed for " + std::to_string(std::lround(waited)) + " s (" +
+                               std::to_string(attempt) + " attempts)"
+                         : what + " failed after " + std::to_string(attempt) + " attempts");
 }
 
 }  // namespace dbr

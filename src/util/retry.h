@@ -13,6 +13,9 @@ struct RetryPolicy {
   int attempts = 5;
   std::chrono::milliseconds first_delay{500};
   std::chrono::milliseconds max_delay{10000};
+  // When set, no attempt starts later than this after the first: an outage is waited out for
+  // this long, whatever the attempts left.
+  std::chrono::seconds give_up_after{0};
 };
 
 // Calls `fn` until it succeeds or the attempts run out; logs each failure with `what`.

@@ -21,8 +21,17 @@ class [[nodiscard]] Status {
     return s;
   }
 
+  // A server that could not be reached, or whose connection was lost (network, restart): trying
+  // again later may succeed, unlike an SQL error or a refused password.
+  static Status Unavailable(std::string message) {
+    Status s(std::move(message));
+    s.unavailable_ = true;
+    return s;
+  }
+
   bool ok() const { return !message_.has_value(); }
   bool is_bad_config() const { return bad_config_; }
+  bool is_unavailable() const { return unavailable_; }
   explicit operator bool() const { return ok(); }
   const std::string& message() const {
     static const std::string kOk = "ok";
@@ -33,6 +42,7 @@ class [[nodiscard]] Status {
     if (ok()) return *this;
     Status s(context + ": " + *message_);
     s.bad_config_ = bad_config_;
+    s.unavailable_ = unavailable_;
     return s;
   }
 
@@ -40,6 +50,7 @@ class [[nodiscard]] Status {
   explicit Status(std::string message) : message_(std::move(message)) {}
   std::optional<std::string> message_;
   bool bad_config_ = false;
+  bool unavailable_ = false;
 };
 
 template <typename T>
