@@ -8,6 +8,7 @@
 #include "core/names.h"
 #include "core/replication_health.h"
 #include "core/run_state.h"
+#include "core/schema_drift.h"
 #include "core/servers.h"
 #include "util/progress.h"
 
@@ -47,6 +48,14 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
   const std::string primary = SideName(state->primary);
   const std::string replica = SideName(OtherSide(state->primary));
   auto writer = HeartbeatWriterPid(store);
+  // DDL on the primary since the relocation started, which replication does not carry.
+  std::vector<DriftItem> drift;
+  if (h.subscription_exists && src_conn != nullptr && dst_conn != nullptr) {
+    pg::Connection& sender = reversed ? *dst_conn : *src_conn;
+    pg::Connection& receiver = reversed ? *src_conn : *dst_conn;
+    auto d = ReadSchemaDrift(sender, receiver, link, config);
+    if (d.ok()) drift = std::move(*d);
+  }
 
   std::map<std::string, int> by_state;
   for (const auto& [name, t] : state->tables) by_state[t.state]++;
@@ -69,6 +78,14 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
       tables[name] = {{"state", t.state}, {"rows", t.rows}, {"bytes", t.bytes}};
     j["tables"] = tables;
     j["replication"] = h.ToJson();
+    nlohmann::json drift_json = nlohmann::json::array();
+    for (const auto& d : drift)
+      drift_json.push_back({{"table", d.table},
+                            {"problem", d.problem},
+                            {"fix", d.fix},
+                            {"stalls_apply", d.stalls_apply},
+                            {"not_replicated", d.not_replicated}});
+    j["replication"]["schema_drift"] = drift_json;
     j["heartbeat_writer_pid"] = writer ? *writer : 0;
     j["source_error"] = src_error;
     j["destination_error"] = dst_error;
@@ -134,6 +151,8 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
             : "");
     if (h.apply_errors >= 0) out += fmt::format("apply errors:    {}\n", h.apply_errors);
     if (std::string w = h.SlotWarning(); !w.empty()) out += "WARNING:         " + w + "\n";
+    for (const auto& d : drift)
+      out += "WARNING:         schema changed on the " + primary + ": " + d.ToString() + "\n";
     out += fmt::format("lag:             {} bytes, {} s\n", h.lag_bytes,
                        h.lag_seconds < 0 ? std::string("?") : fmt::format("{:.1f}", h.lag_seconds));
     out += fmt::format("heartbeat:       {} #{} ({}), {} #{} ({}), writer {}\n", primary,

@@ -13,6 +13,7 @@
 #include "core/names.h"
 #include "core/replication_health.h"
 #include "core/replication_link.h"
+#include "core/schema_drift.h"
 #include "core/sequences.h"
 #include "core/servers.h"
 #include "pg/quote.h"
@@ -113,6 +114,15 @@ struct Switch {
     DBR_RETURN_IF_ERROR(NoPreparedTransactions());
     if (!state.sequences_set)
       return Status::Error("sequences were never set on the destination: finish `run` first");
+
+    // DDL on the old side that replication did not carry: switching now would lose rows.
+    auto drift = ReadSchemaDrift(*old_side, *new_side, link_in, config);
+    if (!drift.ok()) return drift.status();
+    DBR_RETURN_IF_ERROR(NoBlockingDrift(
+        *drift, fmt::format("the schema was changed on the {} during the relocation and the {} "
+                            "does not have it, so those rows cannot reach it; nothing was "
+                            "changed. Fix it first:",
+                            SideName(from), SideName(to))));
 
     // Replication into the new side: running, no errors, little lag, heartbeat fresh.
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));

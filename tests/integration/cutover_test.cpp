@@ -305,6 +305,28 @@ TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ExpectApplicationWritesTo(*src_);
 }
 
+TEST_F(CutoverTest, ColumnAddedOnlyOnTheSourceRefusesUntilTheDestinationHasIt) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_ddl"));
+  ASSERT_TRUE(src_->Exec("ALTER TABLE ledger ADD COLUMN coupon text", db_).ok());
+  ASSERT_TRUE(
+      ThroughProxy("INSERT INTO ledger (client, coupon) VALUES (5, 'X1') RETURNING id").ok());
+  CommandResult refused = Dbr("cutover");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("nothing was changed"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("table public.ledger: column coupon (text) exists on the source but "
+                             "not on the destination; fix: on the destination: ALTER TABLE "
+                             "\"public\".\"ledger\" ADD COLUMN \"coupon\" text"),
+            std::string::npos)
+      << refused.err;
+  ExpectApplicationWritesTo(*src_);
+
+  ASSERT_TRUE(dst_->Exec("ALTER TABLE ledger ADD COLUMN coupon text", db_).ok());
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  ExpectApplicationWritesTo(*dst_);
+  EXPECT_EQ(*dst_->QueryValue("SELECT coupon FROM ledger WHERE client = 5", db_), "X1");
+}
+
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_admin"));
   auto dead = PickFreePort();

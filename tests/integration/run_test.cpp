@@ -368,7 +368,8 @@ INSTANTIATE_TEST_SUITE_P(AtEveryStep, ResumeTest,
                                            "after:publication", "snapshot:schema-restored",
                                            "copy:table-done", "snapshot:rows-copied",
                                            "after:snapshot", "after:subscription", "after:catchup",
-                                           "after:heartbeat_verify"),
+                                           "after:heartbeat_verify", "after:sequences",
+                                           "after:verify"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (auto& c : name)
