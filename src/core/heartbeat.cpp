@@ -16,6 +16,7 @@
 #include "report/samples.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/process.h"
 #include "util/retry.h"
 
@@ -81,11 +82,8 @@ Status EnsureVerifyMarkerTable(pg::Connection& conn) {
 std::optional<int> HeartbeatWriterPid(const StateStore& store) {
   auto text = ReadFile(store.file("heartbeat.pid"));
   if (!text.ok()) return std::nullopt;
-  try {
-    int pid = std::stoi(*text);
-    if (ProcessAlive(pid)) return pid;
-  } catch (const std::exception&) {
-  }
+  auto pid = ParseInt(*text, 1, INT32_MAX);
+  if (pid && ProcessAlive(static_cast<pid_t>(*pid))) return static_cast<int>(*pid);
   return std::nullopt;
 }
 

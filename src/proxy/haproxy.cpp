@@ -17,6 +17,7 @@
 #include "proxy/haproxy_runtime.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/process.h"
 #include "util/retry.h"
 
@@ -171,11 +172,8 @@ Result<int> HAProxySwitch::Sessions(const std::string& side) {
   DBR_ASSIGN_OR_RETURN(auto rows, ParseStatCsv(reply));
   for (auto& row : rows)
     if (row["pxname"] == cutover_.backend && row["svname"] == side) {
-      try {
-        return std::stoi(row["scur"]);
-      } catch (...) {
-        break;
-      }
+      if (auto n = ParseInt(row["scur"], 0, INT32_MAX)) return static_cast<int>(*n);
+      break;
     }
   return Status::Error(Where() + ": `show stat` has no session count for server " + Server(side));
 }
@@ -481,11 +479,10 @@ Status ParseHostPort(const std::string& field, const std::string& value, std::st
   std::string h = value.substr(0, colon);
   if (h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   const std::string p = value.substr(colon + 1);
-  if (p.find_first_not_of("0123456789") != std::string::npos || p.size() > 5) return bad();
-  const int n = std::stoi(p);
-  if (n <= 0 || n > 65535 || !SafeToken(h)) return bad();
+  const auto n = ParseInt(p, 1, 65535);
+  if (p.find_first_not_of("0123456789") != std::string::npos || !n || !SafeToken(h)) return bad();
   *host = h;
-  *port = n;
+  *port = static_cast<int>(*n);
   return Status::Ok();
 }
 

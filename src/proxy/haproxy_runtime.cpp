@@ -10,6 +10,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "util/parse.h"
+
 namespace dbr {
 namespace {
 
@@ -57,13 +59,9 @@ std::vector<std::string> Split(const std::string& line, char sep) {
 }
 
 bool ToInt(const std::string& s, int* out) {
-  try {
-    size_t used = 0;
-    *out = std::stoi(s, &used);
-    return used == s.size();
-  } catch (...) {
-    return false;
-  }
+  auto n = ParseInt(s, INT32_MIN, INT32_MAX);
+  if (n) *out = static_cast<int>(*n);
+  return n.has_value();
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "proxy/pgbouncer_ini.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/process.h"
 
 namespace dbr {
@@ -67,7 +68,7 @@ class PgBouncerSwitch : public TrafficSwitch {
     for (int i = 0; i < r->rows(); ++i) {
       if (r->Get(i, name_col) != co_.database) continue;
       const std::string host = r->Get(i, host_col);
-      const int port = std::atoi(r->Get(i, port_col).c_str());
+      const int port = static_cast<int>(ParseInt(r->Get(i, port_col), 0, 65535).value_or(0));
       state.paused = paused_col >= 0 && r->Get(i, paused_col) == "1";
       if (port == config_.src.port && host == config_.src.host) state.active = "src";
       if (port == config_.dst.port && host == config_.dst.host) state.active = "dst";
@@ -147,8 +148,8 @@ class PgBouncerSwitch : public TrafficSwitch {
   std::optional<pid_t> ManagedPid() const {
     auto text = ReadFile(PidFile());
     if (!text.ok()) return std::nullopt;
-    const pid_t pid = std::atoi(text->c_str());
-    if (pid > 0 && ProcessAlive(pid)) return pid;
+    auto pid = ParseInt(*text, 1, INT32_MAX);
+    if (pid && ProcessAlive(static_cast<pid_t>(*pid))) return static_cast<pid_t>(*pid);
     return std::nullopt;
   }
 
@@ -168,7 +169,7 @@ class PgBouncerSwitch : public TrafficSwitch {
     p.label = "PgBouncer admin console";
     const size_t colon = co_.admin.rfind(':');
     p.host = co_.admin.substr(0, colon);
-    p.port = std::atoi(co_.admin.substr(colon + 1).c_str());
+    p.port = static_cast<int>(ParseInt(co_.admin.substr(colon + 1), 1, 65535).value_or(0));
     p.user = co_.admin_user;
     p.password = co_.admin_password;
     p.dbname = "pgbouncer";

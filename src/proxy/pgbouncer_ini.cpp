@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "util/parse.h"
+
 namespace dbr {
 namespace {
 
@@ -160,7 +162,7 @@ Result<Backend> DatabaseEntry(const std::string& text, const std::string& databa
   for (const auto& [k, v] : entry->pairs) {
     if (k == "host") b.host = v;
     if (k == "dbname") b.dbname = v;
-    if (k == "port") b.port = std::atoi(v.c_str());
+    if (k == "port") b.port = static_cast<int>(ParseInt(v, 1, 65535).value_or(0));
   }
   return b;
 }

@@ -1,0 +1,26 @@
+#include "util/parse.h"
+
+#include <gtest/gtest.h>
+
+namespace dbr {
+namespace {
+
+TEST(ParseInt, WholeTextWithinBounds) {
+  EXPECT_EQ(ParseInt("42"), 42);
+  EXPECT_EQ(ParseInt(" 4242\n"), 4242);  // a pid file ends with a newline
+  EXPECT_EQ(ParseInt("-7"), -7);
+  EXPECT_EQ(ParseInt("9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(ParseInt("65535", 1, 65535), 65535);
+}
+
+TEST(ParseInt, AnythingElseIsNoNumberRatherThanACrash) {
+  for (const char* bad : {"", " ", "x", "12x", "1 2", "0x10", "+-1", "9223372036854775808",
+                          "99999999999999999999999"})
+    EXPECT_FALSE(ParseInt(bad).has_value()) << bad;
+  EXPECT_FALSE(ParseInt("65536", 1, 65535).has_value());
+  EXPECT_FALSE(ParseInt("0", 1, 65535).has_value());
+  EXPECT_FALSE(ParseInt("2147483648", 1, INT32_MAX).has_value());
+}
+
+}  // namespace
+}  // namespace dbr
