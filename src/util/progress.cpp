@@ -25,24 +25,15 @@ std::string HumanDuration(double s) {
 }
 
 ProgressReporter::ProgressReporter(std::function<std::string()> line)
-    : line_(std::move(line)),
-      tty_(isatty(STDERR_FILENO) != 0),
-      period_(tty_ ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(5000)),
-      thread_([this] { Loop(); }) {}
-
-ProgressReporter::~ProgressReporter() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-  Print(true);
+    : line_(std::move(line)), tty_(isatty(STDERR_FILENO) != 0) {
+  task_ = std::make_unique<PeriodicTask>(
+      tty_ ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(5000),
+      [this] { Print(false); }, /*call_when_stopped=*/false);
 }
 
-void ProgressReporter::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, period_, [this] { return stop_; })) Print(false);
+ProgressReporter::~ProgressReporter() {
+  task_.reset();
+  Print(true);
 }
 
 void ProgressReporter::Print(bool final_line) {

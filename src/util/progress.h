@@ -2,13 +2,11 @@
 // few seconds when stderr is a file or a pipe.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <thread>
+
+#include "util/periodic_task.h"
 
 namespace dbr {
 
@@ -24,16 +22,11 @@ class ProgressReporter {
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
  private:
-  void Loop();
   void Print(bool final_line);
 
   std::function<std::string()> line_;
   bool tty_;
-  std::chrono::milliseconds period_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::unique_ptr<PeriodicTask> task_;  // last: stopped before the rest goes
 };
 
 }  // namespace dbr
