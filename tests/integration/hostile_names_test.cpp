@@ -65,6 +65,7 @@ const std::string kIndex = R"(idx "x" 'y' \ .*?)";
 const std::string kParted = R"(table *? "p")";
 const std::string kPart1 = R"(table *? part 'one')";
 const std::string kPart2 = R"(part "two" ü)";
+const std::string kView = R"(view "v" 'x' \ .*? 表)";
 const std::string kOwner = R"(app "owner" 'ü' \)";
 const std::string kReplUser = R"(repl "u" ü)";
 const std::string kReplPassword = R"(p'a\ss w"rd ü {x})";
@@ -134,6 +135,12 @@ std::string Schema() {
           " SELECT g, 'ab' || g FROM generate_series(1, 20) g",
       "INSERT INTO " + QualifiedName(kS4, "b") +
           " SELECT g, 'b' || g FROM generate_series(1, 20) g",
+      // A view and a materialized view reading hostile columns across schemas.
+      "CREATE VIEW " + QualifiedName(kS1, kView) + " AS SELECT l.id, l." + QuoteIdent(kQty) +
+          ", l.\"select\", o.v FROM " + lines1 + " l JOIN " + QualifiedName(kS2, kLines) +
+          " o ON o.id = l.id",
+      "CREATE MATERIALIZED VIEW " + QualifiedName(kS2, kView) + " AS SELECT count(*) AS " +
+          QuoteIdent(kQty) + " FROM " + QualifiedName(kS1, kView),
   };
   std::string out;
   for (const auto& s : sql) out += s + ";\n";
@@ -343,6 +350,14 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
                                   QuoteLiteral(kS2) + " AND tablename = 'order'",
                               kDb),
             kOwner);
+
+  auto view_rows = dst_->QueryValue("SELECT count(*) FROM " + QualifiedName(kS1, kView), kDb);
+  EXPECT_TRUE(view_rows.ok()) << view_rows.message();
+  auto matview = dst_->QueryValue(
+      "SELECT ispopulated FROM pg_matviews WHERE schemaname = " + QuoteLiteral(kS2) +
+          " AND matviewname = " + QuoteLiteral(kView),
+      kDb);
+  EXPECT_EQ(matview.ok() ? *matview : matview.message(), "t");
 
   // A second run on the idle pair sets every sequence a full gap ahead of the source.
   CommandResult again = RunDbRelocate({"run", "--config", config.string()});
