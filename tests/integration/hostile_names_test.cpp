@@ -307,6 +307,9 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
   const auto state_dir = tmp_.path() / "state";
   HostileWriter writer(src_->Params(kDb));
 
+  CommandResult check = RunDbRelocate({"check", "--config", config.string()});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+
   CommandResult r = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
@@ -373,8 +376,12 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
     EXPECT_GE(std::stoll(*dst_seq), std::stoll(*src_seq) + 1000) << seq;
   }
 
-  CommandResult verify = RunDbRelocate({"verify", "--config", config.string()});
+  CommandResult verify = RunDbRelocate({"verify", "--config", config.string(), "--output", "json"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  // Every table was compared, under its own name.
+  std::string verified = verify.out;
+  for (const auto& table : {kS1 + "." + kLines, kS2 + "." + kLines, kS3 + ".a.b", kS4 + ".b"})
+    EXPECT_NE(verified.find(nlohmann::json(table).dump()), std::string::npos) << table;
 
   CommandResult cleanup = RunDbRelocate({"cleanup", "--config", config.string()});
   EXPECT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
