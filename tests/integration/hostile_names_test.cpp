@@ -209,19 +209,22 @@ class HostileNamesTest : public SharedPairTest {
  protected:
   void TearDown() override { StopHeartbeatWriter(tmp_.path() / "state"); }
 
-  std::filesystem::path Config() {
+  std::filesystem::path Config(const std::string& db = kDb,
+                               const std::vector<std::string>& in_scope = {kS1, kS2, kS3, kS4},
+                               const std::string& extra = "") {
     auto path = tmp_.path() / "relocate.yaml";
     std::string schemas;
-    for (const auto& s : {kS1, kS2, kS3, kS4}) schemas += (schemas.empty() ? "" : ", ") + Yaml(s);
+    for (const auto& s : in_scope) schemas += (schemas.empty() ? "" : ", ") + Yaml(s);
     std::ofstream(path) << "provider: postgres\n"
                         << "src:\n  host: 127.0.0.1\n  port: " << src_->port()
-                        << "\n  name: " << Yaml(kDb) << "\n  password: secret\n  schema: ["
+                        << "\n  name: " << Yaml(db) << "\n  password: secret\n  schema: ["
                         << schemas << "]\n"
                         << "dst:\n  host: 127.0.0.1\n  port: " << dst_->port() << "\n"
                         << "upgrade:\n  user: " << Yaml(kReplUser)
                         << "\n  password: " << Yaml(kReplPassword) << "\n"
                         << "jobs: 2\nheartbeat_interval: 0.2\ncatchup_timeout: 120\n"
-                        << "state_dir: state\n";
+                        << "state_dir: state\n"
+                        << extra;
     return path;
   }
 
@@ -388,6 +391,82 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
   EXPECT_EQ(*src_->QueryValue(
                 "SELECT count(*) FROM pg_roles WHERE rolname = " + QuoteLiteral(kReplUser), kDb),
             "0");
+}
+
+// The switch commands with a hostile database, schema, table and application role (fenced by
+// ALTER ROLE ... IN DATABASE, its password copied, listed in PgBouncer's userlist), writing
+// through a managed PgBouncer before and after each switch.
+TEST_F(HostileNamesTest, CutoverAndRollbackWithHostileNames) {
+  const std::string db = R"(cut "db" 'ü' \ .*?)";
+  const std::string schema = R"(Ops "c" 'ü')";
+  const std::string table = QualifiedName(schema, R"(Ledger "x" \ .)");
+  const std::string app = R"(app "w" 'ü' \)", app_password = R"(p'w "x" \ ü)";
+  ASSERT_TRUE(src_->CreateDatabase(db).ok());
+  ASSERT_TRUE(dst_->CreateDatabase(db).ok());
+  Status loaded = src_->Exec(
+      "CREATE ROLE " + QuoteIdent(app) + " LOGIN PASSWORD " + QuoteLiteral(app_password) +
+          "; CREATE SCHEMA " + QuoteIdent(schema) + "; CREATE TABLE " + table +
+          " (id bigserial PRIMARY KEY, note text); GRANT USAGE ON SCHEMA " + QuoteIdent(schema) +
+          " TO " + QuoteIdent(app) + "; GRANT SELECT, INSERT ON " + table + " TO " +
+          QuoteIdent(app) + "; GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + QuoteIdent(schema) +
+          " TO " + QuoteIdent(app) + "; INSERT INTO " + table +
+          " (note) SELECT 'n' || g FROM generate_series(1, 100) g",
+      db);
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  auto port = PickFreePort();
+  ASSERT_TRUE(port.ok());
+  // PgBouncer runs as postgres (it refuses root) and must reach its files in the state folder.
+  std::filesystem::permissions(
+      tmp_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+      std::filesystem::perm_options::add);
+  auto config = Config(
+      db, {schema},
+      "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:" + std::to_string(*port) +
+          "\n  database: app_entry\n  fence_roles: [" + Yaml(app) + "]\n");
+  auto proxied = [&] {
+    pg::ConnParams p;
+    p.port = *port;
+    p.dbname = "app_entry";
+    p.user = app;
+    p.password = app_password;
+    return p;
+  };
+  auto write_through_proxy = [&](const std::string& note) {
+    auto conn = pg::Connection::Open(proxied());
+    if (!conn.ok()) return conn.status();
+    return conn->Exec("INSERT INTO " + table + " (note) VALUES ($1)", {note});
+  };
+
+  CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Status before = write_through_proxy("before");
+  EXPECT_TRUE(before.ok()) << before.message();
+
+  CommandResult cut = RunDbRelocate({"cutover", "--config", config.string()});
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  // The old primary is fenced for the application's role; the proxy writes to the new one.
+  auto fenced = src_->Connect(db, app, app_password);
+  ASSERT_TRUE(fenced.ok()) << fenced.message();
+  Status refused = fenced->Exec("INSERT INTO " + table + " (note) VALUES ('fenced')");
+  EXPECT_FALSE(refused.ok());
+  Status after = write_through_proxy("after cutover");
+  EXPECT_TRUE(after.ok()) << after.message();
+  EXPECT_EQ(
+      *dst_->QueryValue("SELECT count(*) FROM " + table + " WHERE note = 'after cutover'", db),
+      "1");
+  CommandResult verified = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+
+  CommandResult back = RunDbRelocate({"rollback", "--config", config.string()});
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  Status again = write_through_proxy("after rollback");
+  EXPECT_TRUE(again.ok()) << again.message();
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM " + table, db), "103");
+
+  CommandResult cleanup = RunDbRelocate({"cleanup", "--config", config.string()});
+  EXPECT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
+  CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
 }
 
 }  // namespace
