@@ -118,6 +118,7 @@ class PgBouncerSwitch : public TrafficSwitch {
   }
 
   Status Resume() override {
+    DBR_RETURN_IF_ERROR(CheckDatabaseName());  // the console has no quoting: plain names only
     auto admin = Admin();
     if (!admin.ok()) return admin.status();
     auto r = admin->Query("RESUME " + co_.database);

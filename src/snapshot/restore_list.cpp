@@ -4,8 +4,8 @@
 
 namespace dbr {
 
-std::string FilterRestoreList(const std::string& toc,
-                              const std::vector<std::string>& skip_prefixes) {
+std::string FilterRestoreList(const std::string& toc, const std::vector<std::string>& skip_prefixes,
+                              const std::set<std::string>& skip_entries) {
   std::string list;
   std::stringstream ss(toc);
   std::string line;
@@ -19,6 +19,7 @@ std::string FilterRestoreList(const std::string& toc,
       std::string rest;
       std::getline(fields, rest);
       if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+      skip = skip_entries.count(rest) > 0;
       for (const auto& p : skip_prefixes) skip = skip || rest.rfind(p, 0) == 0;
     }
     if (!skip) list += line + "\n";

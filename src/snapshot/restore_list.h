@@ -2,16 +2,19 @@
 // its error output. Pure functions, apart from schema_dump.cpp so they can be tested alone.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
 namespace dbr {
 
 // `pg_restore --list` output without the entries whose description (in "<dump id>; <catalog
-// id> <oid> EXTENSION - plpgsql ...", the part after the oid) starts with one of `skip_prefixes`.
-// Comment lines (";") and lines of any other shape are kept as they are.
-std::string FilterRestoreList(const std::string& toc,
-                              const std::vector<std::string>& skip_prefixes);
+// id> <oid> EXTENSION - plpgsql ...", the part after the oid) starts with one of `skip_prefixes`
+// or is one of `skip_entries` exactly. Names in a description are not quoted ("SCHEMA - public ü
+// ops"), so an object is skipped by its whole description, never by a prefix that would also
+// match a longer name. Comment lines (";") and lines of any other shape are kept as they are.
+std::string FilterRestoreList(const std::string& toc, const std::vector<std::string>& skip_prefixes,
+                              const std::set<std::string>& skip_entries = {});
 
 // pg_restore's stderr holds "could not execute query" errors, and each says an object already
 // exists (what an interrupted earlier restore of post-data leaves).

@@ -24,14 +24,29 @@ std::map<std::string, std::string> ClientEnv(const ServerConfig& server) {
   return env;
 }
 
+// --dbname is read as a connection string when it holds "=" (or starts like a URI): pass one,
+// so that any database name is taken as written.
 std::vector<std::string> ConnectionArgs(const ServerConfig& server) {
   return {"--host=" + server.host, "--port=" + std::to_string(server.port),
-          "--username=" + server.user, "--dbname=" + server.name};
+          "--username=" + server.user, "--dbname=dbname=" + pg::QuoteConninfoValue(server.name)};
 }
 
 // pg_dump's -n takes a pattern; double quotes make it match the one name exactly.
 std::string ExactSchemaPattern(const std::string& schema) {
   return pg::QuoteIdent(schema);
+}
+
+// The table-of-contents descriptions ("SCHEMA - <name> <owner>") of the schemas the destination
+// has already, whoever the archive names as owner (a role the destination has: EnsureRoles ran).
+// Matched whole, so that "public" does not also skip a schema named "public ü".
+Result<std::set<std::string>> ExistingSchemaEntries(pg::Connection& dst) {
+  auto r = dst.Query(
+      "SELECT 'SCHEMA - ' || n.nspname || ' ' || r.rolname FROM pg_namespace n CROSS JOIN "
+      "pg_roles r");
+  if (!r.ok()) return r.status();
+  std::set<std::string> out;
+  for (int i = 0; i < r->rows(); ++i) out.insert(r->Get(i, 0));
+  return out;
 }
 
 Status RunTool(const ProcessSpec& spec, const std::string& what) {
@@ -136,12 +151,10 @@ Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
   if (!toc.ok() || toc->exit_code != 0)
     return Status::Error("listing the schema archive failed: " +
                          (toc.ok() ? toc->err : toc.message()));
-  auto schemas = dst.Query("SELECT nspname FROM pg_namespace");
-  if (!schemas.ok()) return schemas.status();
-  std::vector<std::string> skip_prefixes = {"EXTENSION - ", "COMMENT - EXTENSION "};
-  for (int i = 0; i < schemas->rows(); ++i)
-    skip_prefixes.push_back("SCHEMA - " + schemas->Get(i, 0) + " ");
-  const std::string list = FilterRestoreList(toc->out, skip_prefixes);
+  auto existing = ExistingSchemaEntries(dst);
+  if (!existing.ok()) return existing.status();
+  const std::string list =
+      FilterRestoreList(toc->out, {"EXTENSION - ", "COMMENT - EXTENSION "}, *existing);
   auto list_file = archive.string() + "." + section + ".list";
   DBR_RETURN_IF_ERROR(WriteFileAtomic(list_file, list));
 

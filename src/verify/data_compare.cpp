@@ -538,7 +538,7 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
                                        size_t example_limit, const std::string& sender_label,
                                        const std::string& receiver_label) {
   std::vector<std::unique_ptr<TableWork>> work;
-  std::map<std::string, TableWork*> by_name;
+  std::map<std::string, TableWork*> by_name;  // quoted: "a.b"."c" is not "a"."b.c"
   for (const auto& plan : tables) {
     auto t = std::make_unique<TableWork>();
     t->plan = &plan;
@@ -550,14 +550,14 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
       t->result.status = "DIFFERS";
       t->result.detail = "missing on the " + receiver_label;
     }
-    by_name[plan.shape.schema + "." + plan.shape.name] = t.get();
+    by_name[pg::QualifiedName(plan.shape.schema, plan.shape.name)] = t.get();
     work.push_back(std::move(t));
   }
   for (const Message& m : point.window.changes) {
     auto attach = [&](uint32_t relid) {
       auto rel = point.window.relations.find(relid);
       if (rel == point.window.relations.end()) return;
-      auto it = by_name.find(rel->second.schema + "." + rel->second.name);
+      auto it = by_name.find(pg::QualifiedName(rel->second.schema, rel->second.name));
       if (it == by_name.end()) return;
       it->second->relation = &rel->second;
       it->second->changes.push_back(&m);

@@ -12,6 +12,31 @@
 namespace dbr::verify {
 namespace {
 
+// Object names are shown as written, but a part holding "." or '"' is double-quoted ("" for "):
+// schema "a.b" table "c" is not schema "a" table "b.c". Only those parts, so that names stay as
+// readable as before and the same on every major (quote_ident() follows each major's keywords).
+// DN(expr) in the queries below stands for that, on the server.
+std::string DisplayPart(const std::string& part) {
+  if (part.find_first_of(".\"") == std::string::npos) return part;
+  return pg::QuoteIdent(part);
+}
+
+std::string ExpandDisplayNames(std::string sql) {
+  for (size_t at = sql.find("DN("); at != std::string::npos; at = sql.find("DN(", at)) {
+    int depth = 1;
+    size_t end = at + 3;
+    for (; end < sql.size() && depth > 0; ++end)
+      depth += sql[end] == '(' ? 1 : sql[end] == ')' ? -1 : 0;
+    const std::string expr = sql.substr(at + 3, end - at - 4);
+    const std::string quoted = "CASE WHEN strpos(" + expr + ", '.') = 0 AND strpos(" + expr +
+                               ", '\"') = 0 THEN " + expr + " ELSE '\"' || replace(" + expr +
+                               ", '\"', '\"\"') || '\"' END";
+    sql.replace(at, end - at, quoted);
+    at += quoted.size();
+  }
+  return sql;
+}
+
 // Each query returns kind, name, then one column per label, then any extra columns `finish`
 // reads. All take the schemas as $1.
 struct CatalogQuery {
@@ -22,7 +47,7 @@ struct CatalogQuery {
 };
 
 const char* const kTables = R"sql(
-  SELECT 'table', n.nspname || '.' || c.relname,
+  SELECT 'table', DN(n.nspname) || '.' || DN(c.relname),
          CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
                         ELSE 'foreign table' END,
          CASE c.relpersistence WHEN 'u' THEN 'unlogged' ELSE 'logged' END,
@@ -47,7 +72,7 @@ const char* const kTables = R"sql(
 // Identity and generated columns keep their expression out of "default" so that turning one
 // into the other shows as such.
 const char* const kColumns = R"sql(
-  SELECT 'column', n.nspname || '.' || c.relname || '.' || a.attname,
+  SELECT 'column', DN(n.nspname) || '.' || DN(c.relname) || '.' || DN(a.attname),
          format_type(a.atttypid, a.atttypmod),
          CASE WHEN a.attnotnull THEN 'NOT NULL' ELSE 'nullable' END,
          CASE WHEN a.attgenerated = '' THEN COALESCE(pg_get_expr(d.adbin, d.adrelid), '')
@@ -69,7 +94,7 @@ const char* const kColumns = R"sql(
                         AND e.objid = c.oid AND e.deptype = 'e'))sql";
 
 const char* const kIndexes = R"sql(
-  SELECT 'index', n.nspname || '.' || ci.relname, pg_get_indexdef(i.indexrelid),
+  SELECT 'index', DN(n.nspname) || '.' || DN(ci.relname), pg_get_indexdef(i.indexrelid),
          i.indisunique::text, i.indisvalid::text
     FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
     JOIN pg_class c ON c.oid = i.indrelid
@@ -83,7 +108,8 @@ const char* const kIndexes = R"sql(
 // clone per referenced partition on the same table, named differently by each major
 // (fkey1 / fkey_1): the parent constraint stands for them.
 const char* const kConstraints = R"sql(
-  SELECT 'constraint', n.nspname || '.' || COALESCE(c.relname, t.typname) || '.' || co.conname,
+  SELECT 'constraint',
+         DN(n.nspname) || '.' || DN(COALESCE(c.relname, t.typname)) || '.' || DN(co.conname),
          CASE co.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
                          WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique'
                          WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger'
@@ -99,7 +125,7 @@ const char* const kConstraints = R"sql(
 
 // Triggers cloned onto partitions (tgparentid) are internal up to 13, visible from 14.
 const char* const kTriggers = R"sql(
-  SELECT 'trigger', n.nspname || '.' || c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid),
+  SELECT 'trigger', DN(n.nspname) || '.' || DN(c.relname) || '.' || DN(t.tgname), pg_get_triggerdef(t.oid),
          CASE t.tgenabled WHEN 'O' THEN 'enabled' WHEN 'D' THEN 'disabled'
                           WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -107,7 +133,7 @@ const char* const kTriggers = R"sql(
    WHERE n.nspname = ANY($1::text[]) AND NOT t.tgisinternal AND t.tgparentid = 0)sql";
 
 const char* const kSequences = R"sql(
-  SELECT 'sequence', n.nspname || '.' || c.relname, format_type(s.seqtypid, NULL),
+  SELECT 'sequence', DN(n.nspname) || '.' || DN(c.relname), format_type(s.seqtypid, NULL),
          s.seqstart::text, s.seqincrement::text, s.seqmin::text, s.seqmax::text,
          s.seqcache::text, s.seqcycle::text,
          COALESCE((SELECT tn.nspname || '.' || t.relname || '.' || a.attname
@@ -127,7 +153,7 @@ const char* const kSequences = R"sql(
 // "reads": the relations and columns the view's rule depends on.
 const char* const kViews = R"sql(
   SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END,
-         n.nspname || '.' || c.relname, pg_get_viewdef(c.oid),
+         DN(n.nspname) || '.' || DN(c.relname), pg_get_viewdef(c.oid),
          COALESCE(array_to_string(c.reloptions, ', '), ''),
          (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', '
                             ORDER BY a.attnum)
@@ -174,7 +200,7 @@ const char* const kSqlBody14 =
     "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_functiondef(p.oid) END";
 
 const char* const kPolicies = R"sql(
-  SELECT 'policy', n.nspname || '.' || c.relname || '.' || p.polname,
+  SELECT 'policy', DN(n.nspname) || '.' || DN(c.relname) || '.' || DN(p.polname),
          CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                        WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
          p.polpermissive::text,
@@ -188,13 +214,13 @@ const char* const kPolicies = R"sql(
    WHERE n.nspname = ANY($1::text[]))sql";
 
 const char* const kStatistics = R"sql(
-  SELECT 'statistics', n.nspname || '.' || s.stxname, pg_get_statisticsobjdef(s.oid)
+  SELECT 'statistics', DN(n.nspname) || '.' || DN(s.stxname), pg_get_statisticsobjdef(s.oid)
     FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
    WHERE n.nspname = ANY($1::text[]))sql";
 
 // Array types and the row types of tables are covered by what they belong to.
 const char* const kTypes = R"sql(
-  SELECT 'type', n.nspname || '.' || t.typname,
+  SELECT 'type', DN(n.nspname) || '.' || DN(t.typname),
          CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite'
                         WHEN 'r' THEN 'range' END,
          CASE t.typtype
@@ -218,7 +244,7 @@ const char* const kTypes = R"sql(
                         AND e.objid = t.oid AND e.deptype = 'e'))sql";
 
 const char* const kSchemas = R"sql(
-  SELECT 'schema', nspname FROM pg_namespace WHERE nspname = ANY($1::text[]))sql";
+  SELECT 'schema', DN(nspname) FROM pg_namespace WHERE nspname = ANY($1::text[]))sql";
 
 // Extensions belong to the database, not to a schema: all of them are compared.
 const char* const kExtensions = R"sql(
@@ -292,7 +318,7 @@ std::vector<CatalogQuery> Queries(pg::Connection& conn, const std::set<std::stri
        Labels({"arguments", "result", "language", "volatility", "strict", "security definer",
                "parallel", "leakproof", "cost", "rows", "config", "body"}),
        [](const pg::QueryResult& r, int row, int extra, CatalogObject& o) {
-         o.name = r.Get(row, extra) + "." + r.Get(row, extra + 1) + "(" +
+         o.name = DisplayPart(r.Get(row, extra)) + "." + DisplayPart(r.Get(row, extra + 1)) + "(" +
                   StripInModes(r.Get(row, extra + 2)) + ")";
          Property* args = Find(o, "arguments");
          args->value = StripInModes(args->value);
@@ -304,6 +330,7 @@ std::vector<CatalogQuery> Queries(pg::Connection& conn, const std::set<std::stri
   q.push_back({kStatistics, Labels({"definition"}), collapse("definition")});
   q.push_back({kTypes, Labels({"kind", "definition", "not null", "default"}), nullptr});
   q.push_back({kExtensions, {{"schema", "", false}, {"version", "", true}}, nullptr, false});
+  for (auto& query : q) query.sql = ExpandDisplayNames(std::move(query.sql));
   return q;
 }
 

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/heartbeat.h"
+#include "pg/quote.h"
 #include "util/files.h"
 #include "util/process.h"
 
@@ -120,12 +121,12 @@ Result<std::map<std::string, std::string>> TableChecksums(const pg::ConnParams& 
                                                           const std::vector<std::string>& schemas) {
   auto conn = pg::Connection::Open(params);
   if (!conn.ok()) return conn.status();
-  std::string list;
-  for (const auto& s : schemas) list += (list.empty() ? "'" : ",'") + s + "'";
+  // Keyed by the quoted name: schema "a.b" table "c" is not schema "a" table "b.c".
   auto tables = conn->Query(
-      "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname FROM pg_class c "
-      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname IN (" +
-      list + ") ORDER BY 2");
+      "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+      "AND n.nspname = ANY($1::text[]) ORDER BY 1",
+      {pg::TextArrayLiteral(schemas)});
   if (!tables.ok()) return tables.status();
   std::map<std::string, std::string> out;
   for (int i = 0; i < tables->rows(); ++i) {
@@ -134,7 +135,7 @@ Result<std::map<std::string, std::string>> TableChecksums(const pg::ConnParams& 
         "FROM {} t",
         tables->Get(i, 0)));
     if (!sum.ok()) return sum.status();
-    out[tables->Get(i, 1)] = *sum;
+    out[tables->Get(i, 0)] = *sum;
   }
   return out;
 }

@@ -37,7 +37,8 @@ class LiveWriter {
   std::thread thread_;
 };
 
-// "schema.table" -> "<count> <md5 of every row's text, in order>" for every table in `schemas`.
+// "schema"."table" (quoted as by format(%I.%I)) -> "<count> <md5 of every row's text, in order>"
+// for every table in `schemas`.
 Result<std::map<std::string, std::string>> TableChecksums(TestCluster& cluster,
                                                           const std::string& db,
                                                           const std::vector<std::string>& schemas);
