@@ -29,6 +29,17 @@ std::string ResultError(PGresult* res, PGconn* conn) {
   return OneLine(res == nullptr ? PQerrorMessage(conn) : PQresultErrorMessage(res));
 }
 
+// libpq's default message quotes the statement around an error's position ("LINE 1: ...");
+// for a statement that carries a secret, the terse form: severity, message and position only.
+std::string TerseResultError(PGresult* res, PGconn* conn) {
+  if (res == nullptr) return ResultError(res, conn);
+  char* text = PQresultVerboseErrorMessage(res, PQERRORS_TERSE, PQSHOW_CONTEXT_NEVER);
+  if (text == nullptr) return "out of memory formatting an error";
+  std::string out = OneLine(text);
+  PQfreemem(text);
+  return out;
+}
+
 // A connection attempt that failed for a reason that may go away (the server is down,
 // restarting, or out of reach), as opposed to one the server refused (password, database).
 bool ConnectFailureIsTransient(const std::string& message) {
@@ -140,8 +151,9 @@ Result<QueryResult> Connection::Checked(PGresult* res, std::string_view sql, boo
       st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
     return result;
   std::string what = log_sql ? std::string(sql.substr(0, 200)) : "(statement not shown)";
-  std::string message = fmt::format("on {}: {} [while running: {}]", params_.label,
-                                    ResultError(res, conn_.get()), what);
+  std::string message = fmt::format(
+      "on {}: {} [while running: {}]", params_.label,
+      log_sql ? ResultError(res, conn_.get()) : TerseResultError(res, conn_.get()), what);
   return IsBroken() ? Status::Unavailable(message) : Status::Error(message);
 }
 

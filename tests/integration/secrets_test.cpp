@@ -77,6 +77,21 @@ std::string FileText(const fs::path& path) {
   return buf.str();
 }
 
+// Creates `role` with `password`, hashed here so that this CREATE ROLE does not put the password
+// in the server log.
+void CreateRole(TestCluster& cluster, const std::string& role, const std::string& password,
+                const std::string& attributes) {
+  auto conn = cluster.Connect();
+  ASSERT_TRUE(conn.ok()) << conn.message();
+  char* verifier =
+      PQencryptPasswordConn(conn->raw(), password.c_str(), role.c_str(), "scram-sha-256");
+  ASSERT_NE(verifier, nullptr) << PQerrorMessage(conn->raw());
+  const std::string hashed = verifier;
+  PQfreemem(verifier);
+  Status st = conn->Exec("CREATE ROLE " + role + " " + attributes + " PASSWORD '" + hashed + "'");
+  ASSERT_TRUE(st.ok()) << st.message();
+}
+
 // Reads /proc/*/cmdline of every process every 50 ms while alive; remembers each command line
 // that holds a needle, and which programs it saw (to show it was looking).
 class CmdlineSampler {
@@ -153,23 +168,9 @@ class SecretsTest : public ::testing::TestWithParam<bool> {
     dst_ = std::move(dst).value();
     ASSERT_TRUE(src_->CreateDatabase("app").ok());
     ASSERT_TRUE(dst_->CreateDatabase("app").ok());
-    // The logins db_relocate uses, superusers as on a self-managed server. Hashed here, so the
-    // test's own CREATE ROLE does not put the password in the server log.
-    CreateSuperuser(*src_, "relo_src", kSrc.password);
-    CreateSuperuser(*dst_, "relo_dst", kDst.password);
-  }
-
-  static void CreateSuperuser(TestCluster& cluster, const std::string& role,
-                              const std::string& password) {
-    auto conn = cluster.Connect();
-    ASSERT_TRUE(conn.ok()) << conn.message();
-    char* verifier =
-        PQencryptPasswordConn(conn->raw(), password.c_str(), role.c_str(), "scram-sha-256");
-    ASSERT_NE(verifier, nullptr) << PQerrorMessage(conn->raw());
-    const std::string hashed = verifier;
-    PQfreemem(verifier);
-    Status st = conn->Exec("CREATE ROLE " + role + " SUPERUSER LOGIN PASSWORD '" + hashed + "'");
-    ASSERT_TRUE(st.ok()) << st.message();
+    // The logins db_relocate uses, superusers as on a self-managed server.
+    CreateRole(*src_, "relo_src", kSrc.password, "SUPERUSER LOGIN");
+    CreateRole(*dst_, "relo_dst", kDst.password, "SUPERUSER LOGIN");
   }
 
   // src.password written literally (single-quoted YAML, file 0600), dst.password through the
@@ -359,6 +360,42 @@ TEST_P(SecretsTest, NoPasswordInProcessListOutputsFilesOrServerLogsAndLeastPrivi
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = '" + repl_user() + "'",
                               "app"),
             "0");
+}
+
+// ExecSensitive turns the server's statement logging off around its statement when the login
+// may (a superuser, or a role granted SET on those settings), and runs it plainly otherwise.
+TEST(SensitiveStatementTest, KeptOutOfTheServerLogWhenTheLoginMaySetLogging) {
+  ClusterOptions options;
+  options.settings = {{"log_statement", "all"}, {"log_min_error_statement", "error"}};
+  auto server = TestCluster::Start(15, options);
+  ASSERT_TRUE(server.ok()) << server.message();
+  TestCluster& pg = **server;
+  CreateRole(pg, "granted", "pw-granted", "LOGIN");
+  CreateRole(pg, "plain", "pw-plain", "LOGIN");
+  ASSERT_TRUE(pg.Exec("GRANT SET ON PARAMETER log_statement, log_min_error_statement, "
+                      "log_min_duration_statement, log_min_duration_sample, "
+                      "log_transaction_sample_rate TO granted")
+                  .ok());
+  const std::vector<std::pair<std::string, std::string>> logins = {
+      {"ops", "secret"}, {"granted", "pw-granted"}, {"plain", "pw-plain"}};
+  for (const auto& [user, password] : logins) {
+    auto conn = pg.Connect("postgres", user, password);
+    ASSERT_TRUE(conn.ok()) << conn.message();
+    const std::string ok_token = "tokSENS-ok-" + user, bad_token = "tokSENS-bad-" + user;
+    EXPECT_TRUE(conn->ExecSensitive("SELECT '" + ok_token + "'").ok()) << user;
+    Status failed = conn->ExecSensitive("SELECT '" + bad_token + "' FROM no_such_table");
+    ASSERT_FALSE(failed.ok()) << user;
+    EXPECT_EQ(failed.message().find(bad_token), std::string::npos) << failed.message();
+    EXPECT_NE(failed.message().find("no_such_table"), std::string::npos) << failed.message();
+    // Logging is back on for the statements after it.
+    EXPECT_TRUE(conn->Exec("SELECT 'tokSENS-after-" + user + "'").ok()) << user;
+    const std::string log = FileText(pg.log_file());
+    EXPECT_NE(log.find("tokSENS-after-" + user), std::string::npos) << user;
+    // The login without the right to set them: the server's settings decide.
+    const bool silenced = user != "plain";
+    EXPECT_EQ(log.find(ok_token) == std::string::npos, silenced) << user;
+    EXPECT_EQ(log.find(bad_token) == std::string::npos, silenced) << user;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(ReplicationPassword, SecretsTest, ::testing::Bool(),
