@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include <utility>
+
 #include "util/log.h"
 
 namespace dbr::pg {
@@ -25,6 +27,17 @@ std::string OneLine(const std::string& text) {
 
 std::string ResultError(PGresult* res, PGconn* conn) {
   return OneLine(res == nullptr ? PQerrorMessage(conn) : PQresultErrorMessage(res));
+}
+
+// libpq's default message quotes the statement around an error's position ("LINE 1: ...");
+// for a statement that carries a secret, the terse form: severity, message and position only.
+std::string TerseResultError(PGresult* res, PGconn* conn) {
+  if (res == nullptr) return ResultError(res, conn);
+  char* text = PQresultVerboseErrorMessage(res, PQERRORS_TERSE, PQSHOW_CONTEXT_NEVER);
+  if (text == nullptr) return "out of memory formatting an error";
+  std::string out = OneLine(text);
+  PQfreemem(text);
+  return out;
 }
 
 // A connection attempt that failed for a reason that may go away (the server is down,
@@ -138,8 +151,9 @@ Result<QueryResult> Connection::Checked(PGresult* res, std::string_view sql, boo
       st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
     return result;
   std::string what = log_sql ? std::string(sql.substr(0, 200)) : "(statement not shown)";
-  std::string message = fmt::format("on {}: {} [while running: {}]", params_.label,
-                                    ResultError(res, conn_.get()), what);
+  std::string message = fmt::format(
+      "on {}: {} [while running: {}]", params_.label,
+      log_sql ? ResultError(res, conn_.get()) : TerseResultError(res, conn_.get()), what);
   return IsBroken() ? Status::Unavailable(message) : Status::Error(message);
 }
 
@@ -151,8 +165,58 @@ Status Connection::Exec(std::string_view sql, const Params& params) {
   return Run(sql, params, true).status();
 }
 
+namespace {
+// The settings that make a server write a statement's text to its log: log_statement ('all',
+// 'ddl'), the STATEMENT line of an error (log_min_error_statement), and duration logging,
+// sampled or not; each with the value that logs nothing. All are superuser settings
+// (PGC_SUSET).
+constexpr std::pair<const char*, const char*> kStatementLoggingOff[] = {
+    {"log_statement", "none"},
+    {"log_min_error_statement", "panic"},
+    {"log_min_duration_statement", "-1"},
+    {"log_min_duration_sample", "-1"},
+    {"log_transaction_sample_rate", "0"}};
+
+// "SET a = 'x'; SET b = 'y'" (reset: "RESET a; RESET b"): one round trip.
+std::string StatementLoggingCommands(bool reset) {
+  std::string sql;
+  for (const auto& [name, off] : kStatementLoggingOff)
+    sql += reset ? fmt::format("RESET {}; ", name) : fmt::format("SET {} = '{}'; ", name, off);
+  return sql;
+}
+}  // namespace
+
+Result<bool> Connection::MaySilenceStatementLogging() {
+  const char* superuser = PQparameterStatus(conn_.get(), "is_superuser");
+  if (superuser != nullptr && std::string_view(superuser) == "on") return true;
+  // From 15 on, SET on a superuser setting can be granted to a role (GRANT SET ON PARAMETER).
+  if (server_major() < 15) return false;
+  std::string names;
+  for (const auto& setting : kStatementLoggingOff)
+    names += (names.empty() ? "" : ",") + std::string(setting.first);
+  auto granted = Run(
+      "SELECT bool_and(has_parameter_privilege(p, 'SET')) FROM unnest(string_to_array($1, ',')) p",
+      {names}, true);
+  if (!granted.ok()) return granted.status();
+  return granted->GetBool(0, 0);
+}
+
 Status Connection::ExecSensitive(std::string_view sql) {
-  return Run(sql, {}, false).status();
+  // The statement is never in our log or our errors. To keep it out of the server's log as
+  // well, statement logging is turned off for this session around it, when the session may
+  // (superuser, or on 15+ a role granted SET on those settings). When it may not (RDS's master
+  // user is no superuser) the statement runs as it is and the server's settings decide: a
+  // log_statement of 'all' or 'ddl' there logs it. Role passwords are hashed on the client
+  // besides, so only a connection string (a subscription's) can be logged that way.
+  auto may = MaySilenceStatementLogging();
+  if (!may.ok()) return may.status();
+  if (!*may) return Run(sql, {}, false).status();
+  DBR_RETURN_IF_ERROR(Run(StatementLoggingCommands(false), {}, true).status());
+  Status st = Run(sql, {}, false).status();
+  // After a failure inside a transaction block the RESET fails too, and the rollback undoes
+  // the SETs anyway.
+  Status reset = Run(StatementLoggingCommands(true), {}, true).status();
+  return st.ok() ? reset : st;
 }
 
 Result<QueryResult> Connection::QueryWithin(std::string_view sql,

@@ -421,5 +421,24 @@ TEST_F(CliTest, PasswordNeverPrinted) {
   EXPECT_FALSE(Contains(err, password)) << err;
 }
 
+TEST_F(CliTest, LiteralPasswordInAFileOthersCanReadIsWarnedAbout) {
+  const std::string password = "S3cr3t-readable";
+  fs::path config = Write("config.yaml", UnreachableConfig(password));
+  fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+  auto r = RunDbRelocate({"check", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1) << Dump(r);
+  EXPECT_TRUE(Contains(r.err, config.string() + " holds src.password in plain text "
+                                                "and is readable by group and others (mode 0644)"))
+      << Dump(r);
+  EXPECT_TRUE(Contains(r.err, "chmod 600")) << Dump(r);
+  EXPECT_FALSE(Contains(r.err, password)) << Dump(r);
+
+  fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);
+  auto quiet = RunDbRelocate({"check", "--config", config.string()});
+  EXPECT_EQ(quiet.exit_code, 1) << Dump(quiet);
+  EXPECT_FALSE(Contains(quiet.err, "in plain text")) << Dump(quiet);
+}
+
 }  // namespace
 }  // namespace dbr::test
