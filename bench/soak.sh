@@ -251,7 +251,8 @@ switch() {
   local cmd="$1" label="$2" crash="${3:-}" rc=0 n=0 t0 pause deadline out
   if [[ -n "$crash" ]]; then
     t0="$(now)"
-    DBR_CRASH_AT="$crash" "$BIN" "$cmd" --config "$CONFIG" >"$WORK/$label.crash.out" 2>"$WORK/$label.crash.err" || rc=$?
+    # (the braces keep bash's "Killed" line off the terminal)
+    { DBR_CRASH_AT="$crash" "$BIN" "$cmd" --config "$CONFIG" >"$WORK/$label.crash.out" 2>"$WORK/$label.crash.err"; } 2>/dev/null || rc=$?
     fault "kill -9 of db_relocate $cmd at $crash (DBR_CRASH_AT)" "exit $rc after $(elapsed "$t0") s; running it again"
     [[ $rc == 137 ]] || log "note: expected exit 137 (SIGKILL), got $rc: $(tail -n 3 "$WORK/$label.crash.err" | tr '\n' ' ')"
   fi
@@ -371,7 +372,7 @@ aborted = connect_failures = segments = 0
 for path in glob.glob(load + "/c*.s*.err"):
     segments += 1
     text = open(path).read()
-    aborted += len(re.findall(r"client \d+ aborted in command", text))
+    aborted += len(re.findall(r"client \d+ (?:script \d+ )?aborted in command", text))
     if "connection to database" in text and "failed" in text:
         connect_failures += 1
 rows = {}
@@ -392,7 +393,11 @@ PY
 read -r COMMITTED FAILED_LOGGED ABORTED CONNECT_FAILS SEGMENTS LOST IN_DOUBT GAP_MS GAP_AT OUTAGE_S N_GAPS \
   <<<"$(python3 "$WORK/analyze.py" "$LOAD" "$WORK/primary_counts" "$T0")"
 read -r P_ROWS P_DISTINCT <<<"$(psql_port "$pport" -F ' ' -c "SELECT count(*), count(DISTINCT id) FROM ledger")"
-log "pgbench: $COMMITTED committed, $FAILED_LOGGED failed (logged), $ABORTED clients aborted mid-transaction, $CONNECT_FAILS segments that could not connect, $SEGMENTS segments"
+log "pgbench: $COMMITTED committed, $FAILED_LOGGED failed (logged), $ABORTED clients aborted (their transaction failed), $CONNECT_FAILS segments that could not connect, $SEGMENTS segments"
+if [[ $ABORTED -gt 0 ]]; then
+  echo "    why pgbench clients aborted (count, message):"
+  cat "$LOAD"/c*.s*.err | sed -n 's/.*aborted in command [0-9]* query [0-9]*: //p' | sort | uniq -c | sort -rn | head -n 5 | sed 's/^/    /'
+fi
 log "primary: $P_ROWS rows ($P_DISTINCT distinct ids); committed rows absent: $LOST; rows beyond the commits (in doubt): $IN_DOUBT"
 
 # The other side: wait until replication has brought it the same rows (up to 120 s).
@@ -421,10 +426,16 @@ log "db_relocate verify: exit $VERIFY_RC"
 
 # --- summary -----------------------------------------------------------------------------------
 
+# Each finished switch as the run state records it (a switch finished by a second run after a
+# kill prints no pause, but the state keeps the pause of the run that switched).
+mapfile -t RECORDED < <(python3 -c 'import json, sys
+for s in json.load(open(sys.argv[1])).get("switches", []):
+    print("%.0f" % s["pause_ms"] if s.get("pause_ms") is not None else "-")' "$STATE/state.json" 2>/dev/null || true)
+
 expected="$(awk -v r="$RATE" -v a="$T0" -v b="$LOAD_END" 'BEGIN { printf "%.0f", r * (b - a) }')"
 say "Summary: $MINUTES min at $RATE tps ($CLIENTS clients) through PgBouncer, PostgreSQL $SRC_MAJOR -> $DST_MAJOR, $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg)"
 printf '  %-44s %s\n' "transactions committed" "$COMMITTED (of about $expected scheduled)"
-printf '  %-44s %s\n' "transactions failed" "$((FAILED_LOGGED + ABORTED)) ($ABORTED aborted by a lost connection, $FAILED_LOGGED logged as failed; plus $CONNECT_FAILS segments that could not connect)"
+printf '  %-44s %s\n' "transactions failed" "$((FAILED_LOGGED + ABORTED)) ($ABORTED aborted: a lost connection or a failed server login; $FAILED_LOGGED logged as failed; plus $CONNECT_FAILS segments that could not connect)"
 printf '  %-44s %s\n' "time without commits (gaps over 1 s)" "$OUTAGE_S s in $N_GAPS gaps; longest gap $GAP_MS ms, ending at +${GAP_AT}s"
 printf '  %-44s %s\n' "rows lost (committed, absent on the primary)" "$LOST"
 printf '  %-44s %s\n' "rows in doubt (on the primary, not committed)" "$IN_DOUBT"
@@ -432,10 +443,12 @@ printf '  %-44s %s\n' "rows missing on the $oname after catch-up" "$MISSING_OTHE
 printf '  %-44s %s\n' "duplicate ids on the primary" "$((P_ROWS - P_DISTINCT))"
 printf '  %-44s %s\n' "db_relocate run" "$RUN_NOTE"
 printf '  %-44s %s\n' "db_relocate verify at the end" "exit $VERIFY_RC"
-echo "  switches (write pause as db_relocate reports it):"
+echo "  switches (write pause: the command's own line, and the run state's record of the switch):"
+i=0
 for s in "${SWITCHES[@]}"; do
   read -r label pause attempts rc <<<"$s"
-  printf '    %-12s %8s ms   attempts %s, exit %s\n' "$label" "$pause" "$attempts" "$rc"
+  printf '    %-12s %5s ms printed, %5s ms recorded   attempts %s, exit %s\n' "$label" "$pause" "${RECORDED[$i]:--}" "$attempts" "$rc"
+  i=$((i + 1))
 done
 echo "  faults:"
 for f in "${FAULTS[@]}"; do echo "    $f"; done
