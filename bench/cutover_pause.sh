@@ -74,6 +74,8 @@ DB=bench
 APP_PASSWORD=apppw
 BLUE_GREEN_MS=60000  # managed blue/green switchovers: "typically under a minute" (documented)
 export PGPASSWORD=secret PGCONNECT_TIMEOUT=10
+# shellcheck source=bench/lib/proxy.sh
+source "$REPO/bench/lib/proxy.sh"  # free_ports, sleep_until, teardown_managed_relocation (shared with soak.sh)
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -102,23 +104,7 @@ cleanup() {
   trap - EXIT INT TERM
   set +e
   for pid in "${LOAD_PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; done
-  if [[ -f "$STATE/state.json" ]]; then
-    log "db_relocate cleanup (subscriptions, slots, publications, heartbeat writer)"
-    "$BIN" cleanup --config "$CONFIG" >"$WORK/cleanup.log" 2>&1 \
-      || echo "cutover_pause: db_relocate cleanup failed (see $WORK/cleanup.log); stopping everything anyway" >&2
-  fi
-  touch "$STATE/heartbeat.stop" 2>/dev/null
-  pid="$(cat "$STATE/heartbeat.pid" 2>/dev/null)"
-  if [[ "$pid" =~ ^[0-9]+$ ]]; then
-    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill "$pid" 2>/dev/null
-  fi
-  # `cleanup` leaves the managed proxy running (applications go through it): stop it.
-  if [[ -f "$CONFIG" ]]; then
-    "$BIN" proxy --stop --config "$CONFIG" >>"$WORK/cleanup.log" 2>&1 \
-      && log "stopped the managed $PROXY" \
-      || echo "cutover_pause: db_relocate proxy --stop failed (see $WORK/cleanup.log)" >&2
-  fi
+  teardown_managed_relocation cutover_pause "$BIN" "$CONFIG" "$STATE" "$WORK/cleanup.log"
   for d in "${STARTED_CLUSTERS[@]}"; do
     "$REPO/scripts/pg-cluster.sh" stop "${d%%:*}" "${d#*:}" >/dev/null 2>&1
   done
@@ -129,15 +115,6 @@ trap cleanup EXIT
 trap 'echo "cutover_pause: interrupted" >&2; exit 130' INT
 trap 'echo "cutover_pause: terminated" >&2; exit 143' TERM
 
-free_ports() {  # free_ports N: N distinct free loopback TCP ports
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
 read -r SRC_PORT DST_PORT PROXY_PORT <<<"$(free_ports 3)"
 
 psql_at() {  # psql_at PORT [psql args...]: as ops, straight to a server
@@ -149,7 +126,6 @@ psql_proxy() {  # as app, through the proxy
 }
 now() { date +%s.%N; }
 median() { tr ' ' '\n' | awk '/^-?[0-9.]+$/' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.0f", v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-sleep_until() { local s; s="$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')"; sleep "$s"; }
 
 # --- clusters, database, relocation ------------------------------------------------------------
 
