@@ -476,10 +476,17 @@ struct Switch {
       return connected;
     }
 
-    if (state.switching) DBR_RETURN_IF_ERROR(Recover());
+    const bool interrupted = state.switching.has_value();
+    if (interrupted) DBR_RETURN_IF_ERROR(Recover());
     if (state.primary == to) {
-      std::cout << fmt::format("The application already writes to the {}; nothing to do.\n",
-                               SideName(to));
+      if (interrupted)
+        std::cout << fmt::format(
+            "Finished the interrupted {}: the application writes to the {} (write pause {:.0f} "
+            "ms, as recorded).\n",
+            Verb(), SideName(to), state.switches.empty() ? 0.0 : state.switches.back().pause_ms);
+      else
+        std::cout << fmt::format("The application already writes to the {}; nothing to do.\n",
+                                 SideName(to));
       return Status::Ok();
     }
 

@@ -123,6 +123,9 @@ std::string RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& acti
       "max_client_conn = 1000\n"
       "default_pool_size = 20\n"
       "ignore_startup_parameters = extra_float_digits,options\n"
+      // After a server restart PgBouncer refuses every client until its next login attempt
+      // (default 15 s): a restarted primary would stay unreachable that long.
+      "server_login_retry = 1\n"
       "logfile = {}\n"
       "pidfile = {}\n",
       QuoteValue(cutover.database), QuoteValue(active.host), active.port, QuoteValue(active.dbname),
