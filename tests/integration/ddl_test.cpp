@@ -8,8 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "harness/cluster.h"
-#include "harness/relocation.h"
+#include "harness/app_pair.h"
 
 namespace dbr::test {
 namespace {
@@ -18,15 +17,10 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string> kSchemas = {"public", "db_relocate"};
 
-class DdlTest : public ::testing::Test {
+class DdlTest : public AppPairTest {
  protected:
   void SetUp() override {
-    auto pair = StartPair(15, 17);
-    ASSERT_TRUE(pair.ok()) << pair.message();
-    src_ = std::move(pair->first);
-    dst_ = std::move(pair->second);
-    ASSERT_TRUE(src_->CreateDatabase("app").ok());
-    ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+    ASSERT_NO_FATAL_FAILURE(StartAppPair());
     ASSERT_TRUE(src_->Exec("CREATE TABLE orders (id bigserial PRIMARY KEY, item text NOT NULL);"
                            "INSERT INTO orders (item) SELECT md5(g::text) "
                            "FROM generate_series(1, 2000) g",
@@ -34,8 +28,6 @@ class DdlTest : public ::testing::Test {
                     .ok());
     config_ = WriteConfig(tmp_.path(), *src_, *dst_, "app");
   }
-
-  void TearDown() override { StopHeartbeatWriter(tmp_.path() / "state"); }
 
   CommandResult Dbr(const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& env = {}) {
@@ -52,12 +44,10 @@ class DdlTest : public ::testing::Test {
 
   // `tables`: orders, the heartbeat, verify's marker and those the test created.
   void ExpectSynced(size_t tables) {
-    StopWritersAndExpectSynced(nullptr, tmp_.path() / "state", *src_, "app", dst_->Params("app"),
-                               kSchemas, tables);
+    StopWritersAndExpectSynced(nullptr, state_dir(), *src_, "app", dst_->Params("app"), kSchemas,
+                               tables);
   }
 
-  std::unique_ptr<TestCluster> src_, dst_;
-  TempDir tmp_;
   std::filesystem::path config_;
 };
 

@@ -13,9 +13,8 @@
 #include <regex>
 #include <thread>
 
-#include "harness/cluster.h"
+#include "harness/app_pair.h"
 #include "harness/fault_proxy.h"
-#include "harness/relocation.h"
 #include "util/files.h"
 
 namespace dbr::test {
@@ -25,21 +24,12 @@ using namespace std::chrono_literals;
 
 const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
 
-class NetworkTest : public ::testing::Test {
+class NetworkTest : public AppPairTest {
  protected:
   void SetUp() override {
-    auto pair = StartPair(15, 17);
-    ASSERT_TRUE(pair.ok()) << pair.message();
-    src_ = std::move(pair->first);
-    dst_ = std::move(pair->second);
-    ASSERT_TRUE(src_->CreateDatabase("app").ok());
-    ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+    ASSERT_NO_FATAL_FAILURE(StartAppPair());
     ASSERT_TRUE(LoadRichSchema(*src_, "app", 2000).ok());
   }
-
-  void TearDown() override { StopHeartbeatWriter(state_dir()); }
-
-  std::filesystem::path state_dir() const { return tmp_.path() / "state"; }
 
   // The config with db_relocate (and the subscription, which connects where the config says the
   // source is) going through `src_via` / `dst_via` when given.
@@ -108,9 +98,6 @@ class NetworkTest : public ::testing::Test {
   void ExpectSynced(LiveWriter* writer) {
     StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", dst_->Params("app"), kSchemas);
   }
-
-  TempDir tmp_;
-  std::unique_ptr<TestCluster> src_, dst_;
 };
 
 TEST_F(NetworkTest, SourceCutDuringCatchUpIsWaitedOut) {

@@ -9,9 +9,8 @@
 #include <set>
 #include <thread>
 
-#include "harness/cluster.h"
+#include "harness/app_pair.h"
 #include "harness/http_get.h"
-#include "harness/relocation.h"
 #include "util/files.h"
 
 namespace dbr::test {
@@ -24,30 +23,17 @@ std::optional<double> Metric(const std::string& page, const std::string& name) {
   return std::stod(m[2]);
 }
 
-class ReportTest : public ::testing::Test {
+class ReportTest : public AppPairTest {
  protected:
   void TearDown() override {
     if (!proxy_config_.empty()) {
       (void)RunDbRelocate({"cleanup", "--config", proxy_config_.string()});
       (void)RunDbRelocate({"proxy", "--stop", "--config", proxy_config_.string()});
     }
-    StopHeartbeatWriter(tmp_.path() / "state");
-  }
-
-  // A PostgreSQL 15 source and 17 destination, each with an empty database `app`.
-  void StartAppPair() {
-    auto pair = StartPair(15, 17);
-    ASSERT_TRUE(pair.ok()) << pair.message();
-    src_ = std::move(pair->first);
-    dst_ = std::move(pair->second);
-    ASSERT_TRUE(src_->CreateDatabase("app").ok());
-    ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+    AppPairTest::TearDown();
   }
 
   std::filesystem::path proxy_config_;  // a managed PgBouncer to stop at the end
-
-  TempDir tmp_;
-  std::unique_ptr<TestCluster> src_, dst_;
 };
 
 TEST_F(ReportTest, RunServesMetricsAndWritesTheReport) {

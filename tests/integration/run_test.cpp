@@ -6,8 +6,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
-#include "harness/cluster.h"
-#include "harness/relocation.h"
+#include "harness/app_pair.h"
 #include "util/files.h"
 
 namespace dbr::test {
@@ -15,21 +14,8 @@ namespace {
 
 const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
 
-class RunTest : public ::testing::Test {
+class RunTest : public AppPairTest {
  protected:
-  void StartPair(int src_major, int dst_major) {
-    auto pair = dbr::test::StartPair(src_major, dst_major);
-    ASSERT_TRUE(pair.ok()) << pair.message();
-    src_ = std::move(pair->first);
-    dst_ = std::move(pair->second);
-    ASSERT_TRUE(src_->CreateDatabase("app").ok());
-    ASSERT_TRUE(dst_->CreateDatabase("app").ok());
-  }
-
-  void TearDown() override { StopHeartbeatWriter(state_dir()); }
-
-  std::filesystem::path state_dir() const { return tmp_.path() / "state"; }
-
   std::filesystem::path Config(const std::string& extra = "") {
     return WriteConfig(tmp_.path(), *src_, *dst_, "app", extra);
   }
@@ -40,7 +26,7 @@ class RunTest : public ::testing::Test {
   }
 
   void RelocateUnderLoad(int src_major, int dst_major) {
-    StartPair(src_major, dst_major);
+    ASSERT_NO_FATAL_FAILURE(StartAppPair(src_major, dst_major));
     ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
     LiveWriter writer(*src_, "app");
     auto config = Config();
@@ -103,9 +89,6 @@ class RunTest : public ::testing::Test {
     EXPECT_GE(std::stoll(*dst_seq), std::stoll(*src_seq) + 1000)
         << "source " << *src_seq << ", destination " << *dst_seq;
   }
-
-  TempDir tmp_;
-  std::unique_ptr<TestCluster> src_, dst_;
 };
 
 TEST_F(RunTest, Postgres15To17UnderLiveWrites) {
@@ -117,7 +100,7 @@ TEST_F(RunTest, Postgres13To16UnderLiveWrites) {
 }
 
 TEST_F(RunTest, TableWithoutKeyStopsTheRunBeforeAnythingIsCreated) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(
       src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')", "app")
           .ok());
@@ -131,7 +114,7 @@ TEST_F(RunTest, TableWithoutKeyStopsTheRunBeforeAnythingIsCreated) {
 }
 
 TEST_F(RunTest, ForceSetsReplicaIdentityFullAndSaysSo) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(
       src_->Exec("CREATE TABLE plain (a int, b text); INSERT INTO plain VALUES (1, 'x')", "app")
           .ok());
@@ -148,7 +131,7 @@ TEST_F(RunTest, ForceSetsReplicaIdentityFullAndSaysSo) {
 }
 
 TEST_F(RunTest, UnreachableDestinationFailsClearlyAndCreatesNothing) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY)", "app").ok());
   auto config = Config();
   ASSERT_TRUE(dst_->Stop("immediate").ok());
@@ -161,7 +144,7 @@ TEST_F(RunTest, UnreachableDestinationFailsClearlyAndCreatesNothing) {
 }
 
 TEST_F(RunTest, WrongPasswordFailsWithoutShowingIt) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   auto config = WriteConfig(tmp_.path(), *src_, *dst_, "app", "");
   std::string text = *ReadFile(config);
   auto pos = text.find("password: secret");
@@ -175,7 +158,7 @@ TEST_F(RunTest, WrongPasswordFailsWithoutShowingIt) {
 }
 
 TEST_F(RunTest, DestinationWithConflictingTablesIsLeftUntouched) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(src_->Exec("CREATE TABLE clash (id int PRIMARY KEY, v text)", "app").ok());
   ASSERT_TRUE(dst_->Exec("CREATE TABLE clash (id int PRIMARY KEY, v text); "
                          "INSERT INTO clash VALUES (1, 'keep me')",
@@ -189,7 +172,7 @@ TEST_F(RunTest, DestinationWithConflictingTablesIsLeftUntouched) {
 }
 
 TEST_F(RunTest, SourceNewerThanEveryPgDumpIsRefusedNamingTheVersionNeeded) {
-  StartPair(16, 17);  // Debian 12 ships pg_dump 15 only
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(16, 17));  // Debian 12 ships pg_dump 15 only
   ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY)", "app").ok());
   CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
   EXPECT_EQ(r.exit_code, 1);
@@ -198,7 +181,7 @@ TEST_F(RunTest, SourceNewerThanEveryPgDumpIsRefusedNamingTheVersionNeeded) {
 }
 
 TEST_F(RunTest, EngineVersionThatDoesNotFitIsABadConfig) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   CommandResult r =
       RunDbRelocate({"run", "--config", Config("upgrade:\n  engine_version: \"14\"\n").string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -206,7 +189,7 @@ TEST_F(RunTest, EngineVersionThatDoesNotFitIsABadConfig) {
 }
 
 TEST_F(RunTest, SecondProcessOnTheSameRelocationRefuses) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   auto config = Config();
   std::filesystem::create_directories(state_dir());
   auto held = FileLock::Acquire(state_dir() / "run.lock", "test");  // as a running `run` does
@@ -219,7 +202,7 @@ TEST_F(RunTest, SecondProcessOnTheSameRelocationRefuses) {
 }
 
 TEST_F(RunTest, StatusBeforeAnyRunSaysSoAndShowsNoReplication) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   CommandResult r = RunDbRelocate({"status", "--config", Config().string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("no relocation has run with this config yet"), std::string::npos) << r.out;
@@ -234,7 +217,7 @@ TEST_F(RunTest, StatusBeforeAnyRunSaysSoAndShowsNoReplication) {
 }
 
 TEST_F(RunTest, DestinationRestartedDuringCatchUpIsRecovered) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 2000).ok());
   auto writer = std::make_unique<LiveWriter>(*src_, "app");
   // A lag threshold of one byte keeps catch-up waiting while the writer runs.
@@ -265,7 +248,7 @@ TEST_F(RunTest, DestinationRestartedDuringCatchUpIsRecovered) {
 }
 
 TEST_F(RunTest, CleanupRemovesEverythingTheRelocationCreatedAndKeepsTheData) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 1000).ok());
   auto config = Config();
   CommandResult run = RunDbRelocate({"run", "--config", config.string()});
@@ -342,7 +325,7 @@ TEST_F(RunTest, StatusWarnsBeforeTheSlotIsInvalidatedAndSaysWhenItIs) {
 class ResumeTest : public RunTest, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(ResumeTest, KilledRunResumesToAnEqualDestination) {
-  StartPair(15, 17);
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
   LiveWriter writer(*src_, "app");
   auto config = Config();
