@@ -391,7 +391,7 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
 
 TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_crash"));
-  PgBench bench(dir_.path(), proxy_port_, db_, 30, 100);
+  PgBench bench(dir_.path(), proxy_port_, db_, 60, 100);
   std::this_thread::sleep_for(1s);
   struct Case {
     const char* command;
@@ -400,7 +400,9 @@ TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   };
   for (const Case& c :
        {Case{"cutover", "switch:paused", "dst"}, Case{"rollback", "switch:pointing", "src"},
-        Case{"cutover", "switch:switched", "dst"}, Case{"rollback", "switch:finishing", "src"}}) {
+        Case{"cutover", "switch:switched", "dst"}, Case{"rollback", "switch:finishing", "src"},
+        Case{"cutover", "switch:pointing", "dst"}, Case{"rollback", "switch:paused", "src"},
+        Case{"cutover", "switch:finishing", "dst"}, Case{"rollback", "switch:switched", "src"}}) {
     SCOPED_TRACE(std::string(c.command) + " killed at " + c.crash_at);
     CommandResult killed = Dbr(c.command, {{"DBR_CRASH_AT", c.crash_at}});
     EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
