@@ -75,7 +75,7 @@ APP_PASSWORD=apppw
 BLUE_GREEN_MS=60000  # managed blue/green switchovers: "typically under a minute" (documented)
 export PGPASSWORD=secret PGCONNECT_TIMEOUT=10
 # shellcheck source=bench/lib/proxy.sh
-source "$REPO/bench/lib/proxy.sh"  # free_ports, sleep_until, teardown_managed_relocation (shared with soak.sh)
+source "$REPO/bench/lib/proxy.sh"  # free_ports, sleep_until, teardown_managed_relocation, write_managed_config
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -148,30 +148,7 @@ SELECT 0, md5(random()::text) || md5(random()::text) || left(md5(random()::text)
 ANALYZE ledger;
 SQL
 
-cat >"$CONFIG" <<YAML
-# Written by bench/cutover_pause.sh
-provider: postgres
-src:
-  host: 127.0.0.1
-  port: $SRC_PORT
-  name: $DB
-  user: ops
-  password: secret
-  schema: public
-dst:
-  host: 127.0.0.1
-  port: $DST_PORT
-  name: $DB
-  user: ops
-  password: secret
-jobs: 2
-state_dir: $STATE
-cutover:
-  type: $PROXY
-  manage: true
-  listen: 127.0.0.1:$PROXY_PORT
-YAML
-chmod 600 "$CONFIG"
+write_managed_config "$CONFIG" bench/cutover_pause.sh "$SRC_PORT" "$DST_PORT" "$DB" "$STATE" "$PROXY" "$PROXY_PORT"
 log "config: $CONFIG"
 sed 's/^/    /' "$CONFIG"
 

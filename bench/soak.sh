@@ -85,7 +85,7 @@ export PGPASSWORD=secret PGCONNECT_TIMEOUT=10
 # shellcheck source=bench/lib/dataset.sh
 source "$REPO/bench/lib/dataset.sh"  # say, log, die, now, elapsed, psql_at, bench_init_work (work dir, traps)
 # shellcheck source=bench/lib/proxy.sh
-source "$REPO/bench/lib/proxy.sh"    # free_ports, sleep_until, teardown_managed_relocation
+source "$REPO/bench/lib/proxy.sh"    # free_ports, sleep_until, teardown_managed_relocation, write_managed_config
 
 [[ $(id -u) -eq 0 ]] || die "run as root (the servers and the proxy run as the postgres OS user)"
 [[ -x "$BIN" ]] || die "$BIN not found; build it first: make build"
@@ -147,33 +147,10 @@ SELECT 0, 0, md5(random()::text) || md5(random()::text) FROM generate_series(1, 
 ANALYZE ledger;
 SQL
 
-cat >"$CONFIG" <<YAML
-# Written by bench/soak.sh
-provider: postgres
-src:
-  host: 127.0.0.1
-  port: $SRC_PORT
-  name: $DB
-  user: ops
-  password: secret
-  schema: public
-dst:
-  host: 127.0.0.1
-  port: $DST_PORT
-  name: $DB
-  user: ops
-  password: secret
-jobs: 2
-state_dir: $STATE
-# The ledger takes RATE inserts a second; the default (1000) would make verify call the
-# sequence BEHIND after 1000 of them.
-sequence_gap: 1000000
-cutover:
-  type: pgbouncer
-  manage: true
-  listen: 127.0.0.1:$PROXY_PORT
-YAML
-chmod 600 "$CONFIG"
+# The ledger takes RATE inserts a second; the default sequence_gap (1000) would make verify call
+# the sequence BEHIND after 1000 of them.
+write_managed_config "$CONFIG" bench/soak.sh "$SRC_PORT" "$DST_PORT" "$DB" "$STATE" pgbouncer \
+  "$PROXY_PORT" $'sequence_gap: 1000000\n'
 log "config: $CONFIG"
 
 say "db_relocate proxy: the managed PgBouncer on 127.0.0.1:$PROXY_PORT, in front of the source"

@@ -45,3 +45,35 @@ teardown_managed_relocation() {
     fi
   fi
 }
+
+# write_managed_config FILE WRITER SRC_PORT DST_PORT DB STATE PROXY PROXY_PORT [EXTRA]: a
+# provider-postgres config for two loopback servers (superuser ops/secret) with a managed PROXY
+# listening on PROXY_PORT; EXTRA (YAML lines) goes before the cutover block. Mode 0600.
+write_managed_config() {
+  local file="$1" writer="$2" src_port="$3" dst_port="$4" db="$5" state="$6" proxy="$7"
+  local proxy_port="$8" extra="${9:-}"
+  cat >"$file" <<YAML
+# Written by $writer
+provider: postgres
+src:
+  host: 127.0.0.1
+  port: $src_port
+  name: $db
+  user: ops
+  password: secret
+  schema: public
+dst:
+  host: 127.0.0.1
+  port: $dst_port
+  name: $db
+  user: ops
+  password: secret
+jobs: 2
+state_dir: $state
+${extra}cutover:
+  type: $proxy
+  manage: true
+  listen: 127.0.0.1:$proxy_port
+YAML
+  chmod 600 "$file"
+}
