@@ -115,7 +115,7 @@ struct Switch {
     if (!state.sequences_set)
       return Status::Error("sequences were never set on the destination: finish `run` first");
 
-    // DDL on the old side that replication did not carry: switching now would lose rows.
+    // DDL on the old side that replication did not carry: those rows cannot reach the new side.
     auto drift = ReadSchemaDrift(*old_side, *new_side, link_in, config);
     if (!drift.ok()) return drift.status();
     DBR_RETURN_IF_ERROR(NoBlockingDrift(
