@@ -166,56 +166,70 @@ Status Connection::Exec(std::string_view sql, const Params& params) {
 }
 
 namespace {
-// The settings that make a server write a statement's text to its log: log_statement ('all',
-// 'ddl'), the STATEMENT line of an error (log_min_error_statement), and duration logging,
-// sampled or not; each with the value that logs nothing. All are superuser settings
-// (PGC_SUSET).
-constexpr std::pair<const char*, const char*> kStatementLoggingOff[] = {
+// The settings that make a server keep a statement's text: in its log (log_statement 'all' or
+// 'ddl', the STATEMENT line of an error, duration logging, sampled or not), in pg_stat_activity
+// while it runs, and in pg_stat_statements (utility statements are stored verbatim, constants
+// and all); each with the value that keeps nothing. All are superuser settings (PGC_SUSET).
+constexpr std::pair<std::string_view, std::string_view> kStatementRecordingOff[] = {
     {"log_statement", "none"},
     {"log_min_error_statement", "panic"},
     {"log_min_duration_statement", "-1"},
     {"log_min_duration_sample", "-1"},
-    {"log_transaction_sample_rate", "0"}};
+    {"log_transaction_sample_rate", "0"},
+    {"track_activities", "off"},
+    {"pg_stat_statements.track_utility", "off"}};
+
+std::string_view OffValue(std::string_view name) {
+  for (const auto& [setting, off] : kStatementRecordingOff)
+    if (setting == name) return off;
+  return {};
+}
 
 // "SET a = 'x'; SET b = 'y'" (reset: "RESET a; RESET b"): one round trip.
-std::string StatementLoggingCommands(bool reset) {
+std::string SettingCommands(const std::vector<std::string>& names, bool reset) {
   std::string sql;
-  for (const auto& [name, off] : kStatementLoggingOff)
-    sql += reset ? fmt::format("RESET {}; ", name) : fmt::format("SET {} = '{}'; ", name, off);
+  for (const auto& name : names)
+    sql += reset ? fmt::format("RESET {}; ", name)
+                 : fmt::format("SET {} = '{}'; ", name, OffValue(name));
   return sql;
 }
 }  // namespace
 
-Result<bool> Connection::MaySilenceStatementLogging() {
+Result<std::vector<std::string>> Connection::StatementRecordingSettingsWeMaySet() {
   const char* superuser = PQparameterStatus(conn_.get(), "is_superuser");
-  if (superuser != nullptr && std::string_view(superuser) == "on") return true;
+  const bool is_superuser = superuser != nullptr && std::string_view(superuser) == "on";
   // From 15 on, SET on a superuser setting can be granted to a role (GRANT SET ON PARAMETER).
-  if (server_major() < 15) return false;
+  if (!is_superuser && server_major() < 15) return std::vector<std::string>{};
   std::string names;
-  for (const auto& setting : kStatementLoggingOff)
+  for (const auto& setting : kStatementRecordingOff)
     names += (names.empty() ? "" : ",") + std::string(setting.first);
-  auto granted = Run(
-      "SELECT bool_and(has_parameter_privilege(p, 'SET')) FROM unnest(string_to_array($1, ',')) p",
-      {names}, true);
-  if (!granted.ok()) return granted.status();
-  return granted->GetBool(0, 0);
+  // Only the settings this server knows: pg_stat_statements' exists when it is loaded.
+  auto settings = Run(fmt::format("SELECT p FROM unnest(string_to_array($1, ',')) p WHERE CASE "
+                                  "WHEN current_setting(p, true) IS NULL THEN false ELSE {} END",
+                                  is_superuser ? "true" : "has_parameter_privilege(p, 'SET')"),
+                      {names}, true);
+  if (!settings.ok()) return settings.status();
+  std::vector<std::string> ours;
+  for (int row = 0; row < settings->rows(); ++row) ours.push_back(settings->Get(row, 0));
+  return ours;
 }
 
 Status Connection::ExecSensitive(std::string_view sql) {
-  // The statement is never in our log or our errors. To keep it out of the server's log as
-  // well, statement logging is turned off for this session around it, when the session may
-  // (superuser, or on 15+ a role granted SET on those settings). When it may not (RDS's master
-  // user is no superuser) the statement runs as it is and the server's settings decide: a
-  // log_statement of 'all' or 'ddl' there logs it. Role passwords are hashed on the client
-  // besides, so only a connection string (a subscription's) can be logged that way.
-  auto may = MaySilenceStatementLogging();
-  if (!may.ok()) return may.status();
-  if (!*may) return Run(sql, {}, false).status();
-  DBR_RETURN_IF_ERROR(Run(StatementLoggingCommands(false), {}, true).status());
+  // The statement is never in our log or our errors. To keep it out of the server's log and
+  // statistics as well, the settings that record it are turned off for this session around it,
+  // those the session may set (all for a superuser; on 15+ those granted SET to the role). What
+  // it may not set, the server's settings decide: RDS's master user is no superuser, so there a
+  // log_statement of 'all' or 'ddl' logs it, and pg_stat_statements keeps it. Role passwords
+  // are hashed on the client besides, so only a connection string (a subscription's) can be
+  // kept that way.
+  auto settings = StatementRecordingSettingsWeMaySet();
+  if (!settings.ok()) return settings.status();
+  if (settings->empty()) return Run(sql, {}, false).status();
+  DBR_RETURN_IF_ERROR(Run(SettingCommands(*settings, false), {}, true).status());
   Status st = Run(sql, {}, false).status();
   // After a failure inside a transaction block the RESET fails too, and the rollback undoes
   // the SETs anyway.
-  Status reset = Run(StatementLoggingCommands(true), {}, true).status();
+  Status reset = Run(SettingCommands(*settings, true), {}, true).status();
   return st.ok() ? reset : st;
 }
 

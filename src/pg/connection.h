@@ -61,8 +61,8 @@ class Connection {
   Result<QueryResult> Query(std::string_view sql, const Params& params = {});
   Status Exec(std::string_view sql, const Params& params = {});
   // For statements that carry a secret (a password, a connection string): never logged, nor
-  // shown in an error; kept out of the server's log too when this session may turn statement
-  // logging off (see the .cpp).
+  // shown in an error; kept out of the server's log and pg_stat_statements too when this
+  // session may turn their recording off (see the .cpp).
   Status ExecSensitive(std::string_view sql);
   // A statement in the simple query protocol that must finish within `timeout`; on timeout the
   // error says so and the connection is left busy (close it). For consoles that answer slowly
@@ -97,8 +97,9 @@ class Connection {
   Connection(PGconn* conn, ConnParams params)
       : conn_(conn, &PQfinish), params_(std::move(params)) {}
   Result<QueryResult> Run(std::string_view sql, const Params& params, bool log_sql);
-  // Whether this session may set the server's statement-logging settings (superuser ones).
-  Result<bool> MaySilenceStatementLogging();
+  // Those of the server's settings that record a statement's text (superuser ones) which this
+  // session may set.
+  Result<std::vector<std::string>> StatementRecordingSettingsWeMaySet();
   // Takes ownership of `res`; an error names this side and (when loggable) the statement.
   Result<QueryResult> Checked(PGresult* res, std::string_view sql, bool log_sql);
   // libpq's last error on this connection; Unavailable when the connection is gone.

@@ -162,9 +162,12 @@ class SecretsTest : public ::testing::TestWithParam<bool> {
   void TearDown() override { StopHeartbeatWriter(state_dir()); }
 
   void StartServers() {
-    // Every statement in the servers' logs, and the statement of every error.
+    // Every statement in the servers' logs, the statement of every error, and every statement
+    // in pg_stat_statements (utility statements verbatim: track_utility is on by default).
     ClusterOptions options;
-    options.settings = {{"log_statement", "all"}, {"log_min_error_statement", "error"}};
+    options.settings = {{"log_statement", "all"},
+                        {"log_min_error_statement", "error"},
+                        {"shared_preload_libraries", "pg_stat_statements"}};
     auto a = std::async(std::launch::async, [&] { return TestCluster::Start(15, options); });
     auto b = std::async(std::launch::async, [&] { return TestCluster::Start(17, options); });
     auto src = a.get();
@@ -175,6 +178,9 @@ class SecretsTest : public ::testing::TestWithParam<bool> {
     dst_ = std::move(dst).value();
     ASSERT_TRUE(src_->CreateDatabase("app").ok());
     ASSERT_TRUE(dst_->CreateDatabase("app").ok());
+    // The view in `postgres`, out of the relocated database's schema; it shows every database.
+    ASSERT_TRUE(src_->Exec("CREATE EXTENSION pg_stat_statements").ok());
+    ASSERT_TRUE(dst_->Exec("CREATE EXTENSION pg_stat_statements").ok());
     // The logins db_relocate uses, superusers as on a self-managed server.
     CreateRole(*src_, "relo_src", kSrc.password, "SUPERUSER LOGIN");
     CreateRole(*dst_, "relo_dst", kDst.password, "SUPERUSER LOGIN");
@@ -355,6 +361,15 @@ TEST_P(SecretsTest, NoPasswordInProcessListOutputsFilesOrServerLogsAndLeastPrivi
       << "log_statement = all did not log db_relocate's statements on the source";
   EXPECT_NE(FileText(dst_->log_file()).find("ALTER SUBSCRIPTION"), std::string::npos)
       << "log_statement = all did not log db_relocate's statements on the destination";
+  // ... and pg_stat_statements on both.
+  const std::string statements = "SELECT string_agg(query, E'\\n') FROM pg_stat_statements";
+  for (TestCluster* server : {src_.get(), dst_.get()})
+    EXPECT_EQ(Leaked(*server->QueryValue(statements), needles), "")
+        << "password in pg_stat_statements of PostgreSQL " << server->major();
+  EXPECT_NE(src_->QueryValue(statements)->find("CREATE PUBLICATION"), std::string::npos)
+      << "pg_stat_statements did not keep db_relocate's statements on the source";
+  EXPECT_NE(dst_->QueryValue(statements)->find("ALTER SUBSCRIPTION"), std::string::npos)
+      << "pg_stat_statements did not keep db_relocate's statements on the destination";
 
   // No false negatives: the same search finds a password planted in a file and in a server log.
   const fs::path scratch = tmp_.path() / "planted.txt";
@@ -369,39 +384,54 @@ TEST_P(SecretsTest, NoPasswordInProcessListOutputsFilesOrServerLogsAndLeastPrivi
             "0");
 }
 
-// ExecSensitive turns the server's statement logging off around its statement when the login
-// may (a superuser, or a role granted SET on those settings), and runs it plainly otherwise.
-TEST(SensitiveStatementTest, KeptOutOfTheServerLogWhenTheLoginMaySetLogging) {
+// ExecSensitive turns the server's recording of statements off around its statement (its log,
+// pg_stat_statements) when the login may (a superuser, or a role granted SET on those
+// settings), and runs it plainly otherwise.
+TEST(SensitiveStatementTest, KeptOutOfTheServerLogAndStatisticsWhenTheLoginMaySetThem) {
   ClusterOptions options;
-  options.settings = {{"log_statement", "all"}, {"log_min_error_statement", "error"}};
+  options.settings = {{"log_statement", "all"},
+                      {"log_min_error_statement", "error"},
+                      {"shared_preload_libraries", "pg_stat_statements"}};
   auto server = TestCluster::Start(15, options);
   ASSERT_TRUE(server.ok()) << server.message();
   TestCluster& pg = **server;
+  ASSERT_TRUE(pg.Exec("CREATE EXTENSION pg_stat_statements").ok());
+  ASSERT_EQ(*pg.QueryValue("SHOW pg_stat_statements.track_utility"), "on");
   CreateRole(pg, "granted", "pw-granted", "LOGIN");
   CreateRole(pg, "plain", "pw-plain", "LOGIN");
   ASSERT_TRUE(pg.Exec("GRANT SET ON PARAMETER log_statement, log_min_error_statement, "
                       "log_min_duration_statement, log_min_duration_sample, "
-                      "log_transaction_sample_rate TO granted")
+                      "log_transaction_sample_rate, track_activities, "
+                      "pg_stat_statements.track_utility TO granted")
                   .ok());
+  auto in_statistics = [&](const std::string& token) {
+    return *pg.QueryValue("SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%" + token +
+                          "%' AND query NOT LIKE '%pg_stat_statements%'") != "0";
+  };
   const std::vector<std::pair<std::string, std::string>> logins = {
       {"ops", "secret"}, {"granted", "pw-granted"}, {"plain", "pw-plain"}};
   for (const auto& [user, password] : logins) {
     auto conn = pg.Connect("postgres", user, password);
     ASSERT_TRUE(conn.ok()) << conn.message();
     const std::string ok_token = "tokSENS-ok-" + user, bad_token = "tokSENS-bad-" + user;
-    EXPECT_TRUE(conn->ExecSensitive("SELECT '" + ok_token + "'").ok()) << user;
+    // A utility statement: pg_stat_statements keeps those verbatim (a SELECT's literals would
+    // be replaced by $1).
+    EXPECT_TRUE(conn->ExecSensitive("DO $$BEGIN PERFORM '" + ok_token + "'; END$$").ok()) << user;
     Status failed = conn->ExecSensitive("SELECT '" + bad_token + "' FROM no_such_table");
     ASSERT_FALSE(failed.ok()) << user;
     EXPECT_EQ(failed.message().find(bad_token), std::string::npos) << failed.message();
     EXPECT_NE(failed.message().find("no_such_table"), std::string::npos) << failed.message();
-    // Logging is back on for the statements after it.
-    EXPECT_TRUE(conn->Exec("SELECT 'tokSENS-after-" + user + "'").ok()) << user;
+    // Recording is back on for the statements after it.
+    const std::string after_token = "tokSENS-after-" + user;
+    EXPECT_TRUE(conn->Exec("DO $$BEGIN PERFORM '" + after_token + "'; END$$").ok()) << user;
     const std::string log = FileText(pg.log_file());
-    EXPECT_NE(log.find("tokSENS-after-" + user), std::string::npos) << user;
+    EXPECT_NE(log.find(after_token), std::string::npos) << user;
+    EXPECT_TRUE(in_statistics(after_token)) << user;
     // The login without the right to set them: the server's settings decide.
     const bool silenced = user != "plain";
     EXPECT_EQ(log.find(ok_token) == std::string::npos, silenced) << user;
     EXPECT_EQ(log.find(bad_token) == std::string::npos, silenced) << user;
+    EXPECT_EQ(in_statistics(ok_token), !silenced) << user;
   }
 }
 
