@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/sanitizer_reports.h"
 #include "pg/quote.h"
 #include "util/process.h"
 
@@ -660,8 +662,12 @@ CommandResult RunDbRelocate(const std::vector<std::string>& args,
   }
   spec.argv.push_back(DBR_BINARY);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = env;
+  spec.env = SanitizerReportEnv();
+  for (const auto& [name, value] : env) spec.env[name] = value;
   auto out = RunProcess(spec);
+  for (const auto& report : TakeSanitizerReports())
+    ADD_FAILURE() << "sanitizer report from db_relocate " << (args.empty() ? "" : args.front())
+                  << ": " << report;
   if (!out.ok()) return {-1, "", out.message()};
   return {out->exit_code, std::move(out->out), std::move(out->err)};
 }
