@@ -1,8 +1,8 @@
-// Object names with quotes, spaces, backslashes, dots, pattern characters, unicode and SQL
-// keywords in every position (database, schemas that differ only in case, tables, columns, an
-// index, sequences, an enum, a partitioned table, roles, the replication user and its password):
-// each quoting helper round-trips through a real server, and `run` relocates such a database
-// 15 -> 17 under live writes, with every table equal on both sides.
+// Object names with quotes, spaces, backslashes, dots, pattern characters, line breaks, tabs,
+// unicode and SQL keywords in every position (database, schemas that differ only in case, tables,
+// columns, an index, sequences, an enum, a partitioned table, roles, the replication user and its
+// password): each quoting helper round-trips through a real server, and `run` relocates such a
+// database 15 -> 17 under live writes, with every table equal on both sides.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
@@ -56,6 +56,8 @@ const std::string kS1 = R"(Sales "Ops" 'x' \ .*? Ünï 表 🚀)";
 const std::string kS2 = R"(sales "ops" 'x' \ .*? ünï 表 🚀)";  // kS1 but for case
 const std::string kS3 = "public ü";                           // starts like "public"
 const std::string kS4 = "public ü.a";                         // kS3 + "." + "a"
+const std::string kS5 = "multi\nline\tschema";  // pg_restore --list prints it on one line
+const std::string kNewline = "new\nline";
 const std::string kEnum = R"(Mood "e" 'x' \ .)";
 const std::string kSeq = R"(seq "s" 'x' \ ?)";
 const std::string kLines = R"(Order "Lines" 'x' \ .*?)";
@@ -70,12 +72,16 @@ const std::string kOwner = R"(app "owner" 'ü' \)";
 const std::string kReplUser = R"(repl "u" ü)";
 const std::string kReplPassword = R"(p'a\ss w"rd ü {x})";
 
-const std::vector<std::string> kSchemas = {kS1, kS2, kS3, kS4, "db_relocate"};
+const std::vector<std::string> kSchemas = {kS1, kS2, kS3, kS4, kS5, "db_relocate"};
 
-// A YAML double-quoted scalar.
+// A YAML double-quoted scalar (a raw line break in one would be folded into a space).
 std::string Yaml(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    if (c == '\n' || c == '\t') {
+      out += c == '\n' ? "\\n" : "\\t";
+      continue;
+    }
     if (c == '"' || c == '\\') out.push_back('\\');
     out.push_back(c);
   }
@@ -92,6 +98,7 @@ std::string Schema() {
       "CREATE SCHEMA " + QuoteIdent(kS2),
       "CREATE SCHEMA " + QuoteIdent(kS3),
       "CREATE SCHEMA " + QuoteIdent(kS4),
+      "CREATE SCHEMA " + QuoteIdent(kS5),
       "CREATE TYPE " + mood + " AS ENUM (" + QuoteLiteral("it's") + ", " + QuoteLiteral("\"q\"") +
           ", " + QuoteLiteral(R"(a\b)") + ", " + QuoteLiteral("ü 表") + ", 'select')",
       "CREATE SEQUENCE " + seq + " START 100",
@@ -116,6 +123,8 @@ std::string Schema() {
       "GRANT SELECT ON " + lines1 + " TO " + QuoteIdent(kOwner),
       "CREATE TABLE " + QualifiedName(kS3, "a.b") + " (id int PRIMARY KEY, v text)",
       "CREATE TABLE " + QualifiedName(kS4, "b") + " (id int PRIMARY KEY, w text)",
+      "CREATE TABLE " + QualifiedName(kS5, kNewline) + " (id bigserial PRIMARY KEY, " +
+          QuoteIdent("tab\there") + " text)",
       // Rows.
       "INSERT INTO " + lines1 + " (\"select\", \"user\", " + QuoteIdent(kQty) + ", " +
           QuoteIdent(kUni) + ") SELECT 'it''s ' || g, E'a\\\\b \"' || g, g, " +
@@ -135,6 +144,8 @@ std::string Schema() {
           " SELECT g, 'ab' || g FROM generate_series(1, 20) g",
       "INSERT INTO " + QualifiedName(kS4, "b") +
           " SELECT g, 'b' || g FROM generate_series(1, 20) g",
+      "INSERT INTO " + QualifiedName(kS5, kNewline) + " (" + QuoteIdent("tab\there") +
+          ") SELECT E'line\\n' || g FROM generate_series(1, 30) g",
       // A view and a materialized view reading hostile columns across schemas.
       "CREATE VIEW " + QualifiedName(kS1, kView) + " AS SELECT l.id, l." + QuoteIdent(kQty) +
           ", l.\"select\", o.v FROM " + lines1 + " l JOIN " + QualifiedName(kS2, kLines) +
@@ -184,6 +195,8 @@ class HostileWriter {
         "DELETE FROM " + QualifiedName(kS2, "order") + " WHERE id = 1 + $1::int % 1000",
         "UPDATE " + QualifiedName(kS3, "a.b") + " SET v = $1 WHERE id = 1 + $1::int % 20",
         "INSERT INTO " + QualifiedName(kS4, "b") + " VALUES (100 + $1::int, $1)",
+        "INSERT INTO " + QualifiedName(kS5, kNewline) + " (" + QuoteIdent("tab\there") +
+            ") VALUES ($1)",
     };
     int64_t i = 0;
     while (!stop_) {
@@ -210,7 +223,7 @@ class HostileNamesTest : public SharedPairTest {
   void TearDown() override { StopHeartbeatWriter(tmp_.path() / "state"); }
 
   std::filesystem::path Config(const std::string& db = kDb,
-                               const std::vector<std::string>& in_scope = {kS1, kS2, kS3, kS4},
+                               const std::vector<std::string>& in_scope = {kS1, kS2, kS3, kS4, kS5},
                                const std::string& extra = "") {
     auto path = tmp_.path() / "relocate.yaml";
     std::string schemas;
@@ -334,8 +347,8 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
   StopHeartbeatWriter(state_dir);
   Status applied = WaitUntilApplied(*src_, kDb);
   ASSERT_TRUE(applied.ok()) << applied.message();
-  // 10 tables (2 of them partitions) and the heartbeat.
-  ExpectSameTables(src_->Params(kDb), dst_->Params(kDb), kSchemas, 10);
+  // 11 tables (2 of them partitions) and the heartbeat.
+  ExpectSameTables(src_->Params(kDb), dst_->Params(kDb), kSchemas, 11);
 
   // The index, the enum's labels, the partitions and the owner came along.
   auto has_index =
@@ -369,9 +382,9 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
   CommandResult again = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   StopHeartbeatWriter(state_dir);
-  for (const auto& seq :
-       {QualifiedName(kS1, kSeq), QualifiedName(kS1, kLines + "_id_seq"),
-        QualifiedName(kS2, kLines + "_id_seq"), QualifiedName(kS1, "user_id_seq")}) {
+  for (const auto& seq : {QualifiedName(kS1, kSeq), QualifiedName(kS1, kLines + "_id_seq"),
+                          QualifiedName(kS2, kLines + "_id_seq"), QualifiedName(kS1, "user_id_seq"),
+                          QualifiedName(kS5, kNewline + "_id_seq")}) {
     auto src_seq = src_->QueryValue("SELECT last_value FROM " + seq, kDb);
     auto dst_seq = dst_->QueryValue("SELECT last_value FROM " + seq, kDb);
     ASSERT_TRUE(src_seq.ok() && dst_seq.ok())
@@ -383,7 +396,8 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   // Every table was compared, under its own name.
   std::string verified = verify.out;
-  for (const auto& table : {kS1 + "." + kLines, kS2 + "." + kLines, kS3 + ".a.b", kS4 + ".b"})
+  for (const auto& table :
+       {kS1 + "." + kLines, kS2 + "." + kLines, kS3 + ".a.b", kS4 + ".b", kS5 + "." + kNewline})
     EXPECT_NE(verified.find(nlohmann::json(table).dump()), std::string::npos) << table;
 
   CommandResult cleanup = RunDbRelocate({"cleanup", "--config", config.string()});
