@@ -67,12 +67,28 @@ void LagSampler::SampleOnce() {
   const names::Link& link = primary_side_ == "dst" ? names::kReverse : names::kForward;
   ReplicationHealth h = ReadReplicationHealth(&*primary_, replica_ ? &*replica_ : nullptr, link);
   if (Status st = RecordLag(recorder_, h); !st.ok()) log::debug("{}", st.message());
+  WarnAboutSlot(h, link);
   auto beat = LatestHeartbeat(*primary_, *primary_);
   if (beat.ok() && beat->has_value() && (*beat)->age_seconds >= 0) {
     Status st = recorder_.Record("heartbeat",
                                  {{"seq", (*beat)->seq}, {"age_seconds", (*beat)->age_seconds}});
     if (!st.ok()) log::debug("{}", st.message());
   }
+}
+
+void LagSampler::WarnAboutSlot(const ReplicationHealth& h, const names::Link& link) {
+  std::string warning = h.SlotWarning();
+  auto now = std::chrono::steady_clock::now();
+  if (warning.empty()) {
+    if (!last_slot_warning_.empty() && h.slot_exists)
+      log::info("replication slot {}: back within max_slot_wal_keep_size", link.slot);
+    last_slot_warning_.clear();
+    return;
+  }
+  if (warning == last_slot_warning_ && now - last_slot_warning_at_ < kSlotWarningRepeat) return;
+  log::warn("replication slot {}: {}", link.slot, warning);
+  last_slot_warning_ = std::move(warning);
+  last_slot_warning_at_ = now;
 }
 
 }  // namespace dbr

@@ -1,7 +1,9 @@
 // Inside the heartbeat writer: every few seconds, records the replication lag (bytes from the
 // slot, seconds from the newest heartbeat on the replica) and the age of the newest heartbeat on
-// the primary as samples (report/samples.h). Its own thread and connections, so a slow or
-// unreachable replica never holds up the heartbeat's inserts.
+// the primary as samples (report/samples.h), and warns in the writer's log while the slot nears
+// invalidation or is lost: the writer is the one process that lives as long as the relocation.
+// Its own thread and connections, so a slow or unreachable replica never holds up the
+// heartbeat's inserts.
 #pragma once
 
 #include <chrono>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/names.h"
 #include "core/replication_health.h"
 #include "pg/connection.h"
 #include "report/samples.h"
@@ -18,6 +21,8 @@
 namespace dbr {
 
 constexpr std::chrono::milliseconds kLagSamplePeriod{5000};
+// A slot warning that stays the same is logged again this often.
+constexpr std::chrono::seconds kSlotWarningRepeat{60};
 
 // Records the lag `h` shows (what of it is known) as a "lag" sample.
 Status RecordLag(SampleRecorder& recorder, const ReplicationHealth& h,
@@ -30,11 +35,14 @@ class LagSampler {
 
  private:
   void SampleOnce();
+  void WarnAboutSlot(const ReplicationHealth& h, const names::Link& link);
 
   Config config_;
   SampleRecorder recorder_;
   std::string primary_side_;
   std::optional<pg::Connection> primary_, replica_;
+  std::string last_slot_warning_;
+  std::chrono::steady_clock::time_point last_slot_warning_at_;
   std::unique_ptr<PeriodicTask> task_;  // last: stopped before the rest goes
 };
 

@@ -283,7 +283,18 @@ TEST_F(RunTest, CleanupRemovesEverythingTheRelocationCreatedAndKeepsTheData) {
   EXPECT_NE(again.out.find("nothing to clean up"), std::string::npos) << again.out;
 }
 
-TEST_F(RunTest, StatusWarnsBeforeTheSlotIsInvalidatedAndSaysWhenItIs) {
+// The heartbeat writer's log shows `line` within `seconds` (its sampler reads the slot every 5 s).
+bool HeartbeatLogShows(const std::filesystem::path& state_dir, const std::string& line,
+                       int seconds = 20) {
+  for (int i = 0; i < seconds * 5; ++i) {
+    auto log = ReadFile(state_dir / "heartbeat.log");
+    if (log.ok() && log->find(line) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+TEST_F(RunTest, StatusAndTheHeartbeatWriterWarnBeforeTheSlotIsInvalidatedAndSayWhenItIs) {
   auto pair = dbr::test::StartPair(15, 17);
   ASSERT_TRUE(pair.ok()) << pair.message();
   src_ = std::move(pair->first);
@@ -311,6 +322,11 @@ TEST_F(RunTest, StatusWarnsBeforeTheSlotIsInvalidatedAndSaysWhenItIs) {
   EXPECT_NE(near.out.find("WARNING:         the replication slot is close to invalidation"),
             std::string::npos)
       << near.out;
+  // Nobody may be running `status`: the heartbeat writer, alive as long as the relocation, warns.
+  EXPECT_TRUE(HeartbeatLogShows(state_dir(),
+                                "db_relocate_slot: the replication slot is close to "
+                                "invalidation"))
+      << *ReadFile(state_dir() / "heartbeat.log");
   ASSERT_TRUE(write_mb(80).ok());
   ASSERT_TRUE(src_->Exec("CHECKPOINT", "app").ok());
   CommandResult lost = RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
@@ -319,6 +335,12 @@ TEST_F(RunTest, StatusWarnsBeforeTheSlotIsInvalidatedAndSaysWhenItIs) {
   EXPECT_NE(j["replication"]["slot"]["warning"].get<std::string>().find("was invalidated"),
             std::string::npos)
       << lost.out;
+  EXPECT_TRUE(HeartbeatLogShows(state_dir(),
+                                "db_relocate_slot: the replication slot was "
+                                "invalidated (max_slot_wal_keep_size exceeded): the "
+                                "destination can no longer catch up; run "
+                                "`db_relocate cleanup`"))
+      << *ReadFile(state_dir() / "heartbeat.log");
 }
 
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
