@@ -121,7 +121,7 @@ sleep 2
 # The insert position: with asynchronous commit the write position may lag the last commits.
 target=$(psql_dst -At -c "SELECT pg_current_wal_insert_lsn()")
 for _ in $(seq 1 120); do
-  done_=$(psql_dst -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'db_relocate_rev_slot'")
+  done_=$(psql_dst -At -c "SELECT confirmed_flush_lsn >= '$target' FROM pg_replication_slots WHERE slot_name = 'db_relocate_rev_slot_demo'")
   [[ "$done_" == t ]] && break
   sleep 0.5
 done

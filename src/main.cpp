@@ -126,6 +126,10 @@ int main(int argc, char** argv) {
   dbr::UseRecordedDestination(*config);
   dbr::log::SetLevel(log_level.empty() ? config->log_level : log_level);
   for (const auto& warning : dbr::ConfigWarnings(*config)) dbr::log::warn("{}", warning);
+  if (auto mine = dbr::CheckStateBelongsToConfig(*config); !mine.ok()) {
+    std::cerr << "error: " << mine.message() << "\n";
+    return dbr::cli::kExitUsage;
+  }
 
   if (name == "check") return dbr::cli::Check(*config, options);
   if (name == "run") return dbr::cli::Run(*config, options);

@@ -355,10 +355,10 @@ teardown_db_relocate() {  # teardown_db_relocate STATE_DIR: leave both servers a
              -c "DROP SUBSCRIPTION db_relocate_sub"
   fi
   for _ in $(seq 1 60); do  # the walsender lets go of the slot shortly after the subscription is gone
-    [[ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'db_relocate_slot' AND active")" == 0 ]] && break
+    [[ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'db_relocate_slot_$DB' AND active")" == 0 ]] && break
     sleep 0.5
   done
-  psql_src -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'db_relocate_slot'" >/dev/null
+  psql_src -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'db_relocate_slot_$DB'" >/dev/null
   psql_src -c "DROP PUBLICATION IF EXISTS db_relocate_pub" -c "DROP SCHEMA IF EXISTS db_relocate CASCADE"
   if [[ "$(psql_src -At -c "SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'")" != 0 ]]; then
     psql_src -c "REASSIGN OWNED BY upgrade TO ops" -c "DROP OWNED BY upgrade" -c "DROP ROLE upgrade"

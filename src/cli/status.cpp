@@ -40,7 +40,8 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     dst_error = c.message();
   // After a cut-over the application writes to the destination and replication runs back.
   const bool reversed = state->primary == "dst";
-  const names::Link& link = reversed ? names::kReverse : names::kForward;
+  const names::Links links = LinksOf(config);
+  const names::Link& link = links.Into(OtherSide(state->primary));
   pg::Connection* src_conn = src ? &*src : nullptr;
   pg::Connection* dst_conn = dst ? &*dst : nullptr;
   ReplicationHealth h = reversed ? ReadReplicationHealth(dst_conn, src_conn, link)

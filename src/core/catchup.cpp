@@ -45,7 +45,7 @@ class DriftWatch {
     if (h.apply_errors >= 0) last_errors_ = h.apply_errors;
     if (!read_at_ || now - *read_at_ >= kReadEvery) {
       read_at_ = now;
-      auto drift = ReadSchemaDrift(*ctx.src, *ctx.dst, names::kForward, ctx.config);
+      auto drift = ReadSchemaDrift(*ctx.src, *ctx.dst, ctx.links.forward, ctx.config);
       if (!drift.ok()) return Status::Ok();  // a lost server is the caller's business
       drift_ = std::move(*drift);
       for (const auto& d : drift_)
@@ -107,7 +107,7 @@ Status CatchUp(RunContext& ctx) {
         result = st;
         break;
       }
-      ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst);
+      ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst, ctx.links.forward);
       {
         std::lock_guard<std::mutex> lock(mu);
         last = h;

@@ -23,7 +23,8 @@ namespace {
 
 class Cleanup {
  public:
-  Cleanup(const Config& config, bool dry_run) : config_(config), dry_run_(dry_run) {}
+  Cleanup(const Config& config, bool dry_run)
+      : config_(config), links_(LinksOf(config)), dry_run_(dry_run) {}
 
   Result<std::vector<std::string>> Run() {
     StateStore store(config_.state_dir);
@@ -48,7 +49,7 @@ class Cleanup {
     DBR_RETURN_IF_ERROR(RetireProxyStandby(state->primary));
     DBR_RETURN_IF_ERROR(StopWriter(store));
     // Both directions: `run` built source -> destination, `cutover` the way back.
-    for (const names::Link* link : {&names::kForward, &names::kReverse}) {
+    for (const names::Link* link : {&links_.forward, &links_.reverse}) {
       pg::Connection& from = std::string(link->from) == "src" ? *src : *dst;
       pg::Connection& to = std::string(link->to) == "src" ? *src : *dst;
       DBR_RETURN_IF_ERROR(DropSubscription(to, *link));
@@ -75,8 +76,8 @@ class Cleanup {
   Result<std::vector<std::string>> CleanSourceOnly(const StateStore& store, const RunState& state,
                                                    pg::Connection& src) {
     DBR_RETURN_IF_ERROR(StopWriter(store));
-    DBR_RETURN_IF_ERROR(DropSlot(src, names::kForward));
-    DBR_RETURN_IF_ERROR(DropPublication(src, names::kPublication, ""));
+    DBR_RETURN_IF_ERROR(DropSlot(src, links_.forward));
+    DBR_RETURN_IF_ERROR(DropPublication(src, links_.forward.publication, ""));
     DBR_RETURN_IF_ERROR(DropHeartbeatSchema(src));
     DBR_RETURN_IF_ERROR(DropRole(src, "source"));
     if (!state.rds.instance.empty())
@@ -93,8 +94,8 @@ class Cleanup {
   // holds copies of the source's publication, slot and replication user. The instance itself
   // (and its read replicas) is the destination and stays.
   Status CleanRdsCopy(const RunState& state, pg::Connection& dst) {
-    DBR_RETURN_IF_ERROR(DropSlot(dst, names::kForward));
-    DBR_RETURN_IF_ERROR(DropPublication(dst, names::kPublication, " (copied)"));
+    DBR_RETURN_IF_ERROR(DropSlot(dst, links_.forward));
+    DBR_RETURN_IF_ERROR(DropPublication(dst, links_.forward.publication, " (copied)"));
     const auto& made = state.created_roles;
     if (std::find(made.begin(), made.end(), config_.upgrade.user) == made.end())
       DBR_RETURN_IF_ERROR(DropRole(dst, "destination"));
@@ -176,8 +177,8 @@ class Cleanup {
     return Status::Ok();
   }
 
-  Status DropPublication(pg::Connection& conn, const char* name, const std::string& note) {
-    return Act(conn, "publication " + std::string(name) + note, conn.params().label,
+  Status DropPublication(pg::Connection& conn, const std::string& name, const std::string& note) {
+    return Act(conn, "publication " + name + note, conn.params().label,
                "SELECT count(*) FROM pg_publication WHERE pubname = $1", {name},
                "DROP PUBLICATION " + pg::QuoteIdent(name));
   }
@@ -234,10 +235,12 @@ class Cleanup {
   }
 
   Status DropSubscription(pg::Connection& conn, const names::Link& link) {
-    auto go =
-        Plan(conn, "SELECT count(*) FROM pg_subscription WHERE subname = $1", {link.subscription},
-             fmt::format("drop subscription {} on the {} (its slot is dropped next)",
-                         link.subscription, conn.params().label));
+    auto go = Plan(conn,
+                   std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
+                       names::kSubscriptionInThisDatabase,
+                   {link.subscription},
+                   fmt::format("drop subscription {} on the {} (its slot is dropped next)",
+                               link.subscription, conn.params().label));
     if (!go.ok() || !*go) return go.status();
     return DropSubscriptionKeepingSlot(conn, link.subscription);
   }
@@ -263,6 +266,15 @@ class Cleanup {
   Status DropRole(pg::Connection& conn, const std::string& side) {
     const std::string& user = config_.upgrade.user;
     std::string role = pg::QuoteIdent(user);
+    auto owner = ReplicationUserInUse(conn, user);
+    if (!owner.ok()) return owner.status();
+    if (*owner) {
+      log::warn(
+          "the replication user {} on the {} is kept: it serves the relocation of database "
+          "{} (slot {})",
+          user, side, (*owner)->database, (*owner)->slot);
+      return Status::Ok();
+    }
     auto go = Plan(conn, "SELECT count(*) FROM pg_roles WHERE rolname = $1", {user},
                    "drop the replication user " + user + " on the " + side);
     if (!go.ok() || !*go) return go.status();
@@ -272,6 +284,7 @@ class Cleanup {
   }
 
   const Config& config_;
+  const names::Links links_;
   bool dry_run_;
   std::vector<std::string> actions_;
 };

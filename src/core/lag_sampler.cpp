@@ -38,7 +38,7 @@ Status RecordLag(SampleRecorder& recorder, const ReplicationHealth& h,
 }
 
 LagSampler::LagSampler(const Config& config, std::chrono::milliseconds period)
-    : config_(config), recorder_(config.state_dir, "heartbeat") {
+    : config_(config), links_(LinksOf(config)), recorder_(config.state_dir, "heartbeat") {
   task_ = std::make_unique<PeriodicTask>(
       period, [this] { SampleOnce(); },
       /*call_when_stopped=*/false);
@@ -64,7 +64,7 @@ void LagSampler::SampleOnce() {
   // With provider rds there is no destination to read until the snapshot is restored.
   if (config_.provider != "rds" || !state->rds.dst_host.empty())
     Open(replica_, ParamsOf(config_, OtherSide(primary_side_)));
-  const names::Link& link = primary_side_ == "dst" ? names::kReverse : names::kForward;
+  const names::Link& link = links_.Into(OtherSide(primary_side_));
   ReplicationHealth h = ReadReplicationHealth(&*primary_, replica_ ? &*replica_ : nullptr, link);
   if (Status st = RecordLag(recorder_, h); !st.ok()) log::debug("{}", st.message());
   WarnAboutSlot(h, link);

@@ -38,6 +38,7 @@ class LagSampler {
   void WarnAboutSlot(const ReplicationHealth& h, const names::Link& link);
 
   Config config_;
+  names::Links links_;
   SampleRecorder recorder_;
   std::string primary_side_;
   std::optional<pg::Connection> primary_, replica_;

@@ -7,8 +7,11 @@
 namespace dbr::names {
 
 inline constexpr const char* kPublication = "db_relocate_pub";
-inline constexpr const char* kSlot = "db_relocate_slot";
 inline constexpr const char* kSubscription = "db_relocate_sub";
+inline constexpr const char* kSlotBase = "db_relocate_slot";  // SlotName(kSlotBase, database)
+inline constexpr const char* kReversePublication = "db_relocate_rev_pub";
+inline constexpr const char* kReverseSubscription = "db_relocate_rev_sub";
+inline constexpr const char* kReverseSlotBase = "db_relocate_rev_slot";
 inline constexpr const char* kSchema = "db_relocate";  // holds the heartbeat table
 inline constexpr const char* kHeartbeatTable = "heartbeat";
 // Rows `verify` writes on the sending side: the point where both sides are read.
@@ -16,23 +19,38 @@ inline constexpr const char* kVerifyMarkerTable = "verify_marker";
 inline constexpr const char* kVerifySlotPrefix = "db_relocate_verify_";
 inline constexpr const char* kApplicationName = "db_relocate";
 
+// pg_subscription is one catalog for the whole server and a subscription's name is unique only
+// within its database: this condition on pg_subscription keeps a query to the current
+// database's subscriptions, leaving those of relocations of other databases alone.
+inline constexpr const char* kSubscriptionInThisDatabase =
+    "subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+// Publications and subscriptions belong to a database; replication slots belong to the whole
+// server. A slot's name therefore carries the database it streams from, so that several databases
+// of one server can be relocated side by side: `<base>_<database>`, the database name as it is
+// when it is made of lower-case letters, digits and underscores (at most 32 of them), otherwise
+// up to 23 of its characters (lower-cased, others as '_') followed by a hash of the whole name.
+std::string SlotName(const std::string& base, const std::string& database);
+
 // One direction of logical replication: publication and slot on the side that sends, the
 // subscription on the side that receives.
 struct Link {
-  const char* publication;
-  const char* slot;
-  const char* subscription;
+  std::string publication;
+  std::string slot;
+  std::string subscription;
   const char* from;  // "src" or "dst"
   const char* to;
 };
-// Source to destination: set up by `run`, and again by `rollback`.
-inline constexpr Link kForward{kPublication, kSlot, kSubscription, "src", "dst"};
-// Destination to source: set up by `cutover`, so that a rollback loses nothing.
-inline constexpr Link kReverse{"db_relocate_rev_pub", "db_relocate_rev_slot", "db_relocate_rev_sub",
-                               "dst", "src"};
-// The link that carries writes into `side`.
-inline constexpr const Link& LinkInto(const std::string& side) {
-  return side == "dst" ? kForward : kReverse;
-}
+
+// Both directions of the relocation of database `src_database` into `dst_database`.
+struct Links {
+  Links(const std::string& src_database, const std::string& dst_database);
+  // Source to destination: set up by `run`, and again by `rollback`.
+  Link forward;
+  // Destination to source: set up by `cutover`, so that a rollback loses nothing.
+  Link reverse;
+  // The link that carries writes into `side`.
+  const Link& Into(const std::string& side) const { return side == "dst" ? forward : reverse; }
+};
 
 }  // namespace dbr::names

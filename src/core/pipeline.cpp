@@ -137,7 +137,7 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
     out += fmt::format("copy throughput this run: {}/s, {:.0f} rows/s\n",
                        HumanBytes(ctx.bytes_copied / ctx.copy_seconds),
                        ctx.rows_copied / ctx.copy_seconds);
-  ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst);
+  ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst, ctx.links.forward);
   out += fmt::format("replication: running, lag {} bytes, heartbeat {:.1f} s behind\n", h.lag_bytes,
                      h.lag_seconds);
   for (const auto& n : ctx.state.notes) out += "note: " + n + "\n";
@@ -196,6 +196,7 @@ Status RunRelocation(const Config& config) {
     ctx.state.started_at = NowUtc();
   else
     log::info("resuming the relocation started at {}", ctx.state.started_at);
+  if (ctx.state.source.empty()) RecordRelocation(ctx.config, ctx.state);
 
   DBR_RETURN_IF_ERROR(ctx.Reconnect());
   DBR_RETURN_IF_ERROR(ctx.LoadTables());

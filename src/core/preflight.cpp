@@ -9,6 +9,7 @@
 #include "core/catalog.h"
 #include "core/fence.h"
 #include "core/names.h"
+#include "core/replication_link.h"
 #include "core/servers.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
@@ -30,7 +31,7 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep =
 class Preflight {
  public:
   Preflight(const Config& config, const PreflightOptions& options)
-      : config_(config), options_(options) {}
+      : config_(config), links_(LinksOf(config)), options_(options) {}
 
   PreflightReport Run() {
     auto src = Connect(SourceParams(config_), "source connection");
@@ -54,6 +55,7 @@ class Preflight {
     }
     CheckBlockingTransactions(*src);
     CheckLeftovers(*src, dst ? &*dst : nullptr);
+    CheckReplicationUser(*src, dst ? &*dst : nullptr);
     CheckSize(*src);
     if (dst) {
       CheckDestinationWorkers(*dst);
@@ -222,7 +224,7 @@ class Preflight {
              (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1),
              current_setting('max_wal_senders')::int,
              (SELECT count(*) FROM pg_stat_replication))sql",
-                       {names::kSlot});
+                       {links_.forward.slot});
     if (!r.ok()) {
       Add("replication slots and WAL senders", CheckLevel::kFail, r.message());
       return;
@@ -387,22 +389,24 @@ class Preflight {
 
   void CheckLeftovers(pg::Connection& src, pg::Connection* dst) {
     std::vector<std::string> found;
+    const names::Link& link = links_.forward;
     auto pub = src.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = $1",
-                              {names::kPublication});
-    if (pub.ok() && *pub != "0") found.push_back(std::string("publication ") + names::kPublication);
+                              {link.publication});
+    if (pub.ok() && *pub != "0") found.push_back("publication " + link.publication);
     auto slot = src.Query(
         "SELECT active, pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)) "
         "FROM pg_replication_slots WHERE slot_name = $1",
-        {names::kSlot});
+        {link.slot});
     if (slot.ok() && slot->rows() > 0)
-      found.push_back(std::string("replication slot ") + names::kSlot + " (retaining " +
-                      slot->Get(0, 1) + " of WAL)");
+      found.push_back("replication slot " + link.slot + " (retaining " + slot->Get(0, 1) +
+                      " of WAL)");
     if (dst != nullptr) {
-      auto sub = dst->QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1",
-                                 {names::kSubscription});
+      auto sub = dst->QueryValue(
+          std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
+              names::kSubscriptionInThisDatabase,
+          {link.subscription});
       if (sub.ok() && *sub != "0")
-        found.push_back(std::string("subscription ") + names::kSubscription +
-                        " on the destination");
+        found.push_back("subscription " + link.subscription + " on the destination");
     }
     if (found.empty()) {
       Add("leftovers of an earlier run", CheckLevel::kPass, "none");
@@ -411,6 +415,29 @@ class Preflight {
           "objects of an earlier relocation exist: `run` resumes it", found,
           "to start afresh, remove them with `db_relocate cleanup`");
     }
+  }
+
+  // Roles belong to the whole server: the replication user of a relocation of another database
+  // there must not get a new password from this one.
+  void CheckReplicationUser(pg::Connection& src, pg::Connection* dst) {
+    const std::string& user = config_.upgrade.user;
+    for (pg::Connection* side : {&src, dst}) {
+      if (side == nullptr) continue;
+      auto owner = ReplicationUserInUse(*side, user);
+      if (!owner.ok()) {
+        Add("replication user", CheckLevel::kFail, owner.message());
+        return;
+      }
+      if (*owner) {
+        Add("replication user", CheckLevel::kFail,
+            "on the " + side->params().label + ": " + (*owner)->Message(user),
+            {user, (*owner)->slot},
+            fmt::format("set upgrade.user to a role no other relocation uses, e.g. {}_{}", user,
+                        side->params().dbname));
+        return;
+      }
+    }
+    Add("replication user", CheckLevel::kPass, user + " is free for this relocation");
   }
 
   void CheckSize(pg::Connection& src) {
@@ -440,9 +467,11 @@ class Preflight {
       SELECT current_setting('max_logical_replication_workers')::int,
              current_setting('max_worker_processes')::int,
              current_setting('max_replication_slots')::int,
-             (SELECT count(*) FROM pg_subscription WHERE subname <> $1),
+             (SELECT count(*) FROM pg_subscription
+               WHERE NOT (subname = $1 AND )sql" +
+                           std::string(names::kSubscriptionInThisDatabase) + R"sql()),
              (SELECT count(*) FROM pg_replication_origin))sql",
-                       {names::kSubscription});
+                       {links_.forward.subscription});
     if (!r.ok()) {
       Add("destination replication workers", CheckLevel::kFail, r.message());
       return;
@@ -550,6 +579,7 @@ class Preflight {
   }
 
   const Config& config_;
+  const names::Links links_;
   PreflightOptions options_;
   PreflightReport report_;
   bool source_is_superuser_ = false;

@@ -50,51 +50,53 @@ bool DestinationDependsOnSlot(const RunState& state) {
 // Without an exported snapshot (RDS: the data comes from a block-level snapshot), the slot is
 // created by SQL: no connection has to stay open, and no snapshot holds back the source's xmin.
 Status CreatePlainSlot(RunContext& ctx) {
-  auto r = ctx.src->Query(
-      "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", {names::kSlot});
-  if (!r.ok()) return r.status().Wrap("creating replication slot " + std::string(names::kSlot));
+  auto r =
+      ctx.src->Query("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+                     {ctx.links.forward.slot});
+  if (!r.ok()) return r.status().Wrap("creating replication slot " + ctx.links.forward.slot);
   log::info("replication slot {} created at {}: it retains every change from there on",
-            names::kSlot, r->Get(0, 0));
+            ctx.links.forward.slot, r->Get(0, 0));
   return ctx.SaveState();
 }
 
 Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   if (ctx.slot_connection && !ctx.exported_snapshot.empty()) {
     // Resumed after the destination was lost: the copy goes on under the same snapshot.
-    log::info("keeping replication slot {} and its exported snapshot {}", names::kSlot,
+    log::info("keeping replication slot {} and its exported snapshot {}", ctx.links.forward.slot,
               ctx.exported_snapshot);
     return Status::Ok();
   }
   auto exists = ctx.src->QueryValue(
-      "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {names::kSlot});
+      "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {ctx.links.forward.slot});
   if (!exists.ok()) return exists.status();
   if (*exists != "0") {
     if (DestinationDependsOnSlot(ctx.state)) {
       log::info("keeping replication slot {}: the destination's data was taken at it",
-                names::kSlot);
+                ctx.links.forward.slot);
       return Status::Ok();
     }
     // Nothing depends on it yet: a fresh slot gives a fresh exported snapshot.
-    DBR_RETURN_IF_ERROR(ctx.src->Exec("SELECT pg_drop_replication_slot($1)", {names::kSlot})
-                            .Wrap("dropping the unused slot of an interrupted run"));
+    DBR_RETURN_IF_ERROR(
+        ctx.src->Exec("SELECT pg_drop_replication_slot($1)", {ctx.links.forward.slot})
+            .Wrap("dropping the unused slot of an interrupted run"));
   } else if (DestinationDependsOnSlot(ctx.state)) {
     return Status::Error(fmt::format(
         "replication slot {} has disappeared from the source after the destination's data was "
         "taken (tables copied, or the RDS snapshot requested): the changes made since cannot be "
         "recovered. Run `db_relocate cleanup`, then `run` again",
-        names::kSlot));
+        ctx.links.forward.slot));
   }
   if (!exports_snapshot) return CreatePlainSlot(ctx);
   pg::ConnParams params = SourceParams(ctx.config);
   params.replication = true;
   auto conn = pg::Connection::Open(params);
   if (!conn.ok()) return conn.status().Wrap("opening a replication connection");
-  auto slot = pg::CreateLogicalSlotExportingSnapshot(*conn, names::kSlot);
+  auto slot = pg::CreateLogicalSlotExportingSnapshot(*conn, ctx.links.forward.slot);
   if (!slot.ok()) return slot.status();
   ctx.slot_connection.emplace(std::move(*conn));
   ctx.exported_snapshot = slot->snapshot;
   ctx.state.snapshot_lsn = slot->consistent_point.ToString();
-  log::info("replication slot {} created at {}, exported snapshot {}", names::kSlot,
+  log::info("replication slot {} created at {}, exported snapshot {}", ctx.links.forward.slot,
             ctx.state.snapshot_lsn, slot->snapshot);
   return ctx.SaveState();
 }

@@ -7,7 +7,8 @@ namespace dbr {
 
 nlohmann::json ReplicationHealth::ToJson() const {
   return {{"slot",
-           {{"exists", slot_exists},
+           {{"name", slot_name},
+            {"exists", slot_exists},
             {"active", slot_active},
             {"wal_status", slot_wal_status},
             {"lag_bytes", lag_bytes},
@@ -15,7 +16,8 @@ nlohmann::json ReplicationHealth::ToJson() const {
             {"safe_wal_bytes", safe_wal_bytes},
             {"warning", SlotWarning()}}},
           {"subscription",
-           {{"exists", subscription_exists},
+           {{"name", subscription_name},
+            {"exists", subscription_exists},
             {"enabled", subscription_enabled},
             {"apply_worker_running", apply_worker_running},
             {"tables_not_ready", tables_not_ready},
@@ -45,6 +47,8 @@ std::string ReplicationHealth::SlotWarning() const {
 ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst,
                                         const names::Link& link) {
   ReplicationHealth h;
+  h.slot_name = link.slot;
+  h.subscription_name = link.subscription;
   if (src != nullptr) {
     auto slot = src->Query(R"sql(
       SELECT active, COALESCE(wal_status, ''),
@@ -74,8 +78,10 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
              EXISTS (SELECT 1 FROM pg_stat_subscription w
                       WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL),
              (SELECT count(*) FROM pg_subscription_rel r
-               WHERE r.srsubid = s.oid AND r.srsubstate <> 'r')
-        FROM pg_subscription s WHERE s.subname = $1)sql",
+               WHERE r.srsubid = s.oid AND r.srsubstate <> 'r'),
+             s.oid
+        FROM pg_subscription s WHERE s.subname = $1 AND )sql" +
+                              std::string(names::kSubscriptionInThisDatabase),
                           {link.subscription});
     h.destination_read = sub.ok();
     if (sub.ok() && sub->rows() > 0) {
@@ -86,8 +92,8 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
       if (dst->server_major() >= 15) {
         auto errors = dst->QueryValue(
             "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats "
-            "WHERE subname = $1",
-            {link.subscription});
+            "WHERE subid = $1::oid",
+            {sub->Get(0, 3)});
         if (errors.ok()) h.apply_errors = std::stoll(*errors);
       }
     }

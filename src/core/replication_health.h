@@ -14,6 +14,7 @@ namespace dbr {
 struct ReplicationHealth {
   bool source_read = false;       // the source answered (otherwise the source fields are unset)
   bool destination_read = false;  // the same for the destination
+  std::string slot_name, subscription_name;  // of the link read
   // Source: the slot.
   bool slot_exists = false;
   bool slot_active = false;
@@ -44,6 +45,6 @@ struct ReplicationHealth {
 // Reads what it can about `link` (publisher = the side it sends from, subscriber = the side it
 // applies on); a side that cannot be reached leaves its fields unset.
 ReplicationHealth ReadReplicationHealth(pg::Connection* publisher, pg::Connection* subscriber,
-                                        const names::Link& link = names::kForward);
+                                        const names::Link& link);
 
 }  // namespace dbr

@@ -3,12 +3,49 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <string_view>
 #include <thread>
 
 #include "pg/quote.h"
 #include "util/log.h"
 
 namespace dbr {
+namespace {
+
+constexpr std::string_view kReplicationUserComment = "db_relocate replication user of database ";
+
+}  // namespace
+
+std::string ReplicationUserOwner::Message(const std::string& user) const {
+  return fmt::format(
+      "upgrade.user {} is the replication user of the relocation of database {} on the same "
+      "server (its slot {} is there): a new password would lock that relocation out. Give this "
+      "relocation a replication user of its own (upgrade.user)",
+      pg::QuoteIdent(user), pg::QuoteIdent(database), slot);
+}
+
+Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
+                                                                 const std::string& user) {
+  auto comment = conn.Query(
+      "SELECT shobj_description(oid, 'pg_authid'), current_database() FROM pg_roles "
+      "WHERE rolname = $1",
+      {user});
+  if (!comment.ok()) return comment.status();
+  std::optional<ReplicationUserOwner> none;
+  if (comment->rows() == 0 || comment->IsNull(0, 0)) return none;
+  const std::string text = comment->Get(0, 0);
+  if (!text.starts_with(kReplicationUserComment)) return none;
+  std::string database(text.substr(kReplicationUserComment.size()));
+  if (database == comment->Get(0, 1)) return none;
+  auto slot = conn.Query(
+      "SELECT slot_name FROM pg_replication_slots WHERE database = $1 AND slot_name IN ($2, $3) "
+      "ORDER BY slot_name LIMIT 1",
+      {database, names::SlotName(names::kSlotBase, database),
+       names::SlotName(names::kReverseSlotBase, database)});
+  if (!slot.ok()) return slot.status();
+  if (slot->rows() == 0) return none;
+  return std::optional<ReplicationUserOwner>(ReplicationUserOwner{database, slot->Get(0, 0)});
+}
 
 Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
                              const std::string& password, const std::vector<std::string>& schemas) {
@@ -23,11 +60,17 @@ Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
   auto info = conn.Query(R"sql(
     SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
            EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication'),
-           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1))sql",
+           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
+           current_database())sql",
                          {user});
   if (!info.ok()) return info.status();
   bool superuser = info->GetBool(0, 0), rds = info->GetBool(0, 1), exists = info->GetBool(0, 2);
   bool use_rds_role = rds && !superuser;
+  if (exists) {
+    auto owner = ReplicationUserInUse(conn, user);
+    if (!owner.ok()) return owner.status();
+    if (*owner) return Status::Error((*owner)->Message(user));
+  }
   std::string attrs = use_rds_role ? "LOGIN" : "LOGIN REPLICATION";
   std::string verb = exists ? "ALTER" : "CREATE";
   DBR_RETURN_IF_ERROR(
@@ -36,6 +79,11 @@ Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
           .Wrap("creating the replication user " + user));
   if (use_rds_role)
     DBR_RETURN_IF_ERROR(conn.Exec("GRANT rds_replication TO " + pg::QuoteIdent(user)));
+  DBR_RETURN_IF_ERROR(
+      conn.Exec(
+              fmt::format("COMMENT ON ROLE {} IS {}", pg::QuoteIdent(user),
+                          pg::QuoteLiteral(std::string(kReplicationUserComment) + info->Get(0, 3))))
+          .Wrap("recording which relocation the replication user " + user + " serves"));
   for (const auto& schema : schemas) {
     auto has = conn.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});
     if (!has.ok() || *has == "0") continue;
@@ -48,7 +96,7 @@ Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
   return Status::Ok();
 }
 
-Status EnsurePublication(pg::Connection& conn, const char* name,
+Status EnsurePublication(pg::Connection& conn, const std::string& name,
                          const std::vector<TableInfo>& tables) {
   std::string list;
   for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t.Qualified();
@@ -63,7 +111,7 @@ Status EnsurePublication(pg::Connection& conn, const char* name,
 }
 
 std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::string& user,
-                                 const std::string& password, const char* application_name) {
+                                 const std::string& password, const std::string& application_name) {
   // sslrootcert names a file on the subscriber's machine: the subscription connects from there.
   return fmt::format(
       "host={} port={} dbname={} user={} password={} application_name={} sslmode={}{}",
@@ -76,11 +124,11 @@ std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::strin
           : " sslrootcert=" + pg::QuoteConninfoValue(publisher.sslrootcert));
 }
 
-Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const char* slot) {
+Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot) {
   DBR_RETURN_IF_ERROR(DropSlot(conn, slot));
   auto lsn =
       conn.QueryValue("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
-  if (!lsn.ok()) return lsn.status().Wrap("creating replication slot " + std::string(slot));
+  if (!lsn.ok()) return lsn.status().Wrap("creating replication slot " + slot);
   auto parsed = pg::Lsn::Parse(*lsn);
   if (!parsed) return Status::Error("unexpected LSN from the new slot: " + *lsn);
   log::info("replication slot {} created on the {} at {}", slot, conn.params().label, *lsn);
@@ -92,7 +140,9 @@ Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
   // One that exists on this slot may have applied changes already: its replication origin
   // knows how far. Dropping it would lose that and apply them again.
   auto existing =
-      conn.Query("SELECT subslotname FROM pg_subscription WHERE subname = $1", {link.subscription});
+      conn.Query(std::string("SELECT subslotname FROM pg_subscription WHERE subname = $1 AND ") +
+                     names::kSubscriptionInThisDatabase,
+                 {link.subscription});
   if (!existing.ok()) return existing.status();
   if (existing->rows() > 0 && existing->Get(0, 0) == link.slot) {
     log::info("subscription {} on the {} exists on slot {}: enabling it", link.subscription,
@@ -105,7 +155,7 @@ Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
                                      "(create_slot = false, slot_name = {}, copy_data = false)",
                                      pg::QuoteIdent(link.subscription), pg::QuoteLiteral(conninfo),
                                      pg::QuoteIdent(link.publication), pg::QuoteLiteral(link.slot)))
-          .Wrap("creating subscription " + std::string(link.subscription)));
+          .Wrap("creating subscription " + link.subscription));
   log::info("subscription {} created on the {}, bound to slot {}", link.subscription,
             conn.params().label, link.slot);
   return Status::Ok();
@@ -120,25 +170,24 @@ Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link) {
   return *n != "0";
 }
 
-Result<bool> SlotExists(pg::Connection& conn, const char* slot) {
+Result<bool> SlotExists(pg::Connection& conn, const std::string& slot) {
   auto n =
       conn.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {slot});
   if (!n.ok()) return n.status();
   return *n != "0";
 }
 
-Status WaitForWorkerToStop(pg::Connection& conn, const char* subscription) {
+Status WaitForWorkerToStop(pg::Connection& conn, const std::string& subscription) {
   // An idle worker only notices DISABLE when it next wakes (up to a second): end it. It applies
   // each transaction atomically with its origin's progress, so nothing is lost or doubled, and
   // a disabled subscription's worker is not started again.
-  DBR_RETURN_IF_ERROR(conn.Exec(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_subscription WHERE subname = $1 AND pid IS "
-      "NOT NULL",
-      {subscription}));
+  const std::string workers = fmt::format(
+      "FROM pg_stat_subscription WHERE pid IS NOT NULL AND subid = (SELECT oid FROM "
+      "pg_subscription WHERE subname = $1 AND {})",
+      names::kSubscriptionInThisDatabase);
+  DBR_RETURN_IF_ERROR(conn.Exec("SELECT pg_terminate_backend(pid) " + workers, {subscription}));
   for (int i = 0; i < 100; ++i) {
-    auto n = conn.QueryValue(
-        "SELECT count(*) FROM pg_stat_subscription WHERE subname = $1 AND pid IS NOT NULL",
-        {subscription});
+    auto n = conn.QueryValue("SELECT count(*) " + workers, {subscription});
     if (!n.ok()) return n.status();
     if (*n == "0") return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -149,9 +198,11 @@ Status WaitForWorkerToStop(pg::Connection& conn, const char* subscription) {
                   subscription, conn.params().label));
 }
 
-Status DropSubscriptionKeepingSlot(pg::Connection& conn, const char* subscription) {
+Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription) {
   auto exists =
-      conn.QueryValue("SELECT count(*) FROM pg_subscription WHERE subname = $1", {subscription});
+      conn.QueryValue(std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
+                          names::kSubscriptionInThisDatabase,
+                      {subscription});
   if (!exists.ok()) return exists.status();
   if (*exists == "0") return Status::Ok();
   const std::string sub = pg::QuoteIdent(subscription);
@@ -162,7 +213,7 @@ Status DropSubscriptionKeepingSlot(pg::Connection& conn, const char* subscriptio
   return Status::Ok();
 }
 
-Status DropSlot(pg::Connection& conn, const char* slot) {
+Status DropSlot(pg::Connection& conn, const std::string& slot) {
   // A sender whose subscription was just disabled needs a moment to let go of the slot.
   for (int attempt = 0;; ++attempt) {
     auto r = conn.Query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot});

@@ -2,6 +2,7 @@
 // builds source -> destination, `cutover` destination -> source, `rollback` the first again.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,21 +15,35 @@
 namespace dbr {
 
 // The login the subscription uses on the sending side: REPLICATION (or rds_replication), with
-// SELECT on the tables in scope. The password is hashed on the client.
+// SELECT on the tables in scope. The password is hashed on the client. The role's comment records
+// the database whose relocation it serves; a role that serves a live relocation of another
+// database of the server is refused (ReplicationUserInUse), not given a new password.
 Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
                              const std::string& password, const std::vector<std::string>& schemas);
 
+// A relocation of another database of `conn`'s server that logs in as `user`: roles belong to
+// the whole server, so a new password would lock that relocation's subscription out.
+struct ReplicationUserOwner {
+  std::string database;
+  std::string slot;  // its slot on this server: that relocation is still under way
+  std::string Message(const std::string& user) const;  // names upgrade.user and the fix
+};
+// The other relocation `user` serves, or nullopt when the role is free for this database's
+// (absent, unmarked, marked for this database, or marked for one whose slots are gone).
+Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
+                                                                 const std::string& user);
+
 // The publication of `tables` under `name`, created or set to exactly that list.
-Status EnsurePublication(pg::Connection& conn, const char* name,
+Status EnsurePublication(pg::Connection& conn, const std::string& name,
                          const std::vector<TableInfo>& tables);
 
 // The connection string a subscription uses to reach `publisher` as the replication user.
 std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::string& user,
-                                 const std::string& password, const char* application_name);
+                                 const std::string& password, const std::string& application_name);
 
 // A fresh slot on `conn` at its current WAL position (an existing one is dropped first);
 // returns the position from which it will send.
-Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const char* slot);
+Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot);
 
 // Creates the subscription bound to an existing slot, without copying, and enables it; one that
 // already exists on that slot is only enabled (it may have made progress).
@@ -37,14 +52,14 @@ Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
 
 // Drops a subscription but not its slot (which may be gone already), and a slot (waiting for
 // its sender to let go). Both do nothing when the object does not exist.
-Status DropSubscriptionKeepingSlot(pg::Connection& conn, const char* subscription);
+Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription);
 
 // Whether `link`'s slot holds changes of its publication not yet sent (the side it is on took
 // writes since it was created).
 Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link);
-Result<bool> SlotExists(pg::Connection& conn, const char* slot);
+Result<bool> SlotExists(pg::Connection& conn, const std::string& slot);
 // ALTER SUBSCRIPTION ... DISABLE returns before the apply worker has exited: ends it and waits.
-Status WaitForWorkerToStop(pg::Connection& conn, const char* subscription);
-Status DropSlot(pg::Connection& conn, const char* slot);
+Status WaitForWorkerToStop(pg::Connection& conn, const std::string& subscription);
+Status DropSlot(pg::Connection& conn, const std::string& slot);
 
 }  // namespace dbr

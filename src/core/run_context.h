@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "core/catalog.h"
 #include "core/run_state.h"
+#include "core/servers.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "util/retry.h"
@@ -23,6 +24,7 @@ class SnapshotSource;
 struct RunContext {
   // A copy: with provider rds the destination's endpoint is known only once it is restored.
   Config config;
+  names::Links links;
   StateStore store;
   RunState state;
   std::mutex state_mutex;  // copy workers record finished tables concurrently
@@ -46,7 +48,7 @@ struct RunContext {
   double copy_seconds = 0;
 
   RunContext(const Config& c, std::filesystem::path state_dir)
-      : config(c), store(std::move(state_dir)) {}
+      : config(c), links(LinksOf(c)), store(std::move(state_dir)) {}
 
   // False while an RDS destination has not been restored yet.
   bool DestinationExists() const;

@@ -23,6 +23,8 @@ bool RunState::StepDone(const std::string& name) const {
 nlohmann::json RunState::ToJson() const {
   nlohmann::json j;
   j["format"] = 1;
+  j["source"] = source;
+  j["destination_database"] = destination_database;
   j["current_step"] = current_step;
   j["started_at"] = started_at;
   for (const auto& [name, s] : steps)
@@ -61,6 +63,8 @@ nlohmann::json RunState::ToJson() const {
 
 RunState RunState::FromJson(const nlohmann::json& j) {
   RunState s;
+  s.source = j.value("source", "");
+  s.destination_database = j.value("destination_database", "");
   s.current_step = j.value("current_step", "");
   s.started_at = j.value("started_at", "");
   if (j.contains("steps"))

@@ -70,6 +70,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, snapshot, encry
                                                 snapshots_deleted)
 
 struct RunState {
+  // The relocation this state belongs to, recorded by its first `run`: the source as
+  // host:port/database, and the destination's database (an RDS destination's host comes later).
+  std::string source;
+  std::string destination_database;
   std::string current_step;
   std::map<std::string, StepRecord> steps;
   std::string replication_password;  // generated when upgrade.password is unset; file is 0600

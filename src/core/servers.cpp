@@ -1,5 +1,7 @@
 #include "core/servers.h"
 
+#include <fmt/format.h>
+
 #include "core/names.h"
 
 namespace dbr {
@@ -17,6 +19,10 @@ pg::ConnParams FromServer(const ServerConfig& s, const char* label) {
   p.sslmode = s.sslmode;
   p.sslrootcert = s.sslrootcert;
   return p;
+}
+
+std::string SourceAddress(const Config& config) {
+  return fmt::format("{}:{}/{}", config.src.host, config.src.port, config.src.name);
 }
 
 }  // namespace
@@ -52,6 +58,29 @@ const ServerConfig& ServerOf(const Config& config, const std::string& side) {
 }
 pg::ConnParams ParamsOf(const Config& config, const std::string& side) {
   return side == "dst" ? DestinationParams(config) : SourceParams(config);
+}
+
+void RecordRelocation(const Config& config, RunState& state) {
+  state.source = SourceAddress(config);
+  state.destination_database = config.dst.name;
+}
+
+Status CheckStateBelongsToConfig(const Config& config) {
+  auto state = StateStore(config.state_dir).Load();
+  if (!state.ok()) return state.status();
+  if (state->source.empty()) return Status::Ok();  // none yet, or made before it was recorded
+  const std::string source = SourceAddress(config);
+  if (state->source == source && state->destination_database == config.dst.name)
+    return Status::Ok();
+  return Status::Error(fmt::format(
+      "state_dir {} holds the relocation of {} into database {}, and this config relocates {} "
+      "into database {}: give each relocation a state_dir of its own (or use the config that "
+      "relocation was started with)",
+      config.state_dir, state->source, state->destination_database, source, config.dst.name));
+}
+
+names::Links LinksOf(const Config& config) {
+  return names::Links(config.src.name, config.dst.name);
 }
 
 }  // namespace dbr

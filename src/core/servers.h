@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "core/names.h"
 #include "core/run_state.h"
 #include "pg/connection.h"
 
@@ -19,5 +20,15 @@ std::string OtherSide(const std::string& side);
 const char* SideName(const std::string& side);  // "source" or "destination"
 const ServerConfig& ServerOf(const Config& config, const std::string& side);
 pg::ConnParams ParamsOf(const Config& config, const std::string& side);
+
+// What a run state records of the relocation it belongs to (RunState::source and
+// destination_database), and an error naming state_dir when the state in config.state_dir was
+// recorded for another relocation: two relocations sharing a state folder would take each other's
+// steps for done and clean up each other's objects.
+void RecordRelocation(const Config& config, RunState& state);
+Status CheckStateBelongsToConfig(const Config& config);
+
+// The replication objects of this relocation, in both directions.
+names::Links LinksOf(const Config& config);
 
 }  // namespace dbr

@@ -11,23 +11,23 @@
 namespace dbr::steps {
 namespace {
 
-std::string PublicationName() {
-  return pg::QuoteIdent(names::kPublication);
+std::string PublicationName(const RunContext& ctx) {
+  return pg::QuoteIdent(ctx.links.forward.publication);
 }
-std::string SubscriptionName() {
-  return pg::QuoteIdent(names::kSubscription);
+std::string SubscriptionName(const RunContext& ctx) {
+  return pg::QuoteIdent(ctx.links.forward.subscription);
 }
 
 std::string ConnInfo(RunContext& ctx) {
   return SubscriptionConnInfo(ctx.config.src, ctx.config.upgrade.user, ctx.ReplicationPassword(),
-                              names::kSubscription);
+                              ctx.links.forward.subscription);
 }
 
 Result<bool> InPublication(RunContext& ctx, const TableInfo& t) {
   auto r = ctx.src->QueryValue(
       "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
       "tablename = $3",
-      {names::kPublication, t.schema, t.name});
+      {ctx.links.forward.publication, t.schema, t.name});
   if (!r.ok()) return r.status();
   return *r != "0";
 }
@@ -43,7 +43,7 @@ Status SetResyncTablesInPublication(RunContext& ctx, bool present) {
     if (!in.ok()) return in.status();
     if (*in == present) continue;
     DBR_RETURN_IF_ERROR(
-        ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}", PublicationName(),
+        ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}", PublicationName(ctx),
                                   present ? "ADD" : "DROP", t->Qualified())));
   }
   return Status::Ok();
@@ -54,8 +54,10 @@ Status SetResyncTablesInPublication(RunContext& ctx, bool present) {
 Status Subscribe(RunContext& ctx) {
   auto lsn = pg::Lsn::Parse(ctx.state.snapshot_lsn);
   if (!lsn) return Status::Error("internal: no snapshot LSN recorded for the subscription");
-  auto existing = ctx.dst->Query("SELECT oid, subenabled FROM pg_subscription WHERE subname = $1",
-                                 {names::kSubscription});
+  auto existing = ctx.dst->Query(
+      std::string("SELECT oid, subenabled FROM pg_subscription WHERE subname = $1 AND ") +
+          names::kSubscriptionInThisDatabase,
+      {ctx.links.forward.subscription});
   if (!existing.ok()) return existing.status();
   bool enabled = existing->rows() > 0 && existing->GetBool(0, 1);
   if (existing->rows() == 0) {
@@ -65,17 +67,19 @@ Status Subscribe(RunContext& ctx) {
             ->ExecSensitive(fmt::format(
                 "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (create_slot = false, "
                 "slot_name = {}, copy_data = false, enabled = false)",
-                SubscriptionName(), pg::QuoteLiteral(ConnInfo(ctx)), PublicationName(),
-                pg::QuoteLiteral(names::kSlot)))
-            .Wrap("creating subscription " + std::string(names::kSubscription) +
+                SubscriptionName(ctx), pg::QuoteLiteral(ConnInfo(ctx)), PublicationName(ctx),
+                pg::QuoteLiteral(ctx.links.forward.slot)))
+            .Wrap("creating subscription " + ctx.links.forward.subscription +
                   " (the destination must reach the source at " + ctx.config.src.host + ":" +
                   std::to_string(ctx.config.src.port) + " as " + ctx.config.upgrade.user + ")"));
-    log::info("subscription {} created on the destination, bound to slot {}", names::kSubscription,
-              names::kSlot);
+    log::info("subscription {} created on the destination, bound to slot {}",
+              ctx.links.forward.subscription, ctx.links.forward.slot);
   }
   if (!enabled) {
-    auto origin = ctx.dst->QueryValue("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1",
-                                      {names::kSubscription});
+    auto origin = ctx.dst->QueryValue(
+        std::string("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1 AND ") +
+            names::kSubscriptionInThisDatabase,
+        {ctx.links.forward.subscription});
     if (!origin.ok()) return origin.status();
     // pg_replication_origin_advance also moves backwards: never undo progress already made
     // (that would apply those changes twice).
@@ -90,11 +94,11 @@ Status Subscribe(RunContext& ctx) {
       log::info("replication origin {} is already at {}, past the snapshot's {}", *origin,
                 current->ToString(), lsn->ToString());
     }
-    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName() + " ENABLE"));
+    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName(ctx) + " ENABLE"));
   }
   if (!ctx.state.resync_tables.empty()) {
     DBR_RETURN_IF_ERROR(SetResyncTablesInPublication(ctx, true));
-    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName() +
+    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName(ctx) +
                                       " REFRESH PUBLICATION WITH (copy_data = true)"));
     log::info("{} tables handed to the subscription's table synchronisation",
               ctx.state.resync_tables.size());

@@ -38,8 +38,8 @@ struct Switch {
   StateStore store;
   RunState state;
   std::string from, to;
-  const names::Link& link_in;   // carries writes into `to` (from -> to)
-  const names::Link& link_out;  // will carry them back (to -> from)
+  const names::Link link_in;   // carries writes into `to` (from -> to)
+  const names::Link link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
   std::unique_ptr<TrafficSwitch> proxy;
   std::vector<FencedRole>
@@ -50,8 +50,8 @@ struct Switch {
         store(c.state_dir),
         from(OtherSide(target)),
         to(std::move(target)),
-        link_in(names::LinkInto(to)),
-        link_out(names::LinkInto(from)) {}
+        link_in(LinksOf(c).Into(to)),
+        link_out(LinksOf(c).Into(from)) {}
 
   std::string Verb() const { return to == "dst" ? "cut-over" : "rollback"; }
 

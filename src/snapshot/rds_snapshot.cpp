@@ -290,7 +290,7 @@ class RdsSnapshotSource : public SnapshotSource {
     }
     auto slots =
         ctx.dst->Query("SELECT slot_name FROM pg_replication_slots WHERE slot_name IN ($1, $2)",
-                       {names::kSlot, names::kReverse.slot});
+                       {ctx.links.forward.slot, ctx.links.reverse.slot});
     if (!slots.ok()) return slots.status();
     for (int i = 0; i < slots->rows(); ++i) {
       DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));

@@ -229,8 +229,8 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
             "SELECT count(*) FILTER (WHERE l.pid IS NOT NULL), count(s.pid) "
             "FROM pg_stat_subscription s LEFT JOIN pg_locks l ON l.pid = s.pid AND NOT l.granted "
             "AND l.locktype = 'relation' AND l.relation = to_regclass($2) "
-            "WHERE s.subname = $1 AND s.subid IN (SELECT oid FROM pg_subscription WHERE "
-            "subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            "WHERE s.subid = (SELECT oid FROM pg_subscription WHERE subname = $1 AND " +
+                std::string(names::kSubscriptionInThisDatabase) + ")",
             {sides.link.subscription, MarkerTable()});
         if (!r.ok()) return r.status();
         if (r->GetInt(0, 1) == 0)

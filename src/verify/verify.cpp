@@ -19,10 +19,9 @@ constexpr size_t kExampleLimit = 20;
 constexpr int kAttempts = 4;  // points taken for tables changed in ways the window cannot show
 
 Status CheckSubscription(pg::Connection& receiver, const names::Link& link) {
-  // pg_subscription is shared by every database of the cluster.
   auto n = receiver.QueryValue(
-      "SELECT count(*) FROM pg_subscription WHERE subname = $1 AND subdbid = (SELECT oid FROM "
-      "pg_database WHERE datname = current_database())",
+      std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
+          names::kSubscriptionInThisDatabase,
       {link.subscription});
   if (!n.ok()) return n.status();
   if (*n == "0")
@@ -131,7 +130,7 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   if (!lock.ok()) return lock.status();
   const std::string& primary = ctx.state.primary;
   Sides sides{ParamsOf(ctx.config, primary), ParamsOf(ctx.config, OtherSide(primary)),
-              names::LinkInto(OtherSide(primary))};
+              LinksOf(ctx.config).Into(OtherSide(primary))};
   VerifyReport report;
   report.sender = SideName(primary);
   report.receiver = SideName(OtherSide(primary));

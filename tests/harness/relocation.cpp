@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/heartbeat.h"
+#include "core/names.h"
 #include "pg/quote.h"
 #include "util/files.h"
 #include "util/process.h"
@@ -176,10 +177,10 @@ Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s) 
   if (!target.ok()) return target.status();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto done = src.QueryValue(
-        "SELECT COALESCE(bool_and(confirmed_flush_lsn >= '" + *target +
-            "'), false) FROM pg_replication_slots WHERE slot_name = 'db_relocate_slot'",
-        db);
+    auto done = src.QueryValue("SELECT COALESCE(bool_and(confirmed_flush_lsn >= '" + *target +
+                                   "'), false) FROM pg_replication_slots WHERE slot_name = " +
+                                   pg::QuoteLiteral(names::SlotName(names::kSlotBase, db)),
+                               db);
     if (done.ok() && *done == "t") return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

@@ -20,8 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/names.h"
 #include "harness/cluster.h"
 #include "harness/shared_pair.h"
+#include "pg/quote.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -286,14 +288,16 @@ TEST_F(CheckTest, ReplicationSlotsExhaustedFailsThenOneFreeWarns) {
   EXPECT_EQ(one_free.result.exit_code, 0) << one_free.Dump();
 
   // db_relocate's own slot left by an earlier run is a leftover, not a slot taken from it.
+  const std::string slot = names::SlotName(names::kSlotBase, db);
   ExecOk(*small,
          "SELECT pg_drop_replication_slot('x');"
-         "SELECT pg_create_logical_replication_slot('db_relocate_slot', 'pgoutput')",
+         "SELECT pg_create_logical_replication_slot(" +
+             pg::QuoteLiteral(slot) + ", 'pgoutput')",
          db);
   CheckRun ours = RunJson(config);
   EXPECT_EQ(ours.Result("replication slots and WAL senders"), "PASS") << ours.Dump();
   EXPECT_EQ(ours.Result("leftovers of an earlier run"), "WARN") << ours.Dump();
-  EXPECT_TRUE(ours.HasObject("leftovers of an earlier run", "db_relocate_slot")) << ours.Dump();
+  EXPECT_TRUE(ours.HasObject("leftovers of an earlier run", slot)) << ours.Dump();
 }
 
 // 5. ------------------------------------------------------------------------------------------

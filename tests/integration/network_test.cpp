@@ -133,7 +133,7 @@ TEST_F(NetworkTest, DestinationCutDuringTheCopyResumesUnderTheSameSnapshot) {
   EXPECT_NE(r.err.find("a server was lost during the step"), std::string::npos) << r.err;
   // The source was never lost: its exported snapshot still holds, the copy goes on under it and
   // no table is left to the subscription's own synchronisation.
-  EXPECT_NE(r.err.find("keeping replication slot db_relocate_slot and its exported snapshot"),
+  EXPECT_NE(r.err.find("keeping replication slot db_relocate_slot_app and its exported snapshot"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("table synchronisation"), std::string::npos) << r.err;

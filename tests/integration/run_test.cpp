@@ -259,7 +259,7 @@ TEST_F(RunTest, CleanupRemovesEverythingTheRelocationCreatedAndKeepsTheData) {
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   for (const char* item :
        {"stop the heartbeat writer", "drop subscription db_relocate_sub",
-        "drop replication slot db_relocate_slot", "drop publication db_relocate_pub",
+        "drop replication slot db_relocate_slot_app", "drop publication db_relocate_pub",
         "drop schema db_relocate", "drop the replication user upgrade on the source",
         "drop the replication user upgrade on the destination"})
     EXPECT_NE(dry.out.find(item), std::string::npos) << item << "\n" << dry.out;
@@ -324,7 +324,7 @@ TEST_F(RunTest, StatusAndTheHeartbeatWriterWarnBeforeTheSlotIsInvalidatedAndSayW
       << near.out;
   // Nobody may be running `status`: the heartbeat writer, alive as long as the relocation, warns.
   EXPECT_TRUE(HeartbeatLogShows(state_dir(),
-                                "db_relocate_slot: the replication slot is close to "
+                                "db_relocate_slot_app: the replication slot is close to "
                                 "invalidation"))
       << *ReadFile(state_dir() / "heartbeat.log");
   ASSERT_TRUE(write_mb(80).ok());
@@ -336,7 +336,7 @@ TEST_F(RunTest, StatusAndTheHeartbeatWriterWarnBeforeTheSlotIsInvalidatedAndSayW
             std::string::npos)
       << lost.out;
   EXPECT_TRUE(HeartbeatLogShows(state_dir(),
-                                "db_relocate_slot: the replication slot was "
+                                "db_relocate_slot_app: the replication slot was "
                                 "invalidated (max_slot_wal_keep_size exceeded): the "
                                 "destination can no longer catch up; run "
                                 "`db_relocate cleanup`"))
@@ -367,7 +367,7 @@ TEST_P(ResumeTest, KilledRunResumesToAnEqualDestination) {
   ExpectSynced(&writer);
   // No slot left behind but the relocation's own.
   EXPECT_EQ(*src_->QueryValue("SELECT string_agg(slot_name, ',') FROM pg_replication_slots", "app"),
-            "db_relocate_slot");
+            "db_relocate_slot_app");
 }
 
 INSTANTIATE_TEST_SUITE_P(AtEveryStep, ResumeTest,

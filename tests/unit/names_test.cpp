@@ -1,0 +1,51 @@
+#include "core/names.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace dbr::names {
+namespace {
+
+TEST(SlotNameTest, APlainDatabaseNameIsKeptAsItIs) {
+  EXPECT_EQ(SlotName(kSlotBase, "app"), "db_relocate_slot_app");
+  EXPECT_EQ(SlotName(kReverseSlotBase, "orders_2024"), "db_relocate_rev_slot_orders_2024");
+}
+
+TEST(SlotNameTest, OtherNamesKeepWhatIsReadableAndAddAHashOfTheWholeName) {
+  EXPECT_EQ(SlotName(kSlotBase, "App-1").substr(0, 23), "db_relocate_slot_app_1_");
+  // Names that read the same once lower-cased and stripped still get slots of their own.
+  EXPECT_NE(SlotName(kSlotBase, "App-1"), SlotName(kSlotBase, "app_1"));
+  EXPECT_NE(SlotName(kSlotBase, "App-1"), SlotName(kSlotBase, "app-1"));
+  EXPECT_NE(SlotName(kSlotBase, "a\"b"), SlotName(kSlotBase, "a'b"));
+  EXPECT_NE(SlotName(kSlotBase, std::string(40, 'x')), SlotName(kSlotBase, std::string(41, 'x')));
+}
+
+TEST(SlotNameTest, EveryNameIsAValidSlotNameWithinNameDataLen) {
+  for (const std::string& db : std::vector<std::string>{
+           "app", "", "App", "ünïcødé", "with space", "\"quoted\"", "a.b", std::string(32, 'z'),
+           std::string(33, 'z'), std::string(63, 'Q'), "select", "line\nbreak", "x;DROP TABLE y"}) {
+    for (const char* base : {kSlotBase, kReverseSlotBase}) {
+      std::string slot = SlotName(base, db);
+      EXPECT_LE(slot.size(), 63u) << db;
+      for (char c : slot)
+        EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+            << "'" << c << "' in " << slot;
+      EXPECT_EQ(slot.rfind(std::string(base) + "_", 0), 0u) << slot;
+    }
+  }
+}
+
+TEST(LinksTest, TheForwardSlotIsNamedAfterTheSourceDatabaseAndTheReverseAfterTheDestination) {
+  Links links("shop", "shop_v17");
+  EXPECT_EQ(links.forward.slot, "db_relocate_slot_shop");
+  EXPECT_EQ(links.reverse.slot, "db_relocate_rev_slot_shop_v17");
+  EXPECT_EQ(links.forward.publication, kPublication);
+  EXPECT_EQ(links.reverse.subscription, kReverseSubscription);
+  EXPECT_EQ(&links.Into("dst"), &links.forward);
+  EXPECT_EQ(&links.Into("src"), &links.reverse);
+}
+
+}  // namespace
+}  // namespace dbr::names
