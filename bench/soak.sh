@@ -251,7 +251,8 @@ switch() {
     fi
     sleep 3
   done
-  pause="$(sed -n 's/.*write pause: \([0-9.]*\) ms.*/\1/p' "$out.out" 2>/dev/null | head -n 1)"
+  # "write pause: N ms" in the summary; "(write pause N ms" when a rerun finished a killed switch
+  pause="$(sed -n 's/.*write pause:\? \([0-9.]*\) ms.*/\1/p' "$out.out" 2>/dev/null | head -n 1)"
   SWITCHES+=("$label ${pause:--} $n $rc")
 }
 
