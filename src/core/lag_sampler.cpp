@@ -77,18 +77,23 @@ void LagSampler::SampleOnce() {
 }
 
 void LagSampler::WarnAboutSlot(const ReplicationHealth& h, const names::Link& link) {
+  if (!h.source_read) return;  // unknown is not better: keep what was last seen
   std::string warning = h.SlotWarning();
-  auto now = std::chrono::steady_clock::now();
-  if (warning.empty()) {
-    if (!last_slot_warning_.empty() && h.slot_exists)
+  // The warning's text carries figures that move with every write: a repeat is the same trouble
+  // (near or lost) of the same slot.
+  std::string trouble =
+      warning.empty() ? "" : link.slot + (h.slot_wal_status == "lost" ? " lost" : " near");
+  if (trouble.empty()) {
+    if (slot_trouble_.starts_with(link.slot + " ") && h.slot_exists)
       log::info("replication slot {}: back within max_slot_wal_keep_size", link.slot);
-    last_slot_warning_.clear();
+    slot_trouble_.clear();
     return;
   }
-  if (warning == last_slot_warning_ && now - last_slot_warning_at_ < kSlotWarningRepeat) return;
+  auto now = std::chrono::steady_clock::now();
+  if (trouble == slot_trouble_ && now - slot_trouble_logged_at_ < kSlotWarningRepeat) return;
   log::warn("replication slot {}: {}", link.slot, warning);
-  last_slot_warning_ = std::move(warning);
-  last_slot_warning_at_ = now;
+  slot_trouble_ = std::move(trouble);
+  slot_trouble_logged_at_ = now;
 }
 
 }  // namespace dbr

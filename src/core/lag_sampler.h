@@ -21,7 +21,7 @@
 namespace dbr {
 
 constexpr std::chrono::milliseconds kLagSamplePeriod{5000};
-// A slot warning that stays the same is logged again this often.
+// A slot warning that lasts is logged again this often.
 constexpr std::chrono::seconds kSlotWarningRepeat{60};
 
 // Records the lag `h` shows (what of it is known) as a "lag" sample.
@@ -42,8 +42,9 @@ class LagSampler {
   SampleRecorder recorder_;
   std::string primary_side_;
   std::optional<pg::Connection> primary_, replica_;
-  std::string last_slot_warning_;
-  std::chrono::steady_clock::time_point last_slot_warning_at_;
+  // The slot warning last logged: "<slot> near" or "<slot> lost", empty when none.
+  std::string slot_trouble_;
+  std::chrono::steady_clock::time_point slot_trouble_logged_at_;
   std::unique_ptr<PeriodicTask> task_;  // last: stopped before the rest goes
 };
 

@@ -327,6 +327,16 @@ TEST_F(RunTest, StatusAndTheHeartbeatWriterWarnBeforeTheSlotIsInvalidatedAndSayW
                                 "db_relocate_slot_app: the replication slot is close to "
                                 "invalidation"))
       << *ReadFile(state_dir() / "heartbeat.log");
+  // Its figures move with every write (the heartbeat's own too): still one line after two more
+  // samples, the next one is due a minute later.
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  auto log = ReadFile(state_dir() / "heartbeat.log");
+  ASSERT_TRUE(log.ok());
+  size_t warnings = 0;
+  for (size_t at = log->find("close to invalidation"); at != std::string::npos;
+       at = log->find("close to invalidation", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << *log;
   ASSERT_TRUE(write_mb(80).ok());
   ASSERT_TRUE(src_->Exec("CHECKPOINT", "app").ok());
   CommandResult lost = RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
