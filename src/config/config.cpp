@@ -932,8 +932,8 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   if (cfg.provider == "postgres") {
     if (!dst.Has("host") || cfg.dst.host.empty()) {
       problems.Add("", "provider \"postgres\" needs a destination: set dst.host");
-    } else if (problems.empty() && CanonicalHost(cfg.src.host) == CanonicalHost(cfg.dst.host) &&
-               cfg.src.port == cfg.dst.port && cfg.src.name == cfg.dst.name) {
+    } else if (problems.empty() && cfg.src.Address() == cfg.dst.Address() &&
+               cfg.src.name == cfg.dst.name) {
       problems.Add(dst.MarkOf("host"), "dst",
                    "the destination is the same database as the source (host " + cfg.dst.host +
                        ", port " + std::to_string(cfg.dst.port) + ", name " + cfg.dst.name +
@@ -999,6 +999,10 @@ Result<std::string> ReadFile(const fs::path& path) {
 }
 
 }  // namespace
+
+std::string ServerConfig::Address() const {
+  return CanonicalHost(host) + ":" + std::to_string(port);
+}
 
 Result<Config> ParseConfig(const std::string& yaml_text, const std::string& origin) {
   try {

@@ -28,6 +28,10 @@ struct ServerConfig {
   std::string instance_id;
   std::string sslmode = "prefer";  // libpq's sslmode; dst takes src's when unset
   std::string sslrootcert;         // CA bundle for verify-ca / verify-full (e.g. RDS's)
+
+  // host:port, with the host lower-cased and the spellings of loopback made one, so that two
+  // configs naming one server the same compare equal.
+  std::string Address() const;
 };
 
 struct UpgradeConfig {

@@ -37,6 +37,7 @@ class Cleanup {
     }
     auto state = store.Load();
     if (!state.ok()) return state.status();
+    DBR_RETURN_IF_ERROR(StateBelongsToConfig(config_, *state));
     auto src = pg::Connection::Open(SourceParams(config_));
     if (!src.ok()) return src.status().Wrap("cleanup needs the source");
     // An RDS relocation stopped before its destination was restored has nothing there yet.
@@ -58,7 +59,9 @@ class Cleanup {
     }
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropVerifySlots(*side));
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropHeartbeatSchema(*side));
-    DBR_RETURN_IF_ERROR(DropRole(*src, "source"));
+    // Into another database of the same server: one role, with grants in both databases.
+    const bool one_server = config_.src.Address() == config_.dst.Address();
+    DBR_RETURN_IF_ERROR(DropRole(*src, "source", one_server ? &*dst : nullptr));
     for (const auto& role : state->created_roles)
       if (role == config_.upgrade.user) DBR_RETURN_IF_ERROR(DropRole(*dst, "destination"));
     if (rds) DBR_RETURN_IF_ERROR(CleanRdsCopy(*state, *dst));
@@ -263,22 +266,25 @@ class Cleanup {
     return dry_run_ ? Status::Ok() : verify::DropStaleVerifySlots(conn);
   }
 
-  Status DropRole(pg::Connection& conn, const std::string& side) {
+  // `also_in` is a connection to another database of conn's server where the role has grants.
+  Status DropRole(pg::Connection& conn, const std::string& side,
+                  pg::Connection* also_in = nullptr) {
     const std::string& user = config_.upgrade.user;
     std::string role = pg::QuoteIdent(user);
-    auto owner = ReplicationUserInUse(conn, user);
+    auto owner = ReplicationUserInUse(conn, user, links_);
     if (!owner.ok()) return owner.status();
     if (*owner) {
       log::warn(
-          "the replication user {} on the {} is kept: it serves the relocation of database "
-          "{} (slot {})",
-          user, side, (*owner)->database, (*owner)->slot);
+          "the replication user {} on the {} is kept: it serves the relocation of database {} "
+          "into database {} ({})",
+          user, side, (*owner)->src_database, (*owner)->dst_database, (*owner)->evidence);
       return Status::Ok();
     }
     auto go = Plan(conn, "SELECT count(*) FROM pg_roles WHERE rolname = $1", {user},
                    "drop the replication user " + user + " on the " + side);
     if (!go.ok() || !*go) return go.status();
-    // Its grants in this database go with DROP OWNED; it owns nothing.
+    // Its grants in a database go with DROP OWNED there; it owns nothing.
+    if (also_in != nullptr) DBR_RETURN_IF_ERROR(also_in->Exec("DROP OWNED BY " + role));
     DBR_RETURN_IF_ERROR(conn.Exec("DROP OWNED BY " + role));
     return conn.Exec("DROP ROLE " + role);
   }

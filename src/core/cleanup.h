@@ -12,7 +12,7 @@
 
 namespace dbr {
 
-// Each action as a line ("drop replication slot db_relocate_slot on the source").
+// Each action as a line ("drop replication slot db_relocate_slot_app on the source").
 Result<std::vector<std::string>> CleanupRelocation(const Config& config, bool dry_run);
 
 }  // namespace dbr

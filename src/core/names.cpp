@@ -9,8 +9,20 @@ namespace {
 
 constexpr size_t kMaxPlainSuffix = 32;  // with the longest base, well inside NAMEDATALEN - 1
 
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+// "app_1_8718f326" would read as the hashed form of "App-1".
+bool LooksHashed(const std::string& name) {
+  if (name.size() < 9 || name[name.size() - 9] != '_') return false;
+  for (size_t i = name.size() - 8; i < name.size(); ++i)
+    if (!IsHex(name[i])) return false;
+  return true;
+}
+
 bool IsPlain(const std::string& name) {
-  if (name.empty() || name.size() > kMaxPlainSuffix) return false;
+  if (name.empty() || name.size() > kMaxPlainSuffix || LooksHashed(name)) return false;
   for (char c : name)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
   return true;
@@ -39,7 +51,9 @@ std::string SlotName(const std::string& base, const std::string& database) {
 }
 
 Links::Links(const std::string& src_database, const std::string& dst_database)
-    : forward{kPublication, SlotName(kSlotBase, src_database), kSubscription, "src", "dst"},
+    : src_database(src_database),
+      dst_database(dst_database),
+      forward{kPublication, SlotName(kSlotBase, src_database), kSubscription, "src", "dst"},
       reverse{kReversePublication, SlotName(kReverseSlotBase, dst_database), kReverseSubscription,
               "dst", "src"} {}
 

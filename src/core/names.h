@@ -28,8 +28,9 @@ inline constexpr const char* kSubscriptionInThisDatabase =
 // Publications and subscriptions belong to a database; replication slots belong to the whole
 // server. A slot's name therefore carries the database it streams from, so that several databases
 // of one server can be relocated side by side: `<base>_<database>`, the database name as it is
-// when it is made of lower-case letters, digits and underscores (at most 32 of them), otherwise
-// up to 23 of its characters (lower-cased, others as '_') followed by a hash of the whole name.
+// when it is made of lower-case letters, digits and underscores (at most 32 of them) and does not
+// end like the hashed form, otherwise up to 23 of its characters (lower-cased, others as '_')
+// followed by '_' and a hash of the whole name (8 hex digits).
 std::string SlotName(const std::string& base, const std::string& database);
 
 // One direction of logical replication: publication and slot on the side that sends, the
@@ -45,6 +46,8 @@ struct Link {
 // Both directions of the relocation of database `src_database` into `dst_database`.
 struct Links {
   Links(const std::string& src_database, const std::string& dst_database);
+  std::string src_database;
+  std::string dst_database;
   // Source to destination: set up by `run`, and again by `rollback`.
   Link forward;
   // Destination to source: set up by `cutover`, so that a rollback loses nothing.

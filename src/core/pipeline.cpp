@@ -196,7 +196,10 @@ Status RunRelocation(const Config& config) {
     ctx.state.started_at = NowUtc();
   else
     log::info("resuming the relocation started at {}", ctx.state.started_at);
-  if (ctx.state.source.empty()) RecordRelocation(ctx.config, ctx.state);
+  if (ctx.state.source.empty())
+    RecordRelocation(ctx.config, ctx.state);
+  else
+    DBR_RETURN_IF_ERROR(StateBelongsToConfig(ctx.config, ctx.state));
 
   DBR_RETURN_IF_ERROR(ctx.Reconnect());
   DBR_RETURN_IF_ERROR(ctx.LoadTables());

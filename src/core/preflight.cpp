@@ -22,6 +22,16 @@
 namespace dbr {
 namespace {
 
+// `name` cut to what PostgreSQL keeps of an identifier (63 bytes), on a character boundary.
+std::string SuggestedRoleName(std::string name) {
+  constexpr size_t kMaxIdentifierBytes = 63;
+  if (name.size() <= kMaxIdentifierBytes) return name;
+  size_t cut = kMaxIdentifierBytes;
+  while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+  name.resize(cut);
+  return name;
+}
+
 std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ") {
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
@@ -423,7 +433,7 @@ class Preflight {
     const std::string& user = config_.upgrade.user;
     for (pg::Connection* side : {&src, dst}) {
       if (side == nullptr) continue;
-      auto owner = ReplicationUserInUse(*side, user);
+      auto owner = ReplicationUserInUse(*side, user, links_);
       if (!owner.ok()) {
         Add("replication user", CheckLevel::kFail, owner.message());
         return;
@@ -431,9 +441,9 @@ class Preflight {
       if (*owner) {
         Add("replication user", CheckLevel::kFail,
             "on the " + side->params().label + ": " + (*owner)->Message(user),
-            {user, (*owner)->slot},
-            fmt::format("set upgrade.user to a role no other relocation uses, e.g. {}_{}", user,
-                        side->params().dbname));
+            {user, (*owner)->evidence},
+            "set upgrade.user to a role no other relocation uses, e.g. " +
+                SuggestedRoleName(user + "_" + side->params().dbname));
         return;
       }
     }

@@ -19,7 +19,7 @@ Status EnsureReplicationUserOnSource(RunContext& ctx) {
   const std::string password = ctx.ReplicationPassword();
   DBR_RETURN_IF_ERROR(ctx.SaveState());  // a generated password must survive a crash
   return EnsureReplicationUser(*ctx.src, ctx.config.upgrade.user, password,
-                               SchemasInScope(ctx.config.src.schemas));
+                               SchemasInScope(ctx.config.src.schemas), ctx.links);
 }
 
 // With `force`, tables that have no usable replica identity get REPLICA IDENTITY FULL, so that
@@ -106,7 +106,7 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
 Status CreatePublication(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(EnsureReplicationUserOnSource(ctx));
   DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
-  DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, names::kPublication, ctx.tables));
+  DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, ctx.links.forward.publication, ctx.tables));
   return EnsureSlot(ctx, ctx.snapshot_source->ExportsSnapshot());
 }
 

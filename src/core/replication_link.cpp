@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <thread>
 
@@ -12,43 +13,70 @@
 namespace dbr {
 namespace {
 
-constexpr std::string_view kReplicationUserComment = "db_relocate replication user of database ";
+constexpr std::string_view kReplicationUserMark = "db_relocate replication user ";
+
+std::string MarkOf(const names::Links& links) {
+  nlohmann::json j = {{"source_database", links.src_database},
+                      {"destination_database", links.dst_database}};
+  return std::string(kReplicationUserMark) + j.dump();
+}
+
+// What of the relocation of `owner` is on the server `conn` is on: its slots and subscriptions,
+// each looked for in the database it belongs to.
+Result<std::string> EvidenceOf(pg::Connection& conn, const names::Links& owner) {
+  auto found =
+      conn.Query(R"sql(
+    SELECT what FROM (
+      SELECT 1 AS rank, 'subscription ' || s.subname || ' in database ' || d.datname AS what
+        FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid
+       WHERE (s.subname = $5 AND d.datname = $4) OR (s.subname = $6 AND d.datname = $3)
+      UNION ALL
+      SELECT 2, 'slot ' || slot_name FROM pg_replication_slots
+       WHERE (slot_name = $1 AND database = $3) OR (slot_name = $2 AND database = $4)) e
+     ORDER BY rank, what LIMIT 1)sql",
+                 {owner.forward.slot, owner.reverse.slot, owner.src_database, owner.dst_database,
+                  owner.forward.subscription, owner.reverse.subscription});
+  if (!found.ok()) return found.status();
+  return found->rows() == 0 ? std::string() : found->Get(0, 0);
+}
 
 }  // namespace
 
 std::string ReplicationUserOwner::Message(const std::string& user) const {
   return fmt::format(
-      "upgrade.user {} is the replication user of the relocation of database {} on the same "
-      "server (its slot {} is there): a new password would lock that relocation out. Give this "
-      "relocation a replication user of its own (upgrade.user)",
-      pg::QuoteIdent(user), pg::QuoteIdent(database), slot);
+      "upgrade.user {} is the replication user of the relocation of database {} into database "
+      "{}, under way on this server ({}): a new password would lock that relocation out. Give "
+      "this relocation a replication user of its own (upgrade.user)",
+      pg::QuoteIdent(user), pg::QuoteIdent(src_database), pg::QuoteIdent(dst_database), evidence);
 }
 
 Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
-                                                                 const std::string& user) {
-  auto comment = conn.Query(
-      "SELECT shobj_description(oid, 'pg_authid'), current_database() FROM pg_roles "
-      "WHERE rolname = $1",
+                                                                 const std::string& user,
+                                                                 const names::Links& mine) {
+  auto comment = conn.QueryValue(
+      "SELECT COALESCE((SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
+      "WHERE rolname = $1), '')",
       {user});
   if (!comment.ok()) return comment.status();
   std::optional<ReplicationUserOwner> none;
-  if (comment->rows() == 0 || comment->IsNull(0, 0)) return none;
-  const std::string text = comment->Get(0, 0);
-  if (!text.starts_with(kReplicationUserComment)) return none;
-  std::string database(text.substr(kReplicationUserComment.size()));
-  if (database == comment->Get(0, 1)) return none;
-  auto slot = conn.Query(
-      "SELECT slot_name FROM pg_replication_slots WHERE database = $1 AND slot_name IN ($2, $3) "
-      "ORDER BY slot_name LIMIT 1",
-      {database, names::SlotName(names::kSlotBase, database),
-       names::SlotName(names::kReverseSlotBase, database)});
-  if (!slot.ok()) return slot.status();
-  if (slot->rows() == 0) return none;
-  return std::optional<ReplicationUserOwner>(ReplicationUserOwner{database, slot->Get(0, 0)});
+  if (!comment->starts_with(kReplicationUserMark)) return none;
+  auto j = nlohmann::json::parse(comment->substr(kReplicationUserMark.size()), nullptr, false);
+  if (!j.is_object() || !j.contains("source_database") || !j["source_database"].is_string() ||
+      !j.contains("destination_database") || !j["destination_database"].is_string())
+    return none;  // not a mark this version wrote
+  const names::Links owner(j["source_database"].get<std::string>(),
+                           j["destination_database"].get<std::string>());
+  if (owner.src_database == mine.src_database && owner.dst_database == mine.dst_database)
+    return none;
+  DBR_ASSIGN_OR_RETURN(std::string evidence, EvidenceOf(conn, owner));
+  if (evidence.empty()) return none;
+  return std::optional<ReplicationUserOwner>(
+      ReplicationUserOwner{owner.src_database, owner.dst_database, evidence});
 }
 
 Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
-                             const std::string& password, const std::vector<std::string>& schemas) {
+                             const std::string& password, const std::vector<std::string>& schemas,
+                             const names::Links& mine) {
   // Hash on the client: the clear password never reaches the server's logs.
   char* verifier = PQencryptPasswordConn(conn.raw(), password.c_str(), user.c_str(), nullptr);
   if (verifier == nullptr)
@@ -60,14 +88,13 @@ Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
   auto info = conn.Query(R"sql(
     SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
            EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication'),
-           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
-           current_database())sql",
+           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1))sql",
                          {user});
   if (!info.ok()) return info.status();
   bool superuser = info->GetBool(0, 0), rds = info->GetBool(0, 1), exists = info->GetBool(0, 2);
   bool use_rds_role = rds && !superuser;
   if (exists) {
-    auto owner = ReplicationUserInUse(conn, user);
+    auto owner = ReplicationUserInUse(conn, user, mine);
     if (!owner.ok()) return owner.status();
     if (*owner) return Status::Error((*owner)->Message(user));
   }
@@ -80,9 +107,8 @@ Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
   if (use_rds_role)
     DBR_RETURN_IF_ERROR(conn.Exec("GRANT rds_replication TO " + pg::QuoteIdent(user)));
   DBR_RETURN_IF_ERROR(
-      conn.Exec(
-              fmt::format("COMMENT ON ROLE {} IS {}", pg::QuoteIdent(user),
-                          pg::QuoteLiteral(std::string(kReplicationUserComment) + info->Get(0, 3))))
+      conn.Exec(fmt::format("COMMENT ON ROLE {} IS {}", pg::QuoteIdent(user),
+                            pg::QuoteLiteral(MarkOf(mine))))
           .Wrap("recording which relocation the replication user " + user + " serves"));
   for (const auto& schema : schemas) {
     auto has = conn.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});

@@ -16,22 +16,25 @@ namespace dbr {
 
 // The login the subscription uses on the sending side: REPLICATION (or rds_replication), with
 // SELECT on the tables in scope. The password is hashed on the client. The role's comment records
-// the database whose relocation it serves; a role that serves a live relocation of another
-// database of the server is refused (ReplicationUserInUse), not given a new password.
+// the relocation it serves (`mine`); a role that serves another relocation still under way on the
+// server is refused (ReplicationUserInUse), not given a new password.
 Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
-                             const std::string& password, const std::vector<std::string>& schemas);
+                             const std::string& password, const std::vector<std::string>& schemas,
+                             const names::Links& mine);
 
-// A relocation of another database of `conn`'s server that logs in as `user`: roles belong to
-// the whole server, so a new password would lock that relocation's subscription out.
+// Another relocation, under way on `conn`'s server, that logs in as `user`: roles belong to the
+// whole server, so a new password would lock that relocation's subscription out.
 struct ReplicationUserOwner {
-  std::string database;
-  std::string slot;  // its slot on this server: that relocation is still under way
+  std::string src_database;
+  std::string dst_database;
+  std::string evidence;  // what of it is on this server: "slot x", "subscription y in database z"
   std::string Message(const std::string& user) const;  // names upgrade.user and the fix
 };
-// The other relocation `user` serves, or nullopt when the role is free for this database's
-// (absent, unmarked, marked for this database, or marked for one whose slots are gone).
+// The other relocation `user` serves, or nullopt when the role is free for `mine` (absent,
+// unmarked, marked for `mine`, or marked for one of which nothing is left on this server).
 Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
-                                                                 const std::string& user);
+                                                                 const std::string& user,
+                                                                 const names::Links& mine);
 
 // The publication of `tables` under `name`, created or set to exactly that list.
 Status EnsurePublication(pg::Connection& conn, const std::string& name,

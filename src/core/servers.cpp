@@ -22,7 +22,7 @@ pg::ConnParams FromServer(const ServerConfig& s, const char* label) {
 }
 
 std::string SourceAddress(const Config& config) {
-  return fmt::format("{}:{}/{}", config.src.host, config.src.port, config.src.name);
+  return config.src.Address() + "/" + config.src.name;
 }
 
 }  // namespace
@@ -65,18 +65,27 @@ void RecordRelocation(const Config& config, RunState& state) {
   state.destination_database = config.dst.name;
 }
 
-Status CheckStateBelongsToConfig(const Config& config) {
-  auto state = StateStore(config.state_dir).Load();
-  if (!state.ok()) return state.status();
-  if (state->source.empty()) return Status::Ok();  // none yet, or made before it was recorded
+Status StateBelongsToConfig(const Config& config, const RunState& state) {
+  if (state.source.empty()) return Status::Ok();  // none yet
   const std::string source = SourceAddress(config);
-  if (state->source == source && state->destination_database == config.dst.name)
-    return Status::Ok();
-  return Status::Error(fmt::format(
+  if (state.source == source && state.destination_database == config.dst.name) return Status::Ok();
+  std::string message = fmt::format(
       "state_dir {} holds the relocation of {} into database {}, and this config relocates {} "
       "into database {}: give each relocation a state_dir of its own (or use the config that "
       "relocation was started with)",
-      config.state_dir, state->source, state->destination_database, source, config.dst.name));
+      config.state_dir, state.source, state.destination_database, source, config.dst.name);
+  if (state.destination_database == config.dst.name &&
+      state.source.ends_with("/" + config.src.name))
+    message +=
+        "; if only the source's address changed (the same server under another name), keep the "
+        "address the relocation was started with in src.host and src.port until it is cleaned up";
+  return Status::Error(message);
+}
+
+Status CheckStateBelongsToConfig(const Config& config) {
+  auto state = StateStore(config.state_dir).Load();
+  if (!state.ok()) return Status::Ok();  // a command that reads the state says what is wrong
+  return StateBelongsToConfig(config, *state);
 }
 
 names::Links LinksOf(const Config& config) {

@@ -22,10 +22,12 @@ const ServerConfig& ServerOf(const Config& config, const std::string& side);
 pg::ConnParams ParamsOf(const Config& config, const std::string& side);
 
 // What a run state records of the relocation it belongs to (RunState::source and
-// destination_database), and an error naming state_dir when the state in config.state_dir was
-// recorded for another relocation: two relocations sharing a state folder would take each other's
-// steps for done and clean up each other's objects.
+// destination_database), and an error naming state_dir when a state was recorded for another
+// relocation: two relocations sharing a state folder would take each other's steps for done and
+// clean up each other's objects. Checked before a command starts (CheckStateBelongsToConfig,
+// on the state in config.state_dir) and again under the relocation's lock.
 void RecordRelocation(const Config& config, RunState& state);
+Status StateBelongsToConfig(const Config& config, const RunState& state);
 Status CheckStateBelongsToConfig(const Config& config);
 
 // The replication objects of this relocation, in both directions.

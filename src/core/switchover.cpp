@@ -38,6 +38,7 @@ struct Switch {
   StateStore store;
   RunState state;
   std::string from, to;
+  const names::Links links;
   const names::Link link_in;   // carries writes into `to` (from -> to)
   const names::Link link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
@@ -50,8 +51,9 @@ struct Switch {
         store(c.state_dir),
         from(OtherSide(target)),
         to(std::move(target)),
-        link_in(LinksOf(c).Into(to)),
-        link_out(LinksOf(c).Into(from)) {}
+        links(LinksOf(c)),
+        link_in(links.Into(to)),
+        link_out(links.Into(from)) {}
 
   std::string Verb() const { return to == "dst" ? "cut-over" : "rollback"; }
 
@@ -248,7 +250,7 @@ struct Switch {
       DBR_RETURN_IF_ERROR(Save());
     }
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
-                                              SchemasInScope(config.src.schemas)));
+                                              SchemasInScope(config.src.schemas), links));
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }
 
@@ -467,6 +469,7 @@ struct Switch {
     auto loaded = store.Load();
     if (!loaded.ok()) return loaded.status();
     state = std::move(*loaded);
+    DBR_RETURN_IF_ERROR(StateBelongsToConfig(config, state));
     if (state.current_step != "replicating" && state.switches.empty() && !state.switching)
       return Status::Error("the relocation is not replicating yet (step: " +
                            (state.current_step.empty() ? "none" : state.current_step) +

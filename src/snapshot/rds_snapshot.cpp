@@ -274,10 +274,10 @@ class RdsSnapshotSource : public SnapshotSource {
   Status PrepareDestination(RunContext& ctx) {
     // A subscription the source had is copied enabled: it would compete with the source's own
     // for its upstream slot. Detached from its slot, it can neither take nor drop it.
-    auto subs = ctx.dst->Query(
-        "SELECT subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE "
-        "datname = current_database()) AND subname <> $1",
-        {names::kSubscription});
+    auto subs =
+        ctx.dst->Query(std::string("SELECT subname FROM pg_subscription WHERE subname <> $1 AND ") +
+                           names::kSubscriptionInThisDatabase,
+                       {ctx.links.forward.subscription});
     if (!subs.ok()) return subs.status();
     for (int i = 0; i < subs->rows(); ++i) {
       const std::string sub = pg::QuoteIdent(subs->Get(i, 0));
@@ -288,9 +288,12 @@ class RdsSnapshotSource : public SnapshotSource {
           "instance (the source's own keeps running)",
           subs->Get(i, 0));
     }
-    auto slots =
-        ctx.dst->Query("SELECT slot_name FROM pg_replication_slots WHERE slot_name IN ($1, $2)",
-                       {ctx.links.forward.slot, ctx.links.reverse.slot});
+    // Those of relocations of the source's other databases too: nothing streams from the copies.
+    auto slots = ctx.dst->Query(
+        "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND (starts_with(slot_name, "
+        "$1) OR starts_with(slot_name, $2) OR starts_with(slot_name, $3))",
+        {std::string(names::kSlotBase) + "_", std::string(names::kReverseSlotBase) + "_",
+         std::string(names::kVerifySlotPrefix)});
     if (!slots.ok()) return slots.status();
     for (int i = 0; i < slots->rows(); ++i) {
       DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));

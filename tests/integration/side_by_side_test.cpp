@@ -1,11 +1,13 @@
 // Several databases of one server relocated side by side, one config each: replication slots
 // and roles are cluster-wide, subscriptions are seen from every database, so each relocation must
 // keep to its own and leave the other running, whatever it does (run, status, cleanup).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "harness/cluster.h"
 #include "harness/relocation.h"
@@ -153,6 +155,93 @@ TEST_F(SideBySideTest, ASecondRelocationWouldChangeTheSharedReplicationUsersPass
   EXPECT_EQ(Src("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
 }
 
+// A database relocated into another database of the same server (a rename, or a move between
+// schemas' owners): the replication user serves both ends of one relocation, and a cut-over and
+// a rollback find it theirs. After the cut-over only the way back is left on the source server
+// (the forward slot is gone): another relocation naming the same user is still refused.
+TEST_F(SideBySideTest, ADatabaseRelocatedIntoAnotherOfTheSameServerCutsOverAndRollsBack) {
+  ASSERT_TRUE(src_->CreateDatabase("alpha_new").ok());
+  ASSERT_TRUE(src_->Exec("CREATE ROLE app LOGIN PASSWORD 'apppw';"
+                         "GRANT USAGE ON SCHEMA \"Sales Ops\" TO app;"
+                         "GRANT SELECT, INSERT ON big TO app;"
+                         "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO app",
+                         "alpha")
+                  .ok());
+  auto port = PickFreePort();
+  ASSERT_TRUE(port.ok());
+  // PgBouncer runs as postgres (it refuses root) and must reach its files in the state folder.
+  std::filesystem::permissions(
+      tmp_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+      std::filesystem::perm_options::add);
+  const std::filesystem::path dir = tmp_.path() / "alpha";
+  const std::filesystem::path config = dir / "relocate.yaml";
+  std::ofstream(config) << fmt::format(
+      "provider: postgres\n"
+      "src:\n  host: 127.0.0.1\n  port: {0}\n  name: alpha\n  password: secret\n"
+      "  schema: [public, \"Sales Ops\"]\n"
+      "dst:\n  host: localhost\n  port: {0}\n  name: alpha_new\n"
+      "jobs: 2\nheartbeat_interval: 0.2\ncatchup_timeout: 120\nstate_dir: state\n"
+      "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:{1}\n"
+      "  database: alpha_entry\n  fence_roles: [app]\n",
+      src_->port(), *port);
+  auto write_through_proxy = [&](const std::string& note) {
+    pg::ConnParams p;
+    p.port = *port;
+    p.dbname = "alpha_entry";
+    p.user = "app";
+    p.password = "apppw";
+    auto conn = pg::Connection::Open(p);
+    if (!conn.ok()) return conn.status();
+    return conn->Exec("INSERT INTO big (payload) VALUES ($1)", {note});
+  };
+  auto count = [&](const std::string& db, const std::string& note) {
+    return Src("SELECT count(*) FROM big WHERE payload = '" + note + "'", db);
+  };
+  auto arrives = [&](const std::string& db, const std::string& note) {
+    for (int i = 0; i < 150; ++i) {
+      if (count(db, note) == "1") return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  };
+
+  CommandResult run = Dbr("run", config);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_TRUE(write_through_proxy("before").ok());
+  EXPECT_TRUE(arrives("alpha_new", "before"));
+
+  CommandResult cut = Dbr("cutover", config);
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  ASSERT_TRUE(write_through_proxy("after cutover").ok());
+  EXPECT_EQ(count("alpha_new", "after cutover"), "1");
+  EXPECT_TRUE(arrives("alpha", "after cutover")) << "the way back does not replicate";
+
+  // The forward slot is gone from the source server; the way back is there.
+  auto beta = Config("beta");
+  CommandResult check = RunDbRelocate({"check", "--config", beta.string(), "--output", "json"});
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+  bool refused = false;
+  const auto report = nlohmann::json::parse(check.out);
+  for (const auto& c : report["checks"])
+    if (c["name"] == "replication user")
+      refused = c["result"] == "FAIL" &&
+                c["detail"].get<std::string>().find("db_relocate_rev_sub in database alpha") !=
+                    std::string::npos;
+  EXPECT_TRUE(refused) << check.out;
+
+  CommandResult back = Dbr("rollback", config);
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  ASSERT_TRUE(write_through_proxy("after rollback").ok());
+  EXPECT_EQ(count("alpha", "after rollback"), "1");
+  EXPECT_TRUE(arrives("alpha_new", "after rollback"));
+
+  CommandResult clean = Dbr("cleanup", config);
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_EQ(Src("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(Src("SELECT count(*) FROM pg_subscription"), "0");
+  EXPECT_EQ(Src("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+}
+
 // Two config files in one folder share its state folder unless they say otherwise.
 TEST_F(SideBySideTest, TwoConfigsSharingOneStateFolderRefuseToMixTheirStates) {
   std::filesystem::path folder = tmp_.path() / "shared";
@@ -180,6 +269,16 @@ TEST_F(SideBySideTest, TwoConfigsSharingOneStateFolderRefuseToMixTheirStates) {
   EXPECT_EQ(*ReadFile(shared / "state.json"), *before);
   EXPECT_EQ(Src("SELECT count(*) FROM pg_publication", "beta"), "0");
   ExpectStillReplicating("alpha");
+
+  // The same relocation with its source spelled another way is still the same relocation.
+  auto text = ReadFile(alpha);
+  ASSERT_TRUE(text.ok());
+  std::string respelled = std::regex_replace(*text, std::regex("src:\n  host: 127\\.0\\.0\\.1"),
+                                             "src:\n  host: localhost");
+  ASSERT_NE(respelled, *text);
+  std::ofstream(alpha) << respelled;
+  CommandResult again = Dbr("run", alpha);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
 }  // namespace

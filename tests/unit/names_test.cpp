@@ -22,6 +22,20 @@ TEST(SlotNameTest, OtherNamesKeepWhatIsReadableAndAddAHashOfTheWholeName) {
   EXPECT_NE(SlotName(kSlotBase, std::string(40, 'x')), SlotName(kSlotBase, std::string(41, 'x')));
 }
 
+// A relocation under way finds its slot by this name: the hash (32-bit FNV-1a of the name, as
+// computed independently) must never change.
+TEST(SlotNameTest, TheHashedFormIsStable) {
+  EXPECT_EQ(SlotName(kSlotBase, "App-1"), "db_relocate_slot_app_1_8718f326");
+}
+
+// "app_1_xxxxxxxx" is a plain name that reads like the hashed form of "App-1": hashed too.
+TEST(SlotNameTest, APlainNameShapedLikeAHashedOneIsHashedItself) {
+  const std::string hashed = SlotName(kSlotBase, "App-1");
+  const std::string lookalike = hashed.substr(std::string(kSlotBase).size() + 1);
+  EXPECT_NE(SlotName(kSlotBase, lookalike), hashed);
+  EXPECT_EQ(SlotName(kSlotBase, "app_1_cafe"), "db_relocate_slot_app_1_cafe");  // not 8 digits
+}
+
 TEST(SlotNameTest, EveryNameIsAValidSlotNameWithinNameDataLen) {
   for (const std::string& db : std::vector<std::string>{
            "app", "", "App", "ünïcødé", "with space", "\"quoted\"", "a.b", std::string(32, 'z'),
@@ -45,6 +59,8 @@ TEST(LinksTest, TheForwardSlotIsNamedAfterTheSourceDatabaseAndTheReverseAfterThe
   EXPECT_EQ(links.reverse.subscription, kReverseSubscription);
   EXPECT_EQ(&links.Into("dst"), &links.forward);
   EXPECT_EQ(&links.Into("src"), &links.reverse);
+  EXPECT_EQ(links.src_database, "shop");
+  EXPECT_EQ(links.dst_database, "shop_v17");
 }
 
 }  // namespace
