@@ -268,27 +268,49 @@ class RdsSnapshotSource : public SnapshotSource {
     return Next(ctx, "prepare");
   }
 
+  // A subscription the source server had, in any of its databases, is copied enabled: it would
+  // compete with the source's own for its upstream slot, and take changes the real subscriber
+  // then never gets. Detached from its slot, it can neither take nor drop it.
+  Status DetachCopiedSubscriptions(RunContext& ctx) {
+    auto subs = ctx.dst->Query(
+        "SELECT d.datname, s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = "
+        "s.subdbid WHERE NOT (d.datname = current_database() AND s.subname = $1) ORDER BY 1, 2",
+        {ctx.links.forward.subscription});
+    if (!subs.ok()) return subs.status();
+    std::optional<pg::Connection> other;  // to the database of the row at hand, when not ours
+    for (int i = 0; i < subs->rows(); ++i) {
+      const std::string db = subs->Get(i, 0), sub = subs->Get(i, 1);
+      pg::Connection* conn = &*ctx.dst;
+      if (db != ctx.dst->params().dbname) {
+        if (!other || other->params().dbname != db) {
+          pg::ConnParams params = DestinationParams(ctx.config);
+          params.dbname = db;
+          auto opened = pg::Connection::Open(params);
+          if (!opened.ok())
+            return opened.status().Wrap("detaching the copied subscription " + sub +
+                                        " in database " + db);
+          other.emplace(std::move(*opened));
+        }
+        conn = &*other;
+      }
+      DBR_RETURN_IF_ERROR(conn->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(sub) + " DISABLE"));
+      DBR_RETURN_IF_ERROR(
+          conn->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(sub) + " SET (slot_name = NONE)"));
+      log::warn(
+          "the copied subscription {} in database {} is disabled and detached from its slot on "
+          "the new instance (the source's own keeps running)",
+          sub, db);
+    }
+    return Status::Ok();
+  }
+
   // The copy holds what the source held: a copied replication slot would retain WAL on the new
   // instance for ever, so it goes. Roles, the publication and the heartbeat table are kept
   // (the heartbeat rows up to the LSN are part of what verification checks).
   Status PrepareDestination(RunContext& ctx) {
-    // A subscription the source had is copied enabled: it would compete with the source's own
-    // for its upstream slot. Detached from its slot, it can neither take nor drop it.
-    auto subs =
-        ctx.dst->Query(std::string("SELECT subname FROM pg_subscription WHERE subname <> $1 AND ") +
-                           names::kSubscriptionInThisDatabase,
-                       {ctx.links.forward.subscription});
-    if (!subs.ok()) return subs.status();
-    for (int i = 0; i < subs->rows(); ++i) {
-      const std::string sub = pg::QuoteIdent(subs->Get(i, 0));
-      DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
-      DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)"));
-      log::warn(
-          "the copied subscription {} is disabled and detached from its slot on the new "
-          "instance (the source's own keeps running)",
-          subs->Get(i, 0));
-    }
-    // Those of relocations of the source's other databases too: nothing streams from the copies.
+    DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
+    // This relocation's and those of relocations of the source's other databases: nothing
+    // streams from the copies.
     auto slots = ctx.dst->Query(
         "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND (starts_with(slot_name, "
         "$1) OR starts_with(slot_name, $2) OR starts_with(slot_name, $3))",

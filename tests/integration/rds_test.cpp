@@ -199,6 +199,21 @@ TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
                                {"vpc_id", "vpc-1"},
                                {"security_groups", {"sg-1"}},
                                {"read_replica_source", "shop-db"}});
+  // Another subscriber on the source server (database `other`, fed from `pub`): the new
+  // instance's copy of its subscription must not take what its slot holds for the real one.
+  ASSERT_TRUE(src_->CreateDatabase("pub").ok());
+  ASSERT_TRUE(src_->CreateDatabase("other").ok());
+  for (const char* db : {"pub", "other"})
+    ASSERT_TRUE(src_->Exec("CREATE TABLE feed (id int PRIMARY KEY)", db).ok());
+  ASSERT_TRUE(src_->Exec("CREATE PUBLICATION feed_pub FOR TABLE feed", "pub").ok());
+  ASSERT_TRUE(
+      src_->Exec("SELECT pg_create_logical_replication_slot('feed_slot', 'pgoutput')", "pub").ok());
+  ASSERT_TRUE(src_->Exec(fmt::format("CREATE SUBSCRIPTION feed_sub CONNECTION 'host=127.0.0.1 "
+                                     "port={} dbname=pub user=ops password=secret' PUBLICATION "
+                                     "feed_pub WITH (create_slot = false, slot_name = feed_slot)",
+                                     src_->port()),
+                         "other")
+                  .ok());
   StartDouble(seed);
   LiveWriter writer(*src_, "app");
   auto config = Config("upgrade:\n  engine_version: \"15.19\"\n");
@@ -244,7 +259,21 @@ TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
   auto dst = pg::Connection::Open(DestinationParams());
   ASSERT_TRUE(dst.ok()) << dst.message();
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
-  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription"), "1");
+  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription WHERE subenabled"), "1");
+  EXPECT_EQ(*dst->QueryValue("SELECT subenabled::text || ',' || COALESCE(subslotname, '-') FROM "
+                             "pg_subscription WHERE subname = 'feed_sub'"),
+            "false,-");
+  EXPECT_NE(r.err.find("copied subscription feed_sub in database other is disabled"),
+            std::string::npos)
+      << r.err;
+  // The real subscriber still gets every row.
+  ASSERT_TRUE(src_->Exec("INSERT INTO feed SELECT generate_series(1, 100)", "pub").ok());
+  std::string fed;
+  for (int i = 0; i < 150 && fed != "100"; ++i) {
+    fed = *src_->QueryValue("SELECT count(*) FROM feed", "other");
+    if (fed != "100") std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(fed, "100");
 
   ExpectSynced(&writer);
 
@@ -267,7 +296,9 @@ TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
 
   CommandResult cleanup = Run("cleanup", config);
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
-  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  // Only the other subscriber's slot is left.
+  EXPECT_EQ(*src_->QueryValue("SELECT string_agg(slot_name, ',') FROM pg_replication_slots", "app"),
+            "feed_slot");
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_publication"), "0");
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
 }
