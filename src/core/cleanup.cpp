@@ -271,13 +271,14 @@ class Cleanup {
                   pg::Connection* also_in = nullptr) {
     const std::string& user = config_.upgrade.user;
     std::string role = pg::QuoteIdent(user);
-    auto owner = ReplicationUserInUse(conn, user, links_);
+    auto owner = ReplicationUserInUse(conn, user, MarkOf(config_));
     if (!owner.ok()) return owner.status();
     if (*owner) {
       log::warn(
           "the replication user {} on the {} is kept: it serves the relocation of database {} "
           "into database {} ({})",
-          user, side, (*owner)->src_database, (*owner)->dst_database, (*owner)->evidence);
+          user, side, (*owner)->relocation.src_database, (*owner)->relocation.dst_database,
+          (*owner)->evidence);
       return Status::Ok();
     }
     auto go = Plan(conn, "SELECT count(*) FROM pg_roles WHERE rolname = $1", {user},

@@ -184,6 +184,7 @@ Status RunRelocation(const Config& config) {
   auto state = ctx.store.Load();
   if (!state.ok()) return state.status();
   ctx.state = std::move(*state);
+  DBR_RETURN_IF_ERROR(StateBelongsToConfig(ctx.config, ctx.state));
   // After a cut-over the destination is the primary and replication runs the other way: the
   // forward steps must not rebuild what the cut-over took down.
   if (ctx.state.primary == "dst" || ctx.state.switching)
@@ -196,10 +197,7 @@ Status RunRelocation(const Config& config) {
     ctx.state.started_at = NowUtc();
   else
     log::info("resuming the relocation started at {}", ctx.state.started_at);
-  if (ctx.state.source.empty())
-    RecordRelocation(ctx.config, ctx.state);
-  else
-    DBR_RETURN_IF_ERROR(StateBelongsToConfig(ctx.config, ctx.state));
+  if (ctx.state.source.empty()) RecordRelocation(ctx.config, ctx.state);
 
   DBR_RETURN_IF_ERROR(ctx.Reconnect());
   DBR_RETURN_IF_ERROR(ctx.LoadTables());

@@ -433,7 +433,7 @@ class Preflight {
     const std::string& user = config_.upgrade.user;
     for (pg::Connection* side : {&src, dst}) {
       if (side == nullptr) continue;
-      auto owner = ReplicationUserInUse(*side, user, links_);
+      auto owner = ReplicationUserInUse(*side, user, MarkOf(config_));
       if (!owner.ok()) {
         Add("replication user", CheckLevel::kFail, owner.message());
         return;

@@ -19,7 +19,7 @@ Status EnsureReplicationUserOnSource(RunContext& ctx) {
   const std::string password = ctx.ReplicationPassword();
   DBR_RETURN_IF_ERROR(ctx.SaveState());  // a generated password must survive a crash
   return EnsureReplicationUser(*ctx.src, ctx.config.upgrade.user, password,
-                               SchemasInScope(ctx.config.src.schemas), ctx.links);
+                               SchemasInScope(ctx.config.src.schemas), MarkOf(ctx.config));
 }
 
 // With `force`, tables that have no usable replica identity get REPLICA IDENTITY FULL, so that

@@ -15,10 +15,24 @@ namespace {
 
 constexpr std::string_view kReplicationUserMark = "db_relocate replication user ";
 
-std::string MarkOf(const names::Links& links) {
-  nlohmann::json j = {{"source_database", links.src_database},
-                      {"destination_database", links.dst_database}};
+std::string CommentOf(const RelocationMark& mark) {
+  nlohmann::json j = {{"source", mark.source},
+                      {"source_database", mark.src_database},
+                      {"destination_database", mark.dst_database}};
   return std::string(kReplicationUserMark) + j.dump();
+}
+
+std::optional<RelocationMark> MarkIn(const std::string& comment) {
+  if (!comment.starts_with(kReplicationUserMark)) return std::nullopt;
+  auto j = nlohmann::json::parse(comment.substr(kReplicationUserMark.size()), nullptr, false);
+  RelocationMark mark;
+  for (auto [key, field] :
+       {std::pair{"source", &mark.source}, std::pair{"source_database", &mark.src_database},
+        std::pair{"destination_database", &mark.dst_database}}) {
+    if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return std::nullopt;
+    *field = j[key].get<std::string>();
+  }
+  return mark;
 }
 
 // What of the relocation of `owner` is on the server `conn` is on: its slots and subscriptions,
@@ -42,41 +56,39 @@ Result<std::string> EvidenceOf(pg::Connection& conn, const names::Links& owner) 
 
 }  // namespace
 
+RelocationMark MarkOf(const Config& config) {
+  return {config.src.Address(), config.src.name, config.dst.name};
+}
+
 std::string ReplicationUserOwner::Message(const std::string& user) const {
   return fmt::format(
-      "upgrade.user {} is the replication user of the relocation of database {} into database "
-      "{}, under way on this server ({}): a new password would lock that relocation out. Give "
-      "this relocation a replication user of its own (upgrade.user)",
-      pg::QuoteIdent(user), pg::QuoteIdent(src_database), pg::QuoteIdent(dst_database), evidence);
+      "upgrade.user {} is the replication user of the relocation of database {} of {} into "
+      "database {}, under way on this server ({}): a new password would lock that relocation "
+      "out. Give this relocation a replication user of its own (upgrade.user)",
+      pg::QuoteIdent(user), pg::QuoteIdent(relocation.src_database), relocation.source,
+      pg::QuoteIdent(relocation.dst_database), evidence);
 }
 
 Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
                                                                  const std::string& user,
-                                                                 const names::Links& mine) {
+                                                                 const RelocationMark& mine) {
   auto comment = conn.QueryValue(
       "SELECT COALESCE((SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
       "WHERE rolname = $1), '')",
       {user});
   if (!comment.ok()) return comment.status();
   std::optional<ReplicationUserOwner> none;
-  if (!comment->starts_with(kReplicationUserMark)) return none;
-  auto j = nlohmann::json::parse(comment->substr(kReplicationUserMark.size()), nullptr, false);
-  if (!j.is_object() || !j.contains("source_database") || !j["source_database"].is_string() ||
-      !j.contains("destination_database") || !j["destination_database"].is_string())
-    return none;  // not a mark this version wrote
-  const names::Links owner(j["source_database"].get<std::string>(),
-                           j["destination_database"].get<std::string>());
-  if (owner.src_database == mine.src_database && owner.dst_database == mine.dst_database)
-    return none;
-  DBR_ASSIGN_OR_RETURN(std::string evidence, EvidenceOf(conn, owner));
+  std::optional<RelocationMark> owner = MarkIn(*comment);
+  if (!owner || *owner == mine) return none;  // unmarked (or not by this version), or ours
+  DBR_ASSIGN_OR_RETURN(std::string evidence,
+                       EvidenceOf(conn, names::Links(owner->src_database, owner->dst_database)));
   if (evidence.empty()) return none;
-  return std::optional<ReplicationUserOwner>(
-      ReplicationUserOwner{owner.src_database, owner.dst_database, evidence});
+  return std::optional<ReplicationUserOwner>(ReplicationUserOwner{*owner, evidence});
 }
 
 Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
                              const std::string& password, const std::vector<std::string>& schemas,
-                             const names::Links& mine) {
+                             const RelocationMark& mine) {
   // Hash on the client: the clear password never reaches the server's logs.
   char* verifier = PQencryptPasswordConn(conn.raw(), password.c_str(), user.c_str(), nullptr);
   if (verifier == nullptr)
@@ -108,7 +120,7 @@ Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
     DBR_RETURN_IF_ERROR(conn.Exec("GRANT rds_replication TO " + pg::QuoteIdent(user)));
   DBR_RETURN_IF_ERROR(
       conn.Exec(fmt::format("COMMENT ON ROLE {} IS {}", pg::QuoteIdent(user),
-                            pg::QuoteLiteral(MarkOf(mine))))
+                            pg::QuoteLiteral(CommentOf(mine))))
           .Wrap("recording which relocation the replication user " + user + " serves"));
   for (const auto& schema : schemas) {
     auto has = conn.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});

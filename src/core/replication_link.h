@@ -14,19 +14,27 @@
 
 namespace dbr {
 
+// The relocation a replication user serves, as its role's comment records it.
+struct RelocationMark {
+  std::string source;  // the source server, as ServerConfig::Address() spells it
+  std::string src_database;
+  std::string dst_database;
+  bool operator==(const RelocationMark&) const = default;
+};
+RelocationMark MarkOf(const Config& config);
+
 // The login the subscription uses on the sending side: REPLICATION (or rds_replication), with
 // SELECT on the tables in scope. The password is hashed on the client. The role's comment records
 // the relocation it serves (`mine`); a role that serves another relocation still under way on the
 // server is refused (ReplicationUserInUse), not given a new password.
 Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
                              const std::string& password, const std::vector<std::string>& schemas,
-                             const names::Links& mine);
+                             const RelocationMark& mine);
 
 // Another relocation, under way on `conn`'s server, that logs in as `user`: roles belong to the
 // whole server, so a new password would lock that relocation's subscription out.
 struct ReplicationUserOwner {
-  std::string src_database;
-  std::string dst_database;
+  RelocationMark relocation;
   std::string evidence;  // what of it is on this server: "slot x", "subscription y in database z"
   std::string Message(const std::string& user) const;  // names upgrade.user and the fix
 };
@@ -34,7 +42,7 @@ struct ReplicationUserOwner {
 // unmarked, marked for `mine`, or marked for one of which nothing is left on this server).
 Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
                                                                  const std::string& user,
-                                                                 const names::Links& mine);
+                                                                 const RelocationMark& mine);
 
 // The publication of `tables` under `name`, created or set to exactly that list.
 Status EnsurePublication(pg::Connection& conn, const std::string& name,

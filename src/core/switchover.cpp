@@ -250,7 +250,7 @@ struct Switch {
       DBR_RETURN_IF_ERROR(Save());
     }
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
-                                              SchemasInScope(config.src.schemas), links));
+                                              SchemasInScope(config.src.schemas), MarkOf(config)));
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }
 

@@ -228,6 +228,25 @@ TEST_F(SideBySideTest, ADatabaseRelocatedIntoAnotherOfTheSameServerCutsOverAndRo
                 c["detail"].get<std::string>().find("db_relocate_rev_sub in database alpha") !=
                     std::string::npos;
   EXPECT_TRUE(refused) << check.out;
+  // Nor does a relocation with the same two database names from another server: the mark names
+  // the source server too.
+  const std::filesystem::path other_dir = tmp_.path() / "other";
+  std::filesystem::create_directories(other_dir);
+  std::ofstream(other_dir / "relocate.yaml") << fmt::format(
+      "provider: postgres\nsrc:\n  host: 127.0.0.1\n  port: {}\n  name: alpha\n"
+      "  password: secret\ndst:\n  host: 127.0.0.1\n  port: {}\n  name: alpha_new\n"
+      "state_dir: state\n",
+      dst_->port(), src_->port());
+  CommandResult other = RunDbRelocate(
+      {"check", "--config", (other_dir / "relocate.yaml").string(), "--output", "json"});
+  EXPECT_EQ(other.exit_code, 1) << other.out << other.err;
+  refused = false;
+  const auto other_report = nlohmann::json::parse(other.out);
+  for (const auto& c : other_report["checks"])
+    if (c["name"] == "replication user")
+      refused = c["result"] == "FAIL" &&
+                c["detail"].get<std::string>().starts_with("on the destination: ");
+  EXPECT_TRUE(refused) << other.out;
 
   CommandResult back = Dbr("rollback", config);
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
