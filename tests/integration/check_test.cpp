@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/names.h"
+#include "harness/check_run.h"
 #include "harness/cluster.h"
 #include "harness/shared_pair.h"
 #include "pg/quote.h"
@@ -41,41 +42,6 @@ struct Endpoint {
   std::string name = "postgres";
   std::string user = "ops";
   std::string password = "secret";
-};
-
-// One `db_relocate check` invocation and its parsed JSON report.
-struct CheckRun {
-  CommandResult result;
-  json report;  // null when stdout was not JSON
-  std::string parse_error;
-
-  // Everything printed, for failure messages.
-  std::string Dump() const {
-    return "exit " + std::to_string(result.exit_code) + "\n--- stdout:\n" + result.out +
-           "\n--- stderr:\n" + result.err;
-  }
-  // The named check, or nullopt.
-  std::optional<json> Find(const std::string& name) const {
-    if (!report.is_object() || !report.contains("checks")) return std::nullopt;
-    for (const auto& c : report["checks"])
-      if (c.value("name", "") == name) return c;
-    return std::nullopt;
-  }
-  std::string Result(const std::string& name) const {
-    auto c = Find(name);
-    return c ? c->value("result", "<no result>") : "<check not reported>";
-  }
-  std::vector<std::string> Objects(const std::string& name) const {
-    auto c = Find(name);
-    if (!c || !c->contains("objects")) return {};
-    return (*c)["objects"].get<std::vector<std::string>>();
-  }
-  // True when one of the check's objects contains `fragment`.
-  bool HasObject(const std::string& name, const std::string& fragment) const {
-    for (const auto& o : Objects(name))
-      if (o.find(fragment) != std::string::npos) return true;
-    return false;
-  }
 };
 
 class CheckTest : public SharedPairTest {
@@ -124,19 +90,6 @@ class CheckTest : public SharedPairTest {
   // The usual config: `db` on the shared source and destination.
   fs::path WriteConfig(const std::string& db, const std::string& extra = "") {
     return WriteConfig(Endpoint{src_->port(), db}, Endpoint{dst_->port(), db}, extra);
-  }
-
-  static CheckRun RunCheck(const fs::path& config, const std::string& output = "json") {
-    CheckRun run;
-    run.result = RunDbRelocate({"check", "--config", config.string(), "--output", output});
-    if (output == "json") {
-      try {
-        run.report = json::parse(run.result.out);
-      } catch (const json::exception& e) {
-        run.parse_error = e.what();
-      }
-    }
-    return run;
   }
 
   // Runs check --output json and insists on well-formed JSON with the documented fields.

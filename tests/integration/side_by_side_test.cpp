@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "harness/check_run.h"
 #include "harness/cluster.h"
 #include "harness/relocation.h"
 #include "util/files.h"
@@ -125,19 +126,14 @@ TEST_F(SideBySideTest, ASecondRelocationWouldChangeTheSharedReplicationUsersPass
   // Same default upgrade.user, and a password of its own (generated): it would lock alpha's
   // subscription out at its next reconnect. `check` says so, and `run` stops before changing it.
   auto beta = Config("beta");
-  CommandResult check = RunDbRelocate({"check", "--config", beta.string(), "--output", "json"});
-  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
-  bool named = false;
-  const auto report = nlohmann::json::parse(check.out);
-  for (const auto& c : report["checks"])
-    if (c["name"] == "replication user") {
-      named = true;
-      EXPECT_EQ(c["result"], "FAIL") << c.dump();
-      EXPECT_NE(c["detail"].get<std::string>().find("db_relocate_slot_alpha"), std::string::npos)
-          << c.dump();
-      EXPECT_NE(c["hint"].get<std::string>().find("upgrade.user"), std::string::npos) << c.dump();
-    }
-  EXPECT_TRUE(named) << check.out;
+  CheckRun check = RunCheck(beta);
+  EXPECT_EQ(check.result.exit_code, 1) << check.Dump();
+  auto c = check.Find("replication user");
+  ASSERT_TRUE(c) << check.Dump();
+  EXPECT_EQ((*c)["result"], "FAIL") << c->dump();
+  EXPECT_NE((*c)["detail"].get<std::string>().find("db_relocate_slot_alpha"), std::string::npos)
+      << c->dump();
+  EXPECT_NE((*c)["hint"].get<std::string>().find("upgrade.user"), std::string::npos) << c->dump();
   CommandResult b = Dbr("run", beta);
   EXPECT_EQ(b.exit_code, 1) << b.err;
   EXPECT_NE(b.err.find("upgrade.user"), std::string::npos) << b.err;
@@ -218,16 +214,12 @@ TEST_F(SideBySideTest, ADatabaseRelocatedIntoAnotherOfTheSameServerCutsOverAndRo
 
   // The forward slot is gone from the source server; the way back is there.
   auto beta = Config("beta");
-  CommandResult check = RunDbRelocate({"check", "--config", beta.string(), "--output", "json"});
-  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
-  bool refused = false;
-  const auto report = nlohmann::json::parse(check.out);
-  for (const auto& c : report["checks"])
-    if (c["name"] == "replication user")
-      refused = c["result"] == "FAIL" &&
-                c["detail"].get<std::string>().find("db_relocate_rev_sub in database alpha") !=
-                    std::string::npos;
-  EXPECT_TRUE(refused) << check.out;
+  CheckRun check = RunCheck(beta);
+  EXPECT_EQ(check.result.exit_code, 1) << check.Dump();
+  EXPECT_EQ(check.Result("replication user"), "FAIL") << check.Dump();
+  EXPECT_TRUE(
+      check.HasObject("replication user", "subscription db_relocate_rev_sub in database alpha"))
+      << check.Dump();
   // Nor does a relocation with the same two database names from another server: the mark names
   // the source server too.
   const std::filesystem::path other_dir = tmp_.path() / "other";
@@ -237,16 +229,12 @@ TEST_F(SideBySideTest, ADatabaseRelocatedIntoAnotherOfTheSameServerCutsOverAndRo
       "  password: secret\ndst:\n  host: 127.0.0.1\n  port: {}\n  name: alpha_new\n"
       "state_dir: state\n",
       dst_->port(), src_->port());
-  CommandResult other = RunDbRelocate(
-      {"check", "--config", (other_dir / "relocate.yaml").string(), "--output", "json"});
-  EXPECT_EQ(other.exit_code, 1) << other.out << other.err;
-  refused = false;
-  const auto other_report = nlohmann::json::parse(other.out);
-  for (const auto& c : other_report["checks"])
-    if (c["name"] == "replication user")
-      refused = c["result"] == "FAIL" &&
-                c["detail"].get<std::string>().starts_with("on the destination: ");
-  EXPECT_TRUE(refused) << other.out;
+  CheckRun other = RunCheck(other_dir / "relocate.yaml");
+  EXPECT_EQ(other.result.exit_code, 1) << other.Dump();
+  EXPECT_EQ(other.Result("replication user"), "FAIL") << other.Dump();
+  auto on = other.Find("replication user");
+  ASSERT_TRUE(on) << other.Dump();
+  EXPECT_TRUE((*on)["detail"].get<std::string>().starts_with("on the destination: ")) << on->dump();
 
   CommandResult back = Dbr("rollback", config);
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
