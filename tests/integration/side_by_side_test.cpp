@@ -34,6 +34,9 @@ class SideBySideTest : public ::testing::Test {
     }
   }
   void TearDown() override {
+    // A managed PgBouncer outlives the test's folder unless stopped.
+    if (!proxy_config_.empty())
+      (void)RunDbRelocate({"proxy", "--stop", "--config", proxy_config_.string()});
     for (const char* db : {"alpha", "beta"}) StopHeartbeatWriter(StateDir(db));
     StopHeartbeatWriter(tmp_.path() / "shared" / "state");
   }
@@ -68,6 +71,7 @@ class SideBySideTest : public ::testing::Test {
 
   TempDir tmp_;
   std::unique_ptr<TestCluster> src_, dst_;
+  std::filesystem::path proxy_config_;  // a config whose managed proxy TearDown stops
 };
 
 TEST_F(SideBySideTest, TwoDatabasesRelocateAtOnceUnderWritesAndOneCleanupLeavesTheOtherRunning) {
@@ -171,6 +175,7 @@ TEST_F(SideBySideTest, ADatabaseRelocatedIntoAnotherOfTheSameServerCutsOverAndRo
       std::filesystem::perm_options::add);
   const std::filesystem::path dir = tmp_.path() / "alpha";
   const std::filesystem::path config = dir / "relocate.yaml";
+  proxy_config_ = config;
   std::ofstream(config) << fmt::format(
       "provider: postgres\n"
       "src:\n  host: 127.0.0.1\n  port: {0}\n  name: alpha\n  password: secret\n"
@@ -247,6 +252,8 @@ TEST_F(SideBySideTest, ADatabaseRelocatedIntoAnotherOfTheSameServerCutsOverAndRo
   EXPECT_EQ(Src("SELECT count(*) FROM pg_replication_slots"), "0");
   EXPECT_EQ(Src("SELECT count(*) FROM pg_subscription"), "0");
   EXPECT_EQ(Src("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+  CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
 }
 
 // Two config files in one folder share its state folder unless they say otherwise.
