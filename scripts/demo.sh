@@ -12,7 +12,9 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$(realpath "${1:-$REPO/build/db_relocate}")"
 WORK="$REPO/demo-work"
-SRC_PORT=54315 DST_PORT=54317
+# Fixed ports (examples/demo.yaml names them), below Linux's ephemeral range (32768-60999): a
+# busy machine's outgoing loopback connections then never hold one of them.
+SRC_PORT=25415 DST_PORT=25417
 PGBIN=/usr/lib/postgresql/15/bin
 export DEMO_PASSWORD=secret PGPASSWORD=secret
 CONFIG="$REPO/examples/demo.yaml"
@@ -89,10 +91,10 @@ say "db_relocate status --config examples/demo.yaml"
 sleep 3
 "$BIN" status --config "$CONFIG"
 
-say "The application now connects through PgBouncer (port 54316), which db_relocate started"
+say "The application now connects through PgBouncer (port 25416), which db_relocate started"
 kill "$LOAD_PID" 2>/dev/null || { echo "the load stopped early:"; cat "$WORK/load.log"; exit 1; }
 wait "$LOAD_PID" 2>/dev/null || true
-PGPASSWORD=apppw "$PGBIN/pgbench" -h 127.0.0.1 -p 54316 -U app -c 4 -R 200 -T 12 -n demo \
+PGPASSWORD=apppw "$PGBIN/pgbench" -h 127.0.0.1 -p 25416 -U app -c 4 -R 200 -T 12 -n demo \
   >"$WORK/load.log" 2>&1 &
 LOAD_PID=$!
 sleep 3
