@@ -236,6 +236,12 @@ Status WaitForWorkerToStop(pg::Connection& conn, const std::string& subscription
                   subscription, conn.params().label));
 }
 
+Status DetachSubscription(pg::Connection& conn, const std::string& subscription) {
+  const std::string sub = pg::QuoteIdent(subscription);
+  DBR_RETURN_IF_ERROR(conn.Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
+  return conn.Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)");
+}
+
 Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription) {
   auto exists =
       conn.QueryValue(std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
@@ -243,10 +249,8 @@ Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subs
                       {subscription});
   if (!exists.ok()) return exists.status();
   if (*exists == "0") return Status::Ok();
-  const std::string sub = pg::QuoteIdent(subscription);
-  DBR_RETURN_IF_ERROR(conn.Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
-  DBR_RETURN_IF_ERROR(conn.Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)"));
-  DBR_RETURN_IF_ERROR(conn.Exec("DROP SUBSCRIPTION " + sub));
+  DBR_RETURN_IF_ERROR(DetachSubscription(conn, subscription));
+  DBR_RETURN_IF_ERROR(conn.Exec("DROP SUBSCRIPTION " + pg::QuoteIdent(subscription)));
   log::info("subscription {} dropped on the {}", subscription, conn.params().label);
   return Status::Ok();
 }

@@ -61,6 +61,9 @@ Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot);
 Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
                                 const std::string& conninfo);
 
+// Disabled and bound to no slot: it can neither take its slot nor drop it.
+Status DetachSubscription(pg::Connection& conn, const std::string& subscription);
+
 // Drops a subscription but not its slot (which may be gone already), and a slot (waiting for
 // its sender to let go). Both do nothing when the object does not exist.
 Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription);

@@ -11,6 +11,7 @@
 #include "aws/credential_sources.h"
 #include "aws/rds.h"
 #include "core/names.h"
+#include "core/replication_link.h"
 #include "core/servers.h"
 #include "pg/quote.h"
 #include "pg/recovery_log.h"
@@ -293,9 +294,7 @@ class RdsSnapshotSource : public SnapshotSource {
         }
         conn = &*other;
       }
-      DBR_RETURN_IF_ERROR(conn->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(sub) + " DISABLE"));
-      DBR_RETURN_IF_ERROR(
-          conn->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(sub) + " SET (slot_name = NONE)"));
+      DBR_RETURN_IF_ERROR(DetachSubscription(*conn, sub));
       log::warn(
           "the copied subscription {} in database {} is disabled and detached from its slot on "
           "the new instance (the source's own keeps running)",
