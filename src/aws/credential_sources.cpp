@@ -8,6 +8,7 @@
 
 #include "aws/http.h"
 #include "util/process.h"
+#include "util/text.h"
 
 namespace dbr::aws {
 namespace {
@@ -16,12 +17,6 @@ using namespace std::chrono_literals;
 
 // Metadata endpoints answer in milliseconds; off EC2 or ECS they do not answer at all.
 constexpr auto kMetadataTimeout = 1000ms;
-
-std::string Trim(const std::string& s) {
-  size_t first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 Result<std::string> ReadWholeFile(const std::string& path, const std::string& what) {
   std::ifstream in(path);

@@ -3,14 +3,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/text.h"
+
 namespace dbr::aws {
 namespace {
-
-std::string Trim(const std::string& s) {
-  size_t first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 std::filesystem::path ExpandHome(const std::string& path, const EnvLookup& env) {
   if (path.rfind("~/", 0) == 0)

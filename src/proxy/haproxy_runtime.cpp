@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "util/parse.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {
@@ -22,23 +23,6 @@ struct Fd {
     if (fd >= 0) close(fd);
   }
 };
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  size_t start = 0;
-  while (start < s.size() && (s[start] == '\n' || s[start] == ' ')) ++start;
-  return s.substr(start);
-}
-
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return lines;
-}
 
 std::vector<std::string> Split(const std::string& line, char sep) {
   std::vector<std::string> out;

@@ -5,15 +5,10 @@
 #include <sstream>
 
 #include "util/parse.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
 
 std::string Unquoted(const std::string& s) {
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
@@ -93,13 +88,6 @@ Result<Entry> FindEntry(const std::vector<std::string>& lines, const std::string
   return Status::Error("no entry for database \"" + database + "\" in its [databases] section");
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 }  // namespace
 
 std::string RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& active,
@@ -135,7 +123,7 @@ std::string RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& acti
 
 Result<std::string> PointDatabaseAt(const std::string& text, const std::string& database,
                                     const Backend& backend) {
-  std::vector<std::string> lines = Lines(text);
+  std::vector<std::string> lines = SplitLines(text);
   auto entry = FindEntry(lines, database);
   if (!entry.ok()) return entry.status();
   const std::pair<std::string, std::string> wanted[] = {
@@ -159,7 +147,7 @@ Result<std::string> PointDatabaseAt(const std::string& text, const std::string& 
 }
 
 Result<Backend> DatabaseEntry(const std::string& text, const std::string& database) {
-  auto entry = FindEntry(Lines(text), database);
+  auto entry = FindEntry(SplitLines(text), database);
   if (!entry.ok()) return entry.status();
   Backend b;
   for (const auto& [k, v] : entry->pairs) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "util/files.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {
@@ -47,14 +48,6 @@ std::optional<Sample> ParseLine(const std::string& line) {
   auto kind = j.find("kind");
   if (t == j.end() || !t->is_number() || kind == j.end() || !kind->is_string()) return std::nullopt;
   return Sample{t->get<double>(), kind->get<std::string>(), std::move(j)};
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
-  return out;
 }
 
 Status WriteAll(int fd, const std::string& data) {
@@ -137,7 +130,8 @@ Status SampleRecorder::Append(const nlohmann::json& line) {
 }
 
 std::string ThinSamples(const std::string& text) {
-  std::vector<std::string> lines = Lines(text);
+  std::vector<std::string> lines = SplitLines(text);
+  std::erase(lines, std::string());
   const size_t keep_from = lines.size() - lines.size() / 4;
   std::map<std::string, size_t> seen;
   std::string out;
@@ -156,7 +150,8 @@ SampleLog ReadSamples(const std::filesystem::path& file) {
   SampleLog log;
   auto text = ReadFile(file);
   if (!text.ok()) return log;
-  for (const std::string& line : Lines(*text)) {
+  for (const std::string& line : SplitLines(*text)) {
+    if (line.empty()) continue;
     if (auto sample = ParseLine(line))
       log.samples.push_back(std::move(*sample));
     else

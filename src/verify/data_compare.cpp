@@ -582,7 +582,8 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
       return fmt::format("verify: {}/{} key ranges compared", ranges_done.load(), ranges.size());
     });
     (void)RunParallel(jobs, ranges.size(), [&](size_t i, int wi) {
-      auto [t, r] = ranges[i];
+      TableWork* t = ranges[i].first;
+      size_t r = ranges[i].second;
       Worker& w = workers[static_cast<size_t>(wi)];
       Status st =
           Guarded(w, !t->shape().missing_on_destination, [&] { return CompareRange(w, *t, r); });
@@ -628,7 +629,8 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
   }
   for (auto& [t, r] : differing) t->result.differing_ranges++;
   (void)RunParallel(jobs, differing.size(), [&](size_t i, int wi) {
-    auto [t, r] = differing[i];
+    TableWork* t = differing[i].first;
+    size_t r = differing[i].second;
     Worker& w = workers[static_cast<size_t>(wi)];
     std::lock_guard<std::mutex> lock(t->mu);
     Status st = Guarded(w, !t->shape().missing_on_destination, [&] {

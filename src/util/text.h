@@ -1,0 +1,16 @@
+// Small helpers for text read from files, servers and proxies.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dbr {
+
+// `s` without the leading and trailing characters found in `chars`.
+std::string Trim(std::string_view s, std::string_view chars = " \t\r\n");
+
+// The lines of `text`, empty ones included, each without its line end ("\n" or "\r\n").
+std::vector<std::string> SplitLines(std::string_view text);
+
+}  // namespace dbr
