@@ -651,6 +651,11 @@ Status TestCluster::CreateDatabase(const std::string& name) {
 // db_relocate and temp dirs
 // ---------------------------------------------------------------------------------------------
 
+std::string DbRelocateBinary() {
+  const char* chosen = std::getenv("DBR_BINARY");
+  return chosen != nullptr && *chosen != '\0' ? chosen : DBR_BINARY;
+}
+
 CommandResult RunDbRelocate(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env, const fs::path& cwd) {
   ProcessSpec spec;
@@ -660,7 +665,7 @@ CommandResult RunDbRelocate(const std::vector<std::string>& args,
     spec.argv = {"/bin/sh", "-c", "cd -- \"$1\" || exit 127; shift; exec \"$@\"", "sh",
                  cwd.string()};
   }
-  spec.argv.push_back(DBR_BINARY);
+  spec.argv.push_back(DbRelocateBinary());
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = SanitizerReportEnv();
   for (const auto& [name, value] : env) spec.env[name] = value;

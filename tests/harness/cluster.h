@@ -97,8 +97,10 @@ struct CommandResult {
   int exit_code = -1;  // -1: could not start (err says why); 128+N: killed by signal N
   std::string out, err;
 };
-// Runs the db_relocate binary built with these tests (DBR_BINARY) with extra environment, in
-// `cwd` when given (else in the test's own working directory).
+// The db_relocate the tests run: $DBR_BINARY when set, else the one built with these tests.
+std::string DbRelocateBinary();
+// Runs DbRelocateBinary() with extra environment, in `cwd` when given (else in the test's own
+// working directory).
 CommandResult RunDbRelocate(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env = {},
                             const std::filesystem::path& cwd = {});
@@ -122,6 +124,9 @@ bool KeepTemp();
 
 // A loopback port nobody listens on now (also: a closed port for "unreachable server" tests).
 Result<int> PickFreePort();
+inline int ClosedPort() {
+  return *PickFreePort();
+}
 
 // Two clusters started concurrently (each start is initdb + boot: ~1-2 s).
 struct ClusterPair {

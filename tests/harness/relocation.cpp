@@ -87,8 +87,8 @@ void LiveWriter::Loop(pg::ConnParams params) {
   }
   std::mt19937 rng(42);
   const char* statements[] = {
-      "INSERT INTO kitchen_sink (i, t, j, arr, m, p) VALUES ($1::int, md5(random()::text), "
-      "jsonb_build_object('w', $1::int), ARRAY[$1::int], 'happy', 7)",
+      ("INSERT INTO kitchen_sink (i, t, j, arr, m, p) VALUES ($1::int, md5(random()::text), "
+       "jsonb_build_object('w', $1::int), ARRAY[$1::int], 'happy', 7)"),
       "UPDATE hot SET v = v + 1 WHERE id = 1 + $1::int % 100",
       "DELETE FROM big WHERE id = 1 + $1::int % 1000",
       "INSERT INTO events (id, payload) VALUES (3000000 + $1::int, 'live') ON CONFLICT DO NOTHING",

@@ -18,6 +18,8 @@ namespace dbr::test {
 // columns, a multi-MB TOASTed value, an empty table, a hot table and a large table.
 // `rows` scales the bigger tables.
 Status LoadRichSchema(TestCluster& cluster, const std::string& db, int rows);
+// The rich schema's schemas, with the relocation's own.
+inline const std::vector<std::string> kRichSchemas = {"public", "Sales Ops", "db_relocate"};
 
 // Keeps inserting, updating and deleting across the rich schema's tables from its own
 // connection until destroyed (or Stop()). Counts what it did.

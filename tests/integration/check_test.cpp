@@ -32,10 +32,6 @@ using nlohmann::json;
 namespace dbr::test {
 namespace {
 
-int ClosedPort() {
-  return *PickFreePort();
-}
-
 // Where `check` connects and with which credentials.
 struct Endpoint {
   int port = 0;

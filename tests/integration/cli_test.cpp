@@ -22,10 +22,6 @@ namespace fs = std::filesystem;
 namespace dbr::test {
 namespace {
 
-int ClosedPort() {
-  return *PickFreePort();
-}
-
 std::string Dump(const CommandResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
          r.err;

@@ -15,7 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::vector<std::string> kSchemas = {"public", "db_relocate"};
+const std::vector<std::string> kDdlSchemas = {"public", "db_relocate"};
 
 class DdlTest : public AppPairTest {
  protected:
@@ -44,7 +44,7 @@ class DdlTest : public AppPairTest {
 
   // `tables`: orders, the heartbeat, verify's marker and those the test created.
   void ExpectSynced(size_t tables) {
-    StopWritersAndExpectSynced(nullptr, state_dir(), *src_, "app", dst_->Params("app"), kSchemas,
+    StopWritersAndExpectSynced(nullptr, state_dir(), *src_, "app", dst_->Params("app"), kDdlSchemas,
                                tables);
   }
 

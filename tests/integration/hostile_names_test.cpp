@@ -72,7 +72,7 @@ const std::string kOwner = R"(app "owner" 'ü' \)";
 const std::string kReplUser = R"(repl "u" ü)";
 const std::string kReplPassword = R"(p'a\ss w"rd ü {x})";
 
-const std::vector<std::string> kSchemas = {kS1, kS2, kS3, kS4, kS5, "db_relocate"};
+const std::vector<std::string> kHostileSchemas = {kS1, kS2, kS3, kS4, kS5, "db_relocate"};
 
 // A YAML double-quoted scalar (a raw line break in one would be folded into a space).
 std::string Yaml(const std::string& s) {
@@ -348,7 +348,7 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
   Status applied = WaitUntilApplied(*src_, kDb);
   ASSERT_TRUE(applied.ok()) << applied.message();
   // 11 tables (2 of them partitions) and the heartbeat.
-  ExpectSameTables(src_->Params(kDb), dst_->Params(kDb), kSchemas, 11);
+  ExpectSameTables(src_->Params(kDb), dst_->Params(kDb), kHostileSchemas, 11);
 
   // The index, the enum's labels, the partitions and the owner came along.
   auto has_index =

@@ -22,8 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
-
 class NetworkTest : public AppPairTest {
  protected:
   void SetUp() override {
@@ -96,7 +94,8 @@ class NetworkTest : public AppPairTest {
   }
 
   void ExpectSynced(LiveWriter* writer) {
-    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", dst_->Params("app"), kSchemas);
+    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", dst_->Params("app"),
+                               kRichSchemas);
   }
 };
 

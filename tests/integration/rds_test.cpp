@@ -19,7 +19,6 @@
 namespace dbr::test {
 namespace {
 
-const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
 constexpr const char* kKey = "AKIDRELOCATETEST";
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYTESTSECRET";
 
@@ -159,7 +158,8 @@ class RdsTest : public ::testing::Test {
 
   // Stops the writers, waits until the destination applied everything, compares every table.
   void ExpectSynced(LiveWriter* writer) {
-    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", DestinationParams(), kSchemas);
+    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", DestinationParams(),
+                               kRichSchemas);
   }
 
   // No trace on the source and in AWS of a run that was refused.

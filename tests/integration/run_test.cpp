@@ -12,8 +12,6 @@
 namespace dbr::test {
 namespace {
 
-const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
-
 class RunTest : public AppPairTest {
  protected:
   std::filesystem::path Config(const std::string& extra = "") {
@@ -22,7 +20,8 @@ class RunTest : public AppPairTest {
 
   // Stops every writer, waits until the destination has applied all, then compares.
   void ExpectSynced(LiveWriter* writer) {
-    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", dst_->Params("app"), kSchemas);
+    StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", dst_->Params("app"),
+                               kRichSchemas);
   }
 
   void RelocateUnderLoad(int src_major, int dst_major) {

@@ -23,7 +23,7 @@ namespace {
 
 using verify::ObjectResult;
 
-const std::vector<std::string> kSchemas = {"public", "Sales Ops", "app", "db_relocate"};
+const std::vector<std::string> kCompareSchemas = {"public", "Sales Ops", "app", "db_relocate"};
 
 // Runs on every major from 13: views, functions, procedures, triggers, check/foreign/exclusion
 // constraints, partial and expression indexes, enums, domains, a range type, sequences,
@@ -243,10 +243,10 @@ void ExpectNoFalseAlarm(TestCluster& src, TestCluster& dst, const std::string& d
   auto s = src.Connect(db);
   auto d = dst.Connect(db);
   ASSERT_TRUE(s.ok() && d.ok());
-  auto ahead = CopySequencesAhead(*s, *d, kSchemas, 1000);
+  auto ahead = CopySequencesAhead(*s, *d, kCompareSchemas, 1000);
   ASSERT_TRUE(ahead.ok()) << ahead.message();
 
-  auto results = verify::CompareSchemas(*s, *d, kSchemas);
+  auto results = verify::CompareSchemas(*s, *d, kCompareSchemas);
   ASSERT_TRUE(results.ok()) << results.message();
   EXPECT_EQ(NotOk(*results).size(), 0u) << Dump(NotOk(*results));
   for (const char* kind :
@@ -296,7 +296,7 @@ class SchemaCompareTest : public SharedPairTest {
       ADD_FAILURE() << "cannot connect";
       return {};
     }
-    auto results = verify::CompareSchemas(*s, *d, kSchemas);
+    auto results = verify::CompareSchemas(*s, *d, kCompareSchemas);
     if (!results.ok()) {
       ADD_FAILURE() << results.message();
       return {};
@@ -315,7 +315,7 @@ TEST_F(SchemaCompareTest, NoFalseAlarm15To17) {
   auto s = src_->Connect(db_);
   auto d = dst_->Connect(db_);
   ASSERT_TRUE(s.ok() && d.ok());
-  auto results = verify::CompareSchemas(*s, *d, kSchemas);
+  auto results = verify::CompareSchemas(*s, *d, kCompareSchemas);
   ASSERT_TRUE(results.ok()) << results.message();
   EXPECT_EQ(NotOk(*results).size(), 0u) << Dump(NotOk(*results));
   // Extension versions may differ between majors: OK, with both versions shown.
@@ -378,8 +378,8 @@ TEST(SchemaCompareMajors, NoFalseAlarmAfterDumpAndRestore13To18) {
   auto s = src.Connect("app");
   auto d = dst.Connect("app");
   ASSERT_TRUE(s.ok() && d.ok());
-  ASSERT_TRUE(CopySequencesAhead(*s, *d, kSchemas, 1000).ok());
-  auto results = verify::CompareSchemas(*s, *d, kSchemas);
+  ASSERT_TRUE(CopySequencesAhead(*s, *d, kCompareSchemas, 1000).ok());
+  auto results = verify::CompareSchemas(*s, *d, kCompareSchemas);
   ASSERT_TRUE(results.ok()) << results.message();
   EXPECT_EQ(NotOk(*results).size(), 0u) << Dump(NotOk(*results));
   EXPECT_GT(Count(*results, "view"), 5);
@@ -414,7 +414,7 @@ TEST(SchemaCompareMajors, NoFalseAlarmAfterRun15To17) {
   auto s = src.Connect("app");
   auto d = dst.Connect("app");
   ASSERT_TRUE(s.ok() && d.ok());
-  auto results = verify::CompareSchemas(*s, *d, kSchemas);
+  auto results = verify::CompareSchemas(*s, *d, kCompareSchemas);
   ASSERT_TRUE(results.ok()) << results.message();
   EXPECT_EQ(NotOk(*results).size(), 0u) << Dump(NotOk(*results));
   EXPECT_GE(Count(*results, "table"), 24);
@@ -444,7 +444,7 @@ TEST_F(SchemaCompareTest, ThousandTablesCompareInSeconds) {
   auto s = src_->Connect(db_);
   auto d = dst_->Connect(db_);
   ASSERT_TRUE(s.ok() && d.ok());
-  std::vector<std::string> schemas = kSchemas;
+  std::vector<std::string> schemas = kCompareSchemas;
   schemas.push_back("many");
   auto start = std::chrono::steady_clock::now();
   auto results = verify::CompareSchemas(*s, *d, schemas);

@@ -17,8 +17,6 @@
 namespace dbr::test {
 namespace {
 
-const std::vector<std::string> kSchemas = {"public", "Sales Ops", "db_relocate"};
-
 class SideBySideTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -85,9 +83,9 @@ TEST_F(SideBySideTest, TwoDatabasesRelocateAtOnceUnderWritesAndOneCleanupLeavesT
     ASSERT_EQ(a.exit_code, 0) << a.err;
     ASSERT_EQ(b.exit_code, 0) << b.err;
     StopWritersAndExpectSynced(&write_alpha, StateDir("alpha"), *src_, "alpha",
-                               dst_->Params("alpha"), kSchemas);
+                               dst_->Params("alpha"), kRichSchemas);
     StopWritersAndExpectSynced(&write_beta, StateDir("beta"), *src_, "beta", dst_->Params("beta"),
-                               kSchemas);
+                               kRichSchemas);
   }
   // One slot per database on the source, one subscription in each destination database.
   EXPECT_EQ(Src("SELECT string_agg(database, ',' ORDER BY database) FROM pg_replication_slots"),
