@@ -1,30 +1,56 @@
 #include "snapshot/restore_list.h"
 
+#include <optional>
 #include <sstream>
 
+#include "util/text.h"
+
 namespace dbr {
+
+namespace {
+
+// The description of a table-of-contents entry ("EXTENSION - plpgsql ..."), or nullopt for a
+// comment line or a line of any other shape.
+std::optional<std::string> EntryDescription(const std::string& line) {
+  const auto semi = line.find("; ");
+  if (line.empty() || line[0] == ';' || semi == std::string::npos) return std::nullopt;
+  std::stringstream fields(line.substr(semi + 2));
+  std::string catalog_id, oid, rest;
+  fields >> catalog_id >> oid;
+  std::getline(fields, rest);
+  if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+  return rest;
+}
+
+bool StartsWithOneOf(const std::string& text, const std::vector<std::string>& prefixes) {
+  for (const auto& p : prefixes)
+    if (text.rfind(p, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
 
 std::string FilterRestoreList(const std::string& toc, const std::vector<std::string>& skip_prefixes,
                               const std::set<std::string>& skip_entries) {
   std::string list;
-  std::stringstream ss(toc);
-  std::string line;
-  while (std::getline(ss, line)) {
-    bool skip = false;
-    auto semi = line.find("; ");
-    if (!line.empty() && line[0] != ';' && semi != std::string::npos) {
-      std::stringstream fields(line.substr(semi + 2));
-      std::string catalog_id, oid;
-      fields >> catalog_id >> oid;
-      std::string rest;
-      std::getline(fields, rest);
-      if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
-      skip = skip_entries.count(rest) > 0;
-      for (const auto& p : skip_prefixes) skip = skip || rest.rfind(p, 0) == 0;
-    }
+  for (const std::string& line : SplitLines(toc)) {
+    const auto description = EntryDescription(line);
+    const bool skip = description && (skip_entries.count(*description) > 0 ||
+                                      StartsWithOneOf(*description, skip_prefixes));
     if (!skip) list += line + "\n";
   }
   return list;
+}
+
+std::pair<std::string, std::string> SplitRestoreList(const std::string& list,
+                                                     const std::vector<std::string>& prefixes) {
+  std::pair<std::string, std::string> out;
+  for (const std::string& line : SplitLines(list)) {
+    const auto description = EntryDescription(line);
+    (description && StartsWithOneOf(*description, prefixes) ? out.second : out.first) +=
+        line + "\n";
+  }
+  return out;
 }
 
 bool OnlyAlreadyExistsErrors(const std::string& stderr_text) {

@@ -4,6 +4,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dbr {
@@ -15,6 +16,11 @@ namespace dbr {
 // match a longer name. Comment lines (";") and lines of any other shape are kept as they are.
 std::string FilterRestoreList(const std::string& toc, const std::vector<std::string>& skip_prefixes,
                               const std::set<std::string>& skip_entries = {});
+
+// `list` split in two: the entries whose description starts with one of `prefixes` (second), and
+// every other line (first).
+std::pair<std::string, std::string> SplitRestoreList(const std::string& list,
+                                                     const std::vector<std::string>& prefixes);
 
 // pg_restore's stderr holds "could not execute query" errors, and each says an object already
 // exists (what an interrupted earlier restore of post-data leaves).

@@ -142,22 +142,15 @@ Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::st
   return RunTool(spec, "dumping the source's schema");
 }
 
-Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
-                      const std::filesystem::path& archive, const std::string& section, int jobs,
-                      bool resuming, pg::Connection& dst) {
-  // The table of contents, minus what exists on every database (the public schema) or is
-  // handled apart (extensions).
-  auto toc = RunProcess({.argv = {pg_restore.path.string(), "--list", archive.string()}});
-  if (!toc.ok() || toc->exit_code != 0)
-    return Status::Error("listing the schema archive failed: " +
-                         (toc.ok() ? toc->err : toc.message()));
-  auto existing = ExistingSchemaEntries(dst);
-  if (!existing.ok()) return existing.status();
-  const std::string list =
-      FilterRestoreList(toc->out, {"EXTENSION - ", "COMMENT - EXTENSION "}, *existing);
-  auto list_file = archive.string() + "." + section + ".list";
-  DBR_RETURN_IF_ERROR(WriteFileAtomic(list_file, list));
+namespace {
 
+// One pg_restore of the entries in `list` of `section`.
+Status RunPgRestore(const Config& config, const pg::PgTool& pg_restore,
+                    const std::filesystem::path& archive, const std::string& section,
+                    const std::string& list, const std::string& list_name, int jobs,
+                    bool resuming) {
+  const std::string list_file = archive.string() + "." + list_name + ".list";
+  DBR_RETURN_IF_ERROR(WriteFileAtomic(list_file, list));
   ProcessSpec spec{.argv = {pg_restore.path.string()}, .env = ClientEnv(config.dst)};
   for (auto& a : ConnectionArgs(config.dst)) spec.argv.push_back(a);
   spec.argv.push_back("--section=" + section);
@@ -179,6 +172,38 @@ Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
     return Status::Ok();
   }
   return Status::Error(what + ": " + DescribeFailure(spec, *out));
+}
+
+}  // namespace
+
+Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
+                      const std::filesystem::path& archive, const std::string& section, int jobs,
+                      bool resuming, pg::Connection& dst) {
+  // The table of contents, minus what exists on every database (the public schema) or is
+  // handled apart (extensions).
+  auto toc = RunProcess({.argv = {pg_restore.path.string(), "--list", archive.string()}});
+  if (!toc.ok() || toc->exit_code != 0)
+    return Status::Error("listing the schema archive failed: " +
+                         (toc.ok() ? toc->err : toc.message()));
+  auto existing = ExistingSchemaEntries(dst);
+  if (!existing.ok()) return existing.status();
+  const std::string list =
+      FilterRestoreList(toc->out, {"EXTENSION - ", "COMMENT - EXTENSION "}, *existing);
+  if (section == "pre-data" || jobs <= 1)
+    return RunPgRestore(config, pg_restore, archive, section, list, section, jobs, resuming);
+  // In parallel, attaching a partition's index to its parent's (ALTER INDEX ... ATTACH
+  // PARTITION) deadlocks with the other partitions' index builds, which pg_restore 15 does not
+  // order: the attachments run alone once every index is built. A foreign key referencing a
+  // partitioned table needs its parent's index whole, so the foreign keys come last.
+  auto [rest, fks] = SplitRestoreList(list, {"FK CONSTRAINT "});
+  const auto [parallel, attach] = SplitRestoreList(rest, {"INDEX ATTACH "});
+  DBR_RETURN_IF_ERROR(
+      RunPgRestore(config, pg_restore, archive, section, parallel, section, jobs, resuming));
+  if (!attach.empty())
+    DBR_RETURN_IF_ERROR(RunPgRestore(config, pg_restore, archive, section, attach,
+                                     section + "-attach", 1, resuming));
+  if (fks.empty()) return Status::Ok();
+  return RunPgRestore(config, pg_restore, archive, section, fks, section + "-fk", jobs, resuming);
 }
 
 }  // namespace dbr

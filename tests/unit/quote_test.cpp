@@ -218,5 +218,22 @@ TEST(FilterRestoreList, SkipsSchemasByTheirWholeDescription) {
             "10; 1259 16390 TABLE public ü a.b ops\n");
 }
 
+TEST(SplitRestoreList, TakesIndexAttachmentsApartFromEverythingElse) {
+  const std::string list =
+      ";\n; Selected TOC Entries:\n"
+      "3001; 1259 17300 INDEX app measurements_2024_peak_idx ops\n"
+      "3002; 0 0 INDEX ATTACH app measurements_2024_rest_peak_idx \n"
+      "3003; 2606 17400 CONSTRAINT app orders orders_pkey ops\n"
+      "3004; 1259 17301 INDEX app \"INDEX ATTACH x\" ops\n";
+  const auto [rest, attach] = SplitRestoreList(list, {"INDEX ATTACH "});
+  EXPECT_EQ(rest,
+            ";\n; Selected TOC Entries:\n"
+            "3001; 1259 17300 INDEX app measurements_2024_peak_idx ops\n"
+            "3003; 2606 17400 CONSTRAINT app orders orders_pkey ops\n"
+            "3004; 1259 17301 INDEX app \"INDEX ATTACH x\" ops\n");
+  EXPECT_EQ(attach, "3002; 0 0 INDEX ATTACH app measurements_2024_rest_peak_idx \n");
+  EXPECT_TRUE(SplitRestoreList(rest, {"INDEX ATTACH "}).second.empty());
+}
+
 }  // namespace
 }  // namespace dbr
