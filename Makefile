@@ -1,54 +1,64 @@
 # The two commands of the README:
 #   make demo   relocate a live PostgreSQL 15 database to PostgreSQL 17 on this machine
-#   make test   build, then run every test (unit, sanitizers, fuzzers, real-server integration,
-#               also against a sanitized db_relocate)
+#   make test   build, then run every test: unit, fuzz corpus, real-server integration (all
+#               under AddressSanitizer and UndefinedBehaviorSanitizer), and a Release build
 # Both install what they need first (scripts/install-deps.sh: Debian packages, PostgreSQL majors).
+# docs/testing.md says what each stage runs and how long it takes.
 
-BUILD      ?= build
-BUILD_ASAN ?= build-asan
-BUILD_FUZZ ?= build-fuzz
-FUZZ_SECONDS ?= 20
-JOBS       ?= $(shell nproc)
+# The tests' build (clang when present, ASan+UBSan, unity) and db_relocate as packagers build it
+# (Release; the demo runs it).
+BUILD         ?= build
+BUILD_RELEASE ?= build-release
+BUILD_FUZZ    ?= build-fuzz
+FUZZ_SECONDS  ?= 20
+JOBS          ?= $(shell nproc)
+# The integration suites mostly wait on servers: more of them than cores keeps both busy.
+TEST_JOBS     ?= 3
+CXX_TEST      ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo c++)
 
-.PHONY: all deps build build-asan test unit-asan integration-asan fuzz demo format clean
+.PHONY: all deps build build-tests test test-quick fuzz demo format clean
 
 all: build
 
 deps:
 	bash scripts/install-deps.sh
 
-$(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+$(BUILD_RELEASE)/build.ninja:
+	cmake -S . -B $(BUILD_RELEASE) -G Ninja -DCMAKE_BUILD_TYPE=Release -DDBR_WERROR=ON \
+	  -DDBR_TESTS=OFF
 
-build: deps $(BUILD)/build.ninja
+# db_relocate as a packager builds it (Release, the default compiler), warnings as errors.
+build: deps $(BUILD_RELEASE)/build.ninja
+	ninja -C $(BUILD_RELEASE) -j $(JOBS) db_relocate
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=$(CXX_TEST) \
+	  -DDBR_SANITIZE=ON -DDBR_WERROR=ON -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
+
+# One build for every test: db_relocate, the unit and integration tests and the fuzz corpus
+# replays, all sanitized; a sanitizer report fails the test whose run wrote it.
+build-tests: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
-$(BUILD_ASAN)/build.ninja:
-	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDBR_SANITIZE=ON
+# Everything: unit tests and fuzz corpus replays, then the integration suites (one ctest entry
+# per suite, longest first from the cost data), then the Release build.
+test: build-tests
+	tests/run-ctest.sh $(BUILD) -j $(TEST_JOBS) --timeout 1800
+	$(MAKE) build
 
-# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
-unit-asan: deps $(BUILD_ASAN)/build.ninja
-	ninja -C $(BUILD_ASAN) -j $(JOBS) unit_tests
-	$(BUILD_ASAN)/tests/unit_tests
+# A developer's signal in a few minutes: all but the suites labelled slow.
+test-quick: build-tests
+	tests/run-ctest.sh $(BUILD) -j $(TEST_JOBS) -LE slow
 
-# The real-server integration tests against db_relocate built with the same sanitizers; a
-# report fails the test whose run wrote it (tests/harness/sanitizer_reports.h).
-integration-asan: deps $(BUILD_ASAN)/build.ninja
-	ninja -C $(BUILD_ASAN) -j $(JOBS) db_relocate integration_tests
-	cd $(BUILD_ASAN) && ctest -L integration --output-on-failure --timeout 1800 -j 2
-
-# The libFuzzer targets (tests/fuzz, clang), FUZZ_SECONDS each: no crash, hang or sanitizer report.
+# Time-boxed libFuzzer runs (clang), FUZZ_SECONDS each: no crash, hang or sanitizer report.
 fuzz: deps
 	BUILD_FUZZ=$(BUILD_FUZZ) JOBS=$(JOBS) bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-test: build unit-asan integration-asan fuzz
-	cd $(BUILD) && ctest --output-on-failure --timeout 900 -j 2
-
 demo: build
-	bash scripts/demo.sh $(BUILD)/db_relocate
+	bash scripts/demo.sh $(BUILD_RELEASE)/db_relocate
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_RELEASE) $(BUILD_FUZZ)
