@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
-#include "core/servers.h"
+#include "model/servers.h"
 #include "util/log.h"
 
 namespace {

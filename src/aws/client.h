@@ -10,9 +10,9 @@
 #include <pugixml.hpp>
 #include <string>
 
+#include "aws/aws_config.h"
 #include "aws/credentials.h"
 #include "aws/http.h"
-#include "config/config.h"
 #include "util/retry.h"
 #include "util/status.h"
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "aws/aws_config.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
-#include "config/config.h"
 #include "util/status.h"
 
 namespace dbr::aws {

@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "config/config.h"
+#include "aws/aws_config.h"
 #include "util/status.h"
 
 namespace dbr::aws {

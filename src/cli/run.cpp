@@ -1,9 +1,9 @@
 #include "cli/commands.h"
-#include "core/heartbeat.h"
+#include "core/heartbeat_writer.h"
 #include "core/pipeline.h"
 #include "metrics/endpoint.h"
+#include "model/samples.h"
 #include "report/report.h"
-#include "report/samples.h"
 #include "util/log.h"
 
 namespace dbr::cli {

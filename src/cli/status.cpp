@@ -4,12 +4,12 @@
 #include <optional>
 
 #include "cli/commands.h"
-#include "core/heartbeat.h"
-#include "core/names.h"
-#include "core/replication_health.h"
-#include "core/run_state.h"
-#include "core/schema_drift.h"
-#include "core/servers.h"
+#include "engine/heartbeat.h"
+#include "engine/replication_health.h"
+#include "engine/schema_drift.h"
+#include "model/names.h"
+#include "model/run_state.h"
+#include "model/servers.h"
 #include "util/progress.h"
 
 namespace dbr::cli {

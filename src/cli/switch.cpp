@@ -1,11 +1,12 @@
 // `cutover`, `rollback` and `proxy`.
+#include "core/switch.h"
+
 #include <iostream>
 
 #include "cli/commands.h"
-#include "core/switchover.h"
 #include "metrics/endpoint.h"
+#include "model/samples.h"
 #include "report/report.h"
-#include "report/samples.h"
 #include "util/log.h"
 
 namespace dbr::cli {

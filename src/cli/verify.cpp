@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "core/run_context.h"
+#include "model/run_context.h"
 #include "util/log.h"
 
 namespace dbr::cli {

@@ -1,5 +1,5 @@
 // The configuration schema. Names and defaults of `provider`, `force`, `log_level` and the
-// `aws`, `src`, `dst` and `upgrade` blocks are fixed (see README "Configuration"); the engine's
+// `aws`, `src`, `dst` and `upgrade` blocks are fixed (see docs/configuration.md); the engine's
 // own knobs (`jobs`, `sequence_gap`, ...) sit at the top level beside them.
 #pragma once
 
@@ -8,15 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "aws/aws_config.h"
 #include "util/status.h"
 
 namespace dbr {
-
-struct AwsConfig {
-  std::string profile;
-  std::string region = "us-east-1";
-  std::string endpoint_url;
-};
 
 struct ServerConfig {
   std::string user = "ops";

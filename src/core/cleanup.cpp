@@ -5,15 +5,14 @@
 #include <algorithm>
 #include <optional>
 
-#include "aws/rds.h"
-#include "core/heartbeat.h"
-#include "core/names.h"
-#include "core/replication_link.h"
-#include "core/run_state.h"
-#include "core/servers.h"
+#include "cloud/cloud.h"
+#include "engine/heartbeat.h"
+#include "engine/replication_link.h"
+#include "model/names.h"
+#include "model/run_state.h"
+#include "model/servers.h"
 #include "pg/quote.h"
 #include "proxy/traffic_switch.h"
-#include "snapshot/rds_wait.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "verify/consistent_point.h"
@@ -117,34 +116,9 @@ class Cleanup {
   }
 
   Status DeleteSnapshots(const RunState& state) {
-    if (!state.rds.instance.empty())
-      log::info("the RDS instance {} is the destination and stays", state.rds.instance);
-    if (state.rds.snapshots_deleted || config_.upgrade.keep_snapshots) return Status::Ok();
-    std::vector<std::string> ids;
-    for (const auto& id : {state.rds.encrypted_snapshot, state.rds.snapshot})
-      if (!id.empty()) ids.push_back(id);
-    if (ids.empty()) return Status::Ok();
-    aws::RdsSession session(config_.aws);
-    aws::Rds& rds = session.rds();
-    for (const auto& id : ids) {
-      auto found = rds.FindSnapshot(id);
-      if (!found.ok()) return found.status();
-      if (!*found) continue;
-      actions_.push_back("delete the RDS snapshot " + id);
-      if (dry_run_) continue;
-      // AWS refuses to delete a snapshot while it is still being made, upgraded or copied.
-      DBR_RETURN_IF_ERROR(WaitForAws("snapshot " + id + " to settle before it is deleted",
-                                     config_.upgrade.wait_timeout,
-                                     [&](std::string* progress) -> Result<bool> {
-                                       auto s = rds.DescribeSnapshot(id);
-                                       if (!s.ok()) return s.status();
-                                       *progress = s->status;
-                                       return s->status == "available" || s->status == "failed";
-                                     }));
-      DBR_RETURN_IF_ERROR(rds.DeleteSnapshot(id));
-      log::info("deleted the RDS snapshot {}", id);
-    }
-    return Status::Ok();
+    auto cloud = MakeCloud(config_);
+    if (!cloud) return Status::Ok();
+    return cloud->DeleteIntermediates(config_, state, dry_run_, &actions_);
   }
 
   Result<std::vector<std::string>> MoveStateAside(const StateStore& store) {

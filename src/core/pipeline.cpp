@@ -7,34 +7,31 @@
 #include <iostream>
 #include <thread>
 
-#include "core/heartbeat.h"
-#include "core/names.h"
+#include "cloud/cloud.h"
+#include "core/engine.h"
 #include "core/preflight.h"
-#include "core/replication_health.h"
-#include "core/servers.h"
-#include "core/steps.h"
-#include "core/switchover.h"
-#include "snapshot/rds_plan.h"
+#include "core/switch.h"
+#include "engine/replication_health.h"
+#include "model/names.h"
+#include "model/servers.h"
 #include "snapshot/snapshot_source.h"
 #include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/progress.h"
-#include "verify/verify.h"
 
 namespace dbr {
-namespace steps {
+namespace {
 
-Status Preflight(RunContext& ctx) {
+// Step 1: the engine's and the cloud's checks; stops on FAIL unless `force`.
+Status CheckBeforeStarting(RunContext& ctx) {
   PreflightOptions options;
   options.destination_schema_is_ours = !ctx.state.snapshot_phase.empty();
   options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
   options.destination_instance_is_ours = !ctx.state.rds.instance.empty();
   PreflightReport report = RunPreflight(ctx.config, options);
-  const CheckResult* logical = report.Find(checks::kRdsLogicalReplication);
-  if (logical != nullptr && logical->level == CheckLevel::kWarn &&
-      ctx.config.upgrade.allow_source_reboot) {
-    DBR_RETURN_IF_ERROR(EnableSourceLogicalReplication(ctx.config));
+  if (ctx.cloud && ctx.cloud->CanEnableLogicalReplication(ctx.config, report)) {
+    DBR_RETURN_IF_ERROR(ctx.cloud->EnableLogicalReplication(ctx.config));
     ctx.src.reset();
     DBR_RETURN_IF_ERROR(ctx.Reconnect());
     report = RunPreflight(ctx.config, options);
@@ -50,34 +47,9 @@ Status Preflight(RunContext& ctx) {
   return Status::Ok();
 }
 
-Status StartHeartbeat(RunContext& ctx) {
-  DBR_RETURN_IF_ERROR(EnsureHeartbeatTable(*ctx.src));
-  DBR_RETURN_IF_ERROR(ctx.LoadTables());  // the heartbeat table is in scope from now on
-  return EnsureHeartbeatWriter(ctx.config, ctx.store);
-}
-
 Status TakeSnapshot(RunContext& ctx) {
   log::info("snapshot source: {}", ctx.snapshot_source->name());
   return ctx.snapshot_source->Take(ctx);
-}
-
-Status VerifyHeartbeat(RunContext& ctx) {
-  return VerifyHeartbeats(ctx);
-}
-
-Status Verify(RunContext& ctx) {
-  if (!ctx.config.verify) {
-    log::info("verify: false in the config: the tables are not compared");
-    return Status::Ok();
-  }
-  auto report = verify::Verify(ctx);
-  if (!report.ok()) return report.status();
-  std::cout << report->ToText();
-  if (!report->ok())
-    return Status::Error(
-        "the destination differs from the source (listed above; `db_relocate verify` compares "
-        "again)");
-  return Status::Ok();
 }
 
 Status StartProxy(RunContext& ctx) {
@@ -88,9 +60,25 @@ Status StartProxy(RunContext& ctx) {
   return ProvisionProxy(ctx.config);
 }
 
-}  // namespace steps
+Status CompareBothSides(RunContext& ctx) {
+  if (!ctx.config.verify) {
+    log::info("verify: false in the config: the tables are not compared");
+    return Status::Ok();
+  }
+  auto report = ctx.engine->Verify(ctx);
+  if (!report.ok()) return report.status();
+  std::cout << report->ToText();
+  if (!report->ok())
+    return Status::Error(
+        "the destination differs from the source (listed above; `db_relocate verify` compares "
+        "again)");
+  return Status::Ok();
+}
 
-namespace {
+template <Status (Engine::*method)(RunContext&)>
+Status ByEngine(RunContext& ctx) {
+  return (ctx.engine.get()->*method)(ctx);
+}
 
 struct Step {
   const char* name;
@@ -102,17 +90,20 @@ struct Step {
   const char* until_done = nullptr;
 };
 
+// The run, in order. Each step is one call: to the engine (core/engine.h), to the snapshot
+// source (the cloud's snapshot or the engine's logical copy), or to core itself.
 const Step kSteps[] = {
-    {"preflight", "pre-flight checks", steps::Preflight, false},
-    {"heartbeat", "heartbeat writer", steps::StartHeartbeat, false},
-    {"publication", "publication and replication slot", steps::CreatePublication, true, "snapshot"},
-    {"snapshot", "snapshot of the source restored on the destination", steps::TakeSnapshot, true},
-    {"subscription", "subscription at the snapshot's LSN", steps::Subscribe, true},
-    {"catchup", "catch-up", steps::CatchUp, false},
-    {"heartbeat_verify", "heartbeat verification", steps::VerifyHeartbeat, false},
-    {"sequences", "sequences set ahead", steps::SetSequences, false},
-    {"proxy", "proxy in front of the primary", steps::StartProxy, false},
-    {"verify", "every table compared on both sides", steps::Verify, false},
+    {"preflight", "pre-flight checks", CheckBeforeStarting, false},
+    {"heartbeat", "heartbeat writer", ByEngine<&Engine::StartHeartbeat>, false},
+    {"publication", "publication and replication slot", ByEngine<&Engine::OpenChangeStream>, true,
+     "snapshot"},
+    {"snapshot", "snapshot of the source restored on the destination", TakeSnapshot, true},
+    {"subscription", "subscription at the snapshot's LSN", ByEngine<&Engine::Subscribe>, true},
+    {"catchup", "catch-up", ByEngine<&Engine::CatchUp>, false},
+    {"heartbeat_verify", "heartbeat verification", ByEngine<&Engine::VerifyHeartbeats>, false},
+    {"sequences", "sequences set ahead", ByEngine<&Engine::SetSequencesAhead>, false},
+    {"proxy", "proxy in front of the primary", StartProxy, false},
+    {"verify", "every table compared on both sides", CompareBothSides, false},
 };
 
 void PrintSummary(RunContext& ctx, double total_seconds) {
@@ -177,7 +168,10 @@ Status RunSteps(RunContext& ctx) {
 
 Status RunRelocation(const Config& config) {
   RunContext ctx(config, config.state_dir);
-  ctx.snapshot_source = MakeSnapshotSource(config);
+  ctx.engine = MakeEngine(config);
+  ctx.cloud = MakeCloud(config);
+  ctx.snapshot_source =
+      ctx.cloud ? ctx.cloud->MakeSnapshotSource(config) : ctx.engine->MakeLogicalCopy();
   DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));
   auto lock = FileLock::Acquire(ctx.store.file("run.lock"), "this relocation");
   if (!lock.ok()) return lock.status();

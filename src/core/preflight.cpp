@@ -5,17 +5,16 @@
 #include <optional>
 #include <set>
 
-#include "aws/rds.h"
-#include "core/catalog.h"
-#include "core/fence.h"
-#include "core/names.h"
-#include "core/replication_link.h"
-#include "core/servers.h"
+#include "cloud/cloud.h"
+#include "engine/fence.h"
+#include "engine/replication_link.h"
+#include "model/catalog.h"
+#include "model/names.h"
+#include "model/servers.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
 #include "proxy/traffic_switch.h"
-#include "snapshot/rds_plan.h"
 #include "util/process.h"
 #include "util/progress.h"
 
@@ -75,21 +74,16 @@ class Preflight {
       CheckPgDump(*src);
     }
     if (config_.cutover.configured) CheckCutover(*src, dst ? &*dst : nullptr);
-    if (config_.provider == "rds") CheckRds();
+    if (auto cloud = MakeCloud(config_)) CheckCloud(*cloud);
     return std::move(report_);
   }
 
  private:
-  // The AWS side: the source instance, the upgrade path, and everything the new instance gets.
-  void CheckRds() {
-    aws::RdsSession session(config_.aws);
-    aws::Rds& rds = session.rds();
-    auto planned = PlanRdsRelocation(
-        config_, rds, {options_.rds_snapshot_requested, options_.destination_instance_is_ours});
-    for (auto& f : planned.findings) {
-      CheckLevel level = !f.ok ? CheckLevel::kFail : f.warn ? CheckLevel::kWarn : CheckLevel::kPass;
-      Add(f.name, level, f.detail, {}, f.hint).bad_config = f.bad_config;
-    }
+  // The service's side (RDS: the source instance, the upgrade path, the new instance).
+  void CheckCloud(Cloud& cloud) {
+    for (auto& c : cloud.Check(
+             config_, {options_.rds_snapshot_requested, options_.destination_instance_is_ours}))
+      report_.checks.push_back(std::move(c));
   }
 
   // What `cutover` will need: the proxy (its program, or the running one), the return path's
@@ -596,70 +590,6 @@ class Preflight {
 };
 
 }  // namespace
-
-const char* LevelName(CheckLevel level) {
-  switch (level) {
-    case CheckLevel::kPass:
-      return "PASS";
-    case CheckLevel::kWarn:
-      return "WARN";
-    case CheckLevel::kFail:
-      return "FAIL";
-  }
-  return "?";
-}
-
-bool PreflightReport::Blocks(bool force) const {
-  for (const auto& c : checks)
-    if (c.level == CheckLevel::kFail && !(force && c.overridable)) return true;
-  return false;
-}
-
-bool PreflightReport::HasBadConfig() const {
-  for (const auto& c : checks)
-    if (c.level == CheckLevel::kFail && c.bad_config) return true;
-  return false;
-}
-
-const CheckResult* PreflightReport::Find(const std::string& name) const {
-  for (const auto& c : checks)
-    if (c.name == name) return &c;
-  return nullptr;
-}
-
-std::string PreflightReport::ToText() const {
-  size_t width = 5;
-  for (const auto& c : checks) width = std::max(width, c.name.size());
-  std::string out = fmt::format("{:<{}}  {:<7}{}\n", "CHECK", width, "RESULT", "DETAIL");
-  int counts[3] = {0, 0, 0};
-  for (const auto& c : checks) {
-    ++counts[static_cast<int>(c.level)];
-    out += fmt::format("{:<{}}  {:<7}{}\n", c.name, width, LevelName(c.level), c.detail);
-    const size_t kShown = 20;
-    for (size_t i = 0; i < c.objects.size() && i < kShown; ++i)
-      out += fmt::format("{:<{}}           - {}\n", "", width, c.objects[i]);
-    if (c.objects.size() > kShown)
-      out +=
-          fmt::format("{:<{}}           ... and {} more\n", "", width, c.objects.size() - kShown);
-    if (c.level != CheckLevel::kPass && !c.hint.empty())
-      out += fmt::format("{:<{}}           fix: {}\n", "", width, c.hint);
-  }
-  out += fmt::format("\n{} passed, {} warnings, {} failed\n", counts[0], counts[1], counts[2]);
-  return out;
-}
-
-nlohmann::json PreflightReport::ToJson(bool force) const {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& c : checks) {
-    list.push_back({{"name", c.name},
-                    {"result", LevelName(c.level)},
-                    {"detail", c.detail},
-                    {"objects", c.objects},
-                    {"hint", c.hint},
-                    {"overridable", c.overridable}});
-  }
-  return {{"checks", list}, {"ok", !Blocks(force)}, {"force", force}};
-}
 
 PreflightReport RunPreflight(const Config& config, const PreflightOptions& options) {
   return Preflight(config, options).Run();

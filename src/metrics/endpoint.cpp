@@ -1,7 +1,7 @@
 #include "metrics/endpoint.h"
 
 #include "metrics/relocation_metrics.h"
-#include "report/samples.h"
+#include "model/samples.h"
 #include "util/log.h"
 
 namespace dbr {

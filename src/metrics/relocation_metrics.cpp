@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <map>
 
-#include "core/run_state.h"
 #include "metrics/exposition.h"
-#include "report/samples.h"
+#include "model/run_state.h"
+#include "model/samples.h"
 
 namespace dbr::metrics {
 namespace {

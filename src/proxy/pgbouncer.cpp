@@ -11,7 +11,7 @@
 #include <regex>
 #include <thread>
 
-#include "core/servers.h"
+#include "model/servers.h"
 #include "pg/connection.h"
 #include "proxy/pgbouncer_ini.h"
 #include "util/files.h"

@@ -1,6 +1,6 @@
 #include "proxy/traffic_switch.h"
 
-#include "core/servers.h"
+#include "model/servers.h"
 #include "proxy/haproxy.h"
 #include "proxy/pgbouncer.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "config/config.h"
-#include "core/run_state.h"
-#include "report/samples.h"
+#include "model/run_state.h"
+#include "model/samples.h"
 #include "report/verify_results.h"
 
 namespace dbr {

@@ -2,8 +2,8 @@
 // destination holds the source exactly as of the slot's consistent point.
 #include <fmt/format.h>
 
-#include "core/names.h"
-#include "core/servers.h"
+#include "model/names.h"
+#include "model/servers.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
 #include "snapshot/schema_dump.h"
@@ -144,11 +144,6 @@ class LogicalCopySource : public SnapshotSource {
 
 std::unique_ptr<SnapshotSource> MakeLogicalCopySource() {
   return std::make_unique<LogicalCopySource>();
-}
-
-std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) {
-  if (config.provider == "rds") return MakeRdsSnapshotSource(config);
-  return MakeLogicalCopySource();
 }
 
 }  // namespace dbr

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "core/names.h"
+#include "model/names.h"
 #include "pg/quote.h"
 #include "snapshot/restore_list.h"
 #include "util/files.h"

@@ -1,11 +1,12 @@
 // Where the destination's initial data comes from. The engine's steps are the same for every
 // provider; only this differs: a logical copy under the replication slot's exported snapshot
-// (any PostgreSQL), or an RDS snapshot restored as a new instance.
+// (any PostgreSQL), or a snapshot of the source instance restored by a cloud service as a new
+// instance (cloud/cloud.h).
 #pragma once
 
 #include <memory>
 
-#include "core/run_context.h"
+#include "model/run_context.h"
 #include "util/status.h"
 
 namespace dbr {
@@ -28,11 +29,7 @@ class SnapshotSource {
   }
 };
 
-// The logical copy, for provider `postgres`.
+// The logical copy under the slot's exported snapshot (any PostgreSQL: provider `postgres`).
 std::unique_ptr<SnapshotSource> MakeLogicalCopySource();
-// An RDS snapshot restored as a new instance, for provider `rds`.
-std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config);
-// The one for config.provider.
-std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config);
 
 }  // namespace dbr

@@ -9,10 +9,10 @@
 #include <mutex>
 #include <thread>
 
-#include "core/servers.h"
+#include "model/servers.h"
 #include "pg/copy_stream.h"
 #include "pg/quote.h"
-#include "report/copy_sampler.h"
+#include "snapshot/copy_sampler.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/parallel.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/run_context.h"
+#include "model/run_context.h"
 
 namespace dbr {
 

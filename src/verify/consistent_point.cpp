@@ -8,7 +8,7 @@
 #include <optional>
 #include <thread>
 
-#include "core/heartbeat.h"
+#include "engine/heartbeat.h"
 #include "pg/quote.h"
 #include "pg/replication.h"
 #include "util/fault.h"

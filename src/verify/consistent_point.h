@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "core/names.h"
+#include "model/names.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "pg/pgoutput.h"

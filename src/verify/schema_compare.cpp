@@ -4,7 +4,7 @@
 #include <functional>
 #include <set>
 
-#include "core/names.h"
+#include "model/names.h"
 #include "pg/quote.h"
 #include "verify/schema_diff.h"
 #include "verify/schema_normalize.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/catalog.h"
+#include "model/catalog.h"
 #include "pg/connection.h"
 #include "util/status.h"
 

@@ -5,8 +5,8 @@
 #include <chrono>
 #include <filesystem>
 
-#include "core/names.h"
-#include "core/servers.h"
+#include "model/names.h"
+#include "model/servers.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/progress.h"

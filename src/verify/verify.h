@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/run_context.h"
+#include "model/run_context.h"
 #include "verify/data_compare.h"
 #include "verify/schema_compare.h"
 

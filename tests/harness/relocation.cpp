@@ -7,8 +7,8 @@
 #include <fstream>
 #include <random>
 
-#include "core/heartbeat.h"
-#include "core/names.h"
+#include "engine/heartbeat.h"
+#include "model/names.h"
 #include "pg/quote.h"
 #include "util/files.h"
 #include "util/process.h"

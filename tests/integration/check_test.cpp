@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/names.h"
 #include "harness/check_run.h"
 #include "harness/cluster.h"
 #include "harness/shared_pair.h"
+#include "model/names.h"
 #include "pg/quote.h"
 
 namespace fs = std::filesystem;

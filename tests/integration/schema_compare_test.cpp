@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/sequences.h"
+#include "engine/sequences.h"
 #include "harness/cluster.h"
 #include "harness/relocation.h"
 #include "harness/shared_pair.h"

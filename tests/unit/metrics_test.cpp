@@ -9,12 +9,12 @@
 #include <regex>
 #include <thread>
 
-#include "core/run_state.h"
 #include "harness/http_get.h"
 #include "metrics/exposition.h"
 #include "metrics/http_server.h"
 #include "metrics/relocation_metrics.h"
-#include "report/samples.h"
+#include "model/run_state.h"
+#include "model/samples.h"
 #include "unit/test_support.h"
 
 namespace dbr::metrics {

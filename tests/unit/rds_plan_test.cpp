@@ -1,5 +1,5 @@
 // The upgrade path through RDS's ValidUpgradeTarget graph, and version order.
-#include "snapshot/rds_plan.h"
+#include "cloud/rds_plan.h"
 
 #include <gtest/gtest.h>
 

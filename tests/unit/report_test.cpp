@@ -5,8 +5,8 @@
 
 #include <fstream>
 
+#include "model/samples.h"
 #include "report/html.h"
-#include "report/samples.h"
 #include "unit/test_support.h"
 #include "util/files.h"
 

@@ -1,4 +1,4 @@
-#include "core/schema_drift.h"
+#include "engine/schema_drift.h"
 
 #include <gtest/gtest.h>
 

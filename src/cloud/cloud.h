@@ -1,0 +1,50 @@
+// A managed database service the relocation works with (provider `rds` today; Cloud SQL next):
+// its pre-flight checks, the destination made from a snapshot of the source instance, and the
+// service's objects left to delete afterwards. Provider `postgres` has none: the engine's
+// logical copy fills a destination the user runs. The service's API client sits below this
+// (aws/ for RDS); nothing above this interface talks to it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "model/checks.h"
+#include "model/run_state.h"
+#include "snapshot/snapshot_source.h"
+#include "util/status.h"
+
+namespace dbr {
+
+class Cloud {
+ public:
+  virtual ~Cloud() = default;
+  virtual const char* name() const = 0;
+
+  // How far an interrupted run got: what it made is expected to exist.
+  struct Progress {
+    bool snapshot_requested = false;
+    bool destination_is_ours = false;
+  };
+  // The service's checks: the source instance, the upgrade path, the new instance's settings.
+  virtual std::vector<CheckResult> Check(const Config& config, const Progress& progress) = 0;
+  // The report shows logical replication off at the service level, and the config lets
+  // db_relocate turn it on (which restarts the source: downtime).
+  virtual bool CanEnableLogicalReplication(const Config& config,
+                                           const PreflightReport& report) const = 0;
+  virtual Status EnableLogicalReplication(const Config& config) = 0;
+
+  // Restores the destination from a snapshot of the source instance.
+  virtual std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) = 0;
+
+  // Cleanup: deletes the intermediate snapshots `state` records (unless the config keeps
+  // them), adding a line to `actions` for each; with `dry_run` it only lists them.
+  virtual Status DeleteIntermediates(const Config& config, const RunState& state, bool dry_run,
+                                     std::vector<std::string>* actions) = 0;
+};
+
+// The service of config.provider, or nullptr for provider `postgres`.
+std::unique_ptr<Cloud> MakeCloud(const Config& config);
+
+}  // namespace dbr

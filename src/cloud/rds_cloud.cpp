@@ -1,0 +1,113 @@
+// Provider `rds`: Amazon RDS for PostgreSQL through its API (aws/).
+#include <thread>
+
+#include "aws/rds.h"
+#include "cloud/cloud.h"
+#include "cloud/rds_plan.h"
+#include "cloud/rds_wait.h"
+#include "util/log.h"
+
+namespace dbr {
+
+std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config);  // rds_snapshot.cpp
+
+namespace {
+
+class RdsCloud : public Cloud {
+ public:
+  const char* name() const override { return "Amazon RDS"; }
+
+  std::vector<CheckResult> Check(const Config& config, const Progress& progress) override {
+    aws::RdsSession session(config.aws);
+    auto planned = PlanRdsRelocation(config, session.rds(),
+                                     {progress.snapshot_requested, progress.destination_is_ours});
+    std::vector<CheckResult> out;
+    for (auto& f : planned.findings) {
+      CheckResult& c = out.emplace_back();
+      c.name = f.name;
+      c.level = !f.ok ? CheckLevel::kFail : f.warn ? CheckLevel::kWarn : CheckLevel::kPass;
+      c.detail = f.detail;
+      c.hint = f.hint;
+      c.bad_config = f.bad_config;
+    }
+    return out;
+  }
+
+  bool CanEnableLogicalReplication(const Config& config,
+                                   const PreflightReport& report) const override {
+    const CheckResult* logical = report.Find(kRdsLogicalReplicationCheck);
+    return logical != nullptr && logical->level == CheckLevel::kWarn &&
+           config.upgrade.allow_source_reboot;
+  }
+
+  Status EnableLogicalReplication(const Config& config) override {
+    aws::RdsSession session(config.aws);
+    aws::Rds& rds = session.rds();
+    auto source = rds.DescribeInstance(config.src.instance_id);
+    if (!source.ok()) return source.status();
+    auto params = rds.Parameters(source->parameter_group);
+    if (!params.ok()) return params.status();
+    const bool on = (*params)["rds.logical_replication"] == "1";
+    if (on && source->parameter_apply_status != "pending-reboot") return Status::Ok();
+    if (!on) {
+      log::warn(
+          "setting rds.logical_replication = 1 in parameter group {} "
+          "(upgrade.allow_source_reboot)",
+          source->parameter_group);
+      DBR_RETURN_IF_ERROR(
+          rds.SetParameter(source->parameter_group, "rds.logical_replication", "1"));
+    }
+    log::warn(
+        "rebooting the source instance {} so that logical replication takes effect: its "
+        "connections drop until it is back",
+        source->id);
+    DBR_RETURN_IF_ERROR(rds.Reboot(source->id));
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the status leaves "available" first
+    return WaitForInstance(rds, source->id, config.upgrade.wait_timeout, nullptr);
+  }
+
+  std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) override {
+    return MakeRdsSnapshotSource(config);
+  }
+
+  Status DeleteIntermediates(const Config& config, const RunState& state, bool dry_run,
+                             std::vector<std::string>* actions) override {
+    if (!state.rds.instance.empty())
+      log::info("the RDS instance {} is the destination and stays", state.rds.instance);
+    if (state.rds.snapshots_deleted || config.upgrade.keep_snapshots) return Status::Ok();
+    std::vector<std::string> ids;
+    for (const auto& id : {state.rds.encrypted_snapshot, state.rds.snapshot})
+      if (!id.empty()) ids.push_back(id);
+    if (ids.empty()) return Status::Ok();
+    aws::RdsSession session(config.aws);
+    aws::Rds& rds = session.rds();
+    for (const auto& id : ids) {
+      auto found = rds.FindSnapshot(id);
+      if (!found.ok()) return found.status();
+      if (!*found) continue;
+      actions->push_back("delete the RDS snapshot " + id);
+      if (dry_run) continue;
+      // AWS refuses to delete a snapshot while it is still being made, upgraded or copied.
+      DBR_RETURN_IF_ERROR(WaitForAws("snapshot " + id + " to settle before it is deleted",
+                                     config.upgrade.wait_timeout,
+                                     [&](std::string* progress) -> Result<bool> {
+                                       auto s = rds.DescribeSnapshot(id);
+                                       if (!s.ok()) return s.status();
+                                       *progress = s->status;
+                                       return s->status == "available" || s->status == "failed";
+                                     }));
+      DBR_RETURN_IF_ERROR(rds.DeleteSnapshot(id));
+      log::info("deleted the RDS snapshot {}", id);
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Cloud> MakeCloud(const Config& config) {
+  if (config.provider == "rds") return std::make_unique<RdsCloud>();
+  return nullptr;
+}
+
+}  // namespace dbr

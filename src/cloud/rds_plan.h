@@ -1,0 +1,71 @@
+// What an RDS relocation will create, resolved from the `upgrade` block and the source instance
+// (every unset field taken from the source), and checked against AWS before anything is created.
+// Pre-flight prints the findings; the snapshot step follows the plan.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aws/rds.h"
+#include "config/config.h"
+#include "util/status.h"
+
+namespace dbr {
+
+// The finding on rds.logical_replication in the source's parameter group (WARN when it is off
+// and upgrade.allow_source_reboot may turn it on).
+inline constexpr const char* kRdsLogicalReplicationCheck = "RDS logical replication";
+
+struct RdsFinding {
+  std::string name;    // "RDS source instance", "upgrade target", ...
+  bool ok = true;      // false: FAIL
+  bool warn = false;   // true with ok: WARN
+  std::string detail;  // what was found
+  std::string hint;    // how to fix it
+  bool bad_config = false;
+};
+
+struct RdsPlan {
+  aws::DbInstance source;
+  std::string target_version;     // the engine version the new instance runs
+  std::vector<std::string> hops;  // ModifyDBSnapshot targets in order; empty: same version
+  std::string kms_key;            // key of the encrypting copy; empty: the source is encrypted
+  aws::RestoreRequest restore;    // the new instance (snapshot_id filled in by the step)
+  std::vector<std::string> replica_classes;  // one read replica per source read replica
+  bool logical_replication_on = false;       // rds.logical_replication = 1 on the source
+};
+
+struct RdsPlanResult {
+  std::vector<RdsFinding> findings;
+  std::optional<RdsPlan> plan;  // set when no finding is a FAIL
+};
+
+// Reads the source instance and everything the config names, and resolves the plan.
+// How far an interrupted run got (from its state): what it made is expected to exist, and once
+// the snapshot was requested the source no longer needs to be `available` (it is `backing-up`
+// while AWS takes the snapshot, and may be in a maintenance state later).
+struct RdsProgress {
+  bool snapshot_requested = false;
+  bool destination_is_ours = false;
+};
+RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds,
+                                const RdsProgress& progress = {});
+
+// The ModifyDBSnapshot hops from `from` to `target` ("17": the newest 17.x reachable; "16.4":
+// exactly that), fewest hops first, following each version's ValidUpgradeTarget. Pure: `lookup`
+// returns a version's upgrade targets (std::nullopt: unknown version).
+using UpgradeTargetsLookup =
+    std::function<Result<std::optional<std::vector<aws::UpgradeTarget>>>(const std::string&)>;
+Result<std::vector<std::string>> PlanUpgradeHops(const std::string& from, const std::string& target,
+                                                 const UpgradeTargetsLookup& lookup);
+
+// Numeric version order: 13.7 < 13.10 < 14.1.
+bool VersionLess(const std::string& a, const std::string& b);
+std::string MajorOf(const std::string& version);  // "17.2" -> "17"
+
+// The identifier of the new instance: dst.instance_id, else "<src.instance_id>-v<major>".
+std::string DestinationInstanceId(const Config& config, const std::string& target_version);
+
+}  // namespace dbr

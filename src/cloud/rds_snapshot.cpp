@@ -1,0 +1,414 @@
+// The RDS snapshot source: the source instance's own snapshot, upgraded and encrypted by AWS,
+// restored as the destination; the exact LSN at which its data ends is read from the new
+// instance's recovery log. Every AWS resource is recorded in the run state before it is waited
+// for, so a restarted `run` resumes the wait and `cleanup` finds it.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include "aws/credential_sources.h"
+#include "aws/rds.h"
+#include "cloud/rds_plan.h"
+#include "cloud/rds_wait.h"
+#include "engine/replication_link.h"
+#include "model/names.h"
+#include "model/servers.h"
+#include "pg/quote.h"
+#include "pg/recovery_log.h"
+#include "snapshot/snapshot_source.h"
+#include "util/fault.h"
+#include "util/log.h"
+#include "util/parallel.h"
+#include "util/progress.h"
+
+namespace dbr {
+namespace {
+
+std::string Compact(const std::string& iso) {  // 2026-12-02T01:02:03Z -> 20261202010203
+  std::string out;
+  for (char c : iso)
+    if (c >= '0' && c <= '9') out += c;
+  return out;
+}
+
+class RdsSnapshotSource : public SnapshotSource {
+ public:
+  explicit RdsSnapshotSource(const Config& config) : session_(config.aws), rds_(session_.rds()) {}
+
+  const char* name() const override { return "RDS snapshot"; }
+  bool ExportsSnapshot() const override { return false; }
+
+  Status Take(RunContext& ctx) override {
+    RdsState& st = ctx.state.rds;
+    auto planned =
+        PlanRdsRelocation(ctx.config, rds_, {!st.snapshot.empty(), !st.instance.empty()});
+    for (const auto& f : planned.findings)
+      if (!f.ok)
+        return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
+    plan_ = std::move(*planned.plan);
+    if (st.phase.empty()) {
+      // The path is fixed at the start: a version AWS releases meanwhile does not change it.
+      st.target_version = plan_.target_version;
+      st.hops = plan_.hops;
+      st.phase = "snapshot";
+    }
+    if (st.phase == "snapshot") DBR_RETURN_IF_ERROR(Snapshot(ctx));
+    if (st.phase == "upgrade") DBR_RETURN_IF_ERROR(Upgrade(ctx));
+    if (st.phase == "encrypt") DBR_RETURN_IF_ERROR(Encrypt(ctx));
+    if (st.phase == "restore") DBR_RETURN_IF_ERROR(Restore(ctx));
+    UseRecordedDestination(ctx.config, ctx.state);  // from now on: the restored instance
+    if (st.phase == "lsn") DBR_RETURN_IF_ERROR(FindLsn(ctx));
+    DBR_RETURN_IF_ERROR(ctx.Reconnect());
+    if (st.phase == "prepare") DBR_RETURN_IF_ERROR(PrepareDestination(ctx));
+    if (st.phase == "replicas") DBR_RETURN_IF_ERROR(ReadReplicas(ctx));
+    if (st.phase == "warm") DBR_RETURN_IF_ERROR(Warm(ctx));
+    return Status::Ok();
+  }
+
+  Status Finish(RunContext& ctx) override {
+    RdsState& st = ctx.state.rds;
+    if (st.snapshots_deleted || st.snapshot.empty()) return Status::Ok();
+    if (ctx.config.upgrade.keep_snapshots) {
+      log::info("keeping the snapshots {}{} (upgrade.keep_snapshots)", st.snapshot,
+                st.encrypted_snapshot.empty() ? "" : " and " + st.encrypted_snapshot);
+      return Status::Ok();
+    }
+    for (const auto& id : {st.encrypted_snapshot, st.snapshot}) {
+      if (id.empty()) continue;
+      DBR_RETURN_IF_ERROR(rds_.DeleteSnapshot(id));
+      log::info("deleted the intermediate snapshot {}", id);
+    }
+    st.snapshots_deleted = true;
+    return ctx.SaveState();
+  }
+
+ private:
+  Status Next(RunContext& ctx, const char* phase) {
+    ctx.state.rds.phase = phase;
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    CrashPoint((std::string("rds:") + phase).c_str());
+    return Status::Ok();
+  }
+
+  // Before the snapshot: what is surely on disk (the flush position); after it: all WAL written.
+  Result<std::string> SourceFlushedLsn(RunContext& ctx) {
+    return ctx.src->QueryValue("SELECT pg_current_wal_flush_lsn()::text");
+  }
+  Result<std::string> SourceWrittenLsn(RunContext& ctx) {
+    return ctx.src->QueryValue("SELECT pg_current_wal_insert_lsn()::text");
+  }
+
+  Status WaitForSnapshot(RunContext& ctx, const std::string& id, const std::string& version) {
+    return dbr::WaitForSnapshot(rds_, id, version, ctx.config.upgrade.wait_timeout);
+  }
+
+  Status WaitForInstance(RunContext& ctx, const std::string& id, aws::DbInstance* out) {
+    return dbr::WaitForInstance(rds_, id, ctx.config.upgrade.wait_timeout, out);
+  }
+
+  Status Snapshot(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    if (st.snapshot.empty()) {
+      auto before = SourceFlushedLsn(ctx);
+      if (!before.ok()) return before.status();
+      st.lsn_before = *before;
+      st.time_before = NowUtc();
+      st.snapshot =
+          fmt::format("db-relocate-{}-{}", ctx.config.src.instance_id, Compact(st.time_before));
+      DBR_RETURN_IF_ERROR(ctx.SaveState());  // recorded before it exists: cleanup can find it
+    }
+    auto existing = rds_.FindSnapshot(st.snapshot);
+    if (!existing.ok()) return existing.status();
+    if (!*existing) {
+      log::info("creating snapshot {} of {} (source WAL at {})", st.snapshot,
+                ctx.config.src.instance_id, st.lsn_before);
+      auto created = rds_.CreateSnapshot(ctx.config.src.instance_id, st.snapshot);
+      if (!created.ok()) return created.status();
+    }
+    CrashPoint("rds:snapshot-requested");
+    DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, st.snapshot, ""));
+    auto after = SourceWrittenLsn(ctx);
+    if (!after.ok()) return after.status();
+    st.lsn_after = *after;
+    log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
+              st.lsn_after);
+    return Next(ctx, "upgrade");
+  }
+
+  Status Upgrade(RunContext& ctx) {
+    const std::string& id = ctx.state.rds.snapshot;
+    for (const auto& hop : ctx.state.rds.hops) {
+      auto s = rds_.DescribeSnapshot(id);
+      if (!s.ok()) return s.status();
+      if (VersionLess(s->engine_version, hop) && s->status == "available") {
+        log::info("upgrading snapshot {} from PostgreSQL {} to {}", id, s->engine_version, hop);
+        DBR_RETURN_IF_ERROR(rds_.UpgradeSnapshot(id, hop));
+      }
+      // Also after a restart that finds the version already showing: the upgrade may still run.
+      const auto asked = std::chrono::steady_clock::now();
+      const std::string from = s->engine_version;
+      DBR_RETURN_IF_ERROR(WaitForAws(
+          "snapshot " + id + " upgrade to " + hop, ctx.config.upgrade.wait_timeout,
+          [&](std::string* progress) -> Result<bool> {
+            auto now = rds_.DescribeSnapshot(id);
+            if (!now.ok()) return now.status();
+            *progress = fmt::format("{}, PostgreSQL {}", now->status, now->engine_version);
+            if (now->status != "available") return false;
+            if (now->engine_version == hop) return true;
+            // Back to available at the old version: AWS gave the upgrade up.
+            if (std::chrono::steady_clock::now() - asked > std::chrono::minutes(2))
+              return Status::Error(fmt::format(
+                  "AWS left the snapshot at PostgreSQL {} instead of upgrading it from {} to {}: "
+                  "see its events (aws rds describe-events --source-type db-snapshot "
+                  "--source-identifier {}), then run `db_relocate run` again",
+                  now->engine_version, from, hop, id));
+            return false;
+          }));
+    }
+    return Next(ctx, plan_.kms_key.empty() ? "restore" : "encrypt");
+  }
+
+  Status Encrypt(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    if (st.encrypted_snapshot.empty()) {
+      st.encrypted_snapshot = st.snapshot + "-encrypted";
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    auto existing = rds_.FindSnapshot(st.encrypted_snapshot);
+    if (!existing.ok()) return existing.status();
+    if (!*existing) {
+      log::info("copying snapshot {} to {}, encrypted with {}", st.snapshot, st.encrypted_snapshot,
+                plan_.kms_key);
+      auto copied = rds_.CopySnapshot(st.snapshot, st.encrypted_snapshot, plan_.kms_key);
+      if (!copied.ok()) return copied.status();
+    }
+    DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, st.encrypted_snapshot, ""));
+    return Next(ctx, "restore");
+  }
+
+  Status Restore(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    aws::RestoreRequest request = plan_.restore;
+    request.snapshot_id = st.encrypted_snapshot.empty() ? st.snapshot : st.encrypted_snapshot;
+    if (st.instance.empty()) {
+      st.instance = request.instance_id;
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    auto existing = rds_.FindInstance(st.instance);
+    if (!existing.ok()) return existing.status();
+    if (st.time_restore.empty()) {
+      st.time_restore = NowUtc();
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    if (!*existing) {
+      log::info("restoring {} from snapshot {} ({}, PostgreSQL {})", st.instance,
+                request.snapshot_id, request.instance_class, plan_.target_version);
+      auto restored = rds_.Restore(request);
+      if (!restored.ok()) return restored.status();
+    }
+    CrashPoint("rds:restore-requested");
+    aws::DbInstance instance;
+    DBR_RETURN_IF_ERROR(WaitForInstance(ctx, st.instance, &instance));
+    st.dst_host = instance.endpoint_host;
+    st.dst_port = instance.endpoint_port;
+    st.time_after = NowUtc();
+    log::info("instance {} available at {}:{}", st.instance, st.dst_host, st.dst_port);
+    return Next(ctx, "lsn");
+  }
+
+  Status FindLsn(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    // The recovery that ends the restored data happens after the restore was requested.
+    auto before = aws::ParseIso8601(st.time_restore.empty() ? st.time_before : st.time_restore);
+    auto after = aws::ParseIso8601(st.time_after);
+    auto lower = pg::Lsn::Parse(st.lsn_before);
+    auto upper = pg::Lsn::Parse(st.lsn_after);
+    if (!before || !after || !lower || !upper)
+      return Status::Error("internal: the run state lacks the snapshot's bounds");
+    // A minute of slack for clock skew between this machine and AWS.
+    const auto since = *before - std::chrono::minutes(1);
+    const int64_t since_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count();
+    auto files = rds_.LogFiles(st.instance, since_ms);
+    if (!files.ok()) return files.status();
+    // One text in the order the files were written: a recovery may span a log rotation.
+    std::stable_sort(files->begin(), files->end(),
+                     [](const aws::LogFile& a, const aws::LogFile& b) {
+                       return a.last_written_ms < b.last_written_ms;
+                     });
+    std::string text;
+    for (const auto& f : *files) {
+      std::string file_text, marker = "0";
+      for (;;) {
+        auto portion = rds_.DownloadLogPortion(st.instance, f.name, marker);
+        if (!portion.ok()) return portion.status();
+        file_text += portion->data;
+        if (!portion->more || portion->marker.empty() || portion->marker == marker) break;
+        marker = portion->marker;
+      }
+      if (!file_text.empty() && file_text.back() != '\n') file_text += '\n';
+      text += file_text;
+    }
+    std::vector<pg::RecoveryEnd> found = pg::FindRecoveryEnds(text);
+    log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)",
+              files->size(), st.instance, HumanBytes(static_cast<double>(text.size())),
+              found.size());
+    auto lsn =
+        pg::ChooseSnapshotLsn(found, *lower, *upper, since, *after + std::chrono::minutes(1));
+    if (!lsn.ok())
+      return lsn.status().Wrap(
+          "finding the LSN at which the restored data of " + st.instance +
+          " ends (nothing was subscribed; to give up, run `db_relocate cleanup` and delete that "
+          "instance: aws rds delete-db-instance --skip-final-snapshot --db-instance-identifier " +
+          st.instance + ")");
+    ctx.state.snapshot_lsn = lsn->ToString();
+    log::info("the restored data ends at {} (source WAL was between {} and {})",
+              ctx.state.snapshot_lsn, st.lsn_before, st.lsn_after);
+    return Next(ctx, "prepare");
+  }
+
+  // A subscription the source server had, in any of its databases, is copied enabled: it would
+  // compete with the source's own for its upstream slot, and take changes the real subscriber
+  // then never gets. Detached from its slot, it can neither take nor drop it.
+  Status DetachCopiedSubscriptions(RunContext& ctx) {
+    auto subs = ctx.dst->Query(
+        "SELECT d.datname, s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = "
+        "s.subdbid WHERE NOT (d.datname = current_database() AND s.subname = $1) ORDER BY 1, 2",
+        {ctx.links.forward.subscription});
+    if (!subs.ok()) return subs.status();
+    std::optional<pg::Connection> other;  // to the database of the row at hand, when not ours
+    for (int i = 0; i < subs->rows(); ++i) {
+      const std::string db = subs->Get(i, 0), sub = subs->Get(i, 1);
+      pg::Connection* conn = &*ctx.dst;
+      if (db != ctx.dst->params().dbname) {
+        if (!other || other->params().dbname != db) {
+          pg::ConnParams params = DestinationParams(ctx.config);
+          params.dbname = db;
+          auto opened = pg::Connection::Open(params);
+          if (!opened.ok())
+            return opened.status().Wrap("detaching the copied subscription " + sub +
+                                        " in database " + db);
+          other.emplace(std::move(*opened));
+        }
+        conn = &*other;
+      }
+      DBR_RETURN_IF_ERROR(DetachSubscription(*conn, sub));
+      log::warn(
+          "the copied subscription {} in database {} is disabled and detached from its slot on "
+          "the new instance (the source's own keeps running)",
+          sub, db);
+    }
+    return Status::Ok();
+  }
+
+  // The copy holds what the source held: a copied replication slot would retain WAL on the new
+  // instance for ever, so it goes. Roles, the publication and the heartbeat table are kept
+  // (the heartbeat rows up to the LSN are part of what verification checks).
+  Status PrepareDestination(RunContext& ctx) {
+    DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
+    // This relocation's and those of relocations of the source's other databases: nothing
+    // streams from the copies.
+    auto slots = ctx.dst->Query(
+        "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND (starts_with(slot_name, "
+        "$1) OR starts_with(slot_name, $2) OR starts_with(slot_name, $3))",
+        {std::string(names::kSlotBase) + "_", std::string(names::kReverseSlotBase) + "_",
+         std::string(names::kVerifySlotPrefix)});
+    if (!slots.ok()) return slots.status();
+    for (int i = 0; i < slots->rows(); ++i) {
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));
+      log::info("dropped the copy of replication slot {} on the new instance", slots->Get(i, 0));
+    }
+    return Next(ctx, "replicas");
+  }
+
+  Status ReadReplicas(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    for (size_t i = 0; i < plan_.replica_classes.size(); ++i) {
+      std::string id = fmt::format("{}-replica-{}", st.instance, i + 1);
+      if (std::find(st.replicas.begin(), st.replicas.end(), id) == st.replicas.end()) {
+        st.replicas.push_back(id);
+        DBR_RETURN_IF_ERROR(ctx.SaveState());
+      }
+      auto existing = rds_.FindInstance(id);
+      if (!existing.ok()) return existing.status();
+      if (!*existing) {
+        log::info("creating read replica {} of {} ({})", id, st.instance, plan_.replica_classes[i]);
+        auto created = rds_.CreateReadReplica(id, st.instance, plan_.replica_classes[i]);
+        if (!created.ok()) return created.status();
+      }
+    }
+    for (const auto& id : st.replicas) DBR_RETURN_IF_ERROR(WaitForInstance(ctx, id, nullptr));
+    return Next(ctx, "warm");
+  }
+
+  // A restored RDS volume loads its blocks from S3 on first read: read every table and index
+  // once now, on the destination, rather than in the application's first queries.
+  Status Warm(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    auto have =
+        ctx.dst->QueryValue("SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm'");
+    if (!have.ok()) return have.status();
+    if (*have == "0") {
+      st.prewarm_extension_created = true;  // recorded first: cleanup drops it only if it is there
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+      Status created = ctx.dst->Exec("CREATE EXTENSION pg_prewarm");
+      if (!created.ok()) {
+        st.prewarm_extension_created = false;
+        log::warn("pg_prewarm is not available on the new instance ({}); reading tables only",
+                  created.message());
+      }
+    }
+    const bool prewarm = *have != "0" || st.prewarm_extension_created;
+    std::vector<std::string> relations;
+    if (prewarm) {
+      // Every relation with storage in scope: tables, materialized views, indexes, and their
+      // TOAST tables and TOAST indexes (a partitioned parent has no storage of its own).
+      auto rels = ctx.dst->Query(
+          "WITH scope AS (SELECT c.oid, c.reltoastrelid FROM pg_class c JOIN pg_namespace n ON "
+          "n.oid = c.relnamespace WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'm', 'i')) "
+          "SELECT oid::regclass::text FROM scope UNION ALL "
+          "SELECT reltoastrelid::regclass::text FROM scope WHERE reltoastrelid <> 0 UNION ALL "
+          "SELECT i.indexrelid::regclass::text FROM scope JOIN pg_index i ON i.indrelid = "
+          "scope.reltoastrelid",
+          {pg::TextArrayLiteral(SchemasInScope(ctx.config.src.schemas))});
+      if (!rels.ok()) return rels.status();
+      for (int i = 0; i < rels->rows(); ++i) relations.push_back(rels->Get(i, 0));
+    } else {
+      for (const auto& t : ctx.tables) relations.push_back(t.Qualified());
+    }
+    log::info("warming the new instance's storage: {} tables and indexes, {} jobs",
+              relations.size(), ctx.Jobs());
+    std::atomic<int64_t> pages{0};
+    std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(ctx.Jobs()));
+    Status warmed = RunParallel(ctx.Jobs(), relations.size(), [&](size_t i, int w) -> Status {
+      auto& conn = conns[static_cast<size_t>(w)];
+      if (!conn) {
+        auto c = pg::Connection::Open(DestinationParams(ctx.config));
+        if (!c.ok()) return c.status();
+        conn.emplace(std::move(*c));
+      }
+      auto r = prewarm ? conn->QueryValue("SELECT pg_prewarm($1::regclass, 'read')", {relations[i]})
+                       : conn->QueryValue("SELECT count(*) FROM " + relations[i]);
+      if (!r.ok()) return r.status();
+      if (prewarm) pages += std::stoll(*r);
+      return Status::Ok();
+    });
+    DBR_RETURN_IF_ERROR(warmed);
+    if (prewarm) log::info("read {} pages on the new instance", pages.load());
+    return Next(ctx, "done");
+  }
+
+  aws::RdsSession session_;
+  aws::Rds& rds_;
+  RdsPlan plan_;
+};
+
+}  // namespace
+
+std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config) {
+  return std::make_unique<RdsSnapshotSource>(config);
+}
+
+}  // namespace dbr

@@ -1,0 +1,45 @@
+// The engine seam: what `run` asks of a database engine, one method per step that differs
+// between engines (pipeline.cpp's kSteps names which method each step calls). PostgreSQL is the
+// one engine today: core/postgres_engine.cpp binds engine/ (replication, heartbeat, sequences),
+// snapshot/ (the logical copy) and verify/ to these methods. A second engine (MySQL, issue #25)
+// implements the same methods with modules of its own beside those. Every method is idempotent:
+// it looks at what exists before it acts (docs/resume.md).
+#pragma once
+
+#include <memory>
+
+#include "config/config.h"
+#include "model/run_context.h"
+#include "snapshot/snapshot_source.h"
+#include "util/status.h"
+#include "verify/verify.h"
+
+namespace dbr {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const char* name() const = 0;
+
+  // The heartbeat table on the source and its detached writer.
+  virtual Status StartHeartbeat(RunContext& ctx) = 0;
+  // Where the changes after the snapshot are kept for the destination (PostgreSQL: the
+  // replication user, the publication and the slot, exporting a snapshot when
+  // ctx.snapshot_source reads under one).
+  virtual Status OpenChangeStream(RunContext& ctx) = 0;
+  // The engine's own copy of the source's schema and rows (provider postgres).
+  virtual std::unique_ptr<SnapshotSource> MakeLogicalCopy() = 0;
+  // The destination follows the change stream from exactly where its data ends.
+  virtual Status Subscribe(RunContext& ctx) = 0;
+  virtual Status CatchUp(RunContext& ctx) = 0;
+  // Every heartbeat up to a fresh marker arrived on the destination exactly once.
+  virtual Status VerifyHeartbeats(RunContext& ctx) = 0;
+  virtual Status SetSequencesAhead(RunContext& ctx) = 0;
+  // Every table and schema object compared on both sides.
+  virtual Result<verify::VerifyReport> Verify(RunContext& ctx) = 0;
+};
+
+// The engine of `config` (PostgreSQL).
+std::unique_ptr<Engine> MakeEngine(const Config& config);
+
+}  // namespace dbr

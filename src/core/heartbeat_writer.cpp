@@ -1,0 +1,86 @@
+#include "core/heartbeat_writer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include "engine/heartbeat.h"
+#include "engine/lag_sampler.h"
+#include "metrics/endpoint.h"
+#include "model/run_state.h"
+#include "model/samples.h"
+#include "model/servers.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/retry.h"
+
+namespace dbr {
+namespace {
+
+// Removes the writer's pid file when it goes: the writer has stopped once the file is gone.
+struct PidFile {
+  std::filesystem::path path;
+  ~PidFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+}  // namespace
+
+int RunHeartbeatWriter(const Config& config) {
+  StateStore store(config.state_dir);
+  if (!EnsureDirectory(store.dir()).ok()) return 1;
+  auto lock = FileLock::Acquire(store.file("heartbeat.lock"), "the heartbeat");
+  if (!lock.ok()) {
+    log::info("{}", lock.message());
+    return 0;  // one writer is enough
+  }
+  if (!WriteFileAtomic(store.file("heartbeat.pid"), std::to_string(getpid()) + "\n").ok()) return 1;
+  const PidFile pid_file{store.file("heartbeat.pid")};
+  log::info("heartbeat writer running, pid {}", getpid());
+  MetricsEndpoint metrics(config);  // serves while the writer lives (metrics/endpoint.h)
+  LagSampler lag_sampler(config);
+  SampleRecorder samples(store.dir(), "heartbeat");
+  const auto interval = std::chrono::duration<double>(config.heartbeat_interval);
+  RetryPolicy backoff{.attempts = 1000000,
+                      .first_delay = std::chrono::milliseconds(500),
+                      .max_delay = std::chrono::milliseconds(15000)};
+  std::optional<pg::Connection> src;
+  int failures = 0;
+  // Stops when told to, or when its relocation's state is gone (removed by hand or by a test).
+  while (!std::filesystem::exists(store.file("heartbeat.stop")) &&
+         std::filesystem::exists(store.file("state.json"))) {
+    auto started = std::chrono::steady_clock::now();
+    if (!src || src->IsBroken()) {
+      // The heartbeat is written where the application writes: the destination after cut-over.
+      auto state = store.Load();
+      auto conn = pg::Connection::Open(ParamsOf(config, state.ok() ? state->primary : "src"));
+      if (conn.ok()) src.emplace(std::move(*conn));
+    }
+    Status st = src ? src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES")
+                    : Status::Error("source unreachable");
+    if (st.ok()) {
+      failures = 0;
+    } else if (st.message().find("does not exist") != std::string::npos) {
+      log::info("heartbeat table is gone (cleaned up): writer stops");
+      break;
+    } else {
+      ++failures;
+      (void)samples.CountError("heartbeat insert failed: " + st.message());
+      src.reset();
+      auto delay = BackoffDelay(backoff, failures);
+      log::warn("heartbeat insert failed, retrying in {} ms: {}", delay.count(), st.message());
+      std::this_thread::sleep_for(delay);
+      continue;
+    }
+    std::this_thread::sleep_until(started +
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(interval));
+  }
+  return 0;
+}
+
+}  // namespace dbr

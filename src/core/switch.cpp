@@ -1,0 +1,651 @@
+#include "core/switch.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "engine/fence.h"
+#include "engine/heartbeat.h"
+#include "engine/replication_health.h"
+#include "engine/replication_link.h"
+#include "engine/schema_drift.h"
+#include "engine/sequences.h"
+#include "model/catalog.h"
+#include "model/names.h"
+#include "model/servers.h"
+#include "pg/quote.h"
+#include "proxy/traffic_switch.h"
+#include "util/fault.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/retry.h"
+
+namespace dbr {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct Switch {
+  const Config& config;
+  StateStore store;
+  RunState state;
+  std::string from, to;
+  const names::Links links;
+  const names::Link link_in;   // carries writes into `to` (from -> to)
+  const names::Link link_out;  // will carry them back (to -> from)
+  std::optional<pg::Connection> old_side, new_side;
+  std::unique_ptr<TrafficSwitch> proxy;
+  std::vector<FencedRole>
+      lifted_on_new_side_;  // its fence from the last switch, lifted by this one
+
+  Switch(const Config& c, std::string target)
+      : config(c),
+        store(c.state_dir),
+        from(OtherSide(target)),
+        to(std::move(target)),
+        links(LinksOf(c)),
+        link_in(links.Into(to)),
+        link_out(links.Into(from)) {}
+
+  std::string Verb() const { return to == "dst" ? "cut-over" : "rollback"; }
+
+  Status Save() { return store.Save(state); }
+
+  Status Connect() {
+    RetryPolicy policy{.attempts = 3, .first_delay = milliseconds(300)};
+    auto open = [&](const std::string& side, std::optional<pg::Connection>* out) {
+      if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
+      return Retry(policy, std::string("connecting to the ") + SideName(side), [&] {
+        auto c = pg::Connection::Open(ParamsOf(config, side));
+        if (!c.ok()) return c.status();
+        // While the proxy holds the application's writes, no statement of ours may wait on a
+        // lock without end.
+        DBR_RETURN_IF_ERROR(c->Exec("SET lock_timeout = '10s'"));
+        DBR_RETURN_IF_ERROR(c->Exec("SET statement_timeout = '60s'"));
+        out->emplace(std::move(*c));
+        return Status::Ok();
+      });
+    };
+    DBR_RETURN_IF_ERROR(open(from, &old_side));
+    return open(to, &new_side);
+  }
+
+  // Reopens connections lost since (a server restarted): undoing must not give up on a blip.
+  Status Reconnect() {
+    if (old_side && !old_side->IsBroken() && new_side && !new_side->IsBroken()) return Status::Ok();
+    if (old_side && old_side->IsBroken()) old_side.reset();
+    if (new_side && new_side->IsBroken()) new_side.reset();
+    return Connect();
+  }
+
+  std::string ReplicationPassword() const {
+    return config.upgrade.password.empty() ? state.replication_password : config.upgrade.password;
+  }
+
+  // ---- Before anything changes -------------------------------------------------------------
+
+  Status CheckReady() {
+    auto proxy_state = proxy->Inspect();
+    if (!proxy_state.ok()) return proxy_state.status();
+    if (!proxy_state->running)
+      return Status::Error(
+          fmt::format("the proxy ({}) does not answer: {}", proxy->name(), proxy_state->detail));
+    if (proxy_state->active != from)
+      return Status::Error(fmt::format(
+          "the proxy does not send traffic to the {} as expected ({}); nothing was changed",
+          SideName(from), proxy_state->detail));
+    if (proxy_state->paused)
+      return Status::Error("the proxy is paused already (" + proxy_state->detail +
+                           "): is another cut-over running? Resume it first");
+
+    auto wal_level = new_side->QueryValue("SHOW wal_level");
+    if (!wal_level.ok()) return wal_level.status();
+    if (*wal_level != "logical")
+      return Status::Error(fmt::format(
+          "the {} has wal_level = {}: the return replication (for a rollback) needs logical; set "
+          "it and restart that server",
+          SideName(to), *wal_level));
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
+    if (!state.sequences_set)
+      return Status::Error("sequences were never set on the destination: finish `run` first");
+
+    // DDL on the old side that replication did not carry: those rows cannot reach the new side.
+    auto drift = ReadSchemaDrift(*old_side, *new_side, link_in, config);
+    if (!drift.ok()) return drift.status();
+    DBR_RETURN_IF_ERROR(NoBlockingDrift(
+        *drift, fmt::format("the schema was changed on the {} during the relocation and the {} "
+                            "does not have it, so those rows cannot reach it; nothing was "
+                            "changed. Fix it first:",
+                            SideName(from), SideName(to))));
+
+    // Replication into the new side: running, no errors, little lag, heartbeat fresh.
+    DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
+    // A subscription created moments ago (by the last switch) may not have its worker yet, and
+    // lag comes and goes: give transient states a little time before refusing.
+    ReplicationHealth first;
+    const auto settle = Clock::now() + std::chrono::seconds(15);
+    while (true) {
+      first = ReadReplicationHealth(&*old_side, &*new_side, link_in);
+      Status st = CheckLink(first);
+      if (st.ok()) break;
+      if (Clock::now() > settle) return st;
+      std::this_thread::sleep_for(milliseconds(250));
+    }
+    const double fresh = std::max(5.0, 5 * config.heartbeat_interval);
+    const auto deadline = Clock::now() + std::chrono::duration<double>(fresh + 5);
+    while (true) {
+      auto beat = LatestHeartbeat(*new_side, *old_side);
+      if (!beat.ok()) return beat.status();
+      if (beat->has_value() && (*beat)->age_seconds >= 0 && (*beat)->age_seconds <= fresh) break;
+      if (Clock::now() > deadline)
+        return Status::Error(fmt::format(
+            "the heartbeat is not flowing into the {}: newest one {} s old (limit {} s)",
+            SideName(to), beat->has_value() ? (*beat)->age_seconds : -1.0, fresh));
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    ReplicationHealth second = ReadReplicationHealth(&*old_side, &*new_side, link_in);
+    DBR_RETURN_IF_ERROR(CheckLink(second));
+    if (second.apply_errors > first.apply_errors)
+      return Status::Error(fmt::format(
+          "subscription {} on the {} keeps failing to apply changes ({} errors so far); see that "
+          "server's log",
+          link_in.subscription, SideName(to), second.apply_errors));
+    log::info("ready: replication into the {} runs, lag {} bytes, heartbeat fresh", SideName(to),
+              second.lag_bytes);
+    return Status::Ok();
+  }
+
+  Status CheckLink(const ReplicationHealth& h) const {
+    const std::string what = fmt::format("replication {} -> {}", link_in.from, link_in.to);
+    if (!h.source_read || !h.destination_read)
+      return Status::Error(what + ": cannot read its state on both servers");
+    if (!h.slot_exists || h.slot_wal_status == "lost")
+      return Status::Error(fmt::format("{}: slot {} on the {} is {}", what, link_in.slot,
+                                       SideName(from), h.slot_exists ? "lost" : "missing"));
+    if (!h.subscription_exists || !h.subscription_enabled || !h.apply_worker_running)
+      return Status::Error(fmt::format("{}: subscription {} on the {} is {}", what,
+                                       link_in.subscription, SideName(to),
+                                       !h.subscription_exists    ? "missing"
+                                       : !h.subscription_enabled ? "disabled"
+                                                                 : "not running (apply errors?)"));
+    if (h.tables_not_ready > 0)
+      return Status::Error(
+          fmt::format("{}: {} tables are still being synchronised", what, h.tables_not_ready));
+    if (h.lag_bytes > config.cutover.max_lag_bytes)
+      return Status::Error(fmt::format("{}: lag is {} bytes, above cutover.max_lag_bytes ({})",
+                                       what, h.lag_bytes, config.cutover.max_lag_bytes));
+    return Status::Ok();
+  }
+
+  // The application logs in through the proxy with its own password, so its roles must exist on
+  // the new side with the same secrets (`run` creates roles without passwords).
+  Status SyncLogins() {
+    auto roles = RolesToFence(config, *old_side);
+    if (!roles.ok()) return roles.status();
+    auto secrets = old_side->Query(
+        "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[]) AND "
+        "rolpassword IS NOT NULL",
+        {pg::TextArrayLiteral(*roles)});
+    if (!secrets.ok()) {
+      log::warn(
+          "cannot read the application roles' passwords on the {} ({}): make sure they "
+          "can log in to the {} with the same passwords",
+          SideName(from), secrets.message(), SideName(to));
+      return Status::Ok();
+    }
+    int synced = 0;
+    for (int i = 0; i < secrets->rows(); ++i) {
+      const std::string role = secrets->Get(i, 0), secret = secrets->Get(i, 1);
+      auto there = new_side->Query(
+          "SELECT rolpassword IS NOT DISTINCT FROM $2 FROM pg_authid WHERE rolname = $1",
+          {role, secret});
+      if (!there.ok()) return there.status();
+      if (there->rows() == 0)
+        return Status::Error(fmt::format(
+            "role {} logs in to the {} but does not exist on the {}: create it there first", role,
+            SideName(from), SideName(to)));
+      if (there->GetBool(0, 0)) continue;
+      DBR_RETURN_IF_ERROR(new_side
+                              ->ExecSensitive("ALTER ROLE " + pg::QuoteIdent(role) + " PASSWORD " +
+                                              pg::QuoteLiteral(secret))
+                              .Wrap("copying the password of role " + role));
+      ++synced;
+    }
+    if (synced > 0)
+      log::info("{} application roles given their {} password on the {}", synced, SideName(from),
+                SideName(to));
+    return Status::Ok();
+  }
+
+  // Reversible and harmless: the return path's user, publication and replica identities.
+  Status PrepareReturnPath() {
+    auto tables = ListTables(*new_side, SchemasInScope(config.src.schemas));
+    if (!tables.ok()) return tables.status();
+    std::vector<TableInfo> replicable;
+    for (auto& t : *tables) {
+      if (!t.Replicable()) continue;
+      if (!t.HasUsableReplicaIdentity()) {
+        DBR_RETURN_IF_ERROR(
+            new_side->Exec("ALTER TABLE " + t.Qualified() + " REPLICA IDENTITY FULL"));
+        log::warn("{} has no key on the {}: REPLICA IDENTITY FULL set, as on the {}", t.Display(),
+                  SideName(to), SideName(from));
+      }
+      replicable.push_back(std::move(t));
+    }
+    if (ReplicationPassword().empty())
+      return Status::Error("the run state holds no replication password: was `run` finished?");
+    auto exists = new_side->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1",
+                                       {config.upgrade.user});
+    if (!exists.ok()) return exists.status();
+    if (*exists == "0" && to == "dst") {  // cleanup drops what we created there
+      state.created_roles.push_back(config.upgrade.user);
+      DBR_RETURN_IF_ERROR(Save());
+    }
+    DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
+                                              SchemasInScope(config.src.schemas), MarkOf(config)));
+    return EnsurePublication(*new_side, link_out.publication, replicable);
+  }
+
+  // ---- While paused ------------------------------------------------------------------------
+
+  Status FenceOldSide() {
+    if (config.cutover.fence == "none") return Status::Ok();
+    auto roles = RolesToFence(config, *old_side);
+    if (!roles.ok()) return roles.status();
+    auto current = CurrentReadOnlySettings(*old_side, *roles);
+    if (!current.ok()) return current.status();
+    // Recorded before it changes anything, so that a crash can be undone.
+    if (state.fenced[from].empty()) {
+      state.fenced[from] = *current;
+      DBR_RETURN_IF_ERROR(Save());
+    }
+    return Fence(*old_side, state.fenced[from]);
+  }
+
+  // A prepared transaction outlives the fence and could commit on the old side after the
+  // switch, where nothing would carry it over.
+  Status NoPreparedTransactions() {
+    auto n = old_side->QueryValue(
+        "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()");
+    if (!n.ok()) return n.status();
+    if (*n != "0")
+      return Status::Error(fmt::format(
+          "{} prepared transactions are pending on the {} (pg_prepared_xacts): COMMIT PREPARED or "
+          "ROLLBACK PREPARED them first",
+          *n, SideName(from)));
+    return Status::Ok();
+  }
+
+  // The last write on the old side, and the wait until the new side has it (and everything
+  // committed before it: logical replication applies in commit order), durably.
+  Status Drain() {
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
+    // A transaction that already wrote (it has an xid) and commits after the marker would be
+    // missed: wait until no client session of this database holds one.
+    const auto busy_deadline =
+        Clock::now() + std::chrono::duration<double>(config.cutover.drain_timeout);
+    while (true) {
+      auto busy = old_side->QueryValue(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+          "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT "
+          "NULL");
+      if (!busy.ok()) return busy.status();
+      if (*busy == "0") break;
+      if (Clock::now() > busy_deadline)
+        return Status::Error(
+            fmt::format("{} sessions on the {} still hold a writing transaction after the fence "
+                        "(cutover.drain_timeout {} s): see pg_stat_activity",
+                        *busy, SideName(from), config.cutover.drain_timeout));
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    DBR_RETURN_IF_ERROR(old_side->Exec("BEGIN"));
+    Status st = old_side->Exec("SET LOCAL synchronous_commit = on");
+    auto marker = st.ok() ? old_side->QueryValue("INSERT INTO " + HeartbeatTable() +
+                                                 " (kind) VALUES ('switch') RETURNING seq")
+                          : Result<std::string>(st);
+    if (!marker.ok()) {
+      (void)old_side->Exec("ROLLBACK");
+      return marker.status();
+    }
+    DBR_RETURN_IF_ERROR(old_side->Exec("COMMIT"));
+    auto lsn = old_side->QueryValue("SELECT pg_current_wal_flush_lsn()");
+    if (!lsn.ok()) return lsn.status();
+    state.switching->marker = std::stoll(*marker);
+    state.switching->lsn = *lsn;
+    const auto deadline =
+        Clock::now() + std::chrono::duration<double>(config.cutover.drain_timeout);
+    while (true) {
+      auto seen = new_side->QueryValue(
+          "SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1", {*marker});
+      if (!seen.ok()) return seen.status();
+      if (*seen != "0") break;
+      if (Clock::now() > deadline)
+        return Status::Error(fmt::format(
+            "the {} did not apply the last writes (marker {} at {}) within cutover.drain_timeout "
+            "({} s): replication is stalled or slow",
+            SideName(to), *marker, *lsn, config.cutover.drain_timeout));
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    // The subscription commits asynchronously: make what it applied durable before it counts.
+    return new_side->FlushCommitted();
+  }
+
+  Status TurnReplicationAround() {
+    // Nothing more comes from the old side; stop listening to it before it starts listening to
+    // us, or the changes would go round in a loop.
+    DBR_RETURN_IF_ERROR(
+        new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link_in.subscription) + " DISABLE"));
+    DBR_RETURN_IF_ERROR(WaitForWorkerToStop(*new_side, link_in.subscription));
+    auto slot = RecreateSlot(*new_side, link_out.slot);
+    return slot.status();
+  }
+
+  // ---- Undo and finish ---------------------------------------------------------------------
+
+  // Whether the new side took writes after its return slot was made: then the proxy resumed
+  // there, the new side is the primary, and the switch may only go forward.
+  Result<bool> NewSideTookWrites() {
+    auto exists = SlotExists(*new_side, link_out.slot);
+    if (!exists.ok() || !*exists) return exists;
+    return SlotHasChanges(*new_side, link_out);
+  }
+
+  // Puts everything back as it was before the switch began; safe to run more than once. What
+  // cannot be put back keeps the switch recorded, so that running the command again goes on.
+  Status Undo() {
+    state.switching->stage = "undoing";
+    Status result = Save();
+    auto keep = [&](Status st) {
+      if (!st.ok() && result.ok()) result = st;
+    };
+    keep(Reconnect());
+    if (new_side && !new_side->IsBroken()) {
+      auto wrote = NewSideTookWrites();
+      if (!wrote.ok()) return wrote.status();
+      if (*wrote) {
+        log::warn("the {} took writes after the switch: finishing it instead of undoing it",
+                  SideName(to));
+        return RollForward();
+      }
+      keep(DropSlot(*new_side, link_out.slot));
+      keep(
+          new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link_in.subscription) + " ENABLE"));
+      if (!lifted_on_new_side_.empty()) {  // it was the standby: fence it again
+        keep(Fence(*new_side, lifted_on_new_side_));
+        state.fenced[to] = lifted_on_new_side_;
+      }
+    } else {
+      keep(Status::Error(std::string("the ") + SideName(to) + " cannot be reached"));
+    }
+    if (old_side && !old_side->IsBroken())
+      keep(LiftFenceOn(from));
+    else
+      keep(Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
+    keep(proxy->PointTo(BackendOf(config, from)));
+    keep(proxy->Resume());
+    if (result.ok()) state.switching.reset();
+    keep(Save());
+    keep(EnsureHeartbeatWriter(config, store));
+    return result;
+  }
+
+  // An interrupted switch while the new side is unreachable: the application must not wait for
+  // it. When the new side cannot have taken writes (the proxy does not send traffic there),
+  // traffic goes back to the old side now; the switch stays recorded as undoing, and the
+  // command run again once the new side is back finishes the undo there.
+  Status ResumeOnOldSide(const Status& why) {
+    auto ps = proxy->Inspect();
+    if (!ps.ok() || !ps->running || ps->active == to || !old_side || old_side->IsBroken())
+      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
+    state.switching->stage = "undoing";
+    DBR_RETURN_IF_ERROR(Save());
+    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
+    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    (void)EnsureHeartbeatWriter(config, store);
+    return why.Wrap(fmt::format(
+        "the interrupted {} could not be undone on the {}, but the application is back on the "
+        "{}; run the same command again once the {} answers",
+        Verb(), SideName(to), SideName(from), SideName(to)));
+  }
+
+  // The proxy sends (or is to send) the application to the new side: finish there.
+  Status RollForward() {
+    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, to)));
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    state.primary = to;
+    state.switching->stage = "switched";
+    DBR_RETURN_IF_ERROR(Save());
+    return Finish();
+  }
+
+  Status LiftFenceOn(const std::string& side) {
+    auto it = state.fenced.find(side);
+    if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
+    pg::Connection& conn = side == from ? *old_side : *new_side;
+    DBR_RETURN_IF_ERROR(LiftFence(conn, it->second));
+    state.fenced.erase(it);
+    return Save();
+  }
+
+  // After the proxy points at the new side: what remains is bookkeeping that can be redone.
+  Status Finish() {
+    auto slot = SlotExists(*new_side, link_out.slot);
+    if (!slot.ok()) return slot.status();
+    if (!*slot)
+      return Status::Error(
+          fmt::format("the return slot {} is missing on the {}: the way back cannot be built; the "
+                      "application writes to the {} and the {} no longer follows it",
+                      link_out.slot, SideName(to), SideName(to), SideName(from)));
+    DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(*new_side, link_in.subscription));
+    DBR_RETURN_IF_ERROR(DropSlot(*old_side, link_in.slot));
+    DBR_RETURN_IF_ERROR(CreateSubscriptionOnSlot(
+        *old_side, link_out,
+        SubscriptionConnInfo(ServerOf(config, to), config.upgrade.user, ReplicationPassword(),
+                             link_out.subscription)));
+    CrashPoint("switch:finishing");
+    DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
+    state.switching->stage = "done";
+    state.switching->finished_at = NowUtc();
+    state.switches.push_back(*state.switching);
+    state.switching.reset();
+    return Save();
+  }
+
+  // ---- The sequence ------------------------------------------------------------------------
+
+  Status Run() {
+    auto made = MakeTrafficSwitch(config);
+    if (!made.ok()) return made.status();
+    proxy = std::move(*made);
+    auto loaded = store.Load();
+    if (!loaded.ok()) return loaded.status();
+    state = std::move(*loaded);
+    DBR_RETURN_IF_ERROR(StateBelongsToConfig(config, state));
+    if (state.current_step != "replicating" && state.switches.empty() && !state.switching)
+      return Status::Error("the relocation is not replicating yet (step: " +
+                           (state.current_step.empty() ? "none" : state.current_step) +
+                           "): run `db_relocate run` to the end first");
+    if (Status connected = Connect(); !connected.ok()) {
+      if (state.switching && state.switching->to == to) return ResumeOnOldSide(connected);
+      return connected;
+    }
+
+    const bool interrupted = state.switching.has_value();
+    if (interrupted) DBR_RETURN_IF_ERROR(Recover());
+    if (state.primary == to) {
+      if (interrupted)
+        std::cout << fmt::format(
+            "Finished the interrupted {}: the application writes to the {} (write pause {:.0f} "
+            "ms, as recorded).\n",
+            Verb(), SideName(to), state.switches.empty() ? 0.0 : state.switches.back().pause_ms);
+      else
+        std::cout << fmt::format("The application already writes to the {}; nothing to do.\n",
+                                 SideName(to));
+      return Status::Ok();
+    }
+
+    DBR_RETURN_IF_ERROR(CheckReady());
+    DBR_RETURN_IF_ERROR(SyncLogins());
+    DBR_RETURN_IF_ERROR(PrepareReturnPath());
+    state.switching = SwitchRecord{.to = to, .stage = "prepared", .started_at = NowUtc()};
+    DBR_RETURN_IF_ERROR(Save());
+    // The heartbeat writer writes to the old side through no proxy: stop it first.
+    DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
+
+    const auto paused_at = Clock::now();
+    const auto timeout = milliseconds(static_cast<int64_t>(config.cutover.pause_timeout * 1000));
+    if (Status st = proxy->Pause(timeout); !st.ok()) {
+      state.switching.reset();
+      (void)Save();
+      (void)EnsureHeartbeatWriter(config, store);
+      return st.Wrap(Verb() + " abandoned");
+    }
+    state.switching->stage = "paused";
+    Status st = Save();
+    CrashPoint("switch:paused");
+
+    if (st.ok()) st = FenceOldSide();
+    if (st.ok()) st = Drain();
+    if (st.ok()) {
+      auto set = CopySequencesAhead(*old_side, *new_side, SchemasInScope(config.src.schemas),
+                                    config.sequence_gap);
+      st = set.status();
+      // setval is not transactional and the new side may commit asynchronously.
+      if (st.ok()) st = new_side->FlushCommitted();
+    }
+    if (st.ok()) st = TurnReplicationAround();
+    if (st.ok()) {
+      lifted_on_new_side_ = state.fenced[to];
+      st = LiftFenceOn(to);
+    }
+    if (st.ok()) {
+      state.switching->stage = "pointing";
+      st = Save();
+    }
+    CrashPoint("switch:pointing");
+    if (st.ok()) st = proxy->PointTo(BackendOf(config, to));
+    if (st.ok()) st = proxy->Resume();
+    const double pause_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - paused_at).count();
+    if (!st.ok()) {
+      Status undone = Undo();
+      return st.Wrap(fmt::format(
+          "{} failed, {}", Verb(),
+          undone.ok() ? fmt::format("traffic is back on the {}; nothing was lost", SideName(from))
+                      : "and putting things back failed too (" + undone.message() +
+                            "); run the same command again"));
+    }
+    state.primary = to;
+    state.switching->stage = "switched";
+    state.switching->pause_ms = pause_ms;
+    DBR_RETURN_IF_ERROR(Save());
+    CrashPoint("switch:switched");
+    DBR_RETURN_IF_ERROR(
+        Finish().Wrap("the application now writes to the " + std::string(SideName(to)) +
+                      ", but finishing failed; run the same command again to finish"));
+    const SwitchRecord& done = state.switches.back();
+    std::cout << fmt::format(
+        "{} done: the application writes to the {} ({}:{}).\n"
+        "  write pause: {:.0f} ms (proxy paused -> resumed)\n"
+        "  last write on the {}: heartbeat {} at {}, applied before the switch\n"
+        "  return replication: {} -> {} (subscription {}), so `{}` loses nothing\n",
+        to == "dst" ? "Cut-over" : "Rollback", SideName(to), ServerOf(config, to).host,
+        ServerOf(config, to).port, done.pause_ms, SideName(from), done.marker, done.lsn,
+        SideName(to), SideName(from), link_out.subscription, to == "dst" ? "rollback" : "cutover");
+    return Status::Ok();
+  }
+
+  // A switch interrupted by a crash: finish it when the proxy already sends traffic to its
+  // target, else undo it. Only the command that was interrupted does that.
+  Status Recover() {
+    if (state.switching->to != to)
+      return Status::Error(fmt::format(
+          "a {} was interrupted (stage {}): run `db_relocate {}` again first, to finish or undo "
+          "it",
+          to == "dst" ? "rollback" : "cut-over", state.switching->stage,
+          to == "dst" ? "rollback" : "cutover"));
+    log::warn("an interrupted {} (stage {}) was found", Verb(), state.switching->stage);
+    if (state.switching->stage == "switched") return Finish();
+    if (state.switching->stage == "pointing" || state.switching->stage == "undoing") {
+      // Decide from facts, never from a proxy that does not answer.
+      auto ps = proxy->Inspect();
+      if (!ps.ok() || !ps->running)
+        return Status::Error(fmt::format(
+            "cannot read the proxy to finish or undo the interrupted {} ({}); run the command "
+            "again once it answers",
+            Verb(), ps.ok() ? ps->detail : ps.message()));
+      if (ps->active == to) return RollForward();
+    }
+    DBR_RETURN_IF_ERROR(Undo().Wrap("undoing the interrupted " + Verb()));
+    log::info("the interrupted {} was undone; traffic is on the {}", Verb(), SideName(from));
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Status SwitchTraffic(const Config& config, const std::string& to) {
+  DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
+  auto lock =
+      FileLock::Acquire(std::filesystem::path(config.state_dir) / "run.lock", "this relocation");
+  if (!lock.ok()) return lock.status();
+  Switch s(config, to);
+  return s.Run();
+}
+
+Status ProvisionProxy(const Config& config) {
+  auto proxy = MakeTrafficSwitch(config);
+  if (!proxy.ok()) return proxy.status();
+  StateStore store(config.state_dir);
+  auto state = store.Load();
+  if (!state.ok()) return state.status();
+  const std::string active = state->primary;
+  if (!config.cutover.manage) {
+    auto ps = (*proxy)->Inspect();
+    if (!ps.ok()) return ps.status();
+    if (!ps->running)
+      return Status::Error(
+          fmt::format("the proxy ({}) does not answer: {}", (*proxy)->name(), ps->detail));
+    return Status::Ok();
+  }
+  return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, OtherSide(active)));
+}
+
+Status StopManagedProxy(const Config& config) {
+  auto proxy = MakeTrafficSwitch(config);
+  if (!proxy.ok()) return proxy.status();
+  if (!config.cutover.manage)
+    return Status::BadConfig(
+        "cutover.manage is false: db_relocate did not start this proxy and "
+        "does not stop it");
+  return (*proxy)->StopManaged();
+}
+
+Result<std::string> DescribeProxy(const Config& config) {
+  auto proxy = MakeTrafficSwitch(config);
+  if (!proxy.ok()) return proxy.status();
+  auto ps = (*proxy)->Inspect();
+  if (!ps.ok()) return ps.status();
+  StateStore store(config.state_dir);
+  auto state = store.Load();
+  std::string primary = state.ok() ? state->primary : "src";
+  std::string out = fmt::format("proxy: {} ({}), listening on {}\n", (*proxy)->name(),
+                                config.cutover.manage ? "managed by db_relocate" : "not managed",
+                                config.cutover.listen);
+  out += fmt::format("  state: {}\n", !ps->running ? "not running"
+                                      : ps->paused ? "paused"
+                                                   : "running");
+  out += fmt::format("  sends traffic to: {}\n", ps->active.empty()
+                                                     ? std::string("neither database")
+                                                     : std::string(SideName(ps->active)));
+  out += fmt::format("  application writes should go to: {}\n", SideName(primary));
+  out += "  " + ps->detail + "\n";
+  return out;
+}
+
+}  // namespace dbr

@@ -1,0 +1,175 @@
+// Step 6: wait until the destination has applied the changes made on the source since the
+// snapshot, down to `catchup_lag_bytes`, showing the lag as it drains.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "engine/lag_sampler.h"
+#include "engine/replication_health.h"
+#include "engine/schema_drift.h"
+#include "engine/steps.h"
+#include "util/log.h"
+#include "util/progress.h"
+
+namespace dbr::steps {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Watches for DDL run on the source during catch-up (schema_drift.h): each difference is named
+// once as it appears; when the apply worker keeps failing while a difference that breaks it is
+// there, catch-up stops with the fix instead of waiting out its timeout. The lag alone does not
+// show it: the failing transaction may be a few bytes behind, well under catchup_lag_bytes.
+class DriftWatch {
+ public:
+  static constexpr std::chrono::seconds kReadEvery{5};
+  static constexpr std::chrono::seconds kStuckFor{15};
+  // A difference that breaks the apply is watched this long for failures before catch-up may end.
+  static constexpr std::chrono::seconds kWatchFor{10};
+
+  // Whether catch-up must not end yet: a difference that breaks the apply is there, and the
+  // apply fails (or has not been watched long enough to know).
+  bool HoldsCatchUp() const {
+    return breaking_since_ && (stuck_since_ || Clock::now() - *breaking_since_ < kWatchFor);
+  }
+
+  Status Check(RunContext& ctx, const ReplicationHealth& h) {
+    const auto now = Clock::now();
+    const bool failing = (last_errors_ >= 0 && h.apply_errors > last_errors_) ||
+                         (h.subscription_enabled && !h.apply_worker_running);
+    if (h.apply_errors >= 0) last_errors_ = h.apply_errors;
+    if (!read_at_ || now - *read_at_ >= kReadEvery) {
+      read_at_ = now;
+      auto drift = ReadSchemaDrift(*ctx.src, *ctx.dst, ctx.links.forward, ctx.config);
+      if (!drift.ok()) return Status::Ok();  // a lost server is the caller's business
+      drift_ = std::move(*drift);
+      for (const auto& d : drift_)
+        if (warned_.insert(d.ToString()).second)
+          log::warn("schema changed on the source during the relocation: {}", d.ToString());
+    }
+    const bool breaks_apply = std::any_of(drift_.begin(), drift_.end(),
+                                          [](const DriftItem& d) { return d.stalls_apply; });
+    if (!breaks_apply) {
+      breaking_since_.reset();
+      stuck_since_.reset();
+      return Status::Ok();
+    }
+    if (!breaking_since_) breaking_since_ = now;
+    if (failing && !stuck_since_) stuck_since_ = now;
+    if (!stuck_since_ || now - *stuck_since_ < kStuckFor) return Status::Ok();
+    std::vector<DriftItem> stalling;
+    for (const auto& d : drift_)
+      if (d.stalls_apply) stalling.push_back(d);
+    return NoBlockingDrift(
+        stalling,
+        "replication is stuck: the destination cannot apply changes because the schema was "
+        "changed on the source during the relocation (logical replication does not carry DDL). "
+        "Run the fix on the destination, then `db_relocate run` again to resume:");
+  }
+
+ private:
+  int64_t last_errors_ = -1;
+  std::optional<Clock::time_point> read_at_, breaking_since_, stuck_since_;
+  std::vector<DriftItem> drift_;
+  std::set<std::string> warned_;
+};
+
+}  // namespace
+
+Status CatchUp(RunContext& ctx) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::seconds(ctx.config.catchup_timeout);
+  std::mutex mu;
+  ReplicationHealth last;
+  int64_t first_errors = -1;
+  bool warned_slot = false;
+  DriftWatch drift;
+  Status result;
+  SampleRecorder samples(ctx.store.dir(), "run");
+  {
+    ProgressReporter progress([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      return fmt::format(
+          "catch-up: lag {} (slot), heartbeat {}, {} tables still syncing{}",
+          last.lag_bytes < 0 ? "?" : HumanBytes(static_cast<double>(last.lag_bytes)),
+          last.lag_seconds < 0 ? "not seen yet" : fmt::format("{:.1f} s behind", last.lag_seconds),
+          last.tables_not_ready,
+          last.apply_errors > 0 ? fmt::format(", {} apply errors", last.apply_errors) : "");
+    });
+    while (true) {
+      // A server restarted meanwhile: reconnect (bounded retries), then carry on waiting.
+      if (Status st = ctx.Reconnect(); !st.ok()) {
+        result = st;
+        break;
+      }
+      ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst, ctx.links.forward);
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        last = h;
+      }
+      (void)RecordLag(samples, h, std::chrono::seconds(2));
+      if (first_errors < 0) first_errors = h.apply_errors;
+      if (!h.source_read || !h.destination_read) {
+        log::warn("lost the connection to the {} during catch-up; reconnecting",
+                  h.source_read ? "destination" : "source");
+      } else if (!h.subscription_exists || !h.subscription_enabled) {
+        // A destination that crashed with asynchronous commit can lose the subscription's
+        // creation or its ENABLE; bring it back the way the subscription step made it.
+        log::warn("the subscription on the destination is {}: setting it up again",
+                  h.subscription_exists ? "disabled" : "missing");
+        if (Status st = Subscribe(ctx); !st.ok()) {
+          result = st;
+          break;
+        }
+      } else if (!h.slot_exists) {
+        result = Status::Error(
+            "replication slot is missing on the source: changes since the "
+            "snapshot are lost; run `db_relocate cleanup` and start again");
+        break;
+      }
+      if (std::string w = h.SlotWarning();
+          !w.empty() && h.slot_wal_status != "lost" && !warned_slot) {
+        log::warn("{}", w);
+        warned_slot = true;
+      }
+      if (h.slot_wal_status == "lost") {
+        result = Status::Error(
+            "the replication slot was invalidated (wal_status lost: max_slot_wal_keep_size "
+            "exceeded); the destination cannot catch up. Raise max_slot_wal_keep_size, run "
+            "`db_relocate cleanup` and start again");
+        break;
+      }
+      if (h.source_read && h.destination_read && h.subscription_exists) {
+        if (Status st = drift.Check(ctx, h); !st.ok()) {
+          result = st;
+          break;
+        }
+      }
+      if (h.source_read && h.destination_read && h.lag_bytes >= 0 &&
+          h.lag_bytes <= ctx.config.catchup_lag_bytes && h.tables_not_ready == 0 &&
+          h.apply_worker_running && !drift.HoldsCatchUp())
+        break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        result = Status::Error(fmt::format(
+            "replication did not catch up within {} s (lag {} bytes, {} tables syncing, apply "
+            "worker {}{}); see the destination's server log",
+            ctx.config.catchup_timeout, h.lag_bytes, h.tables_not_ready,
+            h.apply_worker_running ? "running" : "not running",
+            h.apply_errors > first_errors && first_errors >= 0
+                ? fmt::format(", {} new apply errors", h.apply_errors - first_errors)
+                : ""));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+  if (result.ok()) log::info("caught up: lag {} bytes", last.lag_bytes);
+  return result;
+}
+
+}  // namespace dbr::steps

@@ -1,0 +1,111 @@
+// Step 3: the replication user, the publication of the tables in scope and the logical
+// replication slot whose exported snapshot the copy reads under.
+#include <fmt/format.h>
+
+#include "engine/replication_link.h"
+#include "engine/steps.h"
+#include "model/names.h"
+#include "model/servers.h"
+#include "pg/quote.h"
+#include "pg/replication.h"
+#include "util/log.h"
+
+namespace dbr::steps {
+namespace {
+
+Status EnsureReplicationUserOnSource(RunContext& ctx) {
+  const std::string password = ctx.ReplicationPassword();
+  DBR_RETURN_IF_ERROR(ctx.SaveState());  // a generated password must survive a crash
+  return EnsureReplicationUser(*ctx.src, ctx.config.upgrade.user, password,
+                               SchemasInScope(ctx.config.src.schemas), MarkOf(ctx.config));
+}
+
+// With `force`, tables that have no usable replica identity get REPLICA IDENTITY FULL, so that
+// publishing them does not make their UPDATEs and DELETEs fail.
+Status FixReplicaIdentity(RunContext& ctx) {
+  for (auto& t : ctx.tables) {
+    if (t.HasUsableReplicaIdentity()) continue;
+    if (!ctx.config.force)
+      return Status::Error("table " + t.Display() + " has no usable replica identity");
+    DBR_RETURN_IF_ERROR(ctx.src->Exec("ALTER TABLE " + t.Qualified() + " REPLICA IDENTITY FULL"));
+    t.replica_identity = 'f';
+    std::string note = "force: set REPLICA IDENTITY FULL on " + t.Display() +
+                       " (it has no primary key; updates replicate by full-row match)";
+    log::warn("{}", note);
+    ctx.state.notes.push_back(note);
+  }
+  return ctx.SaveState();
+}
+
+// The destination already holds data as of a point the slot must stream from.
+bool DestinationDependsOnSlot(const RunState& state) {
+  if (!state.rds.snapshot.empty()) return true;  // the RDS snapshot was requested
+  for (const auto& [name, t] : state.tables)
+    if (t.state != "pending") return true;
+  return false;
+}
+
+// Without an exported snapshot (RDS: the data comes from a block-level snapshot), the slot is
+// created by SQL: no connection has to stay open, and no snapshot holds back the source's xmin.
+Status CreatePlainSlot(RunContext& ctx) {
+  auto r =
+      ctx.src->Query("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+                     {ctx.links.forward.slot});
+  if (!r.ok()) return r.status().Wrap("creating replication slot " + ctx.links.forward.slot);
+  log::info("replication slot {} created at {}: it retains every change from there on",
+            ctx.links.forward.slot, r->Get(0, 0));
+  return ctx.SaveState();
+}
+
+Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
+  if (ctx.slot_connection && !ctx.exported_snapshot.empty()) {
+    // Resumed after the destination was lost: the copy goes on under the same snapshot.
+    log::info("keeping replication slot {} and its exported snapshot {}", ctx.links.forward.slot,
+              ctx.exported_snapshot);
+    return Status::Ok();
+  }
+  auto exists = ctx.src->QueryValue(
+      "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {ctx.links.forward.slot});
+  if (!exists.ok()) return exists.status();
+  if (*exists != "0") {
+    if (DestinationDependsOnSlot(ctx.state)) {
+      log::info("keeping replication slot {}: the destination's data was taken at it",
+                ctx.links.forward.slot);
+      return Status::Ok();
+    }
+    // Nothing depends on it yet: a fresh slot gives a fresh exported snapshot.
+    DBR_RETURN_IF_ERROR(
+        ctx.src->Exec("SELECT pg_drop_replication_slot($1)", {ctx.links.forward.slot})
+            .Wrap("dropping the unused slot of an interrupted run"));
+  } else if (DestinationDependsOnSlot(ctx.state)) {
+    return Status::Error(fmt::format(
+        "replication slot {} has disappeared from the source after the destination's data was "
+        "taken (tables copied, or the RDS snapshot requested): the changes made since cannot be "
+        "recovered. Run `db_relocate cleanup`, then `run` again",
+        ctx.links.forward.slot));
+  }
+  if (!exports_snapshot) return CreatePlainSlot(ctx);
+  pg::ConnParams params = SourceParams(ctx.config);
+  params.replication = true;
+  auto conn = pg::Connection::Open(params);
+  if (!conn.ok()) return conn.status().Wrap("opening a replication connection");
+  auto slot = pg::CreateLogicalSlotExportingSnapshot(*conn, ctx.links.forward.slot);
+  if (!slot.ok()) return slot.status();
+  ctx.slot_connection.emplace(std::move(*conn));
+  ctx.exported_snapshot = slot->snapshot;
+  ctx.state.snapshot_lsn = slot->consistent_point.ToString();
+  log::info("replication slot {} created at {}, exported snapshot {}", ctx.links.forward.slot,
+            ctx.state.snapshot_lsn, slot->snapshot);
+  return ctx.SaveState();
+}
+
+}  // namespace
+
+Status CreatePublication(RunContext& ctx, bool export_snapshot) {
+  DBR_RETURN_IF_ERROR(EnsureReplicationUserOnSource(ctx));
+  DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
+  DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, ctx.links.forward.publication, ctx.tables));
+  return EnsureSlot(ctx, export_snapshot);
+}
+
+}  // namespace dbr::steps

@@ -1,0 +1,282 @@
+#include "engine/replication_link.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <thread>
+
+#include "pg/quote.h"
+#include "util/log.h"
+
+namespace dbr {
+namespace {
+
+constexpr std::string_view kReplicationUserMark = "db_relocate replication user ";
+
+std::string CommentOf(const RelocationMark& mark) {
+  nlohmann::json j = {{"source", mark.source},
+                      {"source_database", mark.src_database},
+                      {"destination_database", mark.dst_database}};
+  return std::string(kReplicationUserMark) + j.dump();
+}
+
+std::optional<RelocationMark> MarkIn(const std::string& comment) {
+  if (!comment.starts_with(kReplicationUserMark)) return std::nullopt;
+  auto j = nlohmann::json::parse(comment.substr(kReplicationUserMark.size()), nullptr, false);
+  RelocationMark mark;
+  for (auto [key, field] :
+       {std::pair{"source", &mark.source}, std::pair{"source_database", &mark.src_database},
+        std::pair{"destination_database", &mark.dst_database}}) {
+    if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return std::nullopt;
+    *field = j[key].get<std::string>();
+  }
+  return mark;
+}
+
+// What of the relocation of `owner` is on the server `conn` is on: its slots and subscriptions,
+// each looked for in the database it belongs to.
+Result<std::string> EvidenceOf(pg::Connection& conn, const names::Links& owner) {
+  auto found =
+      conn.Query(R"sql(
+    SELECT what FROM (
+      SELECT 1 AS rank, 'subscription ' || s.subname || ' in database ' || d.datname AS what
+        FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid
+       WHERE (s.subname = $5 AND d.datname = $4) OR (s.subname = $6 AND d.datname = $3)
+      UNION ALL
+      SELECT 2, 'slot ' || slot_name FROM pg_replication_slots
+       WHERE (slot_name = $1 AND database = $3) OR (slot_name = $2 AND database = $4)) e
+     ORDER BY rank, what LIMIT 1)sql",
+                 {owner.forward.slot, owner.reverse.slot, owner.src_database, owner.dst_database,
+                  owner.forward.subscription, owner.reverse.subscription});
+  if (!found.ok()) return found.status();
+  return found->rows() == 0 ? std::string() : found->Get(0, 0);
+}
+
+}  // namespace
+
+RelocationMark MarkOf(const Config& config) {
+  return {config.src.Address(), config.src.name, config.dst.name};
+}
+
+std::string ReplicationUserOwner::Message(const std::string& user) const {
+  return fmt::format(
+      "upgrade.user {} is the replication user of the relocation of database {} of {} into "
+      "database {}, under way on this server ({}): a new password would lock that relocation "
+      "out. Give this relocation a replication user of its own (upgrade.user)",
+      pg::QuoteIdent(user), pg::QuoteIdent(relocation.src_database), relocation.source,
+      pg::QuoteIdent(relocation.dst_database), evidence);
+}
+
+Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
+                                                                 const std::string& user,
+                                                                 const RelocationMark& mine) {
+  auto comment = conn.QueryValue(
+      "SELECT COALESCE((SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
+      "WHERE rolname = $1), '')",
+      {user});
+  if (!comment.ok()) return comment.status();
+  std::optional<ReplicationUserOwner> none;
+  std::optional<RelocationMark> owner = MarkIn(*comment);
+  if (!owner || *owner == mine) return none;  // unmarked (or not by this version), or ours
+  DBR_ASSIGN_OR_RETURN(std::string evidence,
+                       EvidenceOf(conn, names::Links(owner->src_database, owner->dst_database)));
+  if (evidence.empty()) return none;
+  return std::optional<ReplicationUserOwner>(ReplicationUserOwner{*owner, evidence});
+}
+
+Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
+                             const std::string& password, const std::vector<std::string>& schemas,
+                             const RelocationMark& mine) {
+  // Hash on the client: the clear password never reaches the server's logs.
+  char* verifier = PQencryptPasswordConn(conn.raw(), password.c_str(), user.c_str(), nullptr);
+  if (verifier == nullptr)
+    return Status::Error("cannot hash the replication user's password: " +
+                         std::string(PQerrorMessage(conn.raw())));
+  std::string hashed = verifier;
+  PQfreemem(verifier);
+
+  auto info = conn.Query(R"sql(
+    SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication'),
+           EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1))sql",
+                         {user});
+  if (!info.ok()) return info.status();
+  bool superuser = info->GetBool(0, 0), rds = info->GetBool(0, 1), exists = info->GetBool(0, 2);
+  bool use_rds_role = rds && !superuser;
+  if (exists) {
+    auto owner = ReplicationUserInUse(conn, user, mine);
+    if (!owner.ok()) return owner.status();
+    if (*owner) return Status::Error((*owner)->Message(user));
+  }
+  std::string attrs = use_rds_role ? "LOGIN" : "LOGIN REPLICATION";
+  std::string verb = exists ? "ALTER" : "CREATE";
+  DBR_RETURN_IF_ERROR(
+      conn.ExecSensitive(fmt::format("{} ROLE {} WITH {} PASSWORD {}", verb, pg::QuoteIdent(user),
+                                     attrs, pg::QuoteLiteral(hashed)))
+          .Wrap("creating the replication user " + user));
+  if (use_rds_role)
+    DBR_RETURN_IF_ERROR(conn.Exec("GRANT rds_replication TO " + pg::QuoteIdent(user)));
+  DBR_RETURN_IF_ERROR(
+      conn.Exec(fmt::format("COMMENT ON ROLE {} IS {}", pg::QuoteIdent(user),
+                            pg::QuoteLiteral(CommentOf(mine))))
+          .Wrap("recording which relocation the replication user " + user + " serves"));
+  for (const auto& schema : schemas) {
+    auto has = conn.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});
+    if (!has.ok() || *has == "0") continue;
+    DBR_RETURN_IF_ERROR(conn.Exec("GRANT USAGE ON SCHEMA " + pg::QuoteIdent(schema) + " TO " +
+                                  pg::QuoteIdent(user)));
+    DBR_RETURN_IF_ERROR(conn.Exec("GRANT SELECT ON ALL TABLES IN SCHEMA " + pg::QuoteIdent(schema) +
+                                  " TO " + pg::QuoteIdent(user)));
+  }
+  log::info("replication user {} ready on the {}", user, conn.params().label);
+  return Status::Ok();
+}
+
+Status EnsurePublication(pg::Connection& conn, const std::string& name,
+                         const std::vector<TableInfo>& tables) {
+  std::string list;
+  for (const auto& t : tables) list += (list.empty() ? "" : ", ") + t.Qualified();
+  auto exists = conn.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = $1", {name});
+  if (!exists.ok()) return exists.status();
+  const std::string pub = pg::QuoteIdent(name);
+  if (*exists != "0") return conn.Exec("ALTER PUBLICATION " + pub + " SET TABLE " + list);
+  DBR_RETURN_IF_ERROR(conn.Exec("CREATE PUBLICATION " + pub + " FOR TABLE " + list));
+  log::info("publication {} created on the {} for {} tables", name, conn.params().label,
+            tables.size());
+  return Status::Ok();
+}
+
+std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::string& user,
+                                 const std::string& password, const std::string& application_name) {
+  // sslrootcert names a file on the subscriber's machine: the subscription connects from there.
+  return fmt::format(
+      "host={} port={} dbname={} user={} password={} application_name={} sslmode={}{}",
+      pg::QuoteConninfoValue(publisher.host), publisher.port,
+      pg::QuoteConninfoValue(publisher.name), pg::QuoteConninfoValue(user),
+      pg::QuoteConninfoValue(password), pg::QuoteConninfoValue(application_name),
+      pg::QuoteConninfoValue(publisher.sslmode),
+      publisher.sslrootcert.empty()
+          ? ""
+          : " sslrootcert=" + pg::QuoteConninfoValue(publisher.sslrootcert));
+}
+
+Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot) {
+  DBR_RETURN_IF_ERROR(DropSlot(conn, slot));
+  auto lsn =
+      conn.QueryValue("SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  if (!lsn.ok()) return lsn.status().Wrap("creating replication slot " + slot);
+  auto parsed = pg::Lsn::Parse(*lsn);
+  if (!parsed) return Status::Error("unexpected LSN from the new slot: " + *lsn);
+  log::info("replication slot {} created on the {} at {}", slot, conn.params().label, *lsn);
+  return *parsed;
+}
+
+Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
+                                const std::string& conninfo) {
+  // One that exists on this slot may have applied changes already: its replication origin
+  // knows how far. Dropping it would lose that and apply them again.
+  auto existing =
+      conn.Query(std::string("SELECT subslotname FROM pg_subscription WHERE subname = $1 AND ") +
+                     names::kSubscriptionInThisDatabase,
+                 {link.subscription});
+  if (!existing.ok()) return existing.status();
+  if (existing->rows() > 0 && existing->Get(0, 0) == link.slot) {
+    log::info("subscription {} on the {} exists on slot {}: enabling it", link.subscription,
+              conn.params().label, link.slot);
+    return conn.Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link.subscription) + " ENABLE");
+  }
+  DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(conn, link.subscription));
+  DBR_RETURN_IF_ERROR(
+      conn.ExecSensitive(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH "
+                                     "(create_slot = false, slot_name = {}, copy_data = false)",
+                                     pg::QuoteIdent(link.subscription), pg::QuoteLiteral(conninfo),
+                                     pg::QuoteIdent(link.publication), pg::QuoteLiteral(link.slot)))
+          .Wrap("creating subscription " + link.subscription));
+  log::info("subscription {} created on the {}, bound to slot {}", link.subscription,
+            conn.params().label, link.slot);
+  return Status::Ok();
+}
+
+Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link) {
+  auto n = conn.QueryValue(
+      "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
+      "'proto_version', '1', 'publication_names', $2)",
+      {link.slot, link.publication});
+  if (!n.ok()) return n.status();
+  return *n != "0";
+}
+
+Result<bool> SlotExists(pg::Connection& conn, const std::string& slot) {
+  auto n =
+      conn.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {slot});
+  if (!n.ok()) return n.status();
+  return *n != "0";
+}
+
+Status WaitForWorkerToStop(pg::Connection& conn, const std::string& subscription) {
+  // An idle worker only notices DISABLE when it next wakes (up to a second): end it. It applies
+  // each transaction atomically with its origin's progress, so nothing is lost or doubled, and
+  // a disabled subscription's worker is not started again.
+  const std::string workers = fmt::format(
+      "FROM pg_stat_subscription WHERE pid IS NOT NULL AND subid = (SELECT oid FROM "
+      "pg_subscription WHERE subname = $1 AND {})",
+      names::kSubscriptionInThisDatabase);
+  DBR_RETURN_IF_ERROR(conn.Exec("SELECT pg_terminate_backend(pid) " + workers, {subscription}));
+  for (int i = 0; i < 100; ++i) {
+    auto n = conn.QueryValue("SELECT count(*) " + workers, {subscription});
+    if (!n.ok()) return n.status();
+    if (*n == "0") return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::Error(
+      fmt::format("the apply worker of subscription {} on the {} did not stop "
+                  "within 2 s of DISABLE",
+                  subscription, conn.params().label));
+}
+
+Status DetachSubscription(pg::Connection& conn, const std::string& subscription) {
+  const std::string sub = pg::QuoteIdent(subscription);
+  DBR_RETURN_IF_ERROR(conn.Exec("ALTER SUBSCRIPTION " + sub + " DISABLE"));
+  return conn.Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)");
+}
+
+Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription) {
+  auto exists =
+      conn.QueryValue(std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
+                          names::kSubscriptionInThisDatabase,
+                      {subscription});
+  if (!exists.ok()) return exists.status();
+  if (*exists == "0") return Status::Ok();
+  DBR_RETURN_IF_ERROR(DetachSubscription(conn, subscription));
+  DBR_RETURN_IF_ERROR(conn.Exec("DROP SUBSCRIPTION " + pg::QuoteIdent(subscription)));
+  log::info("subscription {} dropped on the {}", subscription, conn.params().label);
+  return Status::Ok();
+}
+
+Status DropSlot(pg::Connection& conn, const std::string& slot) {
+  // A sender whose subscription was just disabled needs a moment to let go of the slot.
+  for (int attempt = 0;; ++attempt) {
+    auto r = conn.Query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot});
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return Status::Ok();
+    if (!r->IsNull(0, 0)) {
+      if (attempt >= 100)
+        return Status::Error(
+            fmt::format("replication slot {} on the {} is still in use by pid {} after 10 s", slot,
+                        conn.params().label, r->Get(0, 0)));
+      if (attempt == 20) (void)conn.Exec("SELECT pg_terminate_backend($1::int)", {r->Get(0, 0)});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    Status st = conn.Exec("SELECT pg_drop_replication_slot($1)", {slot});
+    if (st.ok()) {
+      log::info("replication slot {} dropped on the {}", slot, conn.params().label);
+      return st;
+    }
+    if (attempt >= 100) return st;
+  }
+}
+
+}  // namespace dbr

@@ -1,0 +1,79 @@
+// The pieces of one direction of logical replication (names::Link), for either direction: `run`
+// builds source -> destination, `cutover` destination -> source, `rollback` the first again.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "model/catalog.h"
+#include "model/names.h"
+#include "pg/connection.h"
+#include "pg/lsn.h"
+
+namespace dbr {
+
+// The relocation a replication user serves, as its role's comment records it.
+struct RelocationMark {
+  std::string source;  // the source server, as ServerConfig::Address() spells it
+  std::string src_database;
+  std::string dst_database;
+  bool operator==(const RelocationMark&) const = default;
+};
+RelocationMark MarkOf(const Config& config);
+
+// The login the subscription uses on the sending side: REPLICATION (or rds_replication), with
+// SELECT on the tables in scope. The password is hashed on the client. The role's comment records
+// the relocation it serves (`mine`); a role that serves another relocation still under way on the
+// server is refused (ReplicationUserInUse), not given a new password.
+Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
+                             const std::string& password, const std::vector<std::string>& schemas,
+                             const RelocationMark& mine);
+
+// Another relocation, under way on `conn`'s server, that logs in as `user`: roles belong to the
+// whole server, so a new password would lock that relocation's subscription out.
+struct ReplicationUserOwner {
+  RelocationMark relocation;
+  std::string evidence;  // what of it is on this server: "slot x", "subscription y in database z"
+  std::string Message(const std::string& user) const;  // names upgrade.user and the fix
+};
+// The other relocation `user` serves, or nullopt when the role is free for `mine` (absent,
+// unmarked, marked for `mine`, or marked for one of which nothing is left on this server).
+Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
+                                                                 const std::string& user,
+                                                                 const RelocationMark& mine);
+
+// The publication of `tables` under `name`, created or set to exactly that list.
+Status EnsurePublication(pg::Connection& conn, const std::string& name,
+                         const std::vector<TableInfo>& tables);
+
+// The connection string a subscription uses to reach `publisher` as the replication user.
+std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::string& user,
+                                 const std::string& password, const std::string& application_name);
+
+// A fresh slot on `conn` at its current WAL position (an existing one is dropped first);
+// returns the position from which it will send.
+Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot);
+
+// Creates the subscription bound to an existing slot, without copying, and enables it; one that
+// already exists on that slot is only enabled (it may have made progress).
+Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
+                                const std::string& conninfo);
+
+// Disabled and bound to no slot: it can neither take its slot nor drop it.
+Status DetachSubscription(pg::Connection& conn, const std::string& subscription);
+
+// Drops a subscription but not its slot (which may be gone already), and a slot (waiting for
+// its sender to let go). Both do nothing when the object does not exist.
+Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription);
+
+// Whether `link`'s slot holds changes of its publication not yet sent (the side it is on took
+// writes since it was created).
+Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link);
+Result<bool> SlotExists(pg::Connection& conn, const std::string& slot);
+// ALTER SUBSCRIPTION ... DISABLE returns before the apply worker has exited: ends it and waits.
+Status WaitForWorkerToStop(pg::Connection& conn, const std::string& subscription);
+Status DropSlot(pg::Connection& conn, const std::string& slot);
+
+}  // namespace dbr

@@ -1,0 +1,109 @@
+// Step 5: the subscription on the destination, bound to the existing slot (no new slot, no
+// copy), its replication origin advanced to the exact LSN the destination's data ends at.
+#include <fmt/format.h>
+
+#include "engine/replication_link.h"
+#include "engine/steps.h"
+#include "model/names.h"
+#include "pg/quote.h"
+#include "util/log.h"
+
+namespace dbr::steps {
+namespace {
+
+std::string PublicationName(const RunContext& ctx) {
+  return pg::QuoteIdent(ctx.links.forward.publication);
+}
+std::string SubscriptionName(const RunContext& ctx) {
+  return pg::QuoteIdent(ctx.links.forward.subscription);
+}
+
+std::string ConnInfo(RunContext& ctx) {
+  return SubscriptionConnInfo(ctx.config.src, ctx.config.upgrade.user, ctx.ReplicationPassword(),
+                              ctx.links.forward.subscription);
+}
+
+Result<bool> InPublication(RunContext& ctx, const TableInfo& t) {
+  auto r = ctx.src->QueryValue(
+      "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
+      "tablename = $3",
+      {ctx.links.forward.publication, t.schema, t.name});
+  if (!r.ok()) return r.status();
+  return *r != "0";
+}
+
+// Tables whose copy was lost with the exported snapshot are left out of the publication while
+// the subscription starts at the snapshot's LSN (so the stream skips them), then added back and
+// copied by PostgreSQL's table synchronisation, which lines each one up with the stream.
+Status SetResyncTablesInPublication(RunContext& ctx, bool present) {
+  for (const auto& q : ctx.state.resync_tables) {
+    const TableInfo* t = ctx.FindTable(q);
+    if (t == nullptr) continue;
+    auto in = InPublication(ctx, *t);
+    if (!in.ok()) return in.status();
+    if (*in == present) continue;
+    DBR_RETURN_IF_ERROR(
+        ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}", PublicationName(ctx),
+                                  present ? "ADD" : "DROP", t->Qualified())));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Subscribe(RunContext& ctx) {
+  auto lsn = pg::Lsn::Parse(ctx.state.snapshot_lsn);
+  if (!lsn) return Status::Error("internal: no snapshot LSN recorded for the subscription");
+  auto existing = ctx.dst->Query(
+      std::string("SELECT oid, subenabled FROM pg_subscription WHERE subname = $1 AND ") +
+          names::kSubscriptionInThisDatabase,
+      {ctx.links.forward.subscription});
+  if (!existing.ok()) return existing.status();
+  bool enabled = existing->rows() > 0 && existing->GetBool(0, 1);
+  if (existing->rows() == 0) {
+    DBR_RETURN_IF_ERROR(SetResyncTablesInPublication(ctx, false));
+    DBR_RETURN_IF_ERROR(
+        ctx.dst
+            ->ExecSensitive(fmt::format(
+                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (create_slot = false, "
+                "slot_name = {}, copy_data = false, enabled = false)",
+                SubscriptionName(ctx), pg::QuoteLiteral(ConnInfo(ctx)), PublicationName(ctx),
+                pg::QuoteLiteral(ctx.links.forward.slot)))
+            .Wrap("creating subscription " + ctx.links.forward.subscription +
+                  " (the destination must reach the source at " + ctx.config.src.host + ":" +
+                  std::to_string(ctx.config.src.port) + " as " + ctx.config.upgrade.user + ")"));
+    log::info("subscription {} created on the destination, bound to slot {}",
+              ctx.links.forward.subscription, ctx.links.forward.slot);
+  }
+  if (!enabled) {
+    auto origin = ctx.dst->QueryValue(
+        std::string("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1 AND ") +
+            names::kSubscriptionInThisDatabase,
+        {ctx.links.forward.subscription});
+    if (!origin.ok()) return origin.status();
+    // pg_replication_origin_advance also moves backwards: never undo progress already made
+    // (that would apply those changes twice).
+    auto progress = ctx.dst->Query("SELECT pg_replication_origin_progress($1, true)", {*origin});
+    if (!progress.ok()) return progress.status();
+    auto current = progress->IsNull(0, 0) ? std::nullopt : pg::Lsn::Parse(progress->Get(0, 0));
+    if (!current || *current < *lsn) {
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_replication_origin_advance($1, $2::pg_lsn)",
+                                        {*origin, lsn->ToString()}));
+      log::info("replication origin {} advanced to {}", *origin, lsn->ToString());
+    } else {
+      log::info("replication origin {} is already at {}, past the snapshot's {}", *origin,
+                current->ToString(), lsn->ToString());
+    }
+    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName(ctx) + " ENABLE"));
+  }
+  if (!ctx.state.resync_tables.empty()) {
+    DBR_RETURN_IF_ERROR(SetResyncTablesInPublication(ctx, true));
+    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName(ctx) +
+                                      " REFRESH PUBLICATION WITH (copy_data = true)"));
+    log::info("{} tables handed to the subscription's table synchronisation",
+              ctx.state.resync_tables.size());
+  }
+  return Status::Ok();
+}
+
+}  // namespace dbr::steps

@@ -1,0 +1,108 @@
+#include "model/run_context.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "model/servers.h"
+#include "util/files.h"
+#include "util/log.h"
+#include "util/retry.h"
+
+namespace dbr {
+
+Status RunContext::SaveState() {
+  // What the state records as done on the destination must survive a crash of the destination
+  // (its commits may be asynchronous), so flush it first.
+  if (dst && !dst->IsBroken()) DBR_RETURN_IF_ERROR(dst->FlushCommitted());
+  std::lock_guard<std::mutex> lock(state_mutex);
+  return store.Save(state);
+}
+
+std::string RunContext::ReplicationPassword() {
+  if (!config.upgrade.password.empty()) return config.upgrade.password;
+  if (state.replication_password.empty()) state.replication_password = RandomPassword(32);
+  return state.replication_password;
+}
+
+Status RunContext::Reconnect() {
+  auto open = [&](const pg::ConnParams& p, std::optional<pg::Connection>* out) {
+    if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
+    // A server never reached yet is probably misconfigured: say so soon. One that was there is
+    // waited for (a restart, a network outage), for reconnect_timeout in all, however many
+    // steps and calls the outage spans.
+    RetryPolicy policy{.attempts = 5};
+    if (out->has_value()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!outage_since) outage_since = now;
+      policy = OutagePolicy();
+      policy.give_up_after -= std::chrono::duration_cast<std::chrono::seconds>(now - *outage_since);
+      policy.give_up_after = std::max(policy.give_up_after, std::chrono::seconds(1));
+    }
+    return RetryIf(
+        policy, "connecting to the " + p.label,
+        [&] {
+          auto c = pg::Connection::Open(p);
+          if (!c.ok()) return c.status();
+          out->emplace(std::move(*c));
+          return Status::Ok();
+        },
+        [](const Status& st) { return st.is_unavailable(); });
+  };
+  DBR_RETURN_IF_ERROR(open(SourceParams(config), &src));
+  if (DestinationExists()) DBR_RETURN_IF_ERROR(open(DestinationParams(config), &dst));
+  outage_since.reset();
+  return Status::Ok();
+}
+
+RetryPolicy RunContext::OutagePolicy() const {
+  return RetryPolicy{.attempts = 1 << 30,
+                     .first_delay = std::chrono::milliseconds(500),
+                     .max_delay = std::chrono::milliseconds(10000),
+                     .give_up_after = std::chrono::seconds(config.reconnect_timeout)};
+}
+
+bool RunContext::LostAServer() {
+  // A statement on each control connection (the slot's replication connection must not run
+  // one: it would release the exported snapshot).
+  bool lost = false;
+  for (auto* c : {&src, &dst})
+    if (c->has_value() && !(*c)->Exec("SELECT 1").ok()) lost = true;
+  if (slot_connection && !slot_connection->Alive()) {
+    slot_connection.reset();
+    if (!exported_snapshot.empty())
+      log::warn("the connection holding exported snapshot {} is gone, and the snapshot with it",
+                exported_snapshot);
+    exported_snapshot.clear();
+    lost = true;
+  }
+  return lost;
+}
+
+bool RunContext::DestinationExists() const {
+  return config.provider != "rds" || !state.rds.dst_host.empty();
+}
+
+Status RunContext::LoadTables() {
+  auto listed = ListTables(*src, SchemasInScope(config.src.schemas));
+  if (!listed.ok()) return listed.status();
+  tables.clear();
+  for (auto& t : *listed) {
+    if (!t.Replicable()) continue;
+    state.tables.try_emplace(t.Qualified());
+    tables.push_back(std::move(t));
+  }
+  return Status::Ok();
+}
+
+int RunContext::Jobs() const {
+  if (config.jobs > 0) return config.jobs;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+const TableInfo* RunContext::FindTable(const std::string& qualified) const {
+  for (const auto& t : tables)
+    if (t.Qualified() == qualified) return &t;
+  return nullptr;
+}
+
+}  // namespace dbr

@@ -1,0 +1,82 @@
+// What the steps of one `run` share: the config, the persisted state, connections to both sides
+// and the tables in scope.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "model/catalog.h"
+#include "model/run_state.h"
+#include "model/servers.h"
+#include "pg/connection.h"
+#include "pg/lsn.h"
+#include "util/retry.h"
+
+namespace dbr {
+
+class Cloud;
+class Engine;
+class SnapshotSource;
+
+struct RunContext {
+  // A copy: with provider rds the destination's endpoint is known only once it is restored.
+  Config config;
+  names::Links links;
+  StateStore store;
+  RunState state;
+  std::mutex state_mutex;  // copy workers record finished tables concurrently
+
+  std::optional<pg::Connection> src;  // control connections, one per side
+  std::optional<pg::Connection> dst;
+  std::vector<TableInfo> tables;  // replicable tables in scope, heartbeat table included
+  // What the steps call, made once per run by the pipeline (core/): the database engine, the
+  // cloud service of config.provider (none for provider postgres), and where the destination's
+  // data comes from (the cloud's snapshot, else the engine's logical copy).
+  std::shared_ptr<Engine> engine;
+  std::shared_ptr<Cloud> cloud;
+  std::shared_ptr<SnapshotSource> snapshot_source;
+
+  // Held open from slot creation until the copy has imported its snapshot: closing it (or a
+  // crash) loses the exported snapshot.
+  std::optional<pg::Connection> slot_connection;
+  std::string exported_snapshot;
+
+  // Since when a server that was connected cannot be reached again (Reconnect's budget).
+  std::optional<std::chrono::steady_clock::time_point> outage_since;
+
+  // Figures for the summary.
+  int64_t rows_copied = 0;
+  int64_t bytes_copied = 0;
+  double copy_seconds = 0;
+
+  RunContext(const Config& c, std::filesystem::path state_dir)
+      : config(c), links(LinksOf(c)), store(std::move(state_dir)) {}
+
+  // False while an RDS destination has not been restored yet.
+  bool DestinationExists() const;
+
+  // Saves the state under the lock; a failure to persist stops the run.
+  Status SaveState();
+  // The replication user's password: from the config, else generated once and kept in the state.
+  std::string ReplicationPassword();
+  // Opens the control connections that are missing or broken (a server restarted, the network
+  // was cut), retrying with backoff for up to `reconnect_timeout`.
+  Status Reconnect();
+  // After a failed step: whether a server was lost meanwhile (then the step can be resumed once
+  // it is back). Forgets an exported snapshot whose connection is gone.
+  bool LostAServer();
+  // How long and how often a lost server is tried again.
+  RetryPolicy OutagePolicy() const;
+  // Reads the replicable tables in scope from the source into `tables`.
+  Status LoadTables();
+  // Parallel workers: `jobs` from the config, or the number of cores.
+  int Jobs() const;
+  const TableInfo* FindTable(const std::string& qualified) const;
+};
+
+}  // namespace dbr

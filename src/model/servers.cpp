@@ -1,0 +1,95 @@
+#include "model/servers.h"
+
+#include <fmt/format.h>
+
+#include "model/names.h"
+
+namespace dbr {
+namespace {
+
+pg::ConnParams FromServer(const ServerConfig& s, const char* label) {
+  pg::ConnParams p;
+  p.label = label;
+  p.host = s.host;
+  p.port = s.port;
+  p.user = s.user;
+  p.password = s.password;
+  p.dbname = s.name;
+  p.application_name = names::kApplicationName;
+  p.sslmode = s.sslmode;
+  p.sslrootcert = s.sslrootcert;
+  return p;
+}
+
+std::string SourceAddress(const Config& config) {
+  return config.src.Address() + "/" + config.src.name;
+}
+
+}  // namespace
+
+pg::ConnParams SourceParams(const Config& config) {
+  return FromServer(config.src, "source");
+}
+void UseRecordedDestination(Config& config, const RunState& state) {
+  if (config.provider != "rds" || state.rds.dst_host.empty()) return;
+  config.dst.host = state.rds.dst_host;
+  config.dst.port = state.rds.dst_port;
+  config.dst.instance_id = state.rds.instance;
+}
+
+void UseRecordedDestination(Config& config) {
+  if (config.provider != "rds") return;
+  auto state = StateStore(config.state_dir).Load();
+  if (state.ok()) UseRecordedDestination(config, *state);
+}
+
+pg::ConnParams DestinationParams(const Config& config) {
+  return FromServer(config.dst, "destination");
+}
+
+std::string OtherSide(const std::string& side) {
+  return side == "dst" ? "src" : "dst";
+}
+const char* SideName(const std::string& side) {
+  return side == "dst" ? "destination" : "source";
+}
+const ServerConfig& ServerOf(const Config& config, const std::string& side) {
+  return side == "dst" ? config.dst : config.src;
+}
+pg::ConnParams ParamsOf(const Config& config, const std::string& side) {
+  return side == "dst" ? DestinationParams(config) : SourceParams(config);
+}
+
+void RecordRelocation(const Config& config, RunState& state) {
+  state.source = SourceAddress(config);
+  state.destination_database = config.dst.name;
+}
+
+Status StateBelongsToConfig(const Config& config, const RunState& state) {
+  if (state.source.empty()) return Status::Ok();  // none yet
+  const std::string source = SourceAddress(config);
+  if (state.source == source && state.destination_database == config.dst.name) return Status::Ok();
+  std::string message = fmt::format(
+      "state_dir {} holds the relocation of {} into database {}, and this config relocates {} "
+      "into database {}: give each relocation a state_dir of its own (or use the config that "
+      "relocation was started with)",
+      config.state_dir, state.source, state.destination_database, source, config.dst.name);
+  if (state.destination_database == config.dst.name &&
+      state.source.ends_with("/" + config.src.name))
+    message +=
+        "; if only the source's address changed (the same server under another name), keep the "
+        "address the relocation was started with in src.host and src.port until it is cleaned up";
+  return Status::Error(message);
+}
+
+Status CheckStateBelongsToConfig(const Config& config) {
+  auto state = StateStore(config.state_dir).Load();
+  if (!state.ok()) return Status::Ok();  // a command that reads the state says what is wrong
+  return StateBelongsToConfig(config, *state);
+}
+
+names::Links LinksOf(const Config& config) {
+  return names::Links(config.src.name, config.dst.name);
+}
+
+}  // namespace dbr

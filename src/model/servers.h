@@ -1,0 +1,36 @@
+// Connection parameters of the two sides, built from the config in one place.
+#pragma once
+
+#include "config/config.h"
+#include "model/names.h"
+#include "model/run_state.h"
+#include "pg/connection.h"
+
+namespace dbr {
+
+pg::ConnParams SourceParams(const Config& config);
+// With provider rds the destination is the instance the run restored: its endpoint comes from
+// the run state, not the config. No-op for provider postgres or before the restore.
+void UseRecordedDestination(Config& config, const RunState& state);
+void UseRecordedDestination(Config& config);  // reads the state from config.state_dir
+pg::ConnParams DestinationParams(const Config& config);
+
+// The two sides by their names in the run state: "src" and "dst".
+std::string OtherSide(const std::string& side);
+const char* SideName(const std::string& side);  // "source" or "destination"
+const ServerConfig& ServerOf(const Config& config, const std::string& side);
+pg::ConnParams ParamsOf(const Config& config, const std::string& side);
+
+// What a run state records of the relocation it belongs to (RunState::source and
+// destination_database), and an error naming state_dir when a state was recorded for another
+// relocation: two relocations sharing a state folder would take each other's steps for done and
+// clean up each other's objects. Checked before a command starts (CheckStateBelongsToConfig,
+// on the state in config.state_dir) and again under the relocation's lock.
+void RecordRelocation(const Config& config, RunState& state);
+Status StateBelongsToConfig(const Config& config, const RunState& state);
+Status CheckStateBelongsToConfig(const Config& config);
+
+// The replication objects of this relocation, in both directions.
+names::Links LinksOf(const Config& config);
+
+}  // namespace dbr

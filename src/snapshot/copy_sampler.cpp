@@ -1,0 +1,29 @@
+#include "snapshot/copy_sampler.h"
+
+#include "util/log.h"
+
+namespace dbr {
+
+CopySampler::CopySampler(const StateStore& store, const RunState& before,
+                         const pg::CopyCounters& live)
+    : recorder_(store.dir(), "run"), live_(live) {
+  for (const auto& [name, t] : before.tables) {
+    if (t.state != "copied") continue;
+    base_rows_ += t.rows;
+    base_bytes_ += t.bytes;
+  }
+  Sample();  // the start, so that even a copy shorter than a period has a rate
+  task_ = std::make_unique<PeriodicTask>(kCopySamplePeriod, [this] { Sample(); });
+}
+
+void CopySampler::Sample() {
+  Status st = recorder_.Record("copy", {{"bytes", base_bytes_ + live_.bytes.load()},
+                                        {"rows", base_rows_ + live_.rows.load()}});
+  if (!st.ok()) log::debug("{}", st.message());
+}
+
+CopySampler::~CopySampler() {
+  task_.reset();
+}
+
+}  // namespace dbr
