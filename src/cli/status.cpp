@@ -39,15 +39,15 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
   else
     dst_error = c.message();
   // After a cut-over the application writes to the destination and replication runs back.
-  const bool reversed = state->primary == "dst";
+  const bool reversed = state->primary == Side::kDestination;
   const names::Links links = LinksOf(config);
-  const names::Link& link = links.Into(OtherSide(state->primary));
+  const names::Link& link = links.Into(Other(state->primary));
   pg::Connection* src_conn = src ? &*src : nullptr;
   pg::Connection* dst_conn = dst ? &*dst : nullptr;
   ReplicationHealth h = reversed ? ReadReplicationHealth(dst_conn, src_conn, link)
                                  : ReadReplicationHealth(src_conn, dst_conn, link);
   const std::string primary = SideName(state->primary);
-  const std::string replica = SideName(OtherSide(state->primary));
+  const std::string replica = SideName(Other(state->primary));
   auto writer = HeartbeatWriterPid(store);
   // DDL on the primary since the relocation started, which replication does not carry.
   std::vector<DriftItem> drift;
@@ -59,7 +59,7 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
   }
 
   std::map<std::string, int> by_state;
-  for (const auto& [name, t] : state->tables) by_state[t.state]++;
+  for (const auto& [name, t] : state->tables) by_state[std::string(NameOf(t.state))]++;
   const bool started = store.Exists();
 
   if (options.output == "json") {
@@ -73,7 +73,7 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
       steps[name] = {{"done", s.done}, {"seconds", s.seconds}, {"finished_at", s.finished_at}};
     j["steps"] = steps;
     j["snapshot_lsn"] = state->snapshot_lsn;
-    if (!state->rds.phase.empty()) j["rds"] = state->rds;
+    if (state->rds.phase != RdsPhase::kNone) j["rds"] = state->rds;
     nlohmann::json tables = nlohmann::json::object();
     for (const auto& [name, t] : state->tables)
       tables[name] = {{"state", t.state}, {"rows", t.rows}, {"bytes", t.bytes}};
@@ -92,7 +92,7 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     j["destination_error"] = dst_error;
     j["notes"] = state->notes;
     j["primary"] = state->primary;
-    j["replication_direction"] = std::string(link.from) + "->" + link.to;
+    j["replication_direction"] = fmt::format("{}->{}", link.from, link.to);
     nlohmann::json switches = nlohmann::json::array();
     for (const auto& r : state->switches)
       switches.push_back({{"to", r.to},
@@ -102,7 +102,8 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
                           {"marker", r.marker},
                           {"lsn", r.lsn}});
     j["switches"] = switches;
-    j["switch_in_progress"] = state->switching ? state->switching->stage : "";
+    j["switch_in_progress"] =
+        state->switching ? std::string(NameOf(state->switching->stage)) : std::string();
     std::cout << j.dump(2) << "\n";
   } else {
     std::string out;
@@ -113,7 +114,7 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
     if (!state->started_at.empty()) out += fmt::format("started:         {}\n", state->started_at);
     if (!state->snapshot_lsn.empty())
       out += fmt::format("snapshot LSN:    {}\n", state->snapshot_lsn);
-    if (const RdsState& rds = state->rds; !rds.phase.empty()) {
+    if (const RdsState& rds = state->rds; rds.phase != RdsPhase::kNone) {
       out += fmt::format("RDS:             {} (snapshot {}{})\n", rds.phase, rds.snapshot,
                          rds.encrypted_snapshot.empty() ? "" : ", " + rds.encrypted_snapshot);
       if (!rds.instance.empty())
@@ -126,15 +127,14 @@ int ShowStatus(const Config& config, const CommandOptions& options) {
       counts += (counts.empty() ? "" : ", ") + fmt::format("{} {}", n, s);
     out += fmt::format("tables:          {}\n", counts.empty() ? "-" : counts);
     for (const auto& [name, t] : state->tables)
-      if (t.state != "copied") out += fmt::format("  {:<40} {}\n", name, t.state);
+      if (t.state != TableState::kCopied) out += fmt::format("  {:<40} {}\n", name, t.state);
     out += fmt::format("primary:         {} (replication {} -> {})\n", primary, primary, replica);
     for (const auto& r : state->switches)
-      out += fmt::format("  {} at {}: write pause {:.0f} ms\n",
-                         r.to == "dst" ? "cut-over" : "rollback", r.finished_at, r.pause_ms);
+      out += fmt::format("  {} at {}: write pause {:.0f} ms\n", SwitchName(r.to), r.finished_at,
+                         r.pause_ms);
     if (state->switching)
       out += fmt::format("WARNING:         a {} was interrupted (stage {}): run it again\n",
-                         state->switching->to == "dst" ? "cutover" : "rollback",
-                         state->switching->stage);
+                         SwitchCommand(state->switching->to), state->switching->stage);
     if (!src_error.empty()) out += "source:          unreachable: " + src_error + "\n";
     if (!dst_error.empty()) out += "destination:     unreachable: " + dst_error + "\n";
     out +=

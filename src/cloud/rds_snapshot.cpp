@@ -48,22 +48,22 @@ class RdsSnapshotSource : public SnapshotSource {
       if (!f.ok)
         return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
     plan_ = std::move(*planned.plan);
-    if (st.phase.empty()) {
+    if (st.phase == RdsPhase::kNone) {
       // The path is fixed at the start: a version AWS releases meanwhile does not change it.
       st.target_version = plan_.target_version;
       st.hops = plan_.hops;
-      st.phase = "snapshot";
+      st.phase = RdsPhase::kSnapshot;
     }
-    if (st.phase == "snapshot") DBR_RETURN_IF_ERROR(Snapshot(ctx));
-    if (st.phase == "upgrade") DBR_RETURN_IF_ERROR(Upgrade(ctx));
-    if (st.phase == "encrypt") DBR_RETURN_IF_ERROR(Encrypt(ctx));
-    if (st.phase == "restore") DBR_RETURN_IF_ERROR(Restore(ctx));
+    if (st.phase == RdsPhase::kSnapshot) DBR_RETURN_IF_ERROR(Snapshot(ctx));
+    if (st.phase == RdsPhase::kUpgrade) DBR_RETURN_IF_ERROR(Upgrade(ctx));
+    if (st.phase == RdsPhase::kEncrypt) DBR_RETURN_IF_ERROR(Encrypt(ctx));
+    if (st.phase == RdsPhase::kRestore) DBR_RETURN_IF_ERROR(Restore(ctx));
     UseRecordedDestination(ctx.config, ctx.state);  // from now on: the restored instance
-    if (st.phase == "lsn") DBR_RETURN_IF_ERROR(FindLsn(ctx));
+    if (st.phase == RdsPhase::kLsn) DBR_RETURN_IF_ERROR(FindLsn(ctx));
     DBR_RETURN_IF_ERROR(ctx.Reconnect());
-    if (st.phase == "prepare") DBR_RETURN_IF_ERROR(PrepareDestination(ctx));
-    if (st.phase == "replicas") DBR_RETURN_IF_ERROR(ReadReplicas(ctx));
-    if (st.phase == "warm") DBR_RETURN_IF_ERROR(Warm(ctx));
+    if (st.phase == RdsPhase::kPrepare) DBR_RETURN_IF_ERROR(PrepareDestination(ctx));
+    if (st.phase == RdsPhase::kReplicas) DBR_RETURN_IF_ERROR(ReadReplicas(ctx));
+    if (st.phase == RdsPhase::kWarm) DBR_RETURN_IF_ERROR(Warm(ctx));
     return Status::Ok();
   }
 
@@ -85,10 +85,10 @@ class RdsSnapshotSource : public SnapshotSource {
   }
 
  private:
-  Status Next(RunContext& ctx, const char* phase) {
+  Status Next(RunContext& ctx, RdsPhase phase) {
     ctx.state.rds.phase = phase;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
-    CrashPoint((std::string("rds:") + phase).c_str());
+    CrashPoint(("rds:" + std::string(NameOf(phase))).c_str());
     return Status::Ok();
   }
 
@@ -134,7 +134,7 @@ class RdsSnapshotSource : public SnapshotSource {
     st.lsn_after = *after;
     log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
               st.lsn_after);
-    return Next(ctx, "upgrade");
+    return Next(ctx, RdsPhase::kUpgrade);
   }
 
   Status Upgrade(RunContext& ctx) {
@@ -167,7 +167,7 @@ class RdsSnapshotSource : public SnapshotSource {
             return false;
           }));
     }
-    return Next(ctx, plan_.kms_key.empty() ? "restore" : "encrypt");
+    return Next(ctx, plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt);
   }
 
   Status Encrypt(RunContext& ctx) {
@@ -185,7 +185,7 @@ class RdsSnapshotSource : public SnapshotSource {
       if (!copied.ok()) return copied.status();
     }
     DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, st.encrypted_snapshot, ""));
-    return Next(ctx, "restore");
+    return Next(ctx, RdsPhase::kRestore);
   }
 
   Status Restore(RunContext& ctx) {
@@ -215,7 +215,7 @@ class RdsSnapshotSource : public SnapshotSource {
     st.dst_port = instance.endpoint_port;
     st.time_after = NowUtc();
     log::info("instance {} available at {}:{}", st.instance, st.dst_host, st.dst_port);
-    return Next(ctx, "lsn");
+    return Next(ctx, RdsPhase::kLsn);
   }
 
   Status FindLsn(RunContext& ctx) {
@@ -266,7 +266,7 @@ class RdsSnapshotSource : public SnapshotSource {
     ctx.state.snapshot_lsn = lsn->ToString();
     log::info("the restored data ends at {} (source WAL was between {} and {})",
               ctx.state.snapshot_lsn, st.lsn_before, st.lsn_after);
-    return Next(ctx, "prepare");
+    return Next(ctx, RdsPhase::kPrepare);
   }
 
   // A subscription the source server had, in any of its databases, is copied enabled: it would
@@ -320,7 +320,7 @@ class RdsSnapshotSource : public SnapshotSource {
       DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));
       log::info("dropped the copy of replication slot {} on the new instance", slots->Get(i, 0));
     }
-    return Next(ctx, "replicas");
+    return Next(ctx, RdsPhase::kReplicas);
   }
 
   Status ReadReplicas(RunContext& ctx) {
@@ -340,7 +340,7 @@ class RdsSnapshotSource : public SnapshotSource {
       }
     }
     for (const auto& id : st.replicas) DBR_RETURN_IF_ERROR(WaitForInstance(ctx, id, nullptr));
-    return Next(ctx, "warm");
+    return Next(ctx, RdsPhase::kWarm);
   }
 
   // A restored RDS volume loads its blocks from S3 on first read: read every table and index
@@ -397,7 +397,7 @@ class RdsSnapshotSource : public SnapshotSource {
     });
     DBR_RETURN_IF_ERROR(warmed);
     if (prewarm) log::info("read {} pages on the new instance", pages.load());
-    return Next(ctx, "done");
+    return Next(ctx, RdsPhase::kDone);
   }
 
   aws::RdsSession session_;

@@ -50,8 +50,8 @@ class Cleanup {
     DBR_RETURN_IF_ERROR(StopWriter(store));
     // Both directions: `run` built source -> destination, `cutover` the way back.
     for (const names::Link* link : {&links_.forward, &links_.reverse}) {
-      pg::Connection& from = std::string(link->from) == "src" ? *src : *dst;
-      pg::Connection& to = std::string(link->to) == "src" ? *src : *dst;
+      pg::Connection& from = link->from == Side::kSource ? *src : *dst;
+      pg::Connection& to = link->to == Side::kSource ? *src : *dst;
       DBR_RETURN_IF_ERROR(DropSubscription(to, *link));
       DBR_RETURN_IF_ERROR(DropSlot(from, *link));
       DBR_RETURN_IF_ERROR(DropPublication(from, link->publication, ""));
@@ -180,24 +180,24 @@ class Cleanup {
       return Status::Error(fmt::format(
           "a {} was interrupted (stage {}): run `db_relocate {}` again to finish or undo it "
           "before cleaning up; nothing was dropped",
-          state.switching->to == "dst" ? "cut-over" : "rollback", state.switching->stage,
-          state.switching->to == "dst" ? "cutover" : "rollback"));
+          SwitchName(state.switching->to), state.switching->stage,
+          SwitchCommand(state.switching->to)));
     if (!config_.cutover.configured) return Status::Ok();
     auto proxy = MakeTrafficSwitch(config_);
     if (!proxy.ok()) return proxy.status();
     auto ps = (*proxy)->Inspect();
     if (!ps.ok() || !ps->running) return Status::Ok();  // no proxy, no traffic to strand
-    if (!ps->active.empty() && ps->active != state.primary)
+    if (ps->active && *ps->active != state.primary)
       return Status::Error(fmt::format(
           "the proxy sends the application to the {} but the relocation's primary is the {}: "
           "both may hold writes the other lacks. Point the proxy back, or run cutover/rollback; "
           "nothing was dropped",
-          SideName(ps->active), SideName(state.primary)));
+          SideName(*ps->active), SideName(state.primary)));
     return Status::Ok();
   }
 
   // The proxy keeps sending the application to the primary; the other database leaves it.
-  Status RetireProxyStandby(const std::string& primary) {
+  Status RetireProxyStandby(Side primary) {
     if (!config_.cutover.configured) return Status::Ok();
     auto proxy = MakeTrafficSwitch(config_);
     if (!proxy.ok()) return proxy.status();
@@ -206,7 +206,7 @@ class Cleanup {
     actions_.push_back(
         fmt::format("remove the {} from the proxy ({}), which keeps sending the "
                     "application to the {}",
-                    SideName(OtherSide(primary)), (*proxy)->name(), SideName(primary)));
+                    SideName(Other(primary)), (*proxy)->name(), SideName(primary)));
     if (dry_run_) return Status::Ok();
     return (*proxy)->RetireStandby(BackendOf(config_, primary));
   }

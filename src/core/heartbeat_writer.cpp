@@ -58,7 +58,8 @@ int RunHeartbeatWriter(const Config& config) {
     if (!src || src->IsBroken()) {
       // The heartbeat is written where the application writes: the destination after cut-over.
       auto state = store.Load();
-      auto conn = pg::Connection::Open(ParamsOf(config, state.ok() ? state->primary : "src"));
+      auto conn =
+          pg::Connection::Open(ParamsOf(config, state.ok() ? state->primary : Side::kSource));
       if (conn.ok()) src.emplace(std::move(*conn));
     }
     Status st = src ? src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES")

@@ -26,7 +26,7 @@ namespace {
 // Step 1: the engine's and the cloud's checks; stops on FAIL unless `force`.
 Status CheckBeforeStarting(RunContext& ctx) {
   PreflightOptions options;
-  options.destination_schema_is_ours = !ctx.state.snapshot_phase.empty();
+  options.destination_schema_is_ours = ctx.state.snapshot_phase != SnapshotPhase::kNone;
   options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
   options.destination_instance_is_ours = !ctx.state.rds.instance.empty();
   PreflightReport report = RunPreflight(ctx.config, options);
@@ -117,8 +117,8 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
   for (const auto& [name, t] : ctx.state.tables) {
     rows += t.rows;
     bytes += t.bytes;
-    copied += t.state == "copied";
-    resync += t.state == "resync";
+    copied += t.state == TableState::kCopied;
+    resync += t.state == TableState::kResync;
   }
   out += fmt::format("  total{:>57}\n", HumanDuration(total_seconds));
   out += fmt::format("tables: {} copied ({} rows, {}){}\n", copied, rows,
@@ -181,7 +181,7 @@ Status RunRelocation(const Config& config) {
   DBR_RETURN_IF_ERROR(StateBelongsToConfig(ctx.config, ctx.state));
   // After a cut-over the destination is the primary and replication runs the other way: the
   // forward steps must not rebuild what the cut-over took down.
-  if (ctx.state.primary == "dst" || ctx.state.switching)
+  if (ctx.state.primary == Side::kDestination || ctx.state.switching)
     return Status::Error(
         ctx.state.switching
             ? "a cut-over or rollback was interrupted: run that command again first"

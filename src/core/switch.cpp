@@ -33,7 +33,7 @@ struct Switch {
   const Config& config;
   StateStore store;
   RunState state;
-  std::string from, to;
+  Side from, to;
   const names::Links links;
   const names::Link link_in;   // carries writes into `to` (from -> to)
   const names::Link link_out;  // will carry them back (to -> from)
@@ -42,22 +42,22 @@ struct Switch {
   std::vector<FencedRole>
       lifted_on_new_side_;  // its fence from the last switch, lifted by this one
 
-  Switch(const Config& c, std::string target)
+  Switch(const Config& c, Side target)
       : config(c),
         store(c.state_dir),
-        from(OtherSide(target)),
-        to(std::move(target)),
+        from(Other(target)),
+        to(target),
         links(LinksOf(c)),
         link_in(links.Into(to)),
         link_out(links.Into(from)) {}
 
-  std::string Verb() const { return to == "dst" ? "cut-over" : "rollback"; }
+  std::string Verb() const { return SwitchName(to); }
 
   Status Save() { return store.Save(state); }
 
   Status Connect() {
     RetryPolicy policy{.attempts = 3, .first_delay = milliseconds(300)};
-    auto open = [&](const std::string& side, std::optional<pg::Connection>* out) {
+    auto open = [&](Side side, std::optional<pg::Connection>* out) {
       if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
       return Retry(policy, std::string("connecting to the ") + SideName(side), [&] {
         auto c = pg::Connection::Open(ParamsOf(config, side));
@@ -241,7 +241,7 @@ struct Switch {
     auto exists = new_side->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1",
                                        {config.upgrade.user});
     if (!exists.ok()) return exists.status();
-    if (*exists == "0" && to == "dst") {  // cleanup drops what we created there
+    if (*exists == "0" && to == Side::kDestination) {  // cleanup drops what we created there
       state.created_roles.push_back(config.upgrade.user);
       DBR_RETURN_IF_ERROR(Save());
     }
@@ -357,7 +357,7 @@ struct Switch {
   // Puts everything back as it was before the switch began; safe to run more than once. What
   // cannot be put back keeps the switch recorded, so that running the command again goes on.
   Status Undo() {
-    state.switching->stage = "undoing";
+    state.switching->stage = SwitchStage::kUndoing;
     Status result = Save();
     auto keep = [&](Status st) {
       if (!st.ok() && result.ok()) result = st;
@@ -401,7 +401,7 @@ struct Switch {
     auto ps = proxy->Inspect();
     if (!ps.ok() || !ps->running || ps->active == to || !old_side || old_side->IsBroken())
       return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
-    state.switching->stage = "undoing";
+    state.switching->stage = SwitchStage::kUndoing;
     DBR_RETURN_IF_ERROR(Save());
     DBR_RETURN_IF_ERROR(LiftFenceOn(from));
     DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
@@ -418,12 +418,12 @@ struct Switch {
     DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, to)));
     DBR_RETURN_IF_ERROR(proxy->Resume());
     state.primary = to;
-    state.switching->stage = "switched";
+    state.switching->stage = SwitchStage::kSwitched;
     DBR_RETURN_IF_ERROR(Save());
     return Finish();
   }
 
-  Status LiftFenceOn(const std::string& side) {
+  Status LiftFenceOn(Side side) {
     auto it = state.fenced.find(side);
     if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
     pg::Connection& conn = side == from ? *old_side : *new_side;
@@ -449,7 +449,7 @@ struct Switch {
                              link_out.subscription)));
     CrashPoint("switch:finishing");
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
-    state.switching->stage = "done";
+    state.switching->stage = SwitchStage::kDone;
     state.switching->finished_at = NowUtc();
     state.switches.push_back(*state.switching);
     state.switching.reset();
@@ -492,7 +492,8 @@ struct Switch {
     DBR_RETURN_IF_ERROR(CheckReady());
     DBR_RETURN_IF_ERROR(SyncLogins());
     DBR_RETURN_IF_ERROR(PrepareReturnPath());
-    state.switching = SwitchRecord{.to = to, .stage = "prepared", .started_at = NowUtc()};
+    state.switching =
+        SwitchRecord{.to = to, .stage = SwitchStage::kPrepared, .started_at = NowUtc()};
     DBR_RETURN_IF_ERROR(Save());
     // The heartbeat writer writes to the old side through no proxy: stop it first.
     DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
@@ -505,7 +506,7 @@ struct Switch {
       (void)EnsureHeartbeatWriter(config, store);
       return st.Wrap(Verb() + " abandoned");
     }
-    state.switching->stage = "paused";
+    state.switching->stage = SwitchStage::kPaused;
     Status st = Save();
     CrashPoint("switch:paused");
 
@@ -524,7 +525,7 @@ struct Switch {
       st = LiftFenceOn(to);
     }
     if (st.ok()) {
-      state.switching->stage = "pointing";
+      state.switching->stage = SwitchStage::kPointing;
       st = Save();
     }
     CrashPoint("switch:pointing");
@@ -541,7 +542,7 @@ struct Switch {
                             "); run the same command again"));
     }
     state.primary = to;
-    state.switching->stage = "switched";
+    state.switching->stage = SwitchStage::kSwitched;
     state.switching->pause_ms = pause_ms;
     DBR_RETURN_IF_ERROR(Save());
     CrashPoint("switch:switched");
@@ -554,9 +555,9 @@ struct Switch {
         "  write pause: {:.0f} ms (proxy paused -> resumed)\n"
         "  last write on the {}: heartbeat {} at {}, applied before the switch\n"
         "  return replication: {} -> {} (subscription {}), so `{}` loses nothing\n",
-        to == "dst" ? "Cut-over" : "Rollback", SideName(to), ServerOf(config, to).host,
+        to == Side::kDestination ? "Cut-over" : "Rollback", SideName(to), ServerOf(config, to).host,
         ServerOf(config, to).port, done.pause_ms, SideName(from), done.marker, done.lsn,
-        SideName(to), SideName(from), link_out.subscription, to == "dst" ? "rollback" : "cutover");
+        SideName(to), SideName(from), link_out.subscription, SwitchCommand(from));
     return Status::Ok();
   }
 
@@ -567,11 +568,11 @@ struct Switch {
       return Status::Error(fmt::format(
           "a {} was interrupted (stage {}): run `db_relocate {}` again first, to finish or undo "
           "it",
-          to == "dst" ? "rollback" : "cut-over", state.switching->stage,
-          to == "dst" ? "rollback" : "cutover"));
+          SwitchName(from), state.switching->stage, SwitchCommand(from)));
     log::warn("an interrupted {} (stage {}) was found", Verb(), state.switching->stage);
-    if (state.switching->stage == "switched") return Finish();
-    if (state.switching->stage == "pointing" || state.switching->stage == "undoing") {
+    if (state.switching->stage == SwitchStage::kSwitched) return Finish();
+    if (state.switching->stage == SwitchStage::kPointing ||
+        state.switching->stage == SwitchStage::kUndoing) {
       // Decide from facts, never from a proxy that does not answer.
       auto ps = proxy->Inspect();
       if (!ps.ok() || !ps->running)
@@ -589,7 +590,7 @@ struct Switch {
 
 }  // namespace
 
-Status SwitchTraffic(const Config& config, const std::string& to) {
+Status SwitchTraffic(const Config& config, Side to) {
   DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
   auto lock =
       FileLock::Acquire(std::filesystem::path(config.state_dir) / "run.lock", "this relocation");
@@ -604,7 +605,7 @@ Status ProvisionProxy(const Config& config) {
   StateStore store(config.state_dir);
   auto state = store.Load();
   if (!state.ok()) return state.status();
-  const std::string active = state->primary;
+  const Side active = state->primary;
   if (!config.cutover.manage) {
     auto ps = (*proxy)->Inspect();
     if (!ps.ok()) return ps.status();
@@ -613,7 +614,7 @@ Status ProvisionProxy(const Config& config) {
           fmt::format("the proxy ({}) does not answer: {}", (*proxy)->name(), ps->detail));
     return Status::Ok();
   }
-  return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, OtherSide(active)));
+  return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, Other(active)));
 }
 
 Status StopManagedProxy(const Config& config) {
@@ -633,16 +634,15 @@ Result<std::string> DescribeProxy(const Config& config) {
   if (!ps.ok()) return ps.status();
   StateStore store(config.state_dir);
   auto state = store.Load();
-  std::string primary = state.ok() ? state->primary : "src";
+  const Side primary = state.ok() ? state->primary : Side::kSource;
   std::string out = fmt::format("proxy: {} ({}), listening on {}\n", (*proxy)->name(),
                                 config.cutover.manage ? "managed by db_relocate" : "not managed",
                                 config.cutover.listen);
   out += fmt::format("  state: {}\n", !ps->running ? "not running"
                                       : ps->paused ? "paused"
                                                    : "running");
-  out += fmt::format("  sends traffic to: {}\n", ps->active.empty()
-                                                     ? std::string("neither database")
-                                                     : std::string(SideName(ps->active)));
+  out += fmt::format("  sends traffic to: {}\n", !ps->active ? std::string("neither database")
+                                                             : std::string(SideName(*ps->active)));
   out += fmt::format("  application writes should go to: {}\n", SideName(primary));
   out += "  " + ps->detail + "\n";
   return out;

@@ -9,12 +9,13 @@
 #include <string>
 
 #include "config/config.h"
+#include "model/side.h"
 #include "util/status.h"
 
 namespace dbr {
 
-// `to` is "dst" (cut-over) or "src" (rollback).
-Status SwitchTraffic(const Config& config, const std::string& to);
+// `to` is the destination (cut-over) or the source (rollback).
+Status SwitchTraffic(const Config& config, Side to);
 
 // With cutover.manage: writes the proxy's config pointing at the current primary and starts or
 // reloads it. Without: checks that the proxy answers.

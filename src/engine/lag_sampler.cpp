@@ -59,12 +59,12 @@ void LagSampler::SampleOnce() {
     replica_.reset();
     primary_side_ = state->primary;
   }
-  Open(primary_, ParamsOf(config_, primary_side_));
+  Open(primary_, ParamsOf(config_, *primary_side_));
   if (!primary_) return;
   // With provider rds there is no destination to read until the snapshot is restored.
   if (config_.provider != "rds" || !state->rds.dst_host.empty())
-    Open(replica_, ParamsOf(config_, OtherSide(primary_side_)));
-  const names::Link& link = links_.Into(OtherSide(primary_side_));
+    Open(replica_, ParamsOf(config_, Other(*primary_side_)));
+  const names::Link& link = links_.Into(Other(*primary_side_));
   ReplicationHealth h = ReadReplicationHealth(&*primary_, replica_ ? &*replica_ : nullptr, link);
   if (Status st = RecordLag(recorder_, h); !st.ok()) log::debug("{}", st.message());
   WarnAboutSlot(h, link);

@@ -40,7 +40,7 @@ class LagSampler {
   Config config_;
   names::Links links_;
   SampleRecorder recorder_;
-  std::string primary_side_;
+  std::optional<Side> primary_side_;  // unset until the first sample
   std::optional<pg::Connection> primary_, replica_;
   // The slot warning last logged: "<slot> near" or "<slot> lost", empty when none.
   std::string slot_trouble_;

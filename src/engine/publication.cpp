@@ -41,7 +41,7 @@ Status FixReplicaIdentity(RunContext& ctx) {
 bool DestinationDependsOnSlot(const RunState& state) {
   if (!state.rds.snapshot.empty()) return true;  // the RDS snapshot was requested
   for (const auto& [name, t] : state.tables)
-    if (t.state != "pending") return true;
+    if (t.state != TableState::kPending) return true;
   return false;
 }
 

@@ -17,7 +17,7 @@ double Field(const std::optional<nlohmann::json>& figure, const char* key, doubl
 }
 
 std::string StepOf(const RunState& state) {
-  if (state.switching) return state.switching->to == "dst" ? "cutover" : "rollback";
+  if (state.switching) return SwitchCommand(state.switching->to);
   return state.current_step.empty() ? "none" : state.current_step;
 }
 
@@ -35,12 +35,12 @@ std::string RenderRelocationMetrics(const std::filesystem::path& state_dir, doub
   e.Add(1, {{"step", StepOf(state)}});
 
   e.Family("db_relocate_primary", "gauge", "The side taking the application's writes (1)");
-  e.Add(1, {{"side", state.primary == "dst" ? "destination" : "source"}});
+  e.Add(1, {{"side", SideName(state.primary)}});
 
   std::map<std::string, int64_t> by_state = {{"pending", 0}, {"copied", 0}, {"resync", 0}};
   double state_rows = 0, state_bytes = 0;
   for (const auto& [name, t] : state.tables) {
-    by_state[t.state]++;
+    by_state[std::string(NameOf(t.state))]++;
     state_rows += static_cast<double>(t.rows);
     state_bytes += static_cast<double>(t.bytes);
   }

@@ -53,8 +53,9 @@ std::string SlotName(const std::string& base, const std::string& database) {
 Links::Links(const std::string& src_database, const std::string& dst_database)
     : src_database(src_database),
       dst_database(dst_database),
-      forward{kPublication, SlotName(kSlotBase, src_database), kSubscription, "src", "dst"},
+      forward{kPublication, SlotName(kSlotBase, src_database), kSubscription, Side::kSource,
+              Side::kDestination},
       reverse{kReversePublication, SlotName(kReverseSlotBase, dst_database), kReverseSubscription,
-              "dst", "src"} {}
+              Side::kDestination, Side::kSource} {}
 
 }  // namespace dbr::names

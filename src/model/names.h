@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "model/side.h"
+
 namespace dbr::names {
 
 inline constexpr const char* kPublication = "db_relocate_pub";
@@ -39,8 +41,8 @@ struct Link {
   std::string publication;
   std::string slot;
   std::string subscription;
-  const char* from;  // "src" or "dst"
-  const char* to;
+  Side from;  // the side that sends
+  Side to;
 };
 
 // Both directions of the relocation of database `src_database` into `dst_database`.
@@ -53,7 +55,7 @@ struct Links {
   // Destination to source: set up by `cutover`, so that a rollback loses nothing.
   Link reverse;
   // The link that carries writes into `side`.
-  const Link& Into(const std::string& side) const { return side == "dst" ? forward : reverse; }
+  const Link& Into(Side side) const { return side == Side::kDestination ? forward : reverse; }
 };
 
 }  // namespace dbr::names

@@ -1,6 +1,9 @@
 #include "model/run_state.h"
 
+#include <fmt/format.h>
+
 #include <ctime>
+#include <stdexcept>
 
 #include "util/files.h"
 
@@ -22,7 +25,7 @@ bool RunState::StepDone(const std::string& name) const {
 
 nlohmann::json RunState::ToJson() const {
   nlohmann::json j;
-  j["format"] = 1;
+  j["format"] = kStateFormat;
   j["source"] = source;
   j["destination_database"] = destination_database;
   j["current_step"] = current_step;
@@ -40,7 +43,7 @@ nlohmann::json RunState::ToJson() const {
   j["sequences_set"] = sequences_set;
   j["created_roles"] = created_roles;
   j["notes"] = notes;
-  if (!rds.phase.empty()) j["rds"] = rds;
+  if (rds.phase != RdsPhase::kNone) j["rds"] = rds;
   j["primary"] = primary;
   auto record = [](const SwitchRecord& r) {
     return nlohmann::json{{"to", r.to},
@@ -57,45 +60,65 @@ nlohmann::json RunState::ToJson() const {
   j["fenced"] = nlohmann::json::object();
   for (const auto& [side, roles] : fenced)
     for (const auto& f : roles)
-      j["fenced"][side].push_back({{"role", f.role}, {"previous", f.previous}});
+      j["fenced"][std::string(NameOf(side))].push_back(
+          {{"role", f.role}, {"previous", f.previous}});
   return j;
 }
 
+namespace {
+
+// A field of `j` read as T, or `fallback` when absent.
+template <typename T>
+T Field(const nlohmann::json& j, const char* key, T fallback) {
+  if (!j.is_object())
+    throw std::invalid_argument(std::string("an object holding \"") + key + "\" is " + j.dump());
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? fallback : it->get<T>();
+}
+
+}  // namespace
+
 RunState RunState::FromJson(const nlohmann::json& j) {
+  // Formats older than kStateFormat are migrated here, oldest first; format 1 is the first.
   RunState s;
-  s.source = j.value("source", "");
-  s.destination_database = j.value("destination_database", "");
-  s.current_step = j.value("current_step", "");
-  s.started_at = j.value("started_at", "");
+  s.source = Field<std::string>(j, "source", "");
+  s.destination_database = Field<std::string>(j, "destination_database", "");
+  s.current_step = Field<std::string>(j, "current_step", "");
+  s.started_at = Field<std::string>(j, "started_at", "");
   if (j.contains("steps"))
     for (const auto& [name, v] : j["steps"].items())
-      s.steps[name] = {v.value("done", false), v.value("seconds", 0.0), v.value("finished_at", "")};
-  s.replication_password = j.value("replication_password", "");
-  s.snapshot_lsn = j.value("snapshot_lsn", "");
-  s.snapshot_phase = j.value("snapshot_phase", "");
+      s.steps[name] = {Field(v, "done", false), Field(v, "seconds", 0.0),
+                       Field<std::string>(v, "finished_at", "")};
+  s.replication_password = Field<std::string>(j, "replication_password", "");
+  s.snapshot_lsn = Field<std::string>(j, "snapshot_lsn", "");
+  s.snapshot_phase = Field(j, "snapshot_phase", SnapshotPhase::kNone);
   if (j.contains("tables"))
     for (const auto& [name, v] : j["tables"].items())
-      s.tables[name] = {v.value("state", "pending"), v.value("rows", int64_t{0}),
-                        v.value("bytes", int64_t{0}), v.value("seconds", 0.0)};
-  s.resync_tables = j.value("resync_tables", std::vector<std::string>{});
-  s.sequences_set = j.value("sequences_set", false);
-  s.created_roles = j.value("created_roles", std::vector<std::string>{});
-  s.notes = j.value("notes", std::vector<std::string>{});
+      s.tables[name] = {Field(v, "state", TableState::kPending), Field(v, "rows", int64_t{0}),
+                        Field(v, "bytes", int64_t{0}), Field(v, "seconds", 0.0)};
+  s.resync_tables = Field(j, "resync_tables", std::vector<std::string>{});
+  s.sequences_set = Field(j, "sequences_set", false);
+  s.created_roles = Field(j, "created_roles", std::vector<std::string>{});
+  s.notes = Field(j, "notes", std::vector<std::string>{});
   if (j.contains("rds") && j["rds"].is_object()) s.rds = j["rds"].get<RdsState>();
-  s.primary = j.value("primary", "src");
+  s.primary = Field(j, "primary", Side::kSource);
   auto record = [](const nlohmann::json& v) {
-    return SwitchRecord{v.value("to", ""),         v.value("stage", ""),
-                        v.value("started_at", ""), v.value("finished_at", ""),
-                        v.value("pause_ms", 0.0),  v.value("marker", int64_t{0}),
-                        v.value("lsn", "")};
+    return SwitchRecord{Field(v, "to", Side::kDestination),
+                        Field(v, "stage", SwitchStage::kPrepared),
+                        Field<std::string>(v, "started_at", ""),
+                        Field<std::string>(v, "finished_at", ""),
+                        Field(v, "pause_ms", 0.0),
+                        Field(v, "marker", int64_t{0}),
+                        Field<std::string>(v, "lsn", "")};
   };
-  if (j.contains("switching")) s.switching = record(j["switching"]);
+  if (j.contains("switching") && !j["switching"].is_null()) s.switching = record(j["switching"]);
   if (j.contains("switches"))
     for (const auto& v : j["switches"]) s.switches.push_back(record(v));
   if (j.contains("fenced"))
     for (const auto& [side, roles] : j["fenced"].items())
       for (const auto& f : roles)
-        s.fenced[side].push_back({f.value("role", ""), f.value("previous", "")});
+        s.fenced[nlohmann::json(side).get<Side>()].push_back(
+            {Field<std::string>(f, "role", ""), Field<std::string>(f, "previous", "")});
   return s;
 }
 
@@ -108,10 +131,23 @@ Result<RunState> StateStore::Load() const {
   auto text = ReadFile(file("state.json"));
   if (!text.ok()) return text.status();
   auto j = nlohmann::json::parse(*text, nullptr, false);
+  const std::string path = file("state.json").string();
   if (j.is_discarded() || !j.is_object())
-    return Status::Error("the run state " + file("state.json").string() +
+    return Status::Error("the run state " + path +
                          " is damaged (not JSON); move it away to start afresh");
-  return RunState::FromJson(j);
+  const int format =
+      j.contains("format") && j["format"].is_number_integer() ? j["format"].get<int>() : 1;
+  if (format > kStateFormat)
+    return Status::Error(fmt::format(
+        "the run state {} has format {}, written by a newer db_relocate (this one reads formats "
+        "up to {}): use that version for this relocation",
+        path, format, kStateFormat));
+  try {
+    return RunState::FromJson(j);
+  } catch (const std::exception& e) {
+    return Status::Error("the run state " + path + " is damaged (" + e.what() +
+                         "); move it away to start afresh");
+  }
 }
 
 Status StateStore::Save(const RunState& state) const {

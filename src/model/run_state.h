@@ -9,9 +9,75 @@
 #include <string>
 #include <vector>
 
+#include "model/side.h"
+#include "util/enum_names.h"
 #include "util/status.h"
 
 namespace dbr {
+
+// The version of state.json this build writes; it reads this one and older ones (FromJson
+// migrates them) and refuses newer ones.
+inline constexpr int kStateFormat = 1;
+
+enum class TableState {
+  kPending,  // not copied yet
+  kCopied,   // its rows are on the destination as of the snapshot
+  kResync,   // left to the subscription's table synchronisation
+};
+template <>
+struct EnumNames<TableState> {
+  static constexpr std::string_view kWhat = "table state";
+  static constexpr std::pair<TableState, std::string_view> kTable[] = {
+      {TableState::kPending, "pending"},
+      {TableState::kCopied, "copied"},
+      {TableState::kResync, "resync"}};
+};
+
+// How far the logical copy got, in its order (snapshot/logical_copy.cpp).
+enum class SnapshotPhase { kNone, kSchema, kRows, kIndexes, kAnalyze, kDone };
+template <>
+struct EnumNames<SnapshotPhase> {
+  static constexpr std::string_view kWhat = "snapshot phase";
+  static constexpr std::pair<SnapshotPhase, std::string_view> kTable[] = {
+      {SnapshotPhase::kNone, ""},           {SnapshotPhase::kSchema, "schema"},
+      {SnapshotPhase::kRows, "rows"},       {SnapshotPhase::kIndexes, "indexes"},
+      {SnapshotPhase::kAnalyze, "analyze"}, {SnapshotPhase::kDone, "done"}};
+};
+
+// How far an RDS snapshot and restore got, in its order (cloud/rds_snapshot.cpp).
+enum class RdsPhase {
+  kNone,
+  kSnapshot,
+  kUpgrade,
+  kEncrypt,
+  kRestore,
+  kLsn,
+  kPrepare,
+  kReplicas,
+  kWarm,
+  kDone
+};
+template <>
+struct EnumNames<RdsPhase> {
+  static constexpr std::string_view kWhat = "RDS phase";
+  static constexpr std::pair<RdsPhase, std::string_view> kTable[] = {
+      {RdsPhase::kNone, ""},           {RdsPhase::kSnapshot, "snapshot"},
+      {RdsPhase::kUpgrade, "upgrade"}, {RdsPhase::kEncrypt, "encrypt"},
+      {RdsPhase::kRestore, "restore"}, {RdsPhase::kLsn, "lsn"},
+      {RdsPhase::kPrepare, "prepare"}, {RdsPhase::kReplicas, "replicas"},
+      {RdsPhase::kWarm, "warm"},       {RdsPhase::kDone, "done"}};
+};
+
+// Where a cut-over or rollback is (core/switch.cpp).
+enum class SwitchStage { kPrepared, kPaused, kPointing, kSwitched, kUndoing, kDone };
+template <>
+struct EnumNames<SwitchStage> {
+  static constexpr std::string_view kWhat = "switch stage";
+  static constexpr std::pair<SwitchStage, std::string_view> kTable[] = {
+      {SwitchStage::kPrepared, "prepared"}, {SwitchStage::kPaused, "paused"},
+      {SwitchStage::kPointing, "pointing"}, {SwitchStage::kSwitched, "switched"},
+      {SwitchStage::kUndoing, "undoing"},   {SwitchStage::kDone, "done"}};
+};
 
 struct StepRecord {
   bool done = false;
@@ -20,7 +86,7 @@ struct StepRecord {
 };
 
 struct TableProgress {
-  std::string state = "pending";  // pending | copied | resync (left to the subscription)
+  TableState state = TableState::kPending;
   int64_t rows = 0;
   int64_t bytes = 0;
   double seconds = 0;
@@ -34,8 +100,8 @@ struct FencedRole {
 
 // One cut-over or rollback.
 struct SwitchRecord {
-  std::string to;     // "dst" (cut-over) or "src" (rollback)
-  std::string stage;  // prepared | paused | pointing | switched | done
+  Side to = Side::kDestination;  // the destination: a cut-over; the source: a rollback
+  SwitchStage stage = SwitchStage::kPrepared;
   std::string started_at;
   std::string finished_at;
   double pause_ms = 0;  // writes held by the proxy, PAUSE to RESUME
@@ -43,10 +109,18 @@ struct SwitchRecord {
   std::string lsn;      // the old side's flushed WAL position just after the marker
 };
 
+// "cut-over" or "rollback", for messages; SwitchCommand: the command that runs it.
+constexpr const char* SwitchName(Side to) {
+  return to == Side::kDestination ? "cut-over" : "rollback";
+}
+constexpr const char* SwitchCommand(Side to) {
+  return to == Side::kDestination ? "cutover" : "rollback";
+}
+
 // What an RDS relocation created in AWS and how far it got, so `run` resumes the waits and
 // `cleanup` finds every resource.
 struct RdsState {
-  std::string phase;     // snapshot | upgrade | encrypt | restore | lsn | replicas | warm | done
+  RdsPhase phase = RdsPhase::kNone;
   std::string snapshot;  // CreateDBSnapshot of the source (upgraded in place by ModifyDBSnapshot)
   std::string encrypted_snapshot;  // CopyDBSnapshot with the KMS key (unencrypted sources)
   std::string instance;            // the restored instance: the destination
@@ -78,9 +152,9 @@ struct RunState {
   std::map<std::string, StepRecord> steps;
   std::string replication_password;  // generated when upgrade.password is unset; file is 0600
   std::string snapshot_lsn;          // where the destination's data ends; origin advanced here
-  std::string snapshot_phase;        // inside the snapshot step: schema | rows | indexes | done
-  std::map<std::string, TableProgress> tables;  // key: quoted "schema"."table"
-  std::vector<std::string> resync_tables;       // handed to the subscription's table sync
+  SnapshotPhase snapshot_phase = SnapshotPhase::kNone;  // inside the snapshot step
+  std::map<std::string, TableProgress> tables;          // key: quoted "schema"."table"
+  std::vector<std::string> resync_tables;               // handed to the subscription's table sync
   bool sequences_set = false;
   std::vector<std::string> created_roles;  // on the destination, by the snapshot step
   std::string started_at;
@@ -88,13 +162,15 @@ struct RunState {
   RdsState rds;                    // provider rds only
 
   // Cut-over and rollback.
-  std::string primary = "src";            // the side taking the application's writes
-  std::optional<SwitchRecord> switching;  // a switch that has not finished
-  std::vector<SwitchRecord> switches;     // finished ones, oldest first
-  std::map<std::string, std::vector<FencedRole>> fenced;  // side -> roles made read-only there
+  Side primary = Side::kSource;                    // the side taking the application's writes
+  std::optional<SwitchRecord> switching;           // a switch that has not finished
+  std::vector<SwitchRecord> switches;              // finished ones, oldest first
+  std::map<Side, std::vector<FencedRole>> fenced;  // roles made read-only on each side
 
   bool StepDone(const std::string& name) const;
   nlohmann::json ToJson() const;
+  // A state of format kStateFormat or older; throws std::exception on a field of the wrong type
+  // or an unknown name (StateStore::Load turns that into an error naming the file).
   static RunState FromJson(const nlohmann::json& j);
 };
 

@@ -47,17 +47,11 @@ pg::ConnParams DestinationParams(const Config& config) {
   return FromServer(config.dst, "destination");
 }
 
-std::string OtherSide(const std::string& side) {
-  return side == "dst" ? "src" : "dst";
+const ServerConfig& ServerOf(const Config& config, Side side) {
+  return side == Side::kDestination ? config.dst : config.src;
 }
-const char* SideName(const std::string& side) {
-  return side == "dst" ? "destination" : "source";
-}
-const ServerConfig& ServerOf(const Config& config, const std::string& side) {
-  return side == "dst" ? config.dst : config.src;
-}
-pg::ConnParams ParamsOf(const Config& config, const std::string& side) {
-  return side == "dst" ? DestinationParams(config) : SourceParams(config);
+pg::ConnParams ParamsOf(const Config& config, Side side) {
+  return side == Side::kDestination ? DestinationParams(config) : SourceParams(config);
 }
 
 void RecordRelocation(const Config& config, RunState& state) {

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "model/names.h"
 #include "model/run_state.h"
+#include "model/side.h"
 #include "pg/connection.h"
 
 namespace dbr {
@@ -15,11 +16,9 @@ void UseRecordedDestination(Config& config, const RunState& state);
 void UseRecordedDestination(Config& config);  // reads the state from config.state_dir
 pg::ConnParams DestinationParams(const Config& config);
 
-// The two sides by their names in the run state: "src" and "dst".
-std::string OtherSide(const std::string& side);
-const char* SideName(const std::string& side);  // "source" or "destination"
-const ServerConfig& ServerOf(const Config& config, const std::string& side);
-pg::ConnParams ParamsOf(const Config& config, const std::string& side);
+// A side's block of the config, and how to connect to it.
+const ServerConfig& ServerOf(const Config& config, Side side);
+pg::ConnParams ParamsOf(const Config& config, Side side);
 
 // What a run state records of the relocation it belongs to (RunState::source and
 // destination_database), and an error naming state_dir when a state was recorded for another

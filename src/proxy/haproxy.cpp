@@ -28,6 +28,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// HAProxy's server for a side: src or dst.
+std::string ServerName(Side side) {
+  return std::string(NameOf(side));
+}
+
 std::string Address(const std::string& host, int port) {
   return host + ":" + std::to_string(port);
 }
@@ -102,7 +107,7 @@ class HAProxySwitch : public TrafficSwitch {
 
   const char* name() const override { return "HAProxy"; }
 
-  Status Provision(const Backend& active, const Backend& standby) override;
+  Status Provision(const Backend& active, const std::optional<Backend>& standby) override;
   Status RetireStandby(const Backend& active) override;
   Result<ProxyState> Inspect() override;
   Status Pause(std::chrono::milliseconds timeout) override;
@@ -112,7 +117,7 @@ class HAProxySwitch : public TrafficSwitch {
 
  private:
   std::string Where() const { return "HAProxy (runtime API " + socket_.string() + ")"; }
-  std::string Server(const std::string& side) const { return cutover_.backend + "/" + side; }
+  std::string Server(const std::string& name) const { return cutover_.backend + "/" + name; }
 
   Result<std::string> Command(const std::string& command) {
     auto reply = HAProxyCommand(socket_, command);
@@ -132,9 +137,8 @@ class HAProxySwitch : public TrafficSwitch {
   // missing (not the HAProxy db_relocate expects).
   Result<std::vector<HAProxyServerState>> Servers();
   Result<int> Sessions(const std::string& side);  // current sessions on the server
-  Status CheckSide(const std::string& side) const;
   Status WaitForSocket(const std::string& what);
-  Status ConvergeRuntime(const Backend& active, const Backend& standby);
+  Status ConvergeRuntime(const Backend& active, const std::optional<Backend>& standby);
   Status UpdateAddress(const HAProxyServerState& current, const Backend& wanted);
 
   CutoverConfig cutover_;
@@ -142,12 +146,6 @@ class HAProxySwitch : public TrafficSwitch {
   std::string paused_from_;  // the server Pause() put into maintenance
   std::string target_;       // the server PointTo() chose
 };
-
-Status HAProxySwitch::CheckSide(const std::string& side) const {
-  if (side == "src" || side == "dst") return Status::Ok();
-  return Status::Error("HAProxy backend " + cutover_.backend + ": unknown side \"" + side +
-                       "\" (its servers are named src and dst)");
-}
 
 Result<std::vector<HAProxyServerState>> HAProxySwitch::Servers() {
   const std::string command = "show servers state " + cutover_.backend;
@@ -195,38 +193,40 @@ Status HAProxySwitch::UpdateAddress(const HAProxyServerState& current, const Bac
     // The runtime API takes an IP address; a host name is resolved when the config is loaded
     // (Provision writes it), so there is nothing to compare here.
     if (current.port != wanted.port)
-      return Status::Error(Where() + ": server " + Server(wanted.side) + " uses port " +
+      return Status::Error(Where() + ": server " + Server(ServerName(wanted.side)) + " uses port " +
                            std::to_string(current.port) + ", not " + std::to_string(wanted.port) +
                            " of " + wanted.host +
                            "; fix the server line in HAProxy's config and reload it");
     return Status::Ok();
   }
   if (current.addr == wanted.host && current.port == wanted.port) return Status::Ok();
-  const std::string command = "set server " + Server(wanted.side) + " addr " + wanted.host +
-                              " port " + std::to_string(wanted.port);
+  const std::string command = "set server " + Server(ServerName(wanted.side)) + " addr " +
+                              wanted.host + " port " + std::to_string(wanted.port);
   DBR_ASSIGN_OR_RETURN(std::string reply, Command(command));
   // Success is a sentence too: "IP changed from ..." or "no need to change the addr, port
   // changed from ...".
   if (reply.find("changed from") == std::string::npos &&
       reply.find("no need to change") == std::string::npos)
     return CheckEmptyReply(socket_, command, reply);
-  log::info("HAProxy server {} now points at {}", Server(wanted.side),
+  log::info("HAProxy server {} now points at {}", Server(ServerName(wanted.side)),
             Address(wanted.host, wanted.port));
   return Status::Ok();
 }
 
 // When the config on disk is already the right one, the running HAProxy may still differ from it
 // (a cut-over happened since it was loaded): make the runtime state match it.
-Status HAProxySwitch::ConvergeRuntime(const Backend& active, const Backend& standby) {
+Status HAProxySwitch::ConvergeRuntime(const Backend& active,
+                                      const std::optional<Backend>& standby) {
   DBR_ASSIGN_OR_RETURN(auto servers, Servers());
   for (const auto& s : servers) {
-    if (s.name != active.side && standby.side.empty()) continue;
-    const Backend& wanted = s.name == active.side ? active : standby;
-    DBR_RETURN_IF_ERROR(UpdateAddress(s, wanted));
-    if (s.name == standby.side && !s.maint()) DBR_RETURN_IF_ERROR(SetState(s.name, "maint"));
+    const bool is_active = s.name == ServerName(active.side);
+    if (!is_active && !standby) continue;
+    DBR_RETURN_IF_ERROR(UpdateAddress(s, is_active ? active : *standby));
+    if (!is_active && !s.maint()) DBR_RETURN_IF_ERROR(SetState(s.name, "maint"));
   }
   for (const auto& s : servers)
-    if (s.name == active.side && !s.ready()) DBR_RETURN_IF_ERROR(SetState(s.name, "ready"));
+    if (s.name == ServerName(active.side) && !s.ready())
+      DBR_RETURN_IF_ERROR(SetState(s.name, "ready"));
   return Status::Ok();
 }
 
@@ -235,26 +235,24 @@ Status HAProxySwitch::RetireStandby(const Backend& active) {
     log::info(
         "HAProxy is not managed by db_relocate: remove its server {} from backend {} by "
         "hand (it stays in maintenance)",
-        active.side == "src" ? "dst" : "src", cutover_.backend);
+        ServerName(Other(active.side)), cutover_.backend);
     return Status::Ok();
   }
-  return Provision(active, Backend{});
+  return Provision(active, std::nullopt);
 }
 
-// An empty `standby.side` means none: the backend holds the active server only.
-Status HAProxySwitch::Provision(const Backend& active, const Backend& standby) {
-  const bool has_standby = !standby.side.empty();
-  DBR_RETURN_IF_ERROR(CheckSide(active.side));
-  if (has_standby) DBR_RETURN_IF_ERROR(CheckSide(standby.side));
-  if (active.side == standby.side)
-    return Status::Error("HAProxy: the active and the standby server are both " + active.side);
+// Without a standby the backend holds the active server only.
+Status HAProxySwitch::Provision(const Backend& active, const std::optional<Backend>& standby) {
+  if (standby && active.side == standby->side)
+    return Status::Error("HAProxy: the active and the standby server are both " +
+                         ServerName(active.side));
   std::string listen_host;
   int listen_port = 0;
   DBR_RETURN_IF_ERROR(ParseHostPort("cutover.listen", cutover_.listen, &listen_host, &listen_port));
-  for (const Backend* b : {&active, &standby})
-    if ((b == &active || has_standby) && (!SafeToken(b->host) || b->port <= 0 || b->port > 65535))
-      return Status::Error("HAProxy server " + Server(b->side) + ": invalid address \"" +
-                           Address(b->host, b->port) + "\"");
+  for (const Backend* b : {&active, standby ? &*standby : nullptr})
+    if (b != nullptr && (!SafeToken(b->host) || b->port <= 0 || b->port > 65535))
+      return Status::Error("HAProxy server " + Server(ServerName(b->side)) +
+                           ": invalid address \"" + Address(b->host, b->port) + "\"");
   for (const std::string& token : {cutover_.backend, socket_.string(), pid_file_.string()})
     if (!SafeToken(token))
       return Status::Error("HAProxy: \"" + token +
@@ -352,7 +350,7 @@ Result<ProxyState> HAProxySwitch::Inspect() {
     if (s.ready()) ready.push_back(s.name);
   }
   state.paused = ready.empty();
-  if (ready.size() == 1) state.active = ready.front();
+  if (ready.size() == 1) state.active = FromName<Side>(ready.front());
   if (ready.size() > 1)
     detail << "both servers are ready: HAProxy splits new connections between src and dst\n";
   state.detail = detail.str();
@@ -407,22 +405,21 @@ Status HAProxySwitch::Pause(std::chrono::milliseconds timeout) {
 }
 
 Status HAProxySwitch::PointTo(const Backend& backend) {
-  DBR_RETURN_IF_ERROR(CheckSide(backend.side));
   DBR_ASSIGN_OR_RETURN(auto servers, Servers());
-  const std::string other = backend.side == "src" ? "dst" : "src";
+  const std::string name = ServerName(backend.side), other = ServerName(Other(backend.side));
   bool found = false;
-  for (const auto& s : servers) found = found || s.name == backend.side;
+  for (const auto& s : servers) found = found || s.name == name;
   if (!found)
     return Status::Error(Where() + ": backend " + cutover_.backend + " has no server named " +
-                         backend.side +
+                         name +
                          " (cleanup removes the old database from a managed "
                          "HAProxy; `db_relocate proxy` puts it back)");
   for (const auto& s : servers) {
-    if (s.name == backend.side) DBR_RETURN_IF_ERROR(UpdateAddress(s, backend));
+    if (s.name == name) DBR_RETURN_IF_ERROR(UpdateAddress(s, backend));
     if (s.name == other && !s.maint()) DBR_RETURN_IF_ERROR(SetState(other, "maint"));
   }
-  target_ = backend.side;
-  log::info("HAProxy will send new connections to {} ({}) on resume", Server(backend.side),
+  target_ = name;
+  log::info("HAProxy will send new connections to {} ({}) on resume", Server(name),
             Address(backend.host, backend.port));
   return Status::Ok();
 }
@@ -487,7 +484,7 @@ Status ParseHostPort(const std::string& field, const std::string& value, std::st
 }
 
 std::string RenderHAProxyConfig(const HAProxyLayout& layout, const Backend& active,
-                                const Backend& standby) {
+                                const std::optional<Backend>& standby) {
   std::string listen_host = layout.listen;
   int listen_port = 0;
   if (ParseHostPort("listen", layout.listen, &listen_host, &listen_port).ok())
@@ -520,10 +517,10 @@ std::string RenderHAProxyConfig(const HAProxyLayout& layout, const Backend& acti
       << "  # Exactly one server is ready; the other is in maintenance (`disabled`). There are\n"
          "  # no health checks, so no on-marked-down: HAProxy never moves traffic by itself, and\n"
          "  # db_relocate ends the old server's sessions explicitly when it pauses.\n";
-  for (const std::string side : {"src", "dst"}) {
-    if (side != active.side && standby.side.empty()) continue;  // retired by cleanup
-    const Backend& b = side == active.side ? active : standby;
-    out << "  server " << side << " " << Address(b.host, b.port)
+  for (const Side side : {Side::kSource, Side::kDestination}) {
+    if (side != active.side && !standby) continue;  // retired by cleanup
+    const Backend& b = side == active.side ? active : *standby;
+    out << "  server " << ServerName(side) << " " << Address(b.host, b.port)
         << (side == active.side ? "" : " disabled") << "\n";
   }
   return out.str();

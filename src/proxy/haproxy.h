@@ -28,7 +28,7 @@ struct HAProxyLayout {
 // The text of the managed haproxy.cfg sending traffic to `active` (server `active.side`), with
 // `standby` configured but `disabled`. Pure: no file or process is touched.
 std::string RenderHAProxyConfig(const HAProxyLayout& layout, const Backend& active,
-                                const Backend& standby);
+                                const std::optional<Backend>& standby);
 
 // Splits "host:port" (or "[v6]:port"); an error naming `field` when it is not that.
 Status ParseHostPort(const std::string& field, const std::string& value, std::string* host,

@@ -31,7 +31,7 @@ class PgBouncerSwitch : public TrafficSwitch {
 
   const char* name() const override { return "PgBouncer"; }
 
-  Status Provision(const Backend& active, const Backend& standby) override {
+  Status Provision(const Backend& active, const std::optional<Backend>& standby) override {
     (void)standby;  // PgBouncer names one server per database; cut-over rewrites it
     DBR_RETURN_IF_ERROR(CheckDatabaseName());
     const fs::path dir = fs::path(co_.config_file).parent_path();
@@ -70,8 +70,8 @@ class PgBouncerSwitch : public TrafficSwitch {
       const std::string host = r->Get(i, host_col);
       const int port = static_cast<int>(ParseInt(r->Get(i, port_col), 0, 65535).value_or(0));
       state.paused = paused_col >= 0 && r->Get(i, paused_col) == "1";
-      if (port == config_.src.port && host == config_.src.host) state.active = "src";
-      if (port == config_.dst.port && host == config_.dst.host) state.active = "dst";
+      if (port == config_.src.port && host == config_.src.host) state.active = Side::kSource;
+      if (port == config_.dst.port && host == config_.dst.host) state.active = Side::kDestination;
       state.detail =
           fmt::format("PgBouncer at {}: database {} -> {}:{}/{}{}", co_.listen, co_.database, host,
                       port, r->Get(i, db_col), state.paused ? " (paused)" : "");

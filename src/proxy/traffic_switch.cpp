@@ -6,7 +6,7 @@
 
 namespace dbr {
 
-Backend BackendOf(const Config& config, const std::string& side) {
+Backend BackendOf(const Config& config, Side side) {
   const ServerConfig& s = ServerOf(config, side);
   return {side, s.host, s.port, s.name};
 }

@@ -4,16 +4,18 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
+#include "model/side.h"
 #include "util/status.h"
 
 namespace dbr {
 
 // One of the two databases, as the proxy sees it.
 struct Backend {
-  std::string side;  // "src" or "dst": also the HAProxy server name
+  Side side = Side::kSource;  // its name ("src", "dst") is also the HAProxy server's
   std::string host;
   int port = 0;
   std::string dbname;
@@ -21,9 +23,9 @@ struct Backend {
 
 struct ProxyState {
   bool running = false;
-  bool paused = false;  // new transactions (PgBouncer) or connections (HAProxy) are held
-  std::string active;   // "src", "dst", or "" when it points at neither
-  std::string detail;   // the proxy's own view, a few lines for `db_relocate proxy`
+  bool paused = false;         // new transactions (PgBouncer) or connections (HAProxy) are held
+  std::optional<Side> active;  // unset when it points at neither
+  std::string detail;          // the proxy's own view, a few lines for `db_relocate proxy`
 };
 
 class TrafficSwitch {
@@ -33,7 +35,7 @@ class TrafficSwitch {
 
   // `cutover.manage`: writes the proxy's config sending traffic to `active` and starts the proxy,
   // or reloads it when it already runs. Idempotent.
-  virtual Status Provision(const Backend& active, const Backend& standby) = 0;
+  virtual Status Provision(const Backend& active, const std::optional<Backend>& standby) = 0;
   virtual Result<ProxyState> Inspect() = 0;
 
   // Holds new work: in-flight transactions finish (PgBouncer) or existing connections to the
@@ -50,8 +52,8 @@ class TrafficSwitch {
   virtual Status StopManaged() = 0;
 };
 
-// `side` ("src" or "dst") as the proxy sees it, from the config.
-Backend BackendOf(const Config& config, const std::string& side);
+// `side` as the proxy sees it, from the config.
+Backend BackendOf(const Config& config, Side side);
 
 // The switch named by `config.cutover.type`; an error when the block is missing.
 Result<std::unique_ptr<TrafficSwitch>> MakeTrafficSwitch(const Config& config);

@@ -95,8 +95,7 @@ svg::Series ThroughputSeries(const SampleLog& log) {
 std::vector<svg::Marker> SwitchMarkers(const RunState& state) {
   std::vector<svg::Marker> out;
   for (const auto& r : state.switches)
-    if (auto t = ParseUtc(r.finished_at))
-      out.push_back({*t, r.to == "dst" ? "cut-over" : "rollback"});
+    if (auto t = ParseUtc(r.finished_at)) out.push_back({*t, SwitchName(r.to)});
   return out;
 }
 
@@ -124,19 +123,19 @@ std::string SummarySection(const ReportInputs& in) {
   for (const auto& [name, t] : st.tables) {
     rows += t.rows;
     bytes += t.bytes;
-    copied += t.state == "copied";
+    copied += t.state == TableState::kCopied;
     copy_seconds = std::max(copy_seconds, t.seconds);
   }
   std::string step = st.current_step.empty() ? "-" : st.current_step;
   if (st.switching)
-    step += fmt::format(" ({} interrupted at stage {})",
-                        st.switching->to == "dst" ? "cut-over" : "rollback", st.switching->stage);
+    step += fmt::format(" ({} interrupted at stage {})", SwitchName(st.switching->to),
+                        st.switching->stage);
   std::string out = "<h2>Summary</h2>\n<table class=\"kv\">\n";
   out += Row({"source", in.source});
   out += Row({"destination", in.destination});
   out += Row({"started", st.started_at.empty() ? "-" : st.started_at});
   out += Row({"current step", step});
-  out += Row({"application writes to", st.primary == "dst" ? "the destination" : "the source"});
+  out += Row({"application writes to", std::string("the ") + SideName(st.primary)});
   out += Row({"tables", fmt::format("{} of {} copied, {} rows, {}", copied, st.tables.size(), rows,
                                     Bytes(static_cast<double>(bytes)))});
   if (!st.snapshot_lsn.empty()) out += Row({"snapshot LSN", st.snapshot_lsn});
@@ -175,8 +174,8 @@ std::string StepsSection(const RunState& st) {
   for (const auto& r : st.switches) {
     auto a = ParseUtc(r.started_at), b = ParseUtc(r.finished_at);
     if (a && b)
-      bars.push_back({r.to == "dst" ? "cutover" : "rollback", *a, *b,
-                      fmt::format("pause {:.0f} ms", r.pause_ms), "#e45756"});
+      bars.push_back(
+          {SwitchCommand(r.to), *a, *b, fmt::format("pause {:.0f} ms", r.pause_ms), "#e45756"});
   }
   std::string out = "<h2>Steps</h2>\n" + svg::RenderTimeline(bars);
   out += "<table class=\"steps\">\n<tr><th>step</th><th>finished</th><th>duration</th></tr>\n";
@@ -219,8 +218,8 @@ std::string CopySection(const ReportInputs& in) {
     out += fmt::format(
         "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td "
         "class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-        Escape(name), Escape(t.state), t.rows, Escape(Bytes(static_cast<double>(t.bytes))),
-        Escape(HumanDuration(t.seconds)),
+        Escape(name), Escape(std::string(NameOf(t.state))), t.rows,
+        Escape(Bytes(static_cast<double>(t.bytes))), Escape(HumanDuration(t.seconds)),
         t.seconds > 0 ? Escape(Rate(static_cast<double>(t.bytes) / t.seconds)) : "-");
   }
   if (tables.size() > kShown)
@@ -282,14 +281,13 @@ std::string SwitchSection(const RunState& st) {
         "width=\"240\" height=\"12\" role=\"img\" aria-label=\"write pause\"><rect "
         "width=\"{:.1f}\" "
         "height=\"12\" fill=\"#e45756\"/></svg></td></tr>\n",
-        r.to == "dst" ? "cut-over (to the destination)" : "rollback (to the source)",
-        Escape(r.started_at), Escape(r.finished_at), r.pause_ms,
-        std::max(1.0, 240 * r.pause_ms / longest));
+        fmt::format("{} (to the {})", SwitchName(r.to), SideName(r.to)), Escape(r.started_at),
+        Escape(r.finished_at), r.pause_ms, std::max(1.0, 240 * r.pause_ms / longest));
   }
   if (st.switching)
-    out += fmt::format(
-        "<tr><td colspan=\"5\" class=\"bad\">a {} is unfinished (stage {})</td></tr>\n",
-        st.switching->to == "dst" ? "cut-over" : "rollback", Escape(st.switching->stage));
+    out +=
+        fmt::format("<tr><td colspan=\"5\" class=\"bad\">a {} is unfinished (stage {})</td></tr>\n",
+                    SwitchName(st.switching->to), std::string(NameOf(st.switching->stage)));
   return out + "</table>\n";
 }
 

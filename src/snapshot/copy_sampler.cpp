@@ -8,7 +8,7 @@ CopySampler::CopySampler(const StateStore& store, const RunState& before,
                          const pg::CopyCounters& live)
     : recorder_(store.dir(), "run"), live_(live) {
   for (const auto& [name, t] : before.tables) {
-    if (t.state != "copied") continue;
+    if (t.state != TableState::kCopied) continue;
     base_rows_ += t.rows;
     base_bytes_ += t.bytes;
   }

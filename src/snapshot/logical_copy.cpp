@@ -27,32 +27,32 @@ class LogicalCopySource : public SnapshotSource {
     auto pg_restore = pg::FindPgTool("pg_restore", pg_dump->major, ctx.config.pg_bin_dir);
     if (!pg_restore.ok()) return pg_restore.status();
     auto archive = ctx.store.file("schema.dump");
-    std::string& phase = ctx.state.snapshot_phase;
-    const bool indexes_interrupted = phase == "indexes";
+    SnapshotPhase& phase = ctx.state.snapshot_phase;
+    const bool indexes_interrupted = phase == SnapshotPhase::kIndexes;
 
-    if (phase.empty() || phase == "schema") {
+    if (phase == SnapshotPhase::kNone || phase == SnapshotPhase::kSchema) {
       DBR_RETURN_IF_ERROR(RestoreSchema(ctx, *pg_dump, *pg_restore, archive));
-      phase = "rows";
+      phase = SnapshotPhase::kRows;
       DBR_RETURN_IF_ERROR(ctx.SaveState());
       CrashPoint("snapshot:schema-restored");
     }
-    if (phase == "rows") {
+    if (phase == SnapshotPhase::kRows) {
       DBR_RETURN_IF_ERROR(CopyRows(ctx));
-      phase = "indexes";
+      phase = SnapshotPhase::kIndexes;
       DBR_RETURN_IF_ERROR(ctx.SaveState());
       CrashPoint("snapshot:rows-copied");
     }
-    if (phase == "indexes") {
+    if (phase == SnapshotPhase::kIndexes) {
       log::info("building indexes and constraints (pg_dump's post-data part, {} jobs)", ctx.Jobs());
       DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data", ctx.Jobs(),
                                          indexes_interrupted, *ctx.dst));
       DBR_RETURN_IF_ERROR(RefreshMaterializedViews(ctx));
-      phase = "analyze";
+      phase = SnapshotPhase::kAnalyze;
       DBR_RETURN_IF_ERROR(ctx.SaveState());
     }
-    if (phase == "analyze") {
+    if (phase == SnapshotPhase::kAnalyze) {
       DBR_RETURN_IF_ERROR(Analyze(ctx));
-      phase = "done";
+      phase = SnapshotPhase::kDone;
       DBR_RETURN_IF_ERROR(ctx.SaveState());
     }
     return Status::Ok();
@@ -61,7 +61,7 @@ class LogicalCopySource : public SnapshotSource {
  private:
   Status RestoreSchema(RunContext& ctx, const pg::PgTool& pg_dump, const pg::PgTool& pg_restore,
                        const std::filesystem::path& archive) {
-    if (ctx.state.snapshot_phase == "schema") {
+    if (ctx.state.snapshot_phase == SnapshotPhase::kSchema) {
       // An earlier attempt stopped here; pre-data is restored in one transaction, so either
       // all of it is there (the heartbeat table with it) or nothing is.
       auto there = ctx.dst->QueryValue("SELECT to_regclass($1) IS NOT NULL",
@@ -70,7 +70,7 @@ class LogicalCopySource : public SnapshotSource {
     }
     if (ctx.exported_snapshot.empty())
       return Status::Error("internal: the schema must be dumped under the slot's snapshot");
-    ctx.state.snapshot_phase = "schema";
+    ctx.state.snapshot_phase = SnapshotPhase::kSchema;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     auto schemas = SchemasInScope(ctx.config.src.schemas);
     DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, schemas, &ctx.state.created_roles));
@@ -86,7 +86,8 @@ class LogicalCopySource : public SnapshotSource {
     std::vector<TableInfo> pending;
     for (const auto& t : ctx.tables) {
       auto it = ctx.state.tables.find(t.Qualified());
-      if (it == ctx.state.tables.end() || it->second.state == "pending") pending.push_back(t);
+      if (it == ctx.state.tables.end() || it->second.state == TableState::kPending)
+        pending.push_back(t);
     }
     // Empty them first: a COPY interrupted by a crash may have committed some ranges.
     for (const auto& t : pending)
@@ -96,7 +97,7 @@ class LogicalCopySource : public SnapshotSource {
       // right; the rest is handed to PostgreSQL's own table synchronisation through the
       // subscription, which copies each one consistently with the change stream.
       for (const auto& t : pending) {
-        ctx.state.tables[t.Qualified()] = {"resync", 0, 0, 0};
+        ctx.state.tables[t.Qualified()] = {TableState::kResync, 0, 0, 0};
         ctx.state.resync_tables.push_back(t.Qualified());
       }
       if (!pending.empty())

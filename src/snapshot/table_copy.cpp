@@ -241,7 +241,7 @@ class ParallelCopy {
                HumanBytes(static_cast<double>(tr.bytes)), HumanDuration(secs));
     {
       std::lock_guard<std::mutex> state_lock(ctx_.state_mutex);
-      ctx_.state.tables[t.Qualified()] = {"copied", tr.rows, tr.bytes, secs};
+      ctx_.state.tables[t.Qualified()] = {TableState::kCopied, tr.rows, tr.bytes, secs};
     }
     DBR_RETURN_IF_ERROR(ctx_.SaveState());
     CrashPoint("copy:table-done");  // some tables copied, others not

@@ -500,7 +500,7 @@ Status Guarded(Worker& w, bool dst_too, const std::function<Status()>& fn) {
 
 void Fail(TableWork& t, const Status& st) {
   std::lock_guard<std::mutex> lock(t.mu);
-  t.result.status = "ERROR";
+  t.result.status = Verdict::kError;
   if (t.result.detail.empty()) t.result.detail = st.message();
 }
 
@@ -547,7 +547,7 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
     t->result.table = plan.shape.Display();
     t->result.ranges = static_cast<int>(t->ranges());
     if (plan.shape.missing_on_destination) {
-      t->result.status = "DIFFERS";
+      t->result.status = Verdict::kDiffers;
       t->result.detail = "missing on the " + receiver_label;
     }
     by_name[pg::QualifiedName(plan.shape.schema, plan.shape.name)] = t.get();
@@ -602,7 +602,7 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
   // 2. The window's changes, row by row.
   std::vector<TableWork*> changed;
   for (auto& t : work)
-    if (!t->changes.empty() && t->result.status == "OK") changed.push_back(t.get());
+    if (!t->changes.empty() && t->result.status == Verdict::kOk) changed.push_back(t.get());
   (void)RunParallel(jobs, changed.size(), [&](size_t i, int wi) {
     TableWork& t = *changed[i];
     std::vector<Op> ops;
@@ -623,7 +623,7 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
   // 3. Ranges that still differ, down to the rows.
   std::vector<std::pair<TableWork*, size_t>> differing;
   for (auto& t : work) {
-    if (t->result.status != "OK" || !t->unsettled.empty()) continue;
+    if (t->result.status != Verdict::kOk || !t->unsettled.empty()) continue;
     for (size_t r = 0; r < t->ranges(); ++r)
       if (!(t->src[r] == t->dst[r])) differing.push_back({t.get(), r});
   }
@@ -639,7 +639,7 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
                  : NarrowMultiset(w, *t, example_limit, sender_label, receiver_label);
     });
     if (!st.ok()) {
-      t->result.status = "ERROR";
+      t->result.status = Verdict::kError;
       t->result.detail = st.message();
     }
     return Status::Ok();
@@ -648,14 +648,14 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
   std::vector<TableResult> out;
   for (auto& t : work) {
     TableResult& res = t->result;
-    if (res.status == "OK" && !t->unsettled.empty()) {
-      res.status = "UNSETTLED";
+    if (res.status == Verdict::kOk && !t->unsettled.empty()) {
+      res.status = Verdict::kUnsettled;
       res.detail = t->unsettled;
-    } else if (res.status == "OK" && (res.differing_rows > 0 || res.differing_ranges > 0)) {
-      res.status = "DIFFERS";
+    } else if (res.status == Verdict::kOk && (res.differing_rows > 0 || res.differing_ranges > 0)) {
+      res.status = Verdict::kDiffers;
       if (res.differing_rows == 0) res.detail = "row counts or contents differ";
     }
-    if (res.status == "DIFFERS" && res.detail.empty())
+    if (res.status == Verdict::kDiffers && res.detail.empty())
       res.detail = fmt::format("{}{} rows differ", res.differing_rows_exact ? "" : "at least ",
                                res.differing_rows);
     out.push_back(std::move(res));

@@ -9,6 +9,7 @@
 
 #include "verify/consistent_point.h"
 #include "verify/table_shape.h"
+#include "verify/verdict.h"
 
 namespace dbr::verify {
 
@@ -18,10 +19,9 @@ struct RowDifference {
 };
 
 struct TableResult {
-  std::string table;          // schema.name
-  std::string status = "OK";  // OK | DIFFERS | UNSETTLED (changed in a way the window cannot
-                              // account for: compared again at a new point) | ERROR
-  int64_t source_rows = 0;    // both as of the marker: the sender's snapshot plus the window
+  std::string table;              // schema.name
+  Verdict status = Verdict::kOk;  // OK, DIFFERS, UNSETTLED or ERROR
+  int64_t source_rows = 0;        // both as of the marker: the sender's snapshot plus the window
   int64_t destination_rows = 0;
   int ranges = 1;
   int differing_ranges = 0;

@@ -8,16 +8,16 @@
 
 #include "pg/connection.h"
 #include "util/status.h"
+#include "verify/verdict.h"
 
 namespace dbr::verify {
 
 struct ObjectResult {
-  std::string kind;    // "table", "column", "index", "constraint", "sequence", "view", ...
-  std::string name;    // schema.table[.column] / schema.index etc, for humans (unquoted, dotted)
-  std::string status;  // "OK", "DIFFERS", "MISSING" (on destination), "EXTRA" (only on
-                       // destination), "BEHIND" (sequence)
-  std::string detail;  // what differs, with both sides' values: "type: source integer,
-                       // destination bigint"; for OK objects, informational differences
+  std::string kind;  // "table", "column", "index", "constraint", "sequence", "view", ...
+  std::string name;  // schema.table[.column] / schema.index etc, for humans (unquoted, dotted)
+  Verdict status = Verdict::kOk;  // OK, DIFFERS, MISSING, EXTRA or BEHIND
+  std::string detail;             // what differs, with both sides' values: "type: source integer,
+                                  // destination bigint"; for OK objects, informational differences
 };
 
 // Compares the schema objects of `schemas` (db_relocate's own schema is ignored) between the two

@@ -26,7 +26,7 @@ const Property* FindProperty(const CatalogObject& o, const std::string& label) {
 }
 
 ObjectResult Compare(const CatalogObject& src, const CatalogObject& dst) {
-  ObjectResult r{src.kind, src.name, "OK", ""};
+  ObjectResult r{src.kind, src.name, Verdict::kOk, ""};
   std::string differences, notes;
   for (const auto& sp : src.properties) {
     const Property* dp = FindProperty(dst, sp.label);
@@ -35,13 +35,13 @@ ObjectResult Compare(const CatalogObject& src, const CatalogObject& dst) {
     std::string part = sp.label + ": source " + Shown(sp.value) + ", destination " + Shown(dvalue);
     Append(sp.informational ? notes : differences, part);
   }
-  if (!differences.empty()) r.status = "DIFFERS";
+  if (!differences.empty()) r.status = Verdict::kDiffers;
   r.detail = differences;
   if (src.sequence && dst.sequence) {
     const SequencePosition& s = *src.sequence;
     const SequencePosition& d = *dst.sequence;
     bool behind = s.increment >= 0 ? d.Next() < s.Next() : d.Next() > s.Next();
-    if (behind && r.status == "OK") r.status = "BEHIND";
+    if (behind && r.status == Verdict::kOk) r.status = Verdict::kBehind;
     Append(notes, "next value: source " + std::to_string(s.Next()) + ", destination " +
                       std::to_string(d.Next()));
   }
@@ -60,13 +60,14 @@ std::vector<ObjectResult> DiffObjects(const std::vector<CatalogObject>& source,
   for (const auto& [key, s] : src) {
     auto d = dst.find(key);
     if (d == dst.end()) {
-      out.push_back({key.first, key.second, "MISSING", "not on the destination"});
+      out.push_back({key.first, key.second, Verdict::kMissing, "not on the destination"});
     } else {
       out.push_back(Compare(*s, *d->second));
     }
   }
   for (const auto& [key, d] : dst)
-    if (!src.count(key)) out.push_back({key.first, key.second, "EXTRA", "only on the destination"});
+    if (!src.count(key))
+      out.push_back({key.first, key.second, Verdict::kExtra, "only on the destination"});
   std::sort(out.begin(), out.end(), [](const ObjectResult& a, const ObjectResult& b) {
     return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
   });

@@ -36,16 +36,16 @@ Status CheckSubscription(pg::Connection& receiver, const names::Link& link) {
 // sets them ahead in its write pause) or an extension only the destination has (provider rds
 // creates pg_prewarm there to warm it up).
 bool Informational(const ObjectResult& o) {
-  return o.status == "BEHIND" || (o.status == "EXTRA" && o.kind == "extension");
+  return o.status == Verdict::kBehind || (o.status == Verdict::kExtra && o.kind == "extension");
 }
 
 }  // namespace
 
 bool VerifyReport::ok() const {
   for (const auto& t : tables)
-    if (t.status != "OK") return false;
+    if (t.status != Verdict::kOk) return false;
   for (const auto& o : objects)
-    if (o.status != "OK" && !Informational(o)) return false;
+    if (o.status != Verdict::kOk && !Informational(o)) return false;
   return true;
 }
 
@@ -86,7 +86,7 @@ std::string VerifyReport::ToText() const {
                      sender + " rows", receiver + " rows", "ranges", "detail");
   int differing = 0;
   for (const auto& t : tables) {
-    differing += t.status != "OK";
+    differing += t.status != Verdict::kOk;
     out += fmt::format("  {:<40} {:<9} {:>12} {:>12} {:>7}  {}\n", t.table, t.status, t.source_rows,
                        t.destination_rows, t.ranges, t.detail);
     for (const auto& x : t.examples) out += fmt::format("      {}  {}\n", x.key, x.what);
@@ -98,8 +98,8 @@ std::string VerifyReport::ToText() const {
                         : fmt::format("{} of {} tables are not equal\n", differing, tables.size());
   int objects_differing = 0, behind = 0, listed = 0;
   for (const auto& o : objects) {
-    if (o.status == "OK") continue;
-    behind += o.status == "BEHIND";
+    if (o.status == Verdict::kOk) continue;
+    behind += o.status == Verdict::kBehind;
     objects_differing += !Informational(o);
     if (listed++ == 0)
       out += fmt::format("  {:<12} {:<48} {:<9} {}\n", "object", "name", "status", "detail");
@@ -128,12 +128,12 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   // One verify at a time: markers of two would stop each other's apply worker.
   auto lock = FileLock::Acquire(ctx.store.file("verify.lock"), "a verify of this relocation");
   if (!lock.ok()) return lock.status();
-  const std::string& primary = ctx.state.primary;
-  Sides sides{ParamsOf(ctx.config, primary), ParamsOf(ctx.config, OtherSide(primary)),
-              LinksOf(ctx.config).Into(OtherSide(primary))};
+  const Side primary = ctx.state.primary;
+  Sides sides{ParamsOf(ctx.config, primary), ParamsOf(ctx.config, Other(primary)),
+              LinksOf(ctx.config).Into(Other(primary))};
   VerifyReport report;
   report.sender = SideName(primary);
-  report.receiver = SideName(OtherSide(primary));
+  report.receiver = SideName(Other(primary));
 
   DBR_ASSIGN_OR_RETURN(pg::Connection sender, OpenVerifySession(sides.sender));
   DBR_ASSIGN_OR_RETURN(pg::Connection receiver, OpenVerifySession(sides.receiver));
@@ -156,7 +156,7 @@ Result<VerifyReport> Verify(RunContext& ctx) {
     if (report.lsn.empty()) report.lsn = point.lsn.ToString();
     std::vector<TablePlan> again;
     for (auto& r : CompareTables(point, pending, kExampleLimit, report.sender, report.receiver)) {
-      if (r.status == "UNSETTLED" && attempt < kAttempts) {
+      if (r.status == Verdict::kUnsettled && attempt < kAttempts) {
         log::info(
             "verify: {} changed in the window in a way that cannot be accounted for ({}): "
             "compared again at a new point",
@@ -170,8 +170,9 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   }
   for (auto& [name, r] : results) report.tables.push_back(std::move(r));
   // The source's schema names the objects; after a cut-over the sides swap roles.
-  auto objects = primary == "src" ? CompareSchemas(sender, receiver, ctx.config.src.schemas)
-                                  : CompareSchemas(receiver, sender, ctx.config.src.schemas);
+  auto objects = primary == Side::kSource
+                     ? CompareSchemas(sender, receiver, ctx.config.src.schemas)
+                     : CompareSchemas(receiver, sender, ctx.config.src.schemas);
   if (!objects.ok()) return objects.status().Wrap("comparing the schemas");
   report.objects = std::move(*objects);
   report.finished_at = NowUtc();

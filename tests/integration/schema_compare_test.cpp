@@ -205,14 +205,15 @@ Status LoadSchema(TestCluster& cluster, const std::string& db, int other_major) 
 }
 
 std::string Describe(const ObjectResult& r) {
-  return r.kind + " " + r.name + ": " + r.status + (r.detail.empty() ? "" : " (" + r.detail + ")");
+  return r.kind + " " + r.name + ": " + std::string(NameOf(r.status)) +
+         (r.detail.empty() ? "" : " (" + r.detail + ")");
 }
 
 // "kind name" -> result, for every object that is not OK.
 std::map<std::string, ObjectResult> NotOk(const std::vector<ObjectResult>& results) {
   std::map<std::string, ObjectResult> out;
   for (const auto& r : results)
-    if (r.status != "OK") out[r.kind + " " + r.name] = r;
+    if (r.status != verify::Verdict::kOk) out[r.kind + " " + r.name] = r;
   return out;
 }
 
@@ -303,7 +304,7 @@ class SchemaCompareTest : public SharedPairTest {
     }
     auto not_ok = NotOk(*results);
     std::map<std::string, std::string> statuses;
-    for (const auto& [key, r] : not_ok) statuses[key] = r.status;
+    for (const auto& [key, r] : not_ok) statuses[key] = std::string(NameOf(r.status));
     EXPECT_EQ(statuses, expected) << Dump(not_ok);
     return not_ok;
   }
@@ -321,7 +322,7 @@ TEST_F(SchemaCompareTest, NoFalseAlarm15To17) {
   // Extension versions may differ between majors: OK, with both versions shown.
   for (const auto& r : *results) {
     if (r.kind == "extension" && r.name == "btree_gist") {
-      EXPECT_EQ(r.status, "OK");
+      EXPECT_EQ(r.status, verify::Verdict::kOk);
     }
   }
 }

@@ -18,8 +18,8 @@ HAProxyLayout Layout() {
   return layout;
 }
 
-const Backend kSrc{"src", "10.0.0.1", 5432, "app"};
-const Backend kDst{"dst", "10.0.0.2", 5433, "app"};
+const Backend kSrc{Side::kSource, "10.0.0.1", 5432, "app"};
+const Backend kDst{Side::kDestination, "10.0.0.2", 5433, "app"};
 
 TEST(HAProxyConfigTest, RendersBindServersStandbyDisabledAndSocket) {
   const std::string cfg = RenderHAProxyConfig(Layout(), kSrc, kDst);

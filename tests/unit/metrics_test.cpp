@@ -78,8 +78,8 @@ TEST(MetricsRelocation, RendersTheStateAndTheLatestFigures) {
   TempDir tmp;
   RunState state;
   state.current_step = "catchup";
-  state.tables["\"public\".\"a\""] = {"copied", 100, 8192, 1};
-  state.tables["\"public\".\"b\""] = {"pending", 0, 0, 0};
+  state.tables["\"public\".\"a\""] = {TableState::kCopied, 100, 8192, 1};
+  state.tables["\"public\".\"b\""] = {TableState::kPending, 0, 0, 0};
   ASSERT_TRUE(StateStore(tmp.path()).Save(state).ok());
   SampleRecorder run(tmp.path(), "run"), heartbeat(tmp.path(), "heartbeat");
   ASSERT_TRUE(run.Record("copy", {{"bytes", 20000}, {"rows", 150}}).ok());

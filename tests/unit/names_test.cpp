@@ -57,8 +57,8 @@ TEST(LinksTest, TheForwardSlotIsNamedAfterTheSourceDatabaseAndTheReverseAfterThe
   EXPECT_EQ(links.reverse.slot, "db_relocate_rev_slot_shop_v17");
   EXPECT_EQ(links.forward.publication, kPublication);
   EXPECT_EQ(links.reverse.subscription, kReverseSubscription);
-  EXPECT_EQ(&links.Into("dst"), &links.forward);
-  EXPECT_EQ(&links.Into("src"), &links.reverse);
+  EXPECT_EQ(&links.Into(Side::kDestination), &links.forward);
+  EXPECT_EQ(&links.Into(Side::kSource), &links.reverse);
   EXPECT_EQ(links.src_database, "shop");
   EXPECT_EQ(links.dst_database, "shop_v17");
 }

@@ -16,7 +16,7 @@ TEST(PgBouncerIni, PointsOnlyTheNamedEntryAndKeepsEverythingElse) {
       "[pgbouncer]\n"
       "listen_port = 6432\n"
       "shop = not a database line\n";
-  auto out = PointDatabaseAt(ini, "shop", {"dst", "10.0.0.2", 5433, "shop2"});
+  auto out = PointDatabaseAt(ini, "shop", {Side::kDestination, "10.0.0.2", 5433, "shop2"});
   ASSERT_TRUE(out.ok()) << out.message();
   EXPECT_EQ(*out,
             "; the application's pooler\n"
@@ -36,16 +36,18 @@ TEST(PgBouncerIni, PointsOnlyTheNamedEntryAndKeepsEverythingElse) {
 
 TEST(PgBouncerIni, AddsMissingKeysAndQuotesValues) {
   auto out = PointDatabaseAt("[databases]\n\"shop\" = dbname=shop\n", "shop",
-                             {"src", "db host", 5432, "it's"});
+                             {Side::kSource, "db host", 5432, "it's"});
   ASSERT_TRUE(out.ok()) << out.message();
   EXPECT_EQ(*out, "[databases]\n\"shop\" = dbname='it''s' host='db host' port=5432\n");
 }
 
 TEST(PgBouncerIni, MissingEntryOrBrokenLineIsAnError) {
-  auto none = PointDatabaseAt("[databases]\nother = host=x\n", "shop", {"src", "h", 1, "d"});
+  auto none =
+      PointDatabaseAt("[databases]\nother = host=x\n", "shop", {Side::kSource, "h", 1, "d"});
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.message().find("no entry for database \"shop\""), std::string::npos);
-  auto broken = PointDatabaseAt("[databases]\nshop = host='x\n", "shop", {"src", "h", 1, "d"});
+  auto broken =
+      PointDatabaseAt("[databases]\nshop = host='x\n", "shop", {Side::kSource, "h", 1, "d"});
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.message().find("unterminated quote"), std::string::npos);
 }
@@ -67,8 +69,8 @@ TEST(PgBouncerIni, ManagedConfigRetriesAFailedServerLoginAfterOneSecond) {
   CutoverConfig cutover;
   cutover.listen = "127.0.0.1:6432";
   cutover.database = "app";
-  const std::string ini =
-      RenderPgBouncerIni(cutover, Backend{"src", "127.0.0.1", 5432, "app"}, {"pgb.log", "pgb.pid"});
+  const std::string ini = RenderPgBouncerIni(
+      cutover, Backend{Side::kSource, "127.0.0.1", 5432, "app"}, {"pgb.log", "pgb.pid"});
   EXPECT_NE(ini.find("\nserver_login_retry = 1\n"), std::string::npos) << ini;
   auto entry = DatabaseEntry(ini, "app");
   ASSERT_TRUE(entry.ok()) << entry.message();

@@ -27,9 +27,9 @@ ReportInputs SampleInputs() {
   in.state.steps["preflight"] = {true, 1.5, "2026-12-02T03:00:02Z"};
   in.state.steps["snapshot"] = {true, 125, "2026-12-02T03:02:10Z"};
   in.state.steps["catchup"] = {true, 8, "2026-12-02T03:02:20Z"};
-  in.state.tables[kNastyTable] = {"copied", 1000, 65536, 2};
-  in.state.switches.push_back({.to = "dst",
-                               .stage = "done",
+  in.state.tables[kNastyTable] = {TableState::kCopied, 1000, 65536, 2};
+  in.state.switches.push_back({.to = Side::kDestination,
+                               .stage = SwitchStage::kDone,
                                .started_at = "2026-12-02T03:10:00Z",
                                .finished_at = "2026-12-02T03:10:02Z",
                                .pause_ms = 412});

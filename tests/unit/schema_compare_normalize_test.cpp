@@ -80,18 +80,18 @@ TEST(SchemaDiff, ReportsEveryKindOfDifference) {
   auto at = [&](const std::string& kind, const std::string& name) {
     for (const auto& o : r)
       if (o.kind == kind && o.name == name) return o;
-    return ObjectResult{kind, name, "<absent>", ""};
+    return ObjectResult{kind, name, Verdict::kError, "<absent>"};
   };
-  EXPECT_EQ(at("column", "app.t.a").status, "DIFFERS");
+  EXPECT_EQ(at("column", "app.t.a").status, Verdict::kDiffers);
   EXPECT_EQ(at("column", "app.t.a").detail, "type: source integer, destination bigint");
-  EXPECT_EQ(at("index", "app.t_idx").status, "MISSING");
-  EXPECT_EQ(at("table", "app.extra").status, "EXTRA");
-  EXPECT_EQ(at("extension", "citext").status, "OK");
+  EXPECT_EQ(at("index", "app.t_idx").status, Verdict::kMissing);
+  EXPECT_EQ(at("table", "app.extra").status, Verdict::kExtra);
+  EXPECT_EQ(at("extension", "citext").status, Verdict::kOk);
   EXPECT_EQ(at("extension", "citext").detail, "version: source 1.6, destination 1.8");
-  EXPECT_EQ(at("sequence", "app.s").status, "BEHIND");
+  EXPECT_EQ(at("sequence", "app.s").status, Verdict::kBehind);
   EXPECT_EQ(at("sequence", "app.s").detail, "next value: source 101, destination 100");
-  EXPECT_EQ(at("sequence", "app.down").status, "OK");
-  EXPECT_EQ(at("sequence", "app.fresh").status, "OK");
+  EXPECT_EQ(at("sequence", "app.down").status, Verdict::kOk);
+  EXPECT_EQ(at("sequence", "app.fresh").status, Verdict::kOk);
   // Sorted by kind, then name.
   for (size_t i = 1; i < r.size(); ++i)
     EXPECT_LE(std::tie(r[i - 1].kind, r[i - 1].name), std::tie(r[i].kind, r[i].name));

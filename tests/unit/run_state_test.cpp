@@ -1,0 +1,117 @@
+#include "model/run_state.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "unit/test_support.h"
+
+namespace dbr {
+namespace {
+
+using unit_test::TempDir;
+
+RunState Sample() {
+  RunState s;
+  s.source = "127.0.0.1:5432/app";
+  s.destination_database = "app";
+  s.current_step = "catchup";
+  s.steps["preflight"] = {true, 1.5, "2026-12-04T10:00:00Z"};
+  s.snapshot_phase = SnapshotPhase::kIndexes;
+  s.tables["\"public\".\"a\""] = {TableState::kCopied, 10, 8192, 0.5};
+  s.tables["\"public\".\"b\""] = {TableState::kResync, 0, 0, 0};
+  s.rds.phase = RdsPhase::kLsn;
+  s.rds.snapshot = "snap-1";
+  s.primary = Side::kDestination;
+  s.switching = SwitchRecord{.to = Side::kSource, .stage = SwitchStage::kPointing};
+  s.switches.push_back({.to = Side::kDestination, .stage = SwitchStage::kDone, .pause_ms = 90});
+  s.fenced[Side::kSource] = {{"app", ""}};
+  return s;
+}
+
+TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
+  TempDir tmp;
+  StateStore store(tmp.path());
+  ASSERT_TRUE(store.Save(Sample()).ok());
+  auto back = store.Load();
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(back->snapshot_phase, SnapshotPhase::kIndexes);
+  EXPECT_EQ(back->tables.at("\"public\".\"a\"").state, TableState::kCopied);
+  EXPECT_EQ(back->tables.at("\"public\".\"b\"").state, TableState::kResync);
+  EXPECT_EQ(back->rds.phase, RdsPhase::kLsn);
+  EXPECT_EQ(back->primary, Side::kDestination);
+  ASSERT_TRUE(back->switching.has_value());
+  EXPECT_EQ(back->switching->to, Side::kSource);
+  EXPECT_EQ(back->switching->stage, SwitchStage::kPointing);
+  ASSERT_EQ(back->switches.size(), 1u);
+  EXPECT_EQ(back->switches[0].stage, SwitchStage::kDone);
+  ASSERT_EQ(back->fenced.count(Side::kSource), 1u);
+  EXPECT_EQ(back->fenced.at(Side::kSource)[0].role, "app");
+}
+
+TEST(RunState, IsWrittenByTheNamesEarlierVersionsWrote) {
+  const nlohmann::json j = Sample().ToJson();
+  EXPECT_EQ(j["format"], kStateFormat);
+  EXPECT_EQ(j["primary"], "dst");
+  EXPECT_EQ(j["snapshot_phase"], "indexes");
+  EXPECT_EQ(j["tables"]["\"public\".\"b\""]["state"], "resync");
+  EXPECT_EQ(j["rds"]["phase"], "lsn");
+  EXPECT_EQ(j["switching"]["to"], "src");
+  EXPECT_EQ(j["switching"]["stage"], "pointing");
+  EXPECT_TRUE(j["fenced"].contains("src"));
+  EXPECT_EQ(RunState{}.ToJson()["snapshot_phase"], "");
+}
+
+TEST(RunState, AStateWithoutAFormatIsReadAsTheFirstOne) {
+  TempDir tmp;
+  tmp.Write("state.json",
+            R"({"current_step": "snapshot", "primary": "src", "snapshot_phase": "rows",
+                "tables": {"t": {"state": "pending"}}})");
+  auto s = StateStore(tmp.path()).Load();
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(s->snapshot_phase, SnapshotPhase::kRows);
+  EXPECT_EQ(s->tables.at("t").state, TableState::kPending);
+}
+
+TEST(RunState, ANewerFormatIsRefusedNamingBothVersions) {
+  TempDir tmp;
+  tmp.Write("state.json", fmt::format(R"({{"format": {}}})", kStateFormat + 1));
+  auto s = StateStore(tmp.path()).Load();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("newer db_relocate"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(std::to_string(kStateFormat + 1)), std::string::npos);
+}
+
+TEST(RunState, AnUnknownNameOrAWrongTypeIsADamagedStateNotACrash) {
+  TempDir tmp;
+  for (const char* text :
+       {R"({"primary": "replica"})", R"({"switching": {"to": "dst", "stage": "halfway"}})",
+        R"({"tables": {"t": {"state": 3}}})", R"({"steps": {"x": 1}})",
+        R"({"fenced": {"elsewhere": [{"role": "app"}]}})"}) {
+    tmp.Write("state.json", text);
+    auto s = StateStore(tmp.path()).Load();
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.message().find("is damaged"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("state.json"), std::string::npos) << s.message();
+  }
+  tmp.Write("state.json", R"({"primary": "replica"})");
+  EXPECT_NE(StateStore(tmp.path()).Load().message().find("unknown side \"replica\""),
+            std::string::npos);
+}
+
+TEST(EnumNames, PrintAndParseByName) {
+  EXPECT_EQ(fmt::format("{}", SwitchStage::kUndoing), "undoing");
+  std::ostringstream out;
+  out << Side::kDestination;
+  EXPECT_EQ(out.str(), "dst");
+  EXPECT_EQ(FromName<RdsPhase>("warm"), RdsPhase::kWarm);
+  EXPECT_FALSE(FromName<RdsPhase>("tepid").has_value());
+  EXPECT_EQ(Other(Side::kSource), Side::kDestination);
+  EXPECT_STREQ(SideName(Side::kDestination), "destination");
+  EXPECT_STREQ(SwitchName(Side::kSource), "rollback");
+  EXPECT_STREQ(SwitchCommand(Side::kDestination), "cutover");
+}
+
+}  // namespace
+}  // namespace dbr
