@@ -27,9 +27,7 @@ std::vector<std::string> NormalizeArgs(int argc, char** argv) {
   return args;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int RunCommand(int argc, char** argv) {
   dbr::log::SetLevel("info");
   CLI::App app{
       "db_relocate moves or major-version-upgrades a live PostgreSQL database with no downtime.\n"
@@ -143,4 +141,19 @@ int main(int argc, char** argv) {
   if (name == "heartbeat") return dbr::cli::Heartbeat(*config, options);
   std::cerr << "error: unknown command " << name << "\n";
   return dbr::cli::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Errors are values throughout; an exception escaping from a library (yaml-cpp, nlohmann::json,
+  // the standard library) still ends with a message and exit 1, never with a core dump.
+  try {
+    return RunCommand(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: unexpected failure: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "error: unexpected failure (unknown exception)\n";
+  }
+  return 1;
 }
