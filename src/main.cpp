@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "config/config.h"
+#include "config/reference.h"
 #include "model/servers.h"
 #include "util/log.h"
 
@@ -38,9 +39,14 @@ int RunCommand(int argc, char** argv) {
 
   std::string config_path = "config.yaml";
   std::string log_level;
+  std::string help_topic;
   dbr::cli::CommandOptions options;
 
+  const std::string config_keys_hint =
+      "The config file's keys, with their types and defaults: db_relocate help config";
+  app.footer(config_keys_hint);
   auto add_config = [&](CLI::App* sub) {
+    sub->footer(config_keys_hint);
     sub->add_option("--config", config_path,
                     "YAML config file, or a directory holding config.yaml (default ./config.yaml)");
     sub->add_option("--log-level", log_level,
@@ -85,6 +91,9 @@ int RunCommand(int argc, char** argv) {
   heartbeat->group("");  // internal: the detached writer started by `run`
   add_config(heartbeat);
   app.add_subcommand("version", "Print the version");
+  app.add_subcommand("help", "This help; `help config` lists the config file's keys")
+      ->add_option("topic", help_topic, "config: the config file's keys")
+      ->check(CLI::IsMember({"config"}));
 
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
@@ -93,7 +102,7 @@ int RunCommand(int argc, char** argv) {
     if (!known) {
       std::cerr << "error: unknown command \"" << argv[1]
                 << "\"; commands: check, run, status, verify, cutover, rollback, proxy, cleanup, "
-                   "report, version (see --help)\n";
+                   "report, version, help (see --help)\n";
       return dbr::cli::kExitUsage;
     }
   }
@@ -109,6 +118,10 @@ int RunCommand(int argc, char** argv) {
   std::string name = chosen->get_name();
   if (name == "version") {
     std::cout << "db_relocate " << DBR_VERSION << "\n";
+    return 0;
+  }
+  if (name == "help") {
+    std::cout << (help_topic == "config" ? dbr::ConfigKeysHelp() : app.help());
     return 0;
   }
   if (!log_level.empty() && !dbr::log::IsValidLevel(log_level)) {

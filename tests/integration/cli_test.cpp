@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "config/schema.h"
 #include "harness/cluster.h"
 
 namespace fs = std::filesystem;
@@ -99,6 +100,30 @@ TEST_F(CliTest, HelpListsEveryCommand) {
     EXPECT_TRUE(Contains(all, command)) << command << "\n" << Dump(r);
   // The internal heartbeat writer is not listed as a command.
   EXPECT_FALSE(std::regex_search(all, std::regex(R"(\n\s+heartbeat\s)"))) << Dump(r);
+}
+
+TEST_F(CliTest, HelpConfigListsEveryKeyOfTheSchemaWithTypeDefaultAndDoc) {
+  auto r = RunDbRelocate({"help", "config"});
+  EXPECT_EQ(r.exit_code, 0) << Dump(r);
+  for (const FieldSpec& field : ConfigFields()) {
+    EXPECT_TRUE(Contains(r.out, "\n" + std::string(field.key) + " (")) << field.key << "\n"
+                                                                       << Dump(r);
+  }
+  EXPECT_TRUE(Contains(r.out, "\nsrc.port (integer 1-65535, default 5432)\n    Server port\n"))
+      << Dump(r);
+  EXPECT_TRUE(Contains(r.out, "\ndst.port (integer 1-65535, default src.port)\n")) << Dump(r);
+  EXPECT_TRUE(Contains(r.out, "\nprovider (rds|postgres, default rds)\n")) << Dump(r);
+
+  // Each command's --help, and the top one, say where to find them.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, {"check", "--help"}, {"run", "--help"}}) {
+    auto help = RunDbRelocate(args);
+    EXPECT_EQ(help.exit_code, 0) << Dump(help);
+    EXPECT_TRUE(Contains(help.out, "db_relocate help config")) << args[0] << "\n" << Dump(help);
+  }
+  auto bad = RunDbRelocate({"help", "proxies"});
+  EXPECT_EQ(bad.exit_code, 2) << Dump(bad);
+  EXPECT_TRUE(Contains(bad.err, "proxies")) << Dump(bad);
 }
 
 TEST_F(CliTest, VerifyAndCleanupAgainstUnreachableServersFailAndSayWhy) {

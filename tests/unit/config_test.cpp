@@ -541,6 +541,84 @@ TEST(Config, NeverThrowsOrCrashesOnOddInput) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What every key gets from its row in the schema table (src/config/schema.cpp).
+
+TEST(ConfigTable, UnknownKeyInAnyBlockIsSuggestedFromTheTable) {
+  EXPECT_EQ(ParseError("cutover:\n  type: pgbouncer\n  pool_mod: session\n"),
+            "/etc/dbr/config.yaml:3:3: unknown key \"cutover.pool_mod\" (did you mean "
+            "\"cutover.pool_mode\"?)");
+  EXPECT_EQ(ParseError("upgrade:\n  wait_timout: 60\n"),
+            "/etc/dbr/config.yaml:2:3: unknown key \"upgrade.wait_timout\" (did you mean "
+            "\"upgrade.wait_timeout\"?)");
+  EXPECT_EQ(ParseError("sslmode: require\n"),
+            "/etc/dbr/config.yaml:1:1: unknown key \"sslmode\" (did you mean \"src.sslmode\" or "
+            "\"dst.sslmode\"?)");
+}
+
+TEST(ConfigTable, TypeErrorsNameLineAndColumnForEveryKind) {
+  const std::string at = "/etc/dbr/config.yaml:";
+  EXPECT_EQ(ParseError("cutover:\n  type: haproxy\n  drain_timeout: soon\n"),
+            at + "3:18: cutover.drain_timeout: expected a number of seconds, got \"soon\"");
+  EXPECT_EQ(ParseError("verify: sometimes\n"),
+            at + "1:9: verify: expected true or false, got \"sometimes\"");
+  EXPECT_EQ(ParseError("cutover:\n  type: haproxy\n  fence_roles: app\n"),
+            at + "3:16: cutover.fence_roles: expected a list of role names, got \"app\" (write a "
+                 "YAML list: [a, b])");
+  EXPECT_EQ(ParseError("aws:\n  profile: [a]\n"),
+            at + "2:12: aws.profile: expected a string, got a list");
+  EXPECT_EQ(ParseError("upgrade:\n  storage_iops: 1.5\n"),
+            at + "2:17: upgrade.storage_iops: expected an integer, got \"1.5\"");
+  EXPECT_EQ(
+      ParseError("cutover:\n  type: haproxy\n  pool_mode: none\n"),
+      at + "3:14: cutover.pool_mode: expected transaction, session or statement, got \"none\"");
+  EXPECT_EQ(ParseError("metrics:\n  listen: 9187\n"),
+            at + "2:11: metrics.listen: expected host:port such as 127.0.0.1:9187, got \"9187\"");
+}
+
+TEST(ConfigTable, DefaultsApplyInABlockThatSetsOnlySomeKeys) {
+  Config c = MustParse("cutover:\n  type: haproxy\naws:\n  profile: p\nupgrade: {}\n");
+  EXPECT_EQ(c.aws.profile, "p");
+  EXPECT_EQ(c.aws.region, "us-east-1");
+  EXPECT_EQ(c.cutover.listen, "127.0.0.1:6432");
+  EXPECT_EQ(c.cutover.pool_mode, "transaction");
+  EXPECT_EQ(c.cutover.run_as, "postgres");
+  EXPECT_DOUBLE_EQ(c.cutover.drain_timeout, 10);
+  EXPECT_EQ(c.upgrade.wait_timeout, 86400);
+  EXPECT_EQ(c.reconnect_timeout, 300);
+  EXPECT_TRUE(c.verify);
+}
+
+TEST(ConfigTable, DstTakesSrcsValueOnlyForKeysItLeavesUnset) {
+  Config c = MustParse("src: {password: pw, sslmode: require}\ndst: {password: \"\"}\n");
+  EXPECT_EQ(c.dst.password, "");  // set, even to nothing: not taken from src
+  EXPECT_EQ(c.dst.sslmode, "require");
+}
+
+TEST(ConfigTable, EnvironmentVariablesWorkForEveryKind) {
+  ScopedEnv jobs("DBR_TEST_JOBS", "6");
+  ScopedEnv off("DBR_TEST_OFF", "off");
+  ScopedEnv seconds("DBR_TEST_SECONDS", "2.5");
+  ScopedEnv mode("DBR_TEST_MODE", "session");
+  ScopedEnv listen("DBR_TEST_LISTEN", "127.0.0.1:7000");
+  Config c = MustParse(
+      "jobs: ${DBR_TEST_JOBS}\nverify: ${DBR_TEST_OFF}\ncutover:\n  type: pgbouncer\n"
+      "  pause_timeout: ${DBR_TEST_SECONDS}\n  pool_mode: ${DBR_TEST_MODE}\n"
+      "  listen: \"${DBR_TEST_LISTEN}\"\n  fence_roles: [\"${DBR_TEST_MODE}\"]\n");
+  EXPECT_EQ(c.jobs, 6);
+  EXPECT_FALSE(c.verify);
+  EXPECT_DOUBLE_EQ(c.cutover.pause_timeout, 2.5);
+  EXPECT_EQ(c.cutover.pool_mode, "session");
+  EXPECT_EQ(c.cutover.listen, "127.0.0.1:7000");
+  EXPECT_EQ(c.cutover.fence_roles, std::vector<std::string>{"session"});
+
+  ScopedEnv none("DBR_TEST_NONE", "none");  // the expanded value is what is checked
+  EXPECT_NE(
+      ParseError("cutover:\n  type: pgbouncer\n  pool_mode: ${DBR_TEST_NONE}\n")
+          .find("cutover.pool_mode: expected transaction, session or statement, got \"none\""),
+      std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
 // ${ENV_VAR}.
 
 TEST(ConfigEnv, ExpandsVariablesAnywhereInStrings) {

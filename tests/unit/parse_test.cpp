@@ -22,5 +22,19 @@ TEST(ParseInt, AnythingElseIsNoNumberRatherThanACrash) {
   EXPECT_FALSE(ParseInt("2147483648", 1, INT32_MAX).has_value());
 }
 
+TEST(ParseDouble, WholeTextAsAFiniteNumber) {
+  EXPECT_EQ(ParseDouble("1"), 1.0);
+  EXPECT_EQ(ParseDouble("0.5"), 0.5);
+  EXPECT_EQ(ParseDouble(" -2.25\n"), -2.25);  // server output ends with a newline
+  EXPECT_EQ(ParseDouble("1e3"), 1000.0);
+  EXPECT_EQ(ParseDouble("42"), 42.0);
+}
+
+TEST(ParseDouble, AnythingElseIsNoNumberRatherThanACrash) {
+  for (const char* bad : {"", " ", "x", "1.5x", "1 2", "0x10", "+-1", "--1", "inf", "-inf", "nan",
+                          "infinity", "1e999", "-1e999"})
+    EXPECT_FALSE(ParseDouble(bad).has_value()) << bad;
+}
+
 }  // namespace
 }  // namespace dbr

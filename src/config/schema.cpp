@@ -1,0 +1,212 @@
+// db_relocate's config schema as one table: adding a key is one row here (and its member in
+// config.h); parsing, messages, `db_relocate help config` and the docs check follow from it.
+#include "config/schema.h"
+
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include "config/config_text.h"
+#include "util/parse.h"
+
+namespace dbr {
+namespace {
+
+namespace fs = std::filesystem;
+using fields::Block;
+using fields::Bool;
+using fields::From;
+using fields::Int;
+using fields::List;
+using fields::Password;
+using fields::Seconds;
+using fields::Text;
+using fields::TextFormat;
+
+constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+// "host:port" with a port in range.
+bool IsHostPort(const std::string& s) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
+  const std::string_view port = std::string_view(s).substr(colon + 1);
+  return IsDigits(port) && ParseInt(port, 1, 65535).has_value();
+}
+
+// "17", "16.4": a major version, optionally a minor one; or nothing (the source's version).
+bool IsVersionOrEmpty(const std::string& v) {
+  auto digits = [](std::string_view s) { return s.size() <= 6 && IsDigits(s); };
+  if (v.empty()) return true;
+  const size_t dot = v.find('.');
+  if (dot == std::string::npos) return digits(v);
+  return digits(std::string_view(v).substr(0, dot)) && digits(std::string_view(v).substr(dot + 1));
+}
+
+const TextFormat kProxyListen = {"host:port", "host:port such as 127.0.0.1:6432", IsHostPort};
+const TextFormat kMetricsListen = {"host:port", "host:port such as 127.0.0.1:9187", IsHostPort};
+const TextFormat kVersion = {"version", "a PostgreSQL version such as \"17\" or \"16.4\"",
+                             IsVersionOrEmpty};
+const std::vector<std::string_view> kSslModes = {"disable", "allow",     "prefer",
+                                                 "require", "verify-ca", "verify-full"};
+const ListShape kSchemaList = {
+    .single_ok = true, .empty_ok = false, .expected = "a schema name or a list of names"};
+
+// clang-format off
+const std::vector<FieldSpec> kFields = {
+  {"provider", Text<&Config::provider>({.choices = {"rds", "postgres"}, .quote_choices = true}), {}, "rds: Amazon RDS instances; postgres: servers you run (dst.host required)"},
+  {"force", Bool<&Config::force>(), {}, "Let overridable pre-flight FAILs through (REPLICA IDENTITY FULL, ...)"},
+  {"log_level", Text<&Config::log_level>({.choices = {"debug", "info", "warn", "error", "fatal"}}), {}, "Log detail; --log-level overrides it"},
+
+  {"aws", Block(), {}, "AWS access"},
+  {"aws.profile", Text<&Config::aws, &AwsConfig::profile>(), {}, "AWS profile; empty: the default credential chain"},
+  {"aws.region", Text<&Config::aws, &AwsConfig::region>(), {}, "AWS region"},
+  {"aws.endpoint_url", Text<&Config::aws, &AwsConfig::endpoint_url>(), {}, "Alternative API endpoint (an emulator); empty: AWS"},
+
+  {"src", Block(), {}, "The source database"},
+  {"src.user", Text<&Config::src, &ServerConfig::user>({.non_empty = true}), {}, "User to connect as"},
+  {"src.password", Password<&Config::src, &ServerConfig::password>(), {}, "Password of src.user; prefer ${ENV_VAR}"},
+  {"src.schema", List<&Config::src, &ServerConfig::schemas>(kSchemaList), {}, "Schema(s) to relocate: a name or a list of names"},
+  {"src.name", Text<&Config::src, &ServerConfig::name>({.non_empty = true}), {}, "Database name"},
+  {"src.port", Int<&Config::src, &ServerConfig::port>(1, 65535), {}, "Server port"},
+  {"src.host", Text<&Config::src, &ServerConfig::host>(), {}, "Server host name or address"},
+  {"src.instance_id", Text<&Config::src, &ServerConfig::instance_id>(), {}, "RDS DB instance identifier; required with provider rds"},
+  {"src.sslmode", Text<&Config::src, &ServerConfig::sslmode>({.choices = kSslModes}), {}, "libpq's sslmode, for db_relocate, pg_dump and the subscription"},
+  {"src.sslrootcert", Text<&Config::src, &ServerConfig::sslrootcert>({.path = true}), {}, "CA bundle for verify-ca/verify-full (the destination must read it too)"},
+
+  {"dst", Block(), {}, "The destination database; takes src's settings but host and instance_id"},
+  {"dst.user", Text<&Config::dst, &ServerConfig::user>({.non_empty = true}), From("src.user"), "As for src"},
+  {"dst.password", Password<&Config::dst, &ServerConfig::password>(), From("src.password"), "As for src"},
+  {"dst.schema", List<&Config::dst, &ServerConfig::schemas>(kSchemaList), From("src.schema"), "As for src"},
+  {"dst.name", Text<&Config::dst, &ServerConfig::name>({.non_empty = true}), From("src.name"), "As for src"},
+  {"dst.port", Int<&Config::dst, &ServerConfig::port>(1, 65535), From("src.port"), "As for src"},
+  {"dst.host", Text<&Config::dst, &ServerConfig::host>(), {}, "Destination host; required with provider postgres"},
+  {"dst.instance_id", Text<&Config::dst, &ServerConfig::instance_id>(), {}, "RDS DB instance identifier of the destination"},
+  {"dst.sslmode", Text<&Config::dst, &ServerConfig::sslmode>({.choices = kSslModes}), From("src.sslmode"), "As for src"},
+  {"dst.sslrootcert", Text<&Config::dst, &ServerConfig::sslrootcert>({.path = true}), From("src.sslrootcert"), "As for src"},
+
+  {"upgrade", Block(), {}, "The RDS instance to create (provider rds)"},
+  {"upgrade.subnet_group", Text<&Config::upgrade, &UpgradeConfig::subnet_group>(), {}, "DB subnet group of the new instance"},
+  {"upgrade.engine_version", Text<&Config::upgrade, &UpgradeConfig::engine_version>({.format = &kVersion}), {}, "Target PostgreSQL version, e.g. \"17\" or \"16.4\""},
+  {"upgrade.kms_id", Text<&Config::upgrade, &UpgradeConfig::kms_id>(), {}, "KMS key for storage encryption"},
+  {"upgrade.security_groups", List<&Config::upgrade, &UpgradeConfig::security_groups>(), {}, "VPC security group IDs (a list even for one)"},
+  {"upgrade.parameter_group", Text<&Config::upgrade, &UpgradeConfig::parameter_group>(), {}, "DB parameter group"},
+  {"upgrade.instance_class", Text<&Config::upgrade, &UpgradeConfig::instance_class>(), {}, "Instance class, e.g. db.r6g.large"},
+  {"upgrade.storage_type", Text<&Config::upgrade, &UpgradeConfig::storage_type>(), {}, "Storage type, e.g. gp3"},
+  {"upgrade.storage_size", Int<&Config::upgrade, &UpgradeConfig::storage_size>(0, kNoMax), {}, "Allocated storage in GiB"},
+  {"upgrade.storage_iops", Int<&Config::upgrade, &UpgradeConfig::storage_iops>(0, kNoMax), {}, "Provisioned IOPS"},
+  {"upgrade.storage_throughput", Int<&Config::upgrade, &UpgradeConfig::storage_throughput>(0, kNoMax), {}, "Storage throughput in MiB/s"},
+  {"upgrade.user", Text<&Config::upgrade, &UpgradeConfig::user>({.non_empty = true}), {}, "Replication user db_relocate creates (cleanup drops it)"},
+  {"upgrade.password", Password<&Config::upgrade, &UpgradeConfig::password>(), {}, "Its password; empty: generated, kept in the state file"},
+  {"upgrade.vpc_id", Text<&Config::upgrade, &UpgradeConfig::vpc_id>(), {}, "VPC of the new instance"},
+  {"upgrade.ca_identifier", Text<&Config::upgrade, &UpgradeConfig::ca_identifier>(), {}, "RDS certificate authority, e.g. rds-ca-rsa2048-g1"},
+  {"upgrade.keep_snapshots", Bool<&Config::upgrade, &UpgradeConfig::keep_snapshots>(), {}, "Keep the intermediate snapshots after a successful run"},
+  {"upgrade.allow_source_reboot", Bool<&Config::upgrade, &UpgradeConfig::allow_source_reboot>(), {}, "May turn on rds.logical_replication and reboot the source"},
+  {"upgrade.wait_timeout", Int<&Config::upgrade, &UpgradeConfig::wait_timeout>(1, kNoMax), {}, "Seconds any one AWS wait may take"},
+
+  {"cutover", Block<&Config::cutover, &CutoverConfig::configured>(), {}, "The proxy the application connects through (cutover, rollback, proxy)"},
+  {"cutover.type", Text<&Config::cutover, &CutoverConfig::type>({.required = true, .choices = {"pgbouncer", "haproxy"}}), "(required)", "The proxy"},
+  {"cutover.manage", Bool<&Config::cutover, &CutoverConfig::manage>(), {}, "db_relocate writes the proxy's config and starts or reloads it"},
+  {"cutover.listen", Text<&Config::cutover, &CutoverConfig::listen>({.format = &kProxyListen}), {}, "Where the application connects"},
+  {"cutover.admin", Text<&Config::cutover, &CutoverConfig::admin>(), "PgBouncer: listen; HAProxy: <state_dir>/proxy/haproxy.sock", "PgBouncer's admin console or HAProxy's runtime API socket"},
+  {"cutover.admin_user", Text<&Config::cutover, &CutoverConfig::admin_user>(), "src.user", "PgBouncer admin console user"},
+  {"cutover.admin_password", Password<&Config::cutover, &CutoverConfig::admin_password>(), "src.password", "Password of cutover.admin_user"},
+  {"cutover.config_file", Text<&Config::cutover, &CutoverConfig::config_file>({.path = true}), "<state_dir>/proxy/pgbouncer.ini or haproxy.cfg", "The proxy's config file"},
+  {"cutover.auth_file", Text<&Config::cutover, &CutoverConfig::auth_file>({.path = true}), "userlist.txt beside config_file", "PgBouncer's userlist; unset: generated from the source"},
+  {"cutover.database", Text<&Config::cutover, &CutoverConfig::database>(), "src.name", "The PgBouncer database the application uses"},
+  {"cutover.backend", Text<&Config::cutover, &CutoverConfig::backend>({.non_empty = true}), {}, "The HAProxy backend; its servers are named src and dst"},
+  {"cutover.pool_mode", Text<&Config::cutover, &CutoverConfig::pool_mode>({.choices = {"transaction", "session", "statement"}}), {}, "PgBouncer pool mode written when managed"},
+  {"cutover.run_as", Text<&Config::cutover, &CutoverConfig::run_as>({.non_empty = true}), {}, "OS user a managed proxy runs as when db_relocate runs as root"},
+  {"cutover.pause_timeout", Seconds<&Config::cutover, &CutoverConfig::pause_timeout>(), {}, "Seconds PAUSE may wait before the switch is abandoned"},
+  {"cutover.drain_timeout", Seconds<&Config::cutover, &CutoverConfig::drain_timeout>(), {}, "Seconds the new side may take to apply the last writes"},
+  {"cutover.max_lag_bytes", Int<&Config::cutover, &CutoverConfig::max_lag_bytes>(0, kNoMax), {}, "The switch refuses to start above this replication lag"},
+  {"cutover.fence", Text<&Config::cutover, &CutoverConfig::fence>({.choices = {"read_only", "none"}}), {}, "Keep the old side's application roles from writing"},
+  {"cutover.fence_roles", List<&Config::cutover, &CutoverConfig::fence_roles>({.expected = "a list of role names"}), "every login role but src.user, dst.user, upgrade.user, pg_*, rds*", "The application's roles"},
+
+  {"metrics", Block(), {}, "The Prometheus endpoint; none without the block"},
+  {"metrics.listen", Text<&Config::metrics, &MetricsConfig::listen>({.required = true, .format = &kMetricsListen}), "(required in the block)", "Where the endpoint listens; no authentication: keep it private"},
+
+  {"jobs", Int<&Config::jobs>(0, kIntMax), {}, "Parallel workers; 0: the number of CPU cores"},
+  {"sequence_gap", Int<&Config::sequence_gap>(0, kNoMax), {}, "Increments each destination sequence is set ahead of the source's"},
+  {"heartbeat_interval", Seconds<&Config::heartbeat_interval>(), {}, "Seconds between heartbeat rows"},
+  {"catchup_lag_bytes", Int<&Config::catchup_lag_bytes>(1, kNoMax), {}, "Catch-up is done below this replication slot lag"},
+  {"catchup_timeout", Int<&Config::catchup_timeout>(1, kNoMax), {}, "Seconds to wait for catch-up"},
+  {"reconnect_timeout", Int<&Config::reconnect_timeout>(1, kNoMax), {}, "Seconds a lost server is retried before the run stops"},
+  {"split_tables_larger_than", Int<&Config::split_tables_larger_than>(0, kNoMax), {}, "Bytes above which a table is copied in parts; 0 never splits"},
+  {"pg_bin_dir", Text<&Config::pg_bin_dir>({.path = true}), {}, "Folder searched first for pg_dump and pg_restore"},
+  {"state_dir", Text<&Config::state_dir>({.path = true}), "<config folder>/db_relocate.state", "Where run state is kept; one per relocation"},
+  {"verify", Bool<&Config::verify>(), {}, "run ends with verify"},
+};
+// clang-format on
+
+const std::map<std::string, std::string> kAliases = {
+    {"database", "name"},  {"dbname", "name"},        {"db", "name"},
+    {"username", "user"},  {"hostname", "host"},      {"pass", "password"},
+    {"schemas", "schema"}, {"loglevel", "log_level"}, {"security_group", "security_groups"}};
+
+// cleanup drops the replication user: it must not be one of the accounts db_relocate logs in as.
+void ReplicationUserIsNotALogin(const Config& config, const FieldReader& file, Problems& problems) {
+  if (config.upgrade.user == config.src.user || config.upgrade.user == config.dst.user)
+    problems.Add(file.MarkOf("upgrade.user"), "upgrade.user",
+                 "must differ from src.user and dst.user (\"" + config.upgrade.user +
+                     "\"): it is the replication user db_relocate creates, and cleanup drops it");
+}
+
+void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& file,
+                                       Problems& problems) {
+  if (config.provider != "postgres") return;
+  if (!file.Has("dst.host") || config.dst.host.empty()) {
+    problems.Add("", "provider \"postgres\" needs a destination: set dst.host");
+  } else if (problems.empty() && config.src.Address() == config.dst.Address() &&
+             config.src.name == config.dst.name) {
+    problems.Add(file.MarkOf("dst.host"), "dst",
+                 "the destination is the same database as the source (host " + config.dst.host +
+                     ", port " + std::to_string(config.dst.port) + ", name " + config.dst.name +
+                     "); change dst.host, dst.port or dst.name");
+  }
+}
+
+void DefaultStateDir(Config& config, const fs::path& base) {
+  if (config.state_dir.empty()) config.state_dir = ResolveAgainst(base, "db_relocate.state");
+}
+
+// The proxy's admin address and login, database and files follow the source and state_dir.
+void DefaultProxySettings(Config& config, const fs::path& base) {
+  CutoverConfig& co = config.cutover;
+  const bool pgbouncer = co.type == "pgbouncer";
+  const fs::path proxy_dir = fs::path(config.state_dir) / "proxy";
+  if (co.admin.empty())
+    co.admin = pgbouncer ? co.listen : (proxy_dir / "haproxy.sock").string();
+  else if (!pgbouncer)
+    co.admin = ResolveAgainst(base, co.admin);  // a socket path; PgBouncer's is host:port
+  if (co.admin_user.empty()) co.admin_user = config.src.user;
+  if (co.admin_password.empty()) co.admin_password = config.src.password;
+  if (co.database.empty()) co.database = config.src.name;
+  if (co.config_file.empty())
+    co.config_file = (proxy_dir / (pgbouncer ? "pgbouncer.ini" : "haproxy.cfg")).string();
+  co.generate_auth_file = co.auth_file.empty();
+  if (co.auth_file.empty())
+    co.auth_file = (fs::path(co.config_file).parent_path() / "userlist.txt").string();
+}
+
+}  // namespace
+
+const std::vector<FieldSpec>& ConfigFields() {
+  return kFields;
+}
+
+const std::map<std::string, std::string>& ConfigKeyAliases() {
+  return kAliases;
+}
+
+void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& problems) {
+  ReplicationUserIsNotALogin(config, file, problems);
+  PostgresNeedsADistinctDestination(config, file, problems);
+}
+
+void DeriveDefaults(Config& config, const fs::path& base) {
+  DefaultStateDir(config, base);
+  DefaultProxySettings(config, base);
+}
+
+}  // namespace dbr
