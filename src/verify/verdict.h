@@ -19,6 +19,12 @@ enum class Verdict {
   kError,      // could not be compared
 };
 
+// Found by argument-dependent lookup only from this namespace: JSON and streams by name (without
+// these, nlohmann::json would silently write the number).
+using ::dbr::from_json;
+using ::dbr::to_json;
+using ::dbr::operator<<;
+
 }  // namespace dbr::verify
 
 namespace dbr {

@@ -1,4 +1,8 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "verify/schema_diff.h"
 #include "verify/schema_normalize.h"
@@ -95,6 +99,17 @@ TEST(SchemaDiff, ReportsEveryKindOfDifference) {
   // Sorted by kind, then name.
   for (size_t i = 1; i < r.size(); ++i)
     EXPECT_LE(std::tie(r[i - 1].kind, r[i - 1].name), std::tie(r[i].kind, r[i].name));
+}
+
+TEST(Verdict, IsWrittenByNameInJsonAndText) {
+  EXPECT_EQ(nlohmann::json(Verdict::kDiffers), "DIFFERS");
+  const nlohmann::json ok = {{"status", Verdict::kOk}};
+  EXPECT_EQ(ok.dump(), R"({"status":"OK"})");
+  EXPECT_EQ(nlohmann::json("BEHIND").get<Verdict>(), Verdict::kBehind);
+  std::ostringstream out;
+  out << Verdict::kUnsettled;
+  EXPECT_EQ(out.str(), "UNSETTLED");
+  EXPECT_EQ(fmt::format("{}", Verdict::kMissing), "MISSING");
 }
 
 }  // namespace
