@@ -21,6 +21,9 @@ namespace fs = std::filesystem;
 class VerifyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // Nothing from an earlier round of the suite (--gtest_repeat): new servers, a new run.
+    config_.clear();
+    error_.clear();
     auto pair = StartPair(15, 17);
     if (!pair.ok()) {
       error_ = pair.message();
