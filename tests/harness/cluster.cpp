@@ -656,8 +656,12 @@ std::string DbRelocateBinary() {
   return chosen != nullptr && *chosen != '\0' ? chosen : DBR_BINARY;
 }
 
-CommandResult RunDbRelocate(const std::vector<std::string>& args,
-                            const std::map<std::string, std::string>& env, const fs::path& cwd) {
+namespace {
+
+// RunDbRelocate, with stderr written to `stderr_file` when given (and read back into `err`).
+CommandResult RunDbRelocateTo(const std::vector<std::string>& args,
+                              const std::map<std::string, std::string>& env, const fs::path& cwd,
+                              const fs::path& stderr_file) {
   ProcessSpec spec;
   if (!cwd.empty()) {
     // ProcessSpec has no working directory: a shell changes into it (exit 127 if it cannot, so
@@ -669,12 +673,66 @@ CommandResult RunDbRelocate(const std::vector<std::string>& args,
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = SanitizerReportEnv();
   for (const auto& [name, value] : env) spec.env[name] = value;
+  spec.stderr_file = stderr_file;
   auto out = RunProcess(spec);
   for (const auto& report : TakeSanitizerReports())
     ADD_FAILURE() << "sanitizer report from db_relocate " << (args.empty() ? "" : args.front())
                   << ": " << report;
   if (!out.ok()) return {-1, "", out.message()};
-  return {out->exit_code, std::move(out->out), std::move(out->err)};
+  CommandResult result{out->exit_code, std::move(out->out), std::move(out->err)};
+  if (!stderr_file.empty()) {
+    std::ifstream in(stderr_file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    result.err = text.str();
+  }
+  return result;
+}
+
+}  // namespace
+
+CommandResult RunDbRelocate(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env, const fs::path& cwd) {
+  return RunDbRelocateTo(args, env, cwd, {});
+}
+
+BackgroundDbRelocate::BackgroundDbRelocate(std::vector<std::string> args, fs::path log_file,
+                                           std::map<std::string, std::string> env)
+    : log_file_(std::move(log_file)) {
+  std::error_code ec;
+  fs::remove(log_file_, ec);  // the file is appended to: start from nothing
+  done_ = std::async(std::launch::async,
+                     [args = std::move(args), env = std::move(env), file = log_file_] {
+                       return RunDbRelocateTo(args, env, {}, file);
+                     });
+}
+
+BackgroundDbRelocate::~BackgroundDbRelocate() {
+  if (done_.valid()) done_.wait();
+}
+
+std::string BackgroundDbRelocate::Log() const {
+  std::ifstream in(log_file_, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool BackgroundDbRelocate::WaitForLog(const std::string& text,
+                                      std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    // Ended or not, the log is read once more after it is seen to have ended.
+    const bool ended =
+        !done_.valid() || done_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    if (Log().find(text) != std::string::npos) return true;
+    if (ended || std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+CommandResult BackgroundDbRelocate::Wait() {
+  return done_.get();
 }
 
 TempDir::TempDir(const std::string& prefix) {

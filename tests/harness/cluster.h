@@ -12,7 +12,9 @@
 // DBR_KEEP_TEMP=1 keeps data directories, logs and TempDirs for a post-mortem.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -104,6 +106,29 @@ std::string DbRelocateBinary();
 CommandResult RunDbRelocate(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env = {},
                             const std::filesystem::path& cwd = {});
+
+// `db_relocate args` started in the background (as RunDbRelocate), its stderr (the log) written
+// to `log_file` as it goes, so that a test can wait for a line of it while it runs.
+class BackgroundDbRelocate {
+ public:
+  BackgroundDbRelocate(std::vector<std::string> args, std::filesystem::path log_file,
+                       std::map<std::string, std::string> env = {});
+  ~BackgroundDbRelocate();  // waits for it to end
+  BackgroundDbRelocate(const BackgroundDbRelocate&) = delete;
+  BackgroundDbRelocate& operator=(const BackgroundDbRelocate&) = delete;
+
+  // What it has logged so far.
+  std::string Log() const;
+  // True as soon as its log holds `text`; false when it ended without it or `timeout` passed.
+  bool WaitForLog(const std::string& text,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
+  // Waits for it to end: its exit code and stdout, and its whole log as `err`.
+  CommandResult Wait();
+
+ private:
+  std::filesystem::path log_file_;
+  std::future<CommandResult> done_;
+};
 
 // A unique directory under /tmp, removed with its contents on destruction (kept, and its path
 // printed, when DBR_KEEP_TEMP=1).

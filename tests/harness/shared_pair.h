@@ -14,6 +14,7 @@ namespace dbr::test {
 class SharedPairTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    start_error_.clear();  // from an earlier round of the suite (--gtest_repeat)
     auto pair = StartPair(15, 17);
     if (!pair.ok()) {
       start_error_ = pair.message();

@@ -3,6 +3,7 @@
 // the old one), and failures that leave the application on a working database.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <fstream>
@@ -13,6 +14,8 @@
 #include "harness/cluster.h"
 #include "harness/relocation.h"
 #include "harness/shared_pair.h"
+#include "harness/wait.h"
+#include "util/files.h"
 #include "util/process.h"
 
 namespace dbr::test {
@@ -21,42 +24,44 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// pgbench through the proxy, in the background: one INSERT per transaction, numbered per client.
+// pgbench through the proxy, in the background: one INSERT per transaction, numbered per client,
+// `rate` a second, until Stop() (or the end of the test).
 class PgBench {
  public:
-  PgBench(const fs::path& dir, int proxy_port, const std::string& db, int seconds, int rate) {
+  PgBench(const fs::path& dir, int proxy_port, const std::string& db, int rate)
+      : pid_file_(dir / "pgbench.pid") {
     std::ofstream(dir / "insert.sql")
         << "INSERT INTO ledger (client, note) VALUES (:client_id, md5(random()::text));\n";
-    spec_.argv = {(DebianPgBinDir(15) / "pgbench").string(),
-                  "-n",
-                  "-h",
-                  "127.0.0.1",
-                  "-p",
-                  std::to_string(proxy_port),
-                  "-U",
-                  "app",
-                  "-c",
-                  "4",
-                  "-j",
-                  "2",
-                  "-T",
-                  std::to_string(seconds),
-                  "-R",
-                  std::to_string(rate),
-                  "-f",
-                  (dir / "insert.sql").string(),
+    std::error_code ec;
+    fs::remove(pid_file_, ec);
+    // A shell writes its pid, which pgbench takes over by exec, for Stop() to signal.
+    spec_.argv = {"/bin/sh", "-c", "echo $$ > \"$0\"; exec \"$@\"", pid_file_.string(),
+                  (DebianPgBinDir(15) / "pgbench").string(), "-n", "-h", "127.0.0.1", "-p",
+                  std::to_string(proxy_port), "-U", "app", "-c", "4", "-j", "2",
+                  // Longer than any test: Stop() ends it.
+                  "-T", "1200", "-R", std::to_string(rate), "-f", (dir / "insert.sql").string(),
                   db};
     spec_.env = {{"PGPASSWORD", "apppw"}};
     thread_ = std::thread([this] {
       auto out = RunProcess(spec_);
       if (out.ok()) out_ = *out;
+      ended_ = true;
     });
   }
-  ~PgBench() {
-    if (thread_.joinable()) thread_.join();
-  }
+  ~PgBench() { Wait(); }
+  // Ends the run as its -T would (pgbench's SIGALRM timer: each client stops after its
+  // transaction and the summary is printed), and returns what it printed.
   const ProcessOutput& Wait() {
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return out_;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          if (ended_) return true;  // on its own: its output says why
+          auto pid = ReadFile(pid_file_);
+          return pid.ok() && !pid->empty() && kill(std::stoi(*pid), SIGALRM) == 0;
+        },
+        std::chrono::seconds(10)))
+        << "pgbench never started";
+    thread_.join();
     return out_;
   }
   // "number of transactions actually processed: N"
@@ -67,8 +72,10 @@ class PgBench {
   }
 
  private:
+  fs::path pid_file_;
   ProcessSpec spec_;
   ProcessOutput out_;
+  std::atomic<bool> ended_{false};
   std::thread thread_;
 };
 
@@ -166,6 +173,15 @@ class CutoverTest : public SharedPairTest {
     return n.ok() ? std::stoll(*n) : -1;
   }
 
+  // Waits until `primary` holds `more` rows of the ledger more than now: the application's
+  // writes get there (in place of letting them go on for a fixed time).
+  void ExpectWritesLandOn(TestCluster& primary, int64_t more) {
+    const int64_t from = Count(primary);
+    EXPECT_TRUE(WaitFor([&] { return Count(primary) >= from + more; }, 60s))
+        << "the ledger on port " << primary.port() << " went from " << from << " rows to "
+        << Count(primary) << ", not " << more << " more";
+  }
+
   TempDir dir_{"dbr-cutover"};
   fs::path config_;
   fs::path proxy_config_;  // the managed proxy to stop at the end
@@ -177,8 +193,8 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_ok"));
   ASSERT_EQ(ProxiedPort(), std::to_string(src_->port()));
 
-  PgBench bench(dir_.path(), proxy_port_, db_, 14, 200);
-  std::this_thread::sleep_for(3s);
+  PgBench bench(dir_.path(), proxy_port_, db_, 200);
+  ExpectWritesLandOn(*src_, 500);
   CommandResult cut = Dbr("cutover");
   ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
   EXPECT_NE(cut.out.find("write pause"), std::string::npos) << cut.out;
@@ -205,10 +221,11 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
   CommandResult rerun = Dbr("run");
   EXPECT_EQ(rerun.exit_code, 1) << rerun.err;
   EXPECT_NE(rerun.err.find("nothing left to do"), std::string::npos) << rerun.err;
-  std::this_thread::sleep_for(3s);
+  ExpectWritesLandOn(*dst_, 300);
   CommandResult back = Dbr("rollback");
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
   EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  ExpectWritesLandOn(*src_, 300);
 
   const ProcessOutput& out = bench.Wait();
   ASSERT_EQ(out.exit_code, 0) << out.out << out.err;  // no client aborted on an error
@@ -370,12 +387,14 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
            "ALTER TABLE db_relocate.heartbeat ENABLE ALWAYS TRIGGER stall",
        })
     ASSERT_TRUE(dst_->Exec(sql, db_).ok()) << sql;
-  PgBench bench(dir_.path(), proxy_port_, db_, 6, 100);
-  std::this_thread::sleep_for(1s);
+  PgBench bench(dir_.path(), proxy_port_, db_, 100);
+  ExpectWritesLandOn(*src_, 100);
   CommandResult r = Dbr("cutover");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("drain_timeout"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("back on the source"), std::string::npos) << r.err;
+  // pgbench's own writes land on the source again.
+  ExpectWritesLandOn(*src_, 100);
   const ProcessOutput& out = bench.Wait();
   EXPECT_EQ(out.exit_code, 0) << out.out << out.err;
   // The source takes the application's writes again (the fence was lifted).
@@ -391,8 +410,8 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
 
 TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_crash"));
-  PgBench bench(dir_.path(), proxy_port_, db_, 60, 100);
-  std::this_thread::sleep_for(1s);
+  PgBench bench(dir_.path(), proxy_port_, db_, 100);
+  ExpectWritesLandOn(*src_, 100);
   struct Case {
     const char* command;
     const char* crash_at;
@@ -463,6 +482,7 @@ TEST_F(CutoverTest, HAProxyClientsReconnectAndLoseNothing) {
   ASSERT_EQ(ProxiedPort(), std::to_string(src_->port()));
   std::atomic<bool> stop{false};
   std::vector<int64_t> committed;
+  std::atomic<int64_t> commits{0};
   double longest_gap = 0;
   std::thread writer([&] {
     std::optional<pg::Connection> conn;
@@ -476,6 +496,7 @@ TEST_F(CutoverTest, HAProxyClientsReconnectAndLoseNothing) {
                      : Result<std::string>(Status::Error("not connected"));
       if (id.ok()) {
         committed.push_back(std::stoll(*id));
+        ++commits;
         auto now = std::chrono::steady_clock::now();
         longest_gap = std::max(longest_gap, std::chrono::duration<double>(now - last).count());
         last = now;
@@ -485,11 +506,17 @@ TEST_F(CutoverTest, HAProxyClientsReconnectAndLoseNothing) {
       std::this_thread::sleep_for(5ms);
     }
   });
-  std::this_thread::sleep_for(2s);
+  // Commits before, between and after the two switches (the clients that reconnect).
+  auto commits_go_on = [&](int64_t more) {
+    const int64_t from = commits.load();
+    EXPECT_TRUE(WaitFor([&] { return commits.load() >= from + more; }, 60s))
+        << "the writer committed " << commits.load() - from << " rows, not " << more << " more";
+  };
+  commits_go_on(50);
   CommandResult cut = Dbr("cutover");
-  std::this_thread::sleep_for(2s);
+  commits_go_on(50);
   CommandResult back = Dbr("rollback");
-  std::this_thread::sleep_for(2s);
+  commits_go_on(50);
   stop = true;
   writer.join();
   ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;

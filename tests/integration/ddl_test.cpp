@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "harness/app_pair.h"
+#include "harness/wait.h"
 
 namespace dbr::test {
 namespace {
@@ -131,11 +132,13 @@ TEST_F(DdlTest, TableCreatedOnTheSourceAfterTheRunIsShownAsNotReplicatedUntilAdd
   EXPECT_TRUE(StatusJson()["replication"]["schema_drift"].empty());
   // Its rows, the old ones through the table synchronisation and the late one streamed.
   std::string count;
-  for (int i = 0; i < 120 && count != "51"; ++i) {
-    std::this_thread::sleep_for(500ms);
-    auto n = dst_->QueryValue("SELECT count(*) FROM coupons", "app");
-    count = n.ok() ? *n : "";
-  }
+  WaitFor(
+      [&] {
+        auto n = dst_->QueryValue("SELECT count(*) FROM coupons", "app");
+        count = n.ok() ? *n : "";
+        return count == "51";
+      },
+      60s, 100ms);
   EXPECT_EQ(count, "51");
   ExpectSynced(4);
 }

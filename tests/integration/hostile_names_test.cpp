@@ -14,6 +14,7 @@
 #include "harness/cluster.h"
 #include "harness/relocation.h"
 #include "harness/shared_pair.h"
+#include "harness/wait.h"
 #include "pg/quote.h"
 
 namespace dbr::test {
@@ -340,7 +341,11 @@ TEST_F(HostileNamesTest, RunRelocatesHostileNames15To17UnderLiveWrites) {
   CommandResult text_status = RunDbRelocate({"status", "--config", config.string()});
   EXPECT_EQ(text_status.exit_code, 0) << text_status.err;
 
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // The writer goes on after the run: those changes must arrive too.
+  const int64_t written_by_the_end_of_run = writer.operations();
+  EXPECT_TRUE(WaitFor([&] { return writer.operations() >= written_by_the_end_of_run + 200; },
+                      std::chrono::seconds(60)))
+      << writer.error();
   writer.Stop();
   EXPECT_EQ(writer.error(), "");
   EXPECT_GT(writer.operations(), 0);

@@ -9,12 +9,15 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <thread>
 
 #include "harness/app_pair.h"
 #include "harness/fault_proxy.h"
+#include "harness/wait.h"
 #include "util/files.h"
 
 namespace dbr::test {
@@ -46,10 +49,56 @@ class NetworkTest : public AppPairTest {
     return path;
   }
 
-  std::future<CommandResult> StartRun(const std::filesystem::path& config) {
-    return std::async(std::launch::async, [config] {
-      return RunDbRelocate({"run", "--config", config.string()});
-    });
+  // `run` in the background, its log readable as it goes.
+  std::unique_ptr<BackgroundDbRelocate> StartRun(const std::filesystem::path& config) {
+    return std::make_unique<BackgroundDbRelocate>(
+        std::vector<std::string>{"run", "--config", config.string()}, tmp_.path() / "run.log");
+  }
+
+  // The newest heartbeat the relocation's writer put on the source (0 before the first).
+  int64_t LatestHeartbeat() {
+    auto seq = src_->QueryValue("SELECT COALESCE(max(seq), 0) FROM db_relocate.heartbeat", "app");
+    return seq.ok() ? std::stoll(*seq) : 0;
+  }
+
+  // Waits until the heartbeat writer has written `beats` more heartbeats on the source: its
+  // writes get through again (it reconnects on its own) and the run's heartbeat check after
+  // catch-up spans the fault.
+  void ExpectHeartbeatsGoOn(int beats = 3) {
+    const int64_t from = LatestHeartbeat();
+    EXPECT_TRUE(WaitFor([&] { return LatestHeartbeat() >= from + beats; }, 60s))
+        << "the heartbeat writer wrote no " << beats << " heartbeats after heartbeat " << from;
+  }
+
+  // Waits until the application's writer has done `more` operations more than `from`.
+  static void ExpectWritesGoOn(const LiveWriter& writer, int64_t from, int64_t more) {
+    EXPECT_TRUE(WaitFor([&] { return writer.operations() >= from + more; }, 60s))
+        << "the live writer did " << writer.operations() - from << " operations, not " << more
+        << ": " << writer.error();
+  }
+
+  // Holds back the copy of table `hot` until the returned connection ends its transaction: the
+  // test holds a lock on it on the destination, which its COPY waits for. A fault injected once
+  // "the copy is under way" then always finds a table not copied yet, however fast the others
+  // go (else the last small tables could all be copied between the moment the copy is seen half
+  // done and the fault). The lock is taken once the copy has begun: it starts by emptying every
+  // table it copies, which the lock would block.
+  void HoldBackTheCopyOfHot(std::optional<pg::Connection>* holder) {
+    auto conn = dst_->Connect("app");
+    ASSERT_TRUE(conn.ok()) << conn.message();
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto copying = conn->QueryValue(
+              "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE "
+              "'COPY % FROM STDIN%'");
+          return copying.ok() && *copying != "0";
+        },
+        60s, 20ms))
+        << "the copy never began";
+    // The tables are copied largest first, `hot` (one page) among the last.
+    Status locked = conn->Exec("BEGIN; LOCK TABLE hot IN SHARE MODE NOWAIT");
+    ASSERT_TRUE(locked.ok()) << "the copy of hot had begun already: " << locked.message();
+    holder->emplace(std::move(*conn));
   }
 
   // Waits (up to 60 s) until the run's state file satisfies `reached`.
@@ -106,12 +155,16 @@ TEST_F(NetworkTest, SourceCutDuringCatchUpIsWaitedOut) {
   auto run = StartRun(Config("catchup_lag_bytes: 1\nreconnect_timeout: 60\n", proxy->get()));
   ASSERT_TRUE(WaitForCatchUp()) << "the run never reached catch-up";
   (*proxy)->Cut(FaultProxy::Mode::kReset);
-  std::this_thread::sleep_for(6s);
+  // The cut lasts until the run has been refused a reconnect, the application writing meanwhile.
+  const int64_t written_before_cut = writer.operations();
+  EXPECT_TRUE(run->WaitForLog("connecting to the source failed (attempt 1)")) << run->Log();
+  ExpectWritesGoOn(writer, written_before_cut, 1000);
   (*proxy)->Restore();
-  std::this_thread::sleep_for(3s);
+  // ... and goes on writing once the network is back.
+  ExpectWritesGoOn(writer, writer.operations(), 500);
   writer.Stop();
   StopHeartbeatWriter(state_dir());  // the lag can drain to nothing now
-  CommandResult r = run.get();
+  CommandResult r = run->Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("connecting to the source failed (attempt 1)"), std::string::npos) << r.err;
   ExpectSynced(&writer);
@@ -123,11 +176,15 @@ TEST_F(NetworkTest, DestinationCutDuringTheCopyResumesUnderTheSameSnapshot) {
   ASSERT_TRUE(proxy.ok()) << proxy.message();
   LiveWriter writer(*src_, "app");
   auto run = StartRun(Config("reconnect_timeout: 60\n", nullptr, proxy->get()));
+  std::optional<pg::Connection> hold;
+  ASSERT_NO_FATAL_FAILURE(HoldBackTheCopyOfHot(&hold));
   ASSERT_TRUE(WaitForCopyUnderway()) << "the copy was never seen half done";
   (*proxy)->Cut(FaultProxy::Mode::kReset);
-  std::this_thread::sleep_for(4s);
+  // The cut lasts until the run has noticed it.
+  EXPECT_TRUE(run->WaitForLog("a server was lost during the step")) << run->Log();
   (*proxy)->Restore();
-  CommandResult r = run.get();
+  ASSERT_TRUE(hold->Exec("ROLLBACK").ok());
+  CommandResult r = run->Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("a server was lost during the step"), std::string::npos) << r.err;
   // The source was never lost: its exported snapshot still holds, the copy goes on under it and
@@ -143,14 +200,19 @@ TEST_F(NetworkTest, DestinationCutDuringTheCopyResumesUnderTheSameSnapshot) {
 TEST_F(NetworkTest, SourceRestartedDuringTheCopyIsResumed) {
   AddBulkTable();
   auto run = StartRun(Config("reconnect_timeout: 60\n"));
+  std::optional<pg::Connection> hold;
+  ASSERT_NO_FATAL_FAILURE(HoldBackTheCopyOfHot(&hold));
   ASSERT_TRUE(WaitForCopyUnderway()) << "the copy was never seen half done";
   ASSERT_TRUE(src_->Stop("immediate").ok());
-  std::this_thread::sleep_for(2s);
+  // The copy of hot goes on, and finds the source gone. The source stays down until the run
+  // has noticed.
+  ASSERT_TRUE(hold->Exec("ROLLBACK").ok());
+  EXPECT_TRUE(run->WaitForLog("a server was lost during the step")) << run->Log();
   ASSERT_TRUE(src_->StartAgain().ok());
   // Written while the relocation recovers: it must arrive too.
   ASSERT_TRUE(
       src_->Exec("INSERT INTO bulk VALUES (400001, 'after', 'the restart', 1)", "app").ok());
-  CommandResult r = run.get();
+  CommandResult r = run->Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("a server was lost during the step"), std::string::npos) << r.err;
   // The exported snapshot died with the source's sessions: what was not copied under it is
@@ -164,15 +226,21 @@ TEST_F(NetworkTest, SourceRestartedDuringCatchUpIsWaitedOut) {
   auto run = StartRun(Config("catchup_lag_bytes: 1\n"));
   ASSERT_TRUE(WaitForCatchUp()) << "the run never reached catch-up";
   ASSERT_TRUE(src_->Stop("fast").ok());
-  std::this_thread::sleep_for(2s);
+  // Down until the run has noticed, by the health reading or by a refused reconnect.
+  auto noticed = [&] {
+    const std::string log = run->Log();
+    return log.find("lost the connection to the source during catch-up") != std::string::npos ||
+           log.find("connecting to the source failed") != std::string::npos;
+  };
+  EXPECT_TRUE(WaitFor(noticed, 60s)) << run->Log();
   ASSERT_TRUE(src_->StartAgain().ok());
   ASSERT_TRUE(
       src_->Exec("INSERT INTO big (payload) SELECT md5(g::text) FROM generate_series(1, 500) g",
                  "app")
           .ok());
-  std::this_thread::sleep_for(2s);
+  ExpectHeartbeatsGoOn();
   StopHeartbeatWriter(state_dir());
-  CommandResult r = run.get();
+  CommandResult r = run->Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // Noticed either by the health reading or by the reconnect before it, whichever ran first.
   EXPECT_TRUE(r.err.find("lost the connection to the source during catch-up") !=
@@ -190,7 +258,7 @@ TEST_F(NetworkTest, LastingOutageStopsTheRunClearlyAndTheNextRunResumes) {
   ASSERT_TRUE(WaitForCatchUp()) << "the run never reached catch-up";
   const auto cut_at = std::chrono::steady_clock::now();
   (*proxy)->Cut(FaultProxy::Mode::kReset);
-  CommandResult r = run.get();
+  CommandResult r = run->Wait();
   const auto gave_up_after = std::chrono::steady_clock::now() - cut_at;
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("connecting to the source failed for"), std::string::npos) << r.err;
@@ -221,13 +289,18 @@ TEST_F(NetworkTest, PartitionDuringCatchUpIsRiddenOut) {
   ASSERT_TRUE(WaitForCatchUp()) << "the run never reached catch-up";
   (*to_src)->Cut(FaultProxy::Mode::kBlackhole);
   (*to_dst)->Cut(FaultProxy::Mode::kBlackhole);
+  // The partition's length is what this test is about, not a wait for something: it outlasts
+  // the 3 s connect timeout of the sessions db_relocate opens meanwhile (the heartbeat writer's
+  // lag sampler), while the sessions it holds must ride it out. A fixed time stays.
   std::this_thread::sleep_for(8s);
   (*to_src)->Restore();
   (*to_dst)->Restore();
-  std::this_thread::sleep_for(2s);
+  // What was held arrives, and the application and the heartbeat go on after it.
+  ExpectWritesGoOn(writer, writer.operations(), 500);
+  ExpectHeartbeatsGoOn();
   writer.Stop();
   StopHeartbeatWriter(state_dir());
-  CommandResult r = run.get();
+  CommandResult r = run->Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ExpectSynced(&writer);
 }
@@ -247,7 +320,15 @@ TEST_F(NetworkTest, ReplicationBetweenTheServersCutIsShownAndRecovers) {
   ASSERT_TRUE(WaitUntilApplied(*src_, "app").ok());
   LiveWriter writer(*src_, "app");
   (*proxy)->Cut(FaultProxy::Mode::kReset);
-  std::this_thread::sleep_for(8s);
+  // Until the newest heartbeat the destination has is more than 4.5 s old.
+  auto behind = [&] {
+    auto newest = dst_->QueryValue("SELECT max(src_time) FROM db_relocate.heartbeat", "app");
+    if (!newest.ok()) return false;
+    auto old =
+        src_->QueryValue("SELECT clock_timestamp() - '" + *newest + "'::timestamptz > '4.5 s'");
+    return old.ok() && *old == "t";
+  };
+  ASSERT_TRUE(WaitFor(behind, 60s, 200ms)) << "the destination never fell 4.5 s behind";
   // While the link is down, status shows the destination falling behind.
   CommandResult down = RunDbRelocate(
       {"status", "--config", (tmp_.path() / "relocate.yaml").string(), "--output", "json"});

@@ -13,6 +13,7 @@
 #include "harness/aws_double.h"
 #include "harness/cluster.h"
 #include "harness/relocation.h"
+#include "harness/wait.h"
 #include "pg/lsn.h"
 #include "util/files.h"
 
@@ -354,7 +355,14 @@ TEST_F(RdsTest, AnLsnFromTheWrongMomentIsCaught) {
   auto config = Config();
   CommandResult r = Run("run", config, {{"DBR_CRASH_AT", "rds:prepare"}});
   ASSERT_EQ(r.exit_code, 137) << r.err;
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // heartbeats land after the true LSN
+  // Heartbeats land after the true LSN: a few more from the heartbeat writer.
+  auto latest_beat = [&] {
+    auto seq = src_->QueryValue("SELECT COALESCE(max(seq), 0) FROM db_relocate.heartbeat", "app");
+    return seq.ok() ? std::stoll(*seq) : int64_t{0};
+  };
+  const int64_t beat_at_crash = latest_beat();
+  ASSERT_TRUE(WaitFor([&] { return latest_beat() >= beat_at_crash + 3; }, std::chrono::seconds(60)))
+      << "the heartbeat writer wrote no 3 heartbeats after " << beat_at_crash;
   auto state = State();
   auto late = src_->QueryValue("SELECT pg_current_wal_insert_lsn()::text", "app");
   ASSERT_TRUE(late.ok());

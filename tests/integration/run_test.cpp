@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/app_pair.h"
+#include "harness/wait.h"
 #include "util/files.h"
+#include "util/text.h"
 
 namespace dbr::test {
 namespace {
@@ -44,7 +46,10 @@ class RunTest : public AppPairTest {
     EXPECT_EQ(r.err.find(password), std::string::npos);
 
     // Replication keeps running after `run` exits: the writer's later changes arrive too.
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const int64_t written_by_the_end_of_run = writer.operations();
+    EXPECT_TRUE(WaitFor([&] { return writer.operations() >= written_by_the_end_of_run + 500; },
+                        std::chrono::seconds(60)))
+        << "the live writer stopped writing after the run: " << writer.error();
     CommandResult status =
         RunDbRelocate({"status", "--config", config.string(), "--output", "json"});
     ASSERT_EQ(status.exit_code, 0) << status.err;
@@ -221,25 +226,29 @@ TEST_F(RunTest, DestinationRestartedDuringCatchUpIsRecovered) {
   auto writer = std::make_unique<LiveWriter>(*src_, "app");
   // A lag threshold of one byte keeps catch-up waiting while the writer runs.
   auto config = Config("catchup_lag_bytes: 1\n");
-  auto run = std::async(std::launch::async, [&] {
-    return RunDbRelocate({"run", "--config", config.string()});
-  });
-  bool in_catchup = false;
-  for (int i = 0; i < 300 && !in_catchup; ++i) {
-    auto state = ReadFile(state_dir() / "state.json");
-    in_catchup = state.ok() && state->find("\"current_step\": \"catchup\"") != std::string::npos;
-    if (!in_catchup) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  BackgroundDbRelocate run({"run", "--config", config.string()}, tmp_.path() / "run.log");
+  bool in_catchup = WaitFor(
+      [&] {
+        auto state = ReadFile(state_dir() / "state.json");
+        return state.ok() && state->find("\"current_step\": \"catchup\"") != std::string::npos;
+      },
+      std::chrono::seconds(30));
   ASSERT_TRUE(in_catchup) << "the run never reached catch-up";
   ASSERT_TRUE(dst_->Stop("immediate").ok());
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // Down until the run has noticed.
+  EXPECT_TRUE(run.WaitForLog("lost the connection to the destination during catch-up"))
+      << run.Log();
   ASSERT_TRUE(dst_->StartAgain().ok());
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // The application goes on writing while the run recovers.
+  const int64_t written_before_restart = writer->operations();
+  EXPECT_TRUE(WaitFor([&] { return writer->operations() >= written_before_restart + 500; },
+                      std::chrono::seconds(60)))
+      << writer->error();
   // With every writer stopped the lag drains to nothing and catch-up can finish.
   writer->Stop();
   EXPECT_EQ(writer->error(), "");
   StopHeartbeatWriter(state_dir());
-  CommandResult r = run.get();
+  CommandResult r = run.Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("lost the connection to the destination during catch-up"), std::string::npos)
       << r.err;
@@ -293,6 +302,20 @@ bool HeartbeatLogShows(const std::filesystem::path& state_dir, const std::string
   return false;
 }
 
+// Samples the heartbeat writer's lag sampler has taken so far: each one records, last, the newest
+// heartbeat on the primary (samples.jsonl, kind "heartbeat").
+size_t HeartbeatWriterSamples(const std::filesystem::path& state_dir) {
+  auto text = ReadFile(state_dir / "samples.jsonl");
+  if (!text.ok()) return 0;
+  size_t n = 0;
+  for (const auto& line : SplitLines(*text)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    n += !j.is_discarded() && j.value("kind", "") == "heartbeat" &&
+         j.value("process", "") == "heartbeat";
+  }
+  return n;
+}
+
 TEST_F(RunTest, StatusAndTheHeartbeatWriterWarnBeforeTheSlotIsInvalidatedAndSayWhenItIs) {
   auto pair = dbr::test::StartPair(15, 17);
   ASSERT_TRUE(pair.ok()) << pair.message();
@@ -327,8 +350,12 @@ TEST_F(RunTest, StatusAndTheHeartbeatWriterWarnBeforeTheSlotIsInvalidatedAndSayW
                                 "invalidation"))
       << *ReadFile(state_dir() / "heartbeat.log");
   // Its figures move with every write (the heartbeat's own too): still one line after two more
-  // samples, the next one is due a minute later.
-  std::this_thread::sleep_for(std::chrono::seconds(12));
+  // samples, the next one is due a minute later. Each sample ends with the newest heartbeat
+  // recorded, after the warning was weighed.
+  const size_t samples_at_warning = HeartbeatWriterSamples(state_dir());
+  EXPECT_TRUE(WaitFor([&] { return HeartbeatWriterSamples(state_dir()) >= samples_at_warning + 2; },
+                      std::chrono::seconds(60), std::chrono::milliseconds(200)))
+      << "the heartbeat writer took no two more samples";
   auto log = ReadFile(state_dir() / "heartbeat.log");
   ASSERT_TRUE(log.ok());
   size_t warnings = 0;

@@ -6,6 +6,9 @@
 // writer's log, or in either server's log. The replication user gets the least privilege that
 // works, and cleanup removes it.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +24,7 @@
 
 #include "harness/cluster.h"
 #include "harness/relocation.h"
+#include "harness/wait.h"
 #include "util/files.h"
 #include "util/process.h"
 
@@ -38,6 +42,8 @@ struct Secret {
 const Secret kSrc{"src.password", "Sx9'q z\\pw-tokSRC4f9x", "tokSRC4f9x"};
 const Secret kDst{"dst.password", "Dx7\"q z\\pw-tokDST8k2m", "tokDST8k2m"};
 const Secret kRepl{"upgrade.password", "Rx5'q z\\\"pw-tokREPL3h7w", "tokREPL3h7w"};
+
+constexpr std::chrono::milliseconds kPoll{10};
 
 constexpr const char* kDstPasswordVar = "DBR_SECRETS_TEST_DST_PASSWORD";
 
@@ -96,7 +102,45 @@ void CreateRole(TestCluster& cluster, const std::string& role, const std::string
 // that holds a needle, and which programs it saw (to show it was looking). Command lines that
 // start with kPlant are the tests' own plants (another test may plant one concurrently under
 // ctest -j): they count only until the first ClearLeaks().
-constexpr const char* kPlant = "sh -c sleep 0.3 planted ";
+constexpr const char* kPlant = "sh -c sleep 60 planted ";
+
+// A process whose command line is kPlant followed by `secret`, alive until destroyed (then
+// killed with its sleep: it leads a process group of its own).
+class PlantedProcess {
+ public:
+  explicit PlantedProcess(const std::string& secret)
+      : args_{"sh", "-c", "sleep 60", "planted " + secret} {
+    std::vector<char*> argv;
+    for (auto& a : args_) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    if (pid_ > 0) setpgid(pid_, pid_);  // whichever of the two runs first
+  }
+  ~PlantedProcess() {
+    if (pid_ <= 0) return;
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  PlantedProcess(const PlantedProcess&) = delete;
+  PlantedProcess& operator=(const PlantedProcess&) = delete;
+  bool started() const { return pid_ > 0; }
+  // sh runs: its command line is the planted one (right after fork it is still ours).
+  bool Execed() const {
+    std::string cmdline = FileText("/proc/" + std::to_string(pid_) + "/cmdline");
+    for (char& c : cmdline)
+      if (c == '\0') c = ' ';
+    return cmdline.rfind(kPlant, 0) == 0;
+  }
+
+ private:
+  std::vector<std::string> args_;
+  pid_t pid_ = -1;
+};
 
 class CmdlineSampler {
  public:
@@ -111,6 +155,8 @@ class CmdlineSampler {
     std::lock_guard lock(mu_);
     return leaks_;
   }
+  // Passes over /proc completed so far.
+  int64_t passes() const { return passes_.load(); }
   void ClearLeaks() {
     std::lock_guard lock(mu_);
     leaks_.clear();
@@ -140,12 +186,14 @@ class CmdlineSampler {
         if (!plants_count_ && cmdline.rfind(kPlant, 0) == 0) continue;
         if (!Leaked(cmdline, needles_).empty()) leaks_.push_back("pid " + pid + ": " + cmdline);
       }
+      ++passes_;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
 
   std::vector<std::string> needles_;
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> passes_{0};
   std::mutex mu_;
   std::vector<std::string> leaks_;
   std::set<std::string> seen_;
@@ -285,11 +333,22 @@ TEST_P(SecretsTest, NoPasswordInProcessListOutputsFilesOrServerLogsAndLeastPrivi
   if (configured_password()) secrets.push_back(kRepl);
   std::vector<std::string> needles = Needles(secrets);
 
-  // The sampler sees what it is after: a command line holding a password is found.
+  // The sampler sees what it is after: a command line holding a password, there for one whole
+  // pass of the sampler, is found. (Kept until then, not for a fixed time: a loaded machine
+  // may hold the sampler back longer than any fixed lifetime.)
   CmdlineSampler sampler(needles);
-  auto planted = RunProcess({.argv = {"sh", "-c", "sleep 0.3", "planted " + kSrc.password}});
-  ASSERT_TRUE(planted.ok()) << planted.message();
-  ASSERT_FALSE(sampler.leaks().empty()) << "the sampler missed a planted command line";
+  {
+    PlantedProcess planted(kSrc.password);
+    ASSERT_TRUE(planted.started()) << "fork failed";
+    ASSERT_TRUE(WaitFor([&] { return planted.Execed(); }, std::chrono::seconds(30), kPoll))
+        << "the planted process never ran";
+    // The pass under way may have read /proc before the plant was there; the next one may not.
+    const int64_t from = sampler.passes();
+    ASSERT_TRUE(
+        WaitFor([&] { return sampler.passes() >= from + 2; }, std::chrono::seconds(30), kPoll))
+        << "the sampler stopped sampling";
+    ASSERT_FALSE(sampler.leaks().empty()) << "the sampler missed a planted command line";
+  }
   sampler.ClearLeaks();
 
   CommandResult run;
