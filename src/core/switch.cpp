@@ -17,7 +17,7 @@
 #include "model/names.h"
 #include "model/servers.h"
 #include "pg/quote.h"
-#include "proxy/traffic_switch.h"
+#include "proxy/proxy.h"
 #include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -38,7 +38,7 @@ struct Switch {
   const names::Link link_in;   // carries writes into `to` (from -> to)
   const names::Link link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
-  std::unique_ptr<TrafficSwitch> proxy;
+  std::unique_ptr<Proxy> proxy;
   std::vector<FencedRole>
       lifted_on_new_side_;  // its fence from the last switch, lifted by this one
 
@@ -459,7 +459,7 @@ struct Switch {
   // ---- The sequence ------------------------------------------------------------------------
 
   Status Run() {
-    auto made = MakeTrafficSwitch(config);
+    auto made = MakeProxy(config);
     if (!made.ok()) return made.status();
     proxy = std::move(*made);
     auto loaded = store.Load();
@@ -590,7 +590,7 @@ struct Switch {
 
 }  // namespace
 
-Status SwitchTraffic(const Config& config, Side to) {
+Status RunSwitch(const Config& config, Side to) {
   DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
   auto lock =
       FileLock::Acquire(std::filesystem::path(config.state_dir) / "run.lock", "this relocation");
@@ -600,7 +600,7 @@ Status SwitchTraffic(const Config& config, Side to) {
 }
 
 Status ProvisionProxy(const Config& config) {
-  auto proxy = MakeTrafficSwitch(config);
+  auto proxy = MakeProxy(config);
   if (!proxy.ok()) return proxy.status();
   StateStore store(config.state_dir);
   auto state = store.Load();
@@ -618,7 +618,7 @@ Status ProvisionProxy(const Config& config) {
 }
 
 Status StopManagedProxy(const Config& config) {
-  auto proxy = MakeTrafficSwitch(config);
+  auto proxy = MakeProxy(config);
   if (!proxy.ok()) return proxy.status();
   if (!config.cutover.manage)
     return Status::BadConfig(
@@ -628,7 +628,7 @@ Status StopManagedProxy(const Config& config) {
 }
 
 Result<std::string> DescribeProxy(const Config& config) {
-  auto proxy = MakeTrafficSwitch(config);
+  auto proxy = MakeProxy(config);
   if (!proxy.ok()) return proxy.status();
   auto ps = (*proxy)->Inspect();
   if (!ps.ok()) return ps.status();

@@ -1,5 +1,6 @@
-// Cut-over and rollback: one sequence, run towards the destination (`cutover`) or back towards
-// the source (`rollback`):
+// The switch: the application's writes moved, through the proxy, from one side to the other. One
+// sequence, run towards the destination (a cut-over, `cutover`) or back towards the
+// source (a rollback, `rollback`):
 //   ready?  -> pause the proxy -> fence the old side -> marker written, applied on the new side
 //   -> sequences ahead -> replication turned around (new slot on the new side) -> proxy points
 //   at the new side -> resume -> old subscription and slot dropped, return subscription started.
@@ -14,8 +15,8 @@
 
 namespace dbr {
 
-// `to` is the destination (cut-over) or the source (rollback).
-Status SwitchTraffic(const Config& config, Side to);
+// Switches to `to`: the destination (a cut-over) or the source (a rollback).
+Status RunSwitch(const Config& config, Side to);
 
 // With cutover.manage: writes the proxy's config pointing at the current primary and starts or
 // reloads it. Without: checks that the proxy answers.
