@@ -5,7 +5,6 @@
 #include <chrono>
 #include <iostream>
 #include <optional>
-#include <thread>
 
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
@@ -16,21 +15,35 @@
 #include "model/catalog.h"
 #include "model/names.h"
 #include "model/servers.h"
+#include "model/timings.h"
 #include "pg/quote.h"
 #include "proxy/proxy.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/poll.h"
 #include "util/retry.h"
 
 namespace dbr {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+// Client sessions of the database that hold a transaction which already wrote (it has an xid).
+constexpr const char* kWritingSessions =
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+    "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT NULL";
+
+// `seconds` of the config or of a timing, as a Clock duration.
+Clock::Duration Seconds(double seconds) {
+  return std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(seconds));
+}
 
 struct Switch {
   const Config& config;
+  Clock& clock;
+  const Timings timings;
   StateStore store;
   RunState state;
   Side from, to;
@@ -42,8 +55,10 @@ struct Switch {
   std::vector<FencedRole>
       lifted_on_new_side_;  // its fence from the last switch, lifted by this one
 
-  Switch(const Config& c, Side target)
+  Switch(const Config& c, Side target, Clock& clock, Timings timings)
       : config(c),
+        clock(clock),
+        timings(std::move(timings)),
         store(c.state_dir),
         from(Other(target)),
         to(target),
@@ -56,16 +71,15 @@ struct Switch {
   Status Save() { return store.Save(state); }
 
   Status Connect() {
-    RetryPolicy policy{.attempts = 3, .first_delay = milliseconds(300)};
     auto open = [&](Side side, std::optional<pg::Connection>* out) {
       if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
-      return Retry(policy, std::string("connecting to the ") + SideName(side), [&] {
+      return Retry(timings.switch_connect, std::string("connecting to the ") + SideName(side), [&] {
         auto c = pg::Connection::Open(ParamsOf(config, side));
         if (!c.ok()) return c.status();
-        // While the proxy holds the application's writes, no statement of ours may wait on a
-        // lock without end.
-        DBR_RETURN_IF_ERROR(c->Exec("SET lock_timeout = '10s'"));
-        DBR_RETURN_IF_ERROR(c->Exec("SET statement_timeout = '60s'"));
+        DBR_RETURN_IF_ERROR(
+            c->Exec(fmt::format("SET lock_timeout = '{}s'", timings.switch_lock_timeout.count())));
+        DBR_RETURN_IF_ERROR(c->Exec(fmt::format("SET statement_timeout = '{}s'",
+                                                timings.switch_statement_timeout.count())));
         out->emplace(std::move(*c));
         return Status::Ok();
       });
@@ -127,26 +141,15 @@ struct Switch {
     // A subscription created moments ago (by the last switch) may not have its worker yet, and
     // lag comes and goes: give transient states a little time before refusing.
     ReplicationHealth first;
-    const auto settle = Clock::now() + std::chrono::seconds(15);
-    while (true) {
-      first = ReadReplicationHealth(&*old_side, &*new_side, link_in);
-      Status st = CheckLink(first);
-      if (st.ok()) break;
-      if (Clock::now() > settle) return st;
-      std::this_thread::sleep_for(milliseconds(250));
-    }
-    const double fresh = std::max(5.0, 5 * config.heartbeat_interval);
-    const auto deadline = Clock::now() + std::chrono::duration<double>(fresh + 5);
-    while (true) {
-      auto beat = LatestHeartbeat(*new_side, *old_side);
-      if (!beat.ok()) return beat.status();
-      if (beat->has_value() && (*beat)->age_seconds >= 0 && (*beat)->age_seconds <= fresh) break;
-      if (Clock::now() > deadline)
-        return Status::Error(fmt::format(
-            "the heartbeat is not flowing into the {}: newest one {} s old (limit {} s)",
-            SideName(to), beat->has_value() ? (*beat)->age_seconds : -1.0, fresh));
-      std::this_thread::sleep_for(milliseconds(200));
-    }
+    Status healthy;
+    auto settled =
+        PollUntil(clock, timings.switch_settle, timings.switch_settle_poll, [&]() -> Result<bool> {
+          first = ReadReplicationHealth(&*old_side, &*new_side, link_in);
+          healthy = CheckLink(first);
+          return healthy.ok();
+        });
+    if (!*settled) return healthy;
+    DBR_RETURN_IF_ERROR(HeartbeatIsFresh());
     ReplicationHealth second = ReadReplicationHealth(&*old_side, &*new_side, link_in);
     DBR_RETURN_IF_ERROR(CheckLink(second));
     if (second.apply_errors > first.apply_errors)
@@ -156,6 +159,27 @@ struct Switch {
           link_in.subscription, SideName(to), second.apply_errors));
     log::info("ready: replication into the {} runs, lag {} bytes, heartbeat fresh", SideName(to),
               second.lag_bytes);
+    return Status::Ok();
+  }
+
+  // The newest heartbeat applied on the new side is recent: replication into it really flows.
+  Status HeartbeatIsFresh() {
+    const double fresh =
+        std::max(std::chrono::duration<double>(timings.switch_heartbeat_fresh_floor).count(),
+                 timings.switch_heartbeat_fresh_intervals * config.heartbeat_interval);
+    double newest_age = -1;
+    auto flowing = PollUntil(clock, Seconds(fresh) + timings.switch_heartbeat_grace,
+                             timings.switch_heartbeat_poll, [&]() -> Result<bool> {
+                               auto beat = LatestHeartbeat(*new_side, *old_side);
+                               if (!beat.ok()) return beat.status();
+                               newest_age = beat->has_value() ? (*beat)->age_seconds : -1.0;
+                               return newest_age >= 0 && newest_age <= fresh;
+                             });
+    if (!flowing.ok()) return flowing.status();
+    if (!*flowing)
+      return Status::Error(
+          fmt::format("the heartbeat is not flowing into the {}: newest one {} s old (limit {} s)",
+                      SideName(to), newest_age, fresh));
     return Status::Ok();
   }
 
@@ -284,24 +308,34 @@ struct Switch {
   // committed before it: logical replication applies in commit order), durably.
   Status Drain() {
     DBR_RETURN_IF_ERROR(NoPreparedTransactions());
-    // A transaction that already wrote (it has an xid) and commits after the marker would be
-    // missed: wait until no client session of this database holds one.
-    const auto busy_deadline =
-        Clock::now() + std::chrono::duration<double>(config.cutover.drain_timeout);
-    while (true) {
-      auto busy = old_side->QueryValue(
-          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-          "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT "
-          "NULL");
-      if (!busy.ok()) return busy.status();
-      if (*busy == "0") break;
-      if (Clock::now() > busy_deadline)
-        return Status::Error(
-            fmt::format("{} sessions on the {} still hold a writing transaction after the fence "
-                        "(cutover.drain_timeout {} s): see pg_stat_activity",
-                        *busy, SideName(from), config.cutover.drain_timeout));
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    DBR_RETURN_IF_ERROR(WaitForWritingSessions());
+    DBR_RETURN_IF_ERROR(WriteMarker());
+    DBR_RETURN_IF_ERROR(WaitForMarker());
+    // The subscription commits asynchronously: make what it applied durable before it counts.
+    return new_side->FlushCommitted();
+  }
+
+  // A transaction that already wrote (it has an xid) and commits after the marker would be
+  // missed: wait until no client session of this database holds one.
+  Status WaitForWritingSessions() {
+    std::string busy;
+    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout), timings.switch_drain_poll,
+                          [&]() -> Result<bool> {
+                            DBR_ASSIGN_OR_RETURN(busy, old_side->QueryValue(kWritingSessions));
+                            return busy == "0";
+                          });
+    if (!idle.ok()) return idle.status();
+    if (!*idle)
+      return Status::Error(
+          fmt::format("{} sessions on the {} still hold a writing transaction after the fence "
+                      "(cutover.drain_timeout {} s): see pg_stat_activity",
+                      busy, SideName(from), config.cutover.drain_timeout));
+    return Status::Ok();
+  }
+
+  // The marker: a heartbeat committed on the old side once it is fenced, and the old side's
+  // flushed WAL position just after it, in the switch's record.
+  Status WriteMarker() {
     DBR_RETURN_IF_ERROR(old_side->Exec("BEGIN"));
     Status st = old_side->Exec("SET LOCAL synchronous_commit = on");
     auto marker = st.ok() ? old_side->QueryValue("INSERT INTO " + HeartbeatTable() +
@@ -316,22 +350,25 @@ struct Switch {
     if (!lsn.ok()) return lsn.status();
     state.switching->marker = std::stoll(*marker);
     state.switching->lsn = *lsn;
-    const auto deadline =
-        Clock::now() + std::chrono::duration<double>(config.cutover.drain_timeout);
-    while (true) {
-      auto seen = new_side->QueryValue(
-          "SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1", {*marker});
-      if (!seen.ok()) return seen.status();
-      if (*seen != "0") break;
-      if (Clock::now() > deadline)
-        return Status::Error(fmt::format(
-            "the {} did not apply the last writes (marker {} at {}) within cutover.drain_timeout "
-            "({} s): replication is stalled or slow",
-            SideName(to), *marker, *lsn, config.cutover.drain_timeout));
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    // The subscription commits asynchronously: make what it applied durable before it counts.
-    return new_side->FlushCommitted();
+    return Status::Ok();
+  }
+
+  Status WaitForMarker() {
+    const std::string marker = std::to_string(state.switching->marker);
+    const std::string seen_query = "SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1";
+    auto applied = PollUntil(clock, Seconds(config.cutover.drain_timeout),
+                             timings.switch_drain_poll, [&]() -> Result<bool> {
+                               DBR_ASSIGN_OR_RETURN(std::string seen,
+                                                    new_side->QueryValue(seen_query, {marker}));
+                               return seen != "0";
+                             });
+    if (!applied.ok()) return applied.status();
+    if (!*applied)
+      return Status::Error(fmt::format(
+          "the {} did not apply the last writes (marker {} at {}) within cutover.drain_timeout "
+          "({} s): replication is stalled or slow",
+          SideName(to), marker, state.switching->lsn, config.cutover.drain_timeout));
+    return Status::Ok();
   }
 
   Status TurnReplicationAround() {
@@ -498,7 +535,7 @@ struct Switch {
     // The heartbeat writer writes to the old side through no proxy: stop it first.
     DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
 
-    const auto paused_at = Clock::now();
+    const auto paused_at = clock.Now();
     const auto timeout = milliseconds(static_cast<int64_t>(config.cutover.pause_timeout * 1000));
     if (Status st = proxy->Pause(timeout); !st.ok()) {
       state.switching.reset();
@@ -532,7 +569,7 @@ struct Switch {
     if (st.ok()) st = proxy->PointTo(BackendOf(config, to));
     if (st.ok()) st = proxy->Resume();
     const double pause_ms =
-        std::chrono::duration<double, std::milli>(Clock::now() - paused_at).count();
+        std::chrono::duration<double, std::milli>(clock.Now() - paused_at).count();
     if (!st.ok()) {
       Status undone = Undo();
       return st.Wrap(fmt::format(
@@ -595,7 +632,7 @@ Status RunSwitch(const Config& config, Side to) {
   auto lock =
       FileLock::Acquire(std::filesystem::path(config.state_dir) / "run.lock", "this relocation");
   if (!lock.ok()) return lock.status();
-  Switch s(config, to);
+  Switch s(config, to, RealClock(), Timings::Default());
   return s.Run();
 }
 
