@@ -6,6 +6,7 @@
 #include <iostream>
 #include <optional>
 
+#include "core/switch_decisions.h"
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
 #include "engine/replication_health.h"
@@ -35,6 +36,16 @@ constexpr const char* kWritingSessions =
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
     "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT NULL";
 
+// Keeps the first error of several steps that all run whatever fails.
+void KeepFirstError(Status& first, Status next) {
+  if (first.ok() && !next.ok()) first = std::move(next);
+}
+
+// What the proxy reported, or nullopt when it could not be read.
+std::optional<ProxyState> AnswerOf(const Result<ProxyState>& inspected) {
+  return inspected.ok() ? std::optional<ProxyState>(*inspected) : std::nullopt;
+}
+
 // `seconds` of the config or of a timing, as a Clock duration.
 Clock::Duration Seconds(double seconds) {
   return std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(seconds));
@@ -53,7 +64,8 @@ struct Switch {
   std::optional<pg::Connection> old_side, new_side;
   std::unique_ptr<Proxy> proxy;
   std::vector<FencedRole>
-      lifted_on_new_side_;  // its fence from the last switch, lifted by this one
+      lifted_on_new_side_;     // its fence from the last switch, lifted by this one
+  Clock::TimePoint paused_at;  // when the proxy was asked to pause
 
   Switch(const Config& c, Side target, Clock& clock, Timings timings)
       : config(c),
@@ -274,6 +286,15 @@ struct Switch {
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }
 
+  // The heartbeat writer writes to the old side through no proxy: stop it first.
+  Status StopHeartbeat() { return StopHeartbeatWriter(store); }
+
+  // From here to ResumeProxy the proxy holds the application's writes: the write pause.
+  Status PauseProxy() {
+    paused_at = clock.Now();
+    return proxy->Pause(milliseconds(static_cast<int64_t>(config.cutover.pause_timeout * 1000)));
+  }
+
   // ---- While paused ------------------------------------------------------------------------
 
   Status FenceOldSide() {
@@ -381,6 +402,30 @@ struct Switch {
     return slot.status();
   }
 
+  Status SetSequencesAhead() {
+    auto set = CopySequencesAhead(*old_side, *new_side, SchemasInScope(config.src.schemas),
+                                  config.sequence_gap);
+    if (!set.ok()) return set.status();
+    // setval is not transactional and the new side may commit asynchronously.
+    return new_side->FlushCommitted();
+  }
+
+  // The new side's fence from the last switch (it was the old side then), lifted and remembered
+  // in case this switch is undone.
+  Status LiftNewSideFence() {
+    lifted_on_new_side_ = state.fenced[to];
+    return LiftFenceOn(to);
+  }
+
+  Status PointProxyAtNewSide() { return proxy->PointTo(BackendOf(config, to)); }
+
+  Status ResumeProxy() {
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    state.switching->pause_ms =
+        std::chrono::duration<double, std::milli>(clock.Now() - paused_at).count();
+    return Status::Ok();
+  }
+
   // ---- Undo and finish ---------------------------------------------------------------------
 
   // Whether the new side took writes after its return slot was made: then the proxy resumed
@@ -394,69 +439,57 @@ struct Switch {
   // Puts everything back as it was before the switch began; safe to run more than once. What
   // cannot be put back keeps the switch recorded, so that running the command again goes on.
   Status Undo() {
-    state.switching->stage = SwitchStage::kUndoing;
-    Status result = Save();
-    auto keep = [&](Status st) {
-      if (!st.ok() && result.ok()) result = st;
-    };
-    keep(Reconnect());
-    if (new_side && !new_side->IsBroken()) {
-      auto wrote = NewSideTookWrites();
-      if (!wrote.ok()) return wrote.status();
-      if (*wrote) {
+    Status result = Record(SwitchStage::kUndoing);
+    KeepFirstError(result, Reconnect());
+    const bool new_side_reachable = new_side && !new_side->IsBroken();
+    bool took_writes = false;
+    if (new_side_reachable) {
+      DBR_ASSIGN_OR_RETURN(took_writes, NewSideTookWrites());
+    }
+    switch (PlanUndo(new_side_reachable, took_writes)) {
+      case UndoPlan::kRollForward:
         log::warn("the {} took writes after the switch: finishing it instead of undoing it",
                   SideName(to));
         return RollForward();
-      }
-      keep(DropSlot(*new_side, link_out.slot));
-      keep(
-          new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link_in.subscription) + " ENABLE"));
-      if (!lifted_on_new_side_.empty()) {  // it was the standby: fence it again
-        keep(Fence(*new_side, lifted_on_new_side_));
-        state.fenced[to] = lifted_on_new_side_;
-      }
-    } else {
-      keep(Status::Error(std::string("the ") + SideName(to) + " cannot be reached"));
+      case UndoPlan::kBothSides:
+        KeepFirstError(result, PutBackNewSide());
+        break;
+      case UndoPlan::kOldSideOnly:
+        KeepFirstError(result,
+                       Status::Error(std::string("the ") + SideName(to) + " cannot be reached"));
+        break;
     }
     if (old_side && !old_side->IsBroken())
-      keep(LiftFenceOn(from));
+      KeepFirstError(result, LiftFenceOn(from));
     else
-      keep(Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
-    keep(proxy->PointTo(BackendOf(config, from)));
-    keep(proxy->Resume());
+      KeepFirstError(result,
+                     Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
+    KeepFirstError(result, proxy->PointTo(BackendOf(config, from)));
+    KeepFirstError(result, proxy->Resume());
     if (result.ok()) state.switching.reset();
-    keep(Save());
-    keep(EnsureHeartbeatWriter(config, store));
+    KeepFirstError(result, Save());
+    KeepFirstError(result, EnsureHeartbeatWriter(config, store));
     return result;
   }
 
-  // An interrupted switch while the new side is unreachable: the application must not wait for
-  // it. When the new side cannot have taken writes (the proxy does not send traffic there),
-  // traffic goes back to the old side now; the switch stays recorded as undoing, and the
-  // command run again once the new side is back finishes the undo there.
-  Status ResumeOnOldSide(const Status& why) {
-    auto ps = proxy->Inspect();
-    if (!ps.ok() || !ps->running || ps->active == to || !old_side || old_side->IsBroken())
-      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
-    state.switching->stage = SwitchStage::kUndoing;
-    DBR_RETURN_IF_ERROR(Save());
-    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
-    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
-    DBR_RETURN_IF_ERROR(proxy->Resume());
-    (void)EnsureHeartbeatWriter(config, store);
-    return why.Wrap(fmt::format(
-        "the interrupted {} could not be undone on the {}, but the application is back on the "
-        "{}; run the same command again once the {} answers",
-        Verb(), SideName(to), SideName(from), SideName(to)));
+  // The new side as before the switch: no return slot, the subscription into it running again,
+  // and the fence this switch lifted (it was the old side of the last one) back on.
+  Status PutBackNewSide() {
+    Status result = DropSlot(*new_side, link_out.slot);
+    KeepFirstError(result, new_side->Exec("ALTER SUBSCRIPTION " +
+                                          pg::QuoteIdent(link_in.subscription) + " ENABLE"));
+    if (!lifted_on_new_side_.empty()) {
+      KeepFirstError(result, Fence(*new_side, lifted_on_new_side_));
+      state.fenced[to] = lifted_on_new_side_;
+    }
+    return result;
   }
 
   // The proxy sends (or is to send) the application to the new side: finish there.
   Status RollForward() {
     DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, to)));
     DBR_RETURN_IF_ERROR(proxy->Resume());
-    state.primary = to;
-    state.switching->stage = SwitchStage::kSwitched;
-    DBR_RETURN_IF_ERROR(Save());
+    DBR_RETURN_IF_ERROR(Record(SwitchStage::kSwitched));
     return Finish();
   }
 
@@ -493,24 +526,57 @@ struct Switch {
     return Save();
   }
 
+  // ---- What a failed stage becomes (the `undo` of kStages) ---------------------------------
+
+  // The proxy did not pause (it resumed by itself): only the record and the stopped heartbeat
+  // writer have changed.
+  Status Abandon(const Status& failure) {
+    state.switching.reset();
+    (void)Save();
+    (void)EnsureHeartbeatWriter(config, store);
+    return failure.Wrap(Verb() + " abandoned");
+  }
+
+  // The proxy holds the application's writes, or sends them nowhere yet: everything goes back.
+  Status PutBack(const Status& failure) {
+    Status undone = Undo();
+    return failure.Wrap(fmt::format(
+        "{} failed, {}", Verb(),
+        undone.ok() ? fmt::format("traffic is back on the {}; nothing was lost", SideName(from))
+                    : "and putting things back failed too (" + undone.message() +
+                          "); run the same command again"));
+  }
+
+  // The application writes to the new side: what is left is redone by the command run again.
+  Status FinishLater(const Status& failure) {
+    return failure.Wrap("the application now writes to the " + std::string(SideName(to)) +
+                        ", but finishing failed; run the same command again to finish");
+  }
+
   // ---- The sequence ------------------------------------------------------------------------
 
+  // Records the switch at `stage`: the first stage starts its record, and a switched one makes
+  // the new side the primary.
+  Status Record(SwitchStage stage) {
+    if (stage == SwitchStage::kPrepared)
+      state.switching = SwitchRecord{.to = to, .started_at = NowUtc()};
+    state.switching->stage = stage;
+    if (stage == SwitchStage::kSwitched) state.primary = to;
+    return Save();
+  }
+
+  // Runs kStages (below), the switch proper.
+  Status RunStages();
+
   Status Run() {
-    auto made = MakeProxy(config);
-    if (!made.ok()) return made.status();
-    proxy = std::move(*made);
-    auto loaded = store.Load();
-    if (!loaded.ok()) return loaded.status();
-    state = std::move(*loaded);
+    DBR_ASSIGN_OR_RETURN(proxy, MakeProxy(config));
+    DBR_ASSIGN_OR_RETURN(state, store.Load());
     DBR_RETURN_IF_ERROR(StateBelongsToConfig(config, state));
     if (state.current_step != "replicating" && state.switches.empty() && !state.switching)
       return Status::Error("the relocation is not replicating yet (step: " +
                            (state.current_step.empty() ? "none" : state.current_step) +
                            "): run `db_relocate run` to the end first");
-    if (Status connected = Connect(); !connected.ok()) {
-      if (state.switching && state.switching->to == to) return ResumeOnOldSide(connected);
-      return connected;
-    }
+    if (Status connected = Connect(); !connected.ok()) return WhenUnreachable(connected);
 
     const bool interrupted = state.switching.has_value();
     if (interrupted) DBR_RETURN_IF_ERROR(Recover());
@@ -526,66 +592,7 @@ struct Switch {
       return Status::Ok();
     }
 
-    DBR_RETURN_IF_ERROR(CheckReady());
-    DBR_RETURN_IF_ERROR(SyncLogins());
-    DBR_RETURN_IF_ERROR(PrepareReturnPath());
-    state.switching =
-        SwitchRecord{.to = to, .stage = SwitchStage::kPrepared, .started_at = NowUtc()};
-    DBR_RETURN_IF_ERROR(Save());
-    // The heartbeat writer writes to the old side through no proxy: stop it first.
-    DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
-
-    const auto paused_at = clock.Now();
-    const auto timeout = milliseconds(static_cast<int64_t>(config.cutover.pause_timeout * 1000));
-    if (Status st = proxy->Pause(timeout); !st.ok()) {
-      state.switching.reset();
-      (void)Save();
-      (void)EnsureHeartbeatWriter(config, store);
-      return st.Wrap(Verb() + " abandoned");
-    }
-    state.switching->stage = SwitchStage::kPaused;
-    Status st = Save();
-    CrashPoint("switch:paused");
-
-    if (st.ok()) st = FenceOldSide();
-    if (st.ok()) st = Drain();
-    if (st.ok()) {
-      auto set = CopySequencesAhead(*old_side, *new_side, SchemasInScope(config.src.schemas),
-                                    config.sequence_gap);
-      st = set.status();
-      // setval is not transactional and the new side may commit asynchronously.
-      if (st.ok()) st = new_side->FlushCommitted();
-    }
-    if (st.ok()) st = TurnReplicationAround();
-    if (st.ok()) {
-      lifted_on_new_side_ = state.fenced[to];
-      st = LiftFenceOn(to);
-    }
-    if (st.ok()) {
-      state.switching->stage = SwitchStage::kPointing;
-      st = Save();
-    }
-    CrashPoint("switch:pointing");
-    if (st.ok()) st = proxy->PointTo(BackendOf(config, to));
-    if (st.ok()) st = proxy->Resume();
-    const double pause_ms =
-        std::chrono::duration<double, std::milli>(clock.Now() - paused_at).count();
-    if (!st.ok()) {
-      Status undone = Undo();
-      return st.Wrap(fmt::format(
-          "{} failed, {}", Verb(),
-          undone.ok() ? fmt::format("traffic is back on the {}; nothing was lost", SideName(from))
-                      : "and putting things back failed too (" + undone.message() +
-                            "); run the same command again"));
-    }
-    state.primary = to;
-    state.switching->stage = SwitchStage::kSwitched;
-    state.switching->pause_ms = pause_ms;
-    DBR_RETURN_IF_ERROR(Save());
-    CrashPoint("switch:switched");
-    DBR_RETURN_IF_ERROR(
-        Finish().Wrap("the application now writes to the " + std::string(SideName(to)) +
-                      ", but finishing failed; run the same command again to finish"));
+    DBR_RETURN_IF_ERROR(RunStages());
     const SwitchRecord& done = state.switches.back();
     std::cout << fmt::format(
         "{} done: the application writes to the {} ({}:{}).\n"
@@ -601,29 +608,96 @@ struct Switch {
   // A switch interrupted by a crash: finish it when the proxy already sends traffic to its
   // target, else undo it. Only the command that was interrupted does that.
   Status Recover() {
-    if (state.switching->to != to)
+    Recovery what = RecoverFromRecord(*state.switching, to);
+    if (what == Recovery::kRefuse)
       return Status::Error(fmt::format(
           "a {} was interrupted (stage {}): run `db_relocate {}` again first, to finish or undo "
           "it",
           SwitchName(from), state.switching->stage, SwitchCommand(from)));
     log::warn("an interrupted {} (stage {}) was found", Verb(), state.switching->stage);
-    if (state.switching->stage == SwitchStage::kSwitched) return Finish();
-    if (state.switching->stage == SwitchStage::kPointing ||
-        state.switching->stage == SwitchStage::kUndoing) {
-      // Decide from facts, never from a proxy that does not answer.
+    if (what == Recovery::kAskTheProxy) {
       auto ps = proxy->Inspect();
-      if (!ps.ok() || !ps->running)
+      what = RecoverFromProxy(AnswerOf(ps), to);
+      if (what == Recovery::kProxySilent)
         return Status::Error(fmt::format(
             "cannot read the proxy to finish or undo the interrupted {} ({}); run the command "
             "again once it answers",
             Verb(), ps.ok() ? ps->detail : ps.message()));
-      if (ps->active == to) return RollForward();
     }
+    if (what == Recovery::kFinish) return Finish();
+    if (what == Recovery::kRollForward) return RollForward();
     DBR_RETURN_IF_ERROR(Undo().Wrap("undoing the interrupted " + Verb()));
     log::info("the interrupted {} was undone; traffic is on the {}", Verb(), SideName(from));
     return Status::Ok();
   }
+
+  // Both sides could not be reached. The application must not wait at a proxy paused by an
+  // interrupted switch of this command: when the new side cannot have taken writes, traffic goes
+  // back to the old side now; the switch stays recorded as undoing, and the command run again
+  // once the new side is back finishes the undo there.
+  Status WhenUnreachable(const Status& why) {
+    if (OnUnreachable(state.switching, to) == Unreachable::kReport) return why;
+    const bool old_side_reachable = old_side && !old_side->IsBroken();
+    if (OnUnreachableProxy(AnswerOf(proxy->Inspect()), to, old_side_reachable) !=
+        Unreachable::kResumeOnOldSide)
+      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
+    DBR_RETURN_IF_ERROR(Record(SwitchStage::kUndoing));
+    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
+    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    (void)EnsureHeartbeatWriter(config, store);
+    return why.Wrap(fmt::format(
+        "the interrupted {} could not be undone on the {}, but the application is back on the "
+        "{}; run the same command again once the {} answers",
+        Verb(), SideName(to), SideName(from), SideName(to)));
+  }
 };
+
+// One stage of the switch.
+struct Stage {
+  // The SwitchStage recorded in the state before the stage runs, where one begins here.
+  std::optional<SwitchStage> records;
+  // Where the tests kill the process (DBR_CRASH_AT), right after the stage is recorded.
+  const char* crash_point;
+  Status (Switch::*does)();
+  // What a failure of the stage, or of recording it, becomes; none: it is returned as it is.
+  Status (Switch::*undo)(const Status& failure);
+};
+
+constexpr std::optional<SwitchStage> kSameStage = std::nullopt;
+
+// The switch, in order. Before the proxy pauses, a failure has nothing to undo (a recorded
+// switch is undone by the command run again); a pause the proxy refuses abandons the switch;
+// while the proxy holds the application's writes, a failure puts everything back; once the
+// application writes to the new side, what is left is finished by the command run again.
+// clang-format off
+const Stage kStages[] = {
+    // records               crash point        does                             undo
+    {kSameStage,             nullptr,           &Switch::CheckReady,             nullptr},
+    {kSameStage,             nullptr,           &Switch::SyncLogins,             nullptr},
+    {kSameStage,             nullptr,           &Switch::PrepareReturnPath,      nullptr},
+    {SwitchStage::kPrepared, nullptr,           &Switch::StopHeartbeat,          nullptr},
+    {kSameStage,             nullptr,           &Switch::PauseProxy,             &Switch::Abandon},
+    {SwitchStage::kPaused,   "switch:paused",   &Switch::FenceOldSide,           &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::Drain,                  &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::SetSequencesAhead,      &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::TurnReplicationAround,  &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::LiftNewSideFence,       &Switch::PutBack},
+    {SwitchStage::kPointing, "switch:pointing", &Switch::PointProxyAtNewSide,    &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::ResumeProxy,            &Switch::PutBack},
+    {SwitchStage::kSwitched, "switch:switched", &Switch::Finish,                 &Switch::FinishLater},
+};
+// clang-format on
+
+Status Switch::RunStages() {
+  for (const Stage& stage : kStages) {
+    Status st = stage.records ? Record(*stage.records) : Status::Ok();
+    if (stage.crash_point != nullptr) CrashPoint(stage.crash_point);
+    if (st.ok()) st = (this->*stage.does)();
+    if (!st.ok()) return stage.undo != nullptr ? (this->*stage.undo)(st) : st;
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
