@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/proxy_commands.h"
 #include "metrics/endpoint.h"
 #include "model/samples.h"
 #include "report/report.h"
