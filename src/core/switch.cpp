@@ -7,11 +7,10 @@
 #include <optional>
 
 #include "core/switch_decisions.h"
+#include "core/switch_ready.h"
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
-#include "engine/replication_health.h"
 #include "engine/replication_link.h"
-#include "engine/schema_drift.h"
 #include "engine/sequences.h"
 #include "model/catalog.h"
 #include "model/names.h"
@@ -44,11 +43,6 @@ void KeepFirstError(Status& first, Status next) {
 // What the proxy reported, or nullopt when it could not be read.
 std::optional<ProxyState> AnswerOf(const Result<ProxyState>& inspected) {
   return inspected.ok() ? std::optional<ProxyState>(*inspected) : std::nullopt;
-}
-
-// `seconds` of the config or of a timing, as a Clock duration.
-Clock::Duration Seconds(double seconds) {
-  return std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(seconds));
 }
 
 struct Switch {
@@ -114,148 +108,20 @@ struct Switch {
 
   // ---- Before anything changes -------------------------------------------------------------
 
-  Status CheckReady() {
-    auto proxy_state = proxy->Inspect();
-    if (!proxy_state.ok()) return proxy_state.status();
-    if (!proxy_state->running)
-      return Status::Error(
-          fmt::format("the proxy ({}) does not answer: {}", proxy->name(), proxy_state->detail));
-    if (proxy_state->active != from)
-      return Status::Error(fmt::format(
-          "the proxy does not send traffic to the {} as expected ({}); nothing was changed",
-          SideName(from), proxy_state->detail));
-    if (proxy_state->paused)
-      return Status::Error("the proxy is paused already (" + proxy_state->detail +
-                           "): is another cut-over running? Resume it first");
+  SwitchSides Sides() { return {config, from, to, *old_side, *new_side, link_in}; }
 
-    auto wal_level = new_side->QueryValue("SHOW wal_level");
-    if (!wal_level.ok()) return wal_level.status();
-    if (*wal_level != "logical")
-      return Status::Error(fmt::format(
-          "the {} has wal_level = {}: the return replication (for a rollback) needs logical; set "
-          "it and restart that server",
-          SideName(to), *wal_level));
-    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
+  Status CheckReady() {
+    DBR_RETURN_IF_ERROR(ProxyIsReady(*proxy, from));
+    DBR_RETURN_IF_ERROR(NewSideCanReplicateBack(Sides()));
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions(*old_side, from));
     if (!state.sequences_set)
       return Status::Error("sequences were never set on the destination: finish `run` first");
-
-    // DDL on the old side that replication did not carry: those rows cannot reach the new side.
-    auto drift = ReadSchemaDrift(*old_side, *new_side, link_in, config);
-    if (!drift.ok()) return drift.status();
-    DBR_RETURN_IF_ERROR(NoBlockingDrift(
-        *drift, fmt::format("the schema was changed on the {} during the relocation and the {} "
-                            "does not have it, so those rows cannot reach it; nothing was "
-                            "changed. Fix it first:",
-                            SideName(from), SideName(to))));
-
-    // Replication into the new side: running, no errors, little lag, heartbeat fresh.
+    DBR_RETURN_IF_ERROR(NoSchemaDriftBlocks(Sides()));
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
-    // A subscription created moments ago (by the last switch) may not have its worker yet, and
-    // lag comes and goes: give transient states a little time before refusing.
-    ReplicationHealth first;
-    Status healthy;
-    auto settled =
-        PollUntil(clock, timings.switch_settle, timings.switch_settle_poll, [&]() -> Result<bool> {
-          first = ReadReplicationHealth(&*old_side, &*new_side, link_in);
-          healthy = CheckLink(first);
-          return healthy.ok();
-        });
-    if (!*settled) return healthy;
-    DBR_RETURN_IF_ERROR(HeartbeatIsFresh());
-    ReplicationHealth second = ReadReplicationHealth(&*old_side, &*new_side, link_in);
-    DBR_RETURN_IF_ERROR(CheckLink(second));
-    if (second.apply_errors > first.apply_errors)
-      return Status::Error(fmt::format(
-          "subscription {} on the {} keeps failing to apply changes ({} errors so far); see that "
-          "server's log",
-          link_in.subscription, SideName(to), second.apply_errors));
-    log::info("ready: replication into the {} runs, lag {} bytes, heartbeat fresh", SideName(to),
-              second.lag_bytes);
-    return Status::Ok();
+    return ReplicationIntoNewSideFlows(Sides(), clock, timings);
   }
 
-  // The newest heartbeat applied on the new side is recent: replication into it really flows.
-  Status HeartbeatIsFresh() {
-    const double fresh =
-        std::max(std::chrono::duration<double>(timings.switch_heartbeat_fresh_floor).count(),
-                 timings.switch_heartbeat_fresh_intervals * config.heartbeat_interval);
-    double newest_age = -1;
-    auto flowing = PollUntil(clock, Seconds(fresh) + timings.switch_heartbeat_grace,
-                             timings.switch_heartbeat_poll, [&]() -> Result<bool> {
-                               auto beat = LatestHeartbeat(*new_side, *old_side);
-                               if (!beat.ok()) return beat.status();
-                               newest_age = beat->has_value() ? (*beat)->age_seconds : -1.0;
-                               return newest_age >= 0 && newest_age <= fresh;
-                             });
-    if (!flowing.ok()) return flowing.status();
-    if (!*flowing)
-      return Status::Error(
-          fmt::format("the heartbeat is not flowing into the {}: newest one {} s old (limit {} s)",
-                      SideName(to), newest_age, fresh));
-    return Status::Ok();
-  }
-
-  Status CheckLink(const ReplicationHealth& h) const {
-    const std::string what = fmt::format("replication {} -> {}", link_in.from, link_in.to);
-    if (!h.source_read || !h.destination_read)
-      return Status::Error(what + ": cannot read its state on both servers");
-    if (!h.slot_exists || h.slot_wal_status == "lost")
-      return Status::Error(fmt::format("{}: slot {} on the {} is {}", what, link_in.slot,
-                                       SideName(from), h.slot_exists ? "lost" : "missing"));
-    if (!h.subscription_exists || !h.subscription_enabled || !h.apply_worker_running)
-      return Status::Error(fmt::format("{}: subscription {} on the {} is {}", what,
-                                       link_in.subscription, SideName(to),
-                                       !h.subscription_exists    ? "missing"
-                                       : !h.subscription_enabled ? "disabled"
-                                                                 : "not running (apply errors?)"));
-    if (h.tables_not_ready > 0)
-      return Status::Error(
-          fmt::format("{}: {} tables are still being synchronised", what, h.tables_not_ready));
-    if (h.lag_bytes > config.cutover.max_lag_bytes)
-      return Status::Error(fmt::format("{}: lag is {} bytes, above cutover.max_lag_bytes ({})",
-                                       what, h.lag_bytes, config.cutover.max_lag_bytes));
-    return Status::Ok();
-  }
-
-  // The application logs in through the proxy with its own password, so its roles must exist on
-  // the new side with the same secrets (`run` creates roles without passwords).
-  Status SyncLogins() {
-    auto roles = RolesToFence(config, *old_side);
-    if (!roles.ok()) return roles.status();
-    auto secrets = old_side->Query(
-        "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[]) AND "
-        "rolpassword IS NOT NULL",
-        {pg::TextArrayLiteral(*roles)});
-    if (!secrets.ok()) {
-      log::warn(
-          "cannot read the application roles' passwords on the {} ({}): make sure they "
-          "can log in to the {} with the same passwords",
-          SideName(from), secrets.message(), SideName(to));
-      return Status::Ok();
-    }
-    int synced = 0;
-    for (int i = 0; i < secrets->rows(); ++i) {
-      const std::string role = secrets->Get(i, 0), secret = secrets->Get(i, 1);
-      auto there = new_side->Query(
-          "SELECT rolpassword IS NOT DISTINCT FROM $2 FROM pg_authid WHERE rolname = $1",
-          {role, secret});
-      if (!there.ok()) return there.status();
-      if (there->rows() == 0)
-        return Status::Error(fmt::format(
-            "role {} logs in to the {} but does not exist on the {}: create it there first", role,
-            SideName(from), SideName(to)));
-      if (there->GetBool(0, 0)) continue;
-      DBR_RETURN_IF_ERROR(new_side
-                              ->ExecSensitive("ALTER ROLE " + pg::QuoteIdent(role) + " PASSWORD " +
-                                              pg::QuoteLiteral(secret))
-                              .Wrap("copying the password of role " + role));
-      ++synced;
-    }
-    if (synced > 0)
-      log::info("{} application roles given their {} password on the {}", synced, SideName(from),
-                SideName(to));
-    return Status::Ok();
-  }
+  Status SyncLogins() { return dbr::SyncLogins(Sides()); }
 
   // Reversible and harmless: the return path's user, publication and replica identities.
   Status PrepareReturnPath() {
@@ -311,24 +177,10 @@ struct Switch {
     return Fence(*old_side, state.fenced[from]);
   }
 
-  // A prepared transaction outlives the fence and could commit on the old side after the
-  // switch, where nothing would carry it over.
-  Status NoPreparedTransactions() {
-    auto n = old_side->QueryValue(
-        "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()");
-    if (!n.ok()) return n.status();
-    if (*n != "0")
-      return Status::Error(fmt::format(
-          "{} prepared transactions are pending on the {} (pg_prepared_xacts): COMMIT PREPARED or "
-          "ROLLBACK PREPARED them first",
-          *n, SideName(from)));
-    return Status::Ok();
-  }
-
   // The last write on the old side, and the wait until the new side has it (and everything
   // committed before it: logical replication applies in commit order), durably.
   Status Drain() {
-    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions(*old_side, from));
     DBR_RETURN_IF_ERROR(WaitForWritingSessions());
     DBR_RETURN_IF_ERROR(WriteMarker());
     DBR_RETURN_IF_ERROR(WaitForMarker());

@@ -15,4 +15,9 @@ namespace dbr {
 Result<bool> PollUntil(Clock& clock, Clock::Duration timeout, Clock::Duration interval,
                        const std::function<Result<bool>()>& done);
 
+// `seconds` (of the config, say) as a Clock duration.
+inline Clock::Duration Seconds(double seconds) {
+  return std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(seconds));
+}
+
 }  // namespace dbr
