@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/proxy_commands.h"
 #include "metrics/endpoint.h"
 #include "model/samples.h"
 #include "report/report.h"
@@ -29,12 +30,12 @@ int Finish(const Config& config, const char* process, const Status& st) {
 
 int Cutover(const Config& config, const CommandOptions&) {
   MetricsEndpoint metrics(config);
-  return Finish(config, "cutover", SwitchTraffic(config, Side::kDestination));
+  return Finish(config, "cutover", RunSwitch(config, Side::kDestination));
 }
 
 int Rollback(const Config& config, const CommandOptions&) {
   MetricsEndpoint metrics(config);
-  return Finish(config, "rollback", SwitchTraffic(config, Side::kSource));
+  return Finish(config, "rollback", RunSwitch(config, Side::kSource));
 }
 
 int Proxy(const Config& config, const CommandOptions& options) {

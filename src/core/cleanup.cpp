@@ -12,7 +12,7 @@
 #include "model/run_state.h"
 #include "model/servers.h"
 #include "pg/quote.h"
-#include "proxy/traffic_switch.h"
+#include "proxy/proxy.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "verify/consistent_point.h"
@@ -183,7 +183,7 @@ class Cleanup {
           SwitchName(state.switching->to), state.switching->stage,
           SwitchCommand(state.switching->to)));
     if (!config_.cutover.configured) return Status::Ok();
-    auto proxy = MakeTrafficSwitch(config_);
+    auto proxy = MakeProxy(config_);
     if (!proxy.ok()) return proxy.status();
     auto ps = (*proxy)->Inspect();
     if (!ps.ok() || !ps->running) return Status::Ok();  // no proxy, no traffic to strand
@@ -199,7 +199,7 @@ class Cleanup {
   // The proxy keeps sending the application to the primary; the other database leaves it.
   Status RetireProxyStandby(Side primary) {
     if (!config_.cutover.configured) return Status::Ok();
-    auto proxy = MakeTrafficSwitch(config_);
+    auto proxy = MakeProxy(config_);
     if (!proxy.ok()) return proxy.status();
     auto ps = (*proxy)->Inspect();
     if (!ps.ok() || !ps->running) return Status::Ok();

@@ -10,7 +10,7 @@
 #include "cloud/cloud.h"
 #include "core/engine.h"
 #include "core/preflight.h"
-#include "core/switch.h"
+#include "core/proxy_commands.h"
 #include "engine/replication_health.h"
 #include "model/names.h"
 #include "model/servers.h"

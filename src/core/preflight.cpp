@@ -14,7 +14,7 @@
 #include "pg/connection.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
-#include "proxy/traffic_switch.h"
+#include "proxy/proxy.h"
 #include "util/process.h"
 #include "util/progress.h"
 
@@ -92,7 +92,7 @@ class Preflight {
     const char* name = "cut-over proxy";
     const CutoverConfig& co = config_.cutover;
     std::vector<std::string> notes;
-    auto proxy = MakeTrafficSwitch(config_);
+    auto proxy = MakeProxy(config_);
     if (!proxy.ok()) {
       Add(name, CheckLevel::kFail, proxy.message());
       return;

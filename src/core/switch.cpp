@@ -5,32 +5,50 @@
 #include <chrono>
 #include <iostream>
 #include <optional>
-#include <thread>
 
+#include "core/switch_decisions.h"
+#include "core/switch_ready.h"
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
-#include "engine/replication_health.h"
 #include "engine/replication_link.h"
-#include "engine/schema_drift.h"
 #include "engine/sequences.h"
 #include "model/catalog.h"
 #include "model/names.h"
 #include "model/servers.h"
+#include "model/timings.h"
 #include "pg/quote.h"
-#include "proxy/traffic_switch.h"
+#include "proxy/proxy.h"
+#include "util/clock.h"
 #include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/poll.h"
 #include "util/retry.h"
 
 namespace dbr {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+// Client sessions of the database that hold a transaction which already wrote (it has an xid).
+constexpr const char* kWritingSessions =
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+    "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT NULL";
+
+// Keeps the first error of several steps that all run whatever fails.
+void KeepFirstError(Status& first, Status next) {
+  if (first.ok() && !next.ok()) first = std::move(next);
+}
+
+// What the proxy reported, or nullopt when it could not be read.
+std::optional<ProxyState> AnswerOf(const Result<ProxyState>& inspected) {
+  return inspected.ok() ? std::optional<ProxyState>(*inspected) : std::nullopt;
+}
 
 struct Switch {
   const Config& config;
+  Clock& clock;
+  const Timings timings;
   StateStore store;
   RunState state;
   Side from, to;
@@ -38,12 +56,15 @@ struct Switch {
   const names::Link link_in;   // carries writes into `to` (from -> to)
   const names::Link link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
-  std::unique_ptr<TrafficSwitch> proxy;
+  std::unique_ptr<Proxy> proxy;
   std::vector<FencedRole>
-      lifted_on_new_side_;  // its fence from the last switch, lifted by this one
+      lifted_on_new_side_;     // its fence from the last switch, lifted by this one
+  Clock::TimePoint paused_at;  // when the proxy was asked to pause
 
-  Switch(const Config& c, Side target)
+  Switch(const Config& c, Side target, Clock& clock, Timings timings)
       : config(c),
+        clock(clock),
+        timings(std::move(timings)),
         store(c.state_dir),
         from(Other(target)),
         to(target),
@@ -56,16 +77,15 @@ struct Switch {
   Status Save() { return store.Save(state); }
 
   Status Connect() {
-    RetryPolicy policy{.attempts = 3, .first_delay = milliseconds(300)};
     auto open = [&](Side side, std::optional<pg::Connection>* out) {
       if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
-      return Retry(policy, std::string("connecting to the ") + SideName(side), [&] {
+      return Retry(timings.switch_connect, std::string("connecting to the ") + SideName(side), [&] {
         auto c = pg::Connection::Open(ParamsOf(config, side));
         if (!c.ok()) return c.status();
-        // While the proxy holds the application's writes, no statement of ours may wait on a
-        // lock without end.
-        DBR_RETURN_IF_ERROR(c->Exec("SET lock_timeout = '10s'"));
-        DBR_RETURN_IF_ERROR(c->Exec("SET statement_timeout = '60s'"));
+        DBR_RETURN_IF_ERROR(
+            c->Exec(fmt::format("SET lock_timeout = '{}s'", timings.switch_lock_timeout.count())));
+        DBR_RETURN_IF_ERROR(c->Exec(fmt::format("SET statement_timeout = '{}s'",
+                                                timings.switch_statement_timeout.count())));
         out->emplace(std::move(*c));
         return Status::Ok();
       });
@@ -88,138 +108,20 @@ struct Switch {
 
   // ---- Before anything changes -------------------------------------------------------------
 
-  Status CheckReady() {
-    auto proxy_state = proxy->Inspect();
-    if (!proxy_state.ok()) return proxy_state.status();
-    if (!proxy_state->running)
-      return Status::Error(
-          fmt::format("the proxy ({}) does not answer: {}", proxy->name(), proxy_state->detail));
-    if (proxy_state->active != from)
-      return Status::Error(fmt::format(
-          "the proxy does not send traffic to the {} as expected ({}); nothing was changed",
-          SideName(from), proxy_state->detail));
-    if (proxy_state->paused)
-      return Status::Error("the proxy is paused already (" + proxy_state->detail +
-                           "): is another cut-over running? Resume it first");
+  SwitchSides Sides() { return {config, from, to, *old_side, *new_side, link_in}; }
 
-    auto wal_level = new_side->QueryValue("SHOW wal_level");
-    if (!wal_level.ok()) return wal_level.status();
-    if (*wal_level != "logical")
-      return Status::Error(fmt::format(
-          "the {} has wal_level = {}: the return replication (for a rollback) needs logical; set "
-          "it and restart that server",
-          SideName(to), *wal_level));
-    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
+  Status CheckReady() {
+    DBR_RETURN_IF_ERROR(ProxyIsReady(*proxy, from));
+    DBR_RETURN_IF_ERROR(NewSideCanReplicateBack(Sides()));
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions(*old_side, from));
     if (!state.sequences_set)
       return Status::Error("sequences were never set on the destination: finish `run` first");
-
-    // DDL on the old side that replication did not carry: those rows cannot reach the new side.
-    auto drift = ReadSchemaDrift(*old_side, *new_side, link_in, config);
-    if (!drift.ok()) return drift.status();
-    DBR_RETURN_IF_ERROR(NoBlockingDrift(
-        *drift, fmt::format("the schema was changed on the {} during the relocation and the {} "
-                            "does not have it, so those rows cannot reach it; nothing was "
-                            "changed. Fix it first:",
-                            SideName(from), SideName(to))));
-
-    // Replication into the new side: running, no errors, little lag, heartbeat fresh.
+    DBR_RETURN_IF_ERROR(NoSchemaDriftBlocks(Sides()));
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
-    // A subscription created moments ago (by the last switch) may not have its worker yet, and
-    // lag comes and goes: give transient states a little time before refusing.
-    ReplicationHealth first;
-    const auto settle = Clock::now() + std::chrono::seconds(15);
-    while (true) {
-      first = ReadReplicationHealth(&*old_side, &*new_side, link_in);
-      Status st = CheckLink(first);
-      if (st.ok()) break;
-      if (Clock::now() > settle) return st;
-      std::this_thread::sleep_for(milliseconds(250));
-    }
-    const double fresh = std::max(5.0, 5 * config.heartbeat_interval);
-    const auto deadline = Clock::now() + std::chrono::duration<double>(fresh + 5);
-    while (true) {
-      auto beat = LatestHeartbeat(*new_side, *old_side);
-      if (!beat.ok()) return beat.status();
-      if (beat->has_value() && (*beat)->age_seconds >= 0 && (*beat)->age_seconds <= fresh) break;
-      if (Clock::now() > deadline)
-        return Status::Error(fmt::format(
-            "the heartbeat is not flowing into the {}: newest one {} s old (limit {} s)",
-            SideName(to), beat->has_value() ? (*beat)->age_seconds : -1.0, fresh));
-      std::this_thread::sleep_for(milliseconds(200));
-    }
-    ReplicationHealth second = ReadReplicationHealth(&*old_side, &*new_side, link_in);
-    DBR_RETURN_IF_ERROR(CheckLink(second));
-    if (second.apply_errors > first.apply_errors)
-      return Status::Error(fmt::format(
-          "subscription {} on the {} keeps failing to apply changes ({} errors so far); see that "
-          "server's log",
-          link_in.subscription, SideName(to), second.apply_errors));
-    log::info("ready: replication into the {} runs, lag {} bytes, heartbeat fresh", SideName(to),
-              second.lag_bytes);
-    return Status::Ok();
+    return ReplicationIntoNewSideFlows(Sides(), clock, timings);
   }
 
-  Status CheckLink(const ReplicationHealth& h) const {
-    const std::string what = fmt::format("replication {} -> {}", link_in.from, link_in.to);
-    if (!h.source_read || !h.destination_read)
-      return Status::Error(what + ": cannot read its state on both servers");
-    if (!h.slot_exists || h.slot_wal_status == "lost")
-      return Status::Error(fmt::format("{}: slot {} on the {} is {}", what, link_in.slot,
-                                       SideName(from), h.slot_exists ? "lost" : "missing"));
-    if (!h.subscription_exists || !h.subscription_enabled || !h.apply_worker_running)
-      return Status::Error(fmt::format("{}: subscription {} on the {} is {}", what,
-                                       link_in.subscription, SideName(to),
-                                       !h.subscription_exists    ? "missing"
-                                       : !h.subscription_enabled ? "disabled"
-                                                                 : "not running (apply errors?)"));
-    if (h.tables_not_ready > 0)
-      return Status::Error(
-          fmt::format("{}: {} tables are still being synchronised", what, h.tables_not_ready));
-    if (h.lag_bytes > config.cutover.max_lag_bytes)
-      return Status::Error(fmt::format("{}: lag is {} bytes, above cutover.max_lag_bytes ({})",
-                                       what, h.lag_bytes, config.cutover.max_lag_bytes));
-    return Status::Ok();
-  }
-
-  // The application logs in through the proxy with its own password, so its roles must exist on
-  // the new side with the same secrets (`run` creates roles without passwords).
-  Status SyncLogins() {
-    auto roles = RolesToFence(config, *old_side);
-    if (!roles.ok()) return roles.status();
-    auto secrets = old_side->Query(
-        "SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[]) AND "
-        "rolpassword IS NOT NULL",
-        {pg::TextArrayLiteral(*roles)});
-    if (!secrets.ok()) {
-      log::warn(
-          "cannot read the application roles' passwords on the {} ({}): make sure they "
-          "can log in to the {} with the same passwords",
-          SideName(from), secrets.message(), SideName(to));
-      return Status::Ok();
-    }
-    int synced = 0;
-    for (int i = 0; i < secrets->rows(); ++i) {
-      const std::string role = secrets->Get(i, 0), secret = secrets->Get(i, 1);
-      auto there = new_side->Query(
-          "SELECT rolpassword IS NOT DISTINCT FROM $2 FROM pg_authid WHERE rolname = $1",
-          {role, secret});
-      if (!there.ok()) return there.status();
-      if (there->rows() == 0)
-        return Status::Error(fmt::format(
-            "role {} logs in to the {} but does not exist on the {}: create it there first", role,
-            SideName(from), SideName(to)));
-      if (there->GetBool(0, 0)) continue;
-      DBR_RETURN_IF_ERROR(new_side
-                              ->ExecSensitive("ALTER ROLE " + pg::QuoteIdent(role) + " PASSWORD " +
-                                              pg::QuoteLiteral(secret))
-                              .Wrap("copying the password of role " + role));
-      ++synced;
-    }
-    if (synced > 0)
-      log::info("{} application roles given their {} password on the {}", synced, SideName(from),
-                SideName(to));
-    return Status::Ok();
-  }
+  Status SyncLogins() { return dbr::SyncLogins(Sides()); }
 
   // Reversible and harmless: the return path's user, publication and replica identities.
   Status PrepareReturnPath() {
@@ -250,6 +152,15 @@ struct Switch {
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }
 
+  // The heartbeat writer writes to the old side through no proxy: stop it first.
+  Status StopHeartbeat() { return StopHeartbeatWriter(store); }
+
+  // From here to ResumeProxy the proxy holds the application's writes: the write pause.
+  Status PauseProxy() {
+    paused_at = clock.Now();
+    return proxy->Pause(milliseconds(static_cast<int64_t>(config.cutover.pause_timeout * 1000)));
+  }
+
   // ---- While paused ------------------------------------------------------------------------
 
   Status FenceOldSide() {
@@ -266,42 +177,38 @@ struct Switch {
     return Fence(*old_side, state.fenced[from]);
   }
 
-  // A prepared transaction outlives the fence and could commit on the old side after the
-  // switch, where nothing would carry it over.
-  Status NoPreparedTransactions() {
-    auto n = old_side->QueryValue(
-        "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()");
-    if (!n.ok()) return n.status();
-    if (*n != "0")
-      return Status::Error(fmt::format(
-          "{} prepared transactions are pending on the {} (pg_prepared_xacts): COMMIT PREPARED or "
-          "ROLLBACK PREPARED them first",
-          *n, SideName(from)));
-    return Status::Ok();
-  }
-
   // The last write on the old side, and the wait until the new side has it (and everything
   // committed before it: logical replication applies in commit order), durably.
   Status Drain() {
-    DBR_RETURN_IF_ERROR(NoPreparedTransactions());
-    // A transaction that already wrote (it has an xid) and commits after the marker would be
-    // missed: wait until no client session of this database holds one.
-    const auto busy_deadline =
-        Clock::now() + std::chrono::duration<double>(config.cutover.drain_timeout);
-    while (true) {
-      auto busy = old_side->QueryValue(
-          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-          "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT "
-          "NULL");
-      if (!busy.ok()) return busy.status();
-      if (*busy == "0") break;
-      if (Clock::now() > busy_deadline)
-        return Status::Error(
-            fmt::format("{} sessions on the {} still hold a writing transaction after the fence "
-                        "(cutover.drain_timeout {} s): see pg_stat_activity",
-                        *busy, SideName(from), config.cutover.drain_timeout));
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    DBR_RETURN_IF_ERROR(NoPreparedTransactions(*old_side, from));
+    DBR_RETURN_IF_ERROR(WaitForWritingSessions());
+    DBR_RETURN_IF_ERROR(WriteMarker());
+    DBR_RETURN_IF_ERROR(WaitForMarker());
+    // The subscription commits asynchronously: make what it applied durable before it counts.
+    return new_side->FlushCommitted();
+  }
+
+  // A transaction that already wrote (it has an xid) and commits after the marker would be
+  // missed: wait until no client session of this database holds one.
+  Status WaitForWritingSessions() {
+    std::string busy;
+    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout), timings.switch_drain_poll,
+                          [&]() -> Result<bool> {
+                            DBR_ASSIGN_OR_RETURN(busy, old_side->QueryValue(kWritingSessions));
+                            return busy == "0";
+                          });
+    if (!idle.ok()) return idle.status();
+    if (!*idle)
+      return Status::Error(
+          fmt::format("{} sessions on the {} still hold a writing transaction after the fence "
+                      "(cutover.drain_timeout {} s): see pg_stat_activity",
+                      busy, SideName(from), config.cutover.drain_timeout));
+    return Status::Ok();
+  }
+
+  // The marker: a heartbeat committed on the old side once it is fenced, and the old side's
+  // flushed WAL position just after it, in the switch's record.
+  Status WriteMarker() {
     DBR_RETURN_IF_ERROR(old_side->Exec("BEGIN"));
     Status st = old_side->Exec("SET LOCAL synchronous_commit = on");
     auto marker = st.ok() ? old_side->QueryValue("INSERT INTO " + HeartbeatTable() +
@@ -316,22 +223,25 @@ struct Switch {
     if (!lsn.ok()) return lsn.status();
     state.switching->marker = std::stoll(*marker);
     state.switching->lsn = *lsn;
-    const auto deadline =
-        Clock::now() + std::chrono::duration<double>(config.cutover.drain_timeout);
-    while (true) {
-      auto seen = new_side->QueryValue(
-          "SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1", {*marker});
-      if (!seen.ok()) return seen.status();
-      if (*seen != "0") break;
-      if (Clock::now() > deadline)
-        return Status::Error(fmt::format(
-            "the {} did not apply the last writes (marker {} at {}) within cutover.drain_timeout "
-            "({} s): replication is stalled or slow",
-            SideName(to), *marker, *lsn, config.cutover.drain_timeout));
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    // The subscription commits asynchronously: make what it applied durable before it counts.
-    return new_side->FlushCommitted();
+    return Status::Ok();
+  }
+
+  Status WaitForMarker() {
+    const std::string marker = std::to_string(state.switching->marker);
+    const std::string seen_query = "SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1";
+    auto applied = PollUntil(clock, Seconds(config.cutover.drain_timeout),
+                             timings.switch_drain_poll, [&]() -> Result<bool> {
+                               DBR_ASSIGN_OR_RETURN(std::string seen,
+                                                    new_side->QueryValue(seen_query, {marker}));
+                               return seen != "0";
+                             });
+    if (!applied.ok()) return applied.status();
+    if (!*applied)
+      return Status::Error(fmt::format(
+          "the {} did not apply the last writes (marker {} at {}) within cutover.drain_timeout "
+          "({} s): replication is stalled or slow",
+          SideName(to), marker, state.switching->lsn, config.cutover.drain_timeout));
+    return Status::Ok();
   }
 
   Status TurnReplicationAround() {
@@ -342,6 +252,30 @@ struct Switch {
     DBR_RETURN_IF_ERROR(WaitForWorkerToStop(*new_side, link_in.subscription));
     auto slot = RecreateSlot(*new_side, link_out.slot);
     return slot.status();
+  }
+
+  Status SetSequencesAhead() {
+    auto set = CopySequencesAhead(*old_side, *new_side, SchemasInScope(config.src.schemas),
+                                  config.sequence_gap);
+    if (!set.ok()) return set.status();
+    // setval is not transactional and the new side may commit asynchronously.
+    return new_side->FlushCommitted();
+  }
+
+  // The new side's fence from the last switch (it was the old side then), lifted and remembered
+  // in case this switch is undone.
+  Status LiftNewSideFence() {
+    lifted_on_new_side_ = state.fenced[to];
+    return LiftFenceOn(to);
+  }
+
+  Status PointProxyAtNewSide() { return proxy->PointTo(BackendOf(config, to)); }
+
+  Status ResumeProxy() {
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    state.switching->pause_ms =
+        std::chrono::duration<double, std::milli>(clock.Now() - paused_at).count();
+    return Status::Ok();
   }
 
   // ---- Undo and finish ---------------------------------------------------------------------
@@ -357,69 +291,57 @@ struct Switch {
   // Puts everything back as it was before the switch began; safe to run more than once. What
   // cannot be put back keeps the switch recorded, so that running the command again goes on.
   Status Undo() {
-    state.switching->stage = SwitchStage::kUndoing;
-    Status result = Save();
-    auto keep = [&](Status st) {
-      if (!st.ok() && result.ok()) result = st;
-    };
-    keep(Reconnect());
-    if (new_side && !new_side->IsBroken()) {
-      auto wrote = NewSideTookWrites();
-      if (!wrote.ok()) return wrote.status();
-      if (*wrote) {
+    Status result = Record(SwitchStage::kUndoing);
+    KeepFirstError(result, Reconnect());
+    const bool new_side_reachable = new_side && !new_side->IsBroken();
+    bool took_writes = false;
+    if (new_side_reachable) {
+      DBR_ASSIGN_OR_RETURN(took_writes, NewSideTookWrites());
+    }
+    switch (PlanUndo(new_side_reachable, took_writes)) {
+      case UndoPlan::kRollForward:
         log::warn("the {} took writes after the switch: finishing it instead of undoing it",
                   SideName(to));
         return RollForward();
-      }
-      keep(DropSlot(*new_side, link_out.slot));
-      keep(
-          new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link_in.subscription) + " ENABLE"));
-      if (!lifted_on_new_side_.empty()) {  // it was the standby: fence it again
-        keep(Fence(*new_side, lifted_on_new_side_));
-        state.fenced[to] = lifted_on_new_side_;
-      }
-    } else {
-      keep(Status::Error(std::string("the ") + SideName(to) + " cannot be reached"));
+      case UndoPlan::kBothSides:
+        KeepFirstError(result, PutBackNewSide());
+        break;
+      case UndoPlan::kOldSideOnly:
+        KeepFirstError(result,
+                       Status::Error(std::string("the ") + SideName(to) + " cannot be reached"));
+        break;
     }
     if (old_side && !old_side->IsBroken())
-      keep(LiftFenceOn(from));
+      KeepFirstError(result, LiftFenceOn(from));
     else
-      keep(Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
-    keep(proxy->PointTo(BackendOf(config, from)));
-    keep(proxy->Resume());
+      KeepFirstError(result,
+                     Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
+    KeepFirstError(result, proxy->PointTo(BackendOf(config, from)));
+    KeepFirstError(result, proxy->Resume());
     if (result.ok()) state.switching.reset();
-    keep(Save());
-    keep(EnsureHeartbeatWriter(config, store));
+    KeepFirstError(result, Save());
+    KeepFirstError(result, EnsureHeartbeatWriter(config, store));
     return result;
   }
 
-  // An interrupted switch while the new side is unreachable: the application must not wait for
-  // it. When the new side cannot have taken writes (the proxy does not send traffic there),
-  // traffic goes back to the old side now; the switch stays recorded as undoing, and the
-  // command run again once the new side is back finishes the undo there.
-  Status ResumeOnOldSide(const Status& why) {
-    auto ps = proxy->Inspect();
-    if (!ps.ok() || !ps->running || ps->active == to || !old_side || old_side->IsBroken())
-      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
-    state.switching->stage = SwitchStage::kUndoing;
-    DBR_RETURN_IF_ERROR(Save());
-    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
-    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
-    DBR_RETURN_IF_ERROR(proxy->Resume());
-    (void)EnsureHeartbeatWriter(config, store);
-    return why.Wrap(fmt::format(
-        "the interrupted {} could not be undone on the {}, but the application is back on the "
-        "{}; run the same command again once the {} answers",
-        Verb(), SideName(to), SideName(from), SideName(to)));
+  // The new side as before the switch: no return slot, the subscription into it running again,
+  // and the fence this switch lifted (it was the old side of the last one) back on.
+  Status PutBackNewSide() {
+    Status result = DropSlot(*new_side, link_out.slot);
+    KeepFirstError(result, new_side->Exec("ALTER SUBSCRIPTION " +
+                                          pg::QuoteIdent(link_in.subscription) + " ENABLE"));
+    if (!lifted_on_new_side_.empty()) {
+      KeepFirstError(result, Fence(*new_side, lifted_on_new_side_));
+      state.fenced[to] = lifted_on_new_side_;
+    }
+    return result;
   }
 
   // The proxy sends (or is to send) the application to the new side: finish there.
   Status RollForward() {
     DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, to)));
     DBR_RETURN_IF_ERROR(proxy->Resume());
-    state.primary = to;
-    state.switching->stage = SwitchStage::kSwitched;
-    DBR_RETURN_IF_ERROR(Save());
+    DBR_RETURN_IF_ERROR(Record(SwitchStage::kSwitched));
     return Finish();
   }
 
@@ -456,24 +378,57 @@ struct Switch {
     return Save();
   }
 
+  // ---- What a failed stage becomes (the `undo` of kStages) ---------------------------------
+
+  // The proxy did not pause (it resumed by itself): only the record and the stopped heartbeat
+  // writer have changed.
+  Status Abandon(const Status& failure) {
+    state.switching.reset();
+    (void)Save();
+    (void)EnsureHeartbeatWriter(config, store);
+    return failure.Wrap(Verb() + " abandoned");
+  }
+
+  // The proxy holds the application's writes, or sends them nowhere yet: everything goes back.
+  Status PutBack(const Status& failure) {
+    Status undone = Undo();
+    return failure.Wrap(fmt::format(
+        "{} failed, {}", Verb(),
+        undone.ok() ? fmt::format("traffic is back on the {}; nothing was lost", SideName(from))
+                    : "and putting things back failed too (" + undone.message() +
+                          "); run the same command again"));
+  }
+
+  // The application writes to the new side: what is left is redone by the command run again.
+  Status FinishLater(const Status& failure) {
+    return failure.Wrap("the application now writes to the " + std::string(SideName(to)) +
+                        ", but finishing failed; run the same command again to finish");
+  }
+
   // ---- The sequence ------------------------------------------------------------------------
 
+  // Records the switch at `stage`: the first stage starts its record, and a switched one makes
+  // the new side the primary.
+  Status Record(SwitchStage stage) {
+    if (stage == SwitchStage::kPrepared)
+      state.switching = SwitchRecord{.to = to, .started_at = NowUtc()};
+    state.switching->stage = stage;
+    if (stage == SwitchStage::kSwitched) state.primary = to;
+    return Save();
+  }
+
+  // Runs kStages (below), the switch proper.
+  Status RunStages();
+
   Status Run() {
-    auto made = MakeTrafficSwitch(config);
-    if (!made.ok()) return made.status();
-    proxy = std::move(*made);
-    auto loaded = store.Load();
-    if (!loaded.ok()) return loaded.status();
-    state = std::move(*loaded);
+    DBR_ASSIGN_OR_RETURN(proxy, MakeProxy(config));
+    DBR_ASSIGN_OR_RETURN(state, store.Load());
     DBR_RETURN_IF_ERROR(StateBelongsToConfig(config, state));
     if (state.current_step != "replicating" && state.switches.empty() && !state.switching)
       return Status::Error("the relocation is not replicating yet (step: " +
                            (state.current_step.empty() ? "none" : state.current_step) +
                            "): run `db_relocate run` to the end first");
-    if (Status connected = Connect(); !connected.ok()) {
-      if (state.switching && state.switching->to == to) return ResumeOnOldSide(connected);
-      return connected;
-    }
+    if (Status connected = Connect(); !connected.ok()) return WhenUnreachable(connected);
 
     const bool interrupted = state.switching.has_value();
     if (interrupted) DBR_RETURN_IF_ERROR(Recover());
@@ -489,66 +444,7 @@ struct Switch {
       return Status::Ok();
     }
 
-    DBR_RETURN_IF_ERROR(CheckReady());
-    DBR_RETURN_IF_ERROR(SyncLogins());
-    DBR_RETURN_IF_ERROR(PrepareReturnPath());
-    state.switching =
-        SwitchRecord{.to = to, .stage = SwitchStage::kPrepared, .started_at = NowUtc()};
-    DBR_RETURN_IF_ERROR(Save());
-    // The heartbeat writer writes to the old side through no proxy: stop it first.
-    DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
-
-    const auto paused_at = Clock::now();
-    const auto timeout = milliseconds(static_cast<int64_t>(config.cutover.pause_timeout * 1000));
-    if (Status st = proxy->Pause(timeout); !st.ok()) {
-      state.switching.reset();
-      (void)Save();
-      (void)EnsureHeartbeatWriter(config, store);
-      return st.Wrap(Verb() + " abandoned");
-    }
-    state.switching->stage = SwitchStage::kPaused;
-    Status st = Save();
-    CrashPoint("switch:paused");
-
-    if (st.ok()) st = FenceOldSide();
-    if (st.ok()) st = Drain();
-    if (st.ok()) {
-      auto set = CopySequencesAhead(*old_side, *new_side, SchemasInScope(config.src.schemas),
-                                    config.sequence_gap);
-      st = set.status();
-      // setval is not transactional and the new side may commit asynchronously.
-      if (st.ok()) st = new_side->FlushCommitted();
-    }
-    if (st.ok()) st = TurnReplicationAround();
-    if (st.ok()) {
-      lifted_on_new_side_ = state.fenced[to];
-      st = LiftFenceOn(to);
-    }
-    if (st.ok()) {
-      state.switching->stage = SwitchStage::kPointing;
-      st = Save();
-    }
-    CrashPoint("switch:pointing");
-    if (st.ok()) st = proxy->PointTo(BackendOf(config, to));
-    if (st.ok()) st = proxy->Resume();
-    const double pause_ms =
-        std::chrono::duration<double, std::milli>(Clock::now() - paused_at).count();
-    if (!st.ok()) {
-      Status undone = Undo();
-      return st.Wrap(fmt::format(
-          "{} failed, {}", Verb(),
-          undone.ok() ? fmt::format("traffic is back on the {}; nothing was lost", SideName(from))
-                      : "and putting things back failed too (" + undone.message() +
-                            "); run the same command again"));
-    }
-    state.primary = to;
-    state.switching->stage = SwitchStage::kSwitched;
-    state.switching->pause_ms = pause_ms;
-    DBR_RETURN_IF_ERROR(Save());
-    CrashPoint("switch:switched");
-    DBR_RETURN_IF_ERROR(
-        Finish().Wrap("the application now writes to the " + std::string(SideName(to)) +
-                      ", but finishing failed; run the same command again to finish"));
+    DBR_RETURN_IF_ERROR(RunStages());
     const SwitchRecord& done = state.switches.back();
     std::cout << fmt::format(
         "{} done: the application writes to the {} ({}:{}).\n"
@@ -564,88 +460,106 @@ struct Switch {
   // A switch interrupted by a crash: finish it when the proxy already sends traffic to its
   // target, else undo it. Only the command that was interrupted does that.
   Status Recover() {
-    if (state.switching->to != to)
+    Recovery what = RecoverFromRecord(*state.switching, to);
+    if (what == Recovery::kRefuse)
       return Status::Error(fmt::format(
           "a {} was interrupted (stage {}): run `db_relocate {}` again first, to finish or undo "
           "it",
           SwitchName(from), state.switching->stage, SwitchCommand(from)));
     log::warn("an interrupted {} (stage {}) was found", Verb(), state.switching->stage);
-    if (state.switching->stage == SwitchStage::kSwitched) return Finish();
-    if (state.switching->stage == SwitchStage::kPointing ||
-        state.switching->stage == SwitchStage::kUndoing) {
-      // Decide from facts, never from a proxy that does not answer.
+    if (what == Recovery::kAskTheProxy) {
       auto ps = proxy->Inspect();
-      if (!ps.ok() || !ps->running)
+      what = RecoverFromProxy(AnswerOf(ps), to);
+      if (what == Recovery::kProxySilent)
         return Status::Error(fmt::format(
             "cannot read the proxy to finish or undo the interrupted {} ({}); run the command "
             "again once it answers",
             Verb(), ps.ok() ? ps->detail : ps.message()));
-      if (ps->active == to) return RollForward();
     }
+    if (what == Recovery::kFinish) return Finish();
+    if (what == Recovery::kRollForward) return RollForward();
     DBR_RETURN_IF_ERROR(Undo().Wrap("undoing the interrupted " + Verb()));
     log::info("the interrupted {} was undone; traffic is on the {}", Verb(), SideName(from));
     return Status::Ok();
   }
+
+  // Both sides could not be reached. The application must not wait at a proxy paused by an
+  // interrupted switch of this command: when the new side cannot have taken writes, traffic goes
+  // back to the old side now; the switch stays recorded as undoing, and the command run again
+  // once the new side is back finishes the undo there.
+  Status WhenUnreachable(const Status& why) {
+    if (OnUnreachable(state.switching, to) == Unreachable::kReport) return why;
+    const bool old_side_reachable = old_side && !old_side->IsBroken();
+    if (OnUnreachableProxy(AnswerOf(proxy->Inspect()), to, old_side_reachable) !=
+        Unreachable::kResumeOnOldSide)
+      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
+    DBR_RETURN_IF_ERROR(Record(SwitchStage::kUndoing));
+    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
+    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
+    DBR_RETURN_IF_ERROR(proxy->Resume());
+    (void)EnsureHeartbeatWriter(config, store);
+    return why.Wrap(fmt::format(
+        "the interrupted {} could not be undone on the {}, but the application is back on the "
+        "{}; run the same command again once the {} answers",
+        Verb(), SideName(to), SideName(from), SideName(to)));
+  }
 };
+
+// One stage of the switch.
+struct Stage {
+  // The SwitchStage recorded in the state before the stage runs, where one begins here.
+  std::optional<SwitchStage> records;
+  // Where the tests kill the process (DBR_CRASH_AT), right after the stage is recorded.
+  const char* crash_point;
+  Status (Switch::*does)();
+  // What a failure of the stage, or of recording it, becomes; none: it is returned as it is.
+  Status (Switch::*undo)(const Status& failure);
+};
+
+constexpr std::optional<SwitchStage> kSameStage = std::nullopt;
+
+// The switch, in order. Before the proxy pauses, a failure has nothing to undo (a recorded
+// switch is undone by the command run again); a pause the proxy refuses abandons the switch;
+// while the proxy holds the application's writes, a failure puts everything back; once the
+// application writes to the new side, what is left is finished by the command run again.
+// clang-format off
+const Stage kStages[] = {
+    // records               crash point        does                             undo
+    {kSameStage,             nullptr,           &Switch::CheckReady,             nullptr},
+    {kSameStage,             nullptr,           &Switch::SyncLogins,             nullptr},
+    {kSameStage,             nullptr,           &Switch::PrepareReturnPath,      nullptr},
+    {SwitchStage::kPrepared, nullptr,           &Switch::StopHeartbeat,          nullptr},
+    {kSameStage,             nullptr,           &Switch::PauseProxy,             &Switch::Abandon},
+    {SwitchStage::kPaused,   "switch:paused",   &Switch::FenceOldSide,           &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::Drain,                  &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::SetSequencesAhead,      &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::TurnReplicationAround,  &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::LiftNewSideFence,       &Switch::PutBack},
+    {SwitchStage::kPointing, "switch:pointing", &Switch::PointProxyAtNewSide,    &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::ResumeProxy,            &Switch::PutBack},
+    {SwitchStage::kSwitched, "switch:switched", &Switch::Finish,                 &Switch::FinishLater},
+};
+// clang-format on
+
+Status Switch::RunStages() {
+  for (const Stage& stage : kStages) {
+    Status st = stage.records ? Record(*stage.records) : Status::Ok();
+    if (stage.crash_point != nullptr) CrashPoint(stage.crash_point);
+    if (st.ok()) st = (this->*stage.does)();
+    if (!st.ok()) return stage.undo != nullptr ? (this->*stage.undo)(st) : st;
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
-Status SwitchTraffic(const Config& config, Side to) {
+Status RunSwitch(const Config& config, Side to) {
   DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
   auto lock =
       FileLock::Acquire(std::filesystem::path(config.state_dir) / "run.lock", "this relocation");
   if (!lock.ok()) return lock.status();
-  Switch s(config, to);
+  Switch s(config, to, RealClock(), Timings::Default());
   return s.Run();
-}
-
-Status ProvisionProxy(const Config& config) {
-  auto proxy = MakeTrafficSwitch(config);
-  if (!proxy.ok()) return proxy.status();
-  StateStore store(config.state_dir);
-  auto state = store.Load();
-  if (!state.ok()) return state.status();
-  const Side active = state->primary;
-  if (!config.cutover.manage) {
-    auto ps = (*proxy)->Inspect();
-    if (!ps.ok()) return ps.status();
-    if (!ps->running)
-      return Status::Error(
-          fmt::format("the proxy ({}) does not answer: {}", (*proxy)->name(), ps->detail));
-    return Status::Ok();
-  }
-  return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, Other(active)));
-}
-
-Status StopManagedProxy(const Config& config) {
-  auto proxy = MakeTrafficSwitch(config);
-  if (!proxy.ok()) return proxy.status();
-  if (!config.cutover.manage)
-    return Status::BadConfig(
-        "cutover.manage is false: db_relocate did not start this proxy and "
-        "does not stop it");
-  return (*proxy)->StopManaged();
-}
-
-Result<std::string> DescribeProxy(const Config& config) {
-  auto proxy = MakeTrafficSwitch(config);
-  if (!proxy.ok()) return proxy.status();
-  auto ps = (*proxy)->Inspect();
-  if (!ps.ok()) return ps.status();
-  StateStore store(config.state_dir);
-  auto state = store.Load();
-  const Side primary = state.ok() ? state->primary : Side::kSource;
-  std::string out = fmt::format("proxy: {} ({}), listening on {}\n", (*proxy)->name(),
-                                config.cutover.manage ? "managed by db_relocate" : "not managed",
-                                config.cutover.listen);
-  out += fmt::format("  state: {}\n", !ps->running ? "not running"
-                                      : ps->paused ? "paused"
-                                                   : "running");
-  out += fmt::format("  sends traffic to: {}\n", !ps->active ? std::string("neither database")
-                                                             : std::string(SideName(*ps->active)));
-  out += fmt::format("  application writes should go to: {}\n", SideName(primary));
-  out += "  " + ps->detail + "\n";
-  return out;
 }
 
 }  // namespace dbr

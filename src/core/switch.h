@@ -1,12 +1,13 @@
-// Cut-over and rollback: one sequence, run towards the destination (`cutover`) or back towards
-// the source (`rollback`):
-//   ready?  -> pause the proxy -> fence the old side -> marker written, applied on the new side
-//   -> sequences ahead -> replication turned around (new slot on the new side) -> proxy points
-//   at the new side -> resume -> old subscription and slot dropped, return subscription started.
-// Any failure before the proxy points at the new side puts everything back as it was.
+// The switch: the application's writes moved, through the proxy, from one side to the other, as
+// a cut-over (to the destination, `cutover`) or a rollback (back to the source, `rollback`). One
+// sequence of stages (kStages in switch.cpp): ready? -> return path prepared -> recorded ->
+// heartbeat writer stopped -> proxy paused -> old side fenced -> drained (a marker written there,
+// applied on the new side) -> sequences ahead -> replication turned around -> the new side's
+// fence lifted -> proxy pointed at the new side -> resumed -> finished (old subscription and slot
+// dropped, return subscription started). A failure while the proxy holds the application's
+// writes puts everything back as it was; a switch killed midway is finished or undone by the
+// same command run again.
 #pragma once
-
-#include <string>
 
 #include "config/config.h"
 #include "model/side.h"
@@ -14,17 +15,7 @@
 
 namespace dbr {
 
-// `to` is the destination (cut-over) or the source (rollback).
-Status SwitchTraffic(const Config& config, Side to);
-
-// With cutover.manage: writes the proxy's config pointing at the current primary and starts or
-// reloads it. Without: checks that the proxy answers.
-Status ProvisionProxy(const Config& config);
-
-// Stops a managed proxy (the application loses its way in: for when it no longer uses it).
-Status StopManagedProxy(const Config& config);
-
-// What the proxy does now, for `db_relocate proxy`.
-Result<std::string> DescribeProxy(const Config& config);
+// Switches to `to`: the destination (a cut-over) or the source (a rollback).
+Status RunSwitch(const Config& config, Side to);
 
 }  // namespace dbr

@@ -96,10 +96,10 @@ pid_t RunningPid(const fs::path& pid_file) {
   return pid;
 }
 
-class HAProxySwitch : public TrafficSwitch {
+class HAProxy : public Proxy {
  public:
   // The config fills in every path (config/config.cpp); the pid file sits beside the config.
-  explicit HAProxySwitch(const Config& config) : cutover_(config.cutover) {
+  explicit HAProxy(const Config& config) : cutover_(config.cutover) {
     socket_ = cutover_.admin;
     config_file_ = cutover_.config_file;
     pid_file_ = fs::path(config_file_).parent_path() / "haproxy.pid";
@@ -147,7 +147,7 @@ class HAProxySwitch : public TrafficSwitch {
   std::string target_;       // the server PointTo() chose
 };
 
-Result<std::vector<HAProxyServerState>> HAProxySwitch::Servers() {
+Result<std::vector<HAProxyServerState>> HAProxy::Servers() {
   const std::string command = "show servers state " + cutover_.backend;
   DBR_ASSIGN_OR_RETURN(std::string reply, Command(command));
   if (reply.find("Can't find backend") != std::string::npos)
@@ -165,7 +165,7 @@ Result<std::vector<HAProxyServerState>> HAProxySwitch::Servers() {
   return servers;
 }
 
-Result<int> HAProxySwitch::Sessions(const std::string& side) {
+Result<int> HAProxy::Sessions(const std::string& side) {
   DBR_ASSIGN_OR_RETURN(std::string reply, Command("show stat " + cutover_.backend + " 4 -1"));
   DBR_ASSIGN_OR_RETURN(auto rows, ParseStatCsv(reply));
   for (auto& row : rows)
@@ -176,7 +176,7 @@ Result<int> HAProxySwitch::Sessions(const std::string& side) {
   return Status::Error(Where() + ": `show stat` has no session count for server " + Server(side));
 }
 
-Status HAProxySwitch::WaitForSocket(const std::string& what) {
+Status HAProxy::WaitForSocket(const std::string& what) {
   RetryPolicy policy;
   policy.attempts = 10;
   policy.first_delay = milliseconds(50);
@@ -187,7 +187,7 @@ Status HAProxySwitch::WaitForSocket(const std::string& what) {
   });
 }
 
-Status HAProxySwitch::UpdateAddress(const HAProxyServerState& current, const Backend& wanted) {
+Status HAProxy::UpdateAddress(const HAProxyServerState& current, const Backend& wanted) {
   if (wanted.host.empty() || wanted.port == 0) return Status::Ok();
   if (!IsIpLiteral(wanted.host)) {
     // The runtime API takes an IP address; a host name is resolved when the config is loaded
@@ -215,8 +215,7 @@ Status HAProxySwitch::UpdateAddress(const HAProxyServerState& current, const Bac
 
 // When the config on disk is already the right one, the running HAProxy may still differ from it
 // (a cut-over happened since it was loaded): make the runtime state match it.
-Status HAProxySwitch::ConvergeRuntime(const Backend& active,
-                                      const std::optional<Backend>& standby) {
+Status HAProxy::ConvergeRuntime(const Backend& active, const std::optional<Backend>& standby) {
   DBR_ASSIGN_OR_RETURN(auto servers, Servers());
   for (const auto& s : servers) {
     const bool is_active = s.name == ServerName(active.side);
@@ -230,7 +229,7 @@ Status HAProxySwitch::ConvergeRuntime(const Backend& active,
   return Status::Ok();
 }
 
-Status HAProxySwitch::RetireStandby(const Backend& active) {
+Status HAProxy::RetireStandby(const Backend& active) {
   if (!cutover_.manage) {
     log::info(
         "HAProxy is not managed by db_relocate: remove its server {} from backend {} by "
@@ -242,7 +241,7 @@ Status HAProxySwitch::RetireStandby(const Backend& active) {
 }
 
 // Without a standby the backend holds the active server only.
-Status HAProxySwitch::Provision(const Backend& active, const std::optional<Backend>& standby) {
+Status HAProxy::Provision(const Backend& active, const std::optional<Backend>& standby) {
   if (standby && active.side == standby->side)
     return Status::Error("HAProxy: the active and the standby server are both " +
                          ServerName(active.side));
@@ -326,7 +325,7 @@ Status HAProxySwitch::Provision(const Backend& active, const std::optional<Backe
   return Status::Ok();
 }
 
-Result<ProxyState> HAProxySwitch::Inspect() {
+Result<ProxyState> HAProxy::Inspect() {
   ProxyState state;
   std::ostringstream detail;
   pid_t pid = RunningPid(pid_file_);
@@ -357,7 +356,7 @@ Result<ProxyState> HAProxySwitch::Inspect() {
   return state;
 }
 
-Status HAProxySwitch::Pause(std::chrono::milliseconds timeout) {
+Status HAProxy::Pause(std::chrono::milliseconds timeout) {
   DBR_ASSIGN_OR_RETURN(auto servers, Servers());
   std::vector<std::string> ready;
   for (const auto& s : servers)
@@ -404,7 +403,7 @@ Status HAProxySwitch::Pause(std::chrono::milliseconds timeout) {
   return Status::Ok();
 }
 
-Status HAProxySwitch::PointTo(const Backend& backend) {
+Status HAProxy::PointTo(const Backend& backend) {
   DBR_ASSIGN_OR_RETURN(auto servers, Servers());
   const std::string name = ServerName(backend.side), other = ServerName(Other(backend.side));
   bool found = false;
@@ -424,7 +423,7 @@ Status HAProxySwitch::PointTo(const Backend& backend) {
   return Status::Ok();
 }
 
-Status HAProxySwitch::Resume() {
+Status HAProxy::Resume() {
   const std::string target = !target_.empty() ? target_ : paused_from_;
   if (target.empty())
     return Status::Error(Where() +
@@ -437,7 +436,7 @@ Status HAProxySwitch::Resume() {
   return Status::Ok();
 }
 
-Status HAProxySwitch::StopManaged() {
+Status HAProxy::StopManaged() {
   if (!cutover_.manage) return Status::Ok();
   std::error_code ignored;
   const pid_t pid = RunningPid(pid_file_);
@@ -526,8 +525,8 @@ std::string RenderHAProxyConfig(const HAProxyLayout& layout, const Backend& acti
   return out.str();
 }
 
-std::unique_ptr<TrafficSwitch> MakeHAProxySwitch(const Config& config) {
-  return std::make_unique<HAProxySwitch>(config);
+std::unique_ptr<Proxy> MakeHAProxy(const Config& config) {
+  return std::make_unique<HAProxy>(config);
 }
 
 }  // namespace dbr

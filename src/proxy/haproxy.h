@@ -1,4 +1,4 @@
-// The HAProxy traffic switch (issue #4): the application connects to HAProxy's `listen` address;
+// HAProxy as the proxy (issue #4): the application connects to HAProxy's `listen` address;
 // the backend `cutover.backend` holds two servers, `src` and `dst`, exactly one of them ready.
 // Cut-over puts the active one in maintenance and ends its sessions (Pause), then makes the
 // other ready (PointTo + Resume), all through the runtime API socket `cutover.admin`.
@@ -9,11 +9,11 @@
 #include <string>
 
 #include "config/config.h"
-#include "proxy/traffic_switch.h"
+#include "proxy/proxy.h"
 
 namespace dbr {
 
-std::unique_ptr<TrafficSwitch> MakeHAProxySwitch(const Config& config);
+std::unique_ptr<Proxy> MakeHAProxy(const Config& config);
 
 // What the managed haproxy.cfg is made of (paths already resolved).
 struct HAProxyLayout {

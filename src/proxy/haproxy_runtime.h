@@ -1,6 +1,6 @@
 // A small client for HAProxy's runtime API (the `stats socket` of the managed or user's HAProxy):
 // one command per connection, the reply read until HAProxy closes it, and parsers for the two
-// replies the traffic switch reads (`show servers state` and `show stat`).
+// replies haproxy.cpp reads (`show servers state` and `show stat`).
 #pragma once
 
 #include <chrono>

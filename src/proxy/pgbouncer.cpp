@@ -25,9 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-class PgBouncerSwitch : public TrafficSwitch {
+class PgBouncer : public Proxy {
  public:
-  explicit PgBouncerSwitch(const Config& config) : config_(config) {}
+  explicit PgBouncer(const Config& config) : config_(config) {}
 
   const char* name() const override { return "PgBouncer"; }
 
@@ -266,8 +266,8 @@ class PgBouncerSwitch : public TrafficSwitch {
 
 }  // namespace
 
-std::unique_ptr<TrafficSwitch> MakePgBouncerSwitch(const Config& config) {
-  return std::make_unique<PgBouncerSwitch>(config);
+std::unique_ptr<Proxy> MakePgBouncer(const Config& config) {
+  return std::make_unique<PgBouncer>(config);
 }
 
 }  // namespace dbr

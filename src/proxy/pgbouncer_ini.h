@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "proxy/traffic_switch.h"
+#include "proxy/proxy.h"
 #include "util/status.h"
 
 namespace dbr {

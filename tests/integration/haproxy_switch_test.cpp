@@ -1,4 +1,4 @@
-// The HAProxy traffic switch against a real HAProxy (Debian's 2.6) in front of two real
+// The HAProxy proxy against a real HAProxy (Debian's 2.6) in front of two real
 // PostgreSQL clusters: provision, connect through it, pause, point at the destination, resume,
 // inspect and stop. No HAProxy process outlives a test, whatever fails.
 #include <gtest/gtest.h>
@@ -28,14 +28,14 @@ pid_t PidIn(const fs::path& pid_file) {
   return (in >> pid) ? pid : 0;
 }
 
-// Stops the managed HAProxy through the switch, then kills (SIGKILL) every HAProxy pid the test
-// saw in the pid file, in case StopManaged itself is what failed or a reload left an old one.
+// Stops the managed HAProxy (StopManaged), then kills (SIGKILL) every HAProxy pid the test saw in
+// the pid file, in case StopManaged itself is what failed or a reload left an old one.
 class HAProxyGuard {
  public:
-  HAProxyGuard(TrafficSwitch* sw, fs::path pid_file) : sw_(sw), pid_file_(std::move(pid_file)) {}
+  HAProxyGuard(Proxy* proxy, fs::path pid_file) : proxy_(proxy), pid_file_(std::move(pid_file)) {}
   ~HAProxyGuard() {
     Note();
-    if (sw_ != nullptr) (void)sw_->StopManaged();
+    if (proxy_ != nullptr) (void)proxy_->StopManaged();
     for (pid_t pid : pids_) {
       if (!ProcessAlive(pid)) continue;
       ADD_FAILURE() << "haproxy pid " << pid << " still ran at the end of the test; killing it";
@@ -48,7 +48,7 @@ class HAProxyGuard {
   }
 
  private:
-  TrafficSwitch* sw_;
+  Proxy* proxy_;
   fs::path pid_file_;
   std::set<pid_t> pids_;
 };
@@ -98,11 +98,11 @@ class HAProxySwitchTest : public SharedPairTest {
 };
 
 TEST_F(HAProxySwitchTest, ProvisionPauseSwitchResumeStop) {
-  auto sw = MakeHAProxySwitch(config_);
-  HAProxyGuard guard(sw.get(), PidFile());
-  EXPECT_STREQ(sw->name(), "HAProxy");
+  auto proxy = MakeHAProxy(config_);
+  HAProxyGuard guard(proxy.get(), PidFile());
+  EXPECT_STREQ(proxy->name(), "HAProxy");
 
-  ASSERT_TRUE(sw->Provision(src_backend_, dst_backend_).ok());
+  ASSERT_TRUE(proxy->Provision(src_backend_, dst_backend_).ok());
   guard.Note();
   const pid_t pid = PidIn(PidFile());
   ASSERT_GT(pid, 0);
@@ -111,11 +111,11 @@ TEST_F(HAProxySwitchTest, ProvisionPauseSwitchResumeStop) {
   EXPECT_TRUE(fs::exists(config_.cutover.admin));
 
   // Idempotent: the same provision keeps the same process.
-  Status again = sw->Provision(src_backend_, dst_backend_);
+  Status again = proxy->Provision(src_backend_, dst_backend_);
   ASSERT_TRUE(again.ok()) << again.message();
   EXPECT_EQ(PidIn(PidFile()), pid);
 
-  auto state = sw->Inspect();
+  auto state = proxy->Inspect();
   ASSERT_TRUE(state.ok()) << state.message();
   EXPECT_TRUE(state->running) << state->detail;
   EXPECT_FALSE(state->paused) << state->detail;
@@ -128,7 +128,7 @@ TEST_F(HAProxySwitchTest, ProvisionPauseSwitchResumeStop) {
   ASSERT_TRUE(before.ok()) << before.message();
   EXPECT_EQ(*before, std::to_string(src_->port()));
 
-  Status paused = sw->Pause(std::chrono::seconds(5));
+  Status paused = proxy->Pause(std::chrono::seconds(5));
   ASSERT_TRUE(paused.ok()) << paused.message();
   // The existing session was ended, and a new one is not served while paused.
   auto after = existing->QueryValue("SELECT 1");
@@ -136,19 +136,19 @@ TEST_F(HAProxySwitchTest, ProvisionPauseSwitchResumeStop) {
   auto refused = ConnectThroughProxy();
   EXPECT_FALSE(refused.ok()) << "a new connection was served while paused";
   if (!refused.ok()) std::cout << "connecting while paused: " << refused.message() << "\n";
-  state = sw->Inspect();
+  state = proxy->Inspect();
   ASSERT_TRUE(state.ok()) << state.message();
   EXPECT_TRUE(state->paused) << state->detail;
   EXPECT_EQ(state->active, std::nullopt) << state->detail;
 
-  Status pointed = sw->PointTo(dst_backend_);
+  Status pointed = proxy->PointTo(dst_backend_);
   ASSERT_TRUE(pointed.ok()) << pointed.message();
   EXPECT_FALSE(ConnectThroughProxy().ok()) << "PointTo must not take effect before Resume";
-  Status resumed = sw->Resume();
+  Status resumed = proxy->Resume();
   ASSERT_TRUE(resumed.ok()) << resumed.message();
 
   EXPECT_EQ(LandsOnPort(), std::to_string(dst_->port()));
-  state = sw->Inspect();
+  state = proxy->Inspect();
   ASSERT_TRUE(state.ok()) << state.message();
   EXPECT_TRUE(state->running);
   EXPECT_FALSE(state->paused) << state->detail;
@@ -156,26 +156,26 @@ TEST_F(HAProxySwitchTest, ProvisionPauseSwitchResumeStop) {
   EXPECT_NE(state->detail.find("postgres/dst"), std::string::npos) << state->detail;
   std::cout << state->detail;
 
-  Status stopped = sw->StopManaged();
+  Status stopped = proxy->StopManaged();
   ASSERT_TRUE(stopped.ok()) << stopped.message();
   EXPECT_FALSE(ProcessAlive(pid));
   EXPECT_FALSE(fs::exists(config_.cutover.admin));
   EXPECT_FALSE(ConnectThroughProxy().ok());
-  state = sw->Inspect();
+  state = proxy->Inspect();
   ASSERT_TRUE(state.ok()) << state.message();
   EXPECT_FALSE(state->running) << state->detail;
 }
 
 TEST_F(HAProxySwitchTest, ProvisionReloadsWhenTheActiveSideChangesAndRuntimeFollowsConfig) {
-  auto sw = MakeHAProxySwitch(config_);
-  HAProxyGuard guard(sw.get(), PidFile());
-  ASSERT_TRUE(sw->Provision(src_backend_, dst_backend_).ok());
+  auto proxy = MakeHAProxy(config_);
+  HAProxyGuard guard(proxy.get(), PidFile());
+  ASSERT_TRUE(proxy->Provision(src_backend_, dst_backend_).ok());
   guard.Note();
   const pid_t first = PidIn(PidFile());
   EXPECT_EQ(LandsOnPort(), std::to_string(src_->port()));
 
   // A different config: graceful reload, a new process, the old one gone (it had no sessions).
-  Status reloaded = sw->Provision(dst_backend_, src_backend_);
+  Status reloaded = proxy->Provision(dst_backend_, src_backend_);
   ASSERT_TRUE(reloaded.ok()) << reloaded.message();
   guard.Note();
   const pid_t second = PidIn(PidFile());
@@ -187,10 +187,10 @@ TEST_F(HAProxySwitchTest, ProvisionReloadsWhenTheActiveSideChangesAndRuntimeFoll
 
   // Runtime state drifted from the config (someone switched by hand): provision puts it back
   // without a reload.
-  ASSERT_TRUE(sw->PointTo(src_backend_).ok());
-  ASSERT_TRUE(sw->Resume().ok());
+  ASSERT_TRUE(proxy->PointTo(src_backend_).ok());
+  ASSERT_TRUE(proxy->Resume().ok());
   EXPECT_EQ(LandsOnPort(), std::to_string(src_->port()));
-  ASSERT_TRUE(sw->Provision(dst_backend_, src_backend_).ok());
+  ASSERT_TRUE(proxy->Provision(dst_backend_, src_backend_).ok());
   EXPECT_EQ(PidIn(PidFile()), second);
   EXPECT_EQ(LandsOnPort(), std::to_string(dst_->port()));
 }
@@ -198,26 +198,26 @@ TEST_F(HAProxySwitchTest, ProvisionReloadsWhenTheActiveSideChangesAndRuntimeFoll
 TEST_F(HAProxySwitchTest, PauseWithoutSocketIsAClearError) {
   config_.cutover.manage = false;
   config_.cutover.admin = (tmp_.path() / "nothing-here.sock").string();
-  auto sw = MakeHAProxySwitch(config_);
-  Status paused = sw->Pause(std::chrono::seconds(1));
+  auto proxy = MakeHAProxy(config_);
+  Status paused = proxy->Pause(std::chrono::seconds(1));
   ASSERT_FALSE(paused.ok());
   EXPECT_NE(paused.message().find(config_.cutover.admin), std::string::npos) << paused.message();
   EXPECT_NE(paused.message().find("stats socket"), std::string::npos) << paused.message();
-  EXPECT_FALSE(sw->Resume().ok());
-  auto state = sw->Inspect();
+  EXPECT_FALSE(proxy->Resume().ok());
+  auto state = proxy->Inspect();
   ASSERT_TRUE(state.ok()) << state.message();
   EXPECT_FALSE(state->running);
   EXPECT_NE(state->detail.find(config_.cutover.admin), std::string::npos) << state->detail;
   // Unmanaged: StopManaged leaves everything alone.
-  EXPECT_TRUE(sw->StopManaged().ok());
+  EXPECT_TRUE(proxy->StopManaged().ok());
 }
 
 TEST_F(HAProxySwitchTest, ProvisionSurfacesHAProxyConfigErrors) {
-  auto sw = MakeHAProxySwitch(config_);
-  HAProxyGuard guard(sw.get(), PidFile());
+  auto proxy = MakeHAProxy(config_);
+  HAProxyGuard guard(proxy.get(), PidFile());
   Backend unresolvable = dst_backend_;
   unresolvable.host = "no-such-host.invalid";
-  Status s = sw->Provision(src_backend_, unresolvable);
+  Status s = proxy->Provision(src_backend_, unresolvable);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("could not resolve address 'no-such-host.invalid'"), std::string::npos)
       << s.message();
@@ -225,7 +225,7 @@ TEST_F(HAProxySwitchTest, ProvisionSurfacesHAProxyConfigErrors) {
   EXPECT_EQ(PidIn(PidFile()), 0) << "nothing may start on a rejected config";
 
   config_.cutover.listen = "127.0.0.1";
-  auto bad_listen = MakeHAProxySwitch(config_);
+  auto bad_listen = MakeHAProxy(config_);
   s = bad_listen->Provision(src_backend_, dst_backend_);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("cutover.listen"), std::string::npos) << s.message();
@@ -234,9 +234,9 @@ TEST_F(HAProxySwitchTest, ProvisionSurfacesHAProxyConfigErrors) {
 TEST_F(HAProxySwitchTest, ProvisionFailsClearlyWhenTheListenPortIsTaken) {
   // The destination's own port is in use: HAProxy cannot bind it.
   config_.cutover.listen = "127.0.0.1:" + std::to_string(dst_->port());
-  auto sw = MakeHAProxySwitch(config_);
-  HAProxyGuard guard(sw.get(), PidFile());
-  Status s = sw->Provision(src_backend_, dst_backend_);
+  auto proxy = MakeHAProxy(config_);
+  HAProxyGuard guard(proxy.get(), PidFile());
+  Status s = proxy->Provision(src_backend_, dst_backend_);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("cannot start HAProxy"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find(std::to_string(dst_->port())), std::string::npos) << s.message();

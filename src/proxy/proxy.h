@@ -1,5 +1,6 @@
-// How the application's traffic is moved at cut-over (issue #4): PgBouncer (PAUSE, repoint,
-// RESUME) or HAProxy (runtime API). The switch-over in core/ talks only to this interface.
+// The proxy the application connects through, which a switch (cut-over or rollback, issue #4)
+// moves from one side to the other: PgBouncer (PAUSE, repoint, RESUME) or HAProxy (runtime API).
+// The switch in core/ talks only to this interface.
 #pragma once
 
 #include <chrono>
@@ -28,9 +29,9 @@ struct ProxyState {
   std::string detail;          // the proxy's own view, a few lines for `db_relocate proxy`
 };
 
-class TrafficSwitch {
+class Proxy {
  public:
-  virtual ~TrafficSwitch() = default;
+  virtual ~Proxy() = default;
   virtual const char* name() const = 0;
 
   // `cutover.manage`: writes the proxy's config sending traffic to `active` and starts the proxy,
@@ -55,7 +56,7 @@ class TrafficSwitch {
 // `side` as the proxy sees it, from the config.
 Backend BackendOf(const Config& config, Side side);
 
-// The switch named by `config.cutover.type`; an error when the block is missing.
-Result<std::unique_ptr<TrafficSwitch>> MakeTrafficSwitch(const Config& config);
+// The proxy named by `config.cutover.type`; an error when the block is missing.
+Result<std::unique_ptr<Proxy>> MakeProxy(const Config& config);
 
 }  // namespace dbr

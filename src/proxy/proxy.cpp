@@ -1,4 +1,4 @@
-#include "proxy/traffic_switch.h"
+#include "proxy/proxy.h"
 
 #include "model/servers.h"
 #include "proxy/haproxy.h"
@@ -11,13 +11,13 @@ Backend BackendOf(const Config& config, Side side) {
   return {side, s.host, s.port, s.name};
 }
 
-Result<std::unique_ptr<TrafficSwitch>> MakeTrafficSwitch(const Config& config) {
+Result<std::unique_ptr<Proxy>> MakeProxy(const Config& config) {
   if (!config.cutover.configured)
     return Status::BadConfig(
         "the config has no cutover block: name the proxy the application connects through "
         "(cutover.type pgbouncer or haproxy, cutover.listen, ...)");
-  if (config.cutover.type == "pgbouncer") return MakePgBouncerSwitch(config);
-  return MakeHAProxySwitch(config);
+  if (config.cutover.type == "pgbouncer") return MakePgBouncer(config);
+  return MakeHAProxy(config);
 }
 
 }  // namespace dbr

@@ -1,0 +1,59 @@
+#include "core/proxy_commands.h"
+
+#include <fmt/format.h>
+
+#include "model/run_state.h"
+#include "proxy/proxy.h"
+
+namespace dbr {
+
+Status ProvisionProxy(const Config& config) {
+  auto proxy = MakeProxy(config);
+  if (!proxy.ok()) return proxy.status();
+  StateStore store(config.state_dir);
+  auto state = store.Load();
+  if (!state.ok()) return state.status();
+  const Side active = state->primary;
+  if (!config.cutover.manage) {
+    auto ps = (*proxy)->Inspect();
+    if (!ps.ok()) return ps.status();
+    if (!ps->running)
+      return Status::Error(
+          fmt::format("the proxy ({}) does not answer: {}", (*proxy)->name(), ps->detail));
+    return Status::Ok();
+  }
+  return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, Other(active)));
+}
+
+Status StopManagedProxy(const Config& config) {
+  auto proxy = MakeProxy(config);
+  if (!proxy.ok()) return proxy.status();
+  if (!config.cutover.manage)
+    return Status::BadConfig(
+        "cutover.manage is false: db_relocate did not start this proxy and "
+        "does not stop it");
+  return (*proxy)->StopManaged();
+}
+
+Result<std::string> DescribeProxy(const Config& config) {
+  auto proxy = MakeProxy(config);
+  if (!proxy.ok()) return proxy.status();
+  auto ps = (*proxy)->Inspect();
+  if (!ps.ok()) return ps.status();
+  StateStore store(config.state_dir);
+  auto state = store.Load();
+  const Side primary = state.ok() ? state->primary : Side::kSource;
+  std::string out = fmt::format("proxy: {} ({}), listening on {}\n", (*proxy)->name(),
+                                config.cutover.manage ? "managed by db_relocate" : "not managed",
+                                config.cutover.listen);
+  out += fmt::format("  state: {}\n", !ps->running ? "not running"
+                                      : ps->paused ? "paused"
+                                                   : "running");
+  out += fmt::format("  sends traffic to: {}\n", !ps->active ? std::string("neither database")
+                                                             : std::string(SideName(*ps->active)));
+  out += fmt::format("  application writes should go to: {}\n", SideName(primary));
+  out += "  " + ps->detail + "\n";
+  return out;
+}
+
+}  // namespace dbr

@@ -1,0 +1,21 @@
+// The proxy outside a switch: started with `run`, shown and stopped by `db_relocate proxy`.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "util/status.h"
+
+namespace dbr {
+
+// With cutover.manage: writes the proxy's config pointing at the current primary and starts or
+// reloads it. Without: checks that the proxy answers.
+Status ProvisionProxy(const Config& config);
+
+// Stops a managed proxy (the application loses its way in: for when it no longer uses it).
+Status StopManagedProxy(const Config& config);
+
+// What the proxy does now, for `db_relocate proxy`.
+Result<std::string> DescribeProxy(const Config& config);
+
+}  // namespace dbr

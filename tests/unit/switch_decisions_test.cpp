@@ -1,0 +1,128 @@
+#include "core/switch_decisions.h"
+
+#include <gtest/gtest.h>
+
+namespace dbr {
+namespace {
+
+constexpr Side kCutover = Side::kDestination;  // the side a cut-over switches to
+constexpr Side kRollback = Side::kSource;
+
+SwitchRecord Interrupted(Side to, SwitchStage stage) {
+  return {.to = to, .stage = stage};
+}
+
+ProxyState SendsTo(std::optional<Side> active, bool paused = false) {
+  return {.running = true, .paused = paused, .active = active};
+}
+
+TEST(RecoverFromRecord, TheOtherCommandsSwitchIsRefusedAtEveryStage) {
+  for (SwitchStage stage : {SwitchStage::kPrepared, SwitchStage::kPaused, SwitchStage::kPointing,
+                            SwitchStage::kSwitched, SwitchStage::kUndoing}) {
+    SCOPED_TRACE(NameOf(stage));
+    EXPECT_EQ(RecoverFromRecord(Interrupted(kRollback, stage), kCutover), Recovery::kRefuse);
+    EXPECT_EQ(RecoverFromRecord(Interrupted(kCutover, stage), kRollback), Recovery::kRefuse);
+  }
+}
+
+TEST(RecoverFromRecord, SwitchedIsFinished) {
+  EXPECT_EQ(RecoverFromRecord(Interrupted(kCutover, SwitchStage::kSwitched), kCutover),
+            Recovery::kFinish);
+  EXPECT_EQ(RecoverFromRecord(Interrupted(kRollback, SwitchStage::kSwitched), kRollback),
+            Recovery::kFinish);
+}
+
+TEST(RecoverFromRecord, PointingOrUndoingAsksTheProxy) {
+  for (Side to : {kCutover, kRollback}) {
+    EXPECT_EQ(RecoverFromRecord(Interrupted(to, SwitchStage::kPointing), to),
+              Recovery::kAskTheProxy);
+    EXPECT_EQ(RecoverFromRecord(Interrupted(to, SwitchStage::kUndoing), to),
+              Recovery::kAskTheProxy);
+  }
+}
+
+TEST(RecoverFromRecord, BeforePointingItIsUndoneWithoutAskingTheProxy) {
+  for (Side to : {kCutover, kRollback}) {
+    EXPECT_EQ(RecoverFromRecord(Interrupted(to, SwitchStage::kPrepared), to), Recovery::kUndo);
+    EXPECT_EQ(RecoverFromRecord(Interrupted(to, SwitchStage::kPaused), to), Recovery::kUndo);
+  }
+}
+
+TEST(RecoverFromProxy, ASilentProxyDecidesNothing) {
+  EXPECT_EQ(RecoverFromProxy(std::nullopt, kCutover), Recovery::kProxySilent);
+  ProxyState stopped = SendsTo(kCutover);
+  stopped.running = false;
+  EXPECT_EQ(RecoverFromProxy(stopped, kCutover), Recovery::kProxySilent);
+}
+
+TEST(RecoverFromProxy, TrafficOnTheNewSideRollsForward) {
+  EXPECT_EQ(RecoverFromProxy(SendsTo(kCutover), kCutover), Recovery::kRollForward);
+  EXPECT_EQ(RecoverFromProxy(SendsTo(kCutover, /*paused=*/true), kCutover), Recovery::kRollForward);
+  EXPECT_EQ(RecoverFromProxy(SendsTo(kRollback), kRollback), Recovery::kRollForward);
+}
+
+TEST(RecoverFromProxy, TrafficOnTheOldSideOrNowhereIsUndone) {
+  EXPECT_EQ(RecoverFromProxy(SendsTo(kRollback), kCutover), Recovery::kUndo);
+  EXPECT_EQ(RecoverFromProxy(SendsTo(kCutover), kRollback), Recovery::kUndo);
+  // A paused HAProxy points at neither server.
+  EXPECT_EQ(RecoverFromProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover), Recovery::kUndo);
+}
+
+TEST(PlanUndo, ANewSideThatTookWritesRollsForward) {
+  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/true, /*new_side_took_writes=*/true),
+            UndoPlan::kRollForward);
+}
+
+TEST(PlanUndo, ANewSideWithoutWritesIsPutBackWithTheOldSide) {
+  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/true, /*new_side_took_writes=*/false),
+            UndoPlan::kBothSides);
+}
+
+TEST(PlanUndo, AnUnreachableNewSideLeavesOnlyTheOldSideToPutBack) {
+  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/false, /*new_side_took_writes=*/false),
+            UndoPlan::kOldSideOnly);
+  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/false, /*new_side_took_writes=*/true),
+            UndoPlan::kOldSideOnly);
+}
+
+TEST(OnUnreachable, WithoutAPendingSwitchOfItsOwnTheErrorIsTheAnswer) {
+  EXPECT_EQ(OnUnreachable(std::nullopt, kCutover), Unreachable::kReport);
+  EXPECT_EQ(OnUnreachable(Interrupted(kRollback, SwitchStage::kPaused), kCutover),
+            Unreachable::kReport);
+}
+
+TEST(OnUnreachable, ItsOwnPendingSwitchAsksTheProxy) {
+  for (SwitchStage stage : {SwitchStage::kPrepared, SwitchStage::kPaused, SwitchStage::kPointing,
+                            SwitchStage::kSwitched, SwitchStage::kUndoing}) {
+    SCOPED_TRACE(NameOf(stage));
+    EXPECT_EQ(OnUnreachable(Interrupted(kCutover, stage), kCutover), Unreachable::kAskTheProxy);
+    EXPECT_EQ(OnUnreachable(Interrupted(kRollback, stage), kRollback), Unreachable::kAskTheProxy);
+  }
+}
+
+TEST(OnUnreachableProxy, ResumesOnTheOldSideWhenTheNewSideCannotHaveTakenWrites) {
+  constexpr bool kOldSideAnswers = true;
+  // PgBouncer paused while still naming the old side; HAProxy paused, naming neither; a proxy
+  // already resumed on the old side.
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, kOldSideAnswers),
+            Unreachable::kResumeOnOldSide);
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover, kOldSideAnswers),
+            Unreachable::kResumeOnOldSide);
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kRollback, kOldSideAnswers),
+            Unreachable::kResumeOnOldSide);
+}
+
+TEST(OnUnreachableProxy, ChangesNothingWithoutTheFactsToDoItSafely) {
+  ProxyState stopped = SendsTo(kRollback);
+  stopped.running = false;
+  EXPECT_EQ(OnUnreachableProxy(std::nullopt, kCutover, true), Unreachable::kCannotYet);
+  EXPECT_EQ(OnUnreachableProxy(stopped, kCutover, true), Unreachable::kCannotYet);
+  // The application may have written to the new side already.
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kCutover, true), Unreachable::kCannotYet);
+  // There is nowhere to send it back to.
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, false),
+            Unreachable::kCannotYet);
+}
+
+}  // namespace
+}  // namespace dbr
