@@ -389,10 +389,10 @@ class RdsSnapshotSource : public SnapshotSource {
         if (!c.ok()) return c.status();
         conn.emplace(std::move(*c));
       }
-      auto r = prewarm ? conn->QueryValue("SELECT pg_prewarm($1::regclass, 'read')", {relations[i]})
-                       : conn->QueryValue("SELECT count(*) FROM " + relations[i]);
-      if (!r.ok()) return r.status();
-      if (prewarm) pages += std::stoll(*r);
+      if (!prewarm) return conn->QueryValue("SELECT count(*) FROM " + relations[i]).status();
+      auto read = conn->QueryInt("SELECT pg_prewarm($1::regclass, 'read')", {relations[i]});
+      if (!read.ok()) return read.status();
+      pages += *read;
       return Status::Ok();
     });
     DBR_RETURN_IF_ERROR(warmed);

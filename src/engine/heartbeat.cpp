@@ -121,15 +121,21 @@ Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn, pg:
   s.written_at = r->Get(0, 1);
   auto age = src.QueryValue("SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)",
                             {r->Get(0, 1)});
-  if (age.ok()) s.age_seconds = std::stod(*age);
+  if (age.ok()) {
+    auto seconds = ParseDouble(*age);
+    if (!seconds)
+      return Status::Error("the age of heartbeat " + std::to_string(s.seq) +
+                           " is not a number: \"" + *age + "\"");
+    s.age_seconds = *seconds;
+  }
   return std::optional<HeartbeatSample>(s);
 }
 
 Status VerifyHeartbeats(RunContext& ctx) {
-  auto marker_text = ctx.src->QueryValue("INSERT INTO " + HeartbeatTable() +
-                                         " (kind) VALUES ('marker') RETURNING seq");
-  if (!marker_text.ok()) return marker_text.status();
-  int64_t marker = std::stoll(*marker_text);
+  auto inserted = ctx.src->QueryInt("INSERT INTO " + HeartbeatTable() +
+                                    " (kind) VALUES ('marker') RETURNING seq");
+  if (!inserted.ok()) return inserted.status();
+  const int64_t marker = *inserted;
   log::info("heartbeat marker {} written on the source; waiting for it on the destination", marker);
   const Clock::TimePoint deadline =
       ctx.clock.Now() + std::chrono::seconds(ctx.config.catchup_timeout);

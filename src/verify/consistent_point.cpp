@@ -139,10 +139,8 @@ const char* const kStaleVerifySlots =
     "current_database()";
 
 Result<int64_t> CountStaleVerifySlots(pg::Connection& conn) {
-  auto n = conn.QueryValue(std::string("SELECT count(*) ") + kStaleVerifySlots,
-                           {std::string(names::kVerifySlotPrefix) + "%"});
-  if (!n.ok()) return n.status();
-  return std::stoll(*n);
+  return conn.QueryInt(std::string("SELECT count(*) ") + kStaleVerifySlots,
+                       {std::string(names::kVerifySlotPrefix) + "%"});
 }
 
 Status DropStaleVerifySlots(pg::Connection& conn) {
