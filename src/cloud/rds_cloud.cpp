@@ -1,10 +1,10 @@
 // Provider `rds`: Amazon RDS for PostgreSQL through its API (aws/).
-#include <thread>
 
 #include "aws/rds.h"
 #include "cloud/cloud.h"
 #include "cloud/rds_plan.h"
 #include "cloud/rds_wait.h"
+#include "model/timings.h"
 #include "util/log.h"
 
 namespace dbr {
@@ -62,7 +62,7 @@ class RdsCloud : public Cloud {
         "connections drop until it is back",
         source->id);
     DBR_RETURN_IF_ERROR(rds.Reboot(source->id));
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // the status leaves "available" first
+    RealClock().SleepFor(Timings::Default().rds.reboot_settle);
     return WaitForInstance(rds, source->id, config.upgrade.wait_timeout, nullptr);
   }
 

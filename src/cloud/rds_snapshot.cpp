@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <thread>
 
 #include "aws/credential_sources.h"
 #include "aws/rds.h"
@@ -15,6 +14,7 @@
 #include "engine/replication_link.h"
 #include "model/names.h"
 #include "model/servers.h"
+#include "model/timings.h"
 #include "pg/quote.h"
 #include "pg/recovery_log.h"
 #include "snapshot/snapshot_source.h"
@@ -101,11 +101,11 @@ class RdsSnapshotSource : public SnapshotSource {
   }
 
   Status WaitForSnapshot(RunContext& ctx, const std::string& id, const std::string& version) {
-    return dbr::WaitForSnapshot(rds_, id, version, ctx.config.upgrade.wait_timeout);
+    return dbr::WaitForSnapshot(rds_, id, version, ctx.config.upgrade.wait_timeout, ctx.clock);
   }
 
   Status WaitForInstance(RunContext& ctx, const std::string& id, aws::DbInstance* out) {
-    return dbr::WaitForInstance(rds_, id, ctx.config.upgrade.wait_timeout, out);
+    return dbr::WaitForInstance(rds_, id, ctx.config.upgrade.wait_timeout, out, ctx.clock);
   }
 
   Status Snapshot(RunContext& ctx) {
@@ -147,7 +147,7 @@ class RdsSnapshotSource : public SnapshotSource {
         DBR_RETURN_IF_ERROR(rds_.UpgradeSnapshot(id, hop));
       }
       // Also after a restart that finds the version already showing: the upgrade may still run.
-      const auto asked = std::chrono::steady_clock::now();
+      const Clock::TimePoint asked = ctx.clock.Now();
       const std::string from = s->engine_version;
       DBR_RETURN_IF_ERROR(WaitForAws(
           "snapshot " + id + " upgrade to " + hop, ctx.config.upgrade.wait_timeout,
@@ -158,14 +158,15 @@ class RdsSnapshotSource : public SnapshotSource {
             if (now->status != "available") return false;
             if (now->engine_version == hop) return true;
             // Back to available at the old version: AWS gave the upgrade up.
-            if (std::chrono::steady_clock::now() - asked > std::chrono::minutes(2))
+            if (ctx.clock.Now() - asked > Timings::Default().rds.upgrade_given_up_after)
               return Status::Error(fmt::format(
                   "AWS left the snapshot at PostgreSQL {} instead of upgrading it from {} to {}: "
                   "see its events (aws rds describe-events --source-type db-snapshot "
                   "--source-identifier {}), then run `db_relocate run` again",
                   now->engine_version, from, hop, id));
             return false;
-          }));
+          },
+          ctx.clock));
     }
     return Next(ctx, plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt);
   }
@@ -227,8 +228,8 @@ class RdsSnapshotSource : public SnapshotSource {
     auto upper = pg::Lsn::Parse(st.lsn_after);
     if (!before || !after || !lower || !upper)
       return Status::Error("internal: the run state lacks the snapshot's bounds");
-    // A minute of slack for clock skew between this machine and AWS.
-    const auto since = *before - std::chrono::minutes(1);
+    const std::chrono::minutes skew = Timings::Default().rds.clock_skew;
+    const auto since = *before - skew;
     const int64_t since_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count();
     auto files = rds_.LogFiles(st.instance, since_ms);
@@ -255,8 +256,7 @@ class RdsSnapshotSource : public SnapshotSource {
     log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)",
               files->size(), st.instance, HumanBytes(static_cast<double>(text.size())),
               found.size());
-    auto lsn =
-        pg::ChooseSnapshotLsn(found, *lower, *upper, since, *after + std::chrono::minutes(1));
+    auto lsn = pg::ChooseSnapshotLsn(found, *lower, *upper, since, *after + skew);
     if (!lsn.ok())
       return lsn.status().Wrap(
           "finding the LSN at which the restored data of " + st.instance +
@@ -389,10 +389,10 @@ class RdsSnapshotSource : public SnapshotSource {
         if (!c.ok()) return c.status();
         conn.emplace(std::move(*c));
       }
-      auto r = prewarm ? conn->QueryValue("SELECT pg_prewarm($1::regclass, 'read')", {relations[i]})
-                       : conn->QueryValue("SELECT count(*) FROM " + relations[i]);
-      if (!r.ok()) return r.status();
-      if (prewarm) pages += std::stoll(*r);
+      if (!prewarm) return conn->QueryValue("SELECT count(*) FROM " + relations[i]).status();
+      auto read = conn->QueryInt("SELECT pg_prewarm($1::regclass, 'read')", {relations[i]});
+      if (!read.ok()) return read.status();
+      pages += *read;
       return Status::Ok();
     });
     DBR_RETURN_IF_ERROR(warmed);

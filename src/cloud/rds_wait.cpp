@@ -6,30 +6,25 @@
 #include <chrono>
 #include <mutex>
 #include <set>
-#include <thread>
 
+#include "model/timings.h"
 #include "util/progress.h"
 
 namespace dbr {
-namespace {
-
-constexpr std::chrono::milliseconds kMaxPoll{10000};
-
-}  // namespace
 
 // Polls until `done` says so, showing `what` and its progress; bounded by `timeout_s`.
 Status WaitForAws(const std::string& what, int64_t timeout_s,
-                  const std::function<Result<bool>(std::string* progress)>& done) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto deadline = started + std::chrono::seconds(timeout_s);
+                  const std::function<Result<bool>(std::string* progress)>& done, Clock& clock) {
+  const Timings::Rds& timings = Timings::Default().rds;
+  const Clock::TimePoint started = clock.Now();
+  const Clock::TimePoint deadline = started + std::chrono::seconds(timeout_s);
   std::string progress = "starting";
   std::mutex mu;
   ProgressReporter reporter([&] {
     std::lock_guard<std::mutex> lock(mu);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return fmt::format("{}: {} ({})", what, progress, HumanDuration(secs));
+    return fmt::format("{}: {} ({})", what, progress, HumanDuration(clock.SecondsSince(started)));
   });
-  for (auto delay = std::chrono::milliseconds(200);; delay = std::min(delay * 2, kMaxPoll)) {
+  for (auto delay = timings.first_poll;; delay = std::min(delay * 2, timings.max_poll)) {
     std::string p;
     auto finished = done(&p);
     if (!finished.ok()) return finished.status().Wrap(what);
@@ -38,18 +33,18 @@ Status WaitForAws(const std::string& what, int64_t timeout_s,
       progress = p;
     }
     if (*finished) return Status::Ok();
-    if (std::chrono::steady_clock::now() > deadline)
+    if (clock.Now() > deadline)
       return Status::Error(fmt::format(
           "{}: still {} after {} (upgrade.wait_timeout); run `db_relocate run` again to keep "
           "waiting",
           what, p, HumanDuration(static_cast<double>(timeout_s))));
-    std::this_thread::sleep_for(delay);
+    clock.SleepFor(delay);
   }
 }
 
 Status WaitForInstance(aws::Rds& rds, const std::string& id, int64_t timeout_s,
-                       aws::DbInstance* out) {
-  return WaitForAws("instance " + id, timeout_s, [&](std::string* progress) -> Result<bool> {
+                       aws::DbInstance* out, Clock& clock) {
+  const auto available = [&](std::string* progress) -> Result<bool> {
     auto i = rds.DescribeInstance(id);
     if (!i.ok()) return i.status();
     *progress = i->status;
@@ -68,12 +63,13 @@ Status WaitForInstance(aws::Rds& rds, const std::string& id, int64_t timeout_s,
                            id + ")");
     if (out) *out = *i;
     return i->status == "available";
-  });
+  };
+  return WaitForAws("instance " + id, timeout_s, available, clock);
 }
 
 Status WaitForSnapshot(aws::Rds& rds, const std::string& id, const std::string& engine_version,
-                       int64_t timeout_s) {
-  return WaitForAws("snapshot " + id, timeout_s, [&](std::string* progress) -> Result<bool> {
+                       int64_t timeout_s, Clock& clock) {
+  const auto available = [&](std::string* progress) -> Result<bool> {
     auto s = rds.DescribeSnapshot(id);
     if (!s.ok()) return s.status();
     *progress =
@@ -82,7 +78,8 @@ Status WaitForSnapshot(aws::Rds& rds, const std::string& id, const std::string& 
       return Status::Error("AWS reports the snapshot " + s->status);
     return s->status == "available" &&
            (engine_version.empty() || s->engine_version == engine_version);
-  });
+  };
+  return WaitForAws("snapshot " + id, timeout_s, available, clock);
 }
 
 }  // namespace dbr

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <thread>
 
 #include "engine/heartbeat.h"
 #include "engine/lag_sampler.h"
@@ -13,6 +12,7 @@
 #include "model/run_state.h"
 #include "model/samples.h"
 #include "model/servers.h"
+#include "model/timings.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/retry.h"
@@ -31,7 +31,7 @@ struct PidFile {
 
 }  // namespace
 
-int RunHeartbeatWriter(const Config& config) {
+int RunHeartbeatWriter(const Config& config, Clock& clock) {
   StateStore store(config.state_dir);
   if (!EnsureDirectory(store.dir()).ok()) return 1;
   auto lock = FileLock::Acquire(store.file("heartbeat.lock"), "the heartbeat");
@@ -43,18 +43,16 @@ int RunHeartbeatWriter(const Config& config) {
   const PidFile pid_file{store.file("heartbeat.pid")};
   log::info("heartbeat writer running, pid {}", getpid());
   MetricsEndpoint metrics(config);  // serves while the writer lives (metrics/endpoint.h)
-  LagSampler lag_sampler(config);
+  LagSampler lag_sampler(config, clock);
   SampleRecorder samples(store.dir(), "heartbeat");
   const auto interval = std::chrono::duration<double>(config.heartbeat_interval);
-  RetryPolicy backoff{.attempts = 1000000,
-                      .first_delay = std::chrono::milliseconds(500),
-                      .max_delay = std::chrono::milliseconds(15000)};
+  const RetryPolicy& backoff = Timings::Default().heartbeat.insert_retry;
   std::optional<pg::Connection> src;
   int failures = 0;
   // Stops when told to, or when its relocation's state is gone (removed by hand or by a test).
   while (!std::filesystem::exists(store.file("heartbeat.stop")) &&
          std::filesystem::exists(store.file("state.json"))) {
-    auto started = std::chrono::steady_clock::now();
+    const Clock::TimePoint started = clock.Now();
     if (!src || src->IsBroken()) {
       // The heartbeat is written where the application writes: the destination after cut-over.
       auto state = store.Load();
@@ -75,11 +73,10 @@ int RunHeartbeatWriter(const Config& config) {
       src.reset();
       auto delay = BackoffDelay(backoff, failures);
       log::warn("heartbeat insert failed, retrying in {} ms: {}", delay.count(), st.message());
-      std::this_thread::sleep_for(delay);
+      clock.SleepFor(delay);
       continue;
     }
-    std::this_thread::sleep_until(started +
-                                  std::chrono::duration_cast<std::chrono::nanoseconds>(interval));
+    clock.SleepUntil(started + std::chrono::duration_cast<Clock::Duration>(interval));
   }
   return 0;
 }

@@ -5,11 +5,12 @@
 #pragma once
 
 #include "config/config.h"
+#include "util/clock.h"
 
 namespace dbr {
 
 // Returns when told to stop, when the relocation's state is gone, or when the heartbeat table
-// has been dropped by cleanup.
-int RunHeartbeatWriter(const Config& config);
+// has been dropped by cleanup. Waits, and samples the lag, on `clock`.
+int RunHeartbeatWriter(const Config& config, Clock& clock = RealClock());
 
 }  // namespace dbr

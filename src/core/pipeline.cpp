@@ -2,10 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <thread>
 
 #include "cloud/cloud.h"
 #include "core/engine.h"
@@ -147,12 +145,12 @@ Status RunSteps(RunContext& ctx) {
     log::info("step {}: {}", step.name, step.title);
     ctx.state.current_step = step.name;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
-    auto started = std::chrono::steady_clock::now();
+    const Clock::TimePoint started = ctx.clock.Now();
     CrashPoint((std::string("before:") + step.name).c_str());
     DBR_RETURN_IF_ERROR(ctx.Reconnect());  // a server restarted since the last step
     Status st = step.run(ctx);
     CrashPoint((std::string("after:") + step.name).c_str());
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double secs = ctx.clock.SecondsSince(started);
     if (!st.ok()) {
       (void)ctx.SaveState();
       return st.Wrap("step " + std::string(step.name) + " failed after " + HumanDuration(secs));
@@ -195,7 +193,7 @@ Status RunRelocation(const Config& config) {
 
   DBR_RETURN_IF_ERROR(ctx.Reconnect());
   DBR_RETURN_IF_ERROR(ctx.LoadTables());
-  const auto run_started = std::chrono::steady_clock::now();
+  const Clock::TimePoint run_started = ctx.clock.Now();
   // A server lost in the middle of a step (restarted, out of reach) is waited for and the run
   // resumes as a new `run` would; a lasting outage or a flapping one ends the run.
   constexpr int kResumes = 5;
@@ -207,14 +205,13 @@ Status RunRelocation(const Config& config) {
     log::warn("{}", st.message());
     log::warn("a server was lost during the step: resuming once it is back ({} of {})", resumed + 1,
               kResumes);
-    std::this_thread::sleep_for(BackoffDelay(ctx.OutagePolicy(), resumed + 1));
+    ctx.clock.SleepFor(BackoffDelay(ctx.OutagePolicy(), resumed + 1));
     DBR_RETURN_IF_ERROR(ctx.Reconnect());
   }
   DBR_RETURN_IF_ERROR(ctx.snapshot_source->Finish(ctx));
   ctx.state.current_step = "replicating";
   DBR_RETURN_IF_ERROR(ctx.SaveState());
-  PrintSummary(
-      ctx, std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started).count());
+  PrintSummary(ctx, ctx.clock.SecondsSince(run_started));
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cloud/cloud.h"
+#include "cloud/rds_plan.h"
 #include "engine/fence.h"
 #include "engine/replication_link.h"
 #include "model/catalog.h"
@@ -15,6 +16,7 @@
 #include "pg/quote.h"
 #include "pg/tools.h"
 #include "proxy/proxy.h"
+#include "util/parse.h"
 #include "util/process.h"
 #include "util/progress.h"
 
@@ -179,7 +181,9 @@ class Preflight {
     }
     // With provider rds the RDS checks follow AWS's upgrade targets (a minor upgrade is one).
     if (!config_.upgrade.engine_version.empty() && config_.provider != "rds") {
-      int target = std::stoi(config_.upgrade.engine_version);
+      // Its major; the config's format rules out text that is not a version, which would read 0
+      // and fail below.
+      const int64_t target = ParseInt(MajorOf(config_.upgrade.engine_version)).value_or(0);
       detail += fmt::format(", upgrade.engine_version {}", config_.upgrade.engine_version);
       if (target <= src_major) {
         Add("server versions", CheckLevel::kFail,

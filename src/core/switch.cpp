@@ -79,13 +79,13 @@ struct Switch {
   Status Connect() {
     auto open = [&](Side side, std::optional<pg::Connection>* out) {
       if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
-      return Retry(timings.switch_connect, std::string("connecting to the ") + SideName(side), [&] {
+      return Retry(timings.switching.connect, std::string("connecting to the ") + SideName(side), [&] {
         auto c = pg::Connection::Open(ParamsOf(config, side));
         if (!c.ok()) return c.status();
         DBR_RETURN_IF_ERROR(
-            c->Exec(fmt::format("SET lock_timeout = '{}s'", timings.switch_lock_timeout.count())));
+            c->Exec(fmt::format("SET lock_timeout = '{}s'", timings.switching.lock_timeout.count())));
         DBR_RETURN_IF_ERROR(c->Exec(fmt::format("SET statement_timeout = '{}s'",
-                                                timings.switch_statement_timeout.count())));
+                                                timings.switching.statement_timeout.count())));
         out->emplace(std::move(*c));
         return Status::Ok();
       });
@@ -192,7 +192,7 @@ struct Switch {
   // missed: wait until no client session of this database holds one.
   Status WaitForWritingSessions() {
     std::string busy;
-    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout), timings.switch_drain_poll,
+    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout), timings.switching.drain_poll,
                           [&]() -> Result<bool> {
                             DBR_ASSIGN_OR_RETURN(busy, old_side->QueryValue(kWritingSessions));
                             return busy == "0";
@@ -230,7 +230,7 @@ struct Switch {
     const std::string marker = std::to_string(state.switching->marker);
     const std::string seen_query = "SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1";
     auto applied = PollUntil(clock, Seconds(config.cutover.drain_timeout),
-                             timings.switch_drain_poll, [&]() -> Result<bool> {
+                             timings.switching.drain_poll, [&]() -> Result<bool> {
                                DBR_ASSIGN_OR_RETURN(std::string seen,
                                                     new_side->QueryValue(seen_query, {marker}));
                                return seen != "0";

@@ -41,11 +41,11 @@ Status CheckLink(const SwitchSides& s, const ReplicationHealth& h) {
 // The newest heartbeat applied on the new side is recent: replication into it really flows.
 Status HeartbeatIsFresh(const SwitchSides& s, Clock& clock, const Timings& timings) {
   const double fresh =
-      std::max(std::chrono::duration<double>(timings.switch_heartbeat_fresh_floor).count(),
-               timings.switch_heartbeat_fresh_intervals * s.config.heartbeat_interval);
+      std::max(std::chrono::duration<double>(timings.switching.heartbeat_fresh_floor).count(),
+               timings.switching.heartbeat_fresh_intervals * s.config.heartbeat_interval);
   double newest_age = -1;
-  auto flowing = PollUntil(clock, Seconds(fresh) + timings.switch_heartbeat_grace,
-                           timings.switch_heartbeat_poll, [&]() -> Result<bool> {
+  auto flowing = PollUntil(clock, Seconds(fresh) + timings.switching.heartbeat_grace,
+                           timings.switching.heartbeat_poll, [&]() -> Result<bool> {
                              auto beat = LatestHeartbeat(s.new_side, s.old_side);
                              if (!beat.ok()) return beat.status();
                              newest_age = beat->has_value() ? (*beat)->age_seconds : -1.0;
@@ -115,7 +115,7 @@ Status ReplicationIntoNewSideFlows(const SwitchSides& s, Clock& clock, const Tim
   ReplicationHealth first;
   Status healthy;
   auto settled =
-      PollUntil(clock, timings.switch_settle, timings.switch_settle_poll, [&]() -> Result<bool> {
+      PollUntil(clock, timings.switching.settle, timings.switching.settle_poll, [&]() -> Result<bool> {
         first = ReadReplicationHealth(&s.old_side, &s.new_side, s.link_in);
         healthy = CheckLink(s, first);
         return healthy.ok();

@@ -39,7 +39,7 @@ Status NoSchemaDriftBlocks(const SwitchSides& sides);
 
 // Replication into the new side runs without errors, its lag is small and the newest heartbeat
 // applied there is recent. A subscription the last switch created may not have its worker yet,
-// and lag comes and goes: transient states get Timings::switch_settle before it refuses.
+// and lag comes and goes: transient states get Timings::Switch::settle before it refuses.
 Status ReplicationIntoNewSideFlows(const SwitchSides& sides, Clock& clock, const Timings& timings);
 
 // The application logs in through the proxy with its own password, so its roles must exist on

@@ -5,21 +5,19 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
-#include <optional>
 #include <set>
-#include <thread>
 
+#include "engine/drift_timer.h"
 #include "engine/lag_sampler.h"
 #include "engine/replication_health.h"
 #include "engine/schema_drift.h"
 #include "engine/steps.h"
+#include "model/timings.h"
 #include "util/log.h"
 #include "util/progress.h"
 
 namespace dbr::steps {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Watches for DDL run on the source during catch-up (schema_drift.h): each difference is named
 // once as it appears; when the apply worker keeps failing while a difference that breaks it is
@@ -27,24 +25,16 @@ using Clock = std::chrono::steady_clock;
 // show it: the failing transaction may be a few bytes behind, well under catchup_lag_bytes.
 class DriftWatch {
  public:
-  static constexpr std::chrono::seconds kReadEvery{5};
-  static constexpr std::chrono::seconds kStuckFor{15};
-  // A difference that breaks the apply is watched this long for failures before catch-up may end.
-  static constexpr std::chrono::seconds kWatchFor{10};
+  explicit DriftWatch(Clock& clock) : timer_(clock) {}
 
-  // Whether catch-up must not end yet: a difference that breaks the apply is there, and the
-  // apply fails (or has not been watched long enough to know).
-  bool HoldsCatchUp() const {
-    return breaking_since_ && (stuck_since_ || Clock::now() - *breaking_since_ < kWatchFor);
-  }
+  // Whether catch-up must not end yet (drift_timer.h).
+  bool HoldsCatchUp() { return timer_.HoldsCatchUp(); }
 
   Status Check(RunContext& ctx, const ReplicationHealth& h) {
-    const auto now = Clock::now();
     const bool failing = (last_errors_ >= 0 && h.apply_errors > last_errors_) ||
                          (h.subscription_enabled && !h.apply_worker_running);
     if (h.apply_errors >= 0) last_errors_ = h.apply_errors;
-    if (!read_at_ || now - *read_at_ >= kReadEvery) {
-      read_at_ = now;
+    if (timer_.SchemaReadDue()) {
       auto drift = ReadSchemaDrift(*ctx.src, *ctx.dst, ctx.links.forward, ctx.config);
       if (!drift.ok()) return Status::Ok();  // a lost server is the caller's business
       drift_ = std::move(*drift);
@@ -54,14 +44,7 @@ class DriftWatch {
     }
     const bool breaks_apply = std::any_of(drift_.begin(), drift_.end(),
                                           [](const DriftItem& d) { return d.stalls_apply; });
-    if (!breaks_apply) {
-      breaking_since_.reset();
-      stuck_since_.reset();
-      return Status::Ok();
-    }
-    if (!breaking_since_) breaking_since_ = now;
-    if (failing && !stuck_since_) stuck_since_ = now;
-    if (!stuck_since_ || now - *stuck_since_ < kStuckFor) return Status::Ok();
+    if (!timer_.Stuck(breaks_apply, failing)) return Status::Ok();
     std::vector<DriftItem> stalling;
     for (const auto& d : drift_)
       if (d.stalls_apply) stalling.push_back(d);
@@ -73,8 +56,8 @@ class DriftWatch {
   }
 
  private:
+  DriftTimer timer_;
   int64_t last_errors_ = -1;
-  std::optional<Clock::time_point> read_at_, breaking_since_, stuck_since_;
   std::vector<DriftItem> drift_;
   std::set<std::string> warned_;
 };
@@ -82,15 +65,16 @@ class DriftWatch {
 }  // namespace
 
 Status CatchUp(RunContext& ctx) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto deadline = started + std::chrono::seconds(ctx.config.catchup_timeout);
+  const Timings::CatchUp& timings = Timings::Default().catchup;
+  const Clock::TimePoint deadline =
+      ctx.clock.Now() + std::chrono::seconds(ctx.config.catchup_timeout);
   std::mutex mu;
   ReplicationHealth last;
   int64_t first_errors = -1;
   bool warned_slot = false;
-  DriftWatch drift;
+  DriftWatch drift(ctx.clock);
   Status result;
-  SampleRecorder samples(ctx.store.dir(), "run");
+  SampleRecorder samples(ctx.store.dir(), "run", kDefaultSamplesMaxBytes, ctx.clock);
   {
     ProgressReporter progress([&] {
       std::lock_guard<std::mutex> lock(mu);
@@ -112,7 +96,7 @@ Status CatchUp(RunContext& ctx) {
         std::lock_guard<std::mutex> lock(mu);
         last = h;
       }
-      (void)RecordLag(samples, h, std::chrono::seconds(2));
+      (void)RecordLag(samples, h, timings.lag_sample_gap);
       if (first_errors < 0) first_errors = h.apply_errors;
       if (!h.source_read || !h.destination_read) {
         log::warn("lost the connection to the {} during catch-up; reconnecting",
@@ -154,7 +138,7 @@ Status CatchUp(RunContext& ctx) {
           h.lag_bytes <= ctx.config.catchup_lag_bytes && h.tables_not_ready == 0 &&
           h.apply_worker_running && !drift.HoldsCatchUp())
         break;
-      if (std::chrono::steady_clock::now() > deadline) {
+      if (ctx.clock.Now() > deadline) {
         result = Status::Error(fmt::format(
             "replication did not catch up within {} s (lag {} bytes, {} tables syncing, apply "
             "worker {}{}); see the destination's server log",
@@ -165,7 +149,7 @@ Status CatchUp(RunContext& ctx) {
                 : ""));
         break;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      ctx.clock.SleepFor(timings.poll);
     }
   }
   if (result.ok()) log::info("caught up: lag {} bytes", last.lag_bytes);

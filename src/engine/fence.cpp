@@ -1,8 +1,8 @@
 #include "engine/fence.h"
 
-#include <chrono>
-#include <thread>
+#include <fmt/format.h>
 
+#include "model/timings.h"
 #include "pg/quote.h"
 #include "util/log.h"
 
@@ -70,6 +70,7 @@ Status Fence(pg::Connection& conn, const std::vector<FencedRole>& roles) {
       {pg::TextArrayLiteral(names)});
   if (!ended.ok()) return ended.status();
   // pg_terminate_backend only signals: wait until they are gone (one may be mid-commit).
+  const PolledWait& wait = Timings::Default().replication.fenced_sessions_end;
   for (int i = 0;; ++i) {
     auto left = conn.QueryValue(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
@@ -77,10 +78,11 @@ Status Fence(pg::Connection& conn, const std::vector<FencedRole>& roles) {
         {pg::TextArrayLiteral(names)});
     if (!left.ok()) return left.status();
     if (*left == "0") break;
-    if (i >= 500)
-      return Status::Error(conn.params().label + ": " + *left +
-                           " sessions of the fenced roles did not end within 5 s");
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (i >= wait.Checks())
+      return Status::Error(
+          fmt::format("{}: {} sessions of the fenced roles did not end within {} s",
+                      conn.params().label, *left, wait.LimitSeconds()));
+    RealClock().SleepFor(wait.poll);
   }
   log::info("{} fenced: {} roles read-only, {} sessions ended", conn.params().label, roles.size(),
             *ended);

@@ -6,12 +6,12 @@
 #include <chrono>
 #include <fstream>
 #include <set>
-#include <thread>
 
 #include "engine/steps.h"
 #include "model/names.h"
 #include "model/samples.h"
 #include "model/servers.h"
+#include "model/timings.h"
 #include "pg/quote.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -81,11 +81,10 @@ Status StopHeartbeatWriter(const StateStore& store) {
   auto pid = HeartbeatWriterPid(store);
   if (!pid) return Status::Ok();
   std::ofstream(store.file("heartbeat.stop")).put('\n');
-  for (int i = 0; i < 100 && HeartbeatWriterPid(store); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  if (HeartbeatWriterPid(store))
-    return Status::Error("the heartbeat writer (pid " + std::to_string(*pid) +
-                         ") did not stop within 10 s");
+  const PolledWait& wait = Timings::Default().heartbeat.writer_stop;
+  if (!wait.Until([&] { return !HeartbeatWriterPid(store); }))
+    return Status::Error(fmt::format("the heartbeat writer (pid {}) did not stop within {} s", *pid,
+                                     wait.LimitSeconds()));
   return Status::Ok();
 }
 
@@ -103,9 +102,8 @@ Status EnsureHeartbeatWriter(const Config& config, const StateStore& store) {
   auto pid = SpawnDetached(spec);
   if (!pid.ok()) return pid.status().Wrap("starting the heartbeat writer");
   // Wait until it has recorded itself, so a second `run` does not start another one.
-  for (int i = 0; i < 50 && !HeartbeatWriterPid(store); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  if (!HeartbeatWriterPid(store))
+  if (!Timings::Default().heartbeat.writer_start.Until(
+          [&] { return HeartbeatWriterPid(store).has_value(); }))
     return Status::Error("the heartbeat writer did not start; see " +
                          store.file("heartbeat.log").string());
   log::info("heartbeat writer started (pid {}), one row every {} s", *pid,
@@ -123,29 +121,35 @@ Result<std::optional<HeartbeatSample>> LatestHeartbeat(pg::Connection& conn, pg:
   s.written_at = r->Get(0, 1);
   auto age = src.QueryValue("SELECT extract(epoch FROM clock_timestamp() - $1::timestamptz)",
                             {r->Get(0, 1)});
-  if (age.ok()) s.age_seconds = std::stod(*age);
+  if (age.ok()) {
+    auto seconds = ParseDouble(*age);
+    if (!seconds)
+      return Status::Error("the age of heartbeat " + std::to_string(s.seq) +
+                           " is not a number: \"" + *age + "\"");
+    s.age_seconds = *seconds;
+  }
   return std::optional<HeartbeatSample>(s);
 }
 
 Status VerifyHeartbeats(RunContext& ctx) {
-  auto marker_text = ctx.src->QueryValue("INSERT INTO " + HeartbeatTable() +
-                                         " (kind) VALUES ('marker') RETURNING seq");
-  if (!marker_text.ok()) return marker_text.status();
-  int64_t marker = std::stoll(*marker_text);
+  auto inserted = ctx.src->QueryInt("INSERT INTO " + HeartbeatTable() +
+                                    " (kind) VALUES ('marker') RETURNING seq");
+  if (!inserted.ok()) return inserted.status();
+  const int64_t marker = *inserted;
   log::info("heartbeat marker {} written on the source; waiting for it on the destination", marker);
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(ctx.config.catchup_timeout);
+  const Clock::TimePoint deadline =
+      ctx.clock.Now() + std::chrono::seconds(ctx.config.catchup_timeout);
   while (true) {
     auto seen = ctx.dst->QueryValue("SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1",
                                     {std::to_string(marker)});
     if (!seen.ok()) return seen.status();
     if (*seen != "0") break;
-    if (std::chrono::steady_clock::now() > deadline)
+    if (ctx.clock.Now() > deadline)
       return Status::Error(fmt::format(
           "heartbeat marker {} did not reach the destination within {} s: replication is stalled "
           "(see `db_relocate status` and the destination's server log)",
           marker, ctx.config.catchup_timeout));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ctx.clock.SleepFor(Timings::Default().heartbeat.marker_poll);
   }
   auto src_seqs = SequenceNumbersUpTo(*ctx.src, marker);
   if (!src_seqs.ok()) return src_seqs.status();

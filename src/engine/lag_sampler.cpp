@@ -1,8 +1,7 @@
 #include "engine/lag_sampler.h"
 
-#include "engine/heartbeat.h"
-#include "engine/replication_health.h"
-#include "model/names.h"
+#include <fmt/format.h>
+
 #include "model/run_state.h"
 #include "model/servers.h"
 #include "util/log.h"
@@ -10,21 +9,57 @@
 namespace dbr {
 namespace {
 
-// Short: the writer waits for this thread when it is told to stop.
-constexpr int kConnectTimeoutSeconds = 3;
+// The sampler's connections to both sides, opened again when broken or when the sides have
+// swapped roles (a cut-over makes the destination primary).
+class ServerReader {
+ public:
+  explicit ServerReader(const Config& config) : config_(config), links_(LinksOf(config)) {}
 
-void Open(std::optional<pg::Connection>& conn, pg::ConnParams params) {
-  if (conn && !conn->IsBroken()) return;
-  conn.reset();
-  params.connect_timeout_s = kConnectTimeoutSeconds;
-  auto c = pg::Connection::Open(params);
-  if (c.ok()) {
-    conn.emplace(std::move(*c));
-    (void)conn->Exec("SET statement_timeout = '5s'");
-  } else {
-    log::debug("lag sampler: {}", c.message());
+  std::optional<LagReading> Read() {
+    StateStore store(config_.state_dir);
+    auto state = store.Load();
+    if (!state.ok() || !store.Exists()) return std::nullopt;
+    // With provider rds the destination appears during the run; after a cut-over it is primary.
+    UseRecordedDestination(config_, *state);
+    if (state->primary != primary_side_) {
+      primary_.reset();
+      replica_.reset();
+      primary_side_ = state->primary;
+    }
+    Open(primary_, ParamsOf(config_, *primary_side_));
+    if (!primary_) return std::nullopt;
+    // With provider rds there is no destination to read until the snapshot is restored.
+    if (config_.provider != "rds" || !state->rds.dst_host.empty())
+      Open(replica_, ParamsOf(config_, Other(*primary_side_)));
+    LagReading r;
+    r.link = links_.Into(Other(*primary_side_));
+    r.health = ReadReplicationHealth(&*primary_, replica_ ? &*replica_ : nullptr, r.link);
+    auto beat = LatestHeartbeat(*primary_, *primary_);
+    if (beat.ok()) r.heartbeat = *beat;
+    return r;
   }
-}
+
+ private:
+  void Open(std::optional<pg::Connection>& conn, pg::ConnParams params) {
+    if (conn && !conn->IsBroken()) return;
+    conn.reset();
+    params.connect_timeout_s = static_cast<int>(timings_.connect_timeout.count());
+    auto c = pg::Connection::Open(params);
+    if (c.ok()) {
+      conn.emplace(std::move(*c));
+      (void)conn->Exec(
+          fmt::format("SET statement_timeout = '{}ms'", timings_.statement_timeout.count()));
+    } else {
+      log::debug("lag sampler: {}", c.message());
+    }
+  }
+
+  const Timings::LagSampling& timings_ = Timings::Default().lag_sampling;
+  Config config_;
+  names::Links links_;
+  std::optional<Side> primary_side_;  // unset until the first sample
+  std::optional<pg::Connection> primary_, replica_;
+};
 
 }  // namespace
 
@@ -37,11 +72,18 @@ Status RecordLag(SampleRecorder& recorder, const ReplicationHealth& h,
   return recorder.Record("lag", lag, min_gap);
 }
 
-LagSampler::LagSampler(const Config& config, std::chrono::milliseconds period)
-    : config_(config), links_(LinksOf(config)), recorder_(config.state_dir, "heartbeat") {
+LagSampler::LagSampler(const Config& config, Clock& clock)
+    : LagSampler(
+          config, [reader = std::make_shared<ServerReader>(config)] { return reader->Read(); },
+          clock) {}
+
+LagSampler::LagSampler(const Config& config, Read read, Clock& clock)
+    : clock_(clock),
+      read_(std::move(read)),
+      recorder_(config.state_dir, "heartbeat", kDefaultSamplesMaxBytes, clock) {
   task_ = std::make_unique<PeriodicTask>(
-      period, [this] { SampleOnce(); },
-      /*call_when_stopped=*/false);
+      timings_.period, [this] { SampleOnce(); },
+      /*call_when_stopped=*/false, clock_);
 }
 
 LagSampler::~LagSampler() {
@@ -49,29 +91,13 @@ LagSampler::~LagSampler() {
 }
 
 void LagSampler::SampleOnce() {
-  StateStore store(config_.state_dir);
-  auto state = store.Load();
-  if (!state.ok() || !store.Exists()) return;
-  // With provider rds the destination appears during the run; after a cut-over it is primary.
-  UseRecordedDestination(config_, *state);
-  if (state->primary != primary_side_) {
-    primary_.reset();
-    replica_.reset();
-    primary_side_ = state->primary;
-  }
-  Open(primary_, ParamsOf(config_, *primary_side_));
-  if (!primary_) return;
-  // With provider rds there is no destination to read until the snapshot is restored.
-  if (config_.provider != "rds" || !state->rds.dst_host.empty())
-    Open(replica_, ParamsOf(config_, Other(*primary_side_)));
-  const names::Link& link = links_.Into(Other(*primary_side_));
-  ReplicationHealth h = ReadReplicationHealth(&*primary_, replica_ ? &*replica_ : nullptr, link);
-  if (Status st = RecordLag(recorder_, h); !st.ok()) log::debug("{}", st.message());
-  WarnAboutSlot(h, link);
-  auto beat = LatestHeartbeat(*primary_, *primary_);
-  if (beat.ok() && beat->has_value() && (*beat)->age_seconds >= 0) {
-    Status st = recorder_.Record("heartbeat",
-                                 {{"seq", (*beat)->seq}, {"age_seconds", (*beat)->age_seconds}});
+  std::optional<LagReading> r = read_();
+  if (!r) return;
+  if (Status st = RecordLag(recorder_, r->health); !st.ok()) log::debug("{}", st.message());
+  WarnAboutSlot(r->health, r->link);
+  if (r->heartbeat && r->heartbeat->age_seconds >= 0) {
+    Status st = recorder_.Record(
+        "heartbeat", {{"seq", r->heartbeat->seq}, {"age_seconds", r->heartbeat->age_seconds}});
     if (!st.ok()) log::debug("{}", st.message());
   }
 }
@@ -89,8 +115,9 @@ void LagSampler::WarnAboutSlot(const ReplicationHealth& h, const names::Link& li
     slot_trouble_.clear();
     return;
   }
-  auto now = std::chrono::steady_clock::now();
-  if (trouble == slot_trouble_ && now - slot_trouble_logged_at_ < kSlotWarningRepeat) return;
+  const Clock::TimePoint now = clock_.Now();
+  if (trouble == slot_trouble_ && now - slot_trouble_logged_at_ < timings_.slot_warning_repeat)
+    return;
   log::warn("replication slot {}: {}", link.slot, warning);
   slot_trouble_ = std::move(trouble);
   slot_trouble_logged_at_ = now;

@@ -7,44 +7,56 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "config/config.h"
+#include "engine/heartbeat.h"
 #include "engine/replication_health.h"
 #include "model/names.h"
 #include "model/samples.h"
-#include "pg/connection.h"
+#include "model/timings.h"
+#include "util/clock.h"
 #include "util/periodic_task.h"
 
 namespace dbr {
-
-constexpr std::chrono::milliseconds kLagSamplePeriod{5000};
-// A slot warning that lasts is logged again this often.
-constexpr std::chrono::seconds kSlotWarningRepeat{60};
 
 // Records the lag `h` shows (what of it is known) as a "lag" sample.
 Status RecordLag(SampleRecorder& recorder, const ReplicationHealth& h,
                  std::chrono::milliseconds min_gap = std::chrono::milliseconds(0));
 
+// What one sample reads: the replication on the link into the replica, and the newest heartbeat
+// on the primary when it could be read.
+struct LagReading {
+  ReplicationHealth health;
+  names::Link link;
+  std::optional<HeartbeatSample> heartbeat;
+};
+
 class LagSampler {
  public:
-  LagSampler(const Config& config, std::chrono::milliseconds period = kLagSamplePeriod);
+  // Returns nothing when there is nothing to read (no relocation yet, the primary out of reach).
+  using Read = std::function<std::optional<LagReading>()>;
+
+  // Samples the servers of `config` every lag_sampling.period of `clock`.
+  explicit LagSampler(const Config& config, Clock& clock = RealClock());
+  // Samples what `read` returns instead (tests).
+  LagSampler(const Config& config, Read read, Clock& clock);
   ~LagSampler();
 
  private:
   void SampleOnce();
   void WarnAboutSlot(const ReplicationHealth& h, const names::Link& link);
 
-  Config config_;
-  names::Links links_;
+  const Timings::LagSampling& timings_ = Timings::Default().lag_sampling;
+  Clock& clock_;
+  Read read_;
   SampleRecorder recorder_;
-  std::optional<Side> primary_side_;  // unset until the first sample
-  std::optional<pg::Connection> primary_, replica_;
   // The slot warning last logged: "<slot> near" or "<slot> lost", empty when none.
   std::string slot_trouble_;
-  std::chrono::steady_clock::time_point slot_trouble_logged_at_;
+  Clock::TimePoint slot_trouble_logged_at_;
   std::unique_ptr<PeriodicTask> task_;  // last: stopped before the rest goes
 };
 

@@ -90,11 +90,11 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
       h.apply_worker_running = sub->GetBool(0, 1);
       h.tables_not_ready = sub->GetInt(0, 2);
       if (dst->server_major() >= 15) {
-        auto errors = dst->QueryValue(
+        auto errors = dst->QueryInt(
             "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats "
             "WHERE subid = $1::oid",
             {sub->Get(0, 3)});
-        if (errors.ok()) h.apply_errors = std::stoll(*errors);
+        if (errors.ok()) h.apply_errors = *errors;
       }
     }
     if (src != nullptr) {

@@ -2,11 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string_view>
-#include <thread>
 
+#include "model/timings.h"
 #include "pg/quote.h"
 #include "util/log.h"
 
@@ -224,16 +223,17 @@ Status WaitForWorkerToStop(pg::Connection& conn, const std::string& subscription
       "pg_subscription WHERE subname = $1 AND {})",
       names::kSubscriptionInThisDatabase);
   DBR_RETURN_IF_ERROR(conn.Exec("SELECT pg_terminate_backend(pid) " + workers, {subscription}));
-  for (int i = 0; i < 100; ++i) {
+  const PolledWait& wait = Timings::Default().replication.worker_stop;
+  for (int i = 0; i < wait.Checks(); ++i) {
     auto n = conn.QueryValue("SELECT count(*) " + workers, {subscription});
     if (!n.ok()) return n.status();
     if (*n == "0") return Status::Ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    RealClock().SleepFor(wait.poll);
   }
   return Status::Error(
       fmt::format("the apply worker of subscription {} on the {} did not stop "
-                  "within 2 s of DISABLE",
-                  subscription, conn.params().label));
+                  "within {} s of DISABLE",
+                  subscription, conn.params().label, wait.LimitSeconds()));
 }
 
 Status DetachSubscription(pg::Connection& conn, const std::string& subscription) {
@@ -257,17 +257,20 @@ Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subs
 
 Status DropSlot(pg::Connection& conn, const std::string& slot) {
   // A sender whose subscription was just disabled needs a moment to let go of the slot.
+  const Timings::Replication& t = Timings::Default().replication;
+  const int64_t terminate_at = t.slot_holder_terminated_after / t.slot_release.poll;
   for (int attempt = 0;; ++attempt) {
     auto r = conn.Query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot});
     if (!r.ok()) return r.status();
     if (r->rows() == 0) return Status::Ok();
     if (!r->IsNull(0, 0)) {
-      if (attempt >= 100)
+      if (attempt >= t.slot_release.Checks())
         return Status::Error(
-            fmt::format("replication slot {} on the {} is still in use by pid {} after 10 s", slot,
-                        conn.params().label, r->Get(0, 0)));
-      if (attempt == 20) (void)conn.Exec("SELECT pg_terminate_backend($1::int)", {r->Get(0, 0)});
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            fmt::format("replication slot {} on the {} is still in use by pid {} after {} s", slot,
+                        conn.params().label, r->Get(0, 0), t.slot_release.LimitSeconds()));
+      if (attempt == terminate_at)
+        (void)conn.Exec("SELECT pg_terminate_backend($1::int)", {r->Get(0, 0)});
+      RealClock().SleepFor(t.slot_release.poll);
       continue;
     }
     Status st = conn.Exec("SELECT pg_drop_replication_slot($1)", {slot});
@@ -275,7 +278,7 @@ Status DropSlot(pg::Connection& conn, const std::string& slot) {
       log::info("replication slot {} dropped on the {}", slot, conn.params().label);
       return st;
     }
-    if (attempt >= 100) return st;
+    if (attempt >= t.slot_release.Checks()) return st;
   }
 }
 

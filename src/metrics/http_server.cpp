@@ -113,9 +113,9 @@ bool HttpServer::TryBind() {
 void HttpServer::Loop() {
   while (!stop_) {
     if (listen_fd_ < 0 && !TryBind()) {
-      for (auto waited = std::chrono::milliseconds(0); waited < retry_ && !stop_;
-           waited += std::chrono::milliseconds(50))
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const std::chrono::milliseconds check = Timings::Default().metrics.stop_check;
+      for (auto waited = std::chrono::milliseconds(0); waited < retry_ && !stop_; waited += check)
+        RealClock().SleepFor(check);
       continue;
     }
     pollfd p{listen_fd_, POLLIN, 0};

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "model/timings.h"
 #include "util/status.h"
 
 namespace dbr::metrics {
@@ -22,7 +23,7 @@ class HttpServer {
   // `listen` is host:port ("127.0.0.1:9187", "[::1]:9187"); an error only when it is malformed.
   static Result<std::unique_ptr<HttpServer>> Start(
       const std::string& listen, Render render,
-      std::chrono::milliseconds retry = std::chrono::milliseconds(250));
+      std::chrono::milliseconds retry = Timings::Default().metrics.bind_retry);
   ~HttpServer();  // stops serving and closes the port
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "model/servers.h"
+#include "model/timings.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/retry.h"
@@ -30,13 +31,14 @@ Status RunContext::Reconnect() {
     // A server never reached yet is probably misconfigured: say so soon. One that was there is
     // waited for (a restart, a network outage), for reconnect_timeout in all, however many
     // steps and calls the outage spans.
-    RetryPolicy policy{.attempts = 5};
+    RetryPolicy policy = Timings::Default().reconnect.first_contact;
     if (out->has_value()) {
-      const auto now = std::chrono::steady_clock::now();
+      const Clock::TimePoint now = clock.Now();
       if (!outage_since) outage_since = now;
       policy = OutagePolicy();
       policy.give_up_after -= std::chrono::duration_cast<std::chrono::seconds>(now - *outage_since);
-      policy.give_up_after = std::max(policy.give_up_after, std::chrono::seconds(1));
+      policy.give_up_after = std::max<std::chrono::seconds>(
+          policy.give_up_after, Timings::Default().reconnect.least_budget);
     }
     return RetryIf(
         policy, "connecting to the " + p.label,
@@ -46,7 +48,7 @@ Status RunContext::Reconnect() {
           out->emplace(std::move(*c));
           return Status::Ok();
         },
-        [](const Status& st) { return st.is_unavailable(); });
+        [](const Status& st) { return st.is_unavailable(); }, clock);
   };
   DBR_RETURN_IF_ERROR(open(SourceParams(config), &src));
   if (DestinationExists()) DBR_RETURN_IF_ERROR(open(DestinationParams(config), &dst));
@@ -55,9 +57,10 @@ Status RunContext::Reconnect() {
 }
 
 RetryPolicy RunContext::OutagePolicy() const {
+  const Timings::Reconnect& t = Timings::Default().reconnect;
   return RetryPolicy{.attempts = 1 << 30,
-                     .first_delay = std::chrono::milliseconds(500),
-                     .max_delay = std::chrono::milliseconds(10000),
+                     .first_delay = t.outage_first_delay,
+                     .max_delay = t.outage_max_delay,
                      .give_up_after = std::chrono::seconds(config.reconnect_timeout)};
 }
 

@@ -15,6 +15,7 @@
 #include "model/servers.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
+#include "util/clock.h"
 #include "util/retry.h"
 
 namespace dbr {
@@ -46,16 +47,18 @@ struct RunContext {
   std::optional<pg::Connection> slot_connection;
   std::string exported_snapshot;
 
+  // What the steps wait and measure time with.
+  Clock& clock;
   // Since when a server that was connected cannot be reached again (Reconnect's budget).
-  std::optional<std::chrono::steady_clock::time_point> outage_since;
+  std::optional<Clock::TimePoint> outage_since;
 
   // Figures for the summary.
   int64_t rows_copied = 0;
   int64_t bytes_copied = 0;
   double copy_seconds = 0;
 
-  RunContext(const Config& c, std::filesystem::path state_dir)
-      : config(c), links(LinksOf(c)), store(std::move(state_dir)) {}
+  RunContext(const Config& c, std::filesystem::path state_dir, Clock& clock = RealClock())
+      : config(c), links(LinksOf(c)), store(std::move(state_dir)), clock(clock) {}
 
   // False while an RDS destination has not been restored yet.
   bool DestinationExists() const;

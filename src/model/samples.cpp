@@ -68,19 +68,20 @@ double UnixNow() {
 }
 
 SampleRecorder::SampleRecorder(std::filesystem::path state_dir, std::string process,
-                               size_t max_bytes)
-    : dir_(std::move(state_dir)), process_(std::move(process)), max_bytes_(max_bytes) {}
+                               size_t max_bytes, Clock& clock)
+    : dir_(std::move(state_dir)),
+      process_(std::move(process)),
+      max_bytes_(max_bytes),
+      clock_(clock) {}
 
 Status SampleRecorder::Record(const std::string& kind, nlohmann::json values,
                               std::chrono::milliseconds min_gap) {
-  const double now = UnixNow();
+  const Clock::TimePoint now = clock_.Now();
   auto last = last_recorded_.find(kind);
-  if (last != last_recorded_.end() &&
-      now - last->second < std::chrono::duration<double>(min_gap).count())
-    return Status::Ok();
+  if (last != last_recorded_.end() && now - last->second < min_gap) return Status::Ok();
   last_recorded_[kind] = now;
   if (!std::filesystem::is_directory(dir_)) return Status::Ok();  // cleaned up: nothing to record
-  nlohmann::json line = {{"t", now}, {"kind", kind}, {"process", process_}};
+  nlohmann::json line = {{"t", UnixNow()}, {"kind", kind}, {"process", process_}};
   if (values.is_object()) line.update(values);
   DBR_RETURN_IF_ERROR(EnsureDirectory(dir_ / "figures"));
   SamplesLock lock(dir_);

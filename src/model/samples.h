@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "util/clock.h"
 #include "util/status.h"
 
 namespace dbr {
@@ -41,9 +42,10 @@ double UnixNow();
 
 class SampleRecorder {
  public:
-  // `process` names the recorder in each sample: run, heartbeat, cutover, rollback.
+  // `process` names the recorder in each sample: run, heartbeat, cutover, rollback. `clock`
+  // times the gaps between samples (their "t" is the wall clock's).
   SampleRecorder(std::filesystem::path state_dir, std::string process,
-                 size_t max_bytes = kDefaultSamplesMaxBytes);
+                 size_t max_bytes = kDefaultSamplesMaxBytes, Clock& clock = RealClock());
 
   // Records a sample of `kind` with `values` (an object); nothing when the state folder is gone.
   // With `min_gap`, a sample of the same
@@ -60,7 +62,8 @@ class SampleRecorder {
   std::filesystem::path dir_;
   std::string process_;
   size_t max_bytes_;
-  std::map<std::string, double> last_recorded_;
+  Clock& clock_;
+  std::map<std::string, Clock::TimePoint> last_recorded_;
 };
 
 SampleLog ReadSamples(const std::filesystem::path& file);

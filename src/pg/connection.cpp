@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "util/log.h"
+#include "util/parse.h"
 
 namespace dbr::pg {
 namespace {
@@ -65,7 +66,7 @@ std::string ConnParams::Describe() const {
 
 int64_t QueryResult::GetInt(int row, int col) const {
   if (IsNull(row, col)) return 0;
-  return std::stoll(Get(row, col));
+  return ParseInt(Get(row, col)).value_or(0);
 }
 
 bool QueryResult::GetBool(int row, int col) const {
@@ -278,6 +279,14 @@ Result<std::string> Connection::QueryValue(std::string_view sql, const Params& p
   if (r->rows() < 1 || r->cols() < 1)
     return Status::Error(fmt::format("on {}: query returned no row: {}", params_.label, sql));
   return r->Get(0, 0);
+}
+
+Result<int64_t> Connection::QueryInt(std::string_view sql, const Params& params) {
+  auto value = QueryValue(sql, params);
+  if (!value.ok()) return value.status();
+  if (auto n = ParseInt(*value)) return *n;
+  return Status::Error(
+      fmt::format("on {}: expected an integer, got \"{}\": {}", params_.label, *value, sql));
 }
 
 Status Connection::FlushCommitted() {

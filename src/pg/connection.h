@@ -41,8 +41,10 @@ class QueryResult {
   int cols() const { return PQnfields(res_.get()); }
   bool IsNull(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
   std::string Get(int row, int col) const { return PQgetvalue(res_.get(), row, col); }
-  int64_t GetInt(int row, int col) const;  // 0 when NULL
-  bool GetBool(int row, int col) const;    // PostgreSQL's 't'
+  // For a column of an integer type: 0 when NULL (and for text that is not an integer, which
+  // such a column never holds).
+  int64_t GetInt(int row, int col) const;
+  bool GetBool(int row, int col) const;  // PostgreSQL's 't'
   // Column number by name, -1 when absent (for results whose columns vary between versions).
   int Column(const char* name) const { return PQfnumber(res_.get(), name); }
 
@@ -74,6 +76,8 @@ class Connection {
   Result<QueryResult> Finish();
   // A single value (first row, first column); error when there is no row.
   Result<std::string> QueryValue(std::string_view sql, const Params& params = {});
+  // A single integer value; error when there is no row or the value is not an integer.
+  Result<int64_t> QueryInt(std::string_view sql, const Params& params = {});
 
   // Makes everything this server has committed so far durable, whatever its
   // synchronous_commit: a synchronous commit of a transaction that wrote WAL flushes all WAL

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "util/parse.h"
+
 namespace dbr::pg {
 namespace {
 
@@ -20,7 +22,13 @@ Status FinishCommand(Connection& c, int64_t* tuples) {
     QueryResult holder(res);
     ExecStatusType s = PQresultStatus(res);
     if (s == PGRES_COMMAND_OK) {
-      if (tuples != nullptr && *PQcmdTuples(res) != '\0') *tuples = std::stoll(PQcmdTuples(res));
+      if (tuples == nullptr || *PQcmdTuples(res) == '\0') continue;
+      if (auto n = ParseInt(PQcmdTuples(res))) {
+        *tuples = *n;
+      } else if (st.ok()) {
+        st = Status::Error("on " + c.params().label + ": COPY reported \"" +
+                           std::string(PQcmdTuples(res)) + "\" rows");
+      }
     } else if (st.ok()) {
       std::string e = PQresultErrorMessage(res);
       for (auto& ch : e)

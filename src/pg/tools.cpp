@@ -1,11 +1,13 @@
 #include "pg/tools.h"
 
+#include <climits>
 #include <cstdlib>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <vector>
 
+#include "util/parse.h"
 #include "util/process.h"
 
 namespace dbr::pg {
@@ -42,7 +44,9 @@ Result<PgTool> FindPgTool(const std::string& tool, int min_major,
     auto out = RunProcess({.argv = {candidate.string(), "--version"}});
     std::smatch m;
     if (!out.ok() || out->exit_code != 0 || !std::regex_search(out->out, m, kVersion)) continue;
-    PgTool t{candidate, std::stoi(m[1]), m[1].str() + m[2].str()};
+    auto major = ParseInt(m[1].str(), 0, INT_MAX);
+    if (!major) continue;
+    PgTool t{candidate, static_cast<int>(*major), m[1].str() + m[2].str()};
     found.push_back(t.version + " (" + candidate.string() + ")");
     if (t.major > best.major) best = t;
   }

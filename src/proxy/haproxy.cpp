@@ -11,9 +11,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
+#include "model/timings.h"
 #include "proxy/haproxy_runtime.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -25,8 +25,6 @@ namespace fs = std::filesystem;
 
 namespace dbr {
 namespace {
-
-using std::chrono::milliseconds;
 
 // HAProxy's server for a side: src or dst.
 std::string ServerName(Side side) {
@@ -177,11 +175,7 @@ Result<int> HAProxy::Sessions(const std::string& side) {
 }
 
 Status HAProxy::WaitForSocket(const std::string& what) {
-  RetryPolicy policy;
-  policy.attempts = 10;
-  policy.first_delay = milliseconds(50);
-  policy.max_delay = milliseconds(1000);
-  return Retry(policy, what, [&]() -> Status {
+  return Retry(Timings::Default().proxies.haproxy_socket, what, [&]() -> Status {
     auto servers = Servers();
     return servers.status();
   });
@@ -387,17 +381,18 @@ Status HAProxy::Pause(std::chrono::milliseconds timeout) {
   if (!shut.ok()) return undo(shut);
 
   // Sessions are killed asynchronously: wait until the server has none left.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Clock& clock = RealClock();
+  const Clock::TimePoint deadline = clock.Now() + timeout;
   while (true) {
     auto sessions = Sessions(active);
     if (!sessions.ok()) return undo(sessions.status());
     if (*sessions == 0) break;
-    if (std::chrono::steady_clock::now() >= deadline)
+    if (clock.Now() >= deadline)
       return undo(Status::Error(Where() + ": " + Server(active) + " still has " +
                                 std::to_string(*sessions) + " session(s) after " +
                                 std::to_string(timeout.count()) +
                                 " ms; raise cutover.pause_timeout or look for stuck clients"));
-    std::this_thread::sleep_for(milliseconds(20));
+    clock.SleepFor(Timings::Default().proxies.haproxy_drain_poll);
   }
   paused_from_ = active;
   return Status::Ok();
@@ -445,15 +440,12 @@ Status HAProxy::StopManaged() {
     if (kill(pid, SIGTERM) != 0 && errno != ESRCH)
       return Status::Error("cannot stop HAProxy pid " + std::to_string(pid) + " (from " +
                            pid_file_.string() + "): " + strerror(errno));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (ProcessAlive(pid) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(milliseconds(20));
-    if (ProcessAlive(pid)) {
-      log::warn("HAProxy pid {} ignored SIGTERM for 10 s; killing it", pid);
+    const Timings::Proxies& t = Timings::Default().proxies;
+    if (!t.haproxy_stop.Until([&] { return !ProcessAlive(pid); })) {
+      log::warn("HAProxy pid {} ignored SIGTERM for {} s; killing it", pid,
+                t.haproxy_stop.LimitSeconds());
       kill(pid, SIGKILL);
-      for (int i = 0; i < 100 && ProcessAlive(pid); ++i)
-        std::this_thread::sleep_for(milliseconds(20));
-      if (ProcessAlive(pid))
+      if (!t.haproxy_kill.Until([&] { return !ProcessAlive(pid); }))
         return Status::Error("HAProxy pid " + std::to_string(pid) +
                              " survived SIGKILL; stop it by hand");
     }

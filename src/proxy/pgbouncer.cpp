@@ -9,9 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <regex>
-#include <thread>
 
 #include "model/servers.h"
+#include "model/timings.h"
 #include "pg/connection.h"
 #include "proxy/pgbouncer_ini.h"
 #include "util/files.h"
@@ -135,10 +135,10 @@ class PgBouncer : public Proxy {
     auto pid = ManagedPid();
     if (!pid) return Status::Ok();
     kill(*pid, SIGTERM);
-    for (int i = 0; i < 100 && ProcessAlive(*pid); ++i)
-      std::this_thread::sleep_for(milliseconds(100));
-    if (ProcessAlive(*pid))
-      return Status::Error(fmt::format("PgBouncer (pid {}) did not stop within 10 s", *pid));
+    const PolledWait& wait = Timings::Default().proxies.pgbouncer_stop;
+    if (!wait.Until([&] { return !ProcessAlive(*pid); }))
+      return Status::Error(
+          fmt::format("PgBouncer (pid {}) did not stop within {} s", *pid, wait.LimitSeconds()));
     log::info("PgBouncer (pid {}) stopped", *pid);
     return Status::Ok();
   }
@@ -246,17 +246,18 @@ class PgBouncer : public Proxy {
       return out.status().Wrap("starting PgBouncer (is the pgbouncer package installed?)");
     if (out->exit_code != 0)
       return Status::Error("starting PgBouncer: " + DescribeFailure(spec, *out));
-    for (int i = 0; i < 50; ++i) {
+    const PolledWait& wait = Timings::Default().proxies.pgbouncer_start;
+    for (int i = 0; i < wait.Checks(); ++i) {
       if (Admin().ok()) {
         log::info("PgBouncer started, listening on {} (pid {})", co_.listen,
                   ManagedPid().value_or(0));
         return Status::Ok();
       }
-      std::this_thread::sleep_for(milliseconds(100));
+      RealClock().SleepFor(wait.poll);
     }
     auto admin = Admin();
-    return Status::Error("PgBouncer did not answer on " + co_.admin +
-                         " within 5 s: " + admin.message() + "; see " +
+    return Status::Error("PgBouncer did not answer on " + co_.admin + " within " +
+                         std::to_string(wait.LimitSeconds()) + " s: " + admin.message() + "; see " +
                          (fs::path(co_.config_file).parent_path() / "pgbouncer.log").string());
   }
 

@@ -1,19 +1,22 @@
 #include "snapshot/copy_sampler.h"
 
+#include "model/timings.h"
 #include "util/log.h"
 
 namespace dbr {
 
 CopySampler::CopySampler(const StateStore& store, const RunState& before,
-                         const pg::CopyCounters& live)
-    : recorder_(store.dir(), "run"), live_(live) {
+                         const pg::CopyCounters& live, Clock& clock)
+    : recorder_(store.dir(), "run", kDefaultSamplesMaxBytes, clock), live_(live) {
   for (const auto& [name, t] : before.tables) {
     if (t.state != TableState::kCopied) continue;
     base_rows_ += t.rows;
     base_bytes_ += t.bytes;
   }
   Sample();  // the start, so that even a copy shorter than a period has a rate
-  task_ = std::make_unique<PeriodicTask>(kCopySamplePeriod, [this] { Sample(); });
+  task_ = std::make_unique<PeriodicTask>(
+      Timings::Default().copy.sample_period, [this] { Sample(); }, /*call_when_stopped=*/true,
+      clock);
 }
 
 void CopySampler::Sample() {

@@ -2,22 +2,22 @@
 // rows and bytes of the tables copied before it plus what it has streamed so far.
 #pragma once
 
-#include <chrono>
 #include <memory>
 
 #include "model/run_state.h"
 #include "model/samples.h"
 #include "pg/copy_stream.h"
+#include "util/clock.h"
 #include "util/periodic_task.h"
 
 namespace dbr {
 
-constexpr std::chrono::milliseconds kCopySamplePeriod{2000};
-
 class CopySampler {
  public:
-  // At once, then every kCopySamplePeriod, and a last time when destroyed.
-  CopySampler(const StateStore& store, const RunState& before, const pg::CopyCounters& live);
+  // At once, then every copy.sample_period of `clock` (model/timings.h), and a last time when
+  // destroyed.
+  CopySampler(const StateStore& store, const RunState& before, const pg::CopyCounters& live,
+              Clock& clock = RealClock());
   ~CopySampler();
 
  private:

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -38,7 +37,7 @@ struct TableTracker {
   int units_left = 0;
   int64_t rows = 0;
   int64_t bytes = 0;
-  std::chrono::steady_clock::time_point started{};
+  Clock::TimePoint started{};
   bool started_set = false;
 };
 
@@ -117,11 +116,11 @@ class ParallelCopy {
     jobs = std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, units.size())));
     log::info("copying rows of {} tables ({} copy units, ~{} on disk) with {} workers",
               tables_.size(), units.size(), HumanBytes(static_cast<double>(total_estimate_)), jobs);
-    started_ = std::chrono::steady_clock::now();
+    started_ = ctx_.clock.Now();
     Status result;
     {
       ProgressReporter progress([this] { return ProgressLine(); });
-      CopySampler samples(ctx_.store, ctx_.state, live_);
+      CopySampler samples(ctx_.store, ctx_.state, live_, ctx_.clock);
       workers_.resize(static_cast<size_t>(jobs));
       result = RunParallel(jobs, units_.size(), [this](size_t i, int w) {
         Status st = CopyUnitOn(units_[i], workers_[static_cast<size_t>(w)]);
@@ -141,9 +140,7 @@ class ParallelCopy {
   }
 
  private:
-  double Elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  }
+  double Elapsed() const { return ctx_.clock.SecondsSince(started_); }
 
   std::string ProgressLine() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -190,7 +187,7 @@ class ParallelCopy {
       std::lock_guard<std::mutex> lock(mu_);
       auto& tr = trackers_[unit.table];
       if (!tr.started_set) {
-        tr.started = std::chrono::steady_clock::now();
+        tr.started = ctx_.clock.Now();
         tr.started_set = true;
       }
       active_[Label(unit)]++;
@@ -235,8 +232,7 @@ class ParallelCopy {
     if (--tr.units_left > 0) return Status::Ok();
     ++tables_done_;
     const TableInfo& t = tables_[unit.table];
-    double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - tr.started).count();
+    const double secs = ctx_.clock.SecondsSince(tr.started);
     log::debug("table {} copied: {} rows, {} in {}", t.Display(), tr.rows,
                HumanBytes(static_cast<double>(tr.bytes)), HumanDuration(secs));
     {
@@ -260,7 +256,7 @@ class ParallelCopy {
   int64_t total_estimate_ = 0;
   pg::CopyCounters live_;
   std::atomic<bool> cancelled_{false};
-  std::chrono::steady_clock::time_point started_;
+  Clock::TimePoint started_;
 };
 
 }  // namespace

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 
 namespace dbr {
@@ -17,6 +19,12 @@ class Clock {
   virtual ~Clock() = default;
   virtual TimePoint Now() = 0;
   virtual void SleepFor(Duration d) = 0;
+  // Sleeps for `d` or until `done` holds, whichever comes first, and returns done(): as
+  // std::condition_variable::wait_for(lock, d, done), `done` is checked under `lock` whenever
+  // `cv` is notified. For a thread that sleeps between rounds of work and must end soon when
+  // told to.
+  virtual bool SleepFor(Duration d, std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                        const std::function<bool()>& done) = 0;
   void SleepUntil(TimePoint t) {
     const TimePoint now = Now();
     if (t > now) SleepFor(t - now);
@@ -30,12 +38,15 @@ class Clock {
 // The process's clock: std::chrono::steady_clock and std::this_thread.
 Clock& RealClock();
 
-// A clock that moves only when told to (tests). SleepFor advances it by the time asked, at once,
-// so code that sleeps in a loop runs its loop without waiting; Advance moves it from outside.
+// A clock that moves only when told to (tests). SleepFor advances it by the time asked, at once
+// (not when its `done` holds already), so code that sleeps in a loop runs its loop without
+// waiting; Advance moves it from outside.
 class ManualClock : public Clock {
  public:
   TimePoint Now() override;
   void SleepFor(Duration d) override;
+  bool SleepFor(Duration d, std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                const std::function<bool()>& done) override;
   void Advance(Duration d);
   // The total time slept through SleepFor.
   Duration Slept();

@@ -3,10 +3,11 @@
 namespace dbr {
 
 PeriodicTask::PeriodicTask(std::chrono::milliseconds period, std::function<void()> task,
-                           bool call_when_stopped)
+                           bool call_when_stopped, Clock& clock)
     : period_(period),
       task_(std::move(task)),
       call_when_stopped_(call_when_stopped),
+      clock_(clock),
       thread_([this] { Loop(); }) {}
 
 PeriodicTask::~PeriodicTask() {
@@ -21,7 +22,7 @@ PeriodicTask::~PeriodicTask() {
 
 void PeriodicTask::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
+  while (!clock_.SleepFor(period_, cv_, lock, [this] { return stop_; })) {
     lock.unlock();
     task_();
     lock.lock();

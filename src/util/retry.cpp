@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
-#include <thread>
 
 #include "util/log.h"
 
@@ -18,15 +17,16 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt) {
   return std::chrono::milliseconds(jitter(rng));
 }
 
-Status Retry(const RetryPolicy& policy, const std::string& what,
-             const std::function<Status()>& fn) {
-  return RetryIf(policy, what, fn, [](const Status&) { return true; });
+Status Retry(const RetryPolicy& policy, const std::string& what, const std::function<Status()>& fn,
+             Clock& clock) {
+  return RetryIf(
+      policy, what, fn, [](const Status&) { return true; }, clock);
 }
 
 Status RetryIf(const RetryPolicy& policy, const std::string& what,
                const std::function<Status()>& fn,
-               const std::function<bool(const Status&)>& should_retry) {
-  const auto started = std::chrono::steady_clock::now();
+               const std::function<bool(const Status&)>& should_retry, Clock& clock) {
+  const Clock::TimePoint started = clock.Now();
   const bool timed = policy.give_up_after.count() > 0;
   Status last;
   int attempt = 1;
@@ -35,13 +35,12 @@ Status RetryIf(const RetryPolicy& policy, const std::string& what,
     if (last.ok() || !should_retry(last)) return last;
     if (attempt == policy.attempts) break;
     auto delay = BackoffDelay(policy, attempt);
-    if (timed && std::chrono::steady_clock::now() + delay > started + policy.give_up_after) break;
+    if (timed && clock.Now() + delay > started + policy.give_up_after) break;
     log::warn("{} failed (attempt {}{}), retrying in {} ms: {}", what, attempt,
               timed ? "" : "/" + std::to_string(policy.attempts), delay.count(), last.message());
-    std::this_thread::sleep_for(delay);
+    clock.SleepFor(delay);
   }
-  const double waited =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double waited = clock.SecondsSince(started);
   return last.Wrap(timed ? what + " failed for " + std::to_string(std::lround(waited)) + " s (" +
                                std::to_string(attempt) + " attempts)"
                          : what + " failed after " + std::to_string(attempt) + " attempts");

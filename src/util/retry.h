@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "util/clock.h"
 #include "util/status.h"
 
 namespace dbr {
@@ -18,14 +19,16 @@ struct RetryPolicy {
   std::chrono::seconds give_up_after{0};
 };
 
-// Calls `fn` until it succeeds or the attempts run out; logs each failure with `what`.
-Status Retry(const RetryPolicy& policy, const std::string& what, const std::function<Status()>& fn);
+// Calls `fn` until it succeeds or the attempts run out; logs each failure with `what`. Waits
+// between attempts on `clock`.
+Status Retry(const RetryPolicy& policy, const std::string& what, const std::function<Status()>& fn,
+             Clock& clock = RealClock());
 
 // As Retry, but stops at the first failure `should_retry` rejects and returns it unwrapped (a
 // permanent error is reported as itself, not as "failed after N attempts").
 Status RetryIf(const RetryPolicy& policy, const std::string& what,
                const std::function<Status()>& fn,
-               const std::function<bool(const Status&)>& should_retry);
+               const std::function<bool(const Status&)>& should_retry, Clock& clock = RealClock());
 
 // The delay before attempt `attempt` (1-based), with full jitter.
 std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt);

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <functional>
 #include <optional>
-#include <thread>
 
 #include "engine/heartbeat.h"
+#include "model/timings.h"
 #include "pg/quote.h"
 #include "pg/replication.h"
 #include "util/fault.h"
@@ -18,8 +18,6 @@
 
 namespace dbr::verify {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 std::string MarkerTable() {
   return pg::QualifiedName(names::kSchema, names::kVerifyMarkerTable);
@@ -47,21 +45,23 @@ Status EnsureMarkerReplicated(pg::Connection& sender, pg::Connection& receiver,
 Status WaitFor(const std::string& what, int64_t timeout_s,
                const std::function<Result<bool>()>& done,
                const std::function<std::string()>& progress) {
-  const auto start = Clock::now();
-  auto last_report = start;
+  const Timings::Verify& timings = Timings::Default().verify;
+  Clock& clock = RealClock();
+  const Clock::TimePoint start = clock.Now();
+  Clock::TimePoint last_report = start;
   while (true) {
     auto d = done();
     if (!d.ok()) return d.status();
     if (*d) return Status::Ok();
-    const auto now = Clock::now();
+    const Clock::TimePoint now = clock.Now();
     if (now - start > std::chrono::seconds(timeout_s))
       return Status::Error(
           fmt::format("{} took longer than {} s ({})", what, timeout_s, progress()));
-    if (now - last_report > std::chrono::seconds(5)) {
+    if (now - last_report > timings.progress_every) {
       log::info("verify: {}... ({})", what, progress());
       last_report = now;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    clock.SleepFor(timings.poll);
   }
 }
 
@@ -139,10 +139,8 @@ const char* const kStaleVerifySlots =
     "current_database()";
 
 Result<int64_t> CountStaleVerifySlots(pg::Connection& conn) {
-  auto n = conn.QueryValue(std::string("SELECT count(*) ") + kStaleVerifySlots,
-                           {std::string(names::kVerifySlotPrefix) + "%"});
-  if (!n.ok()) return n.status();
-  return std::stoll(*n);
+  return conn.QueryInt(std::string("SELECT count(*) ") + kStaleVerifySlots,
+                       {std::string(names::kVerifySlotPrefix) + "%"});
 }
 
 Status DropStaleVerifySlots(pg::Connection& conn) {

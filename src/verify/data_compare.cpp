@@ -513,12 +513,12 @@ Result<TablePlan> PlanTable(pg::Connection& src, TableShape shape, int64_t range
   const int64_t ranges = range_bytes > 0 ? std::min<int64_t>(256, s.bytes / range_bytes + 1) : 1;
   if (!s.splittable || ranges < 2) return plan;
   auto est =
-      src.QueryValue("SELECT greatest(reltuples, 1)::bigint FROM pg_class WHERE oid = $1::regclass",
-                     {s.Qualified()});
+      src.QueryInt("SELECT greatest(reltuples, 1)::bigint FROM pg_class WHERE oid = $1::regclass",
+                   {s.Qualified()});
   if (!est.ok()) return est.status();
   // About 100 sampled keys per range, from whole pages (SYSTEM reads only the pages it picks).
-  const double percent =
-      std::clamp(100.0 * static_cast<double>(ranges) * 100 / std::stod(*est), 0.001, 100.0);
+  const double percent = std::clamp(
+      100.0 * static_cast<double>(ranges) * 100 / static_cast<double>(*est), 0.001, 100.0);
   const std::string lead = "t." + pg::QuoteIdent(s.columns[s.key.front()].name);
   auto sample = src.Query(fmt::format("SELECT {}::text FROM {} t TABLESAMPLE SYSTEM ($1::real) "
                                       "ORDER BY {}",

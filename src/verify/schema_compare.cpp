@@ -6,6 +6,7 @@
 
 #include "model/names.h"
 #include "pg/quote.h"
+#include "util/parse.h"
 #include "verify/schema_diff.h"
 #include "verify/schema_normalize.h"
 
@@ -279,7 +280,13 @@ Status ReadSequencePosition(pg::Connection& conn, const pg::QueryResult& r, int 
   SequencePosition p;
   p.last_value = pos->GetInt(0, 0);
   p.is_called = pos->GetBool(0, 1);
-  if (const Property* inc = Find(o, "increment")) p.increment = std::stoll(inc->value);
+  if (const Property* inc = Find(o, "increment")) {
+    auto increment = ParseInt(inc->value);
+    if (!increment)
+      return Status::Error("sequence " + o.name + " on the " + conn.params().label +
+                           " has an increment that is not an integer: " + inc->value);
+    p.increment = *increment;
+  }
   o.sequence = p;
   return Status::Ok();
 }

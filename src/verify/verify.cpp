@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <filesystem>
 
 #include "model/names.h"
@@ -119,7 +118,7 @@ std::string VerifyReport::ToText() const {
 }
 
 Result<VerifyReport> Verify(RunContext& ctx) {
-  const auto started = std::chrono::steady_clock::now();
+  const Clock::TimePoint started = ctx.clock.Now();
   if (ctx.state.switching)
     return Status::Error("a cut-over or rollback was interrupted: run that command again first");
   if (!std::filesystem::is_directory(ctx.store.dir()))
@@ -176,8 +175,7 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   if (!objects.ok()) return objects.status().Wrap("comparing the schemas");
   report.objects = std::move(*objects);
   report.finished_at = NowUtc();
-  report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report.seconds = ctx.clock.SecondsSince(started);
   DBR_RETURN_IF_ERROR(WriteFileAtomic(ctx.store.file("verify.json"), report.ToJson().dump(2)));
   return report;
 }

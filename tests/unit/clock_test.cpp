@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "util/periodic_task.h"
+
 namespace dbr {
 namespace {
 
@@ -20,6 +24,40 @@ TEST(ManualClock, MovesOnlyWhenSleptOrAdvanced) {
   EXPECT_EQ(clock.Slept(), seconds(5));
   clock.SleepUntil(start + seconds(6));
   EXPECT_DOUBLE_EQ(clock.SecondsSince(start), 6.0);
+}
+
+TEST(ManualClock, SleepUntilDoneAdvancesUnlessDoneAlready) {
+  ManualClock clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock<std::mutex> lock(mu);
+  bool done = false;
+  EXPECT_FALSE(clock.SleepFor(seconds(5), cv, lock, [&] { return done; }));
+  EXPECT_EQ(clock.Slept(), seconds(5));
+  done = true;
+  EXPECT_TRUE(clock.SleepFor(seconds(5), cv, lock, [&] { return done; }));
+  EXPECT_EQ(clock.Slept(), seconds(5));
+}
+
+TEST(PeriodicTask, CallsAPeriodApartOnItsClock) {
+  ManualClock clock;
+  const auto start = clock.Now();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<double> calls;  // seconds since start
+  {
+    PeriodicTask task(
+        milliseconds(2500),
+        [&] {
+          std::lock_guard<std::mutex> lock(mu);
+          if (calls.size() < 4) calls.push_back(clock.SecondsSince(start));
+          cv.notify_all();
+        },
+        /*call_when_stopped=*/false, clock);
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return calls.size() == 4; });
+  }
+  EXPECT_EQ(calls, (std::vector<double>{2.5, 5.0, 7.5, 10.0}));
 }
 
 TEST(RealClock, SleepsForReal) {

@@ -165,6 +165,20 @@ TEST(ReportSamples, MinGapSkipsSamplesRecordedTooSoon) {
   EXPECT_EQ(ReadSamples(tmp.path() / kSamplesFile).samples.size(), 2u);
 }
 
+TEST(ReportSamples, MinGapIsTimedOnTheRecordersClock) {
+  TempDir tmp;
+  ManualClock clock;
+  SampleRecorder rec(tmp.path(), "run", kDefaultSamplesMaxBytes, clock);
+  for (int i = 0; i < 5; ++i) {  // 0, 1.5 (too soon), 3, 4.5 (too soon), 6 s
+    ASSERT_TRUE(rec.Record("lag", {{"bytes", i}}, std::chrono::seconds(2)).ok());
+    clock.Advance(std::chrono::milliseconds(1500));
+  }
+  std::vector<int> recorded;
+  for (const Sample& s : ReadSamples(tmp.path() / kSamplesFile).samples)
+    recorded.push_back(s.values["bytes"]);
+  EXPECT_EQ(recorded, (std::vector<int>{0, 2, 4}));
+}
+
 TEST(ReportSamples, TheFileStaysBoundedAndKeepsItsWholeSpan) {
   TempDir tmp;
   SampleRecorder rec(tmp.path(), "heartbeat", /*max_bytes=*/20000);

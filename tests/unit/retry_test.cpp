@@ -58,6 +58,24 @@ TEST(RetryTest, TimeBudgetEndsAnOutageWhateverTheAttemptsLeft) {
       << st.message();
 }
 
+TEST(RetryTest, WaitsOnTheClockItIsGiven) {
+  ManualClock clock;
+  int calls = 0;
+  Status st = Retry(
+      {.attempts = 1 << 30, .first_delay = 1s, .max_delay = 8s, .give_up_after = 60s},
+      "connecting to the source",
+      [&] {
+        ++calls;
+        return Status::Unavailable("timeout");
+      },
+      clock);
+  EXPECT_LE(clock.Slept(), 60s);
+  EXPECT_GT(clock.Slept(), 60s - 8s);  // the last delay may fall short by up to max_delay
+  EXPECT_GT(calls, 8);
+  EXPECT_NE(st.message().find("connecting to the source failed for "), std::string::npos)
+      << st.message();
+}
+
 TEST(RetryTest, BackoffGrowsToItsCapWithJitter) {
   RetryPolicy p{.attempts = 10, .first_delay = 100ms, .max_delay = 1000ms};
   for (int i = 0; i < 50; ++i) {
