@@ -22,6 +22,7 @@
 #include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/poll.h"
 #include "util/retry.h"
 
@@ -221,7 +222,9 @@ struct Switch {
     DBR_RETURN_IF_ERROR(old_side->Exec("COMMIT"));
     auto lsn = old_side->QueryValue("SELECT pg_current_wal_flush_lsn()");
     if (!lsn.ok()) return lsn.status();
-    state.switching->marker = std::stoll(*marker);
+    auto seq = ParseInt(*marker);
+    if (!seq) return Status::Error("the switch marker's seq is not a number: " + *marker);
+    state.switching->marker = *seq;
     state.switching->lsn = *lsn;
     return Status::Ok();
   }
