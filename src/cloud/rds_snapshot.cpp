@@ -21,6 +21,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/parallel.h"
+#include "util/phases.h"
 #include "util/progress.h"
 
 namespace dbr {
@@ -48,23 +49,33 @@ class RdsSnapshotSource : public SnapshotSource {
       if (!f.ok)
         return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
     plan_ = std::move(*planned.plan);
-    if (st.phase == RdsPhase::kNone) {
-      // The path is fixed at the start: a version AWS releases meanwhile does not change it.
-      st.target_version = plan_.target_version;
-      st.hops = plan_.hops;
-      st.phase = RdsPhase::kSnapshot;
-    }
-    if (st.phase == RdsPhase::kSnapshot) DBR_RETURN_IF_ERROR(Snapshot(ctx));
-    if (st.phase == RdsPhase::kUpgrade) DBR_RETURN_IF_ERROR(Upgrade(ctx));
-    if (st.phase == RdsPhase::kEncrypt) DBR_RETURN_IF_ERROR(Encrypt(ctx));
-    if (st.phase == RdsPhase::kRestore) DBR_RETURN_IF_ERROR(Restore(ctx));
-    UseRecordedDestination(ctx.config, ctx.state);  // from now on: the restored instance
-    if (st.phase == RdsPhase::kLsn) DBR_RETURN_IF_ERROR(FindLsn(ctx));
-    DBR_RETURN_IF_ERROR(ctx.Reconnect());
-    if (st.phase == RdsPhase::kPrepare) DBR_RETURN_IF_ERROR(PrepareDestination(ctx));
-    if (st.phase == RdsPhase::kReplicas) DBR_RETURN_IF_ERROR(ReadReplicas(ctx));
-    if (st.phase == RdsPhase::kWarm) DBR_RETURN_IF_ERROR(Warm(ctx));
-    return Status::Ok();
+    using Row = PhaseRow<RdsPhase>;
+    const Row phases[] = {
+        {RdsPhase::kNone,
+         [&]() -> Result<RdsPhase> {
+           // The path is fixed at the start: a version AWS releases meanwhile does not change it.
+           st.target_version = plan_.target_version;
+           st.hops = plan_.hops;
+           return RdsPhase::kSnapshot;
+         }},
+        {RdsPhase::kSnapshot, [&] { return Snapshot(ctx); }},
+        {RdsPhase::kUpgrade, [&] { return Upgrade(ctx); }},
+        {RdsPhase::kEncrypt, [&] { return Encrypt(ctx); }},
+        {RdsPhase::kRestore, [&] { return Restore(ctx); }},
+        {RdsPhase::kLsn,
+         [&] {
+           UseRecordedDestination(ctx.config, ctx.state);  // from now on: the restored instance
+           return FindLsn(ctx);
+         }},
+        {RdsPhase::kPrepare,
+         [&]() -> Result<RdsPhase> {
+           DBR_RETURN_IF_ERROR(ctx.Reconnect());
+           return PrepareDestination(ctx);
+         }},
+        {RdsPhase::kReplicas, [&] { return ReadReplicas(ctx); }},
+        {RdsPhase::kWarm, [&] { return Warm(ctx); }},
+    };
+    return RunPhases(st.phase, RdsPhase::kDone, phases, "rds", [&] { return ctx.SaveState(); });
   }
 
   Status Finish(RunContext& ctx) override {
@@ -85,13 +96,6 @@ class RdsSnapshotSource : public SnapshotSource {
   }
 
  private:
-  Status Next(RunContext& ctx, RdsPhase phase) {
-    ctx.state.rds.phase = phase;
-    DBR_RETURN_IF_ERROR(ctx.SaveState());
-    CrashPoint(("rds:" + std::string(NameOf(phase))).c_str());
-    return Status::Ok();
-  }
-
   // Before the snapshot: what is surely on disk (the flush position); after it: all WAL written.
   Result<std::string> SourceFlushedLsn(RunContext& ctx) {
     return ctx.src->QueryValue("SELECT pg_current_wal_flush_lsn()::text");
@@ -108,7 +112,7 @@ class RdsSnapshotSource : public SnapshotSource {
     return dbr::WaitForInstance(rds_, id, ctx.config.upgrade.wait_timeout, out, ctx.clock);
   }
 
-  Status Snapshot(RunContext& ctx) {
+  Result<RdsPhase> Snapshot(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     if (st.snapshot.empty()) {
       auto before = SourceFlushedLsn(ctx);
@@ -134,10 +138,10 @@ class RdsSnapshotSource : public SnapshotSource {
     st.lsn_after = *after;
     log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
               st.lsn_after);
-    return Next(ctx, RdsPhase::kUpgrade);
+    return RdsPhase::kUpgrade;
   }
 
-  Status Upgrade(RunContext& ctx) {
+  Result<RdsPhase> Upgrade(RunContext& ctx) {
     const std::string& id = ctx.state.rds.snapshot;
     for (const auto& hop : ctx.state.rds.hops) {
       auto s = rds_.DescribeSnapshot(id);
@@ -168,10 +172,10 @@ class RdsSnapshotSource : public SnapshotSource {
           },
           ctx.clock));
     }
-    return Next(ctx, plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt);
+    return plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt;
   }
 
-  Status Encrypt(RunContext& ctx) {
+  Result<RdsPhase> Encrypt(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     if (st.encrypted_snapshot.empty()) {
       st.encrypted_snapshot = st.snapshot + "-encrypted";
@@ -186,10 +190,10 @@ class RdsSnapshotSource : public SnapshotSource {
       if (!copied.ok()) return copied.status();
     }
     DBR_RETURN_IF_ERROR(WaitForSnapshot(ctx, st.encrypted_snapshot, ""));
-    return Next(ctx, RdsPhase::kRestore);
+    return RdsPhase::kRestore;
   }
 
-  Status Restore(RunContext& ctx) {
+  Result<RdsPhase> Restore(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     aws::RestoreRequest request = plan_.restore;
     request.snapshot_id = st.encrypted_snapshot.empty() ? st.snapshot : st.encrypted_snapshot;
@@ -216,10 +220,10 @@ class RdsSnapshotSource : public SnapshotSource {
     st.dst_port = instance.endpoint_port;
     st.time_after = NowUtc();
     log::info("instance {} available at {}:{}", st.instance, st.dst_host, st.dst_port);
-    return Next(ctx, RdsPhase::kLsn);
+    return RdsPhase::kLsn;
   }
 
-  Status FindLsn(RunContext& ctx) {
+  Result<RdsPhase> FindLsn(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     // The recovery that ends the restored data happens after the restore was requested.
     auto before = aws::ParseIso8601(st.time_restore.empty() ? st.time_before : st.time_restore);
@@ -266,7 +270,7 @@ class RdsSnapshotSource : public SnapshotSource {
     ctx.state.snapshot_lsn = lsn->ToString();
     log::info("the restored data ends at {} (source WAL was between {} and {})",
               ctx.state.snapshot_lsn, st.lsn_before, st.lsn_after);
-    return Next(ctx, RdsPhase::kPrepare);
+    return RdsPhase::kPrepare;
   }
 
   // A subscription the source server had, in any of its databases, is copied enabled: it would
@@ -306,7 +310,7 @@ class RdsSnapshotSource : public SnapshotSource {
   // The copy holds what the source held: a copied replication slot would retain WAL on the new
   // instance for ever, so it goes. Roles, the publication and the heartbeat table are kept
   // (the heartbeat rows up to the LSN are part of what verification checks).
-  Status PrepareDestination(RunContext& ctx) {
+  Result<RdsPhase> PrepareDestination(RunContext& ctx) {
     DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
     // This relocation's and those of relocations of the source's other databases: nothing
     // streams from the copies.
@@ -320,10 +324,10 @@ class RdsSnapshotSource : public SnapshotSource {
       DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));
       log::info("dropped the copy of replication slot {} on the new instance", slots->Get(i, 0));
     }
-    return Next(ctx, RdsPhase::kReplicas);
+    return RdsPhase::kReplicas;
   }
 
-  Status ReadReplicas(RunContext& ctx) {
+  Result<RdsPhase> ReadReplicas(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     for (size_t i = 0; i < plan_.replica_classes.size(); ++i) {
       std::string id = fmt::format("{}-replica-{}", st.instance, i + 1);
@@ -340,12 +344,12 @@ class RdsSnapshotSource : public SnapshotSource {
       }
     }
     for (const auto& id : st.replicas) DBR_RETURN_IF_ERROR(WaitForInstance(ctx, id, nullptr));
-    return Next(ctx, RdsPhase::kWarm);
+    return RdsPhase::kWarm;
   }
 
   // A restored RDS volume loads its blocks from S3 on first read: read every table and index
   // once now, on the destination, rather than in the application's first queries.
-  Status Warm(RunContext& ctx) {
+  Result<RdsPhase> Warm(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     auto have =
         ctx.dst->QueryValue("SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm'");
@@ -397,7 +401,7 @@ class RdsSnapshotSource : public SnapshotSource {
     });
     DBR_RETURN_IF_ERROR(warmed);
     if (prewarm) log::info("read {} pages on the new instance", pages.load());
-    return Next(ctx, RdsPhase::kDone);
+    return RdsPhase::kDone;
   }
 
   aws::RdsSession session_;

@@ -164,6 +164,12 @@ Status RunSteps(RunContext& ctx) {
 
 }  // namespace
 
+std::vector<std::string_view> StepNames() {
+  std::vector<std::string_view> names;
+  for (const Step& s : kSteps) names.push_back(s.name);
+  return names;
+}
+
 Status RunRelocation(const Config& config) {
   RunContext ctx(config, config.state_dir);
   ctx.engine = MakeEngine(config);

@@ -9,9 +9,9 @@
 #include "snapshot/schema_dump.h"
 #include "snapshot/snapshot_source.h"
 #include "snapshot/table_copy.h"
-#include "util/fault.h"
 #include "util/log.h"
 #include "util/parallel.h"
+#include "util/phases.h"
 
 namespace dbr {
 namespace {
@@ -27,35 +27,36 @@ class LogicalCopySource : public SnapshotSource {
     auto pg_restore = pg::FindPgTool("pg_restore", pg_dump->major, ctx.config.pg_bin_dir);
     if (!pg_restore.ok()) return pg_restore.status();
     auto archive = ctx.store.file("schema.dump");
-    SnapshotPhase& phase = ctx.state.snapshot_phase;
-    const bool indexes_interrupted = phase == SnapshotPhase::kIndexes;
-
-    if (phase == SnapshotPhase::kNone || phase == SnapshotPhase::kSchema) {
+    const bool indexes_interrupted = ctx.state.snapshot_phase == SnapshotPhase::kIndexes;
+    auto schema = [&]() -> Result<SnapshotPhase> {
       DBR_RETURN_IF_ERROR(RestoreSchema(ctx, *pg_dump, *pg_restore, archive));
-      phase = SnapshotPhase::kRows;
-      DBR_RETURN_IF_ERROR(ctx.SaveState());
-      CrashPoint("snapshot:schema-restored");
-    }
-    if (phase == SnapshotPhase::kRows) {
-      DBR_RETURN_IF_ERROR(CopyRows(ctx));
-      phase = SnapshotPhase::kIndexes;
-      DBR_RETURN_IF_ERROR(ctx.SaveState());
-      CrashPoint("snapshot:rows-copied");
-    }
-    if (phase == SnapshotPhase::kIndexes) {
-      log::info("building indexes and constraints (pg_dump's post-data part, {} jobs)", ctx.Jobs());
-      DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data", ctx.Jobs(),
-                                         indexes_interrupted, *ctx.dst));
-      DBR_RETURN_IF_ERROR(RefreshMaterializedViews(ctx));
-      phase = SnapshotPhase::kAnalyze;
-      DBR_RETURN_IF_ERROR(ctx.SaveState());
-    }
-    if (phase == SnapshotPhase::kAnalyze) {
-      DBR_RETURN_IF_ERROR(Analyze(ctx));
-      phase = SnapshotPhase::kDone;
-      DBR_RETURN_IF_ERROR(ctx.SaveState());
-    }
-    return Status::Ok();
+      return SnapshotPhase::kRows;
+    };
+    const PhaseRow<SnapshotPhase> phases[] = {
+        {SnapshotPhase::kNone, schema},
+        {SnapshotPhase::kSchema, schema},
+        {SnapshotPhase::kRows,
+         [&]() -> Result<SnapshotPhase> {
+           DBR_RETURN_IF_ERROR(CopyRows(ctx));
+           return SnapshotPhase::kIndexes;
+         }},
+        {SnapshotPhase::kIndexes,
+         [&]() -> Result<SnapshotPhase> {
+           log::info("building indexes and constraints (pg_dump's post-data part, {} jobs)",
+                     ctx.Jobs());
+           DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data",
+                                              ctx.Jobs(), indexes_interrupted, *ctx.dst));
+           DBR_RETURN_IF_ERROR(RefreshMaterializedViews(ctx));
+           return SnapshotPhase::kAnalyze;
+         }},
+        {SnapshotPhase::kAnalyze,
+         [&]() -> Result<SnapshotPhase> {
+           DBR_RETURN_IF_ERROR(Analyze(ctx));
+           return SnapshotPhase::kDone;
+         }},
+    };
+    return RunPhases(ctx.state.snapshot_phase, SnapshotPhase::kDone, phases, "snapshot",
+                     [&] { return ctx.SaveState(); });
   }
 
  private:

@@ -408,8 +408,8 @@ TEST_P(ResumeTest, KilledRunResumesToAnEqualDestination) {
 
 INSTANTIATE_TEST_SUITE_P(AtEveryStep, ResumeTest,
                          ::testing::Values("before:heartbeat", "before:publication",
-                                           "after:publication", "snapshot:schema-restored",
-                                           "copy:table-done", "snapshot:rows-copied",
+                                           "after:publication", "snapshot:rows",
+                                           "copy:table-done", "snapshot:indexes",
                                            "after:snapshot", "after:subscription", "after:catchup",
                                            "after:heartbeat_verify", "after:sequences",
                                            "after:verify"),
