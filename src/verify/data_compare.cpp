@@ -517,14 +517,18 @@ Result<TablePlan> PlanTable(pg::Connection& src, TableShape shape, int64_t range
                    {s.Qualified()});
   if (!est.ok()) return est.status();
   // About 100 sampled keys per range, from whole pages (SYSTEM reads only the pages it picks).
+  // Those are few pages, and SYSTEM may pick none: then row by row (BERNOULLI reads the table).
   const double percent = std::clamp(
       100.0 * static_cast<double>(ranges) * 100 / static_cast<double>(*est), 0.001, 100.0);
   const std::string lead = "t." + pg::QuoteIdent(s.columns[s.key.front()].name);
-  auto sample = src.Query(fmt::format("SELECT {}::text FROM {} t TABLESAMPLE SYSTEM ($1::real) "
-                                      "ORDER BY {}",
-                                      lead, s.Qualified(), lead),
-                          {fmt::format("{}", percent)});
-  if (!sample.ok()) return sample.status().Wrap("sampling the keys of " + s.Display());
+  Result<pg::QueryResult> sample = Status::Error("not sampled");
+  for (const char* method : {"SYSTEM", "BERNOULLI"}) {
+    sample = src.Query(fmt::format("SELECT {}::text FROM {} t TABLESAMPLE {} ($1::real) ORDER BY {}",
+                                   lead, s.Qualified(), method, lead),
+                       {fmt::format("{}", percent)});
+    if (!sample.ok()) return sample.status().Wrap("sampling the keys of " + s.Display());
+    if (sample->rows() >= ranges) break;
+  }
   const int n = sample->rows();
   for (int64_t i = 1; i < ranges && n > 0; ++i) {
     std::string b = sample->Get(static_cast<int>(i * n / ranges), 0);
