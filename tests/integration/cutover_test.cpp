@@ -145,7 +145,9 @@ class CutoverTest : public SharedPairTest {
     p.password = "apppw";
     p.dbname = db_;
     p.sslmode = "disable";
-    p.connect_timeout_s = 2;
+    // Long enough for a loaded machine (2 s timed out at a load of 12); a proxy left paused
+    // still fails it.
+    p.connect_timeout_s = 10;
     return p;
   }
 
