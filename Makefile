@@ -25,7 +25,7 @@ deps:
 
 $(BUILD_RELEASE)/build.ninja:
 	cmake -S . -B $(BUILD_RELEASE) -G Ninja -DCMAKE_BUILD_TYPE=Release -DDBR_WERROR=ON \
-	  -DDBR_TESTS=OFF
+	  -DDBR_TESTS=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8
 
 # db_relocate as a packager builds it (Release, the default compiler), warnings as errors.
 build: deps $(BUILD_RELEASE)/build.ninja
