@@ -138,6 +138,9 @@ struct Timings {
     PolledWait pgbouncer_start{milliseconds(100), seconds(5)};
     // Until a PgBouncer sent SIGTERM has gone.
     PolledWait pgbouncer_stop{milliseconds(100), seconds(10)};
+    // After a PAUSE that timed out, until PgBouncer shows the database paused (it has read the
+    // PAUSE), before it is resumed.
+    PolledWait pgbouncer_pause_seen{milliseconds(20), seconds(10)};
     // How often a pausing HAProxy is asked for the sessions left (cutover.pause_timeout bounds
     // it).
     milliseconds haproxy_drain_poll{20};

@@ -87,8 +87,21 @@ class PgBouncer : public Proxy {
     if (!admin.ok()) return admin.status();
     auto paused = admin->QueryWithin("PAUSE " + co_.database, timeout);
     if (paused.ok()) return Status::Ok();
-    // Give the database back to its clients before reporting: nothing has changed yet.
-    Status resumed = Resume();
+    // Give the database back to its clients before reporting: nothing has changed yet. On a
+    // loaded machine PgBouncer may not have read the PAUSE yet: a RESUME before it finds nothing
+    // paused, and the PAUSE read after it holds the clients for good. So resume only once
+    // PgBouncer shows the database paused.
+    const PolledWait& wait = Timings::Default().proxies.pgbouncer_pause_seen;
+    const bool seen = wait.Until([&] {
+      auto state = Inspect();
+      return state.ok() && state->paused;
+    });
+    Status resumed =
+        seen ? Resume()
+             : Status::Error(fmt::format(
+                   "PgBouncer did not show database {} paused within {} s; if `db_relocate proxy` "
+                   "shows it paused later, run RESUME {} on its admin console",
+                   co_.database, wait.LimitSeconds(), co_.database));
     return Status::Error(fmt::format(
         "PgBouncer could not pause database {} within {} ms ({}); {}. Transactions still running "
         "hold it (with pool_mode session, every connected client does)",
