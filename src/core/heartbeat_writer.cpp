@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -15,6 +16,8 @@
 #include "model/timings.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/outage.h"
+#include "util/progress.h"
 #include "util/retry.h"
 
 namespace dbr {
@@ -48,10 +51,19 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   const auto interval = std::chrono::duration<double>(config.heartbeat_interval);
   const RetryPolicy& backoff = Timings::Default().heartbeat.insert_retry;
   std::optional<pg::Connection> src;
-  int failures = 0;
+  OutageLog outage(Timings::Default().heartbeat.outage_reminder);
   // Stops when told to, or when its relocation's state is gone (removed by hand or by a test).
-  while (!std::filesystem::exists(store.file("heartbeat.stop")) &&
-         std::filesystem::exists(store.file("state.json"))) {
+  auto told_to_stop = [&] {
+    return std::filesystem::exists(store.file("heartbeat.stop")) ||
+           !std::filesystem::exists(store.file("state.json"));
+  };
+  // Sleeps until `until`, looking for the stop now and then: a backoff is longer than the time
+  // a stop is waited for.
+  auto sleep_until = [&](Clock::TimePoint until) {
+    while (!told_to_stop() && clock.Now() < until)
+      clock.SleepFor(std::min<Clock::Duration>(until - clock.Now(), backoff.first_delay));
+  };
+  while (!told_to_stop()) {
     const Clock::TimePoint started = clock.Now();
     if (!src || src->IsBroken()) {
       // The heartbeat is written where the application writes: the destination after cut-over.
@@ -63,20 +75,30 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
     Status st = src ? src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES")
                     : Status::Error("source unreachable");
     if (st.ok()) {
-      failures = 0;
+      if (outage.Succeeded(clock.Now()) == OutageLog::Say::kRecovered)
+        log::info("heartbeat inserts work again after {} ({} failed attempts)",
+                  HumanDuration(outage.seconds(clock.Now())), outage.attempts());
     } else if (st.message().find("does not exist") != std::string::npos) {
       log::info("heartbeat table is gone (cleaned up): writer stops");
       break;
     } else {
-      ++failures;
       (void)samples.CountError("heartbeat insert failed: " + st.message());
       src.reset();
-      auto delay = BackoffDelay(backoff, failures);
-      log::warn("heartbeat insert failed, retrying in {} ms: {}", delay.count(), st.message());
-      clock.SleepFor(delay);
+      const OutageLog::Say say = outage.Failed(clock.Now());
+      const auto delay = BackoffDelay(backoff, outage.attempts());
+      if (say == OutageLog::Say::kStarted)
+        log::warn(
+            "heartbeat insert failed: {}; retrying quietly, at most every {} s, until it "
+            "works again or the writer is stopped",
+            st.message(),
+            std::chrono::duration_cast<std::chrono::seconds>(backoff.max_delay).count());
+      else if (say == OutageLog::Say::kStill)
+        log::warn("heartbeat inserts still fail after {} ({} attempts): {}",
+                  HumanDuration(outage.seconds(clock.Now())), outage.attempts(), st.message());
+      sleep_until(clock.Now() + delay);
       continue;
     }
-    clock.SleepUntil(started + std::chrono::duration_cast<Clock::Duration>(interval));
+    sleep_until(started + std::chrono::duration_cast<Clock::Duration>(interval));
   }
   return 0;
 }

@@ -63,6 +63,8 @@ struct Timings {
     // The writer's backoff while its inserts fail (it retries for as long as it lives).
     RetryPolicy insert_retry{
         .attempts = 1000000, .first_delay = milliseconds(500), .max_delay = milliseconds(15000)};
+    // While its inserts keep failing, the writer says so once, then again this often.
+    std::chrono::minutes outage_reminder{10};
   };
   Heartbeat heartbeat;
 
