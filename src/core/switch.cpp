@@ -141,13 +141,10 @@ struct Switch {
     }
     if (ReplicationPassword().empty())
       return Status::Error("the run state holds no replication password: was `run` finished?");
-    auto exists = new_side->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1",
-                                       {config.upgrade.user});
-    if (!exists.ok()) return exists.status();
-    if (*exists == "0" && to == Side::kDestination) {  // cleanup drops what we created there
-      state.created_roles.push_back(config.upgrade.user);
-      DBR_RETURN_IF_ERROR(Save());
-    }
+    // Cleanup drops it only if created here, else puts back its comment.
+    DBR_RETURN_IF_ERROR(
+        RecordReplicationUserBefore(*new_side, config.upgrade.user, MarkOf(config), to, state));
+    DBR_RETURN_IF_ERROR(Save());
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
                                               SchemasInScope(config.src.schemas), MarkOf(config)));
     return EnsurePublication(*new_side, link_out.publication, replicable);

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "model/catalog.h"
 #include "model/names.h"
+#include "model/run_state.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 
@@ -43,6 +44,20 @@ struct ReplicationUserOwner {
 Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
                                                                  const std::string& user,
                                                                  const RelocationMark& mine);
+
+// Records in `state` how `user` is on `side` (`conn`) before the relocation first sets it up there
+// (EnsureReplicationUser); the caller saves the state. Nothing is recorded when `side` already is,
+// or when the role carries the mark of `mine` already: set up by a version that did not record
+// it, how it was before is lost.
+Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user,
+                                   const RelocationMark& mine, Side side, RunState& state);
+// Whether `user`'s comment carries the mark of `mine` (false when there is no such role).
+Result<bool> ReplicationUserMarkedFor(pg::Connection& conn, const std::string& user,
+                                      const RelocationMark& mine);
+// Puts back the comment `user` had before (`before`), when it still carries the mark of `mine`
+// (a comment changed since is left alone).
+Status RestoreReplicationUserComment(pg::Connection& conn, const std::string& user,
+                                     const RoleBefore& before, const RelocationMark& mine);
 
 // The publication of `tables` under `name`, created or set to exactly that list.
 Status EnsurePublication(pg::Connection& conn, const std::string& name,

@@ -136,6 +136,18 @@ class CutoverTest : public SharedPairTest {
     return RunDbRelocate({command, "--config", config_.string()}, env);
   }
 
+  // A copy of the config (same folder, so the same state) whose proxy admin console is where
+  // nothing listens: the proxy cannot be read. The config itself stays good for TearDown.
+  fs::path ConfigWithDeadAdmin() {
+    auto dead = PickFreePort();
+    EXPECT_TRUE(dead.ok());
+    fs::path copy = config_.parent_path() / "dead_admin.yaml";
+    fs::copy_file(config_, copy, fs::copy_options::overwrite_existing);
+    // The cutover block ends the file.
+    std::ofstream(copy, std::ios::app) << fmt::format("  admin: 127.0.0.1:{}\n", *dead);
+    return copy;
+  }
+
   // The application's login, through the proxy.
   pg::ConnParams AppThroughProxy() const {
     pg::ConnParams p;
@@ -346,14 +358,37 @@ TEST_F(CutoverTest, ColumnAddedOnlyOnTheSourceRefusesUntilTheDestinationHasIt) {
 
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_admin"));
-  auto dead = PickFreePort();
-  ASSERT_TRUE(dead.ok());
-  // The cutover block ends the file: point its admin console somewhere nothing listens.
-  std::ofstream(config_, std::ios::app) << fmt::format("  admin: 127.0.0.1:{}\n", *dead);
-  CommandResult r = Dbr("cutover");
+  CommandResult r = RunDbRelocate({"cutover", "--config", ConfigWithDeadAdmin().string()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("PgBouncer admin console"), std::string::npos) << r.err;
   ExpectApplicationWritesTo(*src_);
+}
+
+// Were the proxy sending the application to the destination, dropping replication would strand
+// the writes made there: a proxy that cannot be read is no answer.
+TEST_F(CutoverTest, CleanupRefusesWhileTheProxyCannotBeReadAndDropsNothing) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cleanup_blind"));
+  const fs::path blind = ConfigWithDeadAdmin();
+  for (bool dry : {true, false}) {
+    std::vector<std::string> args = {"cleanup", "--config", blind.string()};
+    if (dry) args.push_back("--dry-run");
+    CommandResult r = RunDbRelocate(args);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("cannot read where PgBouncer sends the application"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("cutover.admin"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+                              "'db_relocate_slot_cleanup_blind'"),
+            "1");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_subscription", db_), "1");
+  ExpectApplicationWritesTo(*src_);
+  // With the proxy readable again, cleanup goes ahead.
+  CommandResult clean = Dbr("cleanup");
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+                              "'db_relocate_slot_cleanup_blind'"),
+            "0");
 }
 
 TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {
