@@ -202,6 +202,14 @@ Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot) {
   return *parsed;
 }
 
+std::string SubscriptionOptions(int subscriber_major, const std::string& slot, bool enabled) {
+  std::string with =
+      "create_slot = false, slot_name = " + pg::QuoteLiteral(slot) + ", copy_data = false";
+  if (!enabled) with += ", enabled = false";
+  if (subscriber_major >= 16) with += ", origin = none";
+  return with;
+}
+
 Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
                                 const std::string& conninfo) {
   // One that exists on this slot may have applied changes already: its replication origin
@@ -218,10 +226,11 @@ Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
   }
   DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(conn, link.subscription));
   DBR_RETURN_IF_ERROR(
-      conn.ExecSensitive(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH "
-                                     "(create_slot = false, slot_name = {}, copy_data = false)",
-                                     pg::QuoteIdent(link.subscription), pg::QuoteLiteral(conninfo),
-                                     pg::QuoteIdent(link.publication), pg::QuoteLiteral(link.slot)))
+      conn.ExecSensitive(
+              fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH ({})",
+                          pg::QuoteIdent(link.subscription), pg::QuoteLiteral(conninfo),
+                          pg::QuoteIdent(link.publication),
+                          SubscriptionOptions(conn.server_major(), link.slot, true)))
           .Wrap("creating subscription " + link.subscription));
   log::info("subscription {} created on the {}, bound to slot {}", link.subscription,
             conn.params().label, link.slot);

@@ -71,6 +71,13 @@ std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::strin
 // returns the position from which it will send.
 Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot);
 
+// The WITH options of a subscription db_relocate creates on a server of `subscriber_major`: bound
+// to the existing `slot`, without copying, disabled unless `enabled`; from PostgreSQL 16 also
+// origin = none, so that it takes only the changes made on its publisher, never those applied
+// there by a subscription: a change cannot travel back to where it came from. (A publisher
+// older than 16 is not asked to filter, and sends every change.)
+std::string SubscriptionOptions(int subscriber_major, const std::string& slot, bool enabled);
+
 // Creates the subscription bound to an existing slot, without copying, and enables it; one that
 // already exists on that slot is only enabled (it may have made progress).
 Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,

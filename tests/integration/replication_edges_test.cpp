@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/sequences.h"
+#include "harness/app_pair.h"
 #include "harness/cluster.h"
 #include "harness/shared_pair.h"
 
@@ -45,6 +46,24 @@ TEST_F(SequencesTest, ASequenceTheRoleMayNotReadIsAnErrorNamingItNotANeverUsedOn
   auto done = CopySequencesAhead(*ops, *dst, {"public"}, 1000);
   ASSERT_TRUE(done.ok()) << done.message();
   EXPECT_EQ(*dst_->QueryValue("SELECT last_value FROM used_seq", db), "6000");
+}
+
+class SubscriptionOriginTest : public AppPairTest {};
+
+// From PostgreSQL 16 a subscription can leave out changes that were themselves applied by a
+// subscription (origin = none): with both directions set up around a switch, a change cannot
+// travel back to where it came from.
+TEST_F(SubscriptionOriginTest, OnAServerOf16OrNewerTheSubscriptionTakesOnlyChangesMadeAtItsSource) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 16));
+  ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY)", "app").ok());
+  auto config = WriteConfig(tmp_.path(), *src_, *dst_, "app");
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(*dst_->QueryValue("SELECT string_agg(subname || ' ' || suborigin, ',') "
+                              "FROM pg_subscription",
+                              "app"),
+            "db_relocate_sub none");
+  (void)RunDbRelocate({"cleanup", "--config", config.string()});
 }
 
 }  // namespace
