@@ -371,6 +371,8 @@ struct Switch {
                              link_out.subscription)));
     CrashPoint("switch:finishing");
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
+    // Not done before the way back carries the application's writes.
+    DBR_RETURN_IF_ERROR(ReturnReplicationStreams(*old_side, link_out, from, to, clock, timings));
     state.switching->stage = SwitchStage::kDone;
     state.switching->finished_at = NowUtc();
     state.switches.push_back(*state.switching);

@@ -391,6 +391,42 @@ TEST_F(CutoverTest, CleanupRefusesWhileTheProxyCannotBeReadAndDropsNothing) {
             "0");
 }
 
+// Makes `cluster` refuse the replication user's logins (or take them again): a rule ahead of
+// the harness's in pg_hba.conf, and a reload.
+void RefuseReplicationUser(TestCluster& cluster, bool refuse) {
+  const fs::path hba = cluster.data_dir() / "pg_hba.conf";
+  const std::string rule = "host all upgrade 127.0.0.1/32 reject\n";
+  auto text = ReadFile(hba);
+  ASSERT_TRUE(text.ok()) << text.message();
+  std::string rest = text->starts_with(rule) ? text->substr(rule.size()) : *text;
+  std::ofstream(hba, std::ios::trunc) << (refuse ? rule : "") << rest;
+  ASSERT_TRUE(cluster.Exec("SELECT pg_reload_conf()").ok());
+}
+
+// The way back must carry the application's writes before a cut-over says it is done: a return
+// subscription that cannot log in is no way back.
+TEST_F(CutoverTest, CutoverIsNotDoneUntilTheReturnReplicationStreams) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_return"));
+  ASSERT_NO_FATAL_FAILURE(RefuseReplicationUser(*dst_, true));
+  CommandResult cut = Dbr("cutover");
+  ASSERT_NO_FATAL_FAILURE(RefuseReplicationUser(*dst_, false));
+  EXPECT_EQ(cut.exit_code, 1) << cut.out << cut.err;
+  EXPECT_NE(cut.err.find("return subscription db_relocate_rev_sub on the source has no worker "
+                         "streaming from the destination"),
+            std::string::npos)
+      << cut.err;
+  EXPECT_NE(cut.err.find("run the same command again to finish"), std::string::npos) << cut.err;
+  EXPECT_EQ(cut.out.find("Cut-over done"), std::string::npos) << cut.out;
+  // The application is on the destination already; the command run again finishes the switch.
+  ExpectApplicationWritesTo(*dst_);
+  CommandResult again = Dbr("cutover");
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("Finished the interrupted"), std::string::npos) << again.out;
+  // What the application wrote on the destination reaches the source.
+  EXPECT_TRUE(WaitFor([&] { return Count(*src_) == Count(*dst_); }, 30s))
+      << Count(*src_) << " rows on the source, " << Count(*dst_) << " on the destination";
+}
+
 TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_pause", "  pause_timeout: 1\n"));
   // A transaction left open through the proxy holds its server connection: PAUSE waits for it.
