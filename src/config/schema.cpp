@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "config/config_text.h"
-#include "util/parse.h"
+#include "util/host_port.h"
 
 namespace dbr {
 namespace {
@@ -26,12 +26,8 @@ using fields::TextFormat;
 constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
-// "host:port" with a port in range.
 bool IsHostPort(const std::string& s) {
-  const size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
-  const std::string_view port = std::string_view(s).substr(colon + 1);
-  return IsDigits(port) && ParseInt(port, 1, 65535).has_value();
+  return ParseHostPort(s).ok();
 }
 
 // "17", "16.4": a major version, optionally a minor one; or nothing (the source's version).
@@ -152,6 +148,17 @@ void ReplicationUserIsNotALogin(const Config& config, const FieldReader& file, P
                      "\"): it is the replication user db_relocate creates, and cleanup drops it");
 }
 
+// PgBouncer's admin console is a host:port (HAProxy's runtime API is a socket path).
+void PgBouncerAdminIsHostPort(const Config& config, const FieldReader& file, Problems& problems) {
+  if (!config.cutover.configured || config.cutover.type != "pgbouncer" ||
+      config.cutover.admin.empty())
+    return;
+  auto admin = ParseHostPort(config.cutover.admin);
+  if (!admin.ok())
+    problems.Add(file.MarkOf("cutover.admin"), "cutover.admin",
+                 "PgBouncer's admin console: " + admin.message());
+}
+
 void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& file,
                                        Problems& problems) {
   if (config.provider != "postgres") return;
@@ -202,6 +209,7 @@ const std::map<std::string, std::string>& ConfigKeyAliases() {
 void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& problems) {
   ReplicationUserIsNotALogin(config, file, problems);
   PostgresNeedsADistinctDestination(config, file, problems);
+  PgBouncerAdminIsHostPort(config, file, problems);
 }
 
 void DeriveDefaults(Config& config, const fs::path& base) {
