@@ -159,6 +159,22 @@ void PgBouncerAdminIsHostPort(const Config& config, const FieldReader& file, Pro
                  "PgBouncer's admin console: " + admin.message());
 }
 
+// HAProxy ends the application's connections to the old side, but not the statements they
+// started there: a long autocommit write runs on, and without the fence, which ends those
+// sessions, it could commit after the switch's marker and never reach the new side. (PgBouncer's
+// PAUSE waits for them.)
+void HAProxyNeedsTheFence(const Config& config, const FieldReader& file, Problems& problems) {
+  if (!config.cutover.configured || config.cutover.type != "haproxy" ||
+      config.cutover.fence != "none")
+    return;
+  problems.Add(file.MarkOf("cutover.fence"), "cutover.fence",
+               "\"none\" cannot go with cutover.type haproxy: HAProxy ends the application's "
+               "connections but not the statements they started, and without the fence a long "
+               "write could commit on the old side after the switch's last write was taken, and "
+               "never reach the new side. Use fence: read_only (the default), or PgBouncer, whose "
+               "PAUSE waits for them");
+}
+
 void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& file,
                                        Problems& problems) {
   if (config.provider != "postgres") return;
@@ -210,6 +226,7 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   ReplicationUserIsNotALogin(config, file, problems);
   PostgresNeedsADistinctDestination(config, file, problems);
   PgBouncerAdminIsHostPort(config, file, problems);
+  HAProxyNeedsTheFence(config, file, problems);
 }
 
 void DeriveDefaults(Config& config, const fs::path& base) {

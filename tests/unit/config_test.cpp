@@ -872,6 +872,18 @@ TEST(CutoverConfig, APgBouncerAdminThatIsNotHostPortIsAConfigErrorNamingTheField
             "");
 }
 
+// HAProxy cannot hold a statement in flight: only the fence keeps a long write from committing on
+// the old side after the switch's marker.
+TEST(CutoverConfig, FenceNoneWithHAProxyIsRefusedWithTheReason) {
+  const std::string error = ParseError("cutover:\n  type: haproxy\n  backend: pg\n  fence: none\n");
+  EXPECT_NE(error.find("cutover.fence: \"none\" cannot go with cutover.type haproxy"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("commit on the old side after the switch"), std::string::npos) << error;
+  EXPECT_EQ(MustParse("cutover:\n  type: pgbouncer\n  fence: none\n").cutover.fence, "none");
+  EXPECT_EQ(MustParse("cutover:\n  type: haproxy\n  backend: pg\n").cutover.fence, "read_only");
+}
+
 TEST(CutoverConfig, BadValuesNameTheField) {
   EXPECT_NE(ParseError("cutover:\n  manage: true\n").find("cutover.type: missing"),
             std::string::npos);
