@@ -478,7 +478,10 @@ struct Switch {
             "again once it answers",
             Verb(), ps.ok() ? ps->detail : ps.message()));
     }
-    if (what == Recovery::kFinish) return Finish();
+    if (what == Recovery::kFinish) {
+      Status finished = Finish();
+      return finished.ok() ? finished : FinishLater(finished);
+    }
     if (what == Recovery::kRollForward) return RollForward();
     DBR_RETURN_IF_ERROR(Undo().Wrap("undoing the interrupted " + Verb()));
     log::info("the interrupted {} was undone; traffic is on the {}", Verb(), SideName(from));

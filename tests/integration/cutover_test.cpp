@@ -404,10 +404,23 @@ void RefuseReplicationUser(TestCluster& cluster, bool refuse) {
 }
 
 // The way back must carry the application's writes before a cut-over says it is done: a return
-// subscription that cannot log in is no way back.
+// subscription whose worker cannot log in is no way back. (CREATE SUBSCRIPTION checks the login
+// itself, so the login is refused only once the subscription exists: after a kill at
+// switch:finishing, which the command run again finishes.)
 TEST_F(CutoverTest, CutoverIsNotDoneUntilTheReturnReplicationStreams) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_return"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:finishing"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
   ASSERT_NO_FATAL_FAILURE(RefuseReplicationUser(*dst_, true));
+  const std::string streaming =
+      "SELECT count(*) FROM pg_stat_subscription WHERE subname = 'db_relocate_rev_sub' AND pid "
+      "IS NOT NULL AND received_lsn IS NOT NULL";
+  ASSERT_TRUE(src_->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_subscription WHERE "
+                         "subname = 'db_relocate_rev_sub' AND pid IS NOT NULL",
+                         db_)
+                  .ok());
+  ASSERT_TRUE(WaitFor([&] { return *src_->QueryValue(streaming, db_) == "0"; }, 10s));
+
   CommandResult cut = Dbr("cutover");
   ASSERT_NO_FATAL_FAILURE(RefuseReplicationUser(*dst_, false));
   EXPECT_EQ(cut.exit_code, 1) << cut.out << cut.err;
@@ -416,12 +429,13 @@ TEST_F(CutoverTest, CutoverIsNotDoneUntilTheReturnReplicationStreams) {
             std::string::npos)
       << cut.err;
   EXPECT_NE(cut.err.find("run the same command again to finish"), std::string::npos) << cut.err;
-  EXPECT_EQ(cut.out.find("Cut-over done"), std::string::npos) << cut.out;
+  EXPECT_EQ(cut.out.find("Finished the interrupted"), std::string::npos) << cut.out;
   // The application is on the destination already; the command run again finishes the switch.
   ExpectApplicationWritesTo(*dst_);
   CommandResult again = Dbr("cutover");
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_NE(again.out.find("Finished the interrupted"), std::string::npos) << again.out;
+  EXPECT_EQ(*src_->QueryValue(streaming, db_), "1");
   // What the application wrote on the destination reaches the source.
   EXPECT_TRUE(WaitFor([&] { return Count(*src_) == Count(*dst_); }, 30s))
       << Count(*src_) << " rows on the source, " << Count(*dst_) << " on the destination";
