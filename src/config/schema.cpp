@@ -92,7 +92,7 @@ const std::vector<FieldSpec> kFields = {
   {"upgrade.storage_size", Int<&Config::upgrade, &UpgradeConfig::storage_size>(0, kNoMax), {}, "Allocated storage in GiB"},
   {"upgrade.storage_iops", Int<&Config::upgrade, &UpgradeConfig::storage_iops>(0, kNoMax), {}, "Provisioned IOPS"},
   {"upgrade.storage_throughput", Int<&Config::upgrade, &UpgradeConfig::storage_throughput>(0, kNoMax), {}, "Storage throughput in MiB/s"},
-  {"upgrade.user", Text<&Config::upgrade, &UpgradeConfig::user>({.non_empty = true}), {}, "Replication user db_relocate creates (cleanup drops it)"},
+  {"upgrade.user", Text<&Config::upgrade, &UpgradeConfig::user>({.non_empty = true}), {}, "Replication user db_relocate creates or uses (cleanup drops it if it created it)"},
   {"upgrade.password", Password<&Config::upgrade, &UpgradeConfig::password>(), {}, "Its password; empty: generated, kept in the state file"},
   {"upgrade.vpc_id", Text<&Config::upgrade, &UpgradeConfig::vpc_id>(), {}, "VPC of the new instance"},
   {"upgrade.ca_identifier", Text<&Config::upgrade, &UpgradeConfig::ca_identifier>(), {}, "RDS certificate authority, e.g. rds-ca-rsa2048-g1"},
@@ -140,12 +140,14 @@ const std::map<std::string, std::string> kAliases = {
     {"username", "user"},  {"hostname", "host"},      {"pass", "password"},
     {"schemas", "schema"}, {"loglevel", "log_level"}, {"security_group", "security_groups"}};
 
-// cleanup drops the replication user: it must not be one of the accounts db_relocate logs in as.
+// The replication user gets a password of its own: it must not be one of the accounts db_relocate
+// logs in as.
 void ReplicationUserIsNotALogin(const Config& config, const FieldReader& file, Problems& problems) {
   if (config.upgrade.user == config.src.user || config.upgrade.user == config.dst.user)
-    problems.Add(file.MarkOf("upgrade.user"), "upgrade.user",
-                 "must differ from src.user and dst.user (\"" + config.upgrade.user +
-                     "\"): it is the replication user db_relocate creates, and cleanup drops it");
+    problems.Add(
+        file.MarkOf("upgrade.user"), "upgrade.user",
+        "must differ from src.user and dst.user (\"" + config.upgrade.user +
+            "\"): it is the replication user db_relocate sets up, with a password of its own");
 }
 
 // PgBouncer's admin console is a host:port (HAProxy's runtime API is a socket path).
