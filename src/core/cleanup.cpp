@@ -240,11 +240,12 @@ class Cleanup {
     ReplicationUserCleanup action;
     RoleBefore before;  // for kRestore
   };
-  static UserPlan PlanFor(const RunState& state, Side side, bool created) {
+  UserPlan PlanFor(const RunState& state, Side side, bool created) const {
     auto it = state.replication_user_before.find(side);
     std::optional<RoleBefore> before;
     if (it != state.replication_user_before.end()) before = it->second;
-    return {PlanReplicationUserCleanup(before, created), before.value_or(RoleBefore{})};
+    return {PlanReplicationUserCleanup(before, config_.upgrade.user, created),
+            before.value_or(RoleBefore{})};
   }
   UserPlan SourceUserPlan(const RunState& state) const {
     return PlanFor(state, Side::kSource, false);

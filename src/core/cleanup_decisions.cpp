@@ -24,9 +24,9 @@ Status ProxyAllowsCleanup(const Result<ProxyState>& read, const std::string& pro
 }
 
 ReplicationUserCleanup PlanReplicationUserCleanup(const std::optional<RoleBefore>& before,
-                                                  bool created) {
+                                                  const std::string& user, bool created) {
   if (created) return ReplicationUserCleanup::kDrop;
-  if (!before) return ReplicationUserCleanup::kKeepUnrecorded;
+  if (!before || before->role != user) return ReplicationUserCleanup::kKeepUnrecorded;
   return before->existed ? ReplicationUserCleanup::kRestore : ReplicationUserCleanup::kDrop;
 }
 

@@ -26,9 +26,11 @@ enum class ReplicationUserCleanup {
   kRestore,        // it was there before: keep it, put its comment back
   kKeepUnrecorded  // the state does not say (a state of an older version, or none): keep it
 };
-// `before`: the state's record for the side (RunState::replication_user_before); `created`: the
-// relocation is known to have created it otherwise (on the destination, RunState::created_roles).
+// `before`: the state's record for the side (RunState::replication_user_before), which says
+// nothing of `user` when it is of another role (upgrade.user changed since); `created`: the
+// relocation is known to have created `user` otherwise (on the destination,
+// RunState::created_roles).
 ReplicationUserCleanup PlanReplicationUserCleanup(const std::optional<RoleBefore>& before,
-                                                  bool created);
+                                                  const std::string& user, bool created);
 
 }  // namespace dbr

@@ -91,12 +91,15 @@ Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection&
 
 Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user,
                                    const RelocationMark& mine, Side side, RunState& state) {
-  if (state.replication_user_before.contains(side)) return Status::Ok();
+  auto recorded = state.replication_user_before.find(side);
+  if (recorded != state.replication_user_before.end() && recorded->second.role == user)
+    return Status::Ok();
   DBR_ASSIGN_OR_RETURN(std::string exists,
                        conn.QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1", {user}));
   DBR_ASSIGN_OR_RETURN(std::string comment, RoleComment(conn, user));
   if (MarkIn(comment) == mine) return Status::Ok();  // set up already, unrecorded
-  state.replication_user_before[side] = {.existed = exists != "0", .comment = comment};
+  state.replication_user_before[side] = {
+      .role = user, .existed = exists != "0", .comment = comment};
   return Status::Ok();
 }
 

@@ -46,9 +46,9 @@ Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection&
                                                                  const RelocationMark& mine);
 
 // Records in `state` how `user` is on `side` (`conn`) before the relocation first sets it up there
-// (EnsureReplicationUser); the caller saves the state. Nothing is recorded when `side` already is,
-// or when the role carries the mark of `mine` already: set up by a version that did not record
-// it, how it was before is lost.
+// (EnsureReplicationUser); the caller saves the state. Nothing is recorded when `side` already is
+// for `user`, or when the role carries the mark of `mine` already: set up by a version that did
+// not record it, how it was before is lost.
 Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user,
                                    const RelocationMark& mine, Side side, RunState& state);
 // Whether `user`'s comment carries the mark of `mine` (false when there is no such role).

@@ -102,6 +102,7 @@ struct FencedRole {
 // first set the user up there, so that `cleanup` drops only a user it created and otherwise puts
 // back the comment it overwrote.
 struct RoleBefore {
+  std::string role;  // upgrade.user when it was recorded
   bool existed = false;
   std::string comment;  // its COMMENT ON ROLE when it existed; "" = none
   bool operator==(const RoleBefore&) const = default;

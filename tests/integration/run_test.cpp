@@ -306,6 +306,7 @@ TEST_F(RunTest, CleanupKeepsAReplicationUserThatWasThereBeforeAndPutsBackItsComm
   EXPECT_TRUE(src_->QueryValue(comment_sql)->starts_with("db_relocate replication user"));
   auto state = nlohmann::json::parse(*ReadFile(state_dir() / "state.json"));
   EXPECT_EQ(state["replication_user_before"]["src"]["existed"], true) << state.dump(2);
+  EXPECT_EQ(state["replication_user_before"]["src"]["role"], "upgrade") << state.dump(2);
 
   CommandResult dry = RunDbRelocate({"cleanup", "--dry-run", "--config", config.string()});
   ASSERT_EQ(dry.exit_code, 0) << dry.err;

@@ -45,22 +45,32 @@ TEST(ProxyAllowsCleanup, AProxyThatCannotBeReadRefusesNamingItAndWhatToDo) {
   }
 }
 
+RoleBefore Found(bool existed, std::string comment = "") {
+  return {.role = "upgrade", .existed = existed, .comment = std::move(comment)};
+}
+
 TEST(PlanReplicationUserCleanup, DropsOnlyAUserTheRelocationCreated) {
-  EXPECT_EQ(PlanReplicationUserCleanup(RoleBefore{.existed = false}, false),
+  EXPECT_EQ(PlanReplicationUserCleanup(Found(false), "upgrade", false),
             ReplicationUserCleanup::kDrop);
   // Created on the destination by the snapshot step (created_roles), whatever a switch found.
-  EXPECT_EQ(PlanReplicationUserCleanup(std::nullopt, true), ReplicationUserCleanup::kDrop);
-  EXPECT_EQ(PlanReplicationUserCleanup(RoleBefore{.existed = true}, true),
+  EXPECT_EQ(PlanReplicationUserCleanup(std::nullopt, "upgrade", true),
+            ReplicationUserCleanup::kDrop);
+  EXPECT_EQ(PlanReplicationUserCleanup(Found(true), "upgrade", true),
             ReplicationUserCleanup::kDrop);
 }
 
 TEST(PlanReplicationUserCleanup, AUserThatWasThereBeforeIsKeptWithItsComment) {
-  EXPECT_EQ(PlanReplicationUserCleanup(RoleBefore{.existed = true, .comment = "DBA's"}, false),
+  EXPECT_EQ(PlanReplicationUserCleanup(Found(true, "DBA's"), "upgrade", false),
             ReplicationUserCleanup::kRestore);
 }
 
 TEST(PlanReplicationUserCleanup, AUserTheStateSaysNothingOfIsKept) {
-  EXPECT_EQ(PlanReplicationUserCleanup(std::nullopt, false),
+  EXPECT_EQ(PlanReplicationUserCleanup(std::nullopt, "upgrade", false),
+            ReplicationUserCleanup::kKeepUnrecorded);
+  // Recorded for another role: upgrade.user was changed since.
+  EXPECT_EQ(PlanReplicationUserCleanup(Found(false), "repl2", false),
+            ReplicationUserCleanup::kKeepUnrecorded);
+  EXPECT_EQ(PlanReplicationUserCleanup(Found(true), "repl2", false),
             ReplicationUserCleanup::kKeepUnrecorded);
 }
 

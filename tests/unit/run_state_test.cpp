@@ -27,8 +27,9 @@ RunState Sample() {
   s.switching = SwitchRecord{.to = Side::kSource, .stage = SwitchStage::kPointing};
   s.switches.push_back({.to = Side::kDestination, .stage = SwitchStage::kDone, .pause_ms = 90});
   s.fenced[Side::kSource] = {{"app", ""}};
-  s.replication_user_before[Side::kSource] = {.existed = true, .comment = "the DBA's"};
-  s.replication_user_before[Side::kDestination] = {.existed = false};
+  s.replication_user_before[Side::kSource] = {
+      .role = "upgrade", .existed = true, .comment = "the DBA's"};
+  s.replication_user_before[Side::kDestination] = {.role = "upgrade", .existed = false};
   return s;
 }
 
