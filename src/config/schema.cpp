@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "config/config_text.h"
-#include "util/parse.h"
+#include "util/host_port.h"
 
 namespace dbr {
 namespace {
@@ -26,12 +26,8 @@ using fields::TextFormat;
 constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
-// "host:port" with a port in range.
 bool IsHostPort(const std::string& s) {
-  const size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
-  const std::string_view port = std::string_view(s).substr(colon + 1);
-  return IsDigits(port) && ParseInt(port, 1, 65535).has_value();
+  return ParseHostPort(s).ok();
 }
 
 // "17", "16.4": a major version, optionally a minor one; or nothing (the source's version).
@@ -96,7 +92,7 @@ const std::vector<FieldSpec> kFields = {
   {"upgrade.storage_size", Int<&Config::upgrade, &UpgradeConfig::storage_size>(0, kNoMax), {}, "Allocated storage in GiB"},
   {"upgrade.storage_iops", Int<&Config::upgrade, &UpgradeConfig::storage_iops>(0, kNoMax), {}, "Provisioned IOPS"},
   {"upgrade.storage_throughput", Int<&Config::upgrade, &UpgradeConfig::storage_throughput>(0, kNoMax), {}, "Storage throughput in MiB/s"},
-  {"upgrade.user", Text<&Config::upgrade, &UpgradeConfig::user>({.non_empty = true}), {}, "Replication user db_relocate creates (cleanup drops it)"},
+  {"upgrade.user", Text<&Config::upgrade, &UpgradeConfig::user>({.non_empty = true}), {}, "Replication user db_relocate creates or uses (cleanup drops it if it created it)"},
   {"upgrade.password", Password<&Config::upgrade, &UpgradeConfig::password>(), {}, "Its password; empty: generated, kept in the state file"},
   {"upgrade.vpc_id", Text<&Config::upgrade, &UpgradeConfig::vpc_id>(), {}, "VPC of the new instance"},
   {"upgrade.ca_identifier", Text<&Config::upgrade, &UpgradeConfig::ca_identifier>(), {}, "RDS certificate authority, e.g. rds-ca-rsa2048-g1"},
@@ -144,12 +140,41 @@ const std::map<std::string, std::string> kAliases = {
     {"username", "user"},  {"hostname", "host"},      {"pass", "password"},
     {"schemas", "schema"}, {"loglevel", "log_level"}, {"security_group", "security_groups"}};
 
-// cleanup drops the replication user: it must not be one of the accounts db_relocate logs in as.
+// The replication user gets a password of its own: it must not be one of the accounts db_relocate
+// logs in as.
 void ReplicationUserIsNotALogin(const Config& config, const FieldReader& file, Problems& problems) {
   if (config.upgrade.user == config.src.user || config.upgrade.user == config.dst.user)
-    problems.Add(file.MarkOf("upgrade.user"), "upgrade.user",
-                 "must differ from src.user and dst.user (\"" + config.upgrade.user +
-                     "\"): it is the replication user db_relocate creates, and cleanup drops it");
+    problems.Add(
+        file.MarkOf("upgrade.user"), "upgrade.user",
+        "must differ from src.user and dst.user (\"" + config.upgrade.user +
+            "\"): it is the replication user db_relocate sets up, with a password of its own");
+}
+
+// PgBouncer's admin console is a host:port (HAProxy's runtime API is a socket path).
+void PgBouncerAdminIsHostPort(const Config& config, const FieldReader& file, Problems& problems) {
+  if (!config.cutover.configured || config.cutover.type != "pgbouncer" ||
+      config.cutover.admin.empty())
+    return;
+  auto admin = ParseHostPort(config.cutover.admin);
+  if (!admin.ok())
+    problems.Add(file.MarkOf("cutover.admin"), "cutover.admin",
+                 "PgBouncer's admin console: " + admin.message());
+}
+
+// HAProxy ends the application's connections to the old side, but not the statements they
+// started there: a long autocommit write runs on, and without the fence, which ends those
+// sessions, it could commit after the switch's marker and never reach the new side. (PgBouncer's
+// PAUSE waits for them.)
+void HAProxyNeedsTheFence(const Config& config, const FieldReader& file, Problems& problems) {
+  if (!config.cutover.configured || config.cutover.type != "haproxy" ||
+      config.cutover.fence != "none")
+    return;
+  problems.Add(file.MarkOf("cutover.fence"), "cutover.fence",
+               "\"none\" cannot go with cutover.type haproxy: HAProxy ends the application's "
+               "connections but not the statements they started, and without the fence a long "
+               "write could commit on the old side after the switch's last write was taken, and "
+               "never reach the new side. Use fence: read_only (the default), or PgBouncer, whose "
+               "PAUSE waits for them");
 }
 
 void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& file,
@@ -202,6 +227,8 @@ const std::map<std::string, std::string>& ConfigKeyAliases() {
 void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& problems) {
   ReplicationUserIsNotALogin(config, file, problems);
   PostgresNeedsADistinctDestination(config, file, problems);
+  PgBouncerAdminIsHostPort(config, file, problems);
+  HAProxyNeedsTheFence(config, file, problems);
 }
 
 void DeriveDefaults(Config& config, const fs::path& base) {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cloud/cloud.h"
+#include "core/cleanup_decisions.h"
 #include "engine/heartbeat.h"
 #include "engine/replication_link.h"
 #include "model/names.h"
@@ -60,10 +61,13 @@ class Cleanup {
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropHeartbeatSchema(*side));
     // Into another database of the same server: one role, with grants in both databases.
     const bool one_server = config_.src.Address() == config_.dst.Address();
-    DBR_RETURN_IF_ERROR(DropRole(*src, "source", one_server ? &*dst : nullptr));
-    for (const auto& role : state->created_roles)
-      if (role == config_.upgrade.user) DBR_RETURN_IF_ERROR(DropRole(*dst, "destination"));
-    if (rds) DBR_RETURN_IF_ERROR(CleanRdsCopy(*state, *dst));
+    DBR_RETURN_IF_ERROR(PutBackReplicationUser(*src, "source", SourceUserPlan(*state),
+                                               one_server ? &*dst : nullptr));
+    if (rds) {
+      DBR_RETURN_IF_ERROR(CleanRdsCopy(*state, *dst));
+    } else if (!one_server) {
+      DBR_RETURN_IF_ERROR(PutBackReplicationUser(*dst, "destination", DestinationUserPlan(*state)));
+    }
     for (const auto& [side, roles] : state->fenced)
       if (!roles.empty())
         log::warn(
@@ -81,7 +85,7 @@ class Cleanup {
     DBR_RETURN_IF_ERROR(DropSlot(src, links_.forward));
     DBR_RETURN_IF_ERROR(DropPublication(src, links_.forward.publication, ""));
     DBR_RETURN_IF_ERROR(DropHeartbeatSchema(src));
-    DBR_RETURN_IF_ERROR(DropRole(src, "source"));
+    DBR_RETURN_IF_ERROR(PutBackReplicationUser(src, "source", SourceUserPlan(state)));
     if (!state.rds.instance.empty())
       log::warn(
           "the restore of {} had not finished: once it is available, run `cleanup` again "
@@ -98,9 +102,8 @@ class Cleanup {
   Status CleanRdsCopy(const RunState& state, pg::Connection& dst) {
     DBR_RETURN_IF_ERROR(DropSlot(dst, links_.forward));
     DBR_RETURN_IF_ERROR(DropPublication(dst, links_.forward.publication, " (copied)"));
-    const auto& made = state.created_roles;
-    if (std::find(made.begin(), made.end(), config_.upgrade.user) == made.end())
-      DBR_RETURN_IF_ERROR(DropRole(dst, "destination"));
+    // Its replication user is the source's as the snapshot found it: treated as the source's.
+    DBR_RETURN_IF_ERROR(PutBackReplicationUser(dst, "destination", SourceUserPlan(state)));
     if (!state.StepDone("subscription"))
       log::warn(
           "the relocation never subscribed {} to the source: if you abandon it, delete "
@@ -174,7 +177,8 @@ class Cleanup {
   }
 
   // While a switch is half done, or the proxy sends the application somewhere the state does not
-  // expect, each side may hold writes the other lacks: dropping replication could strand them.
+  // expect (or cannot be read), each side may hold writes the other lacks: dropping replication
+  // could strand them.
   Status RefuseWhileSidesDiffer(const RunState& state) {
     if (state.switching)
       return Status::Error(fmt::format(
@@ -185,15 +189,7 @@ class Cleanup {
     if (!config_.cutover.configured) return Status::Ok();
     auto proxy = MakeProxy(config_);
     if (!proxy.ok()) return proxy.status();
-    auto ps = (*proxy)->Inspect();
-    if (!ps.ok() || !ps->running) return Status::Ok();  // no proxy, no traffic to strand
-    if (ps->active && *ps->active != state.primary)
-      return Status::Error(fmt::format(
-          "the proxy sends the application to the {} but the relocation's primary is the {}: "
-          "both may hold writes the other lacks. Point the proxy back, or run cutover/rollback; "
-          "nothing was dropped",
-          SideName(*ps->active), SideName(state.primary)));
-    return Status::Ok();
+    return ProxyAllowsCleanup((*proxy)->Inspect(), (*proxy)->name(), state.primary);
   }
 
   // The proxy keeps sending the application to the primary; the other database leaves it.
@@ -240,9 +236,60 @@ class Cleanup {
     return dry_run_ ? Status::Ok() : verify::DropStaleVerifySlots(conn);
   }
 
-  // `also_in` is a connection to another database of conn's server where the role has grants.
-  Status DropRole(pg::Connection& conn, const std::string& side,
-                  pg::Connection* also_in = nullptr) {
+  struct UserPlan {
+    ReplicationUserCleanup action;
+    RoleBefore before;  // for kRestore
+  };
+  UserPlan PlanFor(const RunState& state, Side side, bool created) const {
+    auto it = state.replication_user_before.find(side);
+    std::optional<RoleBefore> before;
+    if (it != state.replication_user_before.end()) before = it->second;
+    return {PlanReplicationUserCleanup(before, config_.upgrade.user, created),
+            before.value_or(RoleBefore{})};
+  }
+  UserPlan SourceUserPlan(const RunState& state) const {
+    return PlanFor(state, Side::kSource, false);
+  }
+  // The snapshot step records the roles it created on the destination (created_roles), and so
+  // did a cut-over of an earlier version.
+  UserPlan DestinationUserPlan(const RunState& state) const {
+    const auto& made = state.created_roles;
+    return PlanFor(state, Side::kDestination,
+                   std::find(made.begin(), made.end(), config_.upgrade.user) != made.end());
+  }
+
+  // The replication user on `side` (`conn`) as `plan` says: dropped when the relocation created
+  // it, else kept with its comment put back. `also_in` is a connection to another database of
+  // conn's server where the role has grants.
+  Status PutBackReplicationUser(pg::Connection& conn, const std::string& side, const UserPlan& plan,
+                                pg::Connection* also_in = nullptr) {
+    const std::string& user = config_.upgrade.user;
+    if (plan.action == ReplicationUserCleanup::kDrop) return DropRole(conn, side, also_in);
+    auto marked = ReplicationUserMarkedFor(conn, user, MarkOf(config_));
+    if (!marked.ok() || !*marked) return marked.status();  // not ours to touch
+    if (plan.action == ReplicationUserCleanup::kKeepUnrecorded) {
+      log::warn(
+          "the replication user {} on the {} is kept: the run state does not record whether "
+          "this relocation created it (a state of an earlier version, or none). If it did, drop "
+          "it: DROP OWNED BY {} in each database where it has grants, then DROP ROLE {}",
+          user, side, pg::QuoteIdent(user), pg::QuoteIdent(user));
+      return Status::Ok();
+    }
+    actions_.push_back(fmt::format(
+        "keep the replication user {} on the {} (it was there before the relocation) and put "
+        "its comment back",
+        user, side));
+    if (dry_run_) return Status::Ok();
+    DBR_RETURN_IF_ERROR(RestoreReplicationUserComment(conn, user, plan.before, MarkOf(config_)));
+    log::warn(
+        "the replication user {} on the {} was there before the relocation: kept, its comment "
+        "put back; the relocation gave it LOGIN REPLICATION, a new password and SELECT on the "
+        "tables in scope, which it keeps",
+        user, side);
+    return Status::Ok();
+  }
+
+  Status DropRole(pg::Connection& conn, const std::string& side, pg::Connection* also_in) {
     const std::string& user = config_.upgrade.user;
     std::string role = pg::QuoteIdent(user);
     auto owner = ReplicationUserInUse(conn, user, MarkOf(config_));

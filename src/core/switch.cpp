@@ -141,13 +141,10 @@ struct Switch {
     }
     if (ReplicationPassword().empty())
       return Status::Error("the run state holds no replication password: was `run` finished?");
-    auto exists = new_side->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1",
-                                       {config.upgrade.user});
-    if (!exists.ok()) return exists.status();
-    if (*exists == "0" && to == Side::kDestination) {  // cleanup drops what we created there
-      state.created_roles.push_back(config.upgrade.user);
-      DBR_RETURN_IF_ERROR(Save());
-    }
+    // Cleanup drops it only if created here, else puts back its comment.
+    DBR_RETURN_IF_ERROR(
+        RecordReplicationUserBefore(*new_side, config.upgrade.user, MarkOf(config), to, state));
+    DBR_RETURN_IF_ERROR(Save());
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
                                               SchemasInScope(config.src.schemas), MarkOf(config)));
     return EnsurePublication(*new_side, link_out.publication, replicable);
@@ -374,6 +371,8 @@ struct Switch {
                              link_out.subscription)));
     CrashPoint("switch:finishing");
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
+    // Not done before the way back carries the application's writes.
+    DBR_RETURN_IF_ERROR(ReturnReplicationStreams(*old_side, link_out, from, to, clock, timings));
     state.switching->stage = SwitchStage::kDone;
     state.switching->finished_at = NowUtc();
     state.switches.push_back(*state.switching);
@@ -479,7 +478,10 @@ struct Switch {
             "again once it answers",
             Verb(), ps.ok() ? ps->detail : ps.message()));
     }
-    if (what == Recovery::kFinish) return Finish();
+    if (what == Recovery::kFinish) {
+      Status finished = Finish();
+      return finished.ok() ? finished : FinishLater(finished);
+    }
     if (what == Recovery::kRollForward) return RollForward();
     DBR_RETURN_IF_ERROR(Undo().Wrap("undoing the interrupted " + Verb()));
     log::info("the interrupted {} was undone; traffic is on the {}", Verb(), SideName(from));

@@ -134,6 +134,32 @@ Status ReplicationIntoNewSideFlows(const SwitchSides& s, Clock& clock, const Tim
   return Status::Ok();
 }
 
+Status ReturnReplicationStreams(pg::Connection& old_side, const names::Link& link_out, Side from,
+                                Side to, Clock& clock, const Timings& timings) {
+  const std::string streaming = fmt::format(R"sql(
+    SELECT count(*) FROM pg_stat_subscription w JOIN pg_subscription s ON s.oid = w.subid
+     WHERE s.subname = $1 AND s.{} AND w.relid IS NULL AND w.pid IS NOT NULL
+       AND w.received_lsn IS NOT NULL)sql",
+                                            names::kSubscriptionInThisDatabase);
+  const PolledWait& wait = timings.switching.return_streams;
+  auto streams = PollUntil(clock, wait.limit, wait.poll, [&]() -> Result<bool> {
+    DBR_ASSIGN_OR_RETURN(std::string n, old_side.QueryValue(streaming, {link_out.subscription}));
+    return n != "0";
+  });
+  if (!streams.ok()) return streams.status();
+  if (!*streams)
+    return Status::Error(fmt::format(
+        "the return subscription {} on the {} has no worker streaming from the {} after {} s: "
+        "the {} does not follow the application's writes yet, and going back would lose them. "
+        "The {}'s server log says why (often: it cannot reach the {} or log in there as "
+        "upgrade.user)",
+        link_out.subscription, SideName(from), SideName(to), wait.LimitSeconds(), SideName(from),
+        SideName(from), SideName(to)));
+  log::info("return replication {} -> {} streams (subscription {})", SideName(to), SideName(from),
+            link_out.subscription);
+  return Status::Ok();
+}
+
 Status SyncLogins(const SwitchSides& s) {
   auto roles = RolesToFence(s.config, s.old_side);
   if (!roles.ok()) return roles.status();

@@ -42,6 +42,13 @@ Status NoSchemaDriftBlocks(const SwitchSides& sides);
 // and lag comes and goes: transient states get Timings::Switch::settle before it refuses.
 Status ReplicationIntoNewSideFlows(const SwitchSides& sides, Clock& clock, const Timings& timings);
 
+// After the proxy points at the new side: the return subscription (`link_out`, on the old side)
+// has a worker that streams from the new side (a pid, and WAL received). Until it has, the old
+// side does not follow the application's writes, and a switch back would lose them. Waits
+// Timings::Switch::return_streams; the error names the subscription and where to look.
+Status ReturnReplicationStreams(pg::Connection& old_side, const names::Link& link_out, Side from,
+                                Side to, Clock& clock, const Timings& timings);
+
 // The application logs in through the proxy with its own password, so its roles must exist on
 // the new side with the same secrets (`run` creates roles without passwords).
 Status SyncLogins(const SwitchSides& sides);

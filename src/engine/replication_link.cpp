@@ -53,6 +53,13 @@ Result<std::string> EvidenceOf(pg::Connection& conn, const names::Links& owner) 
   return found->rows() == 0 ? std::string() : found->Get(0, 0);
 }
 
+Result<std::string> RoleComment(pg::Connection& conn, const std::string& user) {
+  return conn.QueryValue(
+      "SELECT COALESCE((SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
+      "WHERE rolname = $1), '')",
+      {user});
+}
+
 }  // namespace
 
 RelocationMark MarkOf(const Config& config) {
@@ -71,10 +78,7 @@ std::string ReplicationUserOwner::Message(const std::string& user) const {
 Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
                                                                  const std::string& user,
                                                                  const RelocationMark& mine) {
-  auto comment = conn.QueryValue(
-      "SELECT COALESCE((SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
-      "WHERE rolname = $1), '')",
-      {user});
+  auto comment = RoleComment(conn, user);
   if (!comment.ok()) return comment.status();
   std::optional<ReplicationUserOwner> none;
   std::optional<RelocationMark> owner = MarkIn(*comment);
@@ -83,6 +87,35 @@ Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection&
                        EvidenceOf(conn, names::Links(owner->src_database, owner->dst_database)));
   if (evidence.empty()) return none;
   return std::optional<ReplicationUserOwner>(ReplicationUserOwner{*owner, evidence});
+}
+
+Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user,
+                                   const RelocationMark& mine, Side side, RunState& state) {
+  auto recorded = state.replication_user_before.find(side);
+  if (recorded != state.replication_user_before.end() && recorded->second.role == user)
+    return Status::Ok();
+  DBR_ASSIGN_OR_RETURN(std::string exists,
+                       conn.QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = $1", {user}));
+  DBR_ASSIGN_OR_RETURN(std::string comment, RoleComment(conn, user));
+  if (MarkIn(comment) == mine) return Status::Ok();  // set up already, unrecorded
+  state.replication_user_before[side] = {
+      .role = user, .existed = exists != "0", .comment = comment};
+  return Status::Ok();
+}
+
+Result<bool> ReplicationUserMarkedFor(pg::Connection& conn, const std::string& user,
+                                      const RelocationMark& mine) {
+  DBR_ASSIGN_OR_RETURN(std::string comment, RoleComment(conn, user));
+  return MarkIn(comment) == mine;
+}
+
+Status RestoreReplicationUserComment(pg::Connection& conn, const std::string& user,
+                                     const RoleBefore& before, const RelocationMark& mine) {
+  DBR_ASSIGN_OR_RETURN(bool marked, ReplicationUserMarkedFor(conn, user, mine));
+  if (!marked) return Status::Ok();
+  return conn.Exec(
+      fmt::format("COMMENT ON ROLE {} IS {}", pg::QuoteIdent(user),
+                  before.comment.empty() ? std::string("NULL") : pg::QuoteLiteral(before.comment)));
 }
 
 Status EnsureReplicationUser(pg::Connection& conn, const std::string& user,
@@ -172,6 +205,14 @@ Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot) {
   return *parsed;
 }
 
+std::string SubscriptionOptions(int subscriber_major, const std::string& slot, bool enabled) {
+  std::string with =
+      "create_slot = false, slot_name = " + pg::QuoteLiteral(slot) + ", copy_data = false";
+  if (!enabled) with += ", enabled = false";
+  if (subscriber_major >= 16) with += ", origin = none";
+  return with;
+}
+
 Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
                                 const std::string& conninfo) {
   // One that exists on this slot may have applied changes already: its replication origin
@@ -188,10 +229,11 @@ Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
   }
   DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(conn, link.subscription));
   DBR_RETURN_IF_ERROR(
-      conn.ExecSensitive(fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH "
-                                     "(create_slot = false, slot_name = {}, copy_data = false)",
-                                     pg::QuoteIdent(link.subscription), pg::QuoteLiteral(conninfo),
-                                     pg::QuoteIdent(link.publication), pg::QuoteLiteral(link.slot)))
+      conn.ExecSensitive(
+              fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH ({})",
+                          pg::QuoteIdent(link.subscription), pg::QuoteLiteral(conninfo),
+                          pg::QuoteIdent(link.publication),
+                          SubscriptionOptions(conn.server_major(), link.slot, true)))
           .Wrap("creating subscription " + link.subscription));
   log::info("subscription {} created on the {}, bound to slot {}", link.subscription,
             conn.params().label, link.slot);

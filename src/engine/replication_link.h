@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "model/catalog.h"
 #include "model/names.h"
+#include "model/run_state.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 
@@ -44,6 +45,20 @@ Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection&
                                                                  const std::string& user,
                                                                  const RelocationMark& mine);
 
+// Records in `state` how `user` is on `side` (`conn`) before the relocation first sets it up there
+// (EnsureReplicationUser); the caller saves the state. Nothing is recorded when `side` already is
+// for `user`, or when the role carries the mark of `mine` already: set up by a version that did
+// not record it, how it was before is lost.
+Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user,
+                                   const RelocationMark& mine, Side side, RunState& state);
+// Whether `user`'s comment carries the mark of `mine` (false when there is no such role).
+Result<bool> ReplicationUserMarkedFor(pg::Connection& conn, const std::string& user,
+                                      const RelocationMark& mine);
+// Puts back the comment `user` had before (`before`), when it still carries the mark of `mine`
+// (a comment changed since is left alone).
+Status RestoreReplicationUserComment(pg::Connection& conn, const std::string& user,
+                                     const RoleBefore& before, const RelocationMark& mine);
+
 // The publication of `tables` under `name`, created or set to exactly that list.
 Status EnsurePublication(pg::Connection& conn, const std::string& name,
                          const std::vector<TableInfo>& tables);
@@ -55,6 +70,13 @@ std::string SubscriptionConnInfo(const ServerConfig& publisher, const std::strin
 // A fresh slot on `conn` at its current WAL position (an existing one is dropped first);
 // returns the position from which it will send.
 Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot);
+
+// The WITH options of a subscription db_relocate creates on a server of `subscriber_major`: bound
+// to the existing `slot`, without copying, disabled unless `enabled`; from PostgreSQL 16 also
+// origin = none, so that it takes only the changes made on its publisher, never those applied
+// there by a subscription: a change cannot travel back to where it came from. (A publisher
+// older than 16 is not asked to filter, and sends every change.)
+std::string SubscriptionOptions(int subscriber_major, const std::string& slot, bool enabled);
 
 // Creates the subscription bound to an existing slot, without copying, and enables it; one that
 // already exists on that slot is only enabled (it may have made progress).

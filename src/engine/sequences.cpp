@@ -4,6 +4,7 @@
 #include "engine/sequences.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -16,19 +17,31 @@ namespace dbr {
 namespace {
 
 struct SequenceValue {
-  std::optional<int64_t> last_value;  // NULL until first nextval()
+  std::optional<int64_t> last_value;  // NULL until first nextval() (when it may be read)
   int64_t start = 1, increment = 1, min = 1, max = INT64_MAX;
 };
 
+// pg_sequences.last_value is NULL both for a sequence never used and for one the role may not
+// read (neither SELECT nor USAGE): the second is an error naming them, never "never used" (that
+// would set the other side from the start value, behind values already handed out).
 Result<std::map<std::string, SequenceValue>> ReadSequences(
     pg::Connection& conn, const std::vector<std::string>& schemas) {
-  auto r = conn.Query(
-      "SELECT schemaname, sequencename, last_value, start_value, increment_by, min_value, "
-      "max_value FROM pg_sequences WHERE schemaname = ANY($1::text[])",
-      {pg::TextArrayLiteral(schemas)});
+  auto r = conn.Query(R"sql(
+    SELECT s.schemaname, s.sequencename, s.last_value, s.start_value, s.increment_by,
+           s.min_value, s.max_value, has_sequence_privilege(c.oid, 'SELECT,USAGE')
+      FROM pg_sequences s
+      JOIN pg_namespace n ON n.nspname = s.schemaname
+      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename
+     WHERE s.schemaname = ANY($1::text[]))sql",
+                      {pg::TextArrayLiteral(schemas)});
   if (!r.ok()) return r.status();
   std::map<std::string, SequenceValue> out;
+  std::vector<std::string> unreadable;
   for (int i = 0; i < r->rows(); ++i) {
+    if (!r->GetBool(i, 7)) {
+      unreadable.push_back(pg::QualifiedName(r->Get(i, 0), r->Get(i, 1)));
+      continue;
+    }
     SequenceValue v;
     if (!r->IsNull(i, 2)) v.last_value = r->GetInt(i, 2);
     v.start = r->GetInt(i, 3);
@@ -37,6 +50,13 @@ Result<std::map<std::string, SequenceValue>> ReadSequences(
     v.max = r->GetInt(i, 6);
     out[pg::QualifiedName(r->Get(i, 0), r->Get(i, 1))] = v;
   }
+  if (!unreadable.empty())
+    return Status::Error(fmt::format(
+        "cannot read the current value of {} sequence(s) on the {}: {}. The role {} has neither "
+        "SELECT nor USAGE on them, so a used sequence cannot be told from one never used. Grant "
+        "it (GRANT SELECT ON ALL SEQUENCES IN SCHEMA <schema> TO {}) and run again",
+        unreadable.size(), conn.params().label, fmt::join(unreadable, ", "), conn.params().user,
+        pg::QuoteIdent(conn.params().user)));
   return out;
 }
 
@@ -73,11 +93,9 @@ Result<int> CopySequencesAhead(pg::Connection& from, pg::Connection& to,
         to.Exec("SELECT setval($1::regclass, $2::int8, true)", {name, std::to_string(target)}));
     ++set;
   }
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    return Status::Error("sequences missing on the " + to.params().label + ": " + list);
-  }
+  if (!missing.empty())
+    return Status::Error(fmt::format("sequences missing on the {}: {}", to.params().label,
+                                     fmt::join(missing, ", ")));
   return set;
 }
 

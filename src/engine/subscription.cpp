@@ -65,10 +65,9 @@ Status Subscribe(RunContext& ctx) {
     DBR_RETURN_IF_ERROR(
         ctx.dst
             ->ExecSensitive(fmt::format(
-                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH (create_slot = false, "
-                "slot_name = {}, copy_data = false, enabled = false)",
+                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH ({})",
                 SubscriptionName(ctx), pg::QuoteLiteral(ConnInfo(ctx)), PublicationName(ctx),
-                pg::QuoteLiteral(ctx.links.forward.slot)))
+                SubscriptionOptions(ctx.dst->server_major(), ctx.links.forward.slot, false)))
             .Wrap("creating subscription " + ctx.links.forward.subscription +
                   " (the destination must reach the source at " + ctx.config.src.host + ":" +
                   std::to_string(ctx.config.src.port) + " as " + ctx.config.upgrade.user + ")"));

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "metrics/exposition.h"
+#include "util/host_port.h"
 #include "util/log.h"
 
 namespace dbr::metrics {
@@ -41,14 +42,10 @@ std::string Response(int code, const char* reason, const char* type, const std::
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen, Render render,
                                                       std::chrono::milliseconds retry) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
-    return Status::Error("metrics.listen: expected host:port, got \"" + listen + "\"");
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  auto address = ParseHostPort(listen);
+  if (!address.ok()) return address.status().Wrap("metrics.listen");
   return std::unique_ptr<HttpServer>(
-      new HttpServer(host, listen.substr(colon + 1), std::move(render), retry));
+      new HttpServer(address->host, std::to_string(address->port), std::move(render), retry));
 }
 
 HttpServer::HttpServer(std::string host, std::string port, Render render,

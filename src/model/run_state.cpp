@@ -42,6 +42,10 @@ nlohmann::json RunState::ToJson() const {
   j["resync_tables"] = resync_tables;
   j["sequences_set"] = sequences_set;
   j["created_roles"] = created_roles;
+  j["replication_user_before"] = nlohmann::json::object();
+  for (const auto& [side, before] : replication_user_before)
+    j["replication_user_before"][std::string(NameOf(side))] = {
+        {"role", before.role}, {"existed", before.existed}, {"comment", before.comment}};
   j["notes"] = notes;
   if (rds.phase != RdsPhase::kNone) j["rds"] = rds;
   j["primary"] = primary;
@@ -99,6 +103,11 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   s.resync_tables = Field(j, "resync_tables", std::vector<std::string>{});
   s.sequences_set = Field(j, "sequences_set", false);
   s.created_roles = Field(j, "created_roles", std::vector<std::string>{});
+  if (j.contains("replication_user_before"))
+    for (const auto& [side, v] : j["replication_user_before"].items())
+      s.replication_user_before[nlohmann::json(side).get<Side>()] = {
+          Field<std::string>(v, "role", ""), Field(v, "existed", false),
+          Field<std::string>(v, "comment", "")};
   s.notes = Field(j, "notes", std::vector<std::string>{});
   if (j.contains("rds") && j["rds"].is_object()) s.rds = j["rds"].get<RdsState>();
   s.primary = Field(j, "primary", Side::kSource);

@@ -98,6 +98,16 @@ struct FencedRole {
   std::string previous;  // its default_transaction_read_only in this database; "" = not set
 };
 
+// The replication user (upgrade.user) on one side as the relocation found it, recorded before it
+// first set the user up there, so that `cleanup` drops only a user it created and otherwise puts
+// back the comment it overwrote.
+struct RoleBefore {
+  std::string role;  // upgrade.user when it was recorded
+  bool existed = false;
+  std::string comment;  // its COMMENT ON ROLE when it existed; "" = none
+  bool operator==(const RoleBefore&) const = default;
+};
+
 // One cut-over or rollback.
 struct SwitchRecord {
   Side to = Side::kDestination;  // the destination: a cut-over; the source: a rollback
@@ -157,6 +167,8 @@ struct RunState {
   std::vector<std::string> resync_tables;               // handed to the subscription's table sync
   bool sequences_set = false;
   std::vector<std::string> created_roles;  // on the destination, by the snapshot step
+  // Per side; a side missing: not recorded (not set up there yet, or a state of an older version).
+  std::map<Side, RoleBefore> replication_user_before;
   std::string started_at;
   std::vector<std::string> notes;  // things the run did that the user must know (forced changes)
   RdsState rds;                    // provider rds only

@@ -180,6 +180,9 @@ struct Timings {
     // How often the drain looks for sessions still writing on the old side and for its marker on
     // the new side: the application's writes are held meanwhile, so it looks often.
     milliseconds drain_poll{5};
+    // Until the return subscription created by the switch has a worker that streams: a worker
+    // that cannot connect is restarted every wal_retrieve_retry_interval (5 s by default).
+    PolledWait return_streams{milliseconds(100), seconds(20)};
   };
   Switch switching;
 

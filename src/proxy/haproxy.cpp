@@ -16,6 +16,7 @@
 #include "model/timings.h"
 #include "proxy/haproxy_runtime.h"
 #include "util/files.h"
+#include "util/host_port.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/process.h"
@@ -48,6 +49,15 @@ bool SafeToken(const std::string& s) {
         c == '\'' || c == '\\')
       return false;
   return true;
+}
+
+// cutover.listen as host and port, the host fit for haproxy.cfg.
+Result<HostPort> ListenAddress(const std::string& listen) {
+  auto address = ParseHostPort(listen);
+  if (!address.ok()) return address.status().Wrap("cutover.listen");
+  if (!SafeToken(address->host))
+    return Status::Error("cutover.listen: \"" + listen + "\" cannot go into haproxy.cfg");
+  return address;
 }
 
 // `haproxy` from PATH, else Debian's /usr/sbin/haproxy (not on a normal user's PATH).
@@ -239,9 +249,7 @@ Status HAProxy::Provision(const Backend& active, const std::optional<Backend>& s
   if (standby && active.side == standby->side)
     return Status::Error("HAProxy: the active and the standby server are both " +
                          ServerName(active.side));
-  std::string listen_host;
-  int listen_port = 0;
-  DBR_RETURN_IF_ERROR(ParseHostPort("cutover.listen", cutover_.listen, &listen_host, &listen_port));
+  DBR_RETURN_IF_ERROR(ListenAddress(cutover_.listen).status());
   for (const Backend* b : {&active, standby ? &*standby : nullptr})
     if (b != nullptr && (!SafeToken(b->host) || b->port <= 0 || b->port > 65535))
       return Status::Error("HAProxy server " + Server(ServerName(b->side)) +
@@ -457,29 +465,11 @@ Status HAProxy::StopManaged() {
 
 }  // namespace
 
-Status ParseHostPort(const std::string& field, const std::string& value, std::string* host,
-                     int* port) {
-  auto bad = [&] {
-    return Status::Error(field + ": \"" + value + "\" is not host:port (e.g. 127.0.0.1:6432)");
-  };
-  const size_t colon = value.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) return bad();
-  std::string h = value.substr(0, colon);
-  if (h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  const std::string p = value.substr(colon + 1);
-  const auto n = ParseInt(p, 1, 65535);
-  if (p.find_first_not_of("0123456789") != std::string::npos || !n || !SafeToken(h)) return bad();
-  *host = h;
-  *port = static_cast<int>(*n);
-  return Status::Ok();
-}
-
 std::string RenderHAProxyConfig(const HAProxyLayout& layout, const Backend& active,
                                 const std::optional<Backend>& standby) {
-  std::string listen_host = layout.listen;
-  int listen_port = 0;
-  if (ParseHostPort("listen", layout.listen, &listen_host, &listen_port).ok())
-    listen_host = Address(listen_host, listen_port);  // drops IPv6 brackets: HAProxy's syntax
+  auto listen = ListenAddress(layout.listen);
+  // Without the brackets of an IPv6 address: HAProxy's syntax.
+  const std::string listen_host = listen.ok() ? Address(listen->host, listen->port) : layout.listen;
   std::ostringstream out;
   out << "# Written by db_relocate (cutover.manage: true); it is rewritten on every provision.\n"
          "global\n"

@@ -30,8 +30,4 @@ struct HAProxyLayout {
 std::string RenderHAProxyConfig(const HAProxyLayout& layout, const Backend& active,
                                 const std::optional<Backend>& standby);
 
-// Splits "host:port" (or "[v6]:port"); an error naming `field` when it is not that.
-Status ParseHostPort(const std::string& field, const std::string& value, std::string* host,
-                     int* port);
-
 }  // namespace dbr

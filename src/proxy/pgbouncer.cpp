@@ -15,6 +15,7 @@
 #include "pg/connection.h"
 #include "proxy/pgbouncer_ini.h"
 #include "util/files.h"
+#include "util/host_port.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/process.h"
@@ -37,8 +38,9 @@ class PgBouncer : public Proxy {
     const fs::path dir = fs::path(co_.config_file).parent_path();
     DBR_RETURN_IF_ERROR(EnsureDirectory(dir));
     if (co_.generate_auth_file) DBR_RETURN_IF_ERROR(WriteUserlist());
-    const std::string ini =
-        RenderPgBouncerIni(co_, active, {(dir / "pgbouncer.log").string(), PidFile().string()});
+    DBR_ASSIGN_OR_RETURN(
+        std::string ini,
+        RenderPgBouncerIni(co_, active, {(dir / "pgbouncer.log").string(), PidFile().string()}));
     DBR_RETURN_IF_ERROR(WriteFileAtomic(co_.config_file, ini));
     DBR_RETURN_IF_ERROR(HandToRunAs(dir));
     if (Running()) {
@@ -181,9 +183,10 @@ class PgBouncer : public Proxy {
   Result<pg::Connection> Admin() {
     pg::ConnParams p;
     p.label = "PgBouncer admin console";
-    const size_t colon = co_.admin.rfind(':');
-    p.host = co_.admin.substr(0, colon);
-    p.port = static_cast<int>(ParseInt(co_.admin.substr(colon + 1), 1, 65535).value_or(0));
+    auto admin = ParseHostPort(co_.admin);
+    if (!admin.ok()) return admin.status().Wrap("cutover.admin");
+    p.host = admin->host;
+    p.port = admin->port;
     p.user = co_.admin_user;
     p.password = co_.admin_password;
     p.dbname = "pgbouncer";

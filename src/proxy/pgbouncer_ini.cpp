@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "util/host_port.h"
 #include "util/parse.h"
 #include "util/text.h"
 
@@ -90,9 +91,10 @@ Result<Entry> FindEntry(const std::vector<std::string>& lines, const std::string
 
 }  // namespace
 
-std::string RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& active,
-                               const PgBouncerFiles& files) {
-  const size_t colon = cutover.listen.rfind(':');
+Result<std::string> RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& active,
+                                       const PgBouncerFiles& files) {
+  auto listen = ParseHostPort(cutover.listen);
+  if (!listen.ok()) return listen.status().Wrap("cutover.listen");
   return fmt::format(
       "; Written by db_relocate (cutover.manage: true); rewritten by cutover and rollback.\n"
       "[databases]\n"
@@ -117,8 +119,8 @@ std::string RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& acti
       "logfile = {}\n"
       "pidfile = {}\n",
       QuoteValue(cutover.database), QuoteValue(active.host), active.port, QuoteValue(active.dbname),
-      cutover.listen.substr(0, colon), cutover.listen.substr(colon + 1), cutover.auth_file,
-      cutover.admin_user, cutover.pool_mode, files.logfile, files.pidfile);
+      listen->host, listen->port, cutover.auth_file, cutover.admin_user, cutover.pool_mode,
+      files.logfile, files.pidfile);
 }
 
 Result<std::string> PointDatabaseAt(const std::string& text, const std::string& database,

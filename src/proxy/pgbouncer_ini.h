@@ -17,8 +17,9 @@ struct PgBouncerFiles {
   std::string pidfile;
 };
 
-std::string RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& active,
-                               const PgBouncerFiles& files);
+// An error when cutover.listen is not host:port.
+Result<std::string> RenderPgBouncerIni(const CutoverConfig& cutover, const Backend& active,
+                                       const PgBouncerFiles& files);
 
 // `text` with the [databases] entry of `database` sending connections to `backend` (its host,
 // port and dbname; every other setting of the entry, and every other line, kept as it was).

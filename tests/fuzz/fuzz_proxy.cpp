@@ -7,6 +7,7 @@
 #include "proxy/haproxy.h"
 #include "proxy/haproxy_runtime.h"
 #include "proxy/pgbouncer_ini.h"
+#include "util/host_port.h"
 
 using namespace dbr;
 
@@ -30,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (servers.ok())
     for (const auto& s : *servers) (void)s.Describe();
   (void)ParseStatCsv(text);
-  std::string host;
-  int port = 0;
-  (void)ParseHostPort("listen", text, &host, &port);
+  Result<HostPort> address = ParseHostPort(text);
+  if (address.ok() && (address->host.empty() || address->port < 1 || address->port > 65535))
+    __builtin_trap();  // what it accepts is a host and a port in range
   return 0;
 }

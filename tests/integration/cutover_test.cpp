@@ -136,6 +136,18 @@ class CutoverTest : public SharedPairTest {
     return RunDbRelocate({command, "--config", config_.string()}, env);
   }
 
+  // A copy of the config (same folder, so the same state) whose proxy admin console is where
+  // nothing listens: the proxy cannot be read. The config itself stays good for TearDown.
+  fs::path ConfigWithDeadAdmin() {
+    auto dead = PickFreePort();
+    EXPECT_TRUE(dead.ok());
+    fs::path copy = config_.parent_path() / "dead_admin.yaml";
+    fs::copy_file(config_, copy, fs::copy_options::overwrite_existing);
+    // The cutover block ends the file.
+    std::ofstream(copy, std::ios::app) << fmt::format("  admin: 127.0.0.1:{}\n", *dead);
+    return copy;
+  }
+
   // The application's login, through the proxy.
   pg::ConnParams AppThroughProxy() const {
     pg::ConnParams p;
@@ -348,14 +360,87 @@ TEST_F(CutoverTest, ColumnAddedOnlyOnTheSourceRefusesUntilTheDestinationHasIt) {
 
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_admin"));
-  auto dead = PickFreePort();
-  ASSERT_TRUE(dead.ok());
-  // The cutover block ends the file: point its admin console somewhere nothing listens.
-  std::ofstream(config_, std::ios::app) << fmt::format("  admin: 127.0.0.1:{}\n", *dead);
-  CommandResult r = Dbr("cutover");
+  CommandResult r = RunDbRelocate({"cutover", "--config", ConfigWithDeadAdmin().string()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("PgBouncer admin console"), std::string::npos) << r.err;
   ExpectApplicationWritesTo(*src_);
+}
+
+// Were the proxy sending the application to the destination, dropping replication would strand
+// the writes made there: a proxy that cannot be read is no answer.
+TEST_F(CutoverTest, CleanupRefusesWhileTheProxyCannotBeReadAndDropsNothing) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cleanup_blind"));
+  const fs::path blind = ConfigWithDeadAdmin();
+  for (bool dry : {true, false}) {
+    std::vector<std::string> args = {"cleanup", "--config", blind.string()};
+    if (dry) args.push_back("--dry-run");
+    CommandResult r = RunDbRelocate(args);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("cannot read where PgBouncer sends the application"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("cutover.admin"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+                              "'db_relocate_slot_cleanup_blind'"),
+            "1");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_subscription", db_), "1");
+  ExpectApplicationWritesTo(*src_);
+  // With the proxy readable again, cleanup goes ahead.
+  CommandResult clean = Dbr("cleanup");
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = "
+                              "'db_relocate_slot_cleanup_blind'"),
+            "0");
+}
+
+// Makes `cluster` refuse the replication user's logins (or take them again): a rule ahead of
+// the harness's in pg_hba.conf, and a reload.
+void RefuseReplicationUser(TestCluster& cluster, bool refuse) {
+  const fs::path hba = cluster.data_dir() / "pg_hba.conf";
+  const std::string rule = "host all upgrade 127.0.0.1/32 reject\n";
+  auto text = ReadFile(hba);
+  ASSERT_TRUE(text.ok()) << text.message();
+  std::string rest = text->starts_with(rule) ? text->substr(rule.size()) : *text;
+  std::ofstream(hba, std::ios::trunc) << (refuse ? rule : "") << rest;
+  ASSERT_TRUE(cluster.Exec("SELECT pg_reload_conf()").ok());
+}
+
+// The way back must carry the application's writes before a cut-over says it is done: a return
+// subscription whose worker cannot log in is no way back. (CREATE SUBSCRIPTION checks the login
+// itself, so the login is refused only once the subscription exists: after a kill at
+// switch:finishing, which the command run again finishes.)
+TEST_F(CutoverTest, CutoverIsNotDoneUntilTheReturnReplicationStreams) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_return"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:finishing"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  ASSERT_NO_FATAL_FAILURE(RefuseReplicationUser(*dst_, true));
+  const std::string streaming =
+      "SELECT count(*) FROM pg_stat_subscription WHERE subname = 'db_relocate_rev_sub' AND pid "
+      "IS NOT NULL AND received_lsn IS NOT NULL";
+  ASSERT_TRUE(src_->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_subscription WHERE "
+                         "subname = 'db_relocate_rev_sub' AND pid IS NOT NULL",
+                         db_)
+                  .ok());
+  ASSERT_TRUE(WaitFor([&] { return *src_->QueryValue(streaming, db_) == "0"; }, 10s));
+
+  CommandResult cut = Dbr("cutover");
+  ASSERT_NO_FATAL_FAILURE(RefuseReplicationUser(*dst_, false));
+  EXPECT_EQ(cut.exit_code, 1) << cut.out << cut.err;
+  EXPECT_NE(cut.err.find("return subscription db_relocate_rev_sub on the source has no worker "
+                         "streaming from the destination"),
+            std::string::npos)
+      << cut.err;
+  EXPECT_NE(cut.err.find("run the same command again to finish"), std::string::npos) << cut.err;
+  EXPECT_EQ(cut.out.find("Finished the interrupted"), std::string::npos) << cut.out;
+  // The application is on the destination already; the command run again finishes the switch.
+  ExpectApplicationWritesTo(*dst_);
+  CommandResult again = Dbr("cutover");
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.out.find("Finished the interrupted"), std::string::npos) << again.out;
+  EXPECT_EQ(*src_->QueryValue(streaming, db_), "1");
+  // What the application wrote on the destination reaches the source.
+  EXPECT_TRUE(WaitFor([&] { return Count(*src_) == Count(*dst_); }, 30s))
+      << Count(*src_) << " rows on the source, " << Count(*dst_) << " on the destination";
 }
 
 TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {

@@ -291,6 +291,39 @@ TEST_F(RunTest, CleanupRemovesEverythingTheRelocationCreatedAndKeepsTheData) {
   EXPECT_NE(again.out.find("nothing to clean up"), std::string::npos) << again.out;
 }
 
+// A replication user the DBA made (upgrade.user names an existing role) is theirs: cleanup keeps
+// it and puts back the comment the relocation overwrote with its mark.
+TEST_F(RunTest, CleanupKeepsAReplicationUserThatWasThereBeforeAndPutsBackItsComment) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 100).ok());
+  ASSERT_TRUE(src_->Exec("CREATE ROLE upgrade LOGIN").ok());
+  ASSERT_TRUE(src_->Exec("COMMENT ON ROLE upgrade IS 'replication login of the DBA'").ok());
+  const std::string comment_sql =
+      "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = 'upgrade'";
+  auto config = Config();
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(src_->QueryValue(comment_sql)->starts_with("db_relocate replication user"));
+  auto state = nlohmann::json::parse(*ReadFile(state_dir() / "state.json"));
+  EXPECT_EQ(state["replication_user_before"]["src"]["existed"], true) << state.dump(2);
+  EXPECT_EQ(state["replication_user_before"]["src"]["role"], "upgrade") << state.dump(2);
+
+  CommandResult dry = RunDbRelocate({"cleanup", "--dry-run", "--config", config.string()});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("keep the replication user upgrade on the source"), std::string::npos)
+      << dry.out;
+  EXPECT_EQ(dry.out.find("drop the replication user upgrade on the source"), std::string::npos)
+      << dry.out;
+
+  CommandResult done = RunDbRelocate({"cleanup", "--config", config.string()});
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "1");
+  EXPECT_EQ(*src_->QueryValue(comment_sql), "replication login of the DBA");
+  // The copy the snapshot step made on the destination was the relocation's: dropped.
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+}
+
 // The heartbeat writer's log shows `line` within `seconds` (its sampler reads the slot every 5 s).
 bool HeartbeatLogShows(const std::filesystem::path& state_dir, const std::string& line,
                        int seconds = 20) {

@@ -855,6 +855,35 @@ TEST(CutoverConfig, RelativePathsAreRelativeToTheConfigFile) {
   EXPECT_FALSE(c.cutover.generate_auth_file);
 }
 
+// PgBouncer's admin console is host:port; a bad one is a config error, not a refused connection.
+TEST(CutoverConfig, APgBouncerAdminThatIsNotHostPortIsAConfigErrorNamingTheField) {
+  for (const char* admin : {"6433", "127.0.0.1", "h:0", "\"::1:6433\""}) {
+    const std::string error =
+        ParseError(std::string("cutover:\n  type: pgbouncer\n  admin: ") + admin + "\n");
+    EXPECT_NE(error.find("cutover.admin: PgBouncer's admin console: "), std::string::npos)
+        << admin << ": " << error;
+    EXPECT_NE(error.find("is not host:port"), std::string::npos) << error;
+  }
+  EXPECT_EQ(MustParse("cutover:\n  type: pgbouncer\n  admin: \"[::1]:6433\"\n").cutover.admin,
+            "[::1]:6433");
+  // HAProxy's is a socket path.
+  EXPECT_NE(MustParse("cutover:\n  type: haproxy\n  admin: /run/haproxy.sock\n  backend: pg\n")
+                .cutover.admin,
+            "");
+}
+
+// HAProxy cannot hold a statement in flight: only the fence keeps a long write from committing on
+// the old side after the switch's marker.
+TEST(CutoverConfig, FenceNoneWithHAProxyIsRefusedWithTheReason) {
+  const std::string error = ParseError("cutover:\n  type: haproxy\n  backend: pg\n  fence: none\n");
+  EXPECT_NE(error.find("cutover.fence: \"none\" cannot go with cutover.type haproxy"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("commit on the old side after the switch"), std::string::npos) << error;
+  EXPECT_EQ(MustParse("cutover:\n  type: pgbouncer\n  fence: none\n").cutover.fence, "none");
+  EXPECT_EQ(MustParse("cutover:\n  type: haproxy\n  backend: pg\n").cutover.fence, "read_only");
+}
+
 TEST(CutoverConfig, BadValuesNameTheField) {
   EXPECT_NE(ParseError("cutover:\n  manage: true\n").find("cutover.type: missing"),
             std::string::npos);
@@ -865,6 +894,9 @@ TEST(CutoverConfig, BadValuesNameTheField) {
             std::string::npos);
   EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  listen: h:70000\n").find("cutover.listen"),
             std::string::npos);
+  EXPECT_NE(
+      ParseError("cutover:\n  type: pgbouncer\n  listen: \"::1:6432\"\n").find("cutover.listen"),
+      std::string::npos);
   EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  fence: lock\n").find("cutover.fence"),
             std::string::npos);
   EXPECT_NE(ParseError("cutover:\n  type: pgbouncer\n  pause_timeout: 0\n")

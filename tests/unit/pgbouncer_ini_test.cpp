@@ -69,12 +69,28 @@ TEST(PgBouncerIni, ManagedConfigRetriesAFailedServerLoginAfterOneSecond) {
   CutoverConfig cutover;
   cutover.listen = "127.0.0.1:6432";
   cutover.database = "app";
-  const std::string ini = RenderPgBouncerIni(
-      cutover, Backend{Side::kSource, "127.0.0.1", 5432, "app"}, {"pgb.log", "pgb.pid"});
-  EXPECT_NE(ini.find("\nserver_login_retry = 1\n"), std::string::npos) << ini;
-  auto entry = DatabaseEntry(ini, "app");
+  auto ini = RenderPgBouncerIni(cutover, Backend{Side::kSource, "127.0.0.1", 5432, "app"},
+                                {"pgb.log", "pgb.pid"});
+  ASSERT_TRUE(ini.ok()) << ini.message();
+  EXPECT_NE(ini->find("\nserver_login_retry = 1\n"), std::string::npos) << *ini;
+  auto entry = DatabaseEntry(*ini, "app");
   ASSERT_TRUE(entry.ok()) << entry.message();
   EXPECT_EQ(entry->port, 5432);
+}
+
+// PgBouncer's listen_addr takes an IPv6 address without the brackets of host:port.
+TEST(PgBouncerIni, ManagedConfigListensOnTheHostAndPortOfCutoverListen) {
+  CutoverConfig cutover;
+  cutover.database = "app";
+  const Backend source{Side::kSource, "127.0.0.1", 5432, "app"};
+  cutover.listen = "[::1]:7432";
+  auto ini = RenderPgBouncerIni(cutover, source, {"pgb.log", "pgb.pid"});
+  ASSERT_TRUE(ini.ok()) << ini.message();
+  EXPECT_NE(ini->find("\nlisten_addr = ::1\nlisten_port = 7432\n"), std::string::npos) << *ini;
+  cutover.listen = "7432";
+  auto bad = RenderPgBouncerIni(cutover, source, {"pgb.log", "pgb.pid"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("cutover.listen"), std::string::npos) << bad.message();
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ RunState Sample() {
   s.switching = SwitchRecord{.to = Side::kSource, .stage = SwitchStage::kPointing};
   s.switches.push_back({.to = Side::kDestination, .stage = SwitchStage::kDone, .pause_ms = 90});
   s.fenced[Side::kSource] = {{"app", ""}};
+  s.replication_user_before[Side::kSource] = {
+      .role = "upgrade", .existed = true, .comment = "the DBA's"};
+  s.replication_user_before[Side::kDestination] = {.role = "upgrade", .existed = false};
   return s;
 }
 
@@ -48,6 +51,7 @@ TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(back->switches[0].stage, SwitchStage::kDone);
   ASSERT_EQ(back->fenced.count(Side::kSource), 1u);
   EXPECT_EQ(back->fenced.at(Side::kSource)[0].role, "app");
+  EXPECT_EQ(back->replication_user_before, Sample().replication_user_before);
 }
 
 TEST(RunState, IsWrittenByTheNamesEarlierVersionsWrote) {
@@ -72,6 +76,8 @@ TEST(RunState, AStateWithoutAFormatIsReadAsTheFirstOne) {
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(s->snapshot_phase, SnapshotPhase::kRows);
   EXPECT_EQ(s->tables.at("t").state, TableState::kPending);
+  // Written before the replication user was recorded: nothing is known of it.
+  EXPECT_TRUE(s->replication_user_before.empty());
 }
 
 TEST(RunState, ANewerFormatIsRefusedNamingBothVersions) {
