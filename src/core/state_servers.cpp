@@ -52,13 +52,9 @@ Status CheckStateServers(const Config& config, bool lost_slot_refuses) {
     log::debug("the run state not compared with the servers: {}", servers.message());
     return Status::Ok();
   }
-  if (!servers->mismatches.empty())
-    return Status::BadConfig(MismatchMessage(servers->mismatches, config.state_dir));
-  if (servers->lost_slot) {
-    const std::string lost = LostSlotMessage(*servers->lost_slot, *state);
-    if (lost_slot_refuses) return Status::Error(lost);
-    log::error("{}", lost);
-  }
+  Status verdict = servers->Verdict(*state, config.state_dir);
+  if (verdict.is_bad_config() || (!verdict.ok() && lost_slot_refuses)) return verdict;
+  if (!verdict.ok()) log::error("{}", verdict.message());  // a lost slot
   bool missing = false;
   for (const auto& [side, live] : servers->live) missing |= !state->servers[side].recorded();
   if (missing) RecordMissing(store, *servers);

@@ -75,6 +75,12 @@ Result<StateServers> CompareWithServers(const RunState& state, const names::Link
   return out;
 }
 
+Status StateServers::Verdict(const RunState& state, const std::string& state_dir) const {
+  if (!mismatches.empty()) return Status::BadConfig(MismatchMessage(mismatches, state_dir));
+  if (lost_slot) return Status::Error(LostSlotMessage(*lost_slot, state));
+  return Status::Ok();
+}
+
 bool RecordIdentity(RunState& state, const StateServers& servers) {
   bool changed = false;
   for (const auto& [side, live] : servers.live) {
@@ -94,9 +100,7 @@ bool RecordIdentity(RunState& state, const StateServers& servers) {
 Status BindStateToServers(RunState& state, const std::string& state_dir, const names::Links& links,
                           pg::Connection* src, pg::Connection* dst, bool& changed) {
   DBR_ASSIGN_OR_RETURN(StateServers servers, CompareWithServers(state, links, src, dst));
-  if (!servers.mismatches.empty())
-    return Status::BadConfig(MismatchMessage(servers.mismatches, state_dir));
-  if (servers.lost_slot) return Status::Error(LostSlotMessage(*servers.lost_slot, state));
+  DBR_RETURN_IF_ERROR(servers.Verdict(state, state_dir));
   changed = RecordIdentity(state, servers);
   return Status::Ok();
 }

@@ -32,6 +32,9 @@ struct StateServers {
   std::map<Side, LiveServer> live;  // the sides that were reached
   std::vector<IdentityMismatch> mismatches;
   std::optional<NeededSlot> lost_slot;  // the state needs it, and it is gone
+
+  // A bad config (exit 2) naming the mismatches; else an error for a lost slot; else Ok.
+  Status Verdict(const RunState& state, const std::string& state_dir) const;
 };
 // `src` or `dst` null: that side was not reached, and is not compared. The slot is looked for
 // only when the identities match.

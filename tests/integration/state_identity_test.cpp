@@ -23,16 +23,18 @@ class StateIdentityTest : public AppPairTest {
     return RunDbRelocate({command, "--config", config.string()});
   }
 
-  // A table with rows on the source, relocated by `run`.
-  void Relocate(const std::filesystem::path& config) {
+  // A table of 100 rows in the source's database `app`, relocated by `run` into `into`.
+  void Relocate(const std::filesystem::path& config, TestCluster& into,
+                const std::string& database = "app") {
     ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY, v text);"
                            "INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100) g",
                            "app")
                     .ok());
     CommandResult run = Dbr("run", config);
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    ASSERT_EQ(*dst_->QueryValue("SELECT count(*) FROM t", "app"), "100");
+    ASSERT_EQ(*into.QueryValue("SELECT count(*) FROM t", database), "100");
   }
+  void Relocate(const std::filesystem::path& config) { Relocate(config, *dst_); }
 
   // The server `cluster` was replaced by a new cluster of the same major at the same port, with
   // an empty database `app` (a rebuilt test environment).
@@ -194,13 +196,7 @@ TEST_F(StateIdentityTest, OneServerNamedTwoWaysIsOne) {
   EXPECT_EQ(check.Result("destination is another database"), "FAIL") << check.Dump();
 
   auto config = write(tmp_.path() / "relocate.yaml", "app_new");
-  ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY, v text);"
-                         "INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100) g",
-                         "app")
-                  .ok());
-  CommandResult run = Dbr("run", config);
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM t", "app_new"), "100");
+  ASSERT_NO_FATAL_FAILURE(Relocate(config, *src_, "app_new"));
   CommandResult clean = Dbr("cleanup", config);
   ASSERT_EQ(clean.exit_code, 0) << clean.err;
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
