@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/server_identity.h"
+
 namespace dbr {
 namespace {
 
@@ -110,6 +112,35 @@ TEST(LostSlotMessage, SaysWhatIsLostAndWhatToDo) {
     EXPECT_NE(forward.find(part), std::string::npos) << part << " in: " << forward;
   const std::string back = LostSlotMessage({Side::kDestination, "db_relocate_rev_slot_app"}, s);
   EXPECT_NE(back.find("rollback would lose"), std::string::npos) << back;
+}
+
+TEST(StateServers, AMismatchIsABadConfigAndALostSlotAnError) {
+  RunState state;
+  StateServers servers;
+  EXPECT_TRUE(servers.Verdict(state, "/srv/state").ok());
+  servers.lost_slot = NeededSlot{Side::kSource, "db_relocate_slot_app"};
+  Status lost = servers.Verdict(state, "/srv/state");
+  EXPECT_FALSE(lost.ok());
+  EXPECT_FALSE(lost.is_bad_config());
+  EXPECT_NE(lost.message().find("is lost"), std::string::npos) << lost.message();
+  servers.mismatches.push_back({Side::kSource, "database_oid", "1", "2"});
+  Status other = servers.Verdict(state, "/srv/state");
+  EXPECT_TRUE(other.is_bad_config());
+  EXPECT_NE(other.message().find("database_oid"), std::string::npos) << other.message();
+}
+
+TEST(StateServers, OnlyTheSidesNotRecordedYetAreRecorded) {
+  RunState state;
+  state.format = 1;
+  state.servers[Side::kSource] = kOld;
+  StateServers servers;
+  servers.live[Side::kSource] = {{"1", 1}, "t"};
+  EXPECT_FALSE(RecordIdentity(state, servers));
+  EXPECT_EQ(state.servers[Side::kSource], kOld) << "a recorded identity is never overwritten";
+  servers.live[Side::kDestination] = {{"2", 16390}, "t"};
+  EXPECT_TRUE(RecordIdentity(state, servers));
+  EXPECT_EQ(state.servers[Side::kDestination], (ServerIdentity{"2", 16390}));
+  EXPECT_FALSE(RecordIdentity(state, servers));
 }
 
 }  // namespace
