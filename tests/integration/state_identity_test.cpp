@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/server_identity.h"
 #include "harness/app_pair.h"
 #include "harness/check_run.h"
 #include "harness/wait.h"
@@ -201,6 +202,32 @@ TEST_F(StateIdentityTest, OneServerNamedTwoWaysIsOne) {
   ASSERT_EQ(clean.exit_code, 0) << clean.err;
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
+}
+
+// Where pg_control_system() is revoked (as a managed service may), the system_identifier comes
+// from IDENTIFY_SYSTEM over a replication connection; without REPLICATION either, only the
+// database OID is known.
+TEST(ServerIdentityTest, WithoutPgControlSystemTheIdentifierComesFromIdentifySystem) {
+  auto cluster = TestCluster::Start(15);
+  ASSERT_TRUE(cluster.ok()) << cluster.message();
+  TestCluster& c = **cluster;
+  const std::string id = *c.QueryValue("SELECT system_identifier::text FROM pg_control_system()");
+  const std::string oid =
+      *c.QueryValue("SELECT oid::text FROM pg_database WHERE datname = 'postgres'");
+  ASSERT_TRUE(c.Exec("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC;"
+                     "CREATE ROLE repl LOGIN REPLICATION PASSWORD 'pw';"
+                     "CREATE ROLE plain LOGIN PASSWORD 'pw'")
+                  .ok());
+  for (const char* user : {"repl", "plain"}) {
+    SCOPED_TRACE(user);
+    auto conn = c.Connect("postgres", user, "pw");
+    ASSERT_TRUE(conn.ok()) << conn.message();
+    EXPECT_FALSE(conn->QueryValue("SELECT system_identifier FROM pg_control_system()").ok());
+    auto live = ReadServerIdentity(*conn);
+    ASSERT_TRUE(live.ok()) << live.message();
+    EXPECT_EQ(live->identity.system_identifier, std::string(user) == "repl" ? id : "");
+    EXPECT_EQ(std::to_string(live->identity.database_oid), oid);
+  }
 }
 
 }  // namespace
