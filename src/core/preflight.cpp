@@ -105,8 +105,7 @@ class Preflight {
       return (void)Add(name, CheckLevel::kFail, LostSlotMessage(*servers->lost_slot, *state),
                        {servers->lost_slot->slot}, "run `db_relocate cleanup`, then start over");
     std::vector<std::string> unrecorded;
-    for (const auto& [side, live] : servers->live)
-      if (!state->servers[side].recorded()) unrecorded.push_back(SideName(side));
+    for (Side side : servers->Unrecorded(*state)) unrecorded.push_back(SideName(side));
     if (!unrecorded.empty())
       return (void)Add(
           name, CheckLevel::kWarn,

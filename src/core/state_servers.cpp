@@ -55,9 +55,7 @@ Status CheckStateServers(const Config& config, bool lost_slot_refuses) {
   Status verdict = servers->Verdict(*state, config.state_dir);
   if (verdict.is_bad_config() || (!verdict.ok() && lost_slot_refuses)) return verdict;
   if (!verdict.ok()) log::error("{}", verdict.message());  // a lost slot
-  bool missing = false;
-  for (const auto& [side, live] : servers->live) missing |= !state->servers[side].recorded();
-  if (missing) RecordMissing(store, *servers);
+  if (!servers->Unrecorded(*state).empty()) RecordMissing(store, *servers);
   return Status::Ok();
 }
 

@@ -81,20 +81,27 @@ Status StateServers::Verdict(const RunState& state, const std::string& state_dir
   return Status::Ok();
 }
 
+std::vector<Side> StateServers::Unrecorded(const RunState& state) const {
+  std::vector<Side> out;
+  for (const auto& [side, server] : live) {
+    auto recorded = state.servers.find(side);
+    if (recorded == state.servers.end() || !recorded->second.recorded()) out.push_back(side);
+  }
+  return out;
+}
+
 bool RecordIdentity(RunState& state, const StateServers& servers) {
-  bool changed = false;
-  for (const auto& [side, live] : servers.live) {
-    if (state.servers.count(side) != 0 && state.servers[side].recorded()) continue;
+  const std::vector<Side> unrecorded = servers.Unrecorded(state);
+  for (Side side : unrecorded) {
     if (state.format < 2)
       log::warn(
           "the run state was written by an older db_relocate and does not record which {} "
           "server it belongs to: recording the one the config reaches now (if it was recreated "
           "since the relocation started, move the state folder aside and start again)",
           SideName(side));
-    state.servers[side] = live.identity;
-    changed = true;
+    state.servers[side] = servers.live.at(side).identity;
   }
-  return changed;
+  return !unrecorded.empty();
 }
 
 Status BindStateToServers(RunState& state, const std::string& state_dir, const names::Links& links,

@@ -33,6 +33,8 @@ struct StateServers {
   std::vector<IdentityMismatch> mismatches;
   std::optional<NeededSlot> lost_slot;  // the state needs it, and it is gone
 
+  // The sides reached whose identity the state holds none of yet.
+  std::vector<Side> Unrecorded(const RunState& state) const;
   // A bad config (exit 2) naming the mismatches; else an error for a lost slot; else Ok.
   Status Verdict(const RunState& state, const std::string& state_dir) const;
 };
