@@ -141,6 +141,9 @@ int RunCommand(int argc, char** argv) {
     std::cerr << "error: " << mine.message() << "\n";
     return dbr::cli::kExitUsage;
   }
+  for (const char* reads_the_state : {"run", "status", "verify", "cutover", "rollback", "cleanup"})
+    if (name == reads_the_state)
+      if (int rc = dbr::cli::CheckStateServers(*config, name); rc != dbr::cli::kExitOk) return rc;
 
   if (name == "check") return dbr::cli::Check(*config, options);
   if (name == "run") return dbr::cli::Run(*config, options);

@@ -19,6 +19,13 @@ struct CommandOptions {
   std::string report_file;      // report: where to write it (default <state_dir>/report.html)
 };
 
+// Before a command that reads the relocation's state (run, status, verify, cutover, rollback,
+// cleanup) does anything: kExitUsage when the state belongs to other servers than the config's,
+// kExitFailed when a replication slot the state needs is lost and `command` cannot go on without
+// it (all but status and cleanup); else kExitOk (core/state_servers.h). `check` reports the same
+// as a check of its own.
+int CheckStateServers(const Config& config, const std::string& command);
+
 int Check(const Config& config, const CommandOptions& options);
 int Run(const Config& config, const CommandOptions& options);
 // Removes what the relocation created, in either direction, and a managed proxy's old backend.

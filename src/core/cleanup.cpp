@@ -9,6 +9,7 @@
 #include "core/cleanup_decisions.h"
 #include "engine/heartbeat.h"
 #include "engine/replication_link.h"
+#include "engine/server_identity.h"
 #include "model/names.h"
 #include "model/run_state.h"
 #include "model/servers.h"
@@ -60,7 +61,8 @@ class Cleanup {
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropVerifySlots(*side));
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropHeartbeatSchema(*side));
     // Into another database of the same server: one role, with grants in both databases.
-    const bool one_server = config_.src.Address() == config_.dst.Address();
+    DBR_ASSIGN_OR_RETURN(const bool one_server,
+                         OnOneServer(*src, *dst, config_.src.Address() == config_.dst.Address()));
     DBR_RETURN_IF_ERROR(PutBackReplicationUser(*src, "source", SourceUserPlan(*state),
                                                one_server ? &*dst : nullptr));
     if (rds) {

@@ -10,6 +10,7 @@
 #include "core/preflight.h"
 #include "core/proxy_commands.h"
 #include "engine/replication_health.h"
+#include "engine/server_identity.h"
 #include "model/names.h"
 #include "model/servers.h"
 #include "snapshot/snapshot_source.h"
@@ -133,6 +134,16 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
   std::cout << out;
 }
 
+// The servers reached are the ones the state was recorded on (their identity is recorded at the
+// first contact: the first run's start, an RDS destination once restored).
+Status BindToServers(RunContext& ctx) {
+  bool changed = false;
+  DBR_RETURN_IF_ERROR(BindStateToServers(ctx.state, ctx.config.state_dir, ctx.links,
+                                         ctx.src ? &*ctx.src : nullptr,
+                                         ctx.dst ? &*ctx.dst : nullptr, changed));
+  return changed ? ctx.SaveState() : Status::Ok();
+}
+
 // Runs the steps not done yet, in order, recording each one in the state as it ends.
 Status RunSteps(RunContext& ctx) {
   for (const Step& step : kSteps) {
@@ -147,7 +158,8 @@ Status RunSteps(RunContext& ctx) {
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     const Clock::TimePoint started = ctx.clock.Now();
     CrashPoint((std::string("before:") + step.name).c_str());
-    DBR_RETURN_IF_ERROR(ctx.Reconnect());  // a server restarted since the last step
+    DBR_RETURN_IF_ERROR(ctx.Reconnect());     // a server restarted since the last step
+    DBR_RETURN_IF_ERROR(BindToServers(ctx));  // ... or was replaced
     Status st = step.run(ctx);
     CrashPoint((std::string("after:") + step.name).c_str());
     const double secs = ctx.clock.SecondsSince(started);
@@ -198,6 +210,7 @@ Status RunRelocation(const Config& config) {
   if (ctx.state.source.empty()) RecordRelocation(ctx.config, ctx.state);
 
   DBR_RETURN_IF_ERROR(ctx.Reconnect());
+  DBR_RETURN_IF_ERROR(BindToServers(ctx));
   DBR_RETURN_IF_ERROR(ctx.LoadTables());
   const Clock::TimePoint run_started = ctx.clock.Now();
   // A server lost in the middle of a step (restarted, out of reach) is waited for and the run

@@ -9,6 +9,7 @@
 #include "cloud/rds_plan.h"
 #include "engine/fence.h"
 #include "engine/replication_link.h"
+#include "engine/server_identity.h"
 #include "model/catalog.h"
 #include "model/names.h"
 #include "model/servers.h"
@@ -52,6 +53,8 @@ class Preflight {
       if (d) dst.emplace(std::move(*d));
     }
     if (!src) return std::move(report_);
+    CheckRunState(*src, dst ? &*dst : nullptr);
+    if (dst) CheckDistinctDatabases(*src, *dst);
     CheckVersions(*src, dst ? &*dst : nullptr);
     CheckWalLevel(*src);
     CheckSourceCapacity(*src);
@@ -81,6 +84,54 @@ class Preflight {
   }
 
  private:
+  // The relocation recorded in state_dir belongs to these servers, and the slot it needs is
+  // there (engine/server_identity.h; every command that reads the state refuses otherwise).
+  void CheckRunState(pg::Connection& src, pg::Connection* dst) {
+    const char* name = "run state";
+    auto state = StateStore(config_.state_dir).Load();
+    if (!state.ok()) return (void)Add(name, CheckLevel::kFail, state.message());
+    if (state->source.empty())
+      return (void)Add(name, CheckLevel::kPass, "no relocation started in " + config_.state_dir);
+    auto servers = CompareWithServers(*state, links_, &src, dst);
+    if (!servers.ok()) return (void)Add(name, CheckLevel::kFail, servers.message());
+    if (!servers->mismatches.empty()) {
+      Add(name, CheckLevel::kFail, MismatchMessage(servers->mismatches, config_.state_dir),
+          {config_.state_dir},
+          "move the state folder aside, or point the config at the servers it belongs to")
+          .bad_config = true;
+      return;
+    }
+    if (servers->lost_slot)
+      return (void)Add(name, CheckLevel::kFail, LostSlotMessage(*servers->lost_slot, *state),
+                       {servers->lost_slot->slot}, "run `db_relocate cleanup`, then start over");
+    std::vector<std::string> unrecorded;
+    for (Side side : servers->Unrecorded(*state)) unrecorded.push_back(SideName(side));
+    if (!unrecorded.empty())
+      return (void)Add(
+          name, CheckLevel::kWarn,
+          "the relocation in " + config_.state_dir + " records no identity of the " +
+              Join(unrecorded, " and ") +
+              " (written by an older db_relocate): the next command that reads it records the "
+              "servers it reaches then",
+          {},
+          "if a server was recreated since the relocation started, move the state folder aside");
+    Add(name, CheckLevel::kPass,
+        "the relocation started at " + state->started_at + " belongs to these servers");
+  }
+
+  // The config compares the two sides' addresses; one server named two ways (a DNS name and an
+  // IP) is found here.
+  void CheckDistinctDatabases(pg::Connection& src, pg::Connection& dst) {
+    if (config_.src.name != config_.dst.name) return;
+    auto one = OnOneServer(src, dst, false);
+    if (one.ok() && *one)
+      Add("destination is another database", CheckLevel::kFail,
+          "dst (" + config_.dst.host + ") and src (" + config_.src.host +
+              ") name the same server, and the same database " + config_.dst.name,
+          {}, "change dst.host, dst.port or dst.name")
+          .bad_config = true;
+  }
+
   // The service's side (RDS: the source instance, the upgrade path, the new instance).
   void CheckCloud(Cloud& cloud) {
     for (auto& c : cloud.Check(

@@ -57,6 +57,7 @@ Status CreatePlainSlot(RunContext& ctx) {
   if (!r.ok()) return r.status().Wrap("creating replication slot " + ctx.links.forward.slot);
   log::info("replication slot {} created at {}: it retains every change from there on",
             ctx.links.forward.slot, r->Get(0, 0));
+  ctx.state.snapshot_slot = ctx.links.forward.slot;
   return ctx.SaveState();
 }
 
@@ -97,6 +98,7 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   ctx.slot_connection.emplace(std::move(*conn));
   ctx.exported_snapshot = slot->snapshot;
   ctx.state.snapshot_lsn = slot->consistent_point.ToString();
+  ctx.state.snapshot_slot = ctx.links.forward.slot;
   log::info("replication slot {} created at {}, exported snapshot {}", ctx.links.forward.slot,
             ctx.state.snapshot_lsn, slot->snapshot);
   return ctx.SaveState();

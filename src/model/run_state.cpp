@@ -28,12 +28,15 @@ nlohmann::json RunState::ToJson() const {
   j["format"] = kStateFormat;
   j["source"] = source;
   j["destination_database"] = destination_database;
+  j["servers"] = nlohmann::json::object();
+  for (const auto& [side, identity] : servers) j["servers"][std::string(NameOf(side))] = identity;
   j["current_step"] = current_step;
   j["started_at"] = started_at;
   for (const auto& [name, s] : steps)
     j["steps"][name] = {{"done", s.done}, {"seconds", s.seconds}, {"finished_at", s.finished_at}};
   j["replication_password"] = replication_password;
   j["snapshot_lsn"] = snapshot_lsn;
+  j["snapshot_slot"] = snapshot_slot;
   j["snapshot_phase"] = snapshot_phase;
   j["tables"] = nlohmann::json::object();
   for (const auto& [name, t] : tables)
@@ -83,10 +86,15 @@ T Field(const nlohmann::json& j, const char* key, T fallback) {
 }  // namespace
 
 RunState RunState::FromJson(const nlohmann::json& j) {
-  // Formats older than kStateFormat are migrated here, oldest first; format 1 is the first.
+  // Formats older than kStateFormat are migrated here, oldest first. Format 1 has no `servers`
+  // and no `snapshot_slot`: they are left empty, and recorded at the next contact.
   RunState s;
+  s.format = Field(j, "format", 1);
   s.source = Field<std::string>(j, "source", "");
   s.destination_database = Field<std::string>(j, "destination_database", "");
+  if (j.contains("servers"))
+    for (const auto& [side, v] : j["servers"].items())
+      s.servers[nlohmann::json(side).get<Side>()] = v.get<ServerIdentity>();
   s.current_step = Field<std::string>(j, "current_step", "");
   s.started_at = Field<std::string>(j, "started_at", "");
   if (j.contains("steps"))
@@ -95,6 +103,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
                        Field<std::string>(v, "finished_at", "")};
   s.replication_password = Field<std::string>(j, "replication_password", "");
   s.snapshot_lsn = Field<std::string>(j, "snapshot_lsn", "");
+  s.snapshot_slot = Field<std::string>(j, "snapshot_slot", "");
   s.snapshot_phase = Field(j, "snapshot_phase", SnapshotPhase::kNone);
   if (j.contains("tables"))
     for (const auto& [name, v] : j["tables"].items())

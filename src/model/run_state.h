@@ -16,8 +16,8 @@
 namespace dbr {
 
 // The version of state.json this build writes; it reads this one and older ones (FromJson
-// migrates them) and refuses newer ones.
-inline constexpr int kStateFormat = 1;
+// migrates them) and refuses newer ones. 2: the servers' identity (`servers`).
+inline constexpr int kStateFormat = 2;
 
 enum class TableState {
   kPending,  // not copied yet
@@ -153,15 +153,34 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, snapshot, encry
                                                 target_version, hops, prewarm_extension_created,
                                                 snapshots_deleted)
 
+// Which server and database a side of the relocation is, whatever address it is reached at: a
+// server recreated at the same address (a new cluster, the same host, port and database name) is
+// another one, and a state must not be resumed against it (model/identity.h compares).
+struct ServerIdentity {
+  // pg_control_system()'s system_identifier, fixed by initdb (a physical copy keeps it); "" when
+  // the server would not tell (model/identity.h).
+  std::string system_identifier;
+  int64_t database_oid = 0;  // pg_database.oid of the relocated database; 0: not recorded
+  bool recorded() const { return database_oid != 0; }
+  bool operator==(const ServerIdentity&) const = default;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServerIdentity, system_identifier, database_oid)
+
 struct RunState {
+  // The format of the file this state was read from (kStateFormat for a new one).
+  int format = kStateFormat;
   // The relocation this state belongs to, recorded by its first `run`: the source as
   // host:port/database, and the destination's database (an RDS destination's host comes later).
   std::string source;
   std::string destination_database;
+  // The servers it was started on, recorded at their first contact (a format-1 state: at the
+  // first contact of a command that holds the relocation's lock, with a warning).
+  std::map<Side, ServerIdentity> servers;
   std::string current_step;
   std::map<std::string, StepRecord> steps;
   std::string replication_password;  // generated when upgrade.password is unset; file is 0600
   std::string snapshot_lsn;          // where the destination's data ends; origin advanced here
+  std::string snapshot_slot;         // the source's slot snapshot_lsn is a position of
   SnapshotPhase snapshot_phase = SnapshotPhase::kNone;  // inside the snapshot step
   std::map<std::string, TableProgress> tables;          // key: quoted "schema"."table"
   std::vector<std::string> resync_tables;               // handed to the subscription's table sync

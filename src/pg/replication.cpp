@@ -18,4 +18,12 @@ Result<CreatedSlot> CreateLogicalSlotExportingSnapshot(Connection& conn, const s
   return CreatedSlot{res->Get(0, 0), *lsn, res->Get(0, 2)};
 }
 
+Result<std::string> IdentifySystem(Connection& conn) {
+  auto res = conn.Query("IDENTIFY_SYSTEM");
+  if (!res.ok()) return res.status();
+  if (res->rows() != 1 || res->cols() < 1 || res->IsNull(0, 0))
+    return Status::Error("on " + conn.params().label + ": unexpected reply to IDENTIFY_SYSTEM");
+  return res->Get(0, 0);
+}
+
 }  // namespace dbr::pg

@@ -20,4 +20,7 @@ struct CreatedSlot {
 // every reader has imported the snapshot.
 Result<CreatedSlot> CreateLogicalSlotExportingSnapshot(Connection& conn, const std::string& slot);
 
+// IDENTIFY_SYSTEM's systemid: the server's system_identifier, as pg_control_system() tells it.
+Result<std::string> IdentifySystem(Connection& conn);
+
 }  // namespace dbr::pg

@@ -30,6 +30,9 @@ RunState Sample() {
   s.replication_user_before[Side::kSource] = {
       .role = "upgrade", .existed = true, .comment = "the DBA's"};
   s.replication_user_before[Side::kDestination] = {.role = "upgrade", .existed = false};
+  s.servers[Side::kSource] = {"7446412011183213717", 16384};
+  s.servers[Side::kDestination] = {"", 16390};
+  s.snapshot_slot = "db_relocate_slot_app";
   return s;
 }
 
@@ -52,6 +55,9 @@ TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
   ASSERT_EQ(back->fenced.count(Side::kSource), 1u);
   EXPECT_EQ(back->fenced.at(Side::kSource)[0].role, "app");
   EXPECT_EQ(back->replication_user_before, Sample().replication_user_before);
+  EXPECT_EQ(back->servers, Sample().servers);
+  EXPECT_EQ(back->snapshot_slot, "db_relocate_slot_app");
+  EXPECT_EQ(back->format, kStateFormat);
 }
 
 TEST(RunState, IsWrittenByTheNamesEarlierVersionsWrote) {
@@ -64,6 +70,9 @@ TEST(RunState, IsWrittenByTheNamesEarlierVersionsWrote) {
   EXPECT_EQ(j["switching"]["to"], "src");
   EXPECT_EQ(j["switching"]["stage"], "pointing");
   EXPECT_TRUE(j["fenced"].contains("src"));
+  // A system_identifier is an unsigned 64-bit number: kept as text.
+  EXPECT_EQ(j["servers"]["src"]["system_identifier"], "7446412011183213717");
+  EXPECT_EQ(j["servers"]["dst"]["database_oid"], 16390);
   EXPECT_EQ(RunState{}.ToJson()["snapshot_phase"], "");
 }
 
@@ -78,6 +87,25 @@ TEST(RunState, AStateWithoutAFormatIsReadAsTheFirstOne) {
   EXPECT_EQ(s->tables.at("t").state, TableState::kPending);
   // Written before the replication user was recorded: nothing is known of it.
   EXPECT_TRUE(s->replication_user_before.empty());
+  EXPECT_EQ(s->format, 1);
+}
+
+// Format 1 recorded no identity of the servers: it reads as "not recorded" (recorded at the
+// next contact, engine/server_identity.h), and is written back as the current format.
+TEST(RunState, AFormatOneStateHasNoIdentityAndIsWrittenBackAsTheCurrentFormat) {
+  TempDir tmp;
+  tmp.Write("state.json", R"({"format": 1, "source": "127.0.0.1:5432/app", "steps": {}})");
+  StateStore store(tmp.path());
+  auto s = store.Load();
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(s->format, 1);
+  EXPECT_TRUE(s->servers.empty());
+  EXPECT_EQ(s->snapshot_slot, "");
+  ASSERT_TRUE(store.Save(*s).ok());
+  auto again = store.Load();
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_EQ(again->format, kStateFormat);
+  EXPECT_EQ(kStateFormat, 2);
 }
 
 TEST(RunState, ANewerFormatIsRefusedNamingBothVersions) {

@@ -1,0 +1,147 @@
+#include "model/identity.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/server_identity.h"
+
+namespace dbr {
+namespace {
+
+const ServerIdentity kOld{"7446412011183213717", 16384};
+
+TEST(CompareIdentity, TheSameServerAndDatabaseMatch) {
+  EXPECT_TRUE(CompareIdentity(Side::kSource, kOld, kOld).empty());
+}
+
+// The reported case: the cluster recreated at the same address gets a new system_identifier,
+// and its database, created the same way, often the same OID.
+TEST(CompareIdentity, ARecreatedServerDiffersInItsSystemIdentifier) {
+  const ServerIdentity recreated{"7446499999999999999", 16384};
+  auto m = CompareIdentity(Side::kDestination, kOld, recreated);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0], (IdentityMismatch{Side::kDestination, "system_identifier", "7446412011183213717",
+                                    "7446499999999999999"}));
+}
+
+TEST(CompareIdentity, ADatabaseDroppedAndCreatedAgainDiffersInItsOid) {
+  auto m = CompareIdentity(Side::kSource, kOld, {kOld.system_identifier, 16400});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].field, "database_oid");
+  EXPECT_EQ(m[0].recorded, "16384");
+  EXPECT_EQ(m[0].live, "16400");
+  EXPECT_EQ(CompareIdentity(Side::kSource, kOld, {"1", 16400}).size(), 2u);
+}
+
+TEST(CompareIdentity, WhatWasNotRecordedOrNotToldIsNotCompared) {
+  EXPECT_TRUE(CompareIdentity(Side::kSource, {}, kOld).empty());  // not recorded yet
+  EXPECT_TRUE(CompareIdentity(Side::kSource, {"", 16384}, kOld).empty());
+  EXPECT_TRUE(CompareIdentity(Side::kSource, kOld, {"", 16384}).empty());
+  EXPECT_EQ(CompareIdentity(Side::kSource, kOld, {"", 1}).size(), 1u);
+}
+
+TEST(MismatchMessage, NamesEachFieldBothValuesAndTheFix) {
+  const std::string text = MismatchMessage({{Side::kSource, "system_identifier", "1", "2"},
+                                            {Side::kDestination, "database_oid", "16384", "16385"}},
+                                           "/srv/state");
+  for (const char* part :
+       {"/srv/state", "source system_identifier: recorded 1, now 2",
+        "destination database_oid: recorded 16384, now 16385", "Nothing was changed",
+        "Move the state folder aside", "point the config at the servers the state belongs to"})
+    EXPECT_NE(text.find(part), std::string::npos) << part << " in: " << text;
+}
+
+TEST(SameServer, OneServerReachedTwiceIsOne) {
+  const LiveServer a{kOld, "2026-12-04 18:00:00.123456+00"};
+  LiveServer b = a;
+  b.identity.database_oid = 16999;  // another database of it
+  EXPECT_TRUE(SameServer(a, b));
+}
+
+// A physical copy (an RDS restore of a snapshot, a promoted standby) keeps the system_identifier.
+TEST(SameServer, ACopyStartedAtAnotherTimeIsAnotherServer) {
+  const LiveServer a{kOld, "2026-12-04 18:00:00.123456+00"};
+  EXPECT_FALSE(SameServer(a, {kOld, "2026-12-04 18:05:00.000001+00"}));
+  EXPECT_FALSE(SameServer(a, {{"1", 16384}, a.started_at}));
+}
+
+TEST(SameServer, AServerThatWouldNotTellIsNeverTakenForAnother) {
+  const LiveServer unknown{{"", 16384}, "2026-12-04 18:00:00+00"};
+  EXPECT_FALSE(SameServer(unknown, unknown));
+}
+
+TEST(SlotTheStateNeeds, NoneBeforeTheDestinationDependsOnIt) {
+  const names::Links links("app", "app");
+  RunState s;
+  EXPECT_FALSE(SlotTheStateNeeds(s, links));
+  s.steps["publication"].done = true;
+  EXPECT_FALSE(SlotTheStateNeeds(s, links));
+}
+
+TEST(SlotTheStateNeeds, TheSnapshotsSlotOnTheSourceOnceTheSnapshotIsDone) {
+  const names::Links links("app", "app_new");
+  RunState s;
+  s.steps["snapshot"].done = true;
+  auto needed = SlotTheStateNeeds(s, links);
+  ASSERT_TRUE(needed);
+  EXPECT_EQ(needed->side, Side::kSource);
+  EXPECT_EQ(needed->slot, links.forward.slot);
+  s.snapshot_slot = "recorded_slot";
+  EXPECT_EQ(SlotTheStateNeeds(s, links)->slot, "recorded_slot");
+}
+
+TEST(SlotTheStateNeeds, TheWayBacksSlotOnTheDestinationAfterACutover) {
+  const names::Links links("app", "app_new");
+  RunState s;
+  s.steps["snapshot"].done = true;
+  s.snapshot_slot = "recorded_slot";
+  s.primary = Side::kDestination;
+  auto needed = SlotTheStateNeeds(s, links);
+  ASSERT_TRUE(needed);
+  EXPECT_EQ(needed->side, Side::kDestination);
+  EXPECT_EQ(needed->slot, links.reverse.slot);
+  s.switching = SwitchRecord{.to = Side::kSource};
+  EXPECT_FALSE(SlotTheStateNeeds(s, links)) << "a switch under way rebuilds its slots";
+}
+
+TEST(LostSlotMessage, SaysWhatIsLostAndWhatToDo) {
+  RunState s;
+  s.snapshot_lsn = "0/1A2B3C4";
+  const std::string forward = LostSlotMessage({Side::kSource, "db_relocate_slot_app"}, s);
+  for (const char* part : {"db_relocate_slot_app is lost", "0/1A2B3C4", "db_relocate cleanup",
+                           "empty the destination database", "db_relocate run"})
+    EXPECT_NE(forward.find(part), std::string::npos) << part << " in: " << forward;
+  const std::string back = LostSlotMessage({Side::kDestination, "db_relocate_rev_slot_app"}, s);
+  EXPECT_NE(back.find("rollback would lose"), std::string::npos) << back;
+}
+
+TEST(StateServers, AMismatchIsABadConfigAndALostSlotAnError) {
+  RunState state;
+  StateServers servers;
+  EXPECT_TRUE(servers.Verdict(state, "/srv/state").ok());
+  servers.lost_slot = NeededSlot{Side::kSource, "db_relocate_slot_app"};
+  Status lost = servers.Verdict(state, "/srv/state");
+  EXPECT_FALSE(lost.ok());
+  EXPECT_FALSE(lost.is_bad_config());
+  EXPECT_NE(lost.message().find("is lost"), std::string::npos) << lost.message();
+  servers.mismatches.push_back({Side::kSource, "database_oid", "1", "2"});
+  Status other = servers.Verdict(state, "/srv/state");
+  EXPECT_TRUE(other.is_bad_config());
+  EXPECT_NE(other.message().find("database_oid"), std::string::npos) << other.message();
+}
+
+TEST(StateServers, OnlyTheSidesNotRecordedYetAreRecorded) {
+  RunState state;
+  state.format = 1;
+  state.servers[Side::kSource] = kOld;
+  StateServers servers;
+  servers.live[Side::kSource] = {{"1", 1}, "t"};
+  EXPECT_FALSE(RecordIdentity(state, servers));
+  EXPECT_EQ(state.servers[Side::kSource], kOld) << "a recorded identity is never overwritten";
+  servers.live[Side::kDestination] = {{"2", 16390}, "t"};
+  EXPECT_TRUE(RecordIdentity(state, servers));
+  EXPECT_EQ(state.servers[Side::kDestination], (ServerIdentity{"2", 16390}));
+  EXPECT_FALSE(RecordIdentity(state, servers));
+}
+
+}  // namespace
+}  // namespace dbr
