@@ -88,7 +88,7 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
       const auto delay = BackoffDelay(backoff, outage.attempts());
       if (say == OutageLog::Say::kStarted)
         log::warn(
-            "heartbeat insert failed: {}; retrying quietly, at most every {} s, until it "
+            "heartbeat insert failed: {}; retrying quietly (at least every {} s) until it "
             "works again or the writer is stopped",
             st.message(),
             std::chrono::duration_cast<std::chrono::seconds>(backoff.max_delay).count());
