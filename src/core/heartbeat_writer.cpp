@@ -65,15 +65,18 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   };
   while (!told_to_stop()) {
     const Clock::TimePoint started = clock.Now();
+    Status st;
     if (!src || src->IsBroken()) {
       // The heartbeat is written where the application writes: the destination after cut-over.
       auto state = store.Load();
       auto conn =
           pg::Connection::Open(ParamsOf(config, state.ok() ? state->primary : Side::kSource));
-      if (conn.ok()) src.emplace(std::move(*conn));
+      if (conn.ok())
+        src.emplace(std::move(*conn));
+      else
+        st = conn.status();
     }
-    Status st = src ? src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES")
-                    : Status::Error("source unreachable");
+    if (st.ok()) st = src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES");
     if (st.ok()) {
       if (outage.Succeeded(clock.Now()) == OutageLog::Say::kRecovered)
         log::info("heartbeat inserts work again after {} ({} failed attempts)",
