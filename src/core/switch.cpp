@@ -58,8 +58,6 @@ struct Switch {
   const names::Link link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
   std::unique_ptr<Proxy> proxy;
-  std::vector<FencedRole>
-      lifted_on_new_side_;     // its fence from the last switch, lifted by this one
   Clock::TimePoint paused_at;  // when the proxy was asked to pause
 
   Switch(const Config& c, Side target, Clock& clock, Timings timings)
@@ -80,16 +78,17 @@ struct Switch {
   Status Connect() {
     auto open = [&](Side side, std::optional<pg::Connection>* out) {
       if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
-      return Retry(timings.switching.connect, std::string("connecting to the ") + SideName(side), [&] {
-        auto c = pg::Connection::Open(ParamsOf(config, side));
-        if (!c.ok()) return c.status();
-        DBR_RETURN_IF_ERROR(
-            c->Exec(fmt::format("SET lock_timeout = '{}s'", timings.switching.lock_timeout.count())));
-        DBR_RETURN_IF_ERROR(c->Exec(fmt::format("SET statement_timeout = '{}s'",
-                                                timings.switching.statement_timeout.count())));
-        out->emplace(std::move(*c));
-        return Status::Ok();
-      });
+      return Retry(
+          timings.switching.connect, std::string("connecting to the ") + SideName(side), [&] {
+            auto c = pg::Connection::Open(ParamsOf(config, side));
+            if (!c.ok()) return c.status();
+            DBR_RETURN_IF_ERROR(c->Exec(
+                fmt::format("SET lock_timeout = '{}s'", timings.switching.lock_timeout.count())));
+            DBR_RETURN_IF_ERROR(c->Exec(fmt::format("SET statement_timeout = '{}s'",
+                                                    timings.switching.statement_timeout.count())));
+            out->emplace(std::move(*c));
+            return Status::Ok();
+          });
     };
     DBR_RETURN_IF_ERROR(open(from, &old_side));
     return open(to, &new_side);
@@ -190,8 +189,8 @@ struct Switch {
   // missed: wait until no client session of this database holds one.
   Status WaitForWritingSessions() {
     std::string busy;
-    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout), timings.switching.drain_poll,
-                          [&]() -> Result<bool> {
+    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout),
+                          timings.switching.drain_poll, [&]() -> Result<bool> {
                             DBR_ASSIGN_OR_RETURN(busy, old_side->QueryValue(kWritingSessions));
                             return busy == "0";
                           });
@@ -262,10 +261,13 @@ struct Switch {
     return new_side->FlushCommitted();
   }
 
-  // The new side's fence from the last switch (it was the old side then), lifted and remembered
-  // in case this switch is undone.
+  // The new side's fence from the last switch (it was the old side then), lifted. Recorded in
+  // the switch first, so that undoing it puts the fence back even after a crash.
   Status LiftNewSideFence() {
-    lifted_on_new_side_ = state.fenced[to];
+    auto it = state.fenced.find(to);
+    if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
+    state.switching->lifted_fence = it->second;
+    DBR_RETURN_IF_ERROR(Save());
     return LiftFenceOn(to);
   }
 
@@ -330,9 +332,10 @@ struct Switch {
     Status result = DropSlot(*new_side, link_out.slot);
     KeepFirstError(result, new_side->Exec("ALTER SUBSCRIPTION " +
                                           pg::QuoteIdent(link_in.subscription) + " ENABLE"));
-    if (!lifted_on_new_side_.empty()) {
-      KeepFirstError(result, Fence(*new_side, lifted_on_new_side_));
-      state.fenced[to] = lifted_on_new_side_;
+    const std::vector<FencedRole>& lifted = state.switching->lifted_fence;
+    if (!lifted.empty()) {
+      KeepFirstError(result, Fence(*new_side, lifted));
+      state.fenced[to] = lifted;
     }
     return result;
   }
@@ -375,6 +378,7 @@ struct Switch {
     DBR_RETURN_IF_ERROR(ReturnReplicationStreams(*old_side, link_out, from, to, clock, timings));
     state.switching->stage = SwitchStage::kDone;
     state.switching->finished_at = NowUtc();
+    state.switching->lifted_fence.clear();  // lifted for good
     state.switches.push_back(*state.switching);
     state.switching.reset();
     return Save();
