@@ -90,8 +90,10 @@ struct Switch {
             return Status::Ok();
           });
     };
-    DBR_RETURN_IF_ERROR(open(from, &old_side));
-    return open(to, &new_side);
+    // Both are tried, so that a command that cannot go on knows which side is missing.
+    Status connected = open(from, &old_side);
+    KeepFirstError(connected, open(to, &new_side));
+    return connected;
   }
 
   // Reopens connections lost since (a server restarted): undoing must not give up on a blip.
@@ -499,8 +501,12 @@ struct Switch {
   Status WhenUnreachable(const Status& why) {
     if (OnUnreachable(state.switching, to) == Unreachable::kReport) return why;
     const bool old_side_reachable = old_side && !old_side->IsBroken();
-    if (OnUnreachableProxy(AnswerOf(proxy->Inspect()), to, old_side_reachable) !=
-        Unreachable::kResumeOnOldSide)
+    const bool new_side_reachable = new_side && !new_side->IsBroken();
+    auto inspected = proxy->Inspect();
+    const Unreachable what =
+        OnUnreachableProxy(AnswerOf(inspected), to, old_side_reachable, new_side_reachable);
+    if (what == Unreachable::kWaitForNewSide) return WaitForNewSide(why, inspected->paused);
+    if (what != Unreachable::kResumeOnOldSide)
       return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
     DBR_RETURN_IF_ERROR(Record(SwitchStage::kUndoing));
     DBR_RETURN_IF_ERROR(LiftFenceOn(from));
@@ -511,6 +517,33 @@ struct Switch {
         "the interrupted {} could not be undone on the {}, but the application is back on the "
         "{}; run the same command again once the {} answers",
         Verb(), SideName(to), SideName(from), SideName(to)));
+  }
+
+  // The proxy sends the application to the new side (or holds it for it), and the new side does
+  // not answer: it may hold writes that exist nowhere else, so nothing is decided without it.
+  // Says what the command waits for and the ways on; changes nothing.
+  Status WaitForNewSide(const Status& why, bool proxy_paused) {
+    const ServerConfig& server = ServerOf(config, to);
+    const std::string at = fmt::format("{}:{}", server.host, server.port);
+    return Status::Error(fmt::format(
+        "the interrupted {verb} can be neither finished nor undone: the proxy already {sends} "
+        "the {to} ({at}), which does not answer ({why}). Nothing was changed.\n"
+        "`db_relocate {cmd}` waits for the {to} at {at}: it alone may hold writes the "
+        "application made since the switch. Ways on:\n"
+        "  1. bring the {to} back at {at}, then run `db_relocate {cmd}` again: it finishes or "
+        "undoes the {verb}, losing nothing;\n"
+        "  2. only if the {to} is lost for good: point the proxy back at the {from} by hand "
+        "({how}), "
+        "then run `db_relocate {cmd}` again: it lifts the fence on the {from} and the "
+        "application writes there. This LOSES every write the application made on the {to} "
+        "since the {verb} started ({started}).",
+        fmt::arg("verb", Verb()),
+        fmt::arg("sends",
+                 proxy_paused ? "holds the application's writes for" : "sends the application to"),
+        fmt::arg("to", SideName(to)), fmt::arg("at", at), fmt::arg("why", why.message()),
+        fmt::arg("cmd", SwitchCommand(to)), fmt::arg("from", SideName(from)),
+        fmt::arg("how", proxy->HowToPointTo(BackendOf(config, from))),
+        fmt::arg("started", state.switching->started_at)));
   }
 };
 

@@ -359,6 +359,40 @@ TEST_F(CutoverTest, RollbackKilledAfterLiftingTheFenceUndoneFencesTheSourceAgain
   ExpectApplicationWritesTo(*src_);
 }
 
+// A cut-over killed once the application writes to the destination, and then the destination is
+// down: the cut-over run again can neither finish nor undo it. It says so at once, with what it
+// waits for and the ways on, and changes nothing.
+TEST_F(CutoverTest, DestinationDownOnceTheApplicationWritesThereSaysWhatItWaitsFor) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_new_side_down"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:switched"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  ASSERT_TRUE(dst_->Stop().ok());
+  const auto started = std::chrono::steady_clock::now();
+  CommandResult waiting = Dbr("cutover");
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(waiting.exit_code, 1) << waiting.out << waiting.err;
+  EXPECT_LT(took, 60s);
+  const std::string& err = waiting.err;
+  EXPECT_NE(err.find("the proxy already sends the application to the destination"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("waits for the destination at "), std::string::npos) << err;
+  EXPECT_NE(err.find(":" + std::to_string(dst_->port()) + ":"), std::string::npos) << err;
+  EXPECT_NE(err.find("bring the destination back"), std::string::npos) << err;
+  EXPECT_NE(err.find("point the proxy back at the source by hand"), std::string::npos) << err;
+  EXPECT_NE(err.find("RESUME " + db_), std::string::npos) << err;  // PgBouncer's steps
+  EXPECT_NE(err.find("LOSES every write the application made on the destination"),
+            std::string::npos)
+      << err;
+
+  // Nothing was changed: with the destination back, the same command finishes the cut-over.
+  ASSERT_TRUE(dst_->StartAgain().ok());
+  CommandResult done = Dbr("cutover");
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_NE(done.out.find("Finished the interrupted"), std::string::npos) << done.out;
+  ExpectApplicationWritesTo(*dst_);
+}
+
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_dst_down"));
   ASSERT_TRUE(dst_->Stop().ok());
