@@ -58,8 +58,6 @@ struct Switch {
   const names::Link link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
   std::unique_ptr<Proxy> proxy;
-  std::vector<FencedRole>
-      lifted_on_new_side_;     // its fence from the last switch, lifted by this one
   Clock::TimePoint paused_at;  // when the proxy was asked to pause
 
   Switch(const Config& c, Side target, Clock& clock, Timings timings)
@@ -80,19 +78,22 @@ struct Switch {
   Status Connect() {
     auto open = [&](Side side, std::optional<pg::Connection>* out) {
       if (out->has_value() && !(*out)->IsBroken()) return Status::Ok();
-      return Retry(timings.switching.connect, std::string("connecting to the ") + SideName(side), [&] {
-        auto c = pg::Connection::Open(ParamsOf(config, side));
-        if (!c.ok()) return c.status();
-        DBR_RETURN_IF_ERROR(
-            c->Exec(fmt::format("SET lock_timeout = '{}s'", timings.switching.lock_timeout.count())));
-        DBR_RETURN_IF_ERROR(c->Exec(fmt::format("SET statement_timeout = '{}s'",
-                                                timings.switching.statement_timeout.count())));
-        out->emplace(std::move(*c));
-        return Status::Ok();
-      });
+      return Retry(
+          timings.switching.connect, std::string("connecting to the ") + SideName(side), [&] {
+            auto c = pg::Connection::Open(ParamsOf(config, side));
+            if (!c.ok()) return c.status();
+            DBR_RETURN_IF_ERROR(c->Exec(
+                fmt::format("SET lock_timeout = '{}s'", timings.switching.lock_timeout.count())));
+            DBR_RETURN_IF_ERROR(c->Exec(fmt::format("SET statement_timeout = '{}s'",
+                                                    timings.switching.statement_timeout.count())));
+            out->emplace(std::move(*c));
+            return Status::Ok();
+          });
     };
-    DBR_RETURN_IF_ERROR(open(from, &old_side));
-    return open(to, &new_side);
+    // Both are tried, so that a command that cannot go on knows which side is missing.
+    Status connected = open(from, &old_side);
+    KeepFirstError(connected, open(to, &new_side));
+    return connected;
   }
 
   // Reopens connections lost since (a server restarted): undoing must not give up on a blip.
@@ -190,8 +191,8 @@ struct Switch {
   // missed: wait until no client session of this database holds one.
   Status WaitForWritingSessions() {
     std::string busy;
-    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout), timings.switching.drain_poll,
-                          [&]() -> Result<bool> {
+    auto idle = PollUntil(clock, Seconds(config.cutover.drain_timeout),
+                          timings.switching.drain_poll, [&]() -> Result<bool> {
                             DBR_ASSIGN_OR_RETURN(busy, old_side->QueryValue(kWritingSessions));
                             return busy == "0";
                           });
@@ -262,10 +263,13 @@ struct Switch {
     return new_side->FlushCommitted();
   }
 
-  // The new side's fence from the last switch (it was the old side then), lifted and remembered
-  // in case this switch is undone.
+  // The new side's fence from the last switch (it was the old side then), lifted. Recorded in
+  // the switch first, so that undoing it puts the fence back even after a crash.
   Status LiftNewSideFence() {
-    lifted_on_new_side_ = state.fenced[to];
+    auto it = state.fenced.find(to);
+    if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
+    state.switching->lifted_fence = it->second;
+    DBR_RETURN_IF_ERROR(Save());
     return LiftFenceOn(to);
   }
 
@@ -330,9 +334,10 @@ struct Switch {
     Status result = DropSlot(*new_side, link_out.slot);
     KeepFirstError(result, new_side->Exec("ALTER SUBSCRIPTION " +
                                           pg::QuoteIdent(link_in.subscription) + " ENABLE"));
-    if (!lifted_on_new_side_.empty()) {
-      KeepFirstError(result, Fence(*new_side, lifted_on_new_side_));
-      state.fenced[to] = lifted_on_new_side_;
+    const std::vector<FencedRole>& lifted = state.switching->lifted_fence;
+    if (!lifted.empty()) {
+      KeepFirstError(result, Fence(*new_side, lifted));
+      state.fenced[to] = lifted;
     }
     return result;
   }
@@ -375,6 +380,7 @@ struct Switch {
     DBR_RETURN_IF_ERROR(ReturnReplicationStreams(*old_side, link_out, from, to, clock, timings));
     state.switching->stage = SwitchStage::kDone;
     state.switching->finished_at = NowUtc();
+    state.switching->lifted_fence.clear();  // lifted for good
     state.switches.push_back(*state.switching);
     state.switching.reset();
     return Save();
@@ -495,8 +501,12 @@ struct Switch {
   Status WhenUnreachable(const Status& why) {
     if (OnUnreachable(state.switching, to) == Unreachable::kReport) return why;
     const bool old_side_reachable = old_side && !old_side->IsBroken();
-    if (OnUnreachableProxy(AnswerOf(proxy->Inspect()), to, old_side_reachable) !=
-        Unreachable::kResumeOnOldSide)
+    const bool new_side_reachable = new_side && !new_side->IsBroken();
+    auto inspected = proxy->Inspect();
+    const Unreachable what =
+        OnUnreachableProxy(AnswerOf(inspected), to, old_side_reachable, new_side_reachable);
+    if (what == Unreachable::kWaitForNewSide) return WaitForNewSide(why, inspected->paused);
+    if (what != Unreachable::kResumeOnOldSide)
       return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
     DBR_RETURN_IF_ERROR(Record(SwitchStage::kUndoing));
     DBR_RETURN_IF_ERROR(LiftFenceOn(from));
@@ -507,6 +517,33 @@ struct Switch {
         "the interrupted {} could not be undone on the {}, but the application is back on the "
         "{}; run the same command again once the {} answers",
         Verb(), SideName(to), SideName(from), SideName(to)));
+  }
+
+  // The proxy sends the application to the new side (or holds it for it), and the new side does
+  // not answer: it may hold writes that exist nowhere else, so nothing is decided without it.
+  // Says what the command waits for and the ways on; changes nothing.
+  Status WaitForNewSide(const Status& why, bool proxy_paused) {
+    const ServerConfig& server = ServerOf(config, to);
+    const std::string at = fmt::format("{}:{}", server.host, server.port);
+    return Status::Error(fmt::format(
+        "the interrupted {verb} can be neither finished nor undone: the proxy already {sends} "
+        "the {to} ({at}), which does not answer ({why}). Nothing was changed.\n"
+        "`db_relocate {cmd}` waits for the {to} at {at}: it alone may hold writes the "
+        "application made since the switch. Ways on:\n"
+        "  1. bring the {to} back at {at}, then run `db_relocate {cmd}` again: it finishes or "
+        "undoes the {verb}, losing nothing;\n"
+        "  2. only if the {to} is lost for good: point the proxy back at the {from} by hand "
+        "({how}), "
+        "then run `db_relocate {cmd}` again: it lifts the fence on the {from} and the "
+        "application writes there. This LOSES every write the application made on the {to} "
+        "since the {verb} started ({started}).",
+        fmt::arg("verb", Verb()),
+        fmt::arg("sends",
+                 proxy_paused ? "holds the application's writes for" : "sends the application to"),
+        fmt::arg("to", SideName(to)), fmt::arg("at", at), fmt::arg("why", why.message()),
+        fmt::arg("cmd", SwitchCommand(to)), fmt::arg("from", SideName(from)),
+        fmt::arg("how", proxy->HowToPointTo(BackendOf(config, from))),
+        fmt::arg("started", state.switching->started_at)));
   }
 };
 

@@ -27,9 +27,12 @@ Unreachable OnUnreachable(const std::optional<SwitchRecord>& pending, Side to) {
 }
 
 Unreachable OnUnreachableProxy(const std::optional<ProxyState>& proxy, Side to,
-                               bool old_side_reachable) {
-  if (!proxy || !proxy->running || proxy->active == to || !old_side_reachable)
-    return Unreachable::kCannotYet;
+                               bool old_side_reachable, bool new_side_reachable) {
+  if (!proxy || !proxy->running) return Unreachable::kCannotYet;
+  // The application may have written to the new side already.
+  if (proxy->active == to)
+    return new_side_reachable ? Unreachable::kCannotYet : Unreachable::kWaitForNewSide;
+  if (!old_side_reachable) return Unreachable::kCannotYet;
   return Unreachable::kResumeOnOldSide;
 }
 

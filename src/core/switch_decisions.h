@@ -44,17 +44,20 @@ UndoPlan PlanUndo(bool new_side_reachable, bool new_side_took_writes);
 enum class Unreachable {
   kReport,           // no switch of its own is pending: the connection error is the answer
   kAskTheProxy,      // its own switch is pending: the application may be held by the proxy
-  kCannotYet,        // the proxy does not answer, or sends the application to the new side, or
-                     // the old side does not answer: nothing is changed
+  kCannotYet,        // the proxy does not answer, or the old side does not answer while the
+                     // proxy does not send the application to the new side: nothing is changed
+  kWaitForNewSide,   // the proxy sends the application to the new side (or holds it there) and
+                     // the new side does not answer: it may hold writes, so only it can finish or
+                     // undo the switch; nothing is changed
   kResumeOnOldSide,  // the new side cannot have taken writes: the application goes back to the
                      // old side now, and the command run again undoes the rest
 };
 
 // From the pending record: kReport or kAskTheProxy.
 Unreachable OnUnreachable(const std::optional<SwitchRecord>& pending, Side to);
-// After kAskTheProxy, from its answer (nullopt: it could not be read): kCannotYet or
-// kResumeOnOldSide.
+// After kAskTheProxy, from its answer (nullopt: it could not be read) and which sides answer:
+// kCannotYet, kWaitForNewSide or kResumeOnOldSide.
 Unreachable OnUnreachableProxy(const std::optional<ProxyState>& proxy, Side to,
-                               bool old_side_reachable);
+                               bool old_side_reachable, bool new_side_reachable);
 
 }  // namespace dbr

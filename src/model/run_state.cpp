@@ -18,6 +18,14 @@ std::string NowUtc() {
   return buf;
 }
 
+namespace {
+
+nlohmann::json FencedJson(const FencedRole& f) {
+  return {{"role", f.role}, {"previous", f.previous}};
+}
+
+}  // namespace
+
 bool RunState::StepDone(const std::string& name) const {
   auto it = steps.find(name);
   return it != steps.end() && it->second.done;
@@ -53,22 +61,22 @@ nlohmann::json RunState::ToJson() const {
   if (rds.phase != RdsPhase::kNone) j["rds"] = rds;
   j["primary"] = primary;
   auto record = [](const SwitchRecord& r) {
-    return nlohmann::json{{"to", r.to},
-                          {"stage", r.stage},
-                          {"started_at", r.started_at},
-                          {"finished_at", r.finished_at},
-                          {"pause_ms", r.pause_ms},
-                          {"marker", r.marker},
-                          {"lsn", r.lsn}};
+    nlohmann::json j{{"to", r.to},
+                     {"stage", r.stage},
+                     {"started_at", r.started_at},
+                     {"finished_at", r.finished_at},
+                     {"pause_ms", r.pause_ms},
+                     {"marker", r.marker},
+                     {"lsn", r.lsn}};
+    for (const auto& f : r.lifted_fence) j["lifted_fence"].push_back(FencedJson(f));
+    return j;
   };
   if (switching) j["switching"] = record(*switching);
   j["switches"] = nlohmann::json::array();
   for (const auto& r : switches) j["switches"].push_back(record(r));
   j["fenced"] = nlohmann::json::object();
   for (const auto& [side, roles] : fenced)
-    for (const auto& f : roles)
-      j["fenced"][std::string(NameOf(side))].push_back(
-          {{"role", f.role}, {"previous", f.previous}});
+    for (const auto& f : roles) j["fenced"][std::string(NameOf(side))].push_back(FencedJson(f));
   return j;
 }
 
@@ -81,6 +89,10 @@ T Field(const nlohmann::json& j, const char* key, T fallback) {
     throw std::invalid_argument(std::string("an object holding \"") + key + "\" is " + j.dump());
   auto it = j.find(key);
   return it == j.end() || it->is_null() ? fallback : it->get<T>();
+}
+
+FencedRole FencedFromJson(const nlohmann::json& f) {
+  return {Field<std::string>(f, "role", ""), Field<std::string>(f, "previous", "")};
 }
 
 }  // namespace
@@ -121,13 +133,16 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   if (j.contains("rds") && j["rds"].is_object()) s.rds = j["rds"].get<RdsState>();
   s.primary = Field(j, "primary", Side::kSource);
   auto record = [](const nlohmann::json& v) {
-    return SwitchRecord{Field(v, "to", Side::kDestination),
-                        Field(v, "stage", SwitchStage::kPrepared),
-                        Field<std::string>(v, "started_at", ""),
-                        Field<std::string>(v, "finished_at", ""),
-                        Field(v, "pause_ms", 0.0),
-                        Field(v, "marker", int64_t{0}),
-                        Field<std::string>(v, "lsn", "")};
+    SwitchRecord r{Field(v, "to", Side::kDestination),
+                   Field(v, "stage", SwitchStage::kPrepared),
+                   Field<std::string>(v, "started_at", ""),
+                   Field<std::string>(v, "finished_at", ""),
+                   Field(v, "pause_ms", 0.0),
+                   Field(v, "marker", int64_t{0}),
+                   Field<std::string>(v, "lsn", "")};
+    if (v.contains("lifted_fence"))
+      for (const auto& f : v["lifted_fence"]) r.lifted_fence.push_back(FencedFromJson(f));
+    return r;
   };
   if (j.contains("switching") && !j["switching"].is_null()) s.switching = record(j["switching"]);
   if (j.contains("switches"))
@@ -135,8 +150,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   if (j.contains("fenced"))
     for (const auto& [side, roles] : j["fenced"].items())
       for (const auto& f : roles)
-        s.fenced[nlohmann::json(side).get<Side>()].push_back(
-            {Field<std::string>(f, "role", ""), Field<std::string>(f, "previous", "")});
+        s.fenced[nlohmann::json(side).get<Side>()].push_back(FencedFromJson(f));
   return s;
 }
 

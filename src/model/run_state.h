@@ -117,6 +117,9 @@ struct SwitchRecord {
   double pause_ms = 0;  // writes held by the proxy, PAUSE to RESUME
   int64_t marker = 0;   // heartbeat written on the old side once fenced
   std::string lsn;      // the old side's flushed WAL position just after the marker
+  // The new side's fence from the last switch (it was the old side then), recorded before this
+  // switch lifts it, so that an undo, in this run or after a crash, puts it back.
+  std::vector<FencedRole> lifted_fence;
 };
 
 // "cut-over" or "rollback", for messages; SwitchCommand: the command that runs it.

@@ -121,6 +121,14 @@ class HAProxy : public Proxy {
   Status Pause(std::chrono::milliseconds timeout) override;
   Status PointTo(const Backend& backend) override;
   Status Resume() override;
+  std::string HowToPointTo(const Backend& backend) const override {
+    const std::string name = Server(ServerName(backend.side));
+    return fmt::format(
+        "on HAProxy's runtime API ({}): `set server {} addr {} port {}`, `set server {} state "
+        "maint`, `set server {} state ready`",
+        socket_.string(), name, backend.host, backend.port, Server(ServerName(Other(backend.side))),
+        name);
+  }
   Status StopManaged() override;
 
  private:

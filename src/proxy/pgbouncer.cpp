@@ -132,6 +132,14 @@ class PgBouncer : public Proxy {
     return Status::Ok();
   }
 
+  std::string HowToPointTo(const Backend& backend) const override {
+    return fmt::format(
+        "in {}, set the [databases] entry {} to host={} port={}; then, on PgBouncer's admin "
+        "console at {} (user {}): RELOAD; RESUME {};",
+        co_.config_file, co_.database, backend.host, backend.port, co_.admin, co_.admin_user,
+        co_.database);
+  }
+
   Status Resume() override {
     DBR_RETURN_IF_ERROR(CheckDatabaseName());  // the console has no quoting: plain names only
     auto admin = Admin();

@@ -46,6 +46,9 @@ class Proxy {
   // Sends new work to `backend`; called while paused, takes effect on Resume().
   virtual Status PointTo(const Backend& backend) = 0;
   virtual Status Resume() = 0;
+  // What an operator does by hand to send new work to `backend` and resume: for the way on that
+  // db_relocate will not take by itself (the side the proxy sends to is lost for good).
+  virtual std::string HowToPointTo(const Backend& backend) const = 0;
   // Cleanup: the proxy keeps only `active` (the side the application writes to). A managed
   // HAProxy loses its other server; PgBouncer's single entry already names `active`.
   virtual Status RetireStandby(const Backend& active) = 0;

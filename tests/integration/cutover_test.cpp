@@ -326,6 +326,73 @@ TEST_F(CutoverTest, KilledWhilePausedWithTheDestinationDownResumesOnTheSource) {
   EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM ledger WHERE client = 5", db_), "1");
 }
 
+// A rollback lifts the fence the cut-over put on the source. Killed after that, the rollback run
+// again undoes itself: the source is a standby again and must be read-only as it was.
+TEST_F(CutoverTest, RollbackKilledAfterLiftingTheFenceUndoneFencesTheSourceAgain) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_refence"));
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  auto source_is_read_only = [&]() -> std::string {
+    auto app = src_->Connect(db_, "app", "apppw");
+    if (!app.ok()) return app.message();
+    Status write = app->Exec("INSERT INTO ledger (client) VALUES (-1)");
+    return write.ok() ? "the app wrote to the source" : write.message();
+  };
+  EXPECT_NE(source_is_read_only().find("read-only"), std::string::npos);
+
+  CommandResult killed = Dbr("rollback", {{"DBR_CRASH_AT", "switch:pointing"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  // A column only the destination has: the rollback run again undoes the interrupted one, then
+  // refuses to start a new one.
+  ASSERT_TRUE(dst_->Exec("ALTER TABLE ledger ADD COLUMN coupon text", db_).ok());
+  CommandResult again = Dbr("rollback");
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("nothing was changed"), std::string::npos) << again.err;
+  // (No write to the ledger there: the source could not apply it without the column.)
+  EXPECT_EQ(ProxiedPort(), std::to_string(dst_->port()));
+  EXPECT_NE(source_is_read_only().find("read-only"), std::string::npos);
+
+  // And the fence is recorded again: the next rollback lifts it.
+  ASSERT_TRUE(src_->Exec("ALTER TABLE ledger ADD COLUMN coupon text", db_).ok());
+  CommandResult back = Dbr("rollback");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  ExpectApplicationWritesTo(*src_);
+}
+
+// A cut-over killed once the application writes to the destination, and then the destination is
+// down: the cut-over run again can neither finish nor undo it. It says so at once, with what it
+// waits for and the ways on, and changes nothing.
+TEST_F(CutoverTest, DestinationDownOnceTheApplicationWritesThereSaysWhatItWaitsFor) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_new_side_down"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:switched"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  ASSERT_TRUE(dst_->Stop().ok());
+  const auto started = std::chrono::steady_clock::now();
+  CommandResult waiting = Dbr("cutover");
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(waiting.exit_code, 1) << waiting.out << waiting.err;
+  EXPECT_LT(took, 60s);
+  const std::string& err = waiting.err;
+  EXPECT_NE(err.find("the proxy already sends the application to the destination"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("waits for the destination at "), std::string::npos) << err;
+  EXPECT_NE(err.find(":" + std::to_string(dst_->port()) + ":"), std::string::npos) << err;
+  EXPECT_NE(err.find("bring the destination back"), std::string::npos) << err;
+  EXPECT_NE(err.find("point the proxy back at the source by hand"), std::string::npos) << err;
+  EXPECT_NE(err.find("RESUME " + db_), std::string::npos) << err;  // PgBouncer's steps
+  EXPECT_NE(err.find("LOSES every write the application made on the destination"),
+            std::string::npos)
+      << err;
+
+  // Nothing was changed: with the destination back, the same command finishes the cut-over.
+  ASSERT_TRUE(dst_->StartAgain().ok());
+  CommandResult done = Dbr("cutover");
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_NE(done.out.find("Finished the interrupted"), std::string::npos) << done.out;
+  ExpectApplicationWritesTo(*dst_);
+}
+
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_dst_down"));
   ASSERT_TRUE(dst_->Stop().ok());

@@ -25,6 +25,7 @@ RunState Sample() {
   s.rds.snapshot = "snap-1";
   s.primary = Side::kDestination;
   s.switching = SwitchRecord{.to = Side::kSource, .stage = SwitchStage::kPointing};
+  s.switching->lifted_fence = {{"app", "off"}};
   s.switches.push_back({.to = Side::kDestination, .stage = SwitchStage::kDone, .pause_ms = 90});
   s.fenced[Side::kSource] = {{"app", ""}};
   s.replication_user_before[Side::kSource] = {
@@ -50,7 +51,11 @@ TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
   ASSERT_TRUE(back->switching.has_value());
   EXPECT_EQ(back->switching->to, Side::kSource);
   EXPECT_EQ(back->switching->stage, SwitchStage::kPointing);
+  ASSERT_EQ(back->switching->lifted_fence.size(), 1u);
+  EXPECT_EQ(back->switching->lifted_fence[0].role, "app");
+  EXPECT_EQ(back->switching->lifted_fence[0].previous, "off");
   ASSERT_EQ(back->switches.size(), 1u);
+  EXPECT_TRUE(back->switches[0].lifted_fence.empty());  // absent: none
   EXPECT_EQ(back->switches[0].stage, SwitchStage::kDone);
   ASSERT_EQ(back->fenced.count(Side::kSource), 1u);
   EXPECT_EQ(back->fenced.at(Side::kSource)[0].role, "app");

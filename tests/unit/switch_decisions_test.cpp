@@ -100,27 +100,51 @@ TEST(OnUnreachable, ItsOwnPendingSwitchAsksTheProxy) {
   }
 }
 
+constexpr bool kOldSideAnswers = true;
+constexpr bool kNewSideAnswers = true;
+
 TEST(OnUnreachableProxy, ResumesOnTheOldSideWhenTheNewSideCannotHaveTakenWrites) {
-  constexpr bool kOldSideAnswers = true;
   // PgBouncer paused while still naming the old side; HAProxy paused, naming neither; a proxy
   // already resumed on the old side.
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, kOldSideAnswers),
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, kOldSideAnswers,
+                               !kNewSideAnswers),
             Unreachable::kResumeOnOldSide);
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover, kOldSideAnswers),
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover, kOldSideAnswers,
+                               !kNewSideAnswers),
             Unreachable::kResumeOnOldSide);
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kRollback, kOldSideAnswers),
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kRollback, kOldSideAnswers, !kNewSideAnswers),
             Unreachable::kResumeOnOldSide);
+}
+
+TEST(OnUnreachableProxy, WaitsForTheNewSideTheApplicationIsAlreadySentTo) {
+  // Sent there, or held there (paused after pointing): it may hold writes, whatever the old
+  // side says.
+  for (bool paused : {false, true})
+    for (bool old_side_answers : {true, false}) {
+      EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover, paused), kCutover, old_side_answers,
+                                   !kNewSideAnswers),
+                Unreachable::kWaitForNewSide);
+      EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, paused), kRollback, old_side_answers,
+                                   !kNewSideAnswers),
+                Unreachable::kWaitForNewSide);
+    }
 }
 
 TEST(OnUnreachableProxy, ChangesNothingWithoutTheFactsToDoItSafely) {
   ProxyState stopped = SendsTo(kRollback);
   stopped.running = false;
-  EXPECT_EQ(OnUnreachableProxy(std::nullopt, kCutover, true), Unreachable::kCannotYet);
-  EXPECT_EQ(OnUnreachableProxy(stopped, kCutover, true), Unreachable::kCannotYet);
-  // The application may have written to the new side already.
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kCutover, true), Unreachable::kCannotYet);
-  // There is nowhere to send it back to.
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, false),
+  for (bool new_side_answers : {true, false}) {
+    EXPECT_EQ(OnUnreachableProxy(std::nullopt, kCutover, kOldSideAnswers, new_side_answers),
+              Unreachable::kCannotYet);
+    EXPECT_EQ(OnUnreachableProxy(stopped, kCutover, kOldSideAnswers, new_side_answers),
+              Unreachable::kCannotYet);
+    // There is nowhere to send it back to.
+    EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, !kOldSideAnswers,
+                                 new_side_answers),
+              Unreachable::kCannotYet);
+  }
+  // The application writes to the new side, which answers: finishing waits for the old side.
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kCutover, !kOldSideAnswers, kNewSideAnswers),
             Unreachable::kCannotYet);
 }
 
