@@ -126,8 +126,7 @@ Result<std::optional<pg::Connection>> ClaimReplicationUser(const pg::ConnParams&
           "{} s (another relocation setting up the same replication user). If no relocation is "
           "starting with it, end that session (SELECT pg_terminate_backend({})), or drop "
           "replication slot {} when no session holds it; or give this relocation a replication "
-          "user of its own "
-          "(upgrade.user)",
+          "user of its own (upgrade.user)",
           pg::QuoteIdent(user), source.label, holder, wait.LimitSeconds(), holder, slot));
     clock.SleepFor(wait.poll);
   }
