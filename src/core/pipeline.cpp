@@ -10,6 +10,7 @@
 #include "core/preflight.h"
 #include "core/proxy_commands.h"
 #include "engine/replication_health.h"
+#include "engine/replication_link.h"
 #include "engine/server_identity.h"
 #include "model/names.h"
 #include "model/servers.h"
@@ -24,6 +25,16 @@ namespace {
 
 // Step 1: the engine's and the cloud's checks; stops on FAIL unless `force`.
 Status CheckBeforeStarting(RunContext& ctx) {
+  // Claimed before the checks find upgrade.user free, held until the slot proves it taken: two
+  // relocations started at once with one user cannot both find it free.
+  auto claim = [&ctx]() -> Status {
+    if (ctx.state.StepDone("publication") || (ctx.user_claim && ctx.user_claim->Alive()))
+      return Status::Ok();
+    DBR_ASSIGN_OR_RETURN(ctx.user_claim, ClaimReplicationUser(SourceParams(ctx.config),
+                                                              ctx.config.upgrade.user, ctx.clock));
+    return Status::Ok();
+  };
+  DBR_RETURN_IF_ERROR(claim());
   PreflightOptions options;
   options.destination_schema_is_ours = ctx.state.snapshot_phase != SnapshotPhase::kNone;
   options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
@@ -33,6 +44,7 @@ Status CheckBeforeStarting(RunContext& ctx) {
     DBR_RETURN_IF_ERROR(ctx.cloud->EnableLogicalReplication(ctx.config));
     ctx.src.reset();
     DBR_RETURN_IF_ERROR(ctx.Reconnect());
+    DBR_RETURN_IF_ERROR(claim());  // the restart ended the claim's session
     report = RunPreflight(ctx.config, options);
   }
   std::cerr << report.ToText();
@@ -168,6 +180,7 @@ Status RunSteps(RunContext& ctx) {
       return st.Wrap("step " + std::string(step.name) + " failed after " + HumanDuration(secs));
     }
     ctx.state.steps[step.name] = {true, secs, NowUtc()};
+    if (ctx.state.StepDone("publication")) ctx.user_claim.reset();  // the slot claims it now
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     log::info("step {} done in {}", step.name, HumanDuration(secs));
   }

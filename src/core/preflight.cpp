@@ -280,10 +280,11 @@ class Preflight {
   void CheckSourceCapacity(pg::Connection& src) {
     auto r = src.Query(R"sql(
       SELECT current_setting('max_replication_slots')::int,
-             (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1),
+             (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1
+                 AND NOT (temporary AND left(slot_name, length($2)) = $2)),
              current_setting('max_wal_senders')::int,
              (SELECT count(*) FROM pg_stat_replication))sql",
-                       {links_.forward.slot});
+                       {links_.forward.slot, std::string(kClaimSlotPrefix)});
     if (!r.ok()) {
       Add("replication slots and WAL senders", CheckLevel::kFail, r.message());
       return;
@@ -292,7 +293,9 @@ class Preflight {
     int64_t senders = r->GetInt(0, 2), active = r->GetInt(0, 3);
     std::string detail =
         fmt::format("slots {}/{} used, WAL senders {}/{} used", used, slots, active, senders);
-    // One slot and sender for the relocation; one more lets a table be re-synchronised.
+    // One slot and sender for the relocation; one more lets a table be re-synchronised. The
+    // temporary slots that claim an upgrade.user (ours included) are let go by the publication
+    // step: not counted.
     if (slots - used < 1 || senders - active < 1) {
       Add("replication slots and WAL senders", CheckLevel::kFail, detail + ": none free", {},
           "raise max_replication_slots and max_wal_senders on the source (restart needed), or "

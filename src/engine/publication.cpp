@@ -8,6 +8,7 @@
 #include "model/servers.h"
 #include "pg/quote.h"
 #include "pg/replication.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 namespace dbr::steps {
@@ -107,7 +108,13 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
 }  // namespace
 
 Status CreatePublication(RunContext& ctx, bool export_snapshot) {
+  if (ctx.user_claim && !ctx.user_claim->Alive()) {  // the source restarted since pre-flight
+    DBR_ASSIGN_OR_RETURN(ctx.user_claim, ClaimReplicationUser(SourceParams(ctx.config),
+                                                              ctx.config.upgrade.user, ctx.clock));
+  }
   DBR_RETURN_IF_ERROR(EnsureReplicationUserOnSource(ctx));
+  CrashPoint("publication:user-ready");  // marked for this relocation, no slot yet
+  PausePoint("publication:user-ready");
   DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
   DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, ctx.links.forward.publication, ctx.tables));
   return EnsureSlot(ctx, export_snapshot);

@@ -60,7 +60,77 @@ Result<std::string> RoleComment(pg::Connection& conn, const std::string& user) {
       {user});
 }
 
+// The pid of the session holding claim slot `slot` ("" when none does; "0" for a claim slot no
+// session holds: made by hand).
+Result<std::string> ClaimHolder(pg::Connection& conn, const std::string& slot) {
+  return conn.QueryValue(
+      "SELECT COALESCE((SELECT COALESCE(active_pid, 0)::text FROM pg_replication_slots "
+      "WHERE slot_name = $1), '')",
+      {slot});
+}
+
 }  // namespace
+
+Result<std::optional<pg::Connection>> ClaimReplicationUser(const pg::ConnParams& source,
+                                                           const std::string& user, Clock& clock) {
+  std::optional<pg::Connection> none;
+  auto opened = pg::Connection::Open(source);
+  if (!opened.ok()) return opened.status().Wrap("claiming upgrade.user " + user);
+  pg::Connection conn = std::move(*opened);
+  DBR_ASSIGN_OR_RETURN(int64_t free_slots,
+                       conn.QueryInt("SELECT current_setting('max_replication_slots')::int - "
+                                     "(SELECT count(*) FROM pg_replication_slots)"));
+  if (free_slots < 2) {
+    log::warn(
+        "upgrade.user {} is not claimed on the {}: {} replication slot(s) free, the claim and "
+        "the relocation's slot need two. Two relocations started at once with this user could "
+        "both set it up",
+        user, source.label, free_slots);
+    return none;
+  }
+  // Named by the server: a role's name may hold characters a slot's may not.
+  DBR_ASSIGN_OR_RETURN(std::string slot, conn.QueryValue("SELECT $1 || md5($2)",
+                                                         {std::string(kClaimSlotPrefix), user}));
+  const PolledWait& wait = Timings::Default().replication.user_claim;
+  const Clock::TimePoint started = clock.Now();
+  std::string logged_holder;
+  for (;;) {
+    DBR_ASSIGN_OR_RETURN(std::string holder, ClaimHolder(conn, slot));
+    if (holder.empty()) {
+      Status created =
+          conn.Exec("SELECT pg_create_physical_replication_slot($1, false, true)", {slot});
+      if (created.ok()) {
+        log::info("upgrade.user {} claimed on the {} (temporary replication slot {})", user,
+                  source.label, slot);
+        return std::optional<pg::Connection>(std::move(conn));
+      }
+      DBR_ASSIGN_OR_RETURN(holder, ClaimHolder(conn, slot));
+      if (holder.empty()) {  // not taken by another run: the server will not make it
+        log::warn(
+            "upgrade.user {} is not claimed on the {} ({}): two relocations started at once with "
+            "this user could both set it up",
+            user, source.label, created.message());
+        return none;
+      }
+    }
+    if (holder != logged_holder) {
+      log::info(
+          "upgrade.user {} is being claimed on the {} by another relocation (session pid {}): "
+          "waiting until its replication slot exists or it ends",
+          user, source.label, holder);
+      logged_holder = holder;
+    }
+    if (clock.Now() - started >= wait.limit)
+      return Status::Error(fmt::format(
+          "upgrade.user {} has been claimed on the {} by the session with pid {} for more than "
+          "{} s (another relocation setting up the same replication user). If no relocation is "
+          "starting with it, end that session (SELECT pg_terminate_backend({})), or drop "
+          "replication slot {} when no session holds it; or give this relocation a replication "
+          "user of its own (upgrade.user)",
+          pg::QuoteIdent(user), source.label, holder, wait.LimitSeconds(), holder, slot));
+    clock.SleepFor(wait.poll);
+  }
+}
 
 RelocationMark MarkOf(const Config& config) {
   return {config.src.Address(), config.src.name, config.dst.name};

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -12,6 +13,7 @@
 #include "model/run_state.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
+#include "util/clock.h"
 
 namespace dbr {
 
@@ -44,6 +46,21 @@ struct ReplicationUserOwner {
 Result<std::optional<ReplicationUserOwner>> ReplicationUserInUse(pg::Connection& conn,
                                                                  const std::string& user,
                                                                  const RelocationMark& mine);
+
+// The claim a run holds on `user` on the source from before it checks that the role is free
+// (pre-flight) until its replication slot exists (the evidence ReplicationUserInUse finds from
+// then on): a temporary physical replication slot named after the role, on a connection of its
+// own (the returned one; closing it lets go). A slot's name is unique on the whole server, where
+// an advisory lock would be per database, and the server drops a temporary slot when its session
+// ends, so a run that crashed holds nothing. Another run naming the same role waits here until
+// the claim is let go (Timings::replication.user_claim), then finds the first one's slot and
+// refuses; after that limit it fails naming the session that holds it. Nullopt (and a warning)
+// when the server will not create the claim (no REPLICATION, fewer than two slots free): the
+// run goes on unclaimed and its pre-flight checks say what is missing.
+inline constexpr std::string_view kClaimSlotPrefix = "db_relocate_claim_";
+Result<std::optional<pg::Connection>> ClaimReplicationUser(const pg::ConnParams& source,
+                                                           const std::string& user,
+                                                           Clock& clock = RealClock());
 
 // Records in `state` how `user` is on `side` (`conn`) before the relocation first sets it up there
 // (EnsureReplicationUser); the caller saves the state. Nothing is recorded when `side` already is

@@ -47,6 +47,10 @@ struct RunContext {
   std::optional<pg::Connection> slot_connection;
   std::string exported_snapshot;
 
+  // Holds the claim on upgrade.user on the source (ClaimReplicationUser) from the pre-flight
+  // checks until the publication step has created the slot; closing it lets go.
+  std::optional<pg::Connection> user_claim;
+
   // What the steps wait and measure time with.
   Clock& clock;
   // Since when a server that was connected cannot be reached again (Reconnect's budget).

@@ -107,6 +107,9 @@ struct Timings {
     seconds slot_holder_terminated_after{2};
     // Until the sessions of the fenced roles have ended.
     PolledWait fenced_sessions_end{milliseconds(10), seconds(5)};
+    // Until another run claiming the same upgrade.user on the source has created its slot (or
+    // ended) and lets go of the claim (ClaimReplicationUser).
+    PolledWait user_claim{milliseconds(200), seconds(600)};
   };
   Replication replication;
 

@@ -5,11 +5,28 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "util/clock.h"
+#include "util/parse.h"
+
 namespace dbr {
 
 void CrashPoint(const char* point) {
   static const char* target = std::getenv("DBR_CRASH_AT");
   if (target != nullptr && std::strcmp(target, point) == 0) raise(SIGKILL);
+}
+
+std::optional<std::chrono::milliseconds> PauseAt(std::string_view spec, std::string_view point) {
+  const size_t colon = spec.rfind(':');
+  if (colon == std::string_view::npos || spec.substr(0, colon) != point) return std::nullopt;
+  std::optional<int64_t> ms = ParseInt(spec.substr(colon + 1), 0);
+  if (!ms) return std::nullopt;
+  return std::chrono::milliseconds(*ms);
+}
+
+void PausePoint(const char* point) {
+  static const char* spec = std::getenv("DBR_PAUSE_AT");
+  if (spec == nullptr) return;
+  if (auto pause = PauseAt(spec, point)) RealClock().SleepFor(*pause);
 }
 
 }  // namespace dbr

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -291,6 +292,63 @@ TEST_F(SideBySideTest, TwoConfigsSharingOneStateFolderRefuseToMixTheirStates) {
   std::ofstream(alpha) << respelled;
   CommandResult again = Dbr("run", alpha);
   EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+// Two relocations started at the same instant with one upgrade.user: each pauses once it has
+// set the role up (its mark written, no slot yet), the window in which the other used to find
+// the role free too. The claim makes the second wait for the first's slot, then refuse, having
+// changed nothing on the source.
+TEST_F(SideBySideTest, TwoRelocationsStartedAtOnceWithOneReplicationUserOnlyOneProceeds) {
+  auto alpha = Config("alpha");
+  auto beta = Config("beta");  // the same default upgrade.user
+  const std::map<std::string, std::string> pause = {
+      {"DBR_PAUSE_AT", "publication:user-ready:3000"}};
+  auto start = [&](const std::filesystem::path& config) {
+    return std::async(std::launch::async, [config, &pause] {
+      return RunDbRelocate({"run", "--config", config.string()}, pause);
+    });
+  };
+  auto run_alpha = start(alpha);
+  auto run_beta = start(beta);
+  CommandResult a = run_alpha.get(), b = run_beta.get();
+  ASSERT_TRUE((a.exit_code == 0) != (b.exit_code == 0))
+      << "alpha " << a.exit_code << ": " << a.err << "\nbeta " << b.exit_code << ": " << b.err;
+  const bool alpha_won = a.exit_code == 0;
+  const std::string winner = alpha_won ? "alpha" : "beta", loser = alpha_won ? "beta" : "alpha";
+  const CommandResult& lost = alpha_won ? b : a;
+  EXPECT_EQ(lost.exit_code, 1) << lost.err;
+  EXPECT_NE(
+      lost.err.find("is the replication user of the relocation of database \"" + winner + "\""),
+      std::string::npos)
+      << lost.err;
+  EXPECT_NE(lost.err.find("db_relocate_slot_" + winner), std::string::npos) << lost.err;
+
+  // Nothing of the loser on the source: no slot, publication or heartbeat of its own, and no
+  // claim left behind; the role still serves the winner, whose replication runs.
+  EXPECT_EQ(Src("SELECT string_agg(slot_name, ',') FROM pg_replication_slots"),
+            "db_relocate_slot_" + winner);
+  EXPECT_EQ(Src("SELECT count(*) FROM pg_publication", loser), "0");
+  EXPECT_EQ(Src("SELECT count(*) FROM pg_namespace WHERE nspname = 'db_relocate'", loser), "0");
+  EXPECT_NE(Src("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
+                "WHERE rolname = 'upgrade'")
+                .find("\"source_database\":\"" + winner + "\""),
+            std::string::npos);
+  ExpectStillReplicating(winner);
+}
+
+// A run that crashed while it held the claim (its mark written, no slot yet) does not hold the
+// role: the server let the claim go with its session, and a mark with nothing of its relocation
+// left on the server does not count.
+TEST_F(SideBySideTest, AClaimDiesWithTheRunThatHeldIt) {
+  auto alpha = Config("alpha");
+  CommandResult crashed = RunDbRelocate({"run", "--config", alpha.string()},
+                                        {{"DBR_CRASH_AT", "publication:user-ready"}});
+  ASSERT_NE(crashed.exit_code, 0) << crashed.err;
+
+  auto beta = Config("beta");
+  CommandResult b = Dbr("run", beta);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  ExpectStillReplicating("beta");
 }
 
 }  // namespace
