@@ -271,13 +271,10 @@ class PgBouncer : public Proxy {
     if (out->exit_code != 0)
       return Status::Error("starting PgBouncer: " + DescribeFailure(spec, *out));
     const PolledWait& wait = Timings::Default().proxies.pgbouncer_start;
-    for (int i = 0; i < wait.Checks(); ++i) {
-      if (Admin().ok()) {
-        log::info("PgBouncer started, listening on {} (pid {})", co_.listen,
-                  ManagedPid().value_or(0));
-        return Status::Ok();
-      }
-      RealClock().SleepFor(wait.poll);
+    if (wait.Until([&] { return Admin().ok(); })) {
+      log::info("PgBouncer started, listening on {} (pid {})", co_.listen,
+                ManagedPid().value_or(0));
+      return Status::Ok();
     }
     auto admin = Admin();
     return Status::Error("PgBouncer did not answer on " + co_.admin + " within " +
