@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "config/reference.h"
+#include "core/state_servers.h"
 #include "model/servers.h"
 #include "util/log.h"
 

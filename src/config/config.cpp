@@ -22,9 +22,12 @@ namespace fs = std::filesystem;
 
 constexpr size_t kMaxConfigBytes = 4 * 1024 * 1024;
 
-// Loopback spellings name the same server.
+// Host names compare without case, and loopback spellings name the same server; a unix socket's
+// folder is a path, kept as written.
 std::string CanonicalHost(std::string host) {
-  host = Normalized(host);
+  if (host.starts_with('/')) return host;
+  for (char& c : host)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   while (!host.empty() && host.back() == '.') host.pop_back();
   if (host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "[::1]") {
     return "localhost";

@@ -39,6 +39,7 @@ class Cleanup {
     auto state = store.Load();
     if (!state.ok()) return state.status();
     DBR_RETURN_IF_ERROR(StateBelongsToConfig(config_, *state));
+    mark_ = MarkOf(config_, *state);
     auto src = pg::Connection::Open(SourceParams(config_));
     if (!src.ok()) return src.status().Wrap("cleanup needs the source");
     // An RDS relocation stopped before its destination was restored has nothing there yet.
@@ -267,7 +268,7 @@ class Cleanup {
                                 pg::Connection* also_in = nullptr) {
     const std::string& user = config_.upgrade.user;
     if (plan.action == ReplicationUserCleanup::kDrop) return DropRole(conn, side, also_in);
-    auto marked = ReplicationUserMarkedFor(conn, user, MarkOf(config_));
+    auto marked = ReplicationUserMarkedFor(conn, user, mark_);
     if (!marked.ok() || !*marked) return marked.status();  // not ours to touch
     if (plan.action == ReplicationUserCleanup::kKeepUnrecorded) {
       log::warn(
@@ -282,7 +283,7 @@ class Cleanup {
         "its comment back",
         user, side));
     if (dry_run_) return Status::Ok();
-    DBR_RETURN_IF_ERROR(RestoreReplicationUserComment(conn, user, plan.before, MarkOf(config_)));
+    DBR_RETURN_IF_ERROR(RestoreReplicationUserComment(conn, user, plan.before, mark_));
     log::warn(
         "the replication user {} on the {} was there before the relocation: kept, its comment "
         "put back; the relocation gave it LOGIN REPLICATION, a new password and SELECT on the "
@@ -294,7 +295,7 @@ class Cleanup {
   Status DropRole(pg::Connection& conn, const std::string& side, pg::Connection* also_in) {
     const std::string& user = config_.upgrade.user;
     std::string role = pg::QuoteIdent(user);
-    auto owner = ReplicationUserInUse(conn, user, MarkOf(config_));
+    auto owner = ReplicationUserInUse(conn, user, mark_);
     if (!owner.ok()) return owner.status();
     if (*owner) {
       log::warn(
@@ -316,6 +317,7 @@ class Cleanup {
   const Config& config_;
   const names::Links links_;
   bool dry_run_;
+  RelocationMark mark_;  // the relocation's, once its state is read
   std::vector<std::string> actions_;
 };
 

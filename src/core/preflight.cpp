@@ -43,7 +43,10 @@ std::string Join(const std::vector<std::string>& items, const std::string& sep =
 class Preflight {
  public:
   Preflight(const Config& config, const PreflightOptions& options)
-      : config_(config), links_(LinksOf(config)), options_(options) {}
+      : config_(config), links_(LinksOf(config)), options_(options) {
+    auto state = StateStore(config.state_dir).Load();
+    mark_ = MarkOf(config, state.ok() ? *state : RunState{});
+  }
 
   PreflightReport Run() {
     auto src = Connect(SourceParams(config_), "source connection");
@@ -485,7 +488,7 @@ class Preflight {
     const std::string& user = config_.upgrade.user;
     for (pg::Connection* side : {&src, dst}) {
       if (side == nullptr) continue;
-      auto owner = ReplicationUserInUse(*side, user, MarkOf(config_));
+      auto owner = ReplicationUserInUse(*side, user, mark_);
       if (!owner.ok()) {
         Add("replication user", CheckLevel::kFail, owner.message());
         return;
@@ -643,6 +646,7 @@ class Preflight {
   const Config& config_;
   const names::Links links_;
   PreflightOptions options_;
+  RelocationMark mark_;  // the relocation's, from the state when one is recorded
   PreflightReport report_;
   bool source_is_superuser_ = false;
 };

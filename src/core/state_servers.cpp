@@ -1,5 +1,7 @@
 #include "core/state_servers.h"
 
+#include <fmt/format.h>
+
 #include <optional>
 
 #include "engine/server_identity.h"
@@ -13,15 +15,48 @@ namespace {
 // A quick look: an unreachable side is the command's to report, with its own timeouts.
 constexpr int kConnectTimeoutSeconds = 5;
 
-std::optional<pg::Connection> Reach(const Config& config, Side side) {
+Result<pg::Connection> Open(const Config& config, Side side) {
   pg::ConnParams params = ParamsOf(config, side);
   params.connect_timeout_s = kConnectTimeoutSeconds;
-  auto conn = pg::Connection::Open(params);
+  return pg::Connection::Open(params);
+}
+
+std::optional<pg::Connection> Reach(const Config& config, Side side) {
+  auto conn = Open(config, side);
   if (!conn.ok()) {
     log::debug("{}: not compared with the run state", conn.message());
     return std::nullopt;
   }
   return std::move(*conn);
+}
+
+// The config names the state's source under another address: the same server, or refused.
+Status CheckRenamedSource(const Config& config, const RunState& state) {
+  const std::string recorded = RelocationSource(config, state);
+  const std::string named = config.src.Address();
+  auto conn = Open(config, Side::kSource);
+  if (!conn.ok())
+    return Status::BadConfig(fmt::format(
+        "the relocation in state_dir {} was started with the source at {}, and the config names "
+        "{}, which cannot be reached to tell whether it is the same server ({}). Reach it, or "
+        "put the address the relocation was started with back in src.host and src.port",
+        config.state_dir, recorded, named, conn.message()));
+  DBR_ASSIGN_OR_RETURN(LiveServer live, ReadServerIdentity(*conn));
+  const ServerIdentity& mine = state.servers.at(Side::kSource);
+  auto mismatches = CompareIdentity(Side::kSource, mine, live.identity);
+  if (live.identity.system_identifier.empty())
+    mismatches.push_back(
+        {Side::kSource, "system_identifier", mine.system_identifier, "(not readable by src.user)"});
+  if (!mismatches.empty())
+    return Status::BadConfig(
+        fmt::format("the source named {} (the relocation was started with {}) "
+                    "is not the server it was started on: {}",
+                    named, recorded, MismatchMessage(mismatches, config.state_dir)));
+  log::info(
+      "the source the relocation was started with at {} is reached at {}: the same server "
+      "(system_identifier {})",
+      recorded, named, mine.system_identifier);
+  return Status::Ok();
 }
 
 // Records what `servers` found of the sides the state holds no identity of, under the lock; a
@@ -35,6 +70,13 @@ void RecordMissing(const StateStore& store, const StateServers& servers) {
 }
 
 }  // namespace
+
+Status CheckStateBelongsToConfig(const Config& config) {
+  auto state = StateStore(config.state_dir).Load();
+  if (!state.ok()) return Status::Ok();  // a command that reads the state says what is wrong
+  DBR_RETURN_IF_ERROR(StateBelongsToConfig(config, *state));
+  return SourceRenamed(config, *state) ? CheckRenamedSource(config, *state) : Status::Ok();
+}
 
 Status CheckStateServers(const Config& config, bool lost_slot_refuses) {
   StateStore store(config.state_dir);

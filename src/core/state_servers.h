@@ -8,6 +8,12 @@
 
 namespace dbr {
 
+// Before any command: the relocation recorded in config.state_dir is the config's
+// (StateBelongsToConfig). Where the config names the state's source under another address, the
+// source is reached and its identity compared: the same server (a DNS name where the run used an
+// IP) is accepted and logged; another server, or one that cannot be reached to tell, is refused.
+Status CheckStateBelongsToConfig(const Config& config);
+
 // A bad config (exit 2) when either side reached is another server or database than the state
 // recorded; an error, when `lost_slot_refuses`, for a lost slot (else it is logged as an error and
 // the command goes on: `status` shows, `cleanup` ends the relocation). A side that cannot be

@@ -143,11 +143,12 @@ struct Switch {
     if (ReplicationPassword().empty())
       return Status::Error("the run state holds no replication password: was `run` finished?");
     // Cleanup drops it only if created here, else puts back its comment.
-    DBR_RETURN_IF_ERROR(
-        RecordReplicationUserBefore(*new_side, config.upgrade.user, MarkOf(config), to, state));
+    DBR_RETURN_IF_ERROR(RecordReplicationUserBefore(*new_side, config.upgrade.user,
+                                                    MarkOf(config, state), to, state));
     DBR_RETURN_IF_ERROR(Save());
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
-                                              SchemasInScope(config.src.schemas), MarkOf(config)));
+                                              SchemasInScope(config.src.schemas),
+                                              MarkOf(config, state)));
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }
 

@@ -17,11 +17,12 @@ namespace {
 Status EnsureReplicationUserOnSource(RunContext& ctx) {
   const std::string password = ctx.ReplicationPassword();
   // How the user was before, for `cleanup`: recorded before anything changes it.
-  DBR_RETURN_IF_ERROR(RecordReplicationUserBefore(*ctx.src, ctx.config.upgrade.user,
-                                                  MarkOf(ctx.config), Side::kSource, ctx.state));
+  DBR_RETURN_IF_ERROR(RecordReplicationUserBefore(
+      *ctx.src, ctx.config.upgrade.user, MarkOf(ctx.config, ctx.state), Side::kSource, ctx.state));
   DBR_RETURN_IF_ERROR(ctx.SaveState());  // a generated password must survive a crash
   return EnsureReplicationUser(*ctx.src, ctx.config.upgrade.user, password,
-                               SchemasInScope(ctx.config.src.schemas), MarkOf(ctx.config));
+                               SchemasInScope(ctx.config.src.schemas),
+                               MarkOf(ctx.config, ctx.state));
 }
 
 // With `force`, tables that have no usable replica identity get REPLICA IDENTITY FULL, so that

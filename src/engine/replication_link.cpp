@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "model/servers.h"
 #include "model/timings.h"
 #include "pg/quote.h"
 #include "util/log.h"
@@ -132,8 +133,8 @@ Result<std::optional<pg::Connection>> ClaimReplicationUser(const pg::ConnParams&
   }
 }
 
-RelocationMark MarkOf(const Config& config) {
-  return {config.src.Address(), config.src.name, config.dst.name};
+RelocationMark MarkOf(const Config& config, const RunState& state) {
+  return {RelocationSource(config, state), config.src.name, config.dst.name};
 }
 
 std::string ReplicationUserOwner::Message(const std::string& user) const {

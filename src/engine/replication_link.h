@@ -19,12 +19,12 @@ namespace dbr {
 
 // The relocation a replication user serves, as its role's comment records it.
 struct RelocationMark {
-  std::string source;  // the source server, as ServerConfig::Address() spells it
+  std::string source;  // the source's address the relocation was started with (RelocationSource)
   std::string src_database;
   std::string dst_database;
   bool operator==(const RelocationMark&) const = default;
 };
-RelocationMark MarkOf(const Config& config);
+RelocationMark MarkOf(const Config& config, const RunState& state);
 
 // The login the subscription uses on the sending side: REPLICATION (or rds_replication), with
 // SELECT on the tables in scope. The password is hashed on the client. The role's comment records

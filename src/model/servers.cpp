@@ -59,27 +59,37 @@ void RecordRelocation(const Config& config, RunState& state) {
   state.destination_database = config.dst.name;
 }
 
+bool SourceRenamed(const Config& config, const RunState& state) {
+  return !state.source.empty() && state.source != SourceAddress(config) &&
+         state.source.ends_with("/" + config.src.name) &&
+         state.destination_database == config.dst.name;
+}
+
 Status StateBelongsToConfig(const Config& config, const RunState& state) {
   if (state.source.empty()) return Status::Ok();  // none yet
   const std::string source = SourceAddress(config);
   if (state.source == source && state.destination_database == config.dst.name) return Status::Ok();
+  auto recorded = state.servers.find(Side::kSource);
+  const bool identity_tells =
+      recorded != state.servers.end() && !recorded->second.system_identifier.empty();
+  if (SourceRenamed(config, state) && identity_tells) return Status::Ok();
   std::string message = fmt::format(
       "state_dir {} holds the relocation of {} into database {}, and this config relocates {} "
       "into database {}: give each relocation a state_dir of its own (or use the config that "
       "relocation was started with)",
       config.state_dir, state.source, state.destination_database, source, config.dst.name);
-  if (state.destination_database == config.dst.name &&
-      state.source.ends_with("/" + config.src.name))
+  if (SourceRenamed(config, state))
     message +=
         "; if only the source's address changed (the same server under another name), keep the "
-        "address the relocation was started with in src.host and src.port until it is cleaned up";
+        "address the relocation was started with in src.host and src.port: the state records no "
+        "system_identifier of the source to tell that it is the same server";
   return Status::Error(message);
 }
 
-Status CheckStateBelongsToConfig(const Config& config) {
-  auto state = StateStore(config.state_dir).Load();
-  if (!state.ok()) return Status::Ok();  // a command that reads the state says what is wrong
-  return StateBelongsToConfig(config, *state);
+std::string RelocationSource(const Config& config, const RunState& state) {
+  const std::string suffix = "/" + config.src.name;
+  if (state.source.empty() || !state.source.ends_with(suffix)) return config.src.Address();
+  return state.source.substr(0, state.source.size() - suffix.size());
 }
 
 names::Links LinksOf(const Config& config) {

@@ -204,6 +204,60 @@ TEST_F(StateIdentityTest, OneServerNamedTwoWaysIsOne) {
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
 }
 
+// The source reached under another name than the one the relocation was started with (its unix
+// socket where the run used 127.0.0.1, as a DNS name where it used an IP): the same server, by
+// its identity, so every command goes on; and cleanup puts back the comment of the replication
+// user that was there before, marked under the first name. Another server under a new name, with
+// the same databases, is refused.
+TEST_F(StateIdentityTest, TheSourceUnderAnotherNameIsTheSameRelocation) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 15));
+  ASSERT_TRUE(
+      src_->Exec("CREATE ROLE upgrade LOGIN; COMMENT ON ROLE upgrade IS 'kept by the DBA'").ok());
+  auto config = Config();
+  ASSERT_NO_FATAL_FAILURE(Relocate(config));
+  const std::string text = *ReadFile(config);
+  auto renamed_to = [&](const std::string& host, int port, const char* file) {
+    std::string renamed = text;
+    const std::string from = fmt::format("host: 127.0.0.1\n  port: {}", src_->port());
+    renamed.replace(renamed.find(from), from.size(),
+                    fmt::format("host: {}\n  port: {}", host, port));
+    auto path = tmp_.path() / file;
+    std::ofstream(path) << renamed;
+    return path;
+  };
+  auto renamed = renamed_to(src_->data_dir().string(), src_->port(), "renamed.yaml");
+
+  for (const char* command : {"status", "verify", "run"}) {
+    SCOPED_TRACE(command);
+    CommandResult r = Dbr(command, renamed);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.err.find(fmt::format("is reached at {}:{}: the same server",
+                                     src_->data_dir().string(), src_->port())),
+              std::string::npos)
+        << r.err;
+  }
+
+  auto other = TestCluster::Start(15);
+  ASSERT_TRUE(other.ok()) << other.message();
+  ASSERT_TRUE((*other)->CreateDatabase("app").ok());
+  auto elsewhere = renamed_to("127.0.0.1", (*other)->port(), "elsewhere.yaml");
+  for (const char* command : {"status", "cleanup"}) {
+    SCOPED_TRACE(command);
+    CommandResult r = Dbr(command, elsewhere);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("is not the server it was started on"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("source system_identifier: recorded"), std::string::npos) << r.err;
+  }
+  ExpectUntouched(**other, "another server");
+
+  CommandResult clean = Dbr("cleanup", renamed);
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles "
+                              "WHERE rolname = 'upgrade'"),
+            "kept by the DBA");
+}
+
 // Where pg_control_system() is revoked (as a managed service may), the system_identifier comes
 // from IDENTIFY_SYSTEM over a replication connection; without REPLICATION either, only the
 // database OID is known.

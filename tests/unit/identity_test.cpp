@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/server_identity.h"
+#include "model/servers.h"
 
 namespace dbr {
 namespace {
@@ -141,6 +142,66 @@ TEST(StateServers, OnlyTheSidesNotRecordedYetAreRecorded) {
   EXPECT_TRUE(RecordIdentity(state, servers));
   EXPECT_EQ(state.servers[Side::kDestination], (ServerIdentity{"2", 16390}));
   EXPECT_FALSE(RecordIdentity(state, servers));
+}
+
+// A state recorded for `host`:5432/app into database app_new, with the source's identity.
+RunState StateOf(const std::string& host, bool identity) {
+  Config config;
+  config.src.host = host;
+  config.src.name = "app";
+  config.dst.name = "app_new";
+  RunState state;
+  RecordRelocation(config, state);
+  if (identity) state.servers[Side::kSource] = kOld;
+  return state;
+}
+
+Config ConfigFor(const std::string& host, const std::string& src_db = "app",
+                 const std::string& dst_db = "app_new") {
+  Config config;
+  config.state_dir = "state";
+  config.src.host = host;
+  config.src.name = src_db;
+  config.dst.name = dst_db;
+  return config;
+}
+
+TEST(ServerAddress, HostNamesCompareWithoutCaseAndLoopbackIsOne) {
+  EXPECT_EQ(ConfigFor("Orders-DB.Example.com.").src.Address(), "orders-db.example.com:5432");
+  EXPECT_EQ(ConfigFor("::1").src.Address(), ConfigFor("127.0.0.1").src.Address());
+  EXPECT_EQ(ConfigFor("/run/PostgreSQL").src.Address(), "/run/PostgreSQL:5432");
+}
+
+TEST(StateBelongsToConfig, TheSourceUnderAnotherNameIsLeftToItsIdentity) {
+  const Config renamed = ConfigFor("10.0.0.7");
+  const RunState state = StateOf("db.example.com", true);
+  EXPECT_TRUE(SourceRenamed(renamed, state));
+  EXPECT_TRUE(StateBelongsToConfig(renamed, state).ok());
+  // The relocation keeps the name it was started with.
+  EXPECT_EQ(RelocationSource(renamed, state), "db.example.com:5432");
+  EXPECT_EQ(RelocationSource(renamed, RunState{}), "10.0.0.7:5432");
+}
+
+TEST(StateBelongsToConfig, WithoutTheSourcesIdentityAnotherNameIsRefused) {
+  const RunState state = StateOf("db.example.com", false);
+  Status st = StateBelongsToConfig(ConfigFor("10.0.0.7"), state);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("keep the address the relocation was started with"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST(StateBelongsToConfig, OtherDatabasesAreAnotherRelocation) {
+  const RunState state = StateOf("db.example.com", true);
+  for (const Config& other :
+       {ConfigFor("10.0.0.7", "billing"), ConfigFor("db.example.com", "app", "app_v2")}) {
+    EXPECT_FALSE(SourceRenamed(other, state));
+    Status st = StateBelongsToConfig(other, state);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("give each relocation a state_dir of its own"), std::string::npos)
+        << st.message();
+  }
+  EXPECT_TRUE(StateBelongsToConfig(ConfigFor("DB.example.com"), state).ok());
 }
 
 }  // namespace
