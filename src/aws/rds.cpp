@@ -56,6 +56,7 @@ DbInstance ParseInstance(const pugi::xml_node& n) {
   d.read_replicas = Texts(n.child("ReadReplicaDBInstanceIdentifiers"),
                           "ReadReplicaDBInstanceIdentifier", nullptr);
   d.replica_source = Text(n, "ReadReplicaSourceDBInstanceIdentifier");
+  d.pending_engine_version = Text(n.child("PendingModifiedValues"), "EngineVersion");
   return d;
 }
 
@@ -281,6 +282,32 @@ Result<DbInstance> Rds::CreateReadReplica(const std::string& replica_id,
   if (!r.ok() && error.code == "DBInstanceAlreadyExists") return DescribeInstance(replica_id);
   if (!r.ok()) return r.status();
   return ParseInstance(r->result().child("DBInstance"));
+}
+
+Status Rds::UpgradeInstance(const InstanceUpgrade& u) {
+  QueryParams p{{"DBInstanceIdentifier", u.instance_id},
+                {"EngineVersion", u.engine_version},
+                {"ApplyImmediately", "true"}};
+  if (u.major) p["AllowMajorVersionUpgrade"] = "true";
+  SetIf(p, "DBParameterGroupName", u.parameter_group);
+  return Call("ModifyDBInstance", p).status();
+}
+
+Result<std::vector<Event>> Rds::InstanceEvents(const std::string& instance_id,
+                                               const std::string& since) {
+  std::vector<Event> out;
+  std::string marker;
+  do {
+    QueryParams p{
+        {"SourceIdentifier", instance_id}, {"SourceType", "db-instance"}, {"StartTime", since}};
+    SetIf(p, "Marker", marker);
+    auto r = Call("DescribeEvents", p);
+    if (!r.ok()) return r.status();
+    for (auto n : r->result().child("Events").children("Event"))
+      out.push_back({Text(n, "Date"), Text(n, "Message")});
+    marker = Text(r->result(), "Marker");
+  } while (!marker.empty());
+  return out;
 }
 
 Result<std::vector<LogFile>> Rds::LogFiles(const std::string& instance_id, int64_t since_ms) {

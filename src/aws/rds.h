@@ -35,6 +35,7 @@ struct DbInstance {
   int endpoint_port = 0;
   std::vector<std::string> read_replicas;  // identifiers of its read replicas
   std::string replica_source;              // set on a read replica
+  std::string pending_engine_version;      // PendingModifiedValues: an upgrade not applied yet
 };
 
 struct DbSnapshot {
@@ -90,6 +91,20 @@ struct RestoreRequest {
   bool multi_az = false;
 };
 
+// ModifyDBInstance to another engine version, applied at once.
+struct InstanceUpgrade {
+  std::string instance_id;
+  std::string engine_version;
+  bool major = false;           // AllowMajorVersionUpgrade: required across majors
+  std::string parameter_group;  // of the target's family; empty: left to AWS
+};
+
+// One of DescribeEvents' events.
+struct Event {
+  std::string date;  // ISO 8601, as AWS gives it
+  std::string message;
+};
+
 struct KmsKey {
   std::string id;
   std::string arn;
@@ -128,6 +143,11 @@ class Rds {
   Result<DbInstance> Restore(const RestoreRequest& request);
   Result<DbInstance> CreateReadReplica(const std::string& replica_id, const std::string& source_id,
                                        const std::string& instance_class);
+  Status UpgradeInstance(const InstanceUpgrade& upgrade);
+
+  // The events of DB instance `instance_id` since `since` (ISO 8601), oldest first (all pages).
+  Result<std::vector<Event>> InstanceEvents(const std::string& instance_id,
+                                            const std::string& since);
 
   // Log files written at or after `since_ms` (milliseconds since the epoch).
   Result<std::vector<LogFile>> LogFiles(const std::string& instance_id, int64_t since_ms);

@@ -46,6 +46,7 @@ class Planner {
       : config_(config), up_(config.upgrade), rds_(rds), progress_(progress) {}
 
   RdsPlanResult Run() {
+    plan_.method = up_.method;
     if (!Source()) return Done();
     CheckLogicalReplication();
     if (!TargetVersion()) return Done();
@@ -166,12 +167,31 @@ class Planner {
     plan_.hops = *hops;
     plan_.target_version = hops->back();
     Add(name, true, fmt::format("{} -> {} ({})", from, plan_.target_version, JoinList(*hops)));
+    AddMethod();
     return true;
+  }
+
+  // How the version changes, and what that means while it does.
+  void AddMethod() {
+    const std::string& from = plan_.source.engine_version;
+    if (plan_.method == "snapshot")
+      return (void)Add(
+          "upgrade method", true,
+          fmt::format("snapshot: ModifyDBSnapshot upgrades the snapshot of {} ({} hop(s): {}), "
+                      "then it is restored at {}",
+                      from, plan_.hops.size(), JoinList(plan_.hops), plan_.target_version));
+    Add("upgrade method", true,
+        fmt::format("instance: the snapshot is restored at {}, then ModifyDBInstance upgrades "
+                    "that instance hop by hop ({}); each hop usually takes 10 to 60 minutes on "
+                    "AWS, depending on the number of objects, and the new instance serves no one "
+                    "until the relocation is cut over",
+                    from, JoinList(plan_.hops)));
   }
 
   void CheckParameterGroup() {
     const char* name = "RDS parameter group";
     const bool same_major = MajorOf(plan_.target_version) == MajorOf(plan_.source.engine_version);
+    const bool upgrade_instance = plan_.method == "instance" && !same_major;
     std::string group = up_.parameter_group;
     if (group.empty()) {
       if (!same_major)
@@ -181,7 +201,8 @@ class Planner {
                                      MajorOf(plan_.target_version)));
       group = plan_.source.parameter_group;
     }
-    plan_.restore.parameter_group = group;
+    plan_.restore.parameter_group = upgrade_instance ? plan_.source.parameter_group : group;
+    if (upgrade_instance) plan_.upgrade_parameter_group = group;
     auto family = rds_.ParameterGroupFamily(group);
     if (!family.ok())
       return (void)Add(name, false, family.message(), "check upgrade.parameter_group");
@@ -197,7 +218,10 @@ class Planner {
     if (params.ok() && (*params)["rds.logical_replication"] != "1")
       return Warn(name, group + " (" + *family + ") has rds.logical_replication off",
                   "cut-over's replication back to the source needs it on the new instance");
-    Add(name, true, group + " (" + *family + ")");
+    Add(name, true,
+        upgrade_instance ? fmt::format("restored with {} (the source's), upgraded with {} ({})",
+                                       plan_.source.parameter_group, group, *family)
+                         : group + " (" + *family + ")");
   }
 
   void CheckNetwork() {
@@ -259,13 +283,21 @@ class Planner {
     const char* name = "RDS instance class";
     plan_.restore.instance_class =
         up_.instance_class.empty() ? plan_.source.instance_class : up_.instance_class;
-    auto ok = rds_.Orderable(plan_.target_version, plan_.restore.instance_class);
-    if (!ok.ok()) return (void)Add(name, false, ok.message());
-    if (!*ok)
-      return BadConfig(name,
-                       fmt::format("{} cannot be ordered for PostgreSQL {}",
-                                   plan_.restore.instance_class, plan_.target_version),
-                       "set upgrade.instance_class to a class offered for that version");
+    // Method instance: the class runs every version from the source's to the target.
+    std::vector<std::string> versions{plan_.target_version};
+    if (plan_.method == "instance") {
+      versions = {plan_.source.engine_version};
+      versions.insert(versions.end(), plan_.hops.begin(), plan_.hops.end());
+    }
+    for (const auto& version : versions) {
+      auto ok = rds_.Orderable(version, plan_.restore.instance_class);
+      if (!ok.ok()) return (void)Add(name, false, ok.message());
+      if (!*ok)
+        return BadConfig(name,
+                         fmt::format("{} cannot be ordered for PostgreSQL {}",
+                                     plan_.restore.instance_class, version),
+                         "set upgrade.instance_class to a class offered for that version");
+    }
     Add(name, true, plan_.restore.instance_class);
   }
 
@@ -343,6 +375,13 @@ bool VersionLess(const std::string& a, const std::string& b) {
 
 std::string MajorOf(const std::string& version) {
   return version.substr(0, version.find('.'));
+}
+
+std::string HopParameterGroup(const RdsPlan& plan, const std::string& from,
+                              const std::string& version) {
+  if (MajorOf(from) == MajorOf(version)) return "";
+  if (!plan.hops.empty() && version == plan.hops.back()) return plan.upgrade_parameter_group;
+  return "default.postgres" + MajorOf(version);
 }
 
 std::string DestinationInstanceId(const Config& config, const std::string& target_version) {

@@ -29,10 +29,15 @@ struct RdsFinding {
 
 struct RdsPlan {
   aws::DbInstance source;
+  std::string method;             // upgrade.method: "instance" or "snapshot"
   std::string target_version;     // the engine version the new instance runs
-  std::vector<std::string> hops;  // ModifyDBSnapshot targets in order; empty: same version
-  std::string kms_key;            // key of the encrypting copy; empty: the source is encrypted
-  aws::RestoreRequest restore;    // the new instance (snapshot_id filled in by the step)
+  std::vector<std::string> hops;  // the upgrade's targets in order; empty: same version
+  // Method instance: the restore is at the source's version with the source's parameter group
+  // (logical replication on: a copied logical slot stops a server with a lower wal_level);
+  // the last hop moves the instance to this group of the target's family.
+  std::string upgrade_parameter_group;
+  std::string kms_key;          // key of the encrypting copy; empty: the source is encrypted
+  aws::RestoreRequest restore;  // the new instance (snapshot_id filled in by the step)
   std::vector<std::string> replica_classes;  // one read replica per source read replica
   bool logical_replication_on = false;       // rds.logical_replication = 1 on the source
 };
@@ -64,6 +69,12 @@ Result<std::vector<std::string>> PlanUpgradeHops(const std::string& from, const 
 // Numeric version order: 13.7 < 13.10 < 14.1.
 bool VersionLess(const std::string& a, const std::string& b);
 std::string MajorOf(const std::string& version);  // "17.2" -> "17"
+
+// Method instance: the parameter group of the hop to `version` (the last of `plan.hops` or not):
+// across majors, an intermediate hop takes that major's default group and the last one
+// plan.upgrade_parameter_group; within a major, none (the instance keeps its own).
+std::string HopParameterGroup(const RdsPlan& plan, const std::string& from,
+                              const std::string& version);
 
 // The identifier of the new instance: dst.instance_id, else "<src.instance_id>-v<major>".
 std::string DestinationInstanceId(const Config& config, const std::string& target_version);

@@ -1,7 +1,13 @@
-// The RDS snapshot source: the source instance's own snapshot, upgraded and encrypted by AWS,
-// restored as the destination; the exact LSN at which its data ends is read from the new
-// instance's recovery log. Every AWS resource is recorded in the run state before it is waited
-// for, so a restarted `run` resumes the wait and `cleanup` finds it.
+// The RDS snapshot source: the source instance's own snapshot, encrypted by AWS and restored as
+// the destination; the exact LSN at which its data ends is read from the new instance's recovery
+// log. The major version changes in one of two ways (upgrade.method):
+//   * instance (the default): the snapshot is restored at the source's version, so that the
+//     recovery that ends its data is logged by the source's major; once the LSN is read and the
+//     copied slots are dropped, ModifyDBInstance upgrades that instance hop by hop. Every step is
+//     documented AWS behaviour.
+//   * snapshot: ModifyDBSnapshot upgrades the snapshot before the restore.
+// Every AWS resource and request is recorded in the run state before it is waited for, so a
+// restarted `run` resumes the wait and `cleanup` finds it.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -43,6 +49,11 @@ class RdsSnapshotSource : public SnapshotSource {
 
   Status Take(RunContext& ctx) override {
     RdsState& st = ctx.state.rds;
+    if (!st.method.empty() && st.method != ctx.config.upgrade.method)
+      return Status::BadConfig(fmt::format(
+          "upgrade.method is {}, and this relocation was started with upgrade.method {}: put {} "
+          "back to finish it, or run `db_relocate cleanup` and start again",
+          ctx.config.upgrade.method, st.method, st.method));
     auto planned =
         PlanRdsRelocation(ctx.config, rds_, {!st.snapshot.empty(), !st.instance.empty()});
     for (const auto& f : planned.findings)
@@ -54,6 +65,7 @@ class RdsSnapshotSource : public SnapshotSource {
         {RdsPhase::kNone,
          [&]() -> Result<RdsPhase> {
            // The path is fixed at the start: a version AWS releases meanwhile does not change it.
+           st.method = plan_.method;
            st.target_version = plan_.target_version;
            st.hops = plan_.hops;
            return RdsPhase::kSnapshot;
@@ -63,8 +75,9 @@ class RdsSnapshotSource : public SnapshotSource {
         {RdsPhase::kEncrypt, [&] { return Encrypt(ctx); }},
         {RdsPhase::kRestore, [&] { return Restore(ctx); }},
         {RdsPhase::kLsn,
-         [&] {
+         [&]() -> Result<RdsPhase> {
            UseRecordedDestination(ctx.config, ctx.state);  // from now on: the restored instance
+           DBR_RETURN_IF_ERROR(ctx.Reconnect());
            return FindLsn(ctx);
          }},
         {RdsPhase::kPrepare,
@@ -72,8 +85,13 @@ class RdsSnapshotSource : public SnapshotSource {
            DBR_RETURN_IF_ERROR(ctx.Reconnect());
            return PrepareDestination(ctx);
          }},
+        {RdsPhase::kUpgradeInstance, [&] { return UpgradeInstance(ctx); }},
         {RdsPhase::kReplicas, [&] { return ReadReplicas(ctx); }},
-        {RdsPhase::kWarm, [&] { return Warm(ctx); }},
+        {RdsPhase::kWarm,
+         [&]() -> Result<RdsPhase> {
+           DBR_RETURN_IF_ERROR(ctx.Reconnect());
+           return Warm(ctx);
+         }},
     };
     return RunPhases(st.phase, RdsPhase::kDone, phases, "rds", [&] { return ctx.SaveState(); });
   }
@@ -138,7 +156,14 @@ class RdsSnapshotSource : public SnapshotSource {
     st.lsn_after = *after;
     log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
               st.lsn_after);
-    return RdsPhase::kUpgrade;
+    return st.method == "snapshot" ? RdsPhase::kUpgrade : AfterSnapshotUpgrade();
+  }
+
+  RdsPhase AfterSnapshotUpgrade() const {
+    return plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt;
+  }
+  bool UpgradesInstance(const RunContext& ctx) const {
+    return ctx.state.rds.method != "snapshot" && !ctx.state.rds.hops.empty();
   }
 
   Result<RdsPhase> Upgrade(RunContext& ctx) {
@@ -172,7 +197,7 @@ class RdsSnapshotSource : public SnapshotSource {
           },
           ctx.clock));
     }
-    return plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt;
+    return AfterSnapshotUpgrade();
   }
 
   Result<RdsPhase> Encrypt(RunContext& ctx) {
@@ -209,7 +234,8 @@ class RdsSnapshotSource : public SnapshotSource {
     }
     if (!*existing) {
       log::info("restoring {} from snapshot {} ({}, PostgreSQL {})", st.instance,
-                request.snapshot_id, request.instance_class, plan_.target_version);
+                request.snapshot_id, request.instance_class,
+                UpgradesInstance(ctx) ? plan_.source.engine_version : plan_.target_version);
       auto restored = rds_.Restore(request);
       if (!restored.ok()) return restored.status();
     }
@@ -245,14 +271,7 @@ class RdsSnapshotSource : public SnapshotSource {
                      });
     std::string text;
     for (const auto& f : *files) {
-      std::string file_text, marker = "0";
-      for (;;) {
-        auto portion = rds_.DownloadLogPortion(st.instance, f.name, marker);
-        if (!portion.ok()) return portion.status();
-        file_text += portion->data;
-        if (!portion->more || portion->marker.empty() || portion->marker == marker) break;
-        marker = portion->marker;
-      }
+      DBR_ASSIGN_OR_RETURN(std::string file_text, DownloadLog(st.instance, f.name));
       if (!file_text.empty() && file_text.back() != '\n') file_text += '\n';
       text += file_text;
     }
@@ -267,10 +286,51 @@ class RdsSnapshotSource : public SnapshotSource {
           " ends (nothing was subscribed; to give up, run `db_relocate cleanup` and delete that "
           "instance: aws rds delete-db-instance --skip-final-snapshot --db-instance-identifier " +
           st.instance + ")");
-    ctx.state.snapshot_lsn = lsn->ToString();
-    log::info("the restored data ends at {} (source WAL was between {} and {})",
-              ctx.state.snapshot_lsn, st.lsn_before, st.lsn_after);
+    std::string rule;
+    for (const auto& e : found)
+      if (e.lsn == *lsn) rule = e.form;
+    pg::Lsn exact = *lsn;
+    if (rule.starts_with("redo done")) {
+      DBR_ASSIGN_OR_RETURN(std::optional<pg::Lsn> end,
+                           EndOfRecordAt(ctx, pg::Lsn(lsn->value() - 1)));
+      if (end) {
+        exact = *end;
+        rule = "redo done at Z: the end of the record at Z (pg_walinspect)";
+      }
+    }
+    ctx.state.snapshot_lsn = exact.ToString();
+    log::info("the restored data ends at {} (rule: {}; source WAL was between {} and {})",
+              ctx.state.snapshot_lsn, rule, st.lsn_before, st.lsn_after);
     return RdsPhase::kPrepare;
+  }
+
+  // The end of the WAL record that starts at `start`, read with pg_walinspect (15+) on the
+  // restored instance while its copied slot still keeps that WAL; nullopt where it cannot be
+  // read (an older server, no pg_walinspect, not allowed), and Z + 1 is used.
+  Result<std::optional<pg::Lsn>> EndOfRecordAt(RunContext& ctx, pg::Lsn start) {
+    std::optional<pg::Lsn> none;
+    pg::Connection& dst = *ctx.dst;
+    DBR_ASSIGN_OR_RETURN(int64_t version,
+                         dst.QueryInt("SELECT current_setting('server_version_num')::int"));
+    if (version < 150000) return none;
+    DBR_ASSIGN_OR_RETURN(
+        std::string had,
+        dst.QueryValue("SELECT count(*) FROM pg_extension WHERE extname = 'pg_walinspect'"));
+    if (had == "0") {
+      if (Status created = dst.Exec("CREATE EXTENSION pg_walinspect"); !created.ok()) {
+        log::info("pg_walinspect is not available on the new instance ({})", created.message());
+        return none;
+      }
+    }
+    auto end = dst.QueryValue("SELECT end_lsn::text FROM pg_get_wal_record_info($1::pg_lsn)",
+                              {start.ToString()});
+    if (had == "0") DBR_RETURN_IF_ERROR(dst.Exec("DROP EXTENSION pg_walinspect"));
+    if (!end.ok()) {
+      log::info("the WAL record at {} cannot be read on the new instance ({})", start.ToString(),
+                end.message());
+      return none;
+    }
+    return pg::Lsn::Parse(*end);
   }
 
   // A subscription the source server had, in any of its databases, is copied enabled: it would
@@ -307,24 +367,149 @@ class RdsSnapshotSource : public SnapshotSource {
     return Status::Ok();
   }
 
-  // The copy holds what the source held: a copied replication slot would retain WAL on the new
-  // instance for ever, so it goes. Roles, the publication and the heartbeat table are kept
-  // (the heartbeat rows up to the LSN are part of what verification checks).
+  // The copy holds what the source held: a copied logical slot would retain WAL on the new
+  // instance for ever, and AWS refuses to upgrade an instance that has one; its consumer reads
+  // from the source, never from the copy. So every logical slot found here goes (this
+  // relocation's, those of relocations of the source's other databases, other tools'). Roles, the
+  // publication and the heartbeat table are kept (the heartbeat rows up to the LSN are part of
+  // what verification checks).
   Result<RdsPhase> PrepareDestination(RunContext& ctx) {
     DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
-    // This relocation's and those of relocations of the source's other databases: nothing
-    // streams from the copies.
     auto slots = ctx.dst->Query(
-        "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND (starts_with(slot_name, "
-        "$1) OR starts_with(slot_name, $2) OR starts_with(slot_name, $3))",
-        {std::string(names::kSlotBase) + "_", std::string(names::kReverseSlotBase) + "_",
-         std::string(names::kVerifySlotPrefix)});
+        "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_type = 'logical' "
+        "ORDER BY 1");
     if (!slots.ok()) return slots.status();
     for (int i = 0; i < slots->rows(); ++i) {
       DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));
       log::info("dropped the copy of replication slot {} on the new instance", slots->Get(i, 0));
     }
+    return UpgradesInstance(ctx) ? RdsPhase::kUpgradeInstance : RdsPhase::kReplicas;
+  }
+
+  // Method instance: ModifyDBInstance to each hop in turn, each recorded once AWS accepted it;
+  // after each wait the instance's EngineVersion is read again, and an upgrade AWS did not do
+  // (a failed pre-check, a failure rolled back) stops the run with what AWS said.
+  Result<RdsPhase> UpgradeInstance(RunContext& ctx) {
+    RdsState& st = ctx.state.rds;
+    ctx.dst.reset();  // each hop restarts the server
+    for (const std::string& hop : st.hops) {
+      RdsInstanceHop& record = HopRecord(st, hop);
+      DBR_ASSIGN_OR_RETURN(aws::DbInstance now, rds_.DescribeInstance(st.instance));
+      if (!VersionLess(now.engine_version, hop)) continue;  // done before a restart
+      const std::string from = now.engine_version;
+      if (now.status == "available" && now.pending_engine_version.empty()) {
+        const std::string group = HopParameterGroup(plan_, from, hop);
+        log::info("upgrading instance {} from PostgreSQL {} to {} (ModifyDBInstance{}{})",
+                  st.instance, from, hop, group.empty() ? "" : ", parameter group ", group);
+        const std::string requested_at = NowUtc();
+        DBR_RETURN_IF_ERROR(
+            rds_.UpgradeInstance({st.instance, hop, MajorOf(from) != MajorOf(hop), group}));
+        record.requested_at = requested_at;
+        record.seconds = 0;
+        DBR_RETURN_IF_ERROR(ctx.SaveState());
+      }
+      CrashPoint(("rds:instance-upgrade-requested:" + hop).c_str());
+      DBR_RETURN_IF_ERROR(WaitForInstanceUpgrade(ctx, record, from));
+      auto requested = aws::ParseIso8601(record.requested_at);
+      if (requested)
+        record.seconds =
+            std::chrono::duration<double>(std::chrono::system_clock::now() - *requested).count();
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+      log::info("instance {} runs PostgreSQL {} ({} after the request)", st.instance, hop,
+                HumanDuration(record.seconds));
+    }
     return RdsPhase::kReplicas;
+  }
+
+  static RdsInstanceHop& HopRecord(RdsState& st, const std::string& version) {
+    for (auto& h : st.instance_hops)
+      if (h.version == version) return h;
+    st.instance_hops.push_back({.version = version});
+    return st.instance_hops.back();
+  }
+
+  // Until the instance is available at the hop's version. Available at another version after
+  // AWS reported a failure, or for longer than Timings::rds.upgrade_given_up_after: AWS did not
+  // upgrade it, and says why in its events and pg_upgrade_precheck.log.
+  Status WaitForInstanceUpgrade(RunContext& ctx, const RdsInstanceHop& hop,
+                                const std::string& from) {
+    const std::string& id = ctx.state.rds.instance;
+    const Clock::TimePoint waiting_since = ctx.clock.Now();
+    return WaitForAws(
+        fmt::format("instance {} upgrade from PostgreSQL {} to {}", id, from, hop.version),
+        ctx.config.upgrade.wait_timeout,
+        [&](std::string* progress) -> Result<bool> {
+          DBR_ASSIGN_OR_RETURN(aws::DbInstance now, rds_.DescribeInstance(id));
+          *progress = fmt::format("{}, PostgreSQL {}", now.status, now.engine_version);
+          if (now.status != "available") return false;
+          if (now.engine_version == hop.version) return true;
+          DBR_ASSIGN_OR_RETURN(std::string refusal, UpgradeRefusal(id, hop.requested_at));
+          const bool given_up =
+              ctx.clock.Now() - waiting_since > Timings::Default().rds.upgrade_given_up_after;
+          if (refusal.empty() && !given_up) return false;  // not started yet
+          return Status::Error(fmt::format(
+              "AWS did not upgrade instance {} from PostgreSQL {} to {}: it is available at {}{}. "
+              "Nothing was subscribed. Fix what AWS names on {} (at {}:{}), then run `db_relocate "
+              "run` again to request the upgrade again; or give up with `db_relocate cleanup`",
+              id, from, hop.version, now.engine_version,
+              refusal.empty() ? " and AWS reported no reason" : ". AWS said:\n" + refusal, id,
+              ctx.state.rds.dst_host, ctx.state.rds.dst_port));
+        },
+        ctx.clock);
+  }
+
+  // What AWS said of an upgrade of `id` requested at `since`: the events that report a failure,
+  // and the pg_upgrade_precheck.log it wrote; "" when it reported none.
+  Result<std::string> UpgradeRefusal(const std::string& id, const std::string& since) {
+    DBR_ASSIGN_OR_RETURN(std::vector<aws::Event> events, rds_.InstanceEvents(id, since));
+    std::string out;
+    for (const auto& e : events)
+      if (e.message.find("cannot be upgraded") != std::string::npos ||
+          e.message.find("fail") != std::string::npos)
+        out += fmt::format("  event {}: {}\n", e.date, e.message);
+    if (out.empty()) return out;
+    auto requested = aws::ParseIso8601(since);
+    const int64_t since_ms =
+        requested ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                        (*requested - Timings::Default().rds.clock_skew).time_since_epoch())
+                        .count()
+                  : 0;
+    DBR_ASSIGN_OR_RETURN(std::vector<aws::LogFile> files, rds_.LogFiles(id, since_ms));
+    for (const auto& f : files) {
+      if (f.name.find("pg_upgrade_precheck") == std::string::npos) continue;
+      DBR_ASSIGN_OR_RETURN(std::string text, DownloadLog(id, f.name));
+      out += "  " + f.name + ":\n";
+      for (const auto& line : LastLines(text, kPrecheckLines)) out += "    " + line + "\n";
+    }
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  static constexpr size_t kPrecheckLines = 30;
+
+  static std::vector<std::string> LastLines(const std::string& text, size_t n) {
+    std::vector<std::string> lines;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      if (end > start) lines.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    if (lines.size() > n) lines.erase(lines.begin(), lines.end() - static_cast<ptrdiff_t>(n));
+    return lines;
+  }
+
+  // A whole log file, portion by portion.
+  Result<std::string> DownloadLog(const std::string& id, const std::string& file) {
+    std::string text, marker = "0";
+    for (;;) {
+      DBR_ASSIGN_OR_RETURN(aws::LogPortion portion, rds_.DownloadLogPortion(id, file, marker));
+      text += portion.data;
+      if (!portion.more || portion.marker.empty() || portion.marker == marker) break;
+      marker = portion.marker;
+    }
+    return text;
   }
 
   Result<RdsPhase> ReadReplicas(RunContext& ctx) {

@@ -32,6 +32,9 @@ struct ServerConfig {
 struct UpgradeConfig {
   std::string subnet_group;
   std::string engine_version;
+  // instance: restore the snapshot at the source's version, then upgrade that instance
+  // (ModifyDBInstance); snapshot: upgrade the snapshot (ModifyDBSnapshot), then restore it.
+  std::string method = "instance";
   std::string kms_id;
   std::vector<std::string> security_groups;
   std::string parameter_group;

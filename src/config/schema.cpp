@@ -84,6 +84,7 @@ const std::vector<FieldSpec> kFields = {
   {"upgrade", Block(), {}, "The RDS instance to create (provider rds)"},
   {"upgrade.subnet_group", Text<&Config::upgrade, &UpgradeConfig::subnet_group>(), {}, "DB subnet group of the new instance"},
   {"upgrade.engine_version", Text<&Config::upgrade, &UpgradeConfig::engine_version>({.format = &kVersion}), {}, "Target PostgreSQL version, e.g. \"17\" or \"16.4\""},
+  {"upgrade.method", Text<&Config::upgrade, &UpgradeConfig::method>({.choices = {"instance", "snapshot"}}), {}, "How the major version changes: instance (the restored instance is upgraded by ModifyDBInstance) or snapshot (the snapshot by ModifyDBSnapshot)"},
   {"upgrade.kms_id", Text<&Config::upgrade, &UpgradeConfig::kms_id>(), {}, "KMS key for storage encryption"},
   {"upgrade.security_groups", List<&Config::upgrade, &UpgradeConfig::security_groups>(), {}, "VPC security group IDs (a list even for one)"},
   {"upgrade.parameter_group", Text<&Config::upgrade, &UpgradeConfig::parameter_group>(), {}, "DB parameter group"},

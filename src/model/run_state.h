@@ -44,7 +44,9 @@ struct EnumNames<SnapshotPhase> {
       {SnapshotPhase::kAnalyze, "analyze"}, {SnapshotPhase::kDone, "done"}};
 };
 
-// How far an RDS snapshot and restore got, in its order (cloud/rds_snapshot.cpp).
+// How far an RDS snapshot and restore got, in its order (cloud/rds_snapshot.cpp). kUpgrade is
+// upgrade.method snapshot's (ModifyDBSnapshot), kUpgradeInstance method instance's
+// (ModifyDBInstance of the restored instance).
 enum class RdsPhase {
   kNone,
   kSnapshot,
@@ -53,6 +55,7 @@ enum class RdsPhase {
   kRestore,
   kLsn,
   kPrepare,
+  kUpgradeInstance,
   kReplicas,
   kWarm,
   kDone
@@ -61,11 +64,17 @@ template <>
 struct EnumNames<RdsPhase> {
   static constexpr std::string_view kWhat = "RDS phase";
   static constexpr std::pair<RdsPhase, std::string_view> kTable[] = {
-      {RdsPhase::kNone, ""},           {RdsPhase::kSnapshot, "snapshot"},
-      {RdsPhase::kUpgrade, "upgrade"}, {RdsPhase::kEncrypt, "encrypt"},
-      {RdsPhase::kRestore, "restore"}, {RdsPhase::kLsn, "lsn"},
-      {RdsPhase::kPrepare, "prepare"}, {RdsPhase::kReplicas, "replicas"},
-      {RdsPhase::kWarm, "warm"},       {RdsPhase::kDone, "done"}};
+      {RdsPhase::kNone, ""},
+      {RdsPhase::kSnapshot, "snapshot"},
+      {RdsPhase::kUpgrade, "upgrade"},
+      {RdsPhase::kEncrypt, "encrypt"},
+      {RdsPhase::kRestore, "restore"},
+      {RdsPhase::kLsn, "lsn"},
+      {RdsPhase::kPrepare, "prepare"},
+      {RdsPhase::kUpgradeInstance, "upgrade-instance"},
+      {RdsPhase::kReplicas, "replicas"},
+      {RdsPhase::kWarm, "warm"},
+      {RdsPhase::kDone, "done"}};
 };
 
 // Where a cut-over or rollback is (core/switch.cpp).
@@ -130,10 +139,20 @@ constexpr const char* SwitchCommand(Side to) {
   return to == Side::kDestination ? "cutover" : "rollback";
 }
 
+// One ModifyDBInstance hop of upgrade.method instance.
+struct RdsInstanceHop {
+  std::string version;       // the engine version it goes to
+  std::string requested_at;  // UTC, ISO 8601, of the last request AWS accepted; "": none yet
+  double seconds = 0;        // from that request until the instance was available at `version`
+  bool operator==(const RdsInstanceHop&) const = default;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsInstanceHop, version, requested_at, seconds)
+
 // What an RDS relocation created in AWS and how far it got, so `run` resumes the waits and
 // `cleanup` finds every resource.
 struct RdsState {
   RdsPhase phase = RdsPhase::kNone;
+  std::string method;    // upgrade.method, fixed by the first plan
   std::string snapshot;  // CreateDBSnapshot of the source (upgraded in place by ModifyDBSnapshot)
   std::string encrypted_snapshot;  // CopyDBSnapshot with the KMS key (unencrypted sources)
   std::string instance;            // the restored instance: the destination
@@ -147,13 +166,21 @@ struct RdsState {
   std::string time_after;      // once the restored instance was available
   std::string target_version;  // fixed by the first plan, as are the upgrade hops
   std::vector<std::string> hops;
+  std::vector<RdsInstanceHop> instance_hops;  // method instance: each hop as it was done
   bool prewarm_extension_created = false;
   bool snapshots_deleted = false;
+
+  // The restored instance is the destination for good: restored, and upgraded when that is
+  // done to the instance (its system_identifier changes with the upgrade).
+  bool DestinationSettled() const {
+    return phase == RdsPhase::kNone || phase >= RdsPhase::kReplicas;
+  }
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, snapshot, encrypted_snapshot,
-                                                instance, replicas, dst_host, dst_port, lsn_before,
-                                                lsn_after, time_before, time_restore, time_after,
-                                                target_version, hops, prewarm_extension_created,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, method, snapshot,
+                                                encrypted_snapshot, instance, replicas, dst_host,
+                                                dst_port, lsn_before, lsn_after, time_before,
+                                                time_restore, time_after, target_version, hops,
+                                                instance_hops, prewarm_extension_created,
                                                 snapshots_deleted)
 
 // Which server and database a side of the relocation is, whatever address it is reached at: a

@@ -25,8 +25,10 @@ constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYTESTSECRET";
 
 class RdsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto src = TestCluster::Start(15);
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(StartSource(15)); }
+
+  void StartSource(int major) {
+    auto src = TestCluster::Start(major);
     ASSERT_TRUE(src.ok()) << src.message();
     src_ = std::move(*src);
     ASSERT_TRUE(src_->CreateDatabase("app").ok());
@@ -90,6 +92,55 @@ class RdsTest : public ::testing::Test {
              {{{"engine_version", "15.18"}, {"instance_class", "db.r6g.large"}},
               {{"engine_version", "15.19"}, {"instance_class", "db.r6g.large"}},
               {{"engine_version", "16.9"}, {"instance_class", "db.r6g.large"}}}}};
+  }
+
+  // The account of Seed() with a source of the major `src_` runs, the engine versions of 13 to 17
+  // (13.20 reaches 15 only through 14.17: two hops), a logical-replication parameter group per
+  // family (shop<major>-params; 15's is shop-params) and the binaries of each major, with which
+  // the double upgrades an instance for real.
+  nlohmann::json MajorSeed() const {
+    nlohmann::json seed = Seed();
+    const int major = src_->major();
+    const std::map<int, std::string> version = {
+        {13, "13.20"}, {14, "14.17"}, {15, "15.18"}, {17, "17.5"}};
+    seed["instances"][0]["major"] = major;
+    seed["instances"][0]["engine_version"] = version.at(major);
+    auto group = [](int m) {
+      return m == 15 ? std::string("shop-params") : fmt::format("shop{}-params", m);
+    };
+    seed["instances"][0]["parameter_group"] = group(major);
+    for (int m : {13, 14, 17})
+      seed["parameter_groups"].push_back({{"name", group(m)},
+                                          {"family", fmt::format("postgres{}", m)},
+                                          {"parameters", {{"rds.logical_replication", "1"}}}});
+    auto target = [](const char* v, bool major_upgrade) {
+      return nlohmann::json{{"version", v}, {"is_major", major_upgrade}};
+    };
+    seed["engine_versions"] = {
+        {{"version", "13.20"},
+         {"family", "postgres13"},
+         {"valid_upgrade_targets", {target("14.17", true)}}},
+        {{"version", "14.17"},
+         {"family", "postgres14"},
+         {"valid_upgrade_targets", {target("15.19", true)}}},
+        {{"version", "15.18"},
+         {"family", "postgres15"},
+         {"valid_upgrade_targets", {target("15.19", false), target("17.5", true)}}},
+        {{"version", "15.19"},
+         {"family", "postgres15"},
+         {"valid_upgrade_targets", {target("17.5", true)}}},
+        {{"version", "17.5"},
+         {"family", "postgres17"},
+         {"valid_upgrade_targets", nlohmann::json::array()}}};
+    seed["orderable_options"] = nlohmann::json::array();
+    for (const char* v : {"13.20", "14.17", "15.18", "15.19", "17.5"})
+      seed["orderable_options"].push_back(
+          {{"engine_version", v}, {"instance_class", "db.r6g.large"}});
+    for (int m : {13, 14, 15, 17}) {
+      auto bin = PgBinDir(m);
+      if (bin.ok()) seed["bin_dirs"][std::to_string(m)] = bin->string();
+    }
+    return seed;
   }
 
   void StartDouble(const nlohmann::json& seed) {
@@ -467,6 +518,117 @@ TEST_F(RdsTest, AllowedSourceRebootTurnsLogicalReplicationOn) {
   ASSERT_TRUE(source.ok()) << source.message();
   EXPECT_EQ(source->status, "available");
   EXPECT_EQ(*src_->QueryValue("SHOW wal_level"), "logical");
+}
+
+// upgrade.method instance (the default) across majors: the snapshot is restored at the source's
+// version, its LSN read from that restore's own recovery, and ModifyDBInstance upgrades the
+// restored instance hop by hop. The double upgrades for real (a cluster of each new major with
+// the same rows, no logical slot, fresh WAL).
+class RdsMajorTest : public RdsTest {
+ protected:
+  void SetUp() override {}
+
+  // The destination's server major, through its own connection.
+  std::string DestinationMajor() {
+    auto dst = pg::Connection::Open(DestinationParams());
+    if (!dst.ok()) return dst.message();
+    auto v = dst->QueryValue("SELECT current_setting('server_version_num')::int / 10000");
+    return v.ok() ? *v : v.message();
+  }
+};
+
+// 13 -> 15 in two hops (13.20 -> 14.17 -> 15.19), killed once inside each ModifyDBInstance wait:
+// each rerun resumes the wait, then requests the next hop, and the run ends equal.
+TEST_F(RdsMajorTest, ThirteenToFifteenInTwoInstanceHopsSurvivesAKillInEach) {
+  ASSERT_NO_FATAL_FAILURE(StartSource(13));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
+  StartDouble(MajorSeed());
+  LiveWriter writer(*src_, "app");
+  auto config = Config("upgrade:\n  engine_version: \"15\"\n  parameter_group: shop-params\n");
+
+  CommandResult check = Run("check", config);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("13.20 -> 15.19 (14.17, 15.19)"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("instance: the snapshot is restored at 13.20"), std::string::npos)
+      << check.out;
+
+  for (const char* hop : {"14.17", "15.19"}) {
+    CommandResult r = Run("run", config,
+                          {{"DBR_CRASH_AT", std::string("rds:instance-upgrade-requested:") + hop}});
+    ASSERT_EQ(r.exit_code, 137) << hop << ": " << r.err << "\n" << double_->LogTail();
+    EXPECT_NE(r.err.find(std::string("to ") + hop + " (ModifyDBInstance, parameter group "),
+              std::string::npos)
+        << r.err;
+  }
+  CommandResult r = Run("run", config);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
+  EXPECT_NE(r.err.find("instance shop-db-v15 runs PostgreSQL 15.19"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+
+  auto state = State();
+  ASSERT_EQ(state["rds"]["instance_hops"].size(), 2u) << state.dump(2);
+  for (const auto& hop : state["rds"]["instance_hops"])
+    EXPECT_GT(hop["seconds"].get<double>(), 0) << state.dump(2);
+  auto instance = Aws().DescribeInstance("shop-db-v15");
+  ASSERT_TRUE(instance.ok()) << instance.message();
+  EXPECT_EQ(instance->engine_version, "15.19");
+  EXPECT_EQ(instance->parameter_group, "shop-params");
+  EXPECT_EQ(DestinationMajor(), "15");
+  ExpectSynced(&writer);
+
+  CommandResult cleanup = Run("cleanup", config);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+}
+
+// 15 -> 17 in one hop. A logical slot left on the restored instance makes AWS refuse the upgrade
+// at its pre-check: the run stops with AWS's own words (its event and pg_upgrade_precheck.log),
+// having subscribed nothing; once the slot is gone, the same command finishes the relocation.
+TEST_F(RdsMajorTest, FifteenToSeventeenReportsAwsPrecheckRefusalThenFinishes) {
+  ASSERT_NO_FATAL_FAILURE(StartSource(15));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
+  StartDouble(MajorSeed());
+  LiveWriter writer(*src_, "app");
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n  parameter_group: shop17-params\n");
+
+  CommandResult first = Run("run", config, {{"DBR_CRASH_AT", "rds:upgrade-instance"}});
+  ASSERT_EQ(first.exit_code, 137) << first.err << "\n" << double_->LogTail();
+  {
+    auto dst = pg::Connection::Open(DestinationParams());
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    EXPECT_EQ(*dst->QueryValue("SELECT current_setting('server_version_num')::int / 10000"), "15");
+    ASSERT_TRUE(
+        dst->Exec("SELECT pg_create_logical_replication_slot('left_behind', 'pgoutput')").ok());
+  }
+  CommandResult refused = Run("run", config);
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  for (const char* part :
+       {"AWS did not upgrade instance shop-db-v17 from PostgreSQL 15.18 to 17.5",
+        "The instance could not be upgraded because it has one or more logical replication slots",
+        "pg_upgrade_precheck", "left_behind", "Nothing was subscribed"})
+    EXPECT_NE(refused.err.find(part), std::string::npos) << part << " in:\n" << refused.err;
+  auto instance = Aws().DescribeInstance("shop-db-v17");
+  ASSERT_TRUE(instance.ok()) << instance.message();
+  EXPECT_EQ(instance->engine_version, "15.18");
+  EXPECT_EQ(instance->status, "available");
+  {
+    auto dst = pg::Connection::Open(DestinationParams());
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription"), "0");
+    ASSERT_TRUE(dst->Exec("SELECT pg_drop_replication_slot('left_behind')").ok());
+  }
+
+  CommandResult r = Run("run", config);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
+  EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+  instance = Aws().DescribeInstance("shop-db-v17");
+  ASSERT_TRUE(instance.ok()) << instance.message();
+  EXPECT_EQ(instance->engine_version, "17.5");
+  EXPECT_EQ(instance->parameter_group, "shop17-params");
+  EXPECT_EQ(DestinationMajor(), "17");
+  ExpectSynced(&writer);
+  CommandResult cleanup = Run("cleanup", config);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
 }
 
 }  // namespace
