@@ -3,6 +3,8 @@
 Servers run as the `postgres` OS user (runuser when we are root). A snapshot is a physical copy
 of a running cluster: Debian's pg_basebackup 15 for servers up to 15; for 16+ (which it refuses)
 the low-level backup API in one psql session, a file copy, the WAL and backup_label.
+A major-version upgrade is a dump and restore (pg_upgrade needs the old major's pg_resetwal,
+which the npm builds lack): Debian's pg_dumpall 15 (servers up to 15) into a new cluster.
 """
 import os
 import shlex
@@ -14,6 +16,8 @@ import time
 DEBIAN_BIN = "/usr/lib/postgresql/15/bin"
 PSQL = f"{DEBIAN_BIN}/psql"
 PG_BASEBACKUP = f"{DEBIAN_BIN}/pg_basebackup"
+PG_DUMPALL = f"{DEBIAN_BIN}/pg_dumpall"
+DUMPALL_MAX_MAJOR = 15  # pg_dumpall refuses servers newer than itself
 IS_ROOT = os.geteuid() == 0
 
 # Parameter-group parameters the double passes to the server (the rest are bookkeeping).
@@ -21,7 +25,7 @@ APPLIED_GUCS = {
     "wal_level", "max_wal_senders", "max_replication_slots", "max_logical_replication_workers",
     "max_worker_processes", "wal_sender_timeout", "max_slot_wal_keep_size", "statement_timeout",
     "idle_in_transaction_session_timeout", "track_commit_timestamp", "log_min_duration_statement",
-    "log_connections", "log_disconnections", "hot_standby_feedback",
+    "log_connections", "log_disconnections", "hot_standby_feedback", "max_prepared_transactions",
 }
 
 # Not part of a physical copy (what pg_basebackup leaves out, plus the server log).
@@ -89,6 +93,20 @@ class Cluster:
     def accepts_connections(self):
         proc = run([PSQL, "-X", "-At", *self._conn(), "-d", "postgres", "-c", "select 1"],
                    env=self._env(), timeout=30, check=False)
+        return proc.returncode == 0
+
+    def query(self, sql, db="postgres", socket_only=False):
+        """Rows (tuples of text) of one statement, as the admin user (TCP, or the unix socket in
+        the data directory when the server listens on no address)."""
+        host = self.data_dir if socket_only else "127.0.0.1"
+        proc = run([PSQL, "-X", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-h", host,
+                    "-p", str(self.port), "-U", self.user, "-d", db, "-c", sql],
+                   env=self._env(), timeout=120)
+        return [tuple(line.split("\x1f")) for line in proc.stdout.splitlines()]
+
+    def is_running(self):
+        proc = run([f"{self.bin_dir}/pg_ctl", "-D", self.data_dir, "status"], check=False,
+                   timeout=30)
         return proc.returncode == 0
 
     def start(self, settings=None):
@@ -181,6 +199,94 @@ def _copy_tree(src, dest):
                     shutil.copy2(path, os.path.join(target, name))
             except FileNotFoundError:
                 pass
+
+
+def initdb(bin_dir, data_dir, user, password, collate, ctype, work_dir):
+    """A new cluster in data_dir: superuser `user` with `password`, encoding UTF8, the given
+    collation and character classification (those of the cluster it replaces)."""
+    pwfile = os.path.join(work_dir, "initdb.pw")
+    _write_as_postgres(pwfile, password + "\n")
+    try:
+        run([f"{bin_dir}/initdb", "-D", data_dir, "-U", user, f"--pwfile={pwfile}", "-E", "UTF8",
+             f"--locale={ctype}", f"--lc-collate={collate}", "--auth-local=trust", "--auth-host=scram-sha-256",
+             "--no-sync"], timeout=300)
+    finally:
+        os.remove(pwfile)
+
+
+def dumpall(cluster, dest):
+    """pg_dumpall of a running server that listens only on its socket (see Cluster.query)."""
+    run([PG_DUMPALL, "-h", cluster.data_dir, "-p", str(cluster.port), "-U", cluster.user,
+         "--no-password", "-f", dest], env=cluster._env(), timeout=3600)
+
+
+def restore_dump(cluster, dump, log):
+    """Loads a pg_dumpall script with Debian's psql, stopping at the first error. The script
+    creates the connecting superuser, which initdb already made: that one line is left out."""
+    with open(dump, encoding="utf-8") as f:
+        lines = f.readlines()
+    skip = {f"CREATE ROLE {cluster.user};\n", f'CREATE ROLE "{cluster.user}";\n'}
+    filtered = dump + ".load"
+    _write_as_postgres(filtered, "".join(line for line in lines if line not in skip))
+    proc = run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster.data_dir,
+                "-p", str(cluster.port), "-U", cluster.user, "-d", "postgres", "-f", filtered],
+               env=cluster._env(), timeout=3600, check=False)
+    log(f"psql restore exited {proc.returncode}{': ' + proc.stderr.strip() if proc.stderr else ''}")
+    if proc.returncode != 0:
+        raise RuntimeError(f"restoring the dump failed: {proc.stderr.strip()[-1000:]}")
+
+
+def config_includes(data_dir):
+    """The files postgresql.conf includes, except the double's own (in their order)."""
+    out = []
+    with open(os.path.join(data_dir, "postgresql.conf")) as f:
+        for line in f:
+            words = line.strip().split(None, 1)
+            if len(words) == 2 and words[0] in ("include", "include_if_exists"):
+                name = words[1].strip().strip("'")
+                if name != "rds_double.conf":
+                    out.append((words[0], name))
+    return out
+
+
+def carry_config(old_dir, new_dir):
+    """What the server's configuration holds besides the parameter group (pg_hba.conf and the
+    included files of the seeded cluster the data came from) goes to the new cluster."""
+    shutil.copy2(os.path.join(old_dir, "pg_hba.conf"), os.path.join(new_dir, "pg_hba.conf"))
+    includes = config_includes(old_dir)
+    for _, name in includes:
+        src = os.path.join(old_dir, name)
+        if not os.path.isabs(name) and os.path.exists(src):
+            shutil.copy2(src, os.path.join(new_dir, name))
+    conf = os.path.join(new_dir, "postgresql.conf")
+    with open(conf) as f:
+        text = f.read()
+    extra = "".join(f"\n{kind} '{name}'" for kind, name in includes)
+    _write_as_postgres(conf, text + extra + "\n")
+    if IS_ROOT:
+        subprocess.run(["chown", "-R", "postgres:postgres", new_dir], check=True)
+
+
+def merge_logs(old_log_dir, new_log_dir):
+    """The server logs of the old cluster stay readable after an upgrade: old files move into
+    the new log directory; a file both have is the old text followed by the new."""
+    for root, _, names in os.walk(old_log_dir):
+        rel = os.path.relpath(root, old_log_dir)
+        target_dir = os.path.normpath(os.path.join(new_log_dir, rel))
+        make_postgres_dir(target_dir)
+        for name in names:
+            src, dest = os.path.join(root, name), os.path.join(target_dir, name)
+            if os.path.exists(dest):
+                with open(src, "rb") as f:
+                    old = f.read()
+                with open(dest, "rb") as f:
+                    new = f.read()
+                with open(dest, "wb") as f:
+                    f.write(old + new)
+            else:
+                shutil.copy2(src, dest)
+            if IS_ROOT:
+                shutil.chown(dest, "postgres", "postgres")
 
 
 def copy_dir(src, dest):

@@ -1,8 +1,8 @@
 """Wire formats of the AWS double, driven by botocore's service models.
 
 Query (rds, sts) and EC2 requests are form bodies parsed into the operation's input shape;
-responses are XML written from the output shape. KMS speaks JSON 1.1. SigV4 signatures are
-recomputed with botocore.auth.SigV4Auth.
+responses are XML written from the output shape (a member the model lacks is an error). KMS
+speaks JSON 1.1. SigV4 signatures are recomputed with botocore.auth.SigV4Auth.
 """
 import base64
 import datetime
@@ -206,6 +206,9 @@ def _xml(shape, value, tag):
 
 
 def _xml_member(shape, value):
+    unknown = set(value) - set(shape.members)
+    if unknown:  # a bug of the double: botocore's model has no such member
+        raise ValueError(f"{shape.name} has no member {', '.join(sorted(unknown))}")
     for name, member in shape.members.items():
         if name in value and value[name] is not None:
             tag = member.serialization.get("name", name)

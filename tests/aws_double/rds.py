@@ -1,5 +1,6 @@
 """The RDS actions of the double. Instances are real PostgreSQL clusters (clusters.py)."""
 import datetime
+import shutil
 import hashlib
 import os
 import threading
@@ -11,8 +12,28 @@ from protocol import Fault
 STATIC_PARAMETERS = {"rds.logical_replication", "shared_preload_libraries", "max_wal_senders",
                      "max_replication_slots", "max_worker_processes", "wal_level",
                      "max_logical_replication_workers", "track_commit_timestamp",
-                     "max_connections", "shared_buffers"}
+                     "max_connections", "shared_buffers", "max_prepared_transactions"}
 DEFAULT_CERTIFICATES = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1", "rds-ca-2019"]
+
+# Major-version upgrade texts. The pre-check reasons and the log's frame are RDS's own wording
+# (the prepared-transaction reason is modelled on the slot one); the events are the documented
+# RDS-EVENT-0264..0270 and RDS-EVENT-0158 ("Database instance is in a state that cannot be
+# upgraded: <message>").
+SLOTS_REASON = ("The instance could not be upgraded because it has one or more logical "
+                "replication slots. Please drop all logical replication slots and try again.")
+PREPARED_REASON = ("The instance could not be upgraded because it has one or more open prepared "
+                   "transactions. Please commit or roll back all prepared transactions and try "
+                   "again.")
+CANNOT_UPGRADE = "Database instance is in a state that cannot be upgraded: "
+PRECHECK_FAILED = CANNOT_UPGRADE + "PreUpgrade checks failed: "
+EV_PRECHECK_STARTED = "The pre-check started for the DB engine version upgrade."
+EV_PRECHECK_FINISHED = "The pre-check finished for the DB engine version upgrade."
+EV_DOWNTIME = "The downtime started for the DB instance."
+EV_UPGRADE_STARTED = "The engine version upgrade started."
+EV_UPGRADE_FINISHED = "The engine version upgrade finished."
+EV_POST_UPGRADE = "The post-upgrade tasks are in progress."
+EV_ROLLED_BACK = ("The DB engine version upgrade failed. The engine version upgrade rollback "
+                  "succeeded.")
 
 
 def now():
@@ -26,6 +47,10 @@ def major_of(version):
 def resource_id(kind, name):
     digest = hashlib.sha256(f"{kind}:{name}".encode()).hexdigest().upper()
     return f"{kind}-{digest[:26]}"
+
+
+def utc(value):
+    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
 
 
 def page(items, params, default=100, minimum=20, maximum=100):
@@ -45,6 +70,14 @@ def page(items, params, default=100, minimum=20, maximum=100):
     return chunk, marker
 
 
+class UpgradeFault(Exception):
+    """An upgrade failure asked for by the seed's upgrade_faults (its text is the reason)."""
+
+
+class RollbackFailed(Exception):
+    """A failed upgrade could not put the old cluster back: the instance is `failed`."""
+
+
 class Rds:
     def __init__(self, seed, workdir, log):
         self.seed, self.log = seed, log
@@ -57,6 +90,10 @@ class Rds:
         self.lock = threading.RLock()
         self.instances, self.snapshots = {}, {}
         self.jobs, self.closing = [], threading.Event()
+        self.events = []
+        self.bin_dirs = {int(k): v for k, v in seed.get("bin_dirs", {}).items()}
+        self.upgrade_faults = {k: dict(v) if isinstance(v, dict) else {"message": v}
+                               for k, v in seed.get("upgrade_faults", {}).items()}
         self.param_groups = {g["name"]: {"family": g.get("family", "postgres15"),
                                          "description": g.get("description", g["name"]),
                                          "parameters": _parameters(g.get("parameters", {}))}
@@ -131,8 +168,32 @@ class Rds:
         return self.param_groups[name]
 
     def _settings(self, inst):
-        params = {k: p["value"] for k, p in self._group(inst["parameter_group"])["parameters"].items()}
+        return self._group_settings(inst["parameter_group"])
+
+    def _group_settings(self, name):
+        params = {k: p["value"] for k, p in self._group(name)["parameters"].items()}
         return clusters.applied_settings(params)
+
+    def bin_dir(self, major):
+        """Where initdb/pg_ctl/postgres of a major are: the seed's bin_dirs, Debian's 15, or the
+        bin_dir of a seeded instance of that major; None if nowhere."""
+        candidates = [self.bin_dirs.get(major)]
+        if major == 15:
+            candidates.append(clusters.DEBIAN_BIN)
+        candidates += [i["cluster"].bin_dir for i in self.instances.values()
+                       if i["major"] == major and i.get("cluster")]
+        for c in candidates:
+            if c and os.access(os.path.join(c, "postgres"), os.X_OK):
+                return c
+        return None
+
+    def _event(self, source_type, ident, message, categories):
+        kind = {"db-instance": "db", "db-snapshot": "snapshot"}[source_type]
+        with self.lock:
+            self.events.append({
+                "SourceIdentifier": ident, "SourceType": source_type, "Message": message,
+                "EventCategories": list(categories), "Date": now(),
+                "SourceArn": f"arn:aws:rds:{self.region}:{self.account}:{kind}:{ident}"})
 
     def _background(self, what, fn, on_error):
         def body():
@@ -190,7 +251,9 @@ class Rds:
             "DBParameterGroups": [{"DBParameterGroupName": inst["parameter_group"],
                                    "ParameterApplyStatus": inst["param_status"]}],
             "AvailabilityZone": f"{self.region}a", "DBSubnetGroup": subnet,
-            "PreferredMaintenanceWindow": "sun:05:00-sun:05:30", "PendingModifiedValues": {},
+            "PreferredMaintenanceWindow": "sun:05:00-sun:05:30",
+            "PendingModifiedValues": ({"EngineVersion": inst["pending_upgrade"]["version"]}
+                                      if inst.get("pending_upgrade") else {}),
             "MultiAZ": inst["multi_az"], "EngineVersion": inst["engine_version"],
             "AutoMinorVersionUpgrade": True,
             "ReadReplicaSourceDBInstanceIdentifier": inst["source_id"],
@@ -255,24 +318,346 @@ class Rds:
 
     def ModifyDBInstance(self, p):
         inst = self.instance(p["DBInstanceIdentifier"])
-        self._require_available(inst)
-        if "CACertificateIdentifier" in p:
-            known = self.seed.get("certificates", DEFAULT_CERTIFICATES)
-            if p["CACertificateIdentifier"] not in known:
-                raise Fault("CertificateNotFound",
-                            f"Certificate {p['CACertificateIdentifier']} not found.")
-            inst["ca_identifier"] = p["CACertificateIdentifier"]
-        if "DBParameterGroupName" in p:
-            self._group(p["DBParameterGroupName"])
-            inst["parameter_group"], inst["param_status"] = p["DBParameterGroupName"], "pending-reboot"
-        for key, field in (("DBInstanceClass", "instance_class"), ("StorageType", "storage_type"),
-                           ("AllocatedStorage", "allocated_storage"), ("Iops", "iops"),
-                           ("StorageThroughput", "storage_throughput"), ("MultiAZ", "multi_az")):
-            if key in p:
-                inst[field] = p[key]
-        if "VpcSecurityGroupIds" in p:
-            inst["security_groups"] = list(p["VpcSecurityGroupIds"])
-        return {"DBInstance": self._instance_shape(inst)}
+        immediate = p.get("ApplyImmediately") is True
+        with self.lock:
+            self._require_available(inst)
+            upgrade = self._engine_change(inst, p)
+            if upgrade is None and immediate and inst.get("pending_upgrade"):
+                upgrade = inst["pending_upgrade"]  # ApplyImmediately applies what is pending
+            if "CACertificateIdentifier" in p:
+                known = self.seed.get("certificates", DEFAULT_CERTIFICATES)
+                if p["CACertificateIdentifier"] not in known:
+                    raise Fault("CertificateNotFound",
+                                f"Certificate {p['CACertificateIdentifier']} not found.")
+            new_group = p.get("DBParameterGroupName")
+            if new_group and not (upgrade and upgrade["is_major"]):
+                self._check_family(new_group, self._family_of(inst["engine_version"]))
+            else:
+                new_group = None  # a major upgrade brings its group along
+            if upgrade and immediate:
+                self._check_upgradable(inst, upgrade)
+            if "CACertificateIdentifier" in p:
+                inst["ca_identifier"] = p["CACertificateIdentifier"]
+            if new_group:
+                if new_group != inst["parameter_group"]:
+                    self._event("db-instance", inst["id"],
+                                f"Updated to use DBParameterGroup {new_group}.",
+                                ["configuration change"])
+                inst["parameter_group"], inst["param_status"] = new_group, "pending-reboot"
+            for key, field in (("DBInstanceClass", "instance_class"), ("StorageType", "storage_type"),
+                               ("AllocatedStorage", "allocated_storage"), ("Iops", "iops"),
+                               ("StorageThroughput", "storage_throughput"), ("MultiAZ", "multi_az")):
+                if key in p:
+                    inst[field] = p[key]
+            if "VpcSecurityGroupIds" in p:
+                inst["security_groups"] = list(p["VpcSecurityGroupIds"])
+            if upgrade:
+                inst["pending_upgrade"] = upgrade
+                if immediate:
+                    self._start_upgrade(inst, upgrade)
+            return {"DBInstance": self._instance_shape(inst)}
+
+    # -- engine version upgrades ------------------------------------------------------------------
+
+    def _family_of(self, version):
+        for ev in self.engine_versions:
+            if ev["version"] == version and ev.get("family"):
+                return ev["family"]
+        return f"postgres{major_of(version)}"
+
+    def _engine_change(self, inst, p):
+        """Validates ModifyDBInstance's EngineVersion as RDS does: None when it asks for no
+        change, else {version, major, is_major, group (the group after a major upgrade)}."""
+        target, current = p.get("EngineVersion"), inst["engine_version"]
+        if not target or target == current:
+            return None
+        targets = {t["version"] for ev in self.engine_versions if ev["version"] == current
+                   for t in ev.get("valid_upgrade_targets", [])}
+        if target not in targets:
+            raise Fault("InvalidParameterCombination",
+                        f"Cannot upgrade postgres from {current} to {target}")
+        major = major_of(target)
+        if major == inst["major"]:
+            return {"version": target, "major": major, "is_major": False, "group": None}
+        if p.get("AllowMajorVersionUpgrade") is not True:
+            raise Fault("InvalidParameterCombination",
+                        "The AllowMajorVersionUpgrade flag must be present when upgrading to a "
+                        "new major version.")
+        family = self._family_of(target)
+        name = p.get("DBParameterGroupName") or inst["parameter_group"]
+        if (not p.get("DBParameterGroupName") and name.startswith("default.postgres")
+                and self._group(name)["family"] != family):
+            name = f"default.{family}"  # RDS moves a default group to the new default
+        self._check_family(name, family)
+        return {"version": target, "major": major, "is_major": True, "group": name}
+
+    def _check_family(self, name, family):
+        group = self._group(name)
+        if group["family"] != family:
+            raise Fault("InvalidParameterCombination",
+                        f"The parameter group {name} with DBParameterGroupFamily "
+                        f"{group['family']} can't be used for this instance. Use a parameter "
+                        f"group with DBParameterGroupFamily {family}.")
+
+    def _check_upgradable(self, inst, upgrade):
+        """What the double cannot do (not AWS rules): clear faults before anything changes."""
+        if not inst["owned"]:
+            raise Fault("InvalidDBInstanceState",
+                        f"Instance {inst['id']} was seeded by the test; the local AWS double "
+                        "changes the engine version only of instances it created (restored or "
+                        "replicas), never the test's clusters on disk.")
+        if inst["source_id"] or inst["replica_ids"]:
+            raise Fault("InvalidDBInstanceState",
+                        f"Instance {inst['id']} is part of a read-replica set; the local AWS "
+                        "double does not upgrade read replicas or their sources.")
+        if (upgrade["is_major"] and inst["major"] <= clusters.DUMPALL_MAX_MAJOR
+                and self.bin_dir(upgrade["major"]) is None):
+            raise Fault("InvalidParameterValue",
+                        f"The local AWS double has no PostgreSQL {upgrade['major']} binaries: "
+                        f"name them in its seed (\"bin_dirs\": {{\"{upgrade['major']}\": "
+                        "\"/path/bin\"}).")
+
+    def _start_upgrade(self, inst, upgrade):
+        inst["status"] = "upgrading"
+        started = time.monotonic()
+        body = self._major_upgrade if upgrade["is_major"] else self._minor_upgrade
+
+        def broken():  # a bug of the double, not a rolled-back upgrade
+            inst.update(status="failed", pending_upgrade=None)
+        self._background(f"upgrade {inst['id']}", lambda: body(inst, upgrade, started), broken)
+
+    def _end_upgrade(self, inst, started):
+        """Back to available, the status having been `upgrading` at least timings.upgrade_seconds."""
+        remaining = float(self.timings.get("upgrade_seconds", 0)) - (time.monotonic() - started)
+        if remaining > 0:
+            self.closing.wait(remaining)
+        inst.update(status="available", pending_upgrade=None)
+
+    def _minor_upgrade(self, inst, upgrade, started):
+        """Minor versions share the on-disk format: a restart with the same binaries."""
+        ev = self._instance_events(inst)
+        ev(EV_UPGRADE_STARTED)
+        if not self.closing.is_set():
+            inst["cluster"].restart(self._settings(inst))
+            clusters.wait_until(
+                lambda: self.closing.is_set() or inst["cluster"].accepts_connections(), 120)
+        inst.update(engine_version=upgrade["version"], param_status="in-sync")
+        ev(EV_UPGRADE_FINISHED)
+        self._end_upgrade(inst, started)
+
+    def _instance_events(self, inst):
+        def ev(message, categories=("maintenance",)):
+            self._event("db-instance", inst["id"], message, categories)
+        return ev
+
+    def _major_upgrade(self, inst, upgrade, started):
+        """RDS's major-version upgrade: pre-check (refusal leaves the instance untouched), then
+        the upgrade proper (a failure rolls back to the old cluster and version)."""
+        ev = self._instance_events(inst)
+        steps = []
+
+        def step(line):
+            steps.append(f"{now().strftime('%Y-%m-%d %H:%M:%S UTC')} {line}")
+            self.log(f"upgrade {inst['id']}: {line}")
+
+        def refuse(message):
+            ev(CANNOT_UPGRADE + message, ("notification",))
+            ev(EV_ROLLED_BACK)
+        ev(EV_PRECHECK_STARTED)
+        try:
+            problems = self._precheck(inst)
+        except Exception as e:  # noqa: BLE001 - the server could not be asked
+            step(f"pre-check failed: {e}")
+            refuse("the pre-check could not query the instance.")
+            self._end_upgrade(inst, started)
+            return
+        if problems:
+            self._write_precheck_log(inst, upgrade, problems)
+            ev(PRECHECK_FAILED + " ".join(reason for reason, _ in problems), ("notification",))
+            self._end_upgrade(inst, started)
+            return
+        ev(EV_PRECHECK_FINISHED)
+        if inst["major"] > clusters.DUMPALL_MAX_MAJOR:
+            refuse(f"the local AWS double upgrades only from PostgreSQL "
+                   f"{clusters.DUMPALL_MAX_MAJOR} or older (it copies the data with Debian's "
+                   f"pg_dumpall {clusters.DUMPALL_MAX_MAJOR}); this instance runs "
+                   f"{inst['major']}.")
+            self._end_upgrade(inst, started)
+            return
+        ev(EV_DOWNTIME)
+        ev(EV_UPGRADE_STARTED)
+        step(f"upgrading {inst['engine_version']} -> {upgrade['version']} by dump and restore "
+             "(pg_upgrade cannot run here: the npm builds lack pg_resetwal)")
+        old_group = inst["parameter_group"]
+        try:
+            self._dump_and_restore(inst, upgrade, step)
+        except RollbackFailed:
+            raise
+        except Exception as e:  # noqa: BLE001 - rolled back: the reason goes to the events
+            step(f"failed, rolled back to {inst['engine_version']}: {e}")
+            self._write_upgrade_log(inst, steps)
+            refuse(str(e) if isinstance(e, UpgradeFault) else f"the upgrade failed: {e}")
+            self._end_upgrade(inst, started)
+            return
+        step("finished")
+        self._write_upgrade_log(inst, steps)
+        ev(EV_UPGRADE_FINISHED)
+        if inst["parameter_group"] != old_group:
+            ev(f"Updated to use DBParameterGroup {inst['parameter_group']}.",
+               ("configuration change",))
+        ev(EV_POST_UPGRADE)
+        self._end_upgrade(inst, started)
+
+    def _precheck(self, inst):
+        """[(reason, detail lines)]: what makes RDS refuse a major-version upgrade."""
+        cluster, problems = inst["cluster"], []
+        slots = cluster.query("SELECT slot_name, coalesce(database, ''), coalesce(plugin, '') "
+                              "FROM pg_replication_slots WHERE slot_type = 'logical' ORDER BY 1")
+        if slots:
+            problems.append((SLOTS_REASON, [
+                f'logical replication slot "{name}" (plugin {plugin}) in database "{db}"'
+                for name, db, plugin in slots]))
+        xacts = cluster.query("SELECT gid, database, owner FROM pg_prepared_xacts ORDER BY prepared")
+        if xacts:
+            problems.append((PREPARED_REASON, [
+                f'prepared transaction "{gid}" in database "{db}" (owner {owner})'
+                for gid, db, owner in xacts]))
+        return problems
+
+    def _upgrade_log_path(self, inst, name):
+        when = now()
+        return when, os.path.join(inst["cluster"].log_dir, "error",
+                                  f"{name}.{when.strftime('%Y-%m-%d-%H')}")
+
+    def _append_log(self, path, text):
+        clusters.make_postgres_dir(os.path.dirname(path))
+        with open(path, "a") as f:
+            f.write(text)
+        if clusters.IS_ROOT:
+            shutil.chown(path, "postgres", "postgres")
+
+    def _write_precheck_log(self, inst, upgrade, problems):
+        """error/pg_upgrade_precheck.log.<hour>, framed as RDS writes it, naming each object."""
+        when, path = self._upgrade_log_path(inst, "pg_upgrade_precheck.log")
+        rule = "-" * 66
+        lines = [rule, f"Upgrade could not be run on {when.strftime('%a %b %d %H:%M:%S %Y')}", rule,
+                 f"The instance could not be upgraded from {inst['engine_version']}.R1 to "
+                 f"{upgrade['version']}.R1 because of following reasons. Please take appropriate "
+                 "action on databases that have usages incompatible with requested major engine "
+                 "version upgrade and try again."]
+        for reason, details in problems:
+            lines.append(f"- {reason}")
+            lines += [f"    {d}" for d in details]
+        lines += ["", "----------------------- END OF LOG ----------------------", ""]
+        self._append_log(path, "\n".join(lines) + "\n")
+
+    def _write_upgrade_log(self, inst, steps):
+        """error/pg_upgrade_internal.log.<hour>: what the double did (its own words)."""
+        _, path = self._upgrade_log_path(inst, "pg_upgrade_internal.log")
+        self._append_log(path, "".join(f"{line}\n" for line in steps))
+
+    def _dump_and_restore(self, inst, upgrade, step):
+        """The upgrade proper. The old server, restarted to listen only on its socket (clients
+        see the downtime), is dumped with pg_dumpall and stopped; a new cluster of the target
+        major (same superuser, password, locale, pg_hba.conf and included configuration) loads
+        the dump and takes the old one's place. Any failure puts the old cluster back, running."""
+        old = inst["cluster"]
+        data, home = old.data_dir, inst["dir"]
+        work, new_dir, saved = (os.path.join(home, n) for n in ("upgrade", "new", "old"))
+        bin_dir = self.bin_dir(upgrade["major"])
+        old_settings, new_settings = self._settings(inst), self._group_settings(upgrade["group"])
+        socket_only = {"listen_addresses": ""}
+        new = clusters.Cluster(new_dir, bin_dir, inst["port"], upgrade["major"], old.user,
+                               old.password, owned=True)
+        for d in (work, new_dir, saved):
+            clusters.remove_dir(d)
+        clusters.make_postgres_dir(work)
+        swapped, initdb_job, initdb_error = False, None, []
+
+        def make_new_cluster():
+            try:
+                clusters.initdb(bin_dir, new_dir, old.user, old.password, collate, ctype, work)
+            except Exception as e:  # noqa: BLE001 - reported by the upgrade thread
+                initdb_error.append(e)
+        try:
+            collate, ctype = old.query("SELECT datcollate, datctype FROM pg_database "
+                                       "WHERE datname = 'template1'")[0]
+            self._not_closing()
+            # initdb of the new cluster runs while the old one is dumped.
+            initdb_job = threading.Thread(target=make_new_cluster, daemon=True)
+            initdb_job.start()
+            old.stop("fast")
+            old.start(dict(old_settings, **socket_only))
+            dump = os.path.join(work, "dumpall.sql")
+            clusters.dumpall(old, dump)
+            step(f"pg_dumpall of the old cluster: {os.path.getsize(dump)} bytes")
+            old.stop("fast")
+            initdb_job.join()
+            if initdb_error:
+                raise initdb_error[0]
+            self._not_closing()
+            clusters.carry_config(data, new_dir)
+            clusters.configure_instance(new_dir, inst["port"])
+            new.start(dict(new_settings, **socket_only))
+            step(f"initdb of PostgreSQL {upgrade['major']} ({bin_dir}), lc_collate {collate}, "
+                 f"lc_ctype {ctype}")
+            clusters.restore_dump(new, dump, step)
+            new.stop("fast")
+            os.rename(data, saved)
+            os.rename(new_dir, data)
+            swapped = True
+            clusters.configure_instance(data, inst["port"])
+            clusters.merge_logs(os.path.join(saved, "log"), os.path.join(data, "log"))
+            self._injected_upgrade_fault(inst)
+            self._not_closing()
+            final = clusters.Cluster(data, bin_dir, inst["port"], upgrade["major"], old.user,
+                                     old.password, owned=True)
+            final.start(new_settings)
+            if not clusters.wait_until(
+                    lambda: self.closing.is_set() or final.accepts_connections(), 300):
+                raise RuntimeError("the upgraded cluster does not accept connections")
+        except BaseException:
+            if initdb_job is not None:
+                initdb_job.join()
+            self._roll_back(inst, old, new, swapped, saved, old_settings)
+            raise
+        inst.update(cluster=final, engine_version=upgrade["version"], major=upgrade["major"],
+                    parameter_group=upgrade["group"], param_status="in-sync")
+        clusters.remove_dir(saved)
+        clusters.remove_dir(work)
+
+    def _roll_back(self, inst, old, new, swapped, saved, old_settings):
+        try:
+            data = old.data_dir
+            if swapped:
+                clusters.run([f"{new.bin_dir}/pg_ctl", "-D", data, "-m", "immediate", "-w",
+                              "stop"], check=False, timeout=120)
+                clusters.remove_dir(data)
+            elif os.path.isdir(new.data_dir):
+                new.stop("immediate")
+            if not os.path.isdir(data) and os.path.isdir(saved):
+                os.rename(saved, data)
+            clusters.remove_dir(new.data_dir)
+            clusters.remove_dir(os.path.join(inst["dir"], "upgrade"))
+            if self.closing.is_set():
+                return
+            old.stop("fast")  # it may run on its socket only
+            old.start(old_settings)
+            if not clusters.wait_until(
+                    lambda: self.closing.is_set() or old.accepts_connections(), 120):
+                raise RuntimeError("the old cluster does not accept connections")
+        except Exception as e:
+            raise RollbackFailed(f"rolling back the upgrade of {inst['id']} failed: {e}") from e
+
+    def _not_closing(self):
+        if self.closing.is_set():
+            raise RuntimeError("the double is stopping")
+
+    def _injected_upgrade_fault(self, inst):
+        fault = self.upgrade_faults.get(inst["id"])
+        if fault and fault.get("times", -1) != 0:
+            fault["times"] = fault.get("times", -1) - 1
+            raise UpgradeFault(fault.get("message", "pg_upgrade failed"))
 
     def RebootDBInstance(self, p):
         inst = self.instance(p["DBInstanceIdentifier"])
@@ -287,6 +672,7 @@ class Rds:
             clusters.wait_until(
                 lambda: self.closing.is_set() or inst["cluster"].accepts_connections(), 120)
             inst["param_status"] = "in-sync"
+            self._event("db-instance", inst["id"], "DB instance restarted.", ["availability"])
             inst["status"] = "available"
         self._background(f"reboot {inst['id']}", reboot, lambda: inst.update(status="failed"))
         return {"DBInstance": shape}
@@ -313,6 +699,7 @@ class Rds:
             self.destroy(inst)
             with self.lock:
                 self.instances.pop(inst["id"], None)
+                self._event("db-instance", inst["id"], "DB instance deleted.", ["deletion"])
                 for other in self.instances.values():
                     if inst["id"] in other["replica_ids"]:
                         other["replica_ids"].remove(inst["id"])
@@ -325,9 +712,10 @@ class Rds:
             inst["cluster"].stop("immediate")
             clusters.remove_dir(inst["dir"])
 
-    def _create_owned(self, ident, spec, make_data):
+    def _create_owned(self, ident, spec, make_data, event):
         """Registers a new instance (status creating) and builds its cluster in the background:
-        make_data(data_dir, inst) fills the data directory; then it starts on a free loopback port."""
+        make_data(data_dir, inst) fills the data directory; then it starts on a free loopback port.
+        event: (message, category) recorded once it is available."""
         with self.lock:
             if ident in self.instances:
                 raise Fault("DBInstanceAlreadyExists", "DB instance already exists")
@@ -348,6 +736,7 @@ class Rds:
             if not clusters.wait_until(
                     lambda: self.closing.is_set() or cluster.accepts_connections(), 300):
                 raise RuntimeError("the new cluster does not accept connections")
+            self._event("db-instance", ident, event[0], [event[1]])
             inst["status"] = "available"
         self._background(f"create {ident}", build, lambda: inst.update(status="failed"))
         return inst
@@ -393,7 +782,8 @@ class Rds:
         def make(data, inst):
             clusters.copy_dir(snap["dir"], data)
             clusters.configure_instance(data, inst["port"])
-        inst = self._create_owned(p["DBInstanceIdentifier"], spec, make)
+        inst = self._create_owned(p["DBInstanceIdentifier"], spec, make,
+                                  (f"Restored from snapshot {snap['id']}.", "restoration"))
         return {"DBInstance": self._instance_shape(inst)}
 
     def CreateDBInstanceReadReplica(self, p):
@@ -407,7 +797,8 @@ class Rds:
             cluster.physical_copy(data)
             clusters.configure_instance(data, inst["port"],
                                         primary=(cluster.port, cluster.user, cluster.password))
-        inst = self._create_owned(p["DBInstanceIdentifier"], spec, make)
+        inst = self._create_owned(p["DBInstanceIdentifier"], spec, make,
+                                  ("DB instance created.", "creation"))
         source["replica_ids"].append(inst["id"])
         return {"DBInstance": self._instance_shape(inst)}
 
@@ -565,7 +956,9 @@ class Rds:
         self._require_available(inst)
         snap = self._new_snapshot(p["DBSnapshotIdentifier"], inst)
         cluster = inst["cluster"]
-        self._fill_snapshot(snap, lambda: cluster.physical_copy(snap["dir"]))
+        self._event("db-snapshot", snap["id"], "Creating manual snapshot.", ["creation"])
+        self._fill_snapshot(snap, lambda: cluster.physical_copy(snap["dir"]),
+                            ("Manual snapshot created.", "creation"))
         return {"DBSnapshot": self._snapshot_shape(snap)}
 
     def _new_snapshot(self, ident, inst=None, source=None):
@@ -591,12 +984,13 @@ class Rds:
             self.snapshots[ident] = snap
         return snap
 
-    def _fill_snapshot(self, snap, copy):
+    def _fill_snapshot(self, snap, copy, event):
         def body():
             copy()
             remaining = snap["min_seconds"] - (time.monotonic() - snap["started"])
             if remaining > 0:
                 time.sleep(remaining)
+            self._event("db-snapshot", snap["id"], event[0], [event[1]])
             snap.update(status="available", progress=100, started=None)
         self._background(f"snapshot {snap['id']}", body, lambda: snap.update(status="failed"))
 
@@ -646,7 +1040,10 @@ class Rds:
             kms = source["kms_key_id"]
         snap = self._new_snapshot(p["TargetDBSnapshotIdentifier"], source=source)
         snap.update(encrypted=bool(kms) or source["encrypted"], kms_key_id=kms)
-        self._fill_snapshot(snap, lambda: clusters.copy_dir(source["dir"], snap["dir"]))
+        where = f"snapshot {source['id']} in region {self.region}"
+        self._event("db-snapshot", snap["id"], f"Started copy of {where}.", ["notification"])
+        self._fill_snapshot(snap, lambda: clusters.copy_dir(source["dir"], snap["dir"]),
+                            (f"Finished copy of {where}.", "notification"))
         return {"DBSnapshot": self._snapshot_shape(snap)}
 
     def DeleteDBSnapshot(self, p):
@@ -657,7 +1054,33 @@ class Rds:
             self.snapshots.pop(snap["id"], None)
         clusters.remove_dir(snap["dir"])
         snap["status"] = "deleted"
+        self._event("db-snapshot", snap["id"], "Deleted user snapshot.", ["deletion"])
         return {"DBSnapshot": self._snapshot_shape(snap)}
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def DescribeEvents(self, p):
+        """Oldest first. The window: StartTime..EndTime, EndTime defaulting to now and StartTime
+        to Duration (minutes, default 60) before EndTime. Filters (the API's) match nothing
+        more: RDS documents them as not supported."""
+        if p.get("SourceIdentifier") and not p.get("SourceType"):
+            raise Fault("InvalidParameterCombination",
+                        "SourceType must be specified when SourceIdentifier is specified.")
+        end = utc(p["EndTime"]) if p.get("EndTime") else now()
+        if p.get("StartTime"):
+            start = utc(p["StartTime"])
+        else:
+            start = end - datetime.timedelta(minutes=p.get("Duration") or 60)
+        wanted = set(p.get("EventCategories") or [])
+        with self.lock:
+            events = list(self.events)
+        items = [e for e in events
+                 if start <= e["Date"] <= end
+                 and (not p.get("SourceType") or e["SourceType"] == p["SourceType"])
+                 and (not p.get("SourceIdentifier") or e["SourceIdentifier"] == p["SourceIdentifier"])
+                 and (not wanted or wanted & set(e["EventCategories"]))]
+        chunk, marker = page(items, p)
+        return {"Events": chunk, "Marker": marker}
 
     # -- logs -----------------------------------------------------------------------------------
 
@@ -669,7 +1092,7 @@ class Rds:
         files = {}
         for root, _, names in os.walk(cluster.log_dir):
             for name in names:
-                if name.startswith("postgresql"):
+                if name.startswith(("postgresql", "pg_upgrade")):
                     path = os.path.join(root, name)
                     rel = os.path.relpath(path, cluster.log_dir)
                     files[rel if cluster.owned else f"error/{name}"] = path

@@ -47,7 +47,14 @@ SEED (JSON; every key optional except where noted):
   "certificates": ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1"],
   "faults": [{"action": "DescribeDBSnapshots", "code": "Throttling", "status": 400,
               "message": "Rate exceeded", "times": 3}],
-  "timings": {"snapshot_seconds": 0}     # the least time a snapshot stays "creating"
+  "timings": {"snapshot_seconds": 0,     # the least time a snapshot stays "creating"
+              "upgrade_seconds": 0},     # the least time an engine upgrade stays "upgrading"
+  "bin_dirs": {"13": "/path/13/bin", "17": "/path/17/bin"},  # initdb/pg_ctl/postgres per major
+                          # for clusters made by upgrades (default: Debian's 15 for 15, else the
+                          # bin_dir of a seeded instance of that major)
+  "upgrade_faults": {"restored": "Postgres cluster is in a state where pg_upgrade can not be "
+                                 "completed successfully"}  # or {"message": ..., "times": 1}:
+                          # the instance's major upgrades fail after the pre-check (rolled back)
 }
 A parameter is "value" or {"value", "source" (user | engine-default | system), "apply_type"
 (static | dynamic; default from rds.STATIC_PARAMETERS), "data_type", "allowed_values",
@@ -58,6 +65,20 @@ Statuses: CreateDBSnapshot/CopyDBSnapshot creating -> available (PercentProgress
 timings.snapshot_seconds); ModifyDBSnapshot (same major only) upgrading -> available after 1 s;
 Restore/CreateDBInstanceReadReplica creating -> available once the server accepts connections;
 RebootDBInstance rebooting -> available; DeleteDBInstance deleting -> gone (404).
+
+ModifyDBInstance EngineVersion follows RDS's rules (a valid_upgrade_targets entry; for another
+major AllowMajorVersionUpgrade and a parameter group of the target's family, a default.postgresNN
+group moving to the new default). Without ApplyImmediately it stays in PendingModifiedValues.
+With it the instance is "upgrading" (at least timings.upgrade_seconds), and only for instances
+the double created (restored; not replicas or their sources; seeded ones are refused):
+  minor: a restart.  major: RDS's pre-check on the server (logical replication slots, prepared
+  transactions) refuses with event RDS-EVENT-0158 and error/pg_upgrade_precheck.log.<hour>,
+  changing nothing; else a dump (Debian's pg_dumpall 15, so old majors up to 15) restored into
+  a new cluster of the target major (bin_dirs) with the same superuser, password, locale,
+  pg_hba.conf, included config files and port, started with the target group's settings: same
+  databases, roles, rows and sequences, no slots, new WAL and system identifier. Any failure
+  rolls back to the old cluster and version (events 0158 with the reason, then 0270).
+DescribeEvents lists the events of instances and snapshots (RDS's documented texts).
 """
 import argparse
 import atexit
@@ -251,12 +272,16 @@ class Double:
         for inst in owned:
             if inst.get("cluster"):
                 inst["cluster"].stop("immediate")
-        # Clusters whose creation was still under way when we were told to stop.
-        for pid_file in glob.glob(os.path.join(self.rds.root, "instances", "*", "data",
+        # Clusters whose creation (or upgrade) was still under way when we were told to stop.
+        for pid_file in glob.glob(os.path.join(self.rds.root, "instances", "*", "*",
                                                "postmaster.pid")):
             data_dir = os.path.dirname(pid_file)
-            bin_dir = next((i["cluster"].bin_dir for i in owned if i.get("cluster")),
-                           clusters.DEBIAN_BIN)
+            try:
+                with open(os.path.join(data_dir, "PG_VERSION")) as f:
+                    major = int(f.read().strip())
+            except (OSError, ValueError):
+                major = 15
+            bin_dir = self.rds.bin_dir(major) or clusters.DEBIAN_BIN
             clusters.run([f"{bin_dir}/pg_ctl", "-D", data_dir, "-m", "immediate", "stop"],
                          check=False, timeout=60)
         clusters.remove_dir(self.rds.root)

@@ -58,10 +58,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def psql(port, sql, password="secret"):
+def psql(port, sql, password="secret", db="postgres", user="ops"):
     env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="5")
-    out = subprocess.run([PSQL, "-X", "-At", "-h", "127.0.0.1", "-p", str(port), "-U", "ops",
-                          "-d", "postgres", "-c", sql], env=env, capture_output=True, text=True,
+    out = subprocess.run([PSQL, "-X", "-At", "-h", "127.0.0.1", "-p", str(port), "-U", user,
+                          "-d", db, "-c", sql], env=env, capture_output=True, text=True,
                          timeout=60)
     if out.returncode != 0:
         raise AssertionError(f"psql on {port} failed: {out.stderr}")
@@ -91,7 +91,8 @@ def seed_for(tmp, port, major, bin_dir):
              "parameters": dict({"rds.logical_replication": "1"},
                                 **{f"custom.p{i:02d}": str(i) for i in range(30)})},
             {"name": "new-params", "family": "postgres15",
-             "parameters": {"rds.logical_replication": "0", "max_wal_senders": "10"}}],
+             "parameters": {"rds.logical_replication": "0", "max_wal_senders": "10"}},
+            {"name": "p17", "family": "postgres17", "parameters": {}}],
         "subnet_groups": [{"name": "sn", "vpc_id": "vpc-1", "subnets": ["subnet-1", "subnet-2"]}],
         "vpcs": [{"id": "vpc-1", "cidr": "10.0.0.0/16"}, {"id": "vpc-2", "cidr": "10.1.0.0/16"}],
         "security_groups": [{"id": "sg-1", "vpc_id": "vpc-1"}, {"id": "sg-2", "vpc_id": "vpc-2"}],
@@ -101,7 +102,8 @@ def seed_for(tmp, port, major, bin_dir):
             {"version": "15.18", "family": "postgres15",
              "valid_upgrade_targets": [{"version": "15.19", "is_major": False},
                                        {"version": "16.9", "is_major": True}]},
-            {"version": "16.9", "family": "postgres16", "valid_upgrade_targets": []}],
+            {"version": "16.9", "family": "postgres16",
+             "valid_upgrade_targets": [{"version": "17.5", "is_major": True}]}],
         "orderable_options": [{"engine_version": "15.18", "instance_class": "db.r6g.large"},
                               {"engine_version": "16.9", "instance_class": "db.r6g.large"}],
         "faults": [{"action": "DescribeDBSnapshots", "code": "Throttling", "status": 400,
@@ -130,7 +132,7 @@ class DoubleBase(unittest.TestCase):
                            "INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 100) g")
         seed_path = os.path.join(cls.tmp, "seed.json")
         with open(seed_path, "w") as f:
-            json.dump(seed_for(cls.tmp, cls.src_port, cls.MAJOR, bin_dir.stdout.strip()), f)
+            json.dump(cls.seed(seed_for(cls.tmp, cls.src_port, cls.MAJOR, bin_dir.stdout.strip())), f)
         cls.workdir = os.path.join(cls.tmp, "double")
         ready = os.path.join(cls.tmp, "ready.json")
         cls.proc = subprocess.Popen([sys.executable, f"{HERE}/rds_double.py", "--seed", seed_path,
@@ -143,6 +145,10 @@ class DoubleBase(unittest.TestCase):
         with open(ready) as f:
             cls.endpoint = json.load(f)["endpoint"]
         cls.rds = cls.client("rds")
+
+    @classmethod
+    def seed(cls, seed):
+        return seed
 
     @classmethod
     def tearDownClass(cls):
@@ -194,6 +200,10 @@ class DoubleBase(unittest.TestCase):
             time.sleep(0.3)
         self.fail(f"snapshot {ident} never became available")
 
+    def events(self, ident, source_type="db-instance", **kwargs):
+        return [e["Message"] for e in self.rds.describe_events(
+            SourceType=source_type, SourceIdentifier=ident, **kwargs)["Events"]]
+
     def raw(self, service, form, secret=SECRET, age=datetime.timedelta(0)):
         """A SigV4-signed form POST signed `age` ago; returns (status, body)."""
         body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
@@ -234,6 +244,21 @@ class Major16Test(DoubleBase):
             self.assertCode("Throttling", self.rds.describe_db_snapshots)
         self.wait_snapshot("s16")
         inst, _ = self.restore_and_check("s16", "restored16")
+        self.assertEqual(psql(inst["Endpoint"]["Port"], "show server_version_num")[:2], "16")
+
+        # Debian's pg_dumpall 15 cannot dump a 16 server: the upgrade fails and rolls back.
+        out = self.rds.modify_db_instance(
+            DBInstanceIdentifier="restored16", EngineVersion="17.5", AllowMajorVersionUpgrade=True,
+            DBParameterGroupName="p17", ApplyImmediately=True)["DBInstance"]
+        self.assertEqual(out["DBInstanceStatus"], "upgrading")
+        after = self.wait_instance("restored16")
+        self.assertEqual(after["EngineVersion"], "16.9")
+        messages = self.events("restored16")
+        self.assertTrue(any(m.startswith("Database instance is in a state that cannot be "
+                                         "upgraded: the local AWS double upgrades only from "
+                                         "PostgreSQL 15 or older") for m in messages), messages)
+        self.assertIn("The DB engine version upgrade failed. The engine version upgrade rollback "
+                      "succeeded.", messages)
         self.assertEqual(psql(inst["Endpoint"]["Port"], "show server_version_num")[:2], "16")
         self.rds.create_db_instance_read_replica(DBInstanceIdentifier="replica16",
                                                  SourceDBInstanceIdentifier="restored16")
@@ -517,6 +542,235 @@ class DoubleTest(DoubleBase):
         self.assertIn("rds.DescribeDBInstances 200", log)
         self.assertNotIn(SECRET, log)
         self.assertNotIn(WEB_TOKEN, log)
+
+
+SLOTS_REASON = ("The instance could not be upgraded because it has one or more logical "
+                "replication slots. Please drop all logical replication slots and try again.")
+PRECHECK_FAILED = ("Database instance is in a state that cannot be upgraded: PreUpgrade checks "
+                   "failed: ")
+ROLLED_BACK = "The DB engine version upgrade failed. The engine version upgrade rollback succeeded."
+UPGRADE_FAULT = "Postgres cluster is in a state where pg_upgrade can not be completed successfully"
+
+
+def pg_bin(major):
+    out = subprocess.run([f"{REPO}/scripts/pg-bin.sh", str(major)], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+class UpgradeTest(DoubleBase):
+    """ModifyDBInstance EngineVersion: RDS's rules and faults, the pre-check, a real 13 -> 15 -> 17
+    upgrade of a restored instance, the rollback of a failed one. One restored instance, `up`,
+    goes through the steps in order."""
+    MAJOR = 13
+
+    @classmethod
+    def seed(cls, seed):
+        missing = [m for m in (15, 17) if pg_bin(m) is None]
+        if missing:
+            raise unittest.SkipTest(f"no PostgreSQL {missing} binaries")
+        seed["instances"][0].update(engine_version="13.20", parameter_group="default.postgres13")
+        seed["parameter_groups"] += [
+            {"name": "src13", "family": "postgres13",
+             "parameters": {"rds.logical_replication": "1", "max_prepared_transactions": "5"}},
+            {"name": "p15", "family": "postgres15",
+             "parameters": {"rds.logical_replication": "1", "max_prepared_transactions": "5"}}]
+        seed["engine_versions"] = [
+            {"version": "13.20", "family": "postgres13",
+             "valid_upgrade_targets": [{"version": "13.21", "is_major": False},
+                                       {"version": "15.12", "is_major": True}]},
+            {"version": "15.12", "family": "postgres15",
+             "valid_upgrade_targets": [{"version": "17.5", "is_major": True}]}]
+        seed["bin_dirs"] = {str(m): pg_bin(m) for m in (13, 15, 17)}
+        seed["timings"]["upgrade_seconds"] = 1
+        seed["upgrade_faults"] = {"up": {"message": UPGRADE_FAULT, "times": 1}}
+        seed["faults"] = []
+        return seed
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s13")
+
+    def modify(self, **kwargs):
+        return self.rds.modify_db_instance(DBInstanceIdentifier="up", **kwargs)["DBInstance"]
+
+    def upgrade(self, version, **kwargs):
+        out = self.modify(EngineVersion=version, AllowMajorVersionUpgrade=True,
+                          ApplyImmediately=True, **kwargs)
+        self.assertEqual((out["DBInstanceStatus"], out["PendingModifiedValues"]),
+                         ("upgrading", {"EngineVersion": version}))
+        inst = self.wait_instance("up", timeout=300)
+        self.assertEqual(inst["PendingModifiedValues"], {})
+        return inst
+
+    def sysid(self):
+        return psql(self.port, "SELECT system_identifier FROM pg_control_system()")
+
+    def test_10_rules(self):
+        self.wait_snapshot("s13")
+        self.rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier="up", DBSnapshotIdentifier="s13", DBParameterGroupName="src13")
+        type(self).port = self.wait_instance("up")["Endpoint"]["Port"]
+
+        def fault(code, **kwargs):
+            resp = self.assertCode(code, self.rds.modify_db_instance, **kwargs)
+            return resp["Error"]["Message"]
+        self.assertEqual(fault("InvalidParameterCombination", DBInstanceIdentifier="up",
+                               EngineVersion="17.5", AllowMajorVersionUpgrade=True),
+                         "Cannot upgrade postgres from 13.20 to 17.5")
+        self.assertEqual(fault("InvalidParameterCombination", DBInstanceIdentifier="up",
+                               EngineVersion="15.12", DBParameterGroupName="p15",
+                               ApplyImmediately=True),
+                         "The AllowMajorVersionUpgrade flag must be present when upgrading to a "
+                         "new major version.")
+        family = ("The parameter group src13 with DBParameterGroupFamily postgres13 can't be "
+                  "used for this instance. Use a parameter group with DBParameterGroupFamily "
+                  "postgres15.")
+        for group in ({}, {"DBParameterGroupName": "src13"}):
+            self.assertEqual(fault("InvalidParameterCombination", DBInstanceIdentifier="up",
+                                   EngineVersion="15.12", AllowMajorVersionUpgrade=True,
+                                   ApplyImmediately=True, **group), family)
+        fault("DBParameterGroupNotFound", DBInstanceIdentifier="up", EngineVersion="15.12",
+              AllowMajorVersionUpgrade=True, DBParameterGroupName="absent")
+        self.assertEqual(fault("InvalidParameterCombination", DBInstanceIdentifier="up",
+                               DBParameterGroupName="p15"),
+                         "The parameter group p15 with DBParameterGroupFamily postgres15 can't be "
+                         "used for this instance. Use a parameter group with "
+                         "DBParameterGroupFamily postgres13.")
+        # The seeded source is on default.postgres13: the group follows to default.postgres15,
+        # but the double does not change the test's own clusters.
+        self.assertIn("was seeded by the test",
+                      fault("InvalidDBInstanceState", DBInstanceIdentifier="src",
+                            EngineVersion="15.12", AllowMajorVersionUpgrade=True,
+                            ApplyImmediately=True))
+        self.assertEqual(fault("InvalidParameterCombination", DBInstanceIdentifier="src",
+                               EngineVersion="15.12", AllowMajorVersionUpgrade=True,
+                               DBParameterGroupName="src13"),
+                         family)
+
+    def test_20_pending(self):
+        out = self.modify(EngineVersion="15.12", AllowMajorVersionUpgrade=True,
+                          DBParameterGroupName="p15")
+        self.assertEqual((out["DBInstanceStatus"], out["EngineVersion"],
+                          out["PendingModifiedValues"]),
+                         ("available", "13.20", {"EngineVersion": "15.12"}))
+        inst = self.rds.describe_db_instances(DBInstanceIdentifier="up")["DBInstances"][0]
+        self.assertEqual(inst["PendingModifiedValues"], {"EngineVersion": "15.12"})
+        self.assertEqual(inst["DBParameterGroups"][0]["DBParameterGroupName"], "src13")
+        self.assertEqual(psql(self.port, "show server_version_num")[:2], "13")
+
+    def test_30_precheck_refuses(self):
+        before = self.sysid()
+        psql(self.port, "CREATE DATABASE app")
+        psql(self.port, "SELECT pg_create_logical_replication_slot('left_behind', 'test_decoding')")
+        psql(self.port, "SELECT pg_create_logical_replication_slot('app_slot', 'pgoutput')", db="app")
+        inst = self.upgrade("15.12", DBParameterGroupName="p15")
+        self.assertEqual(inst["EngineVersion"], "13.20")
+        self.assertIn(PRECHECK_FAILED + SLOTS_REASON, self.events("up"))
+        files = self.rds.describe_db_log_files(DBInstanceIdentifier="up",
+                                               FilenameContains="pg_upgrade_precheck")
+        names = [f["LogFileName"] for f in files["DescribeDBLogFiles"]]
+        self.assertEqual(len(names), 1, names)
+        self.assertRegex(names[0], r"^error/pg_upgrade_precheck\.log\.\d{4}-\d{2}-\d{2}-\d{2}$")
+        text = self.rds.download_db_log_file_portion(
+            DBInstanceIdentifier="up", LogFileName=names[0], Marker="0")["LogFileData"]
+        self.assertIn("from 13.20.R1 to 15.12.R1", text)
+        self.assertIn(f"- {SLOTS_REASON}", text)
+        self.assertIn('"left_behind" (plugin test_decoding) in database "postgres"', text)
+        self.assertIn('"app_slot" (plugin pgoutput) in database "app"', text)
+        self.assertEqual((psql(self.port, "show server_version_num")[:2], self.sysid()),
+                         ("13", before))
+
+        psql(self.port, "SELECT pg_drop_replication_slot('left_behind')")
+        psql(self.port, "SELECT pg_drop_replication_slot('app_slot')", db="app")
+        psql(self.port, "BEGIN; CREATE TABLE half(i int); PREPARE TRANSACTION 'half_done'")
+        self.assertEqual(self.upgrade("15.12", DBParameterGroupName="p15")["EngineVersion"],
+                         "13.20")
+        refusal = self.events("up")[-1]
+        self.assertTrue(refusal.startswith(PRECHECK_FAILED) and "prepared transactions" in refusal,
+                        refusal)
+        psql(self.port, "COMMIT PREPARED 'half_done'")
+
+    def test_40_failed_upgrade_rolls_back(self):
+        before = self.sysid()
+        inst = self.upgrade("15.12", DBParameterGroupName="p15")
+        self.assertEqual((inst["EngineVersion"], inst["DBParameterGroups"][0]["DBParameterGroupName"]),
+                         ("13.20", "src13"))
+        messages = self.events("up")
+        self.assertEqual(messages[-2:], ["Database instance is in a state that cannot be upgraded: "
+                                         + UPGRADE_FAULT, ROLLED_BACK])
+        self.assertEqual((psql(self.port, "show server_version_num")[:2], self.sysid(),
+                          psql(self.port, "select count(*) from t")), ("13", before, "100"))
+
+    def test_50_upgrade_13_to_15_to_17(self):
+        port = self.port
+        psql(port, "CREATE ROLE app_user LOGIN PASSWORD 'app-pw'")
+        psql(port, "CREATE SEQUENCE ids; SELECT nextval('ids') FROM generate_series(1, 41)",
+             db="app")
+        psql(port, "CREATE TABLE items AS SELECT g AS id FROM generate_series(1, 7) g; "
+                   "ALTER TABLE items OWNER TO app_user", db="app")
+        before = self.sysid()
+        inst = self.upgrade("15.12", DBParameterGroupName="p15")
+        self.assertEqual((inst["EngineVersion"], inst["DBParameterGroups"],
+                          inst["Endpoint"]["Port"]),
+                         ("15.12", [{"DBParameterGroupName": "p15",
+                                     "ParameterApplyStatus": "in-sync"}], port))
+        self.assertIn("PostgreSQL 15.", psql(port, "SELECT version()"))
+        self.assertNotEqual(self.sysid(), before)
+        self.assertEqual(psql(port, "select count(*) from t"), "100")
+        self.assertEqual(psql(port, "SELECT count(*) FROM items", db="app", user="app_user",
+                              password="app-pw"), "7")
+        self.assertEqual(psql(port, "SELECT nextval('ids')", db="app"), "42")
+        self.assertEqual(psql(port, "SELECT count(*) FROM pg_replication_slots"), "0")
+        self.assertEqual(psql(port, "show wal_level"), "logical")  # from p15
+        messages = self.events("up")
+        tail = messages[messages.index("The pre-check started for the DB engine version upgrade.",
+                                       len(messages) - 8):]
+        self.assertEqual(tail, ["The pre-check started for the DB engine version upgrade.",
+                                "The pre-check finished for the DB engine version upgrade.",
+                                "The downtime started for the DB instance.",
+                                "The engine version upgrade started.",
+                                "The engine version upgrade finished.",
+                                "Updated to use DBParameterGroup p15.",
+                                "The post-upgrade tasks are in progress."])
+        # The logs of the old cluster are still there, and the double's own upgrade log.
+        names = [f["LogFileName"] for f in self.rds.describe_db_log_files(
+            DBInstanceIdentifier="up")["DescribeDBLogFiles"]]
+        self.assertTrue(any("pg_upgrade_precheck" in n for n in names), names)
+        self.assertTrue(any("pg_upgrade_internal" in n for n in names), names)
+
+        # The next hop, the group moving along from a default one: default.postgres17.
+        self.modify(DBParameterGroupName="default.postgres15")
+        inst = self.upgrade("17.5")
+        self.assertEqual((inst["EngineVersion"], inst["DBParameterGroups"][0]["DBParameterGroupName"]),
+                         ("17.5", "default.postgres17"))
+        self.assertIn("PostgreSQL 17.", psql(port, "SELECT version()"))
+        self.assertEqual(psql(port, "SELECT nextval('ids')", db="app"), "43")
+        self.assertEqual(psql(port, "SELECT count(*) FROM items", db="app", user="app_user",
+                              password="app-pw"), "7")
+
+    def test_60_describe_events(self):
+        self.assertEqual(self.events("s13", "db-snapshot"),
+                         ["Creating manual snapshot.", "Manual snapshot created."])
+        self.assertEqual(self.events("up")[0], "Restored from snapshot s13.")
+        maintenance = self.rds.describe_events(SourceType="db-instance", SourceIdentifier="up",
+                                               EventCategories=["maintenance"])["Events"]
+        self.assertTrue(maintenance)
+        self.assertTrue(all(e["EventCategories"] == ["maintenance"] for e in maintenance))
+        self.assertEqual(maintenance[0]["SourceArn"], f"arn:aws:rds:{REGION}:{ACCOUNT}:db:up")
+        first = self.rds.describe_events(MaxRecords=20)
+        self.assertEqual(len(first["Events"]), 20)
+        rest = self.rds.describe_events(Marker=first["Marker"])["Events"]
+        self.assertEqual(len(first["Events"]) + len(rest),
+                         len(self.rds.describe_events()["Events"]))
+        later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
+        self.assertEqual(self.rds.describe_events(StartTime=later)["Events"], [])
+        self.assertEqual(self.rds.describe_events(
+            StartTime=later - datetime.timedelta(hours=1), EndTime=later)["Events"],
+            self.rds.describe_events(Duration=30)["Events"])
+        self.assertCode("InvalidParameterValue", self.rds.describe_events, MaxRecords=5)
+        self.assertCode("InvalidParameterCombination", self.rds.describe_events,
+                        SourceIdentifier="up")
 
 
 if __name__ == "__main__":
