@@ -380,7 +380,8 @@ std::string MajorOf(const std::string& version) {
 std::string HopParameterGroup(const RdsPlan& plan, const std::string& from,
                               const std::string& version) {
   if (MajorOf(from) == MajorOf(version)) return "";
-  if (!plan.hops.empty() && version == plan.hops.back()) return plan.upgrade_parameter_group;
+  if (!plan.hops.empty() && MajorOf(version) == MajorOf(plan.hops.back()))
+    return plan.upgrade_parameter_group;
   return "default.postgres" + MajorOf(version);
 }
 

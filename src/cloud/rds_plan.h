@@ -70,9 +70,9 @@ Result<std::vector<std::string>> PlanUpgradeHops(const std::string& from, const 
 bool VersionLess(const std::string& a, const std::string& b);
 std::string MajorOf(const std::string& version);  // "17.2" -> "17"
 
-// Method instance: the parameter group of the hop to `version` (the last of `plan.hops` or not):
-// across majors, an intermediate hop takes that major's default group and the last one
-// plan.upgrade_parameter_group; within a major, none (the instance keeps its own).
+// Method instance: the parameter group of the hop from `from` to `version`: into the target's
+// major, plan.upgrade_parameter_group; into an intermediate major, that major's default group;
+// within a major, none (the instance keeps its own).
 std::string HopParameterGroup(const RdsPlan& plan, const std::string& from,
                               const std::string& version);
 

@@ -23,6 +23,7 @@
 #include "model/timings.h"
 #include "pg/quote.h"
 #include "pg/recovery_log.h"
+#include "pg/wal_record.h"
 #include "snapshot/snapshot_source.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -291,8 +292,9 @@ class RdsSnapshotSource : public SnapshotSource {
       if (e.lsn == *lsn) rule = e.form;
     pg::Lsn exact = *lsn;
     if (rule.starts_with("redo done")) {
+      // While the copied slot still keeps that WAL on the new instance.
       DBR_ASSIGN_OR_RETURN(std::optional<pg::Lsn> end,
-                           EndOfRecordAt(ctx, pg::Lsn(lsn->value() - 1)));
+                           pg::EndOfWalRecord(*ctx.dst, pg::Lsn(lsn->value() - 1)));
       if (end) {
         exact = *end;
         rule = "redo done at Z: the end of the record at Z (pg_walinspect)";
@@ -302,35 +304,6 @@ class RdsSnapshotSource : public SnapshotSource {
     log::info("the restored data ends at {} (rule: {}; source WAL was between {} and {})",
               ctx.state.snapshot_lsn, rule, st.lsn_before, st.lsn_after);
     return RdsPhase::kPrepare;
-  }
-
-  // The end of the WAL record that starts at `start`, read with pg_walinspect (15+) on the
-  // restored instance while its copied slot still keeps that WAL; nullopt where it cannot be
-  // read (an older server, no pg_walinspect, not allowed), and Z + 1 is used.
-  Result<std::optional<pg::Lsn>> EndOfRecordAt(RunContext& ctx, pg::Lsn start) {
-    std::optional<pg::Lsn> none;
-    pg::Connection& dst = *ctx.dst;
-    DBR_ASSIGN_OR_RETURN(int64_t version,
-                         dst.QueryInt("SELECT current_setting('server_version_num')::int"));
-    if (version < 150000) return none;
-    DBR_ASSIGN_OR_RETURN(
-        std::string had,
-        dst.QueryValue("SELECT count(*) FROM pg_extension WHERE extname = 'pg_walinspect'"));
-    if (had == "0") {
-      if (Status created = dst.Exec("CREATE EXTENSION pg_walinspect"); !created.ok()) {
-        log::info("pg_walinspect is not available on the new instance ({})", created.message());
-        return none;
-      }
-    }
-    auto end = dst.QueryValue("SELECT end_lsn::text FROM pg_get_wal_record_info($1::pg_lsn)",
-                              {start.ToString()});
-    if (had == "0") DBR_RETURN_IF_ERROR(dst.Exec("DROP EXTENSION pg_walinspect"));
-    if (!end.ok()) {
-      log::info("the WAL record at {} cannot be read on the new instance ({})", start.ToString(),
-                end.message());
-      return none;
-    }
-    return pg::Lsn::Parse(*end);
   }
 
   // A subscription the source server had, in any of its databases, is copied enabled: it would

@@ -28,8 +28,7 @@ class ServerReader {
     }
     Open(primary_, ParamsOf(config_, *primary_side_));
     if (!primary_) return std::nullopt;
-    // With provider rds there is no destination to read until the snapshot is restored.
-    if (config_.provider != "rds" || !state->rds.dst_host.empty())
+    if (DestinationReachable(config_, *state))
       Open(replica_, ParamsOf(config_, Other(*primary_side_)));
     LagReading r;
     r.link = links_.Into(Other(*primary_side_));

@@ -82,7 +82,7 @@ bool RunContext::LostAServer() {
 }
 
 bool RunContext::DestinationExists() const {
-  return config.provider != "rds" || !state.rds.dst_host.empty();
+  return DestinationReachable(config, state);
 }
 
 Status RunContext::LoadTables() {

@@ -64,7 +64,7 @@ struct RunContext {
   RunContext(const Config& c, std::filesystem::path state_dir, Clock& clock = RealClock())
       : config(c), links(LinksOf(c)), store(std::move(state_dir)), clock(clock) {}
 
-  // False while an RDS destination has not been restored yet.
+  // False while there is no destination server to connect to (DestinationReachable).
   bool DestinationExists() const;
 
   // Saves the state under the lock; a failure to persist stops the run.

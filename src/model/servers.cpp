@@ -47,6 +47,11 @@ pg::ConnParams DestinationParams(const Config& config) {
   return FromServer(config.dst, "destination");
 }
 
+bool DestinationReachable(const Config& config, const RunState& state) {
+  if (config.provider != "rds") return true;
+  return !state.rds.dst_host.empty() && state.rds.phase != RdsPhase::kUpgradeInstance;
+}
+
 const ServerConfig& ServerOf(const Config& config, Side side) {
   return side == Side::kDestination ? config.dst : config.src;
 }

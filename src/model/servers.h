@@ -15,6 +15,9 @@ pg::ConnParams SourceParams(const Config& config);
 void UseRecordedDestination(Config& config, const RunState& state);
 void UseRecordedDestination(Config& config);  // reads the state from config.state_dir
 pg::ConnParams DestinationParams(const Config& config);
+// Whether there is a destination server to connect to: with provider rds, not before the restored
+// instance's endpoint is recorded, nor while AWS upgrades it (RdsPhase::kUpgradeInstance).
+bool DestinationReachable(const Config& config, const RunState& state);
 
 // A side's block of the config, and how to connect to it.
 const ServerConfig& ServerOf(const Config& config, Side side);

@@ -139,6 +139,10 @@ std::string SummarySection(const ReportInputs& in) {
   out += Row({"tables", fmt::format("{} of {} copied, {} rows, {}", copied, st.tables.size(), rows,
                                     Bytes(static_cast<double>(bytes)))});
   if (!st.snapshot_lsn.empty()) out += Row({"snapshot LSN", st.snapshot_lsn});
+  for (const auto& hop : st.rds.instance_hops)
+    out += Row({"RDS upgrade to " + hop.version,
+                hop.seconds > 0 ? HumanDuration(hop.seconds) + " (ModifyDBInstance)"
+                                : "requested at " + hop.requested_at});
   for (const auto& n : st.notes) out += Row({"note", n});
   out += "</table>\n";
   return out;

@@ -128,14 +128,18 @@ class Cluster:
 
     # -- physical copies ---------------------------------------------------------------------
 
-    def physical_copy(self, dest):
-        """A consistent physical copy of the running server in dest (must not exist)."""
+    def physical_copy(self, dest, with_slots=False):
+        """A consistent physical copy of the running server in dest (must not exist).
+        with_slots: also the replication slots, as a volume snapshot (RDS's) holds them, and
+        with them the WAL they retain once the copy runs; an online base backup leaves them out."""
         make_postgres_dir(os.path.dirname(dest))
         if self.major <= 15:
             run([PG_BASEBACKUP, *self._conn(), "-D", dest, "-X", "stream", "-c", "fast",
                  "--no-password"], env=self._env())
         else:
             self._low_level_copy(dest)
+        if with_slots:
+            _copy_slots(self.data_dir, dest)
         log_dir = os.path.join(dest, "log")
         shutil.rmtree(log_dir, ignore_errors=True)
         make_postgres_dir(log_dir)
@@ -176,6 +180,20 @@ def _line_asker(session):
             raise RuntimeError(f"psql ended during the low-level backup ({sql.split('(')[0]})")
         return line.strip()
     return ask
+
+
+def _copy_slots(data_dir, dest):
+    """The slots' state files, as the server last saved them (each one written whole, by rename)."""
+    slots = os.path.join(data_dir, "pg_replslot")
+    for name in os.listdir(slots):
+        state = os.path.join(slots, name, "state")
+        if not os.path.isfile(state):
+            continue
+        target = os.path.join(dest, "pg_replslot", name)
+        make_postgres_dir(target)
+        shutil.copy2(state, os.path.join(target, "state"))
+        if IS_ROOT:
+            shutil.chown(os.path.join(target, "state"), "postgres", "postgres")
 
 
 def _copy_tree(src, dest):
@@ -222,12 +240,19 @@ def dumpall(cluster, dest):
 
 def restore_dump(cluster, dump, log):
     """Loads a pg_dumpall script with Debian's psql, stopping at the first error. The script
-    creates the connecting superuser, which initdb already made: that one line is left out."""
+    creates the connecting superuser, which initdb already made: that one line is left out.
+    pg_dumpall 15 writes CREATE DATABASE ... LOCALE_PROVIDER, which servers before 15 do not know
+    (libc is all they have): left out for them."""
     with open(dump, encoding="utf-8") as f:
         lines = f.readlines()
     skip = {f"CREATE ROLE {cluster.user};\n", f'CREATE ROLE "{cluster.user}";\n'}
+
+    def for_target(line):
+        if cluster.major < 15 and line.startswith("CREATE DATABASE "):
+            return line.replace(" LOCALE_PROVIDER = libc", "")
+        return line
     filtered = dump + ".load"
-    _write_as_postgres(filtered, "".join(line for line in lines if line not in skip))
+    _write_as_postgres(filtered, "".join(for_target(line) for line in lines if line not in skip))
     proc = run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster.data_dir,
                 "-p", str(cluster.port), "-U", cluster.user, "-d", "postgres", "-f", filtered],
                env=cluster._env(), timeout=3600, check=False)

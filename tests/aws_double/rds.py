@@ -957,7 +957,7 @@ class Rds:
         snap = self._new_snapshot(p["DBSnapshotIdentifier"], inst)
         cluster = inst["cluster"]
         self._event("db-snapshot", snap["id"], "Creating manual snapshot.", ["creation"])
-        self._fill_snapshot(snap, lambda: cluster.physical_copy(snap["dir"]),
+        self._fill_snapshot(snap, lambda: cluster.physical_copy(snap["dir"], with_slots=True),
                             ("Manual snapshot created.", "creation"))
         return {"DBSnapshot": self._snapshot_shape(snap)}
 

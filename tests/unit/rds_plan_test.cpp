@@ -94,5 +94,15 @@ TEST(RdsPlanTest, DestinationInstanceIdDefaultsFromTheSource) {
   EXPECT_EQ(DestinationInstanceId(c, "17.2"), "shop-db-new");
 }
 
+// Method instance: AWS wants a parameter group of the hop's family across majors.
+TEST(RdsPlanTest, EachInstanceHopAcrossMajorsNamesAGroupOfItsFamily) {
+  RdsPlan plan;
+  plan.hops = {"14.17", "15.19", "15.20"};
+  plan.upgrade_parameter_group = "shop-params";
+  EXPECT_EQ(HopParameterGroup(plan, "13.20", "14.17"), "default.postgres14");
+  EXPECT_EQ(HopParameterGroup(plan, "14.17", "15.19"), "shop-params");
+  EXPECT_EQ(HopParameterGroup(plan, "15.19", "15.20"), "");  // a minor hop keeps the instance's
+}
+
 }  // namespace
 }  // namespace dbr

@@ -103,6 +103,18 @@ TEST(ReportHtml, CopyThroughputIsTheRateBetweenSamples) {
   EXPECT_NE(page.find("Peak copy throughput: 488.3 kB/s."), std::string::npos);
 }
 
+TEST(ReportHtml, ShowsHowLongEachRdsInstanceUpgradeTook) {
+  ReportInputs in = SampleInputs();
+  in.state.rds.instance_hops = {{"14.17", "2026-12-02T03:01:00Z", 754},
+                                {"15.19", "2026-12-02T03:14:00Z", 0}};
+  std::string page = RenderReport(in);
+  EXPECT_NE(page.find("<td>RDS upgrade to 14.17</td><td>12m34s (ModifyDBInstance)</td>"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("<td>RDS upgrade to 15.19</td><td>requested at 2026-12-02T03:14:00Z</td>"),
+            std::string::npos);
+}
+
 TEST(ReportHtml, WithoutSamplesOrVerifyItSaysSo) {
   ReportInputs in = SampleInputs();
   in.samples = {};
