@@ -122,6 +122,21 @@ Result<DbInstance> Rds::DescribeInstance(const std::string& id) {
   return **found;
 }
 
+Result<std::vector<DbInstance>> Rds::Instances() {
+  std::vector<DbInstance> out;
+  std::string marker;
+  do {
+    QueryParams p;
+    SetIf(p, "Marker", marker);
+    auto r = Call("DescribeDBInstances", p);
+    if (!r.ok()) return r.status();
+    for (auto n : r->result().child("DBInstances").children("DBInstance"))
+      out.push_back(ParseInstance(n));
+    marker = Text(r->result(), "Marker");
+  } while (!marker.empty());
+  return out;
+}
+
 Result<std::optional<DbSnapshot>> Rds::FindSnapshot(const std::string& id) {
   AwsError error;
   auto r = Call("DescribeDBSnapshots", {{"DBSnapshotIdentifier", id}}, &error);
@@ -293,13 +308,12 @@ Status Rds::UpgradeInstance(const InstanceUpgrade& u) {
   return Call("ModifyDBInstance", p).status();
 }
 
-Result<std::vector<Event>> Rds::InstanceEvents(const std::string& instance_id,
-                                               const std::string& since) {
+Result<std::vector<Event>> Rds::Events(const std::string& source_type, const std::string& id,
+                                       const std::string& since) {
   std::vector<Event> out;
   std::string marker;
   do {
-    QueryParams p{
-        {"SourceIdentifier", instance_id}, {"SourceType", "db-instance"}, {"StartTime", since}};
+    QueryParams p{{"SourceIdentifier", id}, {"SourceType", source_type}, {"StartTime", since}};
     SetIf(p, "Marker", marker);
     auto r = Call("DescribeEvents", p);
     if (!r.ok()) return r.status();

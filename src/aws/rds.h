@@ -118,6 +118,7 @@ class Rds {
   // std::nullopt when AWS answers DBInstanceNotFound / DBSnapshotNotFound.
   Result<std::optional<DbInstance>> FindInstance(const std::string& id);
   Result<DbInstance> DescribeInstance(const std::string& id);
+  Result<std::vector<DbInstance>> Instances();  // every DB instance of the region (all pages)
   Result<std::optional<DbSnapshot>> FindSnapshot(const std::string& id);
   Result<DbSnapshot> DescribeSnapshot(const std::string& id);
 
@@ -145,9 +146,10 @@ class Rds {
                                        const std::string& instance_class);
   Status UpgradeInstance(const InstanceUpgrade& upgrade);
 
-  // The events of DB instance `instance_id` since `since` (ISO 8601), oldest first (all pages).
-  Result<std::vector<Event>> InstanceEvents(const std::string& instance_id,
-                                            const std::string& since);
+  // The events of `id`, a `source_type` ("db-instance", "db-snapshot"), since `since` (ISO
+  // 8601), oldest first (all pages).
+  Result<std::vector<Event>> Events(const std::string& source_type, const std::string& id,
+                                    const std::string& since);
 
   // Log files written at or after `since_ms` (milliseconds since the epoch).
   Result<std::vector<LogFile>> LogFiles(const std::string& instance_id, int64_t since_ms);

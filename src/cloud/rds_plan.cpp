@@ -135,8 +135,24 @@ class Planner {
             : fmt::format("rds.logical_replication is {} in parameter group {}",
                           it == params->end() || it->second.empty() ? "not set" : it->second,
                           group);
-    if (up_.allow_source_reboot)
-      return Warn(name, detail + ": db_relocate will set it and reboot the source (downtime)");
+    if (up_.allow_source_reboot) {
+      if (group.starts_with("default."))
+        return BadConfig(
+            name, detail + ", a default parameter group, which AWS does not let anyone modify",
+            fmt::format("create a DB parameter group of family {} with rds.logical_replication "
+                        "= 1, attach it to {} (aws rds modify-db-instance "
+                        "--db-parameter-group-name), then reboot it (downtime: plan it)",
+                        group.substr(std::string_view("default.").size()), plan_.source.id));
+      auto all = rds_.Instances();
+      if (!all.ok()) return (void)Add(name, false, all.message());
+      std::vector<std::string> sharing;
+      for (const auto& i : *all)
+        if (i.parameter_group == group && i.id != plan_.source.id) sharing.push_back(i.id);
+      return Warn(name, detail + ": db_relocate will set it and reboot the source (downtime)" +
+                            (sharing.empty() ? std::string()
+                                             : "; the group is shared: the change also reaches " +
+                                                   JoinList(sharing) + " at their next reboot"));
+    }
     Add(name, false, detail,
         fmt::format("aws rds modify-db-parameter-group --db-parameter-group-name {} --parameters "
                     "ParameterName=rds.logical_replication,ParameterValue=1,ApplyMethod=pending-"
@@ -334,6 +350,9 @@ class Planner {
   void CheckDestinationId() {
     const char* name = "RDS destination instance";
     plan_.restore.instance_id = DestinationInstanceId(config_, plan_.target_version);
+    if (auto bad = InstanceIdProblem(plan_.restore.instance_id); !bad.empty())
+      return BadConfig(name, plan_.restore.instance_id + ": " + bad,
+                       "set dst.instance_id to a valid identifier");
     auto found = rds_.FindInstance(plan_.restore.instance_id);
     if (!found.ok()) return (void)Add(name, false, found.message());
     if (*found && !progress_.destination_is_ours)
@@ -348,6 +367,17 @@ class Planner {
       auto r = rds_.DescribeInstance(id);
       if (!r.ok()) return (void)Add("RDS read replicas", false, r.message());
       plan_.replica_classes.push_back(r->instance_class);
+    }
+    for (size_t i = 0; i < plan_.replica_classes.size(); ++i) {
+      const std::string id = ReplicaInstanceId(plan_.restore.instance_id, i);
+      if (auto bad = InstanceIdProblem(id); !bad.empty())
+        return BadConfig("RDS read replicas", "read replica " + id + ": " + bad,
+                         "set dst.instance_id to a shorter identifier");
+      auto found = rds_.FindInstance(id);
+      if (!found.ok()) return (void)Add("RDS read replicas", false, found.message());
+      if (*found && !progress_.destination_is_ours)
+        return BadConfig("RDS read replicas", "DB instance " + id + " already exists",
+                         "set dst.instance_id to a new identifier, or remove that instance");
     }
     if (!plan_.replica_classes.empty())
       Add("RDS read replicas", true,
@@ -375,6 +405,25 @@ bool VersionLess(const std::string& a, const std::string& b) {
 
 std::string MajorOf(const std::string& version) {
   return version.substr(0, version.find('.'));
+}
+
+std::string InstanceIdProblem(const std::string& id) {
+  constexpr size_t kMaxLength = 63;
+  if (id.empty() || id.size() > kMaxLength)
+    return fmt::format("a DB instance identifier has 1 to {} characters, this one {}", kMaxLength,
+                       id.size());
+  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!letter(id.front())) return "a DB instance identifier starts with a letter";
+  for (char c : id)
+    if (!letter(c) && !(c >= '0' && c <= '9') && c != '-')
+      return "a DB instance identifier has only letters, digits and hyphens";
+  if (id.back() == '-' || id.find("--") != std::string::npos)
+    return "a DB instance identifier neither ends with a hyphen nor has two in a row";
+  return "";
+}
+
+std::string ReplicaInstanceId(const std::string& instance_id, size_t index) {
+  return fmt::format("{}-replica-{}", instance_id, index + 1);
 }
 
 std::string HopParameterGroup(const RdsPlan& plan, const std::string& from,

@@ -76,6 +76,11 @@ std::string MajorOf(const std::string& version);  // "17.2" -> "17"
 std::string HopParameterGroup(const RdsPlan& plan, const std::string& from,
                               const std::string& version);
 
+// What makes `id` an identifier RDS refuses (its rules for DB instance identifiers), or "".
+std::string InstanceIdProblem(const std::string& id);
+// The identifier of the new instance's read replica number `index` (from 0).
+std::string ReplicaInstanceId(const std::string& instance_id, size_t index);
+
 // The identifier of the new instance: dst.instance_id, else "<src.instance_id>-v<major>".
 std::string DestinationInstanceId(const Config& config, const std::string& target_version);
 

@@ -28,6 +28,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/parallel.h"
+#include "util/parse.h"
 #include "util/phases.h"
 #include "util/progress.h"
 
@@ -167,34 +168,40 @@ class RdsSnapshotSource : public SnapshotSource {
     return ctx.state.rds.method != "snapshot" && !ctx.state.rds.hops.empty();
   }
 
+  // Method snapshot: ModifyDBSnapshot to each hop in turn. After each wait the snapshot's
+  // EngineVersion is read again: available at another version, AWS did not upgrade it (it rolls a
+  // failed upgrade back), and the run stops with the events AWS wrote.
   Result<RdsPhase> Upgrade(RunContext& ctx) {
     const std::string& id = ctx.state.rds.snapshot;
     for (const auto& hop : ctx.state.rds.hops) {
-      auto s = rds_.DescribeSnapshot(id);
-      if (!s.ok()) return s.status();
-      if (VersionLess(s->engine_version, hop) && s->status == "available") {
-        log::info("upgrading snapshot {} from PostgreSQL {} to {}", id, s->engine_version, hop);
+      DBR_ASSIGN_OR_RETURN(aws::DbSnapshot s, rds_.DescribeSnapshot(id));
+      if (VersionLess(hop, s.engine_version)) continue;  // passed before a restart
+      // Events older than this wait are of an earlier attempt.
+      const std::string since = NowUtc();
+      if (VersionLess(s.engine_version, hop) && s.status == "available") {
+        log::info("upgrading snapshot {} from PostgreSQL {} to {}", id, s.engine_version, hop);
         DBR_RETURN_IF_ERROR(rds_.UpgradeSnapshot(id, hop));
       }
       // Also after a restart that finds the version already showing: the upgrade may still run.
       const Clock::TimePoint asked = ctx.clock.Now();
-      const std::string from = s->engine_version;
+      const std::string from = s.engine_version;
       DBR_RETURN_IF_ERROR(WaitForAws(
           "snapshot " + id + " upgrade to " + hop, ctx.config.upgrade.wait_timeout,
           [&](std::string* progress) -> Result<bool> {
-            auto now = rds_.DescribeSnapshot(id);
-            if (!now.ok()) return now.status();
-            *progress = fmt::format("{}, PostgreSQL {}", now->status, now->engine_version);
-            if (now->status != "available") return false;
-            if (now->engine_version == hop) return true;
-            // Back to available at the old version: AWS gave the upgrade up.
-            if (ctx.clock.Now() - asked > Timings::Default().rds.upgrade_given_up_after)
-              return Status::Error(fmt::format(
-                  "AWS left the snapshot at PostgreSQL {} instead of upgrading it from {} to {}: "
-                  "see its events (aws rds describe-events --source-type db-snapshot "
-                  "--source-identifier {}), then run `db_relocate run` again",
-                  now->engine_version, from, hop, id));
-            return false;
+            DBR_ASSIGN_OR_RETURN(aws::DbSnapshot now, rds_.DescribeSnapshot(id));
+            *progress = fmt::format("{}, PostgreSQL {}", now.status, now.engine_version);
+            if (now.status != "available") return false;
+            if (now.engine_version == hop) return true;
+            DBR_ASSIGN_OR_RETURN(std::string failed, FailureEvents("db-snapshot", id, since));
+            if (failed.empty() &&
+                ctx.clock.Now() - asked <= Timings::Default().rds.upgrade_given_up_after)
+              return false;  // not started yet
+            return Status::Error(fmt::format(
+                "AWS did not upgrade snapshot {} from PostgreSQL {} to {}: it is available at "
+                "{}{}. Nothing was restored from it. Run `db_relocate run` again to request the "
+                "upgrade again, or use upgrade.method: instance (run `db_relocate cleanup` first)",
+                id, from, hop, now.engine_version,
+                failed.empty() ? " and AWS reported no reason" : ". AWS said:\n" + failed));
           },
           ctx.clock));
     }
@@ -250,10 +257,21 @@ class RdsSnapshotSource : public SnapshotSource {
     return RdsPhase::kLsn;
   }
 
+  // Method snapshot across majors: AWS upgraded the snapshot, and its data was ended by the
+  // recovery the source's major ran on AWS's upgrade host, before the restore.
+  bool SnapshotUpgradedAcrossMajors(const RunContext& ctx) const {
+    const RdsState& st = ctx.state.rds;
+    return st.method == "snapshot" && !st.hops.empty() &&
+           MajorOf(st.hops.back()) != MajorOf(plan_.source.engine_version);
+  }
+
   Result<RdsPhase> FindLsn(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
-    // The recovery that ends the restored data happens after the restore was requested.
-    auto before = aws::ParseIso8601(st.time_restore.empty() ? st.time_before : st.time_restore);
+    const bool upgraded_snapshot = SnapshotUpgradedAcrossMajors(ctx);
+    // The recovery that ends the restored data happens after the restore was requested; for a
+    // snapshot upgraded across majors, during its upgrade.
+    auto before = aws::ParseIso8601(upgraded_snapshot || st.time_restore.empty() ? st.time_before
+                                                                                 : st.time_restore);
     auto after = aws::ParseIso8601(st.time_after);
     auto lower = pg::Lsn::Parse(st.lsn_before);
     auto upper = pg::Lsn::Parse(st.lsn_after);
@@ -275,6 +293,20 @@ class RdsSnapshotSource : public SnapshotSource {
       DBR_ASSIGN_OR_RETURN(std::string file_text, DownloadLog(st.instance, f.name));
       if (!file_text.empty() && file_text.back() != '\n') file_text += '\n';
       text += file_text;
+    }
+    if (upgraded_snapshot) {
+      // Lines the upgraded cluster wrote name LSNs past the end of the data: pg_upgrade restarts
+      // WAL at the old cluster's next segment.
+      const std::string major = MajorOf(plan_.source.engine_version);
+      text = pg::LinesLoggedBy(text, static_cast<int>(ParseInt(major, 0, 1000).value_or(0)));
+      if (text.empty())
+        return Status::Error(fmt::format(
+            "the logs of {} hold no line written by PostgreSQL {} (the major of the source): the "
+            "recovery that ended the snapshot's data ran on AWS's upgrade host and its log was "
+            "not kept, and lines written by the upgraded cluster name positions past the end of "
+            "the data. The LSN cannot be read; nothing was subscribed. Run `db_relocate cleanup`, "
+            "then use upgrade.method: instance",
+            st.instance, major));
     }
     std::vector<pg::RecoveryEnd> found = pg::FindRecoveryEnds(text);
     log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)",
@@ -434,12 +466,7 @@ class RdsSnapshotSource : public SnapshotSource {
   // What AWS said of an upgrade of `id` requested at `since`: the events that report a failure,
   // and the pg_upgrade_precheck.log it wrote; "" when it reported none.
   Result<std::string> UpgradeRefusal(const std::string& id, const std::string& since) {
-    DBR_ASSIGN_OR_RETURN(std::vector<aws::Event> events, rds_.InstanceEvents(id, since));
-    std::string out;
-    for (const auto& e : events)
-      if (e.message.find("cannot be upgraded") != std::string::npos ||
-          e.message.find("fail") != std::string::npos)
-        out += fmt::format("  event {}: {}\n", e.date, e.message);
+    DBR_ASSIGN_OR_RETURN(std::string out, FailureEvents("db-instance", id, since));
     if (out.empty()) return out;
     auto requested = aws::ParseIso8601(since);
     const int64_t since_ms =
@@ -455,6 +482,18 @@ class RdsSnapshotSource : public SnapshotSource {
       for (const auto& line : LastLines(text, kPrecheckLines)) out += "    " + line + "\n";
     }
     if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  // The events of `id` since `since` that report a failure, one per line; "" when none does.
+  Result<std::string> FailureEvents(const std::string& source_type, const std::string& id,
+                                    const std::string& since) {
+    DBR_ASSIGN_OR_RETURN(std::vector<aws::Event> events, rds_.Events(source_type, id, since));
+    std::string out;
+    for (const auto& e : events)
+      if (e.message.find("cannot be upgraded") != std::string::npos ||
+          e.message.find("fail") != std::string::npos)
+        out += fmt::format("  event {}: {}\n", e.date, e.message);
     return out;
   }
 
@@ -488,7 +527,7 @@ class RdsSnapshotSource : public SnapshotSource {
   Result<RdsPhase> ReadReplicas(RunContext& ctx) {
     RdsState& st = ctx.state.rds;
     for (size_t i = 0; i < plan_.replica_classes.size(); ++i) {
-      std::string id = fmt::format("{}-replica-{}", st.instance, i + 1);
+      std::string id = ReplicaInstanceId(st.instance, i);
       if (std::find(st.replicas.begin(), st.replicas.end(), id) == st.replicas.end()) {
         st.replicas.push_back(id);
         DBR_RETURN_IF_ERROR(ctx.SaveState());

@@ -350,4 +350,27 @@ Result<Lsn> ChooseSnapshotLsn(const std::vector<RecoveryEnd>& found, Lsn lower, 
                        "); cannot tell which one is the snapshot's; candidates:" + listing);
 }
 
+std::string LinesLoggedBy(std::string_view log_text, int major) {
+  constexpr std::string_view kStart = "starting PostgreSQL ";
+  std::string out;
+  std::optional<int> writer;
+  size_t pos = 0;
+  while (pos < log_text.size()) {
+    size_t end = log_text.find('\n', pos);
+    end = end == std::string_view::npos ? log_text.size() : end + 1;
+    const std::string_view line = log_text.substr(pos, end - pos);
+    pos = end;
+    if (size_t at = line.find(kStart); at != std::string_view::npos) {
+      const size_t digits = at + kStart.size();
+      int version = 0;
+      size_t i = digits;
+      while (i < line.size() && line[i] >= '0' && line[i] <= '9')
+        version = version * 10 + (line[i++] - '0');
+      writer = i > digits ? std::optional<int>(version) : std::nullopt;
+    }
+    if (writer == major) out += line;
+  }
+  return out;
+}
+
 }  // namespace dbr::pg

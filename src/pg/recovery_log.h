@@ -67,6 +67,13 @@ Result<Lsn> ChooseSnapshotLsn(const std::vector<RecoveryEnd>& found, Lsn lower, 
                               std::optional<std::chrono::system_clock::time_point> not_before,
                               std::optional<std::chrono::system_clock::time_point> not_after);
 
+// The lines of `log_text` written by a server of major version `major`: those after a start-up
+// line "starting PostgreSQL <major>.<minor> ..." and before the next start-up line. Lines before
+// the first start-up line are left out: nothing tells which server wrote them. For the logs of
+// a restored snapshot that AWS upgraded across majors, where only the old major's recovery ended
+// the data (the upgraded cluster's WAL restarts at a later segment).
+std::string LinesLoggedBy(std::string_view log_text, int major);
+
 // A '%t' / '%m' log timestamp: "YYYY-MM-DD HH:MM:SS[.fff] ZONE" with ZONE "UTC", "GMT", "UT",
 // "Z" or a numeric offset ("+05", "-0330", "+05:30"); nullopt for anything else (e.g. "CET")
 // and for a year outside 1900-2200.

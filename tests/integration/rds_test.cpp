@@ -470,6 +470,16 @@ TEST_F(RdsTest, BadInputIsRefusedBeforeAnythingIsCreated) {
        {},
        2,
        "KMS key alias/nope not found"},
+      {"destination identifier RDS refuses",
+       "dst:\n  instance_id: " + std::string(64, 'x') + "\n",
+       {},
+       2,
+       "a DB instance identifier has 1 to 63 characters, this one 64"},
+      {"destination that exists",
+       "dst:\n  instance_id: shop-db\n",
+       {},
+       2,
+       "DB instance shop-db already exists"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -506,9 +516,18 @@ TEST_F(RdsTest, SourceWithoutLogicalReplicationGetsTheExactFix) {
 TEST_F(RdsTest, AllowedSourceRebootTurnsLogicalReplicationOn) {
   nlohmann::json seed = Seed();
   seed["instances"][0]["parameter_group"] = "plain-params";
+  // Another instance on the same group gets the change too, at its next reboot: said first. (Its
+  // description is all that matters; it stands on the same cluster.)
+  nlohmann::json other = seed["instances"][0];
+  other["id"] = "billing-db";
+  seed["instances"].push_back(other);
   StartDouble(seed);
-  CommandResult r = Run("run", Config("upgrade:\n  allow_source_reboot: true\n"),
-                        {{"DBR_CRASH_AT", "before:heartbeat"}});
+  auto config = Config("upgrade:\n  allow_source_reboot: true\n");
+  CommandResult check = Run("check", config);
+  EXPECT_NE(check.out.find("the group is shared: the change also reaches billing-db"),
+            std::string::npos)
+      << check.out;
+  CommandResult r = Run("run", config, {{"DBR_CRASH_AT", "before:heartbeat"}});
   EXPECT_EQ(r.exit_code, 137) << r.err;
   EXPECT_NE(r.err.find("rebooting the source instance shop-db"), std::string::npos) << r.err;
   auto params = Aws().Parameters("plain-params");
@@ -632,6 +651,26 @@ TEST_F(RdsMajorTest, FifteenToSeventeenReportsAwsPrecheckRefusalThenFinishes) {
   ExpectSynced(&writer);
   CommandResult cleanup = Run("cleanup", config);
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+}
+
+// AWS does not let anyone modify a default parameter group: with one, allow_source_reboot cannot
+// turn logical replication on, and the run says what to do instead before changing anything.
+TEST_F(RdsTest, AllowedSourceRebootRefusesADefaultParameterGroup) {
+  nlohmann::json seed = Seed();
+  seed["instances"][0]["parameter_group"] = "default.postgres15";
+  StartDouble(seed);
+  CommandResult r = Run("run", Config("upgrade:\n  allow_source_reboot: true\n"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  const std::string said = r.out + r.err;
+  EXPECT_NE(said.find("a default parameter group, which AWS does not let anyone modify"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("create a DB parameter group of family postgres15"), std::string::npos)
+      << said;
+  ExpectNothingCreated();
+  auto source = Aws().DescribeInstance("shop-db");
+  ASSERT_TRUE(source.ok()) << source.message();
+  EXPECT_EQ(source->status, "available");
 }
 
 }  // namespace

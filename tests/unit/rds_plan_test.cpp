@@ -104,5 +104,18 @@ TEST(RdsPlanTest, EachInstanceHopAcrossMajorsNamesAGroupOfItsFamily) {
   EXPECT_EQ(HopParameterGroup(plan, "15.19", "15.20"), "");  // a minor hop keeps the instance's
 }
 
+TEST(RdsPlanTest, InstanceIdentifiersFollowRdsRules) {
+  EXPECT_EQ(InstanceIdProblem("shop-db-v17"), "");
+  EXPECT_EQ(InstanceIdProblem(std::string(63, 'a')), "");
+  EXPECT_NE(InstanceIdProblem(std::string(64, 'a')).find("1 to 63 characters, this one 64"),
+            std::string::npos);
+  EXPECT_NE(InstanceIdProblem("").find("1 to 63"), std::string::npos);
+  EXPECT_NE(InstanceIdProblem("1shop").find("starts with a letter"), std::string::npos);
+  EXPECT_NE(InstanceIdProblem("shop_db").find("letters, digits and hyphens"), std::string::npos);
+  for (const char* id : {"shop-", "shop--db"})
+    EXPECT_NE(InstanceIdProblem(id).find("hyphen"), std::string::npos) << id;
+  EXPECT_EQ(ReplicaInstanceId("shop-db-v17", 0), "shop-db-v17-replica-1");
+}
+
 }  // namespace
 }  // namespace dbr

@@ -467,5 +467,24 @@ TEST(RecoveryLog, GarbageHugeAndBinaryInputDoesNotCrash) {
   ASSERT_TRUE(chosen.ok()) << chosen.message().substr(0, 500);
 }
 
+TEST(RecoveryLog, LinesLoggedByOneMajorAreThoseAfterItsStartUpLine) {
+  const std::string text =
+      "2026-12-04 10:00:00 UTC::@:[1]:LOG:  redo done at 0/100 (written by whom?)\n"
+      "2026-12-04 10:00:01 UTC::@:[7]:LOG:  starting PostgreSQL 14.17 on x86_64-pc-linux-gnu\n"
+      "2026-12-04 10:00:02 UTC::@:[7]:LOG:  invalid record length at 0/3000060: wanted 24, got 0\n"
+      "2026-12-04 10:00:02 UTC::@:[7]:LOG:  redo done at 0/3000028\n"
+      "2026-12-04 10:05:00 UTC::@:[9]:LOG:  starting PostgreSQL 15.19 on x86_64-pc-linux-gnu\n"
+      "2026-12-04 10:05:01 UTC::@:[9]:LOG:  redo done at 0/5000028\n";
+  const std::string by14 = LinesLoggedBy(text, 14);
+  EXPECT_NE(by14.find("invalid record length at 0/3000060"), std::string::npos) << by14;
+  EXPECT_EQ(by14.find("0/5000028"), std::string::npos) << by14;
+  EXPECT_EQ(by14.find("0/100"), std::string::npos) << by14;
+  auto ends = FindRecoveryEnds(by14);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].lsn.ToString(), "0/3000060");
+  EXPECT_NE(LinesLoggedBy(text, 15).find("0/5000028"), std::string::npos);
+  EXPECT_EQ(LinesLoggedBy(text, 13), "");
+}
+
 }  // namespace
 }  // namespace dbr::pg
