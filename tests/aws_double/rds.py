@@ -34,6 +34,7 @@ EV_UPGRADE_FINISHED = "The engine version upgrade finished."
 EV_POST_UPGRADE = "The post-upgrade tasks are in progress."
 EV_ROLLED_BACK = ("The DB engine version upgrade failed. The engine version upgrade rollback "
                   "succeeded.")
+SNAPSHOT_MODES = ("crash", "backup")
 
 
 def now():
@@ -94,6 +95,11 @@ class Rds:
         self.bin_dirs = {int(k): v for k, v in seed.get("bin_dirs", {}).items()}
         self.upgrade_faults = {k: dict(v) if isinstance(v, dict) else {"message": v}
                                for k, v in seed.get("upgrade_faults", {}).items()}
+        self.snapshot_mode = seed.get("snapshot_mode", "crash")
+        for mode in [self.snapshot_mode] + [i.get("snapshot_mode") for i in
+                                            seed.get("instances", []) if i.get("snapshot_mode")]:
+            if mode not in SNAPSHOT_MODES:
+                raise ValueError(f"snapshot_mode {mode!r}: one of {', '.join(SNAPSHOT_MODES)}")
         self.param_groups = {g["name"]: {"family": g.get("family", "postgres15"),
                                          "description": g.get("description", g["name"]),
                                          "parameters": _parameters(g.get("parameters", {}))}
@@ -136,6 +142,7 @@ class Rds:
             "master_username": spec.get("master_username", spec.get("admin_user", "ops")),
             "replica_ids": [], "source_id": spec.get("read_replica_source"),
             "created": now(), "owned": False, "status": "creating",
+            "snapshot_mode": spec.get("snapshot_mode"),
         }
 
     def instance(self, ident):
@@ -956,9 +963,17 @@ class Rds:
         self._require_available(inst)
         snap = self._new_snapshot(p["DBSnapshotIdentifier"], inst)
         cluster = inst["cluster"]
+        snap["mode"] = inst.get("snapshot_mode") or self.snapshot_mode
         self._event("db-snapshot", snap["id"], "Creating manual snapshot.", ["creation"])
-        self._fill_snapshot(snap, lambda: cluster.physical_copy(snap["dir"], with_slots=True),
-                            ("Manual snapshot created.", "creation"))
+
+        def copy():
+            if snap["mode"] == "backup":  # an online base backup, with the slots
+                cluster.physical_copy(snap["dir"], with_slots=True)
+            else:
+                lsn = cluster.crash_consistent_copy(snap["dir"], free_port(), self.closing)
+                self.log(f"snapshot {snap['id']}: crash-consistent copy of {inst['id']} "
+                         f"caught up to {lsn}")
+        self._fill_snapshot(snap, copy, ("Manual snapshot created.", "creation"))
         return {"DBSnapshot": self._snapshot_shape(snap)}
 
     def _new_snapshot(self, ident, inst=None, source=None):

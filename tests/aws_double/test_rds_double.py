@@ -5,6 +5,7 @@ PostgreSQL 15 cluster started here. Run with /usr/bin/python3 (Debian's botocore
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,33 @@ WEB_TOKEN = "web-identity-token-of-the-test"
 KEY_ID = "0b7e1c6e-1111-2222-3333-444455556666"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
 RECOVERY_LINES = ("redo done at", "invalid record length", "consistent recovery state")
+
+
+def lsn(text):
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+LSN = r"([0-9A-F]+/[0-9A-F]+)"
+# End-of-WAL lines that name the start of the record the reader stopped at (past the WAL the
+# copy received lie zeros, or the old WAL of a recycled segment on 16+, whose low-level copy
+# takes every file of pg_wal as a volume snapshot does).
+RECORD_START_LINES = (rf"invalid record length at {LSN}: ", rf"record with incorrect prev-link "
+                      rf"[0-9A-F]+/[0-9A-F]+ at {LSN}", rf"invalid resource manager ID \d+ at {LSN}",
+                      rf"incorrect resource manager data checksum in record at {LSN}")
+
+
+def end_of_wal(text, major, zeros_only=True):
+    """The X of every "invalid record length at X: wanted 24, got 0" line (16+: "expected at
+    least 24"), or with zeros_only=False of any line of RECORD_START_LINES."""
+    wording = "expected at least 24" if major >= 16 else "wanted 24"
+    if zeros_only:
+        return re.findall(rf"invalid record length at {LSN}: {wording}, got 0", text)
+    found = [x for line in RECORD_START_LINES for x in re.findall(line, text)]
+    other = "wanted" if major >= 16 else "expected at least"
+    if f": {other} " in text:
+        raise AssertionError(f"the other majors' wording in a PostgreSQL {major} log:\n{text}")
+    return found
 
 
 class SignedAt(SigV4Auth):
@@ -219,6 +247,25 @@ class DoubleBase(unittest.TestCase):
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def src_lsn(self):
+        return psql(self.src_port, "SELECT pg_current_wal_lsn()")
+
+    def log_text(self, ident):
+        """(names of the instance's log files, their text in name order) via the API."""
+        files = self.rds.describe_db_log_files(DBInstanceIdentifier=ident)["DescribeDBLogFiles"]
+        names = [f["LogFileName"] for f in files]
+        return names, "".join(self.rds.download_db_log_file_portion(
+            DBInstanceIdentifier=ident, LogFileName=n, Marker="0")["LogFileData"] for n in names)
+
+    def assertCrashRecoveryEndsBetween(self, text, before, after, major, zeros_only=True):
+        """A crash recovery whose end-of-WAL line names an LSN in [before, after]."""
+        found = end_of_wal(text, major, zeros_only)
+        self.assertEqual(len(found), 1, text)
+        self.assertTrue(lsn(before) <= lsn(found[0]) <= lsn(after),
+                        f"{found[0]} not within [{before}, {after}]")
+        self.assertIn("redo starts at", text)
+        self.assertNotIn("backup recovery", text)
+
     def restore_and_check(self, snapshot, ident):
         """Restores snapshot as ident; returns (instance, the text of its log via the API)."""
         self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=ident,
@@ -226,10 +273,7 @@ class DoubleBase(unittest.TestCase):
         inst = self.wait_instance(ident)
         port = inst["Endpoint"]["Port"]
         self.assertEqual(psql(port, "select count(*) from t"), "100")
-        files = self.rds.describe_db_log_files(DBInstanceIdentifier=ident)["DescribeDBLogFiles"]
-        text = "".join(self.rds.download_db_log_file_portion(
-            DBInstanceIdentifier=ident, LogFileName=f["LogFileName"], Marker="0")["LogFileData"]
-            for f in files)
+        _, text = self.log_text(ident)
         self.assertTrue(any(line in text for line in RECOVERY_LINES), text)
         return inst, text
 
@@ -239,11 +283,15 @@ class Major16Test(DoubleBase):
     MAJOR = 16
 
     def test_snapshot_restore_replica(self):
+        before = self.src_lsn()
         self.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s16")
         for _ in range(3):
             self.assertCode("Throttling", self.rds.describe_db_snapshots)
         self.wait_snapshot("s16")
-        inst, _ = self.restore_and_check("s16", "restored16")
+        after = self.src_lsn()
+        inst, text = self.restore_and_check("s16", "restored16")
+        # Crash-consistent (a caught-up standby stopped -m immediate), in 16's wording.
+        self.assertCrashRecoveryEndsBetween(text, before, after, 16, zeros_only=False)
         self.assertEqual(psql(inst["Endpoint"]["Port"], "show server_version_num")[:2], "16")
 
         # Debian's pg_dumpall 15 cannot dump a 16 server: the upgrade fails and rolls back.
@@ -346,12 +394,14 @@ class DoubleTest(DoubleBase):
         self.assertIn("rds-ca-rsa4096-g1", [c["CertificateIdentifier"] for c in certs])
 
     def test_04_snapshot_restore_logs_replica(self):
+        before = self.src_lsn()
         out = self.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s1")
         self.assertEqual(out["DBSnapshot"]["Status"], "creating")
         self.assertCode("DBSnapshotAlreadyExists", self.rds.create_db_snapshot,
                         DBInstanceIdentifier="src", DBSnapshotIdentifier="s1")
         snap, seen = self.wait_snapshot("s1")
-        # The copy is consistent as of the end of pg_basebackup: write only after it.
+        after = self.src_lsn()
+        # The copy is consistent as of some moment before it is available: write only after it.
         psql(self.src_port, "INSERT INTO t VALUES (1000, 'after the snapshot')")
         self.assertTrue(any(s == "creating" and 0 < p < 100 for s, p in seen), seen)
         self.assertEqual((snap["PercentProgress"], snap["SnapshotType"], snap["EngineVersion"],
@@ -415,7 +465,8 @@ class DoubleTest(DoubleBase):
             if not part["AdditionalDataPending"]:
                 break
         self.assertGreater(pages, 1)
-        self.assertTrue(any(line in text for line in RECOVERY_LINES), text)
+        self.assertCrashRecoveryEndsBetween(text, before, after, 15)
+        self.assertIn("starting PostgreSQL 15.", text)
         self.assertIn("database system is ready to accept connections", text)
         tail = self.rds.download_db_log_file_portion(DBInstanceIdentifier="restored",
                                                      LogFileName=name, NumberOfLines=2)
