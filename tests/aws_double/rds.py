@@ -573,43 +573,14 @@ class Rds:
         work, new_dir, saved = (os.path.join(home, n) for n in ("upgrade", "new", "old"))
         bin_dir = self.bin_dir(upgrade["major"])
         old_settings, new_settings = self._settings(inst), self._group_settings(upgrade["group"])
-        socket_only = {"listen_addresses": ""}
         new = clusters.Cluster(new_dir, bin_dir, inst["port"], upgrade["major"], old.user,
                                old.password, owned=True)
         for d in (work, new_dir, saved):
             clusters.remove_dir(d)
         clusters.make_postgres_dir(work)
-        swapped, initdb_job, initdb_error = False, None, []
-
-        def make_new_cluster():
-            try:
-                clusters.initdb(bin_dir, new_dir, old.user, old.password, collate, ctype, work)
-            except Exception as e:  # noqa: BLE001 - reported by the upgrade thread
-                initdb_error.append(e)
+        swapped = False
         try:
-            collate, ctype = old.query("SELECT datcollate, datctype FROM pg_database "
-                                       "WHERE datname = 'template1'")[0]
-            self._not_closing()
-            # initdb of the new cluster runs while the old one is dumped.
-            initdb_job = threading.Thread(target=make_new_cluster, daemon=True)
-            initdb_job.start()
-            old.stop("fast")
-            old.start(dict(old_settings, **socket_only))
-            dump = os.path.join(work, "dumpall.sql")
-            clusters.dumpall(old, dump)
-            step(f"pg_dumpall of the old cluster: {os.path.getsize(dump)} bytes")
-            old.stop("fast")
-            initdb_job.join()
-            if initdb_error:
-                raise initdb_error[0]
-            self._not_closing()
-            clusters.carry_config(data, new_dir)
-            clusters.configure_instance(new_dir, inst["port"])
-            new.start(dict(new_settings, **socket_only))
-            step(f"initdb of PostgreSQL {upgrade['major']} ({bin_dir}), lc_collate {collate}, "
-                 f"lc_ctype {ctype}")
-            clusters.restore_dump(new, dump, step)
-            new.stop("fast")
+            self._dump_into(old, new, work, old_settings, new_settings, step)
             os.rename(data, saved)
             os.rename(new_dir, data)
             swapped = True
@@ -624,14 +595,60 @@ class Rds:
                     lambda: self.closing.is_set() or final.accepts_connections(), 300):
                 raise RuntimeError("the upgraded cluster does not accept connections")
         except BaseException:
-            if initdb_job is not None:
-                initdb_job.join()
             self._roll_back(inst, old, new, swapped, saved, old_settings)
             raise
         inst.update(cluster=final, engine_version=upgrade["version"], major=upgrade["major"],
                     parameter_group=upgrade["group"], param_status="in-sync")
         clusters.remove_dir(saved)
         clusters.remove_dir(work)
+
+    def _dump_into(self, old, new, work, old_settings, new_settings, step, started=None):
+        """The data of `old` in `new`, a new cluster of another major (the dump-and-restore of a
+        major upgrade). old is (re)started to listen only on its socket, dumped with pg_dumpall
+        into work/ and stopped; new is made by initdb (while old is dumped) with old's
+        superuser, password and locale, pg_hba.conf and included configuration, loads the dump
+        and is stopped. started(): called once old runs again (may raise). Both are stopped
+        when this returns or raises."""
+        socket_only = {"listen_addresses": ""}
+        initdb_job, initdb_error = None, []
+
+        def make_new_cluster(collate, ctype):
+            try:
+                clusters.initdb(new.bin_dir, new.data_dir, old.user, old.password, collate,
+                                ctype, work)
+            except Exception as e:  # noqa: BLE001 - reported by the upgrade thread
+                initdb_error.append(e)
+        try:
+            self._not_closing()
+            old.stop("fast")
+            old.start(dict(old_settings, **socket_only))
+            collate, ctype = old.query("SELECT datcollate, datctype FROM pg_database "
+                                       "WHERE datname = 'template1'", socket_only=True)[0]
+            if started is not None:
+                started()
+            self._not_closing()
+            # initdb of the new cluster runs while the old one is dumped.
+            initdb_job = threading.Thread(target=make_new_cluster, args=(collate, ctype),
+                                          daemon=True)
+            initdb_job.start()
+            dump = os.path.join(work, "dumpall.sql")
+            clusters.dumpall(old, dump)
+            step(f"pg_dumpall of the old cluster: {os.path.getsize(dump)} bytes")
+            old.stop("fast")
+            initdb_job.join()
+            if initdb_error:
+                raise initdb_error[0]
+            self._not_closing()
+            clusters.carry_config(old.data_dir, new.data_dir)
+            clusters.configure_instance(new.data_dir, new.port)
+            new.start(dict(new_settings, **socket_only))
+            step(f"initdb of PostgreSQL {new.major} ({new.bin_dir}), lc_collate {collate}, "
+                 f"lc_ctype {ctype}")
+            clusters.restore_dump(new, dump, step)
+            new.stop("fast")
+        finally:
+            if initdb_job is not None:
+                initdb_job.join()
 
     def _roll_back(self, inst, old, new, swapped, saved, old_settings):
         try:
