@@ -57,6 +57,12 @@ SEED (JSON; every key optional except where noted):
                                  "completed successfully"}  # or {"message": ..., "times": 1}:
                           # the instance's major upgrades fail after the pre-check (rolled back)
   "snapshot_mode": "crash",   # or "backup": how CreateDBSnapshot copies (see Snapshots below)
+  "snapshot_upgrade_faults": {          # major-version ModifyDBSnapshot; each: true (every
+                                        # snapshot) or a list of snapshot ids
+      "logs_not_kept": ["snap-a"],      # the upgrade host's logs are not kept: a restore shows
+                                        # only the new major's own log lines
+      "upgrade_fails": true}            # the upgrade fails: the snapshot stays at its version,
+                                        # available again, with a failure event
 }
 A parameter is "value" or {"value", "source" (user | engine-default | system), "apply_type"
 (static | dynamic; default from rds.STATIC_PARAMETERS), "data_type", "allowed_values",
@@ -82,7 +88,21 @@ instance's replication slots: their state files as on disk when the copy is take
 has no copy of them), so that a restore still has the WAL they retain.
 
 Statuses: CreateDBSnapshot/CopyDBSnapshot creating -> available (PercentProgress rises over
-timings.snapshot_seconds); ModifyDBSnapshot (same major only) upgrading -> available after 1 s;
+timings.snapshot_seconds); ModifyDBSnapshot to a minor version: upgrading -> available after
+1 s, the data unchanged; to another major (a valid_upgrade_targets entry, else
+InvalidParameterValue "Cannot upgrade postgres from X to Y"; bin_dirs of both majors):
+upgrading at once (at least timings.upgrade_seconds), then in the background the snapshot's data
+is started on its own major (a real crash or backup recovery, written by that server to its
+log/error/postgresql.log.<YYYY-MM-DD-HH>, which the snapshot keeps), dumped and stopped, and
+loaded into a new cluster of the target major as in ModifyDBInstance (Debian's pg_dumpall 15:
+snapshots of up to 15; no slots, new WAL); the snapshot becomes that cluster at the new
+EngineVersion (its restores use a parameter group of the new family: the instance's if it is
+one, else default.postgresNN). A restore of it serves the old server's log file (its recovery,
+"starting PostgreSQL <old>") and the new server's own start-up lines (a clean start, no
+recovery), in one file when both fall in the same hour. A failure leaves the snapshot unchanged
+and available. Events (SourceType db-snapshot, category notification; the double's wording):
+"The engine version upgrade of the DB snapshot started: X to Y.", "... finished: X to Y.", or
+"... failed: X to Y. The snapshot was rolled back to X: <reason>".
 Restore/CreateDBInstanceReadReplica creating -> available once the server accepts connections;
 RebootDBInstance rebooting -> available; DeleteDBInstance deleting -> gone (404).
 
@@ -292,8 +312,8 @@ class Double:
         for inst in owned:
             if inst.get("cluster"):
                 inst["cluster"].stop("immediate")
-        # Clusters whose creation (or upgrade, or a snapshot's standby) was still under
-        # way when we were told to stop.
+        # Clusters whose creation (or upgrade, or a snapshot's standby or upgrade) was still
+        # under way when we were told to stop.
         for pid_file in glob.glob(os.path.join(self.rds.root, "**", "postmaster.pid"),
                                   recursive=True):
             data_dir = os.path.dirname(pid_file)

@@ -412,10 +412,13 @@ class DoubleTest(DoubleBase):
         self.assertCode("DBSnapshotNotFound", self.rds.describe_db_snapshots,
                         DBSnapshotIdentifier="nope")
 
-        # Same-major target fine; a major-version upgrade cannot be done locally.
+        # A target that is no valid upgrade target; a major one whose binaries the double lacks.
+        resp = self.assertCode("InvalidParameterValue", self.rds.modify_db_snapshot,
+                               DBSnapshotIdentifier="s1", EngineVersion="17.5")
+        self.assertEqual(resp["Error"]["Message"], "Cannot upgrade postgres from 15.18 to 17.5")
         resp = self.assertCode("InvalidParameterValue", self.rds.modify_db_snapshot,
                                DBSnapshotIdentifier="s1", EngineVersion="16.9")
-        self.assertIn("cannot upgrade a DB snapshot to another major", resp["Error"]["Message"])
+        self.assertIn("has no PostgreSQL 16 binaries", resp["Error"]["Message"])
         out = self.rds.modify_db_snapshot(DBSnapshotIdentifier="s1", EngineVersion="15.19")
         self.assertEqual(out["DBSnapshot"]["EngineVersion"], "15.19")
         self.wait_snapshot("s1")
@@ -822,6 +825,131 @@ class UpgradeTest(DoubleBase):
         self.assertCode("InvalidParameterValue", self.rds.describe_events, MaxRecords=5)
         self.assertCode("InvalidParameterCombination", self.rds.describe_events,
                         SourceIdentifier="up")
+
+
+SNAP_STARTED = "The engine version upgrade of the DB snapshot started: 14.17 to 15.19."
+SNAP_FINISHED = "The engine version upgrade of the DB snapshot finished: 14.17 to 15.19."
+SNAP_FAILED = ("The engine version upgrade of the DB snapshot failed: 14.17 to 15.19. The "
+               "snapshot was rolled back to 14.17: ")
+LOG_NAME = r"^error/postgresql\.log\.\d{4}-\d{2}-\d{2}-\d{2}$"
+
+
+class SnapshotUpgradeTest(DoubleBase):
+    """ModifyDBSnapshot across majors (14 -> 15) with its two fault switches, and the "backup"
+    snapshot mode next to the default crash-consistent one. The source (with a logical slot, as
+    during a relocation) is seeded twice: as `src` (crash-consistent snapshots) and as
+    `src-backup` (snapshot_mode backup). s14 is copied into s14-nologs and s14-fail, and the
+    three are upgraded at once."""
+    MAJOR = 14
+
+    @classmethod
+    def seed(cls, seed):
+        missing = [m for m in (14, 15) if pg_bin(m) is None]
+        if missing:
+            raise unittest.SkipTest(f"no PostgreSQL {missing} binaries")
+        src = seed["instances"][0]
+        src.update(engine_version="14.17", parameter_group="src14")
+        seed["instances"].append(dict(src, id="src-backup", snapshot_mode="backup"))
+        seed["parameter_groups"].append({"name": "src14", "family": "postgres14",
+                                         "parameters": {"rds.logical_replication": "1"}})
+        seed["engine_versions"] = [
+            {"version": "14.17", "family": "postgres14",
+             "valid_upgrade_targets": [{"version": "14.18", "is_major": False},
+                                       {"version": "15.19", "is_major": True}]},
+            {"version": "15.19", "family": "postgres15", "valid_upgrade_targets": []}]
+        seed["bin_dirs"] = {str(m): pg_bin(m) for m in (14, 15)}
+        seed["snapshot_upgrade_faults"] = {"logs_not_kept": ["s14-nologs"],
+                                           "upgrade_fails": ["s14-fail"]}
+        seed["faults"] = []
+        seed["timings"] = {"snapshot_seconds": 0}
+        return seed
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        psql(cls.src_port, "SELECT pg_create_logical_replication_slot('relocate', 'pgoutput')")
+        cls.before = psql(cls.src_port, "SELECT pg_current_wal_lsn()")
+        cls.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s14")
+        cls.rds.create_db_snapshot(DBInstanceIdentifier="src-backup",
+                                   DBSnapshotIdentifier="s14-backup")
+
+    def test_10_upgrade_across_majors(self):
+        self.wait_snapshot("s14")
+        type(self).after = self.src_lsn()
+        for copy in ("s14-nologs", "s14-fail"):
+            self.rds.copy_db_snapshot(SourceDBSnapshotIdentifier="s14",
+                                      TargetDBSnapshotIdentifier=copy)
+        for ident in ("s14-nologs", "s14-fail"):
+            self.wait_snapshot(ident)
+        resp = self.assertCode("InvalidParameterValue", self.rds.modify_db_snapshot,
+                               DBSnapshotIdentifier="s14", EngineVersion="16.9")
+        self.assertEqual(resp["Error"]["Message"], "Cannot upgrade postgres from 14.17 to 16.9")
+        for ident in ("s14", "s14-nologs", "s14-fail"):
+            out = self.rds.modify_db_snapshot(DBSnapshotIdentifier=ident,
+                                              EngineVersion="15.19")["DBSnapshot"]
+            self.assertEqual((out["Status"], out["EngineVersion"]), ("upgrading", "14.17"))
+        self.assertCode("InvalidDBSnapshotState", self.rds.delete_db_snapshot,
+                        DBSnapshotIdentifier="s14")
+        self.assertCode("InvalidDBSnapshotState", self.rds.modify_db_snapshot,
+                        DBSnapshotIdentifier="s14", EngineVersion="15.19")
+        versions = {ident: self.wait_snapshot(ident, timeout=300)[0]["EngineVersion"]
+                    for ident in ("s14", "s14-nologs", "s14-fail")}
+        self.assertEqual(versions, {"s14": "15.19", "s14-nologs": "15.19", "s14-fail": "14.17"})
+        self.assertEqual(self.events("s14", "db-snapshot"),
+                         ["Creating manual snapshot.", "Manual snapshot created.",
+                          SNAP_STARTED, SNAP_FINISHED])
+        failed = self.events("s14-fail", "db-snapshot")
+        self.assertEqual(failed[-2], SNAP_STARTED)
+        self.assertTrue(failed[-1].startswith(SNAP_FAILED), failed)
+
+    def test_20_restores(self):
+        restores = {"up15": "s14", "nologs15": "s14-nologs", "still14": "s14-fail",
+                    "backup14": "s14-backup"}
+        self.wait_snapshot("s14-backup")
+        for ident, snap in restores.items():
+            self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=ident,
+                                                          DBSnapshotIdentifier=snap)
+        ports, texts = {}, {}
+        for ident in restores:
+            inst = self.wait_instance(ident)
+            ports[ident] = inst["Endpoint"]["Port"]
+            self.assertEqual(psql(ports[ident], "select count(*) from t"), "100")
+            names, texts[ident] = self.log_text(ident)
+            for name in names:
+                self.assertRegex(name, LOG_NAME)
+            major = "15" if ident.endswith("15") else "14"
+            self.assertEqual((inst["EngineVersion"][:2],
+                              psql(ports[ident], "show server_version_num")[:2]), (major, major))
+
+        # Upgraded: the rows, no slot; the 14 server's crash recovery during the upgrade, then
+        # the 15 server's own clean start-up.
+        self.assertEqual(psql(ports["up15"], "SELECT count(*) FROM pg_replication_slots"), "0")
+        text = texts["up15"]
+        self.assertIn("starting PostgreSQL 14.", text)
+        self.assertIn("starting PostgreSQL 15.", text)
+        old, new = text.split("starting PostgreSQL 15.", 1)
+        self.assertIn("starting PostgreSQL 14.", old)
+        self.assertCrashRecoveryEndsBetween(old, self.before, self.after, 14)
+        self.assertNotIn("redo starts at", new)
+        self.assertIn("database system is ready to accept connections", new)
+
+        # The upgrade host's logs not kept: the 15 server's lines only.
+        text = texts["nologs15"]
+        self.assertIn("starting PostgreSQL 15.", text)
+        self.assertNotIn("PostgreSQL 14", text)
+        self.assertNotIn("redo starts at", text)
+
+        # The failed upgrade left the snapshot as it was: crash-consistent 14, with the slot.
+        self.assertCrashRecoveryEndsBetween(texts["still14"], self.before, self.after, 14)
+        # The backup mode: backup recovery (14 words it "consistent recovery state reached"),
+        # the WAL ending at the backup's end, the slot copied too.
+        text = texts["backup14"]
+        self.assertIn("consistent recovery state reached at", text)
+        self.assertIn("redo done at", text)
+        self.assertEqual(end_of_wal(text, 14), [])
+        for ident in ("still14", "backup14"):
+            self.assertEqual(psql(ports[ident], "SELECT string_agg(slot_name, ',') FROM "
+                                                "pg_replication_slots"), "relocate")
 
 
 if __name__ == "__main__":
