@@ -1,8 +1,12 @@
 """Real PostgreSQL clusters behind the double's RDS instances.
 
-Servers run as the `postgres` OS user (runuser when we are root). A snapshot is a physical copy
-of a running cluster: Debian's pg_basebackup 15 for servers up to 15; for 16+ (which it refuses)
-the low-level backup API in one psql session, a file copy, the WAL and backup_label.
+Servers run as the `postgres` OS user (runuser when we are root). A snapshot is, by default,
+crash-consistent as an EBS snapshot of the volume is (Cluster.crash_consistent_copy): a streaming
+standby of the server, caught up to the server's WAL and stopped with `pg_ctl -m immediate`,
+so that starting the copy runs crash recovery. The base copy under it (and the whole snapshot
+in the "backup" mode, Cluster.physical_copy) is Debian's pg_basebackup 15 for servers up to 15;
+for 16+ (which it refuses) the low-level backup API in one psql session, a file copy, the WAL
+and backup_label.
 A major-version upgrade is a dump and restore (pg_upgrade needs the old major's pg_resetwal,
 which the npm builds lack): Debian's pg_dumpall 15 (servers up to 15) into a new cluster.
 """
@@ -144,6 +148,69 @@ class Cluster:
         shutil.rmtree(log_dir, ignore_errors=True)
         make_postgres_dir(log_dir)
 
+    # Settings a hot standby needs at least as high as its primary's, and the WAL level.
+    _STANDBY_SETTINGS = ("max_connections", "max_worker_processes", "max_wal_senders",
+                         "max_prepared_transactions", "max_locks_per_transaction", "wal_level")
+
+    def crash_consistent_copy(self, dest, port, closing=None, timeout=300):
+        """A crash-consistent copy of the running server in dest (must not exist), as an EBS
+        snapshot of its volume: a base copy made a streaming standby of the server (on `port`,
+        listening on its socket only), caught up to the server's pg_current_wal_flush_lsn() read
+        once the copy is taken, stopped with `pg_ctl -m immediate`, its standby.signal and
+        primary_conninfo removed. Its LSNs are the server's; starting it runs crash recovery,
+        which ends at the end of the WAL it received. A standby holds no copy of its primary's
+        logical slots: the server's slot state files, as they are on disk when the flush
+        position is read, go into the copy (and keep WAL from there on, as on the volume).
+        Before that the server commits one empty transaction (an xid and its commit record), as
+        RDS's own writes on an idle instance do, so that the copy's WAL goes on past the WAL
+        switch of the base copy. closing: an Event that abandons the wait. -> the LSN waited for."""
+        settings = dict(self.query(
+            "SELECT name, setting FROM pg_settings WHERE name IN (" +
+            ", ".join(f"'{n}'" for n in self._STANDBY_SETTINGS) + ")"))
+        self.physical_copy(dest)
+        if self.query("SELECT pg_is_in_recovery()")[0][0] == "t":
+            target = self.query("SELECT pg_last_wal_replay_lsn()")[0][0]
+        else:
+            self.query("SET synchronous_commit = on; SELECT pg_current_xact_id()")
+            target = self.query("SELECT pg_current_wal_flush_lsn()")[0][0]
+        slots = _read_slots(self.data_dir)
+        configure_instance(dest, port, primary=(self.port, self.user, self.password))
+        standby_log = dest + ".standby.log"
+        standby = Cluster(dest, self.bin_dir, port, self.major, self.user, self.password,
+                          log_file=standby_log, owned=True)
+        try:
+            standby.start(dict(settings, hot_standby="on", listen_addresses=""))
+
+            def caught_up():
+                if closing is not None and closing.is_set():
+                    return True
+                proc = run([PSQL, "-X", "-At", "-h", dest, "-p", str(port), "-U", self.user,
+                            "-d", "postgres", "-c",
+                            f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"],
+                           env=self._env(), timeout=30, check=False)
+                return proc.returncode == 0 and proc.stdout.strip() == "t"
+            if not wait_until(caught_up, timeout, interval=0.1):
+                raise RuntimeError(f"the standby copy did not replay up to {target} in "
+                                   f"{timeout} s")
+            if closing is not None and closing.is_set():
+                raise RuntimeError("the double is stopping")
+        finally:
+            standby.stop("immediate")
+            try:
+                os.remove(standby_log)
+            except FileNotFoundError:
+                pass
+        for name in os.listdir(dest):
+            if name in ("standby.signal", "backup_label.old", "current_logfiles") or \
+                    name.startswith(".s.PGSQL."):
+                os.remove(os.path.join(dest, name))
+        configure_instance(dest, port)  # the same settings without primary_conninfo
+        _write_slots(dest, slots)
+        log_dir = os.path.join(dest, "log")
+        shutil.rmtree(log_dir, ignore_errors=True)
+        make_postgres_dir(log_dir)
+        return target
+
     def _low_level_copy(self, dest):
         session = subprocess.Popen(
             as_postgres([PSQL, "-X", "-At", "-v", "ON_ERROR_STOP=1", *self._conn(),
@@ -184,16 +251,32 @@ def _line_asker(session):
 
 def _copy_slots(data_dir, dest):
     """The slots' state files, as the server last saved them (each one written whole, by rename)."""
+    _write_slots(dest, _read_slots(data_dir))
+
+
+def _read_slots(data_dir):
+    """{slot directory name: its state file's bytes}."""
+    out = {}
     slots = os.path.join(data_dir, "pg_replslot")
     for name in os.listdir(slots):
-        state = os.path.join(slots, name, "state")
-        if not os.path.isfile(state):
-            continue
+        try:
+            with open(os.path.join(slots, name, "state"), "rb") as f:
+                out[name] = f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # not a slot, or dropped meanwhile
+    return out
+
+
+def _write_slots(dest, slots):
+    for name, state in slots.items():
         target = os.path.join(dest, "pg_replslot", name)
         make_postgres_dir(target)
-        shutil.copy2(state, os.path.join(target, "state"))
+        path = os.path.join(target, "state")
+        with open(path, "wb") as f:
+            f.write(state)
         if IS_ROOT:
-            shutil.chown(os.path.join(target, "state"), "postgres", "postgres")
+            shutil.chown(path, "postgres", "postgres")
+        os.chmod(path, 0o600)
 
 
 def _copy_tree(src, dest):

@@ -34,6 +34,13 @@ EV_UPGRADE_FINISHED = "The engine version upgrade finished."
 EV_POST_UPGRADE = "The post-upgrade tasks are in progress."
 EV_ROLLED_BACK = ("The DB engine version upgrade failed. The engine version upgrade rollback "
                   "succeeded.")
+# A DB snapshot's engine version upgrade: RDS documents no event texts for it; these are the
+# double's own, modelled on the instance's (category "notification").
+EV_SNAPSHOT_UPGRADE_STARTED = "The engine version upgrade of the DB snapshot started: {} to {}."
+EV_SNAPSHOT_UPGRADE_FINISHED = "The engine version upgrade of the DB snapshot finished: {} to {}."
+EV_SNAPSHOT_UPGRADE_FAILED = ("The engine version upgrade of the DB snapshot failed: {} to {}. "
+                              "The snapshot was rolled back to {}: {}")
+SNAPSHOT_MODES = ("crash", "backup")
 
 
 def now():
@@ -94,6 +101,16 @@ class Rds:
         self.bin_dirs = {int(k): v for k, v in seed.get("bin_dirs", {}).items()}
         self.upgrade_faults = {k: dict(v) if isinstance(v, dict) else {"message": v}
                                for k, v in seed.get("upgrade_faults", {}).items()}
+        self.snapshot_mode = seed.get("snapshot_mode", "crash")
+        self.snapshot_upgrade_faults = seed.get("snapshot_upgrade_faults", {})
+        for mode in [self.snapshot_mode] + [i.get("snapshot_mode") for i in
+                                            seed.get("instances", []) if i.get("snapshot_mode")]:
+            if mode not in SNAPSHOT_MODES:
+                raise ValueError(f"snapshot_mode {mode!r}: one of {', '.join(SNAPSHOT_MODES)}")
+        for name in self.snapshot_upgrade_faults:
+            if name not in ("logs_not_kept", "upgrade_fails"):
+                raise ValueError(f"snapshot_upgrade_faults: unknown fault {name!r} "
+                                 "(logs_not_kept, upgrade_fails)")
         self.param_groups = {g["name"]: {"family": g.get("family", "postgres15"),
                                          "description": g.get("description", g["name"]),
                                          "parameters": _parameters(g.get("parameters", {}))}
@@ -136,6 +153,7 @@ class Rds:
             "master_username": spec.get("master_username", spec.get("admin_user", "ops")),
             "replica_ids": [], "source_id": spec.get("read_replica_source"),
             "created": now(), "owned": False, "status": "creating",
+            "snapshot_mode": spec.get("snapshot_mode"),
         }
 
     def instance(self, ident):
@@ -566,43 +584,14 @@ class Rds:
         work, new_dir, saved = (os.path.join(home, n) for n in ("upgrade", "new", "old"))
         bin_dir = self.bin_dir(upgrade["major"])
         old_settings, new_settings = self._settings(inst), self._group_settings(upgrade["group"])
-        socket_only = {"listen_addresses": ""}
         new = clusters.Cluster(new_dir, bin_dir, inst["port"], upgrade["major"], old.user,
                                old.password, owned=True)
         for d in (work, new_dir, saved):
             clusters.remove_dir(d)
         clusters.make_postgres_dir(work)
-        swapped, initdb_job, initdb_error = False, None, []
-
-        def make_new_cluster():
-            try:
-                clusters.initdb(bin_dir, new_dir, old.user, old.password, collate, ctype, work)
-            except Exception as e:  # noqa: BLE001 - reported by the upgrade thread
-                initdb_error.append(e)
+        swapped = False
         try:
-            collate, ctype = old.query("SELECT datcollate, datctype FROM pg_database "
-                                       "WHERE datname = 'template1'")[0]
-            self._not_closing()
-            # initdb of the new cluster runs while the old one is dumped.
-            initdb_job = threading.Thread(target=make_new_cluster, daemon=True)
-            initdb_job.start()
-            old.stop("fast")
-            old.start(dict(old_settings, **socket_only))
-            dump = os.path.join(work, "dumpall.sql")
-            clusters.dumpall(old, dump)
-            step(f"pg_dumpall of the old cluster: {os.path.getsize(dump)} bytes")
-            old.stop("fast")
-            initdb_job.join()
-            if initdb_error:
-                raise initdb_error[0]
-            self._not_closing()
-            clusters.carry_config(data, new_dir)
-            clusters.configure_instance(new_dir, inst["port"])
-            new.start(dict(new_settings, **socket_only))
-            step(f"initdb of PostgreSQL {upgrade['major']} ({bin_dir}), lc_collate {collate}, "
-                 f"lc_ctype {ctype}")
-            clusters.restore_dump(new, dump, step)
-            new.stop("fast")
+            self._dump_into(old, new, work, old_settings, new_settings, step)
             os.rename(data, saved)
             os.rename(new_dir, data)
             swapped = True
@@ -617,14 +606,60 @@ class Rds:
                     lambda: self.closing.is_set() or final.accepts_connections(), 300):
                 raise RuntimeError("the upgraded cluster does not accept connections")
         except BaseException:
-            if initdb_job is not None:
-                initdb_job.join()
             self._roll_back(inst, old, new, swapped, saved, old_settings)
             raise
         inst.update(cluster=final, engine_version=upgrade["version"], major=upgrade["major"],
                     parameter_group=upgrade["group"], param_status="in-sync")
         clusters.remove_dir(saved)
         clusters.remove_dir(work)
+
+    def _dump_into(self, old, new, work, old_settings, new_settings, step, started=None):
+        """The data of `old` in `new`, a new cluster of another major (the dump-and-restore of a
+        major upgrade). old is (re)started to listen only on its socket, dumped with pg_dumpall
+        into work/ and stopped; new is made by initdb (while old is dumped) with old's
+        superuser, password and locale, pg_hba.conf and included configuration, loads the dump
+        and is stopped. started(): called once old runs again (may raise). Both are stopped
+        when this returns or raises."""
+        socket_only = {"listen_addresses": ""}
+        initdb_job, initdb_error = None, []
+
+        def make_new_cluster(collate, ctype):
+            try:
+                clusters.initdb(new.bin_dir, new.data_dir, old.user, old.password, collate,
+                                ctype, work)
+            except Exception as e:  # noqa: BLE001 - reported by the upgrade thread
+                initdb_error.append(e)
+        try:
+            self._not_closing()
+            old.stop("fast")
+            old.start(dict(old_settings, **socket_only))
+            collate, ctype = old.query("SELECT datcollate, datctype FROM pg_database "
+                                       "WHERE datname = 'template1'", socket_only=True)[0]
+            if started is not None:
+                started()
+            self._not_closing()
+            # initdb of the new cluster runs while the old one is dumped.
+            initdb_job = threading.Thread(target=make_new_cluster, args=(collate, ctype),
+                                          daemon=True)
+            initdb_job.start()
+            dump = os.path.join(work, "dumpall.sql")
+            clusters.dumpall(old, dump)
+            step(f"pg_dumpall of the old cluster: {os.path.getsize(dump)} bytes")
+            old.stop("fast")
+            initdb_job.join()
+            if initdb_error:
+                raise initdb_error[0]
+            self._not_closing()
+            clusters.carry_config(old.data_dir, new.data_dir)
+            clusters.configure_instance(new.data_dir, new.port)
+            new.start(dict(new_settings, **socket_only))
+            step(f"initdb of PostgreSQL {new.major} ({new.bin_dir}), lc_collate {collate}, "
+                 f"lc_ctype {ctype}")
+            clusters.restore_dump(new, dump, step)
+            new.stop("fast")
+        finally:
+            if initdb_job is not None:
+                initdb_job.join()
 
     def _roll_back(self, inst, old, new, swapped, saved, old_settings):
         try:
@@ -956,9 +991,17 @@ class Rds:
         self._require_available(inst)
         snap = self._new_snapshot(p["DBSnapshotIdentifier"], inst)
         cluster = inst["cluster"]
+        snap["mode"] = inst.get("snapshot_mode") or self.snapshot_mode
         self._event("db-snapshot", snap["id"], "Creating manual snapshot.", ["creation"])
-        self._fill_snapshot(snap, lambda: cluster.physical_copy(snap["dir"], with_slots=True),
-                            ("Manual snapshot created.", "creation"))
+
+        def copy():
+            if snap["mode"] == "backup":  # an online base backup, with the slots
+                cluster.physical_copy(snap["dir"], with_slots=True)
+            else:
+                lsn = cluster.crash_consistent_copy(snap["dir"], free_port(), self.closing)
+                self.log(f"snapshot {snap['id']}: crash-consistent copy of {inst['id']} "
+                         f"caught up to {lsn}")
+        self._fill_snapshot(snap, copy, ("Manual snapshot created.", "creation"))
         return {"DBSnapshot": self._snapshot_shape(snap)}
 
     def _new_snapshot(self, ident, inst=None, source=None):
@@ -1009,27 +1052,141 @@ class Rds:
 
     def ModifyDBSnapshot(self, p):
         snap = self.snapshot(p["DBSnapshotIdentifier"])
-        if snap["status"] != "available":
-            raise Fault("InvalidDBSnapshotState", f"Snapshot {snap['id']} is not available.")
-        target = p.get("EngineVersion")
-        if target and target != snap["engine_version"]:
-            if major_of(target) != snap["major"]:
-                raise Fault("InvalidParameterValue",
-                            f"The local RDS double cannot upgrade a DB snapshot to another major "
-                            f"version ({snap['engine_version']} -> {target}); it accepts only "
-                            f"targets of the same major version ({snap['major']}).")
+        with self.lock:
+            if snap["status"] != "available":
+                raise Fault("InvalidDBSnapshotState", f"Snapshot {snap['id']} is not available.")
+            target = p.get("EngineVersion")
+            if not target or target == snap["engine_version"]:
+                return {"DBSnapshot": self._snapshot_shape(snap)}
             allowed = {t["version"] for ev in self.engine_versions
                        if ev["version"] == snap["engine_version"]
                        for t in ev.get("valid_upgrade_targets", [])}
             if target not in allowed:
                 raise Fault("InvalidParameterValue",
                             f"Cannot upgrade postgres from {snap['engine_version']} to {target}")
-            snap.update(engine_version=target, status="upgrading")
+            major = major_of(target)
+            if major == snap["major"]:
+                snap.update(engine_version=target, status="upgrading")
+                shape = self._snapshot_shape(snap)
+                # Minor versions share the on-disk format: the data stays as it is.
+                threading.Timer(1.0, lambda: snap.update(status="available")).start()
+                return {"DBSnapshot": shape}
+            if self.bin_dir(major) is None or self._snapshot_bin_dir(snap) is None:
+                missing = major if self.bin_dir(major) is None else snap["major"]
+                raise Fault("InvalidParameterValue",
+                            f"The local AWS double has no PostgreSQL {missing} binaries: name "
+                            f"them in its seed (\"bin_dirs\": {{\"{missing}\": \"/path/bin\"}}).")
+            snap["status"] = "upgrading"
             shape = self._snapshot_shape(snap)
-            # Minor versions share the on-disk format: the data stays as it is.
-            threading.Timer(1.0, lambda: snap.update(status="available")).start()
-            return {"DBSnapshot": shape}
-        return {"DBSnapshot": self._snapshot_shape(snap)}
+        started = time.monotonic()
+        self._background(f"snapshot upgrade {snap['id']}",
+                         lambda: self._snapshot_major_upgrade(snap, target, started),
+                         lambda: snap.update(status="failed"))
+        return {"DBSnapshot": shape}
+
+    def _snapshot_bin_dir(self, snap):
+        """The binaries of the snapshot's own major (those of the instance it was taken of)."""
+        spec_bin = snap["instance_spec"].get("bin_dir")
+        if spec_bin and os.access(os.path.join(spec_bin, "postgres"), os.X_OK):
+            return spec_bin
+        return self.bin_dir(snap["major"])
+
+    def _snapshot_fault(self, name, snap):
+        """A snapshot_upgrade_faults switch: true (every snapshot) or a list of snapshot ids."""
+        which = self.snapshot_upgrade_faults.get(name)
+        return which is True or (isinstance(which, list) and snap["id"] in which)
+
+    def _snapshot_major_upgrade(self, snap, target, started):
+        """ModifyDBSnapshot to another major, as RDS most likely does it: the snapshot's data
+        is started on its own major (a real crash or backup recovery, logged by that server into
+        the snapshot's log folder), stopped, and upgraded by the dump and restore of
+        ModifyDBInstance. The new snapshot holds the new cluster's files (no slots, fresh WAL)
+        and the old server's log files (error/postgresql.log.<hour>). A failure leaves the
+        snapshot as it was, at its version, available again."""
+        old_version = snap["engine_version"]
+
+        def ev(message):
+            self._event("db-snapshot", snap["id"], message, ["notification"])
+
+        def step(line):
+            self.log(f"snapshot upgrade {snap['id']}: {line}")
+        ev(EV_SNAPSHOT_UPGRADE_STARTED.format(old_version, target))
+        home = snap["dir"] + ".upgrade"
+        major = major_of(target)
+        try:
+            # A restore of the upgraded snapshot runs the new major, in a group of its family.
+            spec = dict(snap["instance_spec"], major=major, engine_version=target,
+                        bin_dir=self.bin_dir(major))
+            family = self._family_of(target)
+            if self._group(spec["parameter_group"])["family"] != family:
+                spec["parameter_group"] = f"default.{family}"
+            new_dir = self._upgrade_snapshot_data(snap, target, home, step)
+            self._not_closing()
+            os.rename(snap["dir"], os.path.join(home, "previous"))
+            os.rename(new_dir, snap["dir"])
+        except Exception as e:  # noqa: BLE001 - rolled back: the snapshot is left as it was
+            step(f"failed, left at {old_version}: {e}")
+            clusters.remove_dir(home)
+            ev(EV_SNAPSHOT_UPGRADE_FAILED.format(old_version, target, old_version, e))
+            self._end_snapshot_upgrade(snap, started)
+            return
+        snap.update(engine_version=target, major=major, instance_spec=spec)
+        clusters.remove_dir(home)
+        step("finished")
+        ev(EV_SNAPSHOT_UPGRADE_FINISHED.format(old_version, target))
+        self._end_snapshot_upgrade(snap, started)
+
+    def _end_snapshot_upgrade(self, snap, started):
+        remaining = float(self.timings.get("upgrade_seconds", 0)) - (time.monotonic() - started)
+        if remaining > 0:
+            self.closing.wait(remaining)
+        snap["status"] = "available"
+
+    def _upgrade_snapshot_data(self, snap, target, home, step):
+        """Builds the upgraded snapshot's files in home/new (returned); home/old is the started
+        copy of the snapshot, home/work the dump. Nothing of the snapshot itself changes."""
+        spec = snap["instance_spec"]
+        major = major_of(target)
+        old_dir, new_dir, work = (os.path.join(home, n) for n in ("old", "new", "work"))
+        clusters.remove_dir(home)
+        clusters.make_postgres_dir(home)
+        clusters.make_postgres_dir(work)
+        if snap["major"] > clusters.DUMPALL_MAX_MAJOR:
+            raise RuntimeError(f"the local AWS double upgrades only from PostgreSQL "
+                               f"{clusters.DUMPALL_MAX_MAJOR} or older (it copies the data with "
+                               f"Debian's pg_dumpall {clusters.DUMPALL_MAX_MAJOR}); this snapshot "
+                               f"is of {snap['major']}.")
+        clusters.copy_dir(snap["dir"], old_dir)
+        old_port = free_port()
+        clusters.configure_instance(old_dir, old_port)
+        user, password = spec["admin_user"], spec["admin_password"]
+        old = clusters.Cluster(old_dir, self._snapshot_bin_dir(snap), old_port, snap["major"],
+                               user, password, owned=True)
+        new = clusters.Cluster(new_dir, self.bin_dir(major), free_port(), major, user, password,
+                               owned=True)
+        step(f"upgrading {snap['engine_version']} -> {target} by dump and restore: the "
+             f"snapshot's data starts on PostgreSQL {snap['major']} ({old.bin_dir})")
+
+        def injected_fault():  # once the old server has recovered the snapshot's data
+            if self._snapshot_fault("upgrade_fails", snap):
+                raise UpgradeFault("the upgrade failed (the seed's snapshot_upgrade_faults)")
+        try:
+            self._dump_into(old, new, work, self._group_settings(spec["parameter_group"]), {},
+                            step, started=injected_fault)
+        finally:
+            old.stop("immediate")
+            new.stop("immediate")
+        # The snapshot keeps the old server's log (its recovery), not the new one's loading.
+        clusters.remove_dir(os.path.join(new_dir, "log"))
+        if self._snapshot_fault("logs_not_kept", snap):
+            clusters.make_postgres_dir(os.path.join(new_dir, "log"))
+            step("the old server's logs are not kept (the seed's snapshot_upgrade_faults)")
+        else:
+            clusters.copy_dir(os.path.join(old_dir, "log"), os.path.join(new_dir, "log"))
+        for name in os.listdir(new_dir):
+            if name in ("current_logfiles", "postmaster.opts"):
+                os.remove(os.path.join(new_dir, name))
+        return new_dir
 
     def CopyDBSnapshot(self, p):
         source = self.snapshot(p["SourceDBSnapshotIdentifier"])

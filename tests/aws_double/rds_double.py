@@ -24,6 +24,7 @@ SEED (JSON; every key optional except where noted):
       "data_dir": "/tmp/x/data", "bin_dir": "/usr/lib/postgresql/15/bin", "major": 15,
       "log_file": "/tmp/x/postgresql.log",        # default: DATA_DIR/log/postgresql.log
       "admin_user": "ops", "admin_password": "secret",   # superuser for pg_basebackup
+      "snapshot_mode": "backup",                  # this instance's snapshots (default: the seed's)
       "engine_version": "15.18", "instance_class": "db.r6g.large", "storage_type": "gp3",
       "allocated_storage": 100, "iops": 3000, "storage_throughput": 125,
       "parameter_group": "src-params", "subnet_group": "sn", "vpc_id": "vpc-1",
@@ -55,14 +56,53 @@ SEED (JSON; every key optional except where noted):
   "upgrade_faults": {"restored": "Postgres cluster is in a state where pg_upgrade can not be "
                                  "completed successfully"}  # or {"message": ..., "times": 1}:
                           # the instance's major upgrades fail after the pre-check (rolled back)
+  "snapshot_mode": "crash",   # or "backup": how CreateDBSnapshot copies (see Snapshots below)
+  "snapshot_upgrade_faults": {          # major-version ModifyDBSnapshot; each: true (every
+                                        # snapshot) or a list of snapshot ids
+      "logs_not_kept": ["snap-a"],      # the upgrade host's logs are not kept: a restore shows
+                                        # only the new major's own log lines
+      "upgrade_fails": true}            # the upgrade fails: the snapshot stays at its version,
+                                        # available again, with a failure event
 }
 A parameter is "value" or {"value", "source" (user | engine-default | system), "apply_type"
 (static | dynamic; default from rds.STATIC_PARAMETERS), "data_type", "allowed_values",
 "description"}. Parameter-group values reach the real server (as -c options when the double
 starts or reboots it) only for rds.logical_replication (-> wal_level) and clusters.APPLIED_GUCS.
 
+Snapshots. "crash" (the default) is crash-consistent, as RDS's EBS snapshot of the volume: a
+streaming standby of the instance (a base copy as below, with standby.signal and
+primary_conninfo), caught up to the instance's pg_current_wal_flush_lsn() read once the base
+copy is made (after the instance commits one empty transaction, as RDS's own writes on an idle
+instance do), stopped with pg_ctl -m immediate, then made a primary again. Its LSNs are the
+instance's, and a restore runs crash recovery: "redo starts at", then the end of the WAL it
+received, X, between the instance's WAL positions before CreateDBSnapshot and once it is
+available ("invalid record length at X: wanted 24, got 0", on 16+ "... expected at least 24,
+got 0"; where a recycled segment lies past it, as the low-level copy of 16+ may hold, "record
+with incorrect prev-link ... at X"; a page-boundary line such as "invalid magic number 0000 in
+log segment ..., offset N" when that WAL ends inside a record, as it mostly does under
+synchronous_commit = off and a busy writer), then "redo done at". "backup" is an
+online base backup (pg_basebackup -X stream up to 15, the low-level backup API for 16+), whose
+restore logs backup recovery ("starting backup recovery with redo LSN ..."; 13 and 14 say only
+"consistent recovery state reached at"). Either holds the
+instance's replication slots: their state files as on disk when the copy is taken (a standby
+has no copy of them), so that a restore still has the WAL they retain.
+
 Statuses: CreateDBSnapshot/CopyDBSnapshot creating -> available (PercentProgress rises over
-timings.snapshot_seconds); ModifyDBSnapshot (same major only) upgrading -> available after 1 s;
+timings.snapshot_seconds); ModifyDBSnapshot to a minor version: upgrading -> available after
+1 s, the data unchanged; to another major (a valid_upgrade_targets entry, else
+InvalidParameterValue "Cannot upgrade postgres from X to Y"; bin_dirs of both majors):
+upgrading at once (at least timings.upgrade_seconds), then in the background the snapshot's data
+is started on its own major (a real crash or backup recovery, written by that server to its
+log/error/postgresql.log.<YYYY-MM-DD-HH>, which the snapshot keeps), dumped and stopped, and
+loaded into a new cluster of the target major as in ModifyDBInstance (Debian's pg_dumpall 15:
+snapshots of up to 15; no slots, new WAL); the snapshot becomes that cluster at the new
+EngineVersion (its restores use a parameter group of the new family: the instance's if it is
+one, else default.postgresNN). A restore of it serves the old server's log file (its recovery,
+"starting PostgreSQL <old>") and the new server's own start-up lines (a clean start, no
+recovery), in one file when both fall in the same hour. A failure leaves the snapshot unchanged
+and available. Events (SourceType db-snapshot, category notification; the double's wording):
+"The engine version upgrade of the DB snapshot started: X to Y.", "... finished: X to Y.", or
+"... failed: X to Y. The snapshot was rolled back to X: <reason>".
 Restore/CreateDBInstanceReadReplica creating -> available once the server accepts connections;
 RebootDBInstance rebooting -> available; DeleteDBInstance deleting -> gone (404).
 
@@ -272,9 +312,10 @@ class Double:
         for inst in owned:
             if inst.get("cluster"):
                 inst["cluster"].stop("immediate")
-        # Clusters whose creation (or upgrade) was still under way when we were told to stop.
-        for pid_file in glob.glob(os.path.join(self.rds.root, "instances", "*", "*",
-                                               "postmaster.pid")):
+        # Clusters whose creation (or upgrade, or a snapshot's standby or upgrade) was still
+        # under way when we were told to stop.
+        for pid_file in glob.glob(os.path.join(self.rds.root, "**", "postmaster.pid"),
+                                  recursive=True):
             data_dir = os.path.dirname(pid_file)
             try:
                 with open(os.path.join(data_dir, "PG_VERSION")) as f:

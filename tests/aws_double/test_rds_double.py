@@ -5,6 +5,7 @@ PostgreSQL 15 cluster started here. Run with /usr/bin/python3 (Debian's botocore
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,33 @@ WEB_TOKEN = "web-identity-token-of-the-test"
 KEY_ID = "0b7e1c6e-1111-2222-3333-444455556666"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
 RECOVERY_LINES = ("redo done at", "invalid record length", "consistent recovery state")
+
+
+def lsn(text):
+    hi, lo = text.split("/")
+    return (int(hi, 16) << 32) | int(lo, 16)
+
+
+LSN = r"([0-9A-F]+/[0-9A-F]+)"
+# End-of-WAL lines that name the start of the record the reader stopped at (past the WAL the
+# copy received lie zeros, or the old WAL of a recycled segment on 16+, whose low-level copy
+# takes every file of pg_wal as a volume snapshot does).
+RECORD_START_LINES = (rf"invalid record length at {LSN}: ", rf"record with incorrect prev-link "
+                      rf"[0-9A-F]+/[0-9A-F]+ at {LSN}", rf"invalid resource manager ID \d+ at {LSN}",
+                      rf"incorrect resource manager data checksum in record at {LSN}")
+
+
+def end_of_wal(text, major, zeros_only=True):
+    """The X of every "invalid record length at X: wanted 24, got 0" line (16+: "expected at
+    least 24"), or with zeros_only=False of any line of RECORD_START_LINES."""
+    wording = "expected at least 24" if major >= 16 else "wanted 24"
+    if zeros_only:
+        return re.findall(rf"invalid record length at {LSN}: {wording}, got 0", text)
+    found = [x for line in RECORD_START_LINES for x in re.findall(line, text)]
+    other = "wanted" if major >= 16 else "expected at least"
+    if f": {other} " in text:
+        raise AssertionError(f"the other majors' wording in a PostgreSQL {major} log:\n{text}")
+    return found
 
 
 class SignedAt(SigV4Auth):
@@ -219,6 +247,25 @@ class DoubleBase(unittest.TestCase):
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def src_lsn(self):
+        return psql(self.src_port, "SELECT pg_current_wal_lsn()")
+
+    def log_text(self, ident):
+        """(names of the instance's log files, their text in name order) via the API."""
+        files = self.rds.describe_db_log_files(DBInstanceIdentifier=ident)["DescribeDBLogFiles"]
+        names = [f["LogFileName"] for f in files]
+        return names, "".join(self.rds.download_db_log_file_portion(
+            DBInstanceIdentifier=ident, LogFileName=n, Marker="0")["LogFileData"] for n in names)
+
+    def assertCrashRecoveryEndsBetween(self, text, before, after, major, zeros_only=True):
+        """A crash recovery whose end-of-WAL line names an LSN in [before, after]."""
+        found = end_of_wal(text, major, zeros_only)
+        self.assertEqual(len(found), 1, text)
+        self.assertTrue(lsn(before) <= lsn(found[0]) <= lsn(after),
+                        f"{found[0]} not within [{before}, {after}]")
+        self.assertIn("redo starts at", text)
+        self.assertNotIn("backup recovery", text)
+
     def restore_and_check(self, snapshot, ident):
         """Restores snapshot as ident; returns (instance, the text of its log via the API)."""
         self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=ident,
@@ -226,10 +273,7 @@ class DoubleBase(unittest.TestCase):
         inst = self.wait_instance(ident)
         port = inst["Endpoint"]["Port"]
         self.assertEqual(psql(port, "select count(*) from t"), "100")
-        files = self.rds.describe_db_log_files(DBInstanceIdentifier=ident)["DescribeDBLogFiles"]
-        text = "".join(self.rds.download_db_log_file_portion(
-            DBInstanceIdentifier=ident, LogFileName=f["LogFileName"], Marker="0")["LogFileData"]
-            for f in files)
+        _, text = self.log_text(ident)
         self.assertTrue(any(line in text for line in RECOVERY_LINES), text)
         return inst, text
 
@@ -239,11 +283,15 @@ class Major16Test(DoubleBase):
     MAJOR = 16
 
     def test_snapshot_restore_replica(self):
+        before = self.src_lsn()
         self.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s16")
         for _ in range(3):
             self.assertCode("Throttling", self.rds.describe_db_snapshots)
         self.wait_snapshot("s16")
-        inst, _ = self.restore_and_check("s16", "restored16")
+        after = self.src_lsn()
+        inst, text = self.restore_and_check("s16", "restored16")
+        # Crash-consistent (a caught-up standby stopped -m immediate), in 16's wording.
+        self.assertCrashRecoveryEndsBetween(text, before, after, 16, zeros_only=False)
         self.assertEqual(psql(inst["Endpoint"]["Port"], "show server_version_num")[:2], "16")
 
         # Debian's pg_dumpall 15 cannot dump a 16 server: the upgrade fails and rolls back.
@@ -346,12 +394,14 @@ class DoubleTest(DoubleBase):
         self.assertIn("rds-ca-rsa4096-g1", [c["CertificateIdentifier"] for c in certs])
 
     def test_04_snapshot_restore_logs_replica(self):
+        before = self.src_lsn()
         out = self.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s1")
         self.assertEqual(out["DBSnapshot"]["Status"], "creating")
         self.assertCode("DBSnapshotAlreadyExists", self.rds.create_db_snapshot,
                         DBInstanceIdentifier="src", DBSnapshotIdentifier="s1")
         snap, seen = self.wait_snapshot("s1")
-        # The copy is consistent as of the end of pg_basebackup: write only after it.
+        after = self.src_lsn()
+        # The copy is consistent as of some moment before it is available: write only after it.
         psql(self.src_port, "INSERT INTO t VALUES (1000, 'after the snapshot')")
         self.assertTrue(any(s == "creating" and 0 < p < 100 for s, p in seen), seen)
         self.assertEqual((snap["PercentProgress"], snap["SnapshotType"], snap["EngineVersion"],
@@ -362,10 +412,13 @@ class DoubleTest(DoubleBase):
         self.assertCode("DBSnapshotNotFound", self.rds.describe_db_snapshots,
                         DBSnapshotIdentifier="nope")
 
-        # Same-major target fine; a major-version upgrade cannot be done locally.
+        # A target that is no valid upgrade target; a major one whose binaries the double lacks.
+        resp = self.assertCode("InvalidParameterValue", self.rds.modify_db_snapshot,
+                               DBSnapshotIdentifier="s1", EngineVersion="17.5")
+        self.assertEqual(resp["Error"]["Message"], "Cannot upgrade postgres from 15.18 to 17.5")
         resp = self.assertCode("InvalidParameterValue", self.rds.modify_db_snapshot,
                                DBSnapshotIdentifier="s1", EngineVersion="16.9")
-        self.assertIn("cannot upgrade a DB snapshot to another major", resp["Error"]["Message"])
+        self.assertIn("has no PostgreSQL 16 binaries", resp["Error"]["Message"])
         out = self.rds.modify_db_snapshot(DBSnapshotIdentifier="s1", EngineVersion="15.19")
         self.assertEqual(out["DBSnapshot"]["EngineVersion"], "15.19")
         self.wait_snapshot("s1")
@@ -415,7 +468,8 @@ class DoubleTest(DoubleBase):
             if not part["AdditionalDataPending"]:
                 break
         self.assertGreater(pages, 1)
-        self.assertTrue(any(line in text for line in RECOVERY_LINES), text)
+        self.assertCrashRecoveryEndsBetween(text, before, after, 15)
+        self.assertIn("starting PostgreSQL 15.", text)
         self.assertIn("database system is ready to accept connections", text)
         tail = self.rds.download_db_log_file_portion(DBInstanceIdentifier="restored",
                                                      LogFileName=name, NumberOfLines=2)
@@ -771,6 +825,131 @@ class UpgradeTest(DoubleBase):
         self.assertCode("InvalidParameterValue", self.rds.describe_events, MaxRecords=5)
         self.assertCode("InvalidParameterCombination", self.rds.describe_events,
                         SourceIdentifier="up")
+
+
+SNAP_STARTED = "The engine version upgrade of the DB snapshot started: 14.17 to 15.19."
+SNAP_FINISHED = "The engine version upgrade of the DB snapshot finished: 14.17 to 15.19."
+SNAP_FAILED = ("The engine version upgrade of the DB snapshot failed: 14.17 to 15.19. The "
+               "snapshot was rolled back to 14.17: ")
+LOG_NAME = r"^error/postgresql\.log\.\d{4}-\d{2}-\d{2}-\d{2}$"
+
+
+class SnapshotUpgradeTest(DoubleBase):
+    """ModifyDBSnapshot across majors (14 -> 15) with its two fault switches, and the "backup"
+    snapshot mode next to the default crash-consistent one. The source (with a logical slot, as
+    during a relocation) is seeded twice: as `src` (crash-consistent snapshots) and as
+    `src-backup` (snapshot_mode backup). s14 is copied into s14-nologs and s14-fail, and the
+    three are upgraded at once."""
+    MAJOR = 14
+
+    @classmethod
+    def seed(cls, seed):
+        missing = [m for m in (14, 15) if pg_bin(m) is None]
+        if missing:
+            raise unittest.SkipTest(f"no PostgreSQL {missing} binaries")
+        src = seed["instances"][0]
+        src.update(engine_version="14.17", parameter_group="src14")
+        seed["instances"].append(dict(src, id="src-backup", snapshot_mode="backup"))
+        seed["parameter_groups"].append({"name": "src14", "family": "postgres14",
+                                         "parameters": {"rds.logical_replication": "1"}})
+        seed["engine_versions"] = [
+            {"version": "14.17", "family": "postgres14",
+             "valid_upgrade_targets": [{"version": "14.18", "is_major": False},
+                                       {"version": "15.19", "is_major": True}]},
+            {"version": "15.19", "family": "postgres15", "valid_upgrade_targets": []}]
+        seed["bin_dirs"] = {str(m): pg_bin(m) for m in (14, 15)}
+        seed["snapshot_upgrade_faults"] = {"logs_not_kept": ["s14-nologs"],
+                                           "upgrade_fails": ["s14-fail"]}
+        seed["faults"] = []
+        seed["timings"] = {"snapshot_seconds": 0}
+        return seed
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        psql(cls.src_port, "SELECT pg_create_logical_replication_slot('relocate', 'pgoutput')")
+        cls.before = psql(cls.src_port, "SELECT pg_current_wal_lsn()")
+        cls.rds.create_db_snapshot(DBInstanceIdentifier="src", DBSnapshotIdentifier="s14")
+        cls.rds.create_db_snapshot(DBInstanceIdentifier="src-backup",
+                                   DBSnapshotIdentifier="s14-backup")
+
+    def test_10_upgrade_across_majors(self):
+        self.wait_snapshot("s14")
+        type(self).after = self.src_lsn()
+        for copy in ("s14-nologs", "s14-fail"):
+            self.rds.copy_db_snapshot(SourceDBSnapshotIdentifier="s14",
+                                      TargetDBSnapshotIdentifier=copy)
+        for ident in ("s14-nologs", "s14-fail"):
+            self.wait_snapshot(ident)
+        resp = self.assertCode("InvalidParameterValue", self.rds.modify_db_snapshot,
+                               DBSnapshotIdentifier="s14", EngineVersion="16.9")
+        self.assertEqual(resp["Error"]["Message"], "Cannot upgrade postgres from 14.17 to 16.9")
+        for ident in ("s14", "s14-nologs", "s14-fail"):
+            out = self.rds.modify_db_snapshot(DBSnapshotIdentifier=ident,
+                                              EngineVersion="15.19")["DBSnapshot"]
+            self.assertEqual((out["Status"], out["EngineVersion"]), ("upgrading", "14.17"))
+        self.assertCode("InvalidDBSnapshotState", self.rds.delete_db_snapshot,
+                        DBSnapshotIdentifier="s14")
+        self.assertCode("InvalidDBSnapshotState", self.rds.modify_db_snapshot,
+                        DBSnapshotIdentifier="s14", EngineVersion="15.19")
+        versions = {ident: self.wait_snapshot(ident, timeout=300)[0]["EngineVersion"]
+                    for ident in ("s14", "s14-nologs", "s14-fail")}
+        self.assertEqual(versions, {"s14": "15.19", "s14-nologs": "15.19", "s14-fail": "14.17"})
+        self.assertEqual(self.events("s14", "db-snapshot"),
+                         ["Creating manual snapshot.", "Manual snapshot created.",
+                          SNAP_STARTED, SNAP_FINISHED])
+        failed = self.events("s14-fail", "db-snapshot")
+        self.assertEqual(failed[-2], SNAP_STARTED)
+        self.assertTrue(failed[-1].startswith(SNAP_FAILED), failed)
+
+    def test_20_restores(self):
+        restores = {"up15": "s14", "nologs15": "s14-nologs", "still14": "s14-fail",
+                    "backup14": "s14-backup"}
+        self.wait_snapshot("s14-backup")
+        for ident, snap in restores.items():
+            self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=ident,
+                                                          DBSnapshotIdentifier=snap)
+        ports, texts = {}, {}
+        for ident in restores:
+            inst = self.wait_instance(ident)
+            ports[ident] = inst["Endpoint"]["Port"]
+            self.assertEqual(psql(ports[ident], "select count(*) from t"), "100")
+            names, texts[ident] = self.log_text(ident)
+            for name in names:
+                self.assertRegex(name, LOG_NAME)
+            major = "15" if ident.endswith("15") else "14"
+            self.assertEqual((inst["EngineVersion"][:2],
+                              psql(ports[ident], "show server_version_num")[:2]), (major, major))
+
+        # Upgraded: the rows, no slot; the 14 server's crash recovery during the upgrade, then
+        # the 15 server's own clean start-up.
+        self.assertEqual(psql(ports["up15"], "SELECT count(*) FROM pg_replication_slots"), "0")
+        text = texts["up15"]
+        self.assertIn("starting PostgreSQL 14.", text)
+        self.assertIn("starting PostgreSQL 15.", text)
+        old, new = text.split("starting PostgreSQL 15.", 1)
+        self.assertIn("starting PostgreSQL 14.", old)
+        self.assertCrashRecoveryEndsBetween(old, self.before, self.after, 14)
+        self.assertNotIn("redo starts at", new)
+        self.assertIn("database system is ready to accept connections", new)
+
+        # The upgrade host's logs not kept: the 15 server's lines only.
+        text = texts["nologs15"]
+        self.assertIn("starting PostgreSQL 15.", text)
+        self.assertNotIn("PostgreSQL 14", text)
+        self.assertNotIn("redo starts at", text)
+
+        # The failed upgrade left the snapshot as it was: crash-consistent 14, with the slot.
+        self.assertCrashRecoveryEndsBetween(texts["still14"], self.before, self.after, 14)
+        # The backup mode: backup recovery (14 words it "consistent recovery state reached"),
+        # the WAL ending at the backup's end, the slot copied too.
+        text = texts["backup14"]
+        self.assertIn("consistent recovery state reached at", text)
+        self.assertIn("redo done at", text)
+        self.assertEqual(end_of_wal(text, 14), [])
+        for ident in ("still14", "backup14"):
+            self.assertEqual(psql(ports[ident], "SELECT string_agg(slot_name, ',') FROM "
+                                                "pg_replication_slots"), "relocate")
 
 
 if __name__ == "__main__":
