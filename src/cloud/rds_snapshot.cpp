@@ -15,6 +15,7 @@
 
 #include "aws/credential_sources.h"
 #include "aws/rds.h"
+#include "cloud/rds_logs.h"
 #include "cloud/rds_plan.h"
 #include "cloud/rds_wait.h"
 #include "engine/replication_link.h"
@@ -192,7 +193,7 @@ class RdsSnapshotSource : public SnapshotSource {
             *progress = fmt::format("{}, PostgreSQL {}", now.status, now.engine_version);
             if (now.status != "available") return false;
             if (now.engine_version == hop) return true;
-            DBR_ASSIGN_OR_RETURN(std::string failed, FailureEvents("db-snapshot", id, since));
+            DBR_ASSIGN_OR_RETURN(std::string failed, FailureEvents(rds_, "db-snapshot", id, since));
             if (failed.empty() &&
                 ctx.clock.Now() - asked <= Timings::Default().rds.upgrade_given_up_after)
               return false;  // not started yet
@@ -279,21 +280,8 @@ class RdsSnapshotSource : public SnapshotSource {
       return Status::Error("internal: the run state lacks the snapshot's bounds");
     const std::chrono::minutes skew = Timings::Default().rds.clock_skew;
     const auto since = *before - skew;
-    const int64_t since_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count();
-    auto files = rds_.LogFiles(st.instance, since_ms);
-    if (!files.ok()) return files.status();
-    // One text in the order the files were written: a recovery may span a log rotation.
-    std::stable_sort(files->begin(), files->end(),
-                     [](const aws::LogFile& a, const aws::LogFile& b) {
-                       return a.last_written_ms < b.last_written_ms;
-                     });
-    std::string text;
-    for (const auto& f : *files) {
-      DBR_ASSIGN_OR_RETURN(std::string file_text, DownloadLog(st.instance, f.name));
-      if (!file_text.empty() && file_text.back() != '\n') file_text += '\n';
-      text += file_text;
-    }
+    size_t files = 0;
+    DBR_ASSIGN_OR_RETURN(std::string text, LogsSince(rds_, st.instance, since, &files));
     if (upgraded_snapshot) {
       // Lines the upgraded cluster wrote name LSNs past the end of the data: pg_upgrade restarts
       // WAL at the old cluster's next segment.
@@ -309,9 +297,8 @@ class RdsSnapshotSource : public SnapshotSource {
             st.instance, major));
     }
     std::vector<pg::RecoveryEnd> found = pg::FindRecoveryEnds(text);
-    log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)",
-              files->size(), st.instance, HumanBytes(static_cast<double>(text.size())),
-              found.size());
+    log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)", files,
+              st.instance, HumanBytes(static_cast<double>(text.size())), found.size());
     auto lsn = pg::ChooseSnapshotLsn(found, *lower, *upper, since, *after + skew);
     if (!lsn.ok())
       return lsn.status().Wrap(
@@ -448,7 +435,7 @@ class RdsSnapshotSource : public SnapshotSource {
           *progress = fmt::format("{}, PostgreSQL {}", now.status, now.engine_version);
           if (now.status != "available") return false;
           if (now.engine_version == hop.version) return true;
-          DBR_ASSIGN_OR_RETURN(std::string refusal, UpgradeRefusal(id, hop.requested_at));
+          DBR_ASSIGN_OR_RETURN(std::string refusal, UpgradeRefusal(rds_, id, hop.requested_at));
           const bool given_up =
               ctx.clock.Now() - waiting_since > Timings::Default().rds.upgrade_given_up_after;
           if (refusal.empty() && !given_up) return false;  // not started yet
@@ -461,67 +448,6 @@ class RdsSnapshotSource : public SnapshotSource {
               ctx.state.rds.dst_host, ctx.state.rds.dst_port));
         },
         ctx.clock);
-  }
-
-  // What AWS said of an upgrade of `id` requested at `since`: the events that report a failure,
-  // and the pg_upgrade_precheck.log it wrote; "" when it reported none.
-  Result<std::string> UpgradeRefusal(const std::string& id, const std::string& since) {
-    DBR_ASSIGN_OR_RETURN(std::string out, FailureEvents("db-instance", id, since));
-    if (out.empty()) return out;
-    auto requested = aws::ParseIso8601(since);
-    const int64_t since_ms =
-        requested ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                        (*requested - Timings::Default().rds.clock_skew).time_since_epoch())
-                        .count()
-                  : 0;
-    DBR_ASSIGN_OR_RETURN(std::vector<aws::LogFile> files, rds_.LogFiles(id, since_ms));
-    for (const auto& f : files) {
-      if (f.name.find("pg_upgrade_precheck") == std::string::npos) continue;
-      DBR_ASSIGN_OR_RETURN(std::string text, DownloadLog(id, f.name));
-      out += "  " + f.name + ":\n";
-      for (const auto& line : LastLines(text, kPrecheckLines)) out += "    " + line + "\n";
-    }
-    if (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
-
-  // The events of `id` since `since` that report a failure, one per line; "" when none does.
-  Result<std::string> FailureEvents(const std::string& source_type, const std::string& id,
-                                    const std::string& since) {
-    DBR_ASSIGN_OR_RETURN(std::vector<aws::Event> events, rds_.Events(source_type, id, since));
-    std::string out;
-    for (const auto& e : events)
-      if (e.message.find("cannot be upgraded") != std::string::npos ||
-          e.message.find("fail") != std::string::npos)
-        out += fmt::format("  event {}: {}\n", e.date, e.message);
-    return out;
-  }
-
-  static constexpr size_t kPrecheckLines = 30;
-
-  static std::vector<std::string> LastLines(const std::string& text, size_t n) {
-    std::vector<std::string> lines;
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      if (end > start) lines.push_back(text.substr(start, end - start));
-      start = end + 1;
-    }
-    if (lines.size() > n) lines.erase(lines.begin(), lines.end() - static_cast<ptrdiff_t>(n));
-    return lines;
-  }
-
-  // A whole log file, portion by portion.
-  Result<std::string> DownloadLog(const std::string& id, const std::string& file) {
-    std::string text, marker = "0";
-    for (;;) {
-      DBR_ASSIGN_OR_RETURN(aws::LogPortion portion, rds_.DownloadLogPortion(id, file, marker));
-      text += portion.data;
-      if (!portion.more || portion.marker.empty() || portion.marker == marker) break;
-      marker = portion.marker;
-    }
-    return text;
   }
 
   Result<RdsPhase> ReadReplicas(RunContext& ctx) {

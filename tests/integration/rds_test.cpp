@@ -399,11 +399,12 @@ TEST_F(RdsTest, CleanupAfterAnInterruptedRunFindsItsSnapshot) {
 
 // The LSN logic is what the heartbeat verification proves: an origin advanced past the real end
 // of the restored data (here: to where the source is after the restore) loses the rows written in
-// between, and the run says so instead of declaring success.
+// between, and the run says so instead of declaring success. Run with upgrade.method snapshot,
+// whose LSN rests on more assumptions about AWS than method instance's.
 TEST_F(RdsTest, AnLsnFromTheWrongMomentIsCaught) {
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 2000).ok());
   StartDouble(Seed());
-  auto config = Config();
+  auto config = Config("upgrade:\n  method: snapshot\n");
   CommandResult r = Run("run", config, {{"DBR_CRASH_AT", "rds:prepare"}});
   ASSERT_EQ(r.exit_code, 137) << r.err;
   // Heartbeats land after the true LSN: a few more from the heartbeat writer.
@@ -671,6 +672,74 @@ TEST_F(RdsTest, AllowedSourceRebootRefusesADefaultParameterGroup) {
   auto source = Aws().DescribeInstance("shop-db");
   ASSERT_TRUE(source.ok()) << source.message();
   EXPECT_EQ(source->status, "available");
+}
+
+// upgrade.method snapshot across majors: ModifyDBSnapshot upgrades the snapshot (the double: its
+// data started on 14, so its crash recovery is logged by 14, then dumped into a 15 cluster), and
+// the LSN is read only from the lines 14 logged.
+TEST_F(RdsMajorTest, FourteenToFifteenWithMethodSnapshot) {
+  ASSERT_NO_FATAL_FAILURE(StartSource(14));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
+  StartDouble(MajorSeed());
+  LiveWriter writer(*src_, "app");
+  auto config = Config(
+      "upgrade:\n  engine_version: \"15\"\n  method: snapshot\n  parameter_group: shop-params\n");
+  CommandResult r = Run("run", config);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
+  EXPECT_NE(r.err.find("upgrading snapshot"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(rule: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+  auto instance = Aws().DescribeInstance("shop-db-v15");
+  ASSERT_TRUE(instance.ok()) << instance.message();
+  EXPECT_EQ(instance->engine_version, "15.19");
+  EXPECT_EQ(DestinationMajor(), "15");
+  ExpectSynced(&writer);
+  CommandResult cleanup = Run("cleanup", config);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+}
+
+// The two ways method snapshot can go wrong without AWS failing a call, each stopped before
+// anything is subscribed, naming what is missing: the upgrade host's log not kept (only the new
+// major's lines, whose positions lie past the data), and an upgrade AWS silently rolled back.
+TEST_F(RdsMajorTest, MethodSnapshotStopsWhereAwsLeavesItBlind) {
+  ASSERT_NO_FATAL_FAILURE(StartSource(14));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 1000).ok());
+  const auto config_text =
+      "upgrade:\n  engine_version: \"15\"\n  method: snapshot\n  parameter_group: shop-params\n";
+  {
+    nlohmann::json seed = MajorSeed();
+    seed["snapshot_upgrade_faults"] = {{"logs_not_kept", true}};
+    StartDouble(seed);
+    auto config = Config(config_text);
+    CommandResult r = Run("run", config);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("hold no line written by PostgreSQL 14"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("use upgrade.method: instance"), std::string::npos) << r.err;
+    auto dst = pg::Connection::Open(DestinationParams());
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription"), "0");
+    EXPECT_FALSE(State()["steps"].contains("subscription")) << State().dump(2);
+    CommandResult cleanup = Run("cleanup", config);
+    ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+    rds_.reset();
+    client_.reset();
+    double_.reset();
+    std::filesystem::remove_all(state_dir());
+  }
+  {
+    nlohmann::json seed = MajorSeed();
+    seed["snapshot_upgrade_faults"] = {{"upgrade_fails", true}};
+    StartDouble(seed);
+    CommandResult r = Run("run", Config(config_text));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    for (const char* part : {"AWS did not upgrade snapshot", "from PostgreSQL 14.17 to 15.19",
+                             "it is available at 14.17", "AWS said:", "failed"})
+      EXPECT_NE(r.err.find(part), std::string::npos) << part << " in:\n" << r.err;
+    auto restored = Aws().FindInstance("shop-db-v15");
+    ASSERT_TRUE(restored.ok()) << restored.message();
+    EXPECT_FALSE(restored->has_value())
+        << "nothing is restored from a snapshot AWS did not upgrade";
+  }
 }
 
 }  // namespace
