@@ -9,7 +9,8 @@
 
 namespace dbr {
 
-std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config);  // rds_snapshot.cpp
+// rds_snapshot.cpp
+std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config, SharedRdsPlan plan);
 
 namespace {
 
@@ -21,6 +22,7 @@ class RdsCloud : public Cloud {
     aws::RdsSession session(config.aws);
     auto planned = PlanRdsRelocation(config, session.rds(),
                                      {progress.snapshot_requested, progress.destination_is_ours});
+    *plan_ = planned.plan;
     std::vector<CheckResult> out;
     for (auto& f : planned.findings) {
       CheckResult& c = out.emplace_back();
@@ -67,7 +69,7 @@ class RdsCloud : public Cloud {
   }
 
   std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) override {
-    return MakeRdsSnapshotSource(config);
+    return MakeRdsSnapshotSource(config, plan_);
   }
 
   Status DeleteIntermediates(const Config& config, const RunState& state, bool dry_run,
@@ -101,6 +103,9 @@ class RdsCloud : public Cloud {
     }
     return Status::Ok();
   }
+
+ private:
+  SharedRdsPlan plan_ = std::make_shared<std::optional<RdsPlan>>();
 };
 
 }  // namespace

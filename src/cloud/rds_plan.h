@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +42,11 @@ struct RdsPlan {
   std::vector<std::string> replica_classes;  // one read replica per source read replica
   bool logical_replication_on = false;       // rds.logical_replication = 1 on the source
 };
+
+// The plan pre-flight made, shared with the snapshot source of the same run, so that the run
+// follows what `run`'s own pre-flight printed (and asks AWS once): empty until it is made, and
+// when pre-flight found a FAIL.
+using SharedRdsPlan = std::shared_ptr<std::optional<RdsPlan>>;
 
 struct RdsPlanResult {
   std::vector<RdsFinding> findings;

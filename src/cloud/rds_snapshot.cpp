@@ -45,7 +45,8 @@ std::string Compact(const std::string& iso) {  // 2026-12-02T01:02:03Z -> 202612
 
 class RdsSnapshotSource : public SnapshotSource {
  public:
-  explicit RdsSnapshotSource(const Config& config) : session_(config.aws), rds_(session_.rds()) {}
+  RdsSnapshotSource(const Config& config, SharedRdsPlan planned)
+      : session_(config.aws), rds_(session_.rds()), planned_(std::move(planned)) {}
 
   const char* name() const override { return "RDS snapshot"; }
   bool ExportsSnapshot() const override { return false; }
@@ -57,12 +58,16 @@ class RdsSnapshotSource : public SnapshotSource {
           "upgrade.method is {}, and this relocation was started with upgrade.method {}: put {} "
           "back to finish it, or run `db_relocate cleanup` and start again",
           ctx.config.upgrade.method, st.method, st.method));
-    auto planned =
-        PlanRdsRelocation(ctx.config, rds_, {!st.snapshot.empty(), !st.instance.empty()});
-    for (const auto& f : planned.findings)
-      if (!f.ok)
-        return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
-    plan_ = std::move(*planned.plan);
+    if (planned_ && *planned_) {
+      plan_ = **planned_;  // the run's pre-flight made it
+    } else {
+      auto planned =
+          PlanRdsRelocation(ctx.config, rds_, {!st.snapshot.empty(), !st.instance.empty()});
+      for (const auto& f : planned.findings)
+        if (!f.ok)
+          return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
+      plan_ = std::move(*planned.plan);
+    }
     using Row = PhaseRow<RdsPhase>;
     const Row phases[] = {
         {RdsPhase::kNone,
@@ -529,13 +534,14 @@ class RdsSnapshotSource : public SnapshotSource {
 
   aws::RdsSession session_;
   aws::Rds& rds_;
+  SharedRdsPlan planned_;
   RdsPlan plan_;
 };
 
 }  // namespace
 
-std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config) {
-  return std::make_unique<RdsSnapshotSource>(config);
+std::unique_ptr<SnapshotSource> MakeRdsSnapshotSource(const Config& config, SharedRdsPlan plan) {
+  return std::make_unique<RdsSnapshotSource>(config, std::move(plan));
 }
 
 }  // namespace dbr

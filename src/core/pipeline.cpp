@@ -39,6 +39,7 @@ Status CheckBeforeStarting(RunContext& ctx) {
   options.destination_schema_is_ours = ctx.state.snapshot_phase != SnapshotPhase::kNone;
   options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
   options.destination_instance_is_ours = !ctx.state.rds.instance.empty();
+  options.cloud = ctx.cloud.get();
   PreflightReport report = RunPreflight(ctx.config, options);
   if (ctx.cloud && ctx.cloud->CanEnableLogicalReplication(ctx.config, report)) {
     DBR_RETURN_IF_ERROR(ctx.cloud->EnableLogicalReplication(ctx.config));

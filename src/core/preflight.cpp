@@ -82,7 +82,11 @@ class Preflight {
       CheckPgDump(*src);
     }
     if (config_.cutover.configured) CheckCutover(*src, dst ? &*dst : nullptr);
-    if (auto cloud = MakeCloud(config_)) CheckCloud(*cloud);
+    if (options_.cloud != nullptr) {
+      CheckCloud(*options_.cloud);
+    } else if (auto cloud = MakeCloud(config_)) {
+      CheckCloud(*cloud);
+    }
     return std::move(report_);
   }
 

@@ -10,12 +10,17 @@
 
 namespace dbr {
 
+class Cloud;
+
 struct PreflightOptions {
   // `run` resuming after its schema was restored: tables on the destination are its own.
   bool destination_schema_is_ours = false;
   // `run` resuming after it requested the RDS snapshot / restored the destination instance.
   bool rds_snapshot_requested = false;
   bool destination_instance_is_ours = false;
+  // The run's cloud, whose checks then make the plan its snapshot source follows; null: one of
+  // pre-flight's own (`check`).
+  Cloud* cloud = nullptr;
 };
 
 PreflightReport RunPreflight(const Config& config, const PreflightOptions& options = {});

@@ -275,9 +275,22 @@ TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
   EXPECT_NE(check.out.find("15.18 -> 15.19"), std::string::npos) << check.out;
   EXPECT_NE(check.out.find("copied encrypted"), std::string::npos) << check.out;
 
+  auto orderability_checks = [&] {
+    auto read = ReadFile(double_->log_file());
+    const std::string log = read.ok() ? *read : "";
+    size_t n = 0;
+    for (size_t at = log.find("DescribeOrderableDBInstanceOptions"); at != std::string::npos;
+         at = log.find("DescribeOrderableDBInstanceOptions", at + 1))
+      ++n;
+    return n;
+  };
+  const size_t checks_before_run = orderability_checks();
   CommandResult r = Run("run", config);
   ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
   EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+  // The plan is made once per run (by its pre-flight): the class checked once at 15.18 (the
+  // restore) and once at 15.19.
+  EXPECT_EQ(orderability_checks() - checks_before_run, 2u);
   EXPECT_EQ(r.err.find(kSecret), std::string::npos);
   EXPECT_EQ(r.out.find(kSecret), std::string::npos);
 
@@ -603,13 +616,18 @@ TEST_F(RdsMajorTest, ThirteenToFifteenInTwoInstanceHopsSurvivesAKillInEach) {
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
 }
 
-// 15 -> 17 in one hop. A logical slot left on the restored instance makes AWS refuse the upgrade
-// at its pre-check: the run stops with AWS's own words (its event and pg_upgrade_precheck.log),
-// having subscribed nothing; once the slot is gone, the same command finishes the relocation.
+// 15 -> 17 in one hop, from a snapshot that is a base backup. A logical slot left on the restored
+// instance makes AWS refuse the upgrade at its pre-check: the run stops with AWS's own words (its
+// event and pg_upgrade_precheck.log), having subscribed nothing; once the slot is gone, the same
+// command finishes the relocation.
 TEST_F(RdsMajorTest, FifteenToSeventeenReportsAwsPrecheckRefusalThenFinishes) {
   ASSERT_NO_FATAL_FAILURE(StartSource(15));
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
-  StartDouble(MajorSeed());
+  // The snapshot an online base backup (the other tests: crash-consistent, as RDS's are), so
+  // that both forms of the restore's recovery log run end to end.
+  nlohmann::json seed = MajorSeed();
+  seed["snapshot_mode"] = "backup";
+  StartDouble(seed);
   LiveWriter writer(*src_, "app");
   auto config = Config("upgrade:\n  engine_version: \"17\"\n  parameter_group: shop17-params\n");
 
