@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cloud/rds_plan.h"
 #include "harness/aws_double.h"
 #include "harness/cluster.h"
 #include "harness/relocation.h"
@@ -568,6 +569,22 @@ class RdsMajorTest : public RdsTest {
     auto v = dst->QueryValue("SELECT current_setting('server_version_num')::int / 10000");
     return v.ok() ? *v : v.message();
   }
+
+  // After a successful run: instance `id` at `version` in `group`, its server of that major,
+  // every table equal once the writers stop, and `cleanup` leaving no slot on the source.
+  void ExpectRelocatedTo(const std::string& id, const std::string& version,
+                         const std::string& group, LiveWriter* writer,
+                         const std::filesystem::path& config) {
+    auto instance = Aws().DescribeInstance(id);
+    ASSERT_TRUE(instance.ok()) << instance.message();
+    EXPECT_EQ(instance->engine_version, version);
+    EXPECT_EQ(instance->parameter_group, group);
+    EXPECT_EQ(DestinationMajor(), MajorOf(version));
+    ExpectSynced(writer);
+    CommandResult cleanup = Run("cleanup", config);
+    ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+    EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  }
 };
 
 // 13 -> 15 in two hops (13.20 -> 14.17 -> 15.19), killed once inside each ModifyDBInstance wait:
@@ -604,16 +621,7 @@ TEST_F(RdsMajorTest, ThirteenToFifteenInTwoInstanceHopsSurvivesAKillInEach) {
   ASSERT_EQ(state["rds"]["instance_hops"].size(), 2u) << state.dump(2);
   for (const auto& hop : state["rds"]["instance_hops"])
     EXPECT_GT(hop["seconds"].get<double>(), 0) << state.dump(2);
-  auto instance = Aws().DescribeInstance("shop-db-v15");
-  ASSERT_TRUE(instance.ok()) << instance.message();
-  EXPECT_EQ(instance->engine_version, "15.19");
-  EXPECT_EQ(instance->parameter_group, "shop-params");
-  EXPECT_EQ(DestinationMajor(), "15");
-  ExpectSynced(&writer);
-
-  CommandResult cleanup = Run("cleanup", config);
-  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
-  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  ExpectRelocatedTo("shop-db-v15", "15.19", "shop-params", &writer, config);
 }
 
 // 15 -> 17 in one hop, from a snapshot that is a base backup. A logical slot left on the restored
@@ -662,14 +670,7 @@ TEST_F(RdsMajorTest, FifteenToSeventeenReportsAwsPrecheckRefusalThenFinishes) {
   CommandResult r = Run("run", config);
   ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
   EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
-  instance = Aws().DescribeInstance("shop-db-v17");
-  ASSERT_TRUE(instance.ok()) << instance.message();
-  EXPECT_EQ(instance->engine_version, "17.5");
-  EXPECT_EQ(instance->parameter_group, "shop17-params");
-  EXPECT_EQ(DestinationMajor(), "17");
-  ExpectSynced(&writer);
-  CommandResult cleanup = Run("cleanup", config);
-  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  ExpectRelocatedTo("shop-db-v17", "17.5", "shop17-params", &writer, config);
 }
 
 // AWS does not let anyone modify a default parameter group: with one, allow_source_reboot cannot
@@ -707,13 +708,7 @@ TEST_F(RdsMajorTest, FourteenToFifteenWithMethodSnapshot) {
   EXPECT_NE(r.err.find("upgrading snapshot"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("(rule: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
-  auto instance = Aws().DescribeInstance("shop-db-v15");
-  ASSERT_TRUE(instance.ok()) << instance.message();
-  EXPECT_EQ(instance->engine_version, "15.19");
-  EXPECT_EQ(DestinationMajor(), "15");
-  ExpectSynced(&writer);
-  CommandResult cleanup = Run("cleanup", config);
-  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  ExpectRelocatedTo("shop-db-v15", "15.19", "shop-params", &writer, config);
 }
 
 // The two ways method snapshot can go wrong without AWS failing a call, each stopped before
