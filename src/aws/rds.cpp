@@ -103,6 +103,19 @@ Result<XmlReply> Rds::Call(const std::string& action, const QueryParams& params,
   return client_.Query("rds", kRdsVersion, action, params, error);
 }
 
+Status Rds::EachPage(const std::string& action, QueryParams params,
+                     const std::function<void(const pugi::xml_node& result)>& each) {
+  std::string marker;
+  do {
+    if (!marker.empty()) params["Marker"] = marker;
+    auto r = Call(action, params);
+    if (!r.ok()) return r.status();
+    each(r->result());
+    marker = Text(r->result(), "Marker");
+  } while (!marker.empty());
+  return Status::Ok();
+}
+
 Result<std::optional<DbInstance>> Rds::FindInstance(const std::string& id) {
   AwsError error;
   auto r = Call("DescribeDBInstances", {{"DBInstanceIdentifier", id}}, &error);
@@ -124,16 +137,10 @@ Result<DbInstance> Rds::DescribeInstance(const std::string& id) {
 
 Result<std::vector<DbInstance>> Rds::Instances() {
   std::vector<DbInstance> out;
-  std::string marker;
-  do {
-    QueryParams p;
-    SetIf(p, "Marker", marker);
-    auto r = Call("DescribeDBInstances", p);
-    if (!r.ok()) return r.status();
-    for (auto n : r->result().child("DBInstances").children("DBInstance"))
+  DBR_RETURN_IF_ERROR(EachPage("DescribeDBInstances", {}, [&](const pugi::xml_node& result) {
+    for (auto n : result.child("DBInstances").children("DBInstance"))
       out.push_back(ParseInstance(n));
-    marker = Text(r->result(), "Marker");
-  } while (!marker.empty());
+  }));
   return out;
 }
 
@@ -158,16 +165,11 @@ Result<DbSnapshot> Rds::DescribeSnapshot(const std::string& id) {
 
 Result<std::map<std::string, std::string>> Rds::Parameters(const std::string& group) {
   std::map<std::string, std::string> out;
-  std::string marker;
-  do {
-    QueryParams p{{"DBParameterGroupName", group}};
-    SetIf(p, "Marker", marker);
-    auto r = Call("DescribeDBParameters", p);
-    if (!r.ok()) return r.status();
-    for (auto n : r->result().child("Parameters").children("Parameter"))
-      out[Text(n, "ParameterName")] = Text(n, "ParameterValue");
-    marker = Text(r->result(), "Marker");
-  } while (!marker.empty());
+  DBR_RETURN_IF_ERROR(EachPage("DescribeDBParameters", {{"DBParameterGroupName", group}},
+                               [&](const pugi::xml_node& result) {
+                                 for (auto n : result.child("Parameters").children("Parameter"))
+                                   out[Text(n, "ParameterName")] = Text(n, "ParameterValue");
+                               }));
   return out;
 }
 
@@ -203,16 +205,13 @@ Result<std::optional<EngineVersion>> Rds::FindEngineVersion(const std::string& v
 
 Result<std::vector<EngineVersion>> Rds::EngineVersionsOfMajor(const std::string& major) {
   std::vector<EngineVersion> out;
-  std::string marker;
-  do {
-    QueryParams p{{"Engine", "postgres"}, {"DBParameterGroupFamily", "postgres" + major}};
-    SetIf(p, "Marker", marker);
-    auto r = Call("DescribeDBEngineVersions", p);
-    if (!r.ok()) return r.status();
-    for (auto n : r->result().child("DBEngineVersions").children("DBEngineVersion"))
-      out.push_back(ParseEngineVersion(n));
-    marker = Text(r->result(), "Marker");
-  } while (!marker.empty());
+  DBR_RETURN_IF_ERROR(
+      EachPage("DescribeDBEngineVersions",
+               {{"Engine", "postgres"}, {"DBParameterGroupFamily", "postgres" + major}},
+               [&](const pugi::xml_node& result) {
+                 for (auto n : result.child("DBEngineVersions").children("DBEngineVersion"))
+                   out.push_back(ParseEngineVersion(n));
+               }));
   return out;
 }
 
@@ -311,32 +310,25 @@ Status Rds::UpgradeInstance(const InstanceUpgrade& u) {
 Result<std::vector<Event>> Rds::Events(const std::string& source_type, const std::string& id,
                                        const std::string& since) {
   std::vector<Event> out;
-  std::string marker;
-  do {
-    QueryParams p{{"SourceIdentifier", id}, {"SourceType", source_type}, {"StartTime", since}};
-    SetIf(p, "Marker", marker);
-    auto r = Call("DescribeEvents", p);
-    if (!r.ok()) return r.status();
-    for (auto n : r->result().child("Events").children("Event"))
-      out.push_back({Text(n, "Date"), Text(n, "Message")});
-    marker = Text(r->result(), "Marker");
-  } while (!marker.empty());
+  DBR_RETURN_IF_ERROR(
+      EachPage("DescribeEvents",
+               {{"SourceIdentifier", id}, {"SourceType", source_type}, {"StartTime", since}},
+               [&](const pugi::xml_node& result) {
+                 for (auto n : result.child("Events").children("Event"))
+                   out.push_back({Text(n, "Date"), Text(n, "Message")});
+               }));
   return out;
 }
 
 Result<std::vector<LogFile>> Rds::LogFiles(const std::string& instance_id, int64_t since_ms) {
   std::vector<LogFile> out;
-  std::string marker;
-  do {
-    QueryParams p{{"DBInstanceIdentifier", instance_id},
-                  {"FileLastWritten", std::to_string(since_ms)}};
-    SetIf(p, "Marker", marker);
-    auto r = Call("DescribeDBLogFiles", p);
-    if (!r.ok()) return r.status();
-    for (auto n : r->result().child("DescribeDBLogFiles").children("DescribeDBLogFilesDetails"))
-      out.push_back({Text(n, "LogFileName"), Int(n, "LastWritten"), Int(n, "Size")});
-    marker = Text(r->result(), "Marker");
-  } while (!marker.empty());
+  DBR_RETURN_IF_ERROR(EachPage(
+      "DescribeDBLogFiles",
+      {{"DBInstanceIdentifier", instance_id}, {"FileLastWritten", std::to_string(since_ms)}},
+      [&](const pugi::xml_node& result) {
+        for (auto n : result.child("DescribeDBLogFiles").children("DescribeDBLogFilesDetails"))
+          out.push_back({Text(n, "LogFileName"), Int(n, "LastWritten"), Int(n, "Size")});
+      }));
   std::sort(out.begin(), out.end(),
             [](const LogFile& a, const LogFile& b) { return a.name < b.name; });
   return out;

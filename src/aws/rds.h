@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -166,6 +167,9 @@ class Rds {
  private:
   Result<XmlReply> Call(const std::string& action, const QueryParams& params,
                         AwsError* error = nullptr);
+  // Calls `action` page after page (Marker), handing each reply's result element to `each`.
+  Status EachPage(const std::string& action, QueryParams params,
+                  const std::function<void(const pugi::xml_node& result)>& each);
   AwsClient& client_;
 };
 
