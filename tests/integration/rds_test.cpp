@@ -581,9 +581,17 @@ class RdsMajorTest : public RdsTest {
     EXPECT_EQ(instance->parameter_group, group);
     EXPECT_EQ(DestinationMajor(), MajorOf(version));
     ExpectSynced(writer);
+    const nlohmann::json rds = State()["rds"];
     CommandResult cleanup = Run("cleanup", config);
     ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
     EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+    for (const char* key : {"snapshot", "encrypted_snapshot"}) {
+      const std::string snapshot = rds.value(key, "");
+      if (snapshot.empty()) continue;
+      auto found = Aws().FindSnapshot(snapshot);
+      ASSERT_TRUE(found.ok()) << found.message();
+      EXPECT_FALSE(found->has_value()) << snapshot << " is left in AWS";
+    }
   }
 };
 
