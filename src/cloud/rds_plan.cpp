@@ -135,14 +135,15 @@ class Planner {
             : fmt::format("rds.logical_replication is {} in parameter group {}",
                           it == params->end() || it->second.empty() ? "not set" : it->second,
                           group);
+    // AWS lets no one modify a default group: another group must be attached first.
+    if (group.starts_with("default."))
+      return (void)Add(
+          name, false, detail + ", a default parameter group, which AWS does not let anyone modify",
+          fmt::format("create a DB parameter group of family {} with rds.logical_replication = "
+                      "1, attach it to {} (aws rds modify-db-instance --db-parameter-group-name), "
+                      "then reboot it (downtime: plan it)",
+                      group.substr(std::string_view("default.").size()), plan_.source.id));
     if (up_.allow_source_reboot) {
-      if (group.starts_with("default."))
-        return BadConfig(
-            name, detail + ", a default parameter group, which AWS does not let anyone modify",
-            fmt::format("create a DB parameter group of family {} with rds.logical_replication "
-                        "= 1, attach it to {} (aws rds modify-db-instance "
-                        "--db-parameter-group-name), then reboot it (downtime: plan it)",
-                        group.substr(std::string_view("default.").size()), plan_.source.id));
       auto all = rds_.Instances();
       if (!all.ok()) return (void)Add(name, false, all.message());
       std::vector<std::string> sharing;
