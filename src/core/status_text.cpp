@@ -40,6 +40,17 @@ std::string RdsLines(const RdsState& rds) {
         fmt::format(
             "{} at {}:{}{}", rds.instance, rds.dst_host, rds.dst_port,
             rds.replicas.empty() ? "" : fmt::format(", {} read replica(s)", rds.replicas.size())));
+  if (!rds.hops.empty()) {
+    std::string hops;
+    for (const auto& version : rds.hops) {
+      std::string done;
+      for (const auto& h : rds.instance_hops)
+        if (h.version == version)
+          done = h.seconds > 0 ? " done in " + HumanDuration(h.seconds) : " under way";
+      hops += (hops.empty() ? "" : ", ") + version + done;
+    }
+    out += Field("RDS upgrade", fmt::format("method {}: {}", rds.method, hops));
+  }
   return out;
 }
 

@@ -313,5 +313,22 @@ TEST(StatusText, AnRdsSnapshotNotRestoredYetHasNoDestinationLine) {
   EXPECT_EQ(text.find("RDS destination"), std::string::npos) << text;
 }
 
+TEST(StatusText, AnRdsInstanceUpgradeShowsItsHops) {
+  StatusView v = MidCopy();
+  v.rds = {.phase = RdsPhase::kUpgradeInstance,
+           .method = "instance",
+           .snapshot = "dbr-shop-1",
+           .instance = "shop-pg15",
+           .dst_host = "127.0.0.1",
+           .dst_port = 5433,
+           .hops = {"14.17", "15.19"},
+           .instance_hops = {{"14.17", "2026-12-04T10:00:00Z", 754},
+                             {"15.19", "2026-12-04T10:13:00Z", 0}}};
+  const std::string text = StatusText(v);
+  EXPECT_TRUE(
+      HasLine(text, "RDS upgrade:     method instance: 14.17 done in 12m34s, 15.19 under way"))
+      << text;
+}
+
 }  // namespace
 }  // namespace dbr
