@@ -611,6 +611,13 @@ def pg_bin(major):
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def require_majors(*majors):
+    """Skips the test class when a major's binaries are missing, saying which."""
+    missing = [m for m in majors if pg_bin(m) is None]
+    if missing:
+        raise unittest.SkipTest(f"no PostgreSQL {missing} binaries")
+
+
 class UpgradeTest(DoubleBase):
     """ModifyDBInstance EngineVersion: RDS's rules and faults, the pre-check, a real 13 -> 15 -> 17
     upgrade of a restored instance, the rollback of a failed one. One restored instance, `up`,
@@ -619,9 +626,7 @@ class UpgradeTest(DoubleBase):
 
     @classmethod
     def seed(cls, seed):
-        missing = [m for m in (15, 17) if pg_bin(m) is None]
-        if missing:
-            raise unittest.SkipTest(f"no PostgreSQL {missing} binaries")
+        require_majors(15, 17)
         seed["instances"][0].update(engine_version="13.20", parameter_group="default.postgres13")
         seed["parameter_groups"] += [
             {"name": "src13", "family": "postgres13",
@@ -844,9 +849,7 @@ class SnapshotUpgradeTest(DoubleBase):
 
     @classmethod
     def seed(cls, seed):
-        missing = [m for m in (14, 15) if pg_bin(m) is None]
-        if missing:
-            raise unittest.SkipTest(f"no PostgreSQL {missing} binaries")
+        require_majors(14, 15)
         src = seed["instances"][0]
         src.update(engine_version="14.17", parameter_group="src14")
         seed["instances"].append(dict(src, id="src-backup", snapshot_mode="backup"))
