@@ -15,6 +15,7 @@
 
 #include "aws/credential_sources.h"
 #include "aws/rds.h"
+#include "cloud/rds_instance_upgrade.h"
 #include "cloud/rds_logs.h"
 #include "cloud/rds_plan.h"
 #include "cloud/rds_wait.h"
@@ -383,76 +384,9 @@ class RdsSnapshotSource : public SnapshotSource {
     return UpgradesInstance(ctx) ? RdsPhase::kUpgradeInstance : RdsPhase::kReplicas;
   }
 
-  // Method instance: ModifyDBInstance to each hop in turn, each recorded once AWS accepted it;
-  // after each wait the instance's EngineVersion is read again, and an upgrade AWS did not do
-  // (a failed pre-check, a failure rolled back) stops the run with what AWS said.
   Result<RdsPhase> UpgradeInstance(RunContext& ctx) {
-    RdsState& st = ctx.state.rds;
-    ctx.dst.reset();  // each hop restarts the server
-    for (const std::string& hop : st.hops) {
-      RdsInstanceHop& record = HopRecord(st, hop);
-      DBR_ASSIGN_OR_RETURN(aws::DbInstance now, rds_.DescribeInstance(st.instance));
-      if (!VersionLess(now.engine_version, hop)) continue;  // done before a restart
-      const std::string from = now.engine_version;
-      if (now.status == "available" && now.pending_engine_version.empty()) {
-        const std::string group = HopParameterGroup(plan_, from, hop);
-        log::info("upgrading instance {} from PostgreSQL {} to {} (ModifyDBInstance{}{})",
-                  st.instance, from, hop, group.empty() ? "" : ", parameter group ", group);
-        const std::string requested_at = NowUtc();
-        DBR_RETURN_IF_ERROR(
-            rds_.UpgradeInstance({st.instance, hop, MajorOf(from) != MajorOf(hop), group}));
-        record.requested_at = requested_at;
-        record.seconds = 0;
-        DBR_RETURN_IF_ERROR(ctx.SaveState());
-      }
-      CrashPoint(("rds:instance-upgrade-requested:" + hop).c_str());
-      DBR_RETURN_IF_ERROR(WaitForInstanceUpgrade(ctx, record, from));
-      auto requested = aws::ParseIso8601(record.requested_at);
-      if (requested)
-        record.seconds =
-            std::chrono::duration<double>(std::chrono::system_clock::now() - *requested).count();
-      DBR_RETURN_IF_ERROR(ctx.SaveState());
-      log::info("instance {} runs PostgreSQL {} ({} after the request)", st.instance, hop,
-                HumanDuration(record.seconds));
-    }
+    DBR_RETURN_IF_ERROR(UpgradeRestoredInstance(rds_, ctx, plan_));
     return RdsPhase::kReplicas;
-  }
-
-  static RdsInstanceHop& HopRecord(RdsState& st, const std::string& version) {
-    for (auto& h : st.instance_hops)
-      if (h.version == version) return h;
-    st.instance_hops.push_back({.version = version});
-    return st.instance_hops.back();
-  }
-
-  // Until the instance is available at the hop's version. Available at another version after
-  // AWS reported a failure, or for longer than Timings::rds.upgrade_given_up_after: AWS did not
-  // upgrade it, and says why in its events and pg_upgrade_precheck.log.
-  Status WaitForInstanceUpgrade(RunContext& ctx, const RdsInstanceHop& hop,
-                                const std::string& from) {
-    const std::string& id = ctx.state.rds.instance;
-    const Clock::TimePoint waiting_since = ctx.clock.Now();
-    return WaitForAws(
-        fmt::format("instance {} upgrade from PostgreSQL {} to {}", id, from, hop.version),
-        ctx.config.upgrade.wait_timeout,
-        [&](std::string* progress) -> Result<bool> {
-          DBR_ASSIGN_OR_RETURN(aws::DbInstance now, rds_.DescribeInstance(id));
-          *progress = fmt::format("{}, PostgreSQL {}", now.status, now.engine_version);
-          if (now.status != "available") return false;
-          if (now.engine_version == hop.version) return true;
-          DBR_ASSIGN_OR_RETURN(std::string refusal, UpgradeRefusal(rds_, id, hop.requested_at));
-          const bool given_up =
-              ctx.clock.Now() - waiting_since > Timings::Default().rds.upgrade_given_up_after;
-          if (refusal.empty() && !given_up) return false;  // not started yet
-          return Status::Error(fmt::format(
-              "AWS did not upgrade instance {} from PostgreSQL {} to {}: it is available at {}{}. "
-              "Nothing was subscribed. Fix what AWS names on {} (at {}:{}), then run `db_relocate "
-              "run` again to request the upgrade again; or give up with `db_relocate cleanup`",
-              id, from, hop.version, now.engine_version,
-              refusal.empty() ? " and AWS reported no reason" : ". AWS said:\n" + refusal, id,
-              ctx.state.rds.dst_host, ctx.state.rds.dst_port));
-        },
-        ctx.clock);
   }
 
   Result<RdsPhase> ReadReplicas(RunContext& ctx) {
