@@ -170,6 +170,11 @@ class Rds:
             raise Fault("DBSnapshotNotFound", f"DBSnapshot {ident} not found.")
         return snap
 
+    def _upgrade_targets(self, version):
+        """The versions the seed's engine list lets `version` be upgraded to."""
+        return {t["version"] for ev in self.engine_versions if ev["version"] == version
+                for t in ev.get("valid_upgrade_targets", [])}
+
     def _require_available(self, inst):
         if inst["status"] != "available":
             raise Fault("InvalidDBInstanceState",
@@ -389,9 +394,7 @@ class Rds:
         target, current = p.get("EngineVersion"), inst["engine_version"]
         if not target or target == current:
             return None
-        targets = {t["version"] for ev in self.engine_versions if ev["version"] == current
-                   for t in ev.get("valid_upgrade_targets", [])}
-        if target not in targets:
+        if target not in self._upgrade_targets(current):
             raise Fault("InvalidParameterCombination",
                         f"Cannot upgrade postgres from {current} to {target}")
         major = major_of(target)
@@ -1058,10 +1061,7 @@ class Rds:
             target = p.get("EngineVersion")
             if not target or target == snap["engine_version"]:
                 return {"DBSnapshot": self._snapshot_shape(snap)}
-            allowed = {t["version"] for ev in self.engine_versions
-                       if ev["version"] == snap["engine_version"]
-                       for t in ev.get("valid_upgrade_targets", [])}
-            if target not in allowed:
+            if target not in self._upgrade_targets(snap["engine_version"]):
                 raise Fault("InvalidParameterValue",
                             f"Cannot upgrade postgres from {snap['engine_version']} to {target}")
             major = major_of(target)
