@@ -59,27 +59,37 @@ int RunCommand(int argc, char** argv) {
         ->check(CLI::IsMember({"text", "json"}));
   };
 
+  // Every command that takes a config: its handler, and whether it reads the relocation's state
+  // (then the state must belong to the config's servers before it starts).
   struct Command {
     const char* name;
     const char* help;
+    int (*handler)(const dbr::Config&, const dbr::cli::CommandOptions&);
+    bool reads_state = false;
+    bool json_output = false;
   };
+  using namespace dbr::cli;
   const Command commands[] = {
-      {"check", "Run the pre-flight checks against the source (and destination)"},
-      {"run", "Relocate: snapshot, restore, replicate and catch up"},
-      {"status", "Show the relocation's step, copy progress, replication lag and heartbeat"},
-      {"verify", "Compare every table between source and destination while replication runs"},
-      {"cutover", "Move the application's traffic to the destination"},
-      {"rollback", "Move the application's traffic back to the source"},
-      {"proxy", "Start or reload a managed proxy and show where it sends traffic"},
-      {"cleanup", "Remove what the relocation created (--dry-run lists it)"},
-      {"report", "Write an HTML report: steps, copy throughput, lag, cut-over, verify"},
+      {"check", "Run the pre-flight checks against the source (and destination)", Check, false,
+       true},
+      {"plan", "Print what run and cutover would do (scope, sizes, copy, switch); changes nothing",
+       Plan, false, true},
+      {"run", "Relocate: snapshot, restore, replicate and catch up", Run, true},
+      {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
+       ShowStatus, true, true},
+      {"verify", "Compare every table between source and destination while replication runs",
+       Verify, true, true},
+      {"cutover", "Move the application's traffic to the destination", Cutover, true},
+      {"rollback", "Move the application's traffic back to the source", Rollback, true},
+      {"proxy", "Start or reload a managed proxy and show where it sends traffic", Proxy},
+      {"cleanup", "Remove what the relocation created (--dry-run lists it)", Cleanup, true},
+      {"report", "Write an HTML report: steps, copy throughput, lag, cut-over, verify", MakeReport},
+      {"heartbeat", "", Heartbeat},  // internal: the detached writer started by `run`
   };
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     add_config(sub);
-    if (std::string(c.name) == "check" || std::string(c.name) == "status" ||
-        std::string(c.name) == "verify")
-      add_output(sub);
+    if (c.json_output) add_output(sub);
     if (std::string(c.name) == "cleanup")
       sub->add_flag("--dry-run", options.dry_run, "List what would be dropped");
     if (std::string(c.name) == "report")
@@ -87,10 +97,8 @@ int RunCommand(int argc, char** argv) {
                       "HTML file (default <state_dir>/report.html)");
     if (std::string(c.name) == "proxy")
       sub->add_flag("--stop", options.stop, "Stop the proxy db_relocate manages");
+    if (std::string(c.name) == "heartbeat") sub->group("");
   }
-  CLI::App* heartbeat = app.add_subcommand("heartbeat", "");
-  heartbeat->group("");  // internal: the detached writer started by `run`
-  add_config(heartbeat);
   app.add_subcommand("version", "Print the version");
   app.add_subcommand("help", "This help; `help config` lists the config file's keys")
       ->add_option("topic", help_topic, "config: the config file's keys")
@@ -102,8 +110,8 @@ int RunCommand(int argc, char** argv) {
       known = known || sub->get_name() == argv[1];
     if (!known) {
       std::cerr << "error: unknown command \"" << argv[1]
-                << "\"; commands: check, run, status, verify, cutover, rollback, proxy, cleanup, "
-                   "report, version, help (see --help)\n";
+                << "\"; commands: check, plan, run, status, verify, cutover, rollback, proxy, "
+                   "cleanup, report, version, help (see --help)\n";
       return dbr::cli::kExitUsage;
     }
   }
@@ -142,20 +150,12 @@ int RunCommand(int argc, char** argv) {
     std::cerr << "error: " << mine.message() << "\n";
     return dbr::cli::kExitUsage;
   }
-  for (const char* reads_the_state : {"run", "status", "verify", "cutover", "rollback", "cleanup"})
-    if (name == reads_the_state)
-      if (int rc = dbr::cli::CheckStateServers(*config, name); rc != dbr::cli::kExitOk) return rc;
-
-  if (name == "check") return dbr::cli::Check(*config, options);
-  if (name == "run") return dbr::cli::Run(*config, options);
-  if (name == "status") return dbr::cli::ShowStatus(*config, options);
-  if (name == "verify") return dbr::cli::Verify(*config, options);
-  if (name == "cleanup") return dbr::cli::Cleanup(*config, options);
-  if (name == "cutover") return dbr::cli::Cutover(*config, options);
-  if (name == "rollback") return dbr::cli::Rollback(*config, options);
-  if (name == "proxy") return dbr::cli::Proxy(*config, options);
-  if (name == "report") return dbr::cli::MakeReport(*config, options);
-  if (name == "heartbeat") return dbr::cli::Heartbeat(*config, options);
+  for (const auto& c : commands) {
+    if (name != c.name) continue;
+    if (c.reads_state)
+      if (int rc = CheckStateServers(*config, name); rc != kExitOk) return rc;
+    return c.handler(*config, options);
+  }
   std::cerr << "error: unknown command " << name << "\n";
   return dbr::cli::kExitUsage;
 }

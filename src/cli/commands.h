@@ -13,7 +13,7 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
 struct CommandOptions {
-  std::string output = "text";  // text | json (check, status)
+  std::string output = "text";  // text | json (check, plan, status, verify)
   bool dry_run = false;         // cleanup
   bool stop = false;            // proxy: stop a managed proxy
   std::string report_file;      // report: where to write it (default <state_dir>/report.html)
@@ -27,6 +27,8 @@ struct CommandOptions {
 int CheckStateServers(const Config& config, const std::string& command);
 
 int Check(const Config& config, const CommandOptions& options);
+// What run and cutover would do, read from the servers; changes nothing.
+int Plan(const Config& config, const CommandOptions& options);
 int Run(const Config& config, const CommandOptions& options);
 // Removes what the relocation created, in either direction, and a managed proxy's old backend.
 int Cleanup(const Config& config, const CommandOptions& options);

@@ -21,6 +21,7 @@
 #include "cloud/rds_wait.h"
 #include "engine/replication_link.h"
 #include "model/names.h"
+#include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
 #include "pg/quote.h"
@@ -429,6 +430,7 @@ class RdsSnapshotSource : public SnapshotSource {
     const bool prewarm = *have != "0" || st.prewarm_extension_created;
     std::vector<std::string> relations;
     if (prewarm) {
+      DBR_ASSIGN_OR_RETURN(auto schemas, SchemasInScope(*ctx.dst, ctx.config));
       // Every relation with storage in scope: tables, materialized views, indexes, and their
       // TOAST tables and TOAST indexes (a partitioned parent has no storage of its own).
       auto rels = ctx.dst->Query(
@@ -438,7 +440,7 @@ class RdsSnapshotSource : public SnapshotSource {
           "SELECT reltoastrelid::regclass::text FROM scope WHERE reltoastrelid <> 0 UNION ALL "
           "SELECT i.indexrelid::regclass::text FROM scope JOIN pg_index i ON i.indrelid = "
           "scope.reltoastrelid",
-          {pg::TextArrayLiteral(SchemasInScope(ctx.config.src.schemas))});
+          {pg::TextArrayLiteral(schemas)});
       if (!rels.ok()) return rels.status();
       for (int i = 0; i < rels->rows(); ++i) relations.push_back(rels->Get(i, 0));
     } else {

@@ -16,8 +16,9 @@ namespace dbr {
 struct ServerConfig {
   std::string user = "ops";
   std::string password = "secret";
-  std::vector<std::string> schemas = {"public"};  // YAML key `schema`: a name or a list
-  std::string name = "postgres";                  // database name
+  // YAML key `schema`: a name or a list; names or glob patterns (`app_*`)
+  std::vector<std::string> schemas = {"public"};
+  std::string name = "postgres";  // database name
   int port = 5432;
   std::string host = "127.0.0.1";
   std::string instance_id;
@@ -78,6 +79,15 @@ struct CutoverConfig {
   bool generate_auth_file = false;       // auth_file unset: written from the source's pg_authid
 };
 
+// Which relations of the schemas in scope move (`tables:` and `schemas:` blocks,
+// `exclude_table_data`): shell glob patterns, matched by model/scope.h.
+struct ScopeConfig {
+  std::vector<std::string> include_tables;      // tables.include; empty: every relation
+  std::vector<std::string> exclude_tables;      // tables.exclude
+  std::vector<std::string> exclude_table_data;  // definition moves, rows do not
+  std::vector<std::string> exclude_schemas;     // schemas.exclude (src.schema includes)
+};
+
 // The optional Prometheus endpoint (`metrics:` block).
 struct MetricsConfig {
   std::string listen;  // host:port, e.g. 127.0.0.1:9187; empty: no endpoint
@@ -93,6 +103,7 @@ struct Config {
   UpgradeConfig upgrade;
   CutoverConfig cutover;
   MetricsConfig metrics;
+  ScopeConfig scope;
 
   // Engine settings.
   int jobs = 0;  // 0: number of cores

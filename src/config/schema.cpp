@@ -2,6 +2,7 @@
 // config.h); parsing, messages, `db_relocate help config` and the docs check follow from it.
 #include "config/schema.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string_view>
@@ -47,6 +48,7 @@ const std::vector<std::string_view> kSslModes = {"disable", "allow",     "prefer
                                                  "require", "verify-ca", "verify-full"};
 const ListShape kSchemaList = {
     .single_ok = true, .empty_ok = false, .expected = "a schema name or a list of names"};
+const ListShape kPatternList = {.single_ok = true, .expected = "a pattern or a list of patterns"};
 
 // clang-format off
 const std::vector<FieldSpec> kFields = {
@@ -62,7 +64,7 @@ const std::vector<FieldSpec> kFields = {
   {"src", Block(), {}, "The source database"},
   {"src.user", Text<&Config::src, &ServerConfig::user>({.non_empty = true}), {}, "User to connect as"},
   {"src.password", Password<&Config::src, &ServerConfig::password>(), {}, "Password of src.user; prefer ${ENV_VAR}"},
-  {"src.schema", List<&Config::src, &ServerConfig::schemas>(kSchemaList), {}, "Schema(s) to relocate: a name or a list of names"},
+  {"src.schema", List<&Config::src, &ServerConfig::schemas>(kSchemaList), {}, "Schema(s) to relocate: a name or a list of names; glob patterns (app_*) allowed"},
   {"src.name", Text<&Config::src, &ServerConfig::name>({.non_empty = true}), {}, "Database name"},
   {"src.port", Int<&Config::src, &ServerConfig::port>(1, 65535), {}, "Server port"},
   {"src.host", Text<&Config::src, &ServerConfig::host>(), {}, "Server host name or address"},
@@ -119,6 +121,13 @@ const std::vector<FieldSpec> kFields = {
   {"cutover.max_lag_bytes", Int<&Config::cutover, &CutoverConfig::max_lag_bytes>(0, kNoMax), {}, "The switch refuses to start above this replication lag"},
   {"cutover.fence", Text<&Config::cutover, &CutoverConfig::fence>({.choices = {"read_only", "none"}}), {}, "Keep the old side's application roles from writing"},
   {"cutover.fence_roles", List<&Config::cutover, &CutoverConfig::fence_roles>({.expected = "a list of role names"}), "every login role but src.user, dst.user, upgrade.user, pg_*, rds*", "The application's roles"},
+
+  {"schemas", Block(), {}, "Schemas left out of those src.schema names"},
+  {"schemas.exclude", List<&Config::scope, &ScopeConfig::exclude_schemas>(kPatternList), {}, "Schema names or glob patterns that do not move"},
+  {"tables", Block(), {}, "Which tables, views and sequences of the schemas in scope move"},
+  {"tables.include", List<&Config::scope, &ScopeConfig::include_tables>(kPatternList), "every relation", "Only these move: schema.name or name, glob patterns allowed"},
+  {"tables.exclude", List<&Config::scope, &ScopeConfig::exclude_tables>(kPatternList), {}, "These do not move (after tables.include)"},
+  {"exclude_table_data", List<&Config::scope, &ScopeConfig::exclude_table_data>(kPatternList), {}, "Tables whose definition moves but whose rows do not"},
 
   {"metrics", Block(), {}, "The Prometheus endpoint; none without the block"},
   {"metrics.listen", Text<&Config::metrics, &MetricsConfig::listen>({.required = true, .format = &kMetricsListen}), "(required in the block)", "Where the endpoint listens; no authentication: keep it private"},
@@ -192,6 +201,28 @@ void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& 
   }
 }
 
+// schema.name or name: a name with more than one dot cannot be told apart.
+void ScopePatternsAreWellFormed(const FieldReader& file, Problems& problems, const std::string& key,
+                                const std::vector<std::string>& patterns, size_t max_dots) {
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    const auto dots = static_cast<size_t>(std::count(patterns[i].begin(), patterns[i].end(), '.'));
+    if (dots <= max_dots) continue;
+    problems.Add(file.MarkOf(key), key + "[" + std::to_string(i) + "]",
+                 Shown(patterns[i]) + ": expected " +
+                     (max_dots == 0 ? std::string("a schema name or pattern, without a dot")
+                                    : std::string("schema.name or name, with at most one dot")));
+  }
+}
+
+void ScopePatterns(const Config& config, const FieldReader& file, Problems& problems) {
+  ScopePatternsAreWellFormed(file, problems, "src.schema", config.src.schemas, 0);
+  ScopePatternsAreWellFormed(file, problems, "schemas.exclude", config.scope.exclude_schemas, 0);
+  ScopePatternsAreWellFormed(file, problems, "tables.include", config.scope.include_tables, 1);
+  ScopePatternsAreWellFormed(file, problems, "tables.exclude", config.scope.exclude_tables, 1);
+  ScopePatternsAreWellFormed(file, problems, "exclude_table_data", config.scope.exclude_table_data,
+                             1);
+}
+
 void DefaultStateDir(Config& config, const fs::path& base) {
   if (config.state_dir.empty()) config.state_dir = ResolveAgainst(base, "db_relocate.state");
 }
@@ -230,6 +261,7 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   PostgresNeedsADistinctDestination(config, file, problems);
   PgBouncerAdminIsHostPort(config, file, problems);
   HAProxyNeedsTheFence(config, file, problems);
+  ScopePatterns(config, file, problems);
 }
 
 void DeriveDefaults(Config& config, const fs::path& base) {

@@ -12,6 +12,7 @@
 #include "engine/server_identity.h"
 #include "model/catalog.h"
 #include "model/names.h"
+#include "model/scope.h"
 #include "model/servers.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
@@ -62,13 +63,14 @@ class Preflight {
     CheckWalLevel(*src);
     CheckSourceCapacity(*src);
     CheckSourcePrivileges(*src);
-    auto tables = ListTables(*src, SchemasInScope(config_.src.schemas));
-    if (!tables.ok()) {
-      Add("tables in scope", CheckLevel::kFail, tables.message());
+    auto scope = ListScope(*src, config_);
+    if (!scope.ok()) {
+      Add("tables in scope", CheckLevel::kFail, scope.message());
     } else {
-      CheckScope(*tables);
-      CheckReplicaIdentity(*tables);
-      CheckUnsupported(*src, *tables);
+      CheckScope(*scope);
+      CheckScopeEdges(*src, *scope);
+      CheckReplicaIdentity(scope->tables);
+      CheckUnsupported(*src, scope->tables);
     }
     CheckBlockingTransactions(*src);
     CheckLeftovers(*src, dst ? &*dst : nullptr);
@@ -78,7 +80,7 @@ class Preflight {
       CheckDestinationWorkers(*dst);
       CheckDestinationPrivileges(*dst);
       CheckExtensions(*src, *dst);
-      if (tables.ok()) CheckDestinationConflicts(*dst, *tables);
+      if (scope.ok()) CheckDestinationConflicts(*dst, *scope);
       CheckPgDump(*src);
     }
     if (config_.cutover.configured) CheckCutover(*src, dst ? &*dst : nullptr);
@@ -357,23 +359,39 @@ class Preflight {
               : config_.src.user + " can replicate and create roles");
   }
 
-  void CheckScope(const std::vector<TableInfo>& tables) {
+  void CheckScope(const ScopeListing& scope) {
+    const auto& tables = scope.tables;
     std::vector<std::string> missing_schemas;
-    for (const auto& s : config_.src.schemas) {
-      bool found = false;
-      for (const auto& t : tables) found = found || t.schema == s;
-      if (!found) missing_schemas.push_back(s);
+    for (const auto& pattern : config_.src.schemas) {
+      auto in = [&](const TableInfo& t) { return MatchesPattern(pattern, t.schema); };
+      if (std::none_of(tables.begin(), tables.end(), in) &&
+          std::none_of(scope.without_rows.begin(), scope.without_rows.end(), in))
+        missing_schemas.push_back(pattern);
     }
     size_t replicable = 0;
-    for (const auto& t : tables) replicable += t.Replicable() ? 1 : 0;
+    for (const auto& t : tables) replicable += t.Replicable() && t.schema != names::kSchema;
     if (!missing_schemas.empty()) {
       Add("tables in scope", CheckLevel::kWarn,
           fmt::format("{} tables; no table found in schema {}", replicable, Join(missing_schemas)),
           missing_schemas, "check src.schema in the config");
-      return;
+    } else if (!ScopeFilter(config_).FiltersRelations() && config_.scope.exclude_schemas.empty()) {
+      Add("tables in scope", CheckLevel::kPass,
+          fmt::format("{} tables in schema {}", replicable, Join(ScopeSchemas(scope))));
+    } else {
+      std::vector<std::string> listed;
+      for (const auto& t : tables)
+        if (t.Replicable() && t.schema != names::kSchema) listed.push_back(t.Display());
+      for (const auto& t : scope.without_rows) listed.push_back(t.Display() + " (definition only)");
+      Add("tables in scope", CheckLevel::kPass,
+          fmt::format("{} tables in schema {}, {} without their rows; {} relations left out "
+                      "(`db_relocate plan` lists them)",
+                      replicable, Join(ScopeSchemas(scope)), scope.without_rows.size(),
+                      scope.ExcludedTablesAndSequences().size()),
+          listed);
     }
-    Add("tables in scope", CheckLevel::kPass,
-        fmt::format("{} tables in schema {}", replicable, Join(config_.src.schemas)));
+    if (!scope.unmatched.empty())
+      Add("scope patterns", CheckLevel::kWarn, "patterns that match nothing on the source",
+          scope.unmatched, "check the spelling: names are matched as the catalog spells them");
     // Ownership: CREATE PUBLICATION ... FOR TABLE needs to own each table.
     if (source_is_superuser_) return;
     std::vector<std::string> not_owned;
@@ -385,6 +403,36 @@ class Preflight {
           fmt::format("{} tables are not owned by {}: publishing a table requires owning it",
                       not_owned.size(), config_.src.user),
           not_owned, "run as a superuser (rds_superuser) or as the tables' owner");
+  }
+
+  static std::vector<std::string> ScopeSchemas(const ScopeListing& scope) {
+    std::vector<std::string> out;
+    for (const auto& s : scope.schemas)
+      if (s != names::kSchema) out.push_back(s);
+    return out;
+  }
+
+  // A filter that cuts a foreign key or a view in two: the restore or the constraint would fail
+  // half-way through the copy, so it is found here.
+  void CheckScopeEdges(pg::Connection& src, const ScopeListing& scope) {
+    const char* name = "scope edges";
+    auto problems = EdgeProblems(src, scope);
+    if (!problems.ok()) return (void)Add(name, CheckLevel::kFail, problems.message());
+    if (problems->empty()) {
+      Add(name, CheckLevel::kPass, "no foreign key or view in scope needs what is left out");
+      return;
+    }
+    std::vector<std::string> objects;
+    std::string fix;
+    for (const auto& p : *problems) {
+      objects.push_back(p.object + ": " + p.detail + "; fix: " + p.fix);
+      if (fix.empty()) fix = p.fix;
+    }
+    Add(name, CheckLevel::kFail,
+        fmt::format("{} foreign keys or views in scope need what the filters leave out",
+                    problems->size()),
+        objects, "change the filters; for the first: " + fix)
+        .bad_config = true;
   }
 
   void CheckReplicaIdentity(const std::vector<TableInfo>& tables) {
@@ -412,7 +460,7 @@ class Preflight {
       if (t.relkind == 'm') objects.push_back(t.Display() + " (materialized view: refreshed once)");
       if (t.relkind == 'f') objects.push_back(t.Display() + " (foreign table: definition only)");
       if (t.relkind == 'r' && t.persistence == 'u')
-        objects.push_back(t.Display() + " (unlogged table: copied once, not kept in sync)");
+        objects.push_back(t.Display() + " (unlogged table: its definition moves, its rows do not)");
     }
     auto lo = src.QueryValue("SELECT count(*) FROM pg_largeobject_metadata");
     if (lo.ok() && *lo != "0")
@@ -611,19 +659,19 @@ class Preflight {
     }
   }
 
-  void CheckDestinationConflicts(pg::Connection& dst, const std::vector<TableInfo>& tables) {
+  void CheckDestinationConflicts(pg::Connection& dst, const ScopeListing& scope) {
     if (options_.destination_schema_is_ours) {
       Add("destination is empty", CheckLevel::kPass, "the schema was restored by this relocation");
       return;
     }
-    std::vector<std::string> schemas = config_.src.schemas;
-    auto existing = ListTables(dst, SchemasInScope(schemas));
+    auto existing = ListTables(dst, scope.schemas);
     if (!existing.ok()) {
       Add("destination is empty", CheckLevel::kFail, existing.message());
       return;
     }
     std::set<std::string> source_names;
-    for (const auto& t : tables) source_names.insert(t.Display());
+    for (const auto& t : scope.tables) source_names.insert(t.Display());
+    for (const auto& t : scope.without_rows) source_names.insert(t.Display());
     std::vector<std::string> clashes;
     for (const auto& t : *existing)
       if (source_names.count(t.Display())) clashes.push_back(t.Display());

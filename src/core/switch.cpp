@@ -14,6 +14,7 @@
 #include "engine/sequences.h"
 #include "model/catalog.h"
 #include "model/names.h"
+#include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
 #include "pg/quote.h"
@@ -58,7 +59,8 @@ struct Switch {
   const names::Link link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
   std::unique_ptr<Proxy> proxy;
-  Clock::TimePoint paused_at;  // when the proxy was asked to pause
+  Clock::TimePoint paused_at;                          // when the proxy was asked to pause
+  std::optional<std::vector<RelationName>> sequences;  // in scope, from the old side
 
   Switch(const Config& c, Side target, Clock& clock, Timings timings)
       : config(c),
@@ -127,10 +129,9 @@ struct Switch {
 
   // Reversible and harmless: the return path's user, publication and replica identities.
   Status PrepareReturnPath() {
-    auto tables = ListTables(*new_side, SchemasInScope(config.src.schemas));
-    if (!tables.ok()) return tables.status();
+    DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(*new_side, config));
     std::vector<TableInfo> replicable;
-    for (auto& t : *tables) {
+    for (auto& t : scope.tables) {
       if (!t.Replicable()) continue;
       if (!t.HasUsableReplicaIdentity()) {
         DBR_RETURN_IF_ERROR(
@@ -147,8 +148,8 @@ struct Switch {
                                                     MarkOf(config, state), to, state));
     DBR_RETURN_IF_ERROR(Save());
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
-                                              SchemasInScope(config.src.schemas),
-                                              MarkOf(config, state)));
+                                              scope.schemas, MarkOf(config, state)));
+    DBR_RETURN_IF_ERROR(ListSequences());
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }
 
@@ -256,9 +257,16 @@ struct Switch {
     return slot.status();
   }
 
+  // Read before the write pause, so that the pause pays only for the values.
+  Status ListSequences() {
+    DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(*old_side, config));
+    sequences = std::move(scope.sequences);
+    return Status::Ok();
+  }
+
   Status SetSequencesAhead() {
-    auto set = CopySequencesAhead(*old_side, *new_side, SchemasInScope(config.src.schemas),
-                                  config.sequence_gap);
+    if (!sequences) DBR_RETURN_IF_ERROR(ListSequences());  // a switch resumed past the listing
+    auto set = CopySequencesAhead(*old_side, *new_side, *sequences, config.sequence_gap);
     if (!set.ok()) return set.status();
     // setval is not transactional and the new side may commit asynchronously.
     return new_side->FlushCommitted();

@@ -5,6 +5,7 @@
 #include "engine/replication_link.h"
 #include "engine/steps.h"
 #include "model/names.h"
+#include "model/scope.h"
 #include "model/servers.h"
 #include "pg/quote.h"
 #include "pg/replication.h"
@@ -20,8 +21,8 @@ Status EnsureReplicationUserOnSource(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(RecordReplicationUserBefore(
       *ctx.src, ctx.config.upgrade.user, MarkOf(ctx.config, ctx.state), Side::kSource, ctx.state));
   DBR_RETURN_IF_ERROR(ctx.SaveState());  // a generated password must survive a crash
-  return EnsureReplicationUser(*ctx.src, ctx.config.upgrade.user, password,
-                               SchemasInScope(ctx.config.src.schemas),
+  DBR_ASSIGN_OR_RETURN(auto schemas, SchemasInScope(*ctx.src, ctx.config));
+  return EnsureReplicationUser(*ctx.src, ctx.config.upgrade.user, password, schemas,
                                MarkOf(ctx.config, ctx.state));
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "model/catalog.h"
+#include "model/scope.h"
 #include "model/servers.h"
 #include "pg/quote.h"
 
@@ -148,7 +149,7 @@ Result<std::vector<DriftItem>> ReadSchemaDrift(pg::Connection& publisher,
 
   // A publication FOR TABLE does not grow: tables created later in scope are left out. Our own
   // schema's tables are added by the step that needs them.
-  auto listed = ListTables(publisher, SchemasInScope(config.src.schemas));
+  auto listed = TablesInScope(publisher, config);
   if (!listed.ok()) return listed.status();
   for (const auto& t : *listed)
     if (t.Replicable() && t.schema != names::kSchema && published.count(t.Qualified()) == 0)

@@ -25,15 +25,21 @@ struct SequenceValue {
 // read (neither SELECT nor USAGE): the second is an error naming them, never "never used" (that
 // would set the other side from the start value, behind values already handed out).
 Result<std::map<std::string, SequenceValue>> ReadSequences(
-    pg::Connection& conn, const std::vector<std::string>& schemas) {
+    pg::Connection& conn, const std::vector<RelationName>& sequences) {
+  std::vector<std::string> schemas, names;
+  for (const auto& s : sequences) {
+    schemas.push_back(s.schema);
+    names.push_back(s.name);
+  }
   auto r = conn.Query(R"sql(
     SELECT s.schemaname, s.sequencename, s.last_value, s.start_value, s.increment_by,
            s.min_value, s.max_value, has_sequence_privilege(c.oid, 'SELECT,USAGE')
       FROM pg_sequences s
       JOIN pg_namespace n ON n.nspname = s.schemaname
       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename
-     WHERE s.schemaname = ANY($1::text[]))sql",
-                      {pg::TextArrayLiteral(schemas)});
+      JOIN unnest($1::text[], $2::text[]) AS w(schema, name)
+        ON w.schema = s.schemaname AND w.name = s.sequencename)sql",
+                      {pg::TextArrayLiteral(schemas), pg::TextArrayLiteral(names)});
   if (!r.ok()) return r.status();
   std::map<std::string, SequenceValue> out;
   std::vector<std::string> unreadable;
@@ -71,10 +77,10 @@ int64_t Target(const SequenceValue& src, int64_t gap) {
 }  // namespace
 
 Result<int> CopySequencesAhead(pg::Connection& from, pg::Connection& to,
-                               const std::vector<std::string>& schemas, int64_t gap) {
-  auto src = ReadSequences(from, schemas);
+                               const std::vector<RelationName>& sequences, int64_t gap) {
+  auto src = ReadSequences(from, sequences);
   if (!src.ok()) return src.status();
-  auto dst = ReadSequences(to, schemas);
+  auto dst = ReadSequences(to, sequences);
   if (!dst.ok()) return dst.status();
   int set = 0;
   std::vector<std::string> missing;
@@ -102,8 +108,8 @@ Result<int> CopySequencesAhead(pg::Connection& from, pg::Connection& to,
 namespace steps {
 
 Status SetSequences(RunContext& ctx) {
-  auto set = CopySequencesAhead(*ctx.src, *ctx.dst, SchemasInScope(ctx.config.src.schemas),
-                                ctx.config.sequence_gap);
+  DBR_ASSIGN_OR_RETURN(auto scope, ListScope(*ctx.src, ctx.config));
+  auto set = CopySequencesAhead(*ctx.src, *ctx.dst, scope.sequences, ctx.config.sequence_gap);
   if (!set.ok()) return set.status();
   ctx.state.sequences_set = true;
   log::info("{} sequences set on the destination to the source's value + {} increments", *set,

@@ -6,12 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "model/scope.h"
 #include "pg/connection.h"
 
 namespace dbr {
 
 // Returns how many sequences were set.
+// `sequences`: those in scope (ScopeListing::sequences).
 Result<int> CopySequencesAhead(pg::Connection& from, pg::Connection& to,
-                               const std::vector<std::string>& schemas, int64_t gap);
+                               const std::vector<RelationName>& sequences, int64_t gap);
 
 }  // namespace dbr

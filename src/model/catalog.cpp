@@ -27,12 +27,6 @@ bool TableInfo::HasUsableReplicaIdentity() const {
   }
 }
 
-std::vector<std::string> SchemasInScope(const std::vector<std::string>& configured) {
-  std::vector<std::string> out = configured;
-  if (std::find(out.begin(), out.end(), names::kSchema) == out.end()) out.push_back(names::kSchema);
-  return out;
-}
-
 Result<std::vector<TableInfo>> ListTables(pg::Connection& conn,
                                           const std::vector<std::string>& schemas) {
   auto res = conn.Query(R"sql(

@@ -1,5 +1,5 @@
-// What the relocation covers, read from a server's catalog: the tables of the schemas in scope
-// (plus db_relocate's own heartbeat table), their keys and sizes.
+// The tables of a list of schemas, read from a server's catalog: their kind, keys, sizes and owners
+// (model/scope.h decides which of them the relocation covers).
 #pragma once
 
 #include <cstdint>
@@ -31,9 +31,7 @@ struct TableInfo {
   bool HasUsableReplicaIdentity() const;
 };
 
-// The schemas in scope: the configured ones plus db_relocate's own.
-std::vector<std::string> SchemasInScope(const std::vector<std::string>& configured);
-
+// Every table of `schemas`; model/scope.h narrows it to what the relocation covers.
 Result<std::vector<TableInfo>> ListTables(pg::Connection& conn,
                                           const std::vector<std::string>& schemas);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
 #include "util/files.h"
@@ -86,7 +87,7 @@ bool RunContext::DestinationExists() const {
 }
 
 Status RunContext::LoadTables() {
-  auto listed = ListTables(*src, SchemasInScope(config.src.schemas));
+  auto listed = TablesInScope(*src, config);
   if (!listed.ok()) return listed.status();
   tables.clear();
   for (auto& t : *listed) {
@@ -97,9 +98,13 @@ Status RunContext::LoadTables() {
   return Status::Ok();
 }
 
-int RunContext::Jobs() const {
+int JobsOf(const Config& config) {
   if (config.jobs > 0) return config.jobs;
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int RunContext::Jobs() const {
+  return JobsOf(config);
 }
 
 const TableInfo* RunContext::FindTable(const std::string& qualified) const {

@@ -24,6 +24,9 @@ class Cloud;
 class Engine;
 class SnapshotSource;
 
+// Parallel workers: `jobs` from the config, or the number of cores.
+int JobsOf(const Config& config);
+
 struct RunContext {
   // A copy: with provider rds the destination's endpoint is known only once it is restored.
   Config config;

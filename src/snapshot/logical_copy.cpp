@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "model/names.h"
+#include "model/scope.h"
 #include "model/servers.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
@@ -73,12 +74,13 @@ class LogicalCopySource : public SnapshotSource {
       return Status::Error("internal: the schema must be dumped under the slot's snapshot");
     ctx.state.snapshot_phase = SnapshotPhase::kSchema;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
-    auto schemas = SchemasInScope(ctx.config.src.schemas);
-    DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, schemas, &ctx.state.created_roles));
+    DBR_ASSIGN_OR_RETURN(auto scope, ListScope(*ctx.src, ctx.config));
+    DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, scope.schemas, &ctx.state.created_roles));
     DBR_RETURN_IF_ERROR(EnsureExtensions(*ctx.src, *ctx.dst));
     log::info("dumping the schema with pg_dump {} under snapshot {}", pg_dump.version,
               ctx.exported_snapshot);
-    DBR_RETURN_IF_ERROR(DumpSchema(ctx.config, pg_dump, ctx.exported_snapshot, schemas, archive));
+    DBR_RETURN_IF_ERROR(DumpSchema(ctx.config, pg_dump, ctx.exported_snapshot, scope.schemas,
+                                   scope.ExcludedTablesAndSequences(), archive));
     log::info("restoring tables, types and functions (pg_dump's pre-data part) on the destination");
     return RestoreSection(ctx.config, pg_restore, archive, "pre-data", 1, false, *ctx.dst);
   }
@@ -115,12 +117,14 @@ class LogicalCopySource : public SnapshotSource {
   }
 
   Status RefreshMaterializedViews(RunContext& ctx) {
+    DBR_ASSIGN_OR_RETURN(auto scope, ListScope(*ctx.src, ctx.config));
     auto views = ctx.src->Query(
         "SELECT schemaname, matviewname FROM pg_matviews WHERE schemaname = ANY($1::text[]) AND "
         "ispopulated ORDER BY 1, 2",
-        {pg::TextArrayLiteral(ctx.config.src.schemas)});
+        {pg::TextArrayLiteral(scope.schemas)});
     if (!views.ok()) return views.status();
     for (int i = 0; i < views->rows(); ++i) {
+      if (scope.Of(views->Get(i, 0), views->Get(i, 1)) == Coverage::kOut) continue;
       std::string name = pg::QualifiedName(views->Get(i, 0), views->Get(i, 1));
       DBR_RETURN_IF_ERROR(ctx.dst->Exec("REFRESH MATERIALIZED VIEW " + name));
     }

@@ -31,8 +31,8 @@ std::vector<std::string> ConnectionArgs(const ServerConfig& server) {
           "--username=" + server.user, "--dbname=dbname=" + pg::QuoteConninfoValue(server.name)};
 }
 
-// pg_dump's -n takes a pattern; double quotes make it match the one name exactly.
-std::string ExactSchemaPattern(const std::string& schema) {
+// pg_dump's -n and --exclude-table take patterns; quoting makes one match the name exactly.
+std::string ExactNamePattern(const std::string& schema) {
   return pg::QuoteIdent(schema);
 }
 
@@ -130,7 +130,8 @@ Status EnsureExtensions(pg::Connection& src, pg::Connection& dst) {
 }
 
 Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::string& snapshot,
-                  const std::vector<std::string>& schemas, const std::filesystem::path& archive) {
+                  const std::vector<std::string>& schemas,
+                  const std::vector<RelationName>& excluded, const std::filesystem::path& archive) {
   ProcessSpec spec{.argv = {pg_dump.path.string()}, .env = ClientEnv(config.src)};
   for (auto& a : ConnectionArgs(config.src)) spec.argv.push_back(a);
   for (const char* a :
@@ -138,7 +139,10 @@ Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::st
     spec.argv.push_back(a);
   spec.argv.push_back("--file=" + archive.string());
   if (!snapshot.empty()) spec.argv.push_back("--snapshot=" + snapshot);
-  for (const auto& s : schemas) spec.argv.push_back("--schema=" + ExactSchemaPattern(s));
+  for (const auto& s : schemas) spec.argv.push_back("--schema=" + ExactNamePattern(s));
+  for (const auto& r : excluded)
+    spec.argv.push_back("--exclude-table=" + ExactNamePattern(r.schema) + "." +
+                        ExactNamePattern(r.name));
   return RunTool(spec, "dumping the source's schema");
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "model/scope.h"
 #include "pg/connection.h"
 #include "pg/tools.h"
 
@@ -19,9 +20,11 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
 // Creates on the destination the extensions installed on the source.
 Status EnsureExtensions(pg::Connection& src, pg::Connection& dst);
 
-// pg_dump --schema-only of the schemas in scope, under `snapshot`, into a custom-format archive.
+// pg_dump --schema-only of the schemas in scope but the relations in `excluded`, under
+// `snapshot`, into a custom-format archive.
 Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::string& snapshot,
-                  const std::vector<std::string>& schemas, const std::filesystem::path& archive);
+                  const std::vector<std::string>& schemas,
+                  const std::vector<RelationName>& excluded, const std::filesystem::path& archive);
 
 // Restores one section ("pre-data" or "post-data") of the archive into the destination.
 // pre-data runs in one transaction (all or nothing); post-data runs `jobs` in parallel and, when

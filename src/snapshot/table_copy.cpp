@@ -41,15 +41,22 @@ struct TableTracker {
   bool started_set = false;
 };
 
+}  // namespace
+
+int CopyPartsOf(int64_t bytes, int64_t split_above, int jobs) {
+  if (split_above <= 0 || bytes <= split_above) return 1;
+  return static_cast<int>(
+      std::min<int64_t>((bytes + split_above - 1) / split_above, std::max(2, jobs * 4)));
+}
+
+namespace {
+
 std::vector<CopyUnit> PlanUnits(const std::vector<TableInfo>& tables, int64_t split_above,
                                 int jobs) {
   std::vector<CopyUnit> units;
   for (size_t i = 0; i < tables.size(); ++i) {
     const TableInfo& t = tables[i];
-    int parts = 1;
-    if (split_above > 0 && t.bytes > split_above)
-      parts = static_cast<int>(
-          std::min<int64_t>((t.bytes + split_above - 1) / split_above, std::max(2, jobs * 4)));
+    const int parts = CopyPartsOf(t.bytes, split_above, jobs);
     int64_t blocks = t.bytes / kBlockSize;
     for (int p = 0; p < parts; ++p) {
       CopyUnit u{.table = i, .part = p, .parts = parts};

@@ -3,12 +3,17 @@
 // from source to destination with bounded memory.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "model/run_context.h"
 
 namespace dbr {
+
+// How many parts a table of `bytes` is copied in: tables above `split_above` are split into
+// block ranges, at most 4 per job.
+int CopyPartsOf(int64_t bytes, int64_t split_above, int jobs);
 
 // Copies `tables` (already empty on the destination) under `snapshot`; records each finished
 // table in ctx.state as it completes.

@@ -380,16 +380,31 @@ Result<std::vector<CatalogObject>> ReadSide(pg::Connection& conn, const std::str
   return objects;
 }
 
+// An object named after an excluded relation ("s.t") or one of its parts ("s.t.c").
+void DropObjectsOf(const std::set<std::string>& excluded, std::vector<CatalogObject>& objects) {
+  std::erase_if(objects, [&](const CatalogObject& o) {
+    if (excluded.count(o.name)) return true;
+    const size_t dot = o.name.rfind('.');
+    return dot != std::string::npos && o.kind != "index" && o.kind != "sequence" &&
+           excluded.count(o.name.substr(0, dot)) > 0;
+  });
+}
+
 }  // namespace
 
 Result<std::vector<ObjectResult>> CompareSchemas(pg::Connection& src, pg::Connection& dst,
-                                                 const std::vector<std::string>& schemas) {
+                                                 const std::vector<std::string>& schemas,
+                                                 const std::vector<RelationName>& excluded) {
   std::vector<std::string> in_scope;
   for (const auto& s : schemas)
     if (s != names::kSchema) in_scope.push_back(s);
   const std::string list = pg::TextArrayLiteral(in_scope);
   DBR_ASSIGN_OR_RETURN(auto source, ReadSide(src, list));
   DBR_ASSIGN_OR_RETURN(auto destination, ReadSide(dst, list));
+  std::set<std::string> left_out;
+  for (const auto& r : excluded) left_out.insert(DisplayPart(r.schema) + "." + DisplayPart(r.name));
+  DropObjectsOf(left_out, source);
+  DropObjectsOf(left_out, destination);
   return DiffObjects(source, destination);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/scope.h"
 #include "pg/connection.h"
 #include "util/status.h"
 #include "verify/verdict.h"
@@ -38,7 +39,12 @@ struct ObjectResult {
 // are OK when present on both sides in the same schema; a different version is shown in the
 // detail (majors ship different versions). A view's definition is compared, and shown, with
 // column qualifiers left out (see StripColumnQualifiers); the columns it reads are compared too.
+//
+// Objects of the relations in `excluded` (filtered out of the relocation: ScopeListing::excluded)
+// are left out: the relation, its columns, constraints, triggers and policies, and its indexes
+// (which the listing names too).
 Result<std::vector<ObjectResult>> CompareSchemas(pg::Connection& src, pg::Connection& dst,
-                                                 const std::vector<std::string>& schemas);
+                                                 const std::vector<std::string>& schemas,
+                                                 const std::vector<RelationName>& excluded = {});
 
 }  // namespace dbr::verify

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "model/names.h"
+#include "model/scope.h"
 #include "model/servers.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -137,9 +138,10 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   DBR_ASSIGN_OR_RETURN(pg::Connection sender, OpenVerifySession(sides.sender));
   DBR_ASSIGN_OR_RETURN(pg::Connection receiver, OpenVerifySession(sides.receiver));
   DBR_RETURN_IF_ERROR(CheckSubscription(receiver, sides.link));
-  DBR_ASSIGN_OR_RETURN(auto listed, ListTables(sender, SchemasInScope(ctx.config.src.schemas)));
+  // The sides read the same catalog (the relocation made the receiver's); the source's names it.
+  DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(sender, ctx.config));
   std::vector<TablePlan> plans;
-  for (const auto& t : listed) {
+  for (const auto& t : scope.tables) {
     if (!t.Replicable() || (t.schema == names::kSchema && t.name == names::kVerifyMarkerTable))
       continue;
     DBR_ASSIGN_OR_RETURN(TableShape shape, LoadShape(sender, receiver, t));
@@ -170,8 +172,8 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   for (auto& [name, r] : results) report.tables.push_back(std::move(r));
   // The source's schema names the objects; after a cut-over the sides swap roles.
   auto objects = primary == Side::kSource
-                     ? CompareSchemas(sender, receiver, ctx.config.src.schemas)
-                     : CompareSchemas(receiver, sender, ctx.config.src.schemas);
+                     ? CompareSchemas(sender, receiver, scope.schemas, scope.excluded)
+                     : CompareSchemas(receiver, sender, scope.schemas, scope.excluded);
   if (!objects.ok()) return objects.status().Wrap("comparing the schemas");
   report.objects = std::move(*objects);
   report.finished_at = NowUtc();

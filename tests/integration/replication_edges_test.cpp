@@ -6,6 +6,7 @@
 #include "engine/sequences.h"
 #include "harness/app_pair.h"
 #include "harness/cluster.h"
+#include "harness/scope_of.h"
 #include "harness/shared_pair.h"
 
 namespace dbr::test {
@@ -31,7 +32,7 @@ TEST_F(SequencesTest, ASequenceTheRoleMayNotReadIsAnErrorNamingItNotANeverUsedOn
   auto blind = src_->Connect(db, "seq_blind", "blindpw");
   auto dst = dst_->Connect(db);
   ASSERT_TRUE(blind.ok() && dst.ok()) << blind.message() << dst.message();
-  auto set = CopySequencesAhead(*blind, *dst, {"public"}, 1000);
+  auto set = CopySequencesAhead(*blind, *dst, test::SequencesIn(*blind, {"public"}), 1000);
   ASSERT_FALSE(set.ok()) << "set " << *set << " sequences";
   EXPECT_NE(set.message().find("\"public\".\"used_seq\""), std::string::npos) << set.message();
   EXPECT_EQ(set.message().find("granted_seq"), std::string::npos) << set.message();
@@ -43,7 +44,7 @@ TEST_F(SequencesTest, ASequenceTheRoleMayNotReadIsAnErrorNamingItNotANeverUsedOn
   // A role that may read it sets it a full gap ahead.
   auto ops = src_->Connect(db);
   ASSERT_TRUE(ops.ok());
-  auto done = CopySequencesAhead(*ops, *dst, {"public"}, 1000);
+  auto done = CopySequencesAhead(*ops, *dst, test::SequencesIn(*ops, {"public"}), 1000);
   ASSERT_TRUE(done.ok()) << done.message();
   EXPECT_EQ(*dst_->QueryValue("SELECT last_value FROM used_seq", db), "6000");
 }

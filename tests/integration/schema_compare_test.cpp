@@ -15,6 +15,7 @@
 #include "engine/sequences.h"
 #include "harness/cluster.h"
 #include "harness/relocation.h"
+#include "harness/scope_of.h"
 #include "harness/shared_pair.h"
 #include "util/process.h"
 
@@ -244,7 +245,7 @@ void ExpectNoFalseAlarm(TestCluster& src, TestCluster& dst, const std::string& d
   auto s = src.Connect(db);
   auto d = dst.Connect(db);
   ASSERT_TRUE(s.ok() && d.ok());
-  auto ahead = CopySequencesAhead(*s, *d, kCompareSchemas, 1000);
+  auto ahead = CopySequencesAhead(*s, *d, test::SequencesIn(*s, kCompareSchemas), 1000);
   ASSERT_TRUE(ahead.ok()) << ahead.message();
 
   auto results = verify::CompareSchemas(*s, *d, kCompareSchemas);
@@ -379,7 +380,7 @@ TEST(SchemaCompareMajors, NoFalseAlarmAfterDumpAndRestore13To18) {
   auto s = src.Connect("app");
   auto d = dst.Connect("app");
   ASSERT_TRUE(s.ok() && d.ok());
-  ASSERT_TRUE(CopySequencesAhead(*s, *d, kCompareSchemas, 1000).ok());
+  ASSERT_TRUE(CopySequencesAhead(*s, *d, test::SequencesIn(*s, kCompareSchemas), 1000).ok());
   auto results = verify::CompareSchemas(*s, *d, kCompareSchemas);
   ASSERT_TRUE(results.ok()) << results.message();
   EXPECT_EQ(NotOk(*results).size(), 0u) << Dump(NotOk(*results));

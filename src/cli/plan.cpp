@@ -1,0 +1,23 @@
+#include "core/plan.h"
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "util/log.h"
+
+namespace dbr::cli {
+
+int Plan(const Config& config, const CommandOptions& options) {
+  auto plan = MakePlan(config);
+  if (!plan.ok()) {
+    log::error("plan: {}", plan.message());
+    return kExitFailed;
+  }
+  if (options.output == "json")
+    std::cout << plan->doc.dump(2) << "\n";
+  else
+    std::cout << plan->ToText();
+  return kExitOk;
+}
+
+}  // namespace dbr::cli
