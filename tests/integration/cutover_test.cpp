@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "harness/cluster.h"
+#include "harness/pgbench.h"
 #include "harness/relocation.h"
 #include "harness/shared_pair.h"
 #include "harness/wait.h"
@@ -23,61 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// pgbench through the proxy, in the background: one INSERT per transaction, numbered per client,
-// `rate` a second, until Stop() (or the end of the test).
-class PgBench {
- public:
-  PgBench(const fs::path& dir, int proxy_port, const std::string& db, int rate)
-      : pid_file_(dir / "pgbench.pid") {
-    std::ofstream(dir / "insert.sql")
-        << "INSERT INTO ledger (client, note) VALUES (:client_id, md5(random()::text));\n";
-    std::error_code ec;
-    fs::remove(pid_file_, ec);
-    // A shell writes its pid, which pgbench takes over by exec, for Stop() to signal.
-    spec_.argv = {"/bin/sh", "-c", "echo $$ > \"$0\"; exec \"$@\"", pid_file_.string(),
-                  (DebianPgBinDir(15) / "pgbench").string(), "-n", "-h", "127.0.0.1", "-p",
-                  std::to_string(proxy_port), "-U", "app", "-c", "4", "-j", "2",
-                  // Longer than any test: Stop() ends it.
-                  "-T", "1200", "-R", std::to_string(rate), "-f", (dir / "insert.sql").string(),
-                  db};
-    spec_.env = {{"PGPASSWORD", "apppw"}};
-    thread_ = std::thread([this] {
-      auto out = RunProcess(spec_);
-      if (out.ok()) out_ = *out;
-      ended_ = true;
-    });
-  }
-  ~PgBench() { Wait(); }
-  // Ends the run as its -T would (pgbench's SIGALRM timer: each client stops after its
-  // transaction and the summary is printed), and returns what it printed.
-  const ProcessOutput& Wait() {
-    if (!thread_.joinable()) return out_;
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          if (ended_) return true;  // on its own: its output says why
-          auto pid = ReadFile(pid_file_);
-          return pid.ok() && !pid->empty() && kill(std::stoi(*pid), SIGALRM) == 0;
-        },
-        std::chrono::seconds(10)))
-        << "pgbench never started";
-    thread_.join();
-    return out_;
-  }
-  // "number of transactions actually processed: N"
-  static int64_t Processed(const ProcessOutput& out) {
-    std::smatch m;
-    static const std::regex re("actually processed: (\\d+)");
-    return std::regex_search(out.out, m, re) ? std::stoll(m[1]) : -1;
-  }
-
- private:
-  fs::path pid_file_;
-  ProcessSpec spec_;
-  ProcessOutput out_;
-  std::atomic<bool> ended_{false};
-  std::thread thread_;
-};
 
 class CutoverTest : public SharedPairTest {
  protected:
@@ -207,7 +153,7 @@ TEST_F(CutoverTest, CutoverAndRollbackUnderPgbenchLoseNothing) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_ok"));
   ASSERT_EQ(ProxiedPort(), std::to_string(src_->port()));
 
-  PgBench bench(dir_.path(), proxy_port_, db_, 200);
+  PgBench bench = PgBench::LedgerInserts(dir_.path(), proxy_port_, db_, 200);
   ExpectWritesLandOn(*src_, 500);
   CommandResult cut = Dbr("cutover");
   ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
@@ -541,7 +487,7 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
            "ALTER TABLE db_relocate.heartbeat ENABLE ALWAYS TRIGGER stall",
        })
     ASSERT_TRUE(dst_->Exec(sql, db_).ok()) << sql;
-  PgBench bench(dir_.path(), proxy_port_, db_, 100);
+  PgBench bench = PgBench::LedgerInserts(dir_.path(), proxy_port_, db_, 100);
   ExpectWritesLandOn(*src_, 100);
   CommandResult r = Dbr("cutover");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
@@ -564,7 +510,7 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
 
 TEST_F(CutoverTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_crash"));
-  PgBench bench(dir_.path(), proxy_port_, db_, 100);
+  PgBench bench = PgBench::LedgerInserts(dir_.path(), proxy_port_, db_, 100);
   ExpectWritesLandOn(*src_, 100);
   struct Case {
     const char* command;

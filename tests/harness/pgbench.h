@@ -1,0 +1,90 @@
+// pgbench in the background, as an application: started with a workload, it runs until Wait()
+// ends it the way its own -T would (each client finishes its transaction and the summary is
+// printed).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness/cluster.h"
+#include "harness/wait.h"
+#include "util/files.h"
+#include "util/process.h"
+
+namespace dbr::test {
+
+class PgBench {
+ public:
+  // pgbench against `port` as `user`, with `workload` (e.g. {"-c", "4", "-R", "200", "-f", F}).
+  PgBench(const std::filesystem::path& dir, int port, const std::string& db,
+          const std::string& user, const std::string& password,
+          const std::vector<std::string>& workload)
+      : pid_file_(dir / "pgbench.pid") {
+    std::error_code ec;
+    std::filesystem::remove(pid_file_, ec);
+    // A shell writes its pid, which pgbench takes over by exec, for Wait() to signal.
+    spec_.argv = {"/bin/sh", "-c", "echo $$ > \"$0\"; exec \"$@\"", pid_file_.string(),
+                  (DebianPgBinDir(15) / "pgbench").string(), "-n", "-h", "127.0.0.1", "-p",
+                  std::to_string(port), "-U", user,
+                  // Longer than any test: Wait() ends it.
+                  "-T", "1200"};
+    spec_.argv.insert(spec_.argv.end(), workload.begin(), workload.end());
+    spec_.argv.push_back(db);
+    spec_.env = {{"PGPASSWORD", password}};
+    thread_ = std::thread([this] {
+      auto out = RunProcess(spec_);
+      if (out.ok()) out_ = *out;
+      ended_ = true;
+    });
+  }
+  // One INSERT per transaction into `ledger` (client, note), numbered per client, `rate` a
+  // second, 4 clients, as the application role `app`.
+  static PgBench LedgerInserts(const std::filesystem::path& dir, int port, const std::string& db,
+                               int rate) {
+    std::ofstream(dir / "insert.sql")
+        << "INSERT INTO ledger (client, note) VALUES (:client_id, md5(random()::text));\n";
+    return PgBench(
+        dir, port, db, "app", "apppw",
+        {"-c", "4", "-j", "2", "-R", std::to_string(rate), "-f", (dir / "insert.sql").string()});
+  }
+  PgBench(PgBench&&) = delete;
+  ~PgBench() { Wait(); }
+
+  const ProcessOutput& Wait() {
+    if (!thread_.joinable()) return out_;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          if (ended_) return true;  // on its own: its output says why
+          auto pid = ReadFile(pid_file_);
+          return pid.ok() && !pid->empty() && kill(std::stoi(*pid), SIGALRM) == 0;
+        },
+        std::chrono::seconds(10)))
+        << "pgbench never started";
+    thread_.join();
+    return out_;
+  }
+  bool ended() const { return ended_; }
+  // "number of transactions actually processed: N"
+  static int64_t Processed(const ProcessOutput& out) {
+    std::smatch m;
+    static const std::regex re("actually processed: (\\d+)");
+    return std::regex_search(out.out, m, re) ? std::stoll(m[1]) : -1;
+  }
+
+ private:
+  std::filesystem::path pid_file_;
+  ProcessSpec spec_;
+  ProcessOutput out_;
+  std::atomic<bool> ended_{false};
+  std::thread thread_;
+};
+
+}  // namespace dbr::test
