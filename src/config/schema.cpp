@@ -2,7 +2,6 @@
 // config.h); parsing, messages, `db_relocate help config` and the docs check follow from it.
 #include "config/schema.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string_view>
@@ -201,28 +200,6 @@ void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& 
   }
 }
 
-// schema.name or name: a name with more than one dot cannot be told apart.
-void ScopePatternsAreWellFormed(const FieldReader& file, Problems& problems, const std::string& key,
-                                const std::vector<std::string>& patterns, size_t max_dots) {
-  for (size_t i = 0; i < patterns.size(); ++i) {
-    const auto dots = static_cast<size_t>(std::count(patterns[i].begin(), patterns[i].end(), '.'));
-    if (dots <= max_dots) continue;
-    problems.Add(file.MarkOf(key), key + "[" + std::to_string(i) + "]",
-                 Shown(patterns[i]) + ": expected " +
-                     (max_dots == 0 ? std::string("a schema name or pattern, without a dot")
-                                    : std::string("schema.name or name, with at most one dot")));
-  }
-}
-
-void ScopePatterns(const Config& config, const FieldReader& file, Problems& problems) {
-  ScopePatternsAreWellFormed(file, problems, "src.schema", config.src.schemas, 0);
-  ScopePatternsAreWellFormed(file, problems, "schemas.exclude", config.scope.exclude_schemas, 0);
-  ScopePatternsAreWellFormed(file, problems, "tables.include", config.scope.include_tables, 1);
-  ScopePatternsAreWellFormed(file, problems, "tables.exclude", config.scope.exclude_tables, 1);
-  ScopePatternsAreWellFormed(file, problems, "exclude_table_data", config.scope.exclude_table_data,
-                             1);
-}
-
 void DefaultStateDir(Config& config, const fs::path& base) {
   if (config.state_dir.empty()) config.state_dir = ResolveAgainst(base, "db_relocate.state");
 }
@@ -261,7 +238,6 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   PostgresNeedsADistinctDestination(config, file, problems);
   PgBouncerAdminIsHostPort(config, file, problems);
   HAProxyNeedsTheFence(config, file, problems);
-  ScopePatterns(config, file, problems);
 }
 
 void DeriveDefaults(Config& config, const fs::path& base) {

@@ -1,6 +1,7 @@
 #include "model/scope.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -12,15 +13,63 @@
 namespace dbr {
 
 bool MatchesPattern(const std::string& pattern, std::string_view name) {
-  return fnmatch(pattern.c_str(), std::string(name).c_str(), 0) == 0;
+  return name == pattern || fnmatch(pattern.c_str(), std::string(name).c_str(), FNM_NOESCAPE) == 0;
+}
+
+// The end of a bracket expression opened at `open` (a ']' first, or after '!', is a member), or
+// npos when it is not closed (then '[' stands for itself, as in fnmatch).
+size_t BracketEnd(const std::string& pattern, size_t open) {
+  size_t at = open + 1;
+  if (at < pattern.size() && pattern[at] == '!') ++at;
+  if (at < pattern.size() && pattern[at] == ']') ++at;
+  return pattern.find(']', at);
+}
+
+std::string GlobToRegex(const std::string& pattern) {
+  std::string re = "^";
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    const size_t end = c == '[' ? BracketEnd(pattern, i) : std::string::npos;
+    if (c == '*') {
+      re += ".*";
+    } else if (c == '?') {
+      re += ".";
+    } else if (end != std::string::npos) {
+      std::string set = pattern.substr(i + 1, end - i - 1);
+      if (set[0] == '!') set[0] = '^';
+      re += "[" + set + "]";
+      i = end;
+    } else if (std::string_view("\\.^$|()+{}[]").find(c) != std::string_view::npos) {
+      re += std::string("\\") + c;
+    } else {
+      re += c;
+    }
+  }
+  return re + "$";
 }
 
 namespace {
 
-// `schema.name` matches the qualified name, `name` the name in any schema.
+std::string SqlMatchesAny(const std::vector<std::string>& patterns, const std::string& schema_expr,
+                          const std::string& name_expr, bool relation) {
+  std::vector<std::string> terms;
+  for (const auto& p : patterns) {
+    const std::string subject = relation ? name_expr : schema_expr;
+    terms.push_back(subject + " = " + pg::QuoteLiteral(p));
+    terms.push_back(subject + " ~ " + pg::QuoteLiteral(GlobToRegex(p)));
+    if (relation && p.find('.') != std::string::npos)
+      terms.push_back("(" + schema_expr + " || '.' || " + name_expr + ") ~ " +
+                      pg::QuoteLiteral(GlobToRegex(p)));
+  }
+  if (terms.empty()) return "false";
+  return "(" + fmt::format("{}", fmt::join(terms, " OR ")) + ")";
+}
+
+// A pattern matches the name, in any schema, or `schema.name`.
 bool MatchesRelation(const std::string& pattern, std::string_view schema, std::string_view name) {
-  if (pattern.find('.') == std::string::npos) return MatchesPattern(pattern, name);
-  return MatchesPattern(pattern, std::string(schema) + "." + std::string(name));
+  return MatchesPattern(pattern, name) ||
+         (pattern.find('.') != std::string::npos &&
+          MatchesPattern(pattern, std::string(schema) + "." + std::string(name)));
 }
 
 bool AnyMatchesRelation(const std::vector<std::string>& patterns, std::string_view schema,
@@ -168,6 +217,23 @@ Coverage ScopeFilter::Of(std::string_view schema, std::string_view name) const {
 bool ScopeFilter::FiltersRelations() const {
   return !scope_.include_tables.empty() || !scope_.exclude_tables.empty() ||
          !scope_.exclude_table_data.empty();
+}
+
+std::string ScopeFilter::SqlCoversSchema(const std::string& schema_expr) const {
+  return "(" + schema_expr + " = " + pg::QuoteLiteral(names::kSchema) + " OR (" +
+         SqlMatchesAny(schemas_, schema_expr, "", false) + " AND NOT " +
+         SqlMatchesAny(scope_.exclude_schemas, schema_expr, "", false) + "))";
+}
+
+std::string ScopeFilter::SqlCovers(const std::string& schema_expr,
+                                   const std::string& name_expr) const {
+  std::string sql = "(" + schema_expr + " = " + pg::QuoteLiteral(names::kSchema) + " OR (" +
+                    SqlMatchesAny(schemas_, schema_expr, name_expr, false) + " AND NOT " +
+                    SqlMatchesAny(scope_.exclude_schemas, schema_expr, name_expr, false);
+  if (!scope_.include_tables.empty())
+    sql += " AND " + SqlMatchesAny(scope_.include_tables, schema_expr, name_expr, true);
+  sql += " AND NOT " + SqlMatchesAny(scope_.exclude_tables, schema_expr, name_expr, true);
+  return sql + "))";
 }
 
 Coverage ScopeListing::Of(const std::string& schema, const std::string& name) const {

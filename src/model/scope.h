@@ -3,10 +3,11 @@
 // the relations (tables, views, materialized views, sequences, foreign tables) that move, and
 // `exclude_table_data` the tables whose definition moves without their rows.
 //
-// Patterns are shell globs (`*`, `?`, `[...]`, matched by fnmatch) on the names as the catalog
-// spells them. A relation pattern is `schema.name`, or `name` for that name in any schema in
-// scope. A relation that belongs to another follows it: a partition its partitioned root, an
-// index its table, a sequence the column that owns it. db_relocate's own schema is always in.
+// Patterns are shell globs (`*`, `?`, `[...]`, matched by fnmatch, no escapes) on the names as
+// the catalog spells them; a name written out whole always matches itself, whatever it holds. A
+// relation pattern matches `name` in any schema in scope, or `schema.name`. A relation that belongs
+// to another follows it: a partition its partitioned root, an index its table, a sequence the
+// column that owns it. db_relocate's own schema is always in.
 #pragma once
 
 #include <map>
@@ -28,8 +29,10 @@ enum class Coverage {
   kRows,        // moves with its rows, kept in sync
 };
 
-// A shell glob (fnmatch) against a name, whole.
+// A shell glob (fnmatch, no escapes) against a name, whole; or the name itself.
 bool MatchesPattern(const std::string& pattern, std::string_view name);
+// The same glob as an anchored POSIX regular expression, as PostgreSQL's `~` reads it.
+std::string GlobToRegex(const std::string& pattern);
 
 // The config's patterns, without a server.
 class ScopeFilter {
@@ -41,6 +44,11 @@ class ScopeFilter {
   Coverage Of(std::string_view schema, std::string_view name) const;
   // Any relation filter is set: a schema in scope may not move whole.
   bool FiltersRelations() const;
+  // The same decision as Of() != kOut, as an SQL boolean expression over two text expressions
+  // (for a trigger on the server that must decide alone).
+  std::string SqlCovers(const std::string& schema_expr, const std::string& name_expr) const;
+  // CoversSchema as SQL.
+  std::string SqlCoversSchema(const std::string& schema_expr) const;
 
  private:
   const ScopeConfig& scope_;

@@ -65,7 +65,19 @@ TEST(Scope, AQualifiedPatternMatchesTheWholeNameOnly) {
   EXPECT_FALSE(MatchesPattern("[ab]x", "cx"));
 }
 
-TEST(ScopeConfig, ReadsTheBlocksAndNamesABadPattern) {
+TEST(Scope, ANameWrittenOutWholeMatchesItselfWhateverItHolds) {
+  // A schema named with glob characters, a backslash and a dot.
+  const std::string odd = "Sales \"Ops\" 'x' \\ .*? [1]";
+  Config config = WithScope({odd}, {.exclude_tables = {"a.b"}});
+  ScopeFilter filter(config);
+  EXPECT_TRUE(filter.CoversSchema(odd));
+  EXPECT_FALSE(filter.CoversSchema("Sales \"Ops\" 'x' \\ .*? 2"));  // [1] is a set
+  EXPECT_EQ(filter.Of(odd, "a.b"), Coverage::kOut);                 // a table named "a.b"
+  EXPECT_EQ(filter.Of(odd, "a"), Coverage::kRows);
+  EXPECT_TRUE(MatchesPattern("a\\b", "a\\b"));  // no escapes: a backslash is itself
+}
+
+TEST(ScopeConfig, ReadsTheBlocks) {
   auto config = ParseConfig(R"(
 src:
   schema: ["app_*"]
@@ -84,16 +96,30 @@ exclude_table_data: [app_eu.events]
   EXPECT_EQ(config->scope.exclude_tables, std::vector<std::string>{"*_tmp"});
   EXPECT_EQ(config->scope.exclude_table_data, std::vector<std::string>{"app_eu.events"});
 
-  auto bad = ParseConfig("tables:\n  exclude: [a.b.c]\nsrc:\n  schema: [x.y]\n", "bad.yaml");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.message().find("tables.exclude[0]: \"a.b.c\": expected schema.name or name"),
-            std::string::npos)
-      << bad.message();
-  EXPECT_NE(bad.message().find("src.schema[0]: \"x.y\": expected a schema name"), std::string::npos)
-      << bad.message();
   auto unknown = ParseConfig("tables:\n  includes: [a]\n", "typo.yaml");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.message().find("tables.include"), std::string::npos) << unknown.message();
+}
+
+TEST(Scope, GlobsBecomeAnchoredRegularExpressions) {
+  EXPECT_EQ(GlobToRegex("app_*"), "^app_.*$");
+  EXPECT_EQ(GlobToRegex("a?c"), "^a.c$");
+  EXPECT_EQ(GlobToRegex("public.t$1"), "^public\\.t\\$1$");
+  EXPECT_EQ(GlobToRegex("[!ab]x"), "^[^ab]x$");
+  EXPECT_EQ(GlobToRegex("[]]"), "^[]]$");
+  EXPECT_EQ(GlobToRegex("a[b"), "^a\\[b$");  // not closed: itself
+  EXPECT_EQ(GlobToRegex("(x)+"), "^\\(x\\)\\+$");
+}
+
+TEST(Scope, TheSqlConditionNamesEveryPattern) {
+  Config config = WithScope({"app_*"}, {.include_tables = {"app_eu.*"},
+                                        .exclude_tables = {"*_tmp"},
+                                        .exclude_schemas = {"app_old"}});
+  const std::string sql = ScopeFilter(config).SqlCovers("s", "n");
+  EXPECT_EQ(sql,
+            "(s = 'db_relocate' OR ((s = 'app_*' OR s ~ '^app_.*$') AND NOT (s = 'app_old' OR s ~ "
+            "'^app_old$') AND (n = 'app_eu.*' OR n ~ E'^app_eu\\\\..*$' OR (s || '.' || n) ~ "
+            "E'^app_eu\\\\..*$') AND NOT (n = '*_tmp' OR n ~ '^.*_tmp$')))");
 }
 
 }  // namespace
