@@ -116,6 +116,9 @@ struct Config {
   std::string pg_bin_dir;  // where to look first for pg_dump/pg_restore
   std::string state_dir;   // default: beside the config file
   bool verify = true;      // `run` ends with `verify`
+  // detect: a schema change on the source is found and explained; replicate: it is recorded by
+  // an event trigger and replayed on the destination in stream order (engine/ddl_replication.h)
+  std::string ddl = "detect";
 
   // Where the file was read from; relative paths in it are relative to its folder.
   std::filesystem::path config_file;

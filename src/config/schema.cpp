@@ -141,6 +141,7 @@ const std::vector<FieldSpec> kFields = {
   {"pg_bin_dir", Text<&Config::pg_bin_dir>({.path = true}), {}, "Folder searched first for pg_dump and pg_restore"},
   {"state_dir", Text<&Config::state_dir>({.path = true}), "<config folder>/db_relocate.state", "Where run state is kept; one per relocation"},
   {"verify", Bool<&Config::verify>(), {}, "run ends with verify"},
+  {"ddl", Text<&Config::ddl>({.choices = {"detect", "replicate"}}), {}, "Schema changes on the source while replicating: detect (explained, fixed by hand) or replicate (replayed on the destination)"},
 };
 // clang-format on
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "engine/ddl_replication.h"
 #include "engine/heartbeat.h"
 #include "engine/lag_sampler.h"
 #include "metrics/endpoint.h"
@@ -17,6 +18,7 @@
 #include "util/files.h"
 #include "util/log.h"
 #include "util/outage.h"
+#include "util/periodic_task.h"
 #include "util/progress.h"
 #include "util/retry.h"
 
@@ -30,6 +32,47 @@ struct PidFile {
     std::error_code ec;
     std::filesystem::remove(path, ec);
   }
+};
+
+// ddl: replicate: a table created on the side that takes writes joins the subscription on the
+// other side once its CREATE TABLE has been replayed there (engine/ddl_replication.h).
+class NewTableFollower {
+ public:
+  NewTableFollower(const Config& config, const StateStore& store)
+      : config_(config), store_(store) {}
+
+  void Once() {
+    auto state = store_.Load();
+    if (!state.ok() || state->switching) return;
+    const Side primary = state->primary;
+    if (!sender_ || sender_->IsBroken() || !receiver_ || receiver_->IsBroken() ||
+        primary != primary_) {
+      auto sender = pg::Connection::Open(ParamsOf(config_, primary));
+      auto receiver = pg::Connection::Open(ParamsOf(config_, Other(primary)));
+      if (!sender.ok() || !receiver.ok()) return;  // the heartbeat reports outages
+      sender_.emplace(std::move(*sender));
+      receiver_.emplace(std::move(*receiver));
+      primary_ = primary;
+    }
+    const names::Link link = LinksOf(config_).Into(Other(primary));
+    auto enabled = receiver_->QueryValue(
+        "SELECT count(*) FROM pg_subscription WHERE subname = $1 AND subenabled",
+        {link.subscription});
+    if (!enabled.ok() || *enabled != "1") return;
+    auto followed = FollowNewTables(*sender_, *receiver_, link);
+    if (!followed.ok()) {
+      log::warn("adding the tables created on the {} to subscription {}: {}",
+                sender_->params().label, link.subscription, followed.message());
+      sender_.reset();
+      receiver_.reset();
+    }
+  }
+
+ private:
+  const Config& config_;
+  const StateStore& store_;
+  std::optional<pg::Connection> sender_, receiver_;
+  Side primary_ = Side::kSource;
 };
 
 }  // namespace
@@ -47,6 +90,11 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   log::info("heartbeat writer running, pid {}", getpid());
   MetricsEndpoint metrics(config);  // serves while the writer lives (metrics/endpoint.h)
   LagSampler lag_sampler(config, clock);
+  NewTableFollower new_tables(config, store);
+  std::optional<PeriodicTask> follow_new_tables;
+  if (config.ddl == "replicate")
+    follow_new_tables.emplace(
+        Timings::Default().heartbeat.new_table_check, [&] { new_tables.Once(); }, false, clock);
   SampleRecorder samples(store.dir(), "heartbeat");
   const auto interval = std::chrono::duration<double>(config.heartbeat_interval);
   const RetryPolicy& backoff = Timings::Default().heartbeat.insert_retry;

@@ -345,6 +345,9 @@ class Preflight {
     if (!super && !create_db)
       missing.push_back("CREATE on database " + config_.src.name +
                         " (for the publication and the db_relocate schema)");
+    // Event triggers: superusers, and on RDS rds_superuser.
+    if (config_.ddl == "replicate" && !super && !rds_super)
+      missing.push_back("superuser or rds_superuser (ddl: replicate creates event triggers)");
     if (!missing.empty()) {
       Add("source privileges", CheckLevel::kFail, config_.src.user + " lacks " + Join(missing),
           {config_.src.user},

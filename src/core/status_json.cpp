@@ -57,6 +57,9 @@ nlohmann::json StatusJson(const StatusView& view) {
   j["tables"] = TablesJson(view.tables);
   j["replication"] = view.replication.ToJson();
   j["replication"]["schema_drift"] = DriftJson(view.schema_drift);
+  if (const auto& p = view.pending_ddl)
+    j["replication"]["pending_ddl"] = {
+        {"id", p->id}, {"statement", p->statement}, {"error", p->error}};
   j["heartbeat_writer_pid"] = view.heartbeat_writer_pid.value_or(0);
   j["source_error"] = view.source_error;
   j["destination_error"] = view.destination_error;

@@ -108,6 +108,11 @@ std::string ReplicationLines(const StatusView& view) {
   std::string out = SlotLine(h) + SubscriptionLine(h);
   if (h.apply_errors >= 0) out += Field("apply errors", std::to_string(h.apply_errors));
   if (std::string w = h.SlotWarning(); !w.empty()) out += Field("WARNING", w);
+  if (const auto& p = view.pending_ddl)
+    out += Field(p->error.empty() ? "DDL" : "WARNING",
+                 fmt::format("#{} from the {} not applied yet{}: {}", p->id, SideName(view.primary),
+                             p->error.empty() ? "" : " and it fails there (" + p->error + ")",
+                             p->statement));
   for (const auto& d : view.schema_drift)
     out += Field("WARNING", "schema changed on the " + std::string(SideName(view.primary)) + ": " +
                                 d.ToString());

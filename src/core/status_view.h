@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "engine/ddl_replication.h"
 #include "engine/replication_health.h"
 #include "engine/schema_drift.h"
 #include "model/run_state.h"
@@ -39,6 +40,7 @@ struct StatusView {
   std::string destination_error;
   ReplicationHealth replication;            // of the link from the primary into the other side
   std::vector<DriftItem> schema_drift;      // DDL on the primary that replication does not carry
+  std::optional<PendingDdl> pending_ddl;    // ddl: replicate: the first statement not applied
   std::optional<int> heartbeat_writer_pid;  // while the detached writer runs
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/switch_decisions.h"
 #include "core/switch_ready.h"
+#include "engine/ddl_replication.h"
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
 #include "engine/replication_link.h"
@@ -149,6 +150,9 @@ struct Switch {
     DBR_RETURN_IF_ERROR(Save());
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
                                               scope.schemas, MarkOf(config, state)));
+    // DDL on the new side after the switch reaches the old one, for a rollback.
+    if (config.ddl == "replicate")
+      DBR_RETURN_IF_ERROR(EnsureDdlCapture(*new_side, config, link_out.publication));
     DBR_RETURN_IF_ERROR(ListSequences());
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }

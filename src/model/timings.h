@@ -65,6 +65,9 @@ struct Timings {
         .attempts = 1000000, .first_delay = milliseconds(500), .max_delay = milliseconds(15000)};
     // While its inserts keep failing, the writer says so once, then again this often.
     std::chrono::minutes outage_reminder{10};
+    // ddl: replicate: how often the writer looks for tables created on the primary that the
+    // other side's subscription does not know yet.
+    milliseconds new_table_check{2000};
   };
   Heartbeat heartbeat;
 

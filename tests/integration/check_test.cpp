@@ -341,6 +341,19 @@ TEST_F(CheckTest, SourceUserWithReplicationCreateroleAndCreatePassesOn17) {
                                      Endpoint{dst_->port(), target}));
   EXPECT_EQ(run.Result("source privileges"), "PASS") << run.Dump();
   EXPECT_FALSE(run.Find("table ownership").has_value()) << run.Dump();
+
+  // ddl: replicate creates event triggers, which this role may not.
+  probe = ProbeAs(*dst_, db, "migrator",
+                  "CREATE FUNCTION f() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;"
+                  "CREATE EVENT TRIGGER probe ON ddl_command_end EXECUTE FUNCTION f()");
+  ASSERT_FALSE(probe.ok()) << "premise: only superusers create event triggers";
+  CheckRun ddl = RunJson(WriteConfig(Endpoint{dst_->port(), db, "migrator", "migrator"},
+                                     Endpoint{dst_->port(), target}, "ddl: replicate\n"));
+  EXPECT_EQ(ddl.Result("source privileges"), "FAIL") << ddl.Dump();
+  EXPECT_NE(ddl.Find("source privileges")->value("detail", "").find("ddl: replicate"),
+            std::string::npos)
+      << ddl.Dump();
+  EXPECT_EQ(ddl.result.exit_code, 1) << ddl.Dump();
 }
 
 TEST_F(CheckTest, TablesOwnedByARoleTheSourceUserBelongsToPass) {

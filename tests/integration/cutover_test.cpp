@@ -371,6 +371,38 @@ TEST_F(CutoverTest, ColumnAddedOnlyOnTheSourceRefusesUntilTheDestinationHasIt) {
   EXPECT_EQ(*dst_->QueryValue("SELECT coupon FROM ledger WHERE client = 5", db_), "X1");
 }
 
+// ddl: replicate: a column added on the source reaches the destination before the rows that
+// fill it, so the cut-over goes through; one added on the new primary after it reaches the old
+// one, so the rollback loses nothing either.
+TEST_F(CutoverTest, ReplicatedDdlFollowsTheApplicationThereAndBack) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_ddl_replicate", "ddl: replicate\n"));
+  ASSERT_TRUE(src_->Exec("ALTER TABLE ledger ADD COLUMN coupon text", db_).ok());
+  ASSERT_TRUE(
+      ThroughProxy("INSERT INTO ledger (client, coupon) VALUES (5, 'X1') RETURNING id").ok());
+  ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  ExpectApplicationWritesTo(*dst_);
+  EXPECT_EQ(*dst_->QueryValue("SELECT coupon FROM ledger WHERE client = 5", db_), "X1");
+
+  ASSERT_TRUE(dst_->Exec("ALTER TABLE ledger ADD COLUMN region text DEFAULT 'eu'", db_).ok());
+  ASSERT_TRUE(
+      ThroughProxy("INSERT INTO ledger (client, region) VALUES (6, 'us') RETURNING id").ok());
+  // The return replication carries it to the old primary.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto n = src_->QueryValue("SELECT count(*) FROM ledger WHERE region = 'us'", db_);
+        return n.ok() && *n == "1";
+      },
+      std::chrono::seconds(60)));
+  CommandResult back = Dbr("rollback");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  ExpectApplicationWritesTo(*src_);
+  EXPECT_EQ(*src_->QueryValue("SELECT region FROM ledger WHERE client = 6", db_), "us");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM ledger WHERE region = 'eu'", db_),
+            *src_->QueryValue("SELECT count(*) FROM ledger WHERE client <> 6", db_));
+}
+
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_admin"));
   CommandResult r = RunDbRelocate({"cutover", "--config", ConfigWithDeadAdmin().string()});

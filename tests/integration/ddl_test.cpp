@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "harness/app_pair.h"
+#include "harness/pgbench.h"
 #include "harness/wait.h"
 
 namespace dbr::test {
@@ -141,6 +142,130 @@ TEST_F(DdlTest, TableCreatedOnTheSourceAfterTheRunIsShownAsNotReplicatedUntilAdd
       60s, 100ms);
   EXPECT_EQ(count, "51");
   ExpectSynced(4);
+}
+
+// ddl: replicate (issue #23, item 3): pgbench writes at full speed while the source's schema
+// changes; every change reaches the destination at its place in the stream, a table created
+// there is copied and followed, a statement that cannot be carried is refused on the source, and
+// one that fails on the destination stops replication, is named by `status`, and goes on by
+// itself once the destination is fixed.
+TEST_F(DdlTest, ReplicatedDdlIsAppliedInStreamOrderUnderPgbench) {
+  ProcessSpec init{.argv = {(DebianPgBinDir(15) / "pgbench").string(), "-i", "-s", "2", "-q", "-h",
+                            "127.0.0.1", "-p", std::to_string(src_->port()), "-U", "ops", "app"},
+                   .env = {{"PGPASSWORD", "secret"}}};
+  auto initialized = RunProcess(init);
+  ASSERT_TRUE(initialized.ok() && initialized->exit_code == 0)
+      << (initialized.ok() ? initialized->err : initialized.message());
+  // pgbench_history has no key: force gives it REPLICA IDENTITY FULL.
+  config_ = WriteConfig(tmp_.path(), *src_, *dst_, "app", "ddl: replicate\nforce: true\n");
+  PgBench bench(tmp_.path(), src_->port(), "app", "ops", "secret", {"-c", "2", "-j", "2"});
+  CommandResult run = Dbr({"run"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("replayed on the other side (ddl: replicate)"), std::string::npos)
+      << run.err;
+
+  auto source = src_->Connect("app");
+  ASSERT_TRUE(source.ok()) << source.message();
+  auto on_source = [&](const std::string& sql) {
+    Status st = source->Exec(sql);
+    EXPECT_TRUE(st.ok()) << sql << ": " << st.message();
+  };
+  // A column added, then filled while pgbench updates the same rows; altered; its type changed.
+  on_source("ALTER TABLE pgbench_accounts ADD COLUMN note text DEFAULT 'none'");
+  on_source("UPDATE pgbench_accounts SET note = 'touched ' || aid WHERE aid % 100 = 0");
+  on_source("ALTER TABLE pgbench_accounts ALTER COLUMN note SET DEFAULT 'n/a'");
+  on_source("ALTER TABLE orders ALTER COLUMN item TYPE varchar(200)");
+  on_source("ALTER TABLE orders ADD COLUMN qty int NOT NULL DEFAULT 1");
+  on_source(
+      "INSERT INTO orders (item, qty) SELECT 'after ' || g, g FROM generate_series(1, 300) g");
+  // A table created, filled at once and later, indexed; a search_path of its own.
+  on_source("SET search_path = public");
+  on_source("CREATE TABLE audit (id bigserial PRIMARY KEY, what text NOT NULL)");
+  on_source("INSERT INTO audit (what) SELECT md5(g::text) FROM generate_series(1, 500) g");
+  on_source("CREATE INDEX audit_what ON audit (what)");
+  on_source("CREATE TABLE scratch (x int)");
+  on_source("DROP TABLE scratch");
+  for (int i = 0; i < 20; ++i) on_source("INSERT INTO audit (what) VALUES ('late')");
+
+  // What cannot be carried is refused on the source, naming why; nothing of it is done.
+  for (const char* refused :
+       {"ALTER TABLE orders ADD COLUMN x int; INSERT INTO orders (item) VALUES ('twice')",
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE orders ADD COLUMN y int'; END $$",
+        "CREATE TABLE copied AS SELECT * FROM orders"}) {
+    Status st = source->Exec(refused);
+    ASSERT_FALSE(st.ok()) << refused;
+    EXPECT_NE(st.message().find("db_relocate (ddl: replicate)"), std::string::npos) << st.message();
+  }
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM orders WHERE item = 'twice'", "app"), "0");
+
+  // The destination has each change, the created table's rows, and the same data everywhere.
+  std::string rows;
+  WaitFor(
+      [&] {
+        auto n = dst_->QueryValue("SELECT count(*) FROM audit", "app");
+        rows = n.ok() ? *n : n.message();
+        return rows == "520";
+      },
+      90s, 200ms);
+  ASSERT_EQ(rows, "520") << dst_->LogTail(40);
+  const ProcessOutput& out = bench.Wait();
+  EXPECT_GT(PgBench::Processed(out), 100) << out.out << out.err;
+  ExpectSynced(9);  // 4 of pgbench, orders, audit, and db_relocate's heartbeat, marker and ddl_log
+  EXPECT_EQ(*dst_->QueryValue("SELECT column_default FROM information_schema.columns WHERE "
+                              "table_name = 'pgbench_accounts' AND column_name = 'note'",
+                              "app"),
+            "'n/a'::text");
+  EXPECT_EQ(*dst_->QueryValue("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                              "attrelid = 'orders'::regclass AND attname = 'item'",
+                              "app"),
+            "character varying(200)");
+  EXPECT_EQ(
+      *dst_->QueryValue("SELECT count(*) FROM pg_indexes WHERE indexname = 'audit_what'", "app"),
+      "1");
+  EXPECT_EQ(*dst_->QueryValue("SELECT to_regclass('scratch') IS NULL", "app"), "t");
+  CommandResult verify = Dbr({"verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  // A statement that fails on the destination stops replication there, and status names it.
+  ASSERT_TRUE(dst_->Exec("CREATE TABLE clash (id int)", "app").ok());
+  on_source("CREATE TABLE clash (id int PRIMARY KEY, v text)");
+  on_source("INSERT INTO orders (item) VALUES ('behind the clash')");
+  nlohmann::json pending;
+  WaitFor(
+      [&] {
+        pending = StatusJson()["replication"]["pending_ddl"];
+        return pending.is_object() && !pending["error"].get<std::string>().empty();
+      },
+      60s, 500ms);
+  ASSERT_TRUE(pending.is_object()) << pending;
+  EXPECT_EQ(pending["statement"], "CREATE TABLE clash (id int PRIMARY KEY, v text)");
+  EXPECT_NE(pending["error"].get<std::string>().find("already exists"), std::string::npos)
+      << pending;
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM orders WHERE item = 'behind the clash'", "app"),
+            "0");
+  CommandResult text = Dbr({"status"});
+  EXPECT_NE(text.out.find("CREATE TABLE clash"), std::string::npos) << text.out;
+  // Fixed on the destination: the apply worker's next attempt goes through.
+  ASSERT_TRUE(dst_->Exec("DROP TABLE clash", "app").ok());
+  WaitFor(
+      [&] {
+        auto n =
+            dst_->QueryValue("SELECT count(*) FROM orders WHERE item = 'behind the clash'", "app");
+        return n.ok() && *n == "1";
+      },
+      90s, 200ms);
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                              "'clash'::regclass AND attname = 'v'",
+                              "app"),
+            "1");
+  EXPECT_TRUE(StatusJson()["replication"]["pending_ddl"].is_null());
+
+  // cleanup leaves no event trigger behind.
+  CommandResult cleanup = Dbr({"cleanup"});
+  EXPECT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_event_trigger", "app"), "0");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_event_trigger", "app"), "0");
+  EXPECT_TRUE(src_->Exec("ALTER TABLE orders ADD COLUMN after_cleanup int", "app").ok());
 }
 
 }  // namespace
