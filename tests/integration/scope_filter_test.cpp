@@ -4,13 +4,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "harness/app_pair.h"
 #include "harness/check_run.h"
+#include "harness/loop_writer.h"
 #include "harness/wait.h"
 
 namespace dbr::test {
@@ -52,54 +51,22 @@ tables:
 exclude_table_data: [public.events]
 )";
 
-// Writes into every table, in scope or not, until stopped.
-class FilteredWriter {
- public:
-  explicit FilteredWriter(const TestCluster& src) : params_(src.Params("app")) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~FilteredWriter() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int64_t rounds() const { return rounds_; }
-  const std::string& error() const { return error_; }
-
- private:
-  void Loop() {
-    auto conn = pg::Connection::Open(params_);
-    if (!conn.ok()) {
-      error_ = conn.message();
-      return;
-    }
-    for (int64_t i = 0; !stop_; ++i) {
-      Status st = conn->Exec(fmt::format(
-          "BEGIN;"
-          "INSERT INTO orders (customer_id, amount, note) VALUES ({0} % 500 + 1, {0}, 'live');"
-          "UPDATE orders SET amount = amount + 1 WHERE id = {0} % 20000 + 1;"
-          "DELETE FROM orders WHERE id = ({0} * 7) % 20000 + 1;"
-          "UPDATE customers SET name = md5(name) WHERE id = {0} % 500 + 1;"
-          "INSERT INTO order_tmp (payload) VALUES ('live');"
-          "INSERT INTO events (body) VALUES ('live');"
-          "INSERT INTO audit_log VALUES ({0}, DATE '2025-02-01', 'live');"
-          "UPDATE area51.things SET payload = payload || '\\x00'::bytea WHERE id = {0} % 2000 + 1;"
-          "INSERT INTO archive.old_orders VALUES (100000 + {0}, 'live');"
-          "COMMIT;",
-          i));
-      if (!st.ok()) {
-        error_ = st.message();
-        return;
-      }
-      ++rounds_;
-    }
-  }
-  pg::ConnParams params_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> rounds_{0};
-  std::string error_;
-  std::thread thread_;
-};
+// One round of writes into every table, in scope or not.
+std::string WriteEverywhere(int64_t i) {
+  return fmt::format(
+      "BEGIN;"
+      "INSERT INTO orders (customer_id, amount, note) VALUES ({0} % 500 + 1, {0}, 'live');"
+      "UPDATE orders SET amount = amount + 1 WHERE id = {0} % 20000 + 1;"
+      "DELETE FROM orders WHERE id = ({0} * 7) % 20000 + 1;"
+      "UPDATE customers SET name = md5(name) WHERE id = {0} % 500 + 1;"
+      "INSERT INTO order_tmp (payload) VALUES ('live');"
+      "INSERT INTO events (body) VALUES ('live');"
+      "INSERT INTO audit_log VALUES ({0}, DATE '2025-02-01', 'live');"
+      "UPDATE area51.things SET payload = payload || '\\x00'::bytea WHERE id = {0} % 2000 + 1;"
+      "INSERT INTO archive.old_orders VALUES (100000 + {0}, 'live');"
+      "COMMIT;",
+      i);
+}
 
 class ScopeFilterTest : public AppPairTest {
  protected:
@@ -142,7 +109,7 @@ class ScopeFilterTest : public AppPairTest {
 
 TEST_F(ScopeFilterTest, OnlyWhatTheFiltersKeepMovesAndStaysInSyncUnderWrites) {
   auto config = Config(kFilters);
-  FilteredWriter writer(*src_);
+  LoopWriter writer(src_->Params("app"), WriteEverywhere);
   CommandResult r = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;

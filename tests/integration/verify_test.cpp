@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness/cluster.h"
+#include "harness/loop_writer.h"
 #include "harness/relocation.h"
 #include "util/files.h"
 
@@ -214,31 +215,16 @@ TEST_F(VerifyTest, EqualPairUnderLiveWritesIsReportedEqualEveryTime) {
 // unchanged, so the decoded row lacks it) commit while verify takes its point: the window's
 // accounting must rebuild every row they touched, and find the pair equal.
 TEST_F(VerifyTest, EqualWhileBulkTransactionsCommitInTheWindow) {
-  std::atomic<bool> stop{false};
-  std::atomic<int> transactions{0};
-  std::string error;
-  std::thread bulk([&] {
-    auto conn = pg::Connection::Open(src_->Params("app"));
-    if (!conn.ok()) {
-      error = conn.message();
-      return;
-    }
-    for (int i = 0; !stop; ++i) {
-      Status st = conn->Exec(fmt::format(
-          "BEGIN;"
-          "UPDATE vbulk SET n = n + 1 WHERE id % 20 = {0};"
-          "DELETE FROM vbulk WHERE id IN (SELECT id FROM vbulk WHERE id % 20 = {1} ORDER BY id "
-          "LIMIT 200);"
-          "INSERT INTO vbulk (n, v) SELECT {2}, md5(random()::text) FROM generate_series(1, 200);"
-          "UPDATE vtoast SET n = n + 1 WHERE id % 5 = {3};"
-          "COMMIT;",
-          i % 20, (i + 7) % 20, i, i % 5));
-      if (!st.ok()) {
-        error = st.message();
-        return;
-      }
-      ++transactions;
-    }
+  LoopWriter bulk(src_->Params("app"), [](int64_t i) {
+    return fmt::format(
+        "BEGIN;"
+        "UPDATE vbulk SET n = n + 1 WHERE id % 20 = {0};"
+        "DELETE FROM vbulk WHERE id IN (SELECT id FROM vbulk WHERE id % 20 = {1} ORDER BY id "
+        "LIMIT 200);"
+        "INSERT INTO vbulk (n, v) SELECT {2}, md5(random()::text) FROM generate_series(1, 200);"
+        "UPDATE vtoast SET n = n + 1 WHERE id % 5 = {3};"
+        "COMMIT;",
+        i % 20, (i + 7) % 20, i, i % 5);
   });
   int largest_window = 0;
   for (int i = 0; i < 4; ++i) {
@@ -251,10 +237,9 @@ TEST_F(VerifyTest, EqualWhileBulkTransactionsCommitInTheWindow) {
     EXPECT_EQ(TableIn(report, "public.vbulk")["status"], "OK") << r.out;
     EXPECT_EQ(TableIn(report, "public.vtoast")["status"], "OK") << r.out;
   }
-  stop = true;
-  bulk.join();
-  EXPECT_TRUE(error.empty()) << error;
-  EXPECT_GT(transactions.load(), 0);
+  bulk.Stop();
+  EXPECT_TRUE(bulk.error().empty()) << bulk.error();
+  EXPECT_GT(bulk.rounds(), 0);
   // Each transaction touches about 1,500 rows: a window holding even one is a bulk window.
   EXPECT_GE(largest_window, 1000) << "no bulk transaction committed inside a window";
 }
