@@ -1,12 +1,16 @@
 // Step 3: the replication user, the publication of the tables in scope and the logical
 // replication slot whose exported snapshot the copy reads under.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <set>
 
 #include "engine/replication_link.h"
 #include "engine/steps.h"
 #include "model/names.h"
 #include "model/scope.h"
 #include "model/servers.h"
+#include "model/timings.h"
 #include "pg/quote.h"
 #include "pg/replication.h"
 #include "util/fault.h"
@@ -107,6 +111,43 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   return ctx.SaveState();
 }
 
+// The replicable tables in scope that the publication does not hold, both read at the slot's
+// exported snapshot when there is one (a table created while the publication and the slot were
+// being made: its rows would be in the copy, or the RDS snapshot, but not in the stream).
+Result<std::vector<std::string>> UnpublishedInScope(RunContext& ctx) {
+  DBR_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Open(SourceParams(ctx.config)));
+  if (!ctx.exported_snapshot.empty()) {
+    DBR_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    DBR_RETURN_IF_ERROR(
+        conn.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(ctx.exported_snapshot)));
+  }
+  DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(conn, ctx.config));
+  // pg_publication_rel, not pg_publication_tables: a plain read follows the snapshot, the view's
+  // function reads the newest catalog.
+  auto published = conn.Query(
+      "SELECT n.nspname, c.relname FROM pg_publication_rel r JOIN pg_publication p ON p.oid = "
+      "r.prpubid JOIN pg_class c ON c.oid = r.prrelid JOIN pg_namespace n ON n.oid = "
+      "c.relnamespace WHERE p.pubname = $1",
+      {ctx.links.forward.publication});
+  if (!published.ok()) return published.status();
+  std::set<std::pair<std::string, std::string>> in;
+  for (int i = 0; i < published->rows(); ++i)
+    in.insert({published->Get(i, 0), published->Get(i, 1)});
+  std::vector<std::string> missing;
+  for (const auto& t : scope.tables)
+    if (t.Replicable() && !in.count({t.schema, t.name})) missing.push_back(t.Display());
+  return missing;
+}
+
+Status DropFreshSlot(RunContext& ctx) {
+  ctx.slot_connection.reset();  // the snapshot it exported goes with it
+  ctx.exported_snapshot.clear();
+  ctx.state.snapshot_lsn.clear();
+  ctx.state.snapshot_slot.clear();
+  DBR_RETURN_IF_ERROR(ctx.SaveState());
+  return ctx.src->Exec("SELECT pg_drop_replication_slot($1)", {ctx.links.forward.slot});
+}
+
 }  // namespace
 
 Status CreatePublication(RunContext& ctx, bool export_snapshot) {
@@ -117,9 +158,28 @@ Status CreatePublication(RunContext& ctx, bool export_snapshot) {
   DBR_RETURN_IF_ERROR(EnsureReplicationUserOnSource(ctx));
   CrashPoint("publication:user-ready");  // marked for this relocation, no slot yet
   PausePoint("publication:user-ready");
-  DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
-  DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, ctx.links.forward.publication, ctx.tables));
-  return EnsureSlot(ctx, export_snapshot);
+  const Timings::Publication& timings = Timings::Default().publication;
+  for (int attempt = 1;; ++attempt) {
+    const bool fresh_slot = !DestinationDependsOnSlot(ctx.state) &&
+                            !(ctx.slot_connection && !ctx.exported_snapshot.empty());
+    DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
+    DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, ctx.links.forward.publication, ctx.tables));
+    DBR_RETURN_IF_ERROR(EnsureSlot(ctx, export_snapshot));
+    if (!fresh_slot) return Status::Ok();  // resumed: the drift check names what is missing
+    DBR_ASSIGN_OR_RETURN(auto unpublished, UnpublishedInScope(ctx));
+    if (unpublished.empty()) return Status::Ok();
+    if (attempt == timings.snapshot_attempts)
+      return Status::Error(fmt::format(
+          "tables keep appearing in scope while the publication and the slot are made ({}): "
+          "run again once the application's migration is over",
+          fmt::join(unpublished, ", ")));
+    log::info(
+        "{} tables appeared in scope while the publication and the slot were made ({}): both "
+        "are made again, so that their rows are in the copy and in the stream",
+        unpublished.size(), fmt::join(unpublished, ", "));
+    DBR_RETURN_IF_ERROR(DropFreshSlot(ctx));
+    DBR_RETURN_IF_ERROR(ctx.LoadTables());
+  }
 }
 
 }  // namespace dbr::steps

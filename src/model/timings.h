@@ -52,6 +52,14 @@ struct Timings {
   };
   CatchUp catchup;
 
+  // ---- Publication and slot (engine/publication.cpp) ----
+  struct Publication {
+    // Tables created in scope while the publication and the slot are made: both are made again,
+    // at most this many times in all.
+    int snapshot_attempts = 3;
+  };
+  Publication publication;
+
   // ---- Heartbeat (engine/heartbeat.cpp, core/heartbeat_writer.cpp) ----
   struct Heartbeat {
     // Until a started writer has recorded its pid.

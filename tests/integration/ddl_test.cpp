@@ -144,6 +144,27 @@ TEST_F(DdlTest, TableCreatedOnTheSourceAfterTheRunIsShownAsNotReplicatedUntilAdd
   ExpectSynced(4);
 }
 
+// A table the application creates while the publication and the slot are being made (after the
+// tables were listed, before the snapshot): without a second look its rows would be in neither
+// the copy nor the stream. Both are made again, and the table arrives whole.
+TEST_F(DdlTest, ATableCreatedWhileThePublicationIsMadeIsCopiedAndStreamed) {
+  BackgroundDbRelocate run({"run", "--config", config_.string()}, tmp_.path() / "run.log",
+                           {{"DBR_PAUSE_AT", "publication:user-ready:3000"}});
+  ASSERT_TRUE(run.WaitForLog("replication user upgrade ready")) << run.Log();
+  ASSERT_TRUE(src_->Exec("CREATE TABLE late (id int PRIMARY KEY, v text)", "app").ok());
+  ASSERT_TRUE(
+      src_->Exec("INSERT INTO late SELECT g, md5(g::text) FROM generate_series(1, 1000) g", "app")
+          .ok());
+  CommandResult r = run.Wait();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 tables appeared in scope while the publication and the slot were made "
+                       "(public.late)"),
+            std::string::npos)
+      << r.err;
+  ASSERT_TRUE(src_->Exec("INSERT INTO late VALUES (1001, 'streamed')", "app").ok());
+  ExpectSynced(4);  // orders, late, heartbeat, marker
+}
+
 // ddl: replicate (issue #23, item 3): pgbench writes at full speed while the source's schema
 // changes; every change reaches the destination at its place in the stream, a table created
 // there is copied and followed, a statement that cannot be carried is refused on the source, and
