@@ -42,7 +42,7 @@ std::string NoteOf(const TableInfo& t) {
   if (t.relkind == 'p') return "its partitions move";
   if (t.relkind == 'm') return "refreshed on the destination after the copy";
   if (t.relkind == 'f') return "definition only";
-  if (t.persistence == 'u') return "unlogged: definition only, its rows are not copied";
+  if (t.persistence == 'u') return "unlogged: rows copied inside the cut-over's write pause";
   return "";
 }
 

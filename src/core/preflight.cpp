@@ -463,7 +463,9 @@ class Preflight {
       if (t.relkind == 'm') objects.push_back(t.Display() + " (materialized view: refreshed once)");
       if (t.relkind == 'f') objects.push_back(t.Display() + " (foreign table: definition only)");
       if (t.relkind == 'r' && t.persistence == 'u')
-        objects.push_back(t.Display() + " (unlogged table: its definition moves, its rows do not)");
+        objects.push_back(
+            t.Display() + " (unlogged table, " + HumanBytes(static_cast<double>(t.bytes)) +
+            ": not replicated; its rows are copied inside the cut-over's write pause)");
     }
     auto lo = src.QueryValue("SELECT count(*) FROM pg_largeobject_metadata");
     if (lo.ok() && *lo != "0")

@@ -18,6 +18,7 @@
 #include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
+#include "pg/copy_stream.h"
 #include "pg/quote.h"
 #include "proxy/proxy.h"
 #include "util/clock.h"
@@ -26,6 +27,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/poll.h"
+#include "util/progress.h"
 #include "util/retry.h"
 
 namespace dbr {
@@ -62,6 +64,7 @@ struct Switch {
   std::unique_ptr<Proxy> proxy;
   Clock::TimePoint paused_at;                          // when the proxy was asked to pause
   std::optional<std::vector<RelationName>> sequences;  // in scope, from the old side
+  std::optional<std::vector<TableInfo>> unlogged;      // in scope, from the old side
 
   Switch(const Config& c, Side target, Clock& clock, Timings timings)
       : config(c),
@@ -153,7 +156,7 @@ struct Switch {
     // DDL on the new side after the switch reaches the old one, for a rollback.
     if (config.ddl == "replicate")
       DBR_RETURN_IF_ERROR(EnsureDdlCapture(*new_side, config, link_out.publication));
-    DBR_RETURN_IF_ERROR(ListSequences());
+    DBR_RETURN_IF_ERROR(ReadScopeBeforePause());
     return EnsurePublication(*new_side, link_out.publication, replicable);
   }
 
@@ -261,15 +264,42 @@ struct Switch {
     return slot.status();
   }
 
-  // Read before the write pause, so that the pause pays only for the values.
-  Status ListSequences() {
+  // Read before the write pause, so that the pause pays only for the values and the rows.
+  Status ReadScopeBeforePause() {
     DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(*old_side, config));
     sequences = std::move(scope.sequences);
+    unlogged.emplace();
+    for (auto& t : scope.tables)
+      if (t.relkind == 'r' && t.persistence == 'u') unlogged->push_back(std::move(t));
+    return Status::Ok();
+  }
+
+  // Unlogged tables are not replicated (they write no WAL): their rows are copied here, with
+  // the application's writes held, so that the new side starts with exactly the old one's.
+  Status CopyUnloggedTables() {
+    if (!unlogged)
+      DBR_RETURN_IF_ERROR(ReadScopeBeforePause());  // a switch resumed past the listing
+    if (unlogged->empty()) return Status::Ok();
+    const Clock::TimePoint started = clock.Now();
+    pg::CopyResult total;
+    for (const auto& t : *unlogged) {
+      DBR_RETURN_IF_ERROR(new_side->Exec("TRUNCATE ONLY " + t.Qualified()));
+      auto copied = pg::StreamCopy(*old_side, "COPY " + t.Qualified() + " TO STDOUT", *new_side,
+                                   "COPY " + t.Qualified() + " FROM STDIN", nullptr, nullptr);
+      if (!copied.ok()) return copied.status().Wrap("copying unlogged table " + t.Display());
+      total.rows += copied->rows;
+      total.bytes += copied->bytes;
+    }
+    log::info(
+        "{} unlogged tables copied to the {} inside the write pause: {} rows, {} in {:.0f} ms",
+        unlogged->size(), SideName(to), total.rows, HumanBytes(static_cast<double>(total.bytes)),
+        clock.SecondsSince(started) * 1000);
     return Status::Ok();
   }
 
   Status SetSequencesAhead() {
-    if (!sequences) DBR_RETURN_IF_ERROR(ListSequences());  // a switch resumed past the listing
+    if (!sequences)
+      DBR_RETURN_IF_ERROR(ReadScopeBeforePause());  // a switch resumed past the listing
     auto set = CopySequencesAhead(*old_side, *new_side, *sequences, config.sequence_gap);
     if (!set.ok()) return set.status();
     // setval is not transactional and the new side may commit asynchronously.
@@ -587,6 +617,7 @@ const Stage kStages[] = {
     {kSameStage,             nullptr,           &Switch::PauseProxy,             &Switch::Abandon},
     {SwitchStage::kPaused,   "switch:paused",   &Switch::FenceOldSide,           &Switch::PutBack},
     {kSameStage,             nullptr,           &Switch::Drain,                  &Switch::PutBack},
+    {kSameStage,             nullptr,           &Switch::CopyUnloggedTables,     &Switch::PutBack},
     {kSameStage,             nullptr,           &Switch::SetSequencesAhead,      &Switch::PutBack},
     {kSameStage,             nullptr,           &Switch::TurnReplicationAround,  &Switch::PutBack},
     {kSameStage,             nullptr,           &Switch::LiftNewSideFence,       &Switch::PutBack},

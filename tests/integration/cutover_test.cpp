@@ -403,6 +403,47 @@ TEST_F(CutoverTest, ReplicatedDdlFollowsTheApplicationThereAndBack) {
             *src_->QueryValue("SELECT count(*) FROM ledger WHERE client <> 6", db_));
 }
 
+// Unlogged tables write no WAL, so replication cannot carry them: their rows are copied inside
+// the write pause, at cut-over and again at rollback.
+TEST_F(CutoverTest, UnloggedTablesAreCopiedInsideTheWritePauseBothWays) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_unlogged", "", "pgbouncer", false));
+  for (const char* sql :
+       {"CREATE UNLOGGED TABLE sessions (id int PRIMARY KEY, token text NOT NULL)",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO app",
+        "INSERT INTO sessions SELECT g, md5(g::text) FROM generate_series(1, 5000) g"})
+    ASSERT_TRUE(src_->Exec(sql, db_).ok()) << sql;
+  CommandResult run = RunDbRelocate({"run", "--config", config_.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  CommandResult plan = Dbr("plan");
+  EXPECT_NE(plan.out.find("unlogged: rows copied inside the cut-over's write pause"),
+            std::string::npos)
+      << plan.out;
+  ASSERT_TRUE(ThroughProxy("WITH u AS (UPDATE sessions SET token = 'changed' WHERE id <= 10 "
+                           "RETURNING 1) SELECT count(*) FROM u")
+                  .ok());
+  ASSERT_TRUE(ThroughProxy("INSERT INTO sessions VALUES (5001, 'late') RETURNING id").ok());
+  const std::string digest =
+      "SELECT count(*) || ' ' || md5(string_agg(id || ':' || token, ',' ORDER BY id)) FROM "
+      "sessions";
+  const std::string on_source = *src_->QueryValue(digest, db_);
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  EXPECT_NE(cut.err.find("1 unlogged tables copied to the destination inside the write pause"),
+            std::string::npos)
+      << cut.err;
+  EXPECT_EQ(*dst_->QueryValue(digest, db_), on_source);
+  EXPECT_TRUE(on_source.rfind("5001 ", 0) == 0) << on_source;
+
+  ASSERT_TRUE(ThroughProxy("WITH d AS (DELETE FROM sessions WHERE id > 4000 RETURNING 1) "
+                           "SELECT count(*) FROM d")
+                  .ok());
+  const std::string on_destination = *dst_->QueryValue(digest, db_);
+  CommandResult back = Dbr("rollback");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  EXPECT_EQ(*src_->QueryValue(digest, db_), on_destination);
+  EXPECT_TRUE(on_destination.rfind("4000 ", 0) == 0) << on_destination;
+}
+
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_admin"));
   CommandResult r = RunDbRelocate({"cutover", "--config", ConfigWithDeadAdmin().string()});
