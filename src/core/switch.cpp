@@ -11,6 +11,7 @@
 #include "engine/ddl_replication.h"
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
+#include "engine/materialized_views.h"
 #include "engine/replication_link.h"
 #include "engine/sequences.h"
 #include "model/catalog.h"
@@ -426,7 +427,15 @@ struct Switch {
     state.switching->lifted_fence.clear();  // lifted for good
     state.switches.push_back(*state.switching);
     state.switching.reset();
-    return Save();
+    DBR_RETURN_IF_ERROR(Save());
+    // The new side's materialized views hold what they held at the copy (or at the last switch).
+    auto refreshed = RefreshMaterializedViews(*new_side, *new_side, config);
+    if (!refreshed.ok())
+      log::warn("the {} takes the writes, but its materialized views are not refreshed: {}",
+                SideName(to), refreshed.message());
+    else if (*refreshed > 0)
+      log::info("{} materialized views refreshed on the {}", *refreshed, SideName(to));
+    return Status::Ok();
   }
 
   // ---- What a failed stage becomes (the `undo` of kStages) ---------------------------------

@@ -2,6 +2,7 @@
 // destination holds the source exactly as of the slot's consistent point.
 #include <fmt/format.h>
 
+#include "engine/materialized_views.h"
 #include "model/names.h"
 #include "model/scope.h"
 #include "model/servers.h"
@@ -47,7 +48,7 @@ class LogicalCopySource : public SnapshotSource {
                      ctx.Jobs());
            DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data",
                                               ctx.Jobs(), indexes_interrupted, *ctx.dst));
-           DBR_RETURN_IF_ERROR(RefreshMaterializedViews(ctx));
+           DBR_RETURN_IF_ERROR(RefreshMaterializedViews(*ctx.src, *ctx.dst, ctx.config).status());
            return SnapshotPhase::kAnalyze;
          }},
         {SnapshotPhase::kAnalyze,
@@ -113,21 +114,6 @@ class LogicalCopySource : public SnapshotSource {
     DBR_RETURN_IF_ERROR(CopyTables(ctx, pending, ctx.exported_snapshot));
     ctx.slot_connection.reset();  // the snapshot is no longer needed
     ctx.exported_snapshot.clear();
-    return Status::Ok();
-  }
-
-  Status RefreshMaterializedViews(RunContext& ctx) {
-    DBR_ASSIGN_OR_RETURN(auto scope, ListScope(*ctx.src, ctx.config));
-    auto views = ctx.src->Query(
-        "SELECT schemaname, matviewname FROM pg_matviews WHERE schemaname = ANY($1::text[]) AND "
-        "ispopulated ORDER BY 1, 2",
-        {pg::TextArrayLiteral(scope.schemas)});
-    if (!views.ok()) return views.status();
-    for (int i = 0; i < views->rows(); ++i) {
-      if (scope.Of(views->Get(i, 0), views->Get(i, 1)) == Coverage::kOut) continue;
-      std::string name = pg::QualifiedName(views->Get(i, 0), views->Get(i, 1));
-      DBR_RETURN_IF_ERROR(ctx.dst->Exec("REFRESH MATERIALIZED VIEW " + name));
-    }
     return Status::Ok();
   }
 

@@ -404,13 +404,16 @@ TEST_F(CutoverTest, ReplicatedDdlFollowsTheApplicationThereAndBack) {
 }
 
 // Unlogged tables write no WAL, so replication cannot carry them: their rows are copied inside
-// the write pause, at cut-over and again at rollback.
+// the write pause, at cut-over and again at rollback. Materialized views are refreshed on the
+// side that takes the writes once it does.
 TEST_F(CutoverTest, UnloggedTablesAreCopiedInsideTheWritePauseBothWays) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_unlogged", "", "pgbouncer", false));
   for (const char* sql :
        {"CREATE UNLOGGED TABLE sessions (id int PRIMARY KEY, token text NOT NULL)",
         "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO app",
-        "INSERT INTO sessions SELECT g, md5(g::text) FROM generate_series(1, 5000) g"})
+        "INSERT INTO sessions SELECT g, md5(g::text) FROM generate_series(1, 5000) g",
+        "CREATE MATERIALIZED VIEW ledger_clients AS SELECT client, count(*) AS n FROM ledger "
+        "GROUP BY client"})
     ASSERT_TRUE(src_->Exec(sql, db_).ok()) << sql;
   CommandResult run = RunDbRelocate({"run", "--config", config_.string()});
   ASSERT_EQ(run.exit_code, 0) << run.err;
@@ -422,6 +425,7 @@ TEST_F(CutoverTest, UnloggedTablesAreCopiedInsideTheWritePauseBothWays) {
                            "RETURNING 1) SELECT count(*) FROM u")
                   .ok());
   ASSERT_TRUE(ThroughProxy("INSERT INTO sessions VALUES (5001, 'late') RETURNING id").ok());
+  ASSERT_TRUE(ThroughProxy("INSERT INTO ledger (client) VALUES (55) RETURNING id").ok());
   const std::string digest =
       "SELECT count(*) || ' ' || md5(string_agg(id || ':' || token, ',' ORDER BY id)) FROM "
       "sessions";
@@ -433,6 +437,9 @@ TEST_F(CutoverTest, UnloggedTablesAreCopiedInsideTheWritePauseBothWays) {
       << cut.err;
   EXPECT_EQ(*dst_->QueryValue(digest, db_), on_source);
   EXPECT_TRUE(on_source.rfind("5001 ", 0) == 0) << on_source;
+  // The view counts the row written through the proxy after the copy.
+  EXPECT_EQ(*dst_->QueryValue("SELECT n FROM ledger_clients WHERE client = 55", db_), "1");
+  ASSERT_TRUE(ThroughProxy("INSERT INTO ledger (client) VALUES (77) RETURNING id").ok());
 
   ASSERT_TRUE(ThroughProxy("WITH d AS (DELETE FROM sessions WHERE id > 4000 RETURNING 1) "
                            "SELECT count(*) FROM d")
@@ -442,6 +449,7 @@ TEST_F(CutoverTest, UnloggedTablesAreCopiedInsideTheWritePauseBothWays) {
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
   EXPECT_EQ(*src_->QueryValue(digest, db_), on_destination);
   EXPECT_TRUE(on_destination.rfind("4000 ", 0) == 0) << on_destination;
+  EXPECT_EQ(*src_->QueryValue("SELECT n FROM ledger_clients WHERE client = 77", db_), "1");
 }
 
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {

@@ -204,6 +204,14 @@ TEST_F(DdlTest, ReplicatedDdlIsAppliedInStreamOrderUnderPgbench) {
   on_source("CREATE TABLE audit (id bigserial PRIMARY KEY, what text NOT NULL)");
   on_source("INSERT INTO audit (what) SELECT md5(g::text) FROM generate_series(1, 500) g");
   on_source("CREATE INDEX audit_what ON audit (what)");
+  // A partitioned table and a partition created while replicating.
+  on_source("CREATE TABLE metrics (id int, at date NOT NULL, v float8) PARTITION BY RANGE (at)");
+  on_source(
+      "CREATE TABLE metrics_2026 PARTITION OF metrics FOR VALUES FROM ('2026-01-01') TO "
+      "('2027-01-01')");
+  on_source(
+      "INSERT INTO metrics SELECT g, DATE '2026-01-01' + g % 300, g FROM "
+      "generate_series(1, 700) g");
   on_source("CREATE TABLE scratch (x int)");
   on_source("DROP TABLE scratch");
   for (int i = 0; i < 20; ++i) on_source("INSERT INTO audit (what) VALUES ('late')");
@@ -231,7 +239,14 @@ TEST_F(DdlTest, ReplicatedDdlIsAppliedInStreamOrderUnderPgbench) {
   ASSERT_EQ(rows, "520") << dst_->LogTail(40);
   const ProcessOutput& out = bench.Wait();
   EXPECT_GT(PgBench::Processed(out), 100) << out.out << out.err;
-  ExpectSynced(9);  // 4 of pgbench, orders, audit, and db_relocate's heartbeat, marker and ddl_log
+  WaitFor(
+      [&] {
+        auto n = dst_->QueryValue("SELECT count(*) FROM metrics", "app");
+        return n.ok() && *n == "700";
+      },
+      60s, 200ms);
+  // 4 of pgbench, orders, audit, metrics_2026, and db_relocate's heartbeat, marker and ddl_log
+  ExpectSynced(10);
   EXPECT_EQ(*dst_->QueryValue("SELECT column_default FROM information_schema.columns WHERE "
                               "table_name = 'pgbench_accounts' AND column_name = 'note'",
                               "app"),
