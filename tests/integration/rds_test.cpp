@@ -275,6 +275,12 @@ TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   EXPECT_NE(check.out.find("15.18 -> 15.19"), std::string::npos) << check.out;
   EXPECT_NE(check.out.find("copied encrypted"), std::string::npos) << check.out;
+  // plan shows the same steps from AWS, and the RDS copy.
+  CommandResult plan = Run("plan", config);
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("15.18 -> 15.19"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("Copy: RDS snapshot of the source instance"), std::string::npos)
+      << plan.out;
 
   auto orderability_checks = [&] {
     auto read = ReadFile(double_->log_file());
