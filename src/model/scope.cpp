@@ -110,11 +110,34 @@ Result<std::map<Key, std::pair<char, Key>>> ReadRelations(pg::Connection& conn,
   return out;
 }
 
+// The patterns that match no schema or relation of the server (a misspelt filter).
+void FindUnmatched(const Config& config, const std::vector<std::string>& all_schemas,
+                   const std::map<Key, std::pair<char, Key>>& relations, ScopeListing& listing) {
+  auto schema_used = [&](const std::string& p) {
+    return std::any_of(all_schemas.begin(), all_schemas.end(),
+                       [&](const std::string& s) { return MatchesPattern(p, s); });
+  };
+  auto relation_used = [&](const std::string& p) {
+    return std::any_of(relations.begin(), relations.end(), [&](const auto& r) {
+      return MatchesRelation(p, r.first.first, r.first.second);
+    });
+  };
+  auto check = [&](const char* key, const std::vector<std::string>& patterns, auto used) {
+    for (const auto& p : patterns)
+      if (!used(p)) listing.unmatched.push_back(std::string(key) + ": " + p);
+  };
+  check("src.schema", config.src.schemas, schema_used);
+  check("schemas.exclude", config.scope.exclude_schemas, schema_used);
+  check("tables.include", config.scope.include_tables, relation_used);
+  check("tables.exclude", config.scope.exclude_tables, relation_used);
+  check("exclude_table_data", config.scope.exclude_table_data, relation_used);
+}
+
+}  // namespace
+
 // Foreign keys and views whose two ends are covered differently in a way the copy cannot
 // honour: a reference to a relation that stays behind (the restore would fail), or rows that
 // reference rows which do not move (the constraint would fail to validate).
-}  // namespace
-
 Result<std::vector<ScopeProblem>> EdgeProblems(pg::Connection& conn, const ScopeListing& listing) {
   std::vector<ScopeProblem> problems;
   auto fks = conn.Query(R"sql(
@@ -167,32 +190,6 @@ Result<std::vector<ScopeProblem>> EdgeProblems(pg::Connection& conn, const Scope
   return problems;
 }
 
-namespace {
-
-void FindUnmatched(const Config& config, const std::vector<std::string>& all_schemas,
-                   const std::map<Key, std::pair<char, Key>>& relations, ScopeListing& listing) {
-  auto schema_used = [&](const std::string& p) {
-    return std::any_of(all_schemas.begin(), all_schemas.end(),
-                       [&](const std::string& s) { return MatchesPattern(p, s); });
-  };
-  auto relation_used = [&](const std::string& p) {
-    return std::any_of(relations.begin(), relations.end(), [&](const auto& r) {
-      return MatchesRelation(p, r.first.first, r.first.second);
-    });
-  };
-  auto check = [&](const char* key, const std::vector<std::string>& patterns, auto used) {
-    for (const auto& p : patterns)
-      if (!used(p)) listing.unmatched.push_back(std::string(key) + ": " + p);
-  };
-  check("src.schema", config.src.schemas, schema_used);
-  check("schemas.exclude", config.scope.exclude_schemas, schema_used);
-  check("tables.include", config.scope.include_tables, relation_used);
-  check("tables.exclude", config.scope.exclude_tables, relation_used);
-  check("exclude_table_data", config.scope.exclude_table_data, relation_used);
-}
-
-}  // namespace
-
 ScopeFilter::ScopeFilter(const Config& config)
     : scope_(config.scope), schemas_(config.src.schemas) {}
 
@@ -219,21 +216,25 @@ bool ScopeFilter::FiltersRelations() const {
          !scope_.exclude_table_data.empty();
 }
 
-std::string ScopeFilter::SqlCoversSchema(const std::string& schema_expr) const {
+// db_relocate's own schema, or one named and not excluded, and `relations` (SQL) holding.
+std::string ScopeFilter::SqlInSchema(const std::string& schema_expr,
+                                     const std::string& relations) const {
   return "(" + schema_expr + " = " + pg::QuoteLiteral(names::kSchema) + " OR (" +
          SqlMatchesAny(schemas_, schema_expr, "", false) + " AND NOT " +
-         SqlMatchesAny(scope_.exclude_schemas, schema_expr, "", false) + "))";
+         SqlMatchesAny(scope_.exclude_schemas, schema_expr, "", false) + relations + "))";
+}
+
+std::string ScopeFilter::SqlCoversSchema(const std::string& schema_expr) const {
+  return SqlInSchema(schema_expr, "");
 }
 
 std::string ScopeFilter::SqlCovers(const std::string& schema_expr,
                                    const std::string& name_expr) const {
-  std::string sql = "(" + schema_expr + " = " + pg::QuoteLiteral(names::kSchema) + " OR (" +
-                    SqlMatchesAny(schemas_, schema_expr, name_expr, false) + " AND NOT " +
-                    SqlMatchesAny(scope_.exclude_schemas, schema_expr, name_expr, false);
+  std::string relations;
   if (!scope_.include_tables.empty())
-    sql += " AND " + SqlMatchesAny(scope_.include_tables, schema_expr, name_expr, true);
-  sql += " AND NOT " + SqlMatchesAny(scope_.exclude_tables, schema_expr, name_expr, true);
-  return sql + "))";
+    relations += " AND " + SqlMatchesAny(scope_.include_tables, schema_expr, name_expr, true);
+  relations += " AND NOT " + SqlMatchesAny(scope_.exclude_tables, schema_expr, name_expr, true);
+  return SqlInSchema(schema_expr, relations);
 }
 
 Coverage ScopeListing::Of(const std::string& schema, const std::string& name) const {

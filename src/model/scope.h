@@ -51,6 +51,8 @@ class ScopeFilter {
   std::string SqlCoversSchema(const std::string& schema_expr) const;
 
  private:
+  std::string SqlInSchema(const std::string& schema_expr, const std::string& relations) const;
+
   const ScopeConfig& scope_;
   const std::vector<std::string>& schemas_;
 };
