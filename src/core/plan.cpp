@@ -40,7 +40,7 @@ const char* KindOf(char relkind) {
 // What happens to a table in scope that is not kept in sync row by row.
 std::string NoteOf(const TableInfo& t) {
   if (t.relkind == 'p') return "its partitions move";
-  if (t.relkind == 'm') return "refreshed on the destination after the copy";
+  if (t.relkind == 'm') return "refreshed on the destination after the copy and after each switch";
   if (t.relkind == 'f') return "definition only";
   if (t.persistence == 'u') return "unlogged: rows copied inside the cut-over's write pause";
   return "";
