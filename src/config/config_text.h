@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/text.h"  // Join
+
 namespace dbr {
 
 // "src.host" for key "host" of block "src"; the key alone at the top level (block "").
@@ -19,8 +21,6 @@ std::string Shown(const std::string& value);
 
 // What a YAML node is, for "expected ..., got a list": "a list", "a map", "nothing", "a value".
 std::string KindOf(const YAML::Node& node);
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep);
 
 // Lower case, '-' as '_': how keys and booleans are compared loosely.
 std::string Normalized(std::string s);

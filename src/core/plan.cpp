@@ -1,7 +1,6 @@
 #include "core/plan.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "cloud/cloud.h"
 #include "engine/fence.h"
@@ -12,6 +11,7 @@
 #include "proxy/proxy.h"
 #include "snapshot/table_copy.h"
 #include "util/progress.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {
@@ -120,10 +120,6 @@ std::string Size(int64_t bytes) {
   return HumanBytes(static_cast<double>(bytes));
 }
 
-std::string Listed(const std::vector<std::string>& items) {
-  return fmt::format("{}", fmt::join(items, ", "));
-}
-
 }  // namespace
 
 Result<RelocationPlan> MakePlan(const Config& config) {
@@ -153,7 +149,7 @@ std::string RelocationPlan::ToText() const {
       fmt::format("Relocation of {} to {} (provider {})\n\n", doc["source"].get<std::string>(),
                   doc["destination"].get<std::string>(), doc["provider"].get<std::string>());
   std::vector<std::string> schemas = s["schemas"];
-  out += fmt::format("Scope: schema {}\n", Listed(schemas));
+  out += fmt::format("Scope: schema {}\n", Join(schemas));
   out += fmt::format("  {} relations move, {} to copy:\n", s["tables"].size(),
                      Size(s["copy_bytes"].get<int64_t>()));
   for (const auto& t : s["tables"]) {
@@ -209,7 +205,7 @@ std::string RelocationPlan::ToText() const {
     if (sw.contains("fence_roles")) {
       if (sw["fence_roles"].is_array()) {
         std::vector<std::string> roles = sw["fence_roles"];
-        out += " of role " + (roles.empty() ? std::string("(none)") : Listed(roles));
+        out += " of role " + (roles.empty() ? std::string("(none)") : Join(roles));
       } else {
         out += " (roles: " + sw["fence_roles"].get<std::string>() + ")";
       }

@@ -21,6 +21,7 @@
 #include "util/parse.h"
 #include "util/process.h"
 #include "util/progress.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {
@@ -33,12 +34,6 @@ std::string SuggestedRoleName(std::string name) {
   while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
   name.resize(cut);
   return name;
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep = ", ") {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
 }
 
 class Preflight {

@@ -68,12 +68,13 @@ Status CreatePlainSlot(RunContext& ctx) {
   return ctx.SaveState();
 }
 
-Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
+// True when it made a new slot; false when it kept the one the destination depends on.
+Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   if (ctx.slot_connection && !ctx.exported_snapshot.empty()) {
     // Resumed after the destination was lost: the copy goes on under the same snapshot.
     log::info("keeping replication slot {} and its exported snapshot {}", ctx.links.forward.slot,
               ctx.exported_snapshot);
-    return Status::Ok();
+    return false;
   }
   auto exists = ctx.src->QueryValue(
       "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {ctx.links.forward.slot});
@@ -82,7 +83,7 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
     if (DestinationDependsOnSlot(ctx.state)) {
       log::info("keeping replication slot {}: the destination's data was taken at it",
                 ctx.links.forward.slot);
-      return Status::Ok();
+      return false;
     }
     // Nothing depends on it yet: a fresh slot gives a fresh exported snapshot.
     DBR_RETURN_IF_ERROR(
@@ -95,7 +96,10 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
         "recovered. Run `db_relocate cleanup`, then `run` again",
         ctx.links.forward.slot));
   }
-  if (!exports_snapshot) return CreatePlainSlot(ctx);
+  if (!exports_snapshot) {
+    DBR_RETURN_IF_ERROR(CreatePlainSlot(ctx));
+    return true;
+  }
   pg::ConnParams params = SourceParams(ctx.config);
   params.replication = true;
   auto conn = pg::Connection::Open(params);
@@ -108,7 +112,8 @@ Status EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   ctx.state.snapshot_slot = ctx.links.forward.slot;
   log::info("replication slot {} created at {}, exported snapshot {}", ctx.links.forward.slot,
             ctx.state.snapshot_lsn, slot->snapshot);
-  return ctx.SaveState();
+  DBR_RETURN_IF_ERROR(ctx.SaveState());
+  return true;
 }
 
 // The replicable tables in scope that the publication does not hold, both read at the slot's
@@ -160,11 +165,9 @@ Status CreatePublication(RunContext& ctx, bool export_snapshot) {
   PausePoint("publication:user-ready");
   const Timings::Publication& timings = Timings::Default().publication;
   for (int attempt = 1;; ++attempt) {
-    const bool fresh_slot = !DestinationDependsOnSlot(ctx.state) &&
-                            !(ctx.slot_connection && !ctx.exported_snapshot.empty());
     DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
     DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, ctx.links.forward.publication, ctx.tables));
-    DBR_RETURN_IF_ERROR(EnsureSlot(ctx, export_snapshot));
+    DBR_ASSIGN_OR_RETURN(const bool fresh_slot, EnsureSlot(ctx, export_snapshot));
     if (!fresh_slot) return Status::Ok();  // resumed: the drift check names what is missing
     DBR_ASSIGN_OR_RETURN(auto unpublished, UnpublishedInScope(ctx));
     if (unpublished.empty()) return Status::Ok();

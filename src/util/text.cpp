@@ -22,4 +22,13 @@ std::vector<std::string> SplitLines(std::string_view text) {
   return lines;
 }
 
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
 }  // namespace dbr
