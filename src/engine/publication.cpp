@@ -11,7 +11,6 @@
 #include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
-#include "pg/quote.h"
 #include "pg/replication.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -121,11 +120,8 @@ Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
 // being made: its rows would be in the copy, or the RDS snapshot, but not in the stream).
 Result<std::vector<std::string>> UnpublishedInScope(RunContext& ctx) {
   DBR_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Open(SourceParams(ctx.config)));
-  if (!ctx.exported_snapshot.empty()) {
-    DBR_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    DBR_RETURN_IF_ERROR(
-        conn.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(ctx.exported_snapshot)));
-  }
+  if (!ctx.exported_snapshot.empty())
+    DBR_RETURN_IF_ERROR(conn.BeginAtSnapshot(ctx.exported_snapshot));
   DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(conn, ctx.config));
   // pg_publication_rel, not pg_publication_tables: a plain read follows the snapshot, the view's
   // function reads the newest catalog.

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "pg/quote.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -287,6 +288,12 @@ Result<int64_t> Connection::QueryInt(std::string_view sql, const Params& params)
   if (auto n = ParseInt(*value)) return *n;
   return Status::Error(
       fmt::format("on {}: expected an integer, got \"{}\": {}", params_.label, *value, sql));
+}
+
+Status Connection::BeginAtSnapshot(const std::string& snapshot) {
+  DBR_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+  return Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot))
+      .Wrap("importing the exported snapshot " + snapshot);
 }
 
 Status Connection::FlushCommitted() {

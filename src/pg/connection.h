@@ -84,6 +84,10 @@ class Connection {
   // before it. Call before recording work on this server as done.
   Status FlushCommitted();
 
+  // Starts a read-only REPEATABLE READ transaction that sees exactly what the exported snapshot
+  // `snapshot` (pg_export_snapshot, or a replication slot's) saw.
+  Status BeginAtSnapshot(const std::string& snapshot);
+
   int server_version_num() const { return PQserverVersion(conn_.get()); }
   int server_major() const { return server_version_num() / 10000; }
   const ConnParams& params() const { return params_; }

@@ -172,10 +172,7 @@ class ParallelCopy {
     auto s = pg::Connection::Open(SourceParams(ctx_.config));
     if (!s.ok()) return s.status();
     src->emplace(std::move(*s));
-    DBR_RETURN_IF_ERROR((*src)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    DBR_RETURN_IF_ERROR((*src)
-                            ->Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot_))
-                            .Wrap("importing the exported snapshot"));
+    DBR_RETURN_IF_ERROR((*src)->BeginAtSnapshot(snapshot_));
     auto d = pg::Connection::Open(DestinationParams(ctx_.config));
     if (!d.ok()) return d.status();
     dst->emplace(std::move(*d));

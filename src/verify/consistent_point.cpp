@@ -65,18 +65,13 @@ Status WaitFor(const std::string& what, int64_t timeout_s,
   }
 }
 
-Status ImportSnapshot(pg::Connection& conn, const std::string& snapshot) {
-  DBR_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  return conn.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot));
-}
-
 Result<std::vector<pg::Connection>> OpenReaders(const pg::ConnParams& params, int n,
                                                 const std::string& snapshot) {
   std::vector<pg::Connection> out;
   for (int i = 0; i < n; ++i) {
     auto c = OpenVerifySession(params);
     if (!c.ok()) return c.status();
-    DBR_RETURN_IF_ERROR(ImportSnapshot(*c, snapshot));
+    DBR_RETURN_IF_ERROR(c->BeginAtSnapshot(snapshot));
     out.push_back(std::move(*c));
   }
   return out;
