@@ -133,6 +133,11 @@ Result<RelocationPlan> MakePlan(const Config& config) {
                            : json("a new RDS instance (see cloud)");
   doc["scope"] = ScopeSection(config, scope);
   doc.update(CopySection(config, scope));
+  auto lo = src->Query(
+      "SELECT count(*), pg_total_relation_size('pg_catalog.pg_largeobject') FROM "
+      "pg_largeobject_metadata");
+  if (!lo.ok()) return lo.status().Wrap("counting large objects");
+  doc["large_objects"] = {{"count", lo->GetInt(0, 0)}, {"bytes_on_disk", lo->GetInt(0, 1)}};
   if (auto cloud = MakeCloud(config)) {
     json steps = json::array();
     for (const auto& c : cloud->Check(config, {}))
@@ -175,6 +180,12 @@ std::string RelocationPlan::ToText() const {
   }
   for (const auto& p : s["unmatched_patterns"])
     out += fmt::format("  pattern that matches nothing: {}\n", p.get<std::string>());
+  if (const json& lo = doc["large_objects"]; lo["count"].get<int64_t>() > 0)
+    out += fmt::format(
+        "  {} large objects ({} on disk): copied with the snapshot, not replicated; each "
+        "cut-over and rollback compares them and copies the changed ones inside its write "
+        "pause\n",
+        lo["count"].get<int64_t>(), Size(lo["bytes_on_disk"].get<int64_t>()));
   out +=
       fmt::format("  {} sequences, set {} increments ahead at the end of run and at cut-over\n\n",
                   s["sequences"].get<size_t>(), doc["sequence_gap"].get<int64_t>());

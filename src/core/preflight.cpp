@@ -462,15 +462,23 @@ class Preflight {
             t.Display() + " (unlogged table, " + HumanBytes(static_cast<double>(t.bytes)) +
             ": not replicated; its rows are copied inside the cut-over's write pause)");
     }
-    auto lo = src.QueryValue("SELECT count(*) FROM pg_largeobject_metadata");
-    if (lo.ok() && *lo != "0")
-      objects.push_back(*lo + " large objects (not copied nor replicated)");
+    auto lo = src.Query(
+        "SELECT count(*), pg_total_relation_size('pg_catalog.pg_largeobject') FROM "
+        "pg_largeobject_metadata");
+    if (lo.ok() && lo->GetInt(0, 0) > 0)
+      objects.push_back(fmt::format(
+          "{} large objects ({} on disk): copied with the snapshot, then compared again by each "
+          "cut-over and rollback, the changed ones inside its write pause, which grows with "
+          "their total size",
+          lo->GetInt(0, 0), HumanBytes(static_cast<double>(lo->GetInt(0, 1)))));
     if (objects.empty()) {
       Add("objects logical replication does not carry", CheckLevel::kPass, "none");
     } else {
       Add("objects logical replication does not carry", CheckLevel::kWarn,
           fmt::format("{} objects are not kept in sync by logical replication", objects.size()),
-          objects, "move them by hand at cut-over, or accept that they are not replicated");
+          objects,
+          "nothing to do if each one's behaviour suits you (README: \"What each kind of table "
+          "becomes\"); otherwise leave it out with tables.exclude");
     }
   }
 

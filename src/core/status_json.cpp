@@ -39,7 +39,8 @@ nlohmann::json SwitchesJson(const std::vector<SwitchRecord>& switches) {
                  {"finished_at", r.finished_at},
                  {"pause_ms", r.pause_ms},
                  {"marker", r.marker},
-                 {"lsn", r.lsn}});
+                 {"lsn", r.lsn},
+                 {"large_objects", r.large_objects}});
   return j;
 }
 

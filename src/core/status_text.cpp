@@ -71,9 +71,15 @@ std::string SwitchLines(const StatusView& view) {
   const std::string primary = SideName(view.primary);
   std::string out = Field("primary", fmt::format("{} (replication {} -> {})", primary, primary,
                                                  SideName(Other(view.primary))));
-  for (const auto& r : view.switches)
-    out += fmt::format("  {} at {}: write pause {:.0f} ms\n", SwitchName(r.to), r.finished_at,
+  for (const auto& r : view.switches) {
+    out += fmt::format("  {} at {}: write pause {:.0f} ms", SwitchName(r.to), r.finished_at,
                        r.pause_ms);
+    const LargeObjectSync& lo = r.large_objects;
+    if (lo.compared > 0 || lo.removed > 0)
+      out += fmt::format(" ({:.0f} ms of it comparing {} large objects, {} copied again)", lo.ms,
+                         lo.compared, lo.copied + lo.removed + lo.fixed);
+    out += "\n";
+  }
   if (const auto& s = view.unfinished_switch)
     out += Field("WARNING", fmt::format("a {} was interrupted (stage {}): run it again",
                                         SwitchCommand(s->to), s->stage));

@@ -11,6 +11,7 @@
 #include "engine/ddl_replication.h"
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
+#include "engine/large_objects.h"
 #include "engine/materialized_views.h"
 #include "engine/replication_link.h"
 #include "engine/sequences.h"
@@ -298,6 +299,28 @@ struct Switch {
     return Status::Ok();
   }
 
+  // Large objects are not replicated either (engine/large_objects.h). Before the pause the new
+  // side is brought level, so that inside it only what changed since is written again.
+  Status SyncLargeObjectsAhead() {
+    auto synced = SyncLargeObjects(*old_side, *new_side);
+    if (!synced.ok()) return synced.status();
+    if (synced->compared > 0 || synced->removed > 0)
+      log::info("before the write pause: {} (to the {})", Describe(*synced), SideName(to));
+    PausePoint("switch:large-objects-ahead");
+    return Status::Ok();
+  }
+
+  // With the old side fenced and drained, its large objects are final: compared again, the
+  // ones changed since written again. What this costs the pause is recorded with the switch.
+  Status SyncLargeObjectsInPause() {
+    auto synced = SyncLargeObjects(*old_side, *new_side);
+    if (!synced.ok()) return synced.status();
+    state.switching->large_objects = *synced;
+    if (synced->compared > 0 || synced->removed > 0)
+      log::info("inside the write pause: {} (to the {})", Describe(*synced), SideName(to));
+    return Status::Ok();
+  }
+
   Status SetSequencesAhead() {
     if (!sequences)
       DBR_RETURN_IF_ERROR(ReadScopeBeforePause());  // a switch resumed past the listing
@@ -514,6 +537,8 @@ struct Switch {
         to == Side::kDestination ? "Cut-over" : "Rollback", SideName(to), ServerOf(config, to).host,
         ServerOf(config, to).port, done.pause_ms, SideName(from), done.marker, done.lsn,
         SideName(to), SideName(from), link_out.subscription, SwitchCommand(from));
+    if (done.large_objects.compared > 0 || done.large_objects.removed > 0)
+      std::cout << "  large objects, inside the pause: " << Describe(done.large_objects) << "\n";
     return Status::Ok();
   }
 
@@ -618,21 +643,23 @@ constexpr std::optional<SwitchStage> kSameStage = std::nullopt;
 // application writes to the new side, what is left is finished by the command run again.
 // clang-format off
 const Stage kStages[] = {
-    // records               crash point        does                             undo
-    {kSameStage,             nullptr,           &Switch::CheckReady,             nullptr},
-    {kSameStage,             nullptr,           &Switch::SyncLogins,             nullptr},
-    {kSameStage,             nullptr,           &Switch::PrepareReturnPath,      nullptr},
-    {SwitchStage::kPrepared, nullptr,           &Switch::StopHeartbeat,          nullptr},
-    {kSameStage,             nullptr,           &Switch::PauseProxy,             &Switch::Abandon},
-    {SwitchStage::kPaused,   "switch:paused",   &Switch::FenceOldSide,           &Switch::PutBack},
-    {kSameStage,             nullptr,           &Switch::Drain,                  &Switch::PutBack},
-    {kSameStage,             nullptr,           &Switch::CopyUnloggedTables,     &Switch::PutBack},
-    {kSameStage,             nullptr,           &Switch::SetSequencesAhead,      &Switch::PutBack},
-    {kSameStage,             nullptr,           &Switch::TurnReplicationAround,  &Switch::PutBack},
-    {kSameStage,             nullptr,           &Switch::LiftNewSideFence,       &Switch::PutBack},
-    {SwitchStage::kPointing, "switch:pointing", &Switch::PointProxyAtNewSide,    &Switch::PutBack},
-    {kSameStage,             nullptr,           &Switch::ResumeProxy,            &Switch::PutBack},
-    {SwitchStage::kSwitched, "switch:switched", &Switch::Finish,                 &Switch::FinishLater},
+    // records                crash point        does                               undo
+    {kSameStage,              nullptr,           &Switch::CheckReady,               nullptr},
+    {kSameStage,              nullptr,           &Switch::SyncLogins,               nullptr},
+    {kSameStage,              nullptr,           &Switch::PrepareReturnPath,        nullptr},
+    {kSameStage,              nullptr,           &Switch::SyncLargeObjectsAhead,    nullptr},
+    {SwitchStage::kPrepared,  nullptr,           &Switch::StopHeartbeat,            nullptr},
+    {kSameStage,              nullptr,           &Switch::PauseProxy,               &Switch::Abandon},
+    {SwitchStage::kPaused,    "switch:paused",   &Switch::FenceOldSide,             &Switch::PutBack},
+    {kSameStage,              nullptr,           &Switch::Drain,                    &Switch::PutBack},
+    {kSameStage,              nullptr,           &Switch::CopyUnloggedTables,       &Switch::PutBack},
+    {kSameStage,              nullptr,           &Switch::SyncLargeObjectsInPause,  &Switch::PutBack},
+    {kSameStage,              nullptr,           &Switch::SetSequencesAhead,        &Switch::PutBack},
+    {kSameStage,              nullptr,           &Switch::TurnReplicationAround,    &Switch::PutBack},
+    {kSameStage,              nullptr,           &Switch::LiftNewSideFence,         &Switch::PutBack},
+    {SwitchStage::kPointing,  "switch:pointing", &Switch::PointProxyAtNewSide,      &Switch::PutBack},
+    {kSameStage,              nullptr,           &Switch::ResumeProxy,              &Switch::PutBack},
+    {SwitchStage::kSwitched,  "switch:switched", &Switch::Finish,                   &Switch::FinishLater},
 };
 // clang-format on
 

@@ -67,7 +67,8 @@ nlohmann::json RunState::ToJson() const {
                      {"finished_at", r.finished_at},
                      {"pause_ms", r.pause_ms},
                      {"marker", r.marker},
-                     {"lsn", r.lsn}};
+                     {"lsn", r.lsn},
+                     {"large_objects", r.large_objects}};
     for (const auto& f : r.lifted_fence) j["lifted_fence"].push_back(FencedJson(f));
     return j;
   };
@@ -142,6 +143,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
                    Field<std::string>(v, "lsn", "")};
     if (v.contains("lifted_fence"))
       for (const auto& f : v["lifted_fence"]) r.lifted_fence.push_back(FencedFromJson(f));
+    r.large_objects = Field(v, "large_objects", LargeObjectSync{});
     return r;
   };
   if (j.contains("switching") && !j["switching"].is_null()) s.switching = record(j["switching"]);

@@ -117,6 +117,20 @@ struct RoleBefore {
   bool operator==(const RoleBefore&) const = default;
 };
 
+// What one pass that makes a side's large objects equal to the other's did (they are not
+// replicated: engine/large_objects.h); a switch records its pass inside the write pause.
+struct LargeObjectSync {
+  int64_t compared = 0;  // large objects the side copied from holds
+  int64_t copied = 0;    // created, or written again because their content differed
+  int64_t removed = 0;   // only on the side copied to
+  int64_t fixed = 0;     // same content; owner or privileges set
+  int64_t bytes = 0;     // content copied
+  double ms = 0;
+  bool operator==(const LargeObjectSync&) const = default;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LargeObjectSync, compared, copied, removed, fixed,
+                                                bytes, ms)
+
 // One cut-over or rollback.
 struct SwitchRecord {
   Side to = Side::kDestination;  // the destination: a cut-over; the source: a rollback
@@ -129,6 +143,7 @@ struct SwitchRecord {
   // The new side's fence from the last switch (it was the old side then), recorded before this
   // switch lifts it, so that an undo, in this run or after a crash, puts it back.
   std::vector<FencedRole> lifted_fence;
+  LargeObjectSync large_objects;  // inside the write pause
 };
 
 // "cut-over" or "rollback", for messages; SwitchCommand: the command that runs it.

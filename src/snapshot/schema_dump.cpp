@@ -72,7 +72,10 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
              WHERE relnamespace IN (SELECT oid FROM s) AND relacl IS NOT NULL
       UNION SELECT (aclexplode(nspacl)).grantee FROM s WHERE nspacl IS NOT NULL
       UNION SELECT (aclexplode(proacl)).grantee FROM pg_proc
-             WHERE pronamespace IN (SELECT oid FROM s) AND proacl IS NOT NULL)
+             WHERE pronamespace IN (SELECT oid FROM s) AND proacl IS NOT NULL
+      UNION SELECT lomowner FROM pg_largeobject_metadata
+      UNION SELECT (aclexplode(lomacl)).grantee FROM pg_largeobject_metadata
+             WHERE lomacl IS NOT NULL)
     SELECT r.rolname, r.rolcanlogin, r.rolinherit, r.rolcreatedb, r.rolcreaterole,
            r.rolconnlimit, r.rolsuper
       FROM pg_roles r JOIN used u ON u.role = r.oid

@@ -12,9 +12,9 @@
 
 namespace dbr {
 
-// Creates on the destination the roles that own or are granted objects in scope (with their
-// attributes, never a password: it cannot be read), or fails naming the ones it cannot create.
-// The names of the roles it created are appended to `created`.
+// Creates on the destination the roles that own or are granted objects in scope, or large
+// objects (with their attributes, never a password: it cannot be read), or fails naming the
+// ones it cannot create. The names of the roles it created are appended to `created`.
 Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
                    const std::vector<std::string>& schemas, std::vector<std::string>* created);
 // Creates on the destination the extensions installed on the source.

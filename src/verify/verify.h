@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/large_objects.h"
 #include "model/run_context.h"
 #include "verify/data_compare.h"
 #include "verify/schema_compare.h"
@@ -21,9 +22,14 @@ struct VerifyReport {
   std::string receiver;
   std::vector<TableResult> tables;
   std::vector<ObjectResult> objects;  // every schema object compared, OK ones included
-  // Every table and object equal. A sequence BEHIND (sequences are not replicated; cut-over sets
-  // them ahead inside its write pause) and an extension only on the destination are reported
-  // but do not count.
+  // Large objects are compared as they are now (they are not replicated, so no point in the
+  // stream describes them); a difference is reported but does not count: the next switch
+  // copies it inside its write pause.
+  int64_t large_objects = 0;  // compared: how many the side taking the writes holds
+  std::vector<LargeObjectDifference> large_object_differences;
+  // Every table and object equal. A large object that differs, a sequence BEHIND (sequences are not
+  // replicated; cut-over sets them ahead inside its write pause) and an extension only on the
+  // destination are reported but do not count.
   bool ok() const;
 
   nlohmann::json ToJson() const;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <regex>
 #include <thread>
@@ -113,6 +114,12 @@ class CutoverTest : public SharedPairTest {
     auto conn = pg::Connection::Open(AppThroughProxy());
     if (!conn.ok()) return conn.status();
     return conn->QueryValue(sql);
+  }
+
+  Status ThroughProxyExec(const std::string& sql) {
+    auto conn = pg::Connection::Open(AppThroughProxy());
+    if (!conn.ok()) return conn.status();
+    return conn->Exec(sql);
   }
 
   // The port of the server the proxy sends a new connection to, or the error.
@@ -458,6 +465,111 @@ TEST_F(CutoverTest, UnloggedTablesAreCopiedInsideTheWritePauseBothWays) {
   ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
   EXPECT_EQ(Count(*src_), 1000 + PgBench::Processed(out) + 2);
   EXPECT_EQ(Count(*dst_), Count(*src_));
+}
+
+// Each large object as a user sees it: oid, owner, privileges and a digest of the content.
+constexpr const char* kLargeObjects =
+    "SELECT coalesce(string_agg(m.oid || ' ' || pg_get_userbyid(m.lomowner) || ' ' || "
+    "coalesce(m.lomacl::text, '-') || ' ' || md5(lo_get(m.oid)), E'\n' ORDER BY m.oid), '') "
+    "FROM pg_largeobject_metadata m";
+
+// Large objects are not replicated: the copy takes them under the snapshot, and each switch
+// compares them again, so that what the application changed during catch-up, and even in the
+// moment before the write pause, is on the new side when it writes there.
+TEST_F(CutoverTest, LargeObjectsChangedAtAnyTimeFollowTheApplicationThereAndBack) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_lo", "", "pgbouncer", false));
+  Status reader = src_->Exec("CREATE ROLE lo_reader NOLOGIN");
+  ASSERT_TRUE(reader.ok() || reader.message().find("already exists") != std::string::npos);
+  // 900002 spans several of the copy's 1 MB pieces, of bytes that do not compress.
+  for (const char* sql : {
+           "SELECT lo_from_bytea(900001, 'first version')",
+           "SELECT lo_from_bytea(900002, (SELECT decode(string_agg(md5(random()::text), ''), "
+           "'hex') FROM generate_series(1, 196608)))",
+           "SELECT lo_from_bytea(900003, 'dropped during catch-up')",
+           "SELECT lo_from_bytea(900004, '')",
+           "ALTER LARGE OBJECT 900001 OWNER TO app",
+           "ALTER LARGE OBJECT 900002 OWNER TO app",
+           "ALTER LARGE OBJECT 900003 OWNER TO app",
+           "ALTER LARGE OBJECT 900004 OWNER TO app",
+           "GRANT SELECT ON LARGE OBJECT 900002 TO lo_reader",
+       })
+    ASSERT_TRUE(src_->Exec(sql, db_).ok()) << sql;
+  CommandResult run = RunDbRelocate({"run", "--config", config_.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("4 large objects compared, 4 copied (3.0 MB)"), std::string::npos)
+      << run.err;
+  EXPECT_EQ(*dst_->QueryValue(kLargeObjects, db_), *src_->QueryValue(kLargeObjects, db_));
+  EXPECT_NE(Dbr("plan").out.find("4 large objects"), std::string::npos);
+
+  // During catch-up the application changes one, makes one and drops one.
+  PgBench bench = PgBench::LedgerInserts(dir_.path(), proxy_port_, db_, 100);
+  ExpectWritesLandOn(*src_, 100);
+  for (const char* sql :
+       {"SELECT lo_put(900001, 0, 'second')",
+        "SELECT lo_from_bytea(900005, 'made during catch-up')", "SELECT lo_unlink(900003)"})
+    ASSERT_TRUE(ThroughProxyExec(sql).ok()) << sql;
+  CommandResult verify = Dbr("verify");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_NE(verify.out.find("3 large objects differ (4 compared)"), std::string::npos)
+      << verify.out;
+  EXPECT_NE(verify.out.find("large object 900003  only on the destination"), std::string::npos)
+      << verify.out;
+
+  // The cut-over brings the destination level before its write pause, then waits at a pause
+  // point: what the application changes there is found inside the write pause.
+  auto cut = std::async(std::launch::async, [&] {
+    return Dbr("cutover", {{"DBR_PAUSE_AT", "switch:large-objects-ahead:5000"}});
+  });
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto n = dst_->QueryValue("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = 900005",
+                                  db_);
+        return n.ok() && *n == "1";
+      },
+      60s));
+  for (const char* sql :
+       {"SELECT lo_put(900002, 1048570, 'written in the window')",
+        "SELECT lo_from_bytea(900006, 'made in the window')", "SELECT lo_unlink(900004)"})
+    ASSERT_TRUE(ThroughProxyExec(sql).ok()) << sql;
+  CommandResult done = cut.get();
+  ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_NE(done.out.find("large objects, inside the pause: 4 large objects compared, 2 copied"),
+            std::string::npos)
+      << done.out;
+  EXPECT_NE(done.out.find(", 1 removed in "), std::string::npos) << done.out;
+  const std::string at_cutover = *src_->QueryValue(kLargeObjects, db_);
+  EXPECT_EQ(*dst_->QueryValue(kLargeObjects, db_), at_cutover);
+  EXPECT_NE(at_cutover.find("900002 app {app=rw/app,lo_reader=r/app}"), std::string::npos)
+      << at_cutover;
+  EXPECT_NE(Dbr("status").out.find("comparing 4 large objects, 3 copied again"), std::string::npos);
+  verify = Dbr("verify");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_NE(verify.out.find("every large object is the same on both sides (4 compared)"),
+            std::string::npos)
+      << verify.out;
+
+  // On the destination, then back.
+  for (const char* sql : {"SELECT lo_put(900001, 0, 'third')", "SELECT lo_unlink(900005)",
+                          "SELECT lo_from_bytea(900007, 'made on the destination')",
+                          "GRANT SELECT ON LARGE OBJECT 900007 TO lo_reader"})
+    ASSERT_TRUE(ThroughProxyExec(sql).ok()) << sql;
+  const std::string on_destination = *dst_->QueryValue(kLargeObjects, db_);
+  CommandResult back = Dbr("rollback");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  EXPECT_EQ(*src_->QueryValue(kLargeObjects, db_), on_destination);
+  EXPECT_NE(on_destination.find("900007 app {app=rw/app,lo_reader=r/app}"), std::string::npos)
+      << on_destination;
+
+  const ProcessOutput& out = bench.Wait();
+  EXPECT_EQ(out.exit_code, 0) << out.out << out.err;
+  ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
+  EXPECT_EQ(Count(*src_), 1000 + PgBench::Processed(out));
+  EXPECT_EQ(Count(*dst_), Count(*src_));
+  verify = Dbr("verify");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_NE(verify.out.find("every large object is the same on both sides (4 compared)"),
+            std::string::npos)
+      << verify.out;
 }
 
 TEST_F(CutoverTest, ProxyAdminUnreachableRefusesBeforeAnythingChanges) {

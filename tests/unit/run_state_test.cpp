@@ -27,6 +27,8 @@ RunState Sample() {
   s.switching = SwitchRecord{.to = Side::kSource, .stage = SwitchStage::kPointing};
   s.switching->lifted_fence = {{"app", "off"}};
   s.switches.push_back({.to = Side::kDestination, .stage = SwitchStage::kDone, .pause_ms = 90});
+  s.switches.back().large_objects = {
+      .compared = 4, .copied = 2, .removed = 1, .bytes = 3145728, .ms = 21.5};
   s.fenced[Side::kSource] = {{"app", ""}};
   s.replication_user_before[Side::kSource] = {
       .role = "upgrade", .existed = true, .comment = "the DBA's"};
@@ -57,6 +59,8 @@ TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
   ASSERT_EQ(back->switches.size(), 1u);
   EXPECT_TRUE(back->switches[0].lifted_fence.empty());  // absent: none
   EXPECT_EQ(back->switches[0].stage, SwitchStage::kDone);
+  EXPECT_EQ(back->switches[0].large_objects, Sample().switches[0].large_objects);
+  EXPECT_EQ(back->switching->large_objects, LargeObjectSync{});  // absent: none
   ASSERT_EQ(back->fenced.count(Side::kSource), 1u);
   EXPECT_EQ(back->fenced.at(Side::kSource)[0].role, "app");
   EXPECT_EQ(back->replication_user_before, Sample().replication_user_before);

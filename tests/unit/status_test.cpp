@@ -68,7 +68,8 @@ StatusView AfterCutover() {
                         .finished_at = "2026-12-04T11:00:01Z",
                         .pause_ms = 412.6,
                         .marker = 900,
-                        .lsn = "0/3000060"});
+                        .lsn = "0/3000060",
+                        .large_objects = {.compared = 12, .copied = 2, .removed = 1, .ms = 85.2}});
   return v;
 }
 
@@ -235,7 +236,10 @@ TEST(StatusText, AfterACutoverReplicationRunsBackFromTheDestination) {
   const std::string text = StatusText(AfterCutover());
   EXPECT_TRUE(HasLine(text, "primary:         destination (replication destination -> source)"))
       << text;
-  EXPECT_TRUE(HasLine(text, "  cut-over at 2026-12-04T11:00:01Z: write pause 413 ms")) << text;
+  EXPECT_TRUE(HasLine(text,
+                      "  cut-over at 2026-12-04T11:00:01Z: write pause 413 ms (85 ms of it "
+                      "comparing 12 large objects, 3 copied again)"))
+      << text;
   EXPECT_EQ(text.find("WARNING"), std::string::npos) << text;
   EXPECT_NE(text.find("heartbeat:       destination #812 (2026-12-04 10:20:00.5+00), source #800"),
             std::string::npos)
@@ -252,7 +256,14 @@ TEST(StatusJson, AfterACutoverNamesTheNewPrimaryAndTheSwitch) {
                                               {"finished_at", "2026-12-04T11:00:01Z"},
                                               {"pause_ms", 412.6},
                                               {"marker", 900},
-                                              {"lsn", "0/3000060"}}));
+                                              {"lsn", "0/3000060"},
+                                              {"large_objects",
+                                               {{"compared", 12},
+                                                {"copied", 2},
+                                                {"removed", 1},
+                                                {"fixed", 0},
+                                                {"bytes", 0},
+                                                {"ms", 85.2}}}}));
   EXPECT_EQ(j["switch_in_progress"], "");
 }
 
