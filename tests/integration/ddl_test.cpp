@@ -177,6 +177,11 @@ TEST_F(DdlTest, ReplicatedDdlIsAppliedInStreamOrderUnderPgbench) {
   auto initialized = RunProcess(init);
   ASSERT_TRUE(initialized.ok() && initialized->exit_code == 0)
       << (initialized.ok() ? initialized->err : initialized.message());
+  // A generated column from the start: the copy leaves it out, the destination computes it.
+  ASSERT_TRUE(
+      src_->Exec("ALTER TABLE orders ADD COLUMN bucket int GENERATED ALWAYS AS (id % 7) STORED",
+                 "app")
+          .ok());
   // pgbench_history has no key: force gives it REPLICA IDENTITY FULL.
   config_ = WriteConfig(tmp_.path(), *src_, *dst_, "app", "ddl: replicate\nforce: true\n");
   PgBench bench(tmp_.path(), src_->port(), "app", "ops", "secret", {"-c", "2", "-j", "2"});
@@ -212,6 +217,20 @@ TEST_F(DdlTest, ReplicatedDdlIsAppliedInStreamOrderUnderPgbench) {
   on_source(
       "INSERT INTO metrics SELECT g, DATE '2026-01-01' + g % 300, g FROM "
       "generate_series(1, 700) g");
+  // A table filled first, then attached as a partition: its rows come with it.
+  on_source("CREATE TABLE metrics_2027 (LIKE metrics)");
+  on_source(
+      "INSERT INTO metrics_2027 SELECT g, DATE '2027-01-01' + g % 300, g FROM "
+      "generate_series(1, 400) g");
+  on_source(
+      "ALTER TABLE metrics ATTACH PARTITION metrics_2027 FOR VALUES FROM ('2027-01-01') TO "
+      "('2028-01-01')");
+  on_source("INSERT INTO metrics SELECT g, DATE '2027-06-01', g FROM generate_series(1, 100) g");
+  // A generated column added while replicating, over rows already there and new ones.
+  on_source(
+      "ALTER TABLE orders ADD COLUMN line text GENERATED ALWAYS AS (item || ' x' || qty) "
+      "STORED");
+  on_source("INSERT INTO orders (item, qty) VALUES ('generated', 3)");
   on_source("CREATE TABLE scratch (x int)");
   on_source("DROP TABLE scratch");
   for (int i = 0; i < 20; ++i) on_source("INSERT INTO audit (what) VALUES ('late')");
@@ -242,11 +261,18 @@ TEST_F(DdlTest, ReplicatedDdlIsAppliedInStreamOrderUnderPgbench) {
   WaitFor(
       [&] {
         auto n = dst_->QueryValue("SELECT count(*) FROM metrics", "app");
-        return n.ok() && *n == "700";
+        return n.ok() && *n == "1200";
       },
       60s, 200ms);
-  // 4 of pgbench, orders, audit, metrics_2026, and db_relocate's heartbeat, marker and ddl_log
-  ExpectSynced(10);
+  // 4 of pgbench, orders, audit, metrics_2026 and _2027, and db_relocate's heartbeat, marker
+  // and ddl_log
+  ExpectSynced(11);
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM metrics_2027", "app"), "500");
+  EXPECT_EQ(
+      *dst_->QueryValue(
+          "SELECT line || ' ' || (bucket = id % 7) FROM orders WHERE item = 'generated'", "app"),
+      "generated x3 true");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM orders WHERE bucket IS NULL", "app"), "0");
   EXPECT_EQ(*dst_->QueryValue("SELECT column_default FROM information_schema.columns WHERE "
                               "table_name = 'pgbench_accounts' AND column_name = 'note'",
                               "app"),
