@@ -40,7 +40,7 @@ usage: bench/cutover_pause.sh [--proxy pgbouncer|haproxy] [--cycles N] [--durati
   --clients    pgbench clients (8; haproxy: 4 psql loops)
   --rows       ledger rows before the first cycle (5000)
   --keep       keep the work directory (logs, pgbench logs, config, state)
-Environment: DBR_BIN (build/db_relocate).
+Environment: DBR_BIN (build-release/db_relocate).
 EOF
   exit 2
 }
@@ -68,7 +68,7 @@ done
 [[ "$DURATION" -ge 6 ]] || { echo "cutover_pause: --duration must be at least 6 seconds" >&2; usage; }
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$(realpath -m "${DBR_BIN:-$REPO/build/db_relocate}")"
+BIN="$(realpath -m "${DBR_BIN:-$REPO/build-release/db_relocate}")"
 PG15=/usr/lib/postgresql/15/bin
 DB=bench
 APP_PASSWORD=apppw

@@ -19,7 +19,7 @@
 # source's). pgcopydb failing from the start is reported as "could not run", not as a failure.
 #
 # Environment: DATASET_GB (1; fractions allowed for a quick try), ROUNDS (3), JOBS (nproc),
-# SMALL_TABLES (200), SRC_PORT (55415), DST_PORT (55417), DBR_BIN (build/db_relocate),
+# SMALL_TABLES (200), SRC_PORT (55415), DST_PORT (55417), DBR_BIN (build-release/db_relocate),
 # BENCH_KEEP=1 keeps the work directory (clusters are stopped either way).
 # Everything (clusters, temp dirs, detached heartbeat writers) is cleaned up on exit and on Ctrl-C.
 set -euo pipefail
@@ -28,7 +28,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=bench/lib/dataset.sh
 source "$REPO/bench/lib/dataset.sh"  # helpers, clusters, dataset, teardown (shared with verify_vs_peers.sh)
 BENCH_NAME=run_vs_peers
-BIN="$(realpath -m "${DBR_BIN:-$REPO/build/db_relocate}")"
+BIN="$(realpath -m "${DBR_BIN:-$REPO/build-release/db_relocate}")"
 DATASET_GB="${DATASET_GB:-1}"
 ROUNDS="${ROUNDS:-3}"
 JOBS="${JOBS:-$(nproc)}"

@@ -49,7 +49,7 @@ usage: bench/soak.sh [--minutes N] [--rate TPS] [--clients N] [--src-major N] [-
   --dst-major  PostgreSQL major of the destination (17)
   --rows       ledger rows before the load starts (5000)
   --keep       keep the work directory (logs, pgbench logs, config, state)
-Environment: DBR_BIN (build/db_relocate).
+Environment: DBR_BIN (build-release/db_relocate).
 EOF
   exit 2
 }
@@ -76,7 +76,7 @@ done
 
 BENCH_NAME=soak
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$(realpath -m "${DBR_BIN:-$REPO/build/db_relocate}")"
+BIN="$(realpath -m "${DBR_BIN:-$REPO/build-release/db_relocate}")"
 PG15=/usr/lib/postgresql/15/bin  # client programs (psql, pgbench); they talk to either major
 DB=bench
 APP_PASSWORD=apppw

@@ -27,7 +27,7 @@
 #
 # Environment: DATASET_GB (1), ROUNDS (3), JOBS (nproc), SMALL_TABLES (200), WRITE_TPS (50; 0
 # skips D), SEQUENCE_GAP (1000000: the config's sequence_gap), SRC_PORT (55515), DST_PORT
-# (55517), DBR_BIN (build/db_relocate), BENCH_KEEP=1 keeps the work directory (clusters are
+# (55517), DBR_BIN (build-release/db_relocate), BENCH_KEEP=1 keeps the work directory (clusters are
 # stopped either way).
 # Everything (clusters, temp dirs, heartbeat writer, pgbench) is cleaned up on exit and on Ctrl-C.
 set -euo pipefail
@@ -36,7 +36,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=bench/lib/dataset.sh
 source "$REPO/bench/lib/dataset.sh"  # helpers, clusters, dataset, teardown (shared with run_vs_peers.sh)
 BENCH_NAME=verify_vs_peers
-BIN="$(realpath -m "${DBR_BIN:-$REPO/build/db_relocate}")"
+BIN="$(realpath -m "${DBR_BIN:-$REPO/build-release/db_relocate}")"
 DATASET_GB="${DATASET_GB:-1}"
 ROUNDS="${ROUNDS:-3}"
 JOBS="${JOBS:-$(nproc)}"
