@@ -280,7 +280,10 @@ std::string SubscriptionOptions(int subscriber_major, const std::string& slot, b
   std::string with =
       "create_slot = false, slot_name = " + pg::QuoteLiteral(slot) + ", copy_data = false";
   if (!enabled) with += ", enabled = false";
-  if (subscriber_major >= 16) with += ", origin = none";
+  if (subscriber_major >= 16)
+    with += ", origin = none, streaming = parallel";
+  else if (subscriber_major >= 14)
+    with += ", streaming = on";
   return with;
 }
 

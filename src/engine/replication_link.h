@@ -92,7 +92,10 @@ Result<pg::Lsn> RecreateSlot(pg::Connection& conn, const std::string& slot);
 // to the existing `slot`, without copying, disabled unless `enabled`; from PostgreSQL 16 also
 // origin = none, so that it takes only the changes made on its publisher, never those applied
 // there by a subscription: a change cannot travel back to where it came from. (A publisher
-// older than 16 is not asked to filter, and sends every change.)
+// older than 16 is not asked to filter, and sends every change.) Large transactions are
+// streamed while they run rather than decoded whole at their commit: from 16 applied as they
+// arrive by a parallel apply worker (when the publisher is 16 or newer too), on 14 and 15
+// spooled by the subscriber and applied at the commit.
 std::string SubscriptionOptions(int subscriber_major, const std::string& slot, bool enabled);
 
 // Creates the subscription bound to an existing slot, without copying, and enables it; one that

@@ -1,16 +1,21 @@
 // Edges of the replication db_relocate sets up, on real clusters: the sequences it carries over
 // (a value it may not read is an error, never "never used"), and the subscriptions it creates
-// (from PostgreSQL 16, they take only the changes made on their publisher).
+// (from PostgreSQL 16, they take only the changes made on their publisher, and apply a large
+// transaction while it runs).
 #include <gtest/gtest.h>
 
+#include "engine/replication_link.h"
 #include "engine/sequences.h"
 #include "harness/app_pair.h"
 #include "harness/cluster.h"
 #include "harness/scope_of.h"
 #include "harness/shared_pair.h"
+#include "harness/wait.h"
 
 namespace dbr::test {
 namespace {
+
+using namespace std::chrono_literals;
 
 class SequencesTest : public SharedPairTest {};
 
@@ -65,6 +70,53 @@ TEST_F(SubscriptionOriginTest, OnAServerOf16OrNewerTheSubscriptionTakesOnlyChang
                               "app"),
             "db_relocate_sub none");
   (void)RunDbRelocate({"cleanup", "--config", config.string()});
+}
+
+// A large transaction is streamed while it runs, and from PostgreSQL 16 on both sides a parallel
+// apply worker applies it as it arrives: the destination does not wait for its commit to start.
+// The subscription is made by the engine's own calls (`run` from a 16 source needs pg_dump 16,
+// which this machine does not have).
+TEST_F(SubscriptionOriginTest, ALargeTransactionIsAppliedByAParallelWorkerWhileItRuns) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(16, 17));
+  // Past 64 kB of changes the source streams a transaction instead of holding it until commit.
+  ASSERT_TRUE(src_->Exec("ALTER SYSTEM SET logical_decoding_work_mem = '64kB'").ok());
+  ASSERT_TRUE(src_->Exec("SELECT pg_reload_conf()").ok());
+  for (TestCluster* c : {src_.get(), dst_.get()})
+    ASSERT_TRUE(c->Exec("CREATE TABLE t (id int PRIMARY KEY, v text)", "app").ok());
+  ASSERT_TRUE(src_->Exec("CREATE PUBLICATION big FOR TABLE t", "app").ok());
+  auto source = src_->Connect("app");
+  auto destination = dst_->Connect("app");
+  ASSERT_TRUE(source.ok() && destination.ok());
+  ASSERT_TRUE(RecreateSlot(*source, "big_slot").ok());
+  ServerConfig publisher;
+  publisher.port = src_->port();
+  publisher.name = "app";
+  Status subscribed = CreateSubscriptionOnSlot(
+      *destination, {"big", "big_slot", "big_sub", Side::kSource, Side::kDestination},
+      SubscriptionConnInfo(publisher, "ops", "secret", "big_sub"));
+  ASSERT_TRUE(subscribed.ok()) << subscribed.message();
+  EXPECT_EQ(*dst_->QueryValue("SELECT substream FROM pg_subscription", "app"), "p");
+
+  ASSERT_TRUE(source->Exec("BEGIN").ok());
+  ASSERT_TRUE(
+      source->Exec("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 30000) g").ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto n = dst_->QueryValue(
+            "SELECT count(*) FROM pg_stat_subscription WHERE leader_pid IS NOT NULL", "app");
+        return n.ok() && *n != "0";
+      },
+      30s))
+      << dst_->LogTail(20);
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM t", "app"), "0");  // not committed yet
+  ASSERT_TRUE(source->Exec("COMMIT").ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto n = dst_->QueryValue("SELECT count(*) FROM t", "app");
+        return n.ok() && *n == "30000";
+      },
+      30s));
+  ASSERT_TRUE(destination->Exec("DROP SUBSCRIPTION big_sub").ok());
 }
 
 }  // namespace

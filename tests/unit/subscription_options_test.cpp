@@ -6,9 +6,9 @@ namespace dbr {
 namespace {
 
 TEST(SubscriptionOptions, BoundToTheSlotWithoutCopying) {
-  EXPECT_EQ(SubscriptionOptions(15, "db_relocate_slot_app", true),
+  EXPECT_EQ(SubscriptionOptions(13, "db_relocate_slot_app", true),
             "create_slot = false, slot_name = 'db_relocate_slot_app', copy_data = false");
-  EXPECT_EQ(SubscriptionOptions(15, "s", false),
+  EXPECT_EQ(SubscriptionOptions(13, "s", false),
             "create_slot = false, slot_name = 's', copy_data = false, enabled = false");
 }
 
@@ -18,6 +18,18 @@ TEST(SubscriptionOptions, FromPostgres16ItTakesOnlyChangesMadeOnItsPublisher) {
     EXPECT_EQ(SubscriptionOptions(major, "s", true).find("origin"), std::string::npos) << major;
   for (int major : {16, 17, 18})
     EXPECT_NE(SubscriptionOptions(major, "s", true).find(", origin = none"), std::string::npos)
+        << major;
+}
+
+// A large transaction reaches the destination while it runs, not only once it commits.
+TEST(SubscriptionOptions, LargeTransactionsAreStreamedAndFrom16AppliedInParallel) {
+  EXPECT_EQ(SubscriptionOptions(13, "s", true).find("streaming"), std::string::npos);
+  for (int major : {14, 15})
+    EXPECT_NE(SubscriptionOptions(major, "s", true).find(", streaming = on"), std::string::npos)
+        << major;
+  for (int major : {16, 17, 18})
+    EXPECT_NE(SubscriptionOptions(major, "s", true).find(", streaming = parallel"),
+              std::string::npos)
         << major;
 }
 
