@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Benchmark (not a test, not run in CI): does replication keep up with the source's maximum
+# write rate (issue #23, item 4)? PostgreSQL 15 -> 17 on loopback.
+#
+#   bench/catchup_lag.sh                              # SCALE=20, CLIENTS="1 2 4 8", DURATION=30
+#   SCALE=50 CLIENTS="4 16" DURATION=60 bench/catchup_lag.sh
+#
+# Starts a PostgreSQL 15 source and a PostgreSQL 17 destination (scripts/pg-cluster.sh, free
+# loopback ports, under /tmp/dbr-bench-catchup-XXXX), loads `pgbench -i -s SCALE` on the source
+# and gives its tables the secondary indexes an application has (so that each write maintains
+# more than a primary key), runs `db_relocate run` (`force: true`: pgbench_history has no key),
+# then for each number of clients in CLIENTS runs pgbench's TPC-B-like script on the source with
+# no rate limit (the most the source takes on this machine, which the destination shares) for
+# DURATION seconds, sampling twice a second the replication lag: the source's WAL position minus
+# the one the destination reports applied (pg_stat_replication.replay_lsn of the subscription).
+# After pgbench stops it waits for the lag to reach 0.
+# Prints per step: transactions per second, WAL written per second, lag median / p95 / max, the
+# seconds to drain after the load, and WAL applied per second while loaded; then PASS/MISS
+# against the bar of issue #23: lag under 1 MB at the source's maximum rate. Also the peak RSS of
+# `db_relocate run` and of the heartbeat writer (VmHWM) when it ends.
+# Exit code 0 unless a step failed; PASS/MISS does not change it. Everything is stopped on exit.
+#
+# Environment: SCALE (20), CLIENTS ("1 2 4 8"), DURATION (30), DBR_BIN (build-release/db_relocate),
+# BENCH_KEEP=1 (keep the work directory).
+set -euo pipefail
+
+SCALE="${SCALE:-20}" CLIENTS="${CLIENTS:-1 2 4 8}" DURATION="${DURATION:-30}" KEEP="${BENCH_KEEP:-0}"
+LAG_BAR=$((1024 * 1024))
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$(realpath -m "${DBR_BIN:-$REPO/build-release/db_relocate}")"
+PG15=/usr/lib/postgresql/15/bin
+DB=bench
+SUB=db_relocate_sub  # the subscription, and its walsender's application_name
+export PGPASSWORD=secret PGCONNECT_TIMEOUT=10
+# shellcheck source=bench/lib/proxy.sh
+source "$REPO/bench/lib/proxy.sh"  # free_ports
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { echo "catchup_lag: ERROR: $*" >&2; exit 1; }
+
+for v in SCALE DURATION; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+for c in $CLIENTS; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "CLIENTS holds '$c', not a positive integer"; done
+[[ $(id -u) -eq 0 ]] || die "run as root (the servers run as the postgres OS user)"
+[[ -x "$BIN" ]] || die "$BIN not found; build it first: make build"
+[[ -x "$PG15/pgbench" && -x "$PG15/psql" ]] || die "PostgreSQL 15 client programs not found in $PG15 (scripts/install-deps.sh)"
+"$REPO/scripts/pg-bin.sh" 17 >/dev/null || die "PostgreSQL 17 server binaries not found (scripts/install-deps.sh)"
+[[ -x /usr/bin/time ]] || apt-get install -y -qq time >/dev/null || die "GNU time is needed (apt-get install time)"
+
+WORK="$(mktemp -d /tmp/dbr-bench-catchup-XXXX)"
+chmod 755 "$WORK"
+cp "$BIN" "$WORK/db_relocate"  # a rebuild in the tree during the run changes nothing
+BIN="$WORK/db_relocate"
+CONFIG="$WORK/relocate.yaml"
+STATE="$WORK/state"
+STARTED_CLUSTERS=()
+LOAD_PID=""
+
+cleanup() {
+  local rc=$? d
+  trap - EXIT INT TERM
+  set +e
+  [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null
+  [[ -f "$STATE/state.json" ]] && "$BIN" cleanup --config "$CONFIG" >>"$WORK/cleanup.log" 2>&1
+  touch "$STATE/heartbeat.stop" 2>/dev/null
+  for d in "${STARTED_CLUSTERS[@]}"; do
+    "$REPO/scripts/pg-cluster.sh" stop "${d%%:*}" "${d#*:}" >/dev/null 2>&1
+  done
+  if [[ "$KEEP" == 1 ]]; then echo "catchup_lag: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "catchup_lag: interrupted" >&2; exit 130' INT
+trap 'echo "catchup_lag: terminated" >&2; exit 143' TERM
+
+read -r SRC_PORT DST_PORT <<<"$(free_ports 2)"
+psql_at() {  # psql_at PORT [psql args...]
+  local port="$1"; shift
+  PGOPTIONS="-c client_min_messages=warning" "$PG15/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U ops -d "$DB" "$@"
+}
+# Bytes the destination has not applied yet, and the source's WAL position as a byte count.
+LAG_SQL="SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint || ' ' || pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint || ' ' || pg_wal_lsn_diff(replay_lsn, '0/0')::bigint FROM pg_stat_replication WHERE application_name = '$SUB'"
+
+say "Starting PostgreSQL 15 (source, port $SRC_PORT) and PostgreSQL 17 (destination, port $DST_PORT) in $WORK"
+"$REPO/scripts/pg-cluster.sh" start 15 "$WORK/src" "$SRC_PORT" max_wal_size=4GB; STARTED_CLUSTERS+=("15:$WORK/src")
+"$REPO/scripts/pg-cluster.sh" start 17 "$WORK/dst" "$DST_PORT" max_wal_size=4GB; STARTED_CLUSTERS+=("17:$WORK/dst")
+"$PG15/createdb" -h 127.0.0.1 -p "$SRC_PORT" -U ops "$DB"
+"$PG15/createdb" -h 127.0.0.1 -p "$DST_PORT" -U ops "$DB"
+
+say "Source: pgbench -i -s $SCALE, with secondary indexes"
+"$PG15/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$SRC_PORT" -U ops "$DB" >"$WORK/init.log" 2>&1 \
+  || { tail -n 20 "$WORK/init.log" >&2; die "pgbench -i failed"; }
+psql_at "$SRC_PORT" <<'SQL'
+CREATE INDEX accounts_bid ON pgbench_accounts (bid);
+CREATE INDEX accounts_balance ON pgbench_accounts (abalance);
+CREATE INDEX history_aid ON pgbench_history (aid);
+CREATE INDEX history_mtime ON pgbench_history (mtime);
+ANALYZE;
+SQL
+log "source database: $(psql_at "$SRC_PORT" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
+
+cat >"$CONFIG" <<YAML
+# Written by bench/catchup_lag.sh
+provider: postgres
+src: {host: 127.0.0.1, port: $SRC_PORT, name: $DB, user: ops, password: secret, schema: public}
+dst: {host: 127.0.0.1, port: $DST_PORT, name: $DB, user: ops, password: secret}
+jobs: 2
+force: true
+state_dir: $STATE
+YAML
+chmod 600 "$CONFIG"
+
+say "db_relocate run"
+/usr/bin/time -f "%M %e" -o "$WORK/run.time" "$BIN" run --config "$CONFIG" >"$WORK/run.out" 2>"$WORK/run.err" \
+  || { tail -n 30 "$WORK/run.err" >&2; die "db_relocate run failed"; }
+read -r RUN_RSS_KB RUN_S <"$WORK/run.time"
+log "run: ${RUN_S} s, peak RSS $((RUN_RSS_KB / 1024)) MB"
+[[ -n "$(psql_at "$SRC_PORT" -c "$LAG_SQL")" ]] || die "no walsender for subscription $SUB on the source"
+
+# stats FILE: median, p95 and max of the first column of FILE
+stats() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - -"; exit } p = int(NR * 0.95); if (p < 1) p = 1; printf "%d %d %d\n", v[int((NR + 1) / 2)], v[p], v[NR] }'; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+
+RESULTS=()
+for clients in $CLIENTS; do
+  say "pgbench, $clients clients, no rate limit, $DURATION s"
+  samples="$WORK/lag-$clients.txt"
+  : >"$samples"
+  "$PG15/pgbench" -n -h 127.0.0.1 -p "$SRC_PORT" -U ops -c "$clients" -j "$((clients < 2 ? 1 : 2))" \
+    -T "$DURATION" "$DB" >"$WORK/pgbench-$clients.out" 2>&1 &
+  LOAD_PID=$!
+  read -r _ wal0 applied0 <<<"$(psql_at "$SRC_PORT" -c "$LAG_SQL")"
+  t0="$(date +%s.%N)"
+  while kill -0 "$LOAD_PID" 2>/dev/null; do
+    line="$(psql_at "$SRC_PORT" -c "$LAG_SQL" || true)"
+    [[ -n "$line" ]] && echo "$line" >>"$samples"
+    sleep 0.5
+  done
+  wait "$LOAD_PID" || { cat "$WORK/pgbench-$clients.out" >&2; die "pgbench failed"; }
+  LOAD_PID=""
+  t1="$(date +%s.%N)"
+  read -r _ wal1 applied1 <<<"$(tail -n 1 "$samples")"
+  drained=""
+  for _ in $(seq 1 1200); do
+    read -r lag _ _ <<<"$(psql_at "$SRC_PORT" -c "$LAG_SQL")"
+    # The heartbeat writer keeps writing: drained once what is left is a heartbeat or two.
+    if [[ "${lag:-999999999}" -lt 65536 ]]; then drained="$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"; break; fi
+    sleep 0.25
+  done
+  tps="$(grep -oP 'tps = \K[0-9]+' "$WORK/pgbench-$clients.out" | head -n 1)"
+  read -r med p95 max <<<"$(stats "$samples")"
+  secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+  wal_rate="$(awk -v a="$wal0" -v b="$wal1" -v s="$secs" 'BEGIN { printf "%.2f", (b - a) / s / 1048576 }')"
+  apply_rate="$(awk -v a="$applied0" -v b="$applied1" -v s="$secs" 'BEGIN { printf "%.2f", (b - a) / s / 1048576 }')"
+  verdict=PASS
+  [[ "$max" =~ ^[0-9]+$ && "$max" -lt "$LAG_BAR" ]] || verdict=MISS
+  RESULTS+=("$(printf '%7s %9s %10s %10s %10s %10s %10s %11s  %s' "$clients" "$tps" "$wal_rate" "$apply_rate" \
+    "$(mb "$med")" "$(mb "$p95")" "$(mb "$max")" "${drained:-never}" "$verdict")")
+  log "tps $tps, WAL $wal_rate MB/s written, $apply_rate MB/s applied, lag median $(mb "$med") MB, max $(mb "$max") MB, drained ${drained:-never} s after"
+done
+
+# Read while it runs (the backlog step stops it).
+hb_pid="$(cat "$STATE/heartbeat.pid" 2>/dev/null || true)"
+hb_rss="-"
+[[ "$hb_pid" =~ ^[0-9]+$ ]] && hb_rss="$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$hb_pid/status" 2>/dev/null || echo -)"
+
+# The apply worker's own ceiling: a backlog written while the subscription is disabled, then
+# applied with the source idle (the worker has the cores to itself).
+BACKLOG_CLIENTS="$(echo $CLIENTS | awk '{ print $NF }')"
+say "Apply ceiling: $DURATION s of pgbench ($BACKLOG_CLIENTS clients) with the subscription disabled, then applied"
+dst_sql() { PGOPTIONS="-c client_min_messages=warning" "$PG15/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DST_PORT" -U ops -d "$DB" -c "$1"; }
+dst_sql "ALTER SUBSCRIPTION $SUB DISABLE"
+sleep 1
+before="$(psql_at "$SRC_PORT" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")"
+"$PG15/pgbench" -n -h 127.0.0.1 -p "$SRC_PORT" -U ops -c "$BACKLOG_CLIENTS" -j 2 -T "$DURATION" "$DB" \
+  >"$WORK/pgbench-backlog.out" 2>&1 || { cat "$WORK/pgbench-backlog.out" >&2; die "pgbench failed"; }
+after="$(psql_at "$SRC_PORT" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")"
+backlog_tps="$(grep -oP 'tps = \K[0-9]+' "$WORK/pgbench-backlog.out" | head -n 1)"
+touch "$STATE/heartbeat.stop"  # nothing but the backlog to apply
+sleep 2
+t0="$(date +%s.%N)"
+dst_sql "ALTER SUBSCRIPTION $SUB ENABLE"
+applied_s=""
+for _ in $(seq 1 2400); do
+  line="$(psql_at "$SRC_PORT" -c "$LAG_SQL" || true)"
+  read -r lag _ _ <<<"$line"
+  if [[ -n "$line" && "$lag" -lt 65536 ]]; then applied_s="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"; break; fi
+  sleep 0.25
+done
+[[ -n "$applied_s" ]] || die "the backlog was not applied within 10 minutes"
+backlog=$((after - before))
+write_rate="$(awk -v b="$backlog" -v s="$DURATION" 'BEGIN { printf "%.2f", b / s / 1048576 }')"
+apply_ceiling="$(awk -v b="$backlog" -v s="$applied_s" 'BEGIN { printf "%.2f", b / s / 1048576 }')"
+log "backlog $(mb "$backlog") MB written at $write_rate MB/s ($backlog_tps tps), applied in $applied_s s: $apply_ceiling MB/s"
+
+
+say "Results (PostgreSQL 15 -> 17, pgbench scale $SCALE with secondary indexes, $(nproc) cores)"
+printf '%7s %9s %10s %10s %10s %10s %10s %11s  %s\n' clients tps "WAL MB/s" "applied" "lag med" "lag p95" "lag max" "drain s" "lag < 1 MB"
+printf '%s\n' "${RESULTS[@]}"
+echo
+echo "apply ceiling: a backlog of $(mb "$backlog") MB written at $write_rate MB/s ($backlog_tps tps, $BACKLOG_CLIENTS clients) applied at $apply_ceiling MB/s ($(awk -v a="$apply_ceiling" -v w="$write_rate" 'BEGIN { printf "%.1f", a / w }')x the write rate) by the one apply worker"
+echo "peak RSS: db_relocate run $((RUN_RSS_KB / 1024)) MB, heartbeat writer ${hb_rss} MB"
