@@ -111,7 +111,7 @@ class RdsCloud : public Cloud {
 }  // namespace
 
 std::unique_ptr<Cloud> MakeCloud(const Config& config) {
-  if (config.provider == "rds") return std::make_unique<RdsCloud>();
+  if (config.provider == Provider::kRds) return std::make_unique<RdsCloud>();
   return nullptr;
 }
 

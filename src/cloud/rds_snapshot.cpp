@@ -55,7 +55,7 @@ class RdsSnapshotSource : public SnapshotSource {
 
   Status Take(RunContext& ctx) override {
     RdsState& st = ctx.state.rds;
-    if (!st.method.empty() && st.method != ctx.config.upgrade.method)
+    if (!st.method.empty() && st.method != NameOf(ctx.config.upgrade.method))
       return Status::BadConfig(fmt::format(
           "upgrade.method is {}, and this relocation was started with upgrade.method {}: put {} "
           "back to finish it, or run `db_relocate cleanup` and start again",
@@ -75,7 +75,7 @@ class RdsSnapshotSource : public SnapshotSource {
         {RdsPhase::kNone,
          [&]() -> Result<RdsPhase> {
            // The path is fixed at the start: a version AWS releases meanwhile does not change it.
-           st.method = plan_.method;
+           st.method = NameOf(plan_.method);
            st.target_version = plan_.target_version;
            st.hops = plan_.hops;
            return RdsPhase::kSnapshot;
@@ -166,14 +166,16 @@ class RdsSnapshotSource : public SnapshotSource {
     st.lsn_after = *after;
     log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
               st.lsn_after);
-    return st.method == "snapshot" ? RdsPhase::kUpgrade : AfterSnapshotUpgrade();
+    return st.method == NameOf(RdsUpgradeMethod::kSnapshot) ? RdsPhase::kUpgrade
+                                                            : AfterSnapshotUpgrade();
   }
 
   RdsPhase AfterSnapshotUpgrade() const {
     return plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt;
   }
   bool UpgradesInstance(const RunContext& ctx) const {
-    return ctx.state.rds.method != "snapshot" && !ctx.state.rds.hops.empty();
+    return ctx.state.rds.method != NameOf(RdsUpgradeMethod::kSnapshot) &&
+           !ctx.state.rds.hops.empty();
   }
 
   // Method snapshot: ModifyDBSnapshot to each hop in turn. After each wait the snapshot's
@@ -269,7 +271,7 @@ class RdsSnapshotSource : public SnapshotSource {
   // recovery the source's major ran on AWS's upgrade host, before the restore.
   bool SnapshotUpgradedAcrossMajors(const RunContext& ctx) const {
     const RdsState& st = ctx.state.rds;
-    return st.method == "snapshot" && !st.hops.empty() &&
+    return st.method == NameOf(RdsUpgradeMethod::kSnapshot) && !st.hops.empty() &&
            MajorOf(st.hops.back()) != MajorOf(plan_.source.engine_version);
   }
 

@@ -9,9 +9,51 @@
 #include <vector>
 
 #include "aws/aws_config.h"
+#include "util/enum_names.h"
 #include "util/status.h"
 
 namespace dbr {
+
+// The config's choices, written in the file by the names of their EnumNames tables below.
+enum class Provider { kRds, kPostgres };  // rds: Amazon RDS instances; postgres: servers you run
+enum class DdlMode { kDetect, kReplicate };
+// instance: restore the snapshot at the source's version, then upgrade that instance
+// (ModifyDBInstance); snapshot: upgrade the snapshot (ModifyDBSnapshot), then restore it.
+enum class RdsUpgradeMethod { kInstance, kSnapshot };
+enum class ProxyType { kPgBouncer, kHaproxy };
+// read_only: the old side's application roles become read-only at a switch; none: nothing.
+enum class FenceMode { kReadOnly, kNone };
+
+template <>
+struct EnumNames<Provider> {
+  static constexpr std::string_view kWhat = "provider";
+  static constexpr std::pair<Provider, std::string_view> kTable[] = {
+      {Provider::kRds, "rds"}, {Provider::kPostgres, "postgres"}};
+};
+template <>
+struct EnumNames<DdlMode> {
+  static constexpr std::string_view kWhat = "ddl";
+  static constexpr std::pair<DdlMode, std::string_view> kTable[] = {
+      {DdlMode::kDetect, "detect"}, {DdlMode::kReplicate, "replicate"}};
+};
+template <>
+struct EnumNames<RdsUpgradeMethod> {
+  static constexpr std::string_view kWhat = "upgrade.method";
+  static constexpr std::pair<RdsUpgradeMethod, std::string_view> kTable[] = {
+      {RdsUpgradeMethod::kInstance, "instance"}, {RdsUpgradeMethod::kSnapshot, "snapshot"}};
+};
+template <>
+struct EnumNames<ProxyType> {
+  static constexpr std::string_view kWhat = "cutover.type";
+  static constexpr std::pair<ProxyType, std::string_view> kTable[] = {
+      {ProxyType::kPgBouncer, "pgbouncer"}, {ProxyType::kHaproxy, "haproxy"}};
+};
+template <>
+struct EnumNames<FenceMode> {
+  static constexpr std::string_view kWhat = "cutover.fence";
+  static constexpr std::pair<FenceMode, std::string_view> kTable[] = {
+      {FenceMode::kReadOnly, "read_only"}, {FenceMode::kNone, "none"}};
+};
 
 struct ServerConfig {
   std::string user = "ops";
@@ -33,9 +75,7 @@ struct ServerConfig {
 struct UpgradeConfig {
   std::string subnet_group;
   std::string engine_version;
-  // instance: restore the snapshot at the source's version, then upgrade that instance
-  // (ModifyDBInstance); snapshot: upgrade the snapshot (ModifyDBSnapshot), then restore it.
-  std::string method = "instance";
+  RdsUpgradeMethod method = RdsUpgradeMethod::kInstance;
   std::string kms_id;
   std::vector<std::string> security_groups;
   std::string parameter_group;
@@ -55,9 +95,9 @@ struct UpgradeConfig {
 
 // The proxy the application connects through, and how cut-over and rollback move it (issue #4).
 struct CutoverConfig {
-  bool configured = false;  // the block is present
-  std::string type;         // "pgbouncer" or "haproxy"
-  bool manage = false;      // db_relocate writes the proxy's config and starts or reloads it
+  bool configured = false;                 // the block is present
+  ProxyType type = ProxyType::kPgBouncer;  // required when the block is there
+  bool manage = false;  // db_relocate writes the proxy's config and starts or reloads it
   std::string listen = "127.0.0.1:6432";  // host:port the application connects to
   // PgBouncer: admin console host:port (default: listen). HAProxy: runtime API unix socket
   // (default: <state_dir>/proxy/haproxy.sock).
@@ -70,13 +110,13 @@ struct CutoverConfig {
   std::string database;  // PgBouncer database clients use (default: src.name)
   std::string backend = "postgres";  // HAProxy backend; its servers are named src and dst
   std::string pool_mode = "transaction";
-  std::string run_as = "postgres";       // user a managed proxy runs as when started by root
-  double pause_timeout = 5;              // seconds PAUSE may take before the cut-over gives up
-  double drain_timeout = 10;             // seconds the new side may take to apply the last writes
-  int64_t max_lag_bytes = 1024 * 1024;   // cut-over refuses above this replication lag
-  std::string fence = "read_only";       // read_only | none: keep the old side from taking writes
-  std::vector<std::string> fence_roles;  // default: every login role but db_relocate's own
-  bool generate_auth_file = false;       // auth_file unset: written from the source's pg_authid
+  std::string run_as = "postgres";         // user a managed proxy runs as when started by root
+  double pause_timeout = 5;                // seconds PAUSE may take before the cut-over gives up
+  double drain_timeout = 10;               // seconds the new side may take to apply the last writes
+  int64_t max_lag_bytes = 1024 * 1024;     // cut-over refuses above this replication lag
+  FenceMode fence = FenceMode::kReadOnly;  // keep the old side from taking writes
+  std::vector<std::string> fence_roles;    // default: every login role but db_relocate's own
+  bool generate_auth_file = false;         // auth_file unset: written from the source's pg_authid
 };
 
 // Which relations of the schemas in scope move (`tables:` and `schemas:` blocks,
@@ -94,7 +134,7 @@ struct MetricsConfig {
 };
 
 struct Config {
-  std::string provider = "rds";  // "rds" or "postgres"
+  Provider provider = Provider::kRds;
   bool force = false;
   std::string log_level = "info";
   AwsConfig aws;
@@ -118,7 +158,7 @@ struct Config {
   bool verify = true;      // `run` ends with `verify`
   // detect: a schema change on the source is found and explained; replicate: it is recorded by
   // an event trigger and replayed on the destination in stream order (engine/ddl_replication.h)
-  std::string ddl = "detect";
+  DdlMode ddl = DdlMode::kDetect;
 
   // Where the file was read from; relative paths in it are relative to its folder.
   std::filesystem::path config_file;

@@ -69,7 +69,7 @@ bool ReadValue(BlockReader& in, const std::string& key, const TextField& field, 
   }
   if (rules.secret && !used_env && !value.empty())
     config.literal_password_fields.push_back(in.Field(key));
-  field.member(config) = value;
+  field.member.set(config, value);
   if (!IsAllowed(rules, value)) {
     const bool listed = rules.format == nullptr && rules.choices.size() > 3;
     in.Problem(key, "expected " + Expected(rules) + (listed ? "; got " : ", got ") + Shown(value));
@@ -104,6 +104,9 @@ bool ReadValue(BlockReader&, const std::string&, const BlockField&, Config&) {
 template <typename Kind>
 void CopyMember(const Kind& to, const Kind& from, Config& config) {
   to.member(config) = from.member(config);
+}
+void CopyMember(const TextField& to, const TextField& from, Config& config) {
+  to.member.set(config, from.member.get(config));
 }
 void CopyMember(const IntField& to, const IntField& from, Config& config) {
   to.Set(config, from.Get(config));
@@ -176,8 +179,8 @@ void ResolvePaths(const std::vector<FieldSpec>& fields, Config& config,
   for (const FieldSpec& field : fields) {
     const auto* text = std::get_if<TextField>(&field.value);
     if (text == nullptr || !text->rules.path) continue;
-    std::string& value = text->member(config);
-    if (!value.empty()) value = ResolveAgainst(base, value);
+    const std::string value = text->member.get(config);
+    if (!value.empty()) text->member.set(config, ResolveAgainst(base, value));
   }
 }
 

@@ -12,7 +12,7 @@ namespace {
 struct ShowValue {
   Config& config;
   std::string operator()(const fields::TextField& f) const {
-    const std::string& value = f.member(config);
+    const std::string value = f.member.get(config);
     return value.empty() ? "\"\"" : value;
   }
   std::string operator()(const fields::IntField& f) const { return std::to_string(f.Get(config)); }

@@ -51,7 +51,7 @@ const ListShape kPatternList = {.single_ok = true, .expected = "a pattern or a l
 
 // clang-format off
 const std::vector<FieldSpec> kFields = {
-  {"provider", Text<&Config::provider>({.choices = {"rds", "postgres"}, .quote_choices = true}), {}, "rds: Amazon RDS instances; postgres: servers you run (dst.host required)"},
+  {"provider", Text<&Config::provider>({.quote_choices = true}), {}, "rds: Amazon RDS instances; postgres: servers you run (dst.host required)"},
   {"force", Bool<&Config::force>(), {}, "Let overridable pre-flight FAILs through (REPLICA IDENTITY FULL, ...)"},
   {"log_level", Text<&Config::log_level>({.choices = {"debug", "info", "warn", "error", "fatal"}}), {}, "Log detail; --log-level overrides it"},
 
@@ -85,7 +85,7 @@ const std::vector<FieldSpec> kFields = {
   {"upgrade", Block(), {}, "The RDS instance to create (provider rds)"},
   {"upgrade.subnet_group", Text<&Config::upgrade, &UpgradeConfig::subnet_group>(), {}, "DB subnet group of the new instance"},
   {"upgrade.engine_version", Text<&Config::upgrade, &UpgradeConfig::engine_version>({.format = &kVersion}), {}, "Target PostgreSQL version, e.g. \"17\" or \"16.4\""},
-  {"upgrade.method", Text<&Config::upgrade, &UpgradeConfig::method>({.choices = {"instance", "snapshot"}}), {}, "How the major version changes: instance (the restored instance is upgraded by ModifyDBInstance) or snapshot (the snapshot by ModifyDBSnapshot)"},
+  {"upgrade.method", Text<&Config::upgrade, &UpgradeConfig::method>(), {}, "How the major version changes: instance (the restored instance is upgraded by ModifyDBInstance) or snapshot (the snapshot by ModifyDBSnapshot)"},
   {"upgrade.kms_id", Text<&Config::upgrade, &UpgradeConfig::kms_id>(), {}, "KMS key for storage encryption"},
   {"upgrade.security_groups", List<&Config::upgrade, &UpgradeConfig::security_groups>(), {}, "VPC security group IDs (a list even for one)"},
   {"upgrade.parameter_group", Text<&Config::upgrade, &UpgradeConfig::parameter_group>(), {}, "DB parameter group"},
@@ -103,7 +103,7 @@ const std::vector<FieldSpec> kFields = {
   {"upgrade.wait_timeout", Int<&Config::upgrade, &UpgradeConfig::wait_timeout>(1, kNoMax), {}, "Seconds any one AWS wait may take"},
 
   {"cutover", Block<&Config::cutover, &CutoverConfig::configured>(), {}, "The proxy the application connects through (cutover, rollback, proxy)"},
-  {"cutover.type", Text<&Config::cutover, &CutoverConfig::type>({.required = true, .choices = {"pgbouncer", "haproxy"}}), "(required)", "The proxy"},
+  {"cutover.type", Text<&Config::cutover, &CutoverConfig::type>({.required = true}), "(required)", "The proxy"},
   {"cutover.manage", Bool<&Config::cutover, &CutoverConfig::manage>(), {}, "db_relocate writes the proxy's config and starts or reloads it"},
   {"cutover.listen", Text<&Config::cutover, &CutoverConfig::listen>({.format = &kProxyListen}), {}, "Where the application connects"},
   {"cutover.admin", Text<&Config::cutover, &CutoverConfig::admin>(), "PgBouncer: listen; HAProxy: <state_dir>/proxy/haproxy.sock", "PgBouncer's admin console or HAProxy's runtime API socket"},
@@ -118,7 +118,7 @@ const std::vector<FieldSpec> kFields = {
   {"cutover.pause_timeout", Seconds<&Config::cutover, &CutoverConfig::pause_timeout>(), {}, "Seconds PAUSE may wait before the switch is abandoned"},
   {"cutover.drain_timeout", Seconds<&Config::cutover, &CutoverConfig::drain_timeout>(), {}, "Seconds the new side may take to apply the last writes"},
   {"cutover.max_lag_bytes", Int<&Config::cutover, &CutoverConfig::max_lag_bytes>(0, kNoMax), {}, "The switch refuses to start above this replication lag"},
-  {"cutover.fence", Text<&Config::cutover, &CutoverConfig::fence>({.choices = {"read_only", "none"}}), {}, "Keep the old side's application roles from writing"},
+  {"cutover.fence", Text<&Config::cutover, &CutoverConfig::fence>(), {}, "Keep the old side's application roles from writing"},
   {"cutover.fence_roles", List<&Config::cutover, &CutoverConfig::fence_roles>({.expected = "a list of role names"}), "every login role but src.user, dst.user, upgrade.user, pg_*, rds*", "The application's roles"},
 
   {"schemas", Block(), {}, "Schemas left out of those src.schema names"},
@@ -141,7 +141,7 @@ const std::vector<FieldSpec> kFields = {
   {"pg_bin_dir", Text<&Config::pg_bin_dir>({.path = true}), {}, "Folder searched first for pg_dump and pg_restore"},
   {"state_dir", Text<&Config::state_dir>({.path = true}), "<config folder>/db_relocate.state", "Where run state is kept; one per relocation"},
   {"verify", Bool<&Config::verify>(), {}, "run ends with verify"},
-  {"ddl", Text<&Config::ddl>({.choices = {"detect", "replicate"}}), {}, "Schema changes on the source while replicating: detect (explained, fixed by hand) or replicate (replayed on the destination)"},
+  {"ddl", Text<&Config::ddl>(), {}, "Schema changes on the source while replicating: detect (explained, fixed by hand) or replicate (replayed on the destination)"},
 };
 // clang-format on
 
@@ -162,7 +162,7 @@ void ReplicationUserIsNotALogin(const Config& config, const FieldReader& file, P
 
 // PgBouncer's admin console is a host:port (HAProxy's runtime API is a socket path).
 void PgBouncerAdminIsHostPort(const Config& config, const FieldReader& file, Problems& problems) {
-  if (!config.cutover.configured || config.cutover.type != "pgbouncer" ||
+  if (!config.cutover.configured || config.cutover.type != ProxyType::kPgBouncer ||
       config.cutover.admin.empty())
     return;
   auto admin = ParseHostPort(config.cutover.admin);
@@ -176,8 +176,8 @@ void PgBouncerAdminIsHostPort(const Config& config, const FieldReader& file, Pro
 // sessions, it could commit after the switch's marker and never reach the new side. (PgBouncer's
 // PAUSE waits for them.)
 void HAProxyNeedsTheFence(const Config& config, const FieldReader& file, Problems& problems) {
-  if (!config.cutover.configured || config.cutover.type != "haproxy" ||
-      config.cutover.fence != "none")
+  if (!config.cutover.configured || config.cutover.type != ProxyType::kHaproxy ||
+      config.cutover.fence != FenceMode::kNone)
     return;
   problems.Add(file.MarkOf("cutover.fence"), "cutover.fence",
                "\"none\" cannot go with cutover.type haproxy: HAProxy ends the application's "
@@ -189,7 +189,7 @@ void HAProxyNeedsTheFence(const Config& config, const FieldReader& file, Problem
 
 void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& file,
                                        Problems& problems) {
-  if (config.provider != "postgres") return;
+  if (config.provider != Provider::kPostgres) return;
   if (!file.Has("dst.host") || config.dst.host.empty()) {
     problems.Add("", "provider \"postgres\" needs a destination: set dst.host");
   } else if (problems.empty() && config.src.Address() == config.dst.Address() &&
@@ -208,7 +208,7 @@ void DefaultStateDir(Config& config, const fs::path& base) {
 // The proxy's admin address and login, database and files follow the source and state_dir.
 void DefaultProxySettings(Config& config, const fs::path& base) {
   CutoverConfig& co = config.cutover;
-  const bool pgbouncer = co.type == "pgbouncer";
+  const bool pgbouncer = co.type == ProxyType::kPgBouncer;
   const fs::path proxy_dir = fs::path(config.state_dir) / "proxy";
   if (co.admin.empty())
     co.admin = pgbouncer ? co.listen : (proxy_dir / "haproxy.sock").string();

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -43,8 +44,14 @@ struct TextRules {
   const TextFormat* format = nullptr;
 };
 
+// The member a text field sets: a string, or an enum set by its name (EnumNames).
+struct TextMember {
+  std::string (*get)(Config&);
+  void (*set)(Config&, const std::string&);  // for an enum, only a name of its table
+};
+
 struct TextField {
-  MemberOf<std::string> member;
+  TextMember member;
   TextRules rules;
 };
 struct IntField {
@@ -80,12 +87,36 @@ using FieldValue =
     std::variant<TextField, IntField, SecondsField, BoolField, ListField, BlockField>;
 
 template <auto... kPath>
+using MemberType = std::remove_reference_t<decltype(MemberAt<kPath...>(std::declval<Config&>()))>;
+
+template <auto... kPath>
+TextMember TextMemberAt() {
+  using T = MemberType<kPath...>;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return {+[](Config& c) { return MemberAt<kPath...>(c); },
+            +[](Config& c, const std::string& v) { MemberAt<kPath...>(c) = v; }};
+  } else {
+    static_assert(NamedEnum<T>, "a text field sets a string or a named enum");
+    return {+[](Config& c) { return std::string(NameOf(MemberAt<kPath...>(c))); },
+            +[](Config& c, const std::string& v) {
+              if (auto e = FromName<T>(v)) MemberAt<kPath...>(c) = *e;
+            }};
+  }
+}
+
+// A text field; one that sets an enum takes its names as the choices.
+template <auto... kPath>
 TextField Text(TextRules rules = {}) {
-  return {MemberAt<kPath...>, std::move(rules)};
+  using T = MemberType<kPath...>;
+  if constexpr (NamedEnum<T>) {
+    if (rules.choices.empty())
+      for (const auto& entry : EnumNames<T>::kTable) rules.choices.push_back(entry.second);
+  }
+  return {TextMemberAt<kPath...>(), std::move(rules)};
 }
 template <auto... kPath>
 TextField Password() {
-  return {MemberAt<kPath...>, {.secret = true}};
+  return {TextMemberAt<kPath...>(), {.secret = true}};
 }
 template <auto... kPath>
 IntField Int(int64_t min, int64_t max) {

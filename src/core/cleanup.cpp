@@ -43,7 +43,7 @@ class Cleanup {
     auto src = pg::Connection::Open(SourceParams(config_));
     if (!src.ok()) return src.status().Wrap("cleanup needs the source");
     // An RDS relocation stopped before its destination was restored has nothing there yet.
-    const bool rds = config_.provider == "rds";
+    const bool rds = config_.provider == Provider::kRds;
     if (rds && state->rds.dst_host.empty()) return CleanSourceOnly(store, *state, *src);
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");

@@ -92,7 +92,7 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   LagSampler lag_sampler(config, clock);
   NewTableFollower new_tables(config, store);
   std::optional<PeriodicTask> follow_new_tables;
-  if (config.ddl == "replicate")
+  if (config.ddl == DdlMode::kReplicate)
     follow_new_tables.emplace(
         Timings::Default().heartbeat.new_table_check, [&] { new_tables.Once(); }, false, clock);
   SampleRecorder samples(store.dir(), "heartbeat");

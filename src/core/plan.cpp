@@ -83,7 +83,7 @@ json CopySection(const Config& config, const ScopeListing& scope) {
   const names::Links links = LinksOf(config);
   json copy = {{"jobs", JobsOf(config)},
                {"split_tables_larger_than", config.split_tables_larger_than}};
-  copy["method"] = config.provider == "rds"
+  copy["method"] = config.provider == Provider::kRds
                        ? "RDS snapshot of the source instance, restored as the destination"
                        : "pg_dump --schema-only, then COPY of every table in parallel under the "
                          "replication slot's exported snapshot";
@@ -109,7 +109,7 @@ json SwitchSection(const Config& config, pg::Connection& src) {
              {"fence", co.fence},
              {"max_lag_bytes", co.max_lag_bytes},
              {"pause_timeout_seconds", co.pause_timeout}};
-  if (co.fence != "none") {
+  if (co.fence != FenceMode::kNone) {
     auto roles = RolesToFence(config, src);
     sw["fence_roles"] = roles.ok() ? json(*roles) : json(roles.message());
   }
@@ -128,7 +128,7 @@ Result<RelocationPlan> MakePlan(const Config& config) {
   DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(*src, config));
   json doc = {{"source", config.src.Address() + "/" + config.src.name},
               {"provider", config.provider}};
-  doc["destination"] = config.provider == "postgres"
+  doc["destination"] = config.provider == Provider::kPostgres
                            ? json(config.dst.Address() + "/" + config.dst.name)
                            : json("a new RDS instance (see cloud)");
   doc["scope"] = ScopeSection(config, scope);

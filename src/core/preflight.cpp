@@ -47,7 +47,7 @@ class Preflight {
   PreflightReport Run() {
     auto src = Connect(SourceParams(config_), "source connection");
     std::optional<pg::Connection> dst;
-    if (config_.provider == "postgres") {
+    if (config_.provider == Provider::kPostgres) {
       auto d = Connect(DestinationParams(config_), "destination connection");
       if (d) dst.emplace(std::move(*d));
     }
@@ -157,11 +157,12 @@ class Preflight {
     auto state = (*proxy)->Inspect();
     const bool running = state.ok() && state->running;
     if (co.manage && !running) {
-      ProcessSpec version{.argv = {co.type, co.type == "pgbouncer" ? "--version" : "-v"}};
+      const std::string program(NameOf(co.type));
+      ProcessSpec version{.argv = {program, co.type == ProxyType::kPgBouncer ? "--version" : "-v"}};
       auto out = RunProcess(version);
       if (!out.ok() || out->exit_code != 0) {
-        Add(name, CheckLevel::kFail, co.type + " is not installed (cutover.manage needs it)", {},
-            "apt-get install " + co.type);
+        Add(name, CheckLevel::kFail, program + " is not installed (cutover.manage needs it)", {},
+            "apt-get install " + program);
         return;
       }
       notes.push_back(
@@ -185,7 +186,7 @@ class Preflight {
         return;
       }
     }
-    if (co.fence != "none") {
+    if (co.fence != FenceMode::kNone) {
       auto roles = RolesToFence(config_, src);
       if (roles.ok())
         notes.push_back("roles fenced read-only on the old side at cut-over: " +
@@ -235,7 +236,7 @@ class Preflight {
       }
     }
     // With provider rds the RDS checks follow AWS's upgrade targets (a minor upgrade is one).
-    if (!config_.upgrade.engine_version.empty() && config_.provider != "rds") {
+    if (!config_.upgrade.engine_version.empty() && config_.provider != Provider::kRds) {
       // Its major; the config's format rules out text that is not a version, which would read 0
       // and fail below.
       const int64_t target = ParseInt(MajorOf(config_.upgrade.engine_version)).value_or(0);
@@ -260,7 +261,7 @@ class Preflight {
   }
 
   void CheckWalLevel(pg::Connection& src) {
-    if (config_.provider == "rds") {
+    if (config_.provider == Provider::kRds) {
       auto v = src.QueryValue("SELECT current_setting('rds.logical_replication', true)");
       if (v.ok() && !v->empty() && *v != "on" && *v != "1") {
         Add("logical replication enabled", CheckLevel::kFail, "rds.logical_replication = " + *v, {},
@@ -341,7 +342,7 @@ class Preflight {
       missing.push_back("CREATE on database " + config_.src.name +
                         " (for the publication and the db_relocate schema)");
     // Event triggers: superusers, and on RDS rds_superuser.
-    if (config_.ddl == "replicate" && !super && !rds_super)
+    if (config_.ddl == DdlMode::kReplicate && !super && !rds_super)
       missing.push_back("superuser or rds_superuser (ddl: replicate creates event triggers)");
     if (!missing.empty()) {
       Add("source privileges", CheckLevel::kFail, config_.src.user + " lacks " + Join(missing),

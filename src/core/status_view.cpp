@@ -48,7 +48,7 @@ void ReadServers(const Config& config, StatusView& view) {
   if (!view.replication.subscription_exists || sender == nullptr || receiver == nullptr) return;
   if (auto drift = ReadSchemaDrift(*sender, *receiver, link, config); drift.ok())
     view.schema_drift = std::move(*drift);
-  if (config.ddl == "replicate")
+  if (config.ddl == DdlMode::kReplicate)
     if (auto pending = FirstPendingDdl(*sender, *receiver); pending.ok())
       view.pending_ddl = std::move(*pending);
 }

@@ -156,7 +156,7 @@ struct Switch {
     DBR_RETURN_IF_ERROR(EnsureReplicationUser(*new_side, config.upgrade.user, ReplicationPassword(),
                                               scope.schemas, MarkOf(config, state)));
     // DDL on the new side after the switch reaches the old one, for a rollback.
-    if (config.ddl == "replicate")
+    if (config.ddl == DdlMode::kReplicate)
       DBR_RETURN_IF_ERROR(EnsureDdlCapture(*new_side, config, link_out.publication));
     DBR_RETURN_IF_ERROR(ReadScopeBeforePause());
     return EnsurePublication(*new_side, link_out.publication, replicable);
@@ -174,7 +174,7 @@ struct Switch {
   // ---- While paused ------------------------------------------------------------------------
 
   Status FenceOldSide() {
-    if (config.cutover.fence == "none") return Status::Ok();
+    if (config.cutover.fence == FenceMode::kNone) return Status::Ok();
     auto roles = RolesToFence(config, *old_side);
     if (!roles.ok()) return roles.status();
     auto current = CurrentReadOnlySettings(*old_side, *roles);

@@ -184,7 +184,7 @@ namespace steps {
 
 Status StartHeartbeat(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(EnsureHeartbeatTable(*ctx.src));
-  if (ctx.config.ddl == "replicate")  // before the snapshot: every later DDL is recorded
+  if (ctx.config.ddl == DdlMode::kReplicate)  // before the snapshot: every later DDL is recorded
     DBR_RETURN_IF_ERROR(EnsureDdlCapture(*ctx.src, ctx.config, ctx.links.forward.publication));
   DBR_RETURN_IF_ERROR(ctx.LoadTables());  // the heartbeat table is in scope from now on
   return EnsureHeartbeatWriter(ctx.config, ctx.store);

@@ -31,14 +31,14 @@ pg::ConnParams SourceParams(const Config& config) {
   return FromServer(config.src, "source");
 }
 void UseRecordedDestination(Config& config, const RunState& state) {
-  if (config.provider != "rds" || state.rds.dst_host.empty()) return;
+  if (config.provider != Provider::kRds || state.rds.dst_host.empty()) return;
   config.dst.host = state.rds.dst_host;
   config.dst.port = state.rds.dst_port;
   config.dst.instance_id = state.rds.instance;
 }
 
 void UseRecordedDestination(Config& config) {
-  if (config.provider != "rds") return;
+  if (config.provider != Provider::kRds) return;
   auto state = StateStore(config.state_dir).Load();
   if (state.ok()) UseRecordedDestination(config, *state);
 }
@@ -48,7 +48,7 @@ pg::ConnParams DestinationParams(const Config& config) {
 }
 
 bool DestinationReachable(const Config& config, const RunState& state) {
-  if (config.provider != "rds") return true;
+  if (config.provider != Provider::kRds) return true;
   return !state.rds.dst_host.empty() && state.rds.phase != RdsPhase::kUpgradeInstance;
 }
 

@@ -16,7 +16,7 @@ Result<std::unique_ptr<Proxy>> MakeProxy(const Config& config) {
     return Status::BadConfig(
         "the config has no cutover block: name the proxy the application connects through "
         "(cutover.type pgbouncer or haproxy, cutover.listen, ...)");
-  if (config.cutover.type == "pgbouncer") return MakePgBouncer(config);
+  if (config.cutover.type == ProxyType::kPgBouncer) return MakePgBouncer(config);
   return MakeHAProxy(config);
 }
 

@@ -64,7 +64,7 @@ class HAProxySwitchTest : public SharedPairTest {
     proxy_port_ = *port;
     config_.state_dir = tmp_.path().string();
     config_.cutover.configured = true;
-    config_.cutover.type = "haproxy";
+    config_.cutover.type = ProxyType::kHaproxy;
     config_.cutover.manage = true;
     config_.cutover.listen = "127.0.0.1:" + std::to_string(proxy_port_);
     config_.cutover.admin = (tmp_.path() / "haproxy.sock").string();

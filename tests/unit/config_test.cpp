@@ -53,7 +53,7 @@ std::string ParseError(const std::string& yaml) {
 }
 
 void ExpectAllDefaults(const Config& c) {
-  EXPECT_EQ(c.provider, "rds");
+  EXPECT_EQ(c.provider, Provider::kRds);
   EXPECT_FALSE(c.force);
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.aws.profile, "");
@@ -159,7 +159,7 @@ split_tables_larger_than: 0
 pg_bin_dir: /usr/lib/postgresql/17/bin
 state_dir: /var/lib/dbr
 )");
-  EXPECT_EQ(c.provider, "postgres");
+  EXPECT_EQ(c.provider, Provider::kPostgres);
   EXPECT_TRUE(c.force);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.aws.profile, "prod");
@@ -834,7 +834,7 @@ TEST(CutoverConfig, PgBouncerDefaultsFollowTheSourceAndStateDir) {
   EXPECT_EQ(co.auth_file, "/etc/dbr/db_relocate.state/proxy/userlist.txt");
   EXPECT_TRUE(co.generate_auth_file);
   EXPECT_EQ(co.pool_mode, "transaction");
-  EXPECT_EQ(co.fence, "read_only");
+  EXPECT_EQ(co.fence, FenceMode::kReadOnly);
   EXPECT_DOUBLE_EQ(co.pause_timeout, 5);
   EXPECT_DOUBLE_EQ(co.drain_timeout, 10);
   EXPECT_EQ(co.max_lag_bytes, 1024 * 1024);
@@ -880,8 +880,10 @@ TEST(CutoverConfig, FenceNoneWithHAProxyIsRefusedWithTheReason) {
             std::string::npos)
       << error;
   EXPECT_NE(error.find("commit on the old side after the switch"), std::string::npos) << error;
-  EXPECT_EQ(MustParse("cutover:\n  type: pgbouncer\n  fence: none\n").cutover.fence, "none");
-  EXPECT_EQ(MustParse("cutover:\n  type: haproxy\n  backend: pg\n").cutover.fence, "read_only");
+  EXPECT_EQ(MustParse("cutover:\n  type: pgbouncer\n  fence: none\n").cutover.fence,
+            FenceMode::kNone);
+  EXPECT_EQ(MustParse("cutover:\n  type: haproxy\n  backend: pg\n").cutover.fence,
+            FenceMode::kReadOnly);
 }
 
 TEST(CutoverConfig, BadValuesNameTheField) {
