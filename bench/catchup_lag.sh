@@ -24,20 +24,19 @@
 # BENCH_KEEP=1 (keep the work directory).
 set -euo pipefail
 
-SCALE="${SCALE:-20}" CLIENTS="${CLIENTS:-1 2 4 8}" DURATION="${DURATION:-30}" KEEP="${BENCH_KEEP:-0}"
+SCALE="${SCALE:-20}" CLIENTS="${CLIENTS:-1 2 4 8}" DURATION="${DURATION:-30}"
 LAG_BAR=$((1024 * 1024))
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$(realpath -m "${DBR_BIN:-$REPO/build-release/db_relocate}")"
 PG15=/usr/lib/postgresql/15/bin
 DB=bench
 SUB=db_relocate_sub  # the subscription, and its walsender's application_name
+BENCH_NAME=catchup_lag
 export PGPASSWORD=secret PGCONNECT_TIMEOUT=10
+# shellcheck source=bench/lib/dataset.sh
+source "$REPO/bench/lib/dataset.sh"  # say, log, die, bench_init_work, psql_at, the teardown
 # shellcheck source=bench/lib/proxy.sh
 source "$REPO/bench/lib/proxy.sh"  # free_ports
-
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { echo "catchup_lag: ERROR: $*" >&2; exit 1; }
 
 for v in SCALE DURATION; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
@@ -49,57 +48,33 @@ for c in $CLIENTS; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "CLIENTS holds '$c', no
 "$REPO/scripts/pg-bin.sh" 17 >/dev/null || die "PostgreSQL 17 server binaries not found (scripts/install-deps.sh)"
 [[ -x /usr/bin/time ]] || apt-get install -y -qq time >/dev/null || die "GNU time is needed (apt-get install time)"
 
-WORK="$(mktemp -d /tmp/dbr-bench-catchup-XXXX)"
-chmod 755 "$WORK"
-cp "$BIN" "$WORK/db_relocate"  # a rebuild in the tree during the run changes nothing
-BIN="$WORK/db_relocate"
-CONFIG="$WORK/relocate.yaml"
-STATE="$WORK/state"
-STARTED_CLUSTERS=()
-LOAD_PID=""
-
-cleanup() {
-  local rc=$? d
-  trap - EXIT INT TERM
-  set +e
-  [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null
+bench_init_work  # WORK, a private copy of BIN, the traps (the clusters and heartbeat writers go)
+mkdir -p "$WORK/run"
+CONFIG="$WORK/run/relocate.yaml"
+STATE="$WORK/run/state"
+bench_cleanup_hook() {  # before the clusters stop: db_relocate's slot, publication, subscription
   [[ -f "$STATE/state.json" ]] && "$BIN" cleanup --config "$CONFIG" >>"$WORK/cleanup.log" 2>&1
-  touch "$STATE/heartbeat.stop" 2>/dev/null
-  for d in "${STARTED_CLUSTERS[@]}"; do
-    "$REPO/scripts/pg-cluster.sh" stop "${d%%:*}" "${d#*:}" >/dev/null 2>&1
-  done
-  if [[ "$KEEP" == 1 ]]; then echo "catchup_lag: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'echo "catchup_lag: interrupted" >&2; exit 130' INT
-trap 'echo "catchup_lag: terminated" >&2; exit 143' TERM
 
 read -r SRC_PORT DST_PORT <<<"$(free_ports 2)"
-psql_at() {  # psql_at PORT [psql args...]
-  local port="$1"; shift
-  PGOPTIONS="-c client_min_messages=warning" "$PG15/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U ops -d "$DB" "$@"
-}
+sql_at() { local port="$1"; shift; psql_at "$port" "$DB" -At "$@"; }  # sql_at PORT [psql args...]
 # Bytes the destination has not applied yet, and the source's WAL position as a byte count.
 LAG_SQL="SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint || ' ' || pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint || ' ' || pg_wal_lsn_diff(replay_lsn, '0/0')::bigint FROM pg_stat_replication WHERE application_name = '$SUB'"
 
-say "Starting PostgreSQL 15 (source, port $SRC_PORT) and PostgreSQL 17 (destination, port $DST_PORT) in $WORK"
-"$REPO/scripts/pg-cluster.sh" start 15 "$WORK/src" "$SRC_PORT" max_wal_size=4GB; STARTED_CLUSTERS+=("15:$WORK/src")
-"$REPO/scripts/pg-cluster.sh" start 17 "$WORK/dst" "$DST_PORT" max_wal_size=4GB; STARTED_CLUSTERS+=("17:$WORK/dst")
-"$PG15/createdb" -h 127.0.0.1 -p "$SRC_PORT" -U ops "$DB"
-"$PG15/createdb" -h 127.0.0.1 -p "$DST_PORT" -U ops "$DB"
+start_clusters  # bench/lib/dataset.sh: 15 and 17 under WORK, database DB on the source
+psql_at "$DST_PORT" postgres -c "CREATE DATABASE $DB"
 
 say "Source: pgbench -i -s $SCALE, with secondary indexes"
 "$PG15/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$SRC_PORT" -U ops "$DB" >"$WORK/init.log" 2>&1 \
   || { tail -n 20 "$WORK/init.log" >&2; die "pgbench -i failed"; }
-psql_at "$SRC_PORT" <<'SQL'
+sql_at "$SRC_PORT" <<'SQL'
 CREATE INDEX accounts_bid ON pgbench_accounts (bid);
 CREATE INDEX accounts_balance ON pgbench_accounts (abalance);
 CREATE INDEX history_aid ON pgbench_history (aid);
 CREATE INDEX history_mtime ON pgbench_history (mtime);
 ANALYZE;
 SQL
-log "source database: $(psql_at "$SRC_PORT" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
+log "source database: $(sql_at "$SRC_PORT" -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 
 cat >"$CONFIG" <<YAML
 # Written by bench/catchup_lag.sh
@@ -117,7 +92,7 @@ say "db_relocate run"
   || { tail -n 30 "$WORK/run.err" >&2; die "db_relocate run failed"; }
 read -r RUN_RSS_KB RUN_S <"$WORK/run.time"
 log "run: ${RUN_S} s, peak RSS $((RUN_RSS_KB / 1024)) MB"
-[[ -n "$(psql_at "$SRC_PORT" -c "$LAG_SQL")" ]] || die "no walsender for subscription $SUB on the source"
+[[ -n "$(sql_at "$SRC_PORT" -c "$LAG_SQL")" ]] || die "no walsender for subscription $SUB on the source"
 
 # stats FILE: median, p95 and max of the first column of FILE
 stats() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - -"; exit } p = int(NR * 0.95); if (p < 1) p = 1; printf "%d %d %d\n", v[int((NR + 1) / 2)], v[p], v[NR] }'; }
@@ -130,21 +105,22 @@ for clients in $CLIENTS; do
   : >"$samples"
   "$PG15/pgbench" -n -h 127.0.0.1 -p "$SRC_PORT" -U ops -c "$clients" -j "$((clients < 2 ? 1 : 2))" \
     -T "$DURATION" "$DB" >"$WORK/pgbench-$clients.out" 2>&1 &
+  BG_PIDS=($!)
   LOAD_PID=$!
-  read -r _ wal0 applied0 <<<"$(psql_at "$SRC_PORT" -c "$LAG_SQL")"
+  read -r _ wal0 applied0 <<<"$(sql_at "$SRC_PORT" -c "$LAG_SQL")"
   t0="$(date +%s.%N)"
   while kill -0 "$LOAD_PID" 2>/dev/null; do
-    line="$(psql_at "$SRC_PORT" -c "$LAG_SQL" || true)"
+    line="$(sql_at "$SRC_PORT" -c "$LAG_SQL" || true)"
     [[ -n "$line" ]] && echo "$line" >>"$samples"
     sleep 0.5
   done
   wait "$LOAD_PID" || { cat "$WORK/pgbench-$clients.out" >&2; die "pgbench failed"; }
-  LOAD_PID=""
+  BG_PIDS=()
   t1="$(date +%s.%N)"
   read -r _ wal1 applied1 <<<"$(tail -n 1 "$samples")"
   drained=""
   for _ in $(seq 1 1200); do
-    read -r lag _ _ <<<"$(psql_at "$SRC_PORT" -c "$LAG_SQL")"
+    read -r lag _ _ <<<"$(sql_at "$SRC_PORT" -c "$LAG_SQL")"
     # The heartbeat writer keeps writing: drained once what is left is a heartbeat or two.
     if [[ "${lag:-999999999}" -lt 65536 ]]; then drained="$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"; break; fi
     sleep 0.25
@@ -170,21 +146,20 @@ hb_rss="-"
 # applied with the source idle (the worker has the cores to itself).
 BACKLOG_CLIENTS="$(echo $CLIENTS | awk '{ print $NF }')"
 say "Apply ceiling: $DURATION s of pgbench ($BACKLOG_CLIENTS clients) with the subscription disabled, then applied"
-dst_sql() { PGOPTIONS="-c client_min_messages=warning" "$PG15/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DST_PORT" -U ops -d "$DB" -c "$1"; }
-dst_sql "ALTER SUBSCRIPTION $SUB DISABLE"
+sql_at "$DST_PORT" -c "ALTER SUBSCRIPTION $SUB DISABLE"
 sleep 1
-before="$(psql_at "$SRC_PORT" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")"
+before="$(sql_at "$SRC_PORT" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")"
 "$PG15/pgbench" -n -h 127.0.0.1 -p "$SRC_PORT" -U ops -c "$BACKLOG_CLIENTS" -j 2 -T "$DURATION" "$DB" \
   >"$WORK/pgbench-backlog.out" 2>&1 || { cat "$WORK/pgbench-backlog.out" >&2; die "pgbench failed"; }
-after="$(psql_at "$SRC_PORT" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")"
+after="$(sql_at "$SRC_PORT" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")"
 backlog_tps="$(grep -oP 'tps = \K[0-9]+' "$WORK/pgbench-backlog.out" | head -n 1)"
 touch "$STATE/heartbeat.stop"  # nothing but the backlog to apply
 sleep 2
 t0="$(date +%s.%N)"
-dst_sql "ALTER SUBSCRIPTION $SUB ENABLE"
+sql_at "$DST_PORT" -c "ALTER SUBSCRIPTION $SUB ENABLE"
 applied_s=""
 for _ in $(seq 1 2400); do
-  line="$(psql_at "$SRC_PORT" -c "$LAG_SQL" || true)"
+  line="$(sql_at "$SRC_PORT" -c "$LAG_SQL" || true)"
   read -r lag _ _ <<<"$line"
   if [[ -n "$line" && "$lag" -lt 65536 ]]; then applied_s="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"; break; fi
   sleep 0.25
