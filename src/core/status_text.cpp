@@ -75,7 +75,7 @@ std::string SwitchLines(const StatusView& view) {
     out += fmt::format("  {} at {}: write pause {:.0f} ms", SwitchName(r.to), r.finished_at,
                        r.pause_ms);
     const LargeObjectSync& lo = r.large_objects;
-    if (lo.compared > 0 || lo.removed > 0)
+    if (!lo.None())
       out += fmt::format(" ({:.0f} ms of it comparing {} large objects, {} copied again)", lo.ms,
                          lo.compared, lo.copied + lo.removed + lo.fixed);
     out += "\n";

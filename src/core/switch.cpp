@@ -304,7 +304,7 @@ struct Switch {
   Status SyncLargeObjectsAhead() {
     auto synced = SyncLargeObjects(*old_side, *new_side);
     if (!synced.ok()) return synced.status();
-    if (synced->compared > 0 || synced->removed > 0)
+    if (!synced->None())
       log::info("before the write pause: {} (to the {})", Describe(*synced), SideName(to));
     PausePoint("switch:large-objects-ahead");
     return Status::Ok();
@@ -316,7 +316,7 @@ struct Switch {
     auto synced = SyncLargeObjects(*old_side, *new_side);
     if (!synced.ok()) return synced.status();
     state.switching->large_objects = *synced;
-    if (synced->compared > 0 || synced->removed > 0)
+    if (!synced->None())
       log::info("inside the write pause: {} (to the {})", Describe(*synced), SideName(to));
     return Status::Ok();
   }
@@ -537,7 +537,7 @@ struct Switch {
         to == Side::kDestination ? "Cut-over" : "Rollback", SideName(to), ServerOf(config, to).host,
         ServerOf(config, to).port, done.pause_ms, SideName(from), done.marker, done.lsn,
         SideName(to), SideName(from), link_out.subscription, SwitchCommand(from));
-    if (done.large_objects.compared > 0 || done.large_objects.removed > 0)
+    if (!done.large_objects.None())
       std::cout << "  large objects, inside the pause: " << Describe(done.large_objects) << "\n";
     return Status::Ok();
   }

@@ -126,6 +126,8 @@ struct LargeObjectSync {
   int64_t fixed = 0;     // same content; owner or privileges set
   int64_t bytes = 0;     // content copied
   double ms = 0;
+  // Neither side had a large object: nothing worth a line of output.
+  bool None() const { return compared == 0 && removed == 0; }
   bool operator==(const LargeObjectSync&) const = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LargeObjectSync, compared, copied, removed, fixed,

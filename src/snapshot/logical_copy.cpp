@@ -128,7 +128,7 @@ class LogicalCopySource : public SnapshotSource {
     if (!ctx.exported_snapshot.empty())
       DBR_RETURN_IF_ERROR(src.BeginAtSnapshot(ctx.exported_snapshot));
     DBR_ASSIGN_OR_RETURN(LargeObjectSync copied, SyncLargeObjects(src, *ctx.dst));
-    if (copied.compared > 0) log::info("{}", Describe(copied));
+    if (!copied.None()) log::info("{}", Describe(copied));
     return Status::Ok();
   }
 
