@@ -684,14 +684,24 @@ class Preflight {
     std::vector<std::string> clashes;
     for (const auto& t : *existing)
       if (source_names.count(t.Display())) clashes.push_back(t.Display());
+    // The copy makes the destination's large objects the source's: it would remove others.
+    auto large_objects = dst.QueryInt("SELECT count(*) FROM pg_largeobject_metadata");
+    if (!large_objects.ok()) {
+      Add("destination is empty", CheckLevel::kFail, large_objects.message());
+      return;
+    }
+    if (*large_objects > 0) clashes.push_back(fmt::format("{} large objects", *large_objects));
     if (!clashes.empty()) {
       Add("destination is empty", CheckLevel::kFail,
-          fmt::format("{} tables in scope already exist on the destination; db_relocate never "
-                      "overwrites them",
+          fmt::format("{} tables in scope or large objects already exist on the destination; "
+                      "db_relocate never overwrites them",
                       clashes.size()),
-          clashes, "relocate into an empty database, or drop these tables on the destination");
+          clashes,
+          "relocate into an empty database, or drop these tables (and unlink these large "
+          "objects) on the destination");
     } else {
-      Add("destination is empty", CheckLevel::kPass, "no table in scope exists there yet");
+      Add("destination is empty", CheckLevel::kPass,
+          "no table in scope and no large object exists there yet");
     }
   }
 

@@ -556,6 +556,12 @@ TEST_F(CheckTest, DestinationHoldingSameTableFails) {
   EXPECT_EQ(run.Result("destination is empty"), "FAIL") << run.Dump();
   EXPECT_EQ(run.Objects("destination is empty"), std::vector<std::string>{"public.clash"})
       << run.Dump();
+  // Large objects there would be replaced by the source's.
+  ExecOk(*dst_, "DROP TABLE clash; SELECT lo_from_bytea(0, 'theirs')", db);
+  CheckRun objects = RunJson(WriteConfig(db));
+  EXPECT_EQ(objects.Result("destination is empty"), "FAIL") << objects.Dump();
+  EXPECT_EQ(objects.Objects("destination is empty"), std::vector<std::string>{"1 large objects"})
+      << objects.Dump();
 }
 
 // 12. -----------------------------------------------------------------------------------------
