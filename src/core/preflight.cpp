@@ -75,7 +75,10 @@ class Preflight {
       CheckDestinationWorkers(*dst);
       CheckDestinationPrivileges(*dst);
       CheckExtensions(*src, *dst);
-      if (scope.ok()) CheckDestinationConflicts(*dst, *scope);
+      if (scope.ok()) {
+        CheckDestinationConflicts(*dst, *scope);
+        CheckDestinationOwners(*src, *dst, *scope);
+      }
       CheckPgDump(*src);
     }
     if (config_.cutover.configured) CheckCutover(*src, dst ? &*dst : nullptr);
@@ -629,6 +632,7 @@ class Preflight {
       return;
     }
     bool super = r->GetBool(0, 0), create_sub = r->GetBool(0, 1), create = r->GetBool(0, 2);
+    destination_is_superuser_ = super;
     if (super) {
       Add("destination privileges", CheckLevel::kPass, config_.dst.user + " is a superuser");
     } else if (create_sub && create && r->GetBool(0, 3)) {
@@ -641,6 +645,50 @@ class Preflight {
           "use a superuser on the destination (on PostgreSQL 16+: GRANT pg_create_subscription "
           "and CREATE on the database, with CREATEROLE)");
     }
+  }
+
+  // The schema restore gives each object to its owner on the source (db_relocate's own schema to
+  // src.user), which needs a destination user that is not a superuser to be able to SET ROLE to
+  // each owner that exists there (PostgreSQL 16+; before 16 such a user cannot create the
+  // subscription at all). Roles the copy creates there are granted to it (EnsureRoles).
+  void CheckDestinationOwners(pg::Connection& src, pg::Connection& dst, const ScopeListing& scope) {
+    if (destination_is_superuser_ || dst.server_major() < 16 || options_.destination_schema_is_ours)
+      return;
+    const char* name = "destination ownership";
+    auto owners = src.Query(R"sql(
+      WITH s AS (SELECT oid, nspowner FROM pg_namespace WHERE nspname = ANY($1::text[]))
+      SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg\_%' AND (rolname = current_user
+          OR oid IN (SELECT nspowner FROM s
+                     UNION SELECT relowner FROM pg_class WHERE relnamespace IN (SELECT oid FROM s)
+                     UNION SELECT proowner FROM pg_proc WHERE pronamespace IN (SELECT oid FROM s)
+                     UNION SELECT typowner FROM pg_type WHERE typnamespace IN (SELECT oid FROM s)
+                     UNION SELECT lomowner FROM pg_largeobject_metadata))
+       ORDER BY 1)sql",
+                            {pg::TextArrayLiteral(scope.schemas)});
+    if (!owners.ok()) return (void)Add(name, CheckLevel::kFail, owners.message());
+    std::vector<std::string> names;
+    for (int i = 0; i < owners->rows(); ++i) names.push_back(owners->Get(i, 0));
+    auto can = dst.Query(R"sql(
+      SELECT o.name FROM unnest($1::text[]) AS o(name) JOIN pg_roles r ON r.rolname = o.name
+       WHERE o.name <> current_user AND NOT pg_has_role(current_user, r.oid, 'SET')
+       ORDER BY 1)sql",
+                         {pg::TextArrayLiteral(names)});
+    if (!can.ok()) return (void)Add(name, CheckLevel::kFail, can.message());
+    std::vector<std::string> cannot;
+    for (int i = 0; i < can->rows(); ++i) cannot.push_back(can->Get(i, 0));
+    if (cannot.empty())
+      return (void)Add(name, CheckLevel::kPass,
+                       fmt::format("{} can give the restored objects to their {} owners",
+                                   config_.dst.user, names.size()));
+    Add(name, CheckLevel::kFail,
+        fmt::format("{} is not a superuser and cannot SET ROLE to {} of the owners the schema "
+                    "restore gives objects to (the source's {} owns db_relocate's own schema)",
+                    config_.dst.user, cannot.size(), config_.src.user),
+        cannot,
+        fmt::format("on the destination, GRANT each of them TO {} WITH SET TRUE (a superuser "
+                    "role cannot be granted: then use a superuser, or a dst.user of the same "
+                    "name as src.user)",
+                    pg::QuoteIdent(config_.dst.user)));
   }
 
   void CheckExtensions(pg::Connection& src, pg::Connection& dst) {
@@ -720,6 +768,7 @@ class Preflight {
   RelocationMark mark_;  // the relocation's, from the state when one is recorded
   PreflightReport report_;
   bool source_is_superuser_ = false;
+  bool destination_is_superuser_ = false;
 };
 
 }  // namespace

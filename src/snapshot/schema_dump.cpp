@@ -86,6 +86,10 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
   if (!existing.ok()) return existing.status();
   std::set<std::string> have;
   for (int i = 0; i < existing->rows(); ++i) have.insert(existing->Get(i, 0));
+  // From PostgreSQL 16 a creator that is not a superuser may give objects only to roles it can
+  // SET ROLE to; with this, each role it creates here is granted to it that way, so that the
+  // restore can give the role its objects. (Superusers ignore the setting.)
+  if (dst.server_major() >= 16) DBR_RETURN_IF_ERROR(dst.Exec("SET createrole_self_grant = 'set'"));
   std::vector<std::string> failed;
   for (int i = 0; i < roles->rows(); ++i) {
     std::string name = roles->Get(i, 0);

@@ -14,7 +14,9 @@ namespace dbr {
 
 // Creates on the destination the roles that own or are granted objects in scope, or large
 // objects (with their attributes, never a password: it cannot be read), or fails naming the
-// ones it cannot create. The names of the roles it created are appended to `created`.
+// ones it cannot create. The names of the roles it created are appended to `created`. On
+// PostgreSQL 16+ a destination user that is not a superuser is granted each role it creates
+// (SET only), so that the restore may give that role its objects.
 Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
                    const std::vector<std::string>& schemas, std::vector<std::string>* created);
 // Creates on the destination the extensions installed on the source.
