@@ -4,6 +4,7 @@
 
 #include "cloud/cloud.h"
 #include "engine/fence.h"
+#include "engine/large_objects.h"
 #include "model/names.h"
 #include "model/run_context.h"
 #include "model/scope.h"
@@ -133,11 +134,8 @@ Result<RelocationPlan> MakePlan(const Config& config) {
                            : json("a new RDS instance (see cloud)");
   doc["scope"] = ScopeSection(config, scope);
   doc.update(CopySection(config, scope));
-  auto lo = src->Query(
-      "SELECT count(*), pg_total_relation_size('pg_catalog.pg_largeobject') FROM "
-      "pg_largeobject_metadata");
-  if (!lo.ok()) return lo.status().Wrap("counting large objects");
-  doc["large_objects"] = {{"count", lo->GetInt(0, 0)}, {"bytes_on_disk", lo->GetInt(0, 1)}};
+  DBR_ASSIGN_OR_RETURN(LargeObjectVolume lo, MeasureLargeObjects(*src));
+  doc["large_objects"] = {{"count", lo.count}, {"bytes_on_disk", lo.bytes_on_disk}};
   if (auto cloud = MakeCloud(config)) {
     json steps = json::array();
     for (const auto& c : cloud->Check(config, {}))

@@ -8,6 +8,7 @@
 #include "cloud/cloud.h"
 #include "cloud/rds_plan.h"
 #include "engine/fence.h"
+#include "engine/large_objects.h"
 #include "engine/replication_link.h"
 #include "engine/server_identity.h"
 #include "model/catalog.h"
@@ -466,15 +467,13 @@ class Preflight {
             t.Display() + " (unlogged table, " + HumanBytes(static_cast<double>(t.bytes)) +
             ": not replicated; its rows are copied inside the cut-over's write pause)");
     }
-    auto lo = src.Query(
-        "SELECT count(*), pg_total_relation_size('pg_catalog.pg_largeobject') FROM "
-        "pg_largeobject_metadata");
-    if (lo.ok() && lo->GetInt(0, 0) > 0)
+    auto lo = MeasureLargeObjects(src);
+    if (lo.ok() && lo->count > 0)
       objects.push_back(fmt::format(
           "{} large objects ({} on disk): copied with the snapshot, then compared again by each "
           "cut-over and rollback, the changed ones inside its write pause, which grows with "
           "their total size",
-          lo->GetInt(0, 0), HumanBytes(static_cast<double>(lo->GetInt(0, 1)))));
+          lo->count, HumanBytes(static_cast<double>(lo->bytes_on_disk))));
     if (objects.empty()) {
       Add("objects logical replication does not carry", CheckLevel::kPass, "none");
     } else {

@@ -176,6 +176,14 @@ Status Apply(Sync& sync, const std::vector<Listed>& from, const std::vector<List
 
 }  // namespace
 
+Result<LargeObjectVolume> MeasureLargeObjects(pg::Connection& conn) {
+  auto r = conn.Query(
+      "SELECT count(*), pg_total_relation_size('pg_catalog.pg_largeobject') FROM "
+      "pg_largeobject_metadata");
+  if (!r.ok()) return r.status().Wrap("counting large objects");
+  return LargeObjectVolume{r->GetInt(0, 0), r->GetInt(0, 1)};
+}
+
 Result<std::vector<LargeObject>> ListLargeObjects(pg::Connection& conn, ReadContent content) {
   auto r = conn.Query(ListingQuery(content));
   if (!r.ok()) return r.status().Wrap("listing large objects");

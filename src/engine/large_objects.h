@@ -25,6 +25,14 @@ struct LargeObject {
 
 enum class ReadContent : bool { kNo, kYes };
 
+// How many large objects the database holds, and pg_largeobject's size on disk (cheap: no
+// content is read), for check and plan.
+struct LargeObjectVolume {
+  int64_t count = 0;
+  int64_t bytes_on_disk = 0;
+};
+Result<LargeObjectVolume> MeasureLargeObjects(pg::Connection& conn);
+
 // Every large object of the database, by oid. With kYes each one's content is read (all of it:
 // the cost grows with their total size) for its size and digest.
 Result<std::vector<LargeObject>> ListLargeObjects(pg::Connection& conn, ReadContent content);
