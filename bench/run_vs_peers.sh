@@ -46,11 +46,7 @@ export PGPASSWORD=secret PGCONNECT_TIMEOUT=10
 [[ -x "$BIN" ]] || die "$BIN not found; build it first: ninja -C $REPO/build db_relocate (or make build)"
 [[ -x "$PG15/pg_dump" && -x "$PG15/pgbench" ]] || die "PostgreSQL 15 client programs not found in $PG15"
 "$REPO/scripts/pg-bin.sh" 17 >/dev/null || die "PostgreSQL 17 server binaries not found (scripts/install-deps.sh)"
-if [[ ! -x /usr/bin/time ]]; then
-  log "installing GNU time (apt-get install time) to measure peak RSS"
-  { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q time >/dev/null 2>&1; }; } \
-    || die "GNU time (/usr/bin/time) is missing and could not be installed: apt-get install time"
-fi
+need_gnu_time
 HAVE_PGCOPYDB=1
 command -v pgcopydb >/dev/null 2>&1 || HAVE_PGCOPYDB=0
 

@@ -15,6 +15,13 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { echo "${BENCH_NAME:-bench}: ERROR: $*" >&2; exit 1; }
 
+need_gnu_time() {  # /usr/bin/time measures peak RSS; installed when missing
+  [[ -x /usr/bin/time ]] && return 0
+  log "installing GNU time (apt-get install time) to measure peak RSS"
+  { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q time >/dev/null 2>&1; }; } \
+    || die "GNU time (/usr/bin/time) is missing and could not be installed: apt-get install time"
+}
+
 # --- work directory, cleanup -------------------------------------------------------------------
 
 kill_group() {  # kill_group PID: TERM, then KILL, the process group PID leads

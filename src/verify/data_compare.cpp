@@ -23,6 +23,7 @@ using pg::pgoutput::Relation;
 using Values = std::vector<std::optional<std::string>>;  // one row's text values, shape order
 
 constexpr int kBuckets = 1024;
+constexpr int64_t kPieceBlocks = 8192;          // 64 MB of 8 kB blocks, read by one statement
 constexpr size_t kMaxNarrowedRows = 2'000'000;  // per range and side, held in memory
 constexpr size_t kMaxParams = 30000;
 
@@ -51,9 +52,18 @@ struct TouchedRow {
   int64_t expected_hash = 0;
 };
 
+// A part of a table one statement reads on one side.
+struct Piece {
+  std::string predicate;
+  pg::Params params;
+};
+
 struct TableWork {
   const TablePlan* plan = nullptr;
-  std::vector<Figures> src, dst;  // per range
+  std::vector<Piece> src_pieces, dst_pieces;
+  std::vector<Figures> src_read, dst_read;  // per piece
+  Figures src_total, dst_total;             // the window accounted for
+  std::vector<Figures> src, dst;            // per key range, when the totals differ
   std::vector<const Message*> changes;
   const Relation* relation = nullptr;
   std::map<std::string, TouchedRow> touched;          // key text -> row
@@ -81,35 +91,90 @@ std::pair<std::string, pg::Params> Range(const TablePlan& plan, size_t r, int fi
   return {plan.shape.RangePredicate(lo, hi, first_param), params};
 }
 
-// Runs `sql` on both sides at once.
-Status OnBoth(Worker& w, const std::string& sql, const pg::Params& params, bool dst_exists,
+// Runs a statement on each side that has one (src_sql or dst_sql empty: none), both at once.
+Status OnEach(Worker& w, const std::string& src_sql, const pg::Params& src_params,
+              const std::string& dst_sql, const pg::Params& dst_params,
               std::optional<pg::QueryResult>* src_out, std::optional<pg::QueryResult>* dst_out) {
-  DBR_RETURN_IF_ERROR(w.src->Send(sql, params));
-  Status dst_sent = dst_exists ? w.dst->Send(sql, params) : Status::Ok();
-  auto s = w.src->Finish();
-  if (dst_exists && dst_sent.ok()) {
+  if (!src_sql.empty()) DBR_RETURN_IF_ERROR(w.src->Send(src_sql, src_params));
+  Status dst_sent = dst_sql.empty() ? Status::Ok() : w.dst->Send(dst_sql, dst_params);
+  if (!src_sql.empty()) {
+    auto s = w.src->Finish();
+    if (!s.ok()) {
+      if (!dst_sql.empty() && dst_sent.ok()) (void)w.dst->Finish();
+      return s.status();
+    }
+    src_out->emplace(std::move(*s));
+  }
+  DBR_RETURN_IF_ERROR(dst_sent);
+  if (!dst_sql.empty()) {
     auto d = w.dst->Finish();
     if (!d.ok()) return d.status();
     dst_out->emplace(std::move(*d));
   }
-  DBR_RETURN_IF_ERROR(dst_sent);
-  if (!s.ok()) return s.status();
-  src_out->emplace(std::move(*s));
   return Status::Ok();
 }
 
+// Runs `sql` on both sides at once (on the source only when the destination lacks the table).
+Status OnBoth(Worker& w, const std::string& sql, const pg::Params& params, bool dst_exists,
+              std::optional<pg::QueryResult>* src_out, std::optional<pg::QueryResult>* dst_out) {
+  return OnEach(w, sql, params, dst_exists ? sql : "", params, src_out, dst_out);
+}
+
+std::string FiguresSql(const TableShape& shape, const std::string& predicate) {
+  return fmt::format(
+      "SELECT count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS h FROM {} t WHERE {}) s",
+      shape.RowHash(), shape.Qualified(), predicate);
+}
+
+Figures FiguresOf(const pg::QueryResult& r) {
+  return {r.GetInt(0, 0), ParseSum(r.Get(0, 1))};
+}
+
+// A side's pieces of a table: block ranges where the server has TID range scans (14+), which
+// read the heap in order; key ranges otherwise, which go through the key's index.
+std::vector<Piece> PiecesOf(const TablePlan& plan, int64_t blocks, bool tid_range_scans) {
+  std::vector<Piece> out;
+  if (!tid_range_scans) {
+    for (size_t r = 0; r <= plan.bounds.size(); ++r) {
+      auto [pred, params] = Range(plan, r, 1);
+      out.push_back({pred, params});
+    }
+    return out;
+  }
+  const int64_t n = std::max<int64_t>(1, (blocks + kPieceBlocks - 1) / kPieceBlocks);
+  for (int64_t i = 0; i < n; ++i)  // the last one open-ended: the table may have grown since
+    out.push_back({TableShape::BlockPredicate(i * kPieceBlocks, i + 1 < n ? kPieceBlocks : 0), {}});
+  return out;
+}
+
+// Reads piece k of `t` on each side that has one.
+Status ReadPiece(Worker& w, TableWork& t, size_t k) {
+  const bool on_src = k < t.src_pieces.size(), on_dst = k < t.dst_pieces.size();
+  std::optional<pg::QueryResult> s, d;
+  DBR_RETURN_IF_ERROR(OnEach(w, on_src ? FiguresSql(t.shape(), t.src_pieces[k].predicate) : "",
+                             on_src ? t.src_pieces[k].params : pg::Params{},
+                             on_dst ? FiguresSql(t.shape(), t.dst_pieces[k].predicate) : "",
+                             on_dst ? t.dst_pieces[k].params : pg::Params{}, &s, &d));
+  if (s) t.src_read[k] = FiguresOf(*s);
+  if (d) t.dst_read[k] = FiguresOf(*d);
+  return Status::Ok();
+}
+
+// Key range r of `t` on both sides.
 Status CompareRange(Worker& w, TableWork& t, size_t r) {
   const TableShape& shape = t.shape();
   auto [pred, params] = Range(*t.plan, r, 1);
-  const std::string sql = fmt::format(
-      "SELECT count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS h FROM {} t "
-      "WHERE {}) s",
-      shape.RowHash(), shape.Qualified(), pred);
   std::optional<pg::QueryResult> s, d;
-  DBR_RETURN_IF_ERROR(OnBoth(w, sql, params, !shape.missing_on_destination, &s, &d));
-  t.src[r] = {s->GetInt(0, 0), ParseSum(s->Get(0, 1))};
-  if (d) t.dst[r] = {d->GetInt(0, 0), ParseSum(d->Get(0, 1))};
+  DBR_RETURN_IF_ERROR(
+      OnBoth(w, FiguresSql(shape, pred), params, !shape.missing_on_destination, &s, &d));
+  t.src[r] = FiguresOf(*s);
+  if (d) t.dst[r] = FiguresOf(*d);
   return Status::Ok();
+}
+
+void Subtract(Figures& f, int64_t hash) {
+  f.rows -= 1;
+  f.sum -= static_cast<uint64_t>(hash);
 }
 
 // The shape's columns from a decoded tuple; nullopt entries of `unchanged` mark 'u' values.
@@ -315,16 +380,9 @@ Status AccountKeyed(Worker& w, TableWork& t, std::vector<Op>& ops, size_t limit,
   for (size_t i = 0; i < hashed.size() && i < hashes->size(); ++i)
     hashed[i]->expected_hash = (*hashes)[i];
   for (auto& [key, row] : t.touched) {
-    if (row.src_hash_range) {
-      auto& f = t.src[static_cast<size_t>(row.src_hash_range->second)];
-      f.rows -= 1;
-      f.sum -= static_cast<uint64_t>(row.src_hash_range->first);
-    }
-    if (row.dst_hash_range) {
-      auto& f = t.dst[static_cast<size_t>(row.dst_hash_range->second)];
-      f.rows -= 1;
-      f.sum -= static_cast<uint64_t>(row.dst_hash_range->first);
-    }
+    // Touched rows are compared one by one below: out of the totals (and later the ranges).
+    if (row.src_hash_range) Subtract(t.src_total, row.src_hash_range->first);
+    if (row.dst_hash_range) Subtract(t.dst_total, row.dst_hash_range->first);
     // Figures as of the marker, like the destination's.
     t.result.source_rows += (row.expected_exists ? 1 : 0) - (row.src_hash_range ? 1 : 0);
     const bool on_dst = row.dst_hash_range.has_value();
@@ -364,8 +422,8 @@ Status AccountMultiset(Worker& w, TableWork& t, std::vector<Op>& ops) {
   for (size_t i = 0; i < hashes->size(); ++i) {
     t.multiset_ops.push_back({signs[i], (*hashes)[i]});
     t.result.source_rows += signs[i];
-    t.src[0].rows += signs[i];
-    t.src[0].sum += static_cast<uint64_t>(signs[i]) * static_cast<uint64_t>((*hashes)[i]);
+    t.src_total.rows += signs[i];
+    t.src_total.sum += static_cast<uint64_t>(signs[i]) * static_cast<uint64_t>((*hashes)[i]);
   }
   return Status::Ok();
 }
@@ -523,9 +581,10 @@ Result<TablePlan> PlanTable(pg::Connection& src, TableShape shape, int64_t range
   const std::string lead = "t." + pg::QuoteIdent(s.columns[s.key.front()].name);
   Result<pg::QueryResult> sample = Status::Error("not sampled");
   for (const char* method : {"SYSTEM", "BERNOULLI"}) {
-    sample = src.Query(fmt::format("SELECT {}::text FROM {} t TABLESAMPLE {} ($1::real) ORDER BY {}",
-                                   lead, s.Qualified(), method, lead),
-                       {fmt::format("{}", percent)});
+    sample =
+        src.Query(fmt::format("SELECT {}::text FROM {} t TABLESAMPLE {} ($1::real) ORDER BY {}",
+                              lead, s.Qualified(), method, lead),
+                  {fmt::format("{}", percent)});
     if (!sample.ok()) return sample.status().Wrap("sampling the keys of " + s.Display());
     if (sample->rows() >= ranges) break;
   }
@@ -576,31 +635,49 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
     workers.push_back({&point.sender_readers[i], &point.receiver_readers[i]});
   const int jobs = static_cast<int>(workers.size());
 
-  // 1. Every range, both sides at once.
-  std::vector<std::pair<TableWork*, size_t>> ranges;
-  for (auto& t : work)
-    for (size_t r = 0; r < t->ranges(); ++r) ranges.push_back({t.get(), r});
-  std::atomic<size_t> ranges_done{0};
+  // 1. Every table whole on each side, piece by piece, both sides at once.
+  const bool src_tid = !workers.empty() && workers[0].src->server_version_num() >= 140000;
+  const bool dst_tid = !workers.empty() && workers[0].dst->server_version_num() >= 140000;
+  std::vector<std::pair<TableWork*, size_t>> pieces;
+  for (auto& t : work) {
+    t->src_pieces = PiecesOf(*t->plan, t->shape().src_blocks, src_tid);
+    if (!t->shape().missing_on_destination)
+      t->dst_pieces = PiecesOf(*t->plan, t->shape().dst_blocks, dst_tid);
+    t->src_read.resize(t->src_pieces.size());
+    t->dst_read.resize(t->dst_pieces.size());
+    for (size_t k = 0; k < std::max(t->src_pieces.size(), t->dst_pieces.size()); ++k)
+      pieces.push_back({t.get(), k});
+  }
+  // Largest tables first, so that no large piece is left for the end while the others idle.
+  std::stable_sort(pieces.begin(), pieces.end(), [](const auto& a, const auto& b) {
+    return a.first->shape().bytes > b.first->shape().bytes;
+  });
+  std::atomic<size_t> pieces_done{0};
   {
     ProgressReporter progress([&] {
-      return fmt::format("verify: {}/{} key ranges compared", ranges_done.load(), ranges.size());
+      return fmt::format("verify: {}/{} table pieces read", pieces_done.load(), pieces.size());
     });
-    (void)RunParallel(jobs, ranges.size(), [&](size_t i, int wi) {
-      TableWork* t = ranges[i].first;
-      size_t r = ranges[i].second;
+    (void)RunParallel(jobs, pieces.size(), [&](size_t i, int wi) {
+      TableWork* t = pieces[i].first;
+      const size_t k = pieces[i].second;
       Worker& w = workers[static_cast<size_t>(wi)];
-      Status st =
-          Guarded(w, !t->shape().missing_on_destination, [&] { return CompareRange(w, *t, r); });
+      Status st = Guarded(w, k < t->dst_pieces.size(), [&] { return ReadPiece(w, *t, k); });
       if (!st.ok()) Fail(*t, st);
-      ranges_done++;
+      pieces_done++;
       return Status::Ok();
     });
   }
   for (auto& t : work) {
-    for (size_t r = 0; r < t->ranges(); ++r) {
-      t->result.source_rows += t->src[r].rows;
-      t->result.destination_rows += t->dst[r].rows;
+    for (const Figures& f : t->src_read) {
+      t->src_total.rows += f.rows;
+      t->src_total.sum += f.sum;
     }
+    for (const Figures& f : t->dst_read) {
+      t->dst_total.rows += f.rows;
+      t->dst_total.sum += f.sum;
+    }
+    t->result.source_rows = t->src_total.rows;
+    t->result.destination_rows = t->dst_total.rows;
   }
 
   // 2. The window's changes, row by row.
@@ -624,12 +701,45 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
     return Status::Ok();
   });
 
-  // 3. Ranges that still differ, down to the rows.
+  // 3. Tables that still differ: per key range, both sides at once (the window's rows out).
+  std::vector<TableWork*> differ;
+  for (auto& t : work)
+    if (t->result.status == Verdict::kOk && t->unsettled.empty() && !(t->src_total == t->dst_total))
+      differ.push_back(t.get());
+  std::vector<std::pair<TableWork*, size_t>> ranges;
+  for (TableWork* t : differ) {
+    t->src.resize(t->ranges());
+    t->dst.resize(t->ranges());
+    if (t->shape().HasKey())
+      for (size_t r = 0; r < t->ranges(); ++r) ranges.push_back({t, r});
+  }
+  (void)RunParallel(jobs, ranges.size(), [&](size_t i, int wi) {
+    TableWork* t = ranges[i].first;
+    const size_t r = ranges[i].second;
+    Worker& w = workers[static_cast<size_t>(wi)];
+    Status st =
+        Guarded(w, !t->shape().missing_on_destination, [&] { return CompareRange(w, *t, r); });
+    if (!st.ok()) Fail(*t, st);
+    return Status::Ok();
+  });
+  for (TableWork* t : differ) {
+    for (const auto& [key, row] : t->touched) {
+      if (row.src_hash_range)
+        Subtract(t->src[static_cast<size_t>(row.src_hash_range->second)],
+                 row.src_hash_range->first);
+      if (row.dst_hash_range)
+        Subtract(t->dst[static_cast<size_t>(row.dst_hash_range->second)],
+                 row.dst_hash_range->first);
+    }
+  }
+
+  // 4. Ranges that differ (a keyless table's only one), down to the rows.
   std::vector<std::pair<TableWork*, size_t>> differing;
-  for (auto& t : work) {
-    if (t->result.status != Verdict::kOk || !t->unsettled.empty()) continue;
-    for (size_t r = 0; r < t->ranges(); ++r)
-      if (!(t->src[r] == t->dst[r])) differing.push_back({t.get(), r});
+  for (TableWork* t : differ) {
+    if (t->result.status != Verdict::kOk) continue;
+    if (!t->shape().HasKey()) differing.push_back({t, 0});
+    for (size_t r = 0; t->shape().HasKey() && r < t->ranges(); ++r)
+      if (!(t->src[r] == t->dst[r])) differing.push_back({t, r});
   }
   for (auto& [t, r] : differing) t->result.differing_ranges++;
   (void)RunParallel(jobs, differing.size(), [&](size_t i, int wi) {
@@ -655,7 +765,8 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
     if (res.status == Verdict::kOk && !t->unsettled.empty()) {
       res.status = Verdict::kUnsettled;
       res.detail = t->unsettled;
-    } else if (res.status == Verdict::kOk && (res.differing_rows > 0 || res.differing_ranges > 0)) {
+    } else if (res.status == Verdict::kOk &&
+               (res.differing_rows > 0 || !(t->src_total == t->dst_total))) {
       res.status = Verdict::kDiffers;
       if (res.differing_rows == 0) res.detail = "row counts or contents differ";
     }

@@ -1,6 +1,8 @@
-// Compares the rows of tables read at one consistent point (see consistent_point.h): per key
-// range, counts and hash sums on both sides in parallel; the window's changes accounted for row
-// by row; ranges that still differ narrowed to 1024 key buckets, then to the rows.
+// Compares the rows of tables read at one consistent point (see consistent_point.h): each table's
+// row count and hash sum on both sides, read in pieces of 64 MB in parallel (block ranges on
+// PostgreSQL 14+, key ranges before); the window's changes accounted for row by row; a table
+// that still differs compared per key range, ranges that differ narrowed to 1024 key buckets,
+// then to the rows.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,7 @@ struct TableResult {
   Verdict status = Verdict::kOk;  // OK, DIFFERS, UNSETTLED or ERROR
   int64_t source_rows = 0;        // both as of the marker: the sender's snapshot plus the window
   int64_t destination_rows = 0;
-  int ranges = 1;
+  int ranges = 1;  // key ranges a difference is looked for in
   int differing_ranges = 0;
   int64_t differing_rows = 0;
   bool differing_rows_exact = true;     // false: too many to list, a lower bound

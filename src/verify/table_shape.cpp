@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
+#include <map>
 
 #include "pg/quote.h"
 
@@ -27,16 +27,78 @@ std::string Cast(int param, const std::string& type, bool json = false) {
   return json ? "(" + e + ")::jsonb" : e;
 }
 
+// Types whose hash function tells values apart as their text does, or as their `=` does where
+// the text shows more (floating point: -0 = 0; jsonb: 1.0 = 1.00 inside a document). Not here:
+// numeric (1.0 = 1.00, but the text keeps the scale), interval ('1 day' = '24 hours'), enum
+// (hashed by its oid, which differs between clusters), and types a user defines.
+// timestamptz is hashed as timestamp in the session's time zone, UTC: the same instant.
+struct TypeHash {
+  std::string_view type;  // pg_catalog typname
+  std::string_view sql;
+};
+constexpr TypeHash kTypeHashes[] = {
+    {"int2", "hashint2extended({v}, {seed})"},
+    {"int4", "hashint4extended({v}, {seed})"},
+    {"int8", "hashint8extended({v}, {seed})"},
+    {"bool", "hashint4extended({v}::int, {seed})"},
+    {"text", "hashtextextended({v} COLLATE \"C\", {seed})"},
+    {"varchar", "hashtextextended({v}::text COLLATE \"C\", {seed})"},
+    {"uuid", "uuid_hash_extended({v}, {seed})"},
+    {"date", "hash_array_extended(ARRAY[{v}], {seed})"},
+    {"timestamp", "timestamp_hash_extended({v}, {seed})"},
+    {"timestamptz", "timestamp_hash_extended({v}::timestamp, {seed})"},
+    {"float4", "hashfloat4extended({v}, {seed})"},
+    {"float8", "hashfloat8extended({v}, {seed})"},
+    {"bytea", "hash_array_extended(ARRAY[{v}], {seed})"},
+    {"jsonb", "jsonb_hash_extended({v}, {seed})"},
+    {"json", "jsonb_hash_extended({v}, {seed})"},  // the column is read as jsonb (Ref)
+};
+
+// A pg_catalog type's name (typname) of `ty`; '' for the others, which a user may name alike.
+constexpr std::string_view kCatalogTypeName =
+    "CASE WHEN ty.typnamespace = 'pg_catalog'::regnamespace THEN ty.typname::text ELSE '' END";
+
+Result<int64_t> Blocks(pg::Connection& conn, const std::string& qualified) {
+  return conn.QueryInt(
+      "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::bigint", {qualified});
+}
+
 }  // namespace
+
+std::string TypedHash(const std::string& src_type, const std::string& dst_type) {
+  if (src_type != dst_type) return "";
+  for (const auto& h : kTypeHashes)
+    if (h.type == src_type) return std::string(h.sql);
+  return "";
+}
 
 std::string TableShape::Qualified() const {
   return pg::QualifiedName(schema, name);
 }
 
+std::string TableShape::HashOf(const std::vector<std::string>& refs) const {
+  std::string typed, rest;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (columns[c].hash.empty()) {
+      rest += (rest.empty() ? "" : ", ") + refs[c];
+      continue;
+    }
+    // Seeded by position, so that equal values in two columns do not cancel out; a NULL is the
+    // seed's own negative, which no hash of a value is more likely to be than any other number.
+    const int64_t seed = static_cast<int64_t>(c) + 1;
+    typed += fmt::format(
+        "coalesce({}, {}) # ",
+        fmt::format(fmt::runtime(columns[c].hash), fmt::arg("v", refs[c]), fmt::arg("seed", seed)),
+        -seed);
+  }
+  if (rest.empty() && !typed.empty()) return "(" + typed.substr(0, typed.size() - 3) + ")";
+  return "(" + typed + "hashtextextended(ROW(" + rest + ")::text, 0))";
+}
+
 std::string TableShape::RowHash() const {
-  std::string cols;
-  for (const auto& c : columns) cols += (cols.empty() ? "" : ", ") + Ref(c);
-  return "hashtextextended(ROW(" + cols + ")::text, 0)";
+  std::vector<std::string> refs;
+  for (const auto& c : columns) refs.push_back(Ref(c));
+  return HashOf(refs);
 }
 
 std::string TableShape::KeyText() const {
@@ -77,15 +139,21 @@ std::string TableShape::RowHashOfValues(size_t rows, int first_param) const {
     for (size_t c = 0; c <= columns.size(); ++c) row += (c ? ", $" : "$") + std::to_string(p++);
     values += (r ? ", (" : "(") + row + ")";
   }
-  std::string cols, names = "i";
+  std::string names = "i";
+  std::vector<std::string> refs;
   for (size_t c = 0; c < columns.size(); ++c) {
     names += ", c" + std::to_string(c);
     std::string e = fmt::format("(v.c{})::{}", c, columns[c].type);
-    cols += (c ? ", " : "") + (columns[c].json ? "(" + e + ")::jsonb" : e);
+    refs.push_back(columns[c].json ? "(" + e + ")::jsonb" : e);
   }
-  return fmt::format(
-      "SELECT v.i::int, hashtextextended(ROW({})::text, 0) FROM (VALUES {}) v({}) ORDER BY 1", cols,
-      values, names);
+  return fmt::format("SELECT v.i::int, {} FROM (VALUES {}) v({}) ORDER BY 1", HashOf(refs), values,
+                     names);
+}
+
+std::string TableShape::BlockPredicate(int64_t first, int64_t count) {
+  std::string out = fmt::format("t.ctid >= '({},0)'::tid", first);
+  if (count > 0) out += fmt::format(" AND t.ctid < '({},0)'::tid", first + count);
+  return out;
 }
 
 std::string TableShape::RangePredicate(bool lo, bool hi, int first_param) const {
@@ -126,38 +194,48 @@ Result<TableShape> LoadShape(pg::Connection& src, pg::Connection& dst, const Tab
   // Key: the replica identity index when the table uses one, else the primary key.
   auto cols = src.Query(R"sql(
     SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid = 'json'::regtype,
-           a.attcollation <> 0,
+           a.attcollation <> 0, )sql" +
+                            std::string(kCatalogTypeName) + R"sql(,
            (SELECT array_position(i.indkey::int2[], a.attnum)
               FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
              WHERE i.indrelid = a.attrelid
                AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END)
-      FROM pg_attribute a
+      FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
        AND a.attgenerated = ''
      ORDER BY a.attnum)sql",
                         {qualified});
   if (!cols.ok()) return cols.status().Wrap("reading the columns of " + table.Display());
   auto on_dst = dst.Query(
-      "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
-      "AND NOT a.attisdropped AND a.attgenerated = ''",
+      "SELECT a.attname, " + std::string(kCatalogTypeName) +
+          " FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+          "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND "
+          "a.attgenerated = ''",
       {qualified});
   if (!on_dst.ok()) return on_dst.status();
-  std::set<std::string> dst_columns;
-  for (int r = 0; r < on_dst->rows(); ++r) dst_columns.insert(on_dst->Get(r, 0));
+  std::map<std::string, std::string> dst_columns;  // name -> type
+  for (int r = 0; r < on_dst->rows(); ++r) dst_columns[on_dst->Get(r, 0)] = on_dst->Get(r, 1);
   auto exists = dst.QueryValue("SELECT to_regclass($1) IS NOT NULL", {qualified});
   if (!exists.ok()) return exists.status();
   shape.missing_on_destination = *exists != "t";
+  DBR_ASSIGN_OR_RETURN(shape.src_blocks, Blocks(src, qualified));
+  if (!shape.missing_on_destination) {
+    DBR_ASSIGN_OR_RETURN(shape.dst_blocks, Blocks(dst, qualified));
+  }
 
   std::vector<std::pair<int, size_t>> key_positions;  // position in the index, column
   bool lead_collatable = false;
   for (int r = 0; r < cols->rows(); ++r) {
     const std::string name = cols->Get(r, 0);
-    const bool is_key = !cols->IsNull(r, 4);
-    if (!is_key && !dst_columns.count(name)) continue;  // compared by the schema comparison
-    shape.columns.push_back({name, cols->Get(r, 1), cols->GetBool(r, 2)});
+    const bool is_key = !cols->IsNull(r, 5);
+    auto dst_type = dst_columns.find(name);
+    if (!is_key && dst_type == dst_columns.end()) continue;  // compared by the schema comparison
+    const std::string hash =
+        dst_type == dst_columns.end() ? "" : TypedHash(cols->Get(r, 4), dst_type->second);
+    shape.columns.push_back({name, cols->Get(r, 1), cols->GetBool(r, 2), hash});
     if (is_key) {
-      key_positions.push_back({static_cast<int>(cols->GetInt(r, 4)), shape.columns.size() - 1});
-      if (cols->GetInt(r, 4) == 1) lead_collatable = cols->GetBool(r, 3);
+      key_positions.push_back({static_cast<int>(cols->GetInt(r, 5)), shape.columns.size() - 1});
+      if (cols->GetInt(r, 5) == 1) lead_collatable = cols->GetBool(r, 3);
     }
   }
   std::sort(key_positions.begin(), key_positions.end());
