@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,7 +80,19 @@ class RowHashTest : public ::testing::Test {
     old_.reset();
     new_.reset();
   }
-  void SetUp() override { ASSERT_TRUE(error_.empty()) << error_; }
+  // Both sessions, and the shape verify reads `sample` with.
+  void SetUp() override {
+    ASSERT_TRUE(error_.empty()) << error_;
+    auto a = Session(*old_);
+    auto b = Session(*new_);
+    ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
+    a_.emplace(std::move(*a));
+    b_.emplace(std::move(*b));
+    TableInfo table{.schema = "public", .name = "sample"};
+    auto shape = verify::LoadShape(*a_, *b_, table);
+    ASSERT_TRUE(shape.ok()) << shape.message();
+    shape_ = std::move(*shape);
+  }
 
   static Result<pg::Connection> Session(TestCluster& c) {
     auto conn = c.Connect("h");
@@ -101,28 +114,24 @@ class RowHashTest : public ::testing::Test {
 
   static inline std::unique_ptr<TestCluster> old_, new_;
   static inline std::string error_;
+  std::optional<pg::Connection> a_, b_;  // on 13, on 18
+  verify::TableShape shape_;
 };
 
 TEST_F(RowHashTest, TheSameRowsHashTheSameOnPostgres13And18) {
-  auto a = Session(*old_);
-  auto b = Session(*new_);
-  ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
-  TableInfo table{.schema = "public", .name = "sample"};
-  auto shape = verify::LoadShape(*a, *b, table);
-  ASSERT_TRUE(shape.ok()) << shape.message();
   // Every column but the last four is hashed by its type (the table of table_shape.cpp).
   int typed = 0;
-  for (const auto& c : shape->columns) typed += !c.hash.empty();
-  EXPECT_EQ(typed, static_cast<int>(shape->columns.size()) - 4) << shape->RowHash();
-  auto on_old = Hashes(*a, *shape);
-  auto on_new = Hashes(*b, *shape);
+  for (const auto& c : shape_.columns) typed += !c.hash.empty();
+  EXPECT_EQ(typed, static_cast<int>(shape_.columns.size()) - 4) << shape_.RowHash();
+  auto on_old = Hashes(*a_, shape_);
+  auto on_new = Hashes(*b_, shape_);
   ASSERT_TRUE(on_old.ok() && on_new.ok()) << on_old.message() << on_new.message();
   ASSERT_EQ(on_old->size(), 4u);
   EXPECT_EQ(*on_old, *on_new);
   // The hash of the same rows given as text values (the window's rows) is the stored rows'.
-  auto text = a->Query("SELECT " + [&] {
+  auto text = a_->Query("SELECT " + [&] {
     std::string cols;
-    for (const auto& c : shape->columns)
+    for (const auto& c : shape_.columns)
       cols += (cols.empty() ? "" : ", ") + ("t." + c.name + "::text");
     return cols;
   }() + " FROM sample t ORDER BY id");
@@ -130,40 +139,34 @@ TEST_F(RowHashTest, TheSameRowsHashTheSameOnPostgres13And18) {
   pg::Params params;
   for (int r = 0; r < text->rows(); ++r) {
     params.push_back(std::to_string(r));
-    for (int c = 0; c < static_cast<int>(shape->columns.size()); ++c)
+    for (int c = 0; c < static_cast<int>(shape_.columns.size()); ++c)
       params.push_back(text->IsNull(r, c) ? std::nullopt
                                           : std::optional<std::string>(text->Get(r, c)));
   }
-  auto by_values = b->Query(shape->RowHashOfValues(4, 1), params);
+  auto by_values = b_->Query(shape_.RowHashOfValues(4, 1), params);
   ASSERT_TRUE(by_values.ok()) << by_values.message();
   for (int r = 0; r < 4; ++r)
     EXPECT_EQ(by_values->Get(r, 1), (*on_old)[static_cast<size_t>(r)]) << r;
 }
 
 TEST_F(RowHashTest, AnyOneValueChangedChangesTheRowsHash) {
-  auto a = Session(*old_);
-  auto b = Session(*new_);
-  ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
-  TableInfo table{.schema = "public", .name = "sample"};
-  auto shape = verify::LoadShape(*a, *b, table);
-  ASSERT_TRUE(shape.ok()) << shape.message();
-  auto before = Hashes(*b, *shape);
+  auto before = Hashes(*b_, shape_);
   ASSERT_TRUE(before.ok()) << before.message();
   for (const auto& change : kChanges) {
-    ASSERT_TRUE(b->Exec("BEGIN").ok());
-    Status st = b->Exec("UPDATE sample SET " + change + " WHERE id = 1");
+    ASSERT_TRUE(b_->Exec("BEGIN").ok());
+    Status st = b_->Exec("UPDATE sample SET " + change + " WHERE id = 1");
     ASSERT_TRUE(st.ok()) << change << ": " << st.message();
-    auto after = Hashes(*b, *shape);
-    ASSERT_TRUE(b->Exec("ROLLBACK").ok());
+    auto after = Hashes(*b_, shape_);
+    ASSERT_TRUE(b_->Exec("ROLLBACK").ok());
     ASSERT_TRUE(after.ok()) << after.message();
     EXPECT_NE((*after)[0], (*before)[0]) << change;
     EXPECT_EQ((*after)[1], (*before)[1]) << change;
   }
   // Two values swapped between columns hashed alike change it too.
-  ASSERT_TRUE(b->Exec("BEGIN").ok());
-  ASSERT_TRUE(b->Exec("UPDATE sample SET t = v, v = t WHERE id = 4").ok());
-  auto swapped = Hashes(*b, *shape);
-  ASSERT_TRUE(b->Exec("ROLLBACK").ok());
+  ASSERT_TRUE(b_->Exec("BEGIN").ok());
+  ASSERT_TRUE(b_->Exec("UPDATE sample SET t = v, v = t WHERE id = 4").ok());
+  auto swapped = Hashes(*b_, shape_);
+  ASSERT_TRUE(b_->Exec("ROLLBACK").ok());
   ASSERT_TRUE(swapped.ok()) << swapped.message();
   EXPECT_NE((*swapped)[3], (*before)[3]);
 }
