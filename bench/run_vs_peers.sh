@@ -13,7 +13,8 @@
 #   B  pgcopydb clone    (--table-jobs JOBS --index-jobs JOBS)
 #   C  pg_dump -Fd -j JOBS to a directory, then pg_restore -j JOBS (timed together)
 # and prints per-trial times, medians, ratios, db_relocate's peak RSS and PASS/MISS against the
-# targets (faster than both peers; peak RSS under 200 MB). PASS/MISS is informational: the exit
+# targets (faster than pgcopydb; at most 0.7x pg_dump+pg_restore, issue #23's bar on a quiet
+# machine, 0.85x on a loaded one; peak RSS under 200 MB). PASS/MISS is informational: the exit
 # code is 0 unless a trial failed (db_relocate or pg_dump/pg_restore exited non-zero, pgcopydb
 # failed after having worked in an earlier trial, or a destination's contents differ from the
 # source's). pgcopydb failing from the start is reported as "could not run", not as a failure.
@@ -72,7 +73,8 @@ step_breakdown() {
 
 run_db_relocate() {  # run_db_relocate ROUND
   local r="$1" dir="$WORK/a$1"
-  write_dbr_config "$dir"
+  # verify: false: "until synced", as the peers end; verify is measured by verify_vs_peers.sh.
+  write_dbr_config "$dir" "verify: false"
   run_trial "$dir/out" "$dir/log" /usr/bin/time -f "%M %U %S" -o "$dir/rss" "$BIN" run --config "$dir/config.yaml"
   # GNU time: peak RSS (KiB) and CPU seconds of db_relocate, and of the pg_dump/pg_restore it
   # runs for the schema (largest single process for RSS, sum for CPU); not the detached heartbeat.
@@ -220,8 +222,8 @@ printf '%-34s %10s %8s %26s\n' "  C + ANALYZE (informational)" "$MCA" "${#T_CA[@
 echo "(A and B end with statistics on the destination (A: ANALYZE, B: VACUUM ANALYZE); C does not.)"
 echo "db_relocate peak RSS: median $RSS_MED MB, max $RSS_MAX MB"
 
-verdict() {  # verdict RATIO: PASS when below 1
-  awk -v r="$1" 'BEGIN { if (r == "-") print "n/a"; else if (r < 1) print "PASS"; else print "MISS" }'
+verdict() {  # verdict RATIO [BAR]: PASS when below 1 (or at most BAR)
+  awk -v r="$1" -v bar="${2:-}" 'BEGIN { if (r == "-") print "n/a"; else if ((bar == "" && r < 1) || (bar != "" && r <= bar)) print "PASS"; else print "MISS" }'
 }
 echo
 echo "Targets (informational):"
@@ -230,7 +232,8 @@ if [[ -n "$PGCOPYDB_WHY" ]]; then
 else
   printf '  %-44s %s\n' "db_relocate faster than pgcopydb" "$(verdict "$R_B") (ratio $R_B)"
 fi
-printf '  %-44s %s\n' "db_relocate faster than pg_dump+pg_restore" "$(verdict "$R_C") (ratio $R_C)"
+printf '  %-44s %s\n' "at most 0.7x pg_dump+pg_restore (quiet)" "$(verdict "$R_C" 0.7) (ratio $R_C)"
+printf '  %-44s %s\n' "at most 0.85x pg_dump+pg_restore (loaded)" "$(verdict "$R_C" 0.85) (ratio $R_C)"
 printf '  %-44s %s\n' "db_relocate peak RSS under 200 MB" \
   "$(awk -v m="$RSS_MAX" 'BEGIN { if (m == "-") print "n/a"; else if (m < 200) print "PASS"; else print "MISS" }') (max $RSS_MAX MB)"
 

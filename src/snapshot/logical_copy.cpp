@@ -2,6 +2,9 @@
 // destination holds the source exactly as of the slot's consistent point.
 #include <fmt/format.h>
 
+#include <mutex>
+#include <set>
+
 #include "engine/large_objects.h"
 #include "engine/materialized_views.h"
 #include "model/names.h"
@@ -12,12 +15,19 @@
 #include "snapshot/schema_dump.h"
 #include "snapshot/snapshot_source.h"
 #include "snapshot/table_copy.h"
+#include "snapshot/table_indexes.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/parallel.h"
 #include "util/phases.h"
 
 namespace dbr {
 namespace {
+
+// Tables from this size on get their indexes built as soon as their rows are in; the smaller
+// ones' take less time than the pg_restore process that would build them, and are built at the
+// end, `jobs` at a time.
+constexpr int64_t kEarlyIndexBytes = 16LL * 1024 * 1024;
 
 class LogicalCopySource : public SnapshotSource {
  public:
@@ -40,15 +50,19 @@ class LogicalCopySource : public SnapshotSource {
         {SnapshotPhase::kSchema, schema},
         {SnapshotPhase::kRows,
          [&]() -> Result<SnapshotPhase> {
-           DBR_RETURN_IF_ERROR(CopyRows(ctx));
+           DBR_RETURN_IF_ERROR(CopyRows(ctx, *pg_restore, archive));
            return SnapshotPhase::kIndexes;
          }},
         {SnapshotPhase::kIndexes,
          [&]() -> Result<SnapshotPhase> {
-           log::info("building indexes and constraints (pg_dump's post-data part, {} jobs)",
-                     ctx.Jobs());
+           DBR_ASSIGN_OR_RETURN(const TableIndexes* indexes, Indexes(ctx, *pg_restore, archive));
+           DBR_ASSIGN_OR_RETURN(const std::set<std::string> built, indexes->Built(*ctx.dst));
+           log::info(
+               "building indexes and constraints (pg_dump's post-data part, {} jobs; {} built "
+               "with their tables' rows)",
+               ctx.Jobs(), built.size());
            DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data",
-                                              ctx.Jobs(), indexes_interrupted, *ctx.dst));
+                                              ctx.Jobs(), indexes_interrupted, *ctx.dst, built));
            DBR_RETURN_IF_ERROR(RefreshMaterializedViews(*ctx.src, *ctx.dst, ctx.config).status());
            return SnapshotPhase::kAnalyze;
          }},
@@ -87,7 +101,42 @@ class LogicalCopySource : public SnapshotSource {
     return RestoreSection(ctx.config, pg_restore, archive, "pre-data", 1, false, *ctx.dst);
   }
 
-  Status CopyRows(RunContext& ctx) {
+  // The archive's index entries by table (planned once per process).
+  Result<const TableIndexes*> Indexes(RunContext& ctx, const pg::PgTool& pg_restore,
+                                      const std::filesystem::path& archive) {
+    if (!indexes_) {
+      DBR_ASSIGN_OR_RETURN(const std::string toc, ArchiveToc(pg_restore, archive));
+      DBR_ASSIGN_OR_RETURN(TableIndexes planned, TableIndexes::Plan(*ctx.src, toc));
+      indexes_ = std::move(planned);
+    }
+    return &*indexes_;
+  }
+
+  // A large table's indexes and constraints, then its statistics, once its rows are in.
+  Status FinishTable(RunContext& ctx, const pg::PgTool& pg_restore,
+                     const std::filesystem::path& archive, const TableIndexes& indexes,
+                     const TableInfo& table, pg::Connection& dst) {
+    if (table.bytes < kEarlyIndexBytes) return Status::Ok();
+    const std::string list = indexes.ListOf(table.Qualified());
+    if (!list.empty()) {
+      size_t n = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        n = ++early_lists_;
+      }
+      DBR_RETURN_IF_ERROR(RestoreEntries(ctx.config, pg_restore, archive, list,
+                                         fmt::format("post-data-table-{}", n))
+                              .Wrap("building the indexes of " + table.Display()));
+    }
+    DBR_RETURN_IF_ERROR(dst.Exec("ANALYZE " + table.Qualified()));
+    CrashPoint("copy:table-indexes");  // a table's indexes built, the post-data part not yet
+    std::lock_guard<std::mutex> lock(mu_);
+    analyzed_.insert(table.Qualified());
+    return Status::Ok();
+  }
+
+  Status CopyRows(RunContext& ctx, const pg::PgTool& pg_restore,
+                  const std::filesystem::path& archive) {
     std::vector<TableInfo> pending;
     for (const auto& t : ctx.tables) {
       auto it = ctx.state.tables.find(t.Qualified());
@@ -113,7 +162,11 @@ class LogicalCopySource : public SnapshotSource {
       DBR_RETURN_IF_ERROR(CopyLargeObjects(ctx));
       return ctx.SaveState();
     }
-    DBR_RETURN_IF_ERROR(CopyTables(ctx, pending, ctx.exported_snapshot));
+    DBR_ASSIGN_OR_RETURN(const TableIndexes* indexes, Indexes(ctx, pg_restore, archive));
+    DBR_RETURN_IF_ERROR(CopyTables(ctx, pending, ctx.exported_snapshot,
+                                   [&](const TableInfo& t, pg::Connection& dst) {
+                                     return FinishTable(ctx, pg_restore, archive, *indexes, t, dst);
+                                   }));
     DBR_RETURN_IF_ERROR(CopyLargeObjects(ctx));
     ctx.slot_connection.reset();  // the snapshot is no longer needed
     ctx.exported_snapshot.clear();
@@ -133,18 +186,26 @@ class LogicalCopySource : public SnapshotSource {
   }
 
   Status Analyze(RunContext& ctx) {
-    log::info("analyzing {} tables on the destination ({} jobs)", ctx.tables.size(), ctx.Jobs());
+    std::vector<const TableInfo*> tables;
+    for (const auto& t : ctx.tables)
+      if (!analyzed_.count(t.Qualified())) tables.push_back(&t);
+    log::info("analyzing {} tables on the destination ({} jobs)", tables.size(), ctx.Jobs());
     std::vector<std::optional<pg::Connection>> conns(static_cast<size_t>(ctx.Jobs()));
-    return RunParallel(ctx.Jobs(), ctx.tables.size(), [&](size_t i, int w) {
+    return RunParallel(ctx.Jobs(), tables.size(), [&](size_t i, int w) {
       auto& conn = conns[static_cast<size_t>(w)];
       if (!conn) {
         auto c = pg::Connection::Open(DestinationParams(ctx.config));
         if (!c.ok()) return c.status();
         conn.emplace(std::move(*c));
       }
-      return conn->Exec("ANALYZE " + ctx.tables[i].Qualified());
+      return conn->Exec("ANALYZE " + tables[i]->Qualified());
     });
   }
+
+  std::optional<TableIndexes> indexes_;
+  std::mutex mu_;
+  size_t early_lists_ = 0;
+  std::set<std::string> analyzed_;  // by FinishTable, with their indexes
 };
 
 }  // namespace

@@ -7,11 +7,7 @@
 
 namespace dbr {
 
-namespace {
-
-// The description of a table-of-contents entry ("EXTENSION - plpgsql ..."), or nullopt for a
-// comment line or a line of any other shape.
-std::optional<std::string> EntryDescription(const std::string& line) {
+std::optional<std::string> RestoreEntryDescription(const std::string& line) {
   const auto semi = line.find("; ");
   if (line.empty() || line[0] == ';' || semi == std::string::npos) return std::nullopt;
   std::stringstream fields(line.substr(semi + 2));
@@ -21,6 +17,8 @@ std::optional<std::string> EntryDescription(const std::string& line) {
   if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
   return rest;
 }
+
+namespace {
 
 bool StartsWithOneOf(const std::string& text, const std::vector<std::string>& prefixes) {
   for (const auto& p : prefixes)
@@ -34,7 +32,7 @@ std::string FilterRestoreList(const std::string& toc, const std::vector<std::str
                               const std::set<std::string>& skip_entries) {
   std::string list;
   for (const std::string& line : SplitLines(toc)) {
-    const auto description = EntryDescription(line);
+    const auto description = RestoreEntryDescription(line);
     const bool skip = description && (skip_entries.count(*description) > 0 ||
                                       StartsWithOneOf(*description, skip_prefixes));
     if (!skip) list += line + "\n";
@@ -46,7 +44,7 @@ std::pair<std::string, std::string> SplitRestoreList(const std::string& list,
                                                      const std::vector<std::string>& prefixes) {
   std::pair<std::string, std::string> out;
   for (const std::string& line : SplitLines(list)) {
-    const auto description = EntryDescription(line);
+    const auto description = RestoreEntryDescription(line);
     (description && StartsWithOneOf(*description, prefixes) ? out.second : out.first) +=
         line + "\n";
   }

@@ -2,12 +2,17 @@
 // its error output. Pure functions, apart from schema_dump.cpp so they can be tested alone.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace dbr {
+
+// The description of a `pg_restore --list` line ("INDEX public orders_idx ops": the part after
+// the dump id, catalog id and oid), or nullopt for a comment line or a line of another shape.
+std::optional<std::string> RestoreEntryDescription(const std::string& line);
 
 // `pg_restore --list` output without the entries whose description (in "<dump id>; <catalog
 // id> <oid> EXTENSION - plpgsql ...", the part after the oid) starts with one of `skip_prefixes`

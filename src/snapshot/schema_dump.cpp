@@ -155,7 +155,8 @@ Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::st
 
 namespace {
 
-// One pg_restore of the entries in `list` of `section`.
+// One pg_restore of the entries in `list` of `section`: in one transaction when `jobs` is 0,
+// else with `jobs` in parallel.
 Status RunPgRestore(const Config& config, const pg::PgTool& pg_restore,
                     const std::filesystem::path& archive, const std::string& section,
                     const std::string& list, const std::string& list_name, int jobs,
@@ -166,11 +167,11 @@ Status RunPgRestore(const Config& config, const pg::PgTool& pg_restore,
   for (auto& a : ConnectionArgs(config.dst)) spec.argv.push_back(a);
   spec.argv.push_back("--section=" + section);
   spec.argv.push_back("--use-list=" + list_file);
-  if (section == "pre-data") {
+  if (jobs == 0) {
     spec.argv.push_back("--single-transaction");
     spec.argv.push_back("--exit-on-error");
   } else {
-    spec.argv.push_back("--jobs=" + std::to_string(std::max(1, jobs)));
+    spec.argv.push_back("--jobs=" + std::to_string(jobs));
     if (!resuming) spec.argv.push_back("--exit-on-error");
   }
   spec.argv.push_back(archive.string());
@@ -187,21 +188,34 @@ Status RunPgRestore(const Config& config, const pg::PgTool& pg_restore,
 
 }  // namespace
 
-Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
-                      const std::filesystem::path& archive, const std::string& section, int jobs,
-                      bool resuming, pg::Connection& dst) {
-  // The table of contents, minus what exists on every database (the public schema) or is
-  // handled apart (extensions).
+Result<std::string> ArchiveToc(const pg::PgTool& pg_restore, const std::filesystem::path& archive) {
   auto toc = RunProcess({.argv = {pg_restore.path.string(), "--list", archive.string()}});
   if (!toc.ok() || toc->exit_code != 0)
     return Status::Error("listing the schema archive failed: " +
                          (toc.ok() ? toc->err : toc.message()));
+  return toc->out;
+}
+
+Status RestoreEntries(const Config& config, const pg::PgTool& pg_restore,
+                      const std::filesystem::path& archive, const std::string& list,
+                      const std::string& list_name) {
+  return RunPgRestore(config, pg_restore, archive, "post-data", list, list_name, 0, false);
+}
+
+Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
+                      const std::filesystem::path& archive, const std::string& section, int jobs,
+                      bool resuming, pg::Connection& dst, const std::set<std::string>& built) {
+  // The table of contents, minus what exists on every database (the public schema), is
+  // handled apart (extensions) or was built already.
+  DBR_ASSIGN_OR_RETURN(const std::string toc, ArchiveToc(pg_restore, archive));
   auto existing = ExistingSchemaEntries(dst);
   if (!existing.ok()) return existing.status();
+  existing->insert(built.begin(), built.end());
   const std::string list =
-      FilterRestoreList(toc->out, {"EXTENSION - ", "COMMENT - EXTENSION "}, *existing);
+      FilterRestoreList(toc, {"EXTENSION - ", "COMMENT - EXTENSION "}, *existing);
   if (section == "pre-data" || jobs <= 1)
-    return RunPgRestore(config, pg_restore, archive, section, list, section, jobs, resuming);
+    return RunPgRestore(config, pg_restore, archive, section, list, section,
+                        section == "pre-data" ? 0 : 1, resuming);
   // In parallel, attaching a partition's index to its parent's (ALTER INDEX ... ATTACH
   // PARTITION) deadlocks with the other partitions' index builds, which pg_restore 15 does not
   // order: the attachments run alone once every index is built. A foreign key referencing a

@@ -109,8 +109,9 @@ std::string RangePredicate(const CopyUnit& u) {
 
 class ParallelCopy {
  public:
-  ParallelCopy(RunContext& ctx, const std::vector<TableInfo>& tables, std::string snapshot)
-      : ctx_(ctx), tables_(tables), snapshot_(std::move(snapshot)) {}
+  ParallelCopy(RunContext& ctx, const std::vector<TableInfo>& tables, std::string snapshot,
+               const TableCopied& copied)
+      : ctx_(ctx), tables_(tables), snapshot_(std::move(snapshot)), copied_(copied) {}
 
   Status Run() {
     int jobs = ctx_.Jobs();
@@ -172,6 +173,10 @@ class ParallelCopy {
     auto s = pg::Connection::Open(SourceParams(ctx_.config));
     if (!s.ok()) return s.status();
     src->emplace(std::move(*s));
+    // A COPY of a large table takes long, and the session waits in its transaction while its
+    // worker builds a table's indexes: no timeout the role or database may set ends it.
+    DBR_RETURN_IF_ERROR(
+        (*src)->Exec("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0"));
     DBR_RETURN_IF_ERROR((*src)->BeginAtSnapshot(snapshot_));
     auto d = pg::Connection::Open(DestinationParams(ctx_.config));
     if (!d.ok()) return d.status();
@@ -204,7 +209,18 @@ class ParallelCopy {
     }
     // The COPY committed (maybe asynchronously); UnitDone's SaveState flushes the destination's
     // WAL, this commit included, before recording the table as copied.
-    return UnitDone(unit, *result);
+    bool table_done = false;
+    DBR_RETURN_IF_ERROR(UnitDone(unit, *result, &table_done));
+    if (!table_done || !copied_) return Status::Ok();
+    const std::string label = "indexes of " + tables_[unit.table].Display();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      active_[label]++;
+    }
+    Status st = copied_(tables_[unit.table], *conns.dst);
+    std::lock_guard<std::mutex> lock(mu_);
+    active_[label]--;
+    return st;
   }
 
   std::string Label(const CopyUnit& u) const {
@@ -227,13 +243,14 @@ class ParallelCopy {
     return pg::StreamCopy(src, out_sql, dst, in_sql, &live_, &cancelled_);
   }
 
-  Status UnitDone(const CopyUnit& unit, const pg::CopyResult& r) {
+  Status UnitDone(const CopyUnit& unit, const pg::CopyResult& r, bool* table_done) {
     std::lock_guard<std::mutex> lock(mu_);
     active_[Label(unit)]--;
     auto& tr = trackers_[unit.table];
     tr.rows += r.rows;
     tr.bytes += r.bytes;
     if (--tr.units_left > 0) return Status::Ok();
+    *table_done = true;
     ++tables_done_;
     const TableInfo& t = tables_[unit.table];
     const double secs = ctx_.clock.SecondsSince(tr.started);
@@ -251,6 +268,7 @@ class ParallelCopy {
   RunContext& ctx_;
   const std::vector<TableInfo>& tables_;
   std::string snapshot_;
+  const TableCopied& copied_;
   std::mutex mu_;
   std::vector<CopyUnit> units_;  // largest first
   std::vector<WorkerConnections> workers_;
@@ -266,9 +284,9 @@ class ParallelCopy {
 }  // namespace
 
 Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables,
-                  const std::string& snapshot) {
+                  const std::string& snapshot, const TableCopied& copied) {
   if (tables.empty()) return Status::Ok();
-  return ParallelCopy(ctx, tables, snapshot).Run();
+  return ParallelCopy(ctx, tables, snapshot, copied).Run();
 }
 
 }  // namespace dbr

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,13 @@ namespace dbr {
 // block ranges, at most 4 per job.
 int CopyPartsOf(int64_t bytes, int64_t split_above, int jobs);
 
+// Called by the worker that copied a table's last rows, on its destination connection, once the
+// table is recorded as copied; an error stops the copy.
+using TableCopied = std::function<Status(const TableInfo& table, pg::Connection& dst)>;
+
 // Copies `tables` (already empty on the destination) under `snapshot`; records each finished
-// table in ctx.state as it completes.
+// table in ctx.state as it completes, then calls `copied` (when set) for it.
 Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables,
-                  const std::string& snapshot);
+                  const std::string& snapshot, const TableCopied& copied = {});
 
 }  // namespace dbr

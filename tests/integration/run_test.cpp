@@ -412,6 +412,53 @@ TEST_F(RunTest, StatusAndTheHeartbeatWriterWarnBeforeTheSlotIsInvalidatedAndSayW
       << *ReadFile(state_dir() / "heartbeat.log");
 }
 
+// A large table's indexes and key constraints are built as soon as its rows are in (with what
+// pg_dump writes beside them); killed right after, the resumed run builds the rest and skips
+// them, and the destination has every one.
+TEST_F(RunTest, ALargeTablesIndexesAreBuiltWithItsRowsAndKeptAcrossAKill) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
+  ASSERT_TRUE(src_->Exec(R"sql(
+    CREATE TABLE big (id bigint PRIMARY KEY, code text NOT NULL UNIQUE, n int, v text);
+    CREATE INDEX big_n_idx ON big (n);
+    INSERT INTO big SELECT g, md5(g::text), g % 1000, repeat(md5(random()::text), 5)
+      FROM generate_series(1, 120000) g;
+    ALTER TABLE big REPLICA IDENTITY USING INDEX big_code_key;
+    CLUSTER big USING big_n_idx;
+    CREATE TABLE small (id int PRIMARY KEY, big_id bigint REFERENCES big, note text);
+    CREATE INDEX small_note_idx ON small (note);
+    INSERT INTO small SELECT g, g, 'n' || g FROM generate_series(1, 100) g;
+  )sql",
+                         "app")
+                  .ok());
+  EXPECT_EQ(*src_->QueryValue("SELECT pg_table_size('big') > 16 * 1024 * 1024", "app"), "t");
+  auto config = Config();
+  CommandResult crashed =
+      RunDbRelocate({"run", "--config", config.string()}, {{"DBR_CRASH_AT", "copy:table-indexes"}});
+  ASSERT_EQ(crashed.exit_code, 128 + 9) << "crash point not reached: " << crashed.err;
+  EXPECT_EQ(
+      *dst_->QueryValue(
+          "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) "
+          "FROM pg_index WHERE indrelid = 'big'::regclass",
+          "app"),
+      "big_code_key,big_n_idx,big_pkey");
+  CommandResult resumed = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err << resumed.out;
+  EXPECT_NE(resumed.err.find("3 built with their tables' rows"), std::string::npos) << resumed.err;
+  EXPECT_NE(resumed.out.find("every table is equal on both sides"), std::string::npos)
+      << resumed.out;
+  const char* kIndexes = R"sql(
+    SELECT string_agg(format('%s %s%s%s', i.indexrelid::regclass, i.indisunique,
+                             CASE WHEN i.indisreplident THEN ' replica identity' END,
+                             CASE WHEN i.indisclustered THEN ' clustered' END), ', '
+                      ORDER BY i.indexrelid::regclass::text)
+      FROM pg_index i WHERE i.indrelid IN ('big'::regclass, 'small'::regclass))sql";
+  EXPECT_EQ(*dst_->QueryValue(kIndexes, "app"), *src_->QueryValue(kIndexes, "app"));
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_constraint WHERE conrelid IN "
+                              "('big'::regclass, 'small'::regclass)",
+                              "app"),
+            "4");  // two keys, a unique constraint, the foreign key
+}
+
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
 class ResumeTest : public RunTest, public ::testing::WithParamInterface<const char*> {};
 
@@ -441,9 +488,9 @@ TEST_P(ResumeTest, KilledRunResumesToAnEqualDestination) {
 
 INSTANTIATE_TEST_SUITE_P(AtEveryStep, ResumeTest,
                          ::testing::Values("before:heartbeat", "before:publication",
-                                           "after:publication", "snapshot:rows",
-                                           "copy:table-done", "snapshot:indexes",
-                                           "after:snapshot", "after:subscription", "after:catchup",
+                                           "after:publication", "snapshot:rows", "copy:table-done",
+                                           "snapshot:indexes", "after:snapshot",
+                                           "after:subscription", "after:catchup",
                                            "after:heartbeat_verify", "after:sequences",
                                            "after:verify"),
                          [](const auto& info) {
