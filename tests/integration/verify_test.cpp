@@ -151,6 +151,14 @@ class VerifyTest : public ::testing::Test {
   CommandResult Verify() {
     return RunDbRelocate({"verify", "--config", config_.string(), "--output", "json"});
   }
+  // The changes a verify found committed between its snapshot and its marker (0 when its log
+  // does not say).
+  static int ChangesInWindow(const CommandResult& r) {
+    std::smatch m;
+    if (!std::regex_search(r.err, m, std::regex(R"(\((\d+) changes committed in the window)")))
+      return 0;
+    return std::stoi(m[1]);
+  }
   static nlohmann::json ObjectIn(const nlohmann::json& report, const std::string& kind,
                                  const std::string& name) {
     for (const auto& o : report["objects"])
@@ -179,10 +187,7 @@ TEST_F(VerifyTest, EqualPairUnderLiveWritesIsReportedEqualEveryTime) {
   int windows_with_changes = 0;
   for (int i = 0; i < 6; ++i) {
     CommandResult r = Verify();
-    std::smatch m;
-    if (std::regex_search(r.err, m, std::regex(R"(\((\d+) changes committed in the window)")) &&
-        std::stoi(m[1]) > 0)
-      windows_with_changes++;
+    windows_with_changes += ChangesInWindow(r) > 0;
     ASSERT_EQ(r.exit_code, 0) << "round " << i << "\n" << r.out << r.err;
     auto report = nlohmann::json::parse(r.out);
     EXPECT_TRUE(report["ok"].get<bool>());
@@ -229,9 +234,7 @@ TEST_F(VerifyTest, EqualWhileBulkTransactionsCommitInTheWindow) {
   int largest_window = 0;
   for (int i = 0; i < 4; ++i) {
     CommandResult r = Verify();
-    std::smatch m;
-    if (std::regex_search(r.err, m, std::regex(R"(\((\d+) changes committed in the window)")))
-      largest_window = std::max(largest_window, std::stoi(m[1]));
+    largest_window = std::max(largest_window, ChangesInWindow(r));
     EXPECT_EQ(r.exit_code, 0) << "round " << i << "\n" << r.out << r.err;
     auto report = nlohmann::json::parse(r.out);
     EXPECT_EQ(TableIn(report, "public.vbulk")["status"], "OK") << r.out;
@@ -259,10 +262,7 @@ TEST_F(VerifyTest, DamageIsNamedInATableChangingInTheWindow) {
   int windows_with_changes = 0;
   for (int i = 0; i < 3; ++i) {
     CommandResult r = Verify();
-    std::smatch m;
-    if (std::regex_search(r.err, m, std::regex(R"(\((\d+) changes committed in the window)")) &&
-        std::stoi(m[1]) > 0)
-      windows_with_changes++;
+    windows_with_changes += ChangesInWindow(r) > 0;
     EXPECT_EQ(r.exit_code, 1) << "round " << i << "\n" << r.out << r.err;
     auto t = TableIn(nlohmann::json::parse(r.out), "public.vbulk");
     EXPECT_EQ(t["status"], "DIFFERS") << t.dump();
