@@ -23,6 +23,12 @@ namespace {
 constexpr int64_t kBlockSize = 8192;
 constexpr int64_t kFirstUserOid = 16384;  // FirstNormalObjectId: below it, built-in types
 
+// A COPY of a large table (or a large table's ANALYZE) takes long, and a worker's source
+// session waits in its snapshot's transaction while the worker builds a table's indexes: no
+// timeout the role or database may set ends either side's session (pg_restore sets the same).
+constexpr const char* kNoTimeouts =
+    "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0";
+
 // One COPY: a whole table, or a range of its blocks.
 struct CopyUnit {
   size_t table;  // index into the tables vector
@@ -173,14 +179,12 @@ class ParallelCopy {
     auto s = pg::Connection::Open(SourceParams(ctx_.config));
     if (!s.ok()) return s.status();
     src->emplace(std::move(*s));
-    // A COPY of a large table takes long, and the session waits in its transaction while its
-    // worker builds a table's indexes: no timeout the role or database may set ends it.
-    DBR_RETURN_IF_ERROR(
-        (*src)->Exec("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0"));
+    DBR_RETURN_IF_ERROR((*src)->Exec(kNoTimeouts));
     DBR_RETURN_IF_ERROR((*src)->BeginAtSnapshot(snapshot_));
     auto d = pg::Connection::Open(DestinationParams(ctx_.config));
     if (!d.ok()) return d.status();
     dst->emplace(std::move(*d));
+    DBR_RETURN_IF_ERROR((*dst)->Exec(kNoTimeouts));
     // The rows are final: skip synchronous flushes, as pg_restore does for data.
     return (*dst)->Exec("SET synchronous_commit = off");
   }
