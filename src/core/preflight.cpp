@@ -322,20 +322,24 @@ class Preflight {
       SELECT rolsuper, rolreplication, rolcreaterole,
              EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
                AND pg_has_role(current_user, 'rds_replication', 'member'),
-             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_superuser')
-               AND pg_has_role(current_user, 'rds_superuser', 'member'),
-             has_database_privilege(current_database(), 'CREATE')
+             EXISTS (SELECT 1 FROM pg_roles r
+                      WHERE r.rolname IN ('rds_superuser', 'cloudsqlsuperuser')
+                        AND pg_has_role(current_user, r.oid, 'member')),
+             has_database_privilege(current_database(), 'CREATE'),
+             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_create_subscription')
+               AND pg_has_role(current_user, 'pg_create_subscription', 'member')
         FROM pg_roles WHERE rolname = current_user)sql");
     if (!r.ok() || r->rows() == 0) {
       Add("source privileges", CheckLevel::kFail, r.ok() ? "current role not found" : r.message());
       return;
     }
     bool super = r->GetBool(0, 0), repl = r->GetBool(0, 1), createrole = r->GetBool(0, 2);
-    bool rds_repl = r->GetBool(0, 3), rds_super = r->GetBool(0, 4), create_db = r->GetBool(0, 5);
+    bool rds_repl = r->GetBool(0, 3), managed_admin = r->GetBool(0, 4);
+    bool create_db = r->GetBool(0, 5);
     source_is_superuser_ = super;
     std::vector<std::string> missing;
     if (!super && !repl && !rds_repl) missing.push_back("REPLICATION (or rds_replication)");
-    if (!super && !createrole && !rds_super)
+    if (!super && !createrole && !managed_admin)
       missing.push_back("CREATEROLE (to create the replication user " + config_.upgrade.user + ")");
     // Before PostgreSQL 16 only a superuser may create a role WITH REPLICATION; on RDS the
     // replication user gets rds_replication instead.
@@ -345,15 +349,21 @@ class Preflight {
     if (!super && !create_db)
       missing.push_back("CREATE on database " + config_.src.name +
                         " (for the publication and the db_relocate schema)");
-    // Event triggers: superusers, and on RDS rds_superuser.
-    if (config_.ddl == DdlMode::kReplicate && !super && !rds_super)
-      missing.push_back("superuser or rds_superuser (ddl: replicate creates event triggers)");
+    if (!super && config_.cutover.configured && !r->GetBool(0, 6))
+      missing.push_back(
+          "pg_create_subscription (the return replication at the cut-over subscribes here)");
+    // Event triggers: superusers, and the admin roles of RDS and Cloud SQL.
+    if (config_.ddl == DdlMode::kReplicate && !super && !managed_admin)
+      missing.push_back(
+          "superuser, rds_superuser or cloudsqlsuperuser (ddl: replicate creates event "
+          "triggers)");
     if (!missing.empty()) {
       Add("source privileges", CheckLevel::kFail, config_.src.user + " lacks " + Join(missing),
           {config_.src.user},
           fmt::format("run as a superuser, or ALTER ROLE {0} WITH REPLICATION CREATEROLE and GRANT "
-                      "CREATE ON DATABASE {1} TO {0} (PostgreSQL 16+); on RDS: GRANT "
-                      "rds_replication, rds_superuser TO {0}",
+                      "CREATE ON DATABASE {1} TO {0}, GRANT pg_create_subscription TO {0} "
+                      "(PostgreSQL 16+); "
+                      "on RDS: GRANT rds_replication, rds_superuser TO {0}",
                       pg::QuoteIdent(config_.src.user), pg::QuoteIdent(config_.src.name)));
       return;
     }
@@ -619,31 +629,60 @@ class Preflight {
     }
   }
 
+  // A destination user that is not a superuser (a managed server's administrator) needs what
+  // rds_superuser, cloudsqlsuperuser and azure_pg_admin can be given: README, "Managed servers".
   void CheckDestinationPrivileges(pg::Connection& dst) {
+    const char* name = "destination privileges";
     auto r = dst.Query(R"sql(
-      SELECT rolsuper,
+      SELECT rolsuper, rolcreaterole, has_database_privilege(current_database(), 'CREATE'),
              EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_create_subscription')
                AND pg_has_role(current_user, 'pg_create_subscription', 'member'),
-             has_database_privilege(current_database(), 'CREATE'), rolcreaterole
+             rolreplication OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
+               AND pg_has_role(current_user, 'rds_replication', 'member')),
+             current_setting('server_version_num')::int < 140000 OR (
+               has_function_privilege('pg_replication_origin_advance(text, pg_lsn)', 'EXECUTE')
+               AND has_function_privilege('pg_replication_origin_progress(text, boolean)',
+                                          'EXECUTE'))
         FROM pg_roles WHERE rolname = current_user)sql");
-    if (!r.ok() || r->rows() == 0) {
-      Add("destination privileges", CheckLevel::kFail, r.ok() ? "role not found" : r.message());
-      return;
-    }
-    bool super = r->GetBool(0, 0), create_sub = r->GetBool(0, 1), create = r->GetBool(0, 2);
-    destination_is_superuser_ = super;
-    if (super) {
-      Add("destination privileges", CheckLevel::kPass, config_.dst.user + " is a superuser");
-    } else if (create_sub && create && r->GetBool(0, 3)) {
-      Add("destination privileges", CheckLevel::kPass,
-          config_.dst.user + " has pg_create_subscription, CREATE and CREATEROLE");
+    if (!r.ok() || r->rows() == 0)
+      return (void)Add(name, CheckLevel::kFail, r.ok() ? "role not found" : r.message());
+    destination_is_superuser_ = r->GetBool(0, 0);
+    if (destination_is_superuser_)
+      return (void)Add(name, CheckLevel::kPass, config_.dst.user + " is a superuser");
+    const std::string user = pg::QuoteIdent(config_.dst.user);
+    std::vector<std::string> missing, fixes;
+    auto need = [&](bool has, std::string what, std::string fix) {
+      if (has) return;
+      missing.push_back(std::move(what));
+      fixes.push_back(std::move(fix));
+    };
+    if (dst.server_major() < 16) {
+      need(false, "superuser (before PostgreSQL 16 only superusers create subscriptions)",
+           "use a superuser on the destination");
     } else {
-      Add("destination privileges", CheckLevel::kFail,
-          config_.dst.user + " can neither create subscriptions nor restore the schema",
-          {config_.dst.user},
-          "use a superuser on the destination (on PostgreSQL 16+: GRANT pg_create_subscription "
-          "and CREATE on the database, with CREATEROLE)");
+      need(r->GetBool(0, 1), "CREATEROLE (roles the copy creates)",
+           "ALTER ROLE " + user + " WITH CREATEROLE");
+      need(r->GetBool(0, 2), "CREATE on database " + config_.dst.name,
+           "GRANT CREATE ON DATABASE " + pg::QuoteIdent(config_.dst.name) + " TO " + user);
+      need(r->GetBool(0, 3), "pg_create_subscription", "GRANT pg_create_subscription TO " + user);
+      need(r->GetBool(0, 4),
+           "REPLICATION (the return replication at the cut-over has its slot there)",
+           "ALTER ROLE " + user + " WITH REPLICATION (on RDS: GRANT rds_replication TO " + user +
+               ")");
+      need(r->GetBool(0, 5),
+           "EXECUTE on pg_replication_origin_advance and pg_replication_origin_progress (the "
+           "subscription starts at the snapshot's LSN)",
+           "GRANT EXECUTE ON FUNCTION pg_replication_origin_advance(text, pg_lsn), "
+           "pg_replication_origin_progress(text, boolean) TO " +
+               user + ", connected to database " + config_.dst.name);
     }
+    if (missing.empty())
+      return (void)Add(name, CheckLevel::kPass,
+                       config_.dst.user +
+                           " is no superuser but has CREATEROLE, REPLICATION, CREATE, "
+                           "pg_create_subscription and the replication origin functions");
+    Add(name, CheckLevel::kFail, config_.dst.user + " lacks " + Join(missing, "; "),
+        {config_.dst.user}, Join(fixes, "; "));
   }
 
   // The schema restore gives each object to its owner on the source (db_relocate's own schema to

@@ -114,12 +114,12 @@ Status NoSchemaDriftBlocks(const SwitchSides& s) {
 Status ReplicationIntoNewSideFlows(const SwitchSides& s, Clock& clock, const Timings& timings) {
   ReplicationHealth first;
   Status healthy;
-  auto settled =
-      PollUntil(clock, timings.switching.settle, timings.switching.settle_poll, [&]() -> Result<bool> {
-        first = ReadReplicationHealth(&s.old_side, &s.new_side, s.link_in);
-        healthy = CheckLink(s, first);
-        return healthy.ok();
-      });
+  auto settled = PollUntil(clock, timings.switching.settle, timings.switching.settle_poll,
+                           [&]() -> Result<bool> {
+                             first = ReadReplicationHealth(&s.old_side, &s.new_side, s.link_in);
+                             healthy = CheckLink(s, first);
+                             return healthy.ok();
+                           });
   if (!*settled) return healthy;
   DBR_RETURN_IF_ERROR(HeartbeatIsFresh(s, clock, timings));
   ReplicationHealth second = ReadReplicationHealth(&s.old_side, &s.new_side, s.link_in);
@@ -174,12 +174,19 @@ Status SyncLogins(const SwitchSides& s) {
         SideName(s.from), secrets.message(), SideName(s.to));
     return Status::Ok();
   }
+  // A managed server's administrator cannot read pg_authid: there each password is set again,
+  // but for the superusers, which it cannot change (they are the provider's, or not its).
+  auto readable =
+      s.new_side.QueryValue("SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT')");
+  if (!readable.ok()) return readable.status();
+  const char* same_secret =
+      *readable == "t"
+          ? "SELECT rolpassword IS NOT DISTINCT FROM $2 FROM pg_authid WHERE rolname = $1"
+          : "SELECT $2::text IS NULL OR rolsuper FROM pg_roles WHERE rolname = $1";
   int synced = 0;
   for (int i = 0; i < secrets->rows(); ++i) {
     const std::string role = secrets->Get(i, 0), secret = secrets->Get(i, 1);
-    auto there = s.new_side.Query(
-        "SELECT rolpassword IS NOT DISTINCT FROM $2 FROM pg_authid WHERE rolname = $1",
-        {role, secret});
+    auto there = s.new_side.Query(same_secret, {role, secret});
     if (!there.ok()) return there.status();
     if (there->rows() == 0)
       return Status::Error(fmt::format(

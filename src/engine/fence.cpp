@@ -25,9 +25,12 @@ Result<std::vector<std::string>> RolesToFence(const Config& config, pg::Connecti
     }
     return config.cutover.fence_roles;
   }
+  // A user that is not a superuser (a managed server's administrator) cannot fence superusers:
+  // there they are the provider's own.
   auto r = conn.Query(
       "SELECT rolname FROM pg_roles WHERE rolcanlogin AND NOT rolname = ANY($1::text[]) "
-      "AND rolname !~ '^(pg_|rds)' ORDER BY rolname",
+      "AND rolname !~ '^(pg_|rds)' AND (NOT rolsuper OR (SELECT rolsuper FROM pg_roles WHERE "
+      "rolname = current_user)) ORDER BY rolname",
       {pg::TextArrayLiteral({config.src.user, config.dst.user, config.upgrade.user})});
   if (!r.ok()) return r.status();
   std::vector<std::string> roles;

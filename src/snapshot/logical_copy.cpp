@@ -92,6 +92,7 @@ class LogicalCopySource : public SnapshotSource {
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     DBR_ASSIGN_OR_RETURN(auto scope, ListScope(*ctx.src, ctx.config));
     DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, scope.schemas, &ctx.state.created_roles));
+    DBR_RETURN_IF_ERROR(GrantExistingSchemaPrivileges(*ctx.src, *ctx.dst, scope.schemas));
     DBR_RETURN_IF_ERROR(EnsureExtensions(*ctx.src, *ctx.dst));
     log::info("dumping the schema with pg_dump {} under snapshot {}", pg_dump.version,
               ctx.exported_snapshot);

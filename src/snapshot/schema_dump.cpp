@@ -86,10 +86,12 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
   if (!existing.ok()) return existing.status();
   std::set<std::string> have;
   for (int i = 0; i < existing->rows(); ++i) have.insert(existing->Get(i, 0));
-  // From PostgreSQL 16 a creator that is not a superuser may give objects only to roles it can
-  // SET ROLE to; with this, each role it creates here is granted to it that way, so that the
-  // restore can give the role its objects. (Superusers ignore the setting.)
-  if (dst.server_major() >= 16) DBR_RETURN_IF_ERROR(dst.Exec("SET createrole_self_grant = 'set'"));
+  // From PostgreSQL 16 a creator that is not a superuser gets only ADMIN on the roles it
+  // creates. With this it may also SET ROLE to them (to give them their objects) and use their
+  // privileges: create in the schemas they own, and publish their tables at the cut-over, which
+  // takes ownership. (Superusers ignore the setting.)
+  if (dst.server_major() >= 16)
+    DBR_RETURN_IF_ERROR(dst.Exec("SET createrole_self_grant = 'set, inherit'"));
   std::vector<std::string> failed;
   for (int i = 0; i < roles->rows(); ++i) {
     std::string name = roles->Get(i, 0);
@@ -117,6 +119,27 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
         "roles that own or are granted objects in scope are missing on the "
         "destination and could not be created: " +
         list + ". Create them there, then run again");
+  }
+  return Status::Ok();
+}
+
+Status GrantExistingSchemaPrivileges(pg::Connection& src, pg::Connection& dst,
+                                     const std::vector<std::string>& schemas) {
+  auto grants = src.Query(R"sql(
+    SELECT n.nspname, r.rolname, a.privilege_type
+      FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee
+     WHERE n.nspname = ANY($1::text[]) AND r.rolname NOT LIKE 'pg\_%' ORDER BY 1, 2, 3)sql",
+                          {pg::TextArrayLiteral(schemas)});
+  if (!grants.ok()) return grants.status();
+  for (int i = 0; i < grants->rows(); ++i) {
+    const std::string schema = grants->Get(i, 0);
+    auto there = dst.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});
+    if (!there.ok()) return there.status();
+    if (*there == "0") continue;
+    DBR_RETURN_IF_ERROR(
+        dst.Exec(fmt::format("GRANT {} ON SCHEMA {} TO {}", grants->Get(i, 2),
+                             pg::QuoteIdent(schema), pg::QuoteIdent(grants->Get(i, 1))))
+            .Wrap("granting on schema " + schema + " what the source grants"));
   }
   return Status::Ok();
 }

@@ -17,9 +17,15 @@ namespace dbr {
 // objects (with their attributes, never a password: it cannot be read), or fails naming the
 // ones it cannot create. The names of the roles it created are appended to `created`. On
 // PostgreSQL 16+ a destination user that is not a superuser is granted each role it creates
-// (SET only), so that the restore may give that role its objects.
+// (SET and INHERIT), so that the restore may give that role its objects.
 Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
                    const std::vector<std::string>& schemas, std::vector<std::string>* created);
+// Gives the roles the source grants privileges on a schema in scope that the destination has
+// already (`public`) the same privileges there, before the restore: pg_restore grants them last,
+// and a user that is not a superuser may give a table to a role only when that role can create
+// in its schema.
+Status GrantExistingSchemaPrivileges(pg::Connection& src, pg::Connection& dst,
+                                     const std::vector<std::string>& schemas);
 // Creates on the destination the extensions installed on the source.
 Status EnsureExtensions(pg::Connection& src, pg::Connection& dst);
 

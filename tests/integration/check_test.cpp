@@ -421,10 +421,14 @@ TEST_F(CheckTest, DestinationUserWithCreateSubscriptionPassesPrivilegesButNotASu
   ExecOk(*src_, "CREATE TABLE items (id int PRIMARY KEY)", db);
   ExecOk(*dst_,
          "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dstok') THEN "
-         "CREATE ROLE dstok LOGIN PASSWORD 'dstok' NOSUPERUSER CREATEROLE IN ROLE "
+         "CREATE ROLE dstok LOGIN PASSWORD 'dstok' NOSUPERUSER CREATEROLE REPLICATION IN ROLE "
          "pg_create_subscription; END IF; END $$",
          "postgres");
   ExecOk(*dst_, "GRANT CREATE ON DATABASE " + db + " TO dstok", "postgres");
+  ExecOk(*dst_,
+         "GRANT EXECUTE ON FUNCTION pg_replication_origin_advance(text, pg_lsn), "
+         "pg_replication_origin_progress(text, boolean) TO dstok",
+         db);
   Endpoint dst{dst_->port(), db, "dstok", "dstok"};
   CheckRun run = RunJson(WriteConfig(Endpoint{src_->port(), db}, dst));
   EXPECT_EQ(run.Result("destination privileges"), "PASS") << run.Dump();
