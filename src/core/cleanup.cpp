@@ -308,7 +308,12 @@ class Cleanup {
     auto go = Plan(conn, "SELECT count(*) FROM pg_roles WHERE rolname = $1", {user},
                    "drop the replication user " + user + " on the " + side);
     if (!go.ok() || !*go) return go.status();
-    // Its grants in a database go with DROP OWNED there; it owns nothing.
+    // Its grants in a database go with DROP OWNED there; it owns nothing. That takes the role's
+    // privileges, which its creator holds only when a superuser (from PostgreSQL 16 others get
+    // ADMIN, with which they may take them).
+    auto usage = conn.QueryValue("SELECT pg_has_role(current_user, $1, 'USAGE')", {user});
+    if (!usage.ok()) return usage.status();
+    if (*usage != "t") DBR_RETURN_IF_ERROR(conn.Exec("GRANT " + role + " TO CURRENT_USER"));
     if (also_in != nullptr) DBR_RETURN_IF_ERROR(also_in->Exec("DROP OWNED BY " + role));
     DBR_RETURN_IF_ERROR(conn.Exec("DROP OWNED BY " + role));
     return conn.Exec("DROP ROLE " + role);

@@ -13,6 +13,8 @@
 #include "cloud/rds_plan.h"
 #include "harness/aws_double.h"
 #include "harness/cluster.h"
+#include "harness/loop_writer.h"
+#include "harness/pgbench.h"
 #include "harness/relocation.h"
 #include "harness/wait.h"
 #include "pg/lsn.h"
@@ -636,6 +638,112 @@ TEST_F(RdsMajorTest, ThirteenToFifteenInTwoInstanceHopsSurvivesAKillInEach) {
   for (const auto& hop : state["rds"]["instance_hops"])
     EXPECT_GT(hop["seconds"].get<double>(), 0) << state.dump(2);
   ExpectRelocatedTo("shop-db-v15", "15.19", "shop-params", &writer, config);
+}
+
+// RDS's master user is no superuser: it holds rds_superuser (AWS keeps the superuser, rdsadmin:
+// here the double's own ops). On PostgreSQL 16+ such a user creates the replication user itself.
+// The whole run, verify and cleanup as that user, its tables its own, under a live writer.
+TEST_F(RdsMajorTest, AMasterUserWithoutSuperuserRelocatesALiveSource) {
+  ASSERT_NO_FATAL_FAILURE(StartSource(17));
+  ASSERT_TRUE(src_->Exec("CREATE ROLE admin LOGIN PASSWORD 'adminpw' CREATEDB CREATEROLE "
+                         "REPLICATION; GRANT pg_monitor, pg_signal_backend, pg_read_all_settings, "
+                         "pg_create_subscription TO admin; ALTER DATABASE app OWNER TO admin")
+                  .ok());
+  ASSERT_TRUE(src_->Exec("GRANT EXECUTE ON FUNCTION pg_replication_origin_advance(text, pg_lsn), "
+                         "pg_replication_origin_progress(text, boolean) TO admin",
+                         "app")
+                  .ok());
+  const pg::ConnParams admin = src_->Params("app", "admin", "adminpw");
+  {
+    auto conn = pg::Connection::Open(admin);
+    ASSERT_TRUE(conn.ok()) << conn.message();
+    ASSERT_TRUE(conn->Exec("CREATE ROLE app LOGIN PASSWORD 'apppw'; "
+                           "CREATE TABLE ledger (id bigserial PRIMARY KEY, client int, note text); "
+                           "INSERT INTO ledger (note) SELECT md5(g::text) "
+                           "FROM generate_series(1, 20000) g; "
+                           "GRANT SELECT, INSERT, UPDATE ON ledger TO app; "
+                           "GRANT USAGE ON SEQUENCE ledger_id_seq TO app")
+                    .ok());
+  }
+  nlohmann::json seed = MajorSeed();
+  seed["instances"][0]["master_username"] = "admin";
+  StartDouble(seed);
+  auto writer = std::make_unique<LoopWriter>(admin, [](int64_t i) {
+    return fmt::format(
+        "INSERT INTO ledger (note) VALUES ('w{0}'); "
+        "UPDATE ledger SET note = note || '+' WHERE id = {0} % 20000 + 1",
+        i);
+  });
+  // The master user cannot read pg_authid: PgBouncer's userlist is the user's to write.
+  std::ofstream(tmp_.path() / "users.txt") << "\"admin\" \"adminpw\"\n\"app\" \"apppw\"\n";
+  std::filesystem::permissions(
+      tmp_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+      std::filesystem::perm_options::add);
+  auto proxy_port = PickFreePort();
+  ASSERT_TRUE(proxy_port.ok());
+  std::string text = *ReadFile(Config(fmt::format(
+      "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:{}\n  auth_file: {}\n",
+      *proxy_port, (tmp_.path() / "users.txt").string())));
+  const std::string password = "  password: secret\n";
+  text.replace(text.find(password), password.size(), "  user: admin\n  password: adminpw\n");
+  auto config = tmp_.path() / "admin.yaml";
+  std::ofstream(config) << text;
+  // The managed PgBouncer `run` starts is stopped at the end, whatever happened.
+  std::shared_ptr<void> stop_proxy(nullptr, [&](void*) {
+    CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()}, Env());
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  });
+
+  CommandResult check = Run("check", config);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("admin can replicate and create roles"), std::string::npos) << check.out;
+  CommandResult r = Run("run", config);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
+  EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+  auto dst = pg::Connection::Open(DestinationParams());
+  ASSERT_TRUE(dst.ok()) << dst.message();
+  EXPECT_EQ(*dst->QueryValue("SELECT subowner::regrole::text FROM pg_subscription"), "admin");
+  EXPECT_EQ(*src_->QueryValue("SELECT rolsuper FROM pg_roles WHERE rolname = 'admin'"), "f");
+  writer->Stop();
+  ASSERT_TRUE(writer->error().empty()) << writer->error();
+  const int64_t written = writer->rounds();
+  ASSERT_GT(written, 0);
+  writer.reset();
+
+  // The application, through PgBouncer, there and back.
+  auto rows = [](pg::Connection& c) {
+    return std::stoll(*c.QueryValue("SELECT count(*) FROM ledger"));
+  };
+  auto source = src_->Connect("app");
+  ASSERT_TRUE(source.ok());
+  auto grows = [&](pg::Connection& c) {
+    const int64_t from = rows(c);
+    return WaitFor([&] { return rows(c) >= from + 100; }, std::chrono::seconds(60));
+  };
+  {
+    PgBench bench = PgBench::LedgerInserts(tmp_.path(), *proxy_port, "app", 100);
+    ASSERT_TRUE(grows(*source));
+    CommandResult cut = Run("cutover", config);
+    ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+    ASSERT_TRUE(grows(*dst));
+    CommandResult back = Run("rollback", config);
+    ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+    ASSERT_TRUE(grows(*source));
+    const ProcessOutput& out = bench.Wait();
+    ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+    // Every row committed, each once, on the primary.
+    EXPECT_EQ(rows(*source), 20000 + written + PgBench::Processed(out));
+  }
+  StopWritersAndExpectSynced(nullptr, state_dir(), *src_, "app", DestinationParams(),
+                             {"public", "db_relocate"}, 2);
+  CommandResult verified = Run("verify", config);
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  CommandResult cleanup = Run("cleanup", config);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolreplication AND NOT "
+                              "rolsuper AND rolname <> 'admin'"),
+            "0");
 }
 
 // 15 -> 17 in one hop, from a snapshot that is a base backup. A logical slot left on the restored
