@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -18,7 +19,9 @@
 #include "pg/connection.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
+#include "proxy/pgbouncer_ini.h"
 #include "proxy/proxy.h"
+#include "util/files.h"
 #include "util/parse.h"
 #include "util/process.h"
 #include "util/progress.h"
@@ -180,6 +183,7 @@ class Preflight {
     } else {
       notes.push_back(fmt::format("{} answers at {}", (*proxy)->name(), co.admin));
     }
+    if (co.type == ProxyType::kPgBouncer && co.manage && !CheckUserlist(src)) return;
     if (dst != nullptr) {
       auto wal = dst->QueryValue("SHOW wal_level");
       if (wal.ok() && *wal != "logical") {
@@ -199,6 +203,41 @@ class Preflight {
         return (void)Add(name, CheckLevel::kFail, roles.message());
     }
     Add(name, CheckLevel::kPass, Join(notes, "; "));
+  }
+
+  // The managed PgBouncer's userlist: generated from the source's pg_authid (which a managed
+  // server's administrator cannot read), or the user's, which must let the admin console in.
+  bool CheckUserlist(pg::Connection& src) {
+    const char* name = "cut-over proxy";
+    const CutoverConfig& co = config_.cutover;
+    if (co.generate_auth_file) {
+      auto readable =
+          src.QueryValue("SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT')");
+      if (readable.ok() && *readable == "t") return true;
+      Add(name, CheckLevel::kFail,
+          "PgBouncer's userlist cannot be generated: " + config_.src.user +
+              " cannot read pg_authid on the source",
+          {"cutover.auth_file"},
+          "write the userlist (lines \"user\" \"password or SCRAM secret\", one for "
+          "cutover.admin_user " +
+              co.admin_user + " and one per application role) and set cutover.auth_file")
+          .bad_config = true;
+      return false;
+    }
+    auto text = ReadFile(co.auth_file);
+    if (!text.ok()) {
+      Add(name, CheckLevel::kFail, "cutover.auth_file: " + text.message(), {co.auth_file})
+          .bad_config = true;
+      return false;
+    }
+    const auto users = UserlistUsers(*text);
+    if (std::find(users.begin(), users.end(), co.admin_user) != users.end()) return true;
+    Add(name, CheckLevel::kFail,
+        "cutover.auth_file " + co.auth_file + " has no line for cutover.admin_user " +
+            co.admin_user + ": PgBouncer's admin console would refuse db_relocate",
+        {co.auth_file}, "add the line \"" + co.admin_user + "\" \"<its password>\"")
+        .bad_config = true;
+    return false;
   }
 
   CheckResult& Add(std::string name, CheckLevel level, std::string detail,

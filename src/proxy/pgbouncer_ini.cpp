@@ -171,4 +171,27 @@ std::string RenderUserlist(const std::vector<std::pair<std::string, std::string>
   return out;
 }
 
+std::vector<std::string> UserlistUsers(const std::string& text) {
+  std::vector<std::string> users;
+  for (const std::string& line : SplitLines(text)) {
+    size_t at = line.find_first_not_of(" \t");
+    if (at == std::string::npos || line[at] != '"') continue;
+    std::string user;
+    bool closed = false;
+    for (size_t i = at + 1; i < line.size(); ++i) {
+      if (line[i] != '"') {
+        user += line[i];
+      } else if (i + 1 < line.size() && line[i + 1] == '"') {
+        user += '"';
+        ++i;
+      } else {
+        closed = true;
+        break;
+      }
+    }
+    if (closed) users.push_back(user);
+  }
+  return users;
+}
+
 }  // namespace dbr

@@ -31,5 +31,8 @@ Result<Backend> DatabaseEntry(const std::string& text, const std::string& databa
 
 // auth_file lines: "user" "secret", quotes doubled.
 std::string RenderUserlist(const std::vector<std::pair<std::string, std::string>>& users);
+// The users an auth_file names: each line's first quoted word (quotes doubled inside), lines of
+// another shape skipped, as PgBouncer skips them.
+std::vector<std::string> UserlistUsers(const std::string& text);
 
 }  // namespace dbr

@@ -674,20 +674,34 @@ TEST_F(RdsMajorTest, AMasterUserWithoutSuperuserRelocatesALiveSource) {
         "UPDATE ledger SET note = note || '+' WHERE id = {0} % 20000 + 1",
         i);
   });
-  // The master user cannot read pg_authid: PgBouncer's userlist is the user's to write.
-  std::ofstream(tmp_.path() / "users.txt") << "\"admin\" \"adminpw\"\n\"app\" \"apppw\"\n";
   std::filesystem::permissions(
       tmp_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
       std::filesystem::perm_options::add);
   auto proxy_port = PickFreePort();
   ASSERT_TRUE(proxy_port.ok());
-  std::string text = *ReadFile(Config(fmt::format(
-      "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:{}\n  auth_file: {}\n",
-      *proxy_port, (tmp_.path() / "users.txt").string())));
-  const std::string password = "  password: secret\n";
-  text.replace(text.find(password), password.size(), "  user: admin\n  password: adminpw\n");
-  auto config = tmp_.path() / "admin.yaml";
-  std::ofstream(config) << text;
+  const auto config = tmp_.path() / "admin.yaml";
+  auto write_config = [&](const std::string& auth_file) {
+    std::string text = *ReadFile(Config(
+        fmt::format("cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:{}\n{}",
+                    *proxy_port, auth_file.empty() ? "" : "  auth_file: " + auth_file + "\n")));
+    const std::string password = "  password: secret\n";
+    text.replace(text.find(password), password.size(), "  user: admin\n  password: adminpw\n");
+    std::ofstream(config) << text;
+  };
+  // The master user cannot read pg_authid: PgBouncer's userlist is the user's to write, with a
+  // line for the admin console's user (check says so before anything is made).
+  write_config("");
+  CommandResult no_userlist = Run("check", config);
+  EXPECT_EQ(no_userlist.exit_code, 2) << no_userlist.out;
+  EXPECT_NE(no_userlist.out.find("cannot read pg_authid"), std::string::npos) << no_userlist.out;
+  const auto users = tmp_.path() / "users.txt";
+  std::ofstream(users) << "\"app\" \"apppw\"\n";
+  write_config(users.string());
+  CommandResult no_admin = Run("check", config);
+  EXPECT_EQ(no_admin.exit_code, 2) << no_admin.out;
+  EXPECT_NE(no_admin.out.find("no line for cutover.admin_user admin"), std::string::npos)
+      << no_admin.out;
+  std::ofstream(users) << "\"admin\" \"adminpw\"\n\"app\" \"apppw\"\n";
   // The managed PgBouncer `run` starts is stopped at the end, whatever happened.
   std::shared_ptr<void> stop_proxy(nullptr, [&](void*) {
     CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()}, Env());

@@ -57,6 +57,12 @@ TEST(PgBouncerIni, UserlistDoublesQuotes) {
             "\"app\" \"SCRAM-SHA-256$4096:abc\"\n\"we\"\"ird\" \"md5x\"\n");
 }
 
+TEST(PgBouncerIni, UserlistUsersReadsWhatRenderWrites) {
+  const std::string text = RenderUserlist({{"app", "s1"}, {"we\"ird", "s2"}, {"", "s3"}}) +
+                           ";comment\n  \"admin\" \"pw\"\r\nunquoted pw\n\"open only\n";
+  EXPECT_EQ(UserlistUsers(text), (std::vector<std::string>{"app", "we\"ird", "", "admin"}));
+}
+
 }  // namespace
 }  // namespace dbr
 
