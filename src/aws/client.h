@@ -12,7 +12,7 @@
 
 #include "aws/aws_config.h"
 #include "aws/credentials.h"
-#include "aws/http.h"
+#include "util/http.h"
 #include "util/retry.h"
 #include "util/status.h"
 

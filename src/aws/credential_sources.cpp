@@ -6,7 +6,7 @@
 #include <memory>
 #include <sstream>
 
-#include "aws/http.h"
+#include "util/http.h"
 #include "util/process.h"
 #include "util/text.h"
 

@@ -9,15 +9,9 @@
 #include <vector>
 
 #include "aws/credentials.h"
+#include "util/http.h"
 
 namespace dbr::aws {
-
-struct HttpRequest {
-  std::string method = "POST";
-  std::string url;  // scheme://host[:port]/path[?query]
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
 
 struct SigningInput {
   std::string service;  // "rds", "sts", "kms", "ec2"

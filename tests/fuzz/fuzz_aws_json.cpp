@@ -12,7 +12,7 @@ using namespace dbr::aws;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(dbr::fuzz::AsText(data, size));
-  HttpResponse response{400, {}, body};
+  dbr::HttpResponse response{400, {}, body};
   (void)ParseJsonError(response);
   response.headers = {{"x-amzn-errortype", body}};
   (void)ParseJsonError(response);

@@ -12,7 +12,7 @@ using namespace dbr::aws;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(dbr::fuzz::AsText(data, size));
-  HttpResponse response{400, {{"x-amzn-requestid", "fuzz"}}, body};
+  dbr::HttpResponse response{400, {{"x-amzn-requestid", "fuzz"}}, body};
   AwsError error = ParseQueryError(response);
   (void)error.Retryable();
   (void)error.Describe("rds", "DescribeDBInstances");

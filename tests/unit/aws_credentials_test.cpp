@@ -2,8 +2,8 @@
 
 #include "aws/credential_sources.h"
 #include "aws/credentials.h"
-#include "aws/http.h"
 #include "aws_test_support.h"
+#include "util/http.h"
 
 namespace dbr::aws {
 namespace {

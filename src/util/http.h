@@ -1,4 +1,5 @@
-// HTTP(S) over libcurl: one request, its response, and transport failures as values.
+// HTTP(S) over libcurl: one request, its response, and transport failures as values. Shared by
+// the cloud clients (AWS, Google).
 #pragma once
 
 #include <chrono>
@@ -6,10 +7,16 @@
 #include <utility>
 #include <vector>
 
-#include "aws/sigv4.h"
 #include "util/status.h"
 
-namespace dbr::aws {
+namespace dbr {
+
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;  // scheme://host[:port]/path[?query]
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
 
 struct HttpResponse {
   long status = 0;
@@ -23,4 +30,4 @@ struct HttpResponse {
 Result<HttpResponse> HttpSend(const HttpRequest& request,
                               std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-}  // namespace dbr::aws
+}  // namespace dbr

@@ -1,4 +1,4 @@
-#include "aws/http.h"
+#include "util/http.h"
 
 #include <curl/curl.h>
 
@@ -6,7 +6,7 @@
 #include <cctype>
 #include <memory>
 
-namespace dbr::aws {
+namespace dbr {
 namespace {
 
 // curl_global_init is not thread-safe; a function-local static runs it exactly once.
@@ -69,7 +69,7 @@ Result<HttpResponse> HttpSend(const HttpRequest& request, std::chrono::milliseco
     headers.release();
     headers.reset(appended);
   }
-  // Never wait for "100 Continue": AWS does not need it and it costs a round trip.
+  // Never wait for "100 Continue": no service we call needs it, and it costs a round trip.
   curl_slist* appended = curl_slist_append(headers.get(), "Expect:");
   if (appended == nullptr) return Status::Error("out of memory building HTTP headers");
   headers.release();
@@ -106,4 +106,4 @@ Result<HttpResponse> HttpSend(const HttpRequest& request, std::chrono::milliseco
   return response;
 }
 
-}  // namespace dbr::aws
+}  // namespace dbr
