@@ -12,6 +12,7 @@
 #include <string>
 
 #include "harness/cluster.h"
+#include "harness/double_process.h"
 #include "util/status.h"
 
 namespace dbr::test {
@@ -21,24 +22,20 @@ class AwsDouble {
   // Starts the double on a free loopback port and waits until it listens.
   static Result<std::unique_ptr<AwsDouble>> Start(const nlohmann::json& seed);
 
-  // SIGTERM (the double stops and deletes the clusters it created), then SIGKILL after 60 s.
-  ~AwsDouble();
-  AwsDouble(const AwsDouble&) = delete;
-  AwsDouble& operator=(const AwsDouble&) = delete;
+  // Destroyed: SIGTERM (the double stops and deletes the clusters it created), then SIGKILL
+  // after 60 s.
 
   // "http://127.0.0.1:PORT", for aws.endpoint_url.
-  std::string endpoint() const { return endpoint_; }
+  std::string endpoint() const { return process_->endpoint(); }
   // One line per request (service.Action status code identifiers; never secrets).
-  std::filesystem::path log_file() const { return dir_->path() / "work" / "double.log"; }
+  std::filesystem::path log_file() const { return process_->work_dir() / "double.log"; }
   // The last requests it served, for failure messages.
   std::string LogTail(int lines = 30) const;
 
  private:
   AwsDouble() = default;
 
-  std::unique_ptr<TempDir> dir_;
-  pid_t pid_ = -1;
-  std::string endpoint_;
+  std::unique_ptr<DoubleProcess> process_;
 };
 
 }  // namespace dbr::test
