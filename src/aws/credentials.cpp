@@ -206,14 +206,6 @@ class DefaultChain : public CredentialProvider {
 
 }  // namespace
 
-EnvLookup ProcessEnv() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* value = std::getenv(name.c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
-}
-
 std::unique_ptr<CredentialProvider> MakeDefaultCredentialChain(const AwsConfig& config,
                                                                EnvLookup env) {
   return std::make_unique<DefaultChain>(config, std::move(env));

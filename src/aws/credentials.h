@@ -20,6 +20,7 @@
 #include <string>
 
 #include "aws/aws_config.h"
+#include "util/env.h"
 #include "util/status.h"
 
 namespace dbr::aws {
@@ -41,10 +42,6 @@ class CredentialProvider {
   // Forget cached credentials (after the service answered ExpiredToken).
   virtual void Invalidate() = 0;
 };
-
-// Lookup of environment variables; a seam so tests need not touch the process environment.
-using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
-EnvLookup ProcessEnv();
 
 // The chain above. STS calls go to aws.endpoint_url when set (tests), else to the regional STS.
 std::unique_ptr<CredentialProvider> MakeDefaultCredentialChain(const AwsConfig& config,
