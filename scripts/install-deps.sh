@@ -37,7 +37,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config libpq-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
   libpugixml-dev libssl-dev openssl postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
-  haproxy pgcopydb python3-botocore nodejs npm clang-format
+  haproxy pgcopydb python3-botocore python3-cryptography nodejs npm clang-format
   # scripts/fuzz.sh: clang and its libFuzzer/sanitizer runtimes (only recommended by clang-14)
   clang libclang-rt-14-dev
 )
