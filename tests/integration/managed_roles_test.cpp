@@ -201,6 +201,11 @@ TEST_F(ManagedRolesTest, AnAdministratorWithoutSuperuserTakesTheApplicationThere
             "app_owner ABlo");
   CommandResult verified = dbr("verify");
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  CommandResult status = dbr("status");
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_NE(status.out.find("primary:         destination"), std::string::npos) << status.out;
+  CommandResult report = dbr("report");
+  EXPECT_EQ(report.exit_code, 0) << report.err;
   CommandResult back = dbr("rollback");
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
   ASSERT_TRUE(grows(*src_));
