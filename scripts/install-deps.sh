@@ -232,6 +232,30 @@ verify_major_debian() {
   SUMMARY+=("PostgreSQL $DEBIAN_PG_MAJOR: $bin ($out)")
 }
 
+# ---------------------------------------------------------------------------------------------
+# The Cloud SQL Admin API's published model, for the Google double (tests only)
+# ---------------------------------------------------------------------------------------------
+# npm's @googleapis/sqladmin is generated from the sqladmin v1 discovery document: its v1.ts holds
+# every schema with its fields and every method's URL. The double checks its answers against it.
+SQLADMIN_NPM_VERSION=38.1.1
+install_sqladmin_model() {
+  local dest="$REPO/.cache/sqladmin" tmp tgz
+  if [[ "$(cat "$dest/.dbr-installed" 2>/dev/null)" == "$SQLADMIN_NPM_VERSION" && -s "$dest/v1.ts" ]]; then
+    SUMMARY+=("Cloud SQL Admin API model: $dest/v1.ts (@googleapis/sqladmin@$SQLADMIN_NPM_VERSION)")
+    return
+  fi
+  tmp="$(mktemp -d /tmp/dbr-install-sqladmin-XXXXXX)"
+  TMPDIRS+=("$tmp")
+  note "fetching @googleapis/sqladmin@$SQLADMIN_NPM_VERSION from npm (the Admin API's model)"
+  tgz="$(cd "$tmp" && npm pack --silent "@googleapis/sqladmin@$SQLADMIN_NPM_VERSION" 2>"$tmp/npm.err" | tail -n 1)" \
+    || die "npm pack @googleapis/sqladmin@$SQLADMIN_NPM_VERSION failed: $(tail -n 5 "$tmp/npm.err")"
+  tar -xzf "$tmp/$tgz" -C "$tmp" package/v1.ts || die "cannot extract v1.ts from $tgz"
+  rm -rf "$dest" && mkdir -p "$dest"
+  mv "$tmp/package/v1.ts" "$dest/v1.ts"
+  echo "$SQLADMIN_NPM_VERSION" >"$dest/.dbr-installed"
+  SUMMARY+=("Cloud SQL Admin API model: $dest/v1.ts (@googleapis/sqladmin@$SQLADMIN_NPM_VERSION)")
+}
+
 # One installer at a time per repo (two concurrent runs would race on .cache/pg).
 mkdir -p "$REPO/.cache"
 exec 9>"$REPO/.cache/install-deps.lock"
@@ -239,6 +263,7 @@ flock 9
 
 install_apt
 install_pg_majors
+install_sqladmin_model
 
 elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
 note "done in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000)))s"

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "gcp/json_field.h"
 #include "gcp/jwt.h"
 #include "util/files.h"
 #include "util/http.h"
@@ -151,11 +152,6 @@ class MetadataSource : public TokenSource {
   std::string host_, tried_;
 };
 
-std::string Text(const nlohmann::json& json, const char* field) {
-  auto it = json.find(field);
-  return it != json.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 Result<std::unique_ptr<TokenSource>> FromFile(const std::string& file, const AuthConfig& config) {
   auto text = ReadFile(file);
   if (!text.ok())
@@ -163,10 +159,10 @@ Result<std::unique_ptr<TokenSource>> FromFile(const std::string& file, const Aut
   auto json = nlohmann::json::parse(*text, nullptr, false);
   if (!json.is_object())
     return Status::BadConfig("Google credentials file " + file + " is not a JSON object");
-  const std::string type = Text(json, "type");
+  const std::string type = StringField(json, "type");
   auto missing = [&](std::initializer_list<const char*> fields) -> std::string {
     for (const char* f : fields)
-      if (Text(json, f).empty()) return f;
+      if (StringField(json, f).empty()) return f;
     return "";
   };
   auto token_url = [&](const std::string& named) {
@@ -177,15 +173,15 @@ Result<std::unique_ptr<TokenSource>> FromFile(const std::string& file, const Aut
     if (auto f = missing({"client_email", "private_key"}); !f.empty())
       return Status::BadConfig("Google credentials file " + file + ": no \"" + f + "\"");
     return std::unique_ptr<TokenSource>(std::make_unique<ServiceAccountSource>(
-        Text(json, "client_email"), Text(json, "private_key_id"), Text(json, "private_key"),
-        token_url(Text(json, "token_uri")), file));
+        StringField(json, "client_email"), StringField(json, "private_key_id"),
+        StringField(json, "private_key"), token_url(StringField(json, "token_uri")), file));
   }
   if (type == "authorized_user") {
     if (auto f = missing({"client_id", "client_secret", "refresh_token"}); !f.empty())
       return Status::BadConfig("Google credentials file " + file + ": no \"" + f + "\"");
-    return std::unique_ptr<TokenSource>(
-        std::make_unique<AuthorizedUserSource>(Text(json, "client_id"), Text(json, "client_secret"),
-                                               Text(json, "refresh_token"), token_url(""), file));
+    return std::unique_ptr<TokenSource>(std::make_unique<AuthorizedUserSource>(
+        StringField(json, "client_id"), StringField(json, "client_secret"),
+        StringField(json, "refresh_token"), token_url(""), file));
   }
   return Status::BadConfig("Google credentials file " + file + ": \"type\" is \"" + type +
                            "\"; db_relocate reads \"service_account\" and \"authorized_user\"");

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """A local Google endpoint for tests: the OAuth 2.0 token endpoint (service-account JWT bearer
-grant, RFC 7523, and refresh-token grant, as https://oauth2.googleapis.com/token answers them)
-and the metadata server's token path, faithful to Google's public documentation ("Using OAuth 2.0
-for Server to Server Applications", "Authenticate workloads using service accounts").
+grant, RFC 7523, and refresh-token grant, as https://oauth2.googleapis.com/token answers them),
+the metadata server's token path, faithful to Google's public documentation ("Using OAuth 2.0
+for Server to Server Applications", "Authenticate workloads using service accounts"), and the
+Cloud SQL Admin API v1's instances.get and operations.get, whose every route and answer is
+checked against the API's published model (sqladmin_model.py) before it is served.
 
     /usr/bin/python3 tests/gcp_double/gcp_double.py --seed SEED.json --workdir DIR \
         [--port 0] --ready-file FILE
@@ -21,8 +23,19 @@ SEED (JSON; every key optional):
   "metadata": true,                 # serve the metadata server's token path
   "required_scopes": ["https://www.googleapis.com/auth/sqlservice.admin"],
   "token_failures": 0,              # answer this many token requests 503 first
-  "expires_in": 3599
+  "expires_in": 3599,
+  "sqladmin_model": ".cache/sqladmin/v1.ts",   # required with instances or operations
+  "instances": [{"project": "shop", "name": "orders-pg13", "region": "europe-west1",
+                 "database_version": "POSTGRES_13", "state": "RUNNABLE",
+                 "tier": "db-custom-2-7680", "flags": {"cloudsql.logical_decoding": "on"},
+                 "host": "127.0.0.1"}],
+  "operations": [{"project": "shop", "name": "op-1", "operation_type": "CREATE",
+                  "target_id": "orders-pg17", "running_polls": 2,     # RUNNING twice, then DONE
+                  "error": {"code": "ERROR_RDBMS", "message": "..."}}], # optional
+  "sqladmin_failures": 0            # answer this many Admin API calls 503 first
 }
+
+Admin API calls need a token this double issued ("Authorization: Bearer ..."), as Google's do.
 """
 import argparse
 import base64
@@ -39,6 +52,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sqladmin_model  # noqa: E402
+
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 METADATA_TOKEN = "/computeMetadata/v1/instance/service-accounts/default/token"
 
@@ -54,6 +70,16 @@ class Double:
         self.failures_left = int(seed.get("token_failures", 0))
         self.log = open(log_path, "a", buffering=1)
         self.endpoint = None
+        self.issued = set()
+        self.sqladmin_failures_left = int(seed.get("sqladmin_failures", 0))
+        self.polls = {}
+        self.model = None
+        if seed.get("instances") or seed.get("operations"):
+            path = seed.get("sqladmin_model", "")
+            if not os.path.isfile(path):
+                raise SystemExit(f"the Admin API's model {path!r} is missing: run "
+                                 "scripts/install-deps.sh (it fetches @googleapis/sqladmin)")
+            self.model = sqladmin_model.Model(path)
         self.keys = {}
         for sa in seed.get("service_accounts", []):
             self.keys[sa["client_email"]] = (
@@ -71,7 +97,10 @@ class Double:
         return False
 
     def token(self):
-        return 200, {"access_token": "ya29.double-" + secrets.token_urlsafe(24),
+        value = "ya29.double-" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.issued.add(value)
+        return 200, {"access_token": value,
                      "expires_in": int(self.seed.get("expires_in", 3599)),
                      "token_type": "Bearer"}
 
@@ -157,6 +186,106 @@ class Double:
         return self.token()
 
 
+    # -- Cloud SQL Admin API ----------------------------------------------------------------------
+
+    @staticmethod
+    def google_error(code, status, message, reason=None):
+        error = {"code": code, "message": message, "status": status}
+        if reason:
+            error["errors"] = [{"message": message, "domain": "global", "reason": reason}]
+        return code, {"error": error}
+
+    def instance_resource(self, spec):
+        project, name = spec["project"], spec["name"]
+        base = f"{self.endpoint}/v1/projects/{project}/instances/{name}"
+        return {
+            "kind": "sql#instance", "name": name, "project": project,
+            "region": spec.get("region", "us-central1"),
+            "gceZone": spec.get("region", "us-central1") + "-b",
+            "databaseVersion": spec["database_version"], "state": spec.get("state", "RUNNABLE"),
+            "backendType": "SECOND_GEN", "instanceType": "CLOUD_SQL_INSTANCE",
+            "connectionName": f"{project}:{spec.get('region', 'us-central1')}:{name}",
+            "ipAddresses": [{"type": "PRIMARY", "ipAddress": spec.get("host", "127.0.0.1")}],
+            "selfLink": base,
+            "settings": {
+                "kind": "sql#settings", "tier": spec.get("tier", "db-custom-2-7680"),
+                "settingsVersion": "1", "availabilityType": "ZONAL", "dataDiskType": "PD_SSD",
+                "dataDiskSizeGb": str(spec.get("disk_gb", 10)),
+                "databaseFlags": [{"name": k, "value": v}
+                                  for k, v in sorted(spec.get("flags", {}).items())],
+                "ipConfiguration": {"ipv4Enabled": True}},
+        }
+
+    def operation_resource(self, spec):
+        project, name = spec["project"], spec["name"]
+        with self.lock:
+            self.polls[name] = self.polls.get(name, 0) + 1
+            polls = self.polls[name]
+        running = polls <= int(spec.get("running_polls", 0))
+        body = {
+            "kind": "sql#operation", "name": name, "operationType": spec["operation_type"],
+            "status": "RUNNING" if running else "DONE", "targetId": spec["target_id"],
+            "targetProject": project, "insertTime": "2026-12-05T10:00:00.000Z",
+            "startTime": "2026-12-05T10:00:01.000Z",
+            "selfLink": f"{self.endpoint}/v1/projects/{project}/operations/{name}",
+            "targetLink": f"{self.endpoint}/v1/projects/{project}/instances/{spec['target_id']}"}
+        if not running:
+            body["endTime"] = "2026-12-05T10:05:00.000Z"
+            if spec.get("error"):
+                body["error"] = {"kind": "sql#operationErrors", "errors": [
+                    {"kind": "sql#operationError", **spec["error"]}]}
+        return body
+
+    def sqladmin(self, verb, path, headers):
+        auth = headers.get("Authorization", "")
+        with self.lock:
+            known = auth.startswith("Bearer ") and auth[len("Bearer "):] in self.issued
+        if not known:
+            self.note(f"sqladmin {verb} {path} 401")
+            return self.google_error(
+                401, "UNAUTHENTICATED", "Request had invalid authentication credentials. "
+                "Expected OAuth 2 access token, login cookie or other valid authentication "
+                "credential.")
+        template = self.model.route(verb, path.split("?")[0]) if self.model else None
+        if template is None:
+            return self.google_error(404, "NOT_FOUND", f"Method not found: {verb} {path}")
+        with self.lock:
+            fail = self.sqladmin_failures_left > 0
+            self.sqladmin_failures_left -= int(fail)
+        if fail:
+            self.note(f"sqladmin {verb} {path} 503 (injected)")
+            return self.google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
+        parts = path.split("?")[0].strip("/").split("/")
+        status, body, schema = 404, None, None
+        if template == "/v1/projects/{project}/instances/{instance}" and verb == "GET":
+            for spec in self.seed.get("instances", []):
+                if spec["project"] == parts[2] and spec["name"] == parts[4]:
+                    status, body, schema = 200, self.instance_resource(spec), "DatabaseInstance"
+            if body is None:
+                status, body = self.google_error(404, "NOT_FOUND",
+                                                 "The Cloud SQL instance does not exist.",
+                                                 "instanceDoesNotExist")
+        elif template == "/v1/projects/{project}/operations/{operation}" and verb == "GET":
+            for spec in self.seed.get("operations", []):
+                if spec["project"] == parts[2] and spec["name"] == parts[4]:
+                    status, body, schema = 200, self.operation_resource(spec), "Operation"
+            if body is None:
+                status, body = self.google_error(404, "NOT_FOUND", "The operation does not exist.",
+                                                 "operationDoesNotExist")
+        else:
+            status, body = self.google_error(501, "UNIMPLEMENTED",
+                                             f"the double does not serve {verb} {template}")
+        if schema:
+            problems = self.model.problems(body, schema)
+            if problems:
+                self.note(f"sqladmin {verb} {path} 500 answer off the model: {problems}")
+                return self.google_error(500, "INTERNAL",
+                                         "the double's answer is off the published model: " +
+                                         "; ".join(problems))
+        self.note(f"sqladmin {verb} {path} {status}")
+        return status, body
+
+
 def make_handler(double):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -184,6 +313,8 @@ def make_handler(double):
         def do_GET(self):
             if self.path.split("?")[0] == METADATA_TOKEN:
                 self.reply(*double.metadata(self.headers))
+            elif self.path.startswith("/v1/"):
+                self.reply(*double.sqladmin("GET", self.path, self.headers))
             else:
                 self.reply(404, {"error": "not found"})
 

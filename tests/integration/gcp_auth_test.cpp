@@ -1,7 +1,9 @@
-// Google credentials against the Google double (tests/gcp_double/gcp_double.py), which checks
-// every assertion's RS256 signature with the service account's public key and its claims as
-// Google's token endpoint does: a service account key, a user's refresh token, the metadata
-// server, refresh before expiry, retries, and files that cannot be used.
+// Google credentials and the Cloud SQL Admin API client against the Google double
+// (tests/gcp_double/gcp_double.py), which checks every assertion's RS256 signature with the
+// service account's public key and its claims as Google's token endpoint does, and every Admin
+// API route and answer against the API's published model: a service account key, a user's
+// refresh token, the metadata server, refresh before expiry, retries, files that cannot be used;
+// instances and operations read, waited for, missing, failed.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gcp/credentials.h"
+#include "gcp/sqladmin.h"
 #include "harness/cluster.h"
 #include "harness/double_process.h"
 #include "harness/rsa_key.h"
@@ -22,7 +25,8 @@ class GcpAuthTest : public ::testing::Test {
  protected:
   void SetUp() override { key_ = test::NewRsaKeyPair(); }
 
-  void StartDouble(nlohmann::json seed = nlohmann::json::object()) {
+  // `seed` with the test's service account, user and required scopes.
+  nlohmann::json WithAccounts(nlohmann::json seed) const {
     seed["service_accounts"] = {
         {{"client_email", kEmail}, {"private_key_id", "k1"}, {"public_key_pem", key_.public_pem}}};
     seed["authorized_users"] = {{{"client_id", "cid.apps.googleusercontent.com"},
@@ -30,8 +34,12 @@ class GcpAuthTest : public ::testing::Test {
                                  {"refresh_token", "1//refresh-token"}}};
     seed["required_scopes"] = {"https://www.googleapis.com/auth/sqlservice.admin",
                                "https://www.googleapis.com/auth/logging.read"};
-    auto d =
-        test::DoubleProcess::Launch("tests/gcp_double/gcp_double.py", seed, "the Google double");
+    return seed;
+  }
+
+  void StartDouble(const nlohmann::json& seed = nlohmann::json::object()) {
+    auto d = test::DoubleProcess::Launch("tests/gcp_double/gcp_double.py", WithAccounts(seed),
+                                         "the Google double");
     ASSERT_TRUE(d.ok()) << d.message();
     double_ = std::move(*d);
   }
@@ -166,6 +174,116 @@ TEST_F(GcpAuthTest, FilesThatCannotBeUsedNameTheFieldAtFault) {
   auto missing = Find((tmp_.path() / "absent.json").string());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.message().find("absent.json"), std::string::npos) << missing.message();
+}
+
+class GcpSqlAdminTest : public GcpAuthTest {
+ protected:
+  void SetUp() override {
+    GcpAuthTest::SetUp();
+    seed_["sqladmin_model"] = std::string(DBR_SOURCE_DIR) + "/.cache/sqladmin/v1.ts";
+    seed_["instances"] = {
+        {{"project", "shop"},
+         {"name", "orders-pg13"},
+         {"region", "europe-west1"},
+         {"database_version", "POSTGRES_13"},
+         {"state", "RUNNABLE"},
+         {"tier", "db-custom-2-7680"},
+         {"flags", {{"cloudsql.logical_decoding", "on"}, {"max_wal_senders", "20"}}},
+         {"host", "10.1.2.3"}}};
+    seed_["operations"] = {{{"project", "shop"},
+                            {"name", "op-create"},
+                            {"operation_type", "CREATE"},
+                            {"target_id", "orders-pg17"},
+                            {"running_polls", 2}},
+                           {{"project", "shop"},
+                            {"name", "op-failed"},
+                            {"operation_type", "CREATE"},
+                            {"target_id", "orders-pg17"},
+                            {"error", {{"code", "ERROR_RDBMS"}, {"message", "disk full"}}}}};
+  }
+
+  // An Admin API client with the service account's tokens.
+  void Connect() {
+    ASSERT_NO_FATAL_FAILURE(StartDouble(seed_));
+    auto source = Find(ServiceAccountFile(key_.private_pem));
+    ASSERT_TRUE(source.ok()) << source.message();
+    tokens_ = std::make_unique<TokenCache>(std::move(*source));
+    admin_ = std::make_unique<SqlAdmin>(double_->endpoint(), *tokens_);
+  }
+
+  nlohmann::json seed_;
+  std::unique_ptr<TokenCache> tokens_;
+  std::unique_ptr<SqlAdmin> admin_;
+};
+
+TEST_F(GcpSqlAdminTest, AnInstanceIsReadAsTheApiDescribesIt) {
+  seed_["sqladmin_failures"] = 2;  // retried
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  auto instance = admin_->GetInstance("shop", "orders-pg13");
+  ASSERT_TRUE(instance.ok()) << instance.message();
+  ASSERT_TRUE(instance->has_value());
+  const SqlInstance& i = **instance;
+  EXPECT_EQ(i.name, "orders-pg13");
+  EXPECT_EQ(i.region, "europe-west1");
+  EXPECT_EQ(i.database_version, "POSTGRES_13");
+  EXPECT_EQ(i.state, "RUNNABLE");
+  EXPECT_EQ(i.tier, "db-custom-2-7680");
+  EXPECT_EQ(i.primary_ip, "10.1.2.3");
+  EXPECT_EQ(i.flags, (std::map<std::string, std::string>{{"cloudsql.logical_decoding", "on"},
+                                                         {"max_wal_senders", "20"}}));
+  auto missing = admin_->GetInstance("shop", "orders-pg99");
+  ASSERT_TRUE(missing.ok()) << missing.message();
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(GcpSqlAdminTest, OperationsAreWaitedForAndTheirErrorsNamed) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  auto done = admin_->WaitForOperation("shop", "op-create", std::chrono::seconds(30),
+                                       std::chrono::milliseconds(50));
+  ASSERT_TRUE(done.ok()) << done.message();
+  EXPECT_EQ(done->status, "DONE");
+  EXPECT_EQ(done->target_id, "orders-pg17");
+  auto failed = admin_->WaitForOperation("shop", "op-failed", std::chrono::seconds(30),
+                                         std::chrono::milliseconds(50));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.message(),
+            "Cloud SQL operation op-failed (CREATE of orders-pg17) failed: ERROR_RDBMS: disk full");
+  auto unknown = admin_->GetOperation("shop", "op-none");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.message(), "Cloud SQL operation op-none does not exist");
+}
+
+TEST_F(GcpSqlAdminTest, AnOperationThatDoesNotEndInTimeSaysWhereItIs) {
+  seed_["operations"][0]["running_polls"] = 1000;
+  ASSERT_NO_FATAL_FAILURE(Connect());
+  auto late = admin_->WaitForOperation("shop", "op-create", std::chrono::milliseconds(300),
+                                       std::chrono::milliseconds(50));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.message().rfind("Cloud SQL operation op-create (CREATE of orders-pg17) is still "
+                                 "RUNNING after",
+                                 0),
+            0u)
+      << late.message();
+}
+
+TEST_F(GcpSqlAdminTest, ATokenGoogleDidNotIssueIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartDouble(seed_));
+  // A token of another double: valid in form, unknown here.
+  auto other =
+      test::DoubleProcess::Launch("tests/gcp_double/gcp_double.py",
+                                  WithAccounts(nlohmann::json::object()), "another Google double");
+  ASSERT_TRUE(other.ok()) << other.message();
+  auto source = FindCredentials({ServiceAccountFile(key_.private_pem), (*other)->endpoint()},
+                                [](const std::string&) { return std::nullopt; });
+  ASSERT_TRUE(source.ok()) << source.message();
+  TokenCache tokens(std::move(*source));
+  SqlAdmin admin(double_->endpoint(), tokens);
+  auto instance = admin.GetInstance("shop", "orders-pg13");
+  ASSERT_FALSE(instance.ok());
+  EXPECT_EQ(instance.message(),
+            "Cloud SQL Admin API GET /v1/projects/shop/instances/orders-pg13: UNAUTHENTICATED: "
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+            "cookie or other valid authentication credential.");
 }
 
 }  // namespace
