@@ -88,7 +88,7 @@ TEST_F(GcpAuthTest, ServiceAccountKeyGetsATokenRefreshedBeforeItExpires) {
   TokenCache cache(std::move(*source));
   auto first = cache.Get();
   ASSERT_TRUE(first.ok()) << first.message();
-  EXPECT_EQ(first->rfind("ya29.", 0), 0u) << *first;
+  EXPECT_TRUE(first->starts_with("ya29.")) << *first;
   auto now = std::chrono::system_clock::now();
   EXPECT_EQ(*cache.Get(now + std::chrono::minutes(50)), *first);  // 10 minutes left: kept
   auto renewed = cache.Get(now + std::chrono::minutes(56));       // under 5 left: renewed
@@ -151,10 +151,8 @@ TEST_F(GcpAuthTest, TheMetadataServerServesWhenNoFileIsFound) {
   ASSERT_TRUE(nowhere.ok());
   auto none = (*nowhere)->Fetch();
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.message().rfind("no Google credentials: gcp.credentials_file and "
-                                 "GOOGLE_APPLICATION_CREDENTIALS are unset",
-                                 0),
-            0u)
+  EXPECT_TRUE(none.message().starts_with(
+      "no Google credentials: gcp.credentials_file and GOOGLE_APPLICATION_CREDENTIALS are unset"))
       << none.message();
 }
 
@@ -259,10 +257,8 @@ TEST_F(GcpSqlAdminTest, AnOperationThatDoesNotEndInTimeSaysWhereItIs) {
   auto late = admin_->WaitForOperation("shop", "op-create", std::chrono::milliseconds(300),
                                        std::chrono::milliseconds(50));
   ASSERT_FALSE(late.ok());
-  EXPECT_EQ(late.message().rfind("Cloud SQL operation op-create (CREATE of orders-pg17) is still "
-                                 "RUNNING after",
-                                 0),
-            0u)
+  EXPECT_TRUE(late.message().starts_with(
+      "Cloud SQL operation op-create (CREATE of orders-pg17) is still RUNNING after"))
       << late.message();
 }
 
