@@ -702,6 +702,15 @@ TEST_F(RdsMajorTest, AMasterUserWithoutSuperuserRelocatesALiveSource) {
   EXPECT_NE(no_admin.out.find("no line for cutover.admin_user admin"), std::string::npos)
       << no_admin.out;
   std::ofstream(users) << "\"admin\" \"adminpw\"\n\"app\" \"apppw\"\n";
+  // The return replication at the cut-over subscribes on the source: without
+  // pg_create_subscription there, check says so before anything is made.
+  ASSERT_TRUE(src_->Exec("REVOKE pg_create_subscription FROM admin").ok());
+  CommandResult no_subscription = Run("check", config);
+  EXPECT_EQ(no_subscription.exit_code, 1) << no_subscription.out;
+  EXPECT_NE(no_subscription.out.find("pg_create_subscription (the return replication"),
+            std::string::npos)
+      << no_subscription.out;
+  ASSERT_TRUE(src_->Exec("GRANT pg_create_subscription TO admin").ok());
   // The managed PgBouncer `run` starts is stopped at the end, whatever happened.
   std::shared_ptr<void> stop_proxy(nullptr, [&](void*) {
     CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()}, Env());
