@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "gcp/google_error.h"
 #include "gcp/json_field.h"
 #include "gcp/jwt.h"
 #include "util/files.h"
@@ -32,22 +33,9 @@ std::string FormValue(std::string_view s) {
 
 // An OAuth 2.0 token response, or the error the endpoint gave ("invalid_grant: ...").
 Result<AccessToken> ParseToken(const HttpResponse& r, const std::string& who) {
+  if (r.status != 200)
+    return GoogleFailure(r, fmt::format("{} got no access token: {}", who, GoogleErrorText(r)));
   auto json = nlohmann::json::parse(r.body, nullptr, false);
-  if (r.status != 200) {
-    std::string why = fmt::format("HTTP {}", r.status);
-    if (json.is_object() && json.contains("error")) {
-      const auto& e = json["error"];
-      // OAuth endpoints answer {"error": "invalid_grant", "error_description": "..."}, Google
-      // APIs {"error": {"message": "...", "status": "..."}}.
-      const std::string code = e.is_string() ? e.get<std::string>() : e.value("status", "");
-      const std::string text =
-          e.is_string() ? json.value("error_description", "") : e.value("message", "");
-      why = text.empty() ? code : code + ": " + text;
-    }
-    std::string message = fmt::format("{} got no access token: {}", who, why);
-    if (r.status == 429 || r.status >= 500) return Status::Unavailable(std::move(message));
-    return Status::Error(std::move(message));
-  }
   if (!json.is_object() || !json.contains("access_token") || !json["access_token"].is_string() ||
       !json.contains("expires_in") || !json["expires_in"].is_number())
     return Status::Error(who + " got a token response without access_token and expires_in");

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gcp/google_error.h"
 #include "gcp/json_field.h"
 #include "util/http.h"
 #include "util/log.h"
@@ -14,17 +15,6 @@ namespace dbr::gcp {
 namespace {
 
 constexpr const char* kGoogleEndpoint = "https://sqladmin.googleapis.com";
-
-// Google's error body: {"error": {"code": 404, "message": "...", "status": "NOT_FOUND"}}.
-std::string ErrorOf(const HttpResponse& r) {
-  auto json = nlohmann::json::parse(r.body, nullptr, false);
-  if (json.is_object() && json.contains("error") && json["error"].is_object()) {
-    const auto& e = json["error"];
-    const std::string status = StringField(e, "status"), message = StringField(e, "message");
-    if (!status.empty() || !message.empty()) return status + ": " + message;
-  }
-  return fmt::format("HTTP {}", r.status);
-}
 
 SqlInstance ParseInstance(const nlohmann::json& json) {
   SqlInstance out{StringField(json, "name"),
@@ -84,9 +74,7 @@ Result<std::optional<std::string>> SqlAdmin::Get(const std::string& path) {
           body.reset();
           return Status::Ok();
         }
-        std::string message = what + ": " + ErrorOf(*sent);
-        if (sent->status == 429 || sent->status >= 500) return Status::Unavailable(message);
-        return Status::Error(message);
+        return GoogleFailure(*sent, what + ": " + GoogleErrorText(*sent));
       },
       [](const Status& failed) { return failed.is_unavailable(); });
   if (!st.ok()) return st;
