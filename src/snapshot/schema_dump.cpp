@@ -131,11 +131,14 @@ Status GrantExistingSchemaPrivileges(pg::Connection& src, pg::Connection& dst,
      WHERE n.nspname = ANY($1::text[]) AND r.rolname NOT LIKE 'pg\_%' ORDER BY 1, 2, 3)sql",
                           {pg::TextArrayLiteral(schemas)});
   if (!grants.ok()) return grants.status();
+  auto there = dst.Query("SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[])",
+                         {pg::TextArrayLiteral(schemas)});
+  if (!there.ok()) return there.status();
+  std::set<std::string> existing;
+  for (int i = 0; i < there->rows(); ++i) existing.insert(there->Get(i, 0));
   for (int i = 0; i < grants->rows(); ++i) {
     const std::string schema = grants->Get(i, 0);
-    auto there = dst.QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {schema});
-    if (!there.ok()) return there.status();
-    if (*there == "0") continue;
+    if (!existing.count(schema)) continue;
     DBR_RETURN_IF_ERROR(
         dst.Exec(fmt::format("GRANT {} ON SCHEMA {} TO {}", grants->Get(i, 2),
                              pg::QuoteIdent(schema), pg::QuoteIdent(grants->Get(i, 1))))
