@@ -61,7 +61,8 @@ class LogicalCopySource : public SnapshotSource {
                "building indexes and constraints (pg_dump's post-data part, {} jobs; {} built "
                "with their tables' rows)",
                ctx.Jobs(), built.size());
-           DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, "post-data",
+           DBR_ASSIGN_OR_RETURN(const std::string* toc, Toc(*pg_restore, archive));
+           DBR_RETURN_IF_ERROR(RestoreSection(ctx.config, *pg_restore, archive, *toc, "post-data",
                                               ctx.Jobs(), indexes_interrupted, *ctx.dst, built));
            DBR_RETURN_IF_ERROR(RefreshMaterializedViews(*ctx.src, *ctx.dst, ctx.config).status());
            return SnapshotPhase::kAnalyze;
@@ -98,16 +99,28 @@ class LogicalCopySource : public SnapshotSource {
               ctx.exported_snapshot);
     DBR_RETURN_IF_ERROR(DumpSchema(ctx.config, pg_dump, ctx.exported_snapshot, scope.schemas,
                                    scope.ExcludedTablesAndSequences(), archive));
+    toc_.reset();  // a new archive
+    DBR_ASSIGN_OR_RETURN(const std::string* toc, Toc(pg_restore, archive));
     log::info("restoring tables, types and functions (pg_dump's pre-data part) on the destination");
-    return RestoreSection(ctx.config, pg_restore, archive, "pre-data", 1, false, *ctx.dst);
+    return RestoreSection(ctx.config, pg_restore, archive, *toc, "pre-data", 1, false, *ctx.dst);
+  }
+
+  // The archive's table of contents (listed once per process and archive).
+  Result<const std::string*> Toc(const pg::PgTool& pg_restore,
+                                 const std::filesystem::path& archive) {
+    if (!toc_) {
+      DBR_ASSIGN_OR_RETURN(std::string listed, ArchiveToc(pg_restore, archive));
+      toc_ = std::move(listed);
+    }
+    return &*toc_;
   }
 
   // The archive's index entries by table (planned once per process).
   Result<const TableIndexes*> Indexes(RunContext& ctx, const pg::PgTool& pg_restore,
                                       const std::filesystem::path& archive) {
     if (!indexes_) {
-      DBR_ASSIGN_OR_RETURN(const std::string toc, ArchiveToc(pg_restore, archive));
-      DBR_ASSIGN_OR_RETURN(TableIndexes planned, TableIndexes::Plan(*ctx.src, toc));
+      DBR_ASSIGN_OR_RETURN(const std::string* toc, Toc(pg_restore, archive));
+      DBR_ASSIGN_OR_RETURN(TableIndexes planned, TableIndexes::Plan(*ctx.src, *toc));
       indexes_ = std::move(planned);
     }
     return &*indexes_;
@@ -203,6 +216,7 @@ class LogicalCopySource : public SnapshotSource {
     });
   }
 
+  std::optional<std::string> toc_;
   std::optional<TableIndexes> indexes_;
   std::mutex mu_;
   size_t early_lists_ = 0;

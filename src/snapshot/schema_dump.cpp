@@ -229,11 +229,11 @@ Status RestoreEntries(const Config& config, const pg::PgTool& pg_restore,
 }
 
 Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
-                      const std::filesystem::path& archive, const std::string& section, int jobs,
-                      bool resuming, pg::Connection& dst, const std::set<std::string>& built) {
+                      const std::filesystem::path& archive, const std::string& toc,
+                      const std::string& section, int jobs, bool resuming, pg::Connection& dst,
+                      const std::set<std::string>& built) {
   // The table of contents, minus what exists on every database (the public schema), is
   // handled apart (extensions) or was built already.
-  DBR_ASSIGN_OR_RETURN(const std::string toc, ArchiveToc(pg_restore, archive));
   auto existing = ExistingSchemaEntries(dst);
   if (!existing.ok()) return existing.status();
   existing->insert(built.begin(), built.end());

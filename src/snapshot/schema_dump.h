@@ -35,13 +35,14 @@ Status DumpSchema(const Config& config, const pg::PgTool& pg_dump, const std::st
                   const std::vector<std::string>& schemas,
                   const std::vector<RelationName>& excluded, const std::filesystem::path& archive);
 
-// Restores one section ("pre-data" or "post-data") of the archive into the destination, but
-// the entries (by description) in `built`. pre-data runs in one transaction (all or nothing);
-// post-data runs `jobs` in parallel and, when `resuming`, accepts objects that an interrupted
-// earlier attempt already created.
+// Restores one section ("pre-data" or "post-data") of the archive, whose table of contents is
+// `toc` (ArchiveToc), into the destination, but the entries (by description) in `built`.
+// pre-data runs in one transaction (all or nothing); post-data runs `jobs` in parallel and,
+// when `resuming`, accepts objects that an interrupted earlier attempt already created.
 Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
-                      const std::filesystem::path& archive, const std::string& section, int jobs,
-                      bool resuming, pg::Connection& dst, const std::set<std::string>& built = {});
+                      const std::filesystem::path& archive, const std::string& toc,
+                      const std::string& section, int jobs, bool resuming, pg::Connection& dst,
+                      const std::set<std::string>& built = {});
 
 // The archive's table of contents (`pg_restore --list`).
 Result<std::string> ArchiveToc(const pg::PgTool& pg_restore, const std::filesystem::path& archive);
