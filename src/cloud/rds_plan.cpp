@@ -191,7 +191,7 @@ class Planner {
   // How the version changes, and what that means while it does.
   void AddMethod() {
     const std::string& from = plan_.source.engine_version;
-    if (plan_.method == RdsUpgradeMethod::kSnapshot)
+    if (plan_.method == UpgradeMethod::kSnapshot)
       return (void)Add(
           "upgrade method", true,
           fmt::format("snapshot: ModifyDBSnapshot upgrades the snapshot of {} ({} hop(s): {}), "
@@ -208,7 +208,7 @@ class Planner {
   void CheckParameterGroup() {
     const char* name = "RDS parameter group";
     const bool same_major = MajorOf(plan_.target_version) == MajorOf(plan_.source.engine_version);
-    const bool upgrade_instance = plan_.method == RdsUpgradeMethod::kInstance && !same_major;
+    const bool upgrade_instance = plan_.method == UpgradeMethod::kInstance && !same_major;
     std::string group = up_.parameter_group;
     if (group.empty()) {
       if (!same_major)
@@ -302,7 +302,7 @@ class Planner {
         up_.instance_class.empty() ? plan_.source.instance_class : up_.instance_class;
     // Method instance: the class runs every version from the source's to the target.
     std::vector<std::string> versions{plan_.target_version};
-    if (plan_.method == RdsUpgradeMethod::kInstance) {
+    if (plan_.method == UpgradeMethod::kInstance) {
       versions = {plan_.source.engine_version};
       versions.insert(versions.end(), plan_.hops.begin(), plan_.hops.end());
     }

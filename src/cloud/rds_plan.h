@@ -30,7 +30,7 @@ struct RdsFinding {
 
 struct RdsPlan {
   aws::DbInstance source;
-  RdsUpgradeMethod method = RdsUpgradeMethod::kInstance;
+  UpgradeMethod method = UpgradeMethod::kInstance;
   std::string target_version;     // the engine version the new instance runs
   std::vector<std::string> hops;  // the upgrade's targets in order; empty: same version
   // Method instance: the restore is at the source's version with the source's parameter group

@@ -166,7 +166,7 @@ class RdsSnapshotSource : public SnapshotSource {
     st.lsn_after = *after;
     log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
               st.lsn_after);
-    return st.method == NameOf(RdsUpgradeMethod::kSnapshot) ? RdsPhase::kUpgrade
+    return st.method == NameOf(UpgradeMethod::kSnapshot) ? RdsPhase::kUpgrade
                                                             : AfterSnapshotUpgrade();
   }
 
@@ -174,7 +174,7 @@ class RdsSnapshotSource : public SnapshotSource {
     return plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt;
   }
   bool UpgradesInstance(const RunContext& ctx) const {
-    return ctx.state.rds.method != NameOf(RdsUpgradeMethod::kSnapshot) &&
+    return ctx.state.rds.method != NameOf(UpgradeMethod::kSnapshot) &&
            !ctx.state.rds.hops.empty();
   }
 
@@ -271,7 +271,7 @@ class RdsSnapshotSource : public SnapshotSource {
   // recovery the source's major ran on AWS's upgrade host, before the restore.
   bool SnapshotUpgradedAcrossMajors(const RunContext& ctx) const {
     const RdsState& st = ctx.state.rds;
-    return st.method == NameOf(RdsUpgradeMethod::kSnapshot) && !st.hops.empty() &&
+    return st.method == NameOf(UpgradeMethod::kSnapshot) && !st.hops.empty() &&
            MajorOf(st.hops.back()) != MajorOf(plan_.source.engine_version);
   }
 

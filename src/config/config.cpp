@@ -54,7 +54,7 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
 
   const fs::path base = BaseDir(origin);
   ResolvePaths(ConfigFields(), config, base);
-  DeriveDefaults(config, base);
+  DeriveDefaults(config, file, base);
   return config;
 }
 

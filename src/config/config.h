@@ -1,6 +1,6 @@
 // The configuration schema. Names and defaults of `provider`, `force`, `log_level` and the
-// `aws`, `src`, `dst` and `upgrade` blocks are fixed (see docs/configuration.md); the engine's
-// own knobs (`jobs`, `sequence_gap`, ...) sit at the top level beside them.
+// `aws`, `gcp`, `src`, `dst` and `upgrade` blocks are fixed (see docs/configuration.md); the
+// engine's own knobs (`jobs`, `sequence_gap`, ...) sit at the top level beside them.
 #pragma once
 
 #include <cstdint>
@@ -9,17 +9,21 @@
 #include <vector>
 
 #include "aws/aws_config.h"
+#include "gcp/gcp_config.h"
 #include "util/enum_names.h"
 #include "util/status.h"
 
 namespace dbr {
 
 // The config's choices, written in the file by the names of their EnumNames tables below.
-enum class Provider { kRds, kPostgres };  // rds: Amazon RDS instances; postgres: servers you run
+// rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres: servers you run
+enum class Provider { kRds, kPostgres, kCloudSql };
 enum class DdlMode { kDetect, kReplicate };
-// instance: restore the snapshot at the source's version, then upgrade that instance
-// (ModifyDBInstance); snapshot: upgrade the snapshot (ModifyDBSnapshot), then restore it.
-enum class RdsUpgradeMethod { kInstance, kSnapshot };
+// How the destination is made. rds: `instance` restores the snapshot at the source's version,
+// then upgrades that instance (ModifyDBInstance); `snapshot` upgrades the snapshot
+// (ModifyDBSnapshot), then restores it. cloudsql: `logical` creates a new instance at the target
+// version and copies logically; `clone` clones the source, then upgrades the clone in place.
+enum class UpgradeMethod { kInstance, kSnapshot, kLogical, kClone };
 enum class ProxyType { kPgBouncer, kHaproxy };
 // read_only: the old side's application roles become read-only at a switch; none: nothing.
 enum class FenceMode { kReadOnly, kNone };
@@ -28,7 +32,9 @@ template <>
 struct EnumNames<Provider> {
   static constexpr std::string_view kWhat = "provider";
   static constexpr std::pair<Provider, std::string_view> kTable[] = {
-      {Provider::kRds, "rds"}, {Provider::kPostgres, "postgres"}};
+      {Provider::kRds, "rds"},
+      {Provider::kPostgres, "postgres"},
+      {Provider::kCloudSql, "cloudsql"}};
 };
 template <>
 struct EnumNames<DdlMode> {
@@ -37,10 +43,13 @@ struct EnumNames<DdlMode> {
       {DdlMode::kDetect, "detect"}, {DdlMode::kReplicate, "replicate"}};
 };
 template <>
-struct EnumNames<RdsUpgradeMethod> {
+struct EnumNames<UpgradeMethod> {
   static constexpr std::string_view kWhat = "upgrade.method";
-  static constexpr std::pair<RdsUpgradeMethod, std::string_view> kTable[] = {
-      {RdsUpgradeMethod::kInstance, "instance"}, {RdsUpgradeMethod::kSnapshot, "snapshot"}};
+  static constexpr std::pair<UpgradeMethod, std::string_view> kTable[] = {
+      {UpgradeMethod::kInstance, "instance"},
+      {UpgradeMethod::kSnapshot, "snapshot"},
+      {UpgradeMethod::kLogical, "logical"},
+      {UpgradeMethod::kClone, "clone"}};
 };
 template <>
 struct EnumNames<ProxyType> {
@@ -75,7 +84,7 @@ struct ServerConfig {
 struct UpgradeConfig {
   std::string subnet_group;
   std::string engine_version;
-  RdsUpgradeMethod method = RdsUpgradeMethod::kInstance;
+  UpgradeMethod method = UpgradeMethod::kInstance;  // unset: the provider's first (DeriveDefaults)
   std::string kms_id;
   std::vector<std::string> security_groups;
   std::string parameter_group;
@@ -88,9 +97,11 @@ struct UpgradeConfig {
   std::string password;  // empty: generated per run, kept in the 0600 state file
   std::string vpc_id;
   std::string ca_identifier;
-  bool keep_snapshots = false;       // keep the intermediate snapshots after a successful run
-  bool allow_source_reboot = false;  // may turn on rds.logical_replication and reboot the source
-  int64_t wait_timeout = 86400;      // seconds any one AWS wait (snapshot, restore) may take
+  bool keep_snapshots = false;        // keep the intermediate snapshots after a successful run
+  bool allow_source_reboot = false;   // may turn on rds.logical_replication and reboot the source
+  bool allow_source_restart = false;  // cloudsql: may turn on cloudsql.logical_decoding (restart)
+  std::string tier;                   // cloudsql: machine tier; empty: the source's
+  int64_t wait_timeout = 86400;       // seconds any one AWS wait (snapshot, restore) may take
 };
 
 // The proxy the application connects through, and how cut-over and rollback move it (issue #4).
@@ -138,6 +149,7 @@ struct Config {
   bool force = false;
   std::string log_level = "info";
   AwsConfig aws;
+  GcpConfig gcp;
   ServerConfig src;
   ServerConfig dst;
   UpgradeConfig upgrade;

@@ -51,7 +51,7 @@ const ListShape kPatternList = {.single_ok = true, .expected = "a pattern or a l
 
 // clang-format off
 const std::vector<FieldSpec> kFields = {
-  {"provider", Text<&Config::provider>({.quote_choices = true}), {}, "rds: Amazon RDS instances; postgres: servers you run (dst.host required)"},
+  {"provider", Text<&Config::provider>({.quote_choices = true}), {}, "rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres: servers you run (dst.host required)"},
   {"force", Bool<&Config::force>(), {}, "Let overridable pre-flight FAILs through (REPLICA IDENTITY FULL, ...)"},
   {"log_level", Text<&Config::log_level>({.choices = {"debug", "info", "warn", "error", "fatal"}}), {}, "Log detail; --log-level overrides it"},
 
@@ -60,6 +60,12 @@ const std::vector<FieldSpec> kFields = {
   {"aws.region", Text<&Config::aws, &AwsConfig::region>(), {}, "AWS region"},
   {"aws.endpoint_url", Text<&Config::aws, &AwsConfig::endpoint_url>(), {}, "Alternative API endpoint (an emulator); empty: AWS"},
 
+  {"gcp", Block(), {}, "Google Cloud access (provider cloudsql)"},
+  {"gcp.project", Text<&Config::gcp, &GcpConfig::project>(), {}, "Google Cloud project of the instances; required with provider cloudsql"},
+  {"gcp.region", Text<&Config::gcp, &GcpConfig::region>(), "the source instance's region", "Region of the new instance"},
+  {"gcp.credentials_file", Text<&Config::gcp, &GcpConfig::credentials_file>({.path = true}), "$GOOGLE_APPLICATION_CREDENTIALS, then gcloud's application_default_credentials.json, then the metadata server", "Service-account key or authorized-user JSON"},
+  {"gcp.endpoint_url", Text<&Config::gcp, &GcpConfig::endpoint_url>(), {}, "One base URL for the Admin API, OAuth2 and Logging (an emulator); empty: Google"},
+
   {"src", Block(), {}, "The source database"},
   {"src.user", Text<&Config::src, &ServerConfig::user>({.non_empty = true}), {}, "User to connect as"},
   {"src.password", Password<&Config::src, &ServerConfig::password>(), {}, "Password of src.user; prefer ${ENV_VAR}"},
@@ -67,7 +73,7 @@ const std::vector<FieldSpec> kFields = {
   {"src.name", Text<&Config::src, &ServerConfig::name>({.non_empty = true}), {}, "Database name"},
   {"src.port", Int<&Config::src, &ServerConfig::port>(1, 65535), {}, "Server port"},
   {"src.host", Text<&Config::src, &ServerConfig::host>(), {}, "Server host name or address"},
-  {"src.instance_id", Text<&Config::src, &ServerConfig::instance_id>(), {}, "RDS DB instance identifier; required with provider rds"},
+  {"src.instance_id", Text<&Config::src, &ServerConfig::instance_id>(), {}, "RDS DB instance identifier or Cloud SQL instance name; required with provider rds and cloudsql"},
   {"src.sslmode", Text<&Config::src, &ServerConfig::sslmode>({.choices = kSslModes}), {}, "libpq's sslmode, for db_relocate, pg_dump and the subscription"},
   {"src.sslrootcert", Text<&Config::src, &ServerConfig::sslrootcert>({.path = true}), {}, "CA bundle for verify-ca/verify-full (the destination must read it too)"},
 
@@ -78,14 +84,14 @@ const std::vector<FieldSpec> kFields = {
   {"dst.name", Text<&Config::dst, &ServerConfig::name>({.non_empty = true}), From("src.name"), "As for src"},
   {"dst.port", Int<&Config::dst, &ServerConfig::port>(1, 65535), From("src.port"), "As for src"},
   {"dst.host", Text<&Config::dst, &ServerConfig::host>(), {}, "Destination host; required with provider postgres"},
-  {"dst.instance_id", Text<&Config::dst, &ServerConfig::instance_id>(), {}, "RDS DB instance identifier of the destination"},
+  {"dst.instance_id", Text<&Config::dst, &ServerConfig::instance_id>(), {}, "RDS DB instance identifier, or Cloud SQL instance name (default <src.instance_id>-pg<major>), of the destination"},
   {"dst.sslmode", Text<&Config::dst, &ServerConfig::sslmode>({.choices = kSslModes}), From("src.sslmode"), "As for src"},
   {"dst.sslrootcert", Text<&Config::dst, &ServerConfig::sslrootcert>({.path = true}), From("src.sslrootcert"), "As for src"},
 
-  {"upgrade", Block(), {}, "The RDS instance to create (provider rds)"},
+  {"upgrade", Block(), {}, "The instance to create (provider rds and cloudsql)"},
   {"upgrade.subnet_group", Text<&Config::upgrade, &UpgradeConfig::subnet_group>(), {}, "DB subnet group of the new instance"},
   {"upgrade.engine_version", Text<&Config::upgrade, &UpgradeConfig::engine_version>({.format = &kVersion}), {}, "Target PostgreSQL version, e.g. \"17\" or \"16.4\""},
-  {"upgrade.method", Text<&Config::upgrade, &UpgradeConfig::method>(), {}, "How the major version changes: instance (the restored instance is upgraded by ModifyDBInstance) or snapshot (the snapshot by ModifyDBSnapshot)"},
+  {"upgrade.method", Text<&Config::upgrade, &UpgradeConfig::method>(), "instance (rds), logical (cloudsql)", "How the destination is made. rds: instance (the restored instance is upgraded by ModifyDBInstance) or snapshot (the snapshot by ModifyDBSnapshot); cloudsql: logical (a new instance, copied logically) or clone (a clone of the source, upgraded in place)"},
   {"upgrade.kms_id", Text<&Config::upgrade, &UpgradeConfig::kms_id>(), {}, "KMS key for storage encryption"},
   {"upgrade.security_groups", List<&Config::upgrade, &UpgradeConfig::security_groups>(), {}, "VPC security group IDs (a list even for one)"},
   {"upgrade.parameter_group", Text<&Config::upgrade, &UpgradeConfig::parameter_group>(), {}, "DB parameter group"},
@@ -100,7 +106,9 @@ const std::vector<FieldSpec> kFields = {
   {"upgrade.ca_identifier", Text<&Config::upgrade, &UpgradeConfig::ca_identifier>(), {}, "RDS certificate authority, e.g. rds-ca-rsa2048-g1"},
   {"upgrade.keep_snapshots", Bool<&Config::upgrade, &UpgradeConfig::keep_snapshots>(), {}, "Keep the intermediate snapshots after a successful run"},
   {"upgrade.allow_source_reboot", Bool<&Config::upgrade, &UpgradeConfig::allow_source_reboot>(), {}, "May turn on rds.logical_replication and reboot the source"},
-  {"upgrade.wait_timeout", Int<&Config::upgrade, &UpgradeConfig::wait_timeout>(1, kNoMax), {}, "Seconds any one AWS wait may take"},
+  {"upgrade.allow_source_restart", Bool<&Config::upgrade, &UpgradeConfig::allow_source_restart>(), {}, "cloudsql: may turn on cloudsql.logical_decoding, which restarts the source"},
+  {"upgrade.tier", Text<&Config::upgrade, &UpgradeConfig::tier>(), "the source's", "cloudsql: machine tier of the new instance, e.g. db-custom-4-16384"},
+  {"upgrade.wait_timeout", Int<&Config::upgrade, &UpgradeConfig::wait_timeout>(1, kNoMax), {}, "Seconds any one AWS or Google wait may take"},
 
   {"cutover", Block<&Config::cutover, &CutoverConfig::configured>(), {}, "The proxy the application connects through (cutover, rollback, proxy)"},
   {"cutover.type", Text<&Config::cutover, &CutoverConfig::type>({.required = true}), "(required)", "The proxy"},
@@ -201,6 +209,48 @@ void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& 
   }
 }
 
+// Each provider makes its destination its own ways (upgrade.method).
+constexpr std::pair<Provider, UpgradeMethod> kMethodsOf[] = {
+    {Provider::kRds, UpgradeMethod::kInstance},
+    {Provider::kRds, UpgradeMethod::kSnapshot},
+    {Provider::kCloudSql, UpgradeMethod::kLogical},
+    {Provider::kCloudSql, UpgradeMethod::kClone},
+};
+
+void MethodFitsProvider(const Config& config, const FieldReader& file, Problems& problems) {
+  if (!file.Has("upgrade.method") || config.provider == Provider::kPostgres) return;
+  std::vector<std::string> fits;
+  for (const auto& [provider, method] : kMethodsOf) {
+    if (provider != config.provider) continue;
+    if (method == config.upgrade.method) return;
+    fits.push_back(std::string(NameOf(method)));
+  }
+  problems.Add(file.MarkOf("upgrade.method"), "upgrade.method",
+               "\"" + std::string(NameOf(config.upgrade.method)) +
+                   "\" is not a method of provider " + std::string(NameOf(config.provider)) +
+                   ": use " + Join(fits, " or "));
+}
+
+// A Cloud SQL source is named by its project and instance (RDS's check says so for its own).
+void CloudSqlNamesItsSource(const Config& config, const FieldReader& file, Problems& problems) {
+  if (config.provider != Provider::kCloudSql) return;
+  if (config.src.instance_id.empty())
+    problems.Add(file.MarkOf("src.instance_id"), "src.instance_id",
+                 "required with provider cloudsql: the source instance's name");
+  if (config.gcp.project.empty())
+    problems.Add(file.MarkOf("gcp.project"), "gcp.project",
+                 "required with provider cloudsql: the Google Cloud project of the instances");
+}
+
+void DefaultMethod(Config& config, const FieldReader& file) {
+  if (file.Has("upgrade.method")) return;
+  for (const auto& [provider, method] : kMethodsOf) {
+    if (provider != config.provider) continue;
+    config.upgrade.method = method;
+    return;
+  }
+}
+
 void DefaultStateDir(Config& config, const fs::path& base) {
   if (config.state_dir.empty()) config.state_dir = ResolveAgainst(base, "db_relocate.state");
 }
@@ -239,9 +289,12 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   PostgresNeedsADistinctDestination(config, file, problems);
   PgBouncerAdminIsHostPort(config, file, problems);
   HAProxyNeedsTheFence(config, file, problems);
+  MethodFitsProvider(config, file, problems);
+  CloudSqlNamesItsSource(config, file, problems);
 }
 
-void DeriveDefaults(Config& config, const fs::path& base) {
+void DeriveDefaults(Config& config, const FieldReader& file, const fs::path& base) {
+  DefaultMethod(config, file);
   DefaultStateDir(config, base);
   DefaultProxySettings(config, base);
 }

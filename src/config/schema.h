@@ -24,6 +24,6 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
 
 // The defaults that follow from other settings (state_dir beside the config file, the proxy's
 // files in state_dir, ...), set once the config is known to be valid and its paths are absolute.
-void DeriveDefaults(Config& config, const std::filesystem::path& base);
+void DeriveDefaults(Config& config, const FieldReader& file, const std::filesystem::path& base);
 
 }  // namespace dbr

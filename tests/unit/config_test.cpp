@@ -208,6 +208,34 @@ state_dir: /var/lib/dbr
             (std::vector<std::string>{"src.password", "dst.password", "upgrade.password"}));
 }
 
+TEST(Config, CloudSqlReadsItsBlockAndDefaultsToTheLogicalMethod) {
+  auto cfg = ParseConfig(R"(
+provider: cloudsql
+gcp:
+  project: shop
+  credentials_file: keys/sa.json
+src: {instance_id: orders-pg13, host: 10.1.2.3}
+upgrade: {engine_version: "17", tier: db-custom-4-16384, allow_source_restart: true}
+)",
+                         "/etc/dbr/c.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.message();
+  EXPECT_EQ(cfg->provider, Provider::kCloudSql);
+  EXPECT_EQ(cfg->gcp.project, "shop");
+  EXPECT_EQ(cfg->gcp.region, "");
+  EXPECT_EQ(cfg->gcp.credentials_file, "/etc/dbr/keys/sa.json");
+  EXPECT_EQ(cfg->upgrade.method, UpgradeMethod::kLogical);
+  EXPECT_EQ(cfg->upgrade.tier, "db-custom-4-16384");
+  EXPECT_TRUE(cfg->upgrade.allow_source_restart);
+  auto rds = ParseConfig("provider: rds\n", "/etc/dbr/c.yaml");
+  ASSERT_TRUE(rds.ok()) << rds.message();
+  EXPECT_EQ(rds->upgrade.method, UpgradeMethod::kInstance);
+  auto clone = ParseConfig(
+      "provider: cloudsql\ngcp: {project: p}\nsrc: {instance_id: a}\nupgrade: {method: clone}\n",
+      "/etc/dbr/c.yaml");
+  ASSERT_TRUE(clone.ok()) << clone.message();
+  EXPECT_EQ(clone->upgrade.method, UpgradeMethod::kClone);
+}
+
 TEST(Config, DstCopiesConnectionSettingsFromSrcButNotWhereItLives) {
   Config c = MustParse(R"(
 src:
@@ -351,7 +379,9 @@ const ErrorCase kErrorCases[] = {
      "dst:\n  database: x\n",
      {"unknown key \"dst.database\" (did you mean \"dst.name\"?)"}},
     {"UnknownKeyPrefix", "heartbeat: 2\n", {"did you mean \"heartbeat_interval\"?"}},
-    {"UnknownKeyWrongBlock", "region: eu-west-1\n", {"did you mean \"aws.region\"?"}},
+    {"UnknownKeyWrongBlock",
+     "region: eu-west-1\n",
+     {"did you mean \"aws.region\" or \"gcp.region\"?"}},
     {"UnknownKeyBelongsAtTop", "src:\n  jobs: 4\n", {"\"jobs\" belongs at the top level"}},
     {"UnknownKeyListsValidKeys",
      "aws:\n  zzz: 1\n",
@@ -411,7 +441,23 @@ const ErrorCase kErrorCases[] = {
     // Enumerations and shapes.
     {"BadProvider",
      "provider: mysql\n",
-     {"provider: expected \"rds\" or \"postgres\", got \"mysql\""}},
+     {"provider: expected \"rds\", \"postgres\" or \"cloudsql\", got \"mysql\""}},
+    {"CloudSqlWithoutProject",
+     "provider: cloudsql\nsrc: {instance_id: orders-pg13}\n",
+     {"gcp.project: required with provider cloudsql"}},
+    {"CloudSqlWithoutSourceInstance",
+     "provider: cloudsql\ngcp: {project: shop}\n",
+     {"src.instance_id: required with provider cloudsql"}},
+    {"CloudSqlWithAnRdsMethod",
+     "provider: cloudsql\ngcp: {project: shop}\nsrc: {instance_id: a}\nupgrade: {method: "
+     "snapshot}\n",
+     {"upgrade.method: \"snapshot\" is not a method of provider cloudsql: use logical or clone"}},
+    {"RdsWithACloudSqlMethod",
+     "upgrade: {method: clone}\n",
+     {"upgrade.method: \"clone\" is not a method of provider rds: use instance or snapshot"}},
+    {"RestartNotBool",
+     "upgrade:\n  allow_source_restart: later\n",
+     {"upgrade.allow_source_restart: expected true or false"}},
     {"BadLogLevel",
      "log_level: verbose\n",
      {"log_level: expected one of debug, info, warn, error, fatal", "\"verbose\""}},
