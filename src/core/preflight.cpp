@@ -677,11 +677,7 @@ class Preflight {
              EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_create_subscription')
                AND pg_has_role(current_user, 'pg_create_subscription', 'member'),
              rolreplication OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
-               AND pg_has_role(current_user, 'rds_replication', 'member')),
-             current_setting('server_version_num')::int < 140000 OR (
-               has_function_privilege('pg_replication_origin_advance(text, pg_lsn)', 'EXECUTE')
-               AND has_function_privilege('pg_replication_origin_progress(text, boolean)',
-                                          'EXECUTE'))
+               AND pg_has_role(current_user, 'rds_replication', 'member'))
         FROM pg_roles WHERE rolname = current_user)sql");
     if (!r.ok() || r->rows() == 0)
       return (void)Add(name, CheckLevel::kFail, r.ok() ? "role not found" : r.message());
@@ -708,12 +704,6 @@ class Preflight {
            "REPLICATION (the return replication at the cut-over has its slot there)",
            "ALTER ROLE " + user + " WITH REPLICATION (on RDS: GRANT rds_replication TO " + user +
                ")");
-      need(r->GetBool(0, 5),
-           "EXECUTE on pg_replication_origin_advance and pg_replication_origin_progress (the "
-           "subscription starts at the snapshot's LSN)",
-           "GRANT EXECUTE ON FUNCTION pg_replication_origin_advance(text, pg_lsn), "
-           "pg_replication_origin_progress(text, boolean) TO " +
-               user + ", connected to database " + config_.dst.name);
     }
     if (missing.empty())
       return (void)Add(name, CheckLevel::kPass,

@@ -1,5 +1,7 @@
 // Step 5: the subscription on the destination, bound to the existing slot (no new slot, no
-// copy), its replication origin advanced to the exact LSN the destination's data ends at.
+// copy), starting at the exact LSN the destination's data ends at: the slot's own start when the
+// copy read under its exported snapshot, else (a cloud's snapshot, taken after the slot was
+// made) its replication origin advanced to that LSN.
 #include <fmt/format.h>
 
 #include "engine/replication_link.h"
@@ -49,6 +51,40 @@ Status SetResyncTablesInPublication(RunContext& ctx, bool present) {
   return Status::Ok();
 }
 
+// True when the slot will send nothing older than `lsn` by itself: it was made at the snapshot
+// (its consistent point) or has confirmed past it. The origin functions, which a managed
+// server's administrator may not be allowed to call, are then not needed.
+Result<bool> SlotStartsAt(RunContext& ctx, const pg::Lsn& lsn) {
+  auto confirmed = ctx.src->QueryValue(
+      "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
+      {ctx.links.forward.slot});
+  if (!confirmed.ok()) return confirmed.status();
+  auto at = pg::Lsn::Parse(*confirmed);
+  return at && !(*at < lsn);
+}
+
+Status AdvanceOriginTo(RunContext& ctx, const pg::Lsn& lsn) {
+  auto origin = ctx.dst->QueryValue(
+      std::string("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1 AND ") +
+          names::kSubscriptionInThisDatabase,
+      {ctx.links.forward.subscription});
+  if (!origin.ok()) return origin.status();
+  // pg_replication_origin_advance also moves backwards: never undo progress already made
+  // (that would apply those changes twice).
+  auto progress = ctx.dst->Query("SELECT pg_replication_origin_progress($1, true)", {*origin});
+  if (!progress.ok()) return progress.status();
+  auto current = progress->IsNull(0, 0) ? std::nullopt : pg::Lsn::Parse(progress->Get(0, 0));
+  if (current && !(*current < lsn)) {
+    log::info("replication origin {} is already at {}, past the snapshot's {}", *origin,
+              current->ToString(), lsn.ToString());
+    return Status::Ok();
+  }
+  DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_replication_origin_advance($1, $2::pg_lsn)",
+                                    {*origin, lsn.ToString()}));
+  log::info("replication origin {} advanced to {}", *origin, lsn.ToString());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Subscribe(RunContext& ctx) {
@@ -75,24 +111,13 @@ Status Subscribe(RunContext& ctx) {
               ctx.links.forward.subscription, ctx.links.forward.slot);
   }
   if (!enabled) {
-    auto origin = ctx.dst->QueryValue(
-        std::string("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1 AND ") +
-            names::kSubscriptionInThisDatabase,
-        {ctx.links.forward.subscription});
-    if (!origin.ok()) return origin.status();
-    // pg_replication_origin_advance also moves backwards: never undo progress already made
-    // (that would apply those changes twice).
-    auto progress = ctx.dst->Query("SELECT pg_replication_origin_progress($1, true)", {*origin});
-    if (!progress.ok()) return progress.status();
-    auto current = progress->IsNull(0, 0) ? std::nullopt : pg::Lsn::Parse(progress->Get(0, 0));
-    if (!current || *current < *lsn) {
-      DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_replication_origin_advance($1, $2::pg_lsn)",
-                                        {*origin, lsn->ToString()}));
-      log::info("replication origin {} advanced to {}", *origin, lsn->ToString());
-    } else {
-      log::info("replication origin {} is already at {}, past the snapshot's {}", *origin,
-                current->ToString(), lsn->ToString());
-    }
+    auto from_slot = SlotStartsAt(ctx, *lsn);
+    if (!from_slot.ok()) return from_slot.status();
+    if (*from_slot)
+      log::info("slot {} starts at the snapshot's LSN {}: the origin needs no advance",
+                ctx.links.forward.slot, lsn->ToString());
+    else
+      DBR_RETURN_IF_ERROR(AdvanceOriginTo(ctx, *lsn));
     DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName(ctx) + " ENABLE"));
   }
   if (!ctx.state.resync_tables.empty()) {

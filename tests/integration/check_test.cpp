@@ -425,10 +425,6 @@ TEST_F(CheckTest, DestinationUserWithCreateSubscriptionPassesPrivilegesButNotASu
          "pg_create_subscription; END IF; END $$",
          "postgres");
   ExecOk(*dst_, "GRANT CREATE ON DATABASE " + db + " TO dstok", "postgres");
-  ExecOk(*dst_,
-         "GRANT EXECUTE ON FUNCTION pg_replication_origin_advance(text, pg_lsn), "
-         "pg_replication_origin_progress(text, boolean) TO dstok",
-         db);
   Endpoint dst{dst_->port(), db, "dstok", "dstok"};
   CheckRun run = RunJson(WriteConfig(Endpoint{src_->port(), db}, dst));
   EXPECT_EQ(run.Result("destination privileges"), "PASS") << run.Dump();
