@@ -406,17 +406,21 @@ def remove_dir(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-def configure_instance(data_dir, port, primary=None):
+def configure_instance(data_dir, port, primary=None, listen="127.0.0.1",
+                       conf_name="rds_double.conf", writer="the AWS double (tests/aws_double)",
+                       hba=None):
     """Makes a copied data directory an instance of ours: its own port and socket, and logging
-    as RDS does it. primary: (port, user, password) to make it a streaming standby."""
+    as RDS does it. primary: (port, user, password) to make it a streaming standby. listen: the
+    address it listens on; conf_name: the file, included by postgresql.conf, these settings go
+    to, which says `writer` wrote it; hba: the lines of its pg_hba.conf (None: initdb's stay)."""
     for name in ("postmaster.pid", "postmaster.opts"):
         try:
             os.remove(os.path.join(data_dir, name))
         except FileNotFoundError:
             pass
     lines = [
-        "# Written by the AWS double (tests/aws_double).",
-        "listen_addresses = '127.0.0.1'",
+        f"# Written by {writer}.",
+        f"listen_addresses = '{listen}'",
         f"port = {port}",
         f"unix_socket_directories = '{data_dir}'",
         "logging_collector = on",
@@ -434,12 +438,14 @@ def configure_instance(data_dir, port, primary=None):
         lines.append("primary_conninfo = '" + conninfo.replace("'", "''") + "'")
         lines.append("hot_standby = on")
         _write_as_postgres(os.path.join(data_dir, "standby.signal"), "")
-    _write_as_postgres(os.path.join(data_dir, "rds_double.conf"), "\n".join(lines) + "\n")
+    _write_as_postgres(os.path.join(data_dir, conf_name), "\n".join(lines) + "\n")
+    if hba is not None:
+        _write_as_postgres(os.path.join(data_dir, "pg_hba.conf"), "\n".join(hba) + "\n")
     conf = os.path.join(data_dir, "postgresql.conf")
     with open(conf) as f:
         text = f.read()
-    if "include 'rds_double.conf'" not in text:
-        _write_as_postgres(conf, text + "\ninclude 'rds_double.conf'\n")
+    if f"include '{conf_name}'" not in text:
+        _write_as_postgres(conf, text + f"\ninclude '{conf_name}'\n")
     make_postgres_dir(os.path.join(data_dir, "log"))
     make_postgres_dir(os.path.join(data_dir, "log", "error"))
 
