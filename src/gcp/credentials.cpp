@@ -9,6 +9,7 @@
 #include "gcp/google_error.h"
 #include "gcp/json_field.h"
 #include "gcp/jwt.h"
+#include "gcp/percent_encode.h"
 #include "util/files.h"
 #include "util/http.h"
 #include "util/retry.h"
@@ -18,18 +19,6 @@ namespace {
 
 constexpr const char* kTokenUrl = "https://oauth2.googleapis.com/token";
 constexpr auto kRefreshMargin = std::chrono::minutes(5);
-
-// application/x-www-form-urlencoded value.
-std::string FormValue(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
 
 // An OAuth 2.0 token response, or the error the endpoint gave ("invalid_grant: ...").
 Result<AccessToken> ParseToken(const HttpResponse& r, const std::string& who) {
@@ -82,7 +71,7 @@ class ServiceAccountSource : public TokenSource {
                         pem_));
     return RequestToken(
         FormPost(token_url_,
-                 "grant_type=" + FormValue("urn:ietf:params:oauth:grant-type:jwt-bearer") +
+                 "grant_type=" + PercentEncode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
                      "&assertion=" + assertion),
         Describe());
   }
@@ -106,9 +95,9 @@ class AuthorizedUserSource : public TokenSource {
 
   Result<AccessToken> Fetch() override {
     return RequestToken(
-        FormPost(token_url_, "grant_type=refresh_token&client_id=" + FormValue(client_id_) +
-                                 "&client_secret=" + FormValue(client_secret_) +
-                                 "&refresh_token=" + FormValue(refresh_)),
+        FormPost(token_url_, "grant_type=refresh_token&client_id=" + PercentEncode(client_id_) +
+                                 "&client_secret=" + PercentEncode(client_secret_) +
+                                 "&refresh_token=" + PercentEncode(refresh_)),
         Describe());
   }
   std::string Describe() const override { return "user credentials (file " + file_ + ")"; }
@@ -126,7 +115,7 @@ class MetadataSource : public TokenSource {
     HttpRequest get{"GET",
                     "http://" + host_ +
                         "/computeMetadata/v1/instance/service-accounts/default/token?scopes=" +
-                        FormValue(kScopes),
+                        PercentEncode(kScopes),
                     {{"Metadata-Flavor", "Google"}},
                     ""};
     auto token = RequestToken(get, Describe());

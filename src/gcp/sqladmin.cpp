@@ -6,6 +6,7 @@
 
 #include "gcp/google_error.h"
 #include "gcp/json_field.h"
+#include "gcp/percent_encode.h"
 #include "util/http.h"
 #include "util/log.h"
 #include "util/poll.h"
@@ -23,8 +24,10 @@ SqlInstance ParseInstance(const nlohmann::json& json) {
                   StringField(json, "state"),
                   "",
                   "",
-                  {}};
+                  {},
+                  nlohmann::json::object()};
   if (auto settings = json.find("settings"); settings != json.end() && settings->is_object()) {
+    out.settings = *settings;
     out.tier = StringField(*settings, "tier");
     if (auto flags = settings->find("databaseFlags"); flags != settings->end() && flags->is_array())
       for (const auto& flag : *flags)
@@ -56,50 +59,83 @@ SqlAdmin::SqlAdmin(std::string endpoint_url, TokenCache& tokens)
     : base_((endpoint_url.empty() ? kGoogleEndpoint : endpoint_url) + std::string("/v1/")),
       tokens_(tokens) {}
 
-Result<std::optional<std::string>> SqlAdmin::Get(const std::string& path) {
-  const std::string what = "Cloud SQL Admin API GET /v1/" + path;
-  std::optional<std::string> body;
+Result<std::optional<nlohmann::json>> SqlAdmin::Call(const char* verb, const std::string& path,
+                                                     const std::string& body) {
+  const std::string what = fmt::format("Cloud SQL Admin API {} /v1/{}", verb, path);
+  std::optional<nlohmann::json> answer;
   Status st = RetryIf(
       RetryPolicy{.attempts = 5}, what,
       [&]() -> Status {
         auto token = tokens_.Get();
         if (!token.ok()) return token.status();
-        auto sent = HttpSend({"GET", base_ + path, {{"Authorization", "Bearer " + *token}}, ""});
+        HttpRequest request{verb, base_ + path, {{"Authorization", "Bearer " + *token}}, body};
+        if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+        auto sent = HttpSend(request);
         if (!sent.ok()) return Status::Unavailable(what + ": " + sent.message());
-        if (sent->status / 100 == 2) {
-          body = sent->body;
-          return Status::Ok();
-        }
         if (sent->status == 404) {
-          body.reset();
+          answer.reset();
           return Status::Ok();
         }
-        return GoogleFailure(*sent, what + ": " + GoogleErrorText(*sent));
+        if (sent->status / 100 != 2)
+          return GoogleFailure(*sent, what + ": " + GoogleErrorText(*sent));
+        auto json = nlohmann::json::parse(sent->body, nullptr, false);
+        if (!json.is_object()) return Status::Error(what + ": the answer is not a JSON object");
+        answer = std::move(json);
+        return Status::Ok();
       },
       [](const Status& failed) { return failed.is_unavailable(); });
   if (!st.ok()) return st;
-  return body;
+  return answer;
+}
+
+Result<SqlOperation> SqlAdmin::Mutate(const char* verb, const std::string& path,
+                                      const nlohmann::json& body) {
+  DBR_ASSIGN_OR_RETURN(auto answer, Call(verb, path, body.is_null() ? "" : body.dump()));
+  if (!answer)
+    return Status::Error(fmt::format("Cloud SQL Admin API {} /v1/{}: not found", verb, path));
+  return ParseOperation(*answer);
 }
 
 Result<std::optional<SqlInstance>> SqlAdmin::GetInstance(const std::string& project,
                                                          const std::string& instance) {
-  DBR_ASSIGN_OR_RETURN(auto body, Get("projects/" + project + "/instances/" + instance));
-  if (!body) return std::optional<SqlInstance>();
-  auto json = nlohmann::json::parse(*body, nullptr, false);
-  if (!json.is_object())
-    return Status::Error("Cloud SQL Admin API: instance " + instance + ": the answer is not JSON");
-  return std::optional<SqlInstance>(ParseInstance(json));
+  DBR_ASSIGN_OR_RETURN(auto answer, Call("GET", "projects/" + project + "/instances/" + instance));
+  if (!answer) return std::optional<SqlInstance>();
+  return std::optional<SqlInstance>(ParseInstance(*answer));
 }
 
 Result<SqlOperation> SqlAdmin::GetOperation(const std::string& project,
                                             const std::string& operation) {
-  DBR_ASSIGN_OR_RETURN(auto body, Get("projects/" + project + "/operations/" + operation));
-  if (!body) return Status::Error("Cloud SQL operation " + operation + " does not exist");
-  auto json = nlohmann::json::parse(*body, nullptr, false);
-  if (!json.is_object())
-    return Status::Error("Cloud SQL Admin API: operation " + operation +
-                         ": the answer is not JSON");
-  return ParseOperation(json);
+  DBR_ASSIGN_OR_RETURN(auto answer,
+                       Call("GET", "projects/" + project + "/operations/" + operation));
+  if (!answer) return Status::Error("Cloud SQL operation " + operation + " does not exist");
+  return ParseOperation(*answer);
+}
+
+Result<SqlOperation> SqlAdmin::InsertInstance(const std::string& project,
+                                              const nlohmann::json& instance) {
+  return Mutate("POST", "projects/" + project + "/instances", instance);
+}
+
+Result<std::optional<SqlOperation>> SqlAdmin::DeleteInstance(const std::string& project,
+                                                             const std::string& instance) {
+  DBR_ASSIGN_OR_RETURN(auto answer,
+                       Call("DELETE", "projects/" + project + "/instances/" + instance));
+  if (!answer) return std::optional<SqlOperation>();
+  return std::optional<SqlOperation>(ParseOperation(*answer));
+}
+
+Result<SqlOperation> SqlAdmin::InsertUser(const std::string& project, const std::string& instance,
+                                          const std::string& name, const std::string& password) {
+  return Mutate("POST", "projects/" + project + "/instances/" + instance + "/users",
+                {{"name", name}, {"password", password}});
+}
+
+Result<SqlOperation> SqlAdmin::UpdateUser(const std::string& project, const std::string& instance,
+                                          const std::string& name, const std::string& password) {
+  return Mutate(
+      "PUT",
+      "projects/" + project + "/instances/" + instance + "/users?name=" + PercentEncode(name),
+      {{"name", name}, {"password", password}});
 }
 
 Result<SqlOperation> SqlAdmin::WaitForOperation(const std::string& project,

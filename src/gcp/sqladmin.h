@@ -1,11 +1,13 @@
-// The Cloud SQL Admin API v1 (JSON over HTTPS, https://sqladmin.googleapis.com): the instances
-// and operations db_relocate reads. Every call carries a token of the TokenCache; 429 and 5xx
-// are retried with the project's one retry policy; an error names the call and Google's status
-// and message. More calls (insert, clone, patch, delete, users) come with provider cloudsql.
+// The Cloud SQL Admin API v1 (JSON over HTTPS, https://sqladmin.googleapis.com): the instances,
+// users and operations db_relocate reads and makes. Every call carries a token of the
+// TokenCache; 429 and 5xx are retried with the project's one retry policy; an error names the
+// call and Google's status and message. A mutating call answers with an Operation: record its
+// name before waiting on it (WaitForOperation), so that a run killed meanwhile waits again.
 #pragma once
 
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -23,6 +25,7 @@ struct SqlInstance {
   std::string tier;                          // settings.tier
   std::string primary_ip;                    // ipAddresses[type = PRIMARY]
   std::map<std::string, std::string> flags;  // settings.databaseFlags
+  nlohmann::json settings;                   // the whole settings object, as Google gave it
 };
 
 struct SqlOperation {
@@ -43,6 +46,17 @@ class SqlAdmin {
   Result<std::optional<SqlInstance>> GetInstance(const std::string& project,
                                                  const std::string& instance);
   Result<SqlOperation> GetOperation(const std::string& project, const std::string& operation);
+
+  // instances.insert of `instance` (a DatabaseInstance); an error when the name is taken.
+  Result<SqlOperation> InsertInstance(const std::string& project, const nlohmann::json& instance);
+  // instances.delete; nullopt when there is no such instance.
+  Result<std::optional<SqlOperation>> DeleteInstance(const std::string& project,
+                                                     const std::string& instance);
+  // users.insert of a built-in (password) user, and users.update of its password.
+  Result<SqlOperation> InsertUser(const std::string& project, const std::string& instance,
+                                  const std::string& name, const std::string& password);
+  Result<SqlOperation> UpdateUser(const std::string& project, const std::string& instance,
+                                  const std::string& name, const std::string& password);
   // Polls the operation every `interval` until DONE, logging its status when it changes: an
   // error when it ended with errors, or when it is not done after `timeout`.
   Result<SqlOperation> WaitForOperation(const std::string& project, const std::string& operation,
@@ -50,8 +64,12 @@ class SqlAdmin {
                                         Clock& clock = RealClock());
 
  private:
-  // GET `path` (after /v1/); the JSON body of a 2xx, or nullopt for a 404.
-  Result<std::optional<std::string>> Get(const std::string& path);
+  // `verb` `path` (after /v1/) with a JSON `body` ("" for none): the JSON answer of a 2xx, or
+  // nullopt for a 404.
+  Result<std::optional<nlohmann::json>> Call(const char* verb, const std::string& path,
+                                             const std::string& body = "");
+  Result<SqlOperation> Mutate(const char* verb, const std::string& path,
+                              const nlohmann::json& body);
 
   std::string base_;
   TokenCache& tokens_;
