@@ -128,7 +128,16 @@ Status GrantExistingSchemaPrivileges(pg::Connection& src, pg::Connection& dst,
   auto grants = src.Query(R"sql(
     SELECT n.nspname, r.rolname, a.privilege_type
       FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee
-     WHERE n.nspname = ANY($1::text[]) AND r.rolname NOT LIKE 'pg\_%' ORDER BY 1, 2, 3)sql",
+     WHERE n.nspname = ANY($1::text[]) AND r.rolname NOT LIKE 'pg\_%'
+    UNION
+    SELECT n.nspname, r.rolname, 'CREATE'
+      FROM pg_namespace n
+      JOIN (SELECT relnamespace, relowner FROM pg_class
+            UNION SELECT typnamespace, typowner FROM pg_type
+            UNION SELECT pronamespace, proowner FROM pg_proc) o (ns, owner) ON o.ns = n.oid
+      JOIN pg_roles r ON r.oid = o.owner
+     WHERE n.nspname = ANY($1::text[]) AND r.rolsuper
+     ORDER BY 1, 2, 3)sql",
                           {pg::TextArrayLiteral(schemas)});
   if (!grants.ok()) return grants.status();
   auto there = dst.Query("SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[])",

@@ -23,7 +23,8 @@ Status EnsureRoles(pg::Connection& src, pg::Connection& dst,
 // Gives the roles the source grants privileges on a schema in scope that the destination has
 // already (`public`) the same privileges there, before the restore: pg_restore grants them last,
 // and a user that is not a superuser may give a table to a role only when that role can create
-// in its schema.
+// in its schema. A superuser of the source that owns objects there needed no grant on the
+// source; it gets CREATE here (a managed destination has no superuser to give them to).
 Status GrantExistingSchemaPrivileges(pg::Connection& src, pg::Connection& dst,
                                      const std::vector<std::string>& schemas);
 // Creates on the destination the extensions installed on the source.
