@@ -1,6 +1,7 @@
-// A managed database service the relocation works with (provider `rds` today; Cloud SQL next):
-// its pre-flight checks, the destination made from a snapshot of the source instance, and the
-// service's objects left to delete afterwards. Provider `postgres` has none: the engine's
+// A managed database service the relocation works with (providers `rds` and `cloudsql`): its
+// pre-flight checks, the destination it makes (a new instance filled by the engine's logical
+// copy, or one made from a snapshot of the source instance), and the service's objects left to
+// delete afterwards. Provider `postgres` has none: the engine's
 // logical copy fills a destination the user runs. The service's API client sits below this
 // (aws/ for RDS); nothing above this interface talks to it.
 #pragma once
@@ -35,7 +36,14 @@ class Cloud {
                                            const PreflightReport& report) const = 0;
   virtual Status EnableLogicalReplication(const Config& config) = 0;
 
-  // Restores the destination from a snapshot of the source instance.
+  // Before the copy: makes the destination instance the logical copy will fill, records it in
+  // ctx.state and points ctx.config.dst at it (DestinationReachable is then true). Resumable.
+  // Nothing for a service whose destination comes from a snapshot (MakeSnapshotSource).
+  virtual Status MakeDestination(RunContext& ctx) {
+    (void)ctx;
+    return Status::Ok();
+  }
+  // Where the destination's data comes from: the service's snapshot, or the logical copy.
   virtual std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) = 0;
 
   // Cleanup: deletes the intermediate snapshots `state` records (unless the config keeps

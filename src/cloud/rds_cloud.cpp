@@ -110,9 +110,8 @@ class RdsCloud : public Cloud {
 
 }  // namespace
 
-std::unique_ptr<Cloud> MakeCloud(const Config& config) {
-  if (config.provider == Provider::kRds) return std::make_unique<RdsCloud>();
-  return nullptr;
+std::unique_ptr<Cloud> MakeRdsCloud() {
+  return std::make_unique<RdsCloud>();
 }
 
 }  // namespace dbr

@@ -167,15 +167,14 @@ class RdsSnapshotSource : public SnapshotSource {
     log::info("snapshot {} available (source WAL between {} and {})", st.snapshot, st.lsn_before,
               st.lsn_after);
     return st.method == NameOf(UpgradeMethod::kSnapshot) ? RdsPhase::kUpgrade
-                                                            : AfterSnapshotUpgrade();
+                                                         : AfterSnapshotUpgrade();
   }
 
   RdsPhase AfterSnapshotUpgrade() const {
     return plan_.kms_key.empty() ? RdsPhase::kRestore : RdsPhase::kEncrypt;
   }
   bool UpgradesInstance(const RunContext& ctx) const {
-    return ctx.state.rds.method != NameOf(UpgradeMethod::kSnapshot) &&
-           !ctx.state.rds.hops.empty();
+    return ctx.state.rds.method != NameOf(UpgradeMethod::kSnapshot) && !ctx.state.rds.hops.empty();
   }
 
   // Method snapshot: ModifyDBSnapshot to each hop in turn. After each wait the snapshot's

@@ -38,7 +38,8 @@ Status CheckBeforeStarting(RunContext& ctx) {
   PreflightOptions options;
   options.destination_schema_is_ours = ctx.state.snapshot_phase != SnapshotPhase::kNone;
   options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
-  options.destination_instance_is_ours = !ctx.state.rds.instance.empty();
+  options.destination_instance_is_ours =
+      !ctx.state.rds.instance.empty() || !ctx.state.cloudsql.instance.empty();
   options.cloud = ctx.cloud.get();
   PreflightReport report = RunPreflight(ctx.config, options);
   if (ctx.cloud && ctx.cloud->CanEnableLogicalReplication(ctx.config, report)) {
@@ -57,6 +58,20 @@ Status CheckBeforeStarting(RunContext& ctx) {
     return Status::Error(
         "pre-flight checks failed (see the FAIL lines above); nothing was changed");
   return Status::Ok();
+}
+
+// Step 2: the cloud's new instance, when the logical copy is to fill one; checked by the
+// destination's pre-flight checks once it is there (pre-flight could not reach it before).
+Status MakeDestination(RunContext& ctx) {
+  if (!ctx.cloud) {
+    log::info("provider postgres: the destination is the server dst names");
+    return Status::Ok();
+  }
+  const bool existed = ctx.DestinationExists();
+  DBR_RETURN_IF_ERROR(ctx.cloud->MakeDestination(ctx));
+  if (existed || !ctx.DestinationExists()) return Status::Ok();
+  DBR_RETURN_IF_ERROR(ctx.Reconnect());
+  return CheckBeforeStarting(ctx);
 }
 
 Status TakeSnapshot(RunContext& ctx) {
@@ -106,6 +121,7 @@ struct Step {
 // source (the cloud's snapshot or the engine's logical copy), or to core itself.
 const Step kSteps[] = {
     {"preflight", "pre-flight checks", CheckBeforeStarting, false},
+    {"destination", "destination instance made", MakeDestination, true},
     {"heartbeat", "heartbeat writer", ByEngine<&Engine::StartHeartbeat>, false},
     {"publication", "publication and replication slot", ByEngine<&Engine::OpenChangeStream>, true,
      "snapshot"},

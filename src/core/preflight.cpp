@@ -45,13 +45,14 @@ class Preflight {
   Preflight(const Config& config, const PreflightOptions& options)
       : config_(config), links_(LinksOf(config)), options_(options) {
     auto state = StateStore(config.state_dir).Load();
-    mark_ = MarkOf(config, state.ok() ? *state : RunState{});
+    if (state.ok()) state_ = std::move(*state);
+    mark_ = MarkOf(config, state_);
   }
 
   PreflightReport Run() {
     auto src = Connect(SourceParams(config_), "source connection");
     std::optional<pg::Connection> dst;
-    if (config_.provider == Provider::kPostgres) {
+    if (DestinationChecked()) {
       auto d = Connect(DestinationParams(config_), "destination connection");
       if (d) dst.emplace(std::move(*d));
     }
@@ -95,6 +96,13 @@ class Preflight {
   }
 
  private:
+  // The destination is checked where it is the user's server, or a new instance the run made
+  // for the logical copy (an RDS destination restored from a snapshot holds the data already).
+  bool DestinationChecked() const {
+    if (config_.provider == Provider::kPostgres) return true;
+    return config_.provider == Provider::kCloudSql && state_.cloudsql.instance_ready;
+  }
+
   // The relocation recorded in state_dir belongs to these servers, and the slot it needs is
   // there (engine/server_identity.h; every command that reads the state refuses otherwise).
   void CheckRunState(pg::Connection& src, pg::Connection* dst) {
@@ -832,6 +840,7 @@ class Preflight {
   const Config& config_;
   const names::Links links_;
   PreflightOptions options_;
+  RunState state_;       // as recorded in state_dir (empty when none is)
   RelocationMark mark_;  // the relocation's, from the state when one is recorded
   PreflightReport report_;
   bool source_is_superuser_ = false;

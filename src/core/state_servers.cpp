@@ -86,8 +86,7 @@ Status CheckStateServers(const Config& config, bool lost_slot_refuses) {
   std::optional<pg::Connection> src = Reach(config, Side::kSource);
   // An RDS destination restored by this relocation is known once its endpoint is recorded.
   std::optional<pg::Connection> dst;
-  if (DestinationReachable(config, *state))
-    dst = Reach(config, Side::kDestination);
+  if (DestinationReachable(config, *state)) dst = Reach(config, Side::kDestination);
   auto servers =
       CompareWithServers(*state, LinksOf(config), src ? &*src : nullptr, dst ? &*dst : nullptr);
   if (!servers.ok()) {

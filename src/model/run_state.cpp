@@ -59,6 +59,7 @@ nlohmann::json RunState::ToJson() const {
         {"role", before.role}, {"existed", before.existed}, {"comment", before.comment}};
   j["notes"] = notes;
   if (rds.phase != RdsPhase::kNone) j["rds"] = rds;
+  if (cloudsql != CloudSqlState{}) j["cloudsql"] = cloudsql;
   j["primary"] = primary;
   auto record = [](const SwitchRecord& r) {
     nlohmann::json j{{"to", r.to},
@@ -132,6 +133,8 @@ RunState RunState::FromJson(const nlohmann::json& j) {
           Field<std::string>(v, "comment", "")};
   s.notes = Field(j, "notes", std::vector<std::string>{});
   if (j.contains("rds") && j["rds"].is_object()) s.rds = j["rds"].get<RdsState>();
+  if (j.contains("cloudsql") && j["cloudsql"].is_object())
+    s.cloudsql = j["cloudsql"].get<CloudSqlState>();
   s.primary = Field(j, "primary", Side::kSource);
   auto record = [](const nlohmann::json& v) {
     SwitchRecord r{Field(v, "to", Side::kDestination),

@@ -200,6 +200,18 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, method, snapsho
                                                 instance_hops, prewarm_extension_created,
                                                 snapshots_deleted)
 
+// What a Cloud SQL relocation created through the Admin API and how far it got, so that `run`
+// resumes its waits and `cleanup` names what is the relocation's.
+struct CloudSqlState {
+  std::string instance;   // the new instance (the destination), recorded before its insert
+  std::string operation;  // the last mutating call's operation, recorded before it is waited on
+  bool instance_ready = false;  // RUNNABLE, with its user and database
+  std::string dst_host;         // its PRIMARY address
+  bool operator==(const CloudSqlState&) const = default;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CloudSqlState, instance, operation, instance_ready,
+                                                dst_host)
+
 // Which server and database a side of the relocation is, whatever address it is reached at: a
 // server recreated at the same address (a new cluster, the same host, port and database name) is
 // another one, and a state must not be resumed against it (model/identity.h compares).
@@ -238,6 +250,7 @@ struct RunState {
   std::string started_at;
   std::vector<std::string> notes;  // things the run did that the user must know (forced changes)
   RdsState rds;                    // provider rds only
+  CloudSqlState cloudsql;          // provider cloudsql only
 
   // Cut-over and rollback.
   Side primary = Side::kSource;                    // the side taking the application's writes

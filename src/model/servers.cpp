@@ -31,14 +31,18 @@ pg::ConnParams SourceParams(const Config& config) {
   return FromServer(config.src, "source");
 }
 void UseRecordedDestination(Config& config, const RunState& state) {
-  if (config.provider != Provider::kRds || state.rds.dst_host.empty()) return;
-  config.dst.host = state.rds.dst_host;
-  config.dst.port = state.rds.dst_port;
-  config.dst.instance_id = state.rds.instance;
+  if (config.provider == Provider::kRds && !state.rds.dst_host.empty()) {
+    config.dst.host = state.rds.dst_host;
+    config.dst.port = state.rds.dst_port;
+    config.dst.instance_id = state.rds.instance;
+  } else if (config.provider == Provider::kCloudSql && !state.cloudsql.dst_host.empty()) {
+    config.dst.host = state.cloudsql.dst_host;  // Cloud SQL serves every instance on one port
+    config.dst.instance_id = state.cloudsql.instance;
+  }
 }
 
 void UseRecordedDestination(Config& config) {
-  if (config.provider != Provider::kRds) return;
+  if (config.provider == Provider::kPostgres) return;
   auto state = StateStore(config.state_dir).Load();
   if (state.ok()) UseRecordedDestination(config, *state);
 }
@@ -48,8 +52,15 @@ pg::ConnParams DestinationParams(const Config& config) {
 }
 
 bool DestinationReachable(const Config& config, const RunState& state) {
-  if (config.provider != Provider::kRds) return true;
-  return !state.rds.dst_host.empty() && state.rds.phase != RdsPhase::kUpgradeInstance;
+  switch (config.provider) {
+    case Provider::kPostgres:
+      return true;
+    case Provider::kRds:
+      return !state.rds.dst_host.empty() && state.rds.phase != RdsPhase::kUpgradeInstance;
+    case Provider::kCloudSql:
+      return state.cloudsql.instance_ready;
+  }
+  return false;
 }
 
 const ServerConfig& ServerOf(const Config& config, Side side) {

@@ -10,13 +10,14 @@
 namespace dbr {
 
 pg::ConnParams SourceParams(const Config& config);
-// With provider rds the destination is the instance the run restored: its endpoint comes from
-// the run state, not the config. No-op for provider postgres or before the restore.
+// With provider rds or cloudsql the destination is the instance the run made: its address comes
+// from the run state, not the config. No-op for provider postgres or before it is made.
 void UseRecordedDestination(Config& config, const RunState& state);
 void UseRecordedDestination(Config& config);  // reads the state from config.state_dir
 pg::ConnParams DestinationParams(const Config& config);
 // Whether there is a destination server to connect to: with provider rds, not before the restored
-// instance's endpoint is recorded, nor while AWS upgrades it (RdsPhase::kUpgradeInstance).
+// instance's endpoint is recorded, nor while AWS upgrades it (RdsPhase::kUpgradeInstance); with
+// cloudsql, not before the new instance is ready.
 bool DestinationReachable(const Config& config, const RunState& state);
 
 // A side's block of the config, and how to connect to it.

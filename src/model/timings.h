@@ -148,6 +148,13 @@ struct Timings {
   };
   Rds rds;
 
+  // ---- Cloud SQL (cloud/cloudsql_*.cpp) ----
+  struct CloudSql {
+    // Between two reads of an Admin API operation.
+    milliseconds operation_poll{1000};
+  };
+  CloudSql cloudsql;
+
   // ---- Proxies (proxy/pgbouncer.cpp, proxy/haproxy.cpp) ----
   struct Proxies {
     // Until a started PgBouncer answers on its admin console.

@@ -163,9 +163,9 @@ std::string StepsSection(const RunState& st) {
   }
   // finished_at has whole seconds: steps finished within one second keep the order run has.
   auto rank = [](const std::string& name) {
-    static const char* kOrder[] = {"preflight",    "heartbeat", "publication",      "snapshot",
-                                   "subscription", "catchup",   "heartbeat_verify", "sequences",
-                                   "proxy",        "verify"};
+    static const char* kOrder[] = {"preflight", "destination",  "heartbeat", "publication",
+                                   "snapshot",  "subscription", "catchup",   "heartbeat_verify",
+                                   "sequences", "proxy",        "verify"};
     for (size_t i = 0; i < std::size(kOrder); ++i)
       if (name == kOrder[i]) return i;
     return std::size(kOrder);

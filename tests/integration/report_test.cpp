@@ -132,8 +132,9 @@ TEST_F(ReportTest, RunServesMetricsAndWritesTheReport) {
   ASSERT_EQ(report.exit_code, 0) << report.err;
   auto html = ReadFile(out);
   ASSERT_TRUE(html.ok()) << html.message();
-  for (const char* step : {"preflight", "heartbeat", "publication", "snapshot", "subscription",
-                           "catchup", "heartbeat_verify", "sequences", "proxy", "verify"}) {
+  for (const char* step :
+       {"preflight", "destination", "heartbeat", "publication", "snapshot", "subscription",
+        "catchup", "heartbeat_verify", "sequences", "proxy", "verify"}) {
     std::regex row(std::string("<tr><td>") + step +
                    "</td><td>[0-9T:Z-]+</td><td class=\"num\">[0-9hm.]+s?</td></tr>");
     EXPECT_TRUE(std::regex_search(*html, row)) << "no row with a duration for step " << step;

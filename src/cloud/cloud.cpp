@@ -1,0 +1,20 @@
+#include "cloud/cloud.h"
+
+namespace dbr {
+
+std::unique_ptr<Cloud> MakeRdsCloud();       // rds_cloud.cpp
+std::unique_ptr<Cloud> MakeCloudSqlCloud();  // cloudsql_cloud.cpp
+
+std::unique_ptr<Cloud> MakeCloud(const Config& config) {
+  switch (config.provider) {
+    case Provider::kRds:
+      return MakeRdsCloud();
+    case Provider::kCloudSql:
+      return MakeCloudSqlCloud();
+    case Provider::kPostgres:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace dbr

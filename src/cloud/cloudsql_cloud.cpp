@@ -1,0 +1,152 @@
+// Provider `cloudsql`: Google Cloud SQL for PostgreSQL through the Admin API (gcp/). Method
+// `logical`: a new instance at the target version, made before the copy, then filled and kept in
+// sync by the engine exactly as a server of provider `postgres` is.
+
+#include "cloud/cloud.h"
+
+#include <fmt/format.h>
+
+#include "cloud/cloudsql_plan.h"
+#include "model/servers.h"
+#include "model/timings.h"
+#include "pg/connection.h"
+#include "pg/quote.h"
+#include "util/log.h"
+
+namespace dbr {
+namespace {
+
+constexpr const char* kRootUser = "postgres";  // the user Cloud SQL makes with every instance
+
+class CloudSqlCloud : public Cloud {
+ public:
+  const char* name() const override { return "Google Cloud SQL"; }
+
+  std::vector<CheckResult> Check(const Config& config, const Progress& progress) override {
+    auto session = OpenGoogleSession(config);
+    if (!session.ok()) {
+      CheckResult c;
+      c.name = "Google credentials";
+      c.level = CheckLevel::kFail;
+      c.detail = session.message();
+      return {c};
+    }
+    auto planned = PlanCloudSqlRelocation(config, (*session)->admin, progress.destination_is_ours);
+    plan_ = std::move(planned.plan);
+    return std::move(planned.findings);
+  }
+
+  bool CanEnableLogicalReplication(const Config&, const PreflightReport&) const override {
+    return false;  // the FAIL gives the gcloud command
+  }
+  Status EnableLogicalReplication(const Config&) override {
+    return Status::Error("setting cloudsql.logical_decoding is not built yet");
+  }
+
+  Status MakeDestination(RunContext& ctx) override {
+    CloudSqlState& st = ctx.state.cloudsql;
+    if (st.instance_ready) {
+      UseRecordedDestination(ctx.config, ctx.state);
+      return Status::Ok();
+    }
+    if (!plan_) return Status::Error("internal: no Cloud SQL plan (pre-flight did not pass)");
+    DBR_ASSIGN_OR_RETURN(auto session, OpenGoogleSession(ctx.config));
+    gcp::SqlAdmin& admin = session->admin;
+    const std::string& project = ctx.config.gcp.project;
+    if (st.instance.empty()) {
+      st.instance = plan_->destination;
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    DBR_ASSIGN_OR_RETURN(auto existing, admin.GetInstance(project, st.instance));
+    if (!existing) {
+      nlohmann::json body = plan_->insert;
+      if (ctx.config.dst.user == kRootUser) body["rootPassword"] = ctx.config.dst.password;
+      log::info("creating the Cloud SQL instance {} ({}) in project {}", st.instance,
+                body["databaseVersion"].get<std::string>(), project);
+      DBR_RETURN_IF_ERROR(Operate(ctx, admin, admin.InsertInstance(project, body)));
+    } else if (!st.operation.empty()) {
+      DBR_RETURN_IF_ERROR(Wait(ctx, admin, st.operation));
+    }
+    DBR_ASSIGN_OR_RETURN(auto made, admin.GetInstance(project, st.instance));
+    if (!made || made->state != "RUNNABLE" || made->primary_ip.empty())
+      return Status::Error(fmt::format("the Cloud SQL instance {} is {} after its creation",
+                                       st.instance, made ? made->state : "gone"));
+    if (ctx.config.dst.user != kRootUser) {
+      log::info("creating the user {} on {}", ctx.config.dst.user, st.instance);
+      DBR_RETURN_IF_ERROR(Operate(
+          ctx, admin,
+          admin.InsertUser(project, st.instance, ctx.config.dst.user, ctx.config.dst.password)));
+    }
+    st.dst_host = made->primary_ip;
+    UseRecordedDestination(ctx.config, ctx.state);
+    DBR_RETURN_IF_ERROR(PrepareDatabase(ctx.config));
+    st.instance_ready = true;
+    log::info("the Cloud SQL instance {} is ready at {}", st.instance, st.dst_host);
+    return ctx.SaveState();
+  }
+
+  std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config&) override {
+    return MakeLogicalCopySource();
+  }
+
+  Status DeleteIntermediates(const Config&, const RunState& state, bool,
+                             std::vector<std::string>*) override {
+    if (!state.cloudsql.instance.empty())
+      log::info("the Cloud SQL instance {} is the destination and stays", state.cloudsql.instance);
+    return Status::Ok();
+  }
+
+ private:
+  // Records the operation a mutating call started, then waits for it to end.
+  Status Operate(RunContext& ctx, gcp::SqlAdmin& admin, Result<gcp::SqlOperation> started) {
+    if (!started.ok()) return started.status();
+    ctx.state.cloudsql.operation = started->name;
+    DBR_RETURN_IF_ERROR(ctx.SaveState());
+    return Wait(ctx, admin, started->name);
+  }
+
+  Status Wait(RunContext& ctx, gcp::SqlAdmin& admin, const std::string& operation) {
+    auto done = admin.WaitForOperation(ctx.config.gcp.project, operation,
+                                       std::chrono::seconds(ctx.config.upgrade.wait_timeout),
+                                       Timings::Default().cloudsql.operation_poll, ctx.clock);
+    return done.ok() ? Status::Ok() : done.status();
+  }
+
+  // The new instance's database (dst.name) and its user's REPLICATION, which the return
+  // replication of a cut-over needs: Cloud SQL lets a cloudsqlsuperuser give it ("ALTER USER
+  // ... WITH REPLICATION", Google's "Set up logical replication and decoding").
+  static Status PrepareDatabase(const Config& config) {
+    pg::ConnParams params = DestinationParams(config);
+    params.dbname = "postgres";
+    DBR_ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(params));
+    DBR_ASSIGN_OR_RETURN(
+        auto exists,
+        conn.QueryValue("SELECT count(*) FROM pg_database WHERE datname = $1", {config.dst.name}));
+    if (exists == "0") {
+      DBR_RETURN_IF_ERROR(conn.Exec("CREATE DATABASE " + pg::QuoteIdent(config.dst.name)));
+      log::info("created database {} on the new instance", config.dst.name);
+    }
+    DBR_ASSIGN_OR_RETURN(auto replication,
+                         conn.QueryValue("SELECT rolreplication FROM pg_roles WHERE rolname = "
+                                         "current_user"));
+    if (replication != "t") {
+      Status given = conn.Exec("ALTER ROLE CURRENT_USER WITH REPLICATION");
+      if (!given.ok())
+        log::warn(
+            "could not give {} REPLICATION on the new instance ({}): pre-flight says what "
+            "the cut-over's return replication needs",
+            config.dst.user, given.message());
+    }
+    return Status::Ok();
+  }
+
+  std::optional<CloudSqlPlan> plan_;
+};
+
+}  // namespace
+
+std::unique_ptr<Cloud> MakeCloudSqlCloud() {
+  return std::make_unique<CloudSqlCloud>();
+}
+
+}  // namespace dbr

@@ -1,0 +1,52 @@
+// What a Cloud SQL relocation will create, resolved from the `upgrade` and `gcp` blocks and the
+// source instance (every unset setting taken from the source), and checked against the Admin API
+// before anything is created. Pre-flight prints the findings; the destination step follows the
+// plan.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "gcp/credentials.h"
+#include "gcp/sqladmin.h"
+#include "model/checks.h"
+
+namespace dbr {
+
+inline constexpr const char* kCloudSqlLogicalDecodingFlag = "cloudsql.logical_decoding";
+
+// The Admin API as the config's credentials reach it.
+struct GoogleSession {
+  gcp::TokenCache tokens;
+  gcp::SqlAdmin admin;
+  GoogleSession(std::unique_ptr<gcp::TokenSource> source, const std::string& endpoint_url)
+      : tokens(std::move(source)), admin(endpoint_url, tokens) {}
+};
+Result<std::unique_ptr<GoogleSession>> OpenGoogleSession(const Config& config);
+
+struct CloudSqlPlan {
+  gcp::SqlInstance source;
+  int source_major = 0;
+  int target_major = 0;
+  std::string destination;  // the new instance's name
+  nlohmann::json insert;    // its instances.insert body, without a password
+};
+
+struct CloudSqlPlanResult {
+  std::vector<CheckResult> findings;
+  std::optional<CloudSqlPlan> plan;  // set when no finding is a FAIL
+};
+
+// `destination_is_ours`: a run recorded the destination instance as made by it (so its name is
+// not "taken").
+CloudSqlPlanResult PlanCloudSqlRelocation(const Config& config, gcp::SqlAdmin& admin,
+                                          bool destination_is_ours);
+
+// "POSTGRES_15" -> 15; 0 for anything else (MySQL, SQL Server, a malformed name).
+int MajorOfDatabaseVersion(const std::string& database_version);
+
+}  // namespace dbr
