@@ -11,6 +11,7 @@
 #include "model/timings.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 namespace dbr {
@@ -56,6 +57,7 @@ class CloudSqlCloud : public Cloud {
     if (st.instance.empty()) {
       st.instance = plan_->destination;
       DBR_RETURN_IF_ERROR(ctx.SaveState());
+      CrashPoint("cloudsql:instance-named");
     }
     DBR_ASSIGN_OR_RETURN(auto existing, admin.GetInstance(project, st.instance));
     if (!existing) {
@@ -102,6 +104,7 @@ class CloudSqlCloud : public Cloud {
     if (!started.ok()) return started.status();
     ctx.state.cloudsql.operation = started->name;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
+    CrashPoint("cloudsql:operation-recorded");
     return Wait(ctx, admin, started->name);
   }
 

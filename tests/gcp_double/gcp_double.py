@@ -34,6 +34,7 @@ SEED (JSON; every key optional):
                   "target_id": "orders-pg17", "running_polls": 2,     # RUNNING twice, then DONE
                   "error": {"code": "ERROR_RDBMS", "message": "..."}}], # optional
   "sqladmin_failures": 0,           # answer this many Admin API calls 503 first
+  "sqladmin_failure_status": 503,   # ... or 429 (RESOURCE_EXHAUSTED, Google's quota answer)
   "service_port": 5433,             # the port of every created instance's PostgreSQL
   "bin_dirs": {"15": "/usr/lib/postgresql/15/bin", "17": ".cache/pg/17/bin"}
                                     # initdb, pg_ctl and postgres of each major: the
@@ -814,7 +815,12 @@ class Double:
             fail = self.sqladmin_failures_left > 0
             self.sqladmin_failures_left -= int(fail)
         if fail:
-            self.note(f"sqladmin {verb} {path} 503 (injected)")
+            status = int(self.seed.get("sqladmin_failure_status", 503))
+            self.note(f"sqladmin {verb} {path} {status} (injected)")
+            if status == 429:
+                return self.google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota "
+                                         "metric 'Queries' and limit 'Queries per minute'.",
+                                         "rateLimitExceeded")
             return self.google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
         params = {t[1:-1]: urllib.parse.unquote(p) for t, p in
                   zip(template.split("/"), url.path.split("/")) if t.startswith("{")}

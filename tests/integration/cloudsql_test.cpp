@@ -11,8 +11,10 @@
 
 #include "harness/cluster.h"
 #include "harness/double_process.h"
+#include "harness/pgbench.h"
 #include "harness/relocation.h"
 #include "harness/rsa_key.h"
+#include "harness/wait.h"
 #include "util/files.h"
 
 namespace dbr::test {
@@ -91,9 +93,19 @@ class CloudSqlTest : public ::testing::Test {
     return path;
   }
 
-  CommandResult Run(const std::string& command, const std::filesystem::path& config) {
-    return RunDbRelocate({command, "--config", config.string()},
-                         {{"HOME", tmp_.path().string()}, {"GCE_METADATA_HOST", "127.0.0.1:9"}});
+  CommandResult Run(const std::string& command, const std::filesystem::path& config,
+                    std::map<std::string, std::string> env = {}) {
+    env.emplace("HOME", tmp_.path().string());
+    env.emplace("GCE_METADATA_HOST", "127.0.0.1:9");
+    return RunDbRelocate({command, "--config", config.string()}, env);
+  }
+
+  // How many times the double's log has `text`.
+  size_t InDoubleLog(const std::string& text) const {
+    const std::string log = DoubleLog();
+    size_t n = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+    return n;
   }
 
   nlohmann::json State() const {
@@ -122,11 +134,32 @@ class CloudSqlTest : public ::testing::Test {
   std::unique_ptr<DoubleProcess> double_;
 };
 
+// The application moves through PgBouncer onto the new instance and back, under pgbench.
 TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
+  ASSERT_TRUE(src_->Exec("CREATE ROLE app LOGIN PASSWORD 'apppw'; "
+                         "CREATE TABLE ledger (id bigserial PRIMARY KEY, client int, note text); "
+                         "GRANT SELECT, INSERT ON ledger TO app; "
+                         "GRANT USAGE ON SEQUENCE ledger_id_seq TO app",
+                         "app")
+                  .ok());
   ASSERT_NO_FATAL_FAILURE(StartDouble(Seed()));
   LiveWriter writer(*src_, "app");
-  auto config = Config("upgrade:\n  engine_version: \"17\"\n");
+  std::filesystem::permissions(
+      tmp_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+      std::filesystem::perm_options::add);
+  auto proxy_port = PickFreePort();
+  ASSERT_TRUE(proxy_port.ok());
+  auto config =
+      Config(fmt::format("upgrade:\n  engine_version: \"17\"\n"
+                         "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:{}\n",
+                         *proxy_port));
+  // The managed PgBouncer `run` starts is stopped at the end, whatever happened.
+  std::shared_ptr<void> stop_proxy(nullptr, [&](void*) {
+    CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()},
+                                          {{"HOME", tmp_.path().string()}});
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  });
 
   CommandResult check = Run("check", config);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
@@ -155,7 +188,34 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   EXPECT_NE(log.find("sqladmin POST /v1/projects/shop/instances 200"), std::string::npos) << log;
   EXPECT_EQ(log.find("n3w'root"), std::string::npos) << "a password in the double's log";
 
-  StopWritersAndExpectSynced(&writer, state_dir(), *src_, "app", DestinationParams(), kRichSchemas);
+  writer.Stop();
+  ASSERT_TRUE(writer.error().empty()) << writer.error();
+  ASSERT_GT(writer.operations(), 0);
+  auto ledger = [](pg::Connection& c) {
+    return std::stoll(*c.QueryValue("SELECT count(*) FROM ledger"));
+  };
+  auto source = src_->Connect("app");
+  ASSERT_TRUE(source.ok()) << source.message();
+  auto grows = [&](pg::Connection& c) {
+    const int64_t from = ledger(c);
+    return WaitFor([&] { return ledger(c) >= from + 100; }, std::chrono::seconds(60));
+  };
+  {
+    PgBench bench = PgBench::LedgerInserts(tmp_.path(), *proxy_port, "app", 100);
+    ASSERT_TRUE(grows(*source));
+    CommandResult cut = Run("cutover", config);
+    ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+    ASSERT_TRUE(grows(*dst));
+    CommandResult back = Run("rollback", config);
+    ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+    ASSERT_TRUE(grows(*source));
+    const ProcessOutput& out = bench.Wait();
+    ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+    // Every row pgbench committed, each once, on the primary.
+    EXPECT_EQ(ledger(*source), PgBench::Processed(out));
+  }
+  StopWritersAndExpectSynced(&writer, state_dir(), *src_, "app", DestinationParams(), kRichSchemas,
+                             12);
   CommandResult verify = Run("verify", config);
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 
@@ -167,6 +227,69 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   // The destination stays: cleanup never deletes an instance.
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM events"),
             *src_->QueryValue("SELECT count(*) FROM events", "app"));
+}
+
+// A run killed before it asks for the instance, then while Google makes it: the next run asks
+// once, waits for the operation it recorded, and finishes.
+TEST_F(CloudSqlTest, ResumesAfterKillWhileTheInstanceIsMade) {
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 5000).ok());
+  ASSERT_NO_FATAL_FAILURE(StartDouble(Seed()));
+  LiveWriter writer(*src_, "app");
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n");
+  for (const char* point : {"cloudsql:instance-named", "cloudsql:operation-recorded"}) {
+    CommandResult r = Run("run", config, {{"DBR_CRASH_AT", point}});
+    ASSERT_EQ(r.exit_code, 137) << point << ": " << r.err;
+  }
+  EXPECT_EQ(State()["cloudsql"]["instance"], kDestination) << State().dump();
+  CommandResult r = Run("run", config);
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << DoubleLog();
+  EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+  EXPECT_EQ(InDoubleLog("sqladmin POST /v1/projects/shop/instances 200"), 1u) << DoubleLog();
+  StopWritersAndExpectSynced(&writer, state_dir(), *src_, "app", DestinationParams(), kRichSchemas);
+  CommandResult cleanup = Run("cleanup", config);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+}
+
+// Google's refusals reach the user in Google's words; its quota answers are waited out.
+TEST_F(CloudSqlTest, CredentialsGoogleRefusesAndQuotaAnswersAreTold) {
+  nlohmann::json seed = Seed();
+  seed["authorized_users"] = {{{"client_id", "cid.apps.googleusercontent.com"},
+                               {"client_secret", "csecret"},
+                               {"refresh_token", "1//current"}}};
+  seed["sqladmin_failures"] = 2;
+  seed["sqladmin_failure_status"] = 429;
+  ASSERT_NO_FATAL_FAILURE(StartDouble(seed));
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n");
+  CommandResult check = Run("check", config);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_EQ(InDoubleLog(" 429 (injected)"), 2u) << DoubleLog();
+
+  // A revoked refresh token (gcloud's authorized-user file): exit 1, Google's error, no secret.
+  std::ofstream(tmp_.path() / "user.json") << nlohmann::json{
+      {"type", "authorized_user"},
+      {"client_id", "cid.apps.googleusercontent.com"},
+      {"client_secret", "csecret"},
+      {"refresh_token", "1//revoked"}}.dump();
+  std::string text = *ReadFile(config);
+  text.replace(text.find("key.json"), 8, "user.json");
+  std::ofstream(config) << text;
+  CommandResult revoked = Run("check", config);
+  EXPECT_EQ(revoked.exit_code, 1) << revoked.out << revoked.err;
+  EXPECT_NE((revoked.out + revoked.err).find("invalid_grant"), std::string::npos)
+      << revoked.out << revoked.err;
+  EXPECT_EQ((revoked.out + revoked.err).find("1//revoked"), std::string::npos);
+  EXPECT_EQ((revoked.out + revoked.err).find("csecret"), std::string::npos);
+
+  // An instance the project does not have: the config is at fault (exit 2).
+  text.replace(text.find("user.json"), 9, "key.json");
+  text.replace(text.find("instance_id: orders-pg15"), 24, "instance_id: orders-pg16");
+  std::ofstream(config) << text;
+  CommandResult unknown = Run("check", config);
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.out << unknown.err;
+  EXPECT_NE(unknown.out.find("no instance orders-pg16 in project shop"), std::string::npos)
+      << unknown.out;
+  EXPECT_EQ(InDoubleLog("sqladmin POST"), 0u) << DoubleLog();
 }
 
 // Each refusal names its fix, and nothing is created: no instance, no slot.
