@@ -90,8 +90,12 @@ int RunCommand(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     add_config(sub);
     if (c.json_output) add_output(sub);
-    if (std::string(c.name) == "cleanup")
+    if (std::string(c.name) == "cleanup") {
       sub->add_flag("--dry-run", options.dry_run, "List what would be dropped");
+      sub->add_option("--delete-instance", options.delete_instance,
+                      "Also delete this Cloud SQL instance, which the relocation made (named, "
+                      "never implied)");
+    }
     if (std::string(c.name) == "report")
       sub->add_option("--output", options.report_file,
                       "HTML file (default <state_dir>/report.html)");

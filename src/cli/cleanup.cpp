@@ -8,11 +8,11 @@
 namespace dbr::cli {
 
 int Cleanup(const Config& config, const CommandOptions& options) {
-  auto actions = CleanupRelocation(config, options.dry_run);
+  auto actions = CleanupRelocation(config, {options.dry_run, options.delete_instance});
   if (!actions.ok()) {
     log::error("{}", actions.message());
     log::error("nothing past that point was dropped; fix the cause and run `cleanup` again");
-    return kExitFailed;
+    return actions.status().is_bad_config() ? kExitUsage : kExitFailed;
   }
   if (actions->empty()) {
     std::cout << "nothing to clean up: no object of this relocation exists\n";

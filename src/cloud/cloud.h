@@ -18,6 +18,11 @@
 
 namespace dbr {
 
+struct CleanupRequest {
+  bool dry_run = false;
+  std::string delete_instance;  // `cleanup --delete-instance NAME`; "" deletes none
+};
+
 class Cloud {
  public:
   virtual ~Cloud() = default;
@@ -47,8 +52,11 @@ class Cloud {
   virtual std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) = 0;
 
   // Cleanup: deletes the intermediate snapshots `state` records (unless the config keeps
-  // them), adding a line to `actions` for each; with `dry_run` it only lists them.
-  virtual Status DeleteIntermediates(const Config& config, const RunState& state, bool dry_run,
+  // them), and the instance request.delete_instance names when the relocation made it and it
+  // does not take the application's writes; a line in `actions` for each; with
+  // request.dry_run it only lists them.
+  virtual Status DeleteIntermediates(const Config& config, const RunState& state,
+                                     const CleanupRequest& request,
                                      std::vector<std::string>* actions) = 0;
 };
 

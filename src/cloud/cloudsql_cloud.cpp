@@ -91,10 +91,28 @@ class CloudSqlCloud : public Cloud {
     return MakeLogicalCopySource();
   }
 
-  Status DeleteIntermediates(const Config&, const RunState& state, bool,
-                             std::vector<std::string>*) override {
-    if (!state.cloudsql.instance.empty())
-      log::info("the Cloud SQL instance {} is the destination and stays", state.cloudsql.instance);
+  Status DeleteIntermediates(const Config& config, const RunState& state,
+                             const CleanupRequest& request,
+                             std::vector<std::string>* actions) override {
+    const std::string& made = state.cloudsql.instance;
+    if (made.empty()) return Status::Ok();
+    if (request.delete_instance != made) {
+      log::info(
+          "the Cloud SQL instance {} (made by this relocation) stays; `cleanup "
+          "--delete-instance {}` deletes it",
+          made, made);
+      return Status::Ok();
+    }
+    actions->push_back("delete the Cloud SQL instance " + made);
+    if (request.dry_run) return Status::Ok();
+    DBR_ASSIGN_OR_RETURN(auto session, OpenGoogleSession(config));
+    DBR_ASSIGN_OR_RETURN(auto deleting, session->admin.DeleteInstance(config.gcp.project, made));
+    if (!deleting) return Status::Ok();  // gone already
+    auto done = session->admin.WaitForOperation(config.gcp.project, deleting->name,
+                                                std::chrono::seconds(config.upgrade.wait_timeout),
+                                                Timings::Default().cloudsql.operation_poll);
+    if (!done.ok()) return done.status();
+    log::info("deleted the Cloud SQL instance {}", made);
     return Status::Ok();
   }
 

@@ -72,8 +72,10 @@ class RdsCloud : public Cloud {
     return MakeRdsSnapshotSource(config, plan_);
   }
 
-  Status DeleteIntermediates(const Config& config, const RunState& state, bool dry_run,
+  Status DeleteIntermediates(const Config& config, const RunState& state,
+                             const CleanupRequest& request,
                              std::vector<std::string>* actions) override {
+    const bool dry_run = request.dry_run;
     if (!state.rds.instance.empty())
       log::info("the RDS instance {} is the destination and stays", state.rds.instance);
     if (state.rds.snapshots_deleted || config.upgrade.keep_snapshots) return Status::Ok();

@@ -24,8 +24,8 @@ namespace {
 
 class Cleanup {
  public:
-  Cleanup(const Config& config, bool dry_run)
-      : config_(config), links_(LinksOf(config)), dry_run_(dry_run) {}
+  Cleanup(const Config& config, const CleanupRequest& request)
+      : config_(config), links_(LinksOf(config)), request_(request), dry_run_(request.dry_run) {}
 
   Result<std::vector<std::string>> Run() {
     StateStore store(config_.state_dir);
@@ -42,9 +42,12 @@ class Cleanup {
     mark_ = MarkOf(config_, *state);
     auto src = pg::Connection::Open(SourceParams(config_));
     if (!src.ok()) return src.status().Wrap("cleanup needs the source");
-    // An RDS relocation stopped before its destination was restored has nothing there yet.
+    DBR_RETURN_IF_ERROR(InstanceMayBeDeleted(*state));
+    // A relocation stopped before its destination instance was restored (RDS) or made (Cloud
+    // SQL) has nothing there yet.
     const bool rds = config_.provider == Provider::kRds;
-    if (rds && state->rds.dst_host.empty()) return CleanSourceOnly(store, *state, *src);
+    if (rds ? state->rds.dst_host.empty() : !DestinationReachable(config_, *state))
+      return CleanSourceOnly(store, *state, *src);
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
@@ -68,8 +71,11 @@ class Cleanup {
                                                one_server ? &*dst : nullptr));
     if (rds) {
       DBR_RETURN_IF_ERROR(CleanRdsCopy(*state, *dst));
-    } else if (!one_server) {
-      DBR_RETURN_IF_ERROR(PutBackReplicationUser(*dst, "destination", DestinationUserPlan(*state)));
+    } else {
+      if (!one_server)
+        DBR_RETURN_IF_ERROR(
+            PutBackReplicationUser(*dst, "destination", DestinationUserPlan(*state)));
+      DBR_RETURN_IF_ERROR(DeleteCloudObjects(*state));
     }
     for (const auto& [side, roles] : state->fenced)
       if (!roles.empty())
@@ -82,6 +88,25 @@ class Cleanup {
   }
 
  private:
+  // `--delete-instance` names the instance this relocation made, and not while it is the primary.
+  Status InstanceMayBeDeleted(const RunState& state) const {
+    const std::string& named = request_.delete_instance;
+    if (named.empty()) return Status::Ok();
+    if (config_.provider != Provider::kCloudSql)
+      return Status::BadConfig("--delete-instance is for provider cloudsql");
+    const std::string& made = state.cloudsql.instance;
+    if (named != made)
+      return Status::BadConfig(
+          made.empty() ? "--delete-instance " + named + ": this relocation made no instance"
+                       : "--delete-instance " + named + ": this relocation made " + made +
+                             " and deletes no other instance");
+    if (state.primary == Side::kDestination)
+      return Status::BadConfig("--delete-instance " + named +
+                               ": it takes the application's writes since the cut-over; "
+                               "`rollback` first");
+    return Status::Ok();
+  }
+
   Result<std::vector<std::string>> CleanSourceOnly(const StateStore& store, const RunState& state,
                                                    pg::Connection& src) {
     DBR_RETURN_IF_ERROR(StopWriter(store));
@@ -95,7 +120,7 @@ class Cleanup {
           "to clean it as well, or delete it (aws rds delete-db-instance "
           "--skip-final-snapshot --db-instance-identifier {})",
           state.rds.instance, state.rds.instance);
-    DBR_RETURN_IF_ERROR(DeleteSnapshots(state));
+    DBR_RETURN_IF_ERROR(DeleteCloudObjects(state));
     return MoveStateAside(store);
   }
 
@@ -118,13 +143,13 @@ class Cleanup {
       DBR_RETURN_IF_ERROR(Act(dst, "extension pg_prewarm (created to warm the storage)",
                               "destination", "SELECT count(*) FROM pg_extension WHERE extname = $1",
                               {std::string("pg_prewarm")}, "DROP EXTENSION pg_prewarm"));
-    return DeleteSnapshots(state);
+    return DeleteCloudObjects(state);
   }
 
-  Status DeleteSnapshots(const RunState& state) {
+  Status DeleteCloudObjects(const RunState& state) {
     auto cloud = MakeCloud(config_);
     if (!cloud) return Status::Ok();
-    return cloud->DeleteIntermediates(config_, state, dry_run_, &actions_);
+    return cloud->DeleteIntermediates(config_, state, request_, &actions_);
   }
 
   Result<std::vector<std::string>> MoveStateAside(const StateStore& store) {
@@ -321,6 +346,7 @@ class Cleanup {
 
   const Config& config_;
   const names::Links links_;
+  const CleanupRequest request_;
   bool dry_run_;
   RelocationMark mark_;  // the relocation's, once its state is read
   std::vector<std::string> actions_;
@@ -328,8 +354,9 @@ class Cleanup {
 
 }  // namespace
 
-Result<std::vector<std::string>> CleanupRelocation(const Config& config, bool dry_run) {
-  return Cleanup(config, dry_run).Run();
+Result<std::vector<std::string>> CleanupRelocation(const Config& config,
+                                                   const CleanupRequest& request) {
+  return Cleanup(config, request).Run();
 }
 
 }  // namespace dbr

@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "cloud/cloud.h"
 #include "config/config.h"
 #include "util/status.h"
 
 namespace dbr {
 
 // Each action as a line ("drop replication slot db_relocate_slot_app on the source").
-Result<std::vector<std::string>> CleanupRelocation(const Config& config, bool dry_run);
+Result<std::vector<std::string>> CleanupRelocation(const Config& config,
+                                                   const CleanupRequest& request);
 
 }  // namespace dbr

@@ -94,10 +94,13 @@ class CloudSqlTest : public ::testing::Test {
   }
 
   CommandResult Run(const std::string& command, const std::filesystem::path& config,
-                    std::map<std::string, std::string> env = {}) {
+                    std::map<std::string, std::string> env = {},
+                    const std::vector<std::string>& options = {}) {
     env.emplace("HOME", tmp_.path().string());
     env.emplace("GCE_METADATA_HOST", "127.0.0.1:9");
-    return RunDbRelocate({command, "--config", config.string()}, env);
+    std::vector<std::string> args = {command, "--config", config.string()};
+    args.insert(args.end(), options.begin(), options.end());
+    return RunDbRelocate(args, env);
   }
 
   // How many times the double's log has `text`.
@@ -246,9 +249,23 @@ TEST_F(CloudSqlTest, ResumesAfterKillWhileTheInstanceIsMade) {
   EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
   EXPECT_EQ(InDoubleLog("sqladmin POST /v1/projects/shop/instances 200"), 1u) << DoubleLog();
   StopWritersAndExpectSynced(&writer, state_dir(), *src_, "app", DestinationParams(), kRichSchemas);
-  CommandResult cleanup = Run("cleanup", config);
+  // Abandoned: cleanup deletes the instance it made, named, and no other.
+  const pg::ConnParams destination = DestinationParams();
+  CommandResult other = Run("cleanup", config, {}, {"--delete-instance", "orders-pg15"});
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  EXPECT_NE(other.err.find("this relocation made orders-pg15-pg17 and deletes no other instance"),
+            std::string::npos)
+      << other.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "1");
+  CommandResult cleanup = Run("cleanup", config, {}, {"--delete-instance", kDestination});
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_NE(cleanup.out.find("delete the Cloud SQL instance orders-pg15-pg17"), std::string::npos)
+      << cleanup.out;
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  EXPECT_EQ(InDoubleLog("sqladmin DELETE /v1/projects/shop/instances/orders-pg15-pg17 200"), 1u)
+      << DoubleLog();
+  EXPECT_EQ(InDoubleLog("sqladmin DELETE /v1/projects/shop/instances/orders-pg15 "), 0u);
+  EXPECT_FALSE(pg::Connection::Open(destination).ok());
 }
 
 // Google's refusals reach the user in Google's words; its quota answers are waited out.
