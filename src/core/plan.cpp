@@ -129,14 +129,14 @@ Result<RelocationPlan> MakePlan(const Config& config) {
   DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(*src, config));
   json doc = {{"source", config.src.Address() + "/" + config.src.name},
               {"provider", config.provider}};
-  doc["destination"] = config.provider == Provider::kPostgres
-                           ? json(config.dst.Address() + "/" + config.dst.name)
-                           : json("a new RDS instance (see cloud)");
+  auto cloud = MakeCloud(config);
+  doc["destination"] = cloud ? json(fmt::format("a new {} instance (see cloud)", cloud->name()))
+                             : json(config.dst.Address() + "/" + config.dst.name);
   doc["scope"] = ScopeSection(config, scope);
   doc.update(CopySection(config, scope));
   DBR_ASSIGN_OR_RETURN(LargeObjectVolume lo, MeasureLargeObjects(*src));
   doc["large_objects"] = {{"count", lo.count}, {"bytes_on_disk", lo.bytes_on_disk}};
-  if (auto cloud = MakeCloud(config)) {
+  if (cloud) {
     json steps = json::array();
     for (const auto& c : cloud->Check(config, {}))
       steps.push_back({{"name", c.name}, {"level", LevelName(c.level)}, {"detail", c.detail}});

@@ -172,6 +172,12 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
       std::string::npos)
       << check.out;
 
+  CommandResult plan = Run("plan", config);
+  EXPECT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("to a new Google Cloud SQL instance (see cloud)"), std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("POSTGRES_15 -> POSTGRES_17"), std::string::npos) << plan.out;
+
   CommandResult run = Run("run", config);
   ASSERT_EQ(run.exit_code, 0) << run.err << "\n" << DoubleLog();
   EXPECT_NE(run.err.find("heartbeat verified"), std::string::npos) << run.err;
