@@ -37,11 +37,32 @@ class CloudSqlCloud : public Cloud {
     return std::move(planned.findings);
   }
 
-  bool CanEnableLogicalReplication(const Config&, const PreflightReport&) const override {
-    return false;  // the FAIL gives the gcloud command
+  bool CanEnableLogicalReplication(const Config& config,
+                                   const PreflightReport& report) const override {
+    const CheckResult* flag = report.Find(kCloudSqlLogicalDecodingCheck);
+    return flag != nullptr && flag->level == CheckLevel::kWarn &&
+           config.upgrade.allow_source_restart;
   }
-  Status EnableLogicalReplication(const Config&) override {
-    return Status::Error("setting cloudsql.logical_decoding is not built yet");
+
+  // instances.patch of the source's flags, which Cloud SQL applies by restarting it.
+  Status EnableLogicalReplication(const Config& config) override {
+    DBR_ASSIGN_OR_RETURN(auto session, OpenGoogleSession(config));
+    gcp::SqlAdmin& admin = session->admin;
+    const std::string& project = config.gcp.project;
+    DBR_ASSIGN_OR_RETURN(auto source, admin.GetInstance(project, config.src.instance_id));
+    if (!source) return Status::Error("the source instance " + config.src.instance_id + " is gone");
+    log::warn(
+        "setting {} = on for {} (upgrade.allow_source_restart): Cloud SQL restarts it, and "
+        "its connections drop until it is back",
+        kCloudSqlLogicalDecodingFlag, source->name);
+    DBR_ASSIGN_OR_RETURN(
+        auto patching, admin.PatchInstance(
+                           project, source->name,
+                           {{"settings", {{"databaseFlags", FlagsWithLogicalDecoding(*source)}}}}));
+    auto done = admin.WaitForOperation(project, patching.name,
+                                       std::chrono::seconds(config.upgrade.wait_timeout),
+                                       Timings::Default().cloudsql.operation_poll);
+    return done.ok() ? Status::Ok() : done.status();
   }
 
   Status MakeDestination(RunContext& ctx) override {

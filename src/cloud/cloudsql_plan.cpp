@@ -36,16 +36,6 @@ std::string DestinationName(const Config& config, int target_major) {
   return fmt::format("{}-pg{}", config.src.instance_id, target_major);
 }
 
-// The source's flags with logical decoding on: the new instance is a replication source at the
-// cut-over's return path.
-nlohmann::json FlagsWithLogicalDecoding(const gcp::SqlInstance& source) {
-  nlohmann::json flags = nlohmann::json::array();
-  for (const auto& [name, value] : source.flags)
-    if (name != kCloudSqlLogicalDecodingFlag) flags.push_back({{"name", name}, {"value", value}});
-  flags.push_back({{"name", kCloudSqlLogicalDecodingFlag}, {"value", "on"}});
-  return flags;
-}
-
 nlohmann::json InsertBody(const Config& config, const CloudSqlPlan& plan) {
   nlohmann::json settings = nlohmann::json::object();
   for (const char* field : kCopiedSettings)
@@ -175,15 +165,17 @@ class CloudSqlPlanner {
   }
 
   void LogicalDecoding(const CloudSqlPlan& plan) {
-    const char* name = "Cloud SQL logical decoding";
+    const char* name = kCloudSqlLogicalDecodingCheck;
     auto flag = plan.source.flags.find(kCloudSqlLogicalDecodingFlag);
     if (flag != plan.source.flags.end() && flag->second == "on")
       return (void)Add(name, CheckLevel::kPass,
                        std::string(kCloudSqlLogicalDecodingFlag) + " = on");
-    Add(name, CheckLevel::kFail,
-        std::string(kCloudSqlLogicalDecodingFlag) + " is not on for " + plan.source.name +
-            " (setting it restarts the instance: plan the downtime; db_relocate does not set it "
-            "yet, whatever upgrade.allow_source_restart says)",
+    const std::string detail = std::string(kCloudSqlLogicalDecodingFlag) + " is not on for " +
+                               plan.source.name + " (setting it restarts the instance: downtime)";
+    if (config_.upgrade.allow_source_restart)
+      return (void)Add(name, CheckLevel::kWarn,
+                       detail + "; upgrade.allow_source_restart: db_relocate sets it now");
+    Add(name, CheckLevel::kFail, detail + "; or set upgrade.allow_source_restart: true",
         LogicalDecodingCommand(config_, plan.source));
   }
 
@@ -217,6 +209,14 @@ Result<std::unique_ptr<GoogleSession>> OpenGoogleSession(const Config& config) {
 CloudSqlPlanResult PlanCloudSqlRelocation(const Config& config, gcp::SqlAdmin& admin,
                                           bool destination_is_ours) {
   return CloudSqlPlanner(config, admin, destination_is_ours).Run();
+}
+
+nlohmann::json FlagsWithLogicalDecoding(const gcp::SqlInstance& instance) {
+  nlohmann::json flags = nlohmann::json::array();
+  for (const auto& [name, value] : instance.flags)
+    if (name != kCloudSqlLogicalDecodingFlag) flags.push_back({{"name", name}, {"value", value}});
+  flags.push_back({{"name", kCloudSqlLogicalDecodingFlag}, {"value", "on"}});
+  return flags;
 }
 
 int MajorOfDatabaseVersion(const std::string& database_version) {

@@ -18,6 +18,9 @@
 namespace dbr {
 
 inline constexpr const char* kCloudSqlLogicalDecodingFlag = "cloudsql.logical_decoding";
+// The finding on that flag of the source (WARN when it is off and upgrade.allow_source_restart
+// lets db_relocate set it).
+inline constexpr const char* kCloudSqlLogicalDecodingCheck = "Cloud SQL logical decoding";
 
 // The Admin API as the config's credentials reach it.
 struct GoogleSession {
@@ -45,6 +48,9 @@ struct CloudSqlPlanResult {
 // not "taken").
 CloudSqlPlanResult PlanCloudSqlRelocation(const Config& config, gcp::SqlAdmin& admin,
                                           bool destination_is_ours);
+
+// The instance's flags with logical decoding on (databaseFlags replace them all).
+nlohmann::json FlagsWithLogicalDecoding(const gcp::SqlInstance& instance);
 
 // "POSTGRES_15" -> 15; 0 for anything else (MySQL, SQL Server, a malformed name).
 int MajorOfDatabaseVersion(const std::string& database_version);

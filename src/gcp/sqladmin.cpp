@@ -4,18 +4,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gcp/google_error.h"
+#include "gcp/google_api.h"
 #include "gcp/json_field.h"
 #include "gcp/percent_encode.h"
-#include "util/http.h"
 #include "util/log.h"
 #include "util/poll.h"
-#include "util/retry.h"
 
 namespace dbr::gcp {
 namespace {
 
-constexpr const char* kGoogleEndpoint = "https://sqladmin.googleapis.com";
+constexpr const char* kSqlAdminEndpoint = "https://sqladmin.googleapis.com";
 
 SqlInstance ParseInstance(const nlohmann::json& json) {
   SqlInstance out{StringField(json, "name"),
@@ -56,36 +54,13 @@ SqlOperation ParseOperation(const nlohmann::json& json) {
 }  // namespace
 
 SqlAdmin::SqlAdmin(std::string endpoint_url, TokenCache& tokens)
-    : base_((endpoint_url.empty() ? kGoogleEndpoint : endpoint_url) + std::string("/v1/")),
+    : base_((endpoint_url.empty() ? kSqlAdminEndpoint : endpoint_url) + std::string("/v1/")),
       tokens_(tokens) {}
 
 Result<std::optional<nlohmann::json>> SqlAdmin::Call(const char* verb, const std::string& path,
                                                      const std::string& body) {
-  const std::string what = fmt::format("Cloud SQL Admin API {} /v1/{}", verb, path);
-  std::optional<nlohmann::json> answer;
-  Status st = RetryIf(
-      RetryPolicy{.attempts = 5}, what,
-      [&]() -> Status {
-        auto token = tokens_.Get();
-        if (!token.ok()) return token.status();
-        HttpRequest request{verb, base_ + path, {{"Authorization", "Bearer " + *token}}, body};
-        if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-        auto sent = HttpSend(request);
-        if (!sent.ok()) return Status::Unavailable(what + ": " + sent.message());
-        if (sent->status == 404) {
-          answer.reset();
-          return Status::Ok();
-        }
-        if (sent->status / 100 != 2)
-          return GoogleFailure(*sent, what + ": " + GoogleErrorText(*sent));
-        auto json = nlohmann::json::parse(sent->body, nullptr, false);
-        if (!json.is_object()) return Status::Error(what + ": the answer is not a JSON object");
-        answer = std::move(json);
-        return Status::Ok();
-      },
-      [](const Status& failed) { return failed.is_unavailable(); });
-  if (!st.ok()) return st;
-  return answer;
+  return CallGoogleApi(tokens_, verb, base_ + path, body,
+                       fmt::format("Cloud SQL Admin API {} /v1/{}", verb, path));
 }
 
 Result<SqlOperation> SqlAdmin::Mutate(const char* verb, const std::string& path,
@@ -114,6 +89,20 @@ Result<SqlOperation> SqlAdmin::GetOperation(const std::string& project,
 Result<SqlOperation> SqlAdmin::InsertInstance(const std::string& project,
                                               const nlohmann::json& instance) {
   return Mutate("POST", "projects/" + project + "/instances", instance);
+}
+
+Result<SqlOperation> SqlAdmin::PatchInstance(const std::string& project,
+                                             const std::string& instance,
+                                             const nlohmann::json& patch) {
+  return Mutate("PATCH", "projects/" + project + "/instances/" + instance, patch);
+}
+
+Result<SqlOperation> SqlAdmin::CloneInstance(const std::string& project,
+                                             const std::string& instance,
+                                             const std::string& clone) {
+  return Mutate(
+      "POST", "projects/" + project + "/instances/" + instance + "/clone",
+      {{"cloneContext", {{"kind", "sql#cloneContext"}, {"destinationInstanceName", clone}}}});
 }
 
 Result<std::optional<SqlOperation>> SqlAdmin::DeleteInstance(const std::string& project,

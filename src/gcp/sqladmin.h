@@ -52,6 +52,13 @@ class SqlAdmin {
   // instances.delete; nullopt when there is no such instance.
   Result<std::optional<SqlOperation>> DeleteInstance(const std::string& project,
                                                      const std::string& instance);
+  // instances.patch: the fields `patch` (a partial DatabaseInstance) sets; databaseFlags replace
+  // every flag, and a flag that needs one restarts the instance.
+  Result<SqlOperation> PatchInstance(const std::string& project, const std::string& instance,
+                                     const nlohmann::json& patch);
+  // instances.clone of `instance` as a new instance `clone` (a physical copy, same version).
+  Result<SqlOperation> CloneInstance(const std::string& project, const std::string& instance,
+                                     const std::string& clone);
   // users.insert of a built-in (password) user, and users.update of its password.
   Result<SqlOperation> InsertUser(const std::string& project, const std::string& instance,
                                   const std::string& name, const std::string& password);
