@@ -15,18 +15,17 @@
 
 #include "aws/credential_sources.h"
 #include "aws/rds.h"
+#include "cloud/copied_instance.h"
 #include "cloud/rds_instance_upgrade.h"
 #include "cloud/rds_logs.h"
 #include "cloud/rds_plan.h"
 #include "cloud/rds_wait.h"
-#include "engine/replication_link.h"
 #include "model/names.h"
 #include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
 #include "pg/quote.h"
 #include "pg/recovery_log.h"
-#include "pg/wal_record.h"
 #include "snapshot/snapshot_source.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -304,67 +303,20 @@ class RdsSnapshotSource : public SnapshotSource {
             "then use upgrade.method: instance",
             st.instance, major));
     }
-    std::vector<pg::RecoveryEnd> found = pg::FindRecoveryEnds(text);
-    log::info("searched {} log file(s) of {} ({}) for the end of recovery: {} candidate(s)", files,
-              st.instance, HumanBytes(static_cast<double>(text.size())), found.size());
-    auto lsn = pg::ChooseSnapshotLsn(found, *lower, *upper, since, *after + skew);
-    if (!lsn.ok())
-      return lsn.status().Wrap(
+    std::string rule;
+    auto exact =
+        CopyEndFromLog(ctx, text, {*lower, *upper, since, *after + skew},
+                       st.instance + " (" + std::to_string(files) + " log file(s))", &rule);
+    if (!exact.ok())
+      return exact.status().Wrap(
           "finding the LSN at which the restored data of " + st.instance +
           " ends (nothing was subscribed; to give up, run `db_relocate cleanup` and delete that "
           "instance: aws rds delete-db-instance --skip-final-snapshot --db-instance-identifier " +
           st.instance + ")");
-    std::string rule;
-    for (const auto& e : found)
-      if (e.lsn == *lsn) rule = e.form;
-    pg::Lsn exact = *lsn;
-    if (rule.starts_with("redo done")) {
-      // While the copied slot still keeps that WAL on the new instance.
-      DBR_ASSIGN_OR_RETURN(std::optional<pg::Lsn> end,
-                           pg::EndOfWalRecord(*ctx.dst, pg::Lsn(lsn->value() - 1)));
-      if (end) {
-        exact = *end;
-        rule = "redo done at Z: the end of the record at Z (pg_walinspect)";
-      }
-    }
-    ctx.state.snapshot_lsn = exact.ToString();
+    ctx.state.snapshot_lsn = exact->ToString();
     log::info("the restored data ends at {} (rule: {}; source WAL was between {} and {})",
               ctx.state.snapshot_lsn, rule, st.lsn_before, st.lsn_after);
     return RdsPhase::kPrepare;
-  }
-
-  // A subscription the source server had, in any of its databases, is copied enabled: it would
-  // compete with the source's own for its upstream slot, and take changes the real subscriber
-  // then never gets. Detached from its slot, it can neither take nor drop it.
-  Status DetachCopiedSubscriptions(RunContext& ctx) {
-    auto subs = ctx.dst->Query(
-        "SELECT d.datname, s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = "
-        "s.subdbid WHERE NOT (d.datname = current_database() AND s.subname = $1) ORDER BY 1, 2",
-        {ctx.links.forward.subscription});
-    if (!subs.ok()) return subs.status();
-    std::optional<pg::Connection> other;  // to the database of the row at hand, when not ours
-    for (int i = 0; i < subs->rows(); ++i) {
-      const std::string db = subs->Get(i, 0), sub = subs->Get(i, 1);
-      pg::Connection* conn = &*ctx.dst;
-      if (db != ctx.dst->params().dbname) {
-        if (!other || other->params().dbname != db) {
-          pg::ConnParams params = DestinationParams(ctx.config);
-          params.dbname = db;
-          auto opened = pg::Connection::Open(params);
-          if (!opened.ok())
-            return opened.status().Wrap("detaching the copied subscription " + sub +
-                                        " in database " + db);
-          other.emplace(std::move(*opened));
-        }
-        conn = &*other;
-      }
-      DBR_RETURN_IF_ERROR(DetachSubscription(*conn, sub));
-      log::warn(
-          "the copied subscription {} in database {} is disabled and detached from its slot on "
-          "the new instance (the source's own keeps running)",
-          sub, db);
-    }
-    return Status::Ok();
   }
 
   // The copy holds what the source held: a copied logical slot would retain WAL on the new
@@ -375,14 +327,7 @@ class RdsSnapshotSource : public SnapshotSource {
   // what verification checks).
   Result<RdsPhase> PrepareDestination(RunContext& ctx) {
     DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
-    auto slots = ctx.dst->Query(
-        "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_type = 'logical' "
-        "ORDER BY 1");
-    if (!slots.ok()) return slots.status();
-    for (int i = 0; i < slots->rows(); ++i) {
-      DBR_RETURN_IF_ERROR(ctx.dst->Exec("SELECT pg_drop_replication_slot($1)", {slots->Get(i, 0)}));
-      log::info("dropped the copy of replication slot {} on the new instance", slots->Get(i, 0));
-    }
+    DBR_RETURN_IF_ERROR(DropCopiedSlots(ctx));
     return UpgradesInstance(ctx) ? RdsPhase::kUpgradeInstance : RdsPhase::kReplicas;
   }
 
