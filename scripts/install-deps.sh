@@ -233,27 +233,33 @@ verify_major_debian() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The Cloud SQL Admin API's published model, for the Google double (tests only)
+# Google's published API models, for the Google double (tests only)
 # ---------------------------------------------------------------------------------------------
-# npm's @googleapis/sqladmin is generated from the sqladmin v1 discovery document: its v1.ts holds
-# every schema with its fields and every method's URL. The double checks its answers against it.
+# npm's @googleapis/<api> packages are generated from Google's discovery documents: their
+# <version>.ts holds every schema with its fields and every method's URL. The double checks what
+# it is sent and what it answers against them: the Cloud SQL Admin API (sqladmin v1) and Cloud
+# Logging (logging v2, whose entries:list serves the instances' PostgreSQL logs).
 SQLADMIN_NPM_VERSION=38.1.1
-install_sqladmin_model() {
-  local dest="$REPO/.cache/sqladmin" tmp tgz
-  if [[ "$(cat "$dest/.dbr-installed" 2>/dev/null)" == "$SQLADMIN_NPM_VERSION" && -s "$dest/v1.ts" ]]; then
-    SUMMARY+=("Cloud SQL Admin API model: $dest/v1.ts (@googleapis/sqladmin@$SQLADMIN_NPM_VERSION)")
+LOGGING_NPM_VERSION=19.0.0
+
+# install_googleapis_model API VERSION FILE WHAT: .cache/API/FILE from @googleapis/API@VERSION.
+install_googleapis_model() {
+  local api="$1" version="$2" file="$3" what="$4" dest tmp tgz
+  dest="$REPO/.cache/$api"
+  if [[ "$(cat "$dest/.dbr-installed" 2>/dev/null)" == "$version" && -s "$dest/$file" ]]; then
+    SUMMARY+=("$what model: $dest/$file (@googleapis/$api@$version)")
     return
   fi
-  tmp="$(mktemp -d /tmp/dbr-install-sqladmin-XXXXXX)"
+  tmp="$(mktemp -d "/tmp/dbr-install-$api-XXXXXX")"
   TMPDIRS+=("$tmp")
-  note "fetching @googleapis/sqladmin@$SQLADMIN_NPM_VERSION from npm (the Admin API's model)"
-  tgz="$(cd "$tmp" && npm pack --silent "@googleapis/sqladmin@$SQLADMIN_NPM_VERSION" 2>"$tmp/npm.err" | tail -n 1)" \
-    || die "npm pack @googleapis/sqladmin@$SQLADMIN_NPM_VERSION failed: $(tail -n 5 "$tmp/npm.err")"
-  tar -xzf "$tmp/$tgz" -C "$tmp" package/v1.ts || die "cannot extract v1.ts from $tgz"
+  note "fetching @googleapis/$api@$version from npm (the $what model)"
+  tgz="$(cd "$tmp" && npm pack --silent "@googleapis/$api@$version" 2>"$tmp/npm.err" | tail -n 1)" \
+    || die "npm pack @googleapis/$api@$version failed: $(tail -n 5 "$tmp/npm.err")"
+  tar -xzf "$tmp/$tgz" -C "$tmp" "package/$file" || die "cannot extract $file from $tgz"
   rm -rf "$dest" && mkdir -p "$dest"
-  mv "$tmp/package/v1.ts" "$dest/v1.ts"
-  echo "$SQLADMIN_NPM_VERSION" >"$dest/.dbr-installed"
-  SUMMARY+=("Cloud SQL Admin API model: $dest/v1.ts (@googleapis/sqladmin@$SQLADMIN_NPM_VERSION)")
+  mv "$tmp/package/$file" "$dest/$file"
+  echo "$version" >"$dest/.dbr-installed"
+  SUMMARY+=("$what model: $dest/$file (@googleapis/$api@$version)")
 }
 
 # One installer at a time per repo (two concurrent runs would race on .cache/pg).
@@ -263,7 +269,8 @@ flock 9
 
 install_apt
 install_pg_majors
-install_sqladmin_model
+install_googleapis_model sqladmin "$SQLADMIN_NPM_VERSION" v1.ts "Cloud SQL Admin API"
+install_googleapis_model logging "$LOGGING_NPM_VERSION" v2.ts "Cloud Logging API"
 
 elapsed_ms=$((($(date +%s%N) - START_NS) / 1000000))
 note "done in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000)))s"

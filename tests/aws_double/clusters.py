@@ -72,12 +72,13 @@ def applied_settings(parameters):
 
 
 class Cluster:
-    """One PostgreSQL server. owned: created by the double (may be stopped and deleted)."""
+    """One PostgreSQL server. owned: created by the double (may be stopped and deleted). host:
+    the address it listens on for TCP clients."""
 
     def __init__(self, data_dir, bin_dir, port, major, user, password, log_file=None,
-                 owned=False):
+                 owned=False, host="127.0.0.1"):
         self.data_dir, self.bin_dir, self.port, self.major = data_dir, bin_dir, port, major
-        self.user, self.password, self.owned = user, password, owned
+        self.user, self.password, self.owned, self.host = user, password, owned, host
         # Seeded clusters log where the test put it; ours log like RDS (logging_collector).
         self.log_file = log_file or os.path.join(os.path.dirname(data_dir), "startup.log")
         self.lock = threading.Lock()
@@ -92,7 +93,7 @@ class Cluster:
         return {"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "3"}
 
     def _conn(self):
-        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.user]
+        return ["-h", self.host, "-p", str(self.port), "-U", self.user]
 
     def accepts_connections(self):
         proc = run([PSQL, "-X", "-At", *self._conn(), "-d", "postgres", "-c", "select 1"],
@@ -102,7 +103,7 @@ class Cluster:
     def query(self, sql, db="postgres", socket_only=False):
         """Rows (tuples of text) of one statement, as the admin user (TCP, or the unix socket in
         the data directory when the server listens on no address)."""
-        host = self.data_dir if socket_only else "127.0.0.1"
+        host = self.data_dir if socket_only else self.host
         proc = run([PSQL, "-X", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-h", host,
                     "-p", str(self.port), "-U", self.user, "-d", db, "-c", sql],
                    env=self._env(), timeout=120)
@@ -152,7 +153,7 @@ class Cluster:
     _STANDBY_SETTINGS = ("max_connections", "max_worker_processes", "max_wal_senders",
                          "max_prepared_transactions", "max_locks_per_transaction", "wal_level")
 
-    def crash_consistent_copy(self, dest, port, closing=None, timeout=300):
+    def crash_consistent_copy(self, dest, port, closing=None, timeout=300, **configure):
         """A crash-consistent copy of the running server in dest (must not exist), as an EBS
         snapshot of its volume: a base copy made a streaming standby of the server (on `port`,
         listening on its socket only), caught up to the server's pg_current_wal_flush_lsn() read
@@ -163,7 +164,9 @@ class Cluster:
         position is read, go into the copy (and keep WAL from there on, as on the volume).
         Before that the server commits one empty transaction (an xid and its commit record), as
         RDS's own writes on an idle instance do, so that the copy's WAL goes on past the WAL
-        switch of the base copy. closing: an Event that abandons the wait. -> the LSN waited for."""
+        switch of the base copy. closing: an Event that abandons the wait. configure: more
+        arguments of configure_instance (the copy's configuration file, logging, pg_hba.conf).
+        -> the LSN waited for."""
         settings = dict(self.query(
             "SELECT name, setting FROM pg_settings WHERE name IN (" +
             ", ".join(f"'{n}'" for n in self._STANDBY_SETTINGS) + ")"))
@@ -174,7 +177,8 @@ class Cluster:
             self.query("SET synchronous_commit = on; SELECT pg_current_xact_id()")
             target = self.query("SELECT pg_current_wal_flush_lsn()")[0][0]
         slots = _read_slots(self.data_dir)
-        configure_instance(dest, port, primary=(self.port, self.user, self.password))
+        configure_instance(dest, port, primary=(self.port, self.user, self.password),
+                           primary_host=self.host, **configure)
         standby_log = dest + ".standby.log"
         standby = Cluster(dest, self.bin_dir, port, self.major, self.user, self.password,
                           log_file=standby_log, owned=True)
@@ -204,7 +208,7 @@ class Cluster:
             if name in ("standby.signal", "backup_label.old", "current_logfiles") or \
                     name.startswith(".s.PGSQL."):
                 os.remove(os.path.join(dest, name))
-        configure_instance(dest, port)  # the same settings without primary_conninfo
+        configure_instance(dest, port, **configure)  # the same without primary_conninfo
         _write_slots(dest, slots)
         log_dir = os.path.join(dest, "log")
         shutil.rmtree(log_dir, ignore_errors=True)
@@ -406,13 +410,27 @@ def remove_dir(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
+# How RDS logs (RDS's default log_line_prefix, hourly files under log/error).
+RDS_LOGGING = (
+    "logging_collector = on",
+    "log_destination = 'stderr'",
+    "log_directory = 'log/error'",
+    "log_filename = 'postgresql.log.%Y-%m-%d-%H'",
+    "log_rotation_age = 60",
+    "log_rotation_size = 0",
+    "log_line_prefix = '%t:%r:%u@%d:[%p]:'",
+    "log_timezone = 'UTC'",
+)
+
+
 def configure_instance(data_dir, port, primary=None, listen="127.0.0.1",
                        conf_name="rds_double.conf", writer="the AWS double (tests/aws_double)",
-                       hba=None):
+                       hba=None, logging=RDS_LOGGING, primary_host="127.0.0.1"):
     """Makes a copied data directory an instance of ours: its own port and socket, and logging
-    as RDS does it. primary: (port, user, password) to make it a streaming standby. listen: the
-    address it listens on; conf_name: the file, included by postgresql.conf, these settings go
-    to, which says `writer` wrote it; hba: the lines of its pg_hba.conf (None: initdb's stay)."""
+    (the setting lines `logging`, RDS's by default). primary: (port, user, password) of the
+    server at primary_host to make it a streaming standby of. listen: the address it listens
+    on; conf_name: the file, included by postgresql.conf, these settings go to, which says
+    `writer` wrote it; hba: the lines of its pg_hba.conf (None: initdb's stay)."""
     for name in ("postmaster.pid", "postmaster.opts"):
         try:
             os.remove(os.path.join(data_dir, name))
@@ -423,18 +441,11 @@ def configure_instance(data_dir, port, primary=None, listen="127.0.0.1",
         f"listen_addresses = '{listen}'",
         f"port = {port}",
         f"unix_socket_directories = '{data_dir}'",
-        "logging_collector = on",
-        "log_destination = 'stderr'",
-        "log_directory = 'log/error'",
-        "log_filename = 'postgresql.log.%Y-%m-%d-%H'",
-        "log_rotation_age = 60",
-        "log_rotation_size = 0",
-        "log_line_prefix = '%t:%r:%u@%d:[%p]:'",
-        "log_timezone = 'UTC'",
+        *logging,
     ]
     if primary:
         p_port, user, password = primary
-        conninfo = f"host=127.0.0.1 port={p_port} user={user} password={password}"
+        conninfo = f"host={primary_host} port={p_port} user={user} password={password}"
         lines.append("primary_conninfo = '" + conninfo.replace("'", "''") + "'")
         lines.append("hot_standby = on")
         _write_as_postgres(os.path.join(data_dir, "standby.signal"), "")

@@ -1,7 +1,9 @@
-"""The Cloud SQL Admin API v1 as Google publishes it, read from npm's @googleapis/sqladmin
-(generated from the sqladmin v1 discovery document; scripts/install-deps.sh puts its v1.ts in
-.cache/sqladmin/): every schema with its fields and their types, and every method's HTTP verb
-and URL template. The Google double checks what it serves, and what it is sent, against it.
+"""A Google API as Google publishes it, read from the npm package Google generates from the API's
+discovery document: @googleapis/sqladmin's v1.ts (the Cloud SQL Admin API v1) and
+@googleapis/logging's v2.ts (the Cloud Logging API v2), which scripts/install-deps.sh puts in
+.cache/sqladmin/ and .cache/logging/. Each holds every schema with its fields and their types,
+and every method's HTTP verb and URL template. The Google double checks what it serves, and
+what it is sent, against them.
 """
 import collections
 import re
@@ -9,7 +11,7 @@ import re
 _SCHEMA = re.compile(r"^  export interface Schema\$(\w+) \{$")
 _FIELD = re.compile(r"^    '?(\w+)'?\?: (.+);$")
 # The URL on a line of its own, or on the `url:` line when it is short enough for one.
-_URL = re.compile(r"^\s*(?:url: \()?(?:rootUrl \+ )?'(/v1/[^']+)'")
+_URL = re.compile(r"^\s*(?:url: \()?(?:rootUrl \+ )?'(/v\d\w*/[^']+)'")
 _VERB = re.compile(r"method: '(GET|POST|PATCH|PUT|DELETE)'")
 
 # What a value breaks: path, a tuple of field names and list indices from the top; kind,
@@ -20,7 +22,10 @@ Violation = collections.namedtuple("Violation", "path kind expected value")
 
 
 class Model:
-    def __init__(self, path):
+    """The API in the v1.ts/v2.ts at `path`, which must define the schema `sentinel` (e.g.
+    DatabaseInstance for the Admin API, LogEntry for Cloud Logging)."""
+
+    def __init__(self, path, sentinel):
         self.schemas = {}   # name -> {field: type text}
         self.routes = []    # (verb, compiled regex of the URL template, template)
         with open(path, encoding="utf-8") as f:
@@ -53,8 +58,9 @@ class Model:
                     pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(pending_url))
                     self.routes.append((m.group(1), re.compile("^" + pattern + "$"), pending_url))
                 pending_url = None
-        if "DatabaseInstance" not in self.schemas or not self.routes:
-            raise ValueError(f"{path} does not look like @googleapis/sqladmin's v1.ts")
+        if sentinel not in self.schemas or not self.routes:
+            raise ValueError(f"{path} does not look like a @googleapis package's API model "
+                             f"(no schema {sentinel} or no method)")
 
     def route(self, verb, path):
         """The URL template of the method `verb path` calls, or None when the API has none."""
