@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cloud/cloudsql_plan.h"
+#include "cloud/cloudsql_session.h"
 #include "model/servers.h"
 #include "model/timings.h"
 #include "pg/connection.h"
@@ -15,6 +16,10 @@
 #include "util/log.h"
 
 namespace dbr {
+
+// cloudsql_clone.cpp
+std::unique_ptr<SnapshotSource> MakeCloudSqlCloneSource(SharedCloudSqlPlan plan);
+
 namespace {
 
 constexpr const char* kRootUser = "postgres";  // the user Cloud SQL makes with every instance
@@ -33,7 +38,7 @@ class CloudSqlCloud : public Cloud {
       return {c};
     }
     auto planned = PlanCloudSqlRelocation(config, (*session)->admin, progress.destination_is_ours);
-    plan_ = std::move(planned.plan);
+    *plan_ = std::move(planned.plan);
     return std::move(planned.findings);
   }
 
@@ -67,28 +72,32 @@ class CloudSqlCloud : public Cloud {
 
   Status MakeDestination(RunContext& ctx) override {
     CloudSqlState& st = ctx.state.cloudsql;
-    if (st.instance_ready) {
+    if (ctx.config.upgrade.method != UpgradeMethod::kLogical) return Status::Ok();  // clone: later
+    if (st.phase == CloudSqlPhase::kDone) {
       UseRecordedDestination(ctx.config, ctx.state);
       return Status::Ok();
     }
-    if (!plan_) return Status::Error("internal: no Cloud SQL plan (pre-flight did not pass)");
+    if (!*plan_) return Status::Error("internal: no Cloud SQL plan (pre-flight did not pass)");
     DBR_ASSIGN_OR_RETURN(auto session, OpenGoogleSession(ctx.config));
     gcp::SqlAdmin& admin = session->admin;
     const std::string& project = ctx.config.gcp.project;
     if (st.instance.empty()) {
-      st.instance = plan_->destination;
+      st.phase = CloudSqlPhase::kCreate;
+      st.method = NameOf(ctx.config.upgrade.method);
+      st.target_major = (*plan_)->target_major;
+      st.instance = (*plan_)->destination;
       DBR_RETURN_IF_ERROR(ctx.SaveState());
       CrashPoint("cloudsql:instance-named");
     }
     DBR_ASSIGN_OR_RETURN(auto existing, admin.GetInstance(project, st.instance));
     if (!existing) {
-      nlohmann::json body = plan_->insert;
+      nlohmann::json body = (*plan_)->insert;
       if (ctx.config.dst.user == kRootUser) body["rootPassword"] = ctx.config.dst.password;
       log::info("creating the Cloud SQL instance {} ({}) in project {}", st.instance,
                 body["databaseVersion"].get<std::string>(), project);
-      DBR_RETURN_IF_ERROR(Operate(ctx, admin, admin.InsertInstance(project, body)));
-    } else if (!st.operation.empty()) {
-      DBR_RETURN_IF_ERROR(Wait(ctx, admin, st.operation));
+      DBR_RETURN_IF_ERROR(RecordAndWait(ctx, admin, admin.InsertInstance(project, body)));
+    } else {
+      DBR_RETURN_IF_ERROR(WaitForRecorded(ctx, admin));
     }
     DBR_ASSIGN_OR_RETURN(auto made, admin.GetInstance(project, st.instance));
     if (!made || made->state != "RUNNABLE" || made->primary_ip.empty())
@@ -96,19 +105,20 @@ class CloudSqlCloud : public Cloud {
                                        st.instance, made ? made->state : "gone"));
     if (ctx.config.dst.user != kRootUser) {
       log::info("creating the user {} on {}", ctx.config.dst.user, st.instance);
-      DBR_RETURN_IF_ERROR(Operate(
+      DBR_RETURN_IF_ERROR(RecordAndWait(
           ctx, admin,
           admin.InsertUser(project, st.instance, ctx.config.dst.user, ctx.config.dst.password)));
     }
     st.dst_host = made->primary_ip;
     UseRecordedDestination(ctx.config, ctx.state);
     DBR_RETURN_IF_ERROR(PrepareDatabase(ctx.config));
-    st.instance_ready = true;
+    st.phase = CloudSqlPhase::kDone;
     log::info("the Cloud SQL instance {} is ready at {}", st.instance, st.dst_host);
     return ctx.SaveState();
   }
 
-  std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config&) override {
+  std::unique_ptr<SnapshotSource> MakeSnapshotSource(const Config& config) override {
+    if (config.upgrade.method == UpgradeMethod::kClone) return MakeCloudSqlCloneSource(plan_);
     return MakeLogicalCopySource();
   }
 
@@ -138,22 +148,6 @@ class CloudSqlCloud : public Cloud {
   }
 
  private:
-  // Records the operation a mutating call started, then waits for it to end.
-  Status Operate(RunContext& ctx, gcp::SqlAdmin& admin, Result<gcp::SqlOperation> started) {
-    if (!started.ok()) return started.status();
-    ctx.state.cloudsql.operation = started->name;
-    DBR_RETURN_IF_ERROR(ctx.SaveState());
-    CrashPoint("cloudsql:operation-recorded");
-    return Wait(ctx, admin, started->name);
-  }
-
-  Status Wait(RunContext& ctx, gcp::SqlAdmin& admin, const std::string& operation) {
-    auto done = admin.WaitForOperation(ctx.config.gcp.project, operation,
-                                       std::chrono::seconds(ctx.config.upgrade.wait_timeout),
-                                       Timings::Default().cloudsql.operation_poll, ctx.clock);
-    return done.ok() ? Status::Ok() : done.status();
-  }
-
   // The new instance's database (dst.name) and its user's REPLICATION, which the return
   // replication of a cut-over needs: Cloud SQL lets a cloudsqlsuperuser give it ("ALTER USER
   // ... WITH REPLICATION", Google's "Set up logical replication and decoding").
@@ -182,7 +176,7 @@ class CloudSqlCloud : public Cloud {
     return Status::Ok();
   }
 
-  std::optional<CloudSqlPlan> plan_;
+  SharedCloudSqlPlan plan_ = std::make_shared<std::optional<CloudSqlPlan>>();
 };
 
 }  // namespace

@@ -67,7 +67,6 @@ class CloudSqlPlanner {
     CloudSqlPlan plan;
     if (Source(plan) && Target(plan) && Destination(plan)) {
       LogicalDecoding(plan);
-      Method();
     }
     CloudSqlPlanResult out;
     out.findings = std::move(findings_);
@@ -179,13 +178,6 @@ class CloudSqlPlanner {
         LogicalDecodingCommand(config_, plan.source));
   }
 
-  void Method() {
-    if (config_.upgrade.method != UpgradeMethod::kClone) return;
-    Add("upgrade.method", CheckLevel::kFail,
-        "upgrade.method clone is not built yet (issue #24): only logical is", "use method: logical",
-        true);
-  }
-
   static std::vector<std::string> OfferedMajors() {
     std::vector<std::string> out;
     for (int m : kOfferedMajors) out.push_back(std::to_string(m));
@@ -199,12 +191,6 @@ class CloudSqlPlanner {
 };
 
 }  // namespace
-
-Result<std::unique_ptr<GoogleSession>> OpenGoogleSession(const Config& config) {
-  DBR_ASSIGN_OR_RETURN(
-      auto source, gcp::FindCredentials({config.gcp.credentials_file, config.gcp.endpoint_url}));
-  return std::make_unique<GoogleSession>(std::move(source), config.gcp.endpoint_url);
-}
 
 CloudSqlPlanResult PlanCloudSqlRelocation(const Config& config, gcp::SqlAdmin& admin,
                                           bool destination_is_ours) {

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "config/config.h"
-#include "gcp/credentials.h"
 #include "gcp/sqladmin.h"
 #include "model/checks.h"
 
@@ -22,15 +21,6 @@ inline constexpr const char* kCloudSqlLogicalDecodingFlag = "cloudsql.logical_de
 // lets db_relocate set it).
 inline constexpr const char* kCloudSqlLogicalDecodingCheck = "Cloud SQL logical decoding";
 
-// The Admin API as the config's credentials reach it.
-struct GoogleSession {
-  gcp::TokenCache tokens;
-  gcp::SqlAdmin admin;
-  GoogleSession(std::unique_ptr<gcp::TokenSource> source, const std::string& endpoint_url)
-      : tokens(std::move(source)), admin(endpoint_url, tokens) {}
-};
-Result<std::unique_ptr<GoogleSession>> OpenGoogleSession(const Config& config);
-
 struct CloudSqlPlan {
   gcp::SqlInstance source;
   int source_major = 0;
@@ -38,6 +28,10 @@ struct CloudSqlPlan {
   std::string destination;  // the new instance's name
   nlohmann::json insert;    // its instances.insert body, without a password
 };
+
+// The plan pre-flight made, shared with the run's snapshot source (empty until it is made, and
+// when pre-flight found a FAIL).
+using SharedCloudSqlPlan = std::shared_ptr<std::optional<CloudSqlPlan>>;
 
 struct CloudSqlPlanResult {
   std::vector<CheckResult> findings;

@@ -97,10 +97,12 @@ class Preflight {
 
  private:
   // The destination is checked where it is the user's server, or a new instance the run made
-  // for the logical copy (an RDS destination restored from a snapshot holds the data already).
+  // for the logical copy (a copy of the source, restored or cloned, holds the data already).
   bool DestinationChecked() const {
     if (config_.provider == Provider::kPostgres) return true;
-    return config_.provider == Provider::kCloudSql && state_.cloudsql.instance_ready;
+    return config_.provider == Provider::kCloudSql &&
+           config_.upgrade.method == UpgradeMethod::kLogical &&
+           state_.cloudsql.phase == CloudSqlPhase::kDone;
   }
 
   // The relocation recorded in state_dir belongs to these servers, and the slot it needs is

@@ -52,7 +52,10 @@ Status RunContext::Reconnect() {
         [](const Status& st) { return st.is_unavailable(); }, clock);
   };
   DBR_RETURN_IF_ERROR(open(SourceParams(config), &src));
-  if (DestinationExists()) DBR_RETURN_IF_ERROR(open(DestinationParams(config), &dst));
+  if (DestinationExists())
+    DBR_RETURN_IF_ERROR(open(DestinationParams(config), &dst));
+  else
+    dst.reset();  // not there (yet), or being replaced (a cloud's upgrade in place)
   outage_since.reset();
   return Status::Ok();
 }

@@ -200,17 +200,44 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RdsState, phase, method, snapsho
                                                 instance_hops, prewarm_extension_created,
                                                 snapshots_deleted)
 
+// How far a Cloud SQL destination got, in its order (cloud/cloudsql_*.cpp). Method logical goes
+// from kCreate (the instance asked for) to kDone; method clone passes every phase.
+enum class CloudSqlPhase { kNone, kCreate, kLsn, kPrepare, kUpgrade, kDone };
+template <>
+struct EnumNames<CloudSqlPhase> {
+  static constexpr std::string_view kWhat = "cloudsql.phase";
+  static constexpr std::pair<CloudSqlPhase, std::string_view> kTable[] = {
+      {CloudSqlPhase::kNone, ""},           {CloudSqlPhase::kCreate, "create"},
+      {CloudSqlPhase::kLsn, "lsn"},         {CloudSqlPhase::kPrepare, "prepare"},
+      {CloudSqlPhase::kUpgrade, "upgrade"}, {CloudSqlPhase::kDone, "done"}};
+};
+
 // What a Cloud SQL relocation created through the Admin API and how far it got, so that `run`
 // resumes its waits and `cleanup` names what is the relocation's.
 struct CloudSqlState {
-  std::string instance;   // the new instance (the destination), recorded before its insert
+  CloudSqlPhase phase = CloudSqlPhase::kNone;
+  std::string method;     // upgrade.method, fixed when the instance is first asked for
+  std::string instance;   // the new instance (the destination), recorded before it is asked for
   std::string operation;  // the last mutating call's operation, recorded before it is waited on
-  bool instance_ready = false;  // RUNNABLE, with its user and database
-  std::string dst_host;         // its PRIMARY address
+  std::string dst_host;   // its PRIMARY address
+  int target_major = 0;   // fixed by the first plan
+  // Method clone: the source's WAL position before the clone was asked for and once it was
+  // RUNNABLE, and the times around it (UTC, ISO 8601): the bounds of its recovery's end.
+  std::string lsn_before;
+  std::string lsn_after;
+  std::string time_before;
+  std::string time_after;
+
+  // The destination can be connected to: made, and not being upgraded.
+  bool Reachable() const {
+    return phase == CloudSqlPhase::kLsn || phase == CloudSqlPhase::kPrepare ||
+           phase == CloudSqlPhase::kDone;
+  }
   bool operator==(const CloudSqlState&) const = default;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CloudSqlState, instance, operation, instance_ready,
-                                                dst_host)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CloudSqlState, phase, method, instance, operation,
+                                                dst_host, target_major, lsn_before, lsn_after,
+                                                time_before, time_after)
 
 // Which server and database a side of the relocation is, whatever address it is reached at: a
 // server recreated at the same address (a new cluster, the same host, port and database name) is

@@ -58,7 +58,7 @@ bool DestinationReachable(const Config& config, const RunState& state) {
     case Provider::kRds:
       return !state.rds.dst_host.empty() && state.rds.phase != RdsPhase::kUpgradeInstance;
     case Provider::kCloudSql:
-      return state.cloudsql.instance_ready;
+      return state.cloudsql.Reachable();
   }
   return false;
 }

@@ -184,7 +184,7 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   EXPECT_NE(run.err.find("starts at the snapshot's LSN"), std::string::npos) << run.err;
   auto state = State();
   EXPECT_EQ(state["cloudsql"]["instance"], kDestination) << state.dump();
-  EXPECT_TRUE(state["cloudsql"]["instance_ready"].get<bool>()) << state.dump();
+  EXPECT_EQ(state["cloudsql"]["phase"], "done") << state.dump();
 
   // The new instance as Google made it: version 17, logical decoding on, its user no superuser.
   auto dst = pg::Connection::Open(DestinationParams());
@@ -236,6 +236,84 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   // The destination stays: cleanup never deletes an instance.
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM events"),
             *src_->QueryValue("SELECT count(*) FROM events", "app"));
+}
+
+// Method clone, 13 -> 15, with gcloud's authorized-user credentials: the source cloned
+// physically, the clone's end read from its crash recovery through Cloud Logging, its copied
+// slot dropped (Google refuses the upgrade while one exists), the clone upgraded in place, then
+// subscribed at that LSN.
+TEST_F(CloudSqlTest, CloneMethodUpgradesAClonedThirteenToFifteenInPlace) {
+  auto old = TestCluster::Start(13);
+  ASSERT_TRUE(old.ok()) << old.message();
+  src_ = std::move(*old);
+  ASSERT_TRUE(src_->CreateDatabase("app").ok());
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
+  nlohmann::json seed = Seed();
+  seed["service_port"] = src_->port();
+  seed["authorized_users"] = {{{"client_id", "cid.apps.googleusercontent.com"},
+                               {"client_secret", "csecret"},
+                               {"refresh_token", "1//current"}}};
+  auto bin15 = PgBinDir(15);
+  ASSERT_TRUE(bin15.ok()) << bin15.message();
+  seed["bin_dirs"] = {{"15", bin15->string()}};
+  nlohmann::json& source = seed["instances"][0];
+  source["name"] = "orders-pg13";
+  source["database_version"] = "POSTGRES_13";
+  source["port"] = src_->port();
+  source["data_dir"] = src_->data_dir().string();
+  source["bin_dir"] = src_->bin_dir().string();
+  source["log_file"] = src_->log_file().string();
+  source["major"] = 13;
+  source["admin_user"] = "ops";
+  source["admin_password"] = "secret";
+  ASSERT_NO_FATAL_FAILURE(StartDouble(seed));
+  std::ofstream(tmp_.path() / "adc.json") << nlohmann::json{
+      {"type", "authorized_user"},
+      {"client_id", "cid.apps.googleusercontent.com"},
+      {"client_secret", "csecret"},
+      {"refresh_token", "1//current"}}.dump();
+  LiveWriter writer(*src_, "app");
+  auto path = tmp_.path() / "clone.yaml";
+  std::ofstream(path) << fmt::format(
+      "provider: cloudsql\n"
+      "gcp:\n  project: shop\n  credentials_file: adc.json\n  endpoint_url: {}\n"
+      "src:\n  instance_id: orders-pg13\n  host: 127.0.0.1\n  port: {}\n  name: app\n"
+      "  password: secret\n  schema: [public, \"Sales Ops\"]\n"
+      "upgrade:\n  method: clone\n  engine_version: \"15\"\n"
+      "jobs: 2\nheartbeat_interval: 0.2\ncatchup_timeout: 120\nstate_dir: state\n",
+      double_->endpoint(), src_->port());
+
+  CommandResult check = Run("check", path);
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("orders-pg13-pg15"), std::string::npos) << check.out;
+  CommandResult run = Run("run", path);
+  ASSERT_EQ(run.exit_code, 0) << run.err << "\n" << DoubleLog();
+  EXPECT_NE(run.err.find("heartbeat verified"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("the clone's data ends at"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("replication origin"), std::string::npos) << run.err;
+  EXPECT_EQ(InDoubleLog("sqladmin POST /v1/projects/shop/instances/orders-pg13/clone 200"), 1u)
+      << DoubleLog();
+  EXPECT_GE(InDoubleLog("POST /v2/entries:list 200"), 1u) << DoubleLog();
+
+  auto state = State();
+  EXPECT_EQ(state["cloudsql"]["phase"], "done") << state.dump();
+  pg::ConnParams clone;
+  clone.host = state["cloudsql"]["dst_host"];
+  clone.port = src_->port();
+  clone.user = "ops";
+  clone.password = "secret";
+  clone.dbname = "app";
+  auto dst = pg::Connection::Open(clone);
+  ASSERT_TRUE(dst.ok()) << dst.message();
+  EXPECT_EQ(dst->server_major(), 15);
+  StopWritersAndExpectSynced(&writer, state_dir(), *src_, "app", clone, kRichSchemas);
+  CommandResult verify = Run("verify", path);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  CommandResult cleanup = Run("cleanup", path);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription"), "0");
 }
 
 // A run killed before it asks for the instance, then while Google makes it: the next run asks

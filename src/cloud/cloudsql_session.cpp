@@ -1,0 +1,33 @@
+#include "cloud/cloudsql_session.h"
+
+#include "model/timings.h"
+#include "util/fault.h"
+
+namespace dbr {
+
+Result<std::unique_ptr<GoogleSession>> OpenGoogleSession(const Config& config) {
+  DBR_ASSIGN_OR_RETURN(
+      auto source, gcp::FindCredentials({config.gcp.credentials_file, config.gcp.endpoint_url}));
+  return std::make_unique<GoogleSession>(std::move(source), config.gcp.endpoint_url);
+}
+
+Status RecordAndWait(RunContext& ctx, gcp::SqlAdmin& admin, Result<gcp::SqlOperation> started) {
+  if (!started.ok()) return started.status();
+  ctx.state.cloudsql.operation = started->name;
+  DBR_RETURN_IF_ERROR(ctx.SaveState());
+  CrashPoint("cloudsql:operation-recorded");
+  return WaitForRecorded(ctx, admin);
+}
+
+Status WaitForRecorded(RunContext& ctx, gcp::SqlAdmin& admin) {
+  std::string& operation = ctx.state.cloudsql.operation;
+  if (operation.empty()) return Status::Ok();
+  auto done = admin.WaitForOperation(ctx.config.gcp.project, operation,
+                                     std::chrono::seconds(ctx.config.upgrade.wait_timeout),
+                                     Timings::Default().cloudsql.operation_poll, ctx.clock);
+  if (!done.ok()) return done.status();
+  operation.clear();
+  return ctx.SaveState();
+}
+
+}  // namespace dbr
