@@ -316,6 +316,41 @@ TEST_F(CloudSqlTest, CloneMethodUpgradesAClonedThirteenToFifteenInPlace) {
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_subscription"), "0");
 }
 
+// Only with upgrade.allow_source_restart does db_relocate set the source's flag, which Cloud SQL
+// applies by restarting it (downtime), then carry on.
+TEST_F(CloudSqlTest, AllowedSourceRestartTurnsLogicalDecodingOn) {
+  auto plain = TestCluster::Start(15, {.wal_level = "replica"});
+  ASSERT_TRUE(plain.ok()) << plain.message();
+  src_ = std::move(*plain);
+  ASSERT_TRUE(src_->CreateDatabase("app").ok());
+  nlohmann::json seed = Seed("off");
+  seed["service_port"] = src_->port();
+  nlohmann::json& source = seed["instances"][0];
+  source["port"] = src_->port();
+  source["data_dir"] = src_->data_dir().string();
+  source["bin_dir"] = src_->bin_dir().string();
+  source["log_file"] = src_->log_file().string();
+  source["major"] = 15;
+  source["admin_user"] = "ops";
+  source["admin_password"] = "secret";
+  source["flags"]["max_replication_slots"] = "17";  // the harness starts it with 20
+  ASSERT_NO_FATAL_FAILURE(StartDouble(seed));
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n  allow_source_restart: true\n");
+  CommandResult check = Run("check", config);
+  EXPECT_NE(check.out.find("upgrade.allow_source_restart: db_relocate sets it now"),
+            std::string::npos)
+      << check.out;
+  CommandResult r = Run("run", config, {{"DBR_CRASH_AT", "before:heartbeat"}});
+  EXPECT_EQ(r.exit_code, 137) << r.err << "\n" << DoubleLog();
+  EXPECT_NE(r.err.find("setting cloudsql.logical_decoding = on for orders-pg15"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(InDoubleLog("sqladmin PATCH /v1/projects/shop/instances/orders-pg15 200"), 1u)
+      << DoubleLog();
+  EXPECT_EQ(*src_->QueryValue("SHOW wal_level"), "logical");
+  // The patch kept the source's other flags: Cloud SQL applies them all at the restart.
+  EXPECT_EQ(*src_->QueryValue("SHOW max_replication_slots"), "17");
+}
+
 // A run killed before it asks for the instance, then while Google makes it: the next run asks
 // once, waits for the operation it recorded, and finishes.
 TEST_F(CloudSqlTest, ResumesAfterKillWhileTheInstanceIsMade) {
