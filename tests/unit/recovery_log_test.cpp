@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -107,6 +108,30 @@ TEST(RecoveryLog, EveryFixtureYieldsTheMeasuredExactEnd) {
         ChooseSnapshotLsn(found, L("0/1000000"), L("0/4000000"), std::nullopt, std::nullopt);
     ASSERT_TRUE(chosen.ok()) << chosen.message();
     EXPECT_EQ(*chosen, L(f.expected));
+  }
+}
+
+// Cloud SQL's log_line_prefix, '%m [%p]: [%l-1] db=%d,user=%u ', as its PostgreSQL log reaches
+// Cloud Logging (textPayload): every fixture, its lines so prefixed, gives the same end.
+TEST(RecoveryLog, CloudSqlLinesAsCloudLoggingHoldsThem) {
+  const std::regex rds_prefix(R"(^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC::@:\[(\d+)\]:(.*)$)");
+  for (const Fixture& f : kFixtureTable) {
+    SCOPED_TRACE(f.file);
+    std::istringstream in(ReadFixture(f.file));
+    std::string text;
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+      std::smatch m;
+      if (std::regex_match(line, m, rds_prefix))
+        line = m[1].str() + ".123 UTC [" + m[2].str() + "]: [" + std::to_string(++n) +
+               "-1] db=,user= " + m[3].str();
+      text += line + "\n";
+    }
+    ASSERT_GT(n, 10);  // the fixture's lines were re-prefixed
+    const auto found = FindRecoveryEnds(text);
+    ASSERT_EQ(found.size(), 1u) << text.substr(0, 400);
+    EXPECT_EQ(found[0].lsn, L(f.expected)) << found[0].lsn.ToString();
+    EXPECT_TRUE(ParseLogTimestamp(found[0].timestamp).has_value()) << found[0].timestamp;
   }
 }
 
