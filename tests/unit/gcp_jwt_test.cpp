@@ -8,6 +8,8 @@
 
 #include "gcp/jwt.h"
 #include "harness/rsa_key.h"
+#include "unit/test_support.h"
+#include "util/process.h"
 
 namespace dbr::gcp {
 namespace {
@@ -65,6 +67,29 @@ TEST(GcpJwt, AssertionIsSignedWithTheKeyAndCarriesTheClaimsGoogleReads) {
   EXPECT_EQ(claims["scope"], "scope-a scope-b");
   EXPECT_EQ(claims["iat"], 1790000000);
   EXPECT_EQ(claims["exp"], 1790003600);
+}
+
+// The signature as a verifier that shares no code with ours reads it: the OpenSSL command line.
+TEST(GcpJwt, TheOpensslCommandLineVerifiesTheSignature) {
+  const test::RsaKeyPair pair = test::NewRsaKeyPair();
+  auto jwt = SignedAssertion({"sa@p.iam.gserviceaccount.com", "k1", "s", "https://t/token",
+                              std::chrono::system_clock::now()},
+                             pair.private_pem);
+  ASSERT_TRUE(jwt.ok()) << jwt.message();
+  const size_t dot2 = jwt->rfind('.');
+  unit_test::TempDir dir;
+  const std::string data = dir.Write("data", jwt->substr(0, dot2)).string();
+  const std::string sig = dir.Write("sig", Unbase64Url(jwt->substr(dot2 + 1))).string();
+  auto verify = [&](const std::string& public_pem) {
+    auto out =
+        RunProcess({.argv = {"openssl", "dgst", "-sha256", "-verify",
+                             dir.Write("key.pem", public_pem).string(), "-signature", sig, data}});
+    EXPECT_TRUE(out.ok()) << out.message();
+    return out.ok() ? out->out + out->err : std::string();
+  };
+  EXPECT_NE(verify(pair.public_pem).find("Verified OK"), std::string::npos);
+  EXPECT_NE(verify(test::NewRsaKeyPair().public_pem).find("Verification failure"),
+            std::string::npos);
 }
 
 TEST(GcpJwt, AKeyThatIsNotAnRsaPemIsNamedNotQuoted) {
