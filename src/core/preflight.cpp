@@ -390,9 +390,16 @@ class Preflight {
     if (!super && !repl && !rds_repl) missing.push_back("REPLICATION (or rds_replication)");
     if (!super && !createrole && !managed_admin)
       missing.push_back("CREATEROLE (to create the replication user " + config_.upgrade.user + ")");
+    // Cloud SQL's user must hold its admin role, which may create replication users at any
+    // version ("About PostgreSQL users and roles").
+    const bool cloudsql = config_.provider == Provider::kCloudSql;
+    if (cloudsql && !super && !managed_admin)
+      missing.push_back(
+          "cloudsqlsuperuser (Cloud SQL's admin role: the replication user "
+          "is created with it)");
     // Before PostgreSQL 16 only a superuser may create a role WITH REPLICATION; on RDS the
     // replication user gets rds_replication instead.
-    if (!super && !rds_repl && src.server_major() < 16)
+    if (!super && !rds_repl && !cloudsql && src.server_major() < 16)
       missing.push_back("superuser (PostgreSQL " + std::to_string(src.server_major()) +
                         " lets only superusers create the replication user)");
     if (!super && !create_db)
@@ -412,7 +419,8 @@ class Preflight {
           fmt::format("run as a superuser, or ALTER ROLE {0} WITH REPLICATION CREATEROLE and GRANT "
                       "CREATE ON DATABASE {1} TO {0}, GRANT pg_create_subscription TO {0} "
                       "(PostgreSQL 16+); "
-                      "on RDS: GRANT rds_replication, rds_superuser TO {0}",
+                      "on RDS: GRANT rds_replication, rds_superuser TO {0}; on Cloud SQL: a user "
+                      "made by Cloud SQL (cloudsqlsuperuser), then ALTER USER {0} WITH REPLICATION",
                       pg::QuoteIdent(config_.src.user), pg::QuoteIdent(config_.src.name)));
       return;
     }

@@ -453,9 +453,23 @@ TEST_F(CloudSqlTest, WhatCloudSqlCannotDoIsRefusedBeforeAnythingIsCreated) {
   EXPECT_EQ(version.exit_code, 2) << version.out << version.err;
   EXPECT_NE(version.out.find("Cloud SQL offers PostgreSQL"), std::string::npos) << version.out;
 
-  CommandResult clone = Run("check", Config("upgrade:\n  method: clone\n"));
-  EXPECT_EQ(clone.exit_code, 2) << clone.out << clone.err;
-  EXPECT_NE(clone.out.find("clone is not built yet"), std::string::npos) << clone.out;
+  CommandResult older =
+      Run("check", Config("upgrade:\n  method: clone\n  engine_version: \"14\"\n"));
+  EXPECT_EQ(older.exit_code, 2) << older.out << older.err;
+  EXPECT_NE(older.out.find("upgrade.engine_version 14 is older than the source's 15"),
+            std::string::npos)
+      << older.out;
+
+  // A source user that is not Cloud SQL's admin: it could not create the replication user.
+  ASSERT_TRUE(src_->Exec("CREATE ROLE plain LOGIN REPLICATION CREATEROLE PASSWORD 'plainpw'").ok());
+  auto plain = Config("upgrade:\n  engine_version: \"17\"\n");
+  std::string text = *ReadFile(plain);
+  text.replace(text.find("  password: secret\n"), 19, "  user: plain\n  password: plainpw\n");
+  std::ofstream(plain) << text;
+  CommandResult not_admin = Run("check", plain);
+  EXPECT_EQ(not_admin.exit_code, 1) << not_admin.out << not_admin.err;
+  EXPECT_NE(not_admin.out.find("cloudsqlsuperuser (Cloud SQL's admin role"), std::string::npos)
+      << not_admin.out;
 
   EXPECT_EQ(DoubleLog().find("sqladmin POST /v1/projects/shop/instances"), std::string::npos);
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
