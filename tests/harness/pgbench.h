@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -86,5 +87,33 @@ class PgBench {
   std::atomic<bool> ended_{false};
   std::thread thread_;
 };
+
+// The application, pgbench inserting into `ledger` of `db` through the proxy at `proxy_port`,
+// moved onto `dst` by run("cutover") and back onto `src` by run("rollback"), each side seen
+// taking its writes in turn; `*committed` gets the rows pgbench committed. (Call it under
+// ASSERT_NO_FATAL_FAILURE.)
+inline void MoveTheApplicationThereAndBack(
+    const std::filesystem::path& dir, int proxy_port, const std::string& db, pg::Connection& src,
+    pg::Connection& dst, const std::function<CommandResult(const std::string&)>& run,
+    int64_t* committed) {
+  auto rows = [](pg::Connection& c) {
+    return std::stoll(*c.QueryValue("SELECT count(*) FROM ledger"));
+  };
+  auto grows = [&](pg::Connection& c) {
+    const int64_t from = rows(c);
+    return WaitFor([&] { return rows(c) >= from + 100; }, std::chrono::seconds(60));
+  };
+  PgBench bench = PgBench::LedgerInserts(dir, proxy_port, db, 100);
+  ASSERT_TRUE(grows(src));
+  CommandResult cut = run("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  ASSERT_TRUE(grows(dst));
+  CommandResult back = run("rollback");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  ASSERT_TRUE(grows(src));
+  const ProcessOutput& out = bench.Wait();
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  *committed = PgBench::Processed(out);
+}
 
 }  // namespace dbr::test
