@@ -1,6 +1,7 @@
 // Provider `cloudsql`: Google Cloud SQL for PostgreSQL through the Admin API (gcp/). Method
-// `logical`: a new instance at the target version, made before the copy, then filled and kept in
-// sync by the engine exactly as a server of provider `postgres` is.
+// `logical`: a new instance at the target version, made before the copy (step `destination`),
+// then filled and kept in sync by the engine exactly as a server of provider `postgres` is.
+// Method `clone`: the snapshot source of cloudsql_clone.cpp.
 
 #include "cloud/cloud.h"
 
@@ -64,10 +65,7 @@ class CloudSqlCloud : public Cloud {
         auto patching, admin.PatchInstance(
                            project, source->name,
                            {{"settings", {{"databaseFlags", FlagsWithLogicalDecoding(*source)}}}}));
-    auto done = admin.WaitForOperation(project, patching.name,
-                                       std::chrono::seconds(config.upgrade.wait_timeout),
-                                       Timings::Default().cloudsql.operation_poll);
-    return done.ok() ? Status::Ok() : done.status();
+    return WaitForOperation(config, admin, patching.name);
   }
 
   Status MakeDestination(RunContext& ctx) override {
@@ -103,12 +101,7 @@ class CloudSqlCloud : public Cloud {
     if (!made || made->state != "RUNNABLE" || made->primary_ip.empty())
       return Status::Error(fmt::format("the Cloud SQL instance {} is {} after its creation",
                                        st.instance, made ? made->state : "gone"));
-    if (ctx.config.dst.user != kRootUser) {
-      log::info("creating the user {} on {}", ctx.config.dst.user, st.instance);
-      DBR_RETURN_IF_ERROR(RecordAndWait(
-          ctx, admin,
-          admin.InsertUser(project, st.instance, ctx.config.dst.user, ctx.config.dst.password)));
-    }
+    if (ctx.config.dst.user != kRootUser) DBR_RETURN_IF_ERROR(MakeUser(ctx, admin));
     st.dst_host = made->primary_ip;
     UseRecordedDestination(ctx.config, ctx.state);
     DBR_RETURN_IF_ERROR(PrepareDatabase(ctx.config));
@@ -139,15 +132,28 @@ class CloudSqlCloud : public Cloud {
     DBR_ASSIGN_OR_RETURN(auto session, OpenGoogleSession(config));
     DBR_ASSIGN_OR_RETURN(auto deleting, session->admin.DeleteInstance(config.gcp.project, made));
     if (!deleting) return Status::Ok();  // gone already
-    auto done = session->admin.WaitForOperation(config.gcp.project, deleting->name,
-                                                std::chrono::seconds(config.upgrade.wait_timeout),
-                                                Timings::Default().cloudsql.operation_poll);
-    if (!done.ok()) return done.status();
+    DBR_RETURN_IF_ERROR(WaitForOperation(config, session->admin, deleting->name));
     log::info("deleted the Cloud SQL instance {}", made);
     return Status::Ok();
   }
 
  private:
+  // dst.user, by users.insert; one a killed run made already fails to be inserted again and
+  // gets its password by users.update.
+  static Status MakeUser(RunContext& ctx, gcp::SqlAdmin& admin) {
+    const std::string& project = ctx.config.gcp.project;
+    const std::string& instance = ctx.state.cloudsql.instance;
+    const ServerConfig& dst = ctx.config.dst;
+    log::info("creating the user {} on {}", dst.user, instance);
+    Status inserted =
+        RecordAndWait(ctx, admin, admin.InsertUser(project, instance, dst.user, dst.password));
+    if (inserted.ok()) return Status::Ok();
+    ctx.state.cloudsql.operation.clear();
+    log::info("users.insert of {} failed ({}): setting its password instead", dst.user,
+              inserted.message());
+    return RecordAndWait(ctx, admin, admin.UpdateUser(project, instance, dst.user, dst.password));
+  }
+
   // The new instance's database (dst.name) and its user's REPLICATION, which the return
   // replication of a cut-over needs: Cloud SQL lets a cloudsqlsuperuser give it ("ALTER USER
   // ... WITH REPLICATION", Google's "Set up logical replication and decoding").

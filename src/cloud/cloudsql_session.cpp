@@ -11,6 +11,14 @@ Result<std::unique_ptr<GoogleSession>> OpenGoogleSession(const Config& config) {
   return std::make_unique<GoogleSession>(std::move(source), config.gcp.endpoint_url);
 }
 
+Status WaitForOperation(const Config& config, gcp::SqlAdmin& admin, const std::string& operation,
+                        Clock& clock) {
+  auto done = admin.WaitForOperation(config.gcp.project, operation,
+                                     std::chrono::seconds(config.upgrade.wait_timeout),
+                                     Timings::Default().cloudsql.operation_poll, clock);
+  return done.ok() ? Status::Ok() : done.status();
+}
+
 Status RecordAndWait(RunContext& ctx, gcp::SqlAdmin& admin, Result<gcp::SqlOperation> started) {
   if (!started.ok()) return started.status();
   ctx.state.cloudsql.operation = started->name;
@@ -22,10 +30,7 @@ Status RecordAndWait(RunContext& ctx, gcp::SqlAdmin& admin, Result<gcp::SqlOpera
 Status WaitForRecorded(RunContext& ctx, gcp::SqlAdmin& admin) {
   std::string& operation = ctx.state.cloudsql.operation;
   if (operation.empty()) return Status::Ok();
-  auto done = admin.WaitForOperation(ctx.config.gcp.project, operation,
-                                     std::chrono::seconds(ctx.config.upgrade.wait_timeout),
-                                     Timings::Default().cloudsql.operation_poll, ctx.clock);
-  if (!done.ok()) return done.status();
+  DBR_RETURN_IF_ERROR(WaitForOperation(ctx.config, admin, operation, ctx.clock));
   operation.clear();
   return ctx.SaveState();
 }

@@ -23,6 +23,10 @@ struct GoogleSession {
 };
 Result<std::unique_ptr<GoogleSession>> OpenGoogleSession(const Config& config);
 
+// Waits (upgrade.wait_timeout) for `operation` to be DONE; an error when it failed.
+Status WaitForOperation(const Config& config, gcp::SqlAdmin& admin, const std::string& operation,
+                        Clock& clock = RealClock());
+
 // Records the operation a mutating call `started` in ctx.state.cloudsql.operation (crash point
 // "cloudsql:operation-recorded"), waits for it to end, then clears it: a recorded operation is
 // one still to be waited for.

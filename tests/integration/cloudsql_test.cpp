@@ -184,6 +184,14 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   EXPECT_NE(run.err.find("starts at the snapshot's LSN"), std::string::npos) << run.err;
   auto state = State();
   EXPECT_EQ(state["cloudsql"]["instance"], kDestination) << state.dump();
+  // status and report find the new instance from the state.
+  CommandResult status = Run("status", config);
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_NE(status.out.find("primary:         source"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("subscription:    present, enabled yes"), std::string::npos)
+      << status.out;
+  CommandResult report = Run("report", config);
+  EXPECT_EQ(report.exit_code, 0) << report.err;
   EXPECT_EQ(state["cloudsql"]["phase"], "done") << state.dump();
 
   // The new instance as Google made it: version 17, logical decoding on, its user no superuser.
