@@ -57,6 +57,7 @@ class CloudSqlTest : public ::testing::Test {
         {"required_scopes",
          {"https://www.googleapis.com/auth/sqlservice.admin",
           "https://www.googleapis.com/auth/logging.read"}},
+        {"authorized_users", nlohmann::json::array({AuthorizedUser("1//current")})},
         {"service_port", src_->port()},
         {"instances",
          {{{"project", "shop"},
@@ -71,6 +72,30 @@ class CloudSqlTest : public ::testing::Test {
     auto bin = PgBinDir(17);
     if (bin.ok()) seed["bin_dirs"]["17"] = bin->string();
     return seed;
+  }
+
+  // What the double needs to copy and restart the test's own source cluster (clone, flags).
+  void AddClusterFacts(nlohmann::json& instance, int major) const {
+    instance["port"] = src_->port();
+    instance["data_dir"] = src_->data_dir().string();
+    instance["bin_dir"] = src_->bin_dir().string();
+    instance["log_file"] = src_->log_file().string();
+    instance["major"] = major;
+    instance["admin_user"] = "ops";
+    instance["admin_password"] = "secret";
+  }
+
+  // gcloud's application-default credentials of a user, as the double knows them and as
+  // `gcloud auth application-default login` writes them (file `name`).
+  static nlohmann::json AuthorizedUser(const std::string& refresh_token) {
+    return {{"client_id", "cid.apps.googleusercontent.com"},
+            {"client_secret", "csecret"},
+            {"refresh_token", refresh_token}};
+  }
+  void WriteAuthorizedUserFile(const std::string& name, const std::string& refresh_token) {
+    nlohmann::json file = AuthorizedUser(refresh_token);
+    file["type"] = "authorized_user";
+    std::ofstream(tmp_.path() / name) << file.dump();
   }
 
   void StartDouble(const nlohmann::json& seed) {
@@ -243,28 +268,15 @@ TEST_F(CloudSqlTest, CloneMethodUpgradesAClonedThirteenToFifteenInPlace) {
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
   nlohmann::json seed = Seed();
   seed["service_port"] = src_->port();
-  seed["authorized_users"] = {{{"client_id", "cid.apps.googleusercontent.com"},
-                               {"client_secret", "csecret"},
-                               {"refresh_token", "1//current"}}};
   auto bin15 = PgBinDir(15);
   ASSERT_TRUE(bin15.ok()) << bin15.message();
   seed["bin_dirs"] = {{"15", bin15->string()}};
   nlohmann::json& source = seed["instances"][0];
   source["name"] = "orders-pg13";
   source["database_version"] = "POSTGRES_13";
-  source["port"] = src_->port();
-  source["data_dir"] = src_->data_dir().string();
-  source["bin_dir"] = src_->bin_dir().string();
-  source["log_file"] = src_->log_file().string();
-  source["major"] = 13;
-  source["admin_user"] = "ops";
-  source["admin_password"] = "secret";
+  AddClusterFacts(source, 13);
   ASSERT_NO_FATAL_FAILURE(StartDouble(seed));
-  std::ofstream(tmp_.path() / "adc.json") << nlohmann::json{
-      {"type", "authorized_user"},
-      {"client_id", "cid.apps.googleusercontent.com"},
-      {"client_secret", "csecret"},
-      {"refresh_token", "1//current"}}.dump();
+  WriteAuthorizedUserFile("adc.json", "1//current");
   LiveWriter writer(*src_, "app");
   auto path = tmp_.path() / "clone.yaml";
   std::ofstream(path) << fmt::format(
@@ -319,13 +331,7 @@ TEST_F(CloudSqlTest, AllowedSourceRestartTurnsLogicalDecodingOn) {
   nlohmann::json seed = Seed("off");
   seed["service_port"] = src_->port();
   nlohmann::json& source = seed["instances"][0];
-  source["port"] = src_->port();
-  source["data_dir"] = src_->data_dir().string();
-  source["bin_dir"] = src_->bin_dir().string();
-  source["log_file"] = src_->log_file().string();
-  source["major"] = 15;
-  source["admin_user"] = "ops";
-  source["admin_password"] = "secret";
+  AddClusterFacts(source, 15);
   source["flags"]["max_replication_slots"] = "17";  // the harness starts it with 20
   ASSERT_NO_FATAL_FAILURE(StartDouble(seed));
   auto config = Config("upgrade:\n  engine_version: \"17\"\n  allow_source_restart: true\n");
@@ -383,9 +389,6 @@ TEST_F(CloudSqlTest, ResumesAfterKillWhileTheInstanceIsMade) {
 // Google's refusals reach the user in Google's words; its quota answers are waited out.
 TEST_F(CloudSqlTest, CredentialsGoogleRefusesAndQuotaAnswersAreTold) {
   nlohmann::json seed = Seed();
-  seed["authorized_users"] = {{{"client_id", "cid.apps.googleusercontent.com"},
-                               {"client_secret", "csecret"},
-                               {"refresh_token", "1//current"}}};
   seed["sqladmin_failures"] = 2;
   seed["sqladmin_failure_status"] = 429;
   ASSERT_NO_FATAL_FAILURE(StartDouble(seed));
@@ -395,11 +398,7 @@ TEST_F(CloudSqlTest, CredentialsGoogleRefusesAndQuotaAnswersAreTold) {
   EXPECT_EQ(InDoubleLog(" 429 (injected)"), 2u) << DoubleLog();
 
   // A revoked refresh token (gcloud's authorized-user file): exit 1, Google's error, no secret.
-  std::ofstream(tmp_.path() / "user.json") << nlohmann::json{
-      {"type", "authorized_user"},
-      {"client_id", "cid.apps.googleusercontent.com"},
-      {"client_secret", "csecret"},
-      {"refresh_token", "1//revoked"}}.dump();
+  WriteAuthorizedUserFile("user.json", "1//revoked");
   std::string text = *ReadFile(config);
   text.replace(text.find("key.json"), 8, "user.json");
   std::ofstream(config) << text;
