@@ -8,12 +8,10 @@
 #include "aws/aws_config.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
+#include "util/parse.h"
 #include "util/status.h"
 
 namespace dbr::aws {
-
-// "2015-08-30T12:36:00Z", with optional fractional seconds and a Z or ±hh:mm offset.
-Result<std::chrono::system_clock::time_point> ParseIso8601(const std::string& text);
 
 // {"AccessKeyId", "SecretAccessKey", <token_key>, "Expiration"}: credential_process, the
 // container endpoint and IMDS all answer in this shape. `source` names it in errors.

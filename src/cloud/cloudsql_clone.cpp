@@ -7,7 +7,6 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include "aws/credential_sources.h"
 #include "cloud/cloudsql_plan.h"
 #include "cloud/cloudsql_session.h"
 #include "cloud/copied_instance.h"
@@ -15,6 +14,7 @@
 #include "model/timings.h"
 #include "snapshot/snapshot_source.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/phases.h"
 
 namespace dbr {
@@ -104,8 +104,8 @@ class CloudSqlCloneSource : public SnapshotSource {
   // Cloud Logging, name the position (cloud/copied_instance.h).
   Result<CloudSqlPhase> FindLsn(RunContext& ctx) {
     CloudSqlState& st = ctx.state.cloudsql;
-    auto before = aws::ParseIso8601(st.time_before);
-    auto after = aws::ParseIso8601(st.time_after);
+    auto before = ParseIso8601(st.time_before);
+    auto after = ParseIso8601(st.time_after);
     auto lower = pg::Lsn::Parse(st.lsn_before);
     auto upper = pg::Lsn::Parse(st.lsn_after);
     if (!before.ok() || !after.ok() || !lower || !upper)

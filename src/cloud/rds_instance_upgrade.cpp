@@ -75,7 +75,7 @@ Status UpgradeRestoredInstance(aws::Rds& rds, RunContext& ctx, const RdsPlan& pl
     }
     CrashPoint(("rds:instance-upgrade-requested:" + hop).c_str());
     DBR_RETURN_IF_ERROR(WaitForInstanceUpgrade(rds, ctx, record, from));
-    auto requested = aws::ParseIso8601(record.requested_at);
+    auto requested = ParseIso8601(record.requested_at);
     if (requested)
       record.seconds =
           std::chrono::duration<double>(std::chrono::system_clock::now() - *requested).count();

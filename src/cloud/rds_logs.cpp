@@ -74,7 +74,7 @@ Result<std::string> FailureEvents(aws::Rds& rds, const std::string& source_type,
 Result<std::string> UpgradeRefusal(aws::Rds& rds, const std::string& id, const std::string& since) {
   DBR_ASSIGN_OR_RETURN(std::string out, FailureEvents(rds, "db-instance", id, since));
   if (out.empty()) return out;
-  auto requested = aws::ParseIso8601(since);
+  auto requested = ParseIso8601(since);
   const int64_t since_ms =
       requested ? MillisecondsSinceEpoch(*requested - Timings::Default().rds.clock_skew) : 0;
   DBR_ASSIGN_OR_RETURN(std::vector<aws::LogFile> files, rds.LogFiles(id, since_ms));

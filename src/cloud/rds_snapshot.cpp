@@ -278,9 +278,9 @@ class RdsSnapshotSource : public SnapshotSource {
     const bool upgraded_snapshot = SnapshotUpgradedAcrossMajors(ctx);
     // The recovery that ends the restored data happens after the restore was requested; for a
     // snapshot upgraded across majors, during its upgrade.
-    auto before = aws::ParseIso8601(upgraded_snapshot || st.time_restore.empty() ? st.time_before
-                                                                                 : st.time_restore);
-    auto after = aws::ParseIso8601(st.time_after);
+    auto before = ParseIso8601(upgraded_snapshot || st.time_restore.empty() ? st.time_before
+                                                                            : st.time_restore);
+    auto after = ParseIso8601(st.time_after);
     auto lower = pg::Lsn::Parse(st.lsn_before);
     auto upper = pg::Lsn::Parse(st.lsn_after);
     if (!before || !after || !lower || !upper)

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 
 namespace dbr {
 namespace {
@@ -36,6 +38,34 @@ std::optional<double> ParseDouble(std::string_view text) {
   std::optional<double> d = FromWholeText<double>(text);
   if (!d || !std::isfinite(*d)) return std::nullopt;
   return d;
+}
+
+Result<std::chrono::system_clock::time_point> ParseIso8601(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+    return Status::Error("not an ISO 8601 time: '" + text + "'");
+  // system_clock counts nanoseconds in 64 bits (the years 1678 to 2262): an expiration outside
+  // 1970-2200 is not a real one.
+  if (tm.tm_year < 1970 || tm.tm_year > 2200 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+      tm.tm_sec < 0 || tm.tm_sec > 60)
+    return Status::Error("not an ISO 8601 time between the years 1970 and 2200: '" + text + "'");
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::string rest = text.substr(consumed);
+  if (!rest.empty() && rest[0] == '.') rest.erase(0, rest.find_first_not_of("0123456789", 1));
+  int offset_seconds = 0;
+  if (!rest.empty() && (rest[0] == '+' || rest[0] == '-')) {
+    int hours = 0, minutes = 0;
+    if (std::sscanf(rest.c_str() + 1, "%2d:%2d", &hours, &minutes) != 2)
+      return Status::Error("not an ISO 8601 time: '" + text + "'");
+    offset_seconds = (rest[0] == '+' ? 1 : -1) * (hours * 3600 + minutes * 60);
+  } else if (rest != "Z" && !rest.empty()) {
+    return Status::Error("not an ISO 8601 time: '" + text + "'");
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm) - offset_seconds);
 }
 
 }  // namespace dbr

@@ -21,6 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!json.is_discarded()) (void)ParseKmsKey(json);
   (void)CredentialsFromJson(body, "SessionToken", "fuzz");
   (void)CredentialsFromJson(body, "Token", "fuzz");
-  (void)ParseIso8601(body);
+  (void)dbr::ParseIso8601(body);
   return 0;
 }

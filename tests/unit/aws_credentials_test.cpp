@@ -288,24 +288,6 @@ TEST(AwsCredentialSources, StsReplyParsing) {
   EXPECT_FALSE(CredentialsFromStsReply(empty, "profile x").ok());
 }
 
-TEST(AwsCredentialSources, Iso8601) {
-  auto t = std::chrono::system_clock::from_time_t(1440938160);  // 2015-08-30T12:36:00Z
-  EXPECT_EQ(*ParseIso8601("2015-08-30T12:36:00Z"), t);
-  EXPECT_EQ(*ParseIso8601("2015-08-30T12:36:00.000Z"), t);
-  EXPECT_EQ(*ParseIso8601("2015-08-30T14:36:00+02:00"), t);
-  EXPECT_FALSE(ParseIso8601("yesterday").ok());
-  EXPECT_FALSE(ParseIso8601("2015-08-30T12:36:00 PST").ok());
-}
-
-// Found by tests/fuzz/fuzz_aws_xml: a year that system_clock's nanoseconds cannot hold overflowed
-// a signed 64-bit integer (undefined behaviour) instead of giving an error.
-TEST(AwsCredentialSources, Iso8601OutOfRangeIsAnError) {
-  for (const char* bad : {"1013-12-02T05:36:00.123Z", "9999-12-31T23:59:59Z",
-                          "2015-13-30T12:36:00Z", "2015-08-30T25:36:00Z", "-015-08-30T12:36:00Z"})
-    EXPECT_FALSE(ParseIso8601(bad).ok()) << bad;
-  EXPECT_TRUE(ParseIso8601("2200-01-01T00:00:00Z").ok());
-}
-
 TEST(AwsCredentialSources, SplitCommandLineLikeTheCli) {
   using V = std::vector<std::string>;
   EXPECT_EQ(*SplitCommandLine("aws-vault exec  prod --json"),
