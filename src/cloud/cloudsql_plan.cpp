@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "cloud/rds_plan.h"
 #include "util/parse.h"
 #include "util/text.h"
 
@@ -51,9 +50,8 @@ nlohmann::json InsertBody(const Config& config, const CloudSqlPlan& plan) {
 // `gcloud sql instances patch` replaces every flag: the command keeps the others.
 std::string LogicalDecodingCommand(const Config& config, const gcp::SqlInstance& source) {
   std::vector<std::string> flags;
-  for (const auto& [name, value] : source.flags)
-    if (name != kCloudSqlLogicalDecodingFlag) flags.push_back(name + "=" + value);
-  flags.push_back(std::string(kCloudSqlLogicalDecodingFlag) + "=on");
+  for (const auto& flag : FlagsWithLogicalDecoding(source))
+    flags.push_back(flag["name"].get<std::string>() + "=" + flag["value"].get<std::string>());
   return fmt::format("gcloud sql instances patch {} --project={} --database-flags={}", source.name,
                      config.gcp.project, Join(flags, ","));
 }

@@ -11,6 +11,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/progress.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "util/text.h"
+
 namespace dbr {
 namespace {
 
@@ -402,10 +404,6 @@ RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds, const RdsPr
 
 bool VersionLess(const std::string& a, const std::string& b) {
   return VersionParts(a) < VersionParts(b);
-}
-
-std::string MajorOf(const std::string& version) {
-  return version.substr(0, version.find('.'));
 }
 
 std::string InstanceIdProblem(const std::string& id) {

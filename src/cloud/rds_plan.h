@@ -74,7 +74,6 @@ Result<std::vector<std::string>> PlanUpgradeHops(const std::string& from, const 
 
 // Numeric version order: 13.7 < 13.10 < 14.1.
 bool VersionLess(const std::string& a, const std::string& b);
-std::string MajorOf(const std::string& version);  // "17.2" -> "17"
 
 // Method instance: the parameter group of the hop from `from` to `version`: into the target's
 // major, plan.upgrade_parameter_group; into an intermediate major, that major's default group;

@@ -33,6 +33,7 @@
 #include "util/parse.h"
 #include "util/phases.h"
 #include "util/progress.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {

@@ -22,6 +22,10 @@ std::vector<std::string> SplitLines(std::string_view text) {
   return lines;
 }
 
+std::string MajorOf(const std::string& version) {
+  return version.substr(0, version.find('.'));
+}
+
 std::string Join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {

@@ -16,4 +16,7 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep = "
 // The lines of `text`, empty ones included, each without its line end ("\n" or "\r\n").
 std::vector<std::string> SplitLines(std::string_view text);
 
+// The major of a PostgreSQL version: "17.2" -> "17", "17" -> "17".
+std::string MajorOf(const std::string& version);
+
 }  // namespace dbr

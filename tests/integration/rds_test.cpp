@@ -19,6 +19,7 @@
 #include "harness/wait.h"
 #include "pg/lsn.h"
 #include "util/files.h"
+#include "util/text.h"
 
 namespace dbr::test {
 namespace {

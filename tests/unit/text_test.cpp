@@ -13,6 +13,12 @@ TEST(Text, TrimRemovesTheGivenCharactersAtBothEndsOnly) {
   EXPECT_EQ(Trim("\nkeep\n", " "), "\nkeep\n");
 }
 
+TEST(Text, MajorOfAVersionIsItsFirstNumber) {
+  EXPECT_EQ(MajorOf("17.2"), "17");
+  EXPECT_EQ(MajorOf("9.6.24"), "9");
+  EXPECT_EQ(MajorOf("17"), "17");
+}
+
 TEST(Text, SplitLinesKeepsEmptyLinesAndDropsLineEnds) {
   EXPECT_EQ(SplitLines("a\nb\r\n\nc"), (std::vector<std::string>{"a", "b", "", "c"}));
   EXPECT_EQ(SplitLines("a\n"), (std::vector<std::string>{"a"}));
