@@ -110,7 +110,7 @@ class CloudSqlCloneSource : public SnapshotSource {
     auto upper = pg::Lsn::Parse(st.lsn_after);
     if (!before.ok() || !after.ok() || !lower || !upper)
       return Status::Error("internal: the run state lacks the clone's bounds");
-    const auto skew = Timings::Default().rds.clock_skew;
+    const auto skew = Timings::Default().cloud_clock_skew;
     const CopyBounds bounds{*lower, *upper, *before - skew, *after + skew};
     const std::string filter = gcp::CloudSqlPostgresLogFilter(
         ctx.config.gcp.project, st.instance, Rfc3339(bounds.not_before), Rfc3339(bounds.not_after));

@@ -76,7 +76,7 @@ Result<std::string> UpgradeRefusal(aws::Rds& rds, const std::string& id, const s
   if (out.empty()) return out;
   auto requested = ParseIso8601(since);
   const int64_t since_ms =
-      requested ? MillisecondsSinceEpoch(*requested - Timings::Default().rds.clock_skew) : 0;
+      requested ? MillisecondsSinceEpoch(*requested - Timings::Default().cloud_clock_skew) : 0;
   DBR_ASSIGN_OR_RETURN(std::vector<aws::LogFile> files, rds.LogFiles(id, since_ms));
   for (const auto& f : files) {
     if (f.name.find("pg_upgrade_precheck") == std::string::npos) continue;

@@ -286,7 +286,7 @@ class RdsSnapshotSource : public SnapshotSource {
     auto upper = pg::Lsn::Parse(st.lsn_after);
     if (!before || !after || !lower || !upper)
       return Status::Error("internal: the run state lacks the snapshot's bounds");
-    const std::chrono::minutes skew = Timings::Default().rds.clock_skew;
+    const std::chrono::minutes skew = Timings::Default().cloud_clock_skew;
     const auto since = *before - skew;
     size_t files = 0;
     DBR_ASSIGN_OR_RETURN(std::string text, LogsSince(rds_, st.instance, since, &files));

@@ -131,7 +131,12 @@ struct Timings {
   };
   Copy copy;
 
-  // ---- RDS (cloud/) ----
+  // ---- Clouds (cloud/) ----
+  // The slack for clock skew between this machine and the cloud when a copy's logs (an RDS
+  // restore, a Cloud SQL clone) are searched for the end of its recovery.
+  std::chrono::minutes cloud_clock_skew{1};
+
+  // ---- RDS (cloud/rds_*.cpp) ----
   struct Rds {
     // After a reboot is asked for, before polling: the status leaves "available" first.
     seconds reboot_settle{1};
@@ -142,9 +147,6 @@ struct Timings {
     // A snapshot back to "available" at its old version this long after its upgrade was asked
     // for: AWS gave the upgrade up.
     std::chrono::minutes upgrade_given_up_after{2};
-    // The slack for clock skew between this machine and AWS when the restored instance's logs
-    // are searched for the end of its recovery.
-    std::chrono::minutes clock_skew{1};
   };
   Rds rds;
 
