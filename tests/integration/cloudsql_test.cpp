@@ -104,18 +104,35 @@ class CloudSqlTest : public ::testing::Test {
     double_ = std::move(*d);
   }
 
-  // `dst_extra`: lines of the dst block (two spaces in); `extra`: more top-level YAML.
-  std::filesystem::path Config(const std::string& extra = "", const std::string& dst_extra = "") {
-    auto path = tmp_.path() / "relocate.yaml";
+  // What a config of these tests names; the defaults are the logical relocation's.
+  struct ConfigFile {
+    std::string source = "orders-pg15";          // src.instance_id
+    std::string credentials = "key.json";        // gcp.credentials_file
+    std::string login = "  password: secret\n";  // src's user lines (two spaces in)
+    std::string dst = "  user: postgres\n  password: \"n3w'root\"\n";  // the dst block's lines
+    std::string extra;                                                 // more top-level YAML
+  };
+
+  std::filesystem::path WriteConfig(const ConfigFile& file,
+                                    const std::string& name = "relocate.yaml") {
+    auto path = tmp_.path() / name;
     std::ofstream(path) << fmt::format(
         "provider: cloudsql\n"
-        "gcp:\n  project: shop\n  credentials_file: key.json\n  endpoint_url: {}\n"
-        "src:\n  instance_id: orders-pg15\n  host: 127.0.0.1\n  port: {}\n  name: app\n"
-        "  password: secret\n  schema: [public, \"Sales Ops\"]\n"
-        "dst:\n  user: postgres\n  password: \"n3w'root\"\n{}"
+        "gcp:\n  project: shop\n  credentials_file: {}\n  endpoint_url: {}\n"
+        "src:\n  instance_id: {}\n  host: 127.0.0.1\n  port: {}\n  name: app\n"
+        "{}  schema: [public, \"Sales Ops\"]\n"
+        "dst:\n{}"
         "jobs: 2\nheartbeat_interval: 0.2\ncatchup_timeout: 120\nstate_dir: state\n{}",
-        double_->endpoint(), src_->port(), dst_extra, extra);
+        file.credentials, double_->endpoint(), file.source, src_->port(), file.login, file.dst,
+        file.extra);
     return path;
+  }
+
+  // `extra`: more top-level YAML; `dst_extra`: more lines of the dst block (two spaces in).
+  std::filesystem::path Config(const std::string& extra = "", const std::string& dst_extra = "") {
+    ConfigFile file{.extra = extra};
+    file.dst += dst_extra;
+    return WriteConfig(file);
   }
 
   CommandResult Run(const std::string& command, const std::filesystem::path& config,
@@ -278,15 +295,12 @@ TEST_F(CloudSqlTest, CloneMethodUpgradesAClonedThirteenToFifteenInPlace) {
   ASSERT_NO_FATAL_FAILURE(StartDouble(seed));
   WriteAuthorizedUserFile("adc.json", "1//current");
   LiveWriter writer(*src_, "app");
-  auto path = tmp_.path() / "clone.yaml";
-  std::ofstream(path) << fmt::format(
-      "provider: cloudsql\n"
-      "gcp:\n  project: shop\n  credentials_file: adc.json\n  endpoint_url: {}\n"
-      "src:\n  instance_id: orders-pg13\n  host: 127.0.0.1\n  port: {}\n  name: app\n"
-      "  password: secret\n  schema: [public, \"Sales Ops\"]\n"
-      "upgrade:\n  method: clone\n  engine_version: \"15\"\n"
-      "jobs: 2\nheartbeat_interval: 0.2\ncatchup_timeout: 120\nstate_dir: state\n",
-      double_->endpoint(), src_->port());
+  // The clone keeps the source's roles: dst is the source's user.
+  auto path = WriteConfig({.source = "orders-pg13",
+                           .credentials = "adc.json",
+                           .dst = "",
+                           .extra = "upgrade:\n  method: clone\n  engine_version: \"15\"\n"},
+                          "clone.yaml");
 
   CommandResult check = Run("check", path);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
@@ -399,10 +413,8 @@ TEST_F(CloudSqlTest, CredentialsGoogleRefusesAndQuotaAnswersAreTold) {
 
   // A revoked refresh token (gcloud's authorized-user file): exit 1, Google's error, no secret.
   WriteAuthorizedUserFile("user.json", "1//revoked");
-  std::string text = *ReadFile(config);
-  text.replace(text.find("key.json"), 8, "user.json");
-  std::ofstream(config) << text;
-  CommandResult revoked = Run("check", config);
+  const std::string upgrade = "upgrade:\n  engine_version: \"17\"\n";
+  CommandResult revoked = Run("check", WriteConfig({.credentials = "user.json", .extra = upgrade}));
   EXPECT_EQ(revoked.exit_code, 1) << revoked.out << revoked.err;
   EXPECT_NE((revoked.out + revoked.err).find("invalid_grant"), std::string::npos)
       << revoked.out << revoked.err;
@@ -410,10 +422,7 @@ TEST_F(CloudSqlTest, CredentialsGoogleRefusesAndQuotaAnswersAreTold) {
   EXPECT_EQ((revoked.out + revoked.err).find("csecret"), std::string::npos);
 
   // An instance the project does not have: the config is at fault (exit 2).
-  text.replace(text.find("user.json"), 9, "key.json");
-  text.replace(text.find("instance_id: orders-pg15"), 24, "instance_id: orders-pg16");
-  std::ofstream(config) << text;
-  CommandResult unknown = Run("check", config);
+  CommandResult unknown = Run("check", WriteConfig({.source = "orders-pg16", .extra = upgrade}));
   EXPECT_EQ(unknown.exit_code, 2) << unknown.out << unknown.err;
   EXPECT_NE(unknown.out.find("no instance orders-pg16 in project shop"), std::string::npos)
       << unknown.out;
@@ -454,11 +463,9 @@ TEST_F(CloudSqlTest, WhatCloudSqlCannotDoIsRefusedBeforeAnythingIsCreated) {
 
   // A source user that is not Cloud SQL's admin: it could not create the replication user.
   ASSERT_TRUE(src_->Exec("CREATE ROLE plain LOGIN REPLICATION CREATEROLE PASSWORD 'plainpw'").ok());
-  auto plain = Config("upgrade:\n  engine_version: \"17\"\n");
-  std::string text = *ReadFile(plain);
-  text.replace(text.find("  password: secret\n"), 19, "  user: plain\n  password: plainpw\n");
-  std::ofstream(plain) << text;
-  CommandResult not_admin = Run("check", plain);
+  CommandResult not_admin =
+      Run("check", WriteConfig({.login = "  user: plain\n  password: plainpw\n",
+                                .extra = "upgrade:\n  engine_version: \"17\"\n"}));
   EXPECT_EQ(not_admin.exit_code, 1) << not_admin.out << not_admin.err;
   EXPECT_NE(not_admin.out.find("cloudsqlsuperuser (Cloud SQL's admin role"), std::string::npos)
       << not_admin.out;
