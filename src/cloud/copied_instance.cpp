@@ -5,6 +5,7 @@
 
 #include "engine/replication_link.h"
 #include "model/servers.h"
+#include "pg/quote.h"
 #include "pg/recovery_log.h"
 #include "pg/wal_record.h"
 #include "util/log.h"
@@ -34,8 +35,9 @@ Result<pg::Lsn> CopyEndFromLog(RunContext& ctx, const std::string& log_text,
 Status DetachCopiedSubscriptions(RunContext& ctx) {
   auto subs = ctx.dst->Query(
       "SELECT d.datname, s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = "
-      "s.subdbid WHERE NOT (d.datname = current_database() AND s.subname = $1) ORDER BY 1, 2",
-      {ctx.links.forward.subscription});
+      "s.subdbid WHERE NOT (d.datname = current_database() AND s.subname = ANY($1::text[])) "
+      "ORDER BY 1, 2",
+      {pg::TextArrayLiteral(names::SubscriptionsOf(ctx.links.forward))});
   if (!subs.ok()) return subs.status();
   std::optional<pg::Connection> other;  // to the database of the row at hand, when not ours
   for (int i = 0; i < subs->rows(); ++i) {

@@ -163,6 +163,8 @@ struct Config {
   double heartbeat_interval = 1.0;               // seconds between heartbeat rows
   int64_t catchup_lag_bytes = 16 * 1024 * 1024;  // catch-up is done below this slot lag
   int64_t catchup_timeout = 3600;                // seconds
+  // Subscriptions the tables in scope are split across (engine/lanes.h); 1: one.
+  int apply_workers = 1;
   int64_t reconnect_timeout = 300;  // seconds a lost server is retried before a step fails
   int64_t split_tables_larger_than = 256LL * 1024 * 1024;  // bytes; 0 never splits
   std::string pg_bin_dir;  // where to look first for pg_dump/pg_restore

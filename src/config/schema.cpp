@@ -25,6 +25,7 @@ using fields::TextFormat;
 
 constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+constexpr int64_t kMaxApplyWorkers = 32;
 
 bool IsHostPort(const std::string& s) {
   return ParseHostPort(s).ok();
@@ -144,6 +145,7 @@ const std::vector<FieldSpec> kFields = {
   {"heartbeat_interval", Seconds<&Config::heartbeat_interval>(), {}, "Seconds between heartbeat rows"},
   {"catchup_lag_bytes", Int<&Config::catchup_lag_bytes>(1, kNoMax), {}, "Catch-up is done below this replication slot lag"},
   {"catchup_timeout", Int<&Config::catchup_timeout>(1, kNoMax), {}, "Seconds to wait for catch-up"},
+  {"apply_workers", Int<&Config::apply_workers>(1, kMaxApplyWorkers), {}, "Subscriptions (apply workers) the tables are split across, each on its own slot"},
   {"reconnect_timeout", Int<&Config::reconnect_timeout>(1, kNoMax), {}, "Seconds a lost server is retried before the run stops"},
   {"split_tables_larger_than", Int<&Config::split_tables_larger_than>(0, kNoMax), {}, "Bytes above which a table is copied in parts; 0 never splits"},
   {"pg_bin_dir", Text<&Config::pg_bin_dir>({.path = true}), {}, "Folder searched first for pg_dump and pg_restore"},
@@ -207,6 +209,16 @@ void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& 
                      ", port " + std::to_string(config.dst.port) + ", name " + config.dst.name +
                      "); change dst.host, dst.port or dst.name");
   }
+}
+
+// A statement replayed by ddl: replicate must come before the rows that depend on it, and lanes
+// apply independently of each other: only one lane keeps that order.
+void ReplicatedDdlNeedsOneLane(const Config& config, const FieldReader& file, Problems& problems) {
+  if (config.ddl != DdlMode::kReplicate || config.apply_workers == 1) return;
+  problems.Add(file.MarkOf("apply_workers"), "apply_workers",
+               "must be 1 with ddl: replicate (it is " + std::to_string(config.apply_workers) +
+                   "): a replayed schema change must reach the destination before the rows that "
+                   "depend on it, and separate subscriptions apply independently of each other");
 }
 
 // Each provider makes its destination its own ways (upgrade.method).
@@ -291,6 +303,7 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   HAProxyNeedsTheFence(config, file, problems);
   MethodFitsProvider(config, file, problems);
   CloudSqlNamesItsSource(config, file, problems);
+  ReplicatedDdlNeedsOneLane(config, file, problems);
 }
 
 void DeriveDefaults(Config& config, const FieldReader& file, const fs::path& base) {

@@ -55,12 +55,14 @@ class Cleanup {
     DBR_RETURN_IF_ERROR(RetireProxyStandby(state->primary));
     DBR_RETURN_IF_ERROR(StopWriter(store));
     // Both directions: `run` built source -> destination, `cutover` the way back.
-    for (const names::Link* link : {&links_.forward, &links_.reverse}) {
-      pg::Connection& from = link->from == Side::kSource ? *src : *dst;
-      pg::Connection& to = link->to == Side::kSource ? *src : *dst;
-      DBR_RETURN_IF_ERROR(DropSubscription(to, *link));
-      DBR_RETURN_IF_ERROR(DropSlot(from, *link));
-      DBR_RETURN_IF_ERROR(DropPublication(from, link->publication, ""));
+    std::vector<names::Link> links = links_.forward;
+    links.push_back(links_.reverse);
+    for (const names::Link& link : links) {
+      pg::Connection& from = link.from == Side::kSource ? *src : *dst;
+      pg::Connection& to = link.to == Side::kSource ? *src : *dst;
+      DBR_RETURN_IF_ERROR(DropSubscription(to, link));
+      DBR_RETURN_IF_ERROR(DropSlot(from, link));
+      DBR_RETURN_IF_ERROR(DropPublication(from, link.publication, ""));
     }
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropVerifySlots(*side));
     for (auto* side : {&*src, &*dst}) DBR_RETURN_IF_ERROR(DropHeartbeatSchema(*side));
@@ -110,8 +112,10 @@ class Cleanup {
   Result<std::vector<std::string>> CleanSourceOnly(const StateStore& store, const RunState& state,
                                                    pg::Connection& src) {
     DBR_RETURN_IF_ERROR(StopWriter(store));
-    DBR_RETURN_IF_ERROR(DropSlot(src, links_.forward));
-    DBR_RETURN_IF_ERROR(DropPublication(src, links_.forward.publication, ""));
+    for (const names::Link& lane : links_.forward) {
+      DBR_RETURN_IF_ERROR(DropSlot(src, lane));
+      DBR_RETURN_IF_ERROR(DropPublication(src, lane.publication, ""));
+    }
     DBR_RETURN_IF_ERROR(DropHeartbeatSchema(src));
     DBR_RETURN_IF_ERROR(PutBackReplicationUser(src, "source", SourceUserPlan(state)));
     if (!state.rds.instance.empty())
@@ -128,8 +132,10 @@ class Cleanup {
   // holds copies of the source's publication, slot and replication user. The instance itself
   // (and its read replicas) is the destination and stays.
   Status CleanRdsCopy(const RunState& state, pg::Connection& dst) {
-    DBR_RETURN_IF_ERROR(DropSlot(dst, links_.forward));
-    DBR_RETURN_IF_ERROR(DropPublication(dst, links_.forward.publication, " (copied)"));
+    for (const names::Link& lane : links_.forward) {
+      DBR_RETURN_IF_ERROR(DropSlot(dst, lane));
+      DBR_RETURN_IF_ERROR(DropPublication(dst, lane.publication, " (copied)"));
+    }
     // Its replication user is the source's as the snapshot found it: treated as the source's.
     DBR_RETURN_IF_ERROR(PutBackReplicationUser(dst, "destination", SourceUserPlan(state)));
     if (!state.StepDone("subscription"))

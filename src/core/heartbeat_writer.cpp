@@ -54,7 +54,7 @@ class NewTableFollower {
       receiver_.emplace(std::move(*receiver));
       primary_ = primary;
     }
-    const names::Link link = LinksOf(config_).Into(Other(primary));
+    const names::Link link = LinksOf(config_).MainInto(Other(primary));
     auto enabled = receiver_->QueryValue(
         "SELECT count(*) FROM pg_subscription WHERE subname = $1 AND subenabled",
         {link.subscription});

@@ -90,10 +90,11 @@ json CopySection(const Config& config, const ScopeListing& scope) {
                          "replication slot's exported snapshot";
   return {{"copy", copy},
           {"publication",
-           {{"name", links.forward.publication},
+           {{"name", links.forward.front().publication},
             {"tables", published},
-            {"slot", links.forward.slot},
-            {"subscription", links.forward.subscription}}},
+            {"slot", links.forward.front().slot},
+            {"subscription", links.forward.front().subscription},
+            {"apply_workers", config.apply_workers}}},
           {"sequence_gap", config.sequence_gap}};
 }
 
@@ -197,6 +198,11 @@ std::string RelocationPlan::ToText() const {
       "the source, subscription {} on the destination, from the copy's exact point\n",
       p["name"].get<std::string>(), p["tables"].get<size_t>(), p["slot"].get<std::string>(),
       p["subscription"].get<std::string>());
+  if (const int lanes = p["apply_workers"].get<int>(); lanes > 1)
+    out += fmt::format(
+        "  apply_workers {}: the tables spread over {} such publications, slots and "
+        "subscriptions ({}2, ...), the most written tables first, each onto the least loaded\n",
+        lanes, lanes, p["subscription"].get<std::string>());
   if (doc.contains("cloud")) {
     out += "\nCloud:\n";
     for (const auto& step : doc["cloud"])

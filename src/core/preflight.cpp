@@ -336,13 +336,16 @@ class Preflight {
   }
 
   void CheckSourceCapacity(pg::Connection& src) {
-    auto r = src.Query(R"sql(
+    auto r = src.Query(
+        R"sql(
       SELECT current_setting('max_replication_slots')::int,
-             (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> $1
+             (SELECT count(*) FROM pg_replication_slots WHERE slot_name <> ALL($1::text[])
                  AND NOT (temporary AND left(slot_name, length($2)) = $2)),
              current_setting('max_wal_senders')::int,
-             (SELECT count(*) FROM pg_stat_replication))sql",
-                       {links_.forward.slot, std::string(kClaimSlotPrefix)});
+             (SELECT count(*) FROM pg_stat_replication
+               WHERE application_name <> ALL($3::text[])))sql",
+        {pg::TextArrayLiteral(names::SlotsOf(links_.forward)), std::string(kClaimSlotPrefix),
+         pg::TextArrayLiteral(names::SubscriptionsOf(links_.forward))});
     if (!r.ok()) {
       Add("replication slots and WAL senders", CheckLevel::kFail, r.message());
       return;
@@ -351,16 +354,19 @@ class Preflight {
     int64_t senders = r->GetInt(0, 2), active = r->GetInt(0, 3);
     std::string detail =
         fmt::format("slots {}/{} used, WAL senders {}/{} used", used, slots, active, senders);
-    // One slot and sender for the relocation; one more lets a table be re-synchronised. The
-    // temporary slots that claim an upgrade.user (ours included) are let go by the publication
-    // step: not counted.
-    if (slots - used < 1 || senders - active < 1) {
-      Add("replication slots and WAL senders", CheckLevel::kFail, detail + ": none free", {},
-          "raise max_replication_slots and max_wal_senders on the source (restart needed), or "
-          "drop unused slots");
-    } else if (slots - used < 2 || senders - active < 2) {
+    // One slot and sender per lane (apply_workers); one more lets a table be re-synchronised.
+    // The temporary slots that claim an upgrade.user (ours included) are let go by the
+    // publication step: not counted.
+    const int64_t lanes = static_cast<int64_t>(links_.forward.size());
+    if (slots - used < lanes || senders - active < lanes) {
+      Add("replication slots and WAL senders", CheckLevel::kFail,
+          fmt::format("{}: {} needed (one per apply_workers)", detail, lanes), {},
+          "raise max_replication_slots and max_wal_senders on the source (restart needed), "
+          "drop unused slots, or lower apply_workers");
+    } else if (slots - used < lanes + 1 || senders - active < lanes + 1) {
       Add("replication slots and WAL senders", CheckLevel::kWarn,
-          detail + ": only one free; re-synchronising a table after a resume needs a second");
+          fmt::format("{}: only {} free; re-synchronising a table after a resume needs one more",
+                      detail, lanes));
     } else {
       Add("replication slots and WAL senders", CheckLevel::kPass, detail);
     }
@@ -584,7 +590,18 @@ class Preflight {
 
   void CheckLeftovers(pg::Connection& src, pg::Connection* dst) {
     std::vector<std::string> found;
-    const names::Link& link = links_.forward;
+    for (const names::Link& lane : links_.forward) FindLeftovers(src, dst, lane, found);
+    if (found.empty()) {
+      Add("leftovers of an earlier run", CheckLevel::kPass, "none");
+    } else {
+      Add("leftovers of an earlier run", CheckLevel::kWarn,
+          "objects of an earlier relocation exist: `run` resumes it", found,
+          "to start afresh, remove them with `db_relocate cleanup`");
+    }
+  }
+
+  static void FindLeftovers(pg::Connection& src, pg::Connection* dst, const names::Link& link,
+                            std::vector<std::string>& found) {
     auto pub = src.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = $1",
                               {link.publication});
     if (pub.ok() && *pub != "0") found.push_back("publication " + link.publication);
@@ -602,13 +619,6 @@ class Preflight {
           {link.subscription});
       if (sub.ok() && *sub != "0")
         found.push_back("subscription " + link.subscription + " on the destination");
-    }
-    if (found.empty()) {
-      Add("leftovers of an earlier run", CheckLevel::kPass, "none");
-    } else {
-      Add("leftovers of an earlier run", CheckLevel::kWarn,
-          "objects of an earlier relocation exist: `run` resumes it", found,
-          "to start afresh, remove them with `db_relocate cleanup`");
     }
   }
 
@@ -663,10 +673,10 @@ class Preflight {
              current_setting('max_worker_processes')::int,
              current_setting('max_replication_slots')::int,
              (SELECT count(*) FROM pg_subscription
-               WHERE NOT (subname = $1 AND )sql" +
+               WHERE NOT (subname = ANY($1::text[]) AND )sql" +
                            std::string(names::kSubscriptionInThisDatabase) + R"sql()),
              (SELECT count(*) FROM pg_replication_origin))sql",
-                       {links_.forward.subscription});
+                       {pg::TextArrayLiteral(names::SubscriptionsOf(links_.forward))});
     if (!r.ok()) {
       Add("destination replication workers", CheckLevel::kFail, r.message());
       return;
@@ -677,7 +687,8 @@ class Preflight {
         "max_logical_replication_workers {}, max_worker_processes {}, max_replication_slots {} "
         "(replication origins), {} other subscriptions",
         lrw, wp, slots, subs);
-    if (lrw < subs + 1 || slots <= origins || wp < lrw + 1) {
+    const int64_t lanes = static_cast<int64_t>(links_.forward.size());
+    if (lrw < subs + lanes || slots < origins + lanes || wp < lrw + 1) {
       Add("destination replication workers", CheckLevel::kFail, detail + ": not enough", {},
           "raise max_logical_replication_workers, max_worker_processes and "
           "max_replication_slots on the destination (restart needed)");
@@ -695,7 +706,10 @@ class Preflight {
              EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_create_subscription')
                AND pg_has_role(current_user, 'pg_create_subscription', 'member'),
              rolreplication OR (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_replication')
-               AND pg_has_role(current_user, 'rds_replication', 'member'))
+               AND pg_has_role(current_user, 'rds_replication', 'member')),
+             has_function_privilege('pg_replication_origin_advance(text, pg_lsn)', 'EXECUTE')
+               AND has_function_privilege('pg_replication_origin_progress(text, boolean)',
+                                          'EXECUTE')
         FROM pg_roles WHERE rolname = current_user)sql");
     if (!r.ok() || r->rows() == 0)
       return (void)Add(name, CheckLevel::kFail, r.ok() ? "role not found" : r.message());
@@ -722,12 +736,20 @@ class Preflight {
            "REPLICATION (the return replication at the cut-over has its slot there)",
            "ALTER ROLE " + user + " WITH REPLICATION (on RDS: GRANT rds_replication TO " + user +
                ")");
+      // The subscriptions of lanes after the first start at the snapshot through their origin.
+      if (config_.apply_workers > 1)
+        need(r->GetBool(0, 5), "the replication origin functions (apply_workers > 1)",
+             "GRANT EXECUTE ON FUNCTION pg_replication_origin_advance(text, pg_lsn), "
+             "pg_replication_origin_progress(text, boolean) TO " +
+                 user);
     }
     if (missing.empty())
-      return (void)Add(name, CheckLevel::kPass,
-                       config_.dst.user +
-                           " is no superuser but has CREATEROLE, REPLICATION, CREATE, "
-                           "pg_create_subscription and the replication origin functions");
+      return (void)Add(
+          name, CheckLevel::kPass,
+          config_.dst.user +
+              " is no superuser but has CREATEROLE, REPLICATION, CREATE and "
+              "pg_create_subscription" +
+              (config_.apply_workers > 1 ? ", and the replication origin functions" : ""));
     Add(name, CheckLevel::kFail, config_.dst.user + " lacks " + Join(missing, "; "),
         {config_.dst.user}, Join(fixes, "; "));
   }

@@ -43,10 +43,10 @@ void ReadServers(const Config& config, StatusView& view) {
   pg::Connection* sender = reversed ? PointerTo(dst) : PointerTo(src);
   pg::Connection* receiver = reversed ? PointerTo(src) : PointerTo(dst);
   const names::Links links = LinksOf(config);
-  const names::Link& link = links.Into(Other(view.primary));
-  view.replication = ReadReplicationHealth(sender, receiver, link);
+  const std::vector<names::Link> lanes = links.Into(Other(view.primary));
+  view.replication = ReadReplicationHealth(sender, receiver, lanes);
   if (!view.replication.subscription_exists || sender == nullptr || receiver == nullptr) return;
-  if (auto drift = ReadSchemaDrift(*sender, *receiver, link, config); drift.ok())
+  if (auto drift = ReadSchemaDrift(*sender, *receiver, lanes, config); drift.ok())
     view.schema_drift = std::move(*drift);
   if (config.ddl == DdlMode::kReplicate)
     if (auto pending = FirstPendingDdl(*sender, *receiver); pending.ok())

@@ -1,6 +1,7 @@
 #include "core/switch.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "engine/ddl_replication.h"
 #include "engine/fence.h"
 #include "engine/heartbeat.h"
+#include "engine/lanes.h"
 #include "engine/large_objects.h"
 #include "engine/materialized_views.h"
 #include "engine/replication_link.h"
@@ -60,8 +62,8 @@ struct Switch {
   RunState state;
   Side from, to;
   const names::Links links;
-  const names::Link link_in;   // carries writes into `to` (from -> to)
-  const names::Link link_out;  // will carry them back (to -> from)
+  const std::vector<names::Link> link_in;   // carry writes into `to` (from -> to): its lanes
+  const std::vector<names::Link> link_out;  // will carry them back (to -> from)
   std::optional<pg::Connection> old_side, new_side;
   std::unique_ptr<Proxy> proxy;
   Clock::TimePoint paused_at;                          // when the proxy was asked to pause
@@ -157,9 +159,16 @@ struct Switch {
                                               scope.schemas, MarkOf(config, state)));
     // DDL on the new side after the switch reaches the old one, for a rollback.
     if (config.ddl == DdlMode::kReplicate)
-      DBR_RETURN_IF_ERROR(EnsureDdlCapture(*new_side, config, link_out.publication));
+      DBR_RETURN_IF_ERROR(EnsureDdlCapture(*new_side, config, link_out.front().publication));
     DBR_RETURN_IF_ERROR(ReadScopeBeforePause());
-    return EnsurePublication(*new_side, link_out.publication, replicable);
+    const auto by_lane = TablesByLane(replicable, state, static_cast<int>(link_out.size()));
+    for (const names::Link& lane : link_out)
+      DBR_RETURN_IF_ERROR(EnsurePublication(*new_side, lane.publication,
+                                            by_lane[static_cast<size_t>(lane.lane - 1)]));
+    // The drain finds the end of each lane after the first by a row in its marker table.
+    for (size_t i = 1; i < link_in.size(); ++i)
+      DBR_RETURN_IF_ERROR(EnsureLaneMarkerReplicated(*old_side, *new_side, link_in[i]));
+    return Status::Ok();
   }
 
   // The heartbeat writer writes to the old side through no proxy: stop it first.
@@ -216,14 +225,21 @@ struct Switch {
     return Status::Ok();
   }
 
-  // The marker: a heartbeat committed on the old side once it is fenced, and the old side's
-  // flushed WAL position just after it, in the switch's record.
+  // The marker: a heartbeat committed on the old side once it is fenced (with a row in the marker
+  // table of every other lane, in the same transaction), and the old side's flushed WAL position
+  // just after it, in the switch's record.
   Status WriteMarker() {
     DBR_RETURN_IF_ERROR(old_side->Exec("BEGIN"));
     Status st = old_side->Exec("SET LOCAL synchronous_commit = on");
     auto marker = st.ok() ? old_side->QueryValue("INSERT INTO " + HeartbeatTable() +
                                                  " (kind) VALUES ('switch') RETURNING seq")
                           : Result<std::string>(st);
+    for (size_t i = 1; i < link_in.size() && marker.ok(); ++i)
+      if (Status lane =
+              old_side->Exec("INSERT INTO " + LaneMarkerTable(link_in[i]) + " (token) VALUES ($1)",
+                             {LaneMarkerToken(*marker)});
+          !lane.ok())
+        marker = lane;
     if (!marker.ok()) {
       (void)old_side->Exec("ROLLBACK");
       return marker.status();
@@ -238,15 +254,27 @@ struct Switch {
     return Status::Ok();
   }
 
+  static std::string LaneMarkerTable(const names::Link& lane) {
+    return pg::QualifiedName(names::kSchema, names::VerifyMarkerTable(lane.lane));
+  }
+  static std::string LaneMarkerToken(const std::string& marker) { return "switch " + marker; }
+
+  // The marker applied on the new side, in every lane.
   Status WaitForMarker() {
     const std::string marker = std::to_string(state.switching->marker);
     const std::string seen_query = "SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1";
-    auto applied = PollUntil(clock, Seconds(config.cutover.drain_timeout),
-                             timings.switching.drain_poll, [&]() -> Result<bool> {
-                               DBR_ASSIGN_OR_RETURN(std::string seen,
-                                                    new_side->QueryValue(seen_query, {marker}));
-                               return seen != "0";
-                             });
+    auto applied = PollUntil(
+        clock, Seconds(config.cutover.drain_timeout), timings.switching.drain_poll,
+        [&]() -> Result<bool> {
+          DBR_ASSIGN_OR_RETURN(std::string seen, new_side->QueryValue(seen_query, {marker}));
+          for (size_t i = 1; i < link_in.size() && seen != "0"; ++i) {
+            DBR_ASSIGN_OR_RETURN(
+                seen, new_side->QueryValue("SELECT count(*) FROM " + LaneMarkerTable(link_in[i]) +
+                                               " WHERE token = $1",
+                                           {LaneMarkerToken(marker)}));
+          }
+          return seen != "0";
+        });
     if (!applied.ok()) return applied.status();
     if (!*applied)
       return Status::Error(fmt::format(
@@ -259,11 +287,16 @@ struct Switch {
   Status TurnReplicationAround() {
     // Nothing more comes from the old side; stop listening to it before it starts listening to
     // us, or the changes would go round in a loop.
-    DBR_RETURN_IF_ERROR(
-        new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link_in.subscription) + " DISABLE"));
-    DBR_RETURN_IF_ERROR(WaitForWorkerToStop(*new_side, link_in.subscription));
-    auto slot = RecreateSlot(*new_side, link_out.slot);
-    return slot.status();
+    for (const names::Link& lane : link_in) {
+      DBR_RETURN_IF_ERROR(
+          new_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(lane.subscription) + " DISABLE"));
+      DBR_RETURN_IF_ERROR(WaitForWorkerToStop(*new_side, lane.subscription));
+    }
+    // Nothing writes to the new side until the proxy resumes: every lane's slot starts at the
+    // same point of its WAL.
+    for (const names::Link& lane : link_out)
+      DBR_RETURN_IF_ERROR(RecreateSlot(*new_side, lane.slot).status());
+    return Status::Ok();
   }
 
   // Read before the write pause, so that the pause pays only for the values and the rows.
@@ -354,9 +387,13 @@ struct Switch {
   // Whether the new side took writes after its return slot was made: then the proxy resumed
   // there, the new side is the primary, and the switch may only go forward.
   Result<bool> NewSideTookWrites() {
-    auto exists = SlotExists(*new_side, link_out.slot);
-    if (!exists.ok() || !*exists) return exists;
-    return SlotHasChanges(*new_side, link_out);
+    for (const names::Link& lane : link_out) {
+      DBR_ASSIGN_OR_RETURN(const bool exists, SlotExists(*new_side, lane.slot));
+      if (!exists) continue;
+      DBR_ASSIGN_OR_RETURN(const bool changes, SlotHasChanges(*new_side, lane));
+      if (changes) return true;
+    }
+    return false;
   }
 
   // Puts everything back as it was before the switch began; safe to run more than once. What
@@ -398,9 +435,11 @@ struct Switch {
   // The new side as before the switch: no return slot, the subscription into it running again,
   // and the fence this switch lifted (it was the old side of the last one) back on.
   Status PutBackNewSide() {
-    Status result = DropSlot(*new_side, link_out.slot);
-    KeepFirstError(result, new_side->Exec("ALTER SUBSCRIPTION " +
-                                          pg::QuoteIdent(link_in.subscription) + " ENABLE"));
+    Status result;
+    for (const names::Link& lane : link_out) KeepFirstError(result, DropSlot(*new_side, lane.slot));
+    for (const names::Link& lane : link_in)
+      KeepFirstError(result, new_side->Exec("ALTER SUBSCRIPTION " +
+                                            pg::QuoteIdent(lane.subscription) + " ENABLE"));
     const std::vector<FencedRole>& lifted = state.switching->lifted_fence;
     if (!lifted.empty()) {
       KeepFirstError(result, Fence(*new_side, lifted));
@@ -428,19 +467,23 @@ struct Switch {
 
   // After the proxy points at the new side: what remains is bookkeeping that can be redone.
   Status Finish() {
-    auto slot = SlotExists(*new_side, link_out.slot);
-    if (!slot.ok()) return slot.status();
-    if (!*slot)
-      return Status::Error(
-          fmt::format("the return slot {} is missing on the {}: the way back cannot be built; the "
-                      "application writes to the {} and the {} no longer follows it",
-                      link_out.slot, SideName(to), SideName(to), SideName(from)));
-    DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(*new_side, link_in.subscription));
-    DBR_RETURN_IF_ERROR(DropSlot(*old_side, link_in.slot));
-    DBR_RETURN_IF_ERROR(CreateSubscriptionOnSlot(
-        *old_side, link_out,
-        SubscriptionConnInfo(ServerOf(config, to), config.upgrade.user, ReplicationPassword(),
-                             link_out.subscription)));
+    for (const names::Link& lane : link_out) {
+      DBR_ASSIGN_OR_RETURN(const bool slot, SlotExists(*new_side, lane.slot));
+      if (!slot)
+        return Status::Error(fmt::format(
+            "the return slot {} is missing on the {}: the way back cannot be built; the "
+            "application writes to the {} and the {} no longer follows it",
+            lane.slot, SideName(to), SideName(to), SideName(from)));
+    }
+    for (const names::Link& lane : link_in) {
+      DBR_RETURN_IF_ERROR(DropSubscriptionKeepingSlot(*new_side, lane.subscription));
+      DBR_RETURN_IF_ERROR(DropSlot(*old_side, lane.slot));
+    }
+    for (const names::Link& lane : link_out)
+      DBR_RETURN_IF_ERROR(
+          CreateSubscriptionOnSlot(*old_side, lane,
+                                   SubscriptionConnInfo(ServerOf(config, to), config.upgrade.user,
+                                                        ReplicationPassword(), lane.subscription)));
     CrashPoint("switch:finishing");
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config, store));
     // Not done before the way back carries the application's writes.
@@ -533,10 +576,11 @@ struct Switch {
         "{} done: the application writes to the {} ({}:{}).\n"
         "  write pause: {:.0f} ms (proxy paused -> resumed)\n"
         "  last write on the {}: heartbeat {} at {}, applied before the switch\n"
-        "  return replication: {} -> {} (subscription {}), so `{}` loses nothing\n",
+        "  return replication: {} -> {} (subscriptions {}), so `{}` loses nothing\n",
         to == Side::kDestination ? "Cut-over" : "Rollback", SideName(to), ServerOf(config, to).host,
         ServerOf(config, to).port, done.pause_ms, SideName(from), done.marker, done.lsn,
-        SideName(to), SideName(from), link_out.subscription, SwitchCommand(from));
+        SideName(to), SideName(from), fmt::join(names::SubscriptionsOf(link_out), ", "),
+        SwitchCommand(from));
     if (!done.large_objects.None())
       std::cout << "  large objects, inside the pause: " << Describe(done.large_objects) << "\n";
     return Status::Ok();

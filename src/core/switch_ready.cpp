@@ -1,6 +1,7 @@
 #include "core/switch_ready.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -15,17 +16,17 @@
 namespace dbr {
 namespace {
 
+// `h` reads every lane and names the first in trouble.
 Status CheckLink(const SwitchSides& s, const ReplicationHealth& h) {
-  const names::Link& link = s.link_in;
-  const std::string what = fmt::format("replication {} -> {}", link.from, link.to);
+  const std::string what = fmt::format("replication {} -> {}", s.from, s.to);
   if (!h.source_read || !h.destination_read)
     return Status::Error(what + ": cannot read its state on both servers");
   if (!h.slot_exists || h.slot_wal_status == "lost")
-    return Status::Error(fmt::format("{}: slot {} on the {} is {}", what, link.slot,
+    return Status::Error(fmt::format("{}: slot {} on the {} is {}", what, h.slot_name,
                                      SideName(s.from), h.slot_exists ? "lost" : "missing"));
   if (!h.subscription_exists || !h.subscription_enabled || !h.apply_worker_running)
-    return Status::Error(fmt::format("{}: subscription {} on the {} is {}", what, link.subscription,
-                                     SideName(s.to),
+    return Status::Error(fmt::format("{}: subscription {} on the {} is {}", what,
+                                     h.subscription_name, SideName(s.to),
                                      !h.subscription_exists    ? "missing"
                                      : !h.subscription_enabled ? "disabled"
                                                                : "not running (apply errors?)"));
@@ -128,35 +129,37 @@ Status ReplicationIntoNewSideFlows(const SwitchSides& s, Clock& clock, const Tim
     return Status::Error(fmt::format(
         "subscription {} on the {} keeps failing to apply changes ({} errors so far); see that "
         "server's log",
-        s.link_in.subscription, SideName(s.to), second.apply_errors));
+        fmt::join(names::SubscriptionsOf(s.link_in), ", "), SideName(s.to), second.apply_errors));
   log::info("ready: replication into the {} runs, lag {} bytes, heartbeat fresh", SideName(s.to),
             second.lag_bytes);
   return Status::Ok();
 }
 
-Status ReturnReplicationStreams(pg::Connection& old_side, const names::Link& link_out, Side from,
-                                Side to, Clock& clock, const Timings& timings) {
+Status ReturnReplicationStreams(pg::Connection& old_side, const std::vector<names::Link>& link_out,
+                                Side from, Side to, Clock& clock, const Timings& timings) {
   const std::string streaming = fmt::format(R"sql(
     SELECT count(*) FROM pg_stat_subscription w JOIN pg_subscription s ON s.oid = w.subid
      WHERE s.subname = $1 AND s.{} AND w.relid IS NULL AND w.pid IS NOT NULL
        AND w.received_lsn IS NOT NULL)sql",
                                             names::kSubscriptionInThisDatabase);
   const PolledWait& wait = timings.switching.return_streams;
-  auto streams = PollUntil(clock, wait.limit, wait.poll, [&]() -> Result<bool> {
-    DBR_ASSIGN_OR_RETURN(std::string n, old_side.QueryValue(streaming, {link_out.subscription}));
-    return n != "0";
-  });
-  if (!streams.ok()) return streams.status();
-  if (!*streams)
-    return Status::Error(fmt::format(
-        "the return subscription {} on the {} has no worker streaming from the {} after {} s: "
-        "the {} does not follow the application's writes yet, and going back would lose them. "
-        "The {}'s server log says why (often: it cannot reach the {} or log in there as "
-        "upgrade.user)",
-        link_out.subscription, SideName(from), SideName(to), wait.LimitSeconds(), SideName(from),
-        SideName(from), SideName(to)));
+  for (const names::Link& lane : link_out) {
+    auto streams = PollUntil(clock, wait.limit, wait.poll, [&]() -> Result<bool> {
+      DBR_ASSIGN_OR_RETURN(std::string n, old_side.QueryValue(streaming, {lane.subscription}));
+      return n != "0";
+    });
+    if (!streams.ok()) return streams.status();
+    if (!*streams)
+      return Status::Error(fmt::format(
+          "the return subscription {} on the {} has no worker streaming from the {} after {} s: "
+          "the {} does not follow the application's writes yet, and going back would lose them. "
+          "The {}'s server log says why (often: it cannot reach the {} or log in there as "
+          "upgrade.user)",
+          lane.subscription, SideName(from), SideName(to), wait.LimitSeconds(), SideName(from),
+          SideName(from), SideName(to)));
+  }
   log::info("return replication {} -> {} streams (subscription {})", SideName(to), SideName(from),
-            link_out.subscription);
+            fmt::join(names::SubscriptionsOf(link_out), ", "));
   return Status::Ok();
 }
 

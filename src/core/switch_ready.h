@@ -3,6 +3,8 @@
 // roles on the new side the passwords they have on the old one.
 #pragma once
 
+#include <vector>
+
 #include "config/config.h"
 #include "model/names.h"
 #include "model/side.h"
@@ -15,13 +17,13 @@
 namespace dbr {
 
 // The two sides of a switch, connected: the old one the application writes to, the new one it
-// is to write to, and the replication from the first into the second.
+// is to write to, and the replication from the first into the second (its lanes).
 struct SwitchSides {
   const Config& config;
   Side from, to;
   pg::Connection& old_side;
   pg::Connection& new_side;
-  const names::Link& link_in;
+  const std::vector<names::Link>& link_in;
 };
 
 // The proxy answers, sends the application to the old side and is not paused.
@@ -42,12 +44,12 @@ Status NoSchemaDriftBlocks(const SwitchSides& sides);
 // and lag comes and goes: transient states get Timings::Switch::settle before it refuses.
 Status ReplicationIntoNewSideFlows(const SwitchSides& sides, Clock& clock, const Timings& timings);
 
-// After the proxy points at the new side: the return subscription (`link_out`, on the old side)
-// has a worker that streams from the new side (a pid, and WAL received). Until it has, the old
-// side does not follow the application's writes, and a switch back would lose them. Waits
-// Timings::Switch::return_streams; the error names the subscription and where to look.
-Status ReturnReplicationStreams(pg::Connection& old_side, const names::Link& link_out, Side from,
-                                Side to, Clock& clock, const Timings& timings);
+// After the proxy points at the new side: each return subscription (the lanes of `link_out`, on
+// the old side) has a worker that streams from the new side (a pid, and WAL received). Until it
+// has, the old side does not follow the application's writes, and a switch back would lose them.
+// Waits Timings::Switch::return_streams; the error names the subscription and where to look.
+Status ReturnReplicationStreams(pg::Connection& old_side, const std::vector<names::Link>& link_out,
+                                Side from, Side to, Clock& clock, const Timings& timings);
 
 // The application logs in through the proxy with its own password, so its roles must exist on
 // the new side with the same secrets (`run` creates roles without passwords).

@@ -63,11 +63,29 @@ Status EnsureHeartbeatTable(pg::Connection& src) {
   return EnsureVerifyMarkerTable(src);
 }
 
-Status EnsureVerifyMarkerTable(pg::Connection& conn) {
+Status EnsureVerifyMarkerTable(pg::Connection& conn, int lane) {
   return conn.Exec("CREATE TABLE IF NOT EXISTS " +
-                   pg::QualifiedName(names::kSchema, names::kVerifyMarkerTable) +
+                   pg::QualifiedName(names::kSchema, names::VerifyMarkerTable(lane)) +
                    " (id bigserial PRIMARY KEY, token text NOT NULL,"
                    "  at timestamptz NOT NULL DEFAULT clock_timestamp())");
+}
+
+Status EnsureLaneMarkerReplicated(pg::Connection& sender, pg::Connection& receiver,
+                                  const names::Link& lane) {
+  DBR_RETURN_IF_ERROR(EnsureVerifyMarkerTable(sender, lane.lane));
+  DBR_RETURN_IF_ERROR(EnsureVerifyMarkerTable(receiver, lane.lane));
+  const std::string table = pg::QualifiedName(names::kSchema, names::VerifyMarkerTable(lane.lane));
+  auto published = sender.QueryValue(
+      "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
+      "tablename = $3",
+      {lane.publication, names::kSchema, names::VerifyMarkerTable(lane.lane)});
+  if (!published.ok()) return published.status();
+  if (*published != "0") return Status::Ok();
+  log::info("adding {} to publication {}", table, lane.publication);
+  DBR_RETURN_IF_ERROR(
+      sender.Exec("ALTER PUBLICATION " + pg::QuoteIdent(lane.publication) + " ADD TABLE " + table));
+  return receiver.Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(lane.subscription) +
+                       " REFRESH PUBLICATION WITH (copy_data = false)");
 }
 
 std::optional<int> HeartbeatWriterPid(const StateStore& store) {
@@ -185,7 +203,8 @@ namespace steps {
 Status StartHeartbeat(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(EnsureHeartbeatTable(*ctx.src));
   if (ctx.config.ddl == DdlMode::kReplicate)  // before the snapshot: every later DDL is recorded
-    DBR_RETURN_IF_ERROR(EnsureDdlCapture(*ctx.src, ctx.config, ctx.links.forward.publication));
+    DBR_RETURN_IF_ERROR(
+        EnsureDdlCapture(*ctx.src, ctx.config, ctx.links.forward.front().publication));
   DBR_RETURN_IF_ERROR(ctx.LoadTables());  // the heartbeat table is in scope from now on
   return EnsureHeartbeatWriter(ctx.config, ctx.store);
 }

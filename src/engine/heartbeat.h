@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "model/names.h"
 #include "model/run_context.h"
 #include "model/run_state.h"
 #include "pg/connection.h"
@@ -18,9 +19,15 @@ namespace dbr {
 // db_relocate.heartbeat, quoted.
 std::string HeartbeatTable();
 Status EnsureHeartbeatTable(pg::Connection& src);
-// The table `verify` writes its markers to (created with the heartbeat table, so it is
-// published and copied like it).
-Status EnsureVerifyMarkerTable(pg::Connection& conn);
+// The table `verify` writes its markers to for `lane` (lane 1's is created with the heartbeat
+// table, so it is published and copied like it; verify makes the others' when it needs them).
+Status EnsureVerifyMarkerTable(pg::Connection& conn, int lane = 1);
+// `lane`'s marker table on both sides, in its publication and known to its subscription
+// (relocations set up before verify existed, and lanes after the first, get it here). A row
+// written there reaches the receiver in that lane's stream: verify and the switch mark a point of
+// every lane with one.
+Status EnsureLaneMarkerReplicated(pg::Connection& sender, pg::Connection& receiver,
+                                  const names::Link& lane);
 // Starts the detached writer unless it is already running (it survives this process).
 Status EnsureHeartbeatWriter(const Config& config, const StateStore& store);
 

@@ -31,8 +31,8 @@ class ServerReader {
     if (DestinationReachable(config_, *state))
       Open(replica_, ParamsOf(config_, Other(*primary_side_)));
     LagReading r;
-    r.link = links_.Into(Other(*primary_side_));
-    r.health = ReadReplicationHealth(&*primary_, replica_ ? &*replica_ : nullptr, r.link);
+    r.health = ReadReplicationHealth(&*primary_, replica_ ? &*replica_ : nullptr,
+                                     links_.Into(Other(*primary_side_)));
     auto beat = LatestHeartbeat(*primary_, *primary_);
     if (beat.ok()) r.heartbeat = *beat;
     return r;
@@ -93,7 +93,7 @@ void LagSampler::SampleOnce() {
   std::optional<LagReading> r = read_();
   if (!r) return;
   if (Status st = RecordLag(recorder_, r->health); !st.ok()) log::debug("{}", st.message());
-  WarnAboutSlot(r->health, r->link);
+  WarnAboutSlot(r->health);
   if (r->heartbeat && r->heartbeat->age_seconds >= 0) {
     Status st = recorder_.Record(
         "heartbeat", {{"seq", r->heartbeat->seq}, {"age_seconds", r->heartbeat->age_seconds}});
@@ -101,23 +101,24 @@ void LagSampler::SampleOnce() {
   }
 }
 
-void LagSampler::WarnAboutSlot(const ReplicationHealth& h, const names::Link& link) {
+void LagSampler::WarnAboutSlot(const ReplicationHealth& h) {
   if (!h.source_read) return;  // unknown is not better: keep what was last seen
   std::string warning = h.SlotWarning();
   // The warning's text carries figures that move with every write: a repeat is the same trouble
-  // (near or lost) of the same slot.
+  // (near or lost) of the same slot (h names the lane in trouble).
   std::string trouble =
-      warning.empty() ? "" : link.slot + (h.slot_wal_status == "lost" ? " lost" : " near");
+      warning.empty() ? "" : h.slot_name + (h.slot_wal_status == "lost" ? " lost" : " near");
   if (trouble.empty()) {
-    if (slot_trouble_.starts_with(link.slot + " ") && h.slot_exists)
-      log::info("replication slot {}: back within max_slot_wal_keep_size", link.slot);
+    if (!slot_trouble_.empty() && h.slot_exists)
+      log::info("replication slot {}: back within max_slot_wal_keep_size",
+                slot_trouble_.substr(0, slot_trouble_.find(' ')));
     slot_trouble_.clear();
     return;
   }
   const Clock::TimePoint now = clock_.Now();
   if (trouble == slot_trouble_ && now - slot_trouble_logged_at_ < timings_.slot_warning_repeat)
     return;
-  log::warn("replication slot {}: {}", link.slot, warning);
+  log::warn("replication slot {}: {}", h.slot_name, warning);
   slot_trouble_ = std::move(trouble);
   slot_trouble_logged_at_ = now;
 }

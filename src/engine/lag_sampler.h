@@ -27,11 +27,10 @@ namespace dbr {
 Status RecordLag(SampleRecorder& recorder, const ReplicationHealth& h,
                  std::chrono::milliseconds min_gap = std::chrono::milliseconds(0));
 
-// What one sample reads: the replication on the link into the replica, and the newest heartbeat
+// What one sample reads: the replication on the lanes into the replica, and the newest heartbeat
 // on the primary when it could be read.
 struct LagReading {
   ReplicationHealth health;
-  names::Link link;
   std::optional<HeartbeatSample> heartbeat;
 };
 
@@ -48,7 +47,7 @@ class LagSampler {
 
  private:
   void SampleOnce();
-  void WarnAboutSlot(const ReplicationHealth& h, const names::Link& link);
+  void WarnAboutSlot(const ReplicationHealth& h);
 
   const Timings::LagSampling& timings_ = Timings::Default().lag_sampling;
   Clock& clock_;

@@ -5,12 +5,14 @@
 
 #include <set>
 
+#include "engine/lanes.h"
 #include "engine/replication_link.h"
 #include "engine/steps.h"
 #include "model/names.h"
 #include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
+#include "pg/quote.h"
 #include "pg/replication.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -57,44 +59,66 @@ bool DestinationDependsOnSlot(const RunState& state) {
 // Without an exported snapshot (RDS: the data comes from a block-level snapshot), the slot is
 // created by SQL: no connection has to stay open, and no snapshot holds back the source's xmin.
 Status CreatePlainSlot(RunContext& ctx) {
-  auto r =
-      ctx.src->Query("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
-                     {ctx.links.forward.slot});
-  if (!r.ok()) return r.status().Wrap("creating replication slot " + ctx.links.forward.slot);
-  log::info("replication slot {} created at {}: it retains every change from there on",
-            ctx.links.forward.slot, r->Get(0, 0));
-  ctx.state.snapshot_slot = ctx.links.forward.slot;
+  const std::string& slot = ctx.links.forward.front().slot;
+  auto r = ctx.src->Query(
+      "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", {slot});
+  if (!r.ok()) return r.status().Wrap("creating replication slot " + slot);
+  log::info("replication slot {} created at {}: it retains every change from there on", slot,
+            r->Get(0, 0));
+  ctx.state.snapshot_slot = slot;
   return ctx.SaveState();
 }
 
-// True when it made a new slot; false when it kept the one the destination depends on.
+// The slots of lanes 2..N (engine/lanes.h), made afresh just before lane 1's: each starts at or
+// before the point lane 1's marks, and Subscribe moves its subscription to that point.
+Status CreateOtherLaneSlots(RunContext& ctx) {
+  for (size_t i = 1; i < ctx.links.forward.size(); ++i)
+    DBR_RETURN_IF_ERROR(RecreateSlot(*ctx.src, ctx.links.forward[i].slot).status());
+  CrashPoint("publication:lane-slots");
+  return Status::Ok();
+}
+
+// The lanes 2..N slots a destination holding data depends on, as lane 1's.
+Status OtherLaneSlotsKept(RunContext& ctx) {
+  for (size_t i = 1; i < ctx.links.forward.size(); ++i) {
+    DBR_ASSIGN_OR_RETURN(bool exists, SlotExists(*ctx.src, ctx.links.forward[i].slot));
+    if (!exists)
+      return Status::Error(fmt::format(
+          "replication slot {} has disappeared from the source after the destination's data was "
+          "taken: the changes made since to the tables of its lane cannot be recovered. Run "
+          "`db_relocate cleanup`, then `run` again",
+          ctx.links.forward[i].slot));
+  }
+  return Status::Ok();
+}
+
+// True when it made new slots; false when it kept the ones the destination depends on.
 Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
+  const std::string& main_slot = ctx.links.forward.front().slot;
   if (ctx.slot_connection && !ctx.exported_snapshot.empty()) {
     // Resumed after the destination was lost: the copy goes on under the same snapshot.
-    log::info("keeping replication slot {} and its exported snapshot {}", ctx.links.forward.slot,
+    log::info("keeping replication slot {} and its exported snapshot {}", main_slot,
               ctx.exported_snapshot);
     return false;
   }
-  auto exists = ctx.src->QueryValue(
-      "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {ctx.links.forward.slot});
-  if (!exists.ok()) return exists.status();
-  if (*exists != "0") {
+  DBR_ASSIGN_OR_RETURN(const bool exists, SlotExists(*ctx.src, main_slot));
+  if (exists) {
     if (DestinationDependsOnSlot(ctx.state)) {
-      log::info("keeping replication slot {}: the destination's data was taken at it",
-                ctx.links.forward.slot);
+      log::info("keeping replication slot {}: the destination's data was taken at it", main_slot);
+      DBR_RETURN_IF_ERROR(OtherLaneSlotsKept(ctx));
       return false;
     }
     // Nothing depends on it yet: a fresh slot gives a fresh exported snapshot.
     DBR_RETURN_IF_ERROR(
-        ctx.src->Exec("SELECT pg_drop_replication_slot($1)", {ctx.links.forward.slot})
-            .Wrap("dropping the unused slot of an interrupted run"));
+        DropSlot(*ctx.src, main_slot).Wrap("dropping the unused slot of an interrupted run"));
   } else if (DestinationDependsOnSlot(ctx.state)) {
     return Status::Error(fmt::format(
         "replication slot {} has disappeared from the source after the destination's data was "
         "taken (tables copied, or the RDS snapshot requested): the changes made since cannot be "
         "recovered. Run `db_relocate cleanup`, then `run` again",
-        ctx.links.forward.slot));
+        main_slot));
   }
+  DBR_RETURN_IF_ERROR(CreateOtherLaneSlots(ctx));
   if (!exports_snapshot) {
     DBR_RETURN_IF_ERROR(CreatePlainSlot(ctx));
     return true;
@@ -103,19 +127,19 @@ Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   params.replication = true;
   auto conn = pg::Connection::Open(params);
   if (!conn.ok()) return conn.status().Wrap("opening a replication connection");
-  auto slot = pg::CreateLogicalSlotExportingSnapshot(*conn, ctx.links.forward.slot);
+  auto slot = pg::CreateLogicalSlotExportingSnapshot(*conn, main_slot);
   if (!slot.ok()) return slot.status();
   ctx.slot_connection.emplace(std::move(*conn));
   ctx.exported_snapshot = slot->snapshot;
   ctx.state.snapshot_lsn = slot->consistent_point.ToString();
-  ctx.state.snapshot_slot = ctx.links.forward.slot;
-  log::info("replication slot {} created at {}, exported snapshot {}", ctx.links.forward.slot,
+  ctx.state.snapshot_slot = main_slot;
+  log::info("replication slot {} created at {}, exported snapshot {}", main_slot,
             ctx.state.snapshot_lsn, slot->snapshot);
   DBR_RETURN_IF_ERROR(ctx.SaveState());
   return true;
 }
 
-// The replicable tables in scope that the publication does not hold, both read at the slot's
+// The replicable tables in scope that no lane's publication holds, both read at the slot's
 // exported snapshot when there is one (a table created while the publication and the slot were
 // being made: its rows would be in the copy, or the RDS snapshot, but not in the stream).
 Result<std::vector<std::string>> UnpublishedInScope(RunContext& ctx) {
@@ -128,8 +152,8 @@ Result<std::vector<std::string>> UnpublishedInScope(RunContext& ctx) {
   auto published = conn.Query(
       "SELECT n.nspname, c.relname FROM pg_publication_rel r JOIN pg_publication p ON p.oid = "
       "r.prpubid JOIN pg_class c ON c.oid = r.prrelid JOIN pg_namespace n ON n.oid = "
-      "c.relnamespace WHERE p.pubname = $1",
-      {ctx.links.forward.publication});
+      "c.relnamespace WHERE p.pubname = ANY($1::text[])",
+      {pg::TextArrayLiteral(names::PublicationsOf(ctx.links.forward))});
   if (!published.ok()) return published.status();
   std::set<std::pair<std::string, std::string>> in;
   for (int i = 0; i < published->rows(); ++i)
@@ -140,13 +164,35 @@ Result<std::vector<std::string>> UnpublishedInScope(RunContext& ctx) {
   return missing;
 }
 
-Status DropFreshSlot(RunContext& ctx) {
+Status DropFreshSlots(RunContext& ctx) {
   ctx.slot_connection.reset();  // the snapshot it exported goes with it
   ctx.exported_snapshot.clear();
   ctx.state.snapshot_lsn.clear();
   ctx.state.snapshot_slot.clear();
   DBR_RETURN_IF_ERROR(ctx.SaveState());
-  return ctx.src->Exec("SELECT pg_drop_replication_slot($1)", {ctx.links.forward.slot});
+  for (const names::Link& lane : ctx.links.forward)
+    DBR_RETURN_IF_ERROR(DropSlot(*ctx.src, lane.slot));
+  return Status::Ok();
+}
+
+// Each table's lane, fixed the first time the publications are made (engine/lanes.h).
+Status PlaceTablesInLanes(RunContext& ctx) {
+  if (ctx.state.apply_workers != 0) return Status::Ok();
+  DBR_ASSIGN_OR_RETURN(ctx.state.table_lanes,
+                       PlanTableLanes(*ctx.src, ctx.tables, ctx.config.apply_workers));
+  ctx.state.apply_workers = ctx.config.apply_workers;
+  if (ctx.config.apply_workers > 1)
+    log::info("{} tables spread over {} subscriptions (apply_workers)", ctx.tables.size(),
+              ctx.config.apply_workers);
+  return ctx.SaveState();
+}
+
+Status EnsurePublications(RunContext& ctx) {
+  const auto by_lane = TablesByLane(ctx.tables, ctx.state, ctx.config.apply_workers);
+  for (const names::Link& lane : ctx.links.forward)
+    DBR_RETURN_IF_ERROR(
+        EnsurePublication(*ctx.src, lane.publication, by_lane[static_cast<size_t>(lane.lane - 1)]));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -160,9 +206,10 @@ Status CreatePublication(RunContext& ctx, bool export_snapshot) {
   CrashPoint("publication:user-ready");  // marked for this relocation, no slot yet
   PausePoint("publication:user-ready");
   const Timings::Publication& timings = Timings::Default().publication;
+  DBR_RETURN_IF_ERROR(PlaceTablesInLanes(ctx));
   for (int attempt = 1;; ++attempt) {
     DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
-    DBR_RETURN_IF_ERROR(EnsurePublication(*ctx.src, ctx.links.forward.publication, ctx.tables));
+    DBR_RETURN_IF_ERROR(EnsurePublications(ctx));
     DBR_ASSIGN_OR_RETURN(const bool fresh_slot, EnsureSlot(ctx, export_snapshot));
     if (!fresh_slot) return Status::Ok();  // resumed: the drift check names what is missing
     DBR_ASSIGN_OR_RETURN(auto unpublished, UnpublishedInScope(ctx));
@@ -176,7 +223,7 @@ Status CreatePublication(RunContext& ctx, bool export_snapshot) {
         "{} tables appeared in scope while the publication and the slot were made ({}): both "
         "are made again, so that their rows are in the copy and in the stream",
         unpublished.size(), fmt::join(unpublished, ", "));
-    DBR_RETURN_IF_ERROR(DropFreshSlot(ctx));
+    DBR_RETURN_IF_ERROR(DropFreshSlots(ctx));
     DBR_RETURN_IF_ERROR(ctx.LoadTables());
   }
 }

@@ -1,12 +1,16 @@
 #include "engine/replication_health.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include "engine/heartbeat.h"
 #include "model/names.h"
 
 namespace dbr {
 
 nlohmann::json ReplicationHealth::ToJson() const {
-  return {{"slot",
+  return {{"lanes", lanes},
+          {"slot",
            {{"name", slot_name},
             {"exists", slot_exists},
             {"active", slot_active},
@@ -44,8 +48,10 @@ std::string ReplicationHealth::SlotWarning() const {
   return "";
 }
 
-ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst,
-                                        const names::Link& link) {
+namespace {
+
+// What `link` alone reports: its slot on `src`, its subscription on `dst`.
+ReplicationHealth ReadLane(pg::Connection* src, pg::Connection* dst, const names::Link& link) {
   ReplicationHealth h;
   h.slot_name = link.slot;
   h.subscription_name = link.subscription;
@@ -65,11 +71,6 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
       h.lag_bytes = slot->GetInt(0, 2);
       h.retained_bytes = slot->GetInt(0, 3);
       h.safe_wal_bytes = slot->GetInt(0, 4);
-    }
-    auto beat = LatestHeartbeat(*src, *src);
-    if (beat.ok() && beat->has_value()) {
-      h.src_heartbeat_seq = (*beat)->seq;
-      h.src_heartbeat_at = (*beat)->written_at;
     }
   }
   if (dst != nullptr) {
@@ -97,13 +98,67 @@ ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst
         if (errors.ok()) h.apply_errors = *errors;
       }
     }
-    if (src != nullptr) {
-      auto beat = LatestHeartbeat(*dst, *src);
-      if (beat.ok() && beat->has_value()) {
-        h.dst_heartbeat_seq = (*beat)->seq;
-        h.dst_heartbeat_at = (*beat)->written_at;
-        h.lag_seconds = (*beat)->age_seconds;
-      }
+  }
+  return h;
+}
+
+bool Troubled(const ReplicationHealth& h) {
+  return !h.slot_exists || !h.subscription_exists || !h.subscription_enabled ||
+         !h.apply_worker_running || !h.SlotWarning().empty();
+}
+
+// `lane` folded into `all`: the worst of each (the largest lag, the least WAL left, every part
+// present and running), named after the first lane in trouble.
+void Fold(ReplicationHealth& all, const ReplicationHealth& lane) {
+  if (Troubled(lane) && !Troubled(all)) {
+    all.slot_name = lane.slot_name;
+    all.subscription_name = lane.subscription_name;
+  }
+  all.source_read = all.source_read && lane.source_read;
+  all.destination_read = all.destination_read && lane.destination_read;
+  all.slot_exists = all.slot_exists && lane.slot_exists;
+  all.slot_active = all.slot_active && lane.slot_active;
+  constexpr std::string_view kWorse[] = {"lost", "unreserved", "extended"};
+  for (std::string_view status : kWorse) {
+    if (all.slot_wal_status == status) break;
+    if (lane.slot_wal_status == status) {
+      all.slot_wal_status = lane.slot_wal_status;
+      break;
+    }
+  }
+  all.lag_bytes = std::max(all.lag_bytes, lane.lag_bytes);
+  all.retained_bytes = std::max(all.retained_bytes, lane.retained_bytes);
+  if (lane.safe_wal_bytes >= 0)
+    all.safe_wal_bytes = all.safe_wal_bytes < 0 ? lane.safe_wal_bytes
+                                                : std::min(all.safe_wal_bytes, lane.safe_wal_bytes);
+  all.subscription_exists = all.subscription_exists && lane.subscription_exists;
+  all.subscription_enabled = all.subscription_enabled && lane.subscription_enabled;
+  all.apply_worker_running = all.apply_worker_running && lane.apply_worker_running;
+  all.tables_not_ready += lane.tables_not_ready;
+  if (lane.apply_errors >= 0)
+    all.apply_errors = std::max<int64_t>(all.apply_errors, 0) + lane.apply_errors;
+}
+
+}  // namespace
+
+ReplicationHealth ReadReplicationHealth(pg::Connection* src, pg::Connection* dst,
+                                        const std::vector<names::Link>& lanes) {
+  ReplicationHealth h = ReadLane(src, dst, lanes.front());
+  for (size_t i = 1; i < lanes.size(); ++i) Fold(h, ReadLane(src, dst, lanes[i]));
+  h.lanes = static_cast<int>(lanes.size());
+  if (src != nullptr) {
+    auto beat = LatestHeartbeat(*src, *src);
+    if (beat.ok() && beat->has_value()) {
+      h.src_heartbeat_seq = (*beat)->seq;
+      h.src_heartbeat_at = (*beat)->written_at;
+    }
+  }
+  if (dst != nullptr && src != nullptr) {
+    auto beat = LatestHeartbeat(*dst, *src);
+    if (beat.ok() && beat->has_value()) {
+      h.dst_heartbeat_seq = (*beat)->seq;
+      h.dst_heartbeat_at = (*beat)->written_at;
+      h.lag_seconds = (*beat)->age_seconds;
     }
   }
   return h;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model/names.h"
 #include "pg/connection.h"
@@ -14,7 +15,11 @@ namespace dbr {
 struct ReplicationHealth {
   bool source_read = false;       // the source answered (otherwise the source fields are unset)
   bool destination_read = false;  // the same for the destination
-  std::string slot_name, subscription_name;  // of the link read
+  // Of the lane read; of several (apply_workers), the first in trouble, else lane 1's. The other
+  // fields are the worst of the lanes (the largest lag, every part present and running); the
+  // heartbeat travels in lane 1.
+  std::string slot_name, subscription_name;
+  int lanes = 1;
   // Source: the slot.
   bool slot_exists = false;
   bool slot_active = false;
@@ -42,9 +47,9 @@ struct ReplicationHealth {
   nlohmann::json ToJson() const;
 };
 
-// Reads what it can about `link` (publisher = the side it sends from, subscriber = the side it
-// applies on); a side that cannot be reached leaves its fields unset.
+// Reads what it can about the lanes of one direction (publisher = the side they send from,
+// subscriber = the side they apply on); a side that cannot be reached leaves its fields unset.
 ReplicationHealth ReadReplicationHealth(pg::Connection* publisher, pg::Connection* subscriber,
-                                        const names::Link& link);
+                                        const std::vector<names::Link>& lanes);
 
 }  // namespace dbr

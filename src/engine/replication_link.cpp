@@ -35,11 +35,11 @@ std::optional<RelocationMark> MarkIn(const std::string& comment) {
   return mark;
 }
 
-// What of the relocation of `owner` is on the server `conn` is on: its slots and subscriptions,
-// each looked for in the database it belongs to.
+// What of the relocation of `owner` is on the server `conn` is on: its slots and subscriptions
+// (of its first lane, which every relocation has), each looked for in the database it belongs to.
 Result<std::string> EvidenceOf(pg::Connection& conn, const names::Links& owner) {
-  auto found =
-      conn.Query(R"sql(
+  auto found = conn.Query(
+      R"sql(
     SELECT what FROM (
       SELECT 1 AS rank, 'subscription ' || s.subname || ' in database ' || d.datname AS what
         FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid
@@ -48,8 +48,8 @@ Result<std::string> EvidenceOf(pg::Connection& conn, const names::Links& owner) 
       SELECT 2, 'slot ' || slot_name FROM pg_replication_slots
        WHERE (slot_name = $1 AND database = $3) OR (slot_name = $2 AND database = $4)) e
      ORDER BY rank, what LIMIT 1)sql",
-                 {owner.forward.slot, owner.reverse.slot, owner.src_database, owner.dst_database,
-                  owner.forward.subscription, owner.reverse.subscription});
+      {owner.forward.front().slot, owner.reverse.slot, owner.src_database, owner.dst_database,
+       owner.forward.front().subscription, owner.reverse.subscription});
   if (!found.ok()) return found.status();
   return found->rows() == 0 ? std::string() : found->Get(0, 0);
 }
@@ -244,8 +244,20 @@ Status EnsurePublication(pg::Connection& conn, const std::string& name,
   auto exists = conn.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = $1", {name});
   if (!exists.ok()) return exists.status();
   const std::string pub = pg::QuoteIdent(name);
-  if (*exists != "0") return conn.Exec("ALTER PUBLICATION " + pub + " SET TABLE " + list);
-  DBR_RETURN_IF_ERROR(conn.Exec("CREATE PUBLICATION " + pub + " FOR TABLE " + list));
+  if (*exists != "0" && !list.empty())
+    return conn.Exec("ALTER PUBLICATION " + pub + " SET TABLE " + list);
+  if (*exists != "0") {  // SET TABLE takes no empty list: a lane left with no table
+    auto held = conn.Query(
+        "SELECT format('%I.%I', schemaname, tablename) FROM pg_publication_tables "
+        "WHERE pubname = $1",
+        {name});
+    if (!held.ok()) return held.status();
+    for (int i = 0; i < held->rows(); ++i)
+      DBR_RETURN_IF_ERROR(conn.Exec("ALTER PUBLICATION " + pub + " DROP TABLE " + held->Get(i, 0)));
+    return Status::Ok();
+  }
+  DBR_RETURN_IF_ERROR(
+      conn.Exec("CREATE PUBLICATION " + pub + (list.empty() ? "" : " FOR TABLE " + list)));
   log::info("publication {} created on the {} for {} tables", name, conn.params().label,
             tables.size());
   return Status::Ok();

@@ -14,7 +14,7 @@
 namespace dbr {
 namespace {
 
-// Columns of the tables `link`'s publication sends, as the sender has them. Generated columns
+// Columns of the tables the publications $1 send, as the sender has them. Generated columns
 // are computed on each side and not sent.
 const char* const kSenderColumns = R"sql(
   SELECT pt.schemaname, pt.tablename, a.attname, format_type(a.atttypid, a.atttypmod)
@@ -23,7 +23,7 @@ const char* const kSenderColumns = R"sql(
     JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                        AND a.attgenerated = ''
-   WHERE pt.pubname = $1
+   WHERE pt.pubname = ANY($1::text[])
    ORDER BY 1, 2, a.attnum)sql";
 
 // The same tables on the receiver ($1 schemas, $2 names, pairwise); a table that is not there
@@ -127,9 +127,10 @@ std::vector<DriftItem> CompareLinkCatalog(const LinkCatalog& catalog, const name
 }
 
 Result<std::vector<DriftItem>> ReadSchemaDrift(pg::Connection& publisher,
-                                               pg::Connection& subscriber, const names::Link& link,
+                                               pg::Connection& subscriber,
+                                               const std::vector<names::Link>& lanes,
                                                const Config& config) {
-  auto sent = publisher.Query(kSenderColumns, {link.publication});
+  auto sent = publisher.Query(kSenderColumns, {pg::TextArrayLiteral(names::PublicationsOf(lanes))});
   if (!sent.ok()) return sent.status().Wrap("reading the published tables' columns");
   LinkCatalog catalog;
   catalog.sender = ReadColumns(*sent);
@@ -154,7 +155,7 @@ Result<std::vector<DriftItem>> ReadSchemaDrift(pg::Connection& publisher,
   for (const auto& t : *listed)
     if (t.Replicable() && t.schema != names::kSchema && published.count(t.Qualified()) == 0)
       catalog.unpublished.emplace_back(t.schema, t.name);
-  return CompareLinkCatalog(catalog, link);
+  return CompareLinkCatalog(catalog, lanes.front());
 }
 
 Status NoBlockingDrift(const std::vector<DriftItem>& drift, const std::string& lead) {

@@ -51,9 +51,11 @@ struct LinkCatalog {
 // The pure comparison, sorted by table.
 std::vector<DriftItem> CompareLinkCatalog(const LinkCatalog& catalog, const names::Link& link);
 
-// Reads both catalogs for `link` (publisher = sending side) over the schemas in scope.
+// Reads both catalogs for the lanes of one direction (publisher = sending side) over the schemas
+// in scope; a fix names the first lane (a table created later joins lane 1).
 Result<std::vector<DriftItem>> ReadSchemaDrift(pg::Connection& publisher,
-                                               pg::Connection& subscriber, const names::Link& link,
+                                               pg::Connection& subscriber,
+                                               const std::vector<names::Link>& lanes,
                                                const Config& config);
 
 // An error listing the blocking items of `drift` (with their fixes) after `lead`, or Ok.

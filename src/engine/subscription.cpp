@@ -1,9 +1,11 @@
-// Step 5: the subscription on the destination, bound to the existing slot (no new slot, no
-// copy), starting at the exact LSN the destination's data ends at: the slot's own start when the
-// copy read under its exported snapshot, else (a cloud's snapshot, taken after the slot was
-// made) its replication origin advanced to that LSN.
+// Step 5: the subscriptions on the destination (one per lane, engine/lanes.h), each bound to its
+// existing slot (no new slot, no copy), starting at the exact LSN the destination's data ends
+// at: the slot's own start when the copy read under its exported snapshot, else (a cloud's
+// snapshot, taken after the slots were made; the slot of a lane other than the first, made just
+// before that one) its replication origin advanced to that LSN.
 #include <fmt/format.h>
 
+#include "engine/lanes.h"
 #include "engine/replication_link.h"
 #include "engine/steps.h"
 #include "model/names.h"
@@ -13,23 +15,11 @@
 namespace dbr::steps {
 namespace {
 
-std::string PublicationName(const RunContext& ctx) {
-  return pg::QuoteIdent(ctx.links.forward.publication);
-}
-std::string SubscriptionName(const RunContext& ctx) {
-  return pg::QuoteIdent(ctx.links.forward.subscription);
-}
-
-std::string ConnInfo(RunContext& ctx) {
-  return SubscriptionConnInfo(ctx.config.src, ctx.config.upgrade.user, ctx.ReplicationPassword(),
-                              ctx.links.forward.subscription);
-}
-
-Result<bool> InPublication(RunContext& ctx, const TableInfo& t) {
+Result<bool> InPublication(RunContext& ctx, const names::Link& lane, const TableInfo& t) {
   auto r = ctx.src->QueryValue(
       "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
       "tablename = $3",
-      {ctx.links.forward.publication, t.schema, t.name});
+      {lane.publication, t.schema, t.name});
   if (!r.ok()) return r.status();
   return *r != "0";
 }
@@ -37,16 +27,16 @@ Result<bool> InPublication(RunContext& ctx, const TableInfo& t) {
 // Tables whose copy was lost with the exported snapshot are left out of the publication while
 // the subscription starts at the snapshot's LSN (so the stream skips them), then added back and
 // copied by PostgreSQL's table synchronisation, which lines each one up with the stream.
-Status SetResyncTablesInPublication(RunContext& ctx, bool present) {
+Status SetResyncTablesInPublication(RunContext& ctx, const names::Link& lane, bool present) {
   for (const auto& q : ctx.state.resync_tables) {
     const TableInfo* t = ctx.FindTable(q);
-    if (t == nullptr) continue;
-    auto in = InPublication(ctx, *t);
+    if (t == nullptr || LaneOf(ctx.state, q) != lane.lane) continue;
+    auto in = InPublication(ctx, lane, *t);
     if (!in.ok()) return in.status();
     if (*in == present) continue;
-    DBR_RETURN_IF_ERROR(
-        ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}", PublicationName(ctx),
-                                  present ? "ADD" : "DROP", t->Qualified())));
+    DBR_RETURN_IF_ERROR(ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}",
+                                                  pg::QuoteIdent(lane.publication),
+                                                  present ? "ADD" : "DROP", t->Qualified())));
   }
   return Status::Ok();
 }
@@ -54,20 +44,19 @@ Status SetResyncTablesInPublication(RunContext& ctx, bool present) {
 // True when the slot will send nothing older than `lsn` by itself: it was made at the snapshot
 // (its consistent point) or has confirmed past it. The origin functions, which a managed
 // server's administrator may not be allowed to call, are then not needed.
-Result<bool> SlotStartsAt(RunContext& ctx, const pg::Lsn& lsn) {
+Result<bool> SlotStartsAt(RunContext& ctx, const names::Link& lane, const pg::Lsn& lsn) {
   auto confirmed = ctx.src->QueryValue(
-      "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
-      {ctx.links.forward.slot});
+      "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", {lane.slot});
   if (!confirmed.ok()) return confirmed.status();
   auto at = pg::Lsn::Parse(*confirmed);
   return at && !(*at < lsn);
 }
 
-Status AdvanceOriginTo(RunContext& ctx, const pg::Lsn& lsn) {
+Status AdvanceOriginTo(RunContext& ctx, const names::Link& lane, const pg::Lsn& lsn) {
   auto origin = ctx.dst->QueryValue(
       std::string("SELECT 'pg_' || oid FROM pg_subscription WHERE subname = $1 AND ") +
           names::kSubscriptionInThisDatabase,
-      {ctx.links.forward.subscription});
+      {lane.subscription});
   if (!origin.ok()) return origin.status();
   // pg_replication_origin_advance also moves backwards: never undo progress already made
   // (that would apply those changes twice).
@@ -85,48 +74,58 @@ Status AdvanceOriginTo(RunContext& ctx, const pg::Lsn& lsn) {
   return Status::Ok();
 }
 
+// One lane's subscription, bound to its slot and started at `lsn`.
+Status SubscribeLane(RunContext& ctx, const names::Link& lane, const pg::Lsn& lsn) {
+  auto existing = ctx.dst->Query(
+      std::string("SELECT oid, subenabled FROM pg_subscription WHERE subname = $1 AND ") +
+          names::kSubscriptionInThisDatabase,
+      {lane.subscription});
+  if (!existing.ok()) return existing.status();
+  bool enabled = existing->rows() > 0 && existing->GetBool(0, 1);
+  if (existing->rows() == 0) {
+    DBR_RETURN_IF_ERROR(SetResyncTablesInPublication(ctx, lane, false));
+    const std::string conninfo = SubscriptionConnInfo(ctx.config.src, ctx.config.upgrade.user,
+                                                      ctx.ReplicationPassword(), lane.subscription);
+    DBR_RETURN_IF_ERROR(
+        ctx.dst
+            ->ExecSensitive(
+                fmt::format("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH ({})",
+                            pg::QuoteIdent(lane.subscription), pg::QuoteLiteral(conninfo),
+                            pg::QuoteIdent(lane.publication),
+                            SubscriptionOptions(ctx.dst->server_major(), lane.slot, false)))
+            .Wrap("creating subscription " + lane.subscription +
+                  " (the destination must reach the source at " + ctx.config.src.host + ":" +
+                  std::to_string(ctx.config.src.port) + " as " + ctx.config.upgrade.user + ")"));
+    log::info("subscription {} created on the destination, bound to slot {}", lane.subscription,
+              lane.slot);
+  }
+  if (!enabled) {
+    auto from_slot = SlotStartsAt(ctx, lane, lsn);
+    if (!from_slot.ok()) return from_slot.status();
+    if (*from_slot)
+      log::info("slot {} starts at the snapshot's LSN {}: the origin needs no advance", lane.slot,
+                lsn.ToString());
+    else
+      DBR_RETURN_IF_ERROR(AdvanceOriginTo(ctx, lane, lsn));
+    DBR_RETURN_IF_ERROR(
+        ctx.dst->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(lane.subscription) + " ENABLE"));
+  }
+  if (ctx.state.resync_tables.empty()) return Status::Ok();
+  DBR_RETURN_IF_ERROR(SetResyncTablesInPublication(ctx, lane, true));
+  return ctx.dst->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(lane.subscription) +
+                       " REFRESH PUBLICATION WITH (copy_data = true)");
+}
+
 }  // namespace
 
 Status Subscribe(RunContext& ctx) {
   auto lsn = pg::Lsn::Parse(ctx.state.snapshot_lsn);
   if (!lsn) return Status::Error("internal: no snapshot LSN recorded for the subscription");
-  auto existing = ctx.dst->Query(
-      std::string("SELECT oid, subenabled FROM pg_subscription WHERE subname = $1 AND ") +
-          names::kSubscriptionInThisDatabase,
-      {ctx.links.forward.subscription});
-  if (!existing.ok()) return existing.status();
-  bool enabled = existing->rows() > 0 && existing->GetBool(0, 1);
-  if (existing->rows() == 0) {
-    DBR_RETURN_IF_ERROR(SetResyncTablesInPublication(ctx, false));
-    DBR_RETURN_IF_ERROR(
-        ctx.dst
-            ->ExecSensitive(fmt::format(
-                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {} WITH ({})",
-                SubscriptionName(ctx), pg::QuoteLiteral(ConnInfo(ctx)), PublicationName(ctx),
-                SubscriptionOptions(ctx.dst->server_major(), ctx.links.forward.slot, false)))
-            .Wrap("creating subscription " + ctx.links.forward.subscription +
-                  " (the destination must reach the source at " + ctx.config.src.host + ":" +
-                  std::to_string(ctx.config.src.port) + " as " + ctx.config.upgrade.user + ")"));
-    log::info("subscription {} created on the destination, bound to slot {}",
-              ctx.links.forward.subscription, ctx.links.forward.slot);
-  }
-  if (!enabled) {
-    auto from_slot = SlotStartsAt(ctx, *lsn);
-    if (!from_slot.ok()) return from_slot.status();
-    if (*from_slot)
-      log::info("slot {} starts at the snapshot's LSN {}: the origin needs no advance",
-                ctx.links.forward.slot, lsn->ToString());
-    else
-      DBR_RETURN_IF_ERROR(AdvanceOriginTo(ctx, *lsn));
-    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName(ctx) + " ENABLE"));
-  }
-  if (!ctx.state.resync_tables.empty()) {
-    DBR_RETURN_IF_ERROR(SetResyncTablesInPublication(ctx, true));
-    DBR_RETURN_IF_ERROR(ctx.dst->Exec("ALTER SUBSCRIPTION " + SubscriptionName(ctx) +
-                                      " REFRESH PUBLICATION WITH (copy_data = true)"));
-    log::info("{} tables handed to the subscription's table synchronisation",
+  for (const names::Link& lane : ctx.links.forward)
+    DBR_RETURN_IF_ERROR(SubscribeLane(ctx, lane, *lsn));
+  if (!ctx.state.resync_tables.empty())
+    log::info("{} tables handed to the subscriptions' table synchronisation",
               ctx.state.resync_tables.size());
-  }
   return Status::Ok();
 }
 

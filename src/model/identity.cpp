@@ -41,7 +41,7 @@ bool SameServer(const LiveServer& a, const LiveServer& b) {
 std::optional<NeededSlot> SlotTheStateNeeds(const RunState& state, const names::Links& links) {
   if (state.switching) return std::nullopt;
   if (state.primary == Side::kSource && !state.StepDone("snapshot")) return std::nullopt;
-  const names::Link& link = links.Into(Other(state.primary));
+  const names::Link& link = links.MainInto(Other(state.primary));
   // The snapshot's slot as recorded (states of format 1 did not record it: the config's name).
   const bool forward = state.primary == Side::kSource;
   return NeededSlot{state.primary,

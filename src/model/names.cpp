@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace dbr::names {
@@ -50,12 +51,53 @@ std::string SlotName(const std::string& base, const std::string& database) {
   return fmt::format("{}_{}_{:08x}", base, readable, Fnv1a(database));
 }
 
-Links::Links(const std::string& src_database, const std::string& dst_database)
+namespace {
+std::vector<std::string> Each(const std::vector<Link>& lanes, std::string Link::*part) {
+  std::vector<std::string> out;
+  for (const Link& lane : lanes) out.push_back(lane.*part);
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> PublicationsOf(const std::vector<Link>& lanes) {
+  return Each(lanes, &Link::publication);
+}
+std::vector<std::string> SlotsOf(const std::vector<Link>& lanes) {
+  return Each(lanes, &Link::slot);
+}
+std::vector<std::string> SubscriptionsOf(const std::vector<Link>& lanes) {
+  return Each(lanes, &Link::subscription);
+}
+
+std::string VerifyMarkerTable(int lane) {
+  return lane == 1 ? kVerifyMarkerTable : fmt::format("{}_{}", kVerifyMarkerTable, lane);
+}
+
+int VerifyMarkerLane(const std::string& schema, const std::string& table) {
+  if (schema != kSchema || !table.starts_with(kVerifyMarkerTable)) return 0;
+  if (table == kVerifyMarkerTable) return 1;
+  const std::string prefix = std::string(kVerifyMarkerTable) + "_";
+  if (!table.starts_with(prefix) || table.size() == prefix.size() ||
+      table.size() > prefix.size() + 3)
+    return 0;
+  int lane = 0;
+  for (char c : table.substr(prefix.size())) {
+    if (c < '0' || c > '9') return 0;
+    lane = lane * 10 + (c - '0');
+  }
+  return lane >= 2 ? lane : 0;
+}
+
+Links::Links(const std::string& src_database, const std::string& dst_database, int forward_lanes)
     : src_database(src_database),
       dst_database(dst_database),
-      forward{kPublication, SlotName(kSlotBase, src_database), kSubscription, Side::kSource,
-              Side::kDestination},
       reverse{kReversePublication, SlotName(kReverseSlotBase, dst_database), kReverseSubscription,
-              Side::kDestination, Side::kSource} {}
+              Side::kDestination, Side::kSource} {
+  for (int lane = 1; lane <= std::max(forward_lanes, 1); ++lane) {
+    const std::string k = lane == 1 ? "" : std::to_string(lane);
+    forward.push_back({kPublication + k, SlotName(kSlotBase + k, src_database), kSubscription + k,
+                       Side::kSource, Side::kDestination, lane});
+  }
+}
 
 }  // namespace dbr::names

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "model/side.h"
 
@@ -43,19 +44,40 @@ struct Link {
   std::string subscription;
   Side from;  // the side that sends
   Side to;
+  // Which of the direction's lanes (apply_workers): lane 1 carries the heartbeat and the
+  // db_relocate schema's tables; lane k > 1 carries its share of the tables.
+  int lane = 1;
 };
+
+// The publications, slots, subscriptions of `lanes`, in their order.
+std::vector<std::string> PublicationsOf(const std::vector<Link>& lanes);
+std::vector<std::string> SlotsOf(const std::vector<Link>& lanes);
+std::vector<std::string> SubscriptionsOf(const std::vector<Link>& lanes);
+
+// The verify marker table of `lane` (kVerifyMarkerTable, then verify_marker_2, ...): each lane
+// has its own, so that verify can stop every lane's apply at one point of the stream.
+std::string VerifyMarkerTable(int lane);
+// The lane whose verify marker table `schema`.`table` is, or 0 when it is none.
+int VerifyMarkerLane(const std::string& schema, const std::string& table);
 
 // Both directions of the relocation of database `src_database` into `dst_database`.
 struct Links {
-  Links(const std::string& src_database, const std::string& dst_database);
+  Links(const std::string& src_database, const std::string& dst_database, int forward_lanes = 1);
   std::string src_database;
   std::string dst_database;
-  // Source to destination: set up by `run`, and again by `rollback`.
-  Link forward;
-  // Destination to source: set up by `cutover`, so that a rollback loses nothing.
+  // Source to destination: set up by `run`, and again by `rollback`: `forward_lanes` links,
+  // lane 1 under the names above, lane k under those names followed by k
+  // (db_relocate_pub2, db_relocate_slot2_<database>, db_relocate_sub2).
+  std::vector<Link> forward;
+  // Destination to source: set up by `cutover`, so that a rollback loses nothing. One lane.
   Link reverse;
-  // The link that carries writes into `side`.
-  const Link& Into(Side side) const { return side == Side::kDestination ? forward : reverse; }
+  // The lanes that carry writes into `side`; Main: the first, which carries the heartbeat.
+  std::vector<Link> Into(Side side) const {
+    return side == Side::kDestination ? forward : std::vector<Link>{reverse};
+  }
+  const Link& MainInto(Side side) const {
+    return side == Side::kDestination ? forward.front() : reverse;
+  }
 };
 
 }  // namespace dbr::names

@@ -51,6 +51,8 @@ nlohmann::json RunState::ToJson() const {
     j["tables"][name] = {
         {"state", t.state}, {"rows", t.rows}, {"bytes", t.bytes}, {"seconds", t.seconds}};
   j["resync_tables"] = resync_tables;
+  j["apply_workers"] = apply_workers;
+  j["table_lanes"] = table_lanes;
   j["sequences_set"] = sequences_set;
   j["created_roles"] = created_roles;
   j["replication_user_before"] = nlohmann::json::object();
@@ -124,6 +126,8 @@ RunState RunState::FromJson(const nlohmann::json& j) {
       s.tables[name] = {Field(v, "state", TableState::kPending), Field(v, "rows", int64_t{0}),
                         Field(v, "bytes", int64_t{0}), Field(v, "seconds", 0.0)};
   s.resync_tables = Field(j, "resync_tables", std::vector<std::string>{});
+  s.apply_workers = Field(j, "apply_workers", 0);
+  s.table_lanes = Field(j, "table_lanes", std::map<std::string, int>{});
   s.sequences_set = Field(j, "sequences_set", false);
   s.created_roles = Field(j, "created_roles", std::vector<std::string>{});
   if (j.contains("replication_user_before"))

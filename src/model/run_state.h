@@ -270,6 +270,11 @@ struct RunState {
   SnapshotPhase snapshot_phase = SnapshotPhase::kNone;  // inside the snapshot step
   std::map<std::string, TableProgress> tables;          // key: quoted "schema"."table"
   std::vector<std::string> resync_tables;               // handed to the subscription's table sync
+  // apply_workers as the forward lanes were made with (0: not made yet), and the lane of each
+  // table not in lane 1 (key: quoted "schema"."table"), fixed when they are first made
+  // (engine/lanes.h): a table must not change lanes while changes to it are in flight.
+  int apply_workers = 0;
+  std::map<std::string, int> table_lanes;
   bool sequences_set = false;
   std::vector<std::string> created_roles;  // on the destination, by the snapshot step
   // Per side; a side missing: not recorded (not set up there yet, or a state of an older version).

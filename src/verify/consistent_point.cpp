@@ -14,32 +14,20 @@
 #include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "verify/table_shape.h"
 
 namespace dbr::verify {
 namespace {
 
-std::string MarkerTable() {
-  return pg::QualifiedName(names::kSchema, names::kVerifyMarkerTable);
+std::string MarkerTable(int lane) {
+  return pg::QualifiedName(names::kSchema, names::VerifyMarkerTable(lane));
 }
 
-// The marker table exists on both sides and is published (relocations set up before verify
-// existed get it here).
-Status EnsureMarkerReplicated(pg::Connection& sender, pg::Connection& receiver,
-                              const names::Link& link) {
-  DBR_RETURN_IF_ERROR(EnsureVerifyMarkerTable(sender));
-  DBR_RETURN_IF_ERROR(EnsureVerifyMarkerTable(receiver));
-  auto published = sender.QueryValue(
-      "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
-      "tablename = $3",
-      {link.publication, names::kSchema, names::kVerifyMarkerTable});
-  if (!published.ok()) return published.status();
-  if (*published != "0") return Status::Ok();
-  log::info("adding {} to publication {}", MarkerTable(), link.publication);
-  DBR_RETURN_IF_ERROR(sender.Exec("ALTER PUBLICATION " + pg::QuoteIdent(link.publication) +
-                                  " ADD TABLE " + MarkerTable()));
-  return receiver.Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(link.subscription) +
-                       " REFRESH PUBLICATION WITH (copy_data = false)");
+std::vector<std::string> MarkerTables(const std::vector<names::Link>& lanes) {
+  std::vector<std::string> out;
+  for (const names::Link& lane : lanes) out.push_back(MarkerTable(lane.lane));
+  return out;
 }
 
 Status WaitFor(const std::string& what, int64_t timeout_s,
@@ -79,12 +67,12 @@ Result<std::vector<pg::Connection>> OpenReaders(const pg::ConnParams& params, in
 
 // The changes of the transactions that committed before the marker `token`.
 Result<Window> DecodeWindow(pg::Connection& sender, const std::string& slot,
-                            const std::string& upto, const names::Link& link,
+                            const std::string& upto, const std::vector<names::Link>& lanes,
                             const std::string& token) {
   auto rows = sender.Query(
       "SELECT data FROM pg_logical_slot_peek_binary_changes($1, $2::pg_lsn, NULL, "
       "'proto_version', '1', 'publication_names', $3)",
-      {slot, upto, link.publication});
+      {slot, upto, Join(names::PublicationsOf(lanes), ",")});
   if (!rows.ok()) return rows.status().Wrap("decoding the verify window");
   Window w;
   std::vector<pg::pgoutput::Message> txn;
@@ -104,8 +92,8 @@ Result<Window> DecodeWindow(pg::Connection& sender, const std::string& slot,
         break;
       case 'I': {
         const auto& rel = w.relations[m->relid];
-        if (rel.schema == names::kSchema && rel.name == names::kVerifyMarkerTable &&
-            m->new_tuple.size() > 1 && m->new_tuple[1].text == token)
+        if (names::VerifyMarkerLane(rel.schema, rel.name) > 0 && m->new_tuple.size() > 1 &&
+            m->new_tuple[1].text == token)
           in_marker_txn = true;
         txn.push_back(std::move(*m));
         break;
@@ -154,32 +142,38 @@ Result<pg::Connection> OpenVerifySession(pg::ConnParams params) {
 Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int64_t timeout_s) {
   DBR_ASSIGN_OR_RETURN(pg::Connection sender, OpenVerifySession(sides.sender));
   DBR_ASSIGN_OR_RETURN(pg::Connection receiver, OpenVerifySession(sides.receiver));
-  DBR_RETURN_IF_ERROR(EnsureMarkerReplicated(sender, receiver, sides.link));
+  for (const names::Link& lane : sides.lanes)
+    DBR_RETURN_IF_ERROR(EnsureLaneMarkerReplicated(sender, receiver, lane));
   DBR_RETURN_IF_ERROR(DropStaleVerifySlots(sender));
 
-  // An earlier marker still in flight would stop the apply worker before the point.
-  DBR_ASSIGN_OR_RETURN(std::string last_marker,
-                       sender.QueryValue("SELECT coalesce(max(id), 0) FROM " + MarkerTable()));
   const std::string lag_query =
-      "SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint "
-      "FROM pg_replication_slots WHERE slot_name = $1";
+      "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint "
+      "FROM pg_replication_slots WHERE slot_name = ANY($1::text[])";
   auto lag = [&]() -> std::string {
-    auto l = sender.QueryValue(lag_query, {sides.link.slot});
+    auto l = sender.QueryValue(lag_query, {pg::TextArrayLiteral(names::SlotsOf(sides.lanes))});
     return l.ok() ? "replication lag " + *l + " bytes" : l.message();
   };
-  DBR_RETURN_IF_ERROR(WaitFor(
-      "waiting for the " + sides.receiver.label + " to apply earlier markers", timeout_s,
-      [&]() -> Result<bool> {
-        auto n = receiver.QueryValue(
-            "SELECT coalesce(max(id), 0) >= $1::bigint FROM " + MarkerTable(), {last_marker});
-        if (!n.ok()) return n.status();
-        return *n == "t";
-      },
-      lag));
+  // An earlier marker still in flight would stop an apply worker before the point.
+  for (const names::Link& lane : sides.lanes) {
+    DBR_ASSIGN_OR_RETURN(
+        std::string last_marker,
+        sender.QueryValue("SELECT coalesce(max(id), 0) FROM " + MarkerTable(lane.lane)));
+    DBR_RETURN_IF_ERROR(WaitFor(
+        "waiting for the " + sides.receiver.label + " to apply earlier markers", timeout_s,
+        [&]() -> Result<bool> {
+          auto n = receiver.QueryValue(
+              "SELECT coalesce(max(id), 0) >= $1::bigint FROM " + MarkerTable(lane.lane),
+              {last_marker});
+          if (!n.ok()) return n.status();
+          return *n == "t";
+        },
+        lag));
+  }
 
   DBR_ASSIGN_OR_RETURN(pg::Connection lock, OpenVerifySession(sides.receiver));
   DBR_RETURN_IF_ERROR(lock.Exec("BEGIN"));
-  DBR_RETURN_IF_ERROR(lock.Exec("LOCK TABLE " + MarkerTable() + " IN EXCLUSIVE MODE"));
+  DBR_RETURN_IF_ERROR(
+      lock.Exec("LOCK TABLE " + Join(MarkerTables(sides.lanes), ", ") + " IN EXCLUSIVE MODE"));
 
   pg::ConnParams repl_params = sides.sender;
   repl_params.replication = true;
@@ -204,9 +198,17 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
     }
   } guard{sender, slot};
   CrashPoint("verify:slot-created");
+  // One transaction: every lane's stream carries the marker at the same point of the source's.
   const std::string token = RandomPassword(24);
-  DBR_RETURN_IF_ERROR(
-      sender.Exec("INSERT INTO " + MarkerTable() + " (token) VALUES ($1)", {token}));
+  DBR_RETURN_IF_ERROR(sender.Exec("BEGIN"));
+  for (const std::string& table : MarkerTables(sides.lanes)) {
+    if (Status st = sender.Exec("INSERT INTO " + table + " (token) VALUES ($1)", {token});
+        !st.ok()) {
+      (void)sender.Exec("ROLLBACK");
+      return st;
+    }
+  }
+  DBR_RETURN_IF_ERROR(sender.Exec("COMMIT"));
   // Read after the marker's commit: decoding up to here includes it.
   DBR_ASSIGN_OR_RETURN(std::string upto,
                        sender.QueryValue("SELECT pg_current_wal_insert_lsn()::text"));
@@ -218,20 +220,27 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
       "waiting for the " + sides.receiver.label + " to apply everything before the marker",
       timeout_s,
       [&]() -> Result<bool> {
+        // Per lane: its running workers, and those waiting for the lock on a marker table.
         auto r = receiver.Query(
-            "SELECT count(*) FILTER (WHERE l.pid IS NOT NULL), count(s.pid) "
-            "FROM pg_stat_subscription s LEFT JOIN pg_locks l ON l.pid = s.pid AND NOT l.granted "
-            "AND l.locktype = 'relation' AND l.relation = to_regclass($2) "
-            "WHERE s.subid = (SELECT oid FROM pg_subscription WHERE subname = $1 AND " +
-                std::string(names::kSubscriptionInThisDatabase) + ")",
-            {sides.link.subscription, MarkerTable()});
+            "SELECT sub.subname, count(w.pid), count(l.pid) FROM pg_subscription sub "
+            "LEFT JOIN pg_stat_subscription w ON w.subid = sub.oid "
+            "LEFT JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted AND l.locktype = "
+            "'relation' AND l.relation = ANY($2::regclass[]) "
+            "WHERE sub.subname = ANY($1::text[]) AND " +
+                std::string(names::kSubscriptionInThisDatabase) + " GROUP BY 1 ORDER BY 1",
+            {pg::TextArrayLiteral(names::SubscriptionsOf(sides.lanes)),
+             pg::TextArrayLiteral(MarkerTables(sides.lanes))});
         if (!r.ok()) return r.status();
-        if (r->GetInt(0, 1) == 0)
-          return Status::Error(fmt::format(
-              "subscription {} has no running apply worker on the {} (see its server log; "
-              "`db_relocate status` shows the replication)",
-              sides.link.subscription, sides.receiver.label));
-        return r->GetInt(0, 0) > 0;
+        bool all_there = r->rows() == static_cast<int>(sides.lanes.size());
+        for (int i = 0; i < r->rows(); ++i) {
+          if (r->GetInt(i, 1) == 0)
+            return Status::Error(fmt::format(
+                "subscription {} has no running apply worker on the {} (see its server log; "
+                "`db_relocate status` shows the replication)",
+                r->Get(i, 0), sides.receiver.label));
+          all_there = all_there && r->GetInt(i, 2) > 0;
+        }
+        return all_there;
       },
       lag));
 
@@ -243,7 +252,7 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
   DBR_RETURN_IF_ERROR(lock.Exec("COMMIT"));  // the apply worker goes on
   if (!receiver_readers.ok()) return receiver_readers.status();
 
-  DBR_ASSIGN_OR_RETURN(Window window, DecodeWindow(sender, slot, upto, sides.link, token));
+  DBR_ASSIGN_OR_RETURN(Window window, DecodeWindow(sender, slot, upto, sides.lanes, token));
   log::info("verify: both sides read at {} ({} changes committed in the window before the marker)",
             created.consistent_point.ToString(), window.changes.size());
   return ConsistentPoint{std::move(*sender_readers), std::move(*receiver_readers),

@@ -27,8 +27,8 @@ namespace dbr::verify {
 
 struct Sides {
   pg::ConnParams sender;    // the primary: publication and slot
-  pg::ConnParams receiver;  // the subscription
-  names::Link link;
+  pg::ConnParams receiver;  // the subscriptions
+  std::vector<names::Link> lanes;
 };
 
 // The window's changes, in commit order.

@@ -18,17 +18,19 @@ constexpr int64_t kRangeBytes = 64LL * 1024 * 1024;
 constexpr size_t kExampleLimit = 20;
 constexpr int kAttempts = 4;  // points taken for tables changed in ways the window cannot show
 
-Status CheckSubscription(pg::Connection& receiver, const names::Link& link) {
-  auto n = receiver.QueryValue(
-      std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
-          names::kSubscriptionInThisDatabase,
-      {link.subscription});
-  if (!n.ok()) return n.status();
-  if (*n == "0")
-    return Status::Error(fmt::format(
-        "nothing to verify yet: subscription {} does not exist on the {} (`db_relocate run` "
-        "sets it up)",
-        link.subscription, receiver.params().label));
+Status CheckSubscriptions(pg::Connection& receiver, const std::vector<names::Link>& lanes) {
+  for (const names::Link& lane : lanes) {
+    auto n = receiver.QueryValue(
+        std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
+            names::kSubscriptionInThisDatabase,
+        {lane.subscription});
+    if (!n.ok()) return n.status();
+    if (*n == "0")
+      return Status::Error(fmt::format(
+          "nothing to verify yet: subscription {} does not exist on the {} (`db_relocate run` "
+          "sets it up)",
+          lane.subscription, receiver.params().label));
+  }
   return Status::Ok();
 }
 
@@ -171,13 +173,12 @@ Result<VerifyReport> Verify(RunContext& ctx) {
 
   DBR_ASSIGN_OR_RETURN(pg::Connection sender, OpenVerifySession(sides.sender));
   DBR_ASSIGN_OR_RETURN(pg::Connection receiver, OpenVerifySession(sides.receiver));
-  DBR_RETURN_IF_ERROR(CheckSubscription(receiver, sides.link));
+  DBR_RETURN_IF_ERROR(CheckSubscriptions(receiver, sides.lanes));
   // The sides read the same catalog (the relocation made the receiver's); the source's names it.
   DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(sender, ctx.config));
   std::vector<TablePlan> plans;
   for (const auto& t : scope.tables) {
-    if (!t.Replicable() || (t.schema == names::kSchema && t.name == names::kVerifyMarkerTable))
-      continue;
+    if (!t.Replicable() || names::VerifyMarkerLane(t.schema, t.name) > 0) continue;
     DBR_ASSIGN_OR_RETURN(TableShape shape, LoadShape(sender, receiver, t));
     DBR_ASSIGN_OR_RETURN(TablePlan plan, PlanTable(sender, std::move(shape), kRangeBytes));
     plans.push_back(std::move(plan));

@@ -177,9 +177,13 @@ Status WaitUntilApplied(TestCluster& src, const std::string& db, int timeout_s) 
   if (!target.ok()) return target.status();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
+    // Every lane's slot there is (apply_workers, up to its highest value).
+    std::string slots;
+    for (const std::string& slot : names::SlotsOf(names::Links(db, db, 32).forward))
+      slots += (slots.empty() ? "" : ", ") + pg::QuoteLiteral(slot);
     auto done = src.QueryValue("SELECT COALESCE(bool_and(confirmed_flush_lsn >= '" + *target +
-                                   "'), false) FROM pg_replication_slots WHERE slot_name = " +
-                                   pg::QuoteLiteral(names::SlotName(names::kSlotBase, db)),
+                                   "'), false) FROM pg_replication_slots WHERE slot_name IN (" +
+                                   slots + ")",
                                db);
     if (done.ok() && *done == "t") return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

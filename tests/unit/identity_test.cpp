@@ -85,7 +85,7 @@ TEST(SlotTheStateNeeds, TheSnapshotsSlotOnTheSourceOnceTheSnapshotIsDone) {
   auto needed = SlotTheStateNeeds(s, links);
   ASSERT_TRUE(needed);
   EXPECT_EQ(needed->side, Side::kSource);
-  EXPECT_EQ(needed->slot, links.forward.slot);
+  EXPECT_EQ(needed->slot, links.forward.front().slot);
   s.snapshot_slot = "recorded_slot";
   EXPECT_EQ(SlotTheStateNeeds(s, links)->slot, "recorded_slot");
 }

@@ -54,7 +54,7 @@ enum class Slot { kFine, kNear, kLost, kUnread };
 
 LagReading Reading(Slot slot) {
   LagReading r;
-  r.link = names::Links("app", "app").forward;
+  r.health.slot_name = names::Links("app", "app").forward.front().slot;
   r.health.source_read = slot != Slot::kUnread;
   r.health.slot_exists = slot != Slot::kUnread;
   r.health.lag_bytes = 100;

@@ -53,14 +53,41 @@ TEST(SlotNameTest, EveryNameIsAValidSlotNameWithinNameDataLen) {
 
 TEST(LinksTest, TheForwardSlotIsNamedAfterTheSourceDatabaseAndTheReverseAfterTheDestination) {
   Links links("shop", "shop_v17");
-  EXPECT_EQ(links.forward.slot, "db_relocate_slot_shop");
+  ASSERT_EQ(links.forward.size(), 1u);
+  EXPECT_EQ(links.forward[0].slot, "db_relocate_slot_shop");
   EXPECT_EQ(links.reverse.slot, "db_relocate_rev_slot_shop_v17");
-  EXPECT_EQ(links.forward.publication, kPublication);
+  EXPECT_EQ(links.forward[0].publication, kPublication);
   EXPECT_EQ(links.reverse.subscription, kReverseSubscription);
-  EXPECT_EQ(&links.Into(Side::kDestination), &links.forward);
-  EXPECT_EQ(&links.Into(Side::kSource), &links.reverse);
+  EXPECT_EQ(&links.MainInto(Side::kDestination), &links.forward[0]);
+  EXPECT_EQ(&links.MainInto(Side::kSource), &links.reverse);
+  EXPECT_EQ(links.Into(Side::kSource).size(), 1u);
   EXPECT_EQ(links.src_database, "shop");
   EXPECT_EQ(links.dst_database, "shop_v17");
+}
+
+TEST(LinksTest, LanesAfterTheFirstAddTheirNumberToEveryName) {
+  Links links("shop", "shop_v17", 3);
+  ASSERT_EQ(links.forward.size(), 3u);
+  EXPECT_EQ(links.forward[0].subscription, "db_relocate_sub");
+  EXPECT_EQ(links.forward[2].publication, "db_relocate_pub3");
+  EXPECT_EQ(links.forward[2].slot, "db_relocate_slot3_shop");
+  EXPECT_EQ(links.forward[1].subscription, "db_relocate_sub2");
+  EXPECT_EQ(links.forward[1].lane, 2);
+  EXPECT_EQ(links.Into(Side::kDestination).size(), 3u);
+  // A lane's slot never takes the name of lane 1's slot of another database ("2_shop").
+  EXPECT_NE(links.forward[1].slot, Links("2_shop", "x").forward[0].slot);
+}
+
+TEST(LinksTest, EachLaneHasAVerifyMarkerTableThatNamesItsLane) {
+  EXPECT_EQ(VerifyMarkerTable(1), "verify_marker");
+  EXPECT_EQ(VerifyMarkerTable(12), "verify_marker_12");
+  for (int lane : {1, 2, 12, 32})
+    EXPECT_EQ(VerifyMarkerLane(kSchema, VerifyMarkerTable(lane)), lane);
+  EXPECT_EQ(VerifyMarkerLane("public", "verify_marker"), 0);
+  EXPECT_EQ(VerifyMarkerLane(kSchema, "heartbeat"), 0);
+  EXPECT_EQ(VerifyMarkerLane(kSchema, "verify_marker_x"), 0);
+  EXPECT_EQ(VerifyMarkerLane(kSchema, "verify_marker_1"), 0);
+  EXPECT_EQ(VerifyMarkerLane(kSchema, "verify_marker_"), 0);
 }
 
 }  // namespace

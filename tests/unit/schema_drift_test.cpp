@@ -14,7 +14,7 @@ TEST(SchemaDrift, SameColumnsAreNoDrift) {
   LinkCatalog c;
   c.sender = {Col("public", "t", "id", "bigint"), Col("public", "t", "note", "text")};
   c.receiver = {Col("public", "t", "id", "bigint", true), Col("public", "t", "note", "text")};
-  EXPECT_TRUE(CompareLinkCatalog(c, names::Links("app", "app").forward).empty());
+  EXPECT_TRUE(CompareLinkCatalog(c, names::Links("app", "app").forward.front()).empty());
 }
 
 TEST(SchemaDrift, ColumnOnlyOnTheSenderStallsApplyAndGetsItsAddColumn) {
@@ -22,7 +22,7 @@ TEST(SchemaDrift, ColumnOnlyOnTheSenderStallsApplyAndGetsItsAddColumn) {
   c.sender = {Col("Sales Ops", "Order \"Lines\"", "id", "integer"),
               Col("Sales Ops", "Order \"Lines\"", "Gift Note", "character varying(40)")};
   c.receiver = {Col("Sales Ops", "Order \"Lines\"", "id", "integer", true)};
-  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward);
+  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward.front());
   ASSERT_EQ(drift.size(), 1u);
   EXPECT_TRUE(drift[0].stalls_apply);
   EXPECT_TRUE(drift[0].Blocking());
@@ -51,7 +51,7 @@ TEST(SchemaDrift, TypeDifferenceIsNamedButDoesNotBlock) {
   LinkCatalog c;
   c.sender = {Col("public", "t", "id", "bigint"), Col("public", "t", "qty", "bigint")};
   c.receiver = {Col("public", "t", "id", "bigint"), Col("public", "t", "qty", "integer")};
-  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward);
+  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward.front());
   ASSERT_EQ(drift.size(), 1u);
   EXPECT_FALSE(drift[0].Blocking());
   EXPECT_EQ(drift[0].fix,
@@ -65,7 +65,7 @@ TEST(SchemaDrift, RequiredColumnOnlyOnTheReceiverStallsInserts) {
   c.sender = {Col("public", "t", "id", "bigint")};
   c.receiver = {Col("public", "t", "id", "bigint", true), Col("public", "t", "must", "text", true),
                 Col("public", "t", "optional", "text")};
-  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward);
+  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward.front());
   ASSERT_EQ(drift.size(), 1u);  // the nullable extra column is harmless
   EXPECT_TRUE(drift[0].stalls_apply);
   EXPECT_NE(drift[0].fix.find("ALTER COLUMN \"must\" DROP NOT NULL"), std::string::npos);
@@ -76,7 +76,7 @@ TEST(SchemaDrift, MissingTableAndUnpublishedTableBlock) {
   c.sender = {Col("public", "gone", "id", "bigint")};
   c.unpublished = {{"public", "new table"}};
   c.replication_user = "db_relocate_repl";
-  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward);
+  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward.front());
   ASSERT_EQ(drift.size(), 2u);
   EXPECT_EQ(drift[0].table, "public.gone");
   EXPECT_TRUE(drift[0].stalls_apply);
@@ -104,7 +104,7 @@ TEST(SchemaDrift, DottedNamesDoNotCollide) {
   LinkCatalog c;
   c.sender = {Col("a.b", "c", "id", "int"), Col("a", "b.c", "id", "int")};
   c.receiver = {Col("a.b", "c", "id", "int")};
-  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward);
+  auto drift = CompareLinkCatalog(c, names::Links("app", "app").forward.front());
   ASSERT_EQ(drift.size(), 1u);
   EXPECT_NE(drift[0].problem.find("missing on the destination"), std::string::npos);
 }

@@ -138,7 +138,7 @@ TEST(StatusJson, FreshRelocationHasEveryKeyEmpty) {
   EXPECT_EQ(j["replication_direction"], "src->dst");
   EXPECT_EQ(j["switch_in_progress"], "");
   EXPECT_EQ(Keys(j["replication"]),
-            (std::set<std::string>{"slot", "subscription", "heartbeat", "schema_drift"}));
+            (std::set<std::string>{"lanes", "slot", "subscription", "heartbeat", "schema_drift"}));
   EXPECT_EQ(j["replication"]["slot"]["exists"], false);
   EXPECT_EQ(j["replication"]["schema_drift"], nlohmann::json::array());
 }
