@@ -94,15 +94,20 @@ std::string ReachLines(const StatusView& view) {
   return out;
 }
 
+// With several lanes the health is the worst of them, and a missing part is named.
+std::string Absent(const ReplicationHealth& h, const std::string& name) {
+  return h.lanes > 1 ? "absent: " + name : "absent";
+}
+
 std::string SlotLine(const ReplicationHealth& h) {
-  if (!h.slot_exists) return Field("slot", "absent");
+  if (!h.slot_exists) return Field("slot", Absent(h, h.slot_name));
   return Field("slot",
                fmt::format("present, active {}, wal_status {}, retains {}", YesNo(h.slot_active),
                            h.slot_wal_status, HumanBytes(static_cast<double>(h.retained_bytes))));
 }
 
 std::string SubscriptionLine(const ReplicationHealth& h) {
-  if (!h.subscription_exists) return Field("subscription", "absent");
+  if (!h.subscription_exists) return Field("subscription", Absent(h, h.subscription_name));
   return Field("subscription",
                fmt::format("present, enabled {}, apply worker {}, {} tables syncing",
                            YesNo(h.subscription_enabled),
@@ -111,7 +116,11 @@ std::string SubscriptionLine(const ReplicationHealth& h) {
 
 std::string ReplicationLines(const StatusView& view) {
   const ReplicationHealth& h = view.replication;
-  std::string out = SlotLine(h) + SubscriptionLine(h);
+  std::string out = h.lanes > 1 ? Field("lanes", fmt::format("{} (apply_workers): each line below "
+                                                             "is the worst of them",
+                                                             h.lanes))
+                                : "";
+  out += SlotLine(h) + SubscriptionLine(h);
   if (h.apply_errors >= 0) out += Field("apply errors", std::to_string(h.apply_errors));
   if (std::string w = h.SlotWarning(); !w.empty()) out += Field("WARNING", w);
   if (const auto& p = view.pending_ddl)

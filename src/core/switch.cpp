@@ -235,9 +235,9 @@ struct Switch {
                                                  " (kind) VALUES ('switch') RETURNING seq")
                           : Result<std::string>(st);
     for (size_t i = 1; i < link_in.size() && marker.ok(); ++i)
-      if (Status lane =
-              old_side->Exec("INSERT INTO " + LaneMarkerTable(link_in[i]) + " (token) VALUES ($1)",
-                             {LaneMarkerToken(*marker)});
+      if (Status lane = old_side->Exec(
+              "INSERT INTO " + LaneMarkerTable(link_in[i].lane) + " (token) VALUES ($1)",
+              {LaneMarkerToken(*marker)});
           !lane.ok())
         marker = lane;
     if (!marker.ok()) {
@@ -254,9 +254,6 @@ struct Switch {
     return Status::Ok();
   }
 
-  static std::string LaneMarkerTable(const names::Link& lane) {
-    return pg::QualifiedName(names::kSchema, names::VerifyMarkerTable(lane.lane));
-  }
   static std::string LaneMarkerToken(const std::string& marker) { return "switch " + marker; }
 
   // The marker applied on the new side, in every lane.
@@ -268,10 +265,10 @@ struct Switch {
         [&]() -> Result<bool> {
           DBR_ASSIGN_OR_RETURN(std::string seen, new_side->QueryValue(seen_query, {marker}));
           for (size_t i = 1; i < link_in.size() && seen != "0"; ++i) {
-            DBR_ASSIGN_OR_RETURN(
-                seen, new_side->QueryValue("SELECT count(*) FROM " + LaneMarkerTable(link_in[i]) +
-                                               " WHERE token = $1",
-                                           {LaneMarkerToken(marker)}));
+            DBR_ASSIGN_OR_RETURN(seen, new_side->QueryValue("SELECT count(*) FROM " +
+                                                                LaneMarkerTable(link_in[i].lane) +
+                                                                " WHERE token = $1",
+                                                            {LaneMarkerToken(marker)}));
           }
           return seen != "0";
         });

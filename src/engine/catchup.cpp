@@ -104,16 +104,17 @@ Status CatchUp(RunContext& ctx) {
       } else if (!h.subscription_exists || !h.subscription_enabled) {
         // A destination that crashed with asynchronous commit can lose the subscription's
         // creation or its ENABLE; bring it back the way the subscription step made it.
-        log::warn("the subscription on the destination is {}: setting it up again",
-                  h.subscription_exists ? "disabled" : "missing");
+        log::warn("subscription {} on the destination is {}: setting it up again",
+                  h.subscription_name, h.subscription_exists ? "disabled" : "missing");
         if (Status st = Subscribe(ctx); !st.ok()) {
           result = st;
           break;
         }
       } else if (!h.slot_exists) {
-        result = Status::Error(
-            "replication slot is missing on the source: changes since the "
-            "snapshot are lost; run `db_relocate cleanup` and start again");
+        result = Status::Error(fmt::format(
+            "replication slot {} is missing on the source: changes since the snapshot are lost; "
+            "run `db_relocate cleanup` and start again",
+            h.slot_name));
         break;
       }
       if (std::string w = h.SlotWarning();

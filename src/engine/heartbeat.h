@@ -22,6 +22,8 @@ Status EnsureHeartbeatTable(pg::Connection& src);
 // The table `verify` writes its markers to for `lane` (lane 1's is created with the heartbeat
 // table, so it is published and copied like it; verify makes the others' when it needs them).
 Status EnsureVerifyMarkerTable(pg::Connection& conn, int lane = 1);
+// That table, quoted.
+std::string LaneMarkerTable(int lane);
 // `lane`'s marker table on both sides, in its publication and known to its subscription
 // (relocations set up before verify existed, and lanes after the first, get it here). A row
 // written there reaches the receiver in that lane's stream: verify and the switch mark a point of

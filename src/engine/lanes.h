@@ -5,11 +5,11 @@
 //
 // Each lane's subscription starts at the one snapshot point: the slots of lanes 2..N are made
 // before lane 1's, whose consistent point (or the cloud snapshot's LSN) is where the data ends,
-// and each is then moved to that point on the source (pg_replication_slot_advance): a
-// transaction whose commit comes before it is in the data, one after it in exactly one lane's
-// stream. Lanes apply independently: between them the destination is consistent only where they
-// are made to meet (the switch's drain, verify's consistent point), not transaction by
-// transaction.
+// and each of their subscriptions starts there through its replication origin, advanced on the
+// destination (steps::Subscribe): a transaction whose commit comes before that point is in the
+// data, one after it in exactly one lane's stream. Lanes apply independently: between them the
+// destination is consistent only where they are made to meet (the switch's drain, verify's
+// consistent point), not transaction by transaction.
 #pragma once
 
 #include <map>
@@ -22,10 +22,19 @@
 
 namespace dbr {
 
-// Spreads `tables` over `lanes` lanes, heaviest first onto the lightest lane. A table weighs
-// what was written to it (inserted, updated and deleted rows since the source's statistics were
-// last reset, pg_stat_user_tables): apply costs per change, not per byte stored; tables never
-// written weigh their size. Returns the lane of every table not in lane 1, by quoted name.
+// A table and what it weighs for the apply: rows written to it (inserted, updated and deleted
+// since the source's statistics were last reset, pg_stat_user_tables) and its size on disk.
+struct TableWeight {
+  std::string table;  // quoted "schema"."table"
+  int64_t writes = 0;
+  int64_t bytes = 0;
+};
+// Spreads `tables` over `lanes` lanes, heaviest first onto the lightest lane. Apply costs per
+// change, not per byte stored: a table weighs its writes, or, when no table was written, its
+// size. Returns the lane of every table not in lane 1.
+std::map<std::string, int> SpreadOverLanes(std::vector<TableWeight> tables, int lanes);
+// SpreadOverLanes of the replicable tables of `tables` outside the db_relocate schema, weighed on
+// `source`.
 Result<std::map<std::string, int>> PlanTableLanes(pg::Connection& source,
                                                   const std::vector<TableInfo>& tables, int lanes);
 

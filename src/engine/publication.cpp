@@ -78,16 +78,19 @@ Status CreateOtherLaneSlots(RunContext& ctx) {
   return Status::Ok();
 }
 
+Status SlotLost(const std::string& slot) {
+  return Status::Error(fmt::format(
+      "replication slot {} has disappeared from the source after the destination's data was "
+      "taken (tables copied, or the RDS snapshot requested): the changes made since cannot be "
+      "recovered. Run `db_relocate cleanup`, then `run` again",
+      slot));
+}
+
 // The lanes 2..N slots a destination holding data depends on, as lane 1's.
 Status OtherLaneSlotsKept(RunContext& ctx) {
   for (size_t i = 1; i < ctx.links.forward.size(); ++i) {
     DBR_ASSIGN_OR_RETURN(bool exists, SlotExists(*ctx.src, ctx.links.forward[i].slot));
-    if (!exists)
-      return Status::Error(fmt::format(
-          "replication slot {} has disappeared from the source after the destination's data was "
-          "taken: the changes made since to the tables of its lane cannot be recovered. Run "
-          "`db_relocate cleanup`, then `run` again",
-          ctx.links.forward[i].slot));
+    if (!exists) return SlotLost(ctx.links.forward[i].slot);
   }
   return Status::Ok();
 }
@@ -112,11 +115,7 @@ Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
     DBR_RETURN_IF_ERROR(
         DropSlot(*ctx.src, main_slot).Wrap("dropping the unused slot of an interrupted run"));
   } else if (DestinationDependsOnSlot(ctx.state)) {
-    return Status::Error(fmt::format(
-        "replication slot {} has disappeared from the source after the destination's data was "
-        "taken (tables copied, or the RDS snapshot requested): the changes made since cannot be "
-        "recovered. Run `db_relocate cleanup`, then `run` again",
-        main_slot));
+    return SlotLost(main_slot);
   }
   DBR_RETURN_IF_ERROR(CreateOtherLaneSlots(ctx));
   if (!exports_snapshot) {

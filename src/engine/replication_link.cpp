@@ -335,6 +335,16 @@ Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link) {
   return *n != "0";
 }
 
+Result<bool> InPublication(pg::Connection& conn, const std::string& publication,
+                           const std::string& schema, const std::string& table) {
+  auto n = conn.QueryValue(
+      "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
+      "tablename = $3",
+      {publication, schema, table});
+  if (!n.ok()) return n.status();
+  return *n != "0";
+}
+
 Result<bool> SlotExists(pg::Connection& conn, const std::string& slot) {
   auto n =
       conn.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", {slot});

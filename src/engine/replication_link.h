@@ -114,6 +114,9 @@ Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subs
 // writes since it was created).
 Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link);
 Result<bool> SlotExists(pg::Connection& conn, const std::string& slot);
+// Whether publication `publication` on `conn` holds table `schema`.`table`.
+Result<bool> InPublication(pg::Connection& conn, const std::string& publication,
+                           const std::string& schema, const std::string& table);
 // ALTER SUBSCRIPTION ... DISABLE returns before the apply worker has exited: ends it and waits.
 Status WaitForWorkerToStop(pg::Connection& conn, const std::string& subscription);
 Status DropSlot(pg::Connection& conn, const std::string& slot);

@@ -15,15 +15,6 @@
 namespace dbr::steps {
 namespace {
 
-Result<bool> InPublication(RunContext& ctx, const names::Link& lane, const TableInfo& t) {
-  auto r = ctx.src->QueryValue(
-      "SELECT count(*) FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
-      "tablename = $3",
-      {lane.publication, t.schema, t.name});
-  if (!r.ok()) return r.status();
-  return *r != "0";
-}
-
 // Tables whose copy was lost with the exported snapshot are left out of the publication while
 // the subscription starts at the snapshot's LSN (so the stream skips them), then added back and
 // copied by PostgreSQL's table synchronisation, which lines each one up with the stream.
@@ -31,7 +22,7 @@ Status SetResyncTablesInPublication(RunContext& ctx, const names::Link& lane, bo
   for (const auto& q : ctx.state.resync_tables) {
     const TableInfo* t = ctx.FindTable(q);
     if (t == nullptr || LaneOf(ctx.state, q) != lane.lane) continue;
-    auto in = InPublication(ctx, lane, *t);
+    auto in = InPublication(*ctx.src, lane.publication, t->schema, t->name);
     if (!in.ok()) return in.status();
     if (*in == present) continue;
     DBR_RETURN_IF_ERROR(ctx.src->Exec(fmt::format("ALTER PUBLICATION {} {} TABLE {}",
@@ -124,7 +115,7 @@ Status Subscribe(RunContext& ctx) {
   for (const names::Link& lane : ctx.links.forward)
     DBR_RETURN_IF_ERROR(SubscribeLane(ctx, lane, *lsn));
   if (!ctx.state.resync_tables.empty())
-    log::info("{} tables handed to the subscriptions' table synchronisation",
+    log::info("{} tables handed to the subscription's table synchronisation",
               ctx.state.resync_tables.size());
   return Status::Ok();
 }

@@ -83,12 +83,15 @@ bool SourceRenamed(const Config& config, const RunState& state) {
 
 Status StateBelongsToConfig(const Config& config, const RunState& state) {
   if (state.source.empty()) return Status::Ok();  // none yet
-  if (state.apply_workers != 0 && state.apply_workers != config.apply_workers)
+  // A state older than apply_workers made one lane (0: no publication yet).
+  const int lanes =
+      state.apply_workers == 0 && state.StepDone("publication") ? 1 : state.apply_workers;
+  if (lanes != 0 && lanes != config.apply_workers)
     return Status::BadConfig(fmt::format(
         "apply_workers is {} in this config, but the relocation in state_dir {} replicates "
         "through {} subscriptions: put back apply_workers: {} (it changes only with a new "
         "relocation, after `db_relocate cleanup`)",
-        config.apply_workers, config.state_dir, state.apply_workers, state.apply_workers));
+        config.apply_workers, config.state_dir, lanes, lanes));
   const std::string source = SourceAddress(config);
   if (state.source == source && state.destination_database == config.dst.name) return Status::Ok();
   auto recorded = state.servers.find(Side::kSource);

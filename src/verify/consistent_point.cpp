@@ -20,13 +20,9 @@
 namespace dbr::verify {
 namespace {
 
-std::string MarkerTable(int lane) {
-  return pg::QualifiedName(names::kSchema, names::VerifyMarkerTable(lane));
-}
-
 std::vector<std::string> MarkerTables(const std::vector<names::Link>& lanes) {
   std::vector<std::string> out;
-  for (const names::Link& lane : lanes) out.push_back(MarkerTable(lane.lane));
+  for (const names::Link& lane : lanes) out.push_back(LaneMarkerTable(lane.lane));
   return out;
 }
 
@@ -157,12 +153,12 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
   for (const names::Link& lane : sides.lanes) {
     DBR_ASSIGN_OR_RETURN(
         std::string last_marker,
-        sender.QueryValue("SELECT coalesce(max(id), 0) FROM " + MarkerTable(lane.lane)));
+        sender.QueryValue("SELECT coalesce(max(id), 0) FROM " + LaneMarkerTable(lane.lane)));
     DBR_RETURN_IF_ERROR(WaitFor(
         "waiting for the " + sides.receiver.label + " to apply earlier markers", timeout_s,
         [&]() -> Result<bool> {
           auto n = receiver.QueryValue(
-              "SELECT coalesce(max(id), 0) >= $1::bigint FROM " + MarkerTable(lane.lane),
+              "SELECT coalesce(max(id), 0) >= $1::bigint FROM " + LaneMarkerTable(lane.lane),
               {last_marker});
           if (!n.ok()) return n.status();
           return *n == "t";

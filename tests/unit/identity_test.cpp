@@ -191,6 +191,22 @@ TEST(StateBelongsToConfig, WithoutTheSourcesIdentityAnotherNameIsRefused) {
       << st.message();
 }
 
+TEST(StateBelongsToConfig, ApplyWorkersStayWhatThePublicationsWereMadeWith) {
+  RunState state = StateOf("db.example.com", true);
+  Config config = ConfigFor("db.example.com");
+  config.apply_workers = 3;
+  EXPECT_TRUE(StateBelongsToConfig(config, state).ok());  // no publication yet: anything goes
+  state.steps["publication"] = {true, 1.0, ""};           // made by a version without lanes
+  Status st = StateBelongsToConfig(config, state);
+  EXPECT_TRUE(st.is_bad_config());
+  EXPECT_NE(st.message().find("put back apply_workers: 1"), std::string::npos) << st.message();
+  state.apply_workers = 3;
+  EXPECT_TRUE(StateBelongsToConfig(config, state).ok());
+  config.apply_workers = 2;
+  EXPECT_NE(StateBelongsToConfig(config, state).message().find("apply_workers is 2 in this config"),
+            std::string::npos);
+}
+
 TEST(StateBelongsToConfig, OtherDatabasesAreAnotherRelocation) {
   const RunState state = StateOf("db.example.com", true);
   for (const Config& other :
