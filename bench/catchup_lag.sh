@@ -89,7 +89,7 @@ log "source database: $(sql_at "$SRC_PORT" -c "SELECT pg_size_pretty(pg_database
 # stats FILE: median, p95 and max of the first column of FILE
 stats() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - -"; exit } p = int(NR * 0.95); if (p < 1) p = 1; printf "%d %d %d\n", v[int((NR + 1) / 2)], v[p], v[NR] }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 RESULTS=() CEILINGS=() RSS=()
 # measure LANES TRIAL: a relocation with apply_workers LANES, the load steps, the apply ceiling.
