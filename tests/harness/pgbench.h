@@ -22,6 +22,27 @@
 
 namespace dbr::test {
 
+// The table PgBench::LedgerInserts writes to and the role it writes as, for `db`'s public schema.
+inline constexpr const char* kLedgerForApp =
+    "CREATE ROLE app LOGIN PASSWORD 'apppw'; "
+    "CREATE TABLE ledger (id bigserial PRIMARY KEY, client int, note text); "
+    "GRANT SELECT, INSERT ON ledger TO app; GRANT USAGE ON SEQUENCE ledger_id_seq TO app";
+
+// The `cutover` block of a managed PgBouncer at a free port, its files under `dir`, which is
+// opened to the postgres OS user it runs as (it refuses root); sets `*port`. (Call it under
+// ASSERT_NO_FATAL_FAILURE.)
+inline void ManagedPgBouncerBlock(const std::filesystem::path& dir, int* port, std::string* block) {
+  std::filesystem::permissions(
+      dir, std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+      std::filesystem::perm_options::add);
+  auto free = PickFreePort();
+  ASSERT_TRUE(free.ok()) << free.message();
+  *port = *free;
+  *block =
+      "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:" + std::to_string(*port) +
+      "\n";
+}
+
 class PgBench {
  public:
   // pgbench against `port` as `user`, with `workload` (e.g. {"-c", "4", "-R", "200", "-f", F}).

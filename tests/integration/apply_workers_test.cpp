@@ -61,23 +61,12 @@ class ApplyWorkersTest : public AppPairTest {
 
 TEST_F(ApplyWorkersTest, ThreeSubscriptionsCarryALiveRelocationThereAndBackAndVerifyEqual) {
   ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
-  ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
-  ASSERT_TRUE(src_->Exec("CREATE ROLE app LOGIN PASSWORD 'apppw'; "
-                         "CREATE TABLE ledger (id bigserial PRIMARY KEY, client int, note text); "
-                         "GRANT SELECT, INSERT ON ledger TO app; "
-                         "GRANT USAGE ON SEQUENCE ledger_id_seq TO app",
-                         "app")
-                  .ok());
-  // The managed PgBouncer runs as postgres and reads its files in the test's folder.
-  std::filesystem::permissions(
-      tmp_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
-      std::filesystem::perm_options::add);
-  auto proxy_port = PickFreePort();
-  ASSERT_TRUE(proxy_port.ok());
-  auto config =
-      Config(fmt::format("apply_workers: 3\n"
-                         "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:{}\n",
-                         *proxy_port));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 5000).ok());
+  ASSERT_TRUE(src_->Exec(kLedgerForApp, "app").ok());
+  int proxy_port = 0;
+  std::string proxy;
+  ASSERT_NO_FATAL_FAILURE(ManagedPgBouncerBlock(tmp_.path(), &proxy_port, &proxy));
+  auto config = Config("apply_workers: 3\n" + proxy);
   std::shared_ptr<void> stop_proxy(nullptr, [&](void*) {
     CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()});
     EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
@@ -129,7 +118,7 @@ TEST_F(ApplyWorkersTest, ThreeSubscriptionsCarryALiveRelocationThereAndBackAndVe
   ASSERT_TRUE(source.ok() && destination.ok());
   int64_t committed = 0;
   ASSERT_NO_FATAL_FAILURE(MoveTheApplicationThereAndBack(
-      tmp_.path(), *proxy_port, "app", *source, *destination,
+      tmp_.path(), proxy_port, "app", *source, *destination,
       [&](const std::string& command) { return Dbr(command, config); }, &committed));
   EXPECT_EQ(Src("SELECT count(*) FROM ledger"), std::to_string(committed));
   // The rollback built the three lanes again, each table in the lane it had.

@@ -182,23 +182,13 @@ class CloudSqlTest : public ::testing::Test {
 // The application moves through PgBouncer onto the new instance and back, under pgbench.
 TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 20000).ok());
-  ASSERT_TRUE(src_->Exec("CREATE ROLE app LOGIN PASSWORD 'apppw'; "
-                         "CREATE TABLE ledger (id bigserial PRIMARY KEY, client int, note text); "
-                         "GRANT SELECT, INSERT ON ledger TO app; "
-                         "GRANT USAGE ON SEQUENCE ledger_id_seq TO app",
-                         "app")
-                  .ok());
+  ASSERT_TRUE(src_->Exec(kLedgerForApp, "app").ok());
   ASSERT_NO_FATAL_FAILURE(StartDouble(Seed()));
   LiveWriter writer(*src_, "app");
-  std::filesystem::permissions(
-      tmp_.path(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
-      std::filesystem::perm_options::add);
-  auto proxy_port = PickFreePort();
-  ASSERT_TRUE(proxy_port.ok());
-  auto config =
-      Config(fmt::format("upgrade:\n  engine_version: \"17\"\n"
-                         "cutover:\n  type: pgbouncer\n  manage: true\n  listen: 127.0.0.1:{}\n",
-                         *proxy_port));
+  int proxy_port = 0;
+  std::string proxy;
+  ASSERT_NO_FATAL_FAILURE(ManagedPgBouncerBlock(tmp_.path(), &proxy_port, &proxy));
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n" + proxy);
   // The managed PgBouncer `run` starts is stopped at the end, whatever happened.
   std::shared_ptr<void> stop_proxy(nullptr, [&](void*) {
     CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()},
@@ -254,7 +244,7 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
   ASSERT_TRUE(source.ok()) << source.message();
   int64_t committed = 0;
   ASSERT_NO_FATAL_FAILURE(MoveTheApplicationThereAndBack(
-      tmp_.path(), *proxy_port, "app", *source, *dst,
+      tmp_.path(), proxy_port, "app", *source, *dst,
       [&](const std::string& command) { return Run(command, config); }, &committed));
   // Every row pgbench committed, each once, on the primary.
   EXPECT_EQ(*source->QueryValue("SELECT count(*) FROM ledger"), std::to_string(committed));
