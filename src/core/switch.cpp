@@ -161,10 +161,7 @@ struct Switch {
     if (config.ddl == DdlMode::kReplicate)
       DBR_RETURN_IF_ERROR(EnsureDdlCapture(*new_side, config, link_out.front().publication));
     DBR_RETURN_IF_ERROR(ReadScopeBeforePause());
-    const auto by_lane = TablesByLane(replicable, state, static_cast<int>(link_out.size()));
-    for (const names::Link& lane : link_out)
-      DBR_RETURN_IF_ERROR(EnsurePublication(*new_side, lane.publication,
-                                            by_lane[static_cast<size_t>(lane.lane - 1)]));
+    DBR_RETURN_IF_ERROR(EnsureLanePublications(*new_side, link_out, replicable, state));
     // The drain finds the end of each lane after the first by a row in its marker table.
     for (size_t i = 1; i < link_in.size(); ++i)
       DBR_RETURN_IF_ERROR(EnsureLaneMarkerReplicated(*old_side, *new_side, link_in[i]));

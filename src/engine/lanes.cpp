@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "engine/replication_link.h"
 #include "model/names.h"
 
 namespace dbr {
@@ -59,6 +60,15 @@ std::vector<std::vector<TableInfo>> TablesByLane(const std::vector<TableInfo>& t
     by_lane[static_cast<size_t>(lane - 1)].push_back(t);
   }
   return by_lane;
+}
+
+Status EnsureLanePublications(pg::Connection& conn, const std::vector<names::Link>& lanes,
+                              const std::vector<TableInfo>& tables, const RunState& state) {
+  const auto by_lane = TablesByLane(tables, state, static_cast<int>(lanes.size()));
+  for (const names::Link& lane : lanes)
+    DBR_RETURN_IF_ERROR(
+        EnsurePublication(conn, lane.publication, by_lane[static_cast<size_t>(lane.lane - 1)]));
+  return Status::Ok();
 }
 
 }  // namespace dbr

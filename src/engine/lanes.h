@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "model/catalog.h"
+#include "model/names.h"
 #include "model/run_state.h"
 #include "pg/connection.h"
 
@@ -46,5 +47,10 @@ int LaneOf(const RunState& state, const std::string& qualified);
 // appeared since) to lane 1.
 std::vector<std::vector<TableInfo>> TablesByLane(const std::vector<TableInfo>& tables,
                                                  const RunState& state, int lanes);
+
+// The publication of each of `lanes` on `conn`, set to exactly its tables of `tables`
+// (TablesByLane).
+Status EnsureLanePublications(pg::Connection& conn, const std::vector<names::Link>& lanes,
+                              const std::vector<TableInfo>& tables, const RunState& state);
 
 }  // namespace dbr

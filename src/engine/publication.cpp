@@ -186,14 +186,6 @@ Status PlaceTablesInLanes(RunContext& ctx) {
   return ctx.SaveState();
 }
 
-Status EnsurePublications(RunContext& ctx) {
-  const auto by_lane = TablesByLane(ctx.tables, ctx.state, ctx.config.apply_workers);
-  for (const names::Link& lane : ctx.links.forward)
-    DBR_RETURN_IF_ERROR(
-        EnsurePublication(*ctx.src, lane.publication, by_lane[static_cast<size_t>(lane.lane - 1)]));
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status CreatePublication(RunContext& ctx, bool export_snapshot) {
@@ -208,7 +200,7 @@ Status CreatePublication(RunContext& ctx, bool export_snapshot) {
   DBR_RETURN_IF_ERROR(PlaceTablesInLanes(ctx));
   for (int attempt = 1;; ++attempt) {
     DBR_RETURN_IF_ERROR(FixReplicaIdentity(ctx));
-    DBR_RETURN_IF_ERROR(EnsurePublications(ctx));
+    DBR_RETURN_IF_ERROR(EnsureLanePublications(*ctx.src, ctx.links.forward, ctx.tables, ctx.state));
     DBR_ASSIGN_OR_RETURN(const bool fresh_slot, EnsureSlot(ctx, export_snapshot));
     if (!fresh_slot) return Status::Ok();  // resumed: the drift check names what is missing
     DBR_ASSIGN_OR_RETURN(auto unpublished, UnpublishedInScope(ctx));
