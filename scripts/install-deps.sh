@@ -38,6 +38,8 @@ APT_PACKAGES=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
   libpugixml-dev libssl-dev openssl postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
   haproxy pgcopydb python3-botocore python3-cryptography nodejs npm clang-format
+  # engine mysql: the MariaDB client library, and the server the tests start (no service)
+  libmariadb-dev mariadb-server-core
   # scripts/fuzz.sh: clang and its libFuzzer/sanitizer runtimes (only recommended by clang-14)
   clang libclang-rt-14-dev
 )

@@ -67,11 +67,12 @@ int RunCommand(int argc, char** argv) {
     int (*handler)(const dbr::Config&, const dbr::cli::CommandOptions&);
     bool reads_state = false;
     bool json_output = false;
+    bool engine_mysql = false;  // built for engine: mysql too (issue #25: `check` so far)
   };
   using namespace dbr::cli;
   const Command commands[] = {
       {"check", "Run the pre-flight checks against the source (and destination)", Check, false,
-       true},
+       true, true},
       {"plan", "Print what run and cutover would do (scope, sizes, copy, switch); changes nothing",
        Plan, false, true},
       {"run", "Relocate: snapshot, restore, replicate and catch up", Run, true},
@@ -156,6 +157,12 @@ int RunCommand(int argc, char** argv) {
   }
   for (const auto& c : commands) {
     if (name != c.name) continue;
+    if (config->engine == dbr::EngineKind::kMysql && !c.engine_mysql) {
+      std::cerr << "error: `" << name
+                << "` is not built for engine: mysql yet; this version runs `check` against a "
+                   "MySQL or MariaDB pair (docs/limitations.md)\n";
+      return dbr::cli::kExitUsage;
+    }
     if (c.reads_state)
       if (int rc = CheckStateServers(*config, name); rc != kExitOk) return rc;
     return c.handler(*config, options);

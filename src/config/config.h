@@ -16,7 +16,10 @@
 namespace dbr {
 
 // The config's choices, written in the file by the names of their EnumNames tables below.
-// rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres: servers you run
+// postgres: PostgreSQL; mysql: MySQL or MariaDB (only pre-flight `check` so far, issue #25)
+enum class EngineKind { kPostgres, kMysql };
+// rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres (or self_managed):
+// servers you run
 enum class Provider { kRds, kPostgres, kCloudSql };
 enum class DdlMode { kDetect, kReplicate };
 // How the destination is made. rds: `instance` restores the snapshot at the source's version,
@@ -29,11 +32,18 @@ enum class ProxyType { kPgBouncer, kHaproxy };
 enum class FenceMode { kReadOnly, kNone };
 
 template <>
+struct EnumNames<EngineKind> {
+  static constexpr std::string_view kWhat = "engine";
+  static constexpr std::pair<EngineKind, std::string_view> kTable[] = {
+      {EngineKind::kPostgres, "postgres"}, {EngineKind::kMysql, "mysql"}};
+};
+template <>
 struct EnumNames<Provider> {
   static constexpr std::string_view kWhat = "provider";
   static constexpr std::pair<Provider, std::string_view> kTable[] = {
       {Provider::kRds, "rds"},
       {Provider::kPostgres, "postgres"},
+      {Provider::kPostgres, "self_managed"},  // the same, in words that fit every engine
       {Provider::kCloudSql, "cloudsql"}};
 };
 template <>
@@ -145,6 +155,7 @@ struct MetricsConfig {
 };
 
 struct Config {
+  EngineKind engine = EngineKind::kPostgres;
   Provider provider = Provider::kRds;
   bool force = false;
   std::string log_level = "info";

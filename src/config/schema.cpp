@@ -52,7 +52,8 @@ const ListShape kPatternList = {.single_ok = true, .expected = "a pattern or a l
 
 // clang-format off
 const std::vector<FieldSpec> kFields = {
-  {"provider", Text<&Config::provider>({.quote_choices = true}), {}, "rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres: servers you run (dst.host required)"},
+  {"engine", Text<&Config::engine>(), {}, "postgres: PostgreSQL; mysql: MySQL or MariaDB (this version checks a pair, `check`; the other commands follow)"},
+  {"provider", Text<&Config::provider>({.quote_choices = true}), {}, "rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres or self_managed (the same): servers you run (dst.host required)"},
   {"force", Bool<&Config::force>(), {}, "Let overridable pre-flight FAILs through (REPLICA IDENTITY FULL, ...)"},
   {"log_level", Text<&Config::log_level>({.choices = {"debug", "info", "warn", "error", "fatal"}}), {}, "Log detail; --log-level overrides it"},
 
@@ -221,6 +222,42 @@ void ReplicatedDdlNeedsOneLane(const Config& config, const FieldReader& file, Pr
                    "depend on it, and separate subscriptions apply independently of each other");
 }
 
+// Keys that mean something only to PostgreSQL, refused with engine mysql rather than ignored.
+constexpr std::pair<const char*, const char*> kPostgresOnlyKeys[] = {
+    {"src.schema", "a MySQL database holds no schemas: name it with src.name"},
+    {"dst.schema", "a MySQL database holds no schemas: name it with dst.name"},
+    {"schemas", "a MySQL database holds no schemas"},
+    {"ddl", "schema changes travel in MySQL's binary log with the rows"},
+    {"apply_workers", "MySQL replication is one channel here"},
+    {"pg_bin_dir", "it names PostgreSQL's tools"},
+    {"src.sslmode", "it is libpq's setting"},
+    {"dst.sslmode", "it is libpq's setting"},
+    {"src.sslrootcert", "it is libpq's setting"},
+    {"dst.sslrootcert", "it is libpq's setting"},
+};
+
+// engine mysql relocates a database between servers the user runs, named by src.name.
+void MysqlFields(const Config& config, const FieldReader& file, Problems& problems) {
+  if (config.engine != EngineKind::kMysql) return;
+  for (const auto& [key, why] : kPostgresOnlyKeys)
+    if (file.Has(key))
+      problems.Add(file.MarkOf(key), key,
+                   std::string("is refused with engine: mysql (") + why + ")");
+  if (config.provider != Provider::kPostgres)
+    problems.Add(file.MarkOf("provider"), "provider",
+                 file.Has("provider")
+                     ? "must be self_managed with engine: mysql (RDS and Cloud SQL for MySQL are "
+                       "not supported yet)"
+                     : "set provider: self_managed with engine: mysql (the default, rds, is "
+                       "PostgreSQL's only)");
+  if (!file.Has("src.name"))
+    problems.Add(file.MarkOf("src"), "src.name",
+                 "required with engine: mysql: the database to relocate");
+  if (config.cutover.configured && config.cutover.type == ProxyType::kPgBouncer)
+    problems.Add(file.MarkOf("cutover.type"), "cutover.type",
+                 "pgbouncer speaks PostgreSQL's protocol only: use haproxy with engine: mysql");
+}
+
 // Each provider makes its destination its own ways (upgrade.method).
 constexpr std::pair<Provider, UpgradeMethod> kMethodsOf[] = {
     {Provider::kRds, UpgradeMethod::kInstance},
@@ -261,6 +298,14 @@ void DefaultMethod(Config& config, const FieldReader& file) {
     config.upgrade.method = method;
     return;
   }
+}
+
+// MySQL's port, where the file names none.
+void DefaultMysqlPorts(Config& config, const FieldReader& file) {
+  if (config.engine != EngineKind::kMysql) return;
+  constexpr int kMysqlPort = 3306;
+  if (!file.Has("src.port")) config.src.port = kMysqlPort;
+  if (!file.Has("dst.port")) config.dst.port = config.src.port;
 }
 
 void DefaultStateDir(Config& config, const fs::path& base) {
@@ -304,10 +349,12 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   MethodFitsProvider(config, file, problems);
   CloudSqlNamesItsSource(config, file, problems);
   ReplicatedDdlNeedsOneLane(config, file, problems);
+  MysqlFields(config, file, problems);
 }
 
 void DeriveDefaults(Config& config, const FieldReader& file, const fs::path& base) {
   DefaultMethod(config, file);
+  DefaultMysqlPorts(config, file);
   DefaultStateDir(config, base);
   DefaultProxySettings(config, base);
 }

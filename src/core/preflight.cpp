@@ -16,6 +16,7 @@
 #include "model/names.h"
 #include "model/scope.h"
 #include "model/servers.h"
+#include "mysql/preflight.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
@@ -882,6 +883,7 @@ class Preflight {
 }  // namespace
 
 PreflightReport RunPreflight(const Config& config, const PreflightOptions& options) {
+  if (config.engine == EngineKind::kMysql) return mysql::RunPreflight(config);
   return Preflight(config, options).Run();
 }
 

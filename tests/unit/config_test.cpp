@@ -441,7 +441,8 @@ const ErrorCase kErrorCases[] = {
     // Enumerations and shapes.
     {"BadProvider",
      "provider: mysql\n",
-     {"provider: expected \"rds\", \"postgres\" or \"cloudsql\", got \"mysql\""}},
+     {"provider: expected one of \"rds\", \"postgres\", \"self_managed\", \"cloudsql\"; got "
+      "\"mysql\""}},
     {"CloudSqlWithoutProject",
      "provider: cloudsql\nsrc: {instance_id: orders-pg13}\n",
      {"gcp.project: required with provider cloudsql"}},

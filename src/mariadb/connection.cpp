@@ -1,0 +1,142 @@
+#include "mariadb/connection.h"
+
+#include <errmsg.h>
+#include <fmt/format.h>
+#include <mysql.h>
+
+#include <mutex>
+
+#include "util/log.h"
+#include "util/parse.h"
+
+namespace dbr::mariadb {
+namespace {
+
+// The library's global state, set up once before any thread opens a connection.
+void InitLibraryOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
+}
+
+// Client errors where the server was not reached or went away: worth trying again later.
+bool IsTransient(unsigned int code) {
+  return code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR ||
+         code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST || code == CR_UNKNOWN_HOST;
+}
+
+const std::string kEmpty;
+
+}  // namespace
+
+std::string ConnParams::Describe() const {
+  return fmt::format("{} {}@{}:{}/{}", label, user, host, port, database);
+}
+
+const std::string& Rows::Get(int row, int col) const {
+  const auto& v = values_[row][col];
+  return v ? *v : kEmpty;
+}
+
+int Rows::Column(std::string_view name) const {
+  for (size_t i = 0; i < columns_.size(); ++i)
+    if (columns_[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+void Connection::Closer::operator()(st_mysql* handle) const {
+  mysql_close(handle);
+}
+
+Connection::~Connection() = default;
+
+Result<Connection> Connection::Open(const ConnParams& p) {
+  InitLibraryOnce();
+  Connection c;
+  c.params_ = p;
+  c.handle_.reset(mysql_init(nullptr));
+  if (!c.handle_) return Status::Error("out of memory connecting to " + p.Describe());
+  MYSQL* h = c.handle_.get();
+  const unsigned int timeout = static_cast<unsigned int>(p.connect_timeout_s);
+  const unsigned int tcp = MYSQL_PROTOCOL_TCP;
+  mysql_options(h, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(h, MYSQL_OPT_PROTOCOL, &tcp);
+  mysql_options(h, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (mysql_real_connect(h, p.host.c_str(), p.user.c_str(), p.password.c_str(),
+                         p.database.empty() ? nullptr : p.database.c_str(),
+                         static_cast<unsigned int>(p.port), nullptr, 0) == nullptr) {
+    const unsigned int code = mysql_errno(h);
+    std::string message = fmt::format("cannot connect to {}: {}", p.Describe(), mysql_error(h));
+    return IsTransient(code) ? Status::Unavailable(message) : Status::Error(message);
+  }
+  auto version = ParseServerVersion(mysql_get_server_info(h));
+  if (!version.ok()) return version.status().Wrap(p.Describe());
+  c.version_ = *version;
+  return c;
+}
+
+Status Connection::Failure(std::string_view what) const {
+  MYSQL* h = handle_.get();
+  const unsigned int code = mysql_errno(h);
+  std::string message = fmt::format("{}: {} (error {}, SQLSTATE {}) on {}", what, mysql_error(h),
+                                    code, mysql_sqlstate(h), params_.Describe());
+  return IsTransient(code) ? Status::Unavailable(message) : Status::Error(message);
+}
+
+Status Connection::Exec(std::string_view sql) {
+  auto rows = Query(sql);
+  return rows.ok() ? Status::Ok() : rows.status();
+}
+
+Result<Rows> Connection::Query(std::string_view sql) {
+  log::debug("{}: {}", params_.label, sql);
+  MYSQL* h = handle_.get();
+  if (mysql_real_query(h, sql.data(), sql.size()) != 0) return Failure(sql);
+  Rows rows;
+  // Every result of the statement is read (a CALL gives several), the first one kept.
+  bool first = true;
+  do {
+    MYSQL_RES* res = mysql_store_result(h);
+    if (res == nullptr) {
+      if (mysql_field_count(h) != 0) return Failure(sql);
+      continue;
+    }
+    std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> owned(res, &mysql_free_result);
+    if (!first) continue;
+    first = false;
+    const unsigned int n = mysql_num_fields(res);
+    MYSQL_FIELD* fields = mysql_fetch_fields(res);
+    for (unsigned int i = 0; i < n; ++i) rows.columns_.emplace_back(fields[i].name);
+    while (MYSQL_ROW row = mysql_fetch_row(res)) {
+      const unsigned long* lengths = mysql_fetch_lengths(res);
+      auto& out = rows.values_.emplace_back(n);
+      for (unsigned int i = 0; i < n; ++i)
+        if (row[i] != nullptr) out[i].emplace(row[i], lengths[i]);
+    }
+  } while (mysql_next_result(h) == 0);
+  if (mysql_errno(h) != 0) return Failure(sql);
+  return rows;
+}
+
+Result<std::string> Connection::QueryValue(std::string_view sql) {
+  DBR_ASSIGN_OR_RETURN(Rows rows, Query(sql));
+  if (rows.rows() == 0 || rows.cols() == 0)
+    return Status::Error(fmt::format("{}: no row on {}", sql, params_.Describe()));
+  return rows.Get(0, 0);
+}
+
+Result<int64_t> Connection::QueryInt(std::string_view sql) {
+  DBR_ASSIGN_OR_RETURN(std::string value, QueryValue(sql));
+  auto n = ParseInt(value);
+  if (!n) return Status::Error(fmt::format("{}: \"{}\" is not an integer", sql, value));
+  return *n;
+}
+
+std::string Connection::Literal(std::string_view value) const {
+  std::string out(value.size() * 2 + 1, '\0');
+  const unsigned long n = mysql_real_escape_string(handle_.get(), out.data(), value.data(),
+                                                   static_cast<unsigned long>(value.size()));
+  out.resize(n);
+  return "'" + out + "'";
+}
+
+}  // namespace dbr::mariadb

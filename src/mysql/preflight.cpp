@@ -1,0 +1,519 @@
+#include "mysql/preflight.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mariadb/connection.h"
+#include "mariadb/quote.h"
+#include "mysql/servers.h"
+#include "util/parse.h"
+#include "util/progress.h"
+#include "util/text.h"
+
+namespace dbr::mysql {
+namespace {
+
+using mariadb::Connection;
+using mariadb::Flavor;
+using mariadb::ServerVersion;
+
+// The oldest releases with what the relocation uses: MariaDB's snapshot position without a lock
+// (binlog_snapshot_file) and BINLOG MONITOR; MySQL 8's performance_schema.log_status.
+const ServerVersion kOldestMariaDb = {Flavor::kMariaDb, 10, 5, 0};
+const ServerVersion kOldestMySql = {Flavor::kMySql, 8, 0, 17};
+
+// A copy is planned at no faster than this when judging binary log retention.
+constexpr double kSlowCopyBytesPerSecond = 20.0 * 1024 * 1024;
+
+CheckResult Outcome(std::string name, CheckLevel level, std::string detail,
+                    std::vector<std::string> objects = {}, std::string hint = "") {
+  return {std::move(name), level, std::move(detail), std::move(objects), std::move(hint)};
+}
+
+std::string AsciiUpper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The server variables the checks read, by name; absent when the server has no such variable.
+using Variables = std::map<std::string, std::string>;
+
+Result<Variables> ReadVariables(Connection& c) {
+  DBR_ASSIGN_OR_RETURN(
+      mariadb::Rows rows,
+      c.Query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', "
+              "'binlog_row_image', 'server_id', 'gtid_mode', 'gtid_domain_id', "
+              "'gtid_binlog_pos', 'expire_logs_days', 'binlog_expire_logs_seconds', "
+              "'lower_case_table_names', 'read_only')"));
+  Variables vars;
+  for (int i = 0; i < rows.rows(); ++i) vars[rows.Get(i, 0)] = rows.Get(i, 1);
+  return vars;
+}
+
+std::string Get(const Variables& vars, const std::string& name) {
+  auto it = vars.find(name);
+  return it == vars.end() ? "" : it->second;
+}
+
+// One privilege the relocation needs of a side: granted on *.* or on the database, under the
+// flavour's name or one of the names that imply it (SUPER, MariaDB's older names).
+struct Need {
+  const char* why;
+  const char* mariadb;  // nullptr: not needed on MariaDB
+  const char* mysql;    // nullptr: not needed on MySQL
+  std::vector<const char*> also;
+  bool on_database = false;  // enough on the relocated database (else *.* only)
+  bool grantable = false;    // WITH GRANT OPTION: handed on to the replication user
+};
+
+const std::vector<Need> kSourceNeeds = {
+    {"read the binary log position",
+     "BINLOG MONITOR",
+     "REPLICATION CLIENT",
+     {"SUPER", "REPLICATION CLIENT"}},
+    {"make the replication user", "CREATE USER", "CREATE USER", {}},
+    {"give the replication user REPLICATION SLAVE",
+     "REPLICATION SLAVE",
+     "REPLICATION SLAVE",
+     {},
+     false,
+     true},
+    {"read the rows", "SELECT", "SELECT", {}, true},
+    {"read views' definitions", "SHOW VIEW", "SHOW VIEW", {}, true},
+    {"read triggers", "TRIGGER", "TRIGGER", {}, true},
+    {"read events", "EVENT", "EVENT", {}, true},
+    {"take the snapshot's position under a brief lock", nullptr, "RELOAD", {"BACKUP_ADMIN"}},
+    {"create the db_relocate database (heartbeat)", "CREATE", "CREATE", {}},
+    {"set read_only at a switch", "READ_ONLY ADMIN", "SYSTEM_VARIABLES_ADMIN", {"SUPER"}},
+    {"end the application's sessions at a switch",
+     "CONNECTION ADMIN",
+     "CONNECTION_ADMIN",
+     {"SUPER"}},
+};
+
+const std::vector<Need> kDestinationNeeds = {
+    {"create the database", "CREATE", "CREATE", {}, true},
+    {"load the rows", "INSERT", "INSERT", {}, true},
+    {"compare the rows", "SELECT", "SELECT", {}, true},
+    {"build indexes", "INDEX", "INDEX", {}, true},
+    {"add constraints after the load", "ALTER", "ALTER", {}, true},
+    {"create views", "CREATE VIEW", "CREATE VIEW", {}, true},
+    {"create routines", "CREATE ROUTINE", "CREATE ROUTINE", {}, true},
+    {"create triggers", "TRIGGER", "TRIGGER", {}, true},
+    {"create events", "EVENT", "EVENT", {}, true},
+    {"give objects their definers", "SET USER", "SET_USER_ID", {"SUPER", "SET_ANY_DEFINER"}},
+    {"configure replication", "REPLICATION SLAVE ADMIN", "REPLICATION_SLAVE_ADMIN", {"SUPER"}},
+    {"set read_only at a switch", "READ_ONLY ADMIN", "SYSTEM_VARIABLES_ADMIN", {"SUPER"}},
+    {"end the application's sessions at a switch",
+     "CONNECTION ADMIN",
+     "CONNECTION_ADMIN",
+     {"SUPER"}},
+};
+
+// The grants of the connected user: on *.* and on `database`, and which of them it may hand on.
+struct Grants {
+  std::string user;  // 'ops'@'%'
+  std::set<std::string> global, on_database, grantable;
+
+  bool Has(const Need& need, Flavor flavor) const {
+    const char* name = flavor == Flavor::kMariaDb ? need.mariadb : need.mysql;
+    if (name == nullptr) return true;
+    std::vector<std::string> names = {name};
+    for (const char* n : need.also) names.emplace_back(n);
+    for (const auto& n : names) {
+      if (need.grantable ? grantable.count(n) > 0 : global.count(n) > 0) return true;
+      if (need.on_database && on_database.count(n)) return true;
+    }
+    return false;
+  }
+};
+
+Result<Grants> ReadGrants(Connection& c, const std::string& database) {
+  Grants g;
+  DBR_ASSIGN_OR_RETURN(std::string current, c.QueryValue("SELECT CURRENT_USER()"));
+  const size_t at = current.rfind('@');
+  g.user = at == std::string::npos
+               ? c.Literal(current)
+               : c.Literal(current.substr(0, at)) + "@" + c.Literal(current.substr(at + 1));
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows global,
+                       c.Query("SELECT PRIVILEGE_TYPE, IS_GRANTABLE FROM "
+                               "information_schema.USER_PRIVILEGES WHERE GRANTEE = " +
+                               c.Literal(g.user)));
+  for (int i = 0; i < global.rows(); ++i) {
+    g.global.insert(global.Get(i, 0));
+    if (global.Get(i, 1) == "YES") g.grantable.insert(global.Get(i, 0));
+  }
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows db,
+                       c.Query("SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES "
+                               "WHERE GRANTEE = " +
+                               c.Literal(g.user) + " AND TABLE_SCHEMA = " + c.Literal(database)));
+  for (int i = 0; i < db.rows(); ++i) g.on_database.insert(db.Get(i, 0));
+  return g;
+}
+
+// One check of the relocation's needs on a side, with the GRANTs that would meet them.
+CheckResult CheckGrants(Connection& c, const std::string& side, const std::string& database,
+                        const std::vector<Need>& needs) {
+  const std::string name = side + " privileges";
+  auto grants = ReadGrants(c, database);
+  if (!grants.ok()) return Outcome(name, CheckLevel::kFail, grants.message());
+  const Flavor flavor = c.version().flavor;
+  std::vector<std::string> missing, global, on_database, grantable;
+  for (const Need& need : needs) {
+    if (grants->Has(need, flavor)) continue;
+    const std::string privilege = flavor == Flavor::kMariaDb ? need.mariadb : need.mysql;
+    missing.push_back(fmt::format("{} (to {})", privilege, need.why));
+    (need.grantable ? grantable : need.on_database ? on_database : global).push_back(privilege);
+  }
+  if (missing.empty())
+    return Outcome(name, CheckLevel::kPass,
+                   fmt::format("{} has every privilege the relocation uses", grants->user));
+  std::vector<std::string> statements;
+  if (!global.empty())
+    statements.push_back(fmt::format("GRANT {} ON *.* TO {};", Join(global, ", "), grants->user));
+  if (!on_database.empty())
+    statements.push_back(fmt::format("GRANT {} ON {}.* TO {};", Join(on_database, ", "),
+                                     mariadb::QuoteIdent(database), grants->user));
+  if (!grantable.empty())
+    statements.push_back(fmt::format("GRANT {} ON *.* TO {} WITH GRANT OPTION;",
+                                     Join(grantable, ", "), grants->user));
+  return Outcome(name, CheckLevel::kFail,
+                 fmt::format("{} lacks {} of the privileges the relocation uses (granted through a "
+                             "role they are not seen: grant them to the user itself)",
+                             grants->user, missing.size()),
+                 missing, "on the " + side + ": " + Join(statements, " "));
+}
+
+class Preflight {
+ public:
+  explicit Preflight(const Config& config) : config_(config) {}
+
+  PreflightReport Run() {
+    auto src = Connect(SourceParams(config_), "source connection");
+    auto dst = Connect(DestinationParams(config_), "destination connection");
+    if (!src || !dst) return std::move(report_);
+    auto src_vars = ReadVariables(*src);
+    auto dst_vars = ReadVariables(*dst);
+    if (!src_vars.ok() || !dst_vars.ok()) {
+      Add(Outcome("server settings", CheckLevel::kFail,
+                  src_vars.ok() ? dst_vars.message() : src_vars.message()));
+      return std::move(report_);
+    }
+    Add(CompareVersions(src->version(), dst->version()));
+    CheckBinaryLog(*src_vars, *dst_vars);
+    CheckServerIds(*src_vars, *dst_vars);
+    CheckGtid(*src, *src_vars);
+    CheckNameCase(*src_vars, *dst_vars);
+    const bool source_database = CheckSourceDatabase(*src);
+    Add(CheckGrants(*src, "source", config_.src.name, kSourceNeeds));
+    Add(CheckGrants(*dst, "destination", config_.dst.name, kDestinationNeeds));
+    if (source_database) {
+      CheckRetention(*src, *src_vars);
+      CheckPrimaryKeys(*src);
+      CheckStorageEngines(*src);
+      CheckSchemaObjects(*src);
+      CheckDefiners(*src, *dst);
+    }
+    CheckDestinationDatabase(*dst);
+    return std::move(report_);
+  }
+
+ private:
+  void Add(CheckResult result) { report_.checks.push_back(std::move(result)); }
+
+  std::optional<Connection> Connect(const mariadb::ConnParams& params, const std::string& name) {
+    auto conn = Connection::Open(params);
+    if (conn.ok()) return std::move(*conn);
+    Add(Outcome(name, CheckLevel::kFail, conn.message(), {},
+                "check host, port, user and password in the config, and that the server "
+                "accepts TCP connections from this machine"));
+    return std::nullopt;
+  }
+
+  // The source writes every change in full rows to its binary log, and so does the destination
+  // (a rollback's way back reads it).
+  void CheckBinaryLog(const Variables& src, const Variables& dst) {
+    struct Setting {
+      const char* variable;
+      const char* wanted;
+      const char* purpose;
+    };
+    const Setting kSettings[] = {
+        {"log_bin", "ON", "replication reads the binary log"},
+        {"binlog_format", "ROW", "replication applies row changes, not statements"},
+        {"binlog_row_image", "FULL", "verify and the way back need whole rows"},
+    };
+    std::vector<std::string> wrong;
+    for (const auto& s : kSettings) {
+      for (const auto& [side, vars] : {std::pair{"source", &src}, std::pair{"destination", &dst}}) {
+        const std::string value = Get(*vars, s.variable);
+        if (AsciiUpper(value) != s.wanted)
+          wrong.push_back(fmt::format("{} {} = {} (must be {}: {})", side, s.variable,
+                                      value.empty() ? "unset" : value, s.wanted, s.purpose));
+      }
+    }
+    if (wrong.empty())
+      return Add(Outcome("binary log", CheckLevel::kPass,
+                         "log_bin ON, binlog_format ROW, binlog_row_image FULL on both sides"));
+    Add(Outcome("binary log", CheckLevel::kFail,
+                "the binary log is not set up for row-based replication", wrong,
+                "in the server's option file: log_bin, binlog_format=ROW, binlog_row_image=FULL "
+                "(log_bin needs a restart; the destination's is read by the way back after a "
+                "cut-over)"));
+  }
+
+  void CheckServerIds(const Variables& src, const Variables& dst) {
+    const std::string a = Get(src, "server_id"), b = Get(dst, "server_id");
+    if (a == "0" || b == "0" || a == b)
+      return Add(Outcome("server_id", CheckLevel::kFail,
+                         fmt::format("source server_id {}, destination {}: replication needs two "
+                                     "distinct, non-zero ids",
+                                     a, b),
+                         {}, "set server_id in each server's option file"));
+    Add(Outcome("server_id", CheckLevel::kPass, fmt::format("source {}, destination {}", a, b)));
+  }
+
+  // Noted only: the position is a binary log file and offset either way; a GTID helps a human.
+  void CheckGtid(Connection& src, const Variables& vars) {
+    if (src.version().flavor == Flavor::kMariaDb) {
+      const std::string pos = Get(vars, "gtid_binlog_pos");
+      return Add(
+          Outcome("GTID", CheckLevel::kPass,
+                  fmt::format("MariaDB GTID domain {}, binary log at {}",
+                              Get(vars, "gtid_domain_id"), pos.empty() ? "(none yet)" : pos)));
+    }
+    Add(Outcome("GTID", CheckLevel::kPass, "gtid_mode " + Get(vars, "gtid_mode")));
+  }
+
+  // Table names that fold differently on the two sides would make two tables one.
+  void CheckNameCase(const Variables& src, const Variables& dst) {
+    const std::string a = Get(src, "lower_case_table_names"),
+                      b = Get(dst, "lower_case_table_names");
+    if (a == b)
+      return Add(Outcome("table name case", CheckLevel::kPass, "lower_case_table_names " + a));
+    Add(Outcome(
+        "table name case", CheckLevel::kFail,
+        fmt::format("lower_case_table_names is {} on the source and {} on the destination", a, b),
+        {}, "start the destination with the source's lower_case_table_names"));
+  }
+
+  bool CheckSourceDatabase(Connection& src) {
+    auto n = src.QueryInt("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
+                          src.Literal(config_.src.name));
+    if (!n.ok()) return Add(Outcome("source database", CheckLevel::kFail, n.message())), false;
+    if (*n == 0) {
+      CheckResult r = Outcome("source database", CheckLevel::kFail,
+                              "the source has no database " + mariadb::QuoteIdent(config_.src.name),
+                              {config_.src.name}, "set src.name to the database to relocate");
+      r.bad_config = true;
+      return Add(std::move(r)), false;
+    }
+    Add(Outcome("source database", CheckLevel::kPass,
+                mariadb::QuoteIdent(config_.src.name) + " is there"));
+    return true;
+  }
+
+  void CheckRetention(Connection& src, const Variables& vars) {
+    auto bytes = src.QueryInt(
+        "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = " +
+        src.Literal(config_.src.name));
+    if (!bytes.ok())
+      return Add(Outcome("binary log retention", CheckLevel::kFail, bytes.message()));
+    // MariaDB before 10.6 and its expire_logs_days; both read the same variable since.
+    int64_t seconds = ParseInt(Get(vars, "binlog_expire_logs_seconds")).value_or(-1);
+    if (seconds < 0)
+      seconds =
+          static_cast<int64_t>(ParseDouble(Get(vars, "expire_logs_days")).value_or(0) * 86400);
+    Add(CompareRetention(seconds, *bytes));
+  }
+
+  // Rows are copied, compared and matched by their primary key.
+  void CheckPrimaryKeys(Connection& src) {
+    auto rows = src.Query(
+        "SELECT t.TABLE_NAME FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = " +
+        src.Literal(config_.src.name) +
+        " AND t.TABLE_TYPE = 'BASE TABLE' AND NOT EXISTS (SELECT 1 FROM "
+        "information_schema.TABLE_CONSTRAINTS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND "
+        "c.TABLE_NAME = t.TABLE_NAME AND c.CONSTRAINT_TYPE = 'PRIMARY KEY') ORDER BY 1");
+    if (!rows.ok()) return Add(Outcome("primary keys", CheckLevel::kFail, rows.message()));
+    if (rows->rows() == 0)
+      return Add(Outcome("primary keys", CheckLevel::kPass, "every table has a primary key"));
+    std::vector<std::string> tables;
+    for (int i = 0; i < rows->rows(); ++i) tables.push_back(rows->Get(i, 0));
+    CheckResult r = Outcome(
+        "primary keys", CheckLevel::kFail,
+        fmt::format("{} tables have no primary key: they are copied in one piece, and verify can "
+                    "only compare them whole (with force: true they move anyway)",
+                    tables.size()),
+        tables, "add a primary key to each (ALTER TABLE ... ADD PRIMARY KEY (...))");
+    r.overridable = true;
+    Add(std::move(r));
+  }
+
+  // Only a transactional engine's tables are read under the snapshot.
+  void CheckStorageEngines(Connection& src) {
+    auto rows = src.Query(
+        "SELECT CONCAT(TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES WHERE "
+        "TABLE_SCHEMA = " +
+        src.Literal(config_.src.name) +
+        " AND TABLE_TYPE = 'BASE TABLE' AND ENGINE <> 'InnoDB' ORDER BY 1");
+    if (!rows.ok()) return Add(Outcome("storage engines", CheckLevel::kFail, rows.message()));
+    if (rows->rows() == 0)
+      return Add(Outcome("storage engines", CheckLevel::kPass, "every table is InnoDB"));
+    std::vector<std::string> tables;
+    for (int i = 0; i < rows->rows(); ++i) tables.push_back(rows->Get(i, 0));
+    Add(Outcome(
+        "storage engines", CheckLevel::kWarn,
+        fmt::format("{} tables are not InnoDB: not transactional, so the snapshot cannot be "
+                    "consistent for them; writes to them during the copy may be lost or "
+                    "doubled",
+                    tables.size()),
+        tables, "ALTER TABLE ... ENGINE=InnoDB, or keep them unwritten during the copy"));
+  }
+
+  // Views, routines, triggers and events move with the schema (triggers after the rows).
+  void CheckSchemaObjects(Connection& src) {
+    const std::string db = src.Literal(config_.src.name);
+    auto counts = src.Query(
+        "SELECT (SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = " + db +
+        "), (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = " + db +
+        "), (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = " + db +
+        "), (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = " + db + ")");
+    if (!counts.ok()) return Add(Outcome("schema objects", CheckLevel::kFail, counts.message()));
+    Add(Outcome(
+        "schema objects", CheckLevel::kPass,
+        fmt::format("{} views, {} routines, {} triggers, {} events move with the tables",
+                    counts->Get(0, 0), counts->Get(0, 1), counts->Get(0, 2), counts->Get(0, 3))));
+  }
+
+  // A view, routine, trigger or event runs as its definer: that account must exist on the
+  // destination, or the object fails there when used.
+  void CheckDefiners(Connection& src, Connection& dst) {
+    const std::string db = src.Literal(config_.src.name);
+    auto rows = src.Query(
+        "SELECT DISTINCT DEFINER FROM (SELECT DEFINER FROM information_schema.VIEWS WHERE "
+        "TABLE_SCHEMA = " +
+        db + " UNION SELECT DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = " + db +
+        " UNION SELECT DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = " + db +
+        " UNION SELECT DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = " + db +
+        ") d ORDER BY 1");
+    if (!rows.ok()) return Add(Outcome("definers", CheckLevel::kFail, rows.message()));
+    if (rows->rows() == 0)
+      return Add(Outcome("definers", CheckLevel::kPass, "no view, routine, trigger or event"));
+    std::vector<std::string> missing, unknown;
+    for (int i = 0; i < rows->rows(); ++i) {
+      const std::string definer = rows->Get(i, 0);
+      const size_t at = definer.rfind('@');
+      if (at == std::string::npos) continue;
+      auto n = dst.QueryInt(
+          "SELECT COUNT(*) FROM mysql.user WHERE User = " + dst.Literal(definer.substr(0, at)) +
+          " AND Host = " + dst.Literal(definer.substr(at + 1)));
+      if (!n.ok())
+        unknown.push_back(definer);
+      else if (*n == 0)
+        missing.push_back(definer);
+    }
+    if (!missing.empty())
+      return Add(Outcome("definers", CheckLevel::kWarn,
+                         fmt::format("{} accounts define views, routines, triggers or events and "
+                                     "do not exist on the destination: those objects would fail "
+                                     "there when used",
+                                     missing.size()),
+                         missing, "create these accounts on the destination, with their grants"));
+    if (!unknown.empty())
+      return Add(Outcome("definers", CheckLevel::kWarn,
+                         "the destination's accounts cannot be read (no SELECT on mysql.user): "
+                         "make sure these definers exist there",
+                         unknown));
+    Add(Outcome("definers", CheckLevel::kPass,
+                fmt::format("the {} definers exist on the destination", rows->rows())));
+  }
+
+  void CheckDestinationDatabase(Connection& dst) {
+    auto tables =
+        dst.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+                  dst.Literal(config_.dst.name) + " ORDER BY 1");
+    if (!tables.ok())
+      return Add(Outcome("destination is empty", CheckLevel::kFail, tables.message()));
+    if (tables->rows() == 0)
+      return Add(Outcome("destination is empty", CheckLevel::kPass,
+                         mariadb::QuoteIdent(config_.dst.name) + " is absent or empty there"));
+    std::vector<std::string> names;
+    for (int i = 0; i < tables->rows(); ++i) names.push_back(tables->Get(i, 0));
+    Add(Outcome("destination is empty", CheckLevel::kFail,
+                fmt::format("{} tables already exist in {} on the destination; db_relocate never "
+                            "overwrites them",
+                            names.size(), mariadb::QuoteIdent(config_.dst.name)),
+                names,
+                "relocate into an absent or empty database (dst.name), or drop these tables"));
+  }
+
+  const Config& config_;
+  PreflightReport report_;
+};
+
+}  // namespace
+
+CheckResult CompareVersions(const ServerVersion& src, const ServerVersion& dst) {
+  const char* name = "versions";
+  const std::string both = fmt::format("source {}, destination {}", src.Display(), dst.Display());
+  if (src.flavor != dst.flavor)
+    return Outcome(name, CheckLevel::kFail,
+                   both +
+                       ": relocating between MySQL and MariaDB is not supported (their binary "
+                       "logs and GTIDs differ)");
+  const ServerVersion& oldest = src.flavor == Flavor::kMariaDb ? kOldestMariaDb : kOldestMySql;
+  std::vector<std::string> old;
+  if (src < oldest) old.push_back("source " + src.Display());
+  if (dst < oldest) old.push_back("destination " + dst.Display());
+  if (!old.empty())
+    return Outcome(name, CheckLevel::kFail,
+                   fmt::format("{}: older than {}, the oldest release db_relocate supports", both,
+                               oldest.Display()),
+                   old);
+  if (dst < src)
+    return Outcome(name, CheckLevel::kFail,
+                   both +
+                       ": the destination is older than the source; replication goes from an "
+                       "older server to a newer one only",
+                   {}, "relocate to a server of the source's release or newer");
+  if (dst.major != src.major || dst.minor != src.minor)
+    return Outcome(name, CheckLevel::kWarn,
+                   both +
+                       ": after a cut-over the way back (rollback) replicates from the newer "
+                       "server to the older one, which " +
+                       std::string(NameOf(src.flavor)) +
+                       " does not promise to support: rehearse the rollback before relying on it");
+  return Outcome(name, CheckLevel::kPass, both);
+}
+
+CheckResult CompareRetention(int64_t retention_seconds, int64_t bytes) {
+  const char* name = "binary log retention";
+  const double copy_seconds = static_cast<double>(bytes) / kSlowCopyBytesPerSecond;
+  // Room for the copy twice over, and an hour for catch-up and the switch.
+  const double needed = 2 * copy_seconds + 3600;
+  if (retention_seconds == 0)
+    return Outcome(name, CheckLevel::kPass, "binary logs are not purged by age");
+  const std::string what =
+      fmt::format("binary logs are kept {} and the database is {}",
+                  HumanDuration(retention_seconds), HumanBytes(static_cast<double>(bytes)));
+  if (retention_seconds < needed)
+    return Outcome(name, CheckLevel::kFail,
+                   what + fmt::format(": a copy at {}/s and the catch-up need about {}",
+                                      HumanBytes(kSlowCopyBytesPerSecond), HumanDuration(needed)),
+                   {}, "raise binlog_expire_logs_seconds on the source for the relocation");
+  return Outcome(name, CheckLevel::kPass, what);
+}
+
+PreflightReport RunPreflight(const Config& config) {
+  return Preflight(config).Run();
+}
+
+}  // namespace dbr::mysql
