@@ -53,7 +53,7 @@ const ListShape kPatternList = {.single_ok = true, .expected = "a pattern or a l
 // clang-format off
 const std::vector<FieldSpec> kFields = {
   {"engine", Text<&Config::engine>(), {}, "postgres: PostgreSQL; mysql: MySQL or MariaDB (this version checks a pair, `check`; the other commands follow)"},
-  {"provider", Text<&Config::provider>({.quote_choices = true}), {}, "rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres or self_managed (the same): servers you run (dst.host required)"},
+  {"provider", Text<&Config::provider>({.quote_choices = true}), "rds (self_managed with engine mysql)", "rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres or self_managed (the same): servers you run (dst.host required)"},
   {"force", Bool<&Config::force>(), {}, "Let overridable pre-flight FAILs through (REPLICA IDENTITY FULL, ...)"},
   {"log_level", Text<&Config::log_level>({.choices = {"debug", "info", "warn", "error", "fatal"}}), {}, "Log detail; --log-level overrides it"},
 
@@ -200,7 +200,7 @@ void HAProxyNeedsTheFence(const Config& config, const FieldReader& file, Problem
 
 void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& file,
                                        Problems& problems) {
-  if (config.provider != Provider::kPostgres) return;
+  if (config.provider != Provider::kPostgres && config.engine != EngineKind::kMysql) return;
   if (!file.Has("dst.host") || config.dst.host.empty()) {
     problems.Add("", "provider \"postgres\" needs a destination: set dst.host");
   } else if (problems.empty() && config.src.Address() == config.dst.Address() &&
@@ -243,13 +243,10 @@ void MysqlFields(const Config& config, const FieldReader& file, Problems& proble
     if (file.Has(key))
       problems.Add(file.MarkOf(key), key,
                    std::string("is refused with engine: mysql (") + why + ")");
-  if (config.provider != Provider::kPostgres)
+  if (file.Has("provider") && config.provider != Provider::kPostgres)
     problems.Add(file.MarkOf("provider"), "provider",
-                 file.Has("provider")
-                     ? "must be self_managed with engine: mysql (RDS and Cloud SQL for MySQL are "
-                       "not supported yet)"
-                     : "set provider: self_managed with engine: mysql (the default, rds, is "
-                       "PostgreSQL's only)");
+                 "must be self_managed with engine: mysql (RDS and Cloud SQL for MySQL are not "
+                 "supported yet)");
   if (!file.Has("src.name"))
     problems.Add(file.MarkOf("src"), "src.name",
                  "required with engine: mysql: the database to relocate");
@@ -300,10 +297,12 @@ void DefaultMethod(Config& config, const FieldReader& file) {
   }
 }
 
-// MySQL's port, where the file names none.
-void DefaultMysqlPorts(Config& config, const FieldReader& file) {
+// engine mysql: servers the user runs (provider rds is PostgreSQL's), on MySQL's port, where
+// the file says nothing else.
+void DefaultMysqlSettings(Config& config, const FieldReader& file) {
   if (config.engine != EngineKind::kMysql) return;
   constexpr int kMysqlPort = 3306;
+  config.provider = Provider::kPostgres;
   if (!file.Has("src.port")) config.src.port = kMysqlPort;
   if (!file.Has("dst.port")) config.dst.port = config.src.port;
 }
@@ -354,7 +353,7 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
 
 void DeriveDefaults(Config& config, const FieldReader& file, const fs::path& base) {
   DefaultMethod(config, file);
-  DefaultMysqlPorts(config, file);
+  DefaultMysqlSettings(config, file);
   DefaultStateDir(config, base);
   DefaultProxySettings(config, base);
 }

@@ -64,7 +64,7 @@ class MysqlCheckTest : public ::testing::Test {
   fs::path Config(const std::string& name, TestMariaDb& src, TestMariaDb& dst,
                   const std::string& extra = "", const std::string& user = "ops",
                   const std::string& password = "secret") {
-    return WriteConfig("engine: mysql\nprovider: self_managed\n" + extra +
+    return WriteConfig("engine: mysql\n" + extra +
                        "src:\n  host: 127.0.0.1\n  port: " + std::to_string(src.port()) +
                        "\n  name: " + name + "\n  user: " + user + "\n  password: \"" + password +
                        "\"\ndst:\n  host: 127.0.0.1\n  port: " + std::to_string(dst.port()) +
@@ -248,11 +248,11 @@ TEST_F(MysqlCheckTest, PostgresOnlySettingsAreRefused) {
     std::string yaml, field;
   };
   const Case cases[] = {
-      {"provider: self_managed\n" + base + "", ""},  // the control: accepted
+      {base, ""},  // the control: accepted (provider self_managed by default)
       {"provider: self_managed\nengine: mysql\nsrc: {host: 127.0.0.1, name: shop, schema: "
        "public}\ndst: {host: 127.0.0.2}\n",
        "src.schema"},
-      {base, "provider"},
+      {"provider: rds\n" + base, "provider"},
       {"provider: self_managed\nengine: mysql\nsrc: {host: 127.0.0.1}\ndst: {host: 127.0.0.2}\n",
        "src.name"},
       {"provider: postgres\napply_workers: 2\n" + base, "apply_workers"},
@@ -268,8 +268,7 @@ TEST_F(MysqlCheckTest, PostgresOnlySettingsAreRefused) {
     EXPECT_NE(r.err.find(c.field), std::string::npos) << c.yaml << r.err;
   }
   // The commands not built for engine mysql yet say so.
-  CommandResult run =
-      RunDbRelocate({"run", "--config", WriteConfig("provider: self_managed\n" + base).string()});
+  CommandResult run = RunDbRelocate({"run", "--config", WriteConfig(base).string()});
   EXPECT_EQ(run.exit_code, 2) << run.err;
   EXPECT_NE(run.err.find("not built for engine: mysql"), std::string::npos) << run.err;
 }

@@ -83,12 +83,11 @@ TEST(MysqlQuote, BackQuotesEveryIdentifier) {
 }
 
 TEST(MysqlConfig, EngineMysqlTakesMysqlsPortAndRefusesPostgresOnlyKeys) {
-  auto c = ParseConfig(
-      "engine: mysql\nprovider: self_managed\nsrc: {host: a, name: shop}\ndst: {host: b}\n",
-      "/etc/dbr/c.yaml");
+  auto c =
+      ParseConfig("engine: mysql\nsrc: {host: a, name: shop}\ndst: {host: b}\n", "/etc/dbr/c.yaml");
   ASSERT_TRUE(c.ok()) << c.message();
   EXPECT_EQ(c->engine, EngineKind::kMysql);
-  EXPECT_EQ(c->provider, Provider::kPostgres);  // self_managed is postgres's other name
+  EXPECT_EQ(c->provider, Provider::kPostgres);  // self_managed (postgres's other name)
   EXPECT_EQ(c->src.port, 3306);
   EXPECT_EQ(c->dst.port, 3306);
   EXPECT_EQ(c->dst.name, "shop");
@@ -100,6 +99,9 @@ TEST(MysqlConfig, EngineMysqlTakesMysqlsPortAndRefusesPostgresOnlyKeys) {
   ASSERT_TRUE(ports.ok()) << ports.message();
   EXPECT_EQ(ports->dst.port, 3307);
 
+  auto self_managed = ParseConfig("provider: self_managed\ndst: {host: b}\n", "/etc/dbr/c.yaml");
+  ASSERT_TRUE(self_managed.ok()) << self_managed.message();
+  EXPECT_EQ(self_managed->provider, Provider::kPostgres);
   auto pg = ParseConfig("provider: postgres\ndst: {host: b}\n", "/etc/dbr/c.yaml");
   ASSERT_TRUE(pg.ok()) << pg.message();
   EXPECT_EQ(pg->engine, EngineKind::kPostgres);
@@ -112,6 +114,11 @@ TEST(MysqlConfig, EngineMysqlTakesMysqlsPortAndRefusesPostgresOnlyKeys) {
   ASSERT_FALSE(schema.ok());
   EXPECT_NE(schema.message().find("src.schema"), std::string::npos) << schema.message();
   EXPECT_NE(schema.message().find("ddl"), std::string::npos) << schema.message();
+
+  auto no_destination = ParseConfig("engine: mysql\nsrc: {name: shop}\n", "/etc/dbr/c.yaml");
+  ASSERT_FALSE(no_destination.ok());
+  EXPECT_NE(no_destination.message().find("dst.host"), std::string::npos)
+      << no_destination.message();
 
   auto engine = ParseConfig("engine: oracle\n", "/etc/dbr/c.yaml");
   ASSERT_FALSE(engine.ok());
