@@ -73,7 +73,7 @@ const std::vector<FieldSpec> kFields = {
   {"src.password", Password<&Config::src, &ServerConfig::password>(), {}, "Password of src.user; prefer ${ENV_VAR}"},
   {"src.schema", List<&Config::src, &ServerConfig::schemas>(kSchemaList), {}, "Schema(s) to relocate: a name or a list of names; glob patterns (app_*) allowed"},
   {"src.name", Text<&Config::src, &ServerConfig::name>({.non_empty = true}), {}, "Database name"},
-  {"src.port", Int<&Config::src, &ServerConfig::port>(1, 65535), {}, "Server port"},
+  {"src.port", Int<&Config::src, &ServerConfig::port>(1, 65535), "5432 (3306 with engine mysql)", "Server port"},
   {"src.host", Text<&Config::src, &ServerConfig::host>(), {}, "Server host name or address"},
   {"src.instance_id", Text<&Config::src, &ServerConfig::instance_id>(), {}, "RDS DB instance identifier or Cloud SQL instance name; required with provider rds and cloudsql"},
   {"src.sslmode", Text<&Config::src, &ServerConfig::sslmode>({.choices = kSslModes}), {}, "libpq's sslmode, for db_relocate, pg_dump and the subscription"},

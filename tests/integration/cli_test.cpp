@@ -109,10 +109,15 @@ TEST_F(CliTest, HelpConfigListsEveryKeyOfTheSchemaWithTypeDefaultAndDoc) {
     EXPECT_TRUE(Contains(r.out, "\n" + std::string(field.key) + " (")) << field.key << "\n"
                                                                        << Dump(r);
   }
-  EXPECT_TRUE(Contains(r.out, "\nsrc.port (integer 1-65535, default 5432)\n    Server port\n"))
+  EXPECT_TRUE(Contains(r.out,
+                       "\nsrc.port (integer 1-65535, default 5432 (3306 with engine mysql))\n    "
+                       "Server port\n"))
       << Dump(r);
   EXPECT_TRUE(Contains(r.out, "\ndst.port (integer 1-65535, default src.port)\n")) << Dump(r);
-  EXPECT_TRUE(Contains(r.out, "\nprovider (rds|postgres|cloudsql, default rds)\n")) << Dump(r);
+  EXPECT_TRUE(Contains(r.out,
+                       "\nprovider (rds|postgres|self_managed|cloudsql, default rds "
+                       "(self_managed with engine mysql))\n"))
+      << Dump(r);
 
   // Each command's --help, and the top one, say where to find them.
   for (const std::vector<std::string>& args :
