@@ -26,6 +26,33 @@ bool IsTransient(unsigned int code) {
 
 const std::string kEmpty;
 
+// A statement as messages and logs show it: a multi-row INSERT is cut after its start.
+std::string Shown(std::string_view sql) {
+  constexpr size_t kShown = 300;
+  if (sql.size() <= kShown) return std::string(sql);
+  return fmt::format("{}... ({} bytes)", sql.substr(0, kShown), sql.size());
+}
+
+// BLOB, BINARY, VARBINARY, BIT and geometry values: bytes, not text.
+bool IsBinaryColumn(const MYSQL_FIELD& f) {
+  constexpr unsigned int kBinaryCharset = 63;
+  switch (f.type) {
+    case MYSQL_TYPE_BIT:
+    case MYSQL_TYPE_GEOMETRY:
+      return true;
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VARCHAR:
+      return f.charsetnr == kBinaryCharset;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 std::string ConnParams::Describe() const {
@@ -77,8 +104,8 @@ Result<Connection> Connection::Open(const ConnParams& p) {
 Status Connection::Failure(std::string_view what) const {
   MYSQL* h = handle_.get();
   const unsigned int code = mysql_errno(h);
-  std::string message = fmt::format("{}: {} (error {}, SQLSTATE {}) on {}", what, mysql_error(h),
-                                    code, mysql_sqlstate(h), params_.Describe());
+  std::string message = fmt::format("{}: {} (error {}, SQLSTATE {}) on {}", Shown(what),
+                                    mysql_error(h), code, mysql_sqlstate(h), params_.Describe());
   return IsTransient(code) ? Status::Unavailable(message) : Status::Error(message);
 }
 
@@ -88,7 +115,7 @@ Status Connection::Exec(std::string_view sql) {
 }
 
 Result<Rows> Connection::Query(std::string_view sql) {
-  log::debug("{}: {}", params_.label, sql);
+  log::debug("{}: {}", params_.label, Shown(sql));
   MYSQL* h = handle_.get();
   if (mysql_real_query(h, sql.data(), sql.size()) != 0) return Failure(sql);
   Rows rows;
@@ -115,6 +142,55 @@ Result<Rows> Connection::Query(std::string_view sql) {
   } while (mysql_next_result(h) == 0);
   if (mysql_errno(h) != 0) return Failure(sql);
   return rows;
+}
+
+Status Connection::ExecSensitive(std::string_view sql) {
+  MYSQL* h = handle_.get();
+  if (mysql_real_query(h, sql.data(), sql.size()) != 0)
+    return Failure("a statement holding a secret");
+  if (MYSQL_RES* res = mysql_store_result(h)) mysql_free_result(res);
+  return Status::Ok();
+}
+
+Status Connection::Stream(std::string_view sql, const RowFn& fn) {
+  log::debug("{}: {}", params_.label, Shown(sql));
+  MYSQL* h = handle_.get();
+  if (mysql_real_query(h, sql.data(), sql.size()) != 0) return Failure(sql);
+  MYSQL_RES* res = mysql_use_result(h);
+  if (res == nullptr) return mysql_field_count(h) == 0 ? Status::Ok() : Failure(sql);
+  std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> owned(res, &mysql_free_result);
+  const unsigned int n = mysql_num_fields(res);
+  MYSQL_FIELD* fields = mysql_fetch_fields(res);
+  std::vector<Column> columns(n);
+  for (unsigned int i = 0; i < n; ++i) columns[i] = {fields[i].name, IsBinaryColumn(fields[i])};
+  std::vector<Value> values(n);
+  Status stopped;
+  while (MYSQL_ROW row = mysql_fetch_row(res)) {
+    const unsigned long* lengths = mysql_fetch_lengths(res);
+    for (unsigned int i = 0; i < n; ++i) values[i] = {row[i], row[i] ? lengths[i] : 0};
+    stopped = fn(columns, values);
+    if (!stopped.ok()) break;
+  }
+  // The rest of an abandoned result is read off the wire by mysql_free_result.
+  if (stopped.ok() && mysql_errno(h) != 0) return Failure(sql);
+  return stopped;
+}
+
+void Connection::AppendValue(std::string& out, const Column& column, const Value& value) const {
+  if (value.null()) {
+    out += "NULL";
+  } else if (column.binary) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    out += "X'";
+    for (size_t i = 0; i < value.size; ++i) {
+      const auto byte = static_cast<unsigned char>(value.data[i]);
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    }
+    out += '\'';
+  } else {
+    out += Literal(std::string_view(value.data, value.size));
+  }
 }
 
 Result<std::string> Connection::QueryValue(std::string_view sql) {

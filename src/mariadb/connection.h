@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,19 @@ class Rows {
   std::vector<std::vector<std::optional<std::string>>> values_;
 };
 
+// One column of a streamed result: binary columns (BLOB, BINARY, BIT, geometry) travel as hex.
+struct Column {
+  std::string name;
+  bool binary = false;
+};
+
+// One value of a streamed row: valid only inside the callback it is handed to.
+struct Value {
+  const char* data = nullptr;  // nullptr: SQL NULL
+  size_t size = 0;
+  bool null() const { return data == nullptr; }
+};
+
 class Connection {
  public:
   // Over TCP (also for "localhost"), utf8mb4, no option files read.
@@ -61,10 +75,20 @@ class Connection {
   // First column of the first row; an error when there is no row. NULL reads as "".
   Result<std::string> QueryValue(std::string_view sql);
   Result<int64_t> QueryInt(std::string_view sql);
+  // For statements that carry a secret (a password): never logged, nor shown in an error.
+  Status ExecSensitive(std::string_view sql);
+  // Rows read one at a time as the server sends them (nothing held but the row at hand); `row`
+  // may stop the stream by returning an error, which Stream returns. The connection reads the
+  // whole result before it takes another statement, so the callback must not use it.
+  using RowFn =
+      std::function<Status(const std::vector<Column>& columns, const std::vector<Value>& row)>;
+  Status Stream(std::string_view sql, const RowFn& row);
 
   // A string literal for this connection's character set and sql_mode (NO_BACKSLASH_ESCAPES
   // included): the only way values become SQL text for this engine.
   std::string Literal(std::string_view value) const;
+  // Appends `value` of `column` as SQL text: NULL, X'hex' for binary columns, else Literal().
+  void AppendValue(std::string& out, const Column& column, const Value& value) const;
 
   const ServerVersion& version() const { return version_; }
   const ConnParams& params() const { return params_; }

@@ -1,0 +1,84 @@
+// The statements engine mysql sends where MariaDB and MySQL 8 differ: replication into the
+// destination (a named connection / channel of its own, so a replication the server already has
+// is left alone), its filter, its status, the wait for a position, and the brief block of
+// commits that puts several snapshot sessions at one point. Chosen by the server's version;
+// unit-tested against the statements each server's documentation gives.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mariadb/server_version.h"
+
+namespace dbr::mysql {
+
+// A position in the source's binary log: the file and the offset of the next event.
+struct BinlogPosition {
+  std::string file;
+  int64_t offset = 0;
+  std::string gtid;  // MariaDB's gtid_binlog_pos / MySQL's gtid_executed there; may be empty
+
+  bool empty() const { return file.empty(); }
+  std::string Display() const;  // "binlog.000003:4512"
+  // Ordered by file name (the server numbers them), then offset.
+  bool operator<(const BinlogPosition& other) const;
+};
+
+// Where the destination replicates from.
+struct SourceEndpoint {
+  std::string host;
+  int port = 3306;
+  std::string user;
+  std::string password;
+};
+
+// The column names of the replica status, which MySQL 8 renamed.
+struct ReplicaStatusColumns {
+  const char* io_running;
+  const char* sql_running;
+  const char* exec_file;
+  const char* exec_offset;
+  const char* seconds_behind;
+  const char* last_io_error;
+  const char* last_sql_error;
+};
+
+class Dialect {
+ public:
+  using Quote = std::function<std::string(std::string_view)>;  // a string literal
+
+  // `quote` makes string literals (Connection::Literal of the server the statements go to).
+  Dialect(const mariadb::ServerVersion& version, Quote quote);
+
+  // Replication into this server, on the channel (MySQL) or connection (MariaDB) `channel`.
+  std::string ChangeSource(std::string_view channel, const SourceEndpoint& source,
+                           const BinlogPosition& from) const;  // carries the password
+  // Only the tables of these databases are applied.
+  std::string FilterToDatabases(std::string_view channel,
+                                const std::vector<std::string>& databases) const;
+  std::string StartReplica(std::string_view channel) const;
+  std::string StopReplica(std::string_view channel) const;
+  std::string ForgetReplica(std::string_view channel) const;  // RESET ... ALL
+  std::string ShowReplicaStatus(std::string_view channel) const;
+  const ReplicaStatusColumns& StatusColumns() const;
+  // Waits up to `seconds` until the channel has applied the source's events up to `to`: the
+  // statement returns -1 on timeout, NULL when the channel is not running.
+  std::string WaitForPosition(std::string_view channel, const BinlogPosition& to,
+                              int seconds) const;
+
+  // The source's current binary log file and offset.
+  std::string ShowSourcePosition() const;
+  // Commits held (and released) while the snapshot sessions start, so that they all see one
+  // point. MariaDB blocks only commits (BACKUP STAGE); MySQL takes the global read lock.
+  std::vector<std::string> HoldCommits() const;
+  std::vector<std::string> ReleaseCommits() const;
+
+ private:
+  mariadb::ServerVersion version_;
+  Quote quote_;
+  bool mariadb() const { return version_.flavor == mariadb::Flavor::kMariaDb; }
+};
+
+}  // namespace dbr::mysql

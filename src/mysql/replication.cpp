@@ -1,0 +1,101 @@
+#include "mysql/replication.h"
+
+#include <fmt/format.h>
+
+#include "util/log.h"
+#include "util/parse.h"
+
+namespace dbr::mysql {
+namespace {
+
+Dialect DialectOf(mariadb::Connection& c) {
+  return Dialect(c.version(), [&c](std::string_view v) { return c.Literal(v); });
+}
+
+}  // namespace
+
+Status EnsureReplicationUser(mariadb::Connection& source, const std::string& user,
+                             const std::string& password) {
+  const std::string account = source.Literal(user) + "@'%'";
+  DBR_RETURN_IF_ERROR(source.ExecSensitive("CREATE USER IF NOT EXISTS " + account +
+                                           " IDENTIFIED BY " + source.Literal(password)));
+  DBR_RETURN_IF_ERROR(
+      source.ExecSensitive("ALTER USER " + account + " IDENTIFIED BY " + source.Literal(password)));
+  return source.Exec("GRANT REPLICATION SLAVE ON *.* TO " + account);
+}
+
+Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
+                        const BinlogPosition& from, const std::vector<std::string>& databases) {
+  const Dialect dialect = DialectOf(destination);
+  DBR_ASSIGN_OR_RETURN(ReplicaState existing, ReadReplica(destination));
+  if (existing.exists) {
+    DBR_RETURN_IF_ERROR(destination.Exec(dialect.StopReplica(kChannel)));
+    DBR_RETURN_IF_ERROR(destination.Exec(dialect.ForgetReplica(kChannel)));
+  }
+  DBR_RETURN_IF_ERROR(destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from))
+                          .Wrap("setting up the replication from the source"));
+  DBR_RETURN_IF_ERROR(destination.Exec(dialect.FilterToDatabases(kChannel, databases)));
+  DBR_RETURN_IF_ERROR(destination.Exec(dialect.StartReplica(kChannel)));
+  log::info("the destination replicates from {}:{} starting at {}", source.host, source.port,
+            from.Display());
+  return Status::Ok();
+}
+
+Result<ReplicaState> ReadReplica(mariadb::Connection& destination) {
+  const Dialect dialect = DialectOf(destination);
+  auto rows = destination.Query(dialect.ShowReplicaStatus(kChannel));
+  ReplicaState state;
+  // MariaDB: error 1617 (there is no master connection of that name).
+  if (!rows.ok()) {
+    if (rows.message().find("error 1617") != std::string::npos) return state;
+    return rows.status();
+  }
+  if (rows->rows() == 0) return state;
+  const ReplicaStatusColumns& col = dialect.StatusColumns();
+  auto get = [&](const char* name) {
+    const int i = rows->Column(name);
+    return i < 0 ? std::string() : rows->Get(0, i);
+  };
+  state.exists = true;
+  state.receiving = get(col.io_running) != "No";  // or "Connecting", which it retries
+  state.applying = get(col.sql_running) == "Yes";
+  state.applied = {get(col.exec_file), ParseInt(get(col.exec_offset)).value_or(0)};
+  state.seconds_behind = ParseInt(get(col.seconds_behind)).value_or(-1);
+  const std::string sql_error = get(col.last_sql_error), io_error = get(col.last_io_error);
+  state.error = !sql_error.empty() ? sql_error : io_error;
+  return state;
+}
+
+Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source) {
+  const Dialect dialect = DialectOf(source);
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows rows, source.Query(dialect.ShowSourcePosition()));
+  if (rows.rows() == 0 || rows.Column("File") < 0)
+    return Status::Error("the source shows no binary log position (is log_bin on?)");
+  return BinlogPosition{rows.Get(0, rows.Column("File")),
+                        ParseInt(rows.Get(0, rows.Column("Position"))).value_or(0)};
+}
+
+Status WaitApplied(mariadb::Connection& destination, const BinlogPosition& to,
+                   std::chrono::seconds timeout) {
+  const Dialect dialect = DialectOf(destination);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    // 1 s at a time, so that a replication that stops is noticed.
+    DBR_ASSIGN_OR_RETURN(std::string waited,
+                         destination.QueryValue(dialect.WaitForPosition(kChannel, to, 1)));
+    if (!waited.empty() && waited != "-1") return Status::Ok();
+    DBR_ASSIGN_OR_RETURN(ReplicaState state, ReadReplica(destination));
+    if (!state.exists) return Status::Error("the destination has no replication from the source");
+    if (!state.receiving || !state.applying)
+      return Status::Error(fmt::format(
+          "the destination's replication stopped at the source's {}: {}", state.applied.Display(),
+          state.error.empty() ? "no error given (stopped by hand?)" : state.error));
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status::Error(fmt::format(
+          "the destination applied the source's binary log up to {} and not yet {} after {} s{}",
+          state.applied.Display(), to.Display(), timeout.count(),
+          state.error.empty() ? "" : " (" + state.error + ")"));
+  }
+}
+
+}  // namespace dbr::mysql

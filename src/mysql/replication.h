@@ -1,0 +1,48 @@
+// MySQL replication from the source into the destination (issue #25): the replication user on
+// the source, and on the destination a replication of its own (MariaDB: the named connection
+// `db_relocate`; MySQL: the channel), started at an exact binary log position and limited to
+// the relocated databases; its state, and the wait until it has applied what the source wrote.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "mariadb/connection.h"
+#include "mysql/dialect.h"
+#include "util/status.h"
+
+namespace dbr::mysql {
+
+inline constexpr const char* kChannel = "db_relocate";
+
+// `user` on the source with `password` and REPLICATION SLAVE; its password set again when it
+// exists.
+Status EnsureReplicationUser(mariadb::Connection& source, const std::string& user,
+                             const std::string& password);
+
+// The destination replicates from `source` starting at `from`, applying only the tables of
+// `databases`. A replication of that name already there is replaced.
+Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
+                        const BinlogPosition& from, const std::vector<std::string>& databases);
+
+struct ReplicaState {
+  bool exists = false;
+  bool receiving = false;  // the I/O thread runs (or is connecting)
+  bool applying = false;   // the SQL thread
+  BinlogPosition applied;  // the source's position the destination has applied up to
+  int64_t seconds_behind = -1;
+  std::string error;  // the last receiving or applying error, as the server gives it
+};
+
+Result<ReplicaState> ReadReplica(mariadb::Connection& destination);
+
+// The source's binary log position now.
+Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source);
+
+// Waits until the destination has applied the source's binary log up to `to`; an error naming
+// the replication's own error when it stops, or after `timeout`.
+Status WaitApplied(mariadb::Connection& destination, const BinlogPosition& to,
+                   std::chrono::seconds timeout);
+
+}  // namespace dbr::mysql

@@ -1,0 +1,34 @@
+// The rows of the database's tables, read in the snapshot's sessions and written to the
+// destination with multi-row INSERTs of about a megabyte, streamed: no table is held in
+// memory, only the statement being built (issue #25). Generated columns are left to the
+// destination to compute. Loader sessions write in UTC, without foreign-key and unique checks
+// (the rows were valid on the source) and with NO_AUTO_VALUE_ON_ZERO, so a 0 stays a 0.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mariadb/connection.h"
+#include "mysql/schema_copy.h"
+#include "mysql/snapshot.h"
+#include "util/status.h"
+
+namespace dbr::mysql {
+
+struct CopiedTable {
+  std::string name;
+  int64_t rows = 0;
+  int64_t bytes = 0;  // of the values read
+};
+
+// One table, from a snapshot session to a destination connection.
+Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& destination,
+                             const std::string& database, const std::string& table);
+
+// Every table of `schema`, largest first, spread over the snapshot's sessions (one destination
+// connection each).
+Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
+                                             const mariadb::ConnParams& destination,
+                                             const SchemaDefinitions& schema);
+
+}  // namespace dbr::mysql
