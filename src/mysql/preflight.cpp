@@ -23,10 +23,10 @@ using mariadb::Connection;
 using mariadb::Flavor;
 using mariadb::ServerVersion;
 
-// The oldest releases with what the relocation uses: MariaDB's snapshot position without a lock
-// (binlog_snapshot_file) and BINLOG MONITOR; MySQL 8's performance_schema.log_status.
+// The oldest releases with what the relocation uses: MariaDB's BINLOG MONITOR privilege and
+// BACKUP STAGE; MySQL's CHANGE REPLICATION SOURCE (8.0.23) and SOURCE_POS_WAIT (8.0.26).
 const ServerVersion kOldestMariaDb = {Flavor::kMariaDb, 10, 5, 0};
-const ServerVersion kOldestMySql = {Flavor::kMySql, 8, 0, 17};
+const ServerVersion kOldestMySql = {Flavor::kMySql, 8, 0, 26};
 
 // A copy is planned at no faster than this when judging binary log retention.
 constexpr double kSlowCopyBytesPerSecond = 20.0 * 1024 * 1024;
