@@ -67,7 +67,7 @@ int RunCommand(int argc, char** argv) {
     int (*handler)(const dbr::Config&, const dbr::cli::CommandOptions&);
     bool reads_state = false;
     bool json_output = false;
-    bool engine_mysql = false;  // built for engine: mysql too (issue #25: `check` so far)
+    bool engine_mysql = false;  // built for engine: mysql too (issue #25: not all yet)
   };
   using namespace dbr::cli;
   const Command commands[] = {
@@ -75,7 +75,7 @@ int RunCommand(int argc, char** argv) {
        true, true},
       {"plan", "Print what run and cutover would do (scope, sizes, copy, switch); changes nothing",
        Plan, false, true},
-      {"run", "Relocate: snapshot, restore, replicate and catch up", Run, true},
+      {"run", "Relocate: snapshot, restore, replicate and catch up", Run, true, false, true},
       {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
        ShowStatus, true, true},
       {"verify", "Compare every table between source and destination while replication runs",
@@ -83,9 +83,10 @@ int RunCommand(int argc, char** argv) {
       {"cutover", "Move the application's traffic to the destination", Cutover, true},
       {"rollback", "Move the application's traffic back to the source", Rollback, true},
       {"proxy", "Start or reload a managed proxy and show where it sends traffic", Proxy},
-      {"cleanup", "Remove what the relocation created (--dry-run lists it)", Cleanup, true},
+      {"cleanup", "Remove what the relocation created (--dry-run lists it)", Cleanup, true, false,
+       true},
       {"report", "Write an HTML report: steps, copy throughput, lag, cut-over, verify", MakeReport},
-      {"heartbeat", "", Heartbeat},  // internal: the detached writer started by `run`
+      {"heartbeat", "", Heartbeat, false, false, true},  // internal: the writer `run` starts
   };
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
@@ -158,9 +159,10 @@ int RunCommand(int argc, char** argv) {
   for (const auto& c : commands) {
     if (name != c.name) continue;
     if (config->engine == dbr::EngineKind::kMysql && !c.engine_mysql) {
-      std::cerr << "error: `" << name
-                << "` is not built for engine: mysql yet; this version runs `check` against a "
-                   "MySQL or MariaDB pair (docs/limitations.md)\n";
+      std::cerr
+          << "error: `" << name
+          << "` is not built for engine: mysql yet; this version runs `check`, `run` and `cleanup` "
+             "for a MySQL or MariaDB pair (docs/limitations.md)\n";
       return dbr::cli::kExitUsage;
     }
     if (c.reads_state)

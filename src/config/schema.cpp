@@ -253,6 +253,14 @@ void MysqlFields(const Config& config, const FieldReader& file, Problems& proble
   if (config.cutover.configured && config.cutover.type == ProxyType::kPgBouncer)
     problems.Add(file.MarkOf("cutover.type"), "cutover.type",
                  "pgbouncer speaks PostgreSQL's protocol only: use haproxy with engine: mysql");
+  if (file.Has("dst.name") && config.dst.name != config.src.name)
+    problems.Add(file.MarkOf("dst.name"), "dst.name",
+                 "must be src.name with engine: mysql (the replication applies the source's "
+                 "database by its name)");
+  if (config.verify)
+    problems.Add(file.MarkOf("verify"), "verify",
+                 "set verify: false with engine: mysql: this version does not compare MySQL "
+                 "tables yet (the heartbeat verification still proves the replication)");
 }
 
 // Each provider makes its destination its own ways (upgrade.method).

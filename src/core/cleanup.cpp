@@ -362,6 +362,7 @@ class Cleanup {
 
 Result<std::vector<std::string>> CleanupRelocation(const Config& config,
                                                    const CleanupRequest& request) {
+  if (config.engine == EngineKind::kMysql) return CleanupMysqlRelocation(config, request.dry_run);
   return Cleanup(config, request).Run();
 }
 

@@ -16,5 +16,8 @@ namespace dbr {
 // Each action as a line ("drop replication slot db_relocate_slot_app on the source").
 Result<std::vector<std::string>> CleanupRelocation(const Config& config,
                                                    const CleanupRequest& request);
+// engine mysql's (core/mysql_cleanup.cpp): replication, db_relocate's database, the replication
+// user it made, the state.
+Result<std::vector<std::string>> CleanupMysqlRelocation(const Config& config, bool dry_run);
 
 }  // namespace dbr

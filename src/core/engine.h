@@ -1,9 +1,10 @@
 // The engine seam: what `run` asks of a database engine, one method per step that differs
-// between engines (pipeline.cpp's kSteps names which method each step calls). PostgreSQL is the
-// one engine today: core/postgres_engine.cpp binds engine/ (replication, heartbeat, sequences),
-// snapshot/ (the logical copy) and verify/ to these methods. A second engine (MySQL, issue #25)
-// implements the same methods with modules of its own beside those. Every method is idempotent:
-// it looks at what exists before it acts (docs/resume.md).
+// between engines (pipeline.cpp's kSteps names which method each step calls), and the few
+// things the pipeline does around the steps (connecting, binding the state to the servers, the
+// summary). core/postgres_engine.cpp binds engine/ (replication, heartbeat, sequences),
+// snapshot/ (the logical copy) and verify/ to these methods; core/mysql_engine.cpp binds mysql/
+// (issue #25). Every step method is idempotent: it looks at what exists before it acts
+// (docs/resume.md).
 #pragma once
 
 #include <memory>
@@ -20,6 +21,24 @@ class Engine {
  public:
   virtual ~Engine() = default;
   virtual const char* name() const = 0;
+
+  // Around the steps.
+  // The engine's control sessions to both sides, opened where missing or broken; a server that
+  // was reached before is waited for up to reconnect_timeout (before every step).
+  virtual Status Connect(RunContext& ctx) = 0;
+  // After a failed step: whether a server was lost meanwhile (the run then resumes).
+  virtual bool LostAServer(RunContext& ctx) = 0;
+  // The servers reached are the ones the state was recorded on (docs/resume.md).
+  virtual Status BindToServers(RunContext& ctx) = 0;
+  // What the steps read once before they start (PostgreSQL: the tables in scope).
+  virtual Status Prepare(RunContext& ctx) = 0;
+  // Held from the pre-flight checks until the change stream exists: two relocations started at
+  // once with one replication user cannot both find it free.
+  virtual Status ClaimReplicationUser(RunContext& ctx) = 0;
+  // One line on the replication for the run's summary.
+  virtual std::string ReplicationSummary(RunContext& ctx) = 0;
+
+  // The steps.
 
   // The heartbeat table on the source and its detached writer.
   virtual Status StartHeartbeat(RunContext& ctx) = 0;
@@ -39,7 +58,7 @@ class Engine {
   virtual Result<verify::VerifyReport> Verify(RunContext& ctx) = 0;
 };
 
-// The engine of `config` (PostgreSQL).
+// The engine of `config` (config.engine).
 std::unique_ptr<Engine> MakeEngine(const Config& config);
 
 }  // namespace dbr

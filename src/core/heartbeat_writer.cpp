@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 
 #include "engine/ddl_replication.h"
@@ -15,6 +17,8 @@
 #include "model/samples.h"
 #include "model/servers.h"
 #include "model/timings.h"
+#include "mysql/heartbeat.h"
+#include "mysql/servers.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/outage.h"
@@ -75,6 +79,59 @@ class NewTableFollower {
   Side primary_ = Side::kSource;
 };
 
+// One heartbeat row where the application writes (`primary`, read when a connection is made:
+// the destination after a cut-over), on a connection of the config's engine kept between rows.
+class HeartbeatInserter {
+ public:
+  using Primary = std::function<Side()>;
+  virtual ~HeartbeatInserter() = default;
+  virtual Status Insert(const Primary& primary) = 0;
+  virtual void Forget() = 0;  // the connection, after a failure
+};
+
+class PostgresInserter : public HeartbeatInserter {
+ public:
+  explicit PostgresInserter(const Config& config) : config_(config) {}
+  Status Insert(const Primary& primary) override {
+    if (!conn_ || conn_->IsBroken()) {
+      auto c = pg::Connection::Open(ParamsOf(config_, primary()));
+      if (!c.ok()) return c.status();
+      conn_.emplace(std::move(*c));
+    }
+    return conn_->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES");
+  }
+  void Forget() override { conn_.reset(); }
+
+ private:
+  const Config& config_;
+  std::optional<pg::Connection> conn_;
+};
+
+class MysqlInserter : public HeartbeatInserter {
+ public:
+  explicit MysqlInserter(const Config& config) : config_(config) {}
+  Status Insert(const Primary& primary) override {
+    if (!conn_ || conn_->IsBroken()) {
+      auto c = mariadb::Connection::Open(mysql::ParamsOf(config_, primary()));
+      if (!c.ok()) return c.status();
+      conn_.emplace(std::move(*c));
+    }
+    return mysql::InsertHeartbeat(*conn_).status();
+  }
+  void Forget() override { conn_.reset(); }
+
+ private:
+  const Config& config_;
+  std::optional<mariadb::Connection> conn_;
+};
+
+// The table dropped by cleanup: PostgreSQL's and MySQL's words for it.
+bool HeartbeatTableGone(const Status& st) {
+  for (const char* words : {"does not exist", "doesn't exist", "Unknown database"})
+    if (st.message().find(words) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace
 
 int RunHeartbeatWriter(const Config& config, Clock& clock) {
@@ -88,8 +145,14 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   if (!WriteFileAtomic(store.file("heartbeat.pid"), std::to_string(getpid()) + "\n").ok()) return 1;
   const PidFile pid_file{store.file("heartbeat.pid")};
   log::info("heartbeat writer running, pid {}", getpid());
-  MetricsEndpoint metrics(config);  // serves while the writer lives (metrics/endpoint.h)
-  LagSampler lag_sampler(config, clock);
+  MetricsEndpoint metrics(config);        // serves while the writer lives (metrics/endpoint.h)
+  std::optional<LagSampler> lag_sampler;  // PostgreSQL's replication only, so far
+  if (config.engine == EngineKind::kPostgres) lag_sampler.emplace(config, clock);
+  std::unique_ptr<HeartbeatInserter> inserter;
+  if (config.engine == EngineKind::kMysql)
+    inserter = std::make_unique<MysqlInserter>(config);
+  else
+    inserter = std::make_unique<PostgresInserter>(config);
   NewTableFollower new_tables(config, store);
   std::optional<PeriodicTask> follow_new_tables;
   if (config.ddl == DdlMode::kReplicate)
@@ -98,7 +161,6 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   SampleRecorder samples(store.dir(), "heartbeat");
   const auto interval = std::chrono::duration<double>(config.heartbeat_interval);
   const RetryPolicy& backoff = Timings::Default().heartbeat.insert_retry;
-  std::optional<pg::Connection> src;
   OutageLog outage(Timings::Default().heartbeat.outage_reminder);
   // Stops when told to, or when its relocation's state is gone (removed by hand or by a test).
   auto told_to_stop = [&] {
@@ -113,28 +175,20 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   };
   while (!told_to_stop()) {
     const Clock::TimePoint started = clock.Now();
-    Status st;
-    if (!src || src->IsBroken()) {
-      // The heartbeat is written where the application writes: the destination after cut-over.
+    Status st = inserter->Insert([&store] {
       auto state = store.Load();
-      auto conn =
-          pg::Connection::Open(ParamsOf(config, state.ok() ? state->primary : Side::kSource));
-      if (conn.ok())
-        src.emplace(std::move(*conn));
-      else
-        st = conn.status();
-    }
-    if (st.ok()) st = src->Exec("INSERT INTO " + HeartbeatTable() + " DEFAULT VALUES");
+      return state.ok() ? state->primary : Side::kSource;
+    });
     if (st.ok()) {
       if (outage.Succeeded(clock.Now()) == OutageLog::Say::kRecovered)
         log::info("heartbeat inserts work again after {} ({} failed attempts)",
                   HumanDuration(outage.seconds(clock.Now())), outage.attempts());
-    } else if (st.message().find("does not exist") != std::string::npos) {
+    } else if (HeartbeatTableGone(st)) {
       log::info("heartbeat table is gone (cleaned up): writer stops");
       break;
     } else {
       (void)samples.CountError("heartbeat insert failed: " + st.message());
-      src.reset();
+      inserter->Forget();
       const OutageLog::Say say = outage.Failed(clock.Now());
       const auto delay = BackoffDelay(backoff, outage.attempts());
       if (say == OutageLog::Say::kStarted)

@@ -27,16 +27,11 @@ namespace {
 Status CheckBeforeStarting(RunContext& ctx) {
   // Claimed before the checks find upgrade.user free, held until the slot proves it taken: two
   // relocations started at once with one user cannot both find it free.
-  auto claim = [&ctx]() -> Status {
-    if (ctx.state.StepDone("publication") || (ctx.user_claim && ctx.user_claim->Alive()))
-      return Status::Ok();
-    DBR_ASSIGN_OR_RETURN(ctx.user_claim, ClaimReplicationUser(SourceParams(ctx.config),
-                                                              ctx.config.upgrade.user, ctx.clock));
-    return Status::Ok();
-  };
+  auto claim = [&ctx] { return ctx.engine->ClaimReplicationUser(ctx); };
   DBR_RETURN_IF_ERROR(claim());
   PreflightOptions options;
-  options.destination_schema_is_ours = ctx.state.snapshot_phase != SnapshotPhase::kNone;
+  options.destination_schema_is_ours =
+      ctx.state.snapshot_phase != SnapshotPhase::kNone || ctx.state.mysql.copy_started;
   options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
   options.destination_instance_is_ours =
       !ctx.state.rds.instance.empty() || !ctx.state.cloudsql.instance.empty();
@@ -45,7 +40,7 @@ Status CheckBeforeStarting(RunContext& ctx) {
   if (ctx.cloud && ctx.cloud->CanEnableLogicalReplication(ctx.config, report)) {
     DBR_RETURN_IF_ERROR(ctx.cloud->EnableLogicalReplication(ctx.config));
     ctx.src.reset();
-    DBR_RETURN_IF_ERROR(ctx.Reconnect());
+    DBR_RETURN_IF_ERROR(ctx.engine->Connect(ctx));
     DBR_RETURN_IF_ERROR(claim());  // the restart ended the claim's session
     report = RunPreflight(ctx.config, options);
   }
@@ -70,7 +65,7 @@ Status MakeDestination(RunContext& ctx) {
   const bool existed = ctx.DestinationExists();
   DBR_RETURN_IF_ERROR(ctx.cloud->MakeDestination(ctx));
   if (existed || !ctx.DestinationExists()) return Status::Ok();
-  DBR_RETURN_IF_ERROR(ctx.Reconnect());
+  DBR_RETURN_IF_ERROR(ctx.engine->Connect(ctx));
   return CheckBeforeStarting(ctx);
 }
 
@@ -156,21 +151,9 @@ void PrintSummary(RunContext& ctx, double total_seconds) {
     out += fmt::format("copy throughput this run: {}/s, {:.0f} rows/s\n",
                        HumanBytes(ctx.bytes_copied / ctx.copy_seconds),
                        ctx.rows_copied / ctx.copy_seconds);
-  ReplicationHealth h = ReadReplicationHealth(&*ctx.src, &*ctx.dst, ctx.links.forward);
-  out += fmt::format("replication: running, lag {} bytes, heartbeat {:.1f} s behind\n", h.lag_bytes,
-                     h.lag_seconds);
+  out += ctx.engine->ReplicationSummary(ctx) + "\n";
   for (const auto& n : ctx.state.notes) out += "note: " + n + "\n";
   std::cout << out;
-}
-
-// The servers reached are the ones the state was recorded on (their identity is recorded at the
-// first contact: the first run's start, an RDS destination once restored).
-Status BindToServers(RunContext& ctx) {
-  bool changed = false;
-  DBR_RETURN_IF_ERROR(BindStateToServers(ctx.state, ctx.config.state_dir, ctx.links,
-                                         ctx.src ? &*ctx.src : nullptr,
-                                         ctx.dst ? &*ctx.dst : nullptr, changed));
-  return changed ? ctx.SaveState() : Status::Ok();
 }
 
 // Runs the steps not done yet, in order, recording each one in the state as it ends.
@@ -187,8 +170,8 @@ Status RunSteps(RunContext& ctx) {
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     const Clock::TimePoint started = ctx.clock.Now();
     CrashPoint((std::string("before:") + step.name).c_str());
-    DBR_RETURN_IF_ERROR(ctx.Reconnect());     // a server restarted since the last step
-    DBR_RETURN_IF_ERROR(BindToServers(ctx));  // ... or was replaced
+    DBR_RETURN_IF_ERROR(ctx.engine->Connect(ctx));        // a server restarted since the last step
+    DBR_RETURN_IF_ERROR(ctx.engine->BindToServers(ctx));  // ... or was replaced
     Status st = step.run(ctx);
     CrashPoint((std::string("after:") + step.name).c_str());
     const double secs = ctx.clock.SecondsSince(started);
@@ -239,9 +222,9 @@ Status RunRelocation(const Config& config) {
     log::info("resuming the relocation started at {}", ctx.state.started_at);
   if (ctx.state.source.empty()) RecordRelocation(ctx.config, ctx.state);
 
-  DBR_RETURN_IF_ERROR(ctx.Reconnect());
-  DBR_RETURN_IF_ERROR(BindToServers(ctx));
-  DBR_RETURN_IF_ERROR(ctx.LoadTables());
+  DBR_RETURN_IF_ERROR(ctx.engine->Connect(ctx));
+  DBR_RETURN_IF_ERROR(ctx.engine->BindToServers(ctx));
+  DBR_RETURN_IF_ERROR(ctx.engine->Prepare(ctx));
   const Clock::TimePoint run_started = ctx.clock.Now();
   // A server lost in the middle of a step (restarted, out of reach) is waited for and the run
   // resumes as a new `run` would; a lasting outage or a flapping one ends the run.
@@ -249,13 +232,13 @@ Status RunRelocation(const Config& config) {
   for (int resumed = 0;; ++resumed) {
     Status st = RunSteps(ctx);
     if (st.ok()) break;
-    const bool lost = ctx.LostAServer();
+    const bool lost = ctx.engine->LostAServer(ctx);
     if (resumed == kResumes || !(st.is_unavailable() || lost)) return st;
     log::warn("{}", st.message());
     log::warn("a server was lost during the step: resuming once it is back ({} of {})", resumed + 1,
               kResumes);
     ctx.clock.SleepFor(BackoffDelay(ctx.OutagePolicy(), resumed + 1));
-    DBR_RETURN_IF_ERROR(ctx.Reconnect());
+    DBR_RETURN_IF_ERROR(ctx.engine->Connect(ctx));
   }
   DBR_RETURN_IF_ERROR(ctx.snapshot_source->Finish(ctx));
   ctx.state.current_step = "replicating";

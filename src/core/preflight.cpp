@@ -883,7 +883,8 @@ class Preflight {
 }  // namespace
 
 PreflightReport RunPreflight(const Config& config, const PreflightOptions& options) {
-  if (config.engine == EngineKind::kMysql) return mysql::RunPreflight(config);
+  if (config.engine == EngineKind::kMysql)
+    return mysql::RunPreflight(config, options.destination_schema_is_ours);
   return Preflight(config, options).Run();
 }
 

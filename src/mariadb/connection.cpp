@@ -109,6 +109,10 @@ Status Connection::Failure(std::string_view what) const {
   return IsTransient(code) ? Status::Unavailable(message) : Status::Error(message);
 }
 
+bool Connection::IsBroken() {
+  return mysql_ping(handle_.get()) != 0;
+}
+
 Status Connection::Exec(std::string_view sql) {
   auto rows = Query(sql);
   return rows.ok() ? Status::Ok() : rows.status();

@@ -90,6 +90,9 @@ class Connection {
   // Appends `value` of `column` as SQL text: NULL, X'hex' for binary columns, else Literal().
   void AppendValue(std::string& out, const Column& column, const Value& value) const;
 
+  // A round trip to the server fails (it restarted, the network is cut).
+  bool IsBroken();
+
   const ServerVersion& version() const { return version_; }
   const ConnParams& params() const { return params_; }
 

@@ -62,6 +62,7 @@ nlohmann::json RunState::ToJson() const {
   j["notes"] = notes;
   if (rds.phase != RdsPhase::kNone) j["rds"] = rds;
   if (cloudsql != CloudSqlState{}) j["cloudsql"] = cloudsql;
+  if (mysql != MysqlState{}) j["mysql"] = mysql;
   j["primary"] = primary;
   auto record = [](const SwitchRecord& r) {
     nlohmann::json j{{"to", r.to},
@@ -139,6 +140,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   if (j.contains("rds") && j["rds"].is_object()) s.rds = j["rds"].get<RdsState>();
   if (j.contains("cloudsql") && j["cloudsql"].is_object())
     s.cloudsql = j["cloudsql"].get<CloudSqlState>();
+  if (j.contains("mysql") && j["mysql"].is_object()) s.mysql = j["mysql"].get<MysqlState>();
   s.primary = Field(j, "primary", Side::kSource);
   auto record = [](const nlohmann::json& v) {
     SwitchRecord r{Field(v, "to", Side::kDestination),

@@ -239,6 +239,20 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CloudSqlState, phase, method, in
                                                 dst_host, target_major, lsn_before, lsn_after,
                                                 time_before, time_after)
 
+// engine mysql only (issue #25): where the copy's snapshot ends in the source's binary log (the
+// destination's replication starts there), and what the relocation made.
+struct MysqlState {
+  std::string snapshot_file;  // binary log file; empty: no snapshot taken yet
+  int64_t snapshot_offset = 0;
+  std::string snapshot_gtid;  // informative
+  bool copy_started = false;  // the destination's database is being filled by this relocation
+  bool replication_user_created = false;  // upgrade.user did not exist before on the source
+  bool operator==(const MysqlState&) const = default;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MysqlState, snapshot_file, snapshot_offset,
+                                                snapshot_gtid, copy_started,
+                                                replication_user_created)
+
 // Which server and database a side of the relocation is, whatever address it is reached at: a
 // server recreated at the same address (a new cluster, the same host, port and database name) is
 // another one, and a state must not be resumed against it (model/identity.h compares).
@@ -283,6 +297,7 @@ struct RunState {
   std::vector<std::string> notes;  // things the run did that the user must know (forced changes)
   RdsState rds;                    // provider rds only
   CloudSqlState cloudsql;          // provider cloudsql only
+  MysqlState mysql;                // engine mysql only
 
   // Cut-over and rollback.
   Side primary = Side::kSource;                    // the side taking the application's writes

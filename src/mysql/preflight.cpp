@@ -192,7 +192,8 @@ CheckResult CheckGrants(Connection& c, const std::string& side, const std::strin
 
 class Preflight {
  public:
-  explicit Preflight(const Config& config) : config_(config) {}
+  Preflight(const Config& config, bool destination_is_ours)
+      : config_(config), destination_is_ours_(destination_is_ours) {}
 
   PreflightReport Run() {
     auto src = Connect(SourceParams(config_), "source connection");
@@ -437,6 +438,9 @@ class Preflight {
   }
 
   void CheckDestinationDatabase(Connection& dst) {
+    if (destination_is_ours_)
+      return Add(Outcome("destination is empty", CheckLevel::kPass,
+                         "its tables were made by this relocation's copy"));
     auto tables =
         dst.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                   dst.Literal(config_.dst.name) + " ORDER BY 1");
@@ -456,6 +460,7 @@ class Preflight {
   }
 
   const Config& config_;
+  const bool destination_is_ours_;
   PreflightReport report_;
 };
 
@@ -512,8 +517,8 @@ CheckResult CompareRetention(int64_t retention_seconds, int64_t bytes) {
   return Outcome(name, CheckLevel::kPass, what);
 }
 
-PreflightReport RunPreflight(const Config& config) {
-  return Preflight(config).Run();
+PreflightReport RunPreflight(const Config& config, bool destination_is_ours) {
+  return Preflight(config, destination_is_ours).Run();
 }
 
 }  // namespace dbr::mysql

@@ -11,7 +11,9 @@
 
 namespace dbr::mysql {
 
-PreflightReport RunPreflight(const Config& config);
+// `destination_is_ours`: a run resuming after its copy started: the destination's tables are
+// the relocation's own.
+PreflightReport RunPreflight(const Config& config, bool destination_is_ours = false);
 
 // The rules that need no server, for tests of the cases one machine cannot hold (MySQL and
 // MariaDB of several versions).

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -73,6 +75,19 @@ Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source) {
     return Status::Error("the source shows no binary log position (is log_bin on?)");
   return BinlogPosition{rows.Get(0, rows.Column("File")),
                         ParseInt(rows.Get(0, rows.Column("Position"))).value_or(0)};
+}
+
+Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& applied) {
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows logs, source.Query("SHOW BINARY LOGS"));
+  int64_t lag = 0;
+  for (int i = 0; i < logs.rows(); ++i) {
+    const BinlogPosition end{logs.Get(i, 0), ParseInt(logs.Get(i, 1)).value_or(0)};
+    if (end.file == applied.file)
+      lag += std::max<int64_t>(0, end.offset - applied.offset);
+    else if (applied < end)
+      lag += end.offset;
+  }
+  return lag;
 }
 
 Status WaitApplied(mariadb::Connection& destination, const BinlogPosition& to,

@@ -40,6 +40,10 @@ Result<ReplicaState> ReadReplica(mariadb::Connection& destination);
 // The source's binary log position now.
 Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source);
 
+// Bytes of the source's binary log written after `applied` (what the destination has still to
+// apply), over every file from there to the newest.
+Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& applied);
+
 // Waits until the destination has applied the source's binary log up to `to`; an error naming
 // the replication's own error when it stops, or after `timeout`.
 Status WaitApplied(mariadb::Connection& destination, const BinlogPosition& to,

@@ -3,7 +3,7 @@
 namespace dbr::mysql {
 namespace {
 
-mariadb::ConnParams ParamsOf(const ServerConfig& server, const char* label) {
+mariadb::ConnParams ParamsOfServer(const ServerConfig& server, const char* label) {
   mariadb::ConnParams p;
   p.label = label;
   p.host = server.host;
@@ -16,11 +16,15 @@ mariadb::ConnParams ParamsOf(const ServerConfig& server, const char* label) {
 }  // namespace
 
 mariadb::ConnParams SourceParams(const Config& config) {
-  return ParamsOf(config.src, "source");
+  return ParamsOfServer(config.src, "source");
 }
 
 mariadb::ConnParams DestinationParams(const Config& config) {
-  return ParamsOf(config.dst, "destination");
+  return ParamsOfServer(config.dst, "destination");
+}
+
+mariadb::ConnParams ParamsOf(const Config& config, Side side) {
+  return side == Side::kSource ? SourceParams(config) : DestinationParams(config);
 }
 
 }  // namespace dbr::mysql

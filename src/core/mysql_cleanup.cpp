@@ -1,0 +1,99 @@
+// cleanup for engine mysql (issue #25): the heartbeat writer, the destination's replication from
+// the source, db_relocate's database on both sides, the replication user when the relocation
+// made it, then the run state is moved aside. Idempotent; --dry-run lists.
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "core/cleanup.h"
+#include "engine/heartbeat.h"
+#include "mariadb/quote.h"
+#include "mysql/dialect.h"
+#include "mysql/heartbeat.h"
+#include "mysql/replication.h"
+#include "mysql/servers.h"
+#include "util/log.h"
+
+namespace dbr {
+namespace {
+
+class MysqlCleanup {
+ public:
+  MysqlCleanup(const Config& config, bool dry_run) : config_(config), dry_run_(dry_run) {}
+
+  Result<std::vector<std::string>> Run() {
+    StateStore store(config_.state_dir);
+    DBR_ASSIGN_OR_RETURN(RunState state, store.Load());
+    if (auto pid = HeartbeatWriterPid(store)) {
+      if (Do(fmt::format("stop the heartbeat writer (pid {})", *pid)))
+        DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
+    }
+    auto src = mariadb::Connection::Open(mysql::SourceParams(config_));
+    if (!src.ok()) return src.status().Wrap("cleanup needs the source");
+    auto dst = mariadb::Connection::Open(mysql::DestinationParams(config_));
+    if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
+
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst));
+    if (replica.exists &&
+        Do(fmt::format("stop and remove the replication {} on the destination", mysql::kChannel))) {
+      const mysql::Dialect dialect(dst->version(),
+                                   [&](std::string_view v) { return dst->Literal(v); });
+      DBR_RETURN_IF_ERROR(dst->Exec(dialect.StopReplica(mysql::kChannel)));
+      DBR_RETURN_IF_ERROR(dst->Exec(dialect.ForgetReplica(mysql::kChannel)));
+    }
+    for (auto* side : {&*dst, &*src}) {
+      DBR_ASSIGN_OR_RETURN(
+          int64_t there,
+          side->QueryInt(std::string("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
+                                     "SCHEMA_NAME = '") +
+                         mysql::kOwnDatabase + "'"));
+      if (there > 0 && Do(fmt::format("drop database {} (the heartbeat) on the {}",
+                                      mysql::kOwnDatabase, side->params().label)))
+        DBR_RETURN_IF_ERROR(
+            side->Exec(std::string("DROP DATABASE ") + mariadb::QuoteIdent(mysql::kOwnDatabase)));
+    }
+    DBR_RETURN_IF_ERROR(DropReplicationUser(*src, state));
+    if (store.Exists() &&
+        Do("move the run state aside (" + store.file("state.json").string() + ")")) {
+      std::error_code ec;
+      std::filesystem::rename(store.file("state.json"),
+                              store.file("state.json.cleaned-" + NowUtc()), ec);
+      if (ec) return Status::Error("cannot move the run state aside: " + ec.message());
+    }
+    return actions_;
+  }
+
+ private:
+  // Records `action`; true when it is to be done now.
+  bool Do(std::string action) {
+    actions_.push_back(std::move(action));
+    return !dry_run_;
+  }
+
+  Status DropReplicationUser(mariadb::Connection& src, const RunState& state) {
+    const std::string& user = config_.upgrade.user;
+    DBR_ASSIGN_OR_RETURN(
+        int64_t there,
+        src.QueryInt("SELECT COUNT(*) FROM mysql.user WHERE User = " + src.Literal(user)));
+    if (there == 0) return Status::Ok();
+    if (!state.mysql.replication_user_created) {
+      log::warn("the replication user {} on the source was there before the relocation: kept",
+                user);
+      return Status::Ok();
+    }
+    if (!Do("drop the replication user " + user + " on the source")) return Status::Ok();
+    return src.Exec("DROP USER " + src.Literal(user) + "@'%'");
+  }
+
+  const Config& config_;
+  bool dry_run_;
+  std::vector<std::string> actions_;
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> CleanupMysqlRelocation(const Config& config, bool dry_run) {
+  return MysqlCleanup(config, dry_run).Run();
+}
+
+}  // namespace dbr

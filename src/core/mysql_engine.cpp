@@ -1,0 +1,242 @@
+// The MySQL engine (MySQL and MariaDB, issue #25): binary log replication into a named
+// replication connection of the destination, a copy read under one consistent snapshot, the
+// heartbeat in db_relocate.heartbeat. Binds mysql/ to the engine seam; its own control sessions
+// live here (RunContext's are PostgreSQL's).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+
+#include "core/engine.h"
+#include "engine/heartbeat.h"
+#include "mariadb/quote.h"
+#include "model/timings.h"
+#include "mysql/counters.h"
+#include "mysql/heartbeat.h"
+#include "mysql/replication.h"
+#include "mysql/row_copy.h"
+#include "mysql/schema_copy.h"
+#include "mysql/servers.h"
+#include "mysql/snapshot.h"
+#include "util/fault.h"
+#include "util/log.h"
+#include "util/progress.h"
+#include "util/retry.h"
+
+namespace dbr {
+namespace {
+
+using mariadb::Connection;
+
+// The databases the copy and the replication carry: the relocated one and db_relocate's own
+// (the heartbeat).
+std::vector<std::string> DatabasesOf(const Config& config) {
+  return {config.src.name, mysql::kOwnDatabase};
+}
+
+mysql::BinlogPosition SnapshotPosition(const RunState& state) {
+  return {state.mysql.snapshot_file, state.mysql.snapshot_offset, state.mysql.snapshot_gtid};
+}
+
+class MysqlEngine;
+
+// The copy under one consistent snapshot of the source: schema, rows, then the objects that
+// must follow the rows. An interrupted copy is started again from an empty destination.
+class MysqlCopy : public SnapshotSource {
+ public:
+  explicit MysqlCopy(MysqlEngine& engine) : engine_(engine) {}
+  const char* name() const override { return "MySQL copy under a consistent snapshot"; }
+  bool ExportsSnapshot() const override { return false; }
+  Status Take(RunContext& ctx) override;
+
+ private:
+  MysqlEngine& engine_;
+};
+
+class MysqlEngine : public Engine {
+ public:
+  const char* name() const override { return "MySQL"; }
+
+  Status Connect(RunContext& ctx) override {
+    DBR_RETURN_IF_ERROR(Open(ctx, mysql::SourceParams(ctx.config), src_));
+    return Open(ctx, mysql::DestinationParams(ctx.config), dst_);
+  }
+  bool LostAServer(RunContext&) override {
+    bool lost = false;
+    for (auto* c : {&src_, &dst_})
+      if (c->has_value() && (*c)->IsBroken()) lost = true;
+    return lost;
+  }
+  Status BindToServers(RunContext&) override { return Status::Ok(); }
+  Status Prepare(RunContext&) override { return Status::Ok(); }
+  Status ClaimReplicationUser(RunContext&) override { return Status::Ok(); }
+  std::string ReplicationSummary(RunContext&) override {
+    auto replica = mysql::ReadReplica(*dst_);
+    if (!replica.ok()) return "replication: " + replica.message();
+    auto lag = mysql::LagBytes(*src_, replica->applied);
+    return fmt::format("replication: {}, applied up to the source's {}, lag {} bytes",
+                       replica->receiving && replica->applying ? "running" : "STOPPED",
+                       replica->applied.Display(), lag.ok() ? std::to_string(*lag) : "unknown");
+  }
+
+  Status StartHeartbeat(RunContext& ctx) override {
+    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_));
+    return EnsureHeartbeatWriter(ctx.config, ctx.store);
+  }
+
+  Status OpenChangeStream(RunContext& ctx) override {
+    auto existed = src_->QueryInt("SELECT COUNT(*) FROM mysql.user WHERE User = " +
+                                  src_->Literal(ctx.config.upgrade.user));
+    if (existed.ok() && *existed == 0) {
+      ctx.state.mysql.replication_user_created = true;
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
+    }
+    return mysql::EnsureReplicationUser(*src_, ctx.config.upgrade.user, ctx.ReplicationPassword());
+  }
+
+  std::unique_ptr<SnapshotSource> MakeLogicalCopy() override {
+    return std::make_unique<MysqlCopy>(*this);
+  }
+
+  Status Subscribe(RunContext& ctx) override {
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
+    if (replica.exists && !SnapshotPosition(ctx.state).empty() &&
+        !(replica.applied < SnapshotPosition(ctx.state)) && replica.error.empty()) {
+      log::info("the destination replicates already, at the source's {}",
+                replica.applied.Display());
+      if (!replica.applying || !replica.receiving)
+        return dst_->Exec(Dialect().StartReplica(mysql::kChannel));
+      return Status::Ok();
+    }
+    const mysql::SourceEndpoint source{ctx.config.src.host, ctx.config.src.port,
+                                       ctx.config.upgrade.user, ctx.ReplicationPassword()};
+    return mysql::StartReplication(*dst_, source, SnapshotPosition(ctx.state),
+                                   DatabasesOf(ctx.config));
+  }
+
+  Status CatchUp(RunContext& ctx) override {
+    const auto deadline = ctx.clock.Now() + std::chrono::seconds(ctx.config.catchup_timeout);
+    auto last_said = ctx.clock.Now() - std::chrono::hours(1);
+    while (true) {
+      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
+      if (!replica.exists)
+        return Status::Error("the destination has no replication from the source (run again)");
+      if (!replica.applying || !replica.receiving)
+        return Status::Error(fmt::format(
+            "the destination's replication stopped at the source's {}: {}",
+            replica.applied.Display(), replica.error.empty() ? "stopped by hand?" : replica.error));
+      DBR_ASSIGN_OR_RETURN(int64_t lag, mysql::LagBytes(*src_, replica.applied));
+      if (lag < ctx.config.catchup_lag_bytes) {
+        log::info("caught up: {} of the source's binary log left to apply", HumanBytes(lag));
+        return Status::Ok();
+      }
+      if (ctx.clock.Now() - last_said >= std::chrono::seconds(5)) {
+        log::info("catching up: {} of the source's binary log to apply, {} s behind",
+                  HumanBytes(static_cast<double>(lag)), replica.seconds_behind);
+        last_said = ctx.clock.Now();
+      }
+      if (ctx.clock.Now() >= deadline)
+        return Status::Error(fmt::format("not caught up after catchup_timeout ({} s): {} behind",
+                                         ctx.config.catchup_timeout,
+                                         HumanBytes(static_cast<double>(lag))));
+      ctx.clock.SleepFor(std::chrono::milliseconds(500));
+    }
+  }
+
+  Status VerifyHeartbeats(RunContext& ctx) override {
+    DBR_ASSIGN_OR_RETURN(
+        mysql::HeartbeatProof proof,
+        mysql::ProveHeartbeats(*src_, *dst_, std::chrono::seconds(ctx.config.catchup_timeout)));
+    if (!proof.ok()) return Status::Error("heartbeat verification failed: " + proof.Describe());
+    log::info("heartbeat verification: {}", proof.Describe());
+    return Status::Ok();
+  }
+
+  Status SetSequencesAhead(RunContext& ctx) override {
+    DBR_ASSIGN_OR_RETURN(int moved, mysql::SetCountersAhead(*src_, *dst_, ctx.config.src.name));
+    log::info("AUTO_INCREMENT counters checked: {} moved ahead on the destination", moved);
+    return Status::Ok();
+  }
+
+  Result<verify::VerifyReport> Verify(RunContext&) override {
+    return Status::BadConfig(
+        "verify is not built for engine: mysql yet: set verify: false (the heartbeat "
+        "verification still proves the replication)");
+  }
+
+  Connection& source() { return *src_; }
+  Connection& destination() { return *dst_; }
+
+ private:
+  mysql::Dialect Dialect() {
+    return mysql::Dialect(dst_->version(), [this](std::string_view v) { return dst_->Literal(v); });
+  }
+
+  // A server never reached is tried a few times; one that was there is waited for.
+  static Status Open(RunContext& ctx, const mariadb::ConnParams& params,
+                     std::optional<Connection>& conn) {
+    if (conn && !conn->IsBroken()) return Status::Ok();
+    const RetryPolicy policy =
+        conn ? ctx.OutagePolicy() : Timings::Default().reconnect.first_contact;
+    return RetryIf(
+        policy, "connecting to the " + params.label,
+        [&] {
+          auto c = Connection::Open(params);
+          if (!c.ok()) return c.status();
+          conn.emplace(std::move(*c));
+          return Status::Ok();
+        },
+        [](const Status& st) { return st.is_unavailable(); }, ctx.clock);
+  }
+
+  std::optional<Connection> src_, dst_;
+};
+
+Status MysqlCopy::Take(RunContext& ctx) {
+  const Config& config = ctx.config;
+  Connection& dst = engine_.destination();
+  if (ctx.state.mysql.copy_started) {
+    // A copy cut short: what it made is this relocation's own (pre-flight found it empty).
+    log::info("an earlier copy was interrupted: the destination's {} is made again",
+              config.dst.name);
+    for (const auto& db : DatabasesOf(config))
+      DBR_RETURN_IF_ERROR(dst.Exec("DROP DATABASE IF EXISTS " + mariadb::QuoteIdent(db)));
+  }
+  ctx.state.mysql.copy_started = true;
+  DBR_RETURN_IF_ERROR(ctx.SaveState());
+  DBR_ASSIGN_OR_RETURN(mysql::ConsistentSnapshot snapshot,
+                       mysql::ConsistentSnapshot::Take(mysql::SourceParams(config), ctx.Jobs()));
+  const auto started = ctx.clock.Now();
+  for (const auto& db : DatabasesOf(config)) {
+    DBR_ASSIGN_OR_RETURN(mysql::SchemaDefinitions schema,
+                         mysql::ReadSchema(snapshot.session(0), db));
+    DBR_RETURN_IF_ERROR(mysql::CreateTables(dst, schema));
+    DBR_ASSIGN_OR_RETURN(auto copied,
+                         mysql::CopyAllRows(snapshot, mysql::DestinationParams(config), schema));
+    CrashPoint("mysql-copy:rows");
+    for (const auto& t : copied) {
+      TableProgress& p = ctx.state.tables[mariadb::QualifiedName(db, t.name)];
+      p.state = TableState::kCopied;
+      p.rows = t.rows;
+      p.bytes = t.bytes;
+      ctx.rows_copied += t.rows;
+      ctx.bytes_copied += t.bytes;
+    }
+    DBR_RETURN_IF_ERROR(mysql::CreateObjectsAfterRows(dst, schema));
+  }
+  ctx.copy_seconds = ctx.clock.SecondsSince(started);
+  const mysql::BinlogPosition& at = snapshot.position();
+  ctx.state.mysql.snapshot_file = at.file;
+  ctx.state.mysql.snapshot_offset = at.offset;
+  ctx.state.mysql.snapshot_gtid = at.gtid;
+  ctx.state.snapshot_lsn = at.Display();
+  return ctx.SaveState();
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> MakeMysqlEngine() {
+  return std::make_unique<MysqlEngine>();
+}
+
+}  // namespace dbr
