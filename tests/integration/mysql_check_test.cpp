@@ -268,9 +268,11 @@ TEST_F(MysqlCheckTest, PostgresOnlySettingsAreRefused) {
     EXPECT_NE(r.err.find(c.field), std::string::npos) << c.yaml << r.err;
   }
   // The commands not built for engine mysql yet say so.
-  CommandResult run = RunDbRelocate({"run", "--config", WriteConfig(base).string()});
-  EXPECT_EQ(run.exit_code, 2) << run.err;
-  EXPECT_NE(run.err.find("not built for engine: mysql"), std::string::npos) << run.err;
+  for (const char* command : {"cutover", "rollback", "verify", "status"}) {
+    CommandResult r = RunDbRelocate({command, "--config", WriteConfig(base).string()});
+    EXPECT_EQ(r.exit_code, 2) << command << r.err;
+    EXPECT_NE(r.err.find("not built for engine: mysql"), std::string::npos) << command << r.err;
+  }
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ fs::path WriteConfig(const fs::path& dir, const Pair& pair) {
                       << ", name: shop, user: ops, password: secret}\n"
                       << "dst: {host: 127.0.0.1, port: " << pair.dst->port() << "}\n"
                       << "upgrade: {user: dbr_repl}\n"
-                      << "verify: false\njobs: 2\nheartbeat_interval: 0.2\n";
+                      << "jobs: 2\nheartbeat_interval: 0.2\n";
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   return path;
 }
