@@ -79,7 +79,7 @@ int RunCommand(int argc, char** argv) {
       {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
        ShowStatus, true, true},
       {"verify", "Compare every table between source and destination while replication runs",
-       Verify, true, true},
+       Verify, true, true, true},
       {"cutover", "Move the application's traffic to the destination", Cutover, true},
       {"rollback", "Move the application's traffic back to the source", Rollback, true},
       {"proxy", "Start or reload a managed proxy and show where it sends traffic", Proxy},
@@ -161,7 +161,7 @@ int RunCommand(int argc, char** argv) {
     if (config->engine == dbr::EngineKind::kMysql && !c.engine_mysql) {
       std::cerr
           << "error: `" << name
-          << "` is not built for engine: mysql yet; this version runs `check`, `run` and `cleanup` "
+          << "` is not built for engine: mysql yet; this version runs `check`, `run`, `verify` and `cleanup` "
              "for a MySQL or MariaDB pair (docs/limitations.md)\n";
       return dbr::cli::kExitUsage;
     }

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/engine.h"
 #include "model/run_context.h"
 #include "util/log.h"
 
@@ -16,7 +17,9 @@ int Verify(const Config& config, const CommandOptions& options) {
     return kExitFailed;
   }
   ctx.state = std::move(*state);
-  auto report = verify::Verify(ctx);
+  // Each engine's Verify opens the sessions it reads with.
+  ctx.engine = MakeEngine(config);
+  auto report = ctx.engine->Verify(ctx);
   if (!report.ok()) {
     log::error("verify: {}", report.message());
     return kExitFailed;

@@ -151,7 +151,7 @@ const std::vector<FieldSpec> kFields = {
   {"split_tables_larger_than", Int<&Config::split_tables_larger_than>(0, kNoMax), {}, "Bytes above which a table is copied in parts; 0 never splits"},
   {"pg_bin_dir", Text<&Config::pg_bin_dir>({.path = true}), {}, "Folder searched first for pg_dump and pg_restore"},
   {"state_dir", Text<&Config::state_dir>({.path = true}), "<config folder>/db_relocate.state", "Where run state is kept; one per relocation"},
-  {"verify", Bool<&Config::verify>(), "true (false with engine mysql)", "run ends with verify"},
+  {"verify", Bool<&Config::verify>(), {}, "run ends with verify"},
   {"ddl", Text<&Config::ddl>(), {}, "Schema changes on the source while replicating: detect (explained, fixed by hand) or replicate (replayed on the destination)"},
 };
 // clang-format on
@@ -257,10 +257,6 @@ void MysqlFields(const Config& config, const FieldReader& file, Problems& proble
     problems.Add(file.MarkOf("dst.name"), "dst.name",
                  "must be src.name with engine: mysql (the replication applies the source's "
                  "database by its name)");
-  if (file.Has("verify") && config.verify)
-    problems.Add(file.MarkOf("verify"), "verify",
-                 "must be false with engine: mysql: this version does not compare MySQL tables "
-                 "yet (the heartbeat verification still proves the replication)");
 }
 
 // Each provider makes its destination its own ways (upgrade.method).
@@ -305,13 +301,12 @@ void DefaultMethod(Config& config, const FieldReader& file) {
   }
 }
 
-// engine mysql: servers the user runs (provider rds is PostgreSQL's), on MySQL's port, without
-// verify (not built for it yet), where the file says nothing else.
+// engine mysql: servers the user runs (provider rds is PostgreSQL's), on MySQL's port, where the
+// file says nothing else.
 void DefaultMysqlSettings(Config& config, const FieldReader& file) {
   if (config.engine != EngineKind::kMysql) return;
   constexpr int kMysqlPort = 3306;
   config.provider = Provider::kPostgres;
-  config.verify = false;  // not built for MySQL yet
   if (!file.Has("src.port")) config.src.port = kMysqlPort;
   if (!file.Has("dst.port")) config.dst.port = config.src.port;
 }

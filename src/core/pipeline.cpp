@@ -84,10 +84,7 @@ Status StartProxy(RunContext& ctx) {
 
 Status CompareBothSides(RunContext& ctx) {
   if (!ctx.config.verify) {
-    log::info(ctx.config.engine == EngineKind::kMysql
-                  ? "engine mysql does not compare tables yet (verify): the heartbeat "
-                    "verification proved the replication"
-                  : "verify: false in the config: the tables are not compared");
+    log::info("verify: false in the config: the tables are not compared");
     return Status::Ok();
   }
   auto report = ctx.engine->Verify(ctx);

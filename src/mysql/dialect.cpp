@@ -90,6 +90,26 @@ std::string Dialect::StopReplica(std::string_view channel) const {
                    : fmt::format("STOP REPLICA FOR CHANNEL {}", quote_(channel));
 }
 
+std::string Dialect::StopApplier(std::string_view channel) const {
+  return mariadb() ? fmt::format("STOP SLAVE {} SQL_THREAD", quote_(channel))
+                   : fmt::format("STOP REPLICA SQL_THREAD FOR CHANNEL {}", quote_(channel));
+}
+
+std::string Dialect::StartApplierUntil(std::string_view channel,
+                                       const BinlogPosition& until) const {
+  if (mariadb())
+    return fmt::format("START SLAVE {} SQL_THREAD UNTIL MASTER_LOG_FILE = {}, MASTER_LOG_POS = {}",
+                       quote_(channel), quote_(until.file), until.offset);
+  return fmt::format(
+      "START REPLICA SQL_THREAD UNTIL SOURCE_LOG_FILE = {}, SOURCE_LOG_POS = {} FOR CHANNEL {}",
+      quote_(until.file), until.offset, quote_(channel));
+}
+
+std::string Dialect::StartApplier(std::string_view channel) const {
+  return mariadb() ? fmt::format("START SLAVE {} SQL_THREAD", quote_(channel))
+                   : fmt::format("START REPLICA SQL_THREAD FOR CHANNEL {}", quote_(channel));
+}
+
 std::string Dialect::ForgetReplica(std::string_view channel) const {
   return mariadb() ? fmt::format("RESET SLAVE {} ALL", quote_(channel))
                    : fmt::format("RESET REPLICA ALL FOR CHANNEL {}", quote_(channel));

@@ -62,6 +62,11 @@ class Dialect {
   std::string StopReplica(std::string_view channel) const;
   std::string ForgetReplica(std::string_view channel) const;  // RESET ... ALL
   std::string ShowReplicaStatus(std::string_view channel) const;
+  // The applier alone (the receiver goes on): stopped, started again up to `until` where it
+  // stops by itself, or started again with no end.
+  std::string StopApplier(std::string_view channel) const;
+  std::string StartApplierUntil(std::string_view channel, const BinlogPosition& until) const;
+  std::string StartApplier(std::string_view channel) const;
   const ReplicaStatusColumns& StatusColumns() const;
   // Waits up to `seconds` until the channel has applied the source's events up to `to`: the
   // statement returns -1 on timeout, NULL when the channel is not running.

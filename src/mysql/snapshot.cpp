@@ -8,13 +8,6 @@
 namespace dbr::mysql {
 namespace {
 
-// Every session reads in UTC (TIMESTAMP values) under REPEATABLE READ.
-Status Begin(mariadb::Connection& c) {
-  DBR_RETURN_IF_ERROR(c.Exec("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
-  DBR_RETURN_IF_ERROR(c.Exec("SET SESSION time_zone = '+00:00'"));
-  return c.Exec("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
-}
-
 // MariaDB's position of the snapshot this session reads.
 Result<BinlogPosition> SnapshotPosition(mariadb::Connection& c) {
   DBR_ASSIGN_OR_RETURN(mariadb::Rows rows, c.Query("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'"));
@@ -66,6 +59,12 @@ class CommitsHeld {
 
 }  // namespace
 
+Status BeginConsistentRead(mariadb::Connection& c) {
+  DBR_RETURN_IF_ERROR(c.Exec("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
+  DBR_RETURN_IF_ERROR(c.Exec("SET SESSION time_zone = '+00:00'"));
+  return c.Exec("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+}
+
 Result<ConsistentSnapshot> ConsistentSnapshot::Take(const mariadb::ConnParams& source,
                                                     int sessions) {
   ConsistentSnapshot snap;
@@ -76,14 +75,14 @@ Result<ConsistentSnapshot> ConsistentSnapshot::Take(const mariadb::ConnParams& s
   mariadb::Connection& first = snap.sessions_.front();
   const bool mariadb = first.version().flavor == mariadb::Flavor::kMariaDb;
   if (mariadb && snap.size() == 1) {
-    DBR_RETURN_IF_ERROR(Begin(first));
+    DBR_RETURN_IF_ERROR(BeginConsistentRead(first));
     DBR_ASSIGN_OR_RETURN(snap.position_, SnapshotPosition(first));
   } else {
     DBR_ASSIGN_OR_RETURN(mariadb::Connection lock, mariadb::Connection::Open(source));
     const Dialect dialect(lock.version(), [&lock](std::string_view v) { return lock.Literal(v); });
     CommitsHeld held(lock, dialect);
     DBR_RETURN_IF_ERROR(held.Hold().Wrap("holding the source's commits for the snapshot"));
-    for (auto& s : snap.sessions_) DBR_RETURN_IF_ERROR(Begin(s));
+    for (auto& s : snap.sessions_) DBR_RETURN_IF_ERROR(BeginConsistentRead(s));
     DBR_ASSIGN_OR_RETURN(snap.position_, SourcePosition(lock, dialect));
     DBR_RETURN_IF_ERROR(held.Release());
     if (mariadb)  // each session's own position proves they all read the same point

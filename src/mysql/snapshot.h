@@ -15,6 +15,9 @@
 
 namespace dbr::mysql {
 
+// A REPEATABLE READ transaction WITH CONSISTENT SNAPSHOT, read-only, in UTC (TIMESTAMP values).
+Status BeginConsistentRead(mariadb::Connection& c);
+
 class ConsistentSnapshot {
  public:
   static Result<ConsistentSnapshot> Take(const mariadb::ConnParams& source, int sessions);

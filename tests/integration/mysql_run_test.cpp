@@ -1,7 +1,8 @@
-// `db_relocate run` and `cleanup` with engine: mysql against real MariaDB servers under a live
-// writer (issue #25): the run ends with every heartbeat verified and, once the writer stops and
-// the destination has applied the rest, every table equal row for row; killed (kill -9) at each
-// step, the next run ends the same way; cleanup leaves nothing of the relocation's.
+// `db_relocate run`, `verify` and `cleanup` with engine: mysql against real MariaDB servers under
+// a live writer (issue #25): the run ends with every heartbeat proved and verify equal; verify
+// alone is equal while the writer writes, and names a damaged row; once the writer stops and
+// the destination has applied the rest, every table is equal row for row; killed (kill -9) at
+// each step, the next run ends the same way; cleanup leaves nothing of the relocation's.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -85,7 +86,7 @@ void ExpectCleanedUp(const fs::path& config, Pair& pair) {
   EXPECT_NE(again.out.find("nothing to clean up"), std::string::npos) << again.out;
 }
 
-TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatAndEndsEqual) {
+TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   Pair pair = StartPairWithShop();
   ASSERT_TRUE(pair.src && pair.dst);
   TempDir dir("dbr-mysql-run");
@@ -98,6 +99,12 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatAndEndsEqual) {
   EXPECT_NE(run.err.find("heartbeat verification: all"), std::string::npos) << run.err;
   EXPECT_NE(run.out.find("replication: running"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("snapshot of the source at binary log position"), std::string::npos);
+  EXPECT_NE(run.out.find("every table is equal on both sides"), std::string::npos) << run.out;
+  // verify on its own, the writer still writing: equal, at one point of the binary log.
+  CommandResult verify = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_NE(verify.out.find("source vs destination at binlog."), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("`shop`.`order_lines`"), std::string::npos) << verify.out;
   writer.WaitForRounds(30);  // replicated after the run
   ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair));
 
@@ -106,6 +113,30 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatAndEndsEqual) {
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_NE(rerun.err.find("step snapshot: already done"), std::string::npos) << rerun.err;
   EXPECT_NE(rerun.err.find("heartbeat verification: all"), std::string::npos) << rerun.err;
+
+  // A row changed and a row deleted on the destination (rows the writer had stopped touching):
+  // verify exits 1 naming both keys.
+  auto dst = pair.dst->Connect();
+  ASSERT_TRUE(dst.ok()) << dst.message();
+  const std::string item = dst->QueryValue("SELECT MAX(id) FROM shop.items").value();
+  const std::string order = dst->QueryValue("SELECT MAX(order_id) FROM shop.order_lines").value();
+  ASSERT_TRUE(dst->Exec("UPDATE shop.items SET name = 'damaged' WHERE id = " + item).ok());
+  ASSERT_TRUE(dst->Exec("DELETE FROM shop.order_lines WHERE order_id = " + order).ok());
+  CommandResult damaged = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(damaged.exit_code, 1) << damaged.out << damaged.err;
+  EXPECT_NE(damaged.out.find("(id)=(" + item + ")  differs"), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.out.find("(order_id, line)=(" + order + ", 0)  only on the source"),
+            std::string::npos)
+      << damaged.out;
+  EXPECT_NE(damaged.out.find("2 of 4 tables are not equal"), std::string::npos) << damaged.out;
+  // The damage was not replicated, and the replication still runs.
+  auto src = pair.src->Connect();
+  ASSERT_TRUE(src.ok());
+  EXPECT_NE(src->QueryValue("SELECT name FROM shop.items WHERE id = " + item).value(), "damaged");
+  auto replica = mysql::ReadReplica(*dst);
+  ASSERT_TRUE(replica.ok()) << replica.message();
+  EXPECT_TRUE(replica->applying && replica->receiving) << replica->error;
+
   ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
 }
 

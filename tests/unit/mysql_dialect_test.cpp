@@ -37,6 +37,11 @@ TEST(MysqlDialect, MariaDbUsesANamedMasterConnection) {
   EXPECT_EQ(d.StopReplica("db_relocate"), "STOP SLAVE 'db_relocate'");
   EXPECT_EQ(d.ForgetReplica("db_relocate"), "RESET SLAVE 'db_relocate' ALL");
   EXPECT_EQ(d.ShowReplicaStatus("db_relocate"), "SHOW SLAVE 'db_relocate' STATUS");
+  EXPECT_EQ(d.StopApplier("db_relocate"), "STOP SLAVE 'db_relocate' SQL_THREAD");
+  EXPECT_EQ(d.StartApplierUntil("db_relocate", kAt),
+            "START SLAVE 'db_relocate' SQL_THREAD UNTIL MASTER_LOG_FILE = 'binlog.000003', "
+            "MASTER_LOG_POS = 4512");
+  EXPECT_EQ(d.StartApplier("db_relocate"), "START SLAVE 'db_relocate' SQL_THREAD");
   EXPECT_EQ(d.WaitForPosition("db_relocate", kAt, 1),
             "SELECT MASTER_POS_WAIT('binlog.000003', 4512, 1, 'db_relocate')");
   EXPECT_EQ(d.ShowSourcePosition(), "SHOW MASTER STATUS");
@@ -60,6 +65,11 @@ TEST(MysqlDialect, MySqlEightUsesAChannelAndTheSourceReplicaWords) {
   EXPECT_EQ(d.StopReplica("db_relocate"), "STOP REPLICA FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.ForgetReplica("db_relocate"), "RESET REPLICA ALL FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.ShowReplicaStatus("db_relocate"), "SHOW REPLICA STATUS FOR CHANNEL 'db_relocate'");
+  EXPECT_EQ(d.StopApplier("db_relocate"), "STOP REPLICA SQL_THREAD FOR CHANNEL 'db_relocate'");
+  EXPECT_EQ(d.StartApplierUntil("db_relocate", kAt),
+            "START REPLICA SQL_THREAD UNTIL SOURCE_LOG_FILE = 'binlog.000003', SOURCE_LOG_POS = "
+            "4512 FOR CHANNEL 'db_relocate'");
+  EXPECT_EQ(d.StartApplier("db_relocate"), "START REPLICA SQL_THREAD FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.WaitForPosition("db_relocate", kAt, 1),
             "SELECT SOURCE_POS_WAIT('binlog.000003', 4512, 1, 'db_relocate')");
   EXPECT_EQ(d.ShowSourcePosition(), "SHOW MASTER STATUS");

@@ -91,7 +91,6 @@ TEST(MysqlConfig, EngineMysqlTakesMysqlsPortAndRefusesPostgresOnlyKeys) {
   EXPECT_EQ(c->src.port, 3306);
   EXPECT_EQ(c->dst.port, 3306);
   EXPECT_EQ(c->dst.name, "shop");
-  EXPECT_FALSE(c->verify);  // not built for MySQL yet
 
   auto ports = ParseConfig(
       "engine: mysql\nprovider: postgres\nsrc: {host: a, name: shop, port: 3307}\ndst: {host: "
@@ -116,11 +115,6 @@ TEST(MysqlConfig, EngineMysqlTakesMysqlsPortAndRefusesPostgresOnlyKeys) {
   EXPECT_NE(schema.message().find("src.schema"), std::string::npos) << schema.message();
   EXPECT_NE(schema.message().find("ddl"), std::string::npos) << schema.message();
 
-  auto verify =
-      ParseConfig("engine: mysql\nsrc: {host: a, name: shop}\ndst: {host: b}\nverify: true\n",
-                  "/etc/dbr/c.yaml");
-  ASSERT_FALSE(verify.ok());
-  EXPECT_NE(verify.message().find("verify: must be false"), std::string::npos) << verify.message();
   auto renamed =
       ParseConfig("engine: mysql\nsrc: {host: a, name: shop}\ndst: {host: b, name: shop2}\n",
                   "/etc/dbr/c.yaml");

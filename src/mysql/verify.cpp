@@ -1,0 +1,224 @@
+#include "mysql/verify.h"
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "mariadb/quote.h"
+#include "mysql/replication.h"
+#include "mysql/snapshot.h"
+#include "util/log.h"
+#include "util/parallel.h"
+#include "util/text.h"
+
+namespace dbr::mysql {
+namespace {
+
+using mariadb::Connection;
+using mariadb::QuoteIdent;
+
+Dialect DialectOf(Connection& c) {
+  return Dialect(c.version(), [&c](std::string_view v) { return c.Literal(v); });
+}
+
+// Starts the destination's applier again however the comparison ends.
+class ApplierStopped {
+ public:
+  ApplierStopped(Connection& dst) : dst_(dst), dialect_(DialectOf(dst)) {}
+  ~ApplierStopped() {
+    if (stopped_) (void)dst_.Exec(dialect_.StartApplier(kChannel));
+  }
+  Status Stop() {
+    DBR_RETURN_IF_ERROR(dst_.Exec(dialect_.StopApplier(kChannel)));
+    stopped_ = true;
+    return Status::Ok();
+  }
+  // Applies up to `point` and stops there.
+  Status ApplyUntil(const BinlogPosition& point, std::chrono::seconds timeout) {
+    DBR_RETURN_IF_ERROR(dst_.Exec(dialect_.StartApplierUntil(kChannel, point)));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      DBR_ASSIGN_OR_RETURN(ReplicaState state, ReadReplica(dst_));
+      if (!state.applying) {
+        if (!state.error.empty())
+          return Status::Error("the destination's replication stopped: " + state.error);
+        if (state.applied.file != point.file || state.applied.offset != point.offset)
+          return Status::Error(
+              fmt::format("the destination's applier stopped at the source's {}, not at {}",
+                          state.applied.Display(), point.Display()));
+        return Status::Ok();
+      }
+      if (std::chrono::steady_clock::now() >= deadline)
+        return Status::Error(
+            fmt::format("the destination did not reach the source's {} within {} s (it is at {})",
+                        point.Display(), timeout.count(), state.applied.Display()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  Status Resume() {
+    stopped_ = false;
+    return dst_.Exec(dialect_.StartApplier(kChannel));
+  }
+
+ private:
+  Connection& dst_;
+  Dialect dialect_;
+  bool stopped_ = false;
+};
+
+// A table's columns, and those of its primary key (none: compared whole).
+struct Shape {
+  std::string name;
+  std::vector<std::string> columns, key;  // quoted
+  std::vector<std::string> key_names;     // as a message shows them
+};
+
+Result<std::vector<Shape>> Shapes(Connection& c, const std::string& database) {
+  DBR_ASSIGN_OR_RETURN(
+      mariadb::Rows cols,
+      c.Query("SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c JOIN "
+              "information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = "
+              "c.TABLE_NAME WHERE c.TABLE_SCHEMA = " +
+              c.Literal(database) +
+              " AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION"));
+  DBR_ASSIGN_OR_RETURN(
+      mariadb::Rows keys,
+      c.Query("SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
+              "TABLE_SCHEMA = " +
+              c.Literal(database) +
+              " AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION"));
+  std::vector<Shape> shapes;
+  for (int i = 0; i < cols.rows(); ++i) {
+    if (shapes.empty() || shapes.back().name != cols.Get(i, 0)) shapes.push_back({cols.Get(i, 0)});
+    shapes.back().columns.push_back(QuoteIdent(cols.Get(i, 1)));
+  }
+  for (int i = 0; i < keys.rows(); ++i)
+    for (auto& s : shapes)
+      if (s.name == keys.Get(i, 0)) {
+        s.key.push_back(QuoteIdent(keys.Get(i, 1)));
+        s.key_names.push_back(keys.Get(i, 1));
+      }
+  return shapes;
+}
+
+// A row's hash: MD5 of its values joined, with which of them are NULL (pt-table-checksum's
+// form, so NULL and '' differ).
+std::string RowHash(const Shape& s) {
+  std::vector<std::string> nulls;
+  for (const auto& c : s.columns) nulls.push_back("ISNULL(" + c + ")");
+  return fmt::format("MD5(CONCAT_WS('#', {}, CONCAT({})))", Join(s.columns, ", "),
+                     Join(nulls, ", "));
+}
+
+struct Sum {
+  std::string count, sum;
+};
+
+Result<Sum> TableSum(Connection& c, const std::string& database, const Shape& s) {
+  DBR_ASSIGN_OR_RETURN(
+      mariadb::Rows r,
+      c.Query(fmt::format("SELECT COUNT(*), COALESCE(SUM(CAST(CONV(SUBSTRING({}, 1, 15), 16, 10) "
+                          "AS UNSIGNED)), 0) FROM {}",
+                          RowHash(s), mariadb::QualifiedName(database, s.name))));
+  return Sum{r.Get(0, 0), r.Get(0, 1)};
+}
+
+// Each row's key (as "(a, b)=(1, 2)") and hash, in a map: for a table found to differ.
+Result<std::unordered_map<std::string, std::string>> KeyedHashes(Connection& c,
+                                                                 const std::string& database,
+                                                                 const Shape& s) {
+  std::unordered_map<std::string, std::string> rows;
+  const std::string key_names = "(" + Join(s.key_names, ", ") + ")=";
+  DBR_RETURN_IF_ERROR(c.Stream(
+      fmt::format("SELECT {}, {} FROM {}", RowHash(s), Join(s.key, ", "),
+                  mariadb::QualifiedName(database, s.name)),
+      [&](const std::vector<mariadb::Column>&, const std::vector<mariadb::Value>& row) {
+        std::vector<std::string> values;
+        for (size_t i = 1; i < row.size(); ++i)
+          values.push_back(row[i].null() ? "NULL" : std::string(row[i].data, row[i].size));
+        rows[key_names + "(" + Join(values, ", ") + ")"] = std::string(row[0].data, row[0].size);
+        return Status::Ok();
+      }));
+  return rows;
+}
+
+Result<TableComparison> CompareTable(Connection& src, Connection& dst, const std::string& database,
+                                     const Shape& s, size_t example_limit) {
+  TableComparison t{s.name};
+  DBR_ASSIGN_OR_RETURN(Sum a, TableSum(src, database, s));
+  DBR_ASSIGN_OR_RETURN(Sum b, TableSum(dst, database, s));
+  t.source_rows = std::stoll(a.count);
+  t.destination_rows = std::stoll(b.count);
+  t.equal = a.count == b.count && a.sum == b.sum;
+  if (t.equal) return t;
+  if (s.key.empty()) {
+    t.detail = "no primary key: the rows differ, and cannot be named";
+    return t;
+  }
+  DBR_ASSIGN_OR_RETURN(auto src_rows, KeyedHashes(src, database, s));
+  DBR_ASSIGN_OR_RETURN(auto dst_rows, KeyedHashes(dst, database, s));
+  auto note = [&](const std::string& key, const char* what) {
+    ++t.differing_rows;
+    if (t.examples.size() < example_limit) t.examples.push_back({key, what});
+  };
+  for (const auto& [key, hash] : src_rows) {
+    auto it = dst_rows.find(key);
+    if (it == dst_rows.end())
+      note(key, "only on the source");
+    else if (it->second != hash)
+      note(key, "differs");
+  }
+  for (const auto& [key, hash] : dst_rows)
+    if (!src_rows.count(key)) note(key, "only on the destination");
+  std::sort(t.examples.begin(), t.examples.end(),
+            [](const RowMismatch& x, const RowMismatch& y) { return x.key < y.key; });
+  return t;
+}
+
+}  // namespace
+
+Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
+                                     const mariadb::ConnParams& destination,
+                                     const std::string& database, int sessions,
+                                     size_t example_limit, std::chrono::seconds timeout) {
+  sessions = std::max(1, sessions);
+  DBR_ASSIGN_OR_RETURN(Connection control, Connection::Open(destination));
+  DBR_ASSIGN_OR_RETURN(ReplicaState replica, ReadReplica(control));
+  if (!replica.exists)
+    return Status::Error("the destination does not replicate from the source (`run` first)");
+  if (!replica.error.empty())
+    return Status::Error("the destination's replication has stopped: " + replica.error);
+
+  ApplierStopped applier(control);
+  DBR_RETURN_IF_ERROR(applier.Stop());
+  // Past everything the destination applied: its applier is stopped.
+  DBR_ASSIGN_OR_RETURN(ConsistentSnapshot snapshot, ConsistentSnapshot::Take(source, sessions));
+  Comparison result{snapshot.position()};
+  DBR_RETURN_IF_ERROR(applier.ApplyUntil(result.point, timeout));
+  std::vector<Connection> readers;
+  for (int i = 0; i < sessions; ++i) {
+    DBR_ASSIGN_OR_RETURN(Connection c, Connection::Open(destination));
+    DBR_RETURN_IF_ERROR(BeginConsistentRead(c));
+    readers.push_back(std::move(c));
+  }
+  DBR_RETURN_IF_ERROR(applier.Resume());
+  log::info("verify: both sides read at the source's {}", result.point.Display());
+
+  DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes, Shapes(snapshot.session(0), database));
+  std::mutex mu;
+  DBR_RETURN_IF_ERROR(RunParallel(sessions, shapes.size(), [&](size_t i, int worker) {
+    auto t =
+        CompareTable(snapshot.session(worker), readers[worker], database, shapes[i], example_limit);
+    if (!t.ok()) return t.status().Wrap("comparing " + QuoteIdent(shapes[i].name));
+    std::lock_guard<std::mutex> lock(mu);
+    result.tables.push_back(std::move(*t));
+    return Status::Ok();
+  }));
+  std::sort(result.tables.begin(), result.tables.end(),
+            [](const TableComparison& a, const TableComparison& b) { return a.table < b.table; });
+  return result;
+}
+
+}  // namespace dbr::mysql

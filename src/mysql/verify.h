@@ -1,0 +1,47 @@
+// engine mysql's verify (issue #25): every table of the database read on both sides at one
+// point of the source's binary log, while the application writes. The source's point is a
+// consistent snapshot; the destination's applier is stopped, started again up to exactly that
+// point (START SLAVE ... UNTIL), read there in consistent snapshots, and let go on. Each table's
+// row count and sum of 60-bit row hashes are compared; a table that differs is compared row by
+// row by its primary key, naming the keys.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mariadb/connection.h"
+#include "mysql/dialect.h"
+#include "util/status.h"
+
+namespace dbr::mysql {
+
+struct RowMismatch {
+  std::string key;   // (id)=(42), (order_id, line)=(7, 2)
+  std::string what;  // "only on the source", "only on the destination", "differs"
+};
+
+struct TableComparison {
+  std::string table;
+  bool equal = true;
+  int64_t source_rows = 0, destination_rows = 0;
+  int64_t differing_rows = 0;         // counted where a primary key tells the rows apart
+  std::vector<RowMismatch> examples;  // the first few
+  std::string detail;                 // e.g. no primary key: compared whole
+};
+
+struct Comparison {
+  BinlogPosition point;
+  std::vector<TableComparison> tables;
+};
+
+// Compares every base table of `database`, on `sessions` sessions a side. The destination must
+// replicate from the source (mysql/replication.h); its applier runs again when this returns,
+// whatever happened.
+Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
+                                     const mariadb::ConnParams& destination,
+                                     const std::string& database, int sessions,
+                                     size_t example_limit, std::chrono::seconds timeout);
+
+}  // namespace dbr::mysql
