@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -128,6 +129,16 @@ Result<fs::path> MariaDbServerBinary() {
   return fs::path(kServer);
 }
 
+Result<MariaDbPair> StartMariaDbPair() {
+  auto a = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
+  auto b = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
+  auto src = a.get();
+  auto dst = b.get();
+  if (!src.ok()) return src.status().Wrap("starting the source");
+  if (!dst.ok()) return dst.status().Wrap("starting the destination");
+  return MariaDbPair{std::move(*src), std::move(*dst)};
+}
+
 Result<std::unique_ptr<TestMariaDb>> TestMariaDb::Start(const MariaDbOptions& options) {
   DBR_RETURN_IF_ERROR(MariaDbServerBinary().status());
   DBR_ASSIGN_OR_RETURN(fs::path template_dir, TemplateDataDir());
@@ -141,6 +152,7 @@ Result<std::unique_ptr<TestMariaDb>> TestMariaDb::Start(const MariaDbOptions& op
   std::error_code ec;
   fs::copy(template_dir, db->root_ / "data", fs::copy_options::recursive, ec);
   if (ec) return Status::Error("copying the MariaDB template: " + ec.message());
+  fs::create_directories(db->root_ / "tmp");
   if (KeepTemp()) std::ofstream(db->root_ / "keep") << "DBR_KEEP_TEMP\n";
   Status last = Status::Error("no port tried");
   for (int attempt = 0; attempt < 3 && !last.ok(); ++attempt) {
@@ -166,6 +178,7 @@ Status TestMariaDb::Launch() {
                "--bind-address=127.0.0.1",
                "--socket=" + (root_ / "sock").string(),
                "--pid-file=" + (root_ / "server.pid").string(),
+               "--tmpdir=" + (root_ / "tmp").string(),
                "--server-id=" + std::to_string(server_id_)};
   if (geteuid() == 0) spec.argv.push_back("--user=root");
   if (options_.log_bin) spec.argv.push_back("--log-bin=" + (root_ / "data" / "binlog").string());

@@ -63,6 +63,12 @@ class TestMariaDb {
   pid_t pid_ = -1;
 };
 
+// Two servers started at once (each ~1 s).
+struct MariaDbPair {
+  std::unique_ptr<TestMariaDb> src, dst;
+};
+Result<MariaDbPair> StartMariaDbPair();
+
 // Where mariadbd and mariadb-install-db are; an error naming scripts/install-deps.sh if absent.
 Result<std::filesystem::path> MariaDbServerBinary();
 

@@ -22,14 +22,10 @@ namespace {
 class MysqlCheckTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto a = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
-    auto b = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
-    auto src = a.get();
-    auto dst = b.get();
-    ASSERT_TRUE(src.ok()) << src.message();
-    ASSERT_TRUE(dst.ok()) << dst.message();
-    src_ = std::move(*src).release();
-    dst_ = std::move(*dst).release();
+    auto pair = StartMariaDbPair();
+    ASSERT_TRUE(pair.ok()) << pair.message();
+    src_ = pair->src.release();
+    dst_ = pair->dst.release();
   }
   static void TearDownTestSuite() {
     delete src_;

@@ -38,28 +38,26 @@ class MysqlCopyTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqual) {
   const int sessions = GetParam();
-  auto a = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
-  auto b = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
-  auto src = a.get();
-  auto dst = b.get();
-  ASSERT_TRUE(src.ok()) << src.message();
-  ASSERT_TRUE(dst.ok()) << dst.message();
-  ASSERT_NO_FATAL_FAILURE(MakeShopDatabase(**src));
+  auto pair = StartMariaDbPair();
+  ASSERT_TRUE(pair.ok()) << pair.message();
+  TestMariaDb* src = pair->src.get();
+  TestMariaDb* dst = pair->dst.get();
+  ASSERT_NO_FATAL_FAILURE(MakeShopDatabase(*src));
 
-  ShopWriter writer(**src);
+  ShopWriter writer(*src);
   writer.WaitForRounds(20);
 
-  auto snapshot = mysql::ConsistentSnapshot::Take((*src)->Params(), sessions);
+  auto snapshot = mysql::ConsistentSnapshot::Take(src->Params(), sessions);
   ASSERT_TRUE(snapshot.ok()) << snapshot.message();
   const int rounds_at_snapshot = writer.rounds();
   auto schema = mysql::ReadSchema(snapshot->session(0), kDb);
   ASSERT_TRUE(schema.ok()) << schema.message();
   EXPECT_EQ(schema->tables.size(), 4u);
-  auto dst_conn = (*dst)->Connect();
+  auto dst_conn = dst->Connect();
   ASSERT_TRUE(dst_conn.ok()) << dst_conn.message();
   Status st = mysql::CreateTables(*dst_conn, *schema);
   ASSERT_TRUE(st.ok()) << st.message();
-  auto copied = mysql::CopyAllRows(*snapshot, (*dst)->Params(), *schema);
+  auto copied = mysql::CopyAllRows(*snapshot, dst->Params(), *schema);
   ASSERT_TRUE(copied.ok()) << copied.message();
   std::map<std::string, int64_t> rows_copied;
   for (const auto& t : *copied) rows_copied[t.name] = t.rows;
@@ -67,12 +65,11 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   st = mysql::CreateObjectsAfterRows(*dst_conn, *schema);
   ASSERT_TRUE(st.ok()) << st.message();
 
-  auto src_conn = (*src)->Connect();
+  auto src_conn = src->Connect();
   ASSERT_TRUE(src_conn.ok()) << src_conn.message();
   st = mysql::EnsureReplicationUser(*src_conn, "dbr_repl", "r3pl'pass\\word");
   ASSERT_TRUE(st.ok()) << st.message();
-  st = mysql::StartReplication(*dst_conn,
-                               {"127.0.0.1", (*src)->port(), "dbr_repl", "r3pl'pass\\word"},
+  st = mysql::StartReplication(*dst_conn, {"127.0.0.1", src->port(), "dbr_repl", "r3pl'pass\\word"},
                                snapshot->position(), {kDb});
   ASSERT_TRUE(st.ok()) << st.message();
 

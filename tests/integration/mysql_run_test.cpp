@@ -19,21 +19,14 @@ namespace fs = std::filesystem;
 namespace dbr::test {
 namespace mysql_run {
 
-struct Pair {
-  std::unique_ptr<TestMariaDb> src, dst;
-};
+using Pair = MariaDbPair;
 
 Pair StartPairWithShop() {
-  auto a = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
-  auto b = std::async(std::launch::async, [] { return TestMariaDb::Start(); });
-  auto src = a.get();
-  auto dst = b.get();
-  EXPECT_TRUE(src.ok()) << src.message();
-  EXPECT_TRUE(dst.ok()) << dst.message();
-  if (!src.ok() || !dst.ok()) return {};
-  Pair pair{std::move(*src), std::move(*dst)};
-  MakeShopDatabase(*pair.src);
-  return pair;
+  auto pair = StartMariaDbPair();
+  EXPECT_TRUE(pair.ok()) << pair.message();
+  if (!pair.ok()) return {};
+  MakeShopDatabase(*pair->src);
+  return std::move(*pair);
 }
 
 fs::path WriteConfig(const fs::path& dir, const Pair& pair) {
