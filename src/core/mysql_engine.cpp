@@ -100,20 +100,20 @@ class MysqlEngine : public Engine {
     return std::make_unique<MysqlCopy>(*this);
   }
 
+  // A replication already past the snapshot's position is kept (started again when stopped
+  // cleanly); one that stopped on an error is never made again from the snapshot's position,
+  // which would apply what it applied twice.
   Status Subscribe(RunContext& ctx) override {
+    const mysql::BinlogPosition from = SnapshotPosition(ctx.state);
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
-    if (replica.exists && !SnapshotPosition(ctx.state).empty() &&
-        !(replica.applied < SnapshotPosition(ctx.state)) && replica.error.empty()) {
+    if (replica.exists && !(replica.applied < from)) {
       log::info("the destination replicates already, at the source's {}",
                 replica.applied.Display());
-      if (!replica.applying || !replica.receiving)
-        return dst_->Exec(Dialect().StartReplica(mysql::kChannel));
-      return Status::Ok();
+      return KeepApplying(replica);
     }
     const mysql::SourceEndpoint source{ctx.config.src.host, ctx.config.src.port,
                                        ctx.config.upgrade.user, ctx.ReplicationPassword()};
-    return mysql::StartReplication(*dst_, source, SnapshotPosition(ctx.state),
-                                   DatabasesOf(ctx.config));
+    return mysql::StartReplication(*dst_, source, from, DatabasesOf(ctx.config));
   }
 
   Status CatchUp(RunContext& ctx) override {
@@ -123,10 +123,7 @@ class MysqlEngine : public Engine {
       DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
       if (!replica.exists)
         return Status::Error("the destination has no replication from the source (run again)");
-      if (!replica.applying || !replica.receiving)
-        return Status::Error(fmt::format(
-            "the destination's replication stopped at the source's {}: {}",
-            replica.applied.Display(), replica.error.empty() ? "stopped by hand?" : replica.error));
+      DBR_RETURN_IF_ERROR(KeepApplying(replica));
       DBR_ASSIGN_OR_RETURN(int64_t lag, mysql::LagBytes(*src_, replica.applied));
       if (lag < ctx.config.catchup_lag_bytes) {
         log::info("caught up: {} of the source's binary log left to apply", HumanBytes(lag));
@@ -196,6 +193,19 @@ class MysqlEngine : public Engine {
   Connection& destination() { return *dst_; }
 
  private:
+  // A replication stopped without an error (by hand, or a verify killed while it held the
+  // applier) is started again; one stopped on an error is reported.
+  Status KeepApplying(const mysql::ReplicaState& replica) {
+    if (replica.applying && replica.receiving) return Status::Ok();
+    if (!replica.error.empty())
+      return Status::Error(
+          fmt::format("the destination's replication stopped at the source's {}: {}",
+                      replica.applied.Display(), replica.error));
+    log::warn("the destination's replication was stopped (at the source's {}): starting it again",
+              replica.applied.Display());
+    return dst_->Exec(Dialect().StartReplica(mysql::kChannel));
+  }
+
   mysql::Dialect Dialect() {
     return mysql::Dialect(dst_->version(), [this](std::string_view v) { return dst_->Literal(v); });
   }

@@ -101,10 +101,17 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   writer.WaitForRounds(30);  // replicated after the run
   ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair));
 
-  // A second run has nothing to redo and proves the heartbeats again.
+  // A second run, with the replication stopped by hand meanwhile, copies nothing again, starts
+  // the replication where it stopped and proves the heartbeats again.
+  {
+    auto dst = pair.dst->Connect();
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    ASSERT_TRUE(dst->Exec("STOP SLAVE 'db_relocate'").ok());
+  }
   CommandResult rerun = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_NE(rerun.err.find("step snapshot: already done"), std::string::npos) << rerun.err;
+  EXPECT_NE(rerun.err.find("starting it again"), std::string::npos) << rerun.err;
   EXPECT_NE(rerun.err.find("heartbeat verification: all"), std::string::npos) << rerun.err;
 
   // A row changed and a row deleted on the destination (rows the writer had stopped touching):
