@@ -52,7 +52,7 @@ const ListShape kPatternList = {.single_ok = true, .expected = "a pattern or a l
 
 // clang-format off
 const std::vector<FieldSpec> kFields = {
-  {"engine", Text<&Config::engine>(), {}, "postgres: PostgreSQL; mysql: MySQL or MariaDB (this version checks a pair, `check`; the other commands follow)"},
+  {"engine", Text<&Config::engine>(), {}, "postgres: PostgreSQL; mysql: MySQL or MariaDB (check, run, verify and cleanup so far)"},
   {"provider", Text<&Config::provider>({.quote_choices = true}), "rds (self_managed with engine mysql)", "rds: Amazon RDS instances; cloudsql: Google Cloud SQL instances; postgres or self_managed (the same): servers you run (dst.host required)"},
   {"force", Bool<&Config::force>(), {}, "Let overridable pre-flight FAILs through (REPLICA IDENTITY FULL, ...)"},
   {"log_level", Text<&Config::log_level>({.choices = {"debug", "info", "warn", "error", "fatal"}}), {}, "Log detail; --log-level overrides it"},
