@@ -36,8 +36,7 @@ class MysqlCleanup {
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst));
     if (replica.exists &&
         Do(fmt::format("stop and remove the replication {} on the destination", mysql::kChannel))) {
-      const mysql::Dialect dialect(dst->version(),
-                                   [&](std::string_view v) { return dst->Literal(v); });
+      const mysql::Dialect dialect = mysql::DialectOf(*dst);
       DBR_RETURN_IF_ERROR(dst->Exec(dialect.StopReplica(mysql::kChannel)));
       DBR_RETURN_IF_ERROR(dst->Exec(dialect.ForgetReplica(mysql::kChannel)));
     }
@@ -72,10 +71,8 @@ class MysqlCleanup {
 
   Status DropReplicationUser(mariadb::Connection& src, const RunState& state) {
     const std::string& user = config_.upgrade.user;
-    DBR_ASSIGN_OR_RETURN(
-        int64_t there,
-        src.QueryInt("SELECT COUNT(*) FROM mysql.user WHERE User = " + src.Literal(user)));
-    if (there == 0) return Status::Ok();
+    DBR_ASSIGN_OR_RETURN(bool there, mysql::ReplicationUserExists(src, user));
+    if (!there) return Status::Ok();
     if (!state.mysql.replication_user_created) {
       log::warn("the replication user {} on the source was there before the relocation: kept",
                 user);

@@ -87,9 +87,8 @@ class MysqlEngine : public Engine {
   }
 
   Status OpenChangeStream(RunContext& ctx) override {
-    auto existed = src_->QueryInt("SELECT COUNT(*) FROM mysql.user WHERE User = " +
-                                  src_->Literal(ctx.config.upgrade.user));
-    if (existed.ok() && *existed == 0) {
+    auto existed = mysql::ReplicationUserExists(*src_, ctx.config.upgrade.user);
+    if (existed.ok() && !*existed) {
       ctx.state.mysql.replication_user_created = true;
       DBR_RETURN_IF_ERROR(ctx.SaveState());
     }
@@ -203,11 +202,7 @@ class MysqlEngine : public Engine {
                       replica.applied.Display(), replica.error));
     log::warn("the destination's replication was stopped (at the source's {}): starting it again",
               replica.applied.Display());
-    return dst_->Exec(Dialect().StartReplica(mysql::kChannel));
-  }
-
-  mysql::Dialect Dialect() {
-    return mysql::Dialect(dst_->version(), [this](std::string_view v) { return dst_->Literal(v); });
+    return dst_->Exec(mysql::DialectOf(*dst_).StartReplica(mysql::kChannel));
   }
 
   // A server never reached is tried a few times; one that was there is waited for.

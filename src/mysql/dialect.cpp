@@ -47,6 +47,10 @@ bool BinlogPosition::operator<(const BinlogPosition& other) const {
   return a != b ? a < b : offset < other.offset;
 }
 
+Dialect DialectOf(mariadb::Connection& c) {
+  return Dialect(c.version(), [&c](std::string_view v) { return c.Literal(v); });
+}
+
 Dialect::Dialect(const mariadb::ServerVersion& version, Quote quote)
     : version_(version), quote_(std::move(quote)) {}
 

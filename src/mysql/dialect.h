@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mariadb/connection.h"
 #include "mariadb/server_version.h"
 
 namespace dbr::mysql {
@@ -85,5 +86,8 @@ class Dialect {
   Quote quote_;
   bool mariadb() const { return version_.flavor == mariadb::Flavor::kMariaDb; }
 };
+
+// The dialect of the server `c` is connected to, quoting with its Literal().
+Dialect DialectOf(mariadb::Connection& c);
 
 }  // namespace dbr::mysql

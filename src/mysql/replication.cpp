@@ -8,13 +8,7 @@
 #include "util/parse.h"
 
 namespace dbr::mysql {
-namespace {
-
-Dialect DialectOf(mariadb::Connection& c) {
-  return Dialect(c.version(), [&c](std::string_view v) { return c.Literal(v); });
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Status EnsureReplicationUser(mariadb::Connection& source, const std::string& user,
                              const std::string& password) {
@@ -24,6 +18,12 @@ Status EnsureReplicationUser(mariadb::Connection& source, const std::string& use
   DBR_RETURN_IF_ERROR(
       source.ExecSensitive("ALTER USER " + account + " IDENTIFIED BY " + source.Literal(password)));
   return source.Exec("GRANT REPLICATION SLAVE ON *.* TO " + account);
+}
+
+Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::string& user) {
+  DBR_ASSIGN_OR_RETURN(int64_t n, source.QueryInt("SELECT COUNT(*) FROM mysql.user WHERE User = " +
+                                                  source.Literal(user)));
+  return n > 0;
 }
 
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
@@ -73,8 +73,10 @@ Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source) {
   DBR_ASSIGN_OR_RETURN(mariadb::Rows rows, source.Query(dialect.ShowSourcePosition()));
   if (rows.rows() == 0 || rows.Column("File") < 0)
     return Status::Error("the source shows no binary log position (is log_bin on?)");
-  return BinlogPosition{rows.Get(0, rows.Column("File")),
-                        ParseInt(rows.Get(0, rows.Column("Position"))).value_or(0)};
+  BinlogPosition p{rows.Get(0, rows.Column("File")),
+                   ParseInt(rows.Get(0, rows.Column("Position"))).value_or(0)};
+  if (const int gtid = rows.Column("Executed_Gtid_Set"); gtid >= 0) p.gtid = rows.Get(0, gtid);
+  return p;
 }
 
 Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& applied) {

@@ -21,6 +21,9 @@ inline constexpr const char* kChannel = "db_relocate";
 Status EnsureReplicationUser(mariadb::Connection& source, const std::string& user,
                              const std::string& password);
 
+// Whether an account named `user` exists on the source (any host).
+Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::string& user);
+
 // The destination replicates from `source` starting at `from`, applying only the tables of
 // `databases`. A replication of that name already there is replaced.
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "mysql/replication.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -20,17 +21,6 @@ Result<BinlogPosition> SnapshotPosition(mariadb::Connection& c) {
   if (p.file.empty())
     return Status::Error(
         "the source gives no binary log position for its snapshot (is log_bin on?)");
-  return p;
-}
-
-Result<BinlogPosition> SourcePosition(mariadb::Connection& c, const Dialect& dialect) {
-  DBR_ASSIGN_OR_RETURN(mariadb::Rows rows, c.Query(dialect.ShowSourcePosition()));
-  if (rows.rows() == 0 || rows.Column("File") < 0 || rows.Column("Position") < 0)
-    return Status::Error("the source shows no binary log position (is log_bin on?)");
-  BinlogPosition p;
-  p.file = rows.Get(0, rows.Column("File"));
-  p.offset = ParseInt(rows.Get(0, rows.Column("Position"))).value_or(0);
-  if (const int gtid = rows.Column("Executed_Gtid_Set"); gtid >= 0) p.gtid = rows.Get(0, gtid);
   return p;
 }
 
@@ -79,11 +69,11 @@ Result<ConsistentSnapshot> ConsistentSnapshot::Take(const mariadb::ConnParams& s
     DBR_ASSIGN_OR_RETURN(snap.position_, SnapshotPosition(first));
   } else {
     DBR_ASSIGN_OR_RETURN(mariadb::Connection lock, mariadb::Connection::Open(source));
-    const Dialect dialect(lock.version(), [&lock](std::string_view v) { return lock.Literal(v); });
+    const Dialect dialect = DialectOf(lock);
     CommitsHeld held(lock, dialect);
     DBR_RETURN_IF_ERROR(held.Hold().Wrap("holding the source's commits for the snapshot"));
     for (auto& s : snap.sessions_) DBR_RETURN_IF_ERROR(BeginConsistentRead(s));
-    DBR_ASSIGN_OR_RETURN(snap.position_, SourcePosition(lock, dialect));
+    DBR_ASSIGN_OR_RETURN(snap.position_, SourcePositionNow(lock));
     DBR_RETURN_IF_ERROR(held.Release());
     if (mariadb)  // each session's own position proves they all read the same point
       for (auto& s : snap.sessions_) {

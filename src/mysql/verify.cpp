@@ -11,6 +11,7 @@
 #include "mysql/snapshot.h"
 #include "util/log.h"
 #include "util/parallel.h"
+#include "util/parse.h"
 #include "util/text.h"
 
 namespace dbr::mysql {
@@ -18,10 +19,6 @@ namespace {
 
 using mariadb::Connection;
 using mariadb::QuoteIdent;
-
-Dialect DialectOf(Connection& c) {
-  return Dialect(c.version(), [&c](std::string_view v) { return c.Literal(v); });
-}
 
 // Starts the destination's applier again however the comparison ends.
 class ApplierStopped {
@@ -149,8 +146,8 @@ Result<TableComparison> CompareTable(Connection& src, Connection& dst, const std
   TableComparison t{s.name};
   DBR_ASSIGN_OR_RETURN(Sum a, TableSum(src, database, s));
   DBR_ASSIGN_OR_RETURN(Sum b, TableSum(dst, database, s));
-  t.source_rows = std::stoll(a.count);
-  t.destination_rows = std::stoll(b.count);
+  t.source_rows = ParseInt(a.count).value_or(0);
+  t.destination_rows = ParseInt(b.count).value_or(0);
   t.equal = a.count == b.count && a.sum == b.sum;
   if (t.equal) return t;
   if (s.key.empty()) {
