@@ -234,6 +234,8 @@ constexpr std::pair<const char*, const char*> kPostgresOnlyKeys[] = {
     {"dst.sslmode", "it is libpq's setting"},
     {"src.sslrootcert", "it is libpq's setting"},
     {"dst.sslrootcert", "it is libpq's setting"},
+    {"cutover.fence_roles",
+     "MySQL's fence is server-wide (read_only), and every client session is ended"},
 };
 
 // engine mysql relocates a database between servers the user runs, named by src.name.

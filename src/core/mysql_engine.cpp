@@ -30,12 +30,6 @@ namespace {
 
 using mariadb::Connection;
 
-// The databases the copy and the replication carry: the relocated one and db_relocate's own
-// (the heartbeat).
-std::vector<std::string> DatabasesOf(const Config& config) {
-  return {config.src.name, mysql::kOwnDatabase};
-}
-
 mysql::BinlogPosition SnapshotPosition(const RunState& state) {
   return {state.mysql.snapshot_file, state.mysql.snapshot_offset, state.mysql.snapshot_gtid};
 }
@@ -112,7 +106,7 @@ class MysqlEngine : public Engine {
     }
     const mysql::SourceEndpoint source{ctx.config.src.host, ctx.config.src.port,
                                        ctx.config.upgrade.user, ctx.ReplicationPassword()};
-    return mysql::StartReplication(*dst_, source, from, DatabasesOf(ctx.config));
+    return mysql::StartReplication(*dst_, source, from, mysql::ReplicatedDatabases(ctx.config));
   }
 
   Status CatchUp(RunContext& ctx) override {
@@ -153,7 +147,8 @@ class MysqlEngine : public Engine {
   Status SetSequencesAhead(RunContext& ctx) override {
     DBR_ASSIGN_OR_RETURN(int moved, mysql::SetCountersAhead(*src_, *dst_, ctx.config.src.name));
     log::info("AUTO_INCREMENT counters checked: {} moved ahead on the destination", moved);
-    return Status::Ok();
+    ctx.state.sequences_set = true;  // a switch requires it
+    return ctx.SaveState();
   }
 
   // Tables only: MySQL's schema objects are not compared yet.
@@ -232,7 +227,7 @@ Status MysqlCopy::Take(RunContext& ctx) {
     // A copy cut short: what it made is this relocation's own (pre-flight found it empty).
     log::info("an earlier copy was interrupted: the destination's {} is made again",
               config.dst.name);
-    for (const auto& db : DatabasesOf(config))
+    for (const auto& db : mysql::ReplicatedDatabases(config))
       DBR_RETURN_IF_ERROR(dst.Exec("DROP DATABASE IF EXISTS " + mariadb::QuoteIdent(db)));
   }
   ctx.state.mysql.copy_started = true;
@@ -240,7 +235,7 @@ Status MysqlCopy::Take(RunContext& ctx) {
   DBR_ASSIGN_OR_RETURN(mysql::ConsistentSnapshot snapshot,
                        mysql::ConsistentSnapshot::Take(mysql::SourceParams(config), ctx.Jobs()));
   const auto started = ctx.clock.Now();
-  for (const auto& db : DatabasesOf(config)) {
+  for (const auto& db : mysql::ReplicatedDatabases(config)) {
     DBR_ASSIGN_OR_RETURN(mysql::SchemaDefinitions schema,
                          mysql::ReadSchema(snapshot.session(0), db));
     DBR_RETURN_IF_ERROR(mysql::CreateTables(dst, schema));

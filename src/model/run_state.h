@@ -142,6 +142,9 @@ struct SwitchRecord {
   double pause_ms = 0;  // writes held by the proxy, PAUSE to RESUME
   int64_t marker = 0;   // heartbeat written on the old side once fenced
   std::string lsn;      // the old side's flushed WAL position just after the marker
+  // Where the old side follows the new one from, when the engine keeps that point in the record
+  // (engine mysql: the new side's binary log position once it stopped applying, "file:offset").
+  std::string way_back_from;
   // The new side's fence from the last switch (it was the old side then), recorded before this
   // switch lifts it, so that an undo, in this run or after a crash, puts it back.
   std::vector<FencedRole> lifted_fence;
@@ -247,11 +250,14 @@ struct MysqlState {
   std::string snapshot_gtid;  // informative
   bool copy_started = false;  // the destination's database is being filled by this relocation
   bool replication_user_created = false;  // upgrade.user did not exist before on the source
+  // ... nor on the destination, where the first cut-over made it for the way back.
+  bool replication_user_created_on_destination = false;
   bool operator==(const MysqlState&) const = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MysqlState, snapshot_file, snapshot_offset,
                                                 snapshot_gtid, copy_started,
-                                                replication_user_created)
+                                                replication_user_created,
+                                                replication_user_created_on_destination)
 
 // Which server and database a side of the relocation is, whatever address it is reached at: a
 // server recreated at the same address (a new cluster, the same host, port and database name) is

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "mariadb/quote.h"
+#include "util/parse.h"
 #include "util/text.h"
 
 namespace dbr::mysql {
@@ -40,6 +41,14 @@ const ReplicaStatusColumns kMySqlColumns = {
 
 std::string BinlogPosition::Display() const {
   return fmt::format("{}:{}", file, offset);
+}
+
+std::optional<BinlogPosition> BinlogPosition::Parse(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const std::optional<int64_t> offset = ParseInt(text.substr(colon + 1), 0);
+  if (!offset) return std::nullopt;
+  return BinlogPosition{std::string(text.substr(0, colon)), *offset};
 }
 
 bool BinlogPosition::operator<(const BinlogPosition& other) const {

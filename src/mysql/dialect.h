@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,8 @@ struct BinlogPosition {
 
   bool empty() const { return file.empty(); }
   std::string Display() const;  // "binlog.000003:4512"
+  // Display()'s text back; nullopt when it is not one.
+  static std::optional<BinlogPosition> Parse(std::string_view text);
   // Ordered by file name (the server numbers them), then offset.
   bool operator<(const BinlogPosition& other) const;
 };

@@ -26,14 +26,19 @@ Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::strin
   return n > 0;
 }
 
+Result<bool> RemoveReplication(mariadb::Connection& replica) {
+  DBR_ASSIGN_OR_RETURN(ReplicaState existing, ReadReplica(replica));
+  if (!existing.exists) return false;
+  const Dialect dialect = DialectOf(replica);
+  DBR_RETURN_IF_ERROR(replica.Exec(dialect.StopReplica(kChannel)));
+  DBR_RETURN_IF_ERROR(replica.Exec(dialect.ForgetReplica(kChannel)));
+  return true;
+}
+
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
                         const BinlogPosition& from, const std::vector<std::string>& databases) {
   const Dialect dialect = DialectOf(destination);
-  DBR_ASSIGN_OR_RETURN(ReplicaState existing, ReadReplica(destination));
-  if (existing.exists) {
-    DBR_RETURN_IF_ERROR(destination.Exec(dialect.StopReplica(kChannel)));
-    DBR_RETURN_IF_ERROR(destination.Exec(dialect.ForgetReplica(kChannel)));
-  }
+  DBR_RETURN_IF_ERROR(RemoveReplication(destination).status());
   DBR_RETURN_IF_ERROR(destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from))
                           .Wrap("setting up the replication from the source"));
   DBR_RETURN_IF_ERROR(destination.Exec(dialect.FilterToDatabases(kChannel, databases)));

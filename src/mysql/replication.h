@@ -29,6 +29,9 @@ Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::strin
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
                         const BinlogPosition& from, const std::vector<std::string>& databases);
 
+// This server's replication of ours stopped and forgotten, when it has one; whether it had.
+Result<bool> RemoveReplication(mariadb::Connection& replica);
+
 struct ReplicaState {
   bool exists = false;
   bool receiving = false;  // the I/O thread runs (or is connecting)

@@ -1,5 +1,7 @@
 #include "mysql/servers.h"
 
+#include "mysql/heartbeat.h"
+
 namespace dbr::mysql {
 namespace {
 
@@ -25,6 +27,10 @@ mariadb::ConnParams DestinationParams(const Config& config) {
 
 mariadb::ConnParams ParamsOf(const Config& config, Side side) {
   return side == Side::kSource ? SourceParams(config) : DestinationParams(config);
+}
+
+std::vector<std::string> ReplicatedDatabases(const Config& config) {
+  return {config.src.name, kOwnDatabase};
 }
 
 }  // namespace dbr::mysql

@@ -253,6 +253,7 @@ TEST_F(MysqlCheckTest, PostgresOnlySettingsAreRefused) {
        "src.name"},
       {"provider: postgres\napply_workers: 2\n" + base, "apply_workers"},
       {"provider: self_managed\ncutover: {type: pgbouncer}\n" + base, "cutover.type"},
+      {"cutover: {type: haproxy, fence_roles: [app]}\n" + base, "cutover.fence_roles"},
   };
   for (const Case& c : cases) {
     CommandResult r = RunDbRelocate({"check", "--config", WriteConfig(c.yaml).string()});
@@ -264,7 +265,7 @@ TEST_F(MysqlCheckTest, PostgresOnlySettingsAreRefused) {
     EXPECT_NE(r.err.find(c.field), std::string::npos) << c.yaml << r.err;
   }
   // The commands not built for engine mysql yet say so.
-  for (const char* command : {"cutover", "rollback", "status", "plan"}) {
+  for (const char* command : {"status", "plan", "report"}) {
     CommandResult r = RunDbRelocate({command, "--config", WriteConfig(base).string()});
     EXPECT_EQ(r.exit_code, 2) << command << r.err;
     EXPECT_NE(r.err.find("not built for engine: mysql"), std::string::npos) << command << r.err;

@@ -1,0 +1,284 @@
+// The MySQL engine's part of a switch (core/engine_switch.h; issue #25): the old side made
+// read_only (super_read_only too on MySQL) and its client sessions ended, its last binary log
+// position applied on the new side, AUTO_INCREMENT counters ahead, and the way back: the old
+// side replicates from the new side's binary log position taken once the new side stopped
+// applying and before the application writes there.
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "core/engine_switch.h"
+#include "core/heartbeat_writer.h"
+#include "mariadb/quote.h"
+#include "model/servers.h"
+#include "mysql/counters.h"
+#include "mysql/fence.h"
+#include "mysql/heartbeat.h"
+#include "mysql/logins.h"
+#include "mysql/replication.h"
+#include "mysql/servers.h"
+#include "util/log.h"
+#include "util/poll.h"
+#include "util/progress.h"
+#include "util/retry.h"
+
+namespace dbr {
+namespace {
+
+using mariadb::Connection;
+
+void KeepFirstError(Status& first, Status next) {
+  if (first.ok() && !next.ok()) first = std::move(next);
+}
+
+class MysqlSwitch : public EngineSwitch {
+ public:
+  explicit MysqlSwitch(const SwitchContext& ctx)
+      : ctx_(ctx), config_(ctx.config), state_(ctx.state), from_(ctx.from), to_(ctx.to) {}
+
+  Status Connect() override {
+    Status connected = Open(from_);
+    KeepFirstError(connected, Open(to_));
+    return connected;
+  }
+
+  bool Reachable(Side side) override {
+    std::optional<Connection>& c = side == from_ ? old_ : new_;
+    return c.has_value() && !c->IsBroken();
+  }
+
+  Status CheckReady() override {
+    DBR_ASSIGN_OR_RETURN(std::string log_bin, new_->QueryValue("SELECT @@GLOBAL.log_bin"));
+    if (log_bin != "1")
+      return Status::Error(fmt::format(
+          "the {} has log_bin off: it could not carry the application's writes back to the {} "
+          "(start it with log_bin, binlog_format ROW)",
+          SideName(to_), SideName(from_)));
+    DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config_, ctx_.store));
+    return ReplicationIntoNewSideFlows();
+  }
+
+  Status PrepareReturnPath() override {
+    const std::string password = ctx_.ReplicationPassword();
+    if (password.empty())
+      return Status::Error("the run state holds no replication password: was `run` finished?");
+    const std::string& user = config_.upgrade.user;
+    DBR_ASSIGN_OR_RETURN(const bool existed, mysql::ReplicationUserExists(*new_, user));
+    if (!existed && to_ == Side::kDestination) {
+      state_.mysql.replication_user_created_on_destination = true;  // cleanup drops it
+      DBR_RETURN_IF_ERROR(ctx_.store.Save(state_));
+    }
+    DBR_RETURN_IF_ERROR(mysql::EnsureReplicationUser(*new_, user, password));
+    return mysql::SyncAccounts(*old_, *new_, config_.src.name,
+                               {config_.src.user, config_.dst.user, user})
+        .status()
+        .Wrap("the application's accounts on the " + std::string(SideName(to_)));
+  }
+
+  Status FenceOldSide() override {
+    // Recorded before it changes anything, so that a crash can be undone.
+    if (state_.fenced[from_].empty()) {
+      DBR_ASSIGN_OR_RETURN(state_.fenced[from_], mysql::ReadOnlySettings(*old_));
+      DBR_RETURN_IF_ERROR(ctx_.store.Save(state_));
+    }
+    // Sessions first: read_only waits for the transactions they hold. Then those that came
+    // meanwhile (not through the proxy, which is paused).
+    DBR_RETURN_IF_ERROR(mysql::EndClientSessions(*old_).status());
+    DBR_RETURN_IF_ERROR(mysql::Fence(*old_, state_.fenced[from_]));
+    return mysql::EndClientSessions(*old_).status();
+  }
+
+  // Fenced, the old side's binary log ends with its last write: the new side applies up to there.
+  Status Drain() override {
+    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition last, mysql::SourcePositionNow(*old_));
+    DBR_ASSIGN_OR_RETURN(const int64_t marker,
+                         old_->QueryInt(std::string("SELECT COALESCE(MAX(seq), 0) FROM ") +
+                                        mysql::kOwnDatabase + ".heartbeat"));
+    state_.switching->marker = marker;
+    state_.switching->lsn = last.Display();
+    DBR_RETURN_IF_ERROR(
+        mysql::WaitApplied(
+            *new_, last, std::chrono::seconds(static_cast<int64_t>(config_.cutover.drain_timeout)))
+            .Wrap(fmt::format("the {} did not apply the {}'s last writes within "
+                              "cutover.drain_timeout ({} s)",
+                              SideName(to_), SideName(from_), config_.cutover.drain_timeout)));
+    DBR_ASSIGN_OR_RETURN(const int64_t seen, new_->QueryInt(fmt::format(
+                                                 "SELECT COUNT(*) FROM {}.heartbeat WHERE seq = {}",
+                                                 mysql::kOwnDatabase, marker)));
+    if (marker > 0 && seen == 0)
+      return Status::Error(fmt::format(
+          "the {} applied the {}'s binary log up to {} but lacks its last heartbeat {}: the "
+          "replication filter leaves out {}",
+          SideName(to_), SideName(from_), last.Display(), marker, mysql::kOwnDatabase));
+    return Status::Ok();
+  }
+
+  // After LiftNewSideFence: the counters are set by ALTER TABLE, which read_only refuses.
+  Status CopyWhatReplicationMisses() override {
+    return mysql::SetCountersAhead(*old_, *new_, config_.src.name).status();
+  }
+
+  // The new side stops applying (nothing more comes), and its binary log position then is where
+  // the old side will follow it from: nothing writes to it before the proxy resumes.
+  Status TurnReplicationAround() override {
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*new_));
+    if (replica.exists)
+      DBR_RETURN_IF_ERROR(new_->Exec(mysql::DialectOf(*new_).StopReplica(mysql::kChannel)));
+    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition here, mysql::SourcePositionNow(*new_));
+    state_.switching->way_back_from = here.Display();
+    return ctx_.store.Save(state_);
+  }
+
+  Status LiftNewSideFence() override {
+    auto it = state_.fenced.find(to_);
+    if (it == state_.fenced.end() || it->second.empty()) return Status::Ok();
+    state_.switching->lifted_fence = it->second;
+    DBR_RETURN_IF_ERROR(ctx_.store.Save(state_));
+    return LiftFenceOn(to_);
+  }
+
+  Status LiftFenceOn(Side side) override {
+    auto it = state_.fenced.find(side);
+    if (it == state_.fenced.end() || it->second.empty()) return Status::Ok();
+    DBR_RETURN_IF_ERROR(mysql::LiftFence(side == from_ ? *old_ : *new_, it->second));
+    state_.fenced.erase(it);
+    return ctx_.store.Save(state_);
+  }
+
+  // A replication the old side already has is kept: run again after a crash, it has applied
+  // some of the way back, which a new one from way_back_from would apply twice.
+  Status BuildWayBack() override {
+    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition from, WayBackFrom());
+    DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*new_).status());
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_));
+    if (back.exists) {
+      if (!back.receiving || !back.applying)
+        DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StartReplica(mysql::kChannel)));
+      return Status::Ok();
+    }
+    const ServerConfig& target = ServerOf(config_, to_);
+    const mysql::SourceEndpoint endpoint{target.host, target.port, config_.upgrade.user,
+                                         ctx_.ReplicationPassword()};
+    return mysql::StartReplication(*old_, endpoint, from, mysql::ReplicatedDatabases(config_))
+        .Wrap(fmt::format("the way back: the {} replicating from the {}", SideName(from_),
+                          SideName(to_)));
+  }
+
+  Status WayBackStreams() override {
+    std::string error;
+    const bool streams = ctx_.timings.switching.return_streams.Until([&] {
+      auto back = mysql::ReadReplica(*old_);
+      if (!back.ok()) {
+        error = back.message();
+        return false;
+      }
+      error = back->error;
+      return back->exists && back->receiving && back->applying && back->error.empty();
+    });
+    if (streams) return Status::Ok();
+    return Status::Error(fmt::format(
+        "the {}'s replication {} from the {} does not run ({}): the {} does not follow the "
+        "application's writes yet; see SHOW REPLICA '{}' STATUS there, then run the same command "
+        "again",
+        SideName(from_), mysql::kChannel, SideName(to_), error.empty() ? "not started" : error,
+        SideName(from_), mysql::kChannel));
+  }
+
+  void AfterSwitch() override {}
+
+  std::string WayBackName() const override {
+    return fmt::format("replication {} on the {}", mysql::kChannel, SideName(from_));
+  }
+
+  Result<bool> NewSideTookWrites() override {
+    if (!state_.switching || state_.switching->way_back_from.empty()) return false;
+    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition from, WayBackFrom());
+    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition now, mysql::SourcePositionNow(*new_));
+    return from < now;
+  }
+
+  Status PutBackNewSide() override {
+    Status result;
+    auto replica = mysql::ReadReplica(*new_);
+    if (!replica.ok())
+      KeepFirstError(result, replica.status());
+    else if (replica->exists && (!replica->receiving || !replica->applying))
+      KeepFirstError(result, new_->Exec(mysql::DialectOf(*new_).StartReplica(mysql::kChannel)));
+    const std::vector<FencedRole>& lifted = state_.switching->lifted_fence;
+    if (!lifted.empty()) {
+      KeepFirstError(result, mysql::Fence(*new_, lifted));
+      state_.fenced[to_] = lifted;
+    }
+    return result;
+  }
+
+ private:
+  Status Open(Side side) {
+    std::optional<Connection>& out = side == from_ ? old_ : new_;
+    if (out.has_value() && !out->IsBroken()) return Status::Ok();
+    out.reset();
+    const Timings::Switch& t = ctx_.timings.switching;
+    return Retry(t.connect, std::string("connecting to the ") + SideName(side), [&] {
+      auto c = Connection::Open(mysql::ParamsOf(config_, side));
+      if (!c.ok()) return c.status();
+      DBR_RETURN_IF_ERROR(
+          c->Exec(fmt::format("SET SESSION lock_wait_timeout = {}", t.lock_timeout.count())));
+      out.emplace(std::move(*c));
+      return Status::Ok();
+    });
+  }
+
+  Result<mysql::BinlogPosition> WayBackFrom() const {
+    const std::string& text = state_.switching->way_back_from;
+    auto position = mysql::BinlogPosition::Parse(text);
+    if (!position)
+      return Status::Error("the switch's record holds no binary log position for the way back (" +
+                           (text.empty() ? std::string("none") : text) + ")");
+    return *position;
+  }
+
+  // The new side replicates from the old one without an error and not further behind than
+  // cutover.max_lag_bytes; a replication just made by the last switch is given
+  // Timings::Switch::settle to start.
+  Status ReplicationIntoNewSideFlows() {
+    const Timings::Switch& t = ctx_.timings.switching;
+    std::string why;
+    auto flows = PollUntil(ctx_.clock, t.settle, t.settle_poll, [&]() -> Result<bool> {
+      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*new_));
+      if (!replica.exists) {
+        why = "it has no replication from the " + std::string(SideName(from_));
+        return false;
+      }
+      if (!replica.receiving || !replica.applying) {
+        why = fmt::format("its replication {} is stopped{}", mysql::kChannel,
+                          replica.error.empty() ? "" : ": " + replica.error);
+        return false;
+      }
+      DBR_ASSIGN_OR_RETURN(const int64_t lag, mysql::LagBytes(*old_, replica.applied));
+      if (lag > config_.cutover.max_lag_bytes) {
+        why = fmt::format("it is {} behind (cutover.max_lag_bytes {})",
+                          HumanBytes(static_cast<double>(lag)), config_.cutover.max_lag_bytes);
+        return false;
+      }
+      return true;
+    });
+    if (!flows.ok()) return flows.status();
+    if (*flows) return Status::Ok();
+    return Status::Error(
+        fmt::format("the {} is not ready to take the writes: {}", SideName(to_), why));
+  }
+
+  const SwitchContext ctx_;
+  const Config& config_;
+  RunState& state_;
+  const Side from_, to_;
+  std::optional<Connection> old_, new_;
+};
+
+}  // namespace
+
+std::unique_ptr<EngineSwitch> MakeMysqlSwitch(const SwitchContext& ctx) {
+  return std::make_unique<MysqlSwitch>(ctx);
+}
+
+}  // namespace dbr

@@ -1,0 +1,21 @@
+// The application's accounts on the new side of a switch (issue #25): it logs in through the
+// proxy with the same name and password on either side, and `run` copies the database, not the
+// server's accounts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mariadb/connection.h"
+#include "util/status.h"
+
+namespace dbr::mysql {
+
+// Each account holding privileges on `database` (or on its tables) on `from`, bar the users of
+// `except`, that `to` lacks is created there as on `from` (SHOW CREATE USER, with its password
+// hash) with the same grants (SHOW GRANTS). Accounts `to` has already are left as they are. The
+// number created. The statements carry password hashes: they are never printed.
+Result<int> SyncAccounts(mariadb::Connection& from, mariadb::Connection& to,
+                         const std::string& database, const std::vector<std::string>& except);
+
+}  // namespace dbr::mysql

@@ -1,0 +1,279 @@
+// `cutover` and `rollback` with engine: mysql through a managed HAProxy (issue #25), on real
+// MariaDB servers, with a client of the application that writes through the proxy all along and
+// reconnects when its connection is ended: every row it saw committed is on the primary at the
+// end, both sides are equal, the old side is read-only after each switch, and cleanup leaves
+// nothing of the relocation's on either side.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "harness/cluster.h"
+#include "harness/mariadb.h"
+#include "harness/mariadb_workload.h"
+#include "harness/wait.h"
+#include "mysql/replication.h"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace dbr::test {
+namespace {
+
+// The application: inserts into shop.items through the proxy as `app`, reconnecting whenever
+// its connection fails, and keeps the id of every insert whose commit it saw.
+class ProxyClient {
+ public:
+  explicit ProxyClient(int proxy_port) : port_(proxy_port) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProxyClient() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits until `more` further commits were seen.
+  bool CommitsGoOn(int64_t more) {
+    const int64_t from = commits_.load();
+    return WaitFor([&] { return commits_.load() >= from + more; }, 60s);
+  }
+  const std::vector<int64_t>& committed() const { return committed_; }
+  double longest_gap() const { return longest_gap_; }
+
+ private:
+  void Loop() {
+    std::optional<mariadb::Connection> conn;
+    auto last = std::chrono::steady_clock::now();
+    while (!stop_) {
+      if (!conn) {
+        mariadb::ConnParams p;
+        p.label = "the application";
+        p.host = "127.0.0.1";
+        p.port = port_;
+        p.user = "app";
+        p.password = "apppw";
+        p.database = "shop";
+        p.connect_timeout_s = 2;
+        auto c = mariadb::Connection::Open(p);
+        if (c.ok()) conn.emplace(std::move(*c));
+      }
+      Result<int64_t> id = Status::Error("not connected");
+      if (conn &&
+          conn->Exec("INSERT INTO items (name, price) VALUES ('through the proxy', 1)").ok())
+        id = conn->QueryInt("SELECT LAST_INSERT_ID()");
+      if (id.ok()) {
+        committed_.push_back(*id);
+        ++commits_;
+        const auto now = std::chrono::steady_clock::now();
+        longest_gap_ = std::max(longest_gap_, std::chrono::duration<double>(now - last).count());
+        last = now;
+      } else {
+        conn.reset();
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+
+  const int port_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> commits_{0};
+  std::vector<int64_t> committed_;
+  double longest_gap_ = 0;
+  std::thread thread_;
+};
+
+class MysqlSwitchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pair = StartMariaDbPair();
+    ASSERT_TRUE(pair.ok()) << pair.message();
+    pair_ = std::move(*pair);
+    MakeShopDatabase(*pair_.src);
+    auto src = pair_.src->Connect();
+    ASSERT_TRUE(src.ok()) << src.message();
+    // The application's account: no privilege that read_only would let through.
+    for (const char* sql : {"CREATE USER app@'%' IDENTIFIED BY 'apppw'",
+                            "GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO app@'%'"})
+      ASSERT_TRUE(src->Exec(sql).ok()) << sql;
+    auto port = PickFreePort();
+    ASSERT_TRUE(port.ok());
+    proxy_port_ = *port;
+    fs::permissions(dir_.path(), fs::perms::others_exec | fs::perms::group_exec,
+                    fs::perm_options::add);
+    config_ = dir_.path() / "relocate.yaml";
+    std::ofstream(config_) << "engine: mysql\n"
+                           << "src: {host: 127.0.0.1, port: " << pair_.src->port()
+                           << ", name: shop, user: ops, password: secret}\n"
+                           << "dst: {host: 127.0.0.1, port: " << pair_.dst->port() << "}\n"
+                           << "upgrade: {user: dbr_repl}\n"
+                           << "state_dir: " << (dir_.path() / "state").string() << "\n"
+                           << "jobs: 2\nheartbeat_interval: 0.2\n"
+                           << "cutover: {type: haproxy, manage: true, listen: 127.0.0.1:"
+                           << proxy_port_ << "}\n";
+    fs::permissions(config_, fs::perms::owner_read | fs::perms::owner_write);
+  }
+
+  void TearDown() override {
+    if (config_.empty()) return;
+    (void)Dbr("cleanup");
+    CommandResult stopped = Dbr("proxy", "--stop");
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  }
+
+  CommandResult Dbr(const std::string& command, const std::string& flag = "") {
+    std::vector<std::string> args = {command, "--config", config_.string()};
+    if (!flag.empty()) args.push_back(flag);
+    return RunDbRelocate(args);
+  }
+
+  // The server new connections through the proxy reach, by its port.
+  std::string ProxiedPort() {
+    mariadb::ConnParams p = pair_.src->Params();
+    p.port = proxy_port_;
+    auto c = mariadb::Connection::Open(p);
+    if (!c.ok()) return c.message();
+    auto port = c->QueryValue("SELECT @@port");
+    return port.ok() ? *port : port.message();
+  }
+
+  std::string ReadOnly(TestMariaDb& server) {
+    auto c = server.Connect();
+    if (!c.ok()) return c.message();
+    auto value = c->QueryValue("SELECT @@GLOBAL.read_only");
+    return value.ok() ? *value : value.message();
+  }
+
+  // The application's account, straight to `server` (not through the proxy): can it write?
+  Status AppWritesDirectlyTo(TestMariaDb& server) {
+    auto c = mariadb::Connection::Open(server.Params("app", "apppw"));
+    if (!c.ok()) return c.status();
+    return c->Exec("INSERT INTO shop.items (name) VALUES ('around the proxy')");
+  }
+
+  // Every insert the application saw committed is on the source (the primary at the end) once,
+  // by its key; a connection ended between COMMIT and its reply leaves a row it did not see: more
+  // rows, never fewer. The destination follows the source and ends equal, table for table.
+  void ExpectNothingLost(const ProxyClient& app) {
+    auto src = pair_.src->Connect();
+    auto dst = pair_.dst->Connect();
+    ASSERT_TRUE(src.ok() && dst.ok());
+    std::string ids;
+    for (int64_t id : app.committed()) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+    EXPECT_EQ(src->QueryInt("SELECT COUNT(*) FROM shop.items WHERE id IN (" + ids + ")").value(),
+              static_cast<int64_t>(app.committed().size()));
+    auto end = mysql::SourcePositionNow(*src);
+    ASSERT_TRUE(end.ok()) << end.message();
+    Status applied = mysql::WaitApplied(*dst, *end, 60s);
+    ASSERT_TRUE(applied.ok()) << applied.message();
+    ExpectShopEqual(*src, *dst);
+  }
+
+  MariaDbPair pair_;
+  TempDir dir_{"dbr-mysql-switch"};
+  fs::path config_;
+  int proxy_port_ = 0;
+};
+
+TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
+  CommandResult run = Dbr("run");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  ASSERT_EQ(ProxiedPort(), std::to_string(pair_.src->port()));
+
+  ProxyClient app(proxy_port_);
+  ASSERT_TRUE(app.CommitsGoOn(50));
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  std::cerr << cut.out;
+  EXPECT_NE(cut.out.find("Cut-over done: the application writes to the destination"),
+            std::string::npos)
+      << cut.out;
+  EXPECT_NE(cut.out.find("replication db_relocate on the source"), std::string::npos) << cut.out;
+  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
+  ASSERT_TRUE(app.CommitsGoOn(50));
+  // The old side is fenced: the application cannot write there even around the proxy.
+  EXPECT_EQ(ReadOnly(*pair_.src), "1");
+  EXPECT_EQ(ReadOnly(*pair_.dst), "0");
+  Status around = AppWritesDirectlyTo(*pair_.src);
+  EXPECT_FALSE(around.ok());
+  EXPECT_NE(around.message().find("read-only"), std::string::npos) << around.message();
+
+  CommandResult back = Dbr("rollback");
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  EXPECT_NE(back.out.find("Rollback done: the application writes to the source"), std::string::npos)
+      << back.out;
+  ASSERT_TRUE(app.CommitsGoOn(50));
+  app.Stop();
+  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.src->port()));
+  EXPECT_EQ(ReadOnly(*pair_.src), "0");  // the fence of the cut-over, lifted
+  EXPECT_EQ(ReadOnly(*pair_.dst), "1");
+  EXPECT_LT(app.longest_gap(), 10.0);
+  std::cerr << "longest gap between commits through HAProxy: " << app.longest_gap() << " s\n";
+
+  ASSERT_GT(app.committed().size(), 150u);
+  ASSERT_NO_FATAL_FAILURE(ExpectNothingLost(app));
+  CommandResult verify = Dbr("verify");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  // Cleanup: no replication, no db_relocate and no replication user on either side (the
+  // destination's was made by the cut-over for the way back).
+  CommandResult clean = Dbr("cleanup");
+  ASSERT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  auto src = pair_.src->Connect();
+  auto dst = pair_.dst->Connect();
+  ASSERT_TRUE(src.ok() && dst.ok());
+  for (auto* side : {&*src, &*dst}) {
+    EXPECT_EQ(side->QueryInt("SELECT COUNT(*) FROM mysql.user WHERE User = 'dbr_repl'").value(), 0);
+    EXPECT_EQ(side->QueryInt("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
+                             "SCHEMA_NAME = 'db_relocate'")
+                  .value(),
+              0);
+    auto replicas = side->Query("SHOW ALL SLAVES STATUS");
+    ASSERT_TRUE(replicas.ok()) << replicas.message();
+    EXPECT_EQ(replicas->rows(), 0);
+  }
+}
+
+// Killed (kill -9) right after each stage that records itself, the same command run again
+// finishes or undoes the switch; the application, writing through the proxy all along, loses
+// nothing, and the two sides end equal.
+TEST_F(MysqlSwitchTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
+  CommandResult run = Dbr("run");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  ProxyClient app(proxy_port_);
+  ASSERT_TRUE(app.CommitsGoOn(20));
+  struct Case {
+    const char* command;
+    const char* crash_at;
+    bool finished;  // the command run again finishes the switch rather than doing it anew
+  };
+  for (const Case& c :
+       {Case{"cutover", "switch:paused", false}, Case{"rollback", "switch:pointing", false},
+        Case{"cutover", "switch:switched", true}, Case{"rollback", "switch:finishing", true}}) {
+    SCOPED_TRACE(std::string(c.command) + " killed at " + c.crash_at);
+    CommandResult killed =
+        RunDbRelocate({c.command, "--config", config_.string()}, {{"DBR_CRASH_AT", c.crash_at}});
+    EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
+    if (!c.finished) {
+      CommandResult refused = Dbr("cleanup");  // half done: cleanup drops nothing now
+      EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+      EXPECT_NE(refused.err.find("interrupted"), std::string::npos) << refused.err;
+    }
+    CommandResult again = Dbr(c.command);
+    ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+    if (c.finished)
+      EXPECT_NE(again.out.find("Finished the interrupted"), std::string::npos) << again.out;
+    TestMariaDb& primary = std::string(c.command) == "cutover" ? *pair_.dst : *pair_.src;
+    EXPECT_EQ(ProxiedPort(), std::to_string(primary.port()));
+    EXPECT_EQ(ReadOnly(primary), "0");
+    EXPECT_TRUE(app.CommitsGoOn(20));
+  }
+  app.Stop();
+  ASSERT_NO_FATAL_FAILURE(ExpectNothingLost(app));
+}
+
+}  // namespace
+}  // namespace dbr::test
