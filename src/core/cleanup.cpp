@@ -51,8 +51,8 @@ class Cleanup {
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
-    DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(*state));
-    DBR_RETURN_IF_ERROR(RetireProxyStandby(state->primary));
+    DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(config_, *state));
+    DBR_RETURN_IF_ERROR(RetireProxyStandby(config_, state->primary, dry_run_, actions_));
     DBR_RETURN_IF_ERROR(StopWriter(store));
     // Both directions: `run` built source -> destination, `cutover` the way back.
     std::vector<names::Link> links = links_.forward;
@@ -210,37 +210,6 @@ class Cleanup {
     return dry_run_ ? Status::Ok() : StopHeartbeatWriter(store);
   }
 
-  // While a switch is half done, or the proxy sends the application somewhere the state does not
-  // expect (or cannot be read), each side may hold writes the other lacks: dropping replication
-  // could strand them.
-  Status RefuseWhileSidesDiffer(const RunState& state) {
-    if (state.switching)
-      return Status::Error(fmt::format(
-          "a {} was interrupted (stage {}): run `db_relocate {}` again to finish or undo it "
-          "before cleaning up; nothing was dropped",
-          SwitchName(state.switching->to), state.switching->stage,
-          SwitchCommand(state.switching->to)));
-    if (!config_.cutover.configured) return Status::Ok();
-    auto proxy = MakeProxy(config_);
-    if (!proxy.ok()) return proxy.status();
-    return ProxyAllowsCleanup((*proxy)->Inspect(), (*proxy)->name(), state.primary);
-  }
-
-  // The proxy keeps sending the application to the primary; the other database leaves it.
-  Status RetireProxyStandby(Side primary) {
-    if (!config_.cutover.configured) return Status::Ok();
-    auto proxy = MakeProxy(config_);
-    if (!proxy.ok()) return proxy.status();
-    auto ps = (*proxy)->Inspect();
-    if (!ps.ok() || !ps->running) return Status::Ok();
-    actions_.push_back(
-        fmt::format("remove the {} from the proxy ({}), which keeps sending the "
-                    "application to the {}",
-                    SideName(Other(primary)), (*proxy)->name(), SideName(primary)));
-    if (dry_run_) return Status::Ok();
-    return (*proxy)->RetireStandby(BackendOf(config_, primary));
-  }
-
   Status DropSubscription(pg::Connection& conn, const names::Link& link) {
     auto go = Plan(conn,
                    std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
@@ -359,6 +328,33 @@ class Cleanup {
 };
 
 }  // namespace
+
+Status RefuseWhileSidesDiffer(const Config& config, const RunState& state) {
+  if (state.switching)
+    return Status::Error(fmt::format(
+        "a {} was interrupted (stage {}): run `db_relocate {}` again to finish or undo it "
+        "before cleaning up; nothing was dropped",
+        SwitchName(state.switching->to), state.switching->stage,
+        SwitchCommand(state.switching->to)));
+  if (!config.cutover.configured) return Status::Ok();
+  auto proxy = MakeProxy(config);
+  if (!proxy.ok()) return proxy.status();
+  return ProxyAllowsCleanup((*proxy)->Inspect(), (*proxy)->name(), state.primary);
+}
+
+Status RetireProxyStandby(const Config& config, Side primary, bool dry_run,
+                          std::vector<std::string>& actions) {
+  if (!config.cutover.configured) return Status::Ok();
+  auto proxy = MakeProxy(config);
+  if (!proxy.ok()) return proxy.status();
+  auto ps = (*proxy)->Inspect();
+  if (!ps.ok() || !ps->running) return Status::Ok();
+  actions.push_back(fmt::format(
+      "remove the {} from the proxy ({}), which keeps sending the application to the {}",
+      SideName(Other(primary)), (*proxy)->name(), SideName(primary)));
+  if (dry_run) return Status::Ok();
+  return (*proxy)->RetireStandby(BackendOf(config, primary));
+}
 
 Result<std::vector<std::string>> CleanupRelocation(const Config& config,
                                                    const CleanupRequest& request) {

@@ -9,6 +9,7 @@
 
 #include "cloud/cloud.h"
 #include "config/config.h"
+#include "model/run_state.h"
 #include "util/status.h"
 
 namespace dbr {
@@ -19,5 +20,14 @@ Result<std::vector<std::string>> CleanupRelocation(const Config& config,
 // engine mysql's (core/mysql_cleanup.cpp): replication, db_relocate's database, the replication
 // user it made, the state.
 Result<std::vector<std::string>> CleanupMysqlRelocation(const Config& config, bool dry_run);
+
+// Both engines' cleanup, before it drops anything: while a switch is half done, or the proxy
+// sends the application somewhere the state does not expect (or cannot be read), each side may
+// hold writes the other lacks, and dropping replication could strand them.
+Status RefuseWhileSidesDiffer(const Config& config, const RunState& state);
+// The proxy keeps sending the application to `primary`; the other database leaves it (a managed
+// HAProxy). The action is added to `actions`, and done unless `dry_run`.
+Status RetireProxyStandby(const Config& config, Side primary, bool dry_run,
+                          std::vector<std::string>& actions);
 
 }  // namespace dbr

@@ -1,6 +1,7 @@
-// cleanup for engine mysql (issue #25): the heartbeat writer, the destination's replication from
-// the source, db_relocate's database on both sides, the replication user when the relocation
-// made it, then the run state is moved aside. Idempotent; --dry-run lists.
+// cleanup for engine mysql (issue #25): the heartbeat writer, the replication on either side (into
+// the destination, or into the source after a cut-over), db_relocate's database on both sides, the
+// replication user when the relocation made it (on the source; on the destination for a cut-over's
+// way back), then the run state is moved aside. Idempotent; --dry-run lists.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -8,7 +9,6 @@
 #include "core/cleanup.h"
 #include "engine/heartbeat.h"
 #include "mariadb/quote.h"
-#include "mysql/dialect.h"
 #include "mysql/heartbeat.h"
 #include "mysql/replication.h"
 #include "mysql/servers.h"
@@ -24,6 +24,8 @@ class MysqlCleanup {
   Result<std::vector<std::string>> Run() {
     StateStore store(config_.state_dir);
     DBR_ASSIGN_OR_RETURN(RunState state, store.Load());
+    DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(config_, state));
+    DBR_RETURN_IF_ERROR(RetireProxyStandby(config_, state.primary, dry_run_, actions_));
     if (auto pid = HeartbeatWriterPid(store)) {
       if (Do(fmt::format("stop the heartbeat writer (pid {})", *pid)))
         DBR_RETURN_IF_ERROR(StopHeartbeatWriter(store));
@@ -33,12 +35,12 @@ class MysqlCleanup {
     auto dst = mariadb::Connection::Open(mysql::DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
-    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst));
-    if (replica.exists &&
-        Do(fmt::format("stop and remove the replication {} on the destination", mysql::kChannel))) {
-      const mysql::Dialect dialect = mysql::DialectOf(*dst);
-      DBR_RETURN_IF_ERROR(dst->Exec(dialect.StopReplica(mysql::kChannel)));
-      DBR_RETURN_IF_ERROR(dst->Exec(dialect.ForgetReplica(mysql::kChannel)));
+    // Into the destination, or into the source after a cut-over (the way back).
+    for (auto* side : {&*dst, &*src}) {
+      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*side));
+      if (replica.exists && Do(fmt::format("stop and remove the replication {} on the {}",
+                                           mysql::kChannel, side->params().label)))
+        DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*side).status());
     }
     for (auto* side : {&*dst, &*src}) {
       DBR_ASSIGN_OR_RETURN(
@@ -51,7 +53,15 @@ class MysqlCleanup {
         DBR_RETURN_IF_ERROR(
             side->Exec(std::string("DROP DATABASE ") + mariadb::QuoteIdent(mysql::kOwnDatabase)));
     }
-    DBR_RETURN_IF_ERROR(DropReplicationUser(*src, state));
+    DBR_RETURN_IF_ERROR(DropReplicationUser(*src, state.mysql.replication_user_created));
+    DBR_RETURN_IF_ERROR(
+        DropReplicationUser(*dst, state.mysql.replication_user_created_on_destination));
+    for (const auto& [side, settings] : state.fenced)
+      if (!settings.empty())
+        log::warn(
+            "the {} stays read-only (fenced by the last switch); lift it with SET GLOBAL "
+            "read_only = OFF when it is to take writes again",
+            SideName(side));
     if (store.Exists() &&
         Do("move the run state aside (" + store.file("state.json").string() + ")")) {
       std::error_code ec;
@@ -69,17 +79,20 @@ class MysqlCleanup {
     return !dry_run_;
   }
 
-  Status DropReplicationUser(mariadb::Connection& src, const RunState& state) {
+  // The replication user on `side` (the source for `run`, the destination for the way back of
+  // a cut-over), when the relocation made it there.
+  Status DropReplicationUser(mariadb::Connection& side, bool made_here) {
     const std::string& user = config_.upgrade.user;
-    DBR_ASSIGN_OR_RETURN(bool there, mysql::ReplicationUserExists(src, user));
+    DBR_ASSIGN_OR_RETURN(bool there, mysql::ReplicationUserExists(side, user));
     if (!there) return Status::Ok();
-    if (!state.mysql.replication_user_created) {
-      log::warn("the replication user {} on the source was there before the relocation: kept",
-                user);
+    if (!made_here) {
+      log::warn("the replication user {} on the {} was there before the relocation: kept", user,
+                side.params().label);
       return Status::Ok();
     }
-    if (!Do("drop the replication user " + user + " on the source")) return Status::Ok();
-    return src.Exec("DROP USER " + src.Literal(user) + "@'%'");
+    if (!Do("drop the replication user " + user + " on the " + side.params().label))
+      return Status::Ok();
+    return side.Exec("DROP USER " + side.Literal(user) + "@'%'");
   }
 
   const Config& config_;
