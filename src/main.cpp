@@ -77,7 +77,7 @@ int RunCommand(int argc, char** argv) {
        Plan, false, true},
       {"run", "Relocate: snapshot, restore, replicate and catch up", Run, true, false, true},
       {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
-       ShowStatus, true, true},
+       ShowStatus, true, true, true},
       {"verify", "Compare every table between source and destination while replication runs",
        Verify, true, true, true},
       {"cutover", "Move the application's traffic to the destination", Cutover, true, false, true},
@@ -161,10 +161,10 @@ int RunCommand(int argc, char** argv) {
   for (const auto& c : commands) {
     if (name != c.name) continue;
     if (config->engine == dbr::EngineKind::kMysql && !c.engine_mysql) {
-      std::cerr
-          << "error: `" << name
-          << "` is not built for engine: mysql yet; this version runs `check`, `run`, `verify` and `cleanup` "
-             "for a MySQL or MariaDB pair (docs/limitations.md)\n";
+      std::cerr << "error: `" << name
+                << "` is not built for engine: mysql yet; this version runs `check`, `run`, "
+                   "`verify` and `cleanup` "
+                   "for a MySQL or MariaDB pair (docs/limitations.md)\n";
       return dbr::cli::kExitUsage;
     }
     if (c.reads_state)

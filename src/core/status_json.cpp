@@ -57,6 +57,9 @@ nlohmann::json StatusJson(const StatusView& view) {
   if (view.rds.phase != RdsPhase::kNone) j["rds"] = view.rds;
   j["tables"] = TablesJson(view.tables);
   j["replication"] = view.replication.ToJson();
+  if (view.binlog)  // engine mysql: its replication, and the heartbeat
+    j["replication"] = {{"binlog", view.binlog->ToJson()},
+                        {"heartbeat", j["replication"]["heartbeat"]}};
   j["replication"]["schema_drift"] = DriftJson(view.schema_drift);
   if (const auto& p = view.pending_ddl)
     j["replication"]["pending_ddl"] = {

@@ -114,7 +114,22 @@ std::string SubscriptionLine(const ReplicationHealth& h) {
                            h.apply_worker_running ? "running" : "NOT running", h.tables_not_ready));
 }
 
+// engine mysql's replication into the side that follows the primary.
+std::string BinlogReplicationLines(const BinlogReplicationView& b) {
+  std::string out =
+      b.exists ? Field("replication",
+                       fmt::format("{} present, receiving {}, applying {}, applied up to {}",
+                                   b.name, YesNo(b.receiving), YesNo(b.applying), b.applied))
+               : Field("replication", b.name + " absent");
+  if (!b.error.empty()) out += Field("WARNING", "replication error: " + b.error);
+  out += Field("lag", fmt::format("{} bytes, {} s", b.lag_bytes,
+                                  b.seconds_behind < 0 ? std::string("?")
+                                                       : std::to_string(b.seconds_behind)));
+  return out;
+}
+
 std::string ReplicationLines(const StatusView& view) {
+  if (view.binlog) return BinlogReplicationLines(*view.binlog);
   const ReplicationHealth& h = view.replication;
   std::string out = h.lanes > 1 ? Field("lanes", fmt::format("{} (apply_workers): each line below "
                                                              "is the worst of them",

@@ -3,6 +3,10 @@
 #include "engine/heartbeat.h"
 #include "model/names.h"
 #include "model/servers.h"
+#include "mysql/heartbeat.h"
+#include "mysql/replication.h"
+#include "mysql/servers.h"
+#include "util/parse.h"
 
 namespace dbr {
 namespace {
@@ -53,14 +57,76 @@ void ReadServers(const Config& config, StatusView& view) {
       view.pending_ddl = std::move(*pending);
 }
 
+// engine mysql: the replication into the side that follows the primary, and the newest heartbeat
+// on each side.
+void ReadMysqlServers(const Config& config, StatusView& view) {
+  auto reach = [](const mariadb::ConnParams& params, std::string& error) {
+    auto conn = mariadb::Connection::Open(params);
+    std::optional<mariadb::Connection> out;
+    if (conn.ok())
+      out.emplace(std::move(*conn));
+    else
+      error = conn.message();
+    return out;
+  };
+  std::optional<mariadb::Connection> src = reach(mysql::SourceParams(config), view.source_error);
+  std::optional<mariadb::Connection> dst =
+      reach(mysql::DestinationParams(config), view.destination_error);
+  const bool reversed = view.primary == Side::kDestination;
+  std::optional<mariadb::Connection>& sender = reversed ? dst : src;
+  std::optional<mariadb::Connection>& receiver = reversed ? src : dst;
+  BinlogReplicationView b{.name = mysql::kChannel};
+  if (receiver) {
+    if (auto replica = mysql::ReadReplica(*receiver); replica.ok()) {
+      b.exists = replica->exists;
+      b.receiving = replica->receiving;
+      b.applying = replica->applying;
+      b.applied = replica->applied.Display();
+      b.seconds_behind = replica->seconds_behind;
+      b.error = replica->error;
+      if (sender && b.exists)
+        if (auto lag = mysql::LagBytes(*sender, replica->applied); lag.ok()) b.lag_bytes = *lag;
+    } else {
+      b.error = replica.message();
+    }
+  }
+  view.binlog = b;
+  const std::string newest = std::string("SELECT seq, src_time FROM ") + mysql::kOwnDatabase +
+                             ".heartbeat ORDER BY seq DESC LIMIT 1";
+  auto read_heartbeat = [&](std::optional<mariadb::Connection>& c, int64_t& seq, std::string& at) {
+    if (!c) return;
+    auto row = c->Query(newest);
+    if (!row.ok() || row->rows() == 0) return;
+    seq = ParseInt(row->Get(0, 0)).value_or(-1);
+    at = row->Get(0, 1);
+  };
+  read_heartbeat(sender, view.replication.src_heartbeat_seq, view.replication.src_heartbeat_at);
+  read_heartbeat(receiver, view.replication.dst_heartbeat_seq, view.replication.dst_heartbeat_at);
+  view.replication.lag_seconds = static_cast<double>(b.seconds_behind);
+}
+
 }  // namespace
+
+nlohmann::json BinlogReplicationView::ToJson() const {
+  return {{"name", name},
+          {"exists", exists},
+          {"receiving", receiving},
+          {"applying", applying},
+          {"applied", applied},
+          {"lag_bytes", lag_bytes},
+          {"seconds_behind", seconds_behind},
+          {"error", error}};
+}
 
 Result<StatusView> ReadStatus(const Config& config) {
   StateStore store(config.state_dir);
   DBR_ASSIGN_OR_RETURN(const RunState state, store.Load());
   StatusView view = ViewOfState(state);
   view.state_dir = config.state_dir;
-  ReadServers(config, view);
+  if (config.engine == EngineKind::kMysql)
+    ReadMysqlServers(config, view);
+  else
+    ReadServers(config, view);
   view.heartbeat_writer_pid = HeartbeatWriterPid(store);
   view.started = store.Exists();
   return view;

@@ -19,6 +19,20 @@
 
 namespace dbr {
 
+// engine mysql: our replication on the side that follows the primary.
+struct BinlogReplicationView {
+  std::string name;  // the MariaDB connection / MySQL channel
+  bool exists = false;
+  bool receiving = false;  // its I/O thread
+  bool applying = false;   // its SQL thread
+  std::string applied;     // the primary's binary log position applied, "file:offset"
+  int64_t lag_bytes = -1;  // the primary's binary log written after it
+  int64_t seconds_behind = -1;
+  std::string error;  // its last error, as the server gives it
+
+  nlohmann::json ToJson() const;
+};
+
 struct StatusView {
   // From the run state.
   bool started = false;  // a state was saved; otherwise the fields below are a fresh state's
@@ -38,7 +52,9 @@ struct StatusView {
   // From the servers, as they are now.
   std::string source_error;  // why the source could not be reached; empty when it was
   std::string destination_error;
-  ReplicationHealth replication;            // of the link from the primary into the other side
+  ReplicationHealth replication;  // of the link from the primary into the other side (for engine
+                                  // mysql only its heartbeat fields)
+  std::optional<BinlogReplicationView> binlog;  // engine mysql
   std::vector<DriftItem> schema_drift;      // DDL on the primary that replication does not carry
   std::optional<PendingDdl> pending_ddl;    // ddl: replicate: the first statement not applied
   std::optional<int> heartbeat_writer_pid;  // while the detached writer runs

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -154,6 +155,24 @@ class MysqlSwitchTest : public ::testing::Test {
     return c->Exec("INSERT INTO shop.items (name) VALUES ('around the proxy')");
   }
 
+  // `status` names the primary and shows the replication into the other side running, as text
+  // and as JSON.
+  void ExpectStatus(const std::string& primary, const std::string& follower) {
+    CommandResult text = Dbr("status");
+    EXPECT_EQ(text.exit_code, 0) << text.out << text.err;
+    EXPECT_NE(text.out.find(primary + " (replication " + primary + " -> " + follower + ")"),
+              std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find("db_relocate present, receiving yes, applying yes"), std::string::npos)
+        << text.out;
+    CommandResult json =
+        RunDbRelocate({"status", "--config", config_.string(), "--output", "json"});
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    const auto j = nlohmann::json::parse(json.out);
+    EXPECT_TRUE(j["replication"]["binlog"]["exists"].get<bool>()) << json.out;
+    EXPECT_GT(j["replication"]["heartbeat"]["destination_seq"].get<int64_t>(), 0) << json.out;
+  }
+
   // Every insert the application saw committed is on the source (the primary at the end) once,
   // by its key; a connection ended between COMMIT and its reply leaves a row it did not see: more
   // rows, never fewer. The destination follows the source and ends equal, table for table.
@@ -182,6 +201,7 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   CommandResult run = Dbr("run");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   ASSERT_EQ(ProxiedPort(), std::to_string(pair_.src->port()));
+  ExpectStatus("source", "destination");
 
   ProxyClient app(proxy_port_);
   ASSERT_TRUE(app.CommitsGoOn(50));
@@ -194,6 +214,7 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_NE(cut.out.find("replication db_relocate on the source"), std::string::npos) << cut.out;
   EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
   ASSERT_TRUE(app.CommitsGoOn(50));
+  ExpectStatus("destination", "source");
   // The old side is fenced: the application cannot write there even around the proxy.
   EXPECT_EQ(ReadOnly(*pair_.src), "1");
   EXPECT_EQ(ReadOnly(*pair_.dst), "0");
