@@ -151,18 +151,20 @@ class MysqlEngine : public Engine {
     return ctx.SaveState();
   }
 
-  // Tables only: MySQL's schema objects are not compared yet.
+  // Tables only: MySQL's schema objects are not compared yet. The primary (the destination after
+  // a cut-over) against the side that replicates from it.
   Result<verify::VerifyReport> Verify(RunContext& ctx) override {
     constexpr size_t kExamples = 10;
     const auto started = ctx.clock.Now();
+    const Side primary = ctx.state.primary, follower = Other(ctx.state.primary);
     DBR_ASSIGN_OR_RETURN(mysql::Comparison cmp,
                          mysql::CompareAtOnePoint(
-                             mysql::SourceParams(ctx.config), mysql::DestinationParams(ctx.config),
-                             ctx.config.src.name, ctx.Jobs(), kExamples,
-                             std::chrono::seconds(ctx.config.catchup_timeout)));
+                             mysql::ParamsOf(ctx.config, primary),
+                             mysql::ParamsOf(ctx.config, follower), ctx.config.src.name, ctx.Jobs(),
+                             kExamples, std::chrono::seconds(ctx.config.catchup_timeout)));
     verify::VerifyReport report;
-    report.sender = "source";
-    report.receiver = "destination";
+    report.sender = SideName(primary);
+    report.receiver = SideName(follower);
     report.lsn = cmp.point.Display();
     for (const auto& t : cmp.tables) {
       verify::TableResult r;

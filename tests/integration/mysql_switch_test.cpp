@@ -215,6 +215,10 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
   ASSERT_TRUE(app.CommitsGoOn(50));
   ExpectStatus("destination", "source");
+  CommandResult verify_after = Dbr("verify");  // the destination against the source, which follows
+  EXPECT_EQ(verify_after.exit_code, 0) << verify_after.out << verify_after.err;
+  EXPECT_NE(verify_after.out.find("destination vs source at binlog."), std::string::npos)
+      << verify_after.out;
   // The old side is fenced: the application cannot write there even around the proxy.
   EXPECT_EQ(ReadOnly(*pair_.src), "1");
   EXPECT_EQ(ReadOnly(*pair_.dst), "0");
