@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "model/run_state.h"
@@ -50,16 +51,20 @@ class EngineSwitch {
   // whatever can be brought level ahead so that the pause pays less.
   virtual Status PrepareReturnPath() = 0;
 
-  // Inside the write pause, in this order.
-  // The old side takes no more writes from the application; what it was before is recorded in
-  // state.fenced first, so that a crash can be undone.
-  virtual Status FenceOldSide() = 0;
+  // The fence: what keeps the application from writing to a side. The switch records it in
+  // state.fenced before it is set, so that a crash can be undone, and lifts it on the new side
+  // (the old side of a former switch) inside the pause.
+  // What the fence of `side` sets, with the values it replaces.
+  virtual Result<std::vector<FencedRole>> ReadFence(Side side) = 0;
+  // Sets it, and ends the sessions it would not hold.
+  virtual Status ApplyFence(Side side, const std::vector<FencedRole>& fence) = 0;
+  // Puts back the values it replaced.
+  virtual Status LiftFence(Side side, const std::vector<FencedRole>& fence) = 0;
+
+  // Inside the write pause, in this order (after the old side's fence).
   // The old side's last write applied on the new side, durably; the marker and its position in
   // state.switching.
   virtual Status Drain() = 0;
-  // Lifts the fence a former switch left on the new side (recorded in state.switching first):
-  // the proxy still holds the application, and the next stages may write there.
-  virtual Status LiftNewSideFence() = 0;
   // What replication does not carry, made equal on the new side (sequences, counters, ...).
   virtual Status CopyWhatReplicationMisses() = 0;
   // The new side stops following the old one and keeps the point from which the old side will
@@ -80,10 +85,9 @@ class EngineSwitch {
   // Whether the new side took writes after the point TurnReplicationAround kept: then the
   // application wrote there, and the switch may only go forward.
   virtual Result<bool> NewSideTookWrites() = 0;
-  // The new side as before the switch: following the old side again, its former fence back on.
+  // The new side as before the switch, following the old side again (the switch puts its former
+  // fence back).
   virtual Status PutBackNewSide() = 0;
-  // Lifts the fence recorded for `side` in state.fenced, and saves the state.
-  virtual Status LiftFenceOn(Side side) = 0;
 };
 
 // The engine switch of `ctx.config.engine` (core/engine.cpp's table of engines).

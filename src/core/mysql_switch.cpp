@@ -75,17 +75,20 @@ class MysqlSwitch : public EngineSwitch {
         .Wrap("the application's accounts on the " + std::string(SideName(to_)));
   }
 
-  Status FenceOldSide() override {
-    // Recorded before it changes anything, so that a crash can be undone.
-    if (state_.fenced[from_].empty()) {
-      DBR_ASSIGN_OR_RETURN(state_.fenced[from_], mysql::ReadOnlySettings(*old_));
-      DBR_RETURN_IF_ERROR(ctx_.store.Save(state_));
-    }
-    // Sessions first: read_only waits for the transactions they hold. Then those that came
-    // meanwhile (not through the proxy, which is paused).
-    DBR_RETURN_IF_ERROR(mysql::EndClientSessions(*old_).status());
-    DBR_RETURN_IF_ERROR(mysql::Fence(*old_, state_.fenced[from_]));
-    return mysql::EndClientSessions(*old_).status();
+  Result<std::vector<FencedRole>> ReadFence(Side side) override {
+    return mysql::ReadOnlySettings(Of(side));
+  }
+
+  // Sessions first: read_only waits for the transactions they hold. Then those that came
+  // meanwhile (not through the proxy, which holds new ones).
+  Status ApplyFence(Side side, const std::vector<FencedRole>& fence) override {
+    DBR_RETURN_IF_ERROR(mysql::EndClientSessions(Of(side)).status());
+    DBR_RETURN_IF_ERROR(mysql::Fence(Of(side), fence));
+    return mysql::EndClientSessions(Of(side)).status();
+  }
+
+  Status LiftFence(Side side, const std::vector<FencedRole>& fence) override {
+    return mysql::LiftFence(Of(side), fence);
   }
 
   // Fenced, the old side's binary log ends with its last write: the new side applies up to there.
@@ -126,22 +129,6 @@ class MysqlSwitch : public EngineSwitch {
       DBR_RETURN_IF_ERROR(new_->Exec(mysql::DialectOf(*new_).StopReplica(mysql::kChannel)));
     DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition here, mysql::SourcePositionNow(*new_));
     state_.switching->way_back_from = here.Display();
-    return ctx_.store.Save(state_);
-  }
-
-  Status LiftNewSideFence() override {
-    auto it = state_.fenced.find(to_);
-    if (it == state_.fenced.end() || it->second.empty()) return Status::Ok();
-    state_.switching->lifted_fence = it->second;
-    DBR_RETURN_IF_ERROR(ctx_.store.Save(state_));
-    return LiftFenceOn(to_);
-  }
-
-  Status LiftFenceOn(Side side) override {
-    auto it = state_.fenced.find(side);
-    if (it == state_.fenced.end() || it->second.empty()) return Status::Ok();
-    DBR_RETURN_IF_ERROR(mysql::LiftFence(side == from_ ? *old_ : *new_, it->second));
-    state_.fenced.erase(it);
     return ctx_.store.Save(state_);
   }
 
@@ -204,15 +191,12 @@ class MysqlSwitch : public EngineSwitch {
       KeepFirstError(result, replica.status());
     else if (replica->exists && (!replica->receiving || !replica->applying))
       KeepFirstError(result, new_->Exec(mysql::DialectOf(*new_).StartReplica(mysql::kChannel)));
-    const std::vector<FencedRole>& lifted = state_.switching->lifted_fence;
-    if (!lifted.empty()) {
-      KeepFirstError(result, mysql::Fence(*new_, lifted));
-      state_.fenced[to_] = lifted;
-    }
     return result;
   }
 
  private:
+  Connection& Of(Side side) { return side == from_ ? *old_ : *new_; }
+
   Status Open(Side side) {
     std::optional<Connection>& out = side == from_ ? old_ : new_;
     if (out.has_value() && !out->IsBroken()) return Status::Ok();

@@ -126,18 +126,18 @@ class PostgresSwitch : public EngineSwitch {
     return SyncLargeObjectsAhead();
   }
 
-  Status FenceOldSide() override {
-    if (config.cutover.fence == FenceMode::kNone) return Status::Ok();
-    auto roles = RolesToFence(config, *old_side);
-    if (!roles.ok()) return roles.status();
-    auto current = CurrentReadOnlySettings(*old_side, *roles);
-    if (!current.ok()) return current.status();
-    // Recorded before it changes anything, so that a crash can be undone.
-    if (state.fenced[from].empty()) {
-      state.fenced[from] = *current;
-      DBR_RETURN_IF_ERROR(ctx_.store.Save(state));
-    }
-    return Fence(*old_side, state.fenced[from]);
+  Result<std::vector<FencedRole>> ReadFence(Side side) override {
+    pg::Connection& conn = Of(side);
+    DBR_ASSIGN_OR_RETURN(std::vector<std::string> roles, RolesToFence(config, conn));
+    return CurrentReadOnlySettings(conn, roles);
+  }
+
+  Status ApplyFence(Side side, const std::vector<FencedRole>& fence) override {
+    return Fence(Of(side), fence);
+  }
+
+  Status LiftFence(Side side, const std::vector<FencedRole>& fence) override {
+    return dbr::LiftFence(Of(side), fence);
   }
 
   // The last write on the old side, and the wait until the new side has it (and everything
@@ -247,23 +247,6 @@ class PostgresSwitch : public EngineSwitch {
     return SetSequencesAhead();
   }
 
-  Status LiftNewSideFence() override {
-    auto it = state.fenced.find(to);
-    if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
-    state.switching->lifted_fence = it->second;
-    DBR_RETURN_IF_ERROR(ctx_.store.Save(state));
-    return LiftFenceOn(to);
-  }
-
-  Status LiftFenceOn(Side side) override {
-    auto it = state.fenced.find(side);
-    if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
-    pg::Connection& conn = side == from ? *old_side : *new_side;
-    DBR_RETURN_IF_ERROR(LiftFence(conn, it->second));
-    state.fenced.erase(it);
-    return ctx_.store.Save(state);
-  }
-
   Status BuildWayBack() override {
     for (const names::Link& lane : link_out) {
       DBR_ASSIGN_OR_RETURN(const bool slot, SlotExists(*new_side, lane.slot));
@@ -314,23 +297,18 @@ class PostgresSwitch : public EngineSwitch {
     return false;
   }
 
-  // No return slot, the subscription into the new side running again, and the fence this switch
-  // lifted (it was the old side of the last one) back on.
+  // No return slot, and the subscription into the new side running again.
   Status PutBackNewSide() override {
     Status result;
     for (const names::Link& lane : link_out) KeepFirstError(result, DropSlot(*new_side, lane.slot));
     for (const names::Link& lane : link_in)
       KeepFirstError(result, new_side->Exec("ALTER SUBSCRIPTION " +
                                             pg::QuoteIdent(lane.subscription) + " ENABLE"));
-    const std::vector<FencedRole>& lifted = state.switching->lifted_fence;
-    if (!lifted.empty()) {
-      KeepFirstError(result, Fence(*new_side, lifted));
-      state.fenced[to] = lifted;
-    }
     return result;
   }
 
  private:
+  pg::Connection& Of(Side side) { return side == from ? *old_side : *new_side; }
   SwitchSides Sides() { return {config, from, to, *old_side, *new_side, link_in}; }
 
   // Large objects are not replicated (engine/large_objects.h). Before the pause the new side is

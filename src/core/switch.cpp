@@ -80,9 +80,35 @@ struct Switch {
 
   // ---- While paused ------------------------------------------------------------------------
 
-  Status FenceOldSide() { return sides->FenceOldSide(); }
+  Status FenceOldSide() {
+    if (config.cutover.fence == FenceMode::kNone) return Status::Ok();
+    // Recorded before it changes anything, so that a crash can be undone.
+    if (state.fenced[from].empty()) {
+      DBR_ASSIGN_OR_RETURN(state.fenced[from], sides->ReadFence(from));
+      DBR_RETURN_IF_ERROR(Save());
+    }
+    return sides->ApplyFence(from, state.fenced[from]);
+  }
+
   Status Drain() { return sides->Drain(); }
-  Status LiftNewSideFence() { return sides->LiftNewSideFence(); }
+
+  // The new side's fence from the last switch (it was the old side then), lifted. Recorded in
+  // the switch first, so that undoing it puts the fence back even after a crash.
+  Status LiftNewSideFence() {
+    auto it = state.fenced.find(to);
+    if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
+    state.switching->lifted_fence = it->second;
+    DBR_RETURN_IF_ERROR(Save());
+    return LiftFenceOn(to);
+  }
+
+  Status LiftFenceOn(Side side) {
+    auto it = state.fenced.find(side);
+    if (it == state.fenced.end() || it->second.empty()) return Status::Ok();
+    DBR_RETURN_IF_ERROR(sides->LiftFence(side, it->second));
+    state.fenced.erase(it);
+    return Save();
+  }
   Status CopyWhatReplicationMisses() { return sides->CopyWhatReplicationMisses(); }
   Status TurnReplicationAround() { return sides->TurnReplicationAround(); }
 
@@ -113,7 +139,7 @@ struct Switch {
                   SideName(to));
         return RollForward();
       case UndoPlan::kBothSides:
-        KeepFirstError(result, sides->PutBackNewSide());
+        KeepFirstError(result, PutBackNewSide());
         break;
       case UndoPlan::kOldSideOnly:
         KeepFirstError(result,
@@ -121,7 +147,7 @@ struct Switch {
         break;
     }
     if (sides->Reachable(from))
-      KeepFirstError(result, sides->LiftFenceOn(from));
+      KeepFirstError(result, LiftFenceOn(from));
     else
       KeepFirstError(result,
                      Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
@@ -130,6 +156,18 @@ struct Switch {
     if (result.ok()) state.switching.reset();
     KeepFirstError(result, Save());
     KeepFirstError(result, EnsureHeartbeatWriter(config, store));
+    return result;
+  }
+
+  // The new side as before the switch, with the fence this switch lifted (it was the old side of
+  // the last one) back on.
+  Status PutBackNewSide() {
+    Status result = sides->PutBackNewSide();
+    const std::vector<FencedRole>& lifted = state.switching->lifted_fence;
+    if (!lifted.empty()) {
+      KeepFirstError(result, sides->ApplyFence(to, lifted));
+      state.fenced[to] = lifted;
+    }
     return result;
   }
 
@@ -281,7 +319,7 @@ struct Switch {
     if (what != Unreachable::kResumeOnOldSide)
       return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
     DBR_RETURN_IF_ERROR(Record(SwitchStage::kUndoing));
-    DBR_RETURN_IF_ERROR(sides->LiftFenceOn(from));
+    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
     DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
     DBR_RETURN_IF_ERROR(proxy->Resume());
     (void)EnsureHeartbeatWriter(config, store);
