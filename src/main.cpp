@@ -67,28 +67,24 @@ int RunCommand(int argc, char** argv) {
     int (*handler)(const dbr::Config&, const dbr::cli::CommandOptions&);
     bool reads_state = false;
     bool json_output = false;
-    bool engine_mysql = false;  // built for engine: mysql too (issue #25: not all yet)
   };
   using namespace dbr::cli;
   const Command commands[] = {
       {"check", "Run the pre-flight checks against the source (and destination)", Check, false,
-       true, true},
+       true},
       {"plan", "Print what run and cutover would do (scope, sizes, copy, switch); changes nothing",
        Plan, false, true},
-      {"run", "Relocate: snapshot, restore, replicate and catch up", Run, true, false, true},
+      {"run", "Relocate: snapshot, restore, replicate and catch up", Run, true},
       {"status", "Show the relocation's step, copy progress, replication lag and heartbeat",
-       ShowStatus, true, true, true},
+       ShowStatus, true, true},
       {"verify", "Compare every table between source and destination while replication runs",
-       Verify, true, true, true},
-      {"cutover", "Move the application's traffic to the destination", Cutover, true, false, true},
-      {"rollback", "Move the application's traffic back to the source", Rollback, true, false,
-       true},
-      {"proxy", "Start or reload a managed proxy and show where it sends traffic", Proxy, false,
-       false, true},
-      {"cleanup", "Remove what the relocation created (--dry-run lists it)", Cleanup, true, false,
-       true},
+       Verify, true, true},
+      {"cutover", "Move the application's traffic to the destination", Cutover, true},
+      {"rollback", "Move the application's traffic back to the source", Rollback, true},
+      {"proxy", "Start or reload a managed proxy and show where it sends traffic", Proxy},
+      {"cleanup", "Remove what the relocation created (--dry-run lists it)", Cleanup, true},
       {"report", "Write an HTML report: steps, copy throughput, lag, cut-over, verify", MakeReport},
-      {"heartbeat", "", Heartbeat, false, false, true},  // internal: the writer `run` starts
+      {"heartbeat", "", Heartbeat},  // internal: the writer `run` starts
   };
   for (const auto& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
@@ -160,13 +156,6 @@ int RunCommand(int argc, char** argv) {
   }
   for (const auto& c : commands) {
     if (name != c.name) continue;
-    if (config->engine == dbr::EngineKind::kMysql && !c.engine_mysql) {
-      std::cerr << "error: `" << name
-                << "` is not built for engine: mysql yet; this version runs `check`, `run`, "
-                   "`verify` and `cleanup` "
-                   "for a MySQL or MariaDB pair (docs/limitations.md)\n";
-      return dbr::cli::kExitUsage;
-    }
     if (c.reads_state)
       if (int rc = CheckStateServers(*config, name); rc != kExitOk) return rc;
     return c.handler(*config, options);

@@ -18,6 +18,7 @@
 #include "model/servers.h"
 #include "model/timings.h"
 #include "mysql/heartbeat.h"
+#include "mysql/replication.h"
 #include "mysql/servers.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -125,6 +126,63 @@ class MysqlInserter : public HeartbeatInserter {
   std::optional<mariadb::Connection> conn_;
 };
 
+// engine mysql's lag for the report's samples: the primary's binary log not applied yet on the
+// other side, and that side's seconds behind. Connections kept between readings, dropped on an
+// error; the primary read from the state each time (it moves at a switch).
+class MysqlLagReader {
+ public:
+  explicit MysqlLagReader(const Config& config) : config_(config), store_(config.state_dir) {}
+
+  std::optional<LagReading> Read() {
+    auto state = store_.Load();
+    if (!state.ok()) return std::nullopt;
+    const Side primary = state->primary;
+    if (primary != primary_) sender_.reset(), receiver_.reset();
+    primary_ = primary;
+    if (!Open(primary, sender_) || !Open(Other(primary), receiver_)) return std::nullopt;
+    auto replica = mysql::ReadReplica(*receiver_);
+    if (!replica.ok() || !replica->exists) {
+      if (!replica.ok()) receiver_.reset();
+      return std::nullopt;
+    }
+    LagReading reading;
+    reading.health.subscription_name = mysql::kChannel;
+    reading.health.subscription_exists = true;
+    reading.health.apply_worker_running = replica->applying;
+    reading.health.lag_seconds = static_cast<double>(replica->seconds_behind);
+    if (auto lag = mysql::LagBytes(*sender_, replica->applied); lag.ok())
+      reading.health.lag_bytes = *lag;
+    else
+      sender_.reset();
+    return reading;
+  }
+
+ private:
+  bool Open(Side side, std::optional<mariadb::Connection>& conn) {
+    if (conn && !conn->IsBroken()) return true;
+    conn.reset();
+    auto c = mariadb::Connection::Open(mysql::ParamsOf(config_, side));
+    if (c.ok()) conn.emplace(std::move(*c));
+    return conn.has_value();
+  }
+
+  const Config& config_;
+  StateStore store_;
+  Side primary_ = Side::kSource;
+  std::optional<mariadb::Connection> sender_, receiver_;
+};
+
+// Starts the lag sampler of the config's engine in `sampler`.
+void StartLagSampler(const Config& config, Clock& clock, std::optional<LagSampler>& sampler) {
+  if (config.engine == EngineKind::kMysql) {
+    auto reader = std::make_shared<MysqlLagReader>(config);
+    sampler.emplace(
+        config, [reader] { return reader->Read(); }, clock);
+  } else {
+    sampler.emplace(config, clock);
+  }
+}
+
 // The table dropped by cleanup: PostgreSQL's and MySQL's words for it.
 bool HeartbeatTableGone(const Status& st) {
   for (const char* words : {"does not exist", "doesn't exist", "Unknown database"})
@@ -145,9 +203,9 @@ int RunHeartbeatWriter(const Config& config, Clock& clock) {
   if (!WriteFileAtomic(store.file("heartbeat.pid"), std::to_string(getpid()) + "\n").ok()) return 1;
   const PidFile pid_file{store.file("heartbeat.pid")};
   log::info("heartbeat writer running, pid {}", getpid());
-  MetricsEndpoint metrics(config);        // serves while the writer lives (metrics/endpoint.h)
-  std::optional<LagSampler> lag_sampler;  // PostgreSQL's replication only, so far
-  if (config.engine == EngineKind::kPostgres) lag_sampler.emplace(config, clock);
+  MetricsEndpoint metrics(config);  // serves while the writer lives (metrics/endpoint.h)
+  std::optional<LagSampler> lag_sampler;
+  StartLagSampler(config, clock, lag_sampler);
   std::unique_ptr<HeartbeatInserter> inserter;
   if (config.engine == EngineKind::kMysql)
     inserter = std::make_unique<MysqlInserter>(config);

@@ -98,7 +98,9 @@ json CopySection(const Config& config, const ScopeListing& scope) {
           {"sequence_gap", config.sequence_gap}};
 }
 
-json SwitchSection(const Config& config, pg::Connection& src) {
+}  // namespace
+
+json SwitchSection(const Config& config) {
   if (!config.cutover.configured) return nullptr;
   const CutoverConfig& co = config.cutover;
   const Backend from = BackendOf(config, Side::kSource);
@@ -111,12 +113,10 @@ json SwitchSection(const Config& config, pg::Connection& src) {
              {"fence", co.fence},
              {"max_lag_bytes", co.max_lag_bytes},
              {"pause_timeout_seconds", co.pause_timeout}};
-  if (co.fence != FenceMode::kNone) {
-    auto roles = RolesToFence(config, src);
-    sw["fence_roles"] = roles.ok() ? json(*roles) : json(roles.message());
-  }
   return sw;
 }
+
+namespace {
 
 std::string Size(int64_t bytes) {
   return HumanBytes(static_cast<double>(bytes));
@@ -125,6 +125,7 @@ std::string Size(int64_t bytes) {
 }  // namespace
 
 Result<RelocationPlan> MakePlan(const Config& config) {
+  if (config.engine == EngineKind::kMysql) return MakeMysqlPlan(config);
   auto src = pg::Connection::Open(SourceParams(config));
   if (!src.ok()) return src.status().Wrap("reaching the source");
   DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(*src, config));
@@ -143,7 +144,11 @@ Result<RelocationPlan> MakePlan(const Config& config) {
       steps.push_back({{"name", c.name}, {"level", LevelName(c.level)}, {"detail", c.detail}});
     doc["cloud"] = steps;
   }
-  doc["switch"] = SwitchSection(config, *src);
+  doc["switch"] = SwitchSection(config);
+  if (config.cutover.configured && config.cutover.fence != FenceMode::kNone) {
+    auto roles = RolesToFence(config, *src);
+    doc["switch"]["fence_roles"] = roles.ok() ? json(*roles) : json(roles.message());
+  }
   return RelocationPlan{std::move(doc)};
 }
 
@@ -152,8 +157,9 @@ std::string RelocationPlan::ToText() const {
   std::string out =
       fmt::format("Relocation of {} to {} (provider {})\n\n", doc["source"].get<std::string>(),
                   doc["destination"].get<std::string>(), doc["provider"].get<std::string>());
+  const bool mysql = doc.value("engine", "postgres") == "mysql";
   std::vector<std::string> schemas = s["schemas"];
-  out += fmt::format("Scope: schema {}\n", Join(schemas));
+  out += fmt::format("Scope: {} {}\n", mysql ? "database" : "schema", Join(schemas));
   out += fmt::format("  {} relations move, {} to copy:\n", s["tables"].size(),
                      Size(s["copy_bytes"].get<int64_t>()));
   for (const auto& t : s["tables"]) {
@@ -185,20 +191,35 @@ std::string RelocationPlan::ToText() const {
         "cut-over and rollback compares them and copies the changed ones inside its write "
         "pause\n",
         lo["count"].get<int64_t>(), Size(lo["bytes_on_disk"].get<int64_t>()));
-  out +=
-      fmt::format("  {} sequences, set {} increments ahead at the end of run and at cut-over\n\n",
-                  s["sequences"].get<size_t>(), doc["sequence_gap"].get<int64_t>());
+  if (mysql)
+    out += fmt::format(
+        "  {} AUTO_INCREMENT counters, set at least to the source's at the end of run and at "
+        "cut-over\n\n",
+        s["sequences"].get<size_t>());
+  else
+    out +=
+        fmt::format("  {} sequences, set {} increments ahead at the end of run and at cut-over\n\n",
+                    s["sequences"].get<size_t>(), doc["sequence_gap"].get<int64_t>());
 
   const json& c = doc["copy"];
   out += fmt::format("Copy: {}; {} jobs; tables above {} split\n", c["method"].get<std::string>(),
                      c["jobs"].get<int>(), Size(c["split_tables_larger_than"].get<int64_t>()));
-  const json& p = doc["publication"];
-  out += fmt::format(
-      "Replication: publication {} of {} tables (and db_relocate's heartbeat) with slot {} on "
-      "the source, subscription {} on the destination, from the copy's exact point\n",
-      p["name"].get<std::string>(), p["tables"].get<size_t>(), p["slot"].get<std::string>(),
-      p["subscription"].get<std::string>());
-  if (const int lanes = p["apply_workers"].get<int>(); lanes > 1)
+  if (mysql) {
+    const json& r = doc["replication"];
+    out += fmt::format(
+        "Replication: the destination's replication {} from the snapshot's binary log position, "
+        "applying only {}, with the replication user {} on the source\n",
+        r["name"].get<std::string>(), Join(r["databases"].get<std::vector<std::string>>()),
+        r["user"].get<std::string>());
+  }
+  const json& p = mysql ? json::object() : doc["publication"];
+  if (!mysql)
+    out += fmt::format(
+        "Replication: publication {} of {} tables (and db_relocate's heartbeat) with slot {} on "
+        "the source, subscription {} on the destination, from the copy's exact point\n",
+        p["name"].get<std::string>(), p["tables"].get<size_t>(), p["slot"].get<std::string>(),
+        p["subscription"].get<std::string>());
+  if (const int lanes = p.value("apply_workers", 1); lanes > 1)
     out += fmt::format(
         "  apply_workers {}: the tables spread over {} such publications, slots and "
         "subscriptions ({}2, ...), the most written tables first, each onto the least loaded\n",

@@ -18,5 +18,10 @@ struct RelocationPlan {
 };
 
 Result<RelocationPlan> MakePlan(const Config& config);
+// engine mysql's (core/mysql_plan.cpp): the same document, with "engine": "mysql" and a
+// "replication" section in place of the publication.
+Result<RelocationPlan> MakeMysqlPlan(const Config& config);
+// The proxy switch, for both engines (null without a cutover block).
+nlohmann::json SwitchSection(const Config& config);
 
 }  // namespace dbr

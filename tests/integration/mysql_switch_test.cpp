@@ -198,6 +198,17 @@ class MysqlSwitchTest : public ::testing::Test {
 };
 
 TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
+  // What run and cutover will do, from the source's catalog; nothing changes.
+  CommandResult plan = Dbr("plan");
+  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  for (const std::string& line :
+       {std::string("Scope: database shop"), std::string("shop.docs"),
+        std::string("shop.big_orders"), std::string("AUTO_INCREMENT counters"),
+        std::string("Replication: the destination's replication db_relocate"),
+        "Switch: haproxy at 127.0.0.1:" + std::to_string(proxy_port_) + " (managed)",
+        std::string("fence read_only (server-wide)"), std::string("Nothing was changed")})
+    EXPECT_NE(plan.out.find(line), std::string::npos) << line << "\n" << plan.out;
+
   CommandResult run = Dbr("run");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   ASSERT_EQ(ProxiedPort(), std::to_string(pair_.src->port()));
@@ -242,6 +253,23 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   ASSERT_NO_FATAL_FAILURE(ExpectNothingLost(app));
   CommandResult verify = Dbr("verify");
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  // The report: the switches with their write pauses, and the lag the heartbeat writer samples
+  // (every 5 s, so the test waits for one).
+  auto file_text = [&](const char* name) {
+    std::ifstream in(dir_.path() / "state" / name);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_TRUE(WaitFor(
+      [&] { return file_text("samples.jsonl").find("\"kind\":\"lag\"") != std::string::npos; },
+      20s))
+      << file_text("samples.jsonl") << file_text("heartbeat.log");
+  CommandResult report = Dbr("report");
+  ASSERT_EQ(report.exit_code, 0) << report.out << report.err;
+  const std::string html = file_text("report.html");
+  EXPECT_NE(html.find("aria-label=\"Replication lag (bytes"), std::string::npos);
+  EXPECT_NE(html.find("<td>cut-over (to the destination)</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>rollback (to the source)</td>"), std::string::npos);
 
   // Cleanup: no replication, no db_relocate and no replication user on either side (the
   // destination's was made by the cut-over for the way back).
