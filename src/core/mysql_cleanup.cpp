@@ -10,6 +10,7 @@
 #include "engine/heartbeat.h"
 #include "mariadb/quote.h"
 #include "mysql/heartbeat.h"
+#include "mysql/identity.h"
 #include "mysql/replication.h"
 #include "mysql/servers.h"
 #include "util/log.h"
@@ -42,17 +43,18 @@ class MysqlCleanup {
                                            mysql::kChannel, side->params().label)))
         DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*side).status());
     }
-    for (auto* side : {&*dst, &*src}) {
-      DBR_ASSIGN_OR_RETURN(
-          int64_t there,
-          side->QueryInt(std::string("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
-                                     "SCHEMA_NAME = '") +
-                         mysql::kOwnDatabase + "'"));
-      if (there > 0 && Do(fmt::format("drop database {} (the heartbeat) on the {}",
-                                      mysql::kOwnDatabase, side->params().label)))
-        DBR_RETURN_IF_ERROR(
-            side->Exec(std::string("DROP DATABASE ") + mariadb::QuoteIdent(mysql::kOwnDatabase)));
-    }
+    for (auto* side : {&*dst, &*src})
+      for (auto [database, what] : {std::pair{mysql::kOwnDatabase, "the heartbeat"},
+                                    std::pair{mysql::kIdentityDatabase, "the server's marker"}}) {
+        DBR_ASSIGN_OR_RETURN(
+            int64_t there,
+            side->QueryInt("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
+                           side->Literal(database)));
+        if (there > 0 && Do(fmt::format("drop database {} ({}) on the {}", database, what,
+                                        side->params().label)))
+          DBR_RETURN_IF_ERROR(
+              side->Exec(std::string("DROP DATABASE ") + mariadb::QuoteIdent(database)));
+      }
     DBR_RETURN_IF_ERROR(DropReplicationUser(*src, state.mysql.replication_user_created));
     DBR_RETURN_IF_ERROR(
         DropReplicationUser(*dst, state.mysql.replication_user_created_on_destination));

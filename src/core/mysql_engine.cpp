@@ -13,6 +13,7 @@
 #include "model/timings.h"
 #include "mysql/counters.h"
 #include "mysql/heartbeat.h"
+#include "mysql/identity.h"
 #include "mysql/replication.h"
 #include "mysql/row_copy.h"
 #include "mysql/schema_copy.h"
@@ -63,7 +64,13 @@ class MysqlEngine : public Engine {
       if (c->has_value() && (*c)->IsBroken()) lost = true;
     return lost;
   }
-  Status BindToServers(RunContext&) override { return Status::Ok(); }
+  Status BindToServers(RunContext& ctx) override {
+    bool changed = false;
+    DBR_RETURN_IF_ERROR(mysql::BindStateToServers(ctx.state, ctx.config.state_dir,
+                                                  src_ ? &*src_ : nullptr, dst_ ? &*dst_ : nullptr,
+                                                  /*make=*/true, changed));
+    return changed ? ctx.SaveState() : Status::Ok();
+  }
   Status Prepare(RunContext&) override { return Status::Ok(); }
   Status ClaimReplicationUser(RunContext&) override { return Status::Ok(); }
   std::string ReplicationSummary(RunContext&) override {

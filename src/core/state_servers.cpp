@@ -6,6 +6,8 @@
 
 #include "engine/server_identity.h"
 #include "model/servers.h"
+#include "mysql/identity.h"
+#include "mysql/servers.h"
 #include "util/files.h"
 #include "util/log.h"
 
@@ -69,18 +71,39 @@ void RecordMissing(const StateStore& store, const StateServers& servers) {
   if (Status saved = store.Save(*state); !saved.ok()) log::warn("{}", saved.message());
 }
 
+// engine mysql: the markers of the sides reached against the ones the state recorded.
+Status CheckMysqlStateServers(const Config& config) {
+  StateStore store(config.state_dir);
+  if (!store.Exists()) return Status::Ok();
+  auto state = store.Load();
+  if (!state.ok() || state->source.empty()) return Status::Ok();
+  auto reach = [&](Side side) {
+    mariadb::ConnParams params = mysql::ParamsOf(config, side);
+    params.connect_timeout_s = kConnectTimeoutSeconds;
+    auto conn = mariadb::Connection::Open(params);
+    std::optional<mariadb::Connection> out;
+    if (conn.ok()) out.emplace(std::move(*conn));
+    return out;
+  };
+  std::optional<mariadb::Connection> src = reach(Side::kSource), dst = reach(Side::kDestination);
+  bool changed = false;
+  return mysql::BindStateToServers(*state, config.state_dir, src ? &*src : nullptr,
+                                   dst ? &*dst : nullptr, /*make=*/false, changed);
+}
+
 }  // namespace
 
 Status CheckStateBelongsToConfig(const Config& config) {
   auto state = StateStore(config.state_dir).Load();
   if (!state.ok()) return Status::Ok();  // a command that reads the state says what is wrong
   DBR_RETURN_IF_ERROR(StateBelongsToConfig(config, *state));
-  return SourceRenamed(config, *state) ? CheckRenamedSource(config, *state) : Status::Ok();
+  if (!SourceRenamed(config, *state)) return Status::Ok();
+  // engine mysql: the markers are compared by CheckStateServers, where the source is reached.
+  return config.engine == EngineKind::kMysql ? Status::Ok() : CheckRenamedSource(config, *state);
 }
 
 Status CheckStateServers(const Config& config, bool lost_slot_refuses) {
-  // engine mysql records no server identity yet (docs/limitations.md).
-  if (config.engine != EngineKind::kPostgres) return Status::Ok();
+  if (config.engine == EngineKind::kMysql) return CheckMysqlStateServers(config);
   StateStore store(config.state_dir);
   if (!store.Exists()) return Status::Ok();
   auto state = store.Load();

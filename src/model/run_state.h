@@ -264,10 +264,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MysqlState, snapshot_file, snaps
 // another one, and a state must not be resumed against it (model/identity.h compares).
 struct ServerIdentity {
   // pg_control_system()'s system_identifier, fixed by initdb (a physical copy keeps it); "" when
-  // the server would not tell (model/identity.h).
+  // the server would not tell (model/identity.h). engine mysql: the server's marker
+  // (mysql/identity.h).
   std::string system_identifier;
   int64_t database_oid = 0;  // pg_database.oid of the relocated database; 0: not recorded
-  bool recorded() const { return database_oid != 0; }
+  bool recorded() const { return database_oid != 0; }  // PostgreSQL's
   bool operator==(const ServerIdentity&) const = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServerIdentity, system_identifier, database_oid)

@@ -64,7 +64,7 @@ void ExpectCleanedUp(const fs::path& config, Pair& pair) {
   ASSERT_TRUE(src.ok() && dst.ok());
   for (auto* side : {&*src, &*dst})
     EXPECT_EQ(side->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
-                               "SCHEMA_NAME = 'db_relocate'")
+                               "SCHEMA_NAME IN ('db_relocate', 'db_relocate_identity')")
                   .value(),
               "0");
   EXPECT_EQ(src->QueryValue("SELECT COUNT(*) FROM mysql.user WHERE User = 'dbr_repl'").value(),
@@ -137,6 +137,53 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   ASSERT_TRUE(replica.ok()) << replica.message();
   EXPECT_TRUE(replica->applying && replica->receiving) << replica->error;
 
+  ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
+}
+
+// The state records a marker of each server at the first run; pointed at another server (one
+// recreated at the same address looks the same to the config), every command refuses with exit 2
+// naming the side, and changes nothing there.
+TEST(MysqlRunTest, StateIsNotResumedAgainstAnotherServer) {
+  Pair pair = StartPairWithShop();
+  ASSERT_TRUE(pair.src && pair.dst);
+  TempDir dir("dbr-mysql-identity");
+  const fs::path config = WriteConfig(dir.path(), pair);
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  auto src = pair.src->Connect();
+  ASSERT_TRUE(src.ok());
+  const std::string marker = src->QueryValue("SELECT id FROM db_relocate_identity.server").value();
+  std::ifstream in(dir.path() / "db_relocate.state" / "state.json");
+  const std::string state((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(state.find(marker), std::string::npos) << state;
+
+  auto other = TestMariaDb::Start();
+  ASSERT_TRUE(other.ok()) << other.message();
+  const fs::path elsewhere = dir.path() / "elsewhere.yaml";
+  std::ofstream(elsewhere) << "engine: mysql\n"
+                           << "src: {host: 127.0.0.1, port: " << pair.src->port()
+                           << ", name: shop, user: ops, password: secret}\n"
+                           << "dst: {host: 127.0.0.1, port: " << (*other)->port() << "}\n"
+                           << "upgrade: {user: dbr_repl}\nstate_dir: "
+                           << (dir.path() / "db_relocate.state").string() << "\n";
+  fs::permissions(elsewhere, fs::perms::owner_read | fs::perms::owner_write);
+  for (const char* command : {"status", "run", "verify", "cutover", "cleanup"}) {
+    CommandResult refused = RunDbRelocate({command, "--config", elsewhere.string()});
+    EXPECT_EQ(refused.exit_code, 2) << command << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("destination db_relocate_identity marker: recorded"),
+              std::string::npos)
+        << command << refused.err;
+  }
+  auto replaced = (*other)->Connect();
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(replaced
+                ->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
+                             "SCHEMA_NAME IN ('shop', 'db_relocate', "
+                             "'db_relocate_identity')")
+                .value(),
+            "0");
+  CommandResult status = RunDbRelocate({"status", "--config", config.string()});
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
   ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
 }
 
