@@ -248,8 +248,8 @@ Status MysqlCopy::Take(RunContext& ctx) {
     DBR_ASSIGN_OR_RETURN(mysql::SchemaDefinitions schema,
                          mysql::ReadSchema(snapshot.session(0), db));
     DBR_RETURN_IF_ERROR(mysql::CreateTables(dst, schema));
-    DBR_ASSIGN_OR_RETURN(auto copied,
-                         mysql::CopyAllRows(snapshot, mysql::DestinationParams(config), schema));
+    DBR_ASSIGN_OR_RETURN(auto copied, mysql::CopyAllRows(snapshot, mysql::DestinationParams(config),
+                                                         schema, config.split_tables_larger_than));
     CrashPoint("mysql-copy:rows");
     for (const auto& t : copied) {
       TableProgress& p = ctx.state.tables[mariadb::QualifiedName(db, t.name)];

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 
 #include "mariadb/quote.h"
+#include "model/copy_parts.h"
 #include "util/log.h"
 #include "util/parallel.h"
 #include "util/parse.h"
@@ -43,10 +45,90 @@ Result<std::vector<std::string>> StoredColumns(mariadb::Connection& c, const std
   return columns;
 }
 
+// A table's single integer primary-key column, quoted; "" when it has another kind of key.
+Result<std::string> IntegerKey(mariadb::Connection& c, const std::string& database,
+                               const std::string& table) {
+  DBR_ASSIGN_OR_RETURN(
+      mariadb::Rows key,
+      c.Query("SELECT k.COLUMN_NAME, c.DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE k JOIN "
+              "information_schema.COLUMNS c ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME "
+              "= k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME WHERE k.TABLE_SCHEMA = " +
+              c.Literal(database) + " AND k.TABLE_NAME = " + c.Literal(table) +
+              " AND k.CONSTRAINT_NAME = 'PRIMARY'"));
+  if (key.rows() != 1) return std::string();
+  const std::string type = key.Get(0, 1);
+  for (const char* integer : {"tinyint", "smallint", "mediumint", "int", "bigint"})
+    if (type == integer) return QuoteIdent(key.Get(0, 0));
+  return std::string();
+}
+
+// One unit of the copy: a table, or one primary-key range of it.
+struct CopyUnit {
+  std::string table;
+  int64_t bytes = 0;
+  std::string where;  // "": the whole table
+  int part = 1, parts = 1;
+};
+
+// `parts` ranges of `key` covering every value, of equal width between the smallest and the
+// largest key under the snapshot; one unit when the table is empty or its keys do not fit.
+Result<std::vector<CopyUnit>> KeyRanges(mariadb::Connection& session, const std::string& database,
+                                        const std::string& table, const std::string& key,
+                                        int64_t bytes, int parts) {
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows bounds,
+                       session.Query(fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}", key,
+                                                 QualifiedName(database, table))));
+  const auto lo = ParseInt(bounds.Get(0, 0)), hi = ParseInt(bounds.Get(0, 1));
+  if (!lo || !hi || *hi - *lo < parts) return std::vector<CopyUnit>{{table, bytes}};
+  std::vector<CopyUnit> units;
+  const __int128 width = (static_cast<__int128>(*hi) - *lo + 1);
+  for (int i = 0; i < parts; ++i) {
+    const auto bound = [&](int n) { return static_cast<int64_t>(*lo + width * n / parts); };
+    std::string where;
+    if (i > 0) where = fmt::format("{} >= {}", key, bound(i));
+    if (i + 1 < parts)
+      where += fmt::format("{}{} < {}", where.empty() ? "" : " AND ", key, bound(i + 1));
+    units.push_back({table, bytes / parts, where, i + 1, parts});
+  }
+  return units;
+}
+
+// Every table of `schema` as units, largest first: a table above `split_above` with a single
+// integer primary key is split into key ranges.
+Result<std::vector<CopyUnit>> PlanUnits(mariadb::Connection& session,
+                                        const SchemaDefinitions& schema, int64_t split_above,
+                                        int jobs) {
+  DBR_ASSIGN_OR_RETURN(
+      mariadb::Rows sizes,
+      session.Query("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE "
+                    "TABLE_SCHEMA = " +
+                    session.Literal(schema.database) + " AND TABLE_TYPE = 'BASE TABLE'"));
+  std::vector<CopyUnit> units;
+  for (const auto& t : schema.tables) {
+    int64_t bytes = 0;
+    for (int i = 0; i < sizes.rows(); ++i)
+      if (sizes.Get(i, 0) == t.name) bytes = ParseInt(sizes.Get(i, 1)).value_or(0);
+    const int parts = CopyPartsOf(bytes, split_above, jobs);
+    DBR_ASSIGN_OR_RETURN(std::string key, parts > 1 ? IntegerKey(session, schema.database, t.name)
+                                                    : Result<std::string>(std::string()));
+    if (key.empty()) {
+      units.push_back({t.name, bytes});
+      continue;
+    }
+    DBR_ASSIGN_OR_RETURN(auto ranges,
+                         KeyRanges(session, schema.database, t.name, key, bytes, parts));
+    units.insert(units.end(), ranges.begin(), ranges.end());
+  }
+  std::stable_sort(units.begin(), units.end(),
+                   [](const CopyUnit& a, const CopyUnit& b) { return a.bytes > b.bytes; });
+  return units;
+}
+
 }  // namespace
 
 Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& destination,
-                             const std::string& database, const std::string& table) {
+                             const std::string& database, const std::string& table,
+                             const std::string& where) {
   DBR_ASSIGN_OR_RETURN(auto columns, StoredColumns(source, database, table));
   const std::string list = Join(columns, ", ");
   const std::string head = fmt::format("INSERT INTO {} ({}) VALUES ", QuoteIdent(table), list);
@@ -58,7 +140,10 @@ Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& d
     statement.clear();
     return st;
   };
-  Status st = source.Stream(fmt::format("SELECT {} FROM {}", list, QualifiedName(database, table)),
+  const std::string select =
+      fmt::format("SELECT {} FROM {}{}", list, QualifiedName(database, table),
+                  where.empty() ? "" : " WHERE " + where);
+  Status st = source.Stream(select,
                             [&](const std::vector<mariadb::Column>& cols,
                                 const std::vector<mariadb::Value>& row) -> Status {
                               statement += statement.empty() ? head + "(" : ", (";
@@ -78,22 +163,9 @@ Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& d
 
 Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
                                              const mariadb::ConnParams& destination,
-                                             const SchemaDefinitions& schema) {
-  std::vector<std::pair<int64_t, std::string>> by_size;
-  mariadb::Connection& first = snapshot.session(0);
-  DBR_ASSIGN_OR_RETURN(
-      mariadb::Rows sizes,
-      first.Query("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE "
-                  "TABLE_SCHEMA = " +
-                  first.Literal(schema.database) + " AND TABLE_TYPE = 'BASE TABLE'"));
-  for (const auto& t : schema.tables) {
-    int64_t size = 0;
-    for (int i = 0; i < sizes.rows(); ++i)
-      if (sizes.Get(i, 0) == t.name) size = ParseInt(sizes.Get(i, 1)).value_or(0);
-    by_size.emplace_back(size, t.name);
-  }
-  std::sort(by_size.rbegin(), by_size.rend());
-
+                                             const SchemaDefinitions& schema, int64_t split_above) {
+  DBR_ASSIGN_OR_RETURN(std::vector<CopyUnit> units,
+                       PlanUnits(snapshot.session(0), schema, split_above, snapshot.size()));
   std::vector<mariadb::Connection> loaders;
   for (int i = 0; i < snapshot.size(); ++i) {
     DBR_ASSIGN_OR_RETURN(mariadb::Connection c, mariadb::Connection::Open(destination));
@@ -101,18 +173,25 @@ Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
     loaders.push_back(std::move(c));
   }
   std::mutex mu;
-  std::vector<CopiedTable> copied;
-  DBR_RETURN_IF_ERROR(RunParallel(snapshot.size(), by_size.size(), [&](size_t i, int worker) {
-    auto table =
-        CopyRows(snapshot.session(worker), loaders[worker], schema.database, by_size[i].second);
-    if (!table.ok()) return table.status();
-    log::info("copied {}: {} rows, {}", QuoteIdent(table->name), table->rows,
-              HumanBytes(static_cast<double>(table->bytes)));
+  std::map<std::string, CopiedTable> copied;
+  DBR_RETURN_IF_ERROR(RunParallel(snapshot.size(), units.size(), [&](size_t i, int worker) {
+    const CopyUnit& unit = units[i];
+    auto part = CopyRows(snapshot.session(worker), loaders[worker], schema.database, unit.table,
+                         unit.where);
+    if (!part.ok()) return part.status();
+    log::info("copied {}{}: {} rows, {}", QuoteIdent(unit.table),
+              unit.parts > 1 ? fmt::format(" (key range {} of {})", unit.part, unit.parts) : "",
+              part->rows, HumanBytes(static_cast<double>(part->bytes)));
     std::lock_guard<std::mutex> lock(mu);
-    copied.push_back(std::move(*table));
+    CopiedTable& table = copied.try_emplace(unit.table, CopiedTable{unit.table}).first->second;
+    table.rows += part->rows;
+    table.bytes += part->bytes;
+    table.parts = unit.parts;
     return Status::Ok();
   }));
-  return copied;
+  std::vector<CopiedTable> tables;
+  for (auto& [name, table] : copied) tables.push_back(std::move(table));
+  return tables;
 }
 
 }  // namespace dbr::mysql

@@ -19,16 +19,21 @@ struct CopiedTable {
   std::string name;
   int64_t rows = 0;
   int64_t bytes = 0;  // of the values read
+  int parts = 1;      // primary-key ranges it was copied in
 };
 
-// One table, from a snapshot session to a destination connection.
+// One table's rows (those `where` selects; "": all), from a snapshot session to a destination
+// connection.
 Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& destination,
-                             const std::string& database, const std::string& table);
+                             const std::string& database, const std::string& table,
+                             const std::string& where = "");
 
 // Every table of `schema`, largest first, spread over the snapshot's sessions (one destination
-// connection each).
+// connection each). A table above `split_above` bytes with a single integer primary key is
+// copied in key ranges (model/copy_parts.h says how many), so that one large table keeps every
+// session busy; one result per table.
 Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
                                              const mariadb::ConnParams& destination,
-                                             const SchemaDefinitions& schema);
+                                             const SchemaDefinitions& schema, int64_t split_above);
 
 }  // namespace dbr::mysql

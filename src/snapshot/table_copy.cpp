@@ -49,12 +49,6 @@ struct TableTracker {
 
 }  // namespace
 
-int CopyPartsOf(int64_t bytes, int64_t split_above, int jobs) {
-  if (split_above <= 0 || bytes <= split_above) return 1;
-  return static_cast<int>(
-      std::min<int64_t>((bytes + split_above - 1) / split_above, std::max(2, jobs * 4)));
-}
-
 namespace {
 
 std::vector<CopyUnit> PlanUnits(const std::vector<TableInfo>& tables, int64_t split_above,

@@ -8,13 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "model/copy_parts.h"
 #include "model/run_context.h"
 
 namespace dbr {
-
-// How many parts a table of `bytes` is copied in: tables above `split_above` are split into
-// block ranges, at most 4 per job.
-int CopyPartsOf(int64_t bytes, int64_t split_above, int jobs);
 
 // Called by the worker that copied a table's last rows, on its destination connection, once the
 // table is recorded as copied; an error stops the copy.
