@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/pg_control.h"
 #include "harness/sanitizer_reports.h"
 #include "pg/quote.h"
 #include "util/process.h"
@@ -191,6 +192,26 @@ Registry& Reg() {
   return *r;
 }
 
+// A data directory initdb'd once per (major, bin dir) in this process and copied for each
+// cluster (initdb costs ~1 s of CPU, a copy ~0.1 s).
+struct Template {
+  std::mutex build_mu;  // held while it is built: one initdb per template
+  bool built = false;
+  fs::path data_dir;
+  ControlFileLayout layout;
+};
+
+struct Templates {
+  std::mutex mu;
+  std::map<std::pair<int, fs::path>, std::shared_ptr<Template>> by_key;
+  std::vector<fs::path> root_dirs;  // removed at exit
+};
+
+Templates& Tmpl() {
+  static Templates* t = new Templates;  // never destroyed: the atexit handler still needs it
+  return *t;
+}
+
 void OnFatalSignal(int sig) {
   for (auto& slot : g_slots) {
     int state = slot.state.load();
@@ -216,6 +237,18 @@ void StopAllAtExit() {
     SetSlotState(slot, kSlotIdle);
     std::error_code ec;
     if (!KeepTemp()) fs::remove_all(c.root_dir, ec);
+  }
+  std::vector<fs::path> templates;
+  {
+    std::lock_guard<std::mutex> lock(Tmpl().mu);
+    templates.swap(Tmpl().root_dirs);
+  }
+  for (const fs::path& root : templates) {
+    std::error_code ec;
+    if (KeepTemp())
+      std::ofstream(root / "keep") << "DBR_KEEP_TEMP\n";
+    else
+      fs::remove_all(root, ec);
   }
 }
 
@@ -377,6 +410,124 @@ std::string ConfValue(const std::string& v) {
   return out + "'";
 }
 
+// ---------------------------------------------------------------------------------------------
+// Data directories: initdb once per (major, bin dir) into a template, copied for each cluster
+// ---------------------------------------------------------------------------------------------
+
+// /tmp/dbr-test-XXXXXX with an `owner` file naming this process, for SweepStaleClusters.
+Result<fs::path> MakeTestRoot() {
+  std::string dir = "/tmp/dbr-test-XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr)
+    return Status::Error(std::string("mkdtemp failed: ") + strerror(errno));
+  std::ofstream owner(fs::path(dir) / "owner");
+  owner << getpid() << "\n";
+  return fs::path(dir);
+}
+
+// initdb, with C.UTF-8 and, should a major reject it, without a locale.
+Status RunInitdb(const fs::path& bin_dir, const fs::path& root_dir, const fs::path& data_dir) {
+  const fs::path pwfile = root_dir / "pwfile";
+  DBR_RETURN_IF_ERROR(WriteServerFile(pwfile, "secret\n"));
+  const std::vector<std::string> initdb = {(bin_dir / "initdb").string(),
+                                           "-D",
+                                           data_dir.string(),
+                                           "-U",
+                                           "ops",
+                                           "--auth-local=trust",
+                                           "--auth-host=scram-sha-256",
+                                           "--pwfile=" + pwfile.string(),
+                                           "-E",
+                                           "UTF8",
+                                           "--no-sync"};  // throwaway data: skip the final fsync
+  std::string initdb_failures;
+  bool initialized = false;
+  for (const char* locale : {"--locale=C.UTF-8", "--no-locale"}) {
+    std::error_code ec;
+    fs::remove_all(data_dir, ec);
+    std::vector<std::string> argv = initdb;
+    argv.push_back(locale);
+    ProcessSpec spec{AsServerUser(argv)};
+    auto out = RunProcess(spec);
+    if (!out.ok()) return out.status().Wrap("initdb");
+    if (out->exit_code == 0) {
+      initialized = true;
+      break;
+    }
+    initdb_failures += std::string("\n--- initdb ") + locale + " exited with code " +
+                       std::to_string(out->exit_code) + ":\n" + OutputTail(*out);
+  }
+  std::error_code ec;
+  fs::remove(pwfile, ec);
+  if (!initialized) return Status::Error("initdb failed" + initdb_failures);
+  return Status::Ok();
+}
+
+// What every cluster shares: password (scram) logins over TCP, and its settings from dbr.conf.
+Status WriteAccessConfig(const fs::path& data_dir) {
+  DBR_RETURN_IF_ERROR(
+      WriteServerFile(data_dir / "pg_hba.conf",
+                      "# Written by the db_relocate test harness\n"
+                      "local   all           all                  trust\n"
+                      "local   replication   all                  trust\n"
+                      "host    all           all   127.0.0.1/32   scram-sha-256\n"
+                      "host    replication   all   127.0.0.1/32   scram-sha-256\n"));
+  return WriteServerFile(data_dir / "postgresql.conf", "\ninclude 'dbr.conf'\n", true);
+}
+
+Status InitTemplate(Template& t, const fs::path& bin_dir, const fs::path& root_dir) {
+  DBR_RETURN_IF_ERROR(GiveToServerUser(root_dir, 0700));
+  const fs::path data_dir = root_dir / "data";
+  DBR_RETURN_IF_ERROR(RunInitdb(bin_dir, root_dir, data_dir));
+  DBR_RETURN_IF_ERROR(WriteAccessConfig(data_dir));
+  auto layout = ReadControlFileLayout(ReadFile(data_dir / "global" / "pg_control"));
+  if (!layout.ok()) return layout.status().Wrap("template data directory " + data_dir.string());
+  t.data_dir = data_dir;
+  t.layout = *layout;
+  t.built = true;
+  return Status::Ok();
+}
+
+Status BuildTemplate(Template& t, const fs::path& bin_dir) {
+  auto root = MakeTestRoot();
+  if (!root.ok()) return root.status();
+  {
+    std::lock_guard<std::mutex> lock(Tmpl().mu);
+    Tmpl().root_dirs.push_back(*root);
+  }
+  Status st = InitTemplate(t, bin_dir, *root);
+  std::error_code ec;
+  if (!st.ok() && !KeepTemp()) fs::remove_all(*root, ec);
+  return st;
+}
+
+// The template of (major, bin_dir), built by its first caller while the others wait; templates
+// of different majors are built concurrently. A failed build is tried again by the next caller.
+Result<std::shared_ptr<const Template>> TemplateFor(int major, const fs::path& bin_dir) {
+  std::shared_ptr<Template> t;
+  {
+    std::lock_guard<std::mutex> lock(Tmpl().mu);
+    std::shared_ptr<Template>& entry = Tmpl().by_key[{major, bin_dir}];
+    if (entry == nullptr) entry = std::make_shared<Template>();
+    t = entry;
+  }
+  std::lock_guard<std::mutex> lock(t->build_mu);
+  if (!t->built) DBR_RETURN_IF_ERROR(BuildTemplate(*t, bin_dir));
+  return std::shared_ptr<const Template>(t);
+}
+
+// `cp -a` keeps owners and modes (the server user's; 0700 on the data directory). Each copy gets
+// an identifier of its own: the product takes two servers with one identifier for one server.
+Status CopyTemplate(const Template& t, const fs::path& data_dir) {
+  ProcessSpec spec{{"cp", "-a", "--", t.data_dir.string(), data_dir.string()}};
+  auto out = RunProcess(spec);
+  if (!out.ok()) return out.status().Wrap("cp");
+  if (out->exit_code != 0) {
+    return Status::Error("copying " + t.data_dir.string() + " to " + data_dir.string() +
+                         " failed: " + OutputTail(*out));
+  }
+  return SetSystemIdentifier(data_dir, t.layout, NewSystemIdentifier());
+}
+
 }  // namespace
 
 bool KeepTemp() {
@@ -433,68 +584,20 @@ Result<std::unique_ptr<TestCluster>> TestCluster::Start(int major, const Cluster
   auto bin = PgBinDir(major);
   if (!bin.ok()) return bin.status().Wrap(what);
   InstallProcessHooks();
+  auto tmpl = TemplateFor(major, *bin);
+  if (!tmpl.ok()) return tmpl.status().Wrap(what);
 
   std::unique_ptr<TestCluster> c(new TestCluster());
   c->major_ = major;
   c->bin_dir_ = *bin;
-
-  std::string tmpl = "/tmp/dbr-test-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr)
-    return Status::Error(what + ": mkdtemp failed: " + strerror(errno));
-  c->root_dir_ = tmpl;
+  auto root = MakeTestRoot();
+  if (!root.ok()) return root.status().Wrap(what);
+  c->root_dir_ = *root;
   c->data_dir_ = c->root_dir_ / "data";
   // From here on the destructor cleans up whatever exists.
-  {
-    std::ofstream owner(c->root_dir_ / "owner");
-    owner << getpid() << "\n";
-  }
   DBR_RETURN_IF_ERROR(GiveToServerUser(c->root_dir_, 0700).Wrap(what));
   c->slot_ = AcquireSlot({c->bin_dir_, c->data_dir_, c->root_dir_});
-
-  // initdb, with C.UTF-8 and, should a major reject it, without a locale.
-  const fs::path pwfile = c->root_dir_ / "pwfile";
-  DBR_RETURN_IF_ERROR(WriteServerFile(pwfile, "secret\n").Wrap(what));
-  const std::vector<std::string> initdb = {(c->bin_dir_ / "initdb").string(),
-                                           "-D",
-                                           c->data_dir_.string(),
-                                           "-U",
-                                           "ops",
-                                           "--auth-local=trust",
-                                           "--auth-host=scram-sha-256",
-                                           "--pwfile=" + pwfile.string(),
-                                           "-E",
-                                           "UTF8",
-                                           "--no-sync"};  // throwaway data: skip the final fsync
-  std::string initdb_failures;
-  bool initialized = false;
-  for (const char* locale : {"--locale=C.UTF-8", "--no-locale"}) {
-    std::error_code ec;
-    fs::remove_all(c->data_dir_, ec);
-    std::vector<std::string> argv = initdb;
-    argv.push_back(locale);
-    ProcessSpec spec{AsServerUser(argv)};
-    auto out = RunProcess(spec);
-    if (!out.ok()) return out.status().Wrap(what + ": initdb");
-    if (out->exit_code == 0) {
-      initialized = true;
-      break;
-    }
-    initdb_failures += std::string("\n--- initdb ") + locale + " exited with code " +
-                       std::to_string(out->exit_code) + ":\n" + OutputTail(*out);
-  }
-  std::error_code ec;
-  fs::remove(pwfile, ec);
-  if (!initialized) return Status::Error(what + ": initdb failed" + initdb_failures);
-
-  DBR_RETURN_IF_ERROR(WriteServerFile(c->data_dir_ / "pg_hba.conf",
-                                      "# Written by the db_relocate test harness\n"
-                                      "local   all           all                  trust\n"
-                                      "local   replication   all                  trust\n"
-                                      "host    all           all   127.0.0.1/32   scram-sha-256\n"
-                                      "host    replication   all   127.0.0.1/32   scram-sha-256\n")
-                          .Wrap(what));
-  DBR_RETURN_IF_ERROR(
-      WriteServerFile(c->data_dir_ / "postgresql.conf", "\ninclude 'dbr.conf'\n", true).Wrap(what));
+  DBR_RETURN_IF_ERROR(CopyTemplate(**tmpl, c->data_dir_).Wrap(what));
 
   c->settings_ = DefaultSettings(c->data_dir_);
   c->settings_["wal_level"] = options.wal_level;

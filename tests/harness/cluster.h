@@ -5,6 +5,10 @@
 // scripts/install-deps.sh (<repo>/.cache/pg/<major>/bin, or the copy its .dbr-location names).
 // $DBR_PG_BIN_<major> overrides either. scripts/pg-bin.sh follows the same rules.
 //
+// Data directories: initdb runs once per (test process, major, bin dir) into a template
+// (/tmp/dbr-test-*, removed at exit); each cluster starts on a copy of it whose system identifier
+// is made its own (harness/pg_control.h), so that no two clusters look like one server.
+//
 // Servers refuse to run as root: when the tests run as root, initdb/pg_ctl run as the `postgres`
 // OS user (runuser), which owns the data directory. Every cluster is stopped when its object
 // dies, at exit, and (best effort, SIGQUIT = immediate shutdown) on SIGINT/SIGTERM; clusters
@@ -32,7 +36,8 @@ struct ClusterOptions {
 
 class TestCluster {
  public:
-  // initdb + start on a free loopback port (superuser ops/secret, scram-sha-256 over TCP).
+  // A copy of the major's template data directory, started on a free loopback port (superuser
+  // ops/secret, scram-sha-256 over TCP).
   static Result<std::unique_ptr<TestCluster>> Start(int major, const ClusterOptions& options = {});
 
   // Stops the server (pg_ctl -m immediate) and deletes the cluster's directory.
@@ -153,7 +158,7 @@ inline int ClosedPort() {
   return *PickFreePort();
 }
 
-// Two clusters started concurrently (each start is initdb + boot: ~1-2 s).
+// Two clusters started concurrently (each start is a copy + boot; a major's first also initdb).
 struct ClusterPair {
   std::unique_ptr<TestCluster> first, second;
 };

@@ -1,5 +1,5 @@
 // A fixture whose tests share one PostgreSQL 15 source and one 17 destination, started
-// concurrently once per suite (each start is initdb + boot: ~1-2 s) and stopped after it.
+// concurrently once per suite and stopped after it.
 #pragma once
 
 #include <gtest/gtest.h>

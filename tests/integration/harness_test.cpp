@@ -9,6 +9,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "harness/cluster.h"
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 namespace dbr::test {
 namespace {
 
-// Two majors, started concurrently once for the suite (each start is initdb + boot: ~1-2 s).
+// Two majors, started concurrently once for the suite.
 class HarnessTest : public SharedPairTest {
  protected:
 };
@@ -142,6 +143,41 @@ TEST(HarnessLifecycle, StopStartAgainAndRestartWithNewSetting) {
   ASSERT_TRUE(c.Stop("immediate").ok());
   ASSERT_TRUE(c.StartAgain().ok()) << "recovers after an immediate stop";
   EXPECT_EQ(c.QueryValue("SELECT count(*) FROM kept").value(), "2");
+}
+
+// Clusters are copies of one initdb'd template per major, each given its own system identifier:
+// in pg_control and in the WAL, which the server checks against each other when it starts and
+// recovers.
+TEST(HarnessLifecycle, CopiesOfOneTemplateAreDistinctServersThatRestart) {
+  auto pair = StartPair(16, 16);
+  ASSERT_TRUE(pair.ok()) << pair.message();
+  std::set<std::string> ids;
+  for (TestCluster* c : {pair->first.get(), pair->second.get()}) {
+    auto id = c->QueryValue("SELECT system_identifier FROM pg_control_system()");
+    ASSERT_TRUE(id.ok()) << id.message();
+    ids.insert(*id);
+    pg::ConnParams p = c->Params();
+    p.replication = true;
+    auto repl = pg::Connection::Open(p);
+    ASSERT_TRUE(repl.ok()) << repl.message();
+    auto identify = repl->Query("IDENTIFY_SYSTEM");
+    ASSERT_TRUE(identify.ok()) << identify.message();
+    EXPECT_EQ(identify->Get(0, 0), *id);
+  }
+  EXPECT_EQ(ids.size(), 2u) << "two clusters share the system identifier " << *ids.begin();
+
+  TestCluster& c = *pair->first;
+  const std::string id = c.QueryValue("SELECT system_identifier FROM pg_control_system()").value();
+  ASSERT_TRUE(c.Exec("CREATE TABLE kept AS SELECT g FROM generate_series(1, 1000) g").ok());
+  ASSERT_TRUE(c.Exec("SELECT pg_switch_wal()").ok());
+  ASSERT_TRUE(c.Exec("INSERT INTO kept VALUES (0)").ok());
+  Status restarted = c.Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.message();
+  ASSERT_TRUE(c.Stop("immediate").ok());
+  Status recovered = c.StartAgain();
+  ASSERT_TRUE(recovered.ok()) << recovered.message();
+  EXPECT_EQ(c.QueryValue("SELECT count(*) FROM kept").value(), "1001");
+  EXPECT_EQ(c.QueryValue("SELECT system_identifier FROM pg_control_system()").value(), id);
 }
 
 TEST(HarnessLifecycle, DestructionStopsTheServerAndRemovesTheDataDir) {
