@@ -8,6 +8,7 @@
 
 #include "mariadb/quote.h"
 #include "model/copy_parts.h"
+#include "mysql/exact_text.h"
 #include "util/log.h"
 #include "util/parallel.h"
 #include "util/parse.h"
@@ -30,17 +31,26 @@ Status PrepareLoader(mariadb::Connection& c, const std::string& database) {
   return c.Exec("USE " + QuoteIdent(database));
 }
 
-// The columns a row is written with: all but the generated ones, in table order.
-Result<std::vector<std::string>> StoredColumns(mariadb::Connection& c, const std::string& database,
-                                               const std::string& table) {
+// The columns a row is written with (all but the generated ones, in table order), and how each
+// is read exactly (mysql/exact_text.h).
+struct StoredColumns {
+  std::vector<std::string> names, reads;
+};
+
+Result<StoredColumns> ReadStoredColumns(mariadb::Connection& c, const std::string& database,
+                                        const std::string& table) {
   DBR_ASSIGN_OR_RETURN(
       mariadb::Rows rows,
-      c.Query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+      c.Query("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA "
+              "= " +
               c.Literal(database) + " AND TABLE_NAME = " + c.Literal(table) +
               " AND COALESCE(GENERATION_EXPRESSION, '') = '' ORDER BY ORDINAL_POSITION"));
-  std::vector<std::string> columns;
-  for (int i = 0; i < rows.rows(); ++i) columns.push_back(QuoteIdent(rows.Get(i, 0)));
-  if (columns.empty())
+  StoredColumns columns;
+  for (int i = 0; i < rows.rows(); ++i) {
+    columns.names.push_back(QuoteIdent(rows.Get(i, 0)));
+    columns.reads.push_back(ExactText(columns.names.back(), rows.Get(i, 1)));
+  }
+  if (columns.names.empty())
     return Status::Error("table " + QualifiedName(database, table) + " shows no columns");
   return columns;
 }
@@ -129,9 +139,9 @@ Result<std::vector<CopyUnit>> PlanUnits(mariadb::Connection& session,
 Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& destination,
                              const std::string& database, const std::string& table,
                              const std::string& where) {
-  DBR_ASSIGN_OR_RETURN(auto columns, StoredColumns(source, database, table));
-  const std::string list = Join(columns, ", ");
-  const std::string head = fmt::format("INSERT INTO {} ({}) VALUES ", QuoteIdent(table), list);
+  DBR_ASSIGN_OR_RETURN(StoredColumns columns, ReadStoredColumns(source, database, table));
+  const std::string head =
+      fmt::format("INSERT INTO {} ({}) VALUES ", QuoteIdent(table), Join(columns.names, ", "));
   CopiedTable copied{table};
   std::string statement;
   auto flush = [&]() -> Status {
@@ -141,7 +151,7 @@ Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& d
     return st;
   };
   const std::string select =
-      fmt::format("SELECT {} FROM {}{}", list, QualifiedName(database, table),
+      fmt::format("SELECT {} FROM {}{}", Join(columns.reads, ", "), QualifiedName(database, table),
                   where.empty() ? "" : " WHERE " + where);
   Status st = source.Stream(select,
                             [&](const std::vector<mariadb::Column>& cols,

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "mariadb/quote.h"
+#include "mysql/exact_text.h"
 #include "mysql/replication.h"
 #include "mysql/snapshot.h"
 #include "util/log.h"
@@ -68,14 +69,15 @@ class ApplierStopped {
 // A table's columns, and those of its primary key (none: compared whole).
 struct Shape {
   std::string name;
-  std::vector<std::string> columns, key;  // quoted
+  std::vector<std::string> columns, key;  // quoted; columns as read exactly (mysql/exact_text.h)
   std::vector<std::string> key_names;     // as a message shows them
 };
 
 Result<std::vector<Shape>> Shapes(Connection& c, const std::string& database) {
   DBR_ASSIGN_OR_RETURN(
       mariadb::Rows cols,
-      c.Query("SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c JOIN "
+      c.Query("SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE FROM information_schema.COLUMNS c "
+              "JOIN "
               "information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = "
               "c.TABLE_NAME WHERE c.TABLE_SCHEMA = " +
               c.Literal(database) +
@@ -89,7 +91,7 @@ Result<std::vector<Shape>> Shapes(Connection& c, const std::string& database) {
   std::vector<Shape> shapes;
   for (int i = 0; i < cols.rows(); ++i) {
     if (shapes.empty() || shapes.back().name != cols.Get(i, 0)) shapes.push_back({cols.Get(i, 0)});
-    shapes.back().columns.push_back(QuoteIdent(cols.Get(i, 1)));
+    shapes.back().columns.push_back(ExactText(QuoteIdent(cols.Get(i, 1)), cols.Get(i, 2)));
   }
   for (int i = 0; i < keys.rows(); ++i)
     for (auto& s : shapes)

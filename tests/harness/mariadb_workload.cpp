@@ -40,7 +40,7 @@ void MakeShopDatabase(TestMariaDb& src) {
            std::string("CREATE TABLE shop.audit (id INT AUTO_INCREMENT PRIMARY KEY, item_id INT "
                        "NOT NULL, what VARCHAR(10) NOT NULL)"),
            std::string("CREATE TABLE shop.docs (id BIGINT PRIMARY KEY, body JSON, photo "
-                       "MEDIUMBLOB, flags BIT(5), ratio DOUBLE)"),
+                       "MEDIUMBLOB, flags BIT(5), ratio DOUBLE, weight FLOAT)"),
            std::string("CREATE TABLE shop.order_lines (order_id INT, line INT, qty INT NOT NULL, "
                        "twice INT AS (qty * 2) STORED, PRIMARY KEY (order_id, line), KEY (qty))"),
            std::string("CREATE TRIGGER shop.items_audit AFTER INSERT ON shop.items FOR EACH ROW "
@@ -73,13 +73,15 @@ void MakeShopDatabase(TestMariaDb& src) {
     ExecOk(*c, "INSERT INTO shop.docs VALUES (" + std::to_string(i) +
                    ", '{\"n\": " + std::to_string(i) + ", \"s\": \"a\\\\\"b\"}', " +
                    RandomBlob(rng, 100 + (i * 37) % 3000) + ", b'10101', " + std::to_string(i) +
-                   ".1 / 3)");
+                   ".1 / 3, " + std::to_string(i) + "456.789)");
 }
 
 std::vector<std::string> RowsOf(Connection& c, const std::string& table) {
   std::vector<std::string> rows;
+  // A FLOAT reads with 6 significant digits: its exact value is added, through DOUBLE.
+  const std::string exact = table == "docs" ? ", CAST(weight AS DOUBLE)" : "";
   Status st =
-      c.Stream("SELECT * FROM shop." + table + " ORDER BY 1, 2",
+      c.Stream("SELECT *" + exact + " FROM shop." + table + " ORDER BY 1, 2",
                [&](const std::vector<mariadb::Column>&, const std::vector<mariadb::Value>& row) {
                  std::string line;
                  for (const auto& v : row)

@@ -1,6 +1,6 @@
 // A MariaDB workload for engine mysql's tests (issue #25): the `shop` database with what the
-// issue names (an AUTO_INCREMENT table whose trigger writes an audit table, JSON, BLOB and BIT
-// columns, a composite key with a generated column, a view of a view, a function, an event), a
+// issue names (an AUTO_INCREMENT table whose trigger writes an audit table, JSON, BLOB, BIT
+// and FLOAT columns, a composite key with a generated column, a view of a view, a function, an event), a
 // writer that inserts, updates, replaces and deletes in every table until stopped, and the
 // comparison of every table row for row.
 #pragma once
