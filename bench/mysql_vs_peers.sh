@@ -150,8 +150,8 @@ start_servers() {
 # Three large tables of different shapes and SMALL_TABLES small ones. Every value is random
 # (RANDOM_BYTES(), hex of it, UUID(), SHA2 of RAND(), random decimals, dates and doubles): raw
 # random bytes in the BLOB/BINARY columns, hex in the text ones. Nothing blank-padded or repeated.
-# No FLOAT column: all three tools move rows as text, where MariaDB writes a FLOAT with 6
-# significant digits, so each changes most FLOAT values and the contents check would fail them.
+# No FLOAT column: mariadb-dump and mydumper move rows as text, where MariaDB writes a FLOAT with
+# 6 significant digits, so they change most FLOAT values and the contents check would fail them.
 
 BIG_TABLES=(orders events documents)
 
