@@ -89,11 +89,17 @@ Result<std::vector<CopyUnit>> KeyRanges(mariadb::Connection& session, const std:
                        session.Query(fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}", key,
                                                  QualifiedName(database, table))));
   const auto lo = ParseInt(bounds.Get(0, 0)), hi = ParseInt(bounds.Get(0, 1));
-  if (!lo || !hi || *hi - *lo < parts) return std::vector<CopyUnit>{{table, bytes}};
+  // In unsigned arithmetic: the span of a BIGINT key does not fit a signed one.
+  const uint64_t span = lo && hi ? static_cast<uint64_t>(*hi) - static_cast<uint64_t>(*lo) : 0;
+  const uint64_t n_parts = static_cast<uint64_t>(parts);
+  if (span < n_parts) return std::vector<CopyUnit>{{table, bytes}};
+  const auto bound = [&](int n) {
+    const uint64_t k = static_cast<uint64_t>(n);
+    return static_cast<int64_t>(static_cast<uint64_t>(*lo) + span / n_parts * k +
+                                span % n_parts * k / n_parts);
+  };
   std::vector<CopyUnit> units;
-  const __int128 width = (static_cast<__int128>(*hi) - *lo + 1);
   for (int i = 0; i < parts; ++i) {
-    const auto bound = [&](int n) { return static_cast<int64_t>(*lo + width * n / parts); };
     std::string where;
     if (i > 0) where = fmt::format("{} >= {}", key, bound(i));
     if (i + 1 < parts)
