@@ -27,10 +27,6 @@ namespace {
 
 using mariadb::Connection;
 
-void KeepFirstError(Status& first, Status next) {
-  if (first.ok() && !next.ok()) first = std::move(next);
-}
-
 class MysqlSwitch : public EngineSwitch {
  public:
   explicit MysqlSwitch(const SwitchContext& ctx)

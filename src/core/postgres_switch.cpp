@@ -38,10 +38,6 @@ constexpr const char* kWritingSessions =
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
     "pid <> pg_backend_pid() AND backend_type = 'client backend' AND backend_xid IS NOT NULL";
 
-void KeepFirstError(Status& first, Status next) {
-  if (first.ok() && !next.ok()) first = std::move(next);
-}
-
 class PostgresSwitch : public EngineSwitch {
  public:
   explicit PostgresSwitch(const SwitchContext& ctx)

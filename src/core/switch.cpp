@@ -24,11 +24,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Keeps the first error of several steps that all run whatever fails.
-void KeepFirstError(Status& first, Status next) {
-  if (first.ok() && !next.ok()) first = std::move(next);
-}
-
 // What the proxy reported, or nullopt when it could not be read.
 std::optional<ProxyState> AnswerOf(const Result<ProxyState>& inspected) {
   return inspected.ok() ? std::optional<ProxyState>(*inspected) : std::nullopt;

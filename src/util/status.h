@@ -53,6 +53,11 @@ class [[nodiscard]] Status {
   bool unavailable_ = false;
 };
 
+// For steps that all run whatever fails (an undo, a cleanup): keeps the first error.
+inline void KeepFirstError(Status& first, Status next) {
+  if (first.ok() && !next.ok()) first = std::move(next);
+}
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
