@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -176,6 +177,42 @@ Result<TableComparison> CompareTable(Connection& src, Connection& dst, const std
   return t;
 }
 
+// The tables whose rows can be compared: on both sides with the same columns. The others are
+// added to `unmatched` as differing, saying why (missing on one side, other columns).
+Result<std::vector<Shape>> Comparable(Connection& src, const std::string& database,
+                                      const std::vector<Shape>& on_source,
+                                      const std::vector<Shape>& on_destination,
+                                      std::vector<TableComparison>& unmatched) {
+  std::map<std::string, const Shape*> left;
+  for (const Shape& s : on_destination) left[s.name] = &s;
+  std::vector<Shape> comparable;
+  for (const Shape& s : on_source) {
+    auto it = left.find(s.name);
+    if (it == left.end()) {
+      DBR_ASSIGN_OR_RETURN(Sum rows, TableSum(src, database, s));
+      unmatched.push_back({.table = s.name,
+                           .equal = false,
+                           .source_rows = ParseInt(rows.count).value_or(0),
+                           .detail = "missing on the destination"});
+      continue;
+    }
+    const Shape& other = *it->second;
+    left.erase(it);
+    if (other.columns != s.columns) {
+      unmatched.push_back(
+          {.table = s.name,
+           .equal = false,
+           .detail = fmt::format("other columns: source ({}), destination ({})",
+                                 Join(s.columns, ", "), Join(other.columns, ", "))});
+      continue;
+    }
+    comparable.push_back(s);
+  }
+  for (const auto& [name, shape] : left)
+    unmatched.push_back({.table = name, .equal = false, .detail = "only on the destination"});
+  return comparable;
+}
+
 }  // namespace
 
 Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
@@ -205,7 +242,10 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   DBR_RETURN_IF_ERROR(applier.Resume());
   log::info("verify: both sides read at the source's {}", result.point.Display());
 
-  DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes, Shapes(snapshot.session(0), database));
+  DBR_ASSIGN_OR_RETURN(std::vector<Shape> all, Shapes(snapshot.session(0), database));
+  DBR_ASSIGN_OR_RETURN(std::vector<Shape> there, Shapes(readers[0], database));
+  DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes,
+                       Comparable(snapshot.session(0), database, all, there, result.tables));
   std::mutex mu;
   DBR_RETURN_IF_ERROR(RunParallel(sessions, shapes.size(), [&](size_t i, int worker) {
     auto t =
