@@ -160,9 +160,7 @@ class MysqlLagReader {
  private:
   bool Open(Side side, std::optional<mariadb::Connection>& conn) {
     if (conn && !conn->IsBroken()) return true;
-    conn.reset();
-    auto c = mariadb::Connection::Open(mysql::ParamsOf(config_, side));
-    if (c.ok()) conn.emplace(std::move(*c));
+    conn = mariadb::Connection::OpenOrNone(mysql::ParamsOf(config_, side));
     return conn.has_value();
   }
 

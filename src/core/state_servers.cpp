@@ -80,10 +80,7 @@ Status CheckMysqlStateServers(const Config& config) {
   auto reach = [&](Side side) {
     mariadb::ConnParams params = mysql::ParamsOf(config, side);
     params.connect_timeout_s = kConnectTimeoutSeconds;
-    auto conn = mariadb::Connection::Open(params);
-    std::optional<mariadb::Connection> out;
-    if (conn.ok()) out.emplace(std::move(*conn));
-    return out;
+    return mariadb::Connection::OpenOrNone(params);
   };
   std::optional<mariadb::Connection> src = reach(Side::kSource), dst = reach(Side::kDestination);
   bool changed = false;

@@ -26,14 +26,6 @@ StatusView ViewOfState(const RunState& state) {
   return view;
 }
 
-// A connection to one side, or none and why in `error`.
-std::optional<pg::Connection> Reach(const pg::ConnParams& params, std::string& error) {
-  auto conn = pg::Connection::Open(params);
-  if (conn.ok()) return std::move(*conn);
-  error = conn.message();
-  return std::nullopt;
-}
-
 pg::Connection* PointerTo(std::optional<pg::Connection>& conn) {
   return conn ? &*conn : nullptr;
 }
@@ -41,8 +33,10 @@ pg::Connection* PointerTo(std::optional<pg::Connection>& conn) {
 // The replication from the primary into the other side, and the DDL on the primary since the
 // relocation started that it does not carry.
 void ReadServers(const Config& config, StatusView& view) {
-  std::optional<pg::Connection> src = Reach(SourceParams(config), view.source_error);
-  std::optional<pg::Connection> dst = Reach(DestinationParams(config), view.destination_error);
+  std::optional<pg::Connection> src =
+      pg::Connection::OpenOrNone(SourceParams(config), &view.source_error);
+  std::optional<pg::Connection> dst =
+      pg::Connection::OpenOrNone(DestinationParams(config), &view.destination_error);
   const bool reversed = view.primary == Side::kDestination;
   pg::Connection* sender = reversed ? PointerTo(dst) : PointerTo(src);
   pg::Connection* receiver = reversed ? PointerTo(src) : PointerTo(dst);
@@ -60,18 +54,10 @@ void ReadServers(const Config& config, StatusView& view) {
 // engine mysql: the replication into the side that follows the primary, and the newest heartbeat
 // on each side.
 void ReadMysqlServers(const Config& config, StatusView& view) {
-  auto reach = [](const mariadb::ConnParams& params, std::string& error) {
-    auto conn = mariadb::Connection::Open(params);
-    std::optional<mariadb::Connection> out;
-    if (conn.ok())
-      out.emplace(std::move(*conn));
-    else
-      error = conn.message();
-    return out;
-  };
-  std::optional<mariadb::Connection> src = reach(mysql::SourceParams(config), view.source_error);
+  std::optional<mariadb::Connection> src =
+      mariadb::Connection::OpenOrNone(mysql::SourceParams(config), &view.source_error);
   std::optional<mariadb::Connection> dst =
-      reach(mysql::DestinationParams(config), view.destination_error);
+      mariadb::Connection::OpenOrNone(mysql::DestinationParams(config), &view.destination_error);
   const bool reversed = view.primary == Side::kDestination;
   std::optional<mariadb::Connection>& sender = reversed ? dst : src;
   std::optional<mariadb::Connection>& receiver = reversed ? src : dst;

@@ -76,6 +76,13 @@ void Connection::Closer::operator()(st_mysql* handle) const {
 
 Connection::~Connection() = default;
 
+std::optional<Connection> Connection::OpenOrNone(const ConnParams& params, std::string* why) {
+  auto conn = Open(params);
+  if (conn.ok()) return std::move(*conn);
+  if (why) *why = conn.message();
+  return std::nullopt;
+}
+
 Result<Connection> Connection::Open(const ConnParams& p) {
   InitLibraryOnce();
   Connection c;

@@ -64,6 +64,9 @@ class Connection {
  public:
   // Over TCP (also for "localhost"), utf8mb4, no option files read.
   static Result<Connection> Open(const ConnParams& params);
+  // For a reader that goes on without the server (status, samplers): the connection, or none
+  // with the reason in `why` when given.
+  static std::optional<Connection> OpenOrNone(const ConnParams& params, std::string* why = nullptr);
 
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;

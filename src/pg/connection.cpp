@@ -74,6 +74,13 @@ bool QueryResult::GetBool(int row, int col) const {
   return !IsNull(row, col) && Get(row, col) == "t";
 }
 
+std::optional<Connection> Connection::OpenOrNone(const ConnParams& params, std::string* why) {
+  auto conn = Open(params);
+  if (conn.ok()) return std::move(*conn);
+  if (why) *why = conn.message();
+  return std::nullopt;
+}
+
 Result<Connection> Connection::Open(const ConnParams& p) {
   std::string port = std::to_string(p.port);
   std::string timeout = std::to_string(p.connect_timeout_s);
