@@ -1,11 +1,14 @@
 // `db_relocate plan` for engine mysql (issue #25): PostgreSQL's document (core/plan.h) read from
-// the source's information_schema: the database's tables and views with their sizes, the copy
-// under one snapshot, the replication into the destination and the proxy switch.
+// the source's information_schema: the database's tables and views with their sizes and the key
+// ranges each is copied in, the copy under one snapshot, the replication into the destination and
+// the proxy switch.
 #include <fmt/format.h>
 
 #include "core/plan.h"
 #include "mariadb/connection.h"
+#include "model/copy_parts.h"
 #include "model/run_context.h"
+#include "mysql/key_ranges.h"
 #include "mysql/replication.h"
 #include "mysql/servers.h"
 #include "util/parse.h"
@@ -23,6 +26,7 @@ Result<RelocationPlan> MakeMysqlPlan(const Config& config) {
                  "COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0), AUTO_INCREMENT IS NOT "
                  "NULL FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                  src->Literal(config.src.name) + " ORDER BY TABLE_NAME"));
+  DBR_ASSIGN_OR_RETURN(auto data_bytes, mysql::TableBytes(*src, config.src.name));
   json tables = json::array();
   int64_t copy_bytes = 0;
   int counters = 0;
@@ -35,12 +39,20 @@ Result<RelocationPlan> MakeMysqlPlan(const Config& config) {
       note = "created after the rows";
     else if (engine != "InnoDB")
       note = engine + ": not transactional, outside the consistent snapshot";
-    if (!view) copy_bytes += bytes;
+    int parts = 0;
+    if (!view) {
+      copy_bytes += bytes;
+      const int wanted =
+          CopyPartsOf(data_bytes[rows.Get(r, 0)], config.split_tables_larger_than, JobsOf(config));
+      DBR_ASSIGN_OR_RETURN(auto ranges,
+                           mysql::KeyRangesOf(*src, config.src.name, rows.Get(r, 0), wanted));
+      parts = static_cast<int>(ranges.size());
+    }
     counters += rows.Get(r, 4) == "1";
     tables.push_back({{"name", config.src.name + "." + rows.Get(r, 0)},
                       {"kind", view ? "view" : "table"},
                       {"bytes", bytes},
-                      {"copy_parts", view ? 0 : 1},
+                      {"copy_parts", parts},
                       {"note", note}});
   }
   json doc = {{"engine", "mysql"},

@@ -9,9 +9,9 @@
 #include "mariadb/quote.h"
 #include "model/copy_parts.h"
 #include "mysql/exact_text.h"
+#include "mysql/key_ranges.h"
 #include "util/log.h"
 #include "util/parallel.h"
-#include "util/parse.h"
 #include "util/progress.h"
 #include "util/text.h"
 
@@ -55,85 +55,27 @@ Result<StoredColumns> ReadStoredColumns(mariadb::Connection& c, const std::strin
   return columns;
 }
 
-// A table's single integer primary-key column, quoted; "" when it has another kind of key.
-Result<std::string> IntegerKey(mariadb::Connection& c, const std::string& database,
-                               const std::string& table) {
-  DBR_ASSIGN_OR_RETURN(
-      mariadb::Rows key,
-      c.Query("SELECT k.COLUMN_NAME, c.DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE k JOIN "
-              "information_schema.COLUMNS c ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME "
-              "= k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME WHERE k.TABLE_SCHEMA = " +
-              c.Literal(database) + " AND k.TABLE_NAME = " + c.Literal(table) +
-              " AND k.CONSTRAINT_NAME = 'PRIMARY'"));
-  if (key.rows() != 1) return std::string();
-  const std::string type = key.Get(0, 1);
-  for (const char* integer : {"tinyint", "smallint", "mediumint", "int", "bigint"})
-    if (type == integer) return QuoteIdent(key.Get(0, 0));
-  return std::string();
-}
-
 // One unit of the copy: a table, or one primary-key range of it.
 struct CopyUnit {
   std::string table;
   int64_t bytes = 0;
-  std::string where;  // "": the whole table
-  int part = 1, parts = 1;
+  KeyRange range;
 };
-
-// `parts` ranges of `key` covering every value, of equal width between the smallest and the
-// largest key under the snapshot; one unit when the table is empty or its keys do not fit.
-Result<std::vector<CopyUnit>> KeyRanges(mariadb::Connection& session, const std::string& database,
-                                        const std::string& table, const std::string& key,
-                                        int64_t bytes, int parts) {
-  DBR_ASSIGN_OR_RETURN(mariadb::Rows bounds,
-                       session.Query(fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}", key,
-                                                 QualifiedName(database, table))));
-  const auto lo = ParseInt(bounds.Get(0, 0)), hi = ParseInt(bounds.Get(0, 1));
-  // In unsigned arithmetic: the span of a BIGINT key does not fit a signed one.
-  const uint64_t span = lo && hi ? static_cast<uint64_t>(*hi) - static_cast<uint64_t>(*lo) : 0;
-  const uint64_t n_parts = static_cast<uint64_t>(parts);
-  if (span < n_parts) return std::vector<CopyUnit>{{table, bytes}};
-  const auto bound = [&](int n) {
-    const uint64_t k = static_cast<uint64_t>(n);
-    return static_cast<int64_t>(static_cast<uint64_t>(*lo) + span / n_parts * k +
-                                span % n_parts * k / n_parts);
-  };
-  std::vector<CopyUnit> units;
-  for (int i = 0; i < parts; ++i) {
-    std::string where;
-    if (i > 0) where = fmt::format("{} >= {}", key, bound(i));
-    if (i + 1 < parts)
-      where += fmt::format("{}{} < {}", where.empty() ? "" : " AND ", key, bound(i + 1));
-    units.push_back({table, bytes / parts, where, i + 1, parts});
-  }
-  return units;
-}
 
 // Every table of `schema` as units, largest first: a table above `split_above` with a single
 // integer primary key is split into key ranges.
 Result<std::vector<CopyUnit>> PlanUnits(mariadb::Connection& session,
                                         const SchemaDefinitions& schema, int64_t split_above,
                                         int jobs) {
-  DBR_ASSIGN_OR_RETURN(
-      mariadb::Rows sizes,
-      session.Query("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE "
-                    "TABLE_SCHEMA = " +
-                    session.Literal(schema.database) + " AND TABLE_TYPE = 'BASE TABLE'"));
+  DBR_ASSIGN_OR_RETURN(auto sizes, TableBytes(session, schema.database));
   std::vector<CopyUnit> units;
   for (const auto& t : schema.tables) {
-    int64_t bytes = 0;
-    for (int i = 0; i < sizes.rows(); ++i)
-      if (sizes.Get(i, 0) == t.name) bytes = ParseInt(sizes.Get(i, 1)).value_or(0);
-    const int parts = CopyPartsOf(bytes, split_above, jobs);
-    DBR_ASSIGN_OR_RETURN(std::string key, parts > 1 ? IntegerKey(session, schema.database, t.name)
-                                                    : Result<std::string>(std::string()));
-    if (key.empty()) {
-      units.push_back({t.name, bytes});
-      continue;
-    }
-    DBR_ASSIGN_OR_RETURN(auto ranges,
-                         KeyRanges(session, schema.database, t.name, key, bytes, parts));
-    units.insert(units.end(), ranges.begin(), ranges.end());
+    const int64_t bytes = sizes[t.name];
+    DBR_ASSIGN_OR_RETURN(
+        std::vector<KeyRange> ranges,
+        KeyRangesOf(session, schema.database, t.name, CopyPartsOf(bytes, split_above, jobs)));
+    for (KeyRange& range : ranges)
+      units.push_back({t.name, bytes / static_cast<int64_t>(ranges.size()), std::move(range)});
   }
   std::stable_sort(units.begin(), units.end(),
                    [](const CopyUnit& a, const CopyUnit& b) { return a.bytes > b.bytes; });
@@ -193,16 +135,18 @@ Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
   DBR_RETURN_IF_ERROR(RunParallel(snapshot.size(), units.size(), [&](size_t i, int worker) {
     const CopyUnit& unit = units[i];
     auto part = CopyRows(snapshot.session(worker), loaders[worker], schema.database, unit.table,
-                         unit.where);
+                         unit.range.where);
     if (!part.ok()) return part.status();
     log::info("copied {}{}: {} rows, {}", QuoteIdent(unit.table),
-              unit.parts > 1 ? fmt::format(" (key range {} of {})", unit.part, unit.parts) : "",
+              unit.range.parts > 1
+                  ? fmt::format(" (key range {} of {})", unit.range.part, unit.range.parts)
+                  : "",
               part->rows, HumanBytes(static_cast<double>(part->bytes)));
     std::lock_guard<std::mutex> lock(mu);
     CopiedTable& table = copied.try_emplace(unit.table, CopiedTable{unit.table}).first->second;
     table.rows += part->rows;
     table.bytes += part->bytes;
-    table.parts = unit.parts;
+    table.parts = unit.range.parts;
     return Status::Ok();
   }));
   std::vector<CopiedTable> tables;

@@ -9,6 +9,7 @@
 
 #include "mariadb/quote.h"
 #include "mysql/exact_text.h"
+#include "mysql/key_ranges.h"
 #include "mysql/replication.h"
 #include "mysql/snapshot.h"
 #include "util/log.h"
@@ -116,24 +117,29 @@ struct Sum {
   std::string count, sum;
 };
 
-Result<Sum> TableSum(Connection& c, const std::string& database, const Shape& s) {
+std::string From(const std::string& database, const Shape& s, const std::string& where) {
+  return mariadb::QualifiedName(database, s.name) + (where.empty() ? "" : " WHERE " + where);
+}
+
+Result<Sum> TableSum(Connection& c, const std::string& database, const Shape& s,
+                     const std::string& where = "") {
   DBR_ASSIGN_OR_RETURN(
       mariadb::Rows r,
       c.Query(fmt::format("SELECT COUNT(*), COALESCE(SUM(CAST(CONV(SUBSTRING({}, 1, 15), 16, 10) "
                           "AS UNSIGNED)), 0) FROM {}",
-                          RowHash(s), mariadb::QualifiedName(database, s.name))));
+                          RowHash(s), From(database, s, where))));
   return Sum{r.Get(0, 0), r.Get(0, 1)};
 }
 
-// Each row's key (as "(a, b)=(1, 2)") and hash, in a map: for a table found to differ.
+// Each row's key (as "(a, b)=(1, 2)") and hash, in a map: for a key range found to differ.
 Result<std::unordered_map<std::string, std::string>> KeyedHashes(Connection& c,
                                                                  const std::string& database,
-                                                                 const Shape& s) {
+                                                                 const Shape& s,
+                                                                 const std::string& where) {
   std::unordered_map<std::string, std::string> rows;
   const std::string key_names = "(" + Join(s.key_names, ", ") + ")=";
   DBR_RETURN_IF_ERROR(c.Stream(
-      fmt::format("SELECT {}, {} FROM {}", RowHash(s), Join(s.key, ", "),
-                  mariadb::QualifiedName(database, s.name)),
+      fmt::format("SELECT {}, {} FROM {}", RowHash(s), Join(s.key, ", "), From(database, s, where)),
       [&](const std::vector<mariadb::Column>&, const std::vector<mariadb::Value>& row) {
         std::vector<std::string> values;
         for (size_t i = 1; i < row.size(); ++i)
@@ -144,21 +150,25 @@ Result<std::unordered_map<std::string, std::string>> KeyedHashes(Connection& c,
   return rows;
 }
 
-Result<TableComparison> CompareTable(Connection& src, Connection& dst, const std::string& database,
-                                     const Shape& s, size_t example_limit) {
+// One key range of a table compared: its counts and sums, then its rows by key when they differ.
+// At most one range's keys are held in memory.
+Result<TableComparison> CompareRange(Connection& src, Connection& dst, const std::string& database,
+                                     const Shape& s, const std::string& where,
+                                     size_t example_limit) {
   TableComparison t{s.name};
-  DBR_ASSIGN_OR_RETURN(Sum a, TableSum(src, database, s));
-  DBR_ASSIGN_OR_RETURN(Sum b, TableSum(dst, database, s));
+  DBR_ASSIGN_OR_RETURN(Sum a, TableSum(src, database, s, where));
+  DBR_ASSIGN_OR_RETURN(Sum b, TableSum(dst, database, s, where));
   t.source_rows = ParseInt(a.count).value_or(0);
   t.destination_rows = ParseInt(b.count).value_or(0);
   t.equal = a.count == b.count && a.sum == b.sum;
   if (t.equal) return t;
+  t.differing_ranges = 1;
   if (s.key.empty()) {
     t.detail = "no primary key: the rows differ, and cannot be named";
     return t;
   }
-  DBR_ASSIGN_OR_RETURN(auto src_rows, KeyedHashes(src, database, s));
-  DBR_ASSIGN_OR_RETURN(auto dst_rows, KeyedHashes(dst, database, s));
+  DBR_ASSIGN_OR_RETURN(auto src_rows, KeyedHashes(src, database, s, where));
+  DBR_ASSIGN_OR_RETURN(auto dst_rows, KeyedHashes(dst, database, s, where));
   auto note = [&](const std::string& key, const char* what) {
     ++t.differing_rows;
     if (t.examples.size() < example_limit) t.examples.push_back({key, what});
@@ -172,9 +182,18 @@ Result<TableComparison> CompareTable(Connection& src, Connection& dst, const std
   }
   for (const auto& [key, hash] : dst_rows)
     if (!src_rows.count(key)) note(key, "only on the destination");
-  std::sort(t.examples.begin(), t.examples.end(),
-            [](const RowMismatch& x, const RowMismatch& y) { return x.key < y.key; });
   return t;
+}
+
+// A range's result added to its table's.
+void Add(TableComparison& table, TableComparison&& range) {
+  table.equal = table.equal && range.equal;
+  table.source_rows += range.source_rows;
+  table.destination_rows += range.destination_rows;
+  table.differing_rows += range.differing_rows;
+  table.differing_ranges += range.differing_ranges;
+  if (table.detail.empty()) table.detail = std::move(range.detail);
+  for (auto& x : range.examples) table.examples.push_back(std::move(x));
 }
 
 // The tables whose rows can be compared: on both sides with the same columns. The others are
@@ -193,6 +212,7 @@ Result<std::vector<Shape>> Comparable(Connection& src, const std::string& databa
       unmatched.push_back({.table = s.name,
                            .equal = false,
                            .source_rows = ParseInt(rows.count).value_or(0),
+                           .differing_ranges = 1,
                            .detail = "missing on the destination"});
       continue;
     }
@@ -202,6 +222,7 @@ Result<std::vector<Shape>> Comparable(Connection& src, const std::string& databa
       unmatched.push_back(
           {.table = s.name,
            .equal = false,
+           .differing_ranges = 1,
            .detail = fmt::format("other columns: source ({}), destination ({})",
                                  Join(s.columns, ", "), Join(other.columns, ", "))});
       continue;
@@ -209,7 +230,10 @@ Result<std::vector<Shape>> Comparable(Connection& src, const std::string& databa
     comparable.push_back(s);
   }
   for (const auto& [name, shape] : left)
-    unmatched.push_back({.table = name, .equal = false, .detail = "only on the destination"});
+    unmatched.push_back({.table = name,
+                         .equal = false,
+                         .differing_ranges = 1,
+                         .detail = "only on the destination"});
   return comparable;
 }
 
@@ -217,7 +241,7 @@ Result<std::vector<Shape>> Comparable(Connection& src, const std::string& databa
 
 Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
                                      const mariadb::ConnParams& destination,
-                                     const std::string& database, int sessions,
+                                     const std::string& database, int sessions, int64_t range_bytes,
                                      size_t example_limit, std::chrono::seconds timeout) {
   sessions = std::max(1, sessions);
   DBR_ASSIGN_OR_RETURN(Connection control, Connection::Open(destination));
@@ -246,15 +270,39 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> there, Shapes(readers[0], database));
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes,
                        Comparable(snapshot.session(0), database, all, there, result.tables));
+  // The units of work: each table whole, or in key ranges of about `range_bytes`.
+  struct Unit {
+    size_t table;
+    KeyRange range;
+  };
+  DBR_ASSIGN_OR_RETURN(auto sizes, TableBytes(snapshot.session(0), database));
+  std::vector<Unit> units;
+  std::vector<TableComparison> compared;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const int64_t bytes = sizes[shapes[i].name];
+    const int parts =
+        range_bytes > 0 ? static_cast<int>((bytes + range_bytes - 1) / range_bytes) : 1;
+    DBR_ASSIGN_OR_RETURN(std::vector<KeyRange> ranges,
+                         KeyRangesOf(snapshot.session(0), database, shapes[i].name, parts));
+    compared.push_back({.table = shapes[i].name, .ranges = static_cast<int>(ranges.size())});
+    for (KeyRange& range : ranges) units.push_back({i, std::move(range)});
+  }
   std::mutex mu;
-  DBR_RETURN_IF_ERROR(RunParallel(sessions, shapes.size(), [&](size_t i, int worker) {
-    auto t =
-        CompareTable(snapshot.session(worker), readers[worker], database, shapes[i], example_limit);
-    if (!t.ok()) return t.status().Wrap("comparing " + QuoteIdent(shapes[i].name));
+  DBR_RETURN_IF_ERROR(RunParallel(sessions, units.size(), [&](size_t i, int worker) {
+    const Shape& shape = shapes[units[i].table];
+    auto t = CompareRange(snapshot.session(worker), readers[worker], database, shape,
+                          units[i].range.where, example_limit);
+    if (!t.ok()) return t.status().Wrap("comparing " + QuoteIdent(shape.name));
     std::lock_guard<std::mutex> lock(mu);
-    result.tables.push_back(std::move(*t));
+    Add(compared[units[i].table], std::move(*t));
     return Status::Ok();
   }));
+  for (TableComparison& t : compared) {
+    std::sort(t.examples.begin(), t.examples.end(),
+              [](const RowMismatch& x, const RowMismatch& y) { return x.key < y.key; });
+    if (t.examples.size() > example_limit) t.examples.resize(example_limit);
+    result.tables.push_back(std::move(t));
+  }
   std::sort(result.tables.begin(), result.tables.end(),
             [](const TableComparison& a, const TableComparison& b) { return a.table < b.table; });
   return result;

@@ -2,8 +2,9 @@
 // point of the source's binary log, while the application writes. The source's point is a
 // consistent snapshot; the destination's applier is stopped, started again up to exactly that
 // point (START SLAVE ... UNTIL), read there in consistent snapshots, and let go on. Each table's
-// row count and sum of 60-bit row hashes are compared; a table that differs is compared row by
-// row by its primary key, naming the keys.
+// row count and sum of 60-bit row hashes are compared, a large table's in primary-key ranges
+// (mysql/key_ranges.h) spread over the sessions; a range that differs is compared row by row by
+// its primary key, naming the keys.
 #pragma once
 
 #include <chrono>
@@ -26,9 +27,10 @@ struct TableComparison {
   std::string table;
   bool equal = true;
   int64_t source_rows = 0, destination_rows = 0;
-  int64_t differing_rows = 0;         // counted where a primary key tells the rows apart
-  std::vector<RowMismatch> examples;  // the first few
-  std::string detail;                 // e.g. no primary key: compared whole
+  int ranges = 1, differing_ranges = 0;  // key ranges compared, and those found to differ
+  int64_t differing_rows = 0;            // counted where a primary key tells the rows apart
+  std::vector<RowMismatch> examples;     // the first few
+  std::string detail;                    // e.g. no primary key: compared whole
 };
 
 struct Comparison {
@@ -36,12 +38,13 @@ struct Comparison {
   std::vector<TableComparison> tables;
 };
 
-// Compares every base table of `database`, on `sessions` sessions a side. The destination must
+// Compares every base table of `database`, on `sessions` sessions a side; a table with a single
+// integer primary key in ranges of about `range_bytes` (0: whole). The destination must
 // replicate from the source (mysql/replication.h); its applier runs again when this returns,
 // whatever happened.
 Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
                                      const mariadb::ConnParams& destination,
-                                     const std::string& database, int sessions,
+                                     const std::string& database, int sessions, int64_t range_bytes,
                                      size_t example_limit, std::chrono::seconds timeout);
 
 }  // namespace dbr::mysql

@@ -7,12 +7,15 @@
 
 #include <fstream>
 #include <future>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "harness/cluster.h"
 #include "harness/mariadb.h"
 #include "harness/mariadb_workload.h"
 #include "mysql/replication.h"
+#include "util/files.h"
 
 namespace fs = std::filesystem;
 
@@ -36,7 +39,9 @@ fs::path WriteConfig(const fs::path& dir, const Pair& pair) {
                       << ", name: shop, user: ops, password: secret}\n"
                       << "dst: {host: 127.0.0.1, port: " << pair.dst->port() << "}\n"
                       << "upgrade: {user: dbr_repl}\n"
-                      << "jobs: 2\nheartbeat_interval: 0.2\n";
+                      << "jobs: 2\nheartbeat_interval: 0.2\n"
+                      // items (~5000 rows) is copied and verified in key ranges
+                      << "split_tables_larger_than: 65536\n";
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   return path;
 }
@@ -87,9 +92,26 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   ShopWriter writer(*pair.src);
   writer.WaitForRounds(20);
 
+  // The plan names the key ranges the copy will use: items (a single integer key) in several,
+  // order_lines (a composite key) whole.
+  CommandResult plan = RunDbRelocate({"plan", "--config", config.string(), "--output", "json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+  std::map<std::string, int> parts;
+  const auto planned = nlohmann::json::parse(plan.out);
+  for (const auto& t : planned["scope"]["tables"]) parts[t["name"]] = t["copy_parts"];
+  EXPECT_GT(parts["shop.items"], 2) << plan.out;
+  EXPECT_EQ(parts["shop.order_lines"], 1) << plan.out;
+
   CommandResult run = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.err.find("heartbeat verification: all"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("copied `items` (key range 1 of"), std::string::npos) << run.err;
+  // The steps in MySQL's words.
+  EXPECT_NE(run.err.find("step subscription: replication from the snapshot's binary log"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.out.find("AUTO_INCREMENT counters set ahead"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("publication"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("replication: running"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("snapshot of the source at binary log position"), std::string::npos);
   EXPECT_NE(run.out.find("every table is equal on both sides"), std::string::npos) << run.out;
@@ -120,7 +142,10 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   ASSERT_TRUE(dst.ok()) << dst.message();
   const std::string item = dst->QueryValue("SELECT MAX(id) FROM shop.items").value();
   const std::string order = dst->QueryValue("SELECT MAX(order_id) FROM shop.order_lines").value();
-  ASSERT_TRUE(dst->Exec("UPDATE shop.items SET name = 'damaged' WHERE id = " + item).ok());
+  const std::string first_item = dst->QueryValue("SELECT MIN(id) FROM shop.items").value();
+  ASSERT_TRUE(dst->Exec("UPDATE shop.items SET name = 'damaged' WHERE id IN (" + first_item + ", " +
+                        item + ")")
+                  .ok());
   ASSERT_TRUE(dst->Exec("DELETE FROM shop.order_lines WHERE order_id = " + order).ok());
   // A FLOAT changed below the 6 digits the server prints it with (both 199457).
   {
@@ -134,6 +159,10 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   }
   const std::string doc = dst->QueryValue("SELECT MIN(id) FROM shop.docs").value();
   ASSERT_TRUE(dst->Exec("UPDATE shop.docs SET weight = weight + 0.125 WHERE id = " + doc).ok());
+  // Above every key the source has: the last key range has no upper bound.
+  const std::string stray =
+      std::to_string(std::stoll(dst->QueryValue("SELECT MAX(id) FROM shop.docs").value()) + 100000);
+  ASSERT_TRUE(dst->Exec("INSERT INTO shop.docs (id) VALUES (" + stray + ")").ok());
   // A table made on the source outside the binary log never reaches the destination.
   {
     auto src = pair.src->Connect();
@@ -146,12 +175,28 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   CommandResult damaged = RunDbRelocate({"verify", "--config", config.string()});
   EXPECT_EQ(damaged.exit_code, 1) << damaged.out << damaged.err;
   EXPECT_NE(damaged.out.find("(id)=(" + item + ")  differs"), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.out.find("(id)=(" + first_item + ")  differs"), std::string::npos)
+      << damaged.out;
+  EXPECT_NE(damaged.out.find("(id)=(" + stray + ")  only on the destination"), std::string::npos)
+      << damaged.out;
   EXPECT_NE(damaged.out.find("(order_id, line)=(" + order + ", 0)  only on the source"),
             std::string::npos)
       << damaged.out;
   EXPECT_NE(damaged.out.find("(id)=(" + doc + ")  differs"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("missing on the destination"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("4 of 5 tables are not equal"), std::string::npos) << damaged.out;
+  // items was compared in key ranges; the first and the last differ.
+  auto text = ReadFile(dir.path() / "db_relocate.state" / "verify.json");
+  ASSERT_TRUE(text.ok()) << text.message();
+  const auto report = nlohmann::json::parse(*text, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << *text;
+  for (const auto& t : report["tables"])
+    if (t["table"] == "`shop`.`items`") {
+      EXPECT_GT(t["ranges"].get<int>(), 2) << t.dump();
+      EXPECT_EQ(t["differing_ranges"], 2) << t.dump();
+      EXPECT_EQ(t["differing_rows"], 2) << t.dump();
+    }
+  ASSERT_TRUE(dst->Exec("DELETE FROM shop.docs WHERE id = " + stray).ok());
   // The damage was not replicated, and the replication still runs.
   auto src = pair.src->Connect();
   ASSERT_TRUE(src.ok());
