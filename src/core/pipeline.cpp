@@ -14,6 +14,7 @@
 #include "engine/server_identity.h"
 #include "model/names.h"
 #include "model/servers.h"
+#include "model/steps.h"
 #include "snapshot/snapshot_source.h"
 #include "util/fault.h"
 #include "util/files.h"
@@ -59,7 +60,7 @@ Status CheckBeforeStarting(RunContext& ctx) {
 // destination's pre-flight checks once it is there (pre-flight could not reach it before).
 Status MakeDestination(RunContext& ctx) {
   if (!ctx.cloud) {
-    log::info("provider postgres: the destination is the server dst names");
+    log::info("the destination is the server dst names: no instance to make");
     return Status::Ok();
   }
   const bool existed = ctx.DestinationExists();
@@ -102,9 +103,15 @@ Status ByEngine(RunContext& ctx) {
   return (ctx.engine.get()->*method)(ctx);
 }
 
+// A step's title in the log and the summary: PostgreSQL's words, and MySQL's where they differ.
+struct Title {
+  const char* postgres;
+  const char* mysql = nullptr;
+};
+
 struct Step {
   const char* name;
-  const char* title;
+  Title title;
   Status (*run)(RunContext&);
   // Done once and never again (the others are re-run every time: they check, or are cheap).
   bool once;
@@ -114,27 +121,52 @@ struct Step {
 
 // The run, in order. Each step is one call: to the engine (core/engine.h), to the snapshot
 // source (the cloud's snapshot or the engine's logical copy), or to core itself.
-const Step kSteps[] = {
-    {"preflight", "pre-flight checks", CheckBeforeStarting, false},
-    {"destination", "destination instance made", MakeDestination, true},
-    {"heartbeat", "heartbeat writer", ByEngine<&Engine::StartHeartbeat>, false},
-    {"publication", "publication and replication slot", ByEngine<&Engine::OpenChangeStream>, true,
+constexpr Step kSteps[] = {
+    {"preflight", {"pre-flight checks"}, CheckBeforeStarting, false},
+    {"destination", {"destination instance made"}, MakeDestination, true},
+    {"heartbeat", {"heartbeat writer"}, ByEngine<&Engine::StartHeartbeat>, false},
+    {"publication",
+     {"publication and replication slot", "replication user on the source"},
+     ByEngine<&Engine::OpenChangeStream>,
+     true,
      "snapshot"},
-    {"snapshot", "snapshot of the source restored on the destination", TakeSnapshot, true},
-    {"subscription", "subscription at the snapshot's LSN", ByEngine<&Engine::Subscribe>, true},
-    {"catchup", "catch-up", ByEngine<&Engine::CatchUp>, false},
-    {"heartbeat_verify", "heartbeat verification", ByEngine<&Engine::VerifyHeartbeats>, false},
-    {"sequences", "sequences set ahead", ByEngine<&Engine::SetSequencesAhead>, false},
-    {"proxy", "proxy in front of the primary", StartProxy, false},
-    {"verify", "every table compared on both sides", CompareBothSides, false},
+    {"snapshot",
+     {"snapshot of the source restored on the destination",
+      "source copied under one snapshot at its binary log position"},
+     TakeSnapshot,
+     true},
+    {"subscription",
+     {"subscription at the snapshot's LSN", "replication from the snapshot's binary log position"},
+     ByEngine<&Engine::Subscribe>,
+     true},
+    {"catchup", {"catch-up"}, ByEngine<&Engine::CatchUp>, false},
+    {"heartbeat_verify", {"heartbeat verification"}, ByEngine<&Engine::VerifyHeartbeats>, false},
+    {"sequences",
+     {"sequences set ahead", "AUTO_INCREMENT counters set ahead"},
+     ByEngine<&Engine::SetSequencesAhead>,
+     false},
+    {"proxy", {"proxy in front of the primary"}, StartProxy, false},
+    {"verify", {"every table compared on both sides"}, CompareBothSides, false},
 };
+
+constexpr bool SameStepsAsModel() {
+  if (std::size(kSteps) != std::size(kStepNames)) return false;
+  for (size_t i = 0; i < std::size(kSteps); ++i)
+    if (kStepNames[i] != kSteps[i].name) return false;
+  return true;
+}
+static_assert(SameStepsAsModel(), "kSteps and model/steps.h must name the same steps in order");
+
+const char* TitleOf(const Step& step, EngineKind engine) {
+  return engine == EngineKind::kMysql && step.title.mysql ? step.title.mysql : step.title.postgres;
+}
 
 void PrintSummary(RunContext& ctx, double total_seconds) {
   std::string out = "\nRelocation summary\n";
   for (const auto& s : kSteps) {
     auto it = ctx.state.steps.find(s.name);
     double secs = it == ctx.state.steps.end() ? 0 : it->second.seconds;
-    out += fmt::format("  {:<52} {:>10}\n", s.title, HumanDuration(secs));
+    out += fmt::format("  {:<52} {:>10}\n", TitleOf(s, ctx.config.engine), HumanDuration(secs));
   }
   int64_t rows = 0, bytes = 0, copied = 0, resync = 0;
   for (const auto& [name, t] : ctx.state.tables) {
@@ -165,7 +197,7 @@ Status RunSteps(RunContext& ctx) {
       log::info("step {}: already done", step.name);
       continue;
     }
-    log::info("step {}: {}", step.name, step.title);
+    log::info("step {}: {}", step.name, TitleOf(step, ctx.config.engine));
     ctx.state.current_step = step.name;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     const Clock::TimePoint started = ctx.clock.Now();
@@ -188,12 +220,6 @@ Status RunSteps(RunContext& ctx) {
 }
 
 }  // namespace
-
-std::vector<std::string_view> StepNames() {
-  std::vector<std::string_view> names;
-  for (const Step& s : kSteps) names.push_back(s.name);
-  return names;
-}
 
 Status RunRelocation(const Config& config) {
   RunContext ctx(config, config.state_dir);

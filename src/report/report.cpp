@@ -7,6 +7,7 @@
 #include <ctime>
 #include <limits>
 
+#include "model/steps.h"
 #include "report/html.h"
 #include "report/svg_chart.h"
 #include "util/files.h"
@@ -162,16 +163,8 @@ std::string StepsSection(const RunState& st) {
     done.push_back({name, *end - s.seconds, *end, s.seconds, s.finished_at});
   }
   // finished_at has whole seconds: steps finished within one second keep the order run has.
-  auto rank = [](const std::string& name) {
-    static const char* kOrder[] = {"preflight", "destination",  "heartbeat", "publication",
-                                   "snapshot",  "subscription", "catchup",   "heartbeat_verify",
-                                   "sequences", "proxy",        "verify"};
-    for (size_t i = 0; i < std::size(kOrder); ++i)
-      if (name == kOrder[i]) return i;
-    return std::size(kOrder);
-  };
   std::stable_sort(done.begin(), done.end(), [&](const Done& a, const Done& b) {
-    return a.end != b.end ? a.end < b.end : rank(a.name) < rank(b.name);
+    return a.end != b.end ? a.end < b.end : StepRank(a.name) < StepRank(b.name);
   });
   std::vector<svg::Bar> bars;
   for (const auto& d : done) bars.push_back({d.name, d.start, d.end, HumanDuration(d.seconds), ""});

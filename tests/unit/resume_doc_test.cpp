@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/pipeline.h"
+#include "model/steps.h"
 #include "model/run_state.h"
 #include "test_support.h"
 
@@ -35,7 +35,7 @@ bool HasRow(const std::string& page, std::string_view name) {
 TEST(ResumeDoc, EveryStepOfRunHasARow) {
   const std::string steps = Section(ResumePage(), "## The steps of `run`", "\n## ");
   ASSERT_FALSE(steps.empty());
-  for (std::string_view step : StepNames()) EXPECT_TRUE(HasRow(steps, step)) << step;
+  for (std::string_view step : kStepNames) EXPECT_TRUE(HasRow(steps, step)) << step;
 }
 
 template <NamedEnum Phase>
