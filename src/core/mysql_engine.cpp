@@ -35,6 +35,20 @@ mysql::BinlogPosition SnapshotPosition(const RunState& state) {
   return {state.mysql.snapshot_file, state.mysql.snapshot_offset, state.mysql.snapshot_gtid};
 }
 
+verify::Verdict VerdictOf(mysql::ObjectVerdict v) {
+  switch (v) {
+    case mysql::ObjectVerdict::kOk:
+      return verify::Verdict::kOk;
+    case mysql::ObjectVerdict::kDiffers:
+      return verify::Verdict::kDiffers;
+    case mysql::ObjectVerdict::kMissing:
+      return verify::Verdict::kMissing;
+    case mysql::ObjectVerdict::kExtra:
+      return verify::Verdict::kExtra;
+  }
+  return verify::Verdict::kError;
+}
+
 class MysqlEngine;
 
 // The copy under one consistent snapshot of the source: schema, rows, then the objects that
@@ -158,8 +172,8 @@ class MysqlEngine : public Engine {
     return ctx.SaveState();
   }
 
-  // Tables only: MySQL's schema objects are not compared yet. The primary (the destination after
-  // a cut-over) against the side that replicates from it. Large tables are compared in key
+  // The tables, then the schema objects: the primary (the destination after a cut-over) against
+  // the side that replicates from it. Large tables are compared in key
   // ranges of 64 MB, or of `split_tables_larger_than` when that is smaller.
   Result<verify::VerifyReport> Verify(RunContext& ctx) override {
     constexpr size_t kExamples = 10;
@@ -190,6 +204,8 @@ class MysqlEngine : public Engine {
       for (const auto& x : t.examples) r.examples.push_back({x.key, x.what});
       report.tables.push_back(std::move(r));
     }
+    for (auto& o : cmp.objects)
+      report.objects.push_back({o.kind, o.name, VerdictOf(o.verdict), std::move(o.detail)});
     report.seconds = ctx.clock.SecondsSince(started);
     report.finished_at = NowUtc();
     DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));

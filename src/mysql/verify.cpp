@@ -303,6 +303,8 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
     if (t.examples.size() > example_limit) t.examples.resize(example_limit);
     result.tables.push_back(std::move(t));
   }
+  DBR_ASSIGN_OR_RETURN(result.objects, CompareSchemas(snapshot.session(0), readers[0], database,
+                                                      source.label, destination.label));
   std::sort(result.tables.begin(), result.tables.end(),
             [](const TableComparison& a, const TableComparison& b) { return a.table < b.table; });
   return result;

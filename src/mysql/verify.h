@@ -4,7 +4,7 @@
 // point (START SLAVE ... UNTIL), read there in consistent snapshots, and let go on. Each table's
 // row count and sum of 60-bit row hashes are compared, a large table's in primary-key ranges
 // (mysql/key_ranges.h) spread over the sessions; a range that differs is compared row by row by
-// its primary key, naming the keys.
+// its primary key, naming the keys. Then the schema objects (mysql/schema_compare.h).
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,7 @@
 
 #include "mariadb/connection.h"
 #include "mysql/dialect.h"
+#include "mysql/schema_compare.h"
 #include "util/status.h"
 
 namespace dbr::mysql {
@@ -36,6 +37,7 @@ struct TableComparison {
 struct Comparison {
   BinlogPosition point;
   std::vector<TableComparison> tables;
+  std::vector<ObjectComparison> objects;  // mysql/schema_compare.h
 };
 
 // Compares every base table of `database`, on `sessions` sessions a side; a table with a single

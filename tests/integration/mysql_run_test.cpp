@@ -46,6 +46,21 @@ fs::path WriteConfig(const fs::path& dir, const Pair& pair) {
   return path;
 }
 
+// The number of schema objects an equal verify says it compared; -1 when it does not say.
+int ObjectsCompared(const std::string& out) {
+  const std::string said = "every schema object is the same on both sides (";
+  const size_t at = out.find(said);
+  return at == std::string::npos ? -1 : std::atoi(out.c_str() + at + said.size());
+}
+
+// The line of `out` holding `needle`; "" when none does.
+std::string LineWith(const std::string& out, const std::string& needle) {
+  const size_t at = out.find(needle);
+  if (at == std::string::npos) return "";
+  const size_t begin = out.rfind('\n', at) + 1;  // npos + 1 == 0
+  return out.substr(begin, out.find('\n', at) - begin);
+}
+
 // Stops the writer, waits until the destination has applied everything, compares every table.
 void StopAndExpectEqual(ShopWriter& writer, Pair& pair) {
   writer.Stop();
@@ -120,7 +135,8 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_NE(verify.out.find("source vs destination at binlog."), std::string::npos) << verify.out;
   EXPECT_NE(verify.out.find("`shop`.`order_lines`"), std::string::npos) << verify.out;
-  writer.WaitForRounds(30);  // replicated after the run
+  EXPECT_GT(ObjectsCompared(verify.out), 30) << verify.out;  // tables, columns, indexes, ...
+  writer.WaitForRounds(30);                                  // replicated after the run
   ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair));
 
   // A second run, with the replication stopped by hand meanwhile, copies nothing again, starts
@@ -163,6 +179,12 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   const std::string stray =
       std::to_string(std::stoll(dst->QueryValue("SELECT MAX(id) FROM shop.docs").value()) + 100000);
   ASSERT_TRUE(dst->Exec("INSERT INTO shop.docs (id) VALUES (" + stray + ")").ok());
+  // The destination's schema changed by hand: a column's default, a trigger dropped, an index
+  // added.
+  for (const char* sql : {"ALTER TABLE shop.items ALTER COLUMN price SET DEFAULT 9.99",
+                          "DROP TRIGGER shop.items_audit",
+                          "CREATE INDEX by_qty_line ON shop.order_lines (qty, line)"})
+    ASSERT_TRUE(dst->Exec(sql).ok()) << sql;
   // A table made on the source outside the binary log never reaches the destination.
   {
     auto src = pair.src->Connect();
@@ -185,6 +207,16 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   EXPECT_NE(damaged.out.find("(id)=(" + doc + ")  differs"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("missing on the destination"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("4 of 5 tables are not equal"), std::string::npos) << damaged.out;
+  const std::string price = LineWith(damaged.out, "shop.items.price ");
+  EXPECT_NE(price.find("DIFFERS"), std::string::npos) << damaged.out;
+  EXPECT_NE(price.find("DEFAULT 9.99"), std::string::npos) << price;
+  EXPECT_NE(LineWith(damaged.out, "shop.items_audit ").find("MISSING"), std::string::npos)
+      << damaged.out;
+  EXPECT_NE(LineWith(damaged.out, "shop.order_lines.by_qty_line ").find("EXTRA"), std::string::npos)
+      << damaged.out;
+  // unlogged_extra's table, column and primary key, and the three above.
+  EXPECT_NE(damaged.out.find("6 of "), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.out.find(" schema objects differ"), std::string::npos) << damaged.out;
   // items was compared in key ranges; the first and the last differ.
   auto text = ReadFile(dir.path() / "db_relocate.state" / "verify.json");
   ASSERT_TRUE(text.ok()) << text.message();
