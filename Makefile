@@ -14,7 +14,7 @@ FUZZ_SECONDS  ?= 20
 JOBS          ?= $(shell nproc)
 # The integration suites mostly wait on servers: more of them than cores keeps both busy (four
 # were no faster than three on the 2-core CI machine).
-TEST_JOBS     ?= 3
+TEST_JOBS     ?= 4
 CXX_TEST      ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo c++)
 
 .PHONY: all deps build build-tests test test-quick fuzz demo format clean
