@@ -12,8 +12,8 @@ BUILD_RELEASE ?= build-release
 BUILD_FUZZ    ?= build-fuzz
 FUZZ_SECONDS  ?= 20
 JOBS          ?= $(shell nproc)
-# The integration suites mostly wait on servers: more of them than cores keeps both busy (four
-# were no faster than three on the 2-core CI machine).
+# The integration suites mostly wait on servers: more of them than cores keeps both busy
+# (docs/testing.md has the measurements).
 TEST_JOBS     ?= 4
 CXX_TEST      ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo c++)
 
