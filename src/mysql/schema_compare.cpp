@@ -43,7 +43,7 @@ constexpr Kind kKinds[] = {
      "SELECT TABLE_NAME, CONCAT_WS(' ', DEFINER, SECURITY_TYPE, CHECK_OPTION, VIEW_DEFINITION), "
      "'' FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {db}"},
     {"routine",
-     "SELECT CONCAT(r.ROUTINE_TYPE, ' ', r.ROUTINE_NAME), CONCAT_WS(' ', r.DEFINER, "
+     "SELECT CONCAT(r.ROUTINE_NAME, ' (', LOWER(r.ROUTINE_TYPE), ')'), CONCAT_WS(' ', r.DEFINER, "
      "r.SECURITY_TYPE, CONCAT('(', (SELECT GROUP_CONCAT(CONCAT_WS(' ', p.PARAMETER_MODE, "
      "p.PARAMETER_NAME, p.DTD_IDENTIFIER) ORDER BY p.ORDINAL_POSITION SEPARATOR ', ') FROM "
      "information_schema.PARAMETERS p WHERE p.SPECIFIC_SCHEMA = r.ROUTINE_SCHEMA AND "
@@ -87,10 +87,15 @@ std::string WhereTextsDiffer(const std::string& a, const std::string& b, const s
           .first -
       a.begin());
   const size_t from = first > kBefore ? first - kBefore : 0;
+  // Cut at the start of a UTF-8 character, never inside one (the detail goes into JSON).
+  auto boundary = [](const std::string& s, size_t at) {
+    while (at > 0 && at < s.size() && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) --at;
+    return std::min(at, s.size());
+  };
   auto cut = [&](const std::string& s) {
     if (from >= s.size()) return std::string("(ends)");
-    std::string part = s.substr(from, kLength);
-    return (from > 0 ? "..." : "") + part + (from + kLength < s.size() ? "..." : "");
+    const size_t begin = boundary(s, from), end = boundary(s, from + kLength);
+    return (begin > 0 ? "..." : "") + s.substr(begin, end - begin) + (end < s.size() ? "..." : "");
   };
   return fmt::format("{} `{}`, {} `{}`", a_label, cut(a), b_label, cut(b));
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -270,9 +271,10 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> there, Shapes(readers[0], database));
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes,
                        Comparable(snapshot.session(0), database, all, there, result.tables));
-  // The units of work: each table whole, or in key ranges of about `range_bytes`.
+  // The units of work, largest first: each table whole, or in key ranges of about `range_bytes`.
   struct Unit {
     size_t table;
+    int64_t bytes;
     KeyRange range;
   };
   DBR_ASSIGN_OR_RETURN(auto sizes, TableBytes(snapshot.session(0), database));
@@ -285,8 +287,11 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
     DBR_ASSIGN_OR_RETURN(std::vector<KeyRange> ranges,
                          KeyRangesOf(snapshot.session(0), database, shapes[i].name, parts));
     compared.push_back({.table = shapes[i].name, .ranges = static_cast<int>(ranges.size())});
-    for (KeyRange& range : ranges) units.push_back({i, std::move(range)});
+    for (KeyRange& range : ranges)
+      units.push_back({i, bytes / static_cast<int64_t>(ranges.size()), std::move(range)});
   }
+  std::stable_sort(units.begin(), units.end(),
+                   [](const Unit& a, const Unit& b) { return a.bytes > b.bytes; });
   std::mutex mu;
   DBR_RETURN_IF_ERROR(RunParallel(sessions, units.size(), [&](size_t i, int worker) {
     const Shape& shape = shapes[units[i].table];

@@ -34,5 +34,13 @@ TEST(WhereTextsDiffer, LongTextsAreCut) {
       "source `a" + std::string(79, 'z') + "...`, destination `b" + std::string(79, 'z') + "...`");
 }
 
+TEST(WhereTextsDiffer, NeverCutsInsideAUtf8Character) {
+  // 'é' is two bytes; the cut 20 bytes before the difference falls on its second and moves back.
+  const std::string head = "x" + std::string(19, 'y') + "é" + std::string(19, 'z');
+  EXPECT_EQ(WhereTextsDiffer(head + "A", head + "B", "source", "destination"),
+            "source `...é" + std::string(19, 'z') + "A`, destination `...é" + std::string(19, 'z') +
+                "B`");
+}
+
 }  // namespace
 }  // namespace dbr::mysql
