@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -21,7 +22,7 @@ namespace {
 using mariadb::QualifiedName;
 using mariadb::QuoteIdent;
 
-constexpr size_t kStatementBytes = 1 << 20;
+constexpr size_t kBatchBytes = 1 << 20;  // of values read: an INSERT of about a megabyte
 
 Status PrepareLoader(mariadb::Connection& c, const std::string& database) {
   for (const char* sql :
@@ -54,6 +55,77 @@ Result<StoredColumns> ReadStoredColumns(mariadb::Connection& c, const std::strin
     return Status::Error("table " + QualifiedName(database, table) + " shows no columns");
   return columns;
 }
+
+// Rows read from the source, held as the server sent them until the writer makes them an INSERT.
+struct RowBatch {
+  std::vector<mariadb::Column> columns;
+  std::string bytes;  // every value, one after the other
+  struct Span {
+    size_t offset = 0, size = 0;
+    bool null = false;
+  };
+  std::vector<Span> values;  // columns.size() per row
+
+  // The row's values appended; returns their size.
+  size_t Add(const std::vector<mariadb::Value>& row) {
+    size_t size = 0;
+    for (const mariadb::Value& v : row) {
+      values.push_back({bytes.size(), v.size, v.null()});
+      if (!v.null()) bytes.append(v.data, v.size);
+      size += v.size;
+    }
+    return size;
+  }
+  bool empty() const { return values.empty(); }
+  void Clear() {
+    bytes.clear();
+    values.clear();
+  }
+};
+
+// Writes each batch as one multi-row INSERT on a thread of its own while the reader reads the
+// next, so that the source and the destination work at once. Until Finish() returns, the
+// destination connection is used by that thread only: the values are quoted there too.
+class BatchWriter {
+ public:
+  BatchWriter(mariadb::Connection& destination, std::string head)
+      : destination_(destination), head_(std::move(head)) {}
+  ~BatchWriter() { (void)Finish(); }
+
+  // Waits for the batch handed before (its error is returned), then takes `batch`, leaving it
+  // empty.
+  Status Hand(RowBatch& batch) {
+    DBR_RETURN_IF_ERROR(Finish());
+    if (batch.empty()) return Status::Ok();
+    std::swap(writing_, batch);
+    batch.Clear();
+    done_ = std::async(std::launch::async, [this] { return Write(writing_); });
+    return Status::Ok();
+  }
+  // Waits for the batch being written.
+  Status Finish() { return done_.valid() ? done_.get() : Status::Ok(); }
+
+ private:
+  Status Write(const RowBatch& batch) {
+    std::string statement = head_;
+    const size_t width = batch.columns.size();
+    for (size_t i = 0; i < batch.values.size(); ++i) {
+      const size_t col = i % width;
+      statement += col == 0 ? (i == 0 ? "(" : "), (") : ", ";
+      const RowBatch::Span& v = batch.values[i];
+      destination_.AppendValue(
+          statement, batch.columns[col],
+          v.null ? mariadb::Value{} : mariadb::Value{batch.bytes.data() + v.offset, v.size});
+    }
+    statement += ')';
+    return destination_.Exec(statement);
+  }
+
+  mariadb::Connection& destination_;
+  const std::string head_;
+  RowBatch writing_;
+  std::future<Status> done_;  // after writing_: waited for before it goes
+};
 
 // One unit of the copy: a table, or one primary-key range of it.
 struct CopyUnit {
@@ -88,34 +160,25 @@ Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& d
                              const std::string& database, const std::string& table,
                              const std::string& where) {
   DBR_ASSIGN_OR_RETURN(StoredColumns columns, ReadStoredColumns(source, database, table));
-  const std::string head =
-      fmt::format("INSERT INTO {} ({}) VALUES ", QuoteIdent(table), Join(columns.names, ", "));
+  BatchWriter writer(destination, fmt::format("INSERT INTO {} ({}) VALUES ", QuoteIdent(table),
+                                              Join(columns.names, ", ")));
   CopiedTable copied{table};
-  std::string statement;
-  auto flush = [&]() -> Status {
-    if (statement.empty()) return Status::Ok();
-    Status st = destination.Exec(statement);
-    statement.clear();
-    return st;
-  };
+  RowBatch batch;
   const std::string select =
       fmt::format("SELECT {} FROM {}{}", Join(columns.reads, ", "), QualifiedName(database, table),
                   where.empty() ? "" : " WHERE " + where);
-  Status st = source.Stream(select,
-                            [&](const std::vector<mariadb::Column>& cols,
-                                const std::vector<mariadb::Value>& row) -> Status {
-                              statement += statement.empty() ? head + "(" : ", (";
-                              for (size_t i = 0; i < row.size(); ++i) {
-                                if (i > 0) statement += ", ";
-                                destination.AppendValue(statement, cols[i], row[i]);
-                                copied.bytes += static_cast<int64_t>(row[i].size);
-                              }
-                              statement += ')';
-                              ++copied.rows;
-                              return statement.size() >= kStatementBytes ? flush() : Status::Ok();
-                            });
+  Status st =
+      source.Stream(select,
+                    [&](const std::vector<mariadb::Column>& cols,
+                        const std::vector<mariadb::Value>& row) -> Status {
+                      if (batch.columns.empty()) batch.columns = cols;
+                      copied.bytes += static_cast<int64_t>(batch.Add(row));
+                      ++copied.rows;
+                      return batch.bytes.size() >= kBatchBytes ? writer.Hand(batch) : Status::Ok();
+                    });
+  if (st.ok()) st = writer.Hand(batch);
+  KeepFirstError(st, writer.Finish());
   DBR_RETURN_IF_ERROR(st.Wrap("copying " + QualifiedName(database, table)));
-  DBR_RETURN_IF_ERROR(flush().Wrap("copying " + QualifiedName(database, table)));
   return copied;
 }
 

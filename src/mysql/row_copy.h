@@ -1,6 +1,7 @@
 // The rows of the database's tables, read in the snapshot's sessions and written to the
 // destination with multi-row INSERTs of about a megabyte, streamed: no table is held in
-// memory, only the statement being built (issue #25). Generated columns are left to the
+// memory, only per session the batch of rows being read and the one being written, on a thread
+// of its own, at the same time (issue #25). Generated columns are left to the
 // destination to compute. Loader sessions write in UTC, without foreign-key and unique checks
 // (the rows were valid on the source) and with NO_AUTO_VALUE_ON_ZERO, so a 0 stays a 0.
 #pragma once

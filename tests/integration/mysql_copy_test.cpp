@@ -108,6 +108,49 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
             "1");
 }
 
+// A table of several megabytes travels in several batches, each written while the next is read:
+// every row arrives once and whole; a write the destination refuses stops the copy, named.
+TEST(MysqlCopyRowsTest, BatchesWrittenWhileTheNextIsReadArriveWholeAndARefusalIsNamed) {
+  auto pair = StartMariaDbPair();
+  ASSERT_TRUE(pair.ok()) << pair.message();
+  auto src = pair->src->Connect();
+  auto dst = pair->dst->Connect();
+  ASSERT_TRUE(src.ok() && dst.ok());
+  const char* table =
+      "CREATE TABLE shop.wide (id INT PRIMARY KEY, raw VARBINARY(1000), t TEXT) CHARACTER SET "
+      "utf8mb4";
+  for (Connection* side : {&*src, &*dst})
+    for (const char* sql : {"CREATE DATABASE shop", table})
+      ASSERT_TRUE(side->Exec(sql).ok()) << sql;
+  ASSERT_TRUE(dst->Exec("USE shop").ok());  // as the copy's loader sessions have it
+  // About 4 MB of values: 4 batches of a megabyte.
+  Status filled = src->Exec(
+      "INSERT INTO shop.wide SELECT seq, RANDOM_BYTES(1000), CONCAT(REPEAT('é ', 100), seq) "
+      "FROM shop.seq_1_to_3000");
+  ASSERT_TRUE(filled.ok()) << filled.message();
+
+  auto copied = mysql::CopyRows(*src, *dst, kDb, "wide");
+  ASSERT_TRUE(copied.ok()) << copied.message();
+  EXPECT_EQ(copied->rows, 3000);
+  EXPECT_GT(copied->bytes, 3 << 20);
+  const char* checksum = "CHECKSUM TABLE shop.wide";
+  auto a = src->Query(checksum);
+  auto b = dst->Query(checksum);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->Get(0, 1), b->Get(0, 1));
+
+  // Row 2500 already on the destination: a later batch is refused; the copy stops and says why.
+  ASSERT_TRUE(dst->Exec("DELETE FROM shop.wide WHERE id <> 2500").ok());
+  auto refused = mysql::CopyRows(*src, *dst, kDb, "wide");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("Duplicate entry '2500'"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(refused.message().find("copying `shop`.`wide`"), std::string::npos)
+      << refused.message();
+  // The batches before it were written; the destination connection is free again.
+  EXPECT_EQ(ValueOr(dst->QueryValue("SELECT COUNT(*) > 1 FROM shop.wide")), "1");
+}
+
 INSTANTIATE_TEST_SUITE_P(Sessions, MysqlCopyTest, ::testing::Values(1, 2),
                          [](const auto& info) { return std::to_string(info.param) + "Sessions"; });
 
