@@ -132,7 +132,7 @@ constexpr Step kSteps[] = {
      "snapshot"},
     {"snapshot",
      {"snapshot of the source restored on the destination",
-      "source copied under one snapshot at its binary log position"},
+      "source copied at one binary log position"},
      TakeSnapshot,
      true},
     {"subscription",
