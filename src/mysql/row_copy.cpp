@@ -22,7 +22,7 @@ namespace {
 using mariadb::QualifiedName;
 using mariadb::QuoteIdent;
 
-constexpr size_t kBatchBytes = 1 << 20;  // of values read: an INSERT of about a megabyte
+constexpr size_t kStatementBytes = 1 << 20;  // a batch of rows is one INSERT of about this size
 
 Status PrepareLoader(mariadb::Connection& c, const std::string& database) {
   for (const char* sql :
@@ -64,15 +64,18 @@ struct RowBatch {
     size_t offset = 0, size = 0;
     bool null = false;
   };
-  std::vector<Span> values;  // columns.size() per row
+  std::vector<Span> values;    // columns.size() per row
+  size_t statement_bytes = 0;  // about the size of the INSERT the rows make (binary as hex)
 
   // The row's values appended; returns their size.
-  size_t Add(const std::vector<mariadb::Value>& row) {
+  size_t Add(const std::vector<mariadb::Column>& cols, const std::vector<mariadb::Value>& row) {
     size_t size = 0;
-    for (const mariadb::Value& v : row) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      const mariadb::Value& v = row[i];
       values.push_back({bytes.size(), v.size, v.null()});
       if (!v.null()) bytes.append(v.data, v.size);
       size += v.size;
+      statement_bytes += v.null() ? 6 : (cols[i].binary ? 2 * v.size : v.size) + 5;
     }
     return size;
   }
@@ -80,6 +83,7 @@ struct RowBatch {
   void Clear() {
     bytes.clear();
     values.clear();
+    statement_bytes = 0;
   }
 };
 
@@ -167,15 +171,15 @@ Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& d
   const std::string select =
       fmt::format("SELECT {} FROM {}{}", Join(columns.reads, ", "), QualifiedName(database, table),
                   where.empty() ? "" : " WHERE " + where);
-  Status st =
-      source.Stream(select,
-                    [&](const std::vector<mariadb::Column>& cols,
-                        const std::vector<mariadb::Value>& row) -> Status {
-                      if (batch.columns.empty()) batch.columns = cols;
-                      copied.bytes += static_cast<int64_t>(batch.Add(row));
-                      ++copied.rows;
-                      return batch.bytes.size() >= kBatchBytes ? writer.Hand(batch) : Status::Ok();
-                    });
+  Status st = source.Stream(select,
+                            [&](const std::vector<mariadb::Column>& cols,
+                                const std::vector<mariadb::Value>& row) -> Status {
+                              if (batch.columns.empty()) batch.columns = cols;
+                              copied.bytes += static_cast<int64_t>(batch.Add(cols, row));
+                              ++copied.rows;
+                              return batch.statement_bytes >= kStatementBytes ? writer.Hand(batch)
+                                                                              : Status::Ok();
+                            });
   if (st.ok()) st = writer.Hand(batch);
   KeepFirstError(st, writer.Finish());
   DBR_RETURN_IF_ERROR(st.Wrap("copying " + QualifiedName(database, table)));

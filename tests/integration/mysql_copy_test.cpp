@@ -123,7 +123,7 @@ TEST(MysqlCopyRowsTest, BatchesWrittenWhileTheNextIsReadArriveWholeAndARefusalIs
     for (const char* sql : {"CREATE DATABASE shop", table})
       ASSERT_TRUE(side->Exec(sql).ok()) << sql;
   ASSERT_TRUE(dst->Exec("USE shop").ok());  // as the copy's loader sessions have it
-  // About 4 MB of values: 4 batches of a megabyte.
+  // About 4 MB of values (7 MB as SQL, binary as hex): several INSERTs of about a megabyte.
   Status filled = src->Exec(
       "INSERT INTO shop.wide SELECT seq, RANDOM_BYTES(1000), CONCAT(REPEAT('é ', 100), seq) "
       "FROM shop.seq_1_to_3000");
