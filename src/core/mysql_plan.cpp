@@ -22,11 +22,11 @@ Result<RelocationPlan> MakeMysqlPlan(const Config& config) {
   if (!src.ok()) return src.status().Wrap("reaching the source");
   DBR_ASSIGN_OR_RETURN(
       mariadb::Rows rows,
-      src->Query("SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), "
-                 "COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0), AUTO_INCREMENT IS NOT "
-                 "NULL FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-                 src->Literal(config.src.name) + " ORDER BY TABLE_NAME"));
-  DBR_ASSIGN_OR_RETURN(auto data_bytes, mysql::TableBytes(*src, config.src.name));
+      src->Query(
+          "SELECT TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), "
+          "COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0), AUTO_INCREMENT IS NOT "
+          "NULL, COALESCE(DATA_LENGTH, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+          src->Literal(config.src.name) + " ORDER BY TABLE_NAME"));
   json tables = json::array();
   int64_t copy_bytes = 0;
   int counters = 0;
@@ -42,8 +42,8 @@ Result<RelocationPlan> MakeMysqlPlan(const Config& config) {
     int parts = 0;
     if (!view) {
       copy_bytes += bytes;
-      const int wanted =
-          CopyPartsOf(data_bytes[rows.Get(r, 0)], config.split_tables_larger_than, JobsOf(config));
+      const int wanted = CopyPartsOf(ParseInt(rows.Get(r, 5)).value_or(0),
+                                     config.split_tables_larger_than, JobsOf(config));
       DBR_ASSIGN_OR_RETURN(auto ranges,
                            mysql::KeyRangesOf(*src, config.src.name, rows.Get(r, 0), wanted));
       parts = static_cast<int>(ranges.size());
