@@ -7,13 +7,9 @@
 #include <string>
 
 #include "pg/connection.h"
+#include "util/copy_counters.h"
 
 namespace dbr::pg {
-
-struct CopyCounters {
-  std::atomic<int64_t> bytes{0};
-  std::atomic<int64_t> rows{0};
-};
 
 struct CopyResult {
   int64_t rows = 0;

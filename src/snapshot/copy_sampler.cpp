@@ -6,7 +6,7 @@
 namespace dbr {
 
 CopySampler::CopySampler(const StateStore& store, const RunState& before,
-                         const pg::CopyCounters& live, Clock& clock)
+                         const CopyCounters& live, Clock& clock)
     : recorder_(store.dir(), "run", kDefaultSamplesMaxBytes, clock), live_(live) {
   for (const auto& [name, t] : before.tables) {
     if (t.state != TableState::kCopied) continue;

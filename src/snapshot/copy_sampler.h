@@ -6,8 +6,8 @@
 
 #include "model/run_state.h"
 #include "model/samples.h"
-#include "pg/copy_stream.h"
 #include "util/clock.h"
+#include "util/copy_counters.h"
 #include "util/periodic_task.h"
 
 namespace dbr {
@@ -16,7 +16,7 @@ class CopySampler {
  public:
   // At once, then every copy.sample_period of `clock` (model/timings.h), and a last time when
   // destroyed.
-  CopySampler(const StateStore& store, const RunState& before, const pg::CopyCounters& live,
+  CopySampler(const StateStore& store, const RunState& before, const CopyCounters& live,
               Clock& clock = RealClock());
   ~CopySampler();
 
@@ -25,7 +25,7 @@ class CopySampler {
 
   SampleRecorder recorder_;
   int64_t base_rows_ = 0, base_bytes_ = 0;
-  const pg::CopyCounters& live_;
+  const CopyCounters& live_;
   std::unique_ptr<PeriodicTask> task_;
 };
 

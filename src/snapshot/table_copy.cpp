@@ -274,7 +274,7 @@ class ParallelCopy {
   std::map<std::string, int> active_;
   size_t tables_done_ = 0;
   int64_t total_estimate_ = 0;
-  pg::CopyCounters live_;
+  CopyCounters live_;
   std::atomic<bool> cancelled_{false};
   Clock::TimePoint started_;
 };
