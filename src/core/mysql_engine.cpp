@@ -4,6 +4,7 @@
 // live here (RunContext's are PostgreSQL's).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -12,6 +13,7 @@
 #include "mariadb/quote.h"
 #include "model/timings.h"
 #include "mysql/counters.h"
+#include "mysql/deferred_indexes.h"
 #include "mysql/heartbeat.h"
 #include "mysql/identity.h"
 #include "mysql/replication.h"
@@ -20,6 +22,7 @@
 #include "mysql/servers.h"
 #include "mysql/snapshot.h"
 #include "mysql/verify.h"
+#include "snapshot/copy_sampler.h"
 #include "util/fault.h"
 #include "util/files.h"
 #include "util/log.h"
@@ -250,6 +253,22 @@ class MysqlEngine : public Engine {
   std::optional<Connection> src_, dst_;
 };
 
+// The rows of `schema`, with a progress line and the report's "copy" samples while they stream.
+Result<std::vector<mysql::CopiedTable>> CopyRowsShowingProgress(
+    RunContext& ctx, mysql::ConsistentSnapshot& snapshot, const mysql::SchemaDefinitions& schema) {
+  CopyCounters live;
+  const auto started = ctx.clock.Now();
+  ProgressReporter progress([&] {
+    const auto bytes = static_cast<double>(live.bytes.load());
+    return fmt::format("copy of {}: {}, {} rows, {}/s", schema.database, HumanBytes(bytes),
+                       live.rows.load(),
+                       HumanBytes(bytes / std::max(ctx.clock.SecondsSince(started), 0.001)));
+  });
+  CopySampler samples(ctx.store, ctx.state, live, ctx.clock);
+  return mysql::CopyAllRows(snapshot, mysql::DestinationParams(ctx.config), schema,
+                            ctx.config.split_tables_larger_than, &live);
+}
+
 Status MysqlCopy::Take(RunContext& ctx) {
   const Config& config = ctx.config;
   Connection& dst = engine_.destination();
@@ -259,6 +278,7 @@ Status MysqlCopy::Take(RunContext& ctx) {
               config.dst.name);
     for (const auto& db : mysql::ReplicatedDatabases(config))
       DBR_RETURN_IF_ERROR(dst.Exec("DROP DATABASE IF EXISTS " + mariadb::QuoteIdent(db)));
+    ctx.state.tables.clear();
   }
   ctx.state.mysql.copy_started = true;
   DBR_RETURN_IF_ERROR(ctx.SaveState());
@@ -268,15 +288,16 @@ Status MysqlCopy::Take(RunContext& ctx) {
   for (const auto& db : mysql::ReplicatedDatabases(config)) {
     DBR_ASSIGN_OR_RETURN(mysql::SchemaDefinitions schema,
                          mysql::ReadSchema(snapshot.session(0), db));
+    mysql::DeferSecondaryKeys(schema);
     DBR_RETURN_IF_ERROR(mysql::CreateTables(dst, schema));
-    DBR_ASSIGN_OR_RETURN(auto copied, mysql::CopyAllRows(snapshot, mysql::DestinationParams(config),
-                                                         schema, config.split_tables_larger_than));
+    DBR_ASSIGN_OR_RETURN(auto copied, CopyRowsShowingProgress(ctx, snapshot, schema));
     CrashPoint("mysql-copy:rows");
     for (const auto& t : copied) {
       TableProgress& p = ctx.state.tables[mariadb::QualifiedName(db, t.name)];
       p.state = TableState::kCopied;
       p.rows = t.rows;
       p.bytes = t.bytes;
+      p.seconds = t.seconds;
       ctx.rows_copied += t.rows;
       ctx.bytes_copied += t.bytes;
     }

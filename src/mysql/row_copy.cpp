@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <map>
 #include <mutex>
@@ -162,7 +163,7 @@ Result<std::vector<CopyUnit>> PlanUnits(mariadb::Connection& session,
 
 Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& destination,
                              const std::string& database, const std::string& table,
-                             const std::string& where) {
+                             const std::string& where, CopyCounters* live) {
   DBR_ASSIGN_OR_RETURN(StoredColumns columns, ReadStoredColumns(source, database, table));
   BatchWriter writer(destination, fmt::format("INSERT INTO {} ({}) VALUES ", QuoteIdent(table),
                                               Join(columns.names, ", ")));
@@ -175,8 +176,13 @@ Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& d
                             [&](const std::vector<mariadb::Column>& cols,
                                 const std::vector<mariadb::Value>& row) -> Status {
                               if (batch.columns.empty()) batch.columns = cols;
-                              copied.bytes += static_cast<int64_t>(batch.Add(cols, row));
+                              const auto bytes = static_cast<int64_t>(batch.Add(cols, row));
+                              copied.bytes += bytes;
                               ++copied.rows;
+                              if (live != nullptr) {
+                                live->bytes += bytes;
+                                ++live->rows;
+                              }
                               return batch.statement_bytes >= kStatementBytes ? writer.Hand(batch)
                                                                               : Status::Ok();
                             });
@@ -188,7 +194,8 @@ Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& d
 
 Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
                                              const mariadb::ConnParams& destination,
-                                             const SchemaDefinitions& schema, int64_t split_above) {
+                                             const SchemaDefinitions& schema, int64_t split_above,
+                                             CopyCounters* live) {
   DBR_ASSIGN_OR_RETURN(std::vector<CopyUnit> units,
                        PlanUnits(snapshot.session(0), schema, split_above, snapshot.size()));
   std::vector<mariadb::Connection> loaders;
@@ -197,23 +204,50 @@ Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
     DBR_RETURN_IF_ERROR(PrepareLoader(c, schema.database));
     loaders.push_back(std::move(c));
   }
-  std::mutex mu;
+  using Clock = std::chrono::steady_clock;
+  std::map<std::string, const Definition*> definitions;
+  for (const Definition& t : schema.tables) definitions[t.name] = &t;
+  std::mutex mu;  // guards the three maps below
   std::map<std::string, CopiedTable> copied;
+  std::map<std::string, Clock::time_point> first_started;
+  std::map<std::string, size_t> units_left;
+  for (const CopyUnit& unit : units) ++units_left[unit.table];
   DBR_RETURN_IF_ERROR(RunParallel(snapshot.size(), units.size(), [&](size_t i, int worker) {
     const CopyUnit& unit = units[i];
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      first_started.try_emplace(unit.table, Clock::now());
+    }
     auto part = CopyRows(snapshot.session(worker), loaders[worker], schema.database, unit.table,
-                         unit.range.where);
+                         unit.range.where, live);
     if (!part.ok()) return part.status();
     log::info("copied {}{}: {} rows, {}", QuoteIdent(unit.table),
               unit.range.parts > 1
                   ? fmt::format(" (key range {} of {})", unit.range.part, unit.range.parts)
                   : "",
               part->rows, HumanBytes(static_cast<double>(part->bytes)));
+    bool last_unit = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      CopiedTable& table = copied.try_emplace(unit.table, CopiedTable{unit.table}).first->second;
+      table.rows += part->rows;
+      table.bytes += part->bytes;
+      table.parts = unit.range.parts;
+      last_unit = --units_left[unit.table] == 0;
+    }
+    // The table's rows are all in: its secondary indexes are built now, while the other
+    // sessions go on copying.
+    const std::string& after_rows = definitions.at(unit.table)->after_rows;
+    if (last_unit && !after_rows.empty()) {
+      log::info("building the secondary indexes of {}", QuoteIdent(unit.table));
+      DBR_RETURN_IF_ERROR(loaders[worker]
+                              .Exec(after_rows)
+                              .Wrap("adding the secondary indexes of " +
+                                    QualifiedName(schema.database, unit.table)));
+    }
     std::lock_guard<std::mutex> lock(mu);
-    CopiedTable& table = copied.try_emplace(unit.table, CopiedTable{unit.table}).first->second;
-    table.rows += part->rows;
-    table.bytes += part->bytes;
-    table.parts = unit.range.parts;
+    copied.at(unit.table).seconds =
+        std::chrono::duration<double>(Clock::now() - first_started[unit.table]).count();
     return Status::Ok();
   }));
   std::vector<CopiedTable> tables;

@@ -38,7 +38,7 @@ void MakeShopDatabase(TestMariaDb& src) {
                        "VARCHAR(100) NOT NULL, price DECIMAL(10,2), changed TIMESTAMP(6) NOT NULL "
                        "DEFAULT CURRENT_TIMESTAMP(6), note TEXT)"),
            std::string("CREATE TABLE shop.audit (id INT AUTO_INCREMENT PRIMARY KEY, item_id INT "
-                       "NOT NULL, what VARCHAR(10) NOT NULL)"),
+                       "NOT NULL, what VARCHAR(10) NOT NULL, KEY item (item_id, what))"),
            std::string("CREATE TABLE shop.docs (id BIGINT PRIMARY KEY, body JSON, photo "
                        "MEDIUMBLOB, flags BIT(5), ratio DOUBLE, weight FLOAT)"),
            std::string("CREATE TABLE shop.order_lines (order_id INT, line INT, qty INT NOT NULL, "

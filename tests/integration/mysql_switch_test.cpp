@@ -270,6 +270,13 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_NE(html.find("aria-label=\"Replication lag (bytes"), std::string::npos);
   EXPECT_NE(html.find("<td>cut-over (to the destination)</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>rollback (to the source)</td>"), std::string::npos);
+  // The copy's throughput, sampled while it ran, and each table's copy time and rate.
+  EXPECT_NE(html.find("Peak copy throughput: "), std::string::npos);
+  const size_t tables_at = html.find("<table class=\"tables\">");
+  ASSERT_NE(tables_at, std::string::npos);
+  const std::string tables = html.substr(tables_at, html.find("</table>", tables_at) - tables_at);
+  EXPECT_NE(tables.find("/s</td></tr>"), std::string::npos) << tables;
+  EXPECT_EQ(tables.find("<td class=\"num\">-</td></tr>"), std::string::npos) << tables;
 
   // Cleanup: no replication, no db_relocate and no replication user on either side (the
   // destination's was made by the cut-over for the way back).
