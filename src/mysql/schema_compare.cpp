@@ -9,10 +9,11 @@ namespace dbr::mysql {
 namespace {
 
 // One kind of object: a query giving, for the database (`{db}`), each object's name, the text
-// compared, and a text only shown.
+// compared, and a text only shown; and MariaDB's, where it needs another.
 struct Kind {
   const char* name;
   const char* query;
+  const char* mariadb_query = nullptr;
 };
 
 constexpr Kind kKinds[] = {
@@ -39,6 +40,16 @@ constexpr Kind kKinds[] = {
      "r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME AND "
      "r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE k.TABLE_SCHEMA = {db} GROUP BY k.TABLE_NAME, "
      "k.CONSTRAINT_NAME"},
+    // MySQL names a CHECK constraint uniquely in its schema; MariaDB only in its table (a
+    // column's is named after the column), and gives the table in CHECK_CONSTRAINTS.
+    {"check constraint",
+     "SELECT CONCAT(t.TABLE_NAME, '.', t.CONSTRAINT_NAME), CONCAT_WS(' ', c.CHECK_CLAUSE, "
+     "IF(t.ENFORCED = 'NO', 'NOT ENFORCED', NULL)), '' FROM information_schema.TABLE_CONSTRAINTS t "
+     "JOIN information_schema.CHECK_CONSTRAINTS c ON c.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA AND "
+     "c.CONSTRAINT_NAME = t.CONSTRAINT_NAME WHERE t.CONSTRAINT_TYPE = 'CHECK' AND t.TABLE_SCHEMA = "
+     "{db}",
+     "SELECT CONCAT(TABLE_NAME, '.', CONSTRAINT_NAME), CONCAT_WS(' ', LEVEL, CHECK_CLAUSE), '' "
+     "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = {db}"},
     {"view",
      "SELECT TABLE_NAME, CONCAT_WS(' ', DEFINER, SECURITY_TYPE, CHECK_OPTION, VIEW_DEFINITION), "
      "'' FROM information_schema.VIEWS WHERE TABLE_SCHEMA = {db}"},
@@ -66,9 +77,13 @@ struct Defined {
 
 Result<std::map<std::string, Defined>> Read(mariadb::Connection& c, const Kind& kind,
                                             const std::string& database) {
+  const char* query =
+      kind.mariadb_query != nullptr && c.version().flavor == mariadb::Flavor::kMariaDb
+          ? kind.mariadb_query
+          : kind.query;
   DBR_ASSIGN_OR_RETURN(
       mariadb::Rows rows,
-      c.Query(fmt::format(fmt::runtime(kind.query), fmt::arg("db", c.Literal(database)))));
+      c.Query(fmt::format(fmt::runtime(query), fmt::arg("db", c.Literal(database)))));
   std::map<std::string, Defined> objects;
   for (int i = 0; i < rows.rows(); ++i)
     objects[database + "." + rows.Get(i, 0)] = {rows.Get(i, 1), rows.Get(i, 2)};

@@ -6,12 +6,14 @@
 //              collation
 //   index      uniqueness, type and columns (with prefix lengths)
 //   foreign key  columns, referenced table and columns, ON UPDATE / ON DELETE
+//   check constraint  its clause (MariaDB: and whether on a column or the table; MySQL: and
+//              whether enforced)
 //   view       definer, security, check option, definition
 //   routine    definer, security, parameters, returns, sql_mode, body
 //   trigger    definer, timing, event, table, sql_mode, statement
 //   event      definer, schedule, on completion, sql_mode, body; whether it is enabled is only
 //              shown (the copy makes events DISABLE ON SLAVE on the side that replicates)
-// Not compared: CHECK constraints, partitioning beyond CREATE_OPTIONS, grants.
+// Not compared: partitioning beyond CREATE_OPTIONS, grants.
 #pragma once
 
 #include <string>

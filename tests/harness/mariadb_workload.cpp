@@ -36,7 +36,8 @@ void MakeShopDatabase(TestMariaDb& src) {
            std::string("CREATE DATABASE shop CHARACTER SET utf8mb4"),
            std::string("CREATE TABLE shop.items (id INT AUTO_INCREMENT PRIMARY KEY, name "
                        "VARCHAR(100) NOT NULL, price DECIMAL(10,2), changed TIMESTAMP(6) NOT NULL "
-                       "DEFAULT CURRENT_TIMESTAMP(6), note TEXT)"),
+                       "DEFAULT CURRENT_TIMESTAMP(6), note TEXT, CONSTRAINT price_not_negative "
+                       "CHECK (price >= 0))"),
            std::string("CREATE TABLE shop.audit (id INT AUTO_INCREMENT PRIMARY KEY, item_id INT "
                        "NOT NULL, what VARCHAR(10) NOT NULL, KEY item (item_id, what))"),
            std::string("CREATE TABLE shop.docs (id BIGINT PRIMARY KEY, body JSON, photo "
