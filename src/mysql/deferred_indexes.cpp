@@ -48,6 +48,13 @@ SplitTable DeferSecondaryKeys(const std::string& table, const std::string& creat
   size_t close = 1;
   while (close < lines.size() && (lines[close].empty() || lines[close][0] != ')')) ++close;
   if (close >= lines.size()) return whole;  // another shape: made as it is
+  // Only InnoDB's sorted index build is known to be faster; a system-versioned table refuses
+  // most ALTERs (system_versioning_alter_history).
+  std::string options;
+  for (size_t i = close; i < lines.size(); ++i) options += lines[i] + "\n";
+  if (options.find("ENGINE=InnoDB") == std::string::npos ||
+      options.find("WITH SYSTEM VERSIONING") != std::string::npos)
+    return whole;
   std::vector<std::string> body;
   std::string_view auto_increment_column;
   bool primary_key = false;
@@ -75,9 +82,8 @@ SplitTable DeferSecondaryKeys(const std::string& table, const std::string& creat
       kept.push_back(line);
   }
   if (deferred.empty()) return whole;
-  std::string rest;
-  for (size_t i = close; i < lines.size(); ++i) rest += "\n" + lines[i];
-  return {lines[0] + "\n" + Join(kept, ",\n") + rest,
+  options.pop_back();  // the last line end
+  return {lines[0] + "\n" + Join(kept, ",\n") + "\n" + options,
           "ALTER TABLE " + mariadb::QuoteIdent(table) + " ADD " + Join(deferred, ", ADD ")};
 }
 

@@ -15,9 +15,10 @@ struct SplitTable {
 };
 
 // SHOW CREATE TABLE's text of `table` split in two. Deferred: the plain and unique secondary
-// keys. Kept in the CREATE: the primary key, FULLTEXT and SPATIAL keys, a key holding the
-// AUTO_INCREMENT column (the table cannot be made without one), and every key of a table
-// with a foreign key or that another table's foreign key references (`referenced`).
+// keys of an InnoDB table. Kept in the CREATE: the primary key, FULLTEXT and SPATIAL keys, a
+// key holding the AUTO_INCREMENT column (the table cannot be made without one), and every key
+// of a table without a primary key, of a system-versioned one, of another engine, or of a
+// table with a foreign key or that another table's foreign key references (`referenced`).
 SplitTable DeferSecondaryKeys(const std::string& table, const std::string& create, bool referenced);
 
 // Each table of `schema` split so: its `sql` loses the deferred keys and `after_rows` gets the

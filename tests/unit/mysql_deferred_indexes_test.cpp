@@ -57,7 +57,7 @@ TEST(DeferSecondaryKeys, AKeyHoldingTheAutoIncrementColumnStays) {
   EXPECT_EQ(split.add_later, "ALTER TABLE `lines` ADD KEY `qty` (`qty`)");
 }
 
-TEST(DeferSecondaryKeys, TablesOfForeignKeysAndWithoutAPrimaryKeyAreMadeWhole) {
+TEST(DeferSecondaryKeys, TablesOfForeignKeysOtherEnginesOrWithoutAPrimaryKeyAreMadeWhole) {
   const char* child =
       "CREATE TABLE `child` (\n"
       "  `id` int(11) NOT NULL,\n"
@@ -78,6 +78,22 @@ TEST(DeferSecondaryKeys, TablesOfForeignKeysAndWithoutAPrimaryKeyAreMadeWhole) {
       "  `at` int(11) NOT NULL,\n"
       "  UNIQUE KEY `at` (`at`)\n"
       ") ENGINE=InnoDB";
+  const char* versioned =
+      "CREATE TABLE `prices` (\n"
+      "  `id` int(11) NOT NULL,\n"
+      "  `sku` int(11) NOT NULL,\n"
+      "  PRIMARY KEY (`id`),\n"
+      "  KEY `sku` (`sku`)\n"
+      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 WITH SYSTEM VERSIONING";
+  const char* aria =
+      "CREATE TABLE `cache` (\n"
+      "  `id` int(11) NOT NULL,\n"
+      "  `sku` int(11) NOT NULL,\n"
+      "  PRIMARY KEY (`id`),\n"
+      "  KEY `sku` (`sku`)\n"
+      ") ENGINE=Aria";
+  EXPECT_EQ(DeferSecondaryKeys("prices", versioned, false).add_later, "");
+  EXPECT_EQ(DeferSecondaryKeys("cache", aria, false).add_later, "");
   EXPECT_EQ(DeferSecondaryKeys("child", child, false).add_later, "");
   EXPECT_EQ(DeferSecondaryKeys("log", no_primary_key, false).add_later, "");
   EXPECT_EQ(DeferSecondaryKeys("parent", parent, false).add_later,
