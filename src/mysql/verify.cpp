@@ -197,6 +197,15 @@ void Add(TableComparison& table, TableComparison&& range) {
   for (auto& x : range.examples) table.examples.push_back(std::move(x));
 }
 
+// A table whose rows cannot be compared: its one range differs, for `why`.
+TableComparison Unmatched(const std::string& table, std::string why, int64_t source_rows = 0) {
+  return {.table = table,
+          .equal = false,
+          .source_rows = source_rows,
+          .differing_ranges = 1,
+          .detail = std::move(why)};
+}
+
 // The tables whose rows can be compared: on both sides with the same columns. The others are
 // added to `unmatched` as differing, saying why (missing on one side, other columns).
 Result<std::vector<Shape>> Comparable(Connection& src, const std::string& database,
@@ -210,31 +219,22 @@ Result<std::vector<Shape>> Comparable(Connection& src, const std::string& databa
     auto it = left.find(s.name);
     if (it == left.end()) {
       DBR_ASSIGN_OR_RETURN(Sum rows, TableSum(src, database, s));
-      unmatched.push_back({.table = s.name,
-                           .equal = false,
-                           .source_rows = ParseInt(rows.count).value_or(0),
-                           .differing_ranges = 1,
-                           .detail = "missing on the destination"});
+      unmatched.push_back(
+          Unmatched(s.name, "missing on the destination", ParseInt(rows.count).value_or(0)));
       continue;
     }
     const Shape& other = *it->second;
     left.erase(it);
     if (other.columns != s.columns) {
       unmatched.push_back(
-          {.table = s.name,
-           .equal = false,
-           .differing_ranges = 1,
-           .detail = fmt::format("other columns: source ({}), destination ({})",
-                                 Join(s.columns, ", "), Join(other.columns, ", "))});
+          Unmatched(s.name, fmt::format("other columns: source ({}), destination ({})",
+                                        Join(s.columns, ", "), Join(other.columns, ", "))));
       continue;
     }
     comparable.push_back(s);
   }
   for (const auto& [name, shape] : left)
-    unmatched.push_back({.table = name,
-                         .equal = false,
-                         .differing_ranges = 1,
-                         .detail = "only on the destination"});
+    unmatched.push_back(Unmatched(name, "only on the destination"));
   return comparable;
 }
 
