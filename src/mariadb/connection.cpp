@@ -77,10 +77,7 @@ void Connection::Closer::operator()(st_mysql* handle) const {
 Connection::~Connection() = default;
 
 std::optional<Connection> Connection::OpenOrNone(const ConnParams& params, std::string* why) {
-  auto conn = Open(params);
-  if (conn.ok()) return std::move(*conn);
-  if (why) *why = conn.message();
-  return std::nullopt;
+  return Open(params).ValueOrNone(why);
 }
 
 Result<Connection> Connection::Open(const ConnParams& p) {

@@ -75,10 +75,7 @@ bool QueryResult::GetBool(int row, int col) const {
 }
 
 std::optional<Connection> Connection::OpenOrNone(const ConnParams& params, std::string* why) {
-  auto conn = Open(params);
-  if (conn.ok()) return std::move(*conn);
-  if (why) *why = conn.message();
-  return std::nullopt;
+  return Open(params).ValueOrNone(why);
 }
 
 Result<Connection> Connection::Open(const ConnParams& p) {

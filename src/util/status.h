@@ -76,6 +76,12 @@ class [[nodiscard]] Result {
   T&& operator*() && { return std::move(*this).value(); }
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
   const std::string& message() const { return std::get<Status>(v_).message(); }
+  // The value, or none with the error's message in `why` (when given).
+  std::optional<T> ValueOrNone(std::string* why) && {
+    if (ok()) return std::move(*this).value();
+    if (why != nullptr) *why = message();
+    return std::nullopt;
+  }
 
  private:
   std::variant<T, Status> v_;
