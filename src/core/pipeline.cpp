@@ -59,10 +59,6 @@ Status CheckBeforeStarting(RunContext& ctx) {
 // Step 2: the cloud's new instance, when the logical copy is to fill one; checked by the
 // destination's pre-flight checks once it is there (pre-flight could not reach it before).
 Status MakeDestination(RunContext& ctx) {
-  if (!ctx.cloud) {
-    log::info("the destination is the server dst names: no instance to make");
-    return Status::Ok();
-  }
   const bool existed = ctx.DestinationExists();
   DBR_RETURN_IF_ERROR(ctx.cloud->MakeDestination(ctx));
   if (existed || !ctx.DestinationExists()) return Status::Ok();
@@ -76,18 +72,10 @@ Status TakeSnapshot(RunContext& ctx) {
 }
 
 Status StartProxy(RunContext& ctx) {
-  if (!ctx.config.cutover.configured) {
-    log::info("no cutover block: no proxy to prepare");
-    return Status::Ok();
-  }
   return ProvisionProxy(ctx.config);
 }
 
 Status CompareBothSides(RunContext& ctx) {
-  if (!ctx.config.verify) {
-    log::info("verify: false in the config: the tables are not compared");
-    return Status::Ok();
-  }
   auto report = ctx.engine->Verify(ctx);
   if (!report.ok()) return report.status();
   std::cout << report->ToText();
@@ -96,6 +84,18 @@ Status CompareBothSides(RunContext& ctx) {
         "the destination differs from the source (listed above; `db_relocate verify` compares "
         "again)");
   return Status::Ok();
+}
+
+// Why a step has nothing to do under a config (the summary shows it in place of a time), or
+// nullptr.
+const char* NoInstanceToMake(const Config& c) {
+  return c.provider == Provider::kPostgres ? "dst is a server: no instance to make" : nullptr;
+}
+const char* NoCutoverBlock(const Config& c) {
+  return c.cutover.configured ? nullptr : "no cutover block";
+}
+const char* VerifyOff(const Config& c) {
+  return c.verify ? nullptr : "verify: false";
 }
 
 template <Status (Engine::*method)(RunContext&)>
@@ -117,13 +117,20 @@ struct Step {
   bool once;
   // Must run again while this later step is not done (it holds the exported snapshot).
   const char* until_done = nullptr;
+  // Why the config leaves it nothing to do (it is then recorded done at once), or nullptr.
+  const char* (*nothing_to_do)(const Config&) = nullptr;
 };
 
 // The run, in order. Each step is one call: to the engine (core/engine.h), to the snapshot
 // source (the cloud's snapshot or the engine's logical copy), or to core itself.
 constexpr Step kSteps[] = {
     {"preflight", {"pre-flight checks"}, CheckBeforeStarting, false},
-    {"destination", {"destination instance made"}, MakeDestination, true},
+    {"destination",
+     {"destination instance made"},
+     MakeDestination,
+     true,
+     nullptr,
+     NoInstanceToMake},
     {"heartbeat", {"heartbeat writer"}, ByEngine<&Engine::StartHeartbeat>, false},
     {"publication",
      {"publication and replication slot", "replication user on the source"},
@@ -145,8 +152,8 @@ constexpr Step kSteps[] = {
      {"sequences set ahead", "AUTO_INCREMENT counters set ahead"},
      ByEngine<&Engine::SetSequencesAhead>,
      false},
-    {"proxy", {"proxy in front of the primary"}, StartProxy, false},
-    {"verify", {"every table compared on both sides"}, CompareBothSides, false},
+    {"proxy", {"proxy in front of the primary"}, StartProxy, false, nullptr, NoCutoverBlock},
+    {"verify", {"every table compared on both sides"}, CompareBothSides, false, nullptr, VerifyOff},
 };
 
 constexpr bool SameStepsAsModel() {
@@ -161,12 +168,18 @@ const char* TitleOf(const Step& step, EngineKind engine) {
   return engine == EngineKind::kMysql && step.title.mysql ? step.title.mysql : step.title.postgres;
 }
 
+const char* NothingToDo(const Step& step, const Config& config) {
+  return step.nothing_to_do != nullptr ? step.nothing_to_do(config) : nullptr;
+}
+
 void PrintSummary(RunContext& ctx, double total_seconds) {
   std::string out = "\nRelocation summary\n";
   for (const auto& s : kSteps) {
     auto it = ctx.state.steps.find(s.name);
     double secs = it == ctx.state.steps.end() ? 0 : it->second.seconds;
-    out += fmt::format("  {:<52} {:>10}\n", TitleOf(s, ctx.config.engine), HumanDuration(secs));
+    const char* why = NothingToDo(s, ctx.config);
+    out += fmt::format("  {:<52} {:>10}{}\n", TitleOf(s, ctx.config.engine),
+                       why ? "skipped" : HumanDuration(secs), why ? fmt::format(" ({})", why) : "");
   }
   int64_t rows = 0, bytes = 0, copied = 0, resync = 0;
   for (const auto& [name, t] : ctx.state.tables) {
@@ -195,6 +208,12 @@ Status RunSteps(RunContext& ctx) {
     if (step.until_done != nullptr) skip = ctx.state.StepDone(step.until_done);
     if (skip) {
       log::info("step {}: already done", step.name);
+      continue;
+    }
+    if (const char* why = NothingToDo(step, ctx.config)) {
+      log::info("step {}: nothing to do ({})", step.name, why);
+      ctx.state.steps[step.name] = {true, 0, NowUtc()};
+      DBR_RETURN_IF_ERROR(ctx.SaveState());
       continue;
     }
     log::info("step {}: {}", step.name, TitleOf(step, ctx.config.engine));
