@@ -233,22 +233,18 @@ Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
       table.rows += part->rows;
       table.bytes += part->bytes;
       table.parts = unit.range.parts;
+      table.seconds =
+          std::chrono::duration<double>(Clock::now() - first_started[unit.table]).count();
       last_unit = --units_left[unit.table] == 0;
     }
     // The table's rows are all in: its secondary indexes are built now, while the other
     // sessions go on copying.
     const std::string& after_rows = definitions.at(unit.table)->after_rows;
-    if (last_unit && !after_rows.empty()) {
-      log::info("building the secondary indexes of {}", QuoteIdent(unit.table));
-      DBR_RETURN_IF_ERROR(loaders[worker]
-                              .Exec(after_rows)
-                              .Wrap("adding the secondary indexes of " +
-                                    QualifiedName(schema.database, unit.table)));
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    copied.at(unit.table).seconds =
-        std::chrono::duration<double>(Clock::now() - first_started[unit.table]).count();
-    return Status::Ok();
+    if (!last_unit || after_rows.empty()) return Status::Ok();
+    log::info("building the secondary indexes of {}", QuoteIdent(unit.table));
+    return loaders[worker]
+        .Exec(after_rows)
+        .Wrap("adding the secondary indexes of " + QualifiedName(schema.database, unit.table));
   }));
   std::vector<CopiedTable> tables;
   for (auto& [name, table] : copied) tables.push_back(std::move(table));

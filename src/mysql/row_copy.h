@@ -22,7 +22,7 @@ struct CopiedTable {
   int64_t rows = 0;
   int64_t bytes = 0;   // of the values read
   int parts = 1;       // primary-key ranges it was copied in
-  double seconds = 0;  // from its first range's start until its last one and its indexes are in
+  double seconds = 0;  // from its first range's start until its last one's rows are in
 };
 
 // One table's rows (those `where` selects; "": all), from a snapshot session to a destination
