@@ -113,6 +113,30 @@ TEST(DeferSecondaryKeys, TablesOfForeignKeysOtherEnginesOrWithoutAPrimaryKeyAreM
   EXPECT_EQ(schema.tables[2].sql.find("UNIQUE KEY"), std::string::npos);
 }
 
+TEST(DeferSecondaryKeys, ThePartitioningLinesAfterTheColumnsStay) {
+  const char* create =
+      "CREATE TABLE `events` (\n"
+      "  `id` bigint(20) NOT NULL,\n"
+      "  `ts` datetime NOT NULL,\n"
+      "  PRIMARY KEY (`id`,`ts`),\n"
+      "  KEY `ts` (`ts`)\n"
+      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4\n"
+      " PARTITION BY RANGE (year(`ts`))\n"
+      "(PARTITION `p2025` VALUES LESS THAN (2026) ENGINE = InnoDB,\n"
+      " PARTITION `pmax` VALUES LESS THAN MAXVALUE ENGINE = InnoDB)";
+  SplitTable split = DeferSecondaryKeys("events", create, false);
+  EXPECT_EQ(split.create,
+            "CREATE TABLE `events` (\n"
+            "  `id` bigint(20) NOT NULL,\n"
+            "  `ts` datetime NOT NULL,\n"
+            "  PRIMARY KEY (`id`,`ts`)\n"
+            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4\n"
+            " PARTITION BY RANGE (year(`ts`))\n"
+            "(PARTITION `p2025` VALUES LESS THAN (2026) ENGINE = InnoDB,\n"
+            " PARTITION `pmax` VALUES LESS THAN MAXVALUE ENGINE = InnoDB)");
+  EXPECT_EQ(split.add_later, "ALTER TABLE `events` ADD KEY `ts` (`ts`)");
+}
+
 TEST(DeferSecondaryKeys, TextOfAnotherShapeIsMadeAsItIs) {
   for (const char* create : {"CREATE TABLE `t` (`id` int PRIMARY KEY, KEY `k` (`id`))", "",
                              "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  KEY `k` (`id`)"}) {
