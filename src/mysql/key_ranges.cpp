@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "mariadb/quote.h"
 #include "util/parse.h"
 
@@ -68,6 +70,24 @@ Result<std::map<std::string, int64_t>> TableBytes(mariadb::Connection& session,
   for (int i = 0; i < sizes.rows(); ++i)
     bytes[sizes.Get(i, 0)] = ParseInt(sizes.Get(i, 1)).value_or(0);
   return bytes;
+}
+
+Result<std::vector<TableRange>> RangesLargestFirst(mariadb::Connection& session,
+                                                   const std::string& database,
+                                                   const std::vector<std::string>& tables,
+                                                   const std::function<int(int64_t)>& parts_of) {
+  DBR_ASSIGN_OR_RETURN(auto sizes, TableBytes(session, database));
+  std::vector<TableRange> out;
+  for (const std::string& table : tables) {
+    const int64_t bytes = sizes[table];
+    DBR_ASSIGN_OR_RETURN(std::vector<KeyRange> ranges,
+                         KeyRangesOf(session, database, table, parts_of(bytes)));
+    for (KeyRange& range : ranges)
+      out.push_back({table, bytes / static_cast<int64_t>(ranges.size()), std::move(range)});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const TableRange& a, const TableRange& b) { return a.bytes > b.bytes; });
+  return out;
 }
 
 }  // namespace dbr::mysql

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,5 +28,19 @@ Result<std::vector<KeyRange>> KeyRangesOf(mariadb::Connection& session, const st
 // The size of each base table of `database` as the server estimates it (DATA_LENGTH), by name.
 Result<std::map<std::string, int64_t>> TableBytes(mariadb::Connection& session,
                                                   const std::string& database);
+
+// One key range of a table, with its share of the table's size.
+struct TableRange {
+  std::string table;
+  int64_t bytes = 0;  // the table's size (TableBytes) over its number of ranges
+  KeyRange range;
+};
+
+// Each of `tables` cut into as many ranges as `parts_of` gives for its size, all the ranges
+// largest first: the units a copy or a verify spreads over its sessions.
+Result<std::vector<TableRange>> RangesLargestFirst(mariadb::Connection& session,
+                                                   const std::string& database,
+                                                   const std::vector<std::string>& tables,
+                                                   const std::function<int(int64_t)>& parts_of);
 
 }  // namespace dbr::mysql

@@ -132,33 +132,6 @@ class BatchWriter {
   std::future<Status> done_;  // after writing_: waited for before it goes
 };
 
-// One unit of the copy: a table, or one primary-key range of it.
-struct CopyUnit {
-  std::string table;
-  int64_t bytes = 0;
-  KeyRange range;
-};
-
-// Every table of `schema` as units, largest first: a table above `split_above` with a single
-// integer primary key is split into key ranges.
-Result<std::vector<CopyUnit>> PlanUnits(mariadb::Connection& session,
-                                        const SchemaDefinitions& schema, int64_t split_above,
-                                        int jobs) {
-  DBR_ASSIGN_OR_RETURN(auto sizes, TableBytes(session, schema.database));
-  std::vector<CopyUnit> units;
-  for (const auto& t : schema.tables) {
-    const int64_t bytes = sizes[t.name];
-    DBR_ASSIGN_OR_RETURN(
-        std::vector<KeyRange> ranges,
-        KeyRangesOf(session, schema.database, t.name, CopyPartsOf(bytes, split_above, jobs)));
-    for (KeyRange& range : ranges)
-      units.push_back({t.name, bytes / static_cast<int64_t>(ranges.size()), std::move(range)});
-  }
-  std::stable_sort(units.begin(), units.end(),
-                   [](const CopyUnit& a, const CopyUnit& b) { return a.bytes > b.bytes; });
-  return units;
-}
-
 }  // namespace
 
 Result<CopiedTable> CopyRows(mariadb::Connection& source, mariadb::Connection& destination,
@@ -196,8 +169,14 @@ Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
                                              const mariadb::ConnParams& destination,
                                              const SchemaDefinitions& schema, int64_t split_above,
                                              CopyCounters* live) {
-  DBR_ASSIGN_OR_RETURN(std::vector<CopyUnit> units,
-                       PlanUnits(snapshot.session(0), schema, split_above, snapshot.size()));
+  // A table above `split_above` with a single integer primary key in key ranges.
+  std::vector<std::string> names;
+  for (const Definition& t : schema.tables) names.push_back(t.name);
+  DBR_ASSIGN_OR_RETURN(
+      std::vector<TableRange> units,
+      RangesLargestFirst(snapshot.session(0), schema.database, names, [&](int64_t bytes) {
+        return CopyPartsOf(bytes, split_above, snapshot.size());
+      }));
   std::vector<mariadb::Connection> loaders;
   for (int i = 0; i < snapshot.size(); ++i) {
     DBR_ASSIGN_OR_RETURN(mariadb::Connection c, mariadb::Connection::Open(destination));
@@ -211,9 +190,9 @@ Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
   std::map<std::string, CopiedTable> copied;
   std::map<std::string, Clock::time_point> first_started;
   std::map<std::string, size_t> units_left;
-  for (const CopyUnit& unit : units) ++units_left[unit.table];
+  for (const TableRange& unit : units) ++units_left[unit.table];
   DBR_RETURN_IF_ERROR(RunParallel(snapshot.size(), units.size(), [&](size_t i, int worker) {
-    const CopyUnit& unit = units[i];
+    const TableRange& unit = units[i];
     {
       std::lock_guard<std::mutex> lock(mu);
       first_started.try_emplace(unit.table, Clock::now());

@@ -272,37 +272,32 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes,
                        Comparable(snapshot.session(0), database, all, there, result.tables));
   // The units of work, largest first: each table whole, or in key ranges of about `range_bytes`.
-  struct Unit {
-    size_t table;
-    int64_t bytes;
-    KeyRange range;
-  };
-  DBR_ASSIGN_OR_RETURN(auto sizes, TableBytes(snapshot.session(0), database));
-  std::vector<Unit> units;
-  std::vector<TableComparison> compared;
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const int64_t bytes = sizes[shapes[i].name];
-    const int parts =
-        range_bytes > 0 ? static_cast<int>((bytes + range_bytes - 1) / range_bytes) : 1;
-    DBR_ASSIGN_OR_RETURN(std::vector<KeyRange> ranges,
-                         KeyRangesOf(snapshot.session(0), database, shapes[i].name, parts));
-    compared.push_back({.table = shapes[i].name, .ranges = static_cast<int>(ranges.size())});
-    for (KeyRange& range : ranges)
-      units.push_back({i, bytes / static_cast<int64_t>(ranges.size()), std::move(range)});
+  std::map<std::string, const Shape*> shape_of;
+  std::vector<std::string> names;
+  for (const Shape& shape : shapes) {
+    shape_of[shape.name] = &shape;
+    names.push_back(shape.name);
   }
-  std::stable_sort(units.begin(), units.end(),
-                   [](const Unit& a, const Unit& b) { return a.bytes > b.bytes; });
+  DBR_ASSIGN_OR_RETURN(
+      std::vector<TableRange> units,
+      RangesLargestFirst(snapshot.session(0), database, names, [&](int64_t bytes) {
+        return range_bytes > 0 ? static_cast<int>((bytes + range_bytes - 1) / range_bytes) : 1;
+      }));
+  std::map<std::string, TableComparison> compared;
+  for (const TableRange& unit : units)
+    compared.try_emplace(unit.table,
+                         TableComparison{.table = unit.table, .ranges = unit.range.parts});
   std::mutex mu;
   DBR_RETURN_IF_ERROR(RunParallel(sessions, units.size(), [&](size_t i, int worker) {
-    const Shape& shape = shapes[units[i].table];
+    const Shape& shape = *shape_of.at(units[i].table);
     auto t = CompareRange(snapshot.session(worker), readers[worker], database, shape,
                           units[i].range.where, example_limit);
     if (!t.ok()) return t.status().Wrap("comparing " + QuoteIdent(shape.name));
     std::lock_guard<std::mutex> lock(mu);
-    Add(compared[units[i].table], std::move(*t));
+    Add(compared.at(units[i].table), std::move(*t));
     return Status::Ok();
   }));
-  for (TableComparison& t : compared) {
+  for (auto& [name, t] : compared) {
     std::sort(t.examples.begin(), t.examples.end(),
               [](const RowMismatch& x, const RowMismatch& y) { return x.key < y.key; });
     if (t.examples.size() > example_limit) t.examples.resize(example_limit);
