@@ -255,10 +255,32 @@ void MysqlFields(const Config& config, const FieldReader& file, Problems& proble
   if (config.cutover.configured && config.cutover.type == ProxyType::kPgBouncer)
     problems.Add(file.MarkOf("cutover.type"), "cutover.type",
                  "pgbouncer speaks PostgreSQL's protocol only: use haproxy with engine: mysql");
-  if (file.Has("dst.name") && config.dst.name != config.src.name)
-    problems.Add(file.MarkOf("dst.name"), "dst.name",
-                 "must be src.name with engine: mysql (the replication applies the source's "
-                 "database by its name)");
+  // MariaDB's replicate_rewrite_db reads "from->to" pairs separated by commas.
+  if (config.dst.name != config.src.name)
+    for (const auto* name : {&config.src.name, &config.dst.name})
+      if (name->find(',') != std::string::npos || name->find("->") != std::string::npos)
+        problems.Add(file.MarkOf("dst.name"), "dst.name",
+                     "cannot differ from src.name when either holds ',' or '->' (MariaDB's "
+                     "replicate_rewrite_db, which renames the database, cannot carry them)");
+}
+
+// HAProxy passes the application's connections through as they are: on the new side they
+// would ask for the source's database name. (PgBouncer maps the name: cutover.database.)
+void HAProxyKeepsTheDatabaseName(const Config& config, const FieldReader& file,
+                                 Problems& problems) {
+  if (!config.cutover.configured || config.cutover.type != ProxyType::kHaproxy ||
+      config.src.name == config.dst.name)
+    return;
+  problems.Add(
+      file.MarkOf("dst.name"), "dst.name",
+      "must be src.name (\"" + config.src.name +
+          "\") with cutover.type haproxy: HAProxy "
+          "passes the application's connections through unchanged, and after the switch they "
+          "would ask the destination for a database named " +
+          config.src.name + ", which it does not have" +
+          (config.engine == EngineKind::kMysql
+               ? std::string()
+               : std::string(" (PgBouncer can map the name: cutover.type pgbouncer)")));
 }
 
 // Each provider makes its destination its own ways (upgrade.method).
@@ -351,6 +373,7 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   PostgresNeedsADistinctDestination(config, file, problems);
   PgBouncerAdminIsHostPort(config, file, problems);
   HAProxyNeedsTheFence(config, file, problems);
+  HAProxyKeepsTheDatabaseName(config, file, problems);
   MethodFitsProvider(config, file, problems);
   CloudSqlNamesItsSource(config, file, problems);
   ReplicatedDdlNeedsOneLane(config, file, problems);

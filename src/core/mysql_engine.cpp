@@ -130,7 +130,9 @@ class MysqlEngine : public Engine {
     }
     const mysql::SourceEndpoint source{ctx.config.src.host, ctx.config.src.port,
                                        ctx.config.upgrade.user, ctx.ReplicationPassword()};
-    return mysql::StartReplication(*dst_, source, from, mysql::ReplicatedDatabases(ctx.config));
+    return mysql::StartReplication(*dst_, source, from,
+                                   mysql::ReplicatedDatabases(ctx.config, Side::kDestination),
+                                   mysql::RewriteInto(ctx.config, Side::kDestination));
   }
 
   Status CatchUp(RunContext& ctx) override {
@@ -169,7 +171,8 @@ class MysqlEngine : public Engine {
   }
 
   Status SetSequencesAhead(RunContext& ctx) override {
-    DBR_ASSIGN_OR_RETURN(int moved, mysql::SetCountersAhead(*src_, *dst_, ctx.config.src.name));
+    DBR_ASSIGN_OR_RETURN(
+        int moved, mysql::SetCountersAhead(*src_, *dst_, ctx.config.src.name, ctx.config.dst.name));
     log::info("AUTO_INCREMENT counters checked: {} moved ahead on the destination", moved);
     ctx.state.sequences_set = true;  // a switch requires it
     return ctx.SaveState();
@@ -186,17 +189,18 @@ class MysqlEngine : public Engine {
     const Side primary = ctx.state.primary, follower = Other(ctx.state.primary);
     DBR_ASSIGN_OR_RETURN(
         mysql::Comparison cmp,
-        mysql::CompareAtOnePoint(mysql::ParamsOf(ctx.config, primary),
-                                 mysql::ParamsOf(ctx.config, follower), ctx.config.src.name,
-                                 ctx.Jobs(), split > 0 ? std::min(split, kRangeBytes) : kRangeBytes,
-                                 kExamples, std::chrono::seconds(ctx.config.catchup_timeout)));
+        mysql::CompareAtOnePoint(
+            mysql::ParamsOf(ctx.config, primary), mysql::ParamsOf(ctx.config, follower),
+            mysql::DatabaseOn(ctx.config, primary), mysql::DatabaseOn(ctx.config, follower),
+            ctx.Jobs(), split > 0 ? std::min(split, kRangeBytes) : kRangeBytes, kExamples,
+            std::chrono::seconds(ctx.config.catchup_timeout)));
     verify::VerifyReport report;
     report.sender = SideName(primary);
     report.receiver = SideName(follower);
     report.lsn = cmp.point.Display();
     for (const auto& t : cmp.tables) {
       verify::TableResult r;
-      r.table = mariadb::QualifiedName(ctx.config.src.name, t.table);
+      r.table = mariadb::QualifiedName(mysql::DatabaseOn(ctx.config, primary), t.table);
       r.status = t.equal ? verify::Verdict::kOk : verify::Verdict::kDiffers;
       r.source_rows = t.source_rows;
       r.destination_rows = t.destination_rows;
@@ -276,7 +280,7 @@ Status MysqlCopy::Take(RunContext& ctx) {
     // A copy cut short: what it made is this relocation's own (pre-flight found it empty).
     log::info("an earlier copy was interrupted: the destination's {} is made again",
               config.dst.name);
-    for (const auto& db : mysql::ReplicatedDatabases(config))
+    for (const auto& db : mysql::ReplicatedDatabases(config, Side::kDestination))
       DBR_RETURN_IF_ERROR(dst.Exec("DROP DATABASE IF EXISTS " + mariadb::QuoteIdent(db)));
     ctx.state.tables.clear();
   }
@@ -285,9 +289,12 @@ Status MysqlCopy::Take(RunContext& ctx) {
   DBR_ASSIGN_OR_RETURN(mysql::ConsistentSnapshot snapshot,
                        mysql::ConsistentSnapshot::Take(mysql::SourceParams(config), ctx.Jobs()));
   const auto started = ctx.clock.Now();
-  for (const auto& db : mysql::ReplicatedDatabases(config)) {
+  const auto on_destination = mysql::ReplicatedDatabases(config, Side::kDestination);
+  for (size_t i = 0; i < on_destination.size(); ++i) {
+    const std::string db = mysql::ReplicatedDatabases(config, Side::kSource)[i];
     DBR_ASSIGN_OR_RETURN(mysql::SchemaDefinitions schema,
                          mysql::ReadSchema(snapshot.session(0), db));
+    mysql::MakeAs(schema, on_destination[i]);
     mysql::DeferSecondaryKeys(schema);
     DBR_RETURN_IF_ERROR(mysql::CreateTables(dst, schema));
     DBR_ASSIGN_OR_RETURN(auto copied, CopyRowsShowingProgress(ctx, snapshot, schema));

@@ -70,8 +70,10 @@ Result<RelocationPlan> MakeMysqlPlan(const Config& config) {
                   "schema, then the rows streamed as multi-row INSERTs over the sessions, then "
                   "views, routines, triggers and events"}};
   doc["replication"] = {{"name", mysql::kChannel},
-                        {"databases", mysql::ReplicatedDatabases(config)},
+                        {"databases", mysql::ReplicatedDatabases(config, Side::kDestination)},
                         {"user", config.upgrade.user}};
+  if (const auto rewrite = mysql::RewriteInto(config, Side::kDestination))
+    doc["replication"]["renames"] = rewrite->from + " -> " + rewrite->to;
   doc["large_objects"] = {{"count", 0}, {"bytes_on_disk", 0}};
   doc["switch"] = SwitchSection(config);
   if (!doc["switch"].is_null()) doc["switch"]["fence"] = "read_only (server-wide)";

@@ -65,7 +65,8 @@ class MysqlSwitch : public EngineSwitch {
       DBR_RETURN_IF_ERROR(ctx_.store.Save(state_));
     }
     DBR_RETURN_IF_ERROR(mysql::EnsureReplicationUser(*new_, user, password));
-    return mysql::SyncAccounts(*old_, *new_, config_.src.name,
+    return mysql::SyncAccounts(*old_, *new_, mysql::DatabaseOn(config_, from_),
+                               mysql::DatabaseOn(config_, to_),
                                {config_.src.user, config_.dst.user, user})
         .status()
         .Wrap("the application's accounts on the " + std::string(SideName(to_)));
@@ -114,7 +115,9 @@ class MysqlSwitch : public EngineSwitch {
 
   // After LiftNewSideFence: the counters are set by ALTER TABLE, which read_only refuses.
   Status CopyWhatReplicationMisses() override {
-    return mysql::SetCountersAhead(*old_, *new_, config_.src.name).status();
+    return mysql::SetCountersAhead(*old_, *new_, mysql::DatabaseOn(config_, from_),
+                                   mysql::DatabaseOn(config_, to_))
+        .status();
   }
 
   // The new side stops applying (nothing more comes), and its binary log position then is where
@@ -142,7 +145,9 @@ class MysqlSwitch : public EngineSwitch {
     const ServerConfig& target = ServerOf(config_, to_);
     const mysql::SourceEndpoint endpoint{target.host, target.port, config_.upgrade.user,
                                          ctx_.ReplicationPassword()};
-    return mysql::StartReplication(*old_, endpoint, from, mysql::ReplicatedDatabases(config_))
+    return mysql::StartReplication(*old_, endpoint, from,
+                                   mysql::ReplicatedDatabases(config_, from_),
+                                   mysql::RewriteInto(config_, from_))
         .Wrap(fmt::format("the way back: the {} replicating from the {}", SideName(from_),
                           SideName(to_)));
   }

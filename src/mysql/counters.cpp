@@ -30,15 +30,17 @@ Result<std::map<std::string, int64_t>> Counters(mariadb::Connection& c,
 }  // namespace
 
 Result<int> SetCountersAhead(mariadb::Connection& source, mariadb::Connection& destination,
-                             const std::string& database) {
-  DBR_ASSIGN_OR_RETURN(auto wanted, Counters(source, database));
-  DBR_ASSIGN_OR_RETURN(auto have, Counters(destination, database));
+                             const std::string& source_database,
+                             const std::string& destination_database) {
+  DBR_ASSIGN_OR_RETURN(auto wanted, Counters(source, source_database));
+  DBR_ASSIGN_OR_RETURN(auto have, Counters(destination, destination_database));
   int moved = 0;
   for (const auto& [table, next] : wanted) {
     auto it = have.find(table);
     if (it == have.end() || it->second >= next) continue;
-    DBR_RETURN_IF_ERROR(destination.Exec(fmt::format(
-        "ALTER TABLE {} AUTO_INCREMENT = {}", mariadb::QualifiedName(database, table), next)));
+    DBR_RETURN_IF_ERROR(
+        destination.Exec(fmt::format("ALTER TABLE {} AUTO_INCREMENT = {}",
+                                     mariadb::QualifiedName(destination_database, table), next)));
     log::info("AUTO_INCREMENT of {} on the destination: {} -> {}", mariadb::QuoteIdent(table),
               it->second, next);
     ++moved;

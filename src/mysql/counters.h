@@ -11,8 +11,10 @@
 
 namespace dbr::mysql {
 
-// The number of the destination's counters that were behind and were moved.
+// The number of the destination's counters that were behind and were moved; the database is
+// `source_database` on the source and `destination_database` on the destination.
 Result<int> SetCountersAhead(mariadb::Connection& source, mariadb::Connection& destination,
-                             const std::string& database);
+                             const std::string& source_database,
+                             const std::string& destination_database);
 
 }  // namespace dbr::mysql

@@ -80,17 +80,29 @@ std::string Dialect::ChangeSource(std::string_view channel, const SourceEndpoint
       quote_(channel));
 }
 
-std::string Dialect::FilterToDatabases(std::string_view channel,
-                                       const std::vector<std::string>& databases) const {
+std::vector<std::string> Dialect::FilterToDatabases(
+    std::string_view channel, const std::vector<std::string>& databases,
+    const std::optional<DatabaseRewrite>& rewrite) const {
   std::vector<std::string> patterns;
   for (const auto& db : databases) patterns.push_back(LiteralPattern(db) + ".%");
-  if (mariadb())
-    return fmt::format("SET GLOBAL {}.replicate_wild_do_table = {}", mariadb::QuoteIdent(channel),
-                       quote_(Join(patterns, ",")));
+  if (mariadb()) {
+    std::vector<std::string> statements{fmt::format("SET GLOBAL {}.replicate_wild_do_table = {}",
+                                                    mariadb::QuoteIdent(channel),
+                                                    quote_(Join(patterns, ",")))};
+    if (rewrite)
+      statements.push_back(fmt::format("SET GLOBAL {}.replicate_rewrite_db = {}",
+                                       mariadb::QuoteIdent(channel),
+                                       quote_(rewrite->from + "->" + rewrite->to)));
+    return statements;
+  }
   std::vector<std::string> quoted;
   for (const auto& p : patterns) quoted.push_back(quote_(p));
-  return fmt::format("CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ({}) FOR CHANNEL {}",
-                     Join(quoted, ", "), quote_(channel));
+  const std::string renamed =
+      rewrite ? fmt::format(", REPLICATE_REWRITE_DB = (({}, {}))",
+                            mariadb::QuoteIdent(rewrite->from), mariadb::QuoteIdent(rewrite->to))
+              : "";
+  return {fmt::format("CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ({}){} FOR CHANNEL {}",
+                      Join(quoted, ", "), renamed, quote_(channel))};
 }
 
 std::string Dialect::StartReplica(std::string_view channel) const {

@@ -30,6 +30,11 @@ struct BinlogPosition {
   bool operator<(const BinlogPosition& other) const;
 };
 
+// The source's database `from` applied as `to` on the replica (dst.name, issue #25).
+struct DatabaseRewrite {
+  std::string from, to;
+};
+
 // Where the destination replicates from.
 struct SourceEndpoint {
   std::string host;
@@ -59,9 +64,11 @@ class Dialect {
   // Replication into this server, on the channel (MySQL) or connection (MariaDB) `channel`.
   std::string ChangeSource(std::string_view channel, const SourceEndpoint& source,
                            const BinlogPosition& from) const;  // carries the password
-  // Only the tables of these databases are applied.
-  std::string FilterToDatabases(std::string_view channel,
-                                const std::vector<std::string>& databases) const;
+  // Only the tables of these databases (named as on this server) are applied; `rewrite` renames
+  // one of the source's first (the servers rename before they filter).
+  std::vector<std::string> FilterToDatabases(
+      std::string_view channel, const std::vector<std::string>& databases,
+      const std::optional<DatabaseRewrite>& rewrite = std::nullopt) const;
   std::string StartReplica(std::string_view channel) const;
   std::string StopReplica(std::string_view channel) const;
   std::string ForgetReplica(std::string_view channel) const;  // RESET ... ALL

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "mysql/database_rename.h"
 #include "util/log.h"
 
 namespace dbr::mysql {
@@ -23,8 +24,9 @@ std::optional<Account> ParseGrantee(const std::string& grantee) {
 }  // namespace
 
 Result<int> SyncAccounts(mariadb::Connection& from, mariadb::Connection& to,
-                         const std::string& database, const std::vector<std::string>& except) {
-  const std::string db = from.Literal(database);
+                         const std::string& from_database, const std::string& to_database,
+                         const std::vector<std::string>& except) {
+  const std::string db = from.Literal(from_database);
   DBR_ASSIGN_OR_RETURN(
       mariadb::Rows grantees,
       from.Query("SELECT GRANTEE FROM information_schema.SCHEMA_PRIVILEGES WHERE TABLE_SCHEMA = " +
@@ -45,7 +47,9 @@ Result<int> SyncAccounts(mariadb::Connection& from, mariadb::Connection& to,
     DBR_RETURN_IF_ERROR(to.ExecSensitive(create).Wrap("creating the account " + name));
     DBR_ASSIGN_OR_RETURN(mariadb::Rows grants, from.Query("SHOW GRANTS FOR " + name));
     for (int g = 0; g < grants.rows(); ++g)
-      DBR_RETURN_IF_ERROR(to.ExecSensitive(grants.Get(g, 0)).Wrap("granting to " + name));
+      DBR_RETURN_IF_ERROR(
+          to.ExecSensitive(RenameDatabaseIn(grants.Get(g, 0), from_database, to_database))
+              .Wrap("granting to " + name));
     log::info("account {} created as on the other side, with its grants", name);
     ++created;
   }

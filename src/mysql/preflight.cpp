@@ -227,6 +227,7 @@ class Preflight {
     if (source_database) {
       CheckRetention(*src, *src_vars);
       CheckPrimaryKeys(*src);
+      CheckRenamedDatabase(*src);
       CheckStorageEngines(*src);
       CheckSchemaObjects(*src);
       CheckDefiners(*src, *dst);
@@ -366,6 +367,35 @@ class Preflight {
         tables, "add a primary key to each (ALTER TABLE ... ADD PRIMARY KEY (...))");
     r.overridable = true;
     Add(std::move(r));
+  }
+
+  // dst.name other than src.name: the copy renames the database in the objects' texts, and the
+  // replication (replicate_rewrite_db) in the binary log's rows and in statements run with it as
+  // the default database. A statement naming it explicitly keeps its name, which the filter
+  // then leaves out.
+  void CheckRenamedDatabase(Connection& src) {
+    if (config_.src.name == config_.dst.name) return;
+    const char* check = "database renamed";
+    auto same = src.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+                          src.Literal(config_.src.name) +
+                          " AND BINARY TABLE_NAME = " + src.Literal(config_.src.name));
+    if (!same.ok()) return Add(Outcome(check, CheckLevel::kFail, same.message()));
+    if (same->rows() > 0)
+      return Add(Outcome(
+          check, CheckLevel::kFail,
+          fmt::format("{} holds a table or view named as the database: where a text names "
+                      "{}.x, the database cannot be told from the table, so it cannot be renamed "
+                      "to {}",
+                      mariadb::QuoteIdent(config_.src.name), config_.src.name, config_.dst.name),
+          {config_.src.name}, "relocate under the same name (dst.name: " + config_.src.name + ")"));
+    Add(Outcome(
+        check, CheckLevel::kWarn,
+        fmt::format("{} is made as {} on the destination; a schema change run on the "
+                    "source must name its tables without the database (USE {}; ALTER "
+                    "TABLE t ...): the replication renames only the default database of a "
+                    "statement, and one naming {}.t is left out (verify would show it)",
+                    mariadb::QuoteIdent(config_.src.name), mariadb::QuoteIdent(config_.dst.name),
+                    config_.src.name, config_.src.name)));
   }
 
   // Only a transactional engine's tables are read under the snapshot.

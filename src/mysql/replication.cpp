@@ -36,12 +36,17 @@ Result<bool> RemoveReplication(mariadb::Connection& replica) {
 }
 
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
-                        const BinlogPosition& from, const std::vector<std::string>& databases) {
+                        const BinlogPosition& from, const std::vector<std::string>& databases,
+                        const std::optional<DatabaseRewrite>& rewrite) {
   const Dialect dialect = DialectOf(destination);
   DBR_RETURN_IF_ERROR(RemoveReplication(destination).status());
   DBR_RETURN_IF_ERROR(destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from))
                           .Wrap("setting up the replication from the source"));
-  DBR_RETURN_IF_ERROR(destination.Exec(dialect.FilterToDatabases(kChannel, databases)));
+  for (const std::string& sql : dialect.FilterToDatabases(kChannel, databases, rewrite))
+    DBR_RETURN_IF_ERROR(destination.Exec(sql).Wrap(
+        rewrite ? fmt::format("replicating database {} as {} (dst.name differs from src.name)",
+                              rewrite->from, rewrite->to)
+                : "limiting the replication to the relocated database"));
   DBR_RETURN_IF_ERROR(destination.Exec(dialect.StartReplica(kChannel)));
   log::info("the destination replicates from {}:{} starting at {}", source.host, source.port,
             from.Display());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,11 @@ Status EnsureReplicationUser(mariadb::Connection& source, const std::string& use
 Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::string& user);
 
 // The destination replicates from `source` starting at `from`, applying only the tables of
-// `databases`. A replication of that name already there is replaced.
+// `databases` (named as on the destination), after `rewrite` when given. A replication of that
+// name already there is replaced.
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
-                        const BinlogPosition& from, const std::vector<std::string>& databases);
+                        const BinlogPosition& from, const std::vector<std::string>& databases,
+                        const std::optional<DatabaseRewrite>& rewrite);
 
 // This server's replication of ours stopped and forgotten, when it has one; whether it had.
 Result<bool> RemoveReplication(mariadb::Connection& replica);

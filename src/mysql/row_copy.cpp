@@ -180,7 +180,7 @@ Result<std::vector<CopiedTable>> CopyAllRows(ConsistentSnapshot& snapshot,
   std::vector<mariadb::Connection> loaders;
   for (int i = 0; i < snapshot.size(); ++i) {
     DBR_ASSIGN_OR_RETURN(mariadb::Connection c, mariadb::Connection::Open(destination));
-    DBR_RETURN_IF_ERROR(PrepareLoader(c, schema.database));
+    DBR_RETURN_IF_ERROR(PrepareLoader(c, schema.target));
     loaders.push_back(std::move(c));
   }
   using Clock = std::chrono::steady_clock;

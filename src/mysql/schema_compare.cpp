@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "mysql/database_rename.h"
+
 namespace dbr::mysql {
 namespace {
 
@@ -75,8 +77,12 @@ struct Defined {
   std::string text, shown;
 };
 
+// The objects of `database` on `c`, named as if it were named `as`. With `renamed`, each text's
+// qualifiers of the database are made `as`, back-quoted, on either side alike (a view's text
+// names its database; a trigger's names it as its author wrote it).
 Result<std::map<std::string, Defined>> Read(mariadb::Connection& c, const Kind& kind,
-                                            const std::string& database) {
+                                            const std::string& database, const std::string& as,
+                                            bool renamed) {
   const char* query =
       kind.mariadb_query != nullptr && c.version().flavor == mariadb::Flavor::kMariaDb
           ? kind.mariadb_query
@@ -86,7 +92,8 @@ Result<std::map<std::string, Defined>> Read(mariadb::Connection& c, const Kind& 
       c.Query(fmt::format(fmt::runtime(query), fmt::arg("db", c.Literal(database)))));
   std::map<std::string, Defined> objects;
   for (int i = 0; i < rows.rows(); ++i)
-    objects[database + "." + rows.Get(i, 0)] = {rows.Get(i, 1), rows.Get(i, 2)};
+    objects[as + "." + rows.Get(i, 0)] = {
+        renamed ? RenameDatabaseIn(rows.Get(i, 1), database, as) : rows.Get(i, 1), rows.Get(i, 2)};
   return objects;
 }
 
@@ -117,13 +124,17 @@ std::string WhereTextsDiffer(const std::string& a, const std::string& b, const s
 
 Result<std::vector<ObjectComparison>> CompareSchemas(mariadb::Connection& primary,
                                                      mariadb::Connection& follower,
-                                                     const std::string& database,
+                                                     const std::string& primary_database,
+                                                     const std::string& follower_database,
                                                      const std::string& primary_label,
                                                      const std::string& follower_label) {
   std::vector<ObjectComparison> out;
   for (const Kind& kind : kKinds) {
-    DBR_ASSIGN_OR_RETURN(auto ours, Read(primary, kind, database));
-    DBR_ASSIGN_OR_RETURN(auto theirs, Read(follower, kind, database));
+    const bool renamed = primary_database != follower_database;
+    DBR_ASSIGN_OR_RETURN(auto ours,
+                         Read(primary, kind, primary_database, primary_database, renamed));
+    DBR_ASSIGN_OR_RETURN(auto theirs,
+                         Read(follower, kind, follower_database, primary_database, renamed));
     for (const auto& [name, mine] : ours) {
       ObjectComparison o{kind.name, name};
       auto it = theirs.find(name);

@@ -33,11 +33,14 @@ struct ObjectComparison {
   std::string detail;  // what differs, with both sides' texts; for OK ones, what is only shown
 };
 
-// Every object of `database` on `primary` against `follower` (MISSING: absent on the follower;
-// EXTRA: only there), sorted by kind then name; the labels name the sides in details.
+// Every object of the database (`primary_database` on `primary`, `follower_database` on
+// `follower`; objects named and texts worded by the primary's name) on `primary` against
+// `follower` (MISSING: absent on the follower; EXTRA: only there), sorted by kind then name;
+// the labels name the sides in details.
 Result<std::vector<ObjectComparison>> CompareSchemas(mariadb::Connection& primary,
                                                      mariadb::Connection& follower,
-                                                     const std::string& database,
+                                                     const std::string& primary_database,
+                                                     const std::string& follower_database,
                                                      const std::string& primary_label,
                                                      const std::string& follower_label);
 

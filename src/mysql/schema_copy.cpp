@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "mariadb/quote.h"
+#include "mysql/database_rename.h"
 #include "util/log.h"
 
 namespace dbr::mysql {
@@ -57,11 +58,24 @@ std::string DisabledOnReplica(std::string sql) {
   return sql;
 }
 
+// SHOW CREATE DATABASE's statement (its options) for `target`, made only when absent.
+std::string CreateDatabaseStatement(const SchemaDefinitions& s) {
+  std::string options;
+  for (const std::string& head :
+       {"CREATE DATABASE " + QuoteIdent(s.database), "CREATE DATABASE " + s.database})
+    if (s.create_database.starts_with(head)) {
+      options = s.create_database.substr(head.size());
+      break;
+    }
+  return "CREATE DATABASE IF NOT EXISTS " + QuoteIdent(s.target) + options;
+}
+
 }  // namespace
 
 Result<SchemaDefinitions> ReadSchema(mariadb::Connection& c, const std::string& database) {
   SchemaDefinitions s;
   s.database = database;
+  s.target = database;
   const std::string db = c.Literal(database);
   DBR_ASSIGN_OR_RETURN(mariadb::Rows created,
                        c.Query("SHOW CREATE DATABASE " + QuoteIdent(database)));
@@ -105,15 +119,23 @@ Result<SchemaDefinitions> ReadSchema(mariadb::Connection& c, const std::string& 
   return s;
 }
 
+void MakeAs(SchemaDefinitions& s, const std::string& target) {
+  s.target = target;
+  if (target == s.database) return;
+  for (auto* list : {&s.tables, &s.views, &s.routines, &s.triggers, &s.events})
+    for (Definition& d : *list) {
+      d.sql = RenameDatabaseIn(d.sql, s.database, target);
+      d.after_rows = RenameDatabaseIn(d.after_rows, s.database, target);
+    }
+}
+
 Status CreateTables(mariadb::Connection& c, const SchemaDefinitions& s) {
-  DBR_RETURN_IF_ERROR(c.Exec(s.create_database.substr(0, 15) == "CREATE DATABASE"
-                                 ? "CREATE DATABASE IF NOT EXISTS" + s.create_database.substr(15)
-                                 : s.create_database));
-  DBR_RETURN_IF_ERROR(c.Exec("USE " + QuoteIdent(s.database)));
+  DBR_RETURN_IF_ERROR(c.Exec(CreateDatabaseStatement(s)));
+  DBR_RETURN_IF_ERROR(c.Exec("USE " + QuoteIdent(s.target)));
   DBR_ASSIGN_OR_RETURN(
       auto existing,
       Names(c, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
-                   c.Literal(s.database)));
+                   c.Literal(s.target)));
   DBR_RETURN_IF_ERROR(c.Exec("SET SESSION foreign_key_checks = 0"));
   for (const auto& t : s.tables) {
     if (std::find(existing.begin(), existing.end(), t.name) != existing.end()) continue;
@@ -123,7 +145,7 @@ Status CreateTables(mariadb::Connection& c, const SchemaDefinitions& s) {
 }
 
 Status CreateObjectsAfterRows(mariadb::Connection& c, const SchemaDefinitions& s) {
-  DBR_RETURN_IF_ERROR(c.Exec("USE " + QuoteIdent(s.database)));
+  DBR_RETURN_IF_ERROR(c.Exec("USE " + QuoteIdent(s.target)));
   // A view may read another: make those that can be made, again, until none is left.
   std::vector<const Definition*> pending;
   for (const auto& v : s.views) pending.push_back(&v);

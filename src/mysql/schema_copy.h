@@ -23,13 +23,18 @@ struct Definition {
 };
 
 struct SchemaDefinitions {
-  std::string database;
+  std::string database;  // as the source names it
+  std::string target;    // as the destination is to (dst.name): ReadSchema makes it `database`
   std::string create_database;
   std::vector<Definition> tables, views, routines, triggers, events;
 };
 
 // Read in a snapshot session (object definitions are not versioned: read them first).
 Result<SchemaDefinitions> ReadSchema(mariadb::Connection& source, const std::string& database);
+
+// The definitions made for the database named `target` on the destination: their texts'
+// qualifiers of the source's name renamed (mysql/database_rename.h).
+void MakeAs(SchemaDefinitions& schema, const std::string& target);
 
 // The database and its tables, on a destination connection; existing ones are left as they are
 // (a resumed copy).

@@ -29,8 +29,19 @@ mariadb::ConnParams ParamsOf(const Config& config, Side side) {
   return side == Side::kSource ? SourceParams(config) : DestinationParams(config);
 }
 
-std::vector<std::string> ReplicatedDatabases(const Config& config) {
-  return {config.src.name, kOwnDatabase};
+const std::string& DatabaseOn(const Config& config, Side side) {
+  return side == Side::kSource ? config.src.name : config.dst.name;
+}
+
+std::vector<std::string> ReplicatedDatabases(const Config& config, Side side) {
+  return {DatabaseOn(config, side), kOwnDatabase};
+}
+
+std::optional<DatabaseRewrite> RewriteInto(const Config& config, Side side) {
+  const std::string& from = DatabaseOn(config, Other(side));
+  const std::string& to = DatabaseOn(config, side);
+  if (from == to) return std::nullopt;
+  return DatabaseRewrite{from, to};
 }
 
 }  // namespace dbr::mysql

@@ -153,12 +153,12 @@ Result<std::unordered_map<std::string, std::string>> KeyedHashes(Connection& c,
 
 // One key range of a table compared: its counts and sums, then its rows by key when they differ.
 // At most one range's keys are held in memory.
-Result<TableComparison> CompareRange(Connection& src, Connection& dst, const std::string& database,
-                                     const Shape& s, const std::string& where,
-                                     size_t example_limit) {
+Result<TableComparison> CompareRange(Connection& src, Connection& dst, const std::string& src_db,
+                                     const std::string& dst_db, const Shape& s,
+                                     const std::string& where, size_t example_limit) {
   TableComparison t{s.name};
-  DBR_ASSIGN_OR_RETURN(Sum a, TableSum(src, database, s, where));
-  DBR_ASSIGN_OR_RETURN(Sum b, TableSum(dst, database, s, where));
+  DBR_ASSIGN_OR_RETURN(Sum a, TableSum(src, src_db, s, where));
+  DBR_ASSIGN_OR_RETURN(Sum b, TableSum(dst, dst_db, s, where));
   t.source_rows = ParseInt(a.count).value_or(0);
   t.destination_rows = ParseInt(b.count).value_or(0);
   t.equal = a.count == b.count && a.sum == b.sum;
@@ -168,8 +168,8 @@ Result<TableComparison> CompareRange(Connection& src, Connection& dst, const std
     t.detail = "no primary key: the rows differ, and cannot be named";
     return t;
   }
-  DBR_ASSIGN_OR_RETURN(auto src_rows, KeyedHashes(src, database, s, where));
-  DBR_ASSIGN_OR_RETURN(auto dst_rows, KeyedHashes(dst, database, s, where));
+  DBR_ASSIGN_OR_RETURN(auto src_rows, KeyedHashes(src, src_db, s, where));
+  DBR_ASSIGN_OR_RETURN(auto dst_rows, KeyedHashes(dst, dst_db, s, where));
   auto note = [&](const std::string& key, const char* what) {
     ++t.differing_rows;
     if (t.examples.size() < example_limit) t.examples.push_back({key, what});
@@ -242,8 +242,11 @@ Result<std::vector<Shape>> Comparable(Connection& src, const std::string& databa
 
 Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
                                      const mariadb::ConnParams& destination,
-                                     const std::string& database, int sessions, int64_t range_bytes,
-                                     size_t example_limit, std::chrono::seconds timeout) {
+                                     const std::string& source_database,
+                                     const std::string& destination_database, int sessions,
+                                     int64_t range_bytes, size_t example_limit,
+                                     std::chrono::seconds timeout) {
+  const std::string& database = source_database;
   sessions = std::max(1, sessions);
   DBR_ASSIGN_OR_RETURN(Connection control, Connection::Open(destination));
   DBR_ASSIGN_OR_RETURN(ReplicaState replica, ReadReplica(control));
@@ -268,7 +271,7 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   log::info("verify: both sides read at the source's {}", result.point.Display());
 
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> all, Shapes(snapshot.session(0), database));
-  DBR_ASSIGN_OR_RETURN(std::vector<Shape> there, Shapes(readers[0], database));
+  DBR_ASSIGN_OR_RETURN(std::vector<Shape> there, Shapes(readers[0], destination_database));
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes,
                        Comparable(snapshot.session(0), database, all, there, result.tables));
   // The units of work, largest first: each table whole, or in key ranges of about `range_bytes`.
@@ -290,8 +293,8 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   std::mutex mu;
   DBR_RETURN_IF_ERROR(RunParallel(sessions, units.size(), [&](size_t i, int worker) {
     const Shape& shape = *shape_of.at(units[i].table);
-    auto t = CompareRange(snapshot.session(worker), readers[worker], database, shape,
-                          units[i].range.where, example_limit);
+    auto t = CompareRange(snapshot.session(worker), readers[worker], database, destination_database,
+                          shape, units[i].range.where, example_limit);
     if (!t.ok()) return t.status().Wrap("comparing " + QuoteIdent(shape.name));
     std::lock_guard<std::mutex> lock(mu);
     Add(compared.at(units[i].table), std::move(*t));
@@ -303,8 +306,9 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
     if (t.examples.size() > example_limit) t.examples.resize(example_limit);
     result.tables.push_back(std::move(t));
   }
-  DBR_ASSIGN_OR_RETURN(result.objects, CompareSchemas(snapshot.session(0), readers[0], database,
-                                                      source.label, destination.label));
+  DBR_ASSIGN_OR_RETURN(result.objects,
+                       CompareSchemas(snapshot.session(0), readers[0], database,
+                                      destination_database, source.label, destination.label));
   std::sort(result.tables.begin(), result.tables.end(),
             [](const TableComparison& a, const TableComparison& b) { return a.table < b.table; });
   return result;

@@ -40,13 +40,16 @@ struct Comparison {
   std::vector<ObjectComparison> objects;  // mysql/schema_compare.h
 };
 
-// Compares every base table of `database`, on `sessions` sessions a side; a table with a single
-// integer primary key in ranges of about `range_bytes` (0: whole). The destination must
+// Compares every base table of the database (`source_database` on the source,
+// `destination_database` on the destination), on `sessions` sessions a side; a table with a
+// single integer primary key in ranges of about `range_bytes` (0: whole). The destination must
 // replicate from the source (mysql/replication.h); its applier runs again when this returns,
 // whatever happened.
 Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
                                      const mariadb::ConnParams& destination,
-                                     const std::string& database, int sessions, int64_t range_bytes,
-                                     size_t example_limit, std::chrono::seconds timeout);
+                                     const std::string& source_database,
+                                     const std::string& destination_database, int sessions,
+                                     int64_t range_bytes, size_t example_limit,
+                                     std::chrono::seconds timeout);
 
 }  // namespace dbr::mysql

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <random>
 
+#include "mariadb/quote.h"
+
 namespace dbr::test {
 namespace {
 
@@ -80,19 +82,20 @@ void MakeShopDatabase(TestMariaDb& src) {
   ExecOk(*c, "ANALYZE TABLE shop.items, shop.audit, shop.docs, shop.order_lines");
 }
 
-std::vector<std::string> RowsOf(Connection& c, const std::string& table) {
+std::vector<std::string> RowsOf(Connection& c, const std::string& table,
+                                const std::string& database) {
   std::vector<std::string> rows;
   // A FLOAT reads with 6 significant digits: its exact value is added, through DOUBLE.
   const std::string exact = table == "docs" ? ", CAST(weight AS DOUBLE)" : "";
-  Status st =
-      c.Stream("SELECT *" + exact + " FROM shop." + table + " ORDER BY 1, 2",
-               [&](const std::vector<mariadb::Column>&, const std::vector<mariadb::Value>& row) {
-                 std::string line;
-                 for (const auto& v : row)
-                   line += (v.null() ? std::string("NULL") : std::string(v.data, v.size)) + "|";
-                 rows.push_back(std::move(line));
-                 return Status::Ok();
-               });
+  Status st = c.Stream(
+      "SELECT *" + exact + " FROM " + mariadb::QualifiedName(database, table) + " ORDER BY 1, 2",
+      [&](const std::vector<mariadb::Column>&, const std::vector<mariadb::Value>& row) {
+        std::string line;
+        for (const auto& v : row)
+          line += (v.null() ? std::string("NULL") : std::string(v.data, v.size)) + "|";
+        rows.push_back(std::move(line));
+        return Status::Ok();
+      });
   EXPECT_TRUE(st.ok()) << st.message();
   return rows;
 }
@@ -137,10 +140,10 @@ void ShopWriter::WaitForRounds(int more) const {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
-void ExpectShopEqual(Connection& src, Connection& dst) {
+void ExpectShopEqual(Connection& src, Connection& dst, const std::string& dst_database) {
   for (const char* table : kShopTables) {
     const auto want = RowsOf(src, table);
-    const auto got = RowsOf(dst, table);
+    const auto got = RowsOf(dst, table, dst_database);
     EXPECT_EQ(got.size(), want.size()) << table;
     size_t differ = 0;
     for (size_t i = 0; i < std::min(want.size(), got.size()); ++i)

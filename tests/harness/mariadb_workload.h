@@ -1,8 +1,8 @@
 // A MariaDB workload for engine mysql's tests (issue #25): the `shop` database with what the
 // issue names (an AUTO_INCREMENT table whose trigger writes an audit table, JSON, BLOB, BIT
-// and FLOAT columns, a composite key with a generated column, a view of a view, a function, an event), a
-// writer that inserts, updates, replaces and deletes in every table until stopped, and the
-// comparison of every table row for row.
+// and FLOAT columns, a composite key with a generated column, a view of a view, a function, an
+// event), a writer that inserts, updates, replaces and deletes in every table until stopped, and
+// the comparison of every table row for row.
 #pragma once
 
 #include <atomic>
@@ -38,10 +38,13 @@ class ShopWriter {
   std::thread thread_;
 };
 
-// Every row of shop.`table`, in key order, each as one string.
-std::vector<std::string> RowsOf(mariadb::Connection& c, const std::string& table);
+// Every row of `database`.`table`, in key order, each as one string.
+std::vector<std::string> RowsOf(mariadb::Connection& c, const std::string& table,
+                                const std::string& database = "shop");
 
-// Every table of `shop` equal row for row on both sides (a gtest failure names the rows).
-void ExpectShopEqual(mariadb::Connection& src, mariadb::Connection& dst);
+// Every table of `shop` equal row for row on both sides, where the destination's copy is named
+// `dst_database` (a gtest failure names the rows).
+void ExpectShopEqual(mariadb::Connection& src, mariadb::Connection& dst,
+                     const std::string& dst_database = "shop");
 
 }  // namespace dbr::test

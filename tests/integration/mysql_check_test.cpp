@@ -140,6 +140,30 @@ TEST_F(MysqlCheckTest, DestinationDatabaseWithTablesFails) {
       << run.Dump();
 }
 
+// dst.name other than src.name is a warning (schema changes must not name the database); a
+// table named as its database makes every "shop.x" in a text ambiguous: FAIL.
+TEST_F(MysqlCheckTest, AnotherDestinationNameWarnsAndATableOfTheDatabasesNameFails) {
+  const std::string db = NewDatabase();
+  const fs::path config = Config(db, *src_, *dst_);
+  std::ofstream(config, std::ios::app) << "  name: " << db << "_new\n";
+  CheckRun run = RunCheck(config);
+  EXPECT_EQ(run.result.exit_code, 0) << run.Dump();
+  EXPECT_EQ(run.Result("database renamed"), "WARN") << run.Dump();
+  EXPECT_NE(run.Find("database renamed")
+                ->value("detail", "")
+                .find("must name its tables without "
+                      "the database"),
+            std::string::npos)
+      << run.Dump();
+
+  ExecOk(*src_, {"CREATE TABLE " + db + "." + db + " (id INT PRIMARY KEY)"});
+  CheckRun ambiguous = RunCheck(config);
+  EXPECT_EQ(ambiguous.result.exit_code, 1) << ambiguous.Dump();
+  EXPECT_EQ(ambiguous.Result("database renamed"), "FAIL") << ambiguous.Dump();
+  EXPECT_EQ(ambiguous.Objects("database renamed"), std::vector<std::string>{db})
+      << ambiguous.Dump();
+}
+
 TEST_F(MysqlCheckTest, DefinerMissingOnTheDestinationWarns) {
   const std::string db = NewDatabase();
   ExecOk(*src_, {"CREATE USER IF NOT EXISTS reporter@'%' IDENTIFIED BY 'r'",

@@ -35,10 +35,21 @@ std::string ValueOr(const Result<std::string>& r) {
   return r.ok() ? *r : "error: " + r.message();
 }
 
-class MysqlCopyTest : public ::testing::TestWithParam<int> {};
+// The copy's sessions, and the database's name on the destination (dst.name).
+struct CopyCase {
+  int sessions;
+  const char* target;
+};
+
+void PrintTo(const CopyCase& c, std::ostream* os) {
+  *os << c.sessions << " sessions into " << c.target;
+}
+
+class MysqlCopyTest : public ::testing::TestWithParam<CopyCase> {};
 
 TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqual) {
-  const int sessions = GetParam();
+  const int sessions = GetParam().sessions;
+  const std::string target = GetParam().target;
   auto pair = StartMariaDbPair();
   ASSERT_TRUE(pair.ok()) << pair.message();
   TestMariaDb* src = pair->src.get();
@@ -56,6 +67,7 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   EXPECT_EQ(schema->tables.size(), 4u);
   auto dst_conn = dst->Connect();
   ASSERT_TRUE(dst_conn.ok()) << dst_conn.message();
+  mysql::MakeAs(*schema, target);
   mysql::DeferSecondaryKeys(*schema);
   Status st = mysql::CreateTables(*dst_conn, *schema);
   ASSERT_TRUE(st.ok()) << st.message();
@@ -72,15 +84,18 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   EXPECT_EQ(parts["order_lines"], 1);
   EXPECT_EQ(rows_copied["order_lines"] >= 4900, true) << rows_copied["order_lines"];
   // The secondary keys, made after the rows, are the source's.
-  const std::string keys =
-      "SELECT GROUP_CONCAT(TABLE_NAME, '.', INDEX_NAME, ':', NON_UNIQUE, ':', COLUMN_NAME ORDER "
-      "BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX) FROM information_schema.STATISTICS WHERE "
-      "TABLE_SCHEMA = 'shop'";
+  auto keys = [](const std::string& database) {
+    return "SELECT GROUP_CONCAT(TABLE_NAME, '.', INDEX_NAME, ':', NON_UNIQUE, ':', COLUMN_NAME "
+           "ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX) FROM information_schema.STATISTICS "
+           "WHERE TABLE_SCHEMA = '" +
+           database + "'";
+  };
   auto src_keys = src->Connect();
   ASSERT_TRUE(src_keys.ok()) << src_keys.message();
-  EXPECT_EQ(ValueOr(dst_conn->QueryValue(keys)), ValueOr(src_keys->QueryValue(keys)));
-  EXPECT_NE(ValueOr(dst_conn->QueryValue(keys)).find("audit.item:1:item_id,audit.item:1:what"),
-            std::string::npos);
+  EXPECT_EQ(ValueOr(dst_conn->QueryValue(keys(target))), ValueOr(src_keys->QueryValue(keys(kDb))));
+  EXPECT_NE(
+      ValueOr(dst_conn->QueryValue(keys(target))).find("audit.item:1:item_id,audit.item:1:what"),
+      std::string::npos);
   st = mysql::CreateObjectsAfterRows(*dst_conn, *schema);
   ASSERT_TRUE(st.ok()) << st.message();
 
@@ -88,8 +103,10 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   ASSERT_TRUE(src_conn.ok()) << src_conn.message();
   st = mysql::EnsureReplicationUser(*src_conn, "dbr_repl", "r3pl'pass\\word");
   ASSERT_TRUE(st.ok()) << st.message();
-  st = mysql::StartReplication(*dst_conn, {"127.0.0.1", src->port(), "dbr_repl", "r3pl'pass\\word"},
-                               snapshot->position(), {kDb});
+  st = mysql::StartReplication(
+      *dst_conn, {"127.0.0.1", src->port(), "dbr_repl", "r3pl'pass\\word"}, snapshot->position(),
+      {target},
+      target == kDb ? std::nullopt : std::optional<mysql::DatabaseRewrite>({kDb, target}));
   ASSERT_TRUE(st.ok()) << st.message();
 
   // The writer goes on while the destination catches up, then stops.
@@ -102,22 +119,32 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   st = mysql::WaitApplied(*dst_conn, *end, std::chrono::seconds(120));
   ASSERT_TRUE(st.ok()) << st.message();
 
-  ExpectShopEqual(*src_conn, *dst_conn);
+  ExpectShopEqual(*src_conn, *dst_conn, target);
   // The trigger fired once per insert on the source, never for the copy or the replicated rows.
-  auto audit = dst_conn->QueryInt("SELECT COUNT(*) FROM shop.audit");
-  auto items = dst_conn->QueryInt("SELECT COUNT(*) FROM shop.items");
+  auto audit = dst_conn->QueryInt("SELECT COUNT(*) FROM " + target + ".audit");
+  auto items = dst_conn->QueryInt("SELECT COUNT(*) FROM " + target + ".items");
   ASSERT_TRUE(audit.ok() && items.ok());
   EXPECT_EQ(*audit, *items);
-  // The view of a view, the routine, the trigger; the event made disabled on the replica.
-  auto big = dst_conn->QueryValue("SELECT n FROM shop.big_order_count");
+  // Fired by a write on the destination, the trigger writes to the destination's database.
+  ASSERT_TRUE(dst_conn->Exec("INSERT INTO " + target + ".items (name) VALUES ('after')").ok());
+  EXPECT_EQ(ValueOr(dst_conn->QueryValue("SELECT COUNT(*) FROM " + target + ".audit")),
+            std::to_string(*items + 1));
+  // The view of a view, the routine, the trigger; the event made disabled on the replica. Under
+  // another name, the views read the destination's tables, not a database of the source's name.
+  auto big = dst_conn->QueryValue("SELECT n FROM " + target + ".big_order_count");
   EXPECT_TRUE(big.ok()) << big.message();
-  EXPECT_EQ(ValueOr(dst_conn->QueryValue("SELECT shop.with_tax(10)")), "12.00");
+  EXPECT_EQ(ValueOr(dst_conn->QueryValue("SELECT " + target + ".with_tax(10)")), "12.00");
   EXPECT_EQ(ValueOr(dst_conn->QueryValue(
                 "SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_NAME = 'nightly'")),
             "SLAVESIDE_DISABLED");
   EXPECT_EQ(ValueOr(dst_conn->QueryValue(
-                "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop'")),
+                "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '" +
+                target + "'")),
             "1");
+  EXPECT_EQ(ValueOr(dst_conn->QueryValue(
+                "SELECT COUNT(*) FROM information_schema.VIEWS WHERE VIEW_DEFINITION LIKE '%`" +
+                std::string(kDb) + "`.%' AND TABLE_SCHEMA = '" + target + "'")),
+            target == kDb ? "2" : "0");
 }
 
 // A table of several megabytes travels in several batches, each written while the next is read:
@@ -163,8 +190,13 @@ TEST(MysqlCopyRowsTest, BatchesWrittenWhileTheNextIsReadArriveWholeAndARefusalIs
   EXPECT_EQ(ValueOr(dst->QueryValue("SELECT COUNT(*) > 1 FROM shop.wide")), "1");
 }
 
-INSTANTIATE_TEST_SUITE_P(Sessions, MysqlCopyTest, ::testing::Values(1, 2),
-                         [](const auto& info) { return std::to_string(info.param) + "Sessions"; });
+INSTANTIATE_TEST_SUITE_P(Sessions, MysqlCopyTest,
+                         ::testing::Values(CopyCase{1, "shop"}, CopyCase{2, "shop_copy"}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.sessions) + "SessionsInto" +
+                                  (std::string(info.param.target) == kDb ? "TheSameName"
+                                                                         : "AnotherName");
+                         });
 
 }  // namespace mysql_copy
 }  // namespace dbr::test

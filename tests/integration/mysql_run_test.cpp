@@ -32,12 +32,14 @@ Pair StartPairWithShop() {
   return std::move(*pair);
 }
 
-fs::path WriteConfig(const fs::path& dir, const Pair& pair) {
+// `dst_name`: the database's name on the destination ("": the source's).
+fs::path WriteConfig(const fs::path& dir, const Pair& pair, const std::string& dst_name = "") {
   fs::path path = dir / "relocate.yaml";
   std::ofstream(path) << "engine: mysql\n"
                       << "src: {host: 127.0.0.1, port: " << pair.src->port()
                       << ", name: shop, user: ops, password: secret}\n"
-                      << "dst: {host: 127.0.0.1, port: " << pair.dst->port() << "}\n"
+                      << "dst: {host: 127.0.0.1, port: " << pair.dst->port()
+                      << (dst_name.empty() ? "" : ", name: " + dst_name) << "}\n"
                       << "upgrade: {user: dbr_repl}\n"
                       << "jobs: 2\nheartbeat_interval: 0.2\n"
                       // items (~5000 rows) is copied and verified in key ranges
@@ -62,7 +64,7 @@ std::string LineWith(const std::string& out, const std::string& needle) {
 }
 
 // Stops the writer, waits until the destination has applied everything, compares every table.
-void StopAndExpectEqual(ShopWriter& writer, Pair& pair) {
+void StopAndExpectEqual(ShopWriter& writer, Pair& pair, const std::string& dst_db = "shop") {
   writer.Stop();
   ASSERT_EQ(writer.error(), "");
   auto src = pair.src->Connect();
@@ -72,11 +74,11 @@ void StopAndExpectEqual(ShopWriter& writer, Pair& pair) {
   ASSERT_TRUE(end.ok()) << end.message();
   Status st = mysql::WaitApplied(*dst, *end, std::chrono::seconds(120));
   ASSERT_TRUE(st.ok()) << st.message();
-  ExpectShopEqual(*src, *dst);
+  ExpectShopEqual(*src, *dst, dst_db);
 }
 
 // What the relocation made is gone from both sides; the relocated data stays on each.
-void ExpectCleanedUp(const fs::path& config, Pair& pair) {
+void ExpectCleanedUp(const fs::path& config, Pair& pair, const std::string& dst_db = "shop") {
   CommandResult cleanup = RunDbRelocate({"cleanup", "--config", config.string()});
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
   auto src = pair.src->Connect();
@@ -92,18 +94,20 @@ void ExpectCleanedUp(const fs::path& config, Pair& pair) {
   auto replicas = dst->Query("SHOW ALL SLAVES STATUS");
   ASSERT_TRUE(replicas.ok()) << replicas.message();
   EXPECT_EQ(replicas->rows(), 0);
-  EXPECT_EQ(dst->QueryValue("SELECT COUNT(*) FROM shop.items").value(),
+  EXPECT_EQ(dst->QueryValue("SELECT COUNT(*) FROM " + dst_db + ".items").value(),
             src->QueryValue("SELECT COUNT(*) FROM shop.items").value());
   CommandResult again = RunDbRelocate({"cleanup", "--config", config.string()});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("nothing to clean up"), std::string::npos) << again.out;
 }
 
+// Into a database of another name (dst.name): the replication renames it, and the texts of the
+// views, the trigger and the event name the destination's.
 TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   Pair pair = StartPairWithShop();
   ASSERT_TRUE(pair.src && pair.dst);
   TempDir dir("dbr-mysql-run");
-  const fs::path config = WriteConfig(dir.path(), pair);
+  const fs::path config = WriteConfig(dir.path(), pair, "shop_new");
   ShopWriter writer(*pair.src);
   writer.WaitForRounds(20);
 
@@ -116,6 +120,7 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   for (const auto& t : planned["scope"]["tables"]) parts[t["name"]] = t["copy_parts"];
   EXPECT_GT(parts["shop.items"], 2) << plan.out;
   EXPECT_EQ(parts["shop.order_lines"], 1) << plan.out;
+  EXPECT_EQ(planned["replication"]["renames"], "shop -> shop_new") << plan.out;
 
   CommandResult run = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
@@ -130,14 +135,23 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   EXPECT_NE(run.out.find("replication: running"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("snapshot of the source at binary log position"), std::string::npos);
   EXPECT_NE(run.out.find("every table is equal on both sides"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("`shop` is made as `shop_new` on the destination"), std::string::npos)
+      << run.err;
   // verify on its own, the writer still writing: equal, at one point of the binary log.
   CommandResult verify = RunDbRelocate({"verify", "--config", config.string()});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_NE(verify.out.find("source vs destination at binlog."), std::string::npos) << verify.out;
   EXPECT_NE(verify.out.find("`shop`.`order_lines`"), std::string::npos) << verify.out;
   EXPECT_GT(ObjectsCompared(verify.out), 30) << verify.out;  // tables, columns, indexes, ...
-  writer.WaitForRounds(30);                                  // replicated after the run
-  ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair));
+  // A schema change run with the database as the default reaches the renamed one.
+  {
+    auto src = pair.src->Connect();
+    ASSERT_TRUE(src.ok());
+    for (const char* sql : {"USE shop", "ALTER TABLE items ADD COLUMN rating INT"})
+      ASSERT_TRUE(src->Exec(sql).ok()) << sql;
+  }
+  writer.WaitForRounds(30);  // replicated after the run
+  ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair, "shop_new"));
 
   // A second run, with the replication stopped by hand meanwhile, copies nothing again, starts
   // the replication where it stopped and proves the heartbeats again.
@@ -156,13 +170,14 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   // verify exits 1 naming both keys.
   auto dst = pair.dst->Connect();
   ASSERT_TRUE(dst.ok()) << dst.message();
-  const std::string item = dst->QueryValue("SELECT MAX(id) FROM shop.items").value();
-  const std::string order = dst->QueryValue("SELECT MAX(order_id) FROM shop.order_lines").value();
-  const std::string first_item = dst->QueryValue("SELECT MIN(id) FROM shop.items").value();
-  ASSERT_TRUE(dst->Exec("UPDATE shop.items SET name = 'damaged' WHERE id IN (" + first_item + ", " +
-                        item + ")")
+  const std::string item = dst->QueryValue("SELECT MAX(id) FROM shop_new.items").value();
+  const std::string order =
+      dst->QueryValue("SELECT MAX(order_id) FROM shop_new.order_lines").value();
+  const std::string first_item = dst->QueryValue("SELECT MIN(id) FROM shop_new.items").value();
+  ASSERT_TRUE(dst->Exec("UPDATE shop_new.items SET name = 'damaged' WHERE id IN (" + first_item +
+                        ", " + item + ")")
                   .ok());
-  ASSERT_TRUE(dst->Exec("DELETE FROM shop.order_lines WHERE order_id = " + order).ok());
+  ASSERT_TRUE(dst->Exec("DELETE FROM shop_new.order_lines WHERE order_id = " + order).ok());
   // A FLOAT changed below the 6 digits the server prints it with (both 199457).
   {
     auto src = pair.src->Connect();
@@ -173,18 +188,18 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
     Status applied = mysql::WaitApplied(*dst, *end, std::chrono::seconds(60));
     ASSERT_TRUE(applied.ok()) << applied.message();
   }
-  const std::string doc = dst->QueryValue("SELECT MIN(id) FROM shop.docs").value();
-  ASSERT_TRUE(dst->Exec("UPDATE shop.docs SET weight = weight + 0.125 WHERE id = " + doc).ok());
+  const std::string doc = dst->QueryValue("SELECT MIN(id) FROM shop_new.docs").value();
+  ASSERT_TRUE(dst->Exec("UPDATE shop_new.docs SET weight = weight + 0.125 WHERE id = " + doc).ok());
   // Above every key the source has: the last key range has no upper bound.
-  const std::string stray =
-      std::to_string(std::stoll(dst->QueryValue("SELECT MAX(id) FROM shop.docs").value()) + 100000);
-  ASSERT_TRUE(dst->Exec("INSERT INTO shop.docs (id) VALUES (" + stray + ")").ok());
+  const std::string stray = std::to_string(
+      std::stoll(dst->QueryValue("SELECT MAX(id) FROM shop_new.docs").value()) + 100000);
+  ASSERT_TRUE(dst->Exec("INSERT INTO shop_new.docs (id) VALUES (" + stray + ")").ok());
   // The destination's schema changed by hand: a column's default, a trigger and a CHECK
   // constraint dropped, an index added.
-  for (const char* sql : {"ALTER TABLE shop.items ALTER COLUMN price SET DEFAULT 9.99",
-                          "DROP TRIGGER shop.items_audit",
-                          "ALTER TABLE shop.items DROP CONSTRAINT price_not_negative",
-                          "CREATE INDEX by_qty_line ON shop.order_lines (qty, line)"})
+  for (const char* sql : {"ALTER TABLE shop_new.items ALTER COLUMN price SET DEFAULT 9.99",
+                          "DROP TRIGGER shop_new.items_audit",
+                          "ALTER TABLE shop_new.items DROP CONSTRAINT price_not_negative",
+                          "CREATE INDEX by_qty_line ON shop_new.order_lines (qty, line)"})
     ASSERT_TRUE(dst->Exec(sql).ok()) << sql;
   // A table made on the source outside the binary log never reaches the destination.
   {
@@ -232,7 +247,7 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
       EXPECT_EQ(t["differing_ranges"], 2) << t.dump();
       EXPECT_EQ(t["differing_rows"], 2) << t.dump();
     }
-  ASSERT_TRUE(dst->Exec("DELETE FROM shop.docs WHERE id = " + stray).ok());
+  ASSERT_TRUE(dst->Exec("DELETE FROM shop_new.docs WHERE id = " + stray).ok());
   // The damage was not replicated, and the replication still runs.
   auto src = pair.src->Connect();
   ASSERT_TRUE(src.ok());
@@ -241,7 +256,7 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   ASSERT_TRUE(replica.ok()) << replica.message();
   EXPECT_TRUE(replica->applying && replica->receiving) << replica->error;
 
-  ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
+  ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair, "shop_new"));
 }
 
 // The state records a marker of each server at the first run; pointed at another server (one

@@ -919,6 +919,18 @@ TEST(CutoverConfig, APgBouncerAdminThatIsNotHostPortIsAConfigErrorNamingTheField
             "");
 }
 
+// HAProxy forwards bytes: the application's database name reaches the new side unchanged.
+TEST(CutoverConfig, AnotherDatabaseNameBehindHAProxyIsRefused) {
+  const std::string names = "src: {name: shop}\ndst: {name: shop_new}\n";
+  const std::string error = ParseError(names + "cutover:\n  type: haproxy\n  backend: pg\n");
+  EXPECT_NE(error.find("dst.name: must be src.name (\"shop\") with cutover.type haproxy"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("PgBouncer can map the name"), std::string::npos) << error;
+  EXPECT_EQ(MustParse(names + "cutover:\n  type: pgbouncer\n").dst.name, "shop_new");
+  EXPECT_EQ(MustParse(names).dst.name, "shop_new");
+}
+
 // HAProxy cannot hold a statement in flight: only the fence keeps a long write from committing on
 // the old side after the switch's marker.
 TEST(CutoverConfig, FenceNoneWithHAProxyIsRefusedWithTheReason) {

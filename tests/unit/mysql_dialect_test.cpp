@@ -32,7 +32,15 @@ TEST(MysqlDialect, MariaDbUsesANamedMasterConnection) {
             "MASTER_USER = 'upgrade', MASTER_PASSWORD = 'pa''ss', MASTER_LOG_FILE = "
             "'binlog.000003', MASTER_LOG_POS = 4512, MASTER_USE_GTID = no");
   EXPECT_EQ(d.FilterToDatabases("db_relocate", {"shop_1", "db_relocate"}),
-            "SET GLOBAL `db_relocate`.replicate_wild_do_table = 'shop\\_1.%,db\\_relocate.%'");
+            std::vector<std::string>{
+                "SET GLOBAL `db_relocate`.replicate_wild_do_table = 'shop\\_1.%,db\\_relocate.%'"});
+  // The filter names the database as the replica has it: the server renames first.
+  EXPECT_EQ(d.FilterToDatabases("db_relocate", {"shop_new", "db_relocate"},
+                                DatabaseRewrite{"shop", "shop_new"}),
+            (std::vector<std::string>{
+                "SET GLOBAL `db_relocate`.replicate_wild_do_table = "
+                "'shop\\_new.%,db\\_relocate.%'",
+                "SET GLOBAL `db_relocate`.replicate_rewrite_db = 'shop->shop_new'"}));
   EXPECT_EQ(d.StartReplica("db_relocate"), "START SLAVE 'db_relocate'");
   EXPECT_EQ(d.StopReplica("db_relocate"), "STOP SLAVE 'db_relocate'");
   EXPECT_EQ(d.ForgetReplica("db_relocate"), "RESET SLAVE 'db_relocate' ALL");
@@ -59,8 +67,17 @@ TEST(MysqlDialect, MySqlEightUsesAChannelAndTheSourceReplicaWords) {
             "'binlog.000003', SOURCE_LOG_POS = 4512, GET_SOURCE_PUBLIC_KEY = 1 FOR CHANNEL "
             "'db_relocate'");
   EXPECT_EQ(d.FilterToDatabases("db_relocate", {"shop", "db_relocate"}),
-            "CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ('shop.%', 'db\\_relocate.%') "
-            "FOR CHANNEL 'db_relocate'");
+            std::vector<std::string>{
+                "CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ('shop.%', 'db\\_relocate.%') "
+                "FOR CHANNEL 'db_relocate'"});
+  // https://dev.mysql.com/doc/refman/8.0/en/change-replication-filter.html:
+  // CHANGE REPLICATION FILTER REPLICATE_REWRITE_DB = ((db1, db2)) FOR CHANNEL channel_1
+  EXPECT_EQ(d.FilterToDatabases("db_relocate", {"shop_new", "db_relocate"},
+                                DatabaseRewrite{"shop", "shop_new"}),
+            std::vector<std::string>{
+                "CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ('shop\\_new.%', "
+                "'db\\_relocate.%'), REPLICATE_REWRITE_DB = ((`shop`, `shop_new`)) FOR CHANNEL "
+                "'db_relocate'"});
   EXPECT_EQ(d.StartReplica("db_relocate"), "START REPLICA FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.StopReplica("db_relocate"), "STOP REPLICA FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.ForgetReplica("db_relocate"), "RESET REPLICA ALL FOR CHANNEL 'db_relocate'");

@@ -118,8 +118,15 @@ TEST(MysqlConfig, EngineMysqlTakesMysqlsPortAndRefusesPostgresOnlyKeys) {
   auto renamed =
       ParseConfig("engine: mysql\nsrc: {host: a, name: shop}\ndst: {host: b, name: shop2}\n",
                   "/etc/dbr/c.yaml");
-  ASSERT_FALSE(renamed.ok());
-  EXPECT_NE(renamed.message().find("dst.name"), std::string::npos) << renamed.message();
+  ASSERT_TRUE(renamed.ok()) << renamed.message();
+  EXPECT_EQ(renamed->dst.name, "shop2");
+  // MariaDB's replicate_rewrite_db value is "from->to[,from->to]".
+  auto unrenameable =
+      ParseConfig("engine: mysql\nsrc: {host: a, name: 'a,b'}\ndst: {host: b, name: shop2}\n",
+                  "/etc/dbr/c.yaml");
+  ASSERT_FALSE(unrenameable.ok());
+  EXPECT_NE(unrenameable.message().find("dst.name: cannot differ from src.name"), std::string::npos)
+      << unrenameable.message();
 
   auto no_destination = ParseConfig("engine: mysql\nsrc: {name: shop}\n", "/etc/dbr/c.yaml");
   ASSERT_FALSE(no_destination.ok());
