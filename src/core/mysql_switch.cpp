@@ -134,7 +134,8 @@ class MysqlSwitch : public EngineSwitch {
   // A replication the old side already has is kept: run again after a crash, it has applied
   // some of the way back, which a new one from way_back_from would apply twice.
   Status BuildWayBack() override {
-    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition from, WayBackFrom());
+    DBR_ASSIGN_OR_RETURN(mysql::BinlogPosition from, WayBackFrom());
+    DBR_ASSIGN_OR_RETURN(from, mysql::WithGtid(*new_, std::move(from)));
     DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*new_).status());
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_));
     if (back.exists) {
@@ -180,7 +181,8 @@ class MysqlSwitch : public EngineSwitch {
 
   Result<bool> NewSideTookWrites() override {
     if (!state_.switching || state_.switching->way_back_from.empty()) return false;
-    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition from, WayBackFrom());
+    DBR_ASSIGN_OR_RETURN(mysql::BinlogPosition from, WayBackFrom());
+    DBR_ASSIGN_OR_RETURN(from, mysql::WithGtid(*new_, std::move(from)));
     DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition now, mysql::SourcePositionNow(*new_));
     return from < now;
   }

@@ -247,7 +247,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CloudSqlState, phase, method, in
 struct MysqlState {
   std::string snapshot_file;  // binary log file; empty: no snapshot taken yet
   int64_t snapshot_offset = 0;
-  std::string snapshot_gtid;  // informative
+  std::string snapshot_gtid;  // MariaDB: where the replication starts by GTID
   bool copy_started = false;  // the destination's database is being filled by this relocation
   bool replication_user_created = false;  // upgrade.user did not exist before on the source
   // ... nor on the destination, where the first cut-over made it for the way back.

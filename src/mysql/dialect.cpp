@@ -32,10 +32,10 @@ std::string LiteralPattern(const std::string& name) {
 
 const ReplicaStatusColumns kMariaDbColumns = {
     "Slave_IO_Running",      "Slave_SQL_Running", "Relay_Master_Log_File", "Exec_Master_Log_Pos",
-    "Seconds_Behind_Master", "Last_IO_Error",     "Last_SQL_Error"};
+    "Seconds_Behind_Master", "Last_IO_Error",     "Last_SQL_Error",        "Using_Gtid"};
 const ReplicaStatusColumns kMySqlColumns = {
     "Replica_IO_Running",    "Replica_SQL_Running", "Relay_Source_Log_File", "Exec_Source_Log_Pos",
-    "Seconds_Behind_Source", "Last_IO_Error",       "Last_SQL_Error"};
+    "Seconds_Behind_Source", "Last_IO_Error",       "Last_SQL_Error",        "Auto_Position"};
 
 }  // namespace
 
@@ -64,13 +64,17 @@ Dialect::Dialect(const mariadb::ServerVersion& version, Quote quote)
     : version_(version), quote_(std::move(quote)) {}
 
 std::string Dialect::ChangeSource(std::string_view channel, const SourceEndpoint& s,
-                                  const BinlogPosition& from) const {
-  if (mariadb())
+                                  const BinlogPosition& from, bool by_gtid) const {
+  if (mariadb()) {
+    const std::string where =
+        by_gtid ? "MASTER_USE_GTID = slave_pos"
+                : fmt::format("MASTER_LOG_FILE = {}, MASTER_LOG_POS = {}, MASTER_USE_GTID = no",
+                              quote_(from.file), from.offset);
     return fmt::format(
         "CHANGE MASTER {} TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = {}, "
-        "MASTER_PASSWORD = {}, MASTER_LOG_FILE = {}, MASTER_LOG_POS = {}, MASTER_USE_GTID = no",
-        quote_(channel), quote_(s.host), s.port, quote_(s.user), quote_(s.password),
-        quote_(from.file), from.offset);
+        "MASTER_PASSWORD = {}, {}",
+        quote_(channel), quote_(s.host), s.port, quote_(s.user), quote_(s.password), where);
+  }
   // GET_SOURCE_PUBLIC_KEY: caching_sha2_password over a connection without TLS.
   return fmt::format(
       "CHANGE REPLICATION SOURCE TO SOURCE_HOST = {}, SOURCE_PORT = {}, SOURCE_USER = {}, "
@@ -103,6 +107,14 @@ std::vector<std::string> Dialect::FilterToDatabases(
               : "";
   return {fmt::format("CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ({}){} FOR CHANNEL {}",
                       Join(quoted, ", "), renamed, quote_(channel))};
+}
+
+std::string Dialect::StartAtGtid(const BinlogPosition& from) const {
+  return "SET GLOBAL gtid_slave_pos = " + quote_(from.gtid);
+}
+
+std::string Dialect::GtidAt(const BinlogPosition& at) const {
+  return fmt::format("SELECT BINLOG_GTID_POS({}, {})", quote_(at.file), at.offset);
 }
 
 std::string Dialect::StartReplica(std::string_view channel) const {

@@ -52,6 +52,7 @@ struct ReplicaStatusColumns {
   const char* seconds_behind;
   const char* last_io_error;
   const char* last_sql_error;
+  const char* using_gtid;  // MariaDB: Slave_Pos, Current_Pos or No; MySQL: Auto_Position 1 or 0
 };
 
 class Dialect {
@@ -61,9 +62,20 @@ class Dialect {
   // `quote` makes string literals (Connection::Literal of the server the statements go to).
   Dialect(const mariadb::ServerVersion& version, Quote quote);
 
-  // Replication into this server, on the channel (MySQL) or connection (MariaDB) `channel`.
+  // Replication into this server, on the channel (MySQL) or connection (MariaDB) `channel`,
+  // from `from`'s file and offset, or (`by_gtid`, MariaDB only) from the server's
+  // gtid_slave_pos, which StartAtGtid sets. Carries the password.
   std::string ChangeSource(std::string_view channel, const SourceEndpoint& source,
-                           const BinlogPosition& from) const;  // carries the password
+                           const BinlogPosition& from, bool by_gtid = false) const;
+  // Whether ChangeSource can start at a GTID here. MariaDB: yes (its GTIDs are always on).
+  // MySQL: not done (auto-position would send a way back every transaction the destination
+  // wrote during the copy, unless its GTIDs were first marked as applied on the other side).
+  bool StartsAtGtid() const { return mariadb(); }
+  // MariaDB's gtid_slave_pos set to `from`'s GTID (server-wide: every replication connection
+  // must be stopped).
+  std::string StartAtGtid(const BinlogPosition& from) const;
+  // The GTID position at a file and offset of this server's binary log (MariaDB).
+  std::string GtidAt(const BinlogPosition& at) const;
   // Only the tables of these databases (named as on this server) are applied; `rewrite` renames
   // one of the source's first (the servers rename before they filter).
   std::vector<std::string> FilterToDatabases(

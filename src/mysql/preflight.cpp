@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "mariadb/connection.h"
 #include "mariadb/quote.h"
+#include "mysql/replication.h"
 #include "mysql/servers.h"
 #include "util/parse.h"
 #include "util/progress.h"
@@ -219,7 +221,7 @@ class Preflight {
     Add(CompareVersions(src->version(), dst->version()));
     CheckBinaryLog(*src_vars, *dst_vars);
     CheckServerIds(*src_vars, *dst_vars);
-    CheckGtid(*src, *src_vars);
+    CheckGtid(*src, *dst, *src_vars);
     CheckNameCase(*src_vars, *dst_vars);
     const bool source_database = CheckSourceDatabase(*src);
     Add(CheckGrants(*src, "source", config_.src.name, kSourceNeeds));
@@ -291,16 +293,27 @@ class Preflight {
     Add(Outcome("server_id", CheckLevel::kPass, fmt::format("source {}, destination {}", a, b)));
   }
 
-  // Noted only: the position is a binary log file and offset either way; a GTID helps a human.
-  void CheckGtid(Connection& src, const Variables& vars) {
-    if (src.version().flavor == Flavor::kMariaDb) {
-      const std::string pos = Get(vars, "gtid_binlog_pos");
-      return Add(
-          Outcome("GTID", CheckLevel::kPass,
-                  fmt::format("MariaDB GTID domain {}, binary log at {}",
-                              Get(vars, "gtid_domain_id"), pos.empty() ? "(none yet)" : pos)));
-    }
-    Add(Outcome("GTID", CheckLevel::kPass, "gtid_mode " + Get(vars, "gtid_mode")));
+  // Noted: how the replication will be positioned (mysql/replication.h).
+  void CheckGtid(Connection& src, Connection& dst, const Variables& vars) {
+    if (src.version().flavor != Flavor::kMariaDb)
+      return Add(Outcome("GTID", CheckLevel::kPass,
+                         "gtid_mode " + Get(vars, "gtid_mode") +
+                             "; the replication starts at a binary log file and offset"));
+    const std::string pos = Get(vars, "gtid_binlog_pos");
+    auto others = dst.Query("SHOW ALL SLAVES STATUS");
+    if (!others.ok()) return Add(Outcome("GTID", CheckLevel::kFail, others.message()));
+    int theirs = 0;
+    for (int i = 0; i < others->rows(); ++i)
+      theirs += others->Get(i, std::max(others->Column("Connection_name"), 0)) != kChannel;
+    Add(Outcome(
+        "GTID", CheckLevel::kPass,
+        fmt::format("MariaDB GTID domain {}, binary log at {}; {}", Get(vars, "gtid_domain_id"),
+                    pos.empty() ? "(none yet)" : pos,
+                    theirs > 0 ? fmt::format("the replication starts at a file and offset: the "
+                                             "destination has {} other replication "
+                                             "connection(s), and gtid_slave_pos is server-wide",
+                                             theirs)
+                               : "the replication starts at the snapshot's GTID position")));
   }
 
   // Table names that fold differently on the two sides would make two tables one.

@@ -8,7 +8,23 @@
 #include "util/parse.h"
 
 namespace dbr::mysql {
-namespace {}  // namespace
+namespace {
+
+// Whether `replica` can start at `from`'s GTID, and if not, why.
+Result<std::string> WhyNotByGtid(mariadb::Connection& replica, const Dialect& dialect,
+                                 const BinlogPosition& from) {
+  if (!dialect.StartsAtGtid()) return std::string("MySQL: by file and offset");
+  if (from.gtid.empty()) return std::string("the source gave no GTID position there");
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows others, replica.Query("SHOW ALL SLAVES STATUS"));
+  if (others.rows() > 0)
+    return fmt::format(
+        "by file and offset: the server has {} other replication connection(s), and "
+        "gtid_slave_pos is server-wide",
+        others.rows());
+  return std::string();
+}
+
+}  // namespace
 
 Status EnsureReplicationUser(mariadb::Connection& source, const std::string& user,
                              const std::string& password) {
@@ -40,16 +56,22 @@ Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& 
                         const std::optional<DatabaseRewrite>& rewrite) {
   const Dialect dialect = DialectOf(destination);
   DBR_RETURN_IF_ERROR(RemoveReplication(destination).status());
-  DBR_RETURN_IF_ERROR(destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from))
-                          .Wrap("setting up the replication from the source"));
+  DBR_ASSIGN_OR_RETURN(const std::string not_by_gtid, WhyNotByGtid(destination, dialect, from));
+  const bool by_gtid = not_by_gtid.empty();
+  if (by_gtid)
+    DBR_RETURN_IF_ERROR(
+        destination.Exec(dialect.StartAtGtid(from)).Wrap("setting gtid_slave_pos to " + from.gtid));
+  DBR_RETURN_IF_ERROR(
+      destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from, by_gtid))
+          .Wrap("setting up the replication from the source"));
   for (const std::string& sql : dialect.FilterToDatabases(kChannel, databases, rewrite))
     DBR_RETURN_IF_ERROR(destination.Exec(sql).Wrap(
         rewrite ? fmt::format("replicating database {} as {} (dst.name differs from src.name)",
                               rewrite->from, rewrite->to)
                 : "limiting the replication to the relocated database"));
   DBR_RETURN_IF_ERROR(destination.Exec(dialect.StartReplica(kChannel)));
-  log::info("the destination replicates from {}:{} starting at {}", source.host, source.port,
-            from.Display());
+  log::info("the {} replicates from {}:{} starting at {} ({})", destination.params().label,
+            source.host, source.port, from.Display(), by_gtid ? "GTID " + from.gtid : not_by_gtid);
   return Status::Ok();
 }
 
@@ -71,6 +93,8 @@ Result<ReplicaState> ReadReplica(mariadb::Connection& destination) {
   state.exists = true;
   state.receiving = get(col.io_running) != "No";  // or "Connecting", which it retries
   state.applying = get(col.sql_running) == "Yes";
+  const std::string using_gtid = get(col.using_gtid);
+  state.by_gtid = using_gtid == "Slave_Pos" || using_gtid == "Current_Pos" || using_gtid == "1";
   state.applied = {get(col.exec_file), ParseInt(get(col.exec_offset)).value_or(0)};
   state.seconds_behind = ParseInt(get(col.seconds_behind)).value_or(-1);
   const std::string sql_error = get(col.last_sql_error), io_error = get(col.last_io_error);
@@ -87,6 +111,13 @@ Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source) {
                    ParseInt(rows.Get(0, rows.Column("Position"))).value_or(0)};
   if (const int gtid = rows.Column("Executed_Gtid_Set"); gtid >= 0) p.gtid = rows.Get(0, gtid);
   return p;
+}
+
+Result<BinlogPosition> WithGtid(mariadb::Connection& server, BinlogPosition at) {
+  const Dialect dialect = DialectOf(server);
+  if (!dialect.StartsAtGtid()) return at;
+  DBR_ASSIGN_OR_RETURN(at.gtid, server.QueryValue(dialect.GtidAt(at)));
+  return at;
 }
 
 Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& applied) {

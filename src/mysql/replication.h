@@ -27,7 +27,10 @@ Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::strin
 
 // The destination replicates from `source` starting at `from`, applying only the tables of
 // `databases` (named as on the destination), after `rewrite` when given. A replication of that
-// name already there is replaced.
+// name already there is replaced. On MariaDB it starts at `from`'s GTID (the server's
+// gtid_slave_pos, which it keeps in a table in step with what it applied, so a crash of the
+// server neither loses nor repeats a transaction), unless the server has another replication
+// connection: gtid_slave_pos is server-wide. Otherwise at `from`'s file and offset.
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
                         const BinlogPosition& from, const std::vector<std::string>& databases,
                         const std::optional<DatabaseRewrite>& rewrite);
@@ -39,6 +42,7 @@ struct ReplicaState {
   bool exists = false;
   bool receiving = false;  // the I/O thread runs (or is connecting)
   bool applying = false;   // the SQL thread
+  bool by_gtid = false;    // positioned by GTID (MariaDB's Using_Gtid, MySQL's Auto_Position)
   BinlogPosition applied;  // the source's position the destination has applied up to
   int64_t seconds_behind = -1;
   std::string error;  // the last receiving or applying error, as the server gives it
@@ -48,6 +52,9 @@ Result<ReplicaState> ReadReplica(mariadb::Connection& destination);
 
 // The source's binary log position now.
 Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source);
+
+// `at` of `server`'s binary log with the GTID position there (MariaDB; as it is on MySQL).
+Result<BinlogPosition> WithGtid(mariadb::Connection& server, BinlogPosition at);
 
 // Bytes of the source's binary log written after `applied` (what the destination has still to
 // apply), over every file from there to the newest.

@@ -86,10 +86,7 @@ Result<ConsistentSnapshot> ConsistentSnapshot::Take(const mariadb::ConnParams& s
       }
   }
   if (mariadb) {
-    auto gtid =
-        first.QueryValue(fmt::format("SELECT BINLOG_GTID_POS({}, {})",
-                                     first.Literal(snap.position_.file), snap.position_.offset));
-    if (gtid.ok()) snap.position_.gtid = *gtid;
+    DBR_ASSIGN_OR_RETURN(snap.position_, WithGtid(first, snap.position_));
   }
   log::info("snapshot of the source at binary log position {}{} ({} sessions)",
             snap.position_.Display(),

@@ -103,11 +103,26 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   ASSERT_TRUE(src_conn.ok()) << src_conn.message();
   st = mysql::EnsureReplicationUser(*src_conn, "dbr_repl", "r3pl'pass\\word");
   ASSERT_TRUE(st.ok()) << st.message();
+  // A replication connection of someone else's on the destination (never started): MariaDB's
+  // gtid_slave_pos is server-wide, so ours then starts at the file and offset.
+  const bool another_connection = sessions == 1;
+  if (another_connection)
+    ASSERT_TRUE(dst_conn
+                    ->Exec("CHANGE MASTER 'theirs' TO MASTER_HOST = '127.0.0.1', MASTER_PORT = 1, "
+                           "MASTER_USE_GTID = no")
+                    .ok());
   st = mysql::StartReplication(
       *dst_conn, {"127.0.0.1", src->port(), "dbr_repl", "r3pl'pass\\word"}, snapshot->position(),
       {target},
       target == kDb ? std::nullopt : std::optional<mysql::DatabaseRewrite>({kDb, target}));
   ASSERT_TRUE(st.ok()) << st.message();
+
+  auto replica = mysql::ReadReplica(*dst_conn);
+  ASSERT_TRUE(replica.ok()) << replica.message();
+  EXPECT_EQ(replica->by_gtid, !another_connection);
+  if (!another_connection)
+    EXPECT_EQ(ValueOr(dst_conn->QueryValue("SELECT @@GLOBAL.gtid_slave_pos")),
+              snapshot->position().gtid);
 
   // The writer goes on while the destination catches up, then stops.
   writer.WaitForRounds(50);
@@ -145,6 +160,7 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
                 "SELECT COUNT(*) FROM information_schema.VIEWS WHERE VIEW_DEFINITION LIKE '%`" +
                 std::string(kDb) + "`.%' AND TABLE_SCHEMA = '" + target + "'")),
             target == kDb ? "2" : "0");
+  if (another_connection) ASSERT_TRUE(dst_conn->Exec("RESET SLAVE 'theirs' ALL").ok());
 }
 
 // A table of several megabytes travels in several batches, each written while the next is read:

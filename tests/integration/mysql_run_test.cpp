@@ -134,6 +134,12 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   EXPECT_EQ(run.out.find("publication"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("replication: running"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("snapshot of the source at binary log position"), std::string::npos);
+  // MariaDB: the replication starts at the snapshot's GTID position.
+  EXPECT_NE(run.err.find("the destination replicates from 127.0.0.1:" +
+                         std::to_string(pair.src->port()) + " starting at "),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find(" (GTID 0-"), std::string::npos) << run.err;
   EXPECT_NE(run.out.find("every table is equal on both sides"), std::string::npos) << run.out;
   EXPECT_NE(run.err.find("`shop` is made as `shop_new` on the destination"), std::string::npos)
       << run.err;
@@ -303,6 +309,33 @@ TEST(MysqlRunTest, StateIsNotResumedAgainstAnotherServer) {
             "0");
   CommandResult status = RunDbRelocate({"status", "--config", config.string()});
   EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
+}
+
+// The destination's server killed (kill -9) while it applies the source's writes, then started
+// again: its replication, positioned by GTID, goes on after the last transaction it committed.
+// Every table ends equal: a transaction applied again would stop it on a duplicate key, one
+// skipped would leave the tables different.
+TEST(MysqlRunTest, DestinationKilledWhileApplyingGoesOnAfterItsLastTransaction) {
+  Pair pair = StartPairWithShop();
+  ASSERT_TRUE(pair.src && pair.dst);
+  TempDir dir("dbr-mysql-crash");
+  const fs::path config = WriteConfig(dir.path(), pair);
+  ShopWriter writer(*pair.src);
+  writer.WaitForRounds(20);
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  writer.WaitForRounds(10);
+  pair.dst->Kill();
+  writer.WaitForRounds(20);
+  ASSERT_TRUE(pair.dst->StartAgain().ok());
+  CommandResult again = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.err.find("step snapshot: already done"), std::string::npos) << again.err;
+  writer.WaitForRounds(20);
+  ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair));
+  CommandResult verify = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
 }
 

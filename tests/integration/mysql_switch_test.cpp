@@ -148,6 +148,16 @@ class MysqlSwitchTest : public ::testing::Test {
     return value.ok() ? *value : value.message();
   }
 
+  // "yes" when `server`'s replication of ours is positioned by GTID, "no" when by file and offset.
+  std::string ReplicationByGtid(TestMariaDb& server) {
+    auto c = server.Connect();
+    if (!c.ok()) return c.message();
+    auto replica = mysql::ReadReplica(*c);
+    if (!replica.ok()) return replica.message();
+    if (!replica->exists) return "no replication";
+    return replica->by_gtid ? "yes" : "no";
+  }
+
   // The application's account, straight to `server` (not through the proxy): can it write?
   Status AppWritesDirectlyTo(TestMariaDb& server) {
     auto c = mariadb::Connection::Open(server.Params("app", "apppw"));
@@ -226,6 +236,9 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
   ASSERT_TRUE(app.CommitsGoOn(50));
   ExpectStatus("destination", "source");
+  // The way back starts at the destination's GTID position there, as the forward replication
+  // started at the snapshot's.
+  EXPECT_EQ(ReplicationByGtid(*pair_.src), "yes");
   CommandResult verify_after = Dbr("verify");  // the destination against the source, which follows
   EXPECT_EQ(verify_after.exit_code, 0) << verify_after.out << verify_after.err;
   EXPECT_NE(verify_after.out.find("destination vs source at binlog."), std::string::npos)
@@ -246,6 +259,7 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_EQ(ProxiedPort(), std::to_string(pair_.src->port()));
   EXPECT_EQ(ReadOnly(*pair_.src), "0");  // the fence of the cut-over, lifted
   EXPECT_EQ(ReadOnly(*pair_.dst), "1");
+  EXPECT_EQ(ReplicationByGtid(*pair_.dst), "yes");
   EXPECT_LT(app.longest_gap(), 10.0);
   std::cerr << "longest gap between commits through HAProxy: " << app.longest_gap() << " s\n";
 

@@ -23,7 +23,7 @@ Dialect Of(const char* version) {
 }
 
 const SourceEndpoint kSource = {"10.0.0.5", 3306, "upgrade", "pa'ss"};
-const BinlogPosition kAt = {"binlog.000003", 4512, ""};
+const BinlogPosition kAt = {"binlog.000003", 4512, "0-1-77"};
 
 TEST(MysqlDialect, MariaDbUsesANamedMasterConnection) {
   const Dialect d = Of("10.11.19-MariaDB");
@@ -31,6 +31,14 @@ TEST(MysqlDialect, MariaDbUsesANamedMasterConnection) {
             "CHANGE MASTER 'db_relocate' TO MASTER_HOST = '10.0.0.5', MASTER_PORT = 3306, "
             "MASTER_USER = 'upgrade', MASTER_PASSWORD = 'pa''ss', MASTER_LOG_FILE = "
             "'binlog.000003', MASTER_LOG_POS = 4512, MASTER_USE_GTID = no");
+  // https://mariadb.com/kb/en/gtid/#setting-up-a-new-replica-server-with-global-transaction-id:
+  // SET GLOBAL gtid_slave_pos = "0-1-2"; CHANGE MASTER TO ..., master_use_gtid=slave_pos
+  EXPECT_TRUE(d.StartsAtGtid());
+  EXPECT_EQ(d.StartAtGtid(kAt), "SET GLOBAL gtid_slave_pos = '0-1-77'");
+  EXPECT_EQ(d.ChangeSource("db_relocate", kSource, kAt, /*by_gtid=*/true),
+            "CHANGE MASTER 'db_relocate' TO MASTER_HOST = '10.0.0.5', MASTER_PORT = 3306, "
+            "MASTER_USER = 'upgrade', MASTER_PASSWORD = 'pa''ss', MASTER_USE_GTID = slave_pos");
+  EXPECT_EQ(d.GtidAt(kAt), "SELECT BINLOG_GTID_POS('binlog.000003', 4512)");
   EXPECT_EQ(d.FilterToDatabases("db_relocate", {"shop_1", "db_relocate"}),
             std::vector<std::string>{
                 "SET GLOBAL `db_relocate`.replicate_wild_do_table = 'shop\\_1.%,db\\_relocate.%'"});
@@ -66,6 +74,7 @@ TEST(MysqlDialect, MySqlEightUsesAChannelAndTheSourceReplicaWords) {
             "SOURCE_USER = 'upgrade', SOURCE_PASSWORD = 'pa''ss', SOURCE_LOG_FILE = "
             "'binlog.000003', SOURCE_LOG_POS = 4512, GET_SOURCE_PUBLIC_KEY = 1 FOR CHANNEL "
             "'db_relocate'");
+  EXPECT_FALSE(d.StartsAtGtid());
   EXPECT_EQ(d.FilterToDatabases("db_relocate", {"shop", "db_relocate"}),
             std::vector<std::string>{
                 "CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ('shop.%', 'db\\_relocate.%') "
