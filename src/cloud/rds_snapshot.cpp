@@ -54,12 +54,7 @@ class RdsSnapshotSource : public SnapshotSource {
   bool ExportsSnapshot() const override { return false; }
 
   Status Take(RunContext& ctx) override {
-    RdsState& st = ctx.state.rds;
-    if (!st.method.empty() && st.method != NameOf(ctx.config.upgrade.method))
-      return Status::BadConfig(fmt::format(
-          "upgrade.method is {}, and this relocation was started with upgrade.method {}: put {} "
-          "back to finish it, or run `db_relocate cleanup` and start again",
-          ctx.config.upgrade.method, st.method, st.method));
+    RdsState& st = ctx.state.rds;  // its method is the config's (StateBelongsToConfig)
     if (planned_ && *planned_) {
       plan_ = **planned_;  // the run's pre-flight made it
     } else {

@@ -119,11 +119,12 @@ class MysqlEngine : public Engine {
 
   // A replication already past the snapshot's position is kept (started again when stopped
   // cleanly); one that stopped on an error is never made again from the snapshot's position,
-  // which would apply what it applied twice.
+  // which would apply what it applied twice. One cut short while it was made (no filter yet)
+  // has applied nothing: it is made again.
   Status Subscribe(RunContext& ctx) override {
     const mysql::BinlogPosition from = SnapshotPosition(ctx.state);
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
-    if (replica.exists && !(replica.applied < from)) {
+    if (replica.exists && replica.complete && !(replica.applied < from)) {
       log::info("the destination replicates already, at the source's {}",
                 replica.applied.Display());
       return KeepApplying(replica);

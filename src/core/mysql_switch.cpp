@@ -132,17 +132,18 @@ class MysqlSwitch : public EngineSwitch {
   }
 
   // A replication the old side already has is kept: run again after a crash, it has applied
-  // some of the way back, which a new one from way_back_from would apply twice.
+  // some of the way back, which a new one from way_back_from would apply twice. One cut short
+  // while it was made (no filter yet) has applied nothing: it is made again.
   Status BuildWayBack() override {
     DBR_ASSIGN_OR_RETURN(mysql::BinlogPosition from, WayBackFrom());
-    DBR_ASSIGN_OR_RETURN(from, mysql::WithGtid(*new_, std::move(from)));
     DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*new_).status());
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_));
-    if (back.exists) {
+    if (back.exists && back.complete) {
       if (!back.receiving || !back.applying)
         DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StartReplica(mysql::kChannel)));
       return Status::Ok();
     }
+    DBR_ASSIGN_OR_RETURN(from, mysql::WithGtid(*new_, std::move(from)));
     const ServerConfig& target = ServerOf(config_, to_);
     const mysql::SourceEndpoint endpoint{target.host, target.port, config_.upgrade.user,
                                          ctx_.ReplicationPassword()};
@@ -181,8 +182,7 @@ class MysqlSwitch : public EngineSwitch {
 
   Result<bool> NewSideTookWrites() override {
     if (!state_.switching || state_.switching->way_back_from.empty()) return false;
-    DBR_ASSIGN_OR_RETURN(mysql::BinlogPosition from, WayBackFrom());
-    DBR_ASSIGN_OR_RETURN(from, mysql::WithGtid(*new_, std::move(from)));
+    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition from, WayBackFrom());
     DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition now, mysql::SourcePositionNow(*new_));
     return from < now;
   }

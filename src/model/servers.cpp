@@ -92,6 +92,15 @@ Status StateBelongsToConfig(const Config& config, const RunState& state) {
         "through {} subscriptions: put back apply_workers: {} (it changes only with a new "
         "relocation, after `db_relocate cleanup`)",
         config.apply_workers, config.state_dir, lanes, lanes));
+  // Fixed by the relocation's first request to its cloud (the snapshot or the instance).
+  const std::string& started =
+      config.provider == Provider::kCloudSql ? state.cloudsql.method : state.rds.method;
+  if (!started.empty() && started != NameOf(config.upgrade.method))
+    return Status::BadConfig(fmt::format(
+        "upgrade.method is {}, and the relocation in state_dir {} was started with "
+        "upgrade.method {}: put {} back to finish it, or run `db_relocate cleanup` and start "
+        "again",
+        config.upgrade.method, config.state_dir, started, started));
   const std::string source = SourceAddress(config);
   if (state.source == source && state.destination_database == config.dst.name) return Status::Ok();
   auto recorded = state.servers.find(Side::kSource);

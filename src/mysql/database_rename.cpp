@@ -1,5 +1,7 @@
 #include "mysql/database_rename.h"
 
+#include <algorithm>
+
 #include "mariadb/quote.h"
 
 namespace dbr::mysql {
@@ -15,13 +17,19 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+// Whether `c` opens a quoted identifier.
+bool OpensIdentifier(char c, const SqlQuoting& quoting) {
+  return c == '`' || (c == '"' && quoting.ansi_quotes);
+}
+
 // The end of the quoted text starting at `at` (a quote): a doubled quote or, in a string, a
-// backslash does not end it.
-size_t EndOfQuoted(std::string_view sql, size_t at) {
+// backslash (where it escapes) does not end it.
+size_t EndOfQuoted(std::string_view sql, size_t at, const SqlQuoting& quoting) {
   const char quote = sql[at];
+  const bool escapes = quoting.backslash_escapes && !OpensIdentifier(quote, quoting);
   size_t i = at + 1;
   while (i < sql.size()) {
-    if (sql[i] == '\\' && quote != '`') {
+    if (sql[i] == '\\' && escapes) {
       i += 2;
     } else if (sql[i] == quote) {
       if (i + 1 < sql.size() && sql[i + 1] == quote) {
@@ -51,13 +59,14 @@ size_t EndOfComment(std::string_view sql, size_t at) {
   return at;
 }
 
-// The identifier's name: a back-quoted one unquoted.
-std::string NameOf(std::string_view token) {
-  if (token.empty() || token.front() != '`') return std::string(token);
+// The identifier's name: a quoted one unquoted.
+std::string NameOf(std::string_view token, const SqlQuoting& quoting) {
+  if (token.empty() || !OpensIdentifier(token.front(), quoting)) return std::string(token);
+  const char quote = token.front();
   std::string name;
   for (size_t i = 1; i + 1 < token.size(); ++i) {
     name += token[i];
-    if (token[i] == '`') ++i;  // a doubled back-quote
+    if (token[i] == quote) ++i;  // a doubled quote
   }
   return name;
 }
@@ -69,7 +78,21 @@ bool FollowedByDot(std::string_view sql, size_t at) {
 
 }  // namespace
 
-std::string RenameDatabaseIn(std::string_view sql, std::string_view from, std::string_view to) {
+SqlQuoting SqlQuoting::OfSqlMode(std::string_view sql_mode) {
+  SqlQuoting q;
+  size_t begin = 0;
+  while (begin <= sql_mode.size()) {
+    const size_t end = std::min(sql_mode.find(',', begin), sql_mode.size());
+    const std::string_view mode = sql_mode.substr(begin, end - begin);
+    if (mode == "ANSI_QUOTES" || mode == "ANSI") q.ansi_quotes = true;
+    if (mode == "NO_BACKSLASH_ESCAPES") q.backslash_escapes = false;
+    begin = end + 1;
+  }
+  return q;
+}
+
+std::string RenameDatabaseIn(std::string_view sql, std::string_view from, std::string_view to,
+                             SqlQuoting quoting) {
   std::string out;
   out.reserve(sql.size());
   bool after_dot = false;  // the last token was a dot
@@ -81,22 +104,22 @@ std::string RenameDatabaseIn(std::string_view sql, std::string_view from, std::s
       i = end;
       continue;
     }
-    if (c == '\'' || c == '"') {
-      const size_t end = EndOfQuoted(sql, i);
+    if ((c == '\'' || c == '"') && !OpensIdentifier(c, quoting)) {
+      const size_t end = EndOfQuoted(sql, i, quoting);
       out.append(sql.substr(i, end - i));
       i = end;
       after_dot = false;
       continue;
     }
-    if (c == '`' || IsIdentifierByte(c)) {
+    if (OpensIdentifier(c, quoting) || IsIdentifierByte(c)) {
       size_t end = i + 1;
-      if (c == '`') {
-        end = EndOfQuoted(sql, i);
+      if (OpensIdentifier(c, quoting)) {
+        end = EndOfQuoted(sql, i, quoting);
       } else {
         while (end < sql.size() && IsIdentifierByte(sql[end])) ++end;
       }
       const std::string_view token = sql.substr(i, end - i);
-      if (!after_dot && NameOf(token) == from && FollowedByDot(sql, end)) {
+      if (!after_dot && NameOf(token, quoting) == from && FollowedByDot(sql, end)) {
         out += mariadb::QuoteIdent(to);
       } else {
         out.append(token);
@@ -108,6 +131,15 @@ std::string RenameDatabaseIn(std::string_view sql, std::string_view from, std::s
     out += c;
     if (!IsSpace(c)) after_dot = c == '.';
     ++i;
+  }
+  return out;
+}
+
+std::string LikePattern(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '_' || c == '%' || c == '\\') out += '\\';
+    out += c;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "mariadb/quote.h"
+#include "mysql/database_rename.h"
 #include "util/parse.h"
 #include "util/text.h"
 
@@ -20,22 +21,14 @@ int64_t FileNumber(const std::string& file) {
   return n;
 }
 
-// A database name as a replicate_wild_do_table pattern: its own _ and % are not wildcards.
-std::string LiteralPattern(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '_' || c == '%' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 const ReplicaStatusColumns kMariaDbColumns = {
-    "Slave_IO_Running",      "Slave_SQL_Running", "Relay_Master_Log_File", "Exec_Master_Log_Pos",
-    "Seconds_Behind_Master", "Last_IO_Error",     "Last_SQL_Error",        "Using_Gtid"};
+    "Slave_IO_Running",       "Slave_SQL_Running", "Relay_Master_Log_File", "Exec_Master_Log_Pos",
+    "Seconds_Behind_Master",  "Last_IO_Error",     "Last_SQL_Error",        "Using_Gtid",
+    "Replicate_Wild_Do_Table"};
 const ReplicaStatusColumns kMySqlColumns = {
-    "Replica_IO_Running",    "Replica_SQL_Running", "Relay_Source_Log_File", "Exec_Source_Log_Pos",
-    "Seconds_Behind_Source", "Last_IO_Error",       "Last_SQL_Error",        "Auto_Position"};
+    "Replica_IO_Running",  "Replica_SQL_Running",   "Relay_Source_Log_File",
+    "Exec_Source_Log_Pos", "Seconds_Behind_Source", "Last_IO_Error",
+    "Last_SQL_Error",      "Auto_Position",         "Replicate_Wild_Do_Table"};
 
 }  // namespace
 
@@ -88,15 +81,15 @@ std::vector<std::string> Dialect::FilterToDatabases(
     std::string_view channel, const std::vector<std::string>& databases,
     const std::optional<DatabaseRewrite>& rewrite) const {
   std::vector<std::string> patterns;
-  for (const auto& db : databases) patterns.push_back(LiteralPattern(db) + ".%");
+  for (const auto& db : databases) patterns.push_back(LikePattern(db) + ".%");
   if (mariadb()) {
-    std::vector<std::string> statements{fmt::format("SET GLOBAL {}.replicate_wild_do_table = {}",
-                                                    mariadb::QuoteIdent(channel),
-                                                    quote_(Join(patterns, ",")))};
+    std::vector<std::string> statements;
     if (rewrite)
       statements.push_back(fmt::format("SET GLOBAL {}.replicate_rewrite_db = {}",
                                        mariadb::QuoteIdent(channel),
                                        quote_(rewrite->from + "->" + rewrite->to)));
+    statements.push_back(fmt::format("SET GLOBAL {}.replicate_wild_do_table = {}",
+                                     mariadb::QuoteIdent(channel), quote_(Join(patterns, ","))));
     return statements;
   }
   std::vector<std::string> quoted;

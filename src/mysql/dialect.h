@@ -53,6 +53,7 @@ struct ReplicaStatusColumns {
   const char* last_io_error;
   const char* last_sql_error;
   const char* using_gtid;  // MariaDB: Slave_Pos, Current_Pos or No; MySQL: Auto_Position 1 or 0
+  const char* wild_do_table;
 };
 
 class Dialect {
@@ -77,7 +78,8 @@ class Dialect {
   // The GTID position at a file and offset of this server's binary log (MariaDB).
   std::string GtidAt(const BinlogPosition& at) const;
   // Only the tables of these databases (named as on this server) are applied; `rewrite` renames
-  // one of the source's first (the servers rename before they filter).
+  // one of the source's first (the servers rename before they filter). The table filter is the
+  // last statement: a replication that has it is whole (ReplicaState::complete).
   std::vector<std::string> FilterToDatabases(
       std::string_view channel, const std::vector<std::string>& databases,
       const std::optional<DatabaseRewrite>& rewrite = std::nullopt) const;

@@ -21,6 +21,12 @@ std::optional<Account> ParseGrantee(const std::string& grantee) {
   return Account{grantee.substr(1, at - 1), grantee.substr(at + 3, grantee.size() - at - 4)};
 }
 
+// A grant on `from` (`shop`.*, or as a pattern `shop\_db`.*) made one on `to`.
+std::string GrantOn(const std::string& grant, const std::string& from, const std::string& to) {
+  if (from == to) return grant;
+  return RenameDatabaseIn(RenameDatabaseIn(grant, from, to), LikePattern(from), LikePattern(to));
+}
+
 }  // namespace
 
 Result<int> SyncAccounts(mariadb::Connection& from, mariadb::Connection& to,
@@ -47,9 +53,8 @@ Result<int> SyncAccounts(mariadb::Connection& from, mariadb::Connection& to,
     DBR_RETURN_IF_ERROR(to.ExecSensitive(create).Wrap("creating the account " + name));
     DBR_ASSIGN_OR_RETURN(mariadb::Rows grants, from.Query("SHOW GRANTS FOR " + name));
     for (int g = 0; g < grants.rows(); ++g)
-      DBR_RETURN_IF_ERROR(
-          to.ExecSensitive(RenameDatabaseIn(grants.Get(g, 0), from_database, to_database))
-              .Wrap("granting to " + name));
+      DBR_RETURN_IF_ERROR(to.ExecSensitive(GrantOn(grants.Get(g, 0), from_database, to_database))
+                              .Wrap("granting to " + name));
     log::info("account {} created as on the other side, with its grants", name);
     ++created;
   }

@@ -229,7 +229,7 @@ class Preflight {
     if (source_database) {
       CheckRetention(*src, *src_vars);
       CheckPrimaryKeys(*src);
-      CheckRenamedDatabase(*src);
+      CheckRenamedDatabase(*src, *dst);
       CheckStorageEngines(*src);
       CheckSchemaObjects(*src);
       CheckDefiners(*src, *dst);
@@ -295,25 +295,18 @@ class Preflight {
 
   // Noted: how the replication will be positioned (mysql/replication.h).
   void CheckGtid(Connection& src, Connection& dst, const Variables& vars) {
+    auto why_not = WhyNotByGtid(dst);
+    if (!why_not.ok()) return Add(Outcome("GTID", CheckLevel::kFail, why_not.message()));
+    const std::string how = why_not->empty()
+                                ? "the replication starts at the snapshot's GTID position"
+                                : "the replication starts " + *why_not;
     if (src.version().flavor != Flavor::kMariaDb)
-      return Add(Outcome("GTID", CheckLevel::kPass,
-                         "gtid_mode " + Get(vars, "gtid_mode") +
-                             "; the replication starts at a binary log file and offset"));
+      return Add(
+          Outcome("GTID", CheckLevel::kPass, "gtid_mode " + Get(vars, "gtid_mode") + "; " + how));
     const std::string pos = Get(vars, "gtid_binlog_pos");
-    auto others = dst.Query("SHOW ALL SLAVES STATUS");
-    if (!others.ok()) return Add(Outcome("GTID", CheckLevel::kFail, others.message()));
-    int theirs = 0;
-    for (int i = 0; i < others->rows(); ++i)
-      theirs += others->Get(i, std::max(others->Column("Connection_name"), 0)) != kChannel;
-    Add(Outcome(
-        "GTID", CheckLevel::kPass,
-        fmt::format("MariaDB GTID domain {}, binary log at {}; {}", Get(vars, "gtid_domain_id"),
-                    pos.empty() ? "(none yet)" : pos,
-                    theirs > 0 ? fmt::format("the replication starts at a file and offset: the "
-                                             "destination has {} other replication "
-                                             "connection(s), and gtid_slave_pos is server-wide",
-                                             theirs)
-                               : "the replication starts at the snapshot's GTID position")));
+    Add(Outcome("GTID", CheckLevel::kPass,
+                fmt::format("MariaDB GTID domain {}, binary log at {}; {}",
+                            Get(vars, "gtid_domain_id"), pos.empty() ? "(none yet)" : pos, how)));
   }
 
   // Table names that fold differently on the two sides would make two tables one.
@@ -386,9 +379,18 @@ class Preflight {
   // replication (replicate_rewrite_db) in the binary log's rows and in statements run with it as
   // the default database. A statement naming it explicitly keeps its name, which the filter
   // then leaves out.
-  void CheckRenamedDatabase(Connection& src) {
+  void CheckRenamedDatabase(Connection& src, Connection& dst) {
     if (config_.src.name == config_.dst.name) return;
     const char* check = "database renamed";
+    // MariaDB's replicate_rewrite_db is a variable (settable per connection) from 10.11.
+    const mariadb::ServerVersion& version = dst.version();
+    if (version.flavor == Flavor::kMariaDb && version.major * 100 + version.minor < 1011)
+      return Add(Outcome(
+          check, CheckLevel::kFail,
+          fmt::format("the destination runs {}: replicate_rewrite_db, which renames the "
+                      "database in the replication, can be set at runtime from MariaDB 10.11",
+                      version.Display()),
+          {}, "relocate under the same name (dst.name: " + config_.src.name + ")"));
     auto same = src.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                           src.Literal(config_.src.name) +
                           " AND BINARY TABLE_NAME = " + src.Literal(config_.src.name));
@@ -406,9 +408,11 @@ class Preflight {
         fmt::format("{} is made as {} on the destination; a schema change run on the "
                     "source must name its tables without the database (USE {}; ALTER "
                     "TABLE t ...): the replication renames only the default database of a "
-                    "statement, and one naming {}.t is left out (verify would show it)",
+                    "statement, and one naming {}.t is left out (verify would show it). A "
+                    "table alias named {} in a view, routine, trigger or event is renamed with "
+                    "the database",
                     mariadb::QuoteIdent(config_.src.name), mariadb::QuoteIdent(config_.dst.name),
-                    config_.src.name, config_.src.name)));
+                    config_.src.name, config_.src.name, config_.src.name)));
   }
 
   // Only a transactional engine's tables are read under the snapshot.

@@ -4,27 +4,33 @@
 
 #include <algorithm>
 
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/parse.h"
 
 namespace dbr::mysql {
-namespace {
 
-// Whether `replica` can start at `from`'s GTID, and if not, why.
-Result<std::string> WhyNotByGtid(mariadb::Connection& replica, const Dialect& dialect,
-                                 const BinlogPosition& from) {
-  if (!dialect.StartsAtGtid()) return std::string("MySQL: by file and offset");
-  if (from.gtid.empty()) return std::string("the source gave no GTID position there");
-  DBR_ASSIGN_OR_RETURN(mariadb::Rows others, replica.Query("SHOW ALL SLAVES STATUS"));
-  if (others.rows() > 0)
+Result<std::string> WhyNotByGtid(mariadb::Connection& replica) {
+  if (!DialectOf(replica).StartsAtGtid())
+    return std::string("by file and offset: MySQL's auto-positioning is not used");
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows connections, replica.Query("SHOW ALL SLAVES STATUS"));
+  const int name = connections.Column("Connection_name");
+  int others = 0;
+  for (int i = 0; i < connections.rows(); ++i)
+    others += name >= 0 && connections.Get(i, name) != kChannel;
+  if (others > 0)
     return fmt::format(
-        "by file and offset: the server has {} other replication connection(s), and "
+        "by file and offset: the {} has {} other replication connection(s), and "
         "gtid_slave_pos is server-wide",
-        others.rows());
+        replica.params().label, others);
+  DBR_ASSIGN_OR_RETURN(std::string strict, replica.QueryValue("SELECT @@GLOBAL.gtid_strict_mode"));
+  if (strict == "1")
+    return fmt::format(
+        "by file and offset: the {} runs gtid_strict_mode, which refuses a gtid_slave_pos "
+        "behind its own binary log",
+        replica.params().label);
   return std::string();
 }
-
-}  // namespace
 
 Status EnsureReplicationUser(mariadb::Connection& source, const std::string& user,
                              const std::string& password) {
@@ -56,7 +62,9 @@ Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& 
                         const std::optional<DatabaseRewrite>& rewrite) {
   const Dialect dialect = DialectOf(destination);
   DBR_RETURN_IF_ERROR(RemoveReplication(destination).status());
-  DBR_ASSIGN_OR_RETURN(const std::string not_by_gtid, WhyNotByGtid(destination, dialect, from));
+  DBR_ASSIGN_OR_RETURN(std::string not_by_gtid, WhyNotByGtid(destination));
+  if (not_by_gtid.empty() && from.gtid.empty())
+    not_by_gtid = "by file and offset: the source gave no GTID position there";
   const bool by_gtid = not_by_gtid.empty();
   if (by_gtid)
     DBR_RETURN_IF_ERROR(
@@ -64,6 +72,7 @@ Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& 
   DBR_RETURN_IF_ERROR(
       destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from, by_gtid))
           .Wrap("setting up the replication from the source"));
+  CrashPoint("mysql-replication:unfiltered");
   for (const std::string& sql : dialect.FilterToDatabases(kChannel, databases, rewrite))
     DBR_RETURN_IF_ERROR(destination.Exec(sql).Wrap(
         rewrite ? fmt::format("replicating database {} as {} (dst.name differs from src.name)",
@@ -95,6 +104,7 @@ Result<ReplicaState> ReadReplica(mariadb::Connection& destination) {
   state.applying = get(col.sql_running) == "Yes";
   const std::string using_gtid = get(col.using_gtid);
   state.by_gtid = using_gtid == "Slave_Pos" || using_gtid == "Current_Pos" || using_gtid == "1";
+  state.complete = !get(col.wild_do_table).empty();
   state.applied = {get(col.exec_file), ParseInt(get(col.exec_offset)).value_or(0)};
   state.seconds_behind = ParseInt(get(col.seconds_behind)).value_or(-1);
   const std::string sql_error = get(col.last_sql_error), io_error = get(col.last_io_error);

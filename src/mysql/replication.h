@@ -30,10 +30,15 @@ Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::strin
 // name already there is replaced. On MariaDB it starts at `from`'s GTID (the server's
 // gtid_slave_pos, which it keeps in a table in step with what it applied, so a crash of the
 // server neither loses nor repeats a transaction), unless the server has another replication
-// connection: gtid_slave_pos is server-wide. Otherwise at `from`'s file and offset.
+// connection (gtid_slave_pos is server-wide) or runs gtid_strict_mode (which refuses a
+// gtid_slave_pos behind its own binary log, as the way back's is). Otherwise at `from`'s file
+// and offset.
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
                         const BinlogPosition& from, const std::vector<std::string>& databases,
                         const std::optional<DatabaseRewrite>& rewrite);
+
+// "" when a replication into `replica` can start at a GTID (see StartReplication); else why not.
+Result<std::string> WhyNotByGtid(mariadb::Connection& replica);
 
 // This server's replication of ours stopped and forgotten, when it has one; whether it had.
 Result<bool> RemoveReplication(mariadb::Connection& replica);
@@ -43,6 +48,7 @@ struct ReplicaState {
   bool receiving = false;  // the I/O thread runs (or is connecting)
   bool applying = false;   // the SQL thread
   bool by_gtid = false;    // positioned by GTID (MariaDB's Using_Gtid, MySQL's Auto_Position)
+  bool complete = false;   // its table filter is set: StartReplication made it whole
   BinlogPosition applied;  // the source's position the destination has applied up to
   int64_t seconds_behind = -1;
   std::string error;  // the last receiving or applying error, as the server gives it

@@ -77,6 +77,10 @@ struct Defined {
   std::string text, shown;
 };
 
+// Texts of either sql_mode compared: "x" read as an identifier, as ANSI_QUOTES has it (a string
+// "shop.x" is one token either way, so it is never renamed).
+constexpr SqlQuoting kEitherQuoting{.ansi_quotes = true};
+
 // The objects of `database` on `c`, named as if it were named `as`. With `renamed`, each text's
 // qualifiers of the database are made `as`, back-quoted, on either side alike (a view's text
 // names its database; a trigger's names it as its author wrote it).
@@ -93,7 +97,8 @@ Result<std::map<std::string, Defined>> Read(mariadb::Connection& c, const Kind& 
   std::map<std::string, Defined> objects;
   for (int i = 0; i < rows.rows(); ++i)
     objects[as + "." + rows.Get(i, 0)] = {
-        renamed ? RenameDatabaseIn(rows.Get(i, 1), database, as) : rows.Get(i, 1), rows.Get(i, 2)};
+        renamed ? RenameDatabaseIn(rows.Get(i, 1), database, as, kEitherQuoting) : rows.Get(i, 1),
+        rows.Get(i, 2)};
   return objects;
 }
 

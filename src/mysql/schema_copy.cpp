@@ -123,10 +123,8 @@ void MakeAs(SchemaDefinitions& s, const std::string& target) {
   s.target = target;
   if (target == s.database) return;
   for (auto* list : {&s.tables, &s.views, &s.routines, &s.triggers, &s.events})
-    for (Definition& d : *list) {
-      d.sql = RenameDatabaseIn(d.sql, s.database, target);
-      d.after_rows = RenameDatabaseIn(d.after_rows, s.database, target);
-    }
+    for (Definition& d : *list)
+      d.sql = RenameDatabaseIn(d.sql, s.database, target, SqlQuoting::OfSqlMode(d.sql_mode));
 }
 
 Status CreateTables(mariadb::Connection& c, const SchemaDefinitions& s) {

@@ -33,7 +33,8 @@ struct SchemaDefinitions {
 Result<SchemaDefinitions> ReadSchema(mariadb::Connection& source, const std::string& database);
 
 // The definitions made for the database named `target` on the destination: their texts'
-// qualifiers of the source's name renamed (mysql/database_rename.h).
+// qualifiers of the source's name renamed (mysql/database_rename.h), each read by its own
+// sql_mode. Before DeferSecondaryKeys.
 void MakeAs(SchemaDefinitions& schema, const std::string& target);
 
 // The database and its tables, on a destination connection; existing ones are left as they are

@@ -120,9 +120,6 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   auto replica = mysql::ReadReplica(*dst_conn);
   ASSERT_TRUE(replica.ok()) << replica.message();
   EXPECT_EQ(replica->by_gtid, !another_connection);
-  if (!another_connection)
-    EXPECT_EQ(ValueOr(dst_conn->QueryValue("SELECT @@GLOBAL.gtid_slave_pos")),
-              snapshot->position().gtid);
 
   // The writer goes on while the destination catches up, then stops.
   writer.WaitForRounds(50);

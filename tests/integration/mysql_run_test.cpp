@@ -325,6 +325,13 @@ TEST(MysqlRunTest, DestinationKilledWhileApplyingGoesOnAfterItsLastTransaction) 
   writer.WaitForRounds(20);
   CommandResult run = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  {
+    auto dst = pair.dst->Connect();
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    auto replica = mysql::ReadReplica(*dst);
+    ASSERT_TRUE(replica.ok()) << replica.message();
+    ASSERT_TRUE(replica->by_gtid);  // what keeps its position in step with its commits
+  }
   writer.WaitForRounds(10);
   pair.dst->Kill();
   writer.WaitForRounds(20);
@@ -346,6 +353,15 @@ TEST_P(MysqlResumeTest, KilledRunResumesToAnEqualDestination) {
   ASSERT_TRUE(pair.src && pair.dst);
   TempDir dir("dbr-mysql-resume");
   const fs::path config = WriteConfig(dir.path(), pair);
+  // Killed while the replication is made, by file and offset (another connection on the
+  // destination rules out GTID): cut short at the snapshot's position, it looks as far along
+  // as a whole one.
+  const bool by_file = std::string(GetParam()) == "mysql-replication:unfiltered";
+  if (by_file)
+    ASSERT_TRUE(pair.dst
+                    ->Exec({"CHANGE MASTER 'theirs' TO MASTER_HOST = '127.0.0.1', "
+                            "MASTER_PORT = 1, MASTER_USE_GTID = no"})
+                    .ok());
   ShopWriter writer(*pair.src);
   writer.WaitForRounds(20);
 
@@ -356,6 +372,16 @@ TEST_P(MysqlResumeTest, KilledRunResumesToAnEqualDestination) {
   CommandResult run = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_NE(run.err.find("heartbeat verification: all"), std::string::npos) << run.err;
+  {
+    // Whole: a replication cut short before its filter is made again, not started as it was.
+    auto dst = pair.dst->Connect();
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    auto replica = mysql::ReadReplica(*dst);
+    ASSERT_TRUE(replica.ok()) << replica.message();
+    EXPECT_TRUE(replica->complete);
+    EXPECT_EQ(replica->by_gtid, !by_file);
+    if (by_file) ASSERT_TRUE(dst->Exec("RESET SLAVE 'theirs' ALL").ok());
+  }
   writer.WaitForRounds(20);
   ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair));
   ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
@@ -364,7 +390,8 @@ TEST_P(MysqlResumeTest, KilledRunResumesToAnEqualDestination) {
 INSTANTIATE_TEST_SUITE_P(AtEveryStep, MysqlResumeTest,
                          ::testing::Values("after:heartbeat", "after:publication",
                                            "mysql-copy:rows", "after:snapshot",
-                                           "after:subscription", "before:heartbeat_verify"),
+                                           "mysql-replication:unfiltered", "after:subscription",
+                                           "before:heartbeat_verify"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name)

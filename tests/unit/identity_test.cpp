@@ -207,6 +207,31 @@ TEST(StateBelongsToConfig, ApplyWorkersStayWhatThePublicationsWereMadeWith) {
             std::string::npos);
 }
 
+// A relocation's cloud resources were asked for with its upgrade.method: another one in the
+// config cannot finish it.
+TEST(StateBelongsToConfig, UpgradeMethodStaysTheOneTheCloudWasAskedWith) {
+  RunState state = StateOf("db.example.com", true);
+  Config config = ConfigFor("db.example.com");
+  config.provider = Provider::kCloudSql;
+  config.upgrade.method = UpgradeMethod::kClone;
+  EXPECT_TRUE(StateBelongsToConfig(config, state).ok());  // nothing asked for yet
+  state.cloudsql.method = "logical";
+  Status st = StateBelongsToConfig(config, state);
+  EXPECT_TRUE(st.is_bad_config());
+  EXPECT_NE(st.message().find("upgrade.method is clone, and the relocation in state_dir state was "
+                              "started with upgrade.method logical: put logical back"),
+            std::string::npos)
+      << st.message();
+  config.upgrade.method = UpgradeMethod::kLogical;
+  EXPECT_TRUE(StateBelongsToConfig(config, state).ok());
+
+  config.provider = Provider::kRds;
+  config.upgrade.method = UpgradeMethod::kSnapshot;
+  EXPECT_TRUE(StateBelongsToConfig(config, state).ok());  // the RDS method: none recorded
+  state.rds.method = "instance";
+  EXPECT_TRUE(StateBelongsToConfig(config, state).is_bad_config());
+}
+
 TEST(StateBelongsToConfig, OtherDatabasesAreAnotherRelocation) {
   const RunState state = StateOf("db.example.com", true);
   for (const Config& other :

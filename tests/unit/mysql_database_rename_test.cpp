@@ -54,5 +54,31 @@ TEST(DatabaseRename, VersionCommentsHoldSqlAndAreRenamed) {
             "/*!50001 SELECT `b`.t.a */");
 }
 
+// A body defined under ANSI_QUOTES names the database in double quotes; one defined under
+// NO_BACKSLASH_ESCAPES ends a string at the first quote after a backslash.
+TEST(DatabaseRename, EachTextIsReadByItsOwnSqlMode) {
+  const SqlQuoting ansi = SqlQuoting::OfSqlMode("PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE");
+  EXPECT_TRUE(ansi.ansi_quotes);
+  EXPECT_EQ(RenameDatabaseIn("INSERT INTO \"shop\".\"audit\" VALUES ('shop.x')", "shop", "b", ansi),
+            "INSERT INTO `b`.\"audit\" VALUES ('shop.x')");
+  // Without ANSI_QUOTES the same text holds a string, left alone.
+  EXPECT_EQ(RenameDatabaseIn("SELECT \"shop\".x", "shop", "b"), "SELECT \"shop\".x");
+  EXPECT_TRUE(SqlQuoting::OfSqlMode("ANSI").ansi_quotes);
+
+  const SqlQuoting raw = SqlQuoting::OfSqlMode("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES");
+  EXPECT_FALSE(raw.backslash_escapes);
+  EXPECT_EQ(RenameDatabaseIn("SELECT 'C:\\' FROM shop.t WHERE 'x' = 'shop.y'", "shop", "b", raw),
+            "SELECT 'C:\\' FROM `b`.t WHERE 'x' = 'shop.y'");
+  EXPECT_TRUE(SqlQuoting::OfSqlMode("").backslash_escapes);
+}
+
+// A GRANT names a database as a pattern where it has _ or %: `shop\_db`.* is shop_db's.
+TEST(DatabaseRename, PatternsEscapeWildcards) {
+  EXPECT_EQ(LikePattern("shop_db%1\\"), "shop\\_db\\%1\\\\");
+  EXPECT_EQ(RenameDatabaseIn("GRANT SELECT ON `shop\\_db`.* TO `app`@`%`", LikePattern("shop_db"),
+                             LikePattern("shop_new")),
+            "GRANT SELECT ON `shop\\_new`.* TO `app`@`%`");
+}
+
 }  // namespace
 }  // namespace dbr::mysql

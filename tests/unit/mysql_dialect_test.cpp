@@ -43,12 +43,12 @@ TEST(MysqlDialect, MariaDbUsesANamedMasterConnection) {
             std::vector<std::string>{
                 "SET GLOBAL `db_relocate`.replicate_wild_do_table = 'shop\\_1.%,db\\_relocate.%'"});
   // The filter names the database as the replica has it: the server renames first.
-  EXPECT_EQ(d.FilterToDatabases("db_relocate", {"shop_new", "db_relocate"},
-                                DatabaseRewrite{"shop", "shop_new"}),
-            (std::vector<std::string>{
-                "SET GLOBAL `db_relocate`.replicate_wild_do_table = "
-                "'shop\\_new.%,db\\_relocate.%'",
-                "SET GLOBAL `db_relocate`.replicate_rewrite_db = 'shop->shop_new'"}));
+  EXPECT_EQ(
+      d.FilterToDatabases("db_relocate", {"shop_new", "db_relocate"},
+                          DatabaseRewrite{"shop", "shop_new"}),
+      (std::vector<std::string>{"SET GLOBAL `db_relocate`.replicate_rewrite_db = 'shop->shop_new'",
+                                "SET GLOBAL `db_relocate`.replicate_wild_do_table = "
+                                "'shop\\_new.%,db\\_relocate.%'"}));
   EXPECT_EQ(d.StartReplica("db_relocate"), "START SLAVE 'db_relocate'");
   EXPECT_EQ(d.StopReplica("db_relocate"), "STOP SLAVE 'db_relocate'");
   EXPECT_EQ(d.ForgetReplica("db_relocate"), "RESET SLAVE 'db_relocate' ALL");
