@@ -98,8 +98,8 @@ Status StateBelongsToConfig(const Config& config, const RunState& state) {
   if (!started.empty() && started != NameOf(config.upgrade.method))
     return Status::BadConfig(fmt::format(
         "upgrade.method is {}, and the relocation in state_dir {} was started with "
-        "upgrade.method {}: put {} back to finish it, or run `db_relocate cleanup` and start "
-        "again",
+        "upgrade.method {}: put {} back, to finish it or to remove it with `db_relocate "
+        "cleanup` before starting again",
         config.upgrade.method, config.state_dir, started, started));
   const std::string source = SourceAddress(config);
   if (state.source == source && state.destination_database == config.dst.name) return Status::Ok();
