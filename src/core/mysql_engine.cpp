@@ -290,9 +290,10 @@ Status MysqlCopy::Take(RunContext& ctx) {
   DBR_ASSIGN_OR_RETURN(mysql::ConsistentSnapshot snapshot,
                        mysql::ConsistentSnapshot::Take(mysql::SourceParams(config), ctx.Jobs()));
   const auto started = ctx.clock.Now();
+  const auto on_source = mysql::ReplicatedDatabases(config, Side::kSource);
   const auto on_destination = mysql::ReplicatedDatabases(config, Side::kDestination);
-  for (size_t i = 0; i < on_destination.size(); ++i) {
-    const std::string db = mysql::ReplicatedDatabases(config, Side::kSource)[i];
+  for (size_t i = 0; i < on_source.size(); ++i) {
+    const std::string& db = on_source[i];
     DBR_ASSIGN_OR_RETURN(mysql::SchemaDefinitions schema,
                          mysql::ReadSchema(snapshot.session(0), db));
     mysql::MakeAs(schema, on_destination[i]);
