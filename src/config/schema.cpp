@@ -271,16 +271,15 @@ void HAProxyKeepsTheDatabaseName(const Config& config, const FieldReader& file,
   if (!config.cutover.configured || config.cutover.type != ProxyType::kHaproxy ||
       config.src.name == config.dst.name)
     return;
-  problems.Add(
-      file.MarkOf("dst.name"), "dst.name",
-      "must be src.name (\"" + config.src.name +
-          "\") with cutover.type haproxy: HAProxy "
-          "passes the application's connections through unchanged, and after the switch they "
-          "would ask the destination for a database named " +
-          config.src.name + ", which it does not have" +
-          (config.engine == EngineKind::kMysql
-               ? std::string()
-               : std::string(" (PgBouncer can map the name: cutover.type pgbouncer)")));
+  const char* pgbouncer = config.engine == EngineKind::kMysql
+                              ? ""
+                              : " (PgBouncer can map the name: cutover.type pgbouncer)";
+  problems.Add(file.MarkOf("dst.name"), "dst.name",
+               fmt::format("must be src.name (\"{0}\") with cutover.type haproxy: HAProxy passes "
+                           "the application's connections through unchanged, and after the "
+                           "switch they would ask the destination for a database named {0}, "
+                           "which it does not have{1}",
+                           config.src.name, pgbouncer));
 }
 
 // Each provider makes its destination its own ways (upgrade.method).
