@@ -118,8 +118,9 @@ std::string SubscriptionLine(const ReplicationHealth& h) {
 std::string BinlogReplicationLines(const BinlogReplicationView& b) {
   std::string out =
       b.exists ? Field("replication",
-                       fmt::format("{} present, receiving {}, applying {}, applied up to {}",
-                                   b.name, YesNo(b.receiving), YesNo(b.applying), b.applied))
+                       fmt::format("{} present, receiving {}, applying {}, applied up to {} ({})",
+                                   b.name, YesNo(b.receiving), YesNo(b.applying), b.applied,
+                                   b.by_gtid ? "positioned by GTID" : "by file and offset"))
                : Field("replication", b.name + " absent");
   if (!b.error.empty()) out += Field("WARNING", "replication error: " + b.error);
   out += Field("lag", fmt::format("{} bytes, {} s", b.lag_bytes,

@@ -68,6 +68,7 @@ void ReadMysqlServers(const Config& config, StatusView& view) {
       b.receiving = replica->receiving;
       b.applying = replica->applying;
       b.applied = replica->applied.Display();
+      b.by_gtid = replica->by_gtid;
       b.seconds_behind = replica->seconds_behind;
       b.error = replica->error;
       if (sender && b.exists)
@@ -94,13 +95,10 @@ void ReadMysqlServers(const Config& config, StatusView& view) {
 }  // namespace
 
 nlohmann::json BinlogReplicationView::ToJson() const {
-  return {{"name", name},
-          {"exists", exists},
-          {"receiving", receiving},
-          {"applying", applying},
-          {"applied", applied},
-          {"lag_bytes", lag_bytes},
-          {"seconds_behind", seconds_behind},
+  return {{"name", name},           {"exists", exists},
+          {"receiving", receiving}, {"applying", applying},
+          {"applied", applied},     {"by_gtid", by_gtid},
+          {"lag_bytes", lag_bytes}, {"seconds_behind", seconds_behind},
           {"error", error}};
 }
 

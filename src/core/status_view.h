@@ -26,6 +26,7 @@ struct BinlogReplicationView {
   bool receiving = false;  // its I/O thread
   bool applying = false;   // its SQL thread
   std::string applied;     // the primary's binary log position applied, "file:offset"
+  bool by_gtid = false;    // positioned by GTID (else by file and offset)
   int64_t lag_bytes = -1;  // the primary's binary log written after it
   int64_t seconds_behind = -1;
   std::string error;  // its last error, as the server gives it

@@ -180,6 +180,8 @@ class MysqlSwitchTest : public ::testing::Test {
     ASSERT_EQ(json.exit_code, 0) << json.err;
     const auto j = nlohmann::json::parse(json.out);
     EXPECT_TRUE(j["replication"]["binlog"]["exists"].get<bool>()) << json.out;
+    EXPECT_TRUE(j["replication"]["binlog"]["by_gtid"].get<bool>()) << json.out;
+    EXPECT_NE(text.out.find("(positioned by GTID)"), std::string::npos) << text.out;
     EXPECT_GT(j["replication"]["heartbeat"]["destination_seq"].get<int64_t>(), 0) << json.out;
   }
 
