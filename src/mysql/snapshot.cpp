@@ -85,9 +85,7 @@ Result<ConsistentSnapshot> ConsistentSnapshot::Take(const mariadb::ConnParams& s
               p.Display(), snap.position_.Display()));
       }
   }
-  if (mariadb) {
-    DBR_ASSIGN_OR_RETURN(snap.position_, WithGtid(first, snap.position_));
-  }
+  DBR_ASSIGN_OR_RETURN(snap.position_, WithGtid(first, snap.position_));
   log::info("snapshot of the source at binary log position {}{} ({} sessions)",
             snap.position_.Display(),
             snap.position_.gtid.empty() ? "" : ", GTID " + snap.position_.gtid, snap.size());

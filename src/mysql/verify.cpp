@@ -246,7 +246,6 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
                                      const std::string& destination_database, int sessions,
                                      int64_t range_bytes, size_t example_limit,
                                      std::chrono::seconds timeout) {
-  const std::string& database = source_database;
   sessions = std::max(1, sessions);
   DBR_ASSIGN_OR_RETURN(Connection control, Connection::Open(destination));
   DBR_ASSIGN_OR_RETURN(ReplicaState replica, ReadReplica(control));
@@ -270,10 +269,10 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   DBR_RETURN_IF_ERROR(applier.Resume());
   log::info("verify: both sides read at the source's {}", result.point.Display());
 
-  DBR_ASSIGN_OR_RETURN(std::vector<Shape> all, Shapes(snapshot.session(0), database));
+  DBR_ASSIGN_OR_RETURN(std::vector<Shape> all, Shapes(snapshot.session(0), source_database));
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> there, Shapes(readers[0], destination_database));
   DBR_ASSIGN_OR_RETURN(std::vector<Shape> shapes,
-                       Comparable(snapshot.session(0), database, all, there, result.tables));
+                       Comparable(snapshot.session(0), source_database, all, there, result.tables));
   // The units of work, largest first: each table whole, or in key ranges of about `range_bytes`.
   std::map<std::string, const Shape*> shape_of;
   std::vector<std::string> names;
@@ -283,7 +282,7 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   }
   DBR_ASSIGN_OR_RETURN(
       std::vector<TableRange> units,
-      RangesLargestFirst(snapshot.session(0), database, names, [&](int64_t bytes) {
+      RangesLargestFirst(snapshot.session(0), source_database, names, [&](int64_t bytes) {
         return range_bytes > 0 ? static_cast<int>((bytes + range_bytes - 1) / range_bytes) : 1;
       }));
   std::map<std::string, TableComparison> compared;
@@ -293,8 +292,8 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
   std::mutex mu;
   DBR_RETURN_IF_ERROR(RunParallel(sessions, units.size(), [&](size_t i, int worker) {
     const Shape& shape = *shape_of.at(units[i].table);
-    auto t = CompareRange(snapshot.session(worker), readers[worker], database, destination_database,
-                          shape, units[i].range.where, example_limit);
+    auto t = CompareRange(snapshot.session(worker), readers[worker], source_database,
+                          destination_database, shape, units[i].range.where, example_limit);
     if (!t.ok()) return t.status().Wrap("comparing " + QuoteIdent(shape.name));
     std::lock_guard<std::mutex> lock(mu);
     Add(compared.at(units[i].table), std::move(*t));
@@ -307,7 +306,7 @@ Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
     result.tables.push_back(std::move(t));
   }
   DBR_ASSIGN_OR_RETURN(result.objects,
-                       CompareSchemas(snapshot.session(0), readers[0], database,
+                       CompareSchemas(snapshot.session(0), readers[0], source_database,
                                       destination_database, source.label, destination.label));
   std::sort(result.tables.begin(), result.tables.end(),
             [](const TableComparison& a, const TableComparison& b) { return a.table < b.table; });
