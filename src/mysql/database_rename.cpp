@@ -60,7 +60,7 @@ size_t EndOfComment(std::string_view sql, size_t at) {
 }
 
 // The identifier's name: a quoted one unquoted.
-std::string NameOf(std::string_view token, const SqlQuoting& quoting) {
+std::string UnquotedName(std::string_view token, const SqlQuoting& quoting) {
   if (token.empty() || !OpensIdentifier(token.front(), quoting)) return std::string(token);
   const char quote = token.front();
   std::string name;
@@ -119,7 +119,7 @@ std::string RenameDatabaseIn(std::string_view sql, std::string_view from, std::s
         while (end < sql.size() && IsIdentifierByte(sql[end])) ++end;
       }
       const std::string_view token = sql.substr(i, end - i);
-      if (!after_dot && NameOf(token, quoting) == from && FollowedByDot(sql, end)) {
+      if (!after_dot && UnquotedName(token, quoting) == from && FollowedByDot(sql, end)) {
         out += mariadb::QuoteIdent(to);
       } else {
         out.append(token);
