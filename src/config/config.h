@@ -176,6 +176,7 @@ struct Config {
   int64_t catchup_timeout = 3600;                // seconds
   // Subscriptions the tables in scope are split across (engine/lanes.h); 1: one.
   int apply_workers = 1;
+  static constexpr int kMaxApplyWorkers = 32;
   int64_t reconnect_timeout = 300;  // seconds a lost server is retried before a step fails
   int64_t split_tables_larger_than = 256LL * 1024 * 1024;  // bytes; 0 never splits
   std::string pg_bin_dir;  // where to look first for pg_dump/pg_restore

@@ -25,7 +25,6 @@ using fields::TextFormat;
 
 constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
-constexpr int64_t kMaxApplyWorkers = 32;
 
 bool IsHostPort(const std::string& s) {
   return ParseHostPort(s).ok();
@@ -146,7 +145,7 @@ const std::vector<FieldSpec> kFields = {
   {"heartbeat_interval", Seconds<&Config::heartbeat_interval>(), {}, "Seconds between heartbeat rows"},
   {"catchup_lag_bytes", Int<&Config::catchup_lag_bytes>(1, kNoMax), {}, "Catch-up is done below this replication slot lag"},
   {"catchup_timeout", Int<&Config::catchup_timeout>(1, kNoMax), {}, "Seconds to wait for catch-up"},
-  {"apply_workers", Int<&Config::apply_workers>(1, kMaxApplyWorkers), {}, "Subscriptions (apply workers) the tables are split across, each on its own slot"},
+  {"apply_workers", Int<&Config::apply_workers>(1, Config::kMaxApplyWorkers), {}, "Subscriptions (apply workers) the tables are split across, each on its own slot"},
   {"reconnect_timeout", Int<&Config::reconnect_timeout>(1, kNoMax), {}, "Seconds a lost server is retried before the run stops"},
   {"split_tables_larger_than", Int<&Config::split_tables_larger_than>(0, kNoMax), {}, "Bytes above which a table is copied in parts; 0 never splits"},
   {"pg_bin_dir", Text<&Config::pg_bin_dir>({.path = true}), {}, "Folder searched first for pg_dump and pg_restore"},

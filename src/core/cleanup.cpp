@@ -46,10 +46,13 @@ class Cleanup {
     // A relocation stopped before its destination instance was restored (RDS) or made (Cloud
     // SQL) has nothing there yet.
     const bool rds = config_.provider == Provider::kRds;
-    if (rds ? state->rds.dst_host.empty() : !DestinationReachable(config_, *state))
+    if (rds ? state->rds.dst_host.empty() : !DestinationReachable(config_, *state)) {
+      DBR_ASSIGN_OR_RETURN(links_, LinksOnServers(config_, *src, nullptr));
       return CleanSourceOnly(store, *state, *src);
+    }
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
+    DBR_ASSIGN_OR_RETURN(links_, LinksOnServers(config_, *src, rds ? nullptr : &*dst));
 
     DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(config_, *state));
     DBR_RETURN_IF_ERROR(RetireProxyStandby(config_, state->primary, dry_run_, actions_));
@@ -320,7 +323,8 @@ class Cleanup {
   }
 
   const Config& config_;
-  const names::Links links_;
+  // The config's lanes, and more where the servers hold more (LinksOnServers).
+  names::Links links_;
   const CleanupRequest request_;
   bool dry_run_;
   RelocationMark mark_;  // the relocation's, once its state is read

@@ -591,7 +591,9 @@ class Preflight {
 
   void CheckLeftovers(pg::Connection& src, pg::Connection* dst) {
     std::vector<std::string> found;
-    for (const names::Link& lane : links_.forward) FindLeftovers(src, dst, lane, found);
+    auto lanes = LinksOnServers(config_, src, dst);
+    for (const names::Link& lane : (lanes.ok() ? *lanes : links_).forward)
+      FindLeftovers(src, dst, lane, found);
     if (found.empty()) {
       Add("leftovers of an earlier run", CheckLevel::kPass, "none");
     } else {

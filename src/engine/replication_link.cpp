@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string_view>
 
 #include "model/servers.h"
@@ -172,6 +174,31 @@ Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user
   state.replication_user_before[side] = {
       .role = user, .existed = exists != "0", .comment = comment};
   return Status::Ok();
+}
+
+Result<names::Links> LinksOnServers(const Config& config, pg::Connection& src,
+                                    pg::Connection* dst) {
+  DBR_ASSIGN_OR_RETURN(
+      pg::QueryResult on_src,
+      src.Query("SELECT pubname::text FROM pg_publication "
+                "UNION ALL SELECT slot_name::text FROM pg_replication_slots WHERE database = "
+                "current_database()"));
+  std::set<std::string> found;
+  for (int i = 0; i < on_src.rows(); ++i) found.insert(on_src.Get(i, 0));
+  if (dst != nullptr) {
+    DBR_ASSIGN_OR_RETURN(
+        pg::QueryResult on_dst,
+        dst->Query(std::string("SELECT subname::text FROM pg_subscription WHERE ") +
+                   names::kSubscriptionInThisDatabase));
+    for (int i = 0; i < on_dst.rows(); ++i) found.insert(on_dst.Get(i, 0));
+  }
+  int lanes = config.apply_workers;
+  for (const names::Link& lane :
+       names::Links(config.src.name, config.dst.name, Config::kMaxApplyWorkers).forward)
+    if (found.contains(lane.publication) || found.contains(lane.slot) ||
+        found.contains(lane.subscription))
+      lanes = std::max(lanes, lane.lane);
+  return names::Links(config.src.name, config.dst.name, lanes);
 }
 
 Result<bool> ReplicationUserMarkedFor(pg::Connection& conn, const std::string& user,

@@ -68,6 +68,12 @@ Result<std::optional<pg::Connection>> ClaimReplicationUser(const pg::ConnParams&
 // not record it, how it was before is lost.
 Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user,
                                    const RelocationMark& mine, Side side, RunState& state);
+// The relocation's links with as many lanes as the config names or as are found on the servers,
+// whichever is more: a relocation whose state was lost may have left lanes that a lowered
+// apply_workers no longer names, and each of their slots retains WAL on the source. Found: a
+// lane's publication or slot on `src`, or its subscription on `dst` (when given).
+Result<names::Links> LinksOnServers(const Config& config, pg::Connection& src, pg::Connection* dst);
+
 // Whether `user`'s comment carries the mark of `mine` (false when there is no such role).
 Result<bool> ReplicationUserMarkedFor(pg::Connection& conn, const std::string& user,
                                       const RelocationMark& mine);

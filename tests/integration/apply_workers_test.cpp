@@ -176,6 +176,22 @@ TEST_F(ApplyWorkersTest, KilledBetweenTheLanesSlotsRunAgainEndsEqual) {
   CommandResult both = Dbr("check", ddl);
   EXPECT_EQ(both.exit_code, 2) << both.out << both.err;
   EXPECT_NE(both.err.find("apply_workers"), std::string::npos) << both.err;
+
+  // The state lost and apply_workers lowered: the second lane is still found, by the leftovers
+  // check and by cleanup, which leaves no slot retaining WAL on the source.
+  std::filesystem::rename(state_dir(), tmp_.path() / "lost");
+  auto lowered = Config("");
+  CommandResult check = Dbr("check", lowered);
+  for (const char* leftover : {"publication db_relocate_pub2",
+                               "replication slot "
+                               "db_relocate_slot2_app",
+                               "subscription db_relocate_sub2"})
+    EXPECT_NE(check.out.find(leftover), std::string::npos) << leftover << "\n" << check.out;
+  CommandResult cleanup = Dbr("cleanup", lowered);
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
+  EXPECT_EQ(Src("SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(Src("SELECT count(*) FROM pg_publication"), "0");
+  EXPECT_EQ(Dst("SELECT count(*) FROM pg_subscription"), "0");
 }
 
 }  // namespace
