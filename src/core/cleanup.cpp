@@ -52,7 +52,7 @@ class Cleanup {
     }
     auto dst = pg::Connection::Open(DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
-    DBR_ASSIGN_OR_RETURN(links_, LinksOnServers(config_, *src, rds ? nullptr : &*dst));
+    DBR_ASSIGN_OR_RETURN(links_, LinksOnServers(config_, *src, &*dst));
 
     DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(config_, *state));
     DBR_RETURN_IF_ERROR(RetireProxyStandby(config_, state->primary, dry_run_, actions_));

@@ -8,6 +8,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "harness/app_pair.h"
 #include "harness/pgbench.h"
@@ -182,10 +184,10 @@ TEST_F(ApplyWorkersTest, KilledBetweenTheLanesSlotsRunAgainEndsEqual) {
   std::filesystem::rename(state_dir(), tmp_.path() / "lost");
   auto lowered = Config("");
   CommandResult check = Dbr("check", lowered);
-  for (const char* leftover : {"publication db_relocate_pub2",
-                               "replication slot "
-                               "db_relocate_slot2_app",
-                               "subscription db_relocate_sub2"})
+  const std::vector<std::string> lane_2 = {"publication db_relocate_pub2",
+                                           "replication slot db_relocate_slot2_app",
+                                           "subscription db_relocate_sub2"};
+  for (const std::string& leftover : lane_2)
     EXPECT_NE(check.out.find(leftover), std::string::npos) << leftover << "\n" << check.out;
   CommandResult cleanup = Dbr("cleanup", lowered);
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
