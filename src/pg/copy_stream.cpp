@@ -7,6 +7,8 @@
 namespace dbr::pg {
 namespace {
 
+constexpr size_t kBatchBytes = 64 * 1024;
+
 std::string ConnError(Connection& c) {
   std::string e = PQerrorMessage(c.raw());
   while (!e.empty() && e.back() == '\n') e.pop_back();
@@ -54,29 +56,56 @@ Result<CopyResult> StreamCopy(Connection& from, const std::string& copy_out_sql,
   }
   CopyResult result;
   Status failure;
+  // Rows are gathered into messages of about kBatchBytes: the destination then reads a few large
+  // messages instead of one per row, and our side sends fewer, larger packets. A row as large as
+  // a batch goes alone, uncopied.
+  std::string batch;
+  batch.reserve(kBatchBytes);
+  int64_t batch_rows = 0;
+  auto send = [&](const char* data, size_t size, int64_t rows) -> bool {
+    if (size == 0) return true;
+    if (PQputCopyData(to.raw(), data, static_cast<int>(size)) != 1) {
+      failure = Status::Error(ConnError(to));
+      return false;
+    }
+    result.bytes += static_cast<int64_t>(size);
+    result.rows += rows;
+    if (live != nullptr) {
+      live->bytes.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed);
+      live->rows.fetch_add(rows, std::memory_order_relaxed);
+    }
+    if (cancelled != nullptr && cancelled->load(std::memory_order_relaxed)) {
+      failure = Status::Error("cancelled");
+      return false;
+    }
+    return true;
+  };
+  auto flush = [&]() -> bool {
+    const bool sent = send(batch.data(), batch.size(), batch_rows);
+    batch.clear();
+    batch_rows = 0;
+    return sent;
+  };
   while (true) {
     char* buf = nullptr;
     int n = PQgetCopyData(from.raw(), &buf, 0);
     if (n > 0) {
       std::unique_ptr<char, decltype(&PQfreemem)> holder(buf, &PQfreemem);
-      if (PQputCopyData(to.raw(), buf, n) != 1) {
-        failure = Status::Error(ConnError(to));
-        break;
+      const auto size = static_cast<size_t>(n);
+      if (batch.size() + size > kBatchBytes && !flush()) break;
+      if (size >= kBatchBytes) {
+        if (!send(buf, size, 1)) break;
+        continue;
       }
-      result.bytes += n;
-      ++result.rows;
-      if (live != nullptr) {
-        live->bytes.fetch_add(n, std::memory_order_relaxed);
-        live->rows.fetch_add(1, std::memory_order_relaxed);
-      }
-      if (cancelled != nullptr && cancelled->load(std::memory_order_relaxed)) {
-        failure = Status::Error("cancelled");
-        break;
-      }
+      batch.append(buf, size);
+      ++batch_rows;
       continue;
     }
-    if (n == -2) failure = Status::Error(ConnError(from));
-    break;  // -1: the source's COPY is complete
+    if (n == -2)
+      failure = Status::Error(ConnError(from));
+    else
+      flush();  // -1: the source's COPY is complete
+    break;
   }
   if (!failure.ok()) {
     // Abort both sides; the destination's transaction rolls back.

@@ -1,5 +1,6 @@
 // Streams rows from a COPY ... TO STDOUT on one connection into a COPY ... FROM STDIN on another,
-// one row at a time: memory stays bounded by the largest row, whatever the table's size.
+// gathered into messages of about 64 kB: memory stays bounded by that plus the largest row,
+// whatever the table's size.
 #pragma once
 
 #include <atomic>
