@@ -5,6 +5,7 @@
 #include "cloud/cloud.h"
 #include "engine/fence.h"
 #include "engine/large_objects.h"
+#include "model/copy_parts.h"
 #include "model/names.h"
 #include "model/run_context.h"
 #include "model/scope.h"
@@ -51,10 +52,14 @@ json ScopeSection(const Config& config, const ScopeListing& scope) {
   const int jobs = JobsOf(config);
   json tables = json::array(), without = json::array(), left_out = json::array();
   int64_t bytes = 0;
+  std::vector<int64_t> sizes;
+  for (const auto& t : scope.tables)
+    if (t.schema != names::kSchema && t.Replicable()) sizes.push_back(t.bytes);
+  const std::vector<int> planned = PlanCopyParts(sizes, config.split_tables_larger_than, jobs);
+  size_t copied = 0;
   for (const auto& t : scope.tables) {
     if (t.schema == names::kSchema) continue;
-    const int parts =
-        t.Replicable() ? CopyPartsOf(t.bytes, config.split_tables_larger_than, jobs) : 0;
+    const int parts = t.Replicable() ? planned[copied++] : 0;
     if (t.Replicable()) bytes += t.bytes;
     tables.push_back({{"name", t.Display()},
                       {"kind", KindOf(t.relkind)},

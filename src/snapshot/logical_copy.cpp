@@ -157,14 +157,13 @@ class LogicalCopySource : public SnapshotSource {
       if (it == ctx.state.tables.end() || it->second.state == TableState::kPending)
         pending.push_back(t);
     }
-    // Empty them first: a COPY interrupted by a crash may have committed some ranges.
-    for (const auto& t : pending)
-      DBR_RETURN_IF_ERROR(ctx.dst->Exec("TRUNCATE ONLY " + t.Qualified()));
     if (ctx.exported_snapshot.empty()) {
       // The snapshot died with the process that exported it. The tables copied under it are
-      // right; the rest is handed to PostgreSQL's own table synchronisation through the
+      // right; the rest is handed, empty, to PostgreSQL's own table synchronisation through the
       // subscription, which copies each one consistently with the change stream.
       for (const auto& t : pending) {
+        // A COPY interrupted by a crash may have committed some ranges.
+        DBR_RETURN_IF_ERROR(ctx.dst->Exec("TRUNCATE ONLY " + t.Qualified()));
         ctx.state.tables[t.Qualified()] = {TableState::kResync, 0, 0, 0};
         ctx.state.resync_tables.push_back(t.Qualified());
       }

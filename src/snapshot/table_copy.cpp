@@ -53,10 +53,13 @@ namespace {
 
 std::vector<CopyUnit> PlanUnits(const std::vector<TableInfo>& tables, int64_t split_above,
                                 int jobs) {
+  std::vector<int64_t> sizes;
+  for (const TableInfo& t : tables) sizes.push_back(t.bytes);
+  const std::vector<int> planned = PlanCopyParts(sizes, split_above, jobs);
   std::vector<CopyUnit> units;
   for (size_t i = 0; i < tables.size(); ++i) {
     const TableInfo& t = tables[i];
-    const int parts = CopyPartsOf(t.bytes, split_above, jobs);
+    const int parts = planned[i];
     int64_t blocks = t.bytes / kBlockSize;
     for (int p = 0; p < parts; ++p) {
       CopyUnit u{.table = i, .part = p, .parts = parts};
@@ -117,6 +120,11 @@ class ParallelCopy {
     int jobs = ctx_.Jobs();
     auto units = PlanUnits(tables_, ctx_.config.split_tables_larger_than, jobs);
     units_ = units;
+    // A split table's parts are loaded concurrently, into the table emptied here; a whole table
+    // is emptied by its own COPY's transaction.
+    for (const auto& u : units)
+      if (u.part == 0 && u.parts > 1)
+        DBR_RETURN_IF_ERROR(ctx_.dst->Exec("TRUNCATE ONLY " + tables_[u.table].Qualified()));
     for (const auto& u : units) {
       trackers_[u.table].units_left++;
       total_estimate_ += u.bytes;
@@ -226,18 +234,31 @@ class ParallelCopy {
     return u.parts > 1 ? fmt::format("{}[{}/{}]", name, u.part + 1, u.parts) : name;
   }
 
+  // A whole table is emptied and loaded in one transaction, so its rows arrive frozen (COPY
+  // FREEZE); the parts of a split table go into the table Run() emptied.
   Result<pg::CopyResult> CopyOne(pg::Connection& src, pg::Connection& dst, const CopyUnit& unit) {
     const TableInfo& t = tables_[unit.table];
     auto cols = ReadColumns(src, t);
     if (!cols.ok()) return cols.status();
-    std::string format = cols->binary ? "binary" : "text";
-    std::string out_sql = fmt::format("COPY (SELECT {} FROM ONLY {}{}) TO STDOUT (FORMAT {})",
-                                      cols->names, t.Qualified(), RangePredicate(unit), format);
-    std::string in_sql =
-        fmt::format("COPY {} ({}) FROM STDIN (FORMAT {})", t.Qualified(), cols->names, format);
-    if (cols->names.empty()) {  // a table without columns: nothing to stream
-      return pg::CopyResult{};
+    const bool whole = unit.parts == 1;
+    if (whole) DBR_RETURN_IF_ERROR(dst.Exec("BEGIN; TRUNCATE ONLY " + t.Qualified()));
+    auto copied = CopyColumns(src, dst, unit, *cols, whole);
+    if (whole) {
+      Status ended = dst.Exec(copied.ok() ? "COMMIT" : "ROLLBACK");
+      if (copied.ok() && !ended.ok()) return ended;
     }
+    return copied;
+  }
+
+  Result<pg::CopyResult> CopyColumns(pg::Connection& src, pg::Connection& dst, const CopyUnit& unit,
+                                     const ColumnList& cols, bool freeze) {
+    if (cols.names.empty()) return pg::CopyResult{};  // a table without columns: nothing to stream
+    const TableInfo& t = tables_[unit.table];
+    const std::string format = cols.binary ? "binary" : "text";
+    std::string out_sql = fmt::format("COPY (SELECT {} FROM ONLY {}{}) TO STDOUT (FORMAT {})",
+                                      cols.names, t.Qualified(), RangePredicate(unit), format);
+    std::string in_sql = fmt::format("COPY {} ({}) FROM STDIN (FORMAT {}{})", t.Qualified(),
+                                     cols.names, format, freeze ? ", FREEZE" : "");
     return pg::StreamCopy(src, out_sql, dst, in_sql, &live_, &cancelled_);
   }
 

@@ -1,6 +1,7 @@
 // The rows half of the logical copy: every table's rows as of one exported snapshot, copied in
-// parallel (`jobs` workers; large tables split into block ranges copied concurrently), streamed
-// from source to destination with bounded memory.
+// parallel (`jobs` workers; a large table split into block ranges copied concurrently where it
+// would otherwise hold one worker after the others are done: model/copy_parts.h), streamed from
+// source to destination with bounded memory. A table copied whole is loaded frozen.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,9 @@ namespace dbr {
 // table is recorded as copied; an error stops the copy.
 using TableCopied = std::function<Status(const TableInfo& table, pg::Connection& dst)>;
 
-// Copies `tables` (already empty on the destination) under `snapshot`; records each finished
-// table in ctx.state as it completes, then calls `copied` (when set) for it.
+// Copies `tables` under `snapshot`, emptying each on the destination first (of what an
+// interrupted run may have left); records each finished table in ctx.state as it completes,
+// then calls `copied` (when set) for it.
 Status CopyTables(RunContext& ctx, const std::vector<TableInfo>& tables,
                   const std::string& snapshot, const TableCopied& copied = {});
 
