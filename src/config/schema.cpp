@@ -147,7 +147,7 @@ const std::vector<FieldSpec> kFields = {
   {"catchup_timeout", Int<&Config::catchup_timeout>(1, kNoMax), {}, "Seconds to wait for catch-up"},
   {"apply_workers", Int<&Config::apply_workers>(1, Config::kMaxApplyWorkers), {}, "Subscriptions (apply workers) the tables are split across, each on its own slot"},
   {"reconnect_timeout", Int<&Config::reconnect_timeout>(1, kNoMax), {}, "Seconds a lost server is retried before the run stops"},
-  {"split_tables_larger_than", Int<&Config::split_tables_larger_than>(0, kNoMax), {}, "Bytes above which a table is copied in parts; 0 never splits"},
+  {"split_tables_larger_than", Int<&Config::split_tables_larger_than>(0, kNoMax), {}, "Bytes above which a table may be copied in parts (engine postgres: only where, whole, it would not fit an even share of the work); 0 never splits"},
   {"pg_bin_dir", Text<&Config::pg_bin_dir>({.path = true}), {}, "Folder searched first for pg_dump and pg_restore"},
   {"state_dir", Text<&Config::state_dir>({.path = true}), "<config folder>/db_relocate.state", "Where run state is kept; one per relocation"},
   {"verify", Bool<&Config::verify>(), {}, "run ends with verify"},
