@@ -307,8 +307,7 @@ fresh_destination() {
   psql_at "$DST_PORT" postgres -c "CHECKPOINT"
   psql_src -c "CHECKPOINT"
   # The kernel's writeback of what came before (the dataset, the last trial's destination) is
-  # done before the trial starts, not during it: the first trial after the dataset was built
-  # used to run about 20 % slower than the same tool's later ones.
+  # done before the trial starts, not during it.
   sync
 }
 
