@@ -219,7 +219,7 @@ DO \$\$
 DECLARE n text;
 BEGIN
   FOR i IN 1..$SMALL_TABLES LOOP
-    n := 'small_' || lpad(i::text, 3, '0');
+    n := 'small_' || lpad(i::text, greatest(3, length(i::text)), '0');
     EXECUTE format('CREATE TABLE %I (id serial PRIMARY KEY, code text NOT NULL UNIQUE, name text NOT NULL,'
                    ' price numeric(12,3), active boolean NOT NULL, updated_at timestamptz NOT NULL,'
                    ' attrs jsonb)', n);
