@@ -6,6 +6,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "model/servers.h"
@@ -22,6 +23,11 @@ namespace {
 
 constexpr int64_t kBlockSize = 8192;
 constexpr int64_t kFirstUserOid = 16384;  // FirstNormalObjectId: below it, built-in types
+
+// Saving the state flushes the destination's WAL and syncs a file: longer than a small table's
+// whole copy. The first table done is saved at once, then at most once per period and at the
+// end; a crash copies again at most the tables of one period.
+constexpr double kStateSavePeriodSeconds = 1.0;
 
 // A COPY of a large table (or a large table's ANALYZE) takes long, and a worker's source
 // session waits in its snapshot's transaction while the worker builds a table's indexes: no
@@ -144,6 +150,7 @@ class ParallelCopy {
         return st;
       });
     }
+    if (result.ok() && unsaved_) result = SaveProgress();
     double secs = Elapsed();
     ctx_.rows_copied += live_.rows.load();
     ctx_.bytes_copied += live_.bytes.load();
@@ -213,8 +220,8 @@ class ParallelCopy {
           "copying " + tables_[unit.table].Display() +
           (unit.parts > 1 ? fmt::format(" (part {}/{})", unit.part + 1, unit.parts) : ""));
     }
-    // The COPY committed (maybe asynchronously); UnitDone's SaveState flushes the destination's
-    // WAL, this commit included, before recording the table as copied.
+    // The COPY committed (maybe asynchronously); the state names the table as copied only once
+    // saved, and saving flushes the destination's WAL, this commit included, first.
     bool table_done = false;
     DBR_RETURN_IF_ERROR(UnitDone(unit, *result, &table_done));
     if (!table_done || !copied_) return Status::Ok();
@@ -279,6 +286,16 @@ class ParallelCopy {
       std::lock_guard<std::mutex> state_lock(ctx_.state_mutex);
       ctx_.state.tables[t.Qualified()] = {TableState::kCopied, tr.rows, tr.bytes, secs};
     }
+    unsaved_ = true;
+    if (last_saved_ && ctx_.clock.SecondsSince(*last_saved_) < kStateSavePeriodSeconds)
+      return Status::Ok();
+    return SaveProgress();
+  }
+
+  // Called with mu_ held, or once the workers are done.
+  Status SaveProgress() {
+    last_saved_ = ctx_.clock.Now();
+    unsaved_ = false;
     DBR_RETURN_IF_ERROR(ctx_.SaveState());
     CrashPoint("copy:table-done");  // some tables copied, others not
     return Status::Ok();
@@ -294,6 +311,8 @@ class ParallelCopy {
   std::map<size_t, TableTracker> trackers_;
   std::map<std::string, int> active_;
   size_t tables_done_ = 0;
+  std::optional<Clock::TimePoint> last_saved_;  // of the state, with the tables copied by then
+  bool unsaved_ = false;                        // tables copied since
   int64_t total_estimate_ = 0;
   CopyCounters live_;
   std::atomic<bool> cancelled_{false};
