@@ -2,8 +2,10 @@
 // destination holds the source exactly as of the slot's consistent point.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "engine/large_objects.h"
 #include "engine/materialized_views.h"
@@ -24,10 +26,14 @@
 namespace dbr {
 namespace {
 
-// Tables from this size on get their indexes built as soon as their rows are in; the smaller
-// ones' take less time than the pg_restore process that would build them, and are built at the
-// end, `jobs` at a time.
+// Tables from this size on get their indexes built as soon as their rows are in. The smaller
+// ones' take less time than the pg_restore process that would build them: they are built in
+// batches once the last of them is in, while a large table still copies or builds its indexes
+// on another worker, or else at the end, `jobs` at a time.
 constexpr int64_t kEarlyIndexBytes = 16LL * 1024 * 1024;
+// The small tables' indexes are built this many tables to a transaction (which locks each table
+// and index it creates until it ends: max_locks_per_transaction), a batch at a time per worker.
+constexpr size_t kTablesPerBatch = 100;
 
 class LogicalCopySource : public SnapshotSource {
  public:
@@ -126,27 +132,65 @@ class LogicalCopySource : public SnapshotSource {
     return &*indexes_;
   }
 
-  // A large table's indexes and constraints, then its statistics, once its rows are in.
+  // Called for each table once its rows are in. A large table's indexes and constraints, then
+  // its statistics, at once. The small tables' in batches, once the last of them is in, if a
+  // large table is still at work on another worker; the workers done with their own share them.
   Status FinishTable(RunContext& ctx, const pg::PgTool& pg_restore,
                      const std::filesystem::path& archive, const TableIndexes& indexes,
                      const TableInfo& table, pg::Connection& dst) {
-    if (table.bytes < kEarlyIndexBytes) return Status::Ok();
-    const std::string list = indexes.ListOf(table.Qualified());
-    if (!list.empty()) {
-      size_t n = 0;
+    if (table.bytes >= kEarlyIndexBytes) {
+      PausePoint("copy:large-table-copied");
+      DBR_RETURN_IF_ERROR(
+          BuildAndAnalyze(ctx, pg_restore, archive, indexes, {table.Qualified()}, dst)
+              .Wrap("building the indexes of " + table.Display()));
+      CrashPoint("copy:table-indexes");  // its indexes built, the post-data part not yet
       {
         std::lock_guard<std::mutex> lock(mu_);
-        n = ++early_lists_;
+        --large_unfinished_;
       }
-      DBR_RETURN_IF_ERROR(RestoreEntries(ctx.config, pg_restore, archive, list,
-                                         fmt::format("post-data-table-{}", n))
-                              .Wrap("building the indexes of " + table.Display()));
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      small_copied_.push_back(table.Qualified());
+      if (small_copied_.size() < small_total_ || large_unfinished_ == 0) return Status::Ok();
+      log::info("building the indexes of the {} small tables while {} large ones copy or index",
+                small_copied_.size(), large_unfinished_);
+      for (size_t first = 0; first < small_copied_.size(); first += kTablesPerBatch)
+        small_batches_.emplace_back(
+            small_copied_.begin() + static_cast<std::ptrdiff_t>(first),
+            small_copied_.begin() + static_cast<std::ptrdiff_t>(
+                                        std::min(small_copied_.size(), first + kTablesPerBatch)));
     }
-    DBR_RETURN_IF_ERROR(dst.Exec("ANALYZE " + table.Qualified()));
-    CrashPoint("copy:table-indexes");  // a table's indexes built, the post-data part not yet
+    for (;;) {
+      std::vector<std::string> batch;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (small_batches_.empty()) return Status::Ok();
+        batch = std::move(small_batches_.back());
+        small_batches_.pop_back();
+      }
+      DBR_RETURN_IF_ERROR(
+          BuildAndAnalyze(ctx, pg_restore, archive, indexes, batch, dst)
+              .Wrap(fmt::format("building the indexes of {} small tables", batch.size())));
+    }
+  }
+
+  // The entries of `tables` in one transaction, then their ANALYZE.
+  Status BuildAndAnalyze(RunContext& ctx, const pg::PgTool& pg_restore,
+                         const std::filesystem::path& archive, const TableIndexes& indexes,
+                         const std::vector<std::string>& tables, pg::Connection& dst) {
+    std::string list;
+    for (const std::string& t : tables) list += indexes.ListOf(t);
+    DBR_RETURN_IF_ERROR(RestoreEntries(ctx.config, pg_restore, archive, list, ListName()));
+    for (const std::string& t : tables) DBR_RETURN_IF_ERROR(dst.Exec("ANALYZE " + t));
     std::lock_guard<std::mutex> lock(mu_);
-    analyzed_.insert(table.Qualified());
+    analyzed_.insert(tables.begin(), tables.end());
     return Status::Ok();
+  }
+
+  // The file name of the next list of entries restored during the copy.
+  std::string ListName() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fmt::format("post-data-table-{}", ++early_lists_);
   }
 
   Status CopyRows(RunContext& ctx, const pg::PgTool& pg_restore,
@@ -176,6 +220,8 @@ class LogicalCopySource : public SnapshotSource {
       return ctx.SaveState();
     }
     DBR_ASSIGN_OR_RETURN(const TableIndexes* indexes, Indexes(ctx, pg_restore, archive));
+    for (const auto& t : pending)
+      ++(t.bytes >= kEarlyIndexBytes ? large_unfinished_ : small_total_);
     DBR_RETURN_IF_ERROR(CopyTables(ctx, pending, ctx.exported_snapshot,
                                    [&](const TableInfo& t, pg::Connection& dst) {
                                      return FinishTable(ctx, pg_restore, archive, *indexes, t, dst);
@@ -219,7 +265,11 @@ class LogicalCopySource : public SnapshotSource {
   std::optional<TableIndexes> indexes_;
   std::mutex mu_;
   size_t early_lists_ = 0;
-  std::set<std::string> analyzed_;  // by FinishTable, with their indexes
+  size_t small_total_ = 0;                 // tables below kEarlyIndexBytes to copy
+  size_t large_unfinished_ = 0;            // the others, until their indexes are built
+  std::vector<std::string> small_copied_;  // small tables copied, waiting for their indexes
+  std::vector<std::vector<std::string>> small_batches_;  // their batches not built yet
+  std::set<std::string> analyzed_;                       // by FinishTable, with their indexes
 };
 
 }  // namespace

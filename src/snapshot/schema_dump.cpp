@@ -234,6 +234,7 @@ Result<std::string> ArchiveToc(const pg::PgTool& pg_restore, const std::filesyst
 Status RestoreEntries(const Config& config, const pg::PgTool& pg_restore,
                       const std::filesystem::path& archive, const std::string& list,
                       const std::string& list_name) {
+  if (list.empty()) return Status::Ok();
   return RunPgRestore(config, pg_restore, archive, "post-data", list, list_name, 0, false);
 }
 

@@ -49,7 +49,7 @@ Status RestoreSection(const Config& config, const pg::PgTool& pg_restore,
 Result<std::string> ArchiveToc(const pg::PgTool& pg_restore, const std::filesystem::path& archive);
 
 // Restores the post-data entries in `list` (lines of the table of contents) in one transaction;
-// the list is kept as <archive>.<list_name>.list.
+// the list is kept as <archive>.<list_name>.list. An empty list restores nothing.
 Status RestoreEntries(const Config& config, const pg::PgTool& pg_restore,
                       const std::filesystem::path& archive, const std::string& list,
                       const std::string& list_name);
