@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <set>
 
 #include "model/names.h"
@@ -199,6 +200,10 @@ Status RunPgRestore(const Config& config, const pg::PgTool& pg_restore,
   const std::string list_file = archive.string() + "." + list_name + ".list";
   DBR_RETURN_IF_ERROR(WriteFileAtomic(list_file, list));
   ProcessSpec spec{.argv = {pg_restore.path.string()}, .env = ClientEnv(config.dst)};
+  // Each entry restored in parallel commits on its own: no WAL flush for each, as for the rows.
+  // The state records a restore as done only after flushing the destination's WAL.
+  const char* options = std::getenv("PGOPTIONS");
+  spec.env["PGOPTIONS"] = std::string(options ? options : "") + " -c synchronous_commit=off";
   for (auto& a : ConnectionArgs(config.dst)) spec.argv.push_back(a);
   spec.argv.push_back("--section=" + section);
   spec.argv.push_back("--use-list=" + list_file);
