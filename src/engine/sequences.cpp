@@ -82,8 +82,7 @@ Result<int> CopySequencesAhead(pg::Connection& from, pg::Connection& to,
   if (!src.ok()) return src.status();
   auto dst = ReadSequences(to, sequences);
   if (!dst.ok()) return dst.status();
-  int set = 0;
-  std::vector<std::string> missing;
+  std::vector<std::string> names, targets, missing;
   for (const auto& [name, s] : *src) {
     auto d = dst->find(name);
     if (d == dst->end()) {
@@ -95,14 +94,18 @@ Result<int> CopySequencesAhead(pg::Connection& from, pg::Connection& to,
       target = s.increment > 0 ? std::max(target, *d->second.last_value)
                                : std::min(target, *d->second.last_value);
     }
-    DBR_RETURN_IF_ERROR(
-        to.Exec("SELECT setval($1::regclass, $2::int8, true)", {name, std::to_string(target)}));
-    ++set;
+    names.push_back(name);
+    targets.push_back(std::to_string(target));
   }
   if (!missing.empty())
     return Status::Error(fmt::format("sequences missing on the {}: {}", to.params().label,
                                      fmt::join(missing, ", ")));
-  return set;
+  // One statement for all (it may run inside the cut-over's write pause).
+  DBR_RETURN_IF_ERROR(
+      to.Exec("SELECT setval(u.name::regclass, u.target, true) "
+              "FROM unnest($1::text[], $2::int8[]) AS u(name, target)",
+              {pg::TextArrayLiteral(names), pg::TextArrayLiteral(targets)}));
+  return static_cast<int>(names.size());
 }
 
 namespace steps {
