@@ -38,8 +38,9 @@ APT_PACKAGES=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libcurl4-openssl-dev
   libpugixml-dev libssl-dev openssl postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
   haproxy pgcopydb python3-botocore python3-cryptography nodejs npm clang-format
-  # engine mysql: the MariaDB client library, and the server the tests start (no service)
-  libmariadb-dev mariadb-server-core
+  # engine mysql: the MariaDB client library, and the server the tests start (no service);
+  # mariadb-install-db needs my_print_defaults, which only mariadb-client-core has
+  libmariadb-dev mariadb-server-core mariadb-client-core
   # scripts/fuzz.sh: clang and its libFuzzer/sanitizer runtimes (only recommended by clang-14)
   clang libclang-rt-14-dev
 )
