@@ -159,6 +159,7 @@ class LogicalCopySource : public SnapshotSource {
             small_copied_.begin() + static_cast<std::ptrdiff_t>(first),
             small_copied_.begin() + static_cast<std::ptrdiff_t>(
                                         std::min(small_copied_.size(), first + kTablesPerBatch)));
+      small_copied_.clear();
     }
     for (;;) {
       std::vector<std::string> batch;
