@@ -14,6 +14,7 @@
 #include "model/servers.h"
 #include "pg/quote.h"
 #include "pg/tools.h"
+#include "snapshot/referencing_tables.h"
 #include "snapshot/schema_dump.h"
 #include "snapshot/snapshot_source.h"
 #include "snapshot/table_copy.h"
@@ -203,20 +204,7 @@ class LogicalCopySource : public SnapshotSource {
         pending.push_back(t);
     }
     if (ctx.exported_snapshot.empty()) {
-      // The snapshot died with the process that exported it. The tables copied under it are
-      // right; the rest is handed, empty, to PostgreSQL's own table synchronisation through the
-      // subscription, which copies each one consistently with the change stream.
-      for (const auto& t : pending) {
-        // A COPY interrupted by a crash may have committed some ranges.
-        DBR_RETURN_IF_ERROR(ctx.dst->Exec("TRUNCATE ONLY " + t.Qualified()));
-        ctx.state.tables[t.Qualified()] = {TableState::kResync, 0, 0, 0};
-        ctx.state.resync_tables.push_back(t.Qualified());
-      }
-      if (!pending.empty())
-        log::warn(
-            "the exported snapshot of the interrupted run is gone: {} tables will be "
-            "copied by the subscription's table synchronisation instead",
-            pending.size());
+      DBR_RETURN_IF_ERROR(HandToTableSync(ctx, pending));
       DBR_RETURN_IF_ERROR(CopyLargeObjects(ctx));
       return ctx.SaveState();
     }
@@ -230,6 +218,42 @@ class LogicalCopySource : public SnapshotSource {
     DBR_RETURN_IF_ERROR(CopyLargeObjects(ctx));
     ctx.slot_connection.reset();  // the snapshot is no longer needed
     ctx.exported_snapshot.clear();
+    return Status::Ok();
+  }
+
+  // The snapshot died with the process that exported it. The tables copied under it are right;
+  // the rest is handed, empty, to PostgreSQL's own table synchronisation through the
+  // subscription, which copies each one consistently with the change stream. So are the copied
+  // tables whose rows reference theirs: the post-data restore would check those rows' foreign
+  // keys against empty tables.
+  Status HandToTableSync(RunContext& ctx, const std::vector<TableInfo>& pending) {
+    std::vector<std::string> seeds = ctx.state.resync_tables;
+    for (const auto& t : pending) seeds.push_back(t.Qualified());
+    if (seeds.empty()) return Status::Ok();
+    DBR_ASSIGN_OR_RETURN(const std::set<std::string> handed,
+                         WithReferencingTables(*ctx.src, seeds));
+    size_t count = 0, copied = 0;
+    for (const auto& t : ctx.tables) {
+      auto it = ctx.state.tables.find(t.Qualified());
+      const TableState state =
+          it == ctx.state.tables.end() ? TableState::kPending : it->second.state;
+      if (state == TableState::kResync || !handed.count(t.Qualified())) continue;
+      // A COPY interrupted by a crash may have committed some ranges.
+      DBR_RETURN_IF_ERROR(ctx.dst->Exec("TRUNCATE ONLY " + t.Qualified()));
+      ctx.state.tables[t.Qualified()] = {TableState::kResync, 0, 0, 0};
+      ctx.state.resync_tables.push_back(t.Qualified());
+      ++count;
+      copied += state == TableState::kCopied;
+    }
+    if (count > 0)
+      log::warn(
+          "the exported snapshot of the interrupted run is gone: {} tables will be copied by the "
+          "subscription's table synchronisation instead{}",
+          count,
+          copied > 0
+              ? fmt::format(" ({} of them copied already, but their rows reference the others')",
+                            copied)
+              : "");
     return Status::Ok();
   }
 
