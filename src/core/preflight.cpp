@@ -594,7 +594,11 @@ class Preflight {
     auto lanes = LinksOnServers(config_, src, dst);
     for (const names::Link& lane : (lanes.ok() ? *lanes : links_).forward)
       FindLeftovers(src, dst, lane, found);
-    if (found.empty()) {
+    if (!lanes.ok()) {
+      Add("leftovers of an earlier run", CheckLevel::kWarn,
+          "only the config's lanes were looked at: listing the servers' failed: " + lanes.message(),
+          found, "check the privileges of the configured users on both servers");
+    } else if (found.empty()) {
       Add("leftovers of an earlier run", CheckLevel::kPass, "none");
     } else {
       Add("leftovers of an earlier run", CheckLevel::kWarn,

@@ -7,10 +7,12 @@ namespace dbr {
 Result<std::set<std::string>> WithReferencingTables(pg::Connection& conn,
                                                     const std::vector<std::string>& tables) {
   // A foreign key to a partitioned table names that table (and each of its partitions, in
-  // constraints of its own); one of a partitioned table is the constraint of each partition.
+  // constraints of its own); one of a partitioned table is the constraint of each partition. A
+  // table dropped on the source since is left out.
   auto rows = conn.Query(R"sql(
     WITH RECURSIVE handed(oid) AS (
-        SELECT unnest($1::regclass[])::oid
+        SELECT to_regclass(name)::oid FROM unnest($1::text[]) name
+         WHERE to_regclass(name) IS NOT NULL
       UNION
         SELECT r.relid FROM handed h
           CROSS JOIN LATERAL (SELECT h.oid AS relid
