@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/parallel.h"
+#include "util/parse.h"
 #include "util/progress.h"
 
 namespace dbr {
@@ -26,8 +28,15 @@ constexpr int64_t kFirstUserOid = 16384;  // FirstNormalObjectId: below it, buil
 
 // Saving the state flushes the destination's WAL and syncs a file: longer than a small table's
 // whole copy. The first table done is saved at once, then at most once per period and at the
-// end; a crash copies again at most the tables of one period.
-constexpr double kStateSavePeriodSeconds = 1.0;
+// end; a crash copies again at most the tables of one period. (A test that needs tables copied
+// and not yet saved sets a longer period in DBR_COPY_SAVE_PERIOD, in seconds.)
+double StateSavePeriodSeconds() {
+  static const double period = [] {
+    const char* set = std::getenv("DBR_COPY_SAVE_PERIOD");
+    return set ? ParseDouble(set).value_or(1.0) : 1.0;
+  }();
+  return period;
+}
 
 // A COPY of a large table (or a large table's ANALYZE) takes long, and a worker's source
 // session waits in its snapshot's transaction while the worker builds a table's indexes: no
@@ -150,7 +159,7 @@ class ParallelCopy {
         return st;
       });
     }
-    if (result.ok() && unsaved_) result = SaveProgress();
+    if (result.ok() && !unsaved_.empty()) result = SaveProgress();
     double secs = Elapsed();
     ctx_.rows_copied += live_.rows.load();
     ctx_.bytes_copied += live_.bytes.load();
@@ -282,20 +291,25 @@ class ParallelCopy {
     const double secs = ctx_.clock.SecondsSince(tr.started);
     log::debug("table {} copied: {} rows, {} in {}", t.Display(), tr.rows,
                HumanBytes(static_cast<double>(tr.bytes)), HumanDuration(secs));
-    {
-      std::lock_guard<std::mutex> state_lock(ctx_.state_mutex);
-      ctx_.state.tables[t.Qualified()] = {TableState::kCopied, tr.rows, tr.bytes, secs};
-    }
-    unsaved_ = true;
-    if (last_saved_ && ctx_.clock.SecondsSince(*last_saved_) < kStateSavePeriodSeconds)
+    unsaved_[t.Qualified()] = {TableState::kCopied, tr.rows, tr.bytes, secs};
+    if (last_saved_ && ctx_.clock.SecondsSince(*last_saved_) < StateSavePeriodSeconds()) {
+      PausePoint("copy:table-unsaved");
       return Status::Ok();
+    }
     return SaveProgress();
   }
 
-  // Called with mu_ held, or once the workers are done.
+  // Called with mu_ held, or once the workers are done. The tables copied since the last save
+  // join the state only once the destination's WAL is flushed past their commits (asynchronous
+  // ones): a destination that crashes before loses them, and the state must not count them.
   Status SaveProgress() {
     last_saved_ = ctx_.clock.Now();
-    unsaved_ = false;
+    DBR_RETURN_IF_ERROR(ctx_.dst->FlushCommitted());
+    {
+      std::lock_guard<std::mutex> state_lock(ctx_.state_mutex);
+      for (const auto& [table, progress] : unsaved_) ctx_.state.tables[table] = progress;
+    }
+    unsaved_.clear();
     DBR_RETURN_IF_ERROR(ctx_.SaveState());
     CrashPoint("copy:table-done");  // some tables copied, others not
     return Status::Ok();
@@ -311,8 +325,8 @@ class ParallelCopy {
   std::map<size_t, TableTracker> trackers_;
   std::map<std::string, int> active_;
   size_t tables_done_ = 0;
-  std::optional<Clock::TimePoint> last_saved_;  // of the state, with the tables copied by then
-  bool unsaved_ = false;                        // tables copied since
+  std::optional<Clock::TimePoint> last_saved_;    // of the state, with the tables copied by then
+  std::map<std::string, TableProgress> unsaved_;  // tables copied since, not yet flushed
   int64_t total_estimate_ = 0;
   CopyCounters live_;
   std::atomic<bool> cancelled_{false};
