@@ -209,6 +209,10 @@ class LogicalCopySource : public SnapshotSource {
       return ctx.SaveState();
     }
     DBR_ASSIGN_OR_RETURN(const TableIndexes* indexes, Indexes(ctx, pg_restore, archive));
+    // Counted afresh: a run resumed after an outage copies again in the same process.
+    small_total_ = large_unfinished_ = 0;
+    small_copied_.clear();
+    small_batches_.clear();
     for (const auto& t : pending)
       ++(t.bytes >= kEarlyIndexBytes ? large_unfinished_ : small_total_);
     DBR_RETURN_IF_ERROR(CopyTables(ctx, pending, ctx.exported_snapshot,
