@@ -227,9 +227,7 @@ Status RunSteps(RunContext& ctx) {
     CrashPoint((std::string("after:") + step.name).c_str());
     const double secs = ctx.clock.SecondsSince(started);
     if (!st.ok()) {
-      // Not when the destination's WAL cannot be flushed: the state would count its work since
-      // the last save, which a crashed destination may have lost.
-      if (!ctx.dst || !ctx.dst->IsBroken()) (void)ctx.SaveState();
+      (void)ctx.SaveState();  // refused when the destination is lost (its work may be too)
       return st.Wrap("step " + std::string(step.name) + " failed after " + HumanDuration(secs));
     }
     ctx.state.steps[step.name] = {true, secs, NowUtc()};
@@ -286,10 +284,7 @@ Status RunRelocation(const Config& config) {
               kResumes);
     ctx.clock.SleepFor(BackoffDelay(ctx.OutagePolicy(), resumed + 1));
     DBR_RETURN_IF_ERROR(ctx.engine->Connect(ctx));
-    // From the state as last saved, as a new `run` would: it is written only after a flush of
-    // the destination's WAL, while the state in memory may count work a lost destination never
-    // made durable (a table's COPY, committed without a flush, is then copied again).
-    DBR_ASSIGN_OR_RETURN(ctx.state, ctx.store.Load());
+    DBR_RETURN_IF_ERROR(ctx.ReloadState());
   }
   DBR_RETURN_IF_ERROR(ctx.snapshot_source->Finish(ctx));
   ctx.state.current_step = "replicating";

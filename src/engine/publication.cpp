@@ -134,6 +134,7 @@ Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   ctx.state.snapshot_slot = main_slot;
   log::info("replication slot {} created at {}, exported snapshot {}", main_slot,
             ctx.state.snapshot_lsn, slot->snapshot);
+  PausePoint("publication:slot-created");  // not recorded yet
   DBR_RETURN_IF_ERROR(ctx.SaveState());
   return true;
 }

@@ -14,10 +14,28 @@ namespace dbr {
 
 Status RunContext::SaveState() {
   // What the state records as done on the destination must survive a crash of the destination
-  // (its commits may be asynchronous), so flush it first.
-  if (dst && !dst->IsBroken()) DBR_RETURN_IF_ERROR(dst->FlushCommitted());
+  // (its commits may be asynchronous), so its WAL is flushed first; with the connection lost it
+  // cannot be, and the state stays as last saved.
+  if (dst && dst->IsBroken())
+    return Status::Unavailable(
+        "the state is not saved while the destination is out of reach: what was done there "
+        "since the last save may not have reached its disk");
+  if (dst) DBR_RETURN_IF_ERROR(dst->FlushCommitted());
   std::lock_guard<std::mutex> lock(state_mutex);
   return store.Save(state);
+}
+
+Status RunContext::ReloadState() {
+  DBR_ASSIGN_OR_RETURN(state, store.Load());
+  for (const auto& t : tables) state.tables.try_emplace(t.Qualified());
+  if (exported_snapshot.empty() || !state.snapshot_lsn.empty()) return Status::Ok();
+  // The slot was made but never recorded: its snapshot's point is not known, so the snapshot
+  // cannot be used, and the slot is made again (the publication step drops an unused one).
+  log::warn("letting exported snapshot {} go: the state does not record the slot it came with",
+            exported_snapshot);
+  slot_connection.reset();
+  exported_snapshot.clear();
+  return Status::Ok();
 }
 
 std::string RunContext::ReplicationPassword() {

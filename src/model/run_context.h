@@ -70,8 +70,12 @@ struct RunContext {
   // False while there is no destination server to connect to (DestinationReachable).
   bool DestinationExists() const;
 
-  // Saves the state under the lock; a failure to persist stops the run.
+  // Saves the state under the lock, after flushing the destination's WAL; a failure to persist
+  // stops the run. Refused (unavailable) while the destination's connection is lost.
   Status SaveState();
+  // Back to the state as last saved (after a lost server, as a new `run` would start): the state
+  // in memory may count work a lost destination never made durable.
+  Status ReloadState();
   // The replication user's password: from the config, else generated once and kept in the state.
   std::string ReplicationPassword();
   // Opens the control connections that are missing or broken (a server restarted, the network

@@ -300,11 +300,11 @@ class ParallelCopy {
   }
 
   // Called with mu_ held, or once the workers are done. The tables copied since the last save
-  // join the state only once the destination's WAL is flushed past their commits (asynchronous
-  // ones): a destination that crashes before loses them, and the state must not count them.
+  // join the state at a save, which flushes the destination's WAL past their (asynchronous)
+  // commits first; one that fails leaves them out of the file, and a resumed step copies them
+  // again.
   Status SaveProgress() {
     last_saved_ = ctx_.clock.Now();
-    DBR_RETURN_IF_ERROR(ctx_.dst->FlushCommitted());
     {
       std::lock_guard<std::mutex> state_lock(ctx_.state_mutex);
       for (const auto& [table, progress] : unsaved_) ctx_.state.tables[table] = progress;
@@ -326,7 +326,7 @@ class ParallelCopy {
   std::map<std::string, int> active_;
   size_t tables_done_ = 0;
   std::optional<Clock::TimePoint> last_saved_;    // of the state, with the tables copied by then
-  std::map<std::string, TableProgress> unsaved_;  // tables copied since, not yet flushed
+  std::map<std::string, TableProgress> unsaved_;  // tables copied since, not yet saved
   int64_t total_estimate_ = 0;
   CopyCounters live_;
   std::atomic<bool> cancelled_{false};

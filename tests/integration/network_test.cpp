@@ -197,6 +197,30 @@ TEST_F(NetworkTest, DestinationCutDuringTheCopyResumesUnderTheSameSnapshot) {
   EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM bulk", "app"), "400000");
 }
 
+// The destination lost between making the slot and recording it: the state cannot be saved (its
+// WAL cannot be flushed), so the resumed step lets the unrecorded slot's snapshot go and makes
+// both again, as a new `run` would.
+TEST_F(NetworkTest, DestinationCutBeforeTheSlotIsRecordedMakesItAgain) {
+  auto proxy = FaultProxy::Start(dst_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.message();
+  LiveWriter writer(*src_, "app");
+  BackgroundDbRelocate run(
+      {"run", "--config", Config("reconnect_timeout: 60\n", nullptr, proxy->get()).string()},
+      tmp_.path() / "run.log", {{"DBR_PAUSE_AT", "publication:slot-created:3000"}});
+  ASSERT_TRUE(run.WaitForLog("replication slot db_relocate_slot_app created at")) << run.Log();
+  (*proxy)->Cut(FaultProxy::Mode::kReset);
+  EXPECT_TRUE(run.WaitForLog("a server was lost during the step")) << run.Log();
+  (*proxy)->Restore();
+  CommandResult r = run.Wait();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("the state does not record the slot it came with"), std::string::npos)
+      << r.err;
+  // Made again, with a new snapshot.
+  const std::string made = "replication slot db_relocate_slot_app created at";
+  EXPECT_NE(r.err.find(made, r.err.find(made) + 1), std::string::npos) << r.err;
+  ExpectSynced(&writer);
+}
+
 TEST_F(NetworkTest, SourceRestartedDuringTheCopyIsResumed) {
   AddBulkTable();
   auto run = StartRun(Config("reconnect_timeout: 60\n"));
