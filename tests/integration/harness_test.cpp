@@ -57,10 +57,10 @@ TEST_F(HarnessTest, PasswordConnectionSeesItsMajorAndLogicalWal) {
     auto wal = conn->QueryValue("SHOW wal_level");
     ASSERT_TRUE(wal.ok()) << wal.message();
     EXPECT_EQ(*wal, "logical");
-    // Really over TCP with a password: scram-sha-256, not trust.
+    // Really over TCP with a password: scram-sha-256 (of 16 iterations, cheap), not trust.
     auto method = conn->QueryValue(
         "SELECT coalesce(inet_server_addr()::text, 'socket') || ' ' || "
-        "(SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'ops')");
+        "(SELECT rolpassword LIKE 'SCRAM-SHA-256$16:%' FROM pg_authid WHERE rolname = 'ops')");
     ASSERT_TRUE(method.ok()) << method.message();
     EXPECT_EQ(*method, "127.0.0.1/32 true");
   }
