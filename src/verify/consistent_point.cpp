@@ -194,6 +194,7 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
     }
   } guard{sender, slot};
   CrashPoint("verify:slot-created");
+  PausePoint("verify:window");  // the tests widen the window to be sure writes land in it
   // One transaction: every lane's stream carries the marker at the same point of the source's.
   const std::string token = RandomPassword(24);
   DBR_RETURN_IF_ERROR(sender.Exec("BEGIN"));
