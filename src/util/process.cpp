@@ -30,7 +30,7 @@ std::vector<std::string> MergedEnvironment(const std::map<std::string, std::stri
   return out;
 }
 
-// Holds the exec arguments alive while the child is forked.
+// Holds the exec arguments alive while the child is spawned.
 struct ExecArgs {
   std::vector<std::string> argv_storage, env_storage;
   std::vector<char*> argv, envp;
@@ -48,13 +48,6 @@ int OpenForOutput(const std::filesystem::path& file) {
   return open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-[[noreturn]] void ExecInChild(ExecArgs& args) {
-  execvpe(args.argv[0], args.argv.data(), args.envp.data());
-  std::string msg = std::string("cannot execute ") + args.argv[0] + ": " + strerror(errno) + "\n";
-  (void)!write(STDERR_FILENO, msg.data(), msg.size());
-  _exit(127);
-}
-
 struct Pipe {
   int fds[2] = {-1, -1};
   ~Pipe() {
@@ -62,10 +55,6 @@ struct Pipe {
       if (fd >= 0) close(fd);
   }
   bool Open() { return pipe2(fds, O_CLOEXEC) == 0; }
-  void CloseRead() {
-    close(fds[0]);
-    fds[0] = -1;
-  }
   void CloseWrite() {
     close(fds[1]);
     fds[1] = -1;
@@ -150,35 +139,26 @@ Result<ProcessOutput> RunProcess(const ProcessSpec& spec) {
 Result<pid_t> SpawnDetached(const ProcessSpec& spec) {
   if (spec.argv.empty()) return Status::Error("internal: empty command");
   ExecArgs args(spec);
-  Pipe pid_pipe;
-  if (!pid_pipe.Open()) return Status::Error(std::string("cannot create pipe: ") + strerror(errno));
-  int out_fd = OpenForOutput(spec.stdout_file);
-  int err_fd = OpenForOutput(spec.stderr_file);
-  pid_t first = fork();
-  if (first < 0) return Status::Error(std::string("fork failed: ") + strerror(errno));
-  if (first == 0) {
-    // Double fork: the grandchild is re-parented to init and never becomes our zombie.
-    setsid();
-    pid_t second = fork();
-    if (second != 0) {
-      (void)!write(pid_pipe.fds[1], &second, sizeof second);
-      _exit(second < 0 ? 1 : 0);
-    }
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, STDIN_FILENO);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(err_fd, STDERR_FILENO);
-    ExecInChild(args);
-  }
+  const int out_fd = OpenForOutput(spec.stdout_file);
+  const int err_fd = OpenForOutput(spec.stderr_file);
+  SpawnActions actions;
+  posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(actions.get(), out_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(actions.get(), err_fd, STDERR_FILENO);
+  // In a session of its own: no signal sent to our terminal or process group reaches it. It is
+  // our child until we exit (a zombie if it ends first, which ProcessAlive counts as gone).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  const int spawned =
+      posix_spawnp(&pid, args.argv[0], actions.get(), &attr, args.argv.data(), args.envp.data());
+  posix_spawnattr_destroy(&attr);
   close(out_fd);
   close(err_fd);
-  pid_pipe.CloseWrite();
-  int wstatus = 0;
-  waitpid(first, &wstatus, 0);
-  pid_t grandchild = -1;
-  if (read(pid_pipe.fds[0], &grandchild, sizeof grandchild) != sizeof grandchild || grandchild <= 0)
-    return Status::Error("could not start detached process " + spec.argv[0]);
-  return grandchild;
+  if (spawned != 0)
+    return Status::Error(std::string("cannot execute ") + args.argv[0] + ": " + strerror(spawned));
+  return pid;
 }
 
 bool ProcessAlive(pid_t pid) {

@@ -1,7 +1,10 @@
 #include "util/process.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -97,6 +100,41 @@ TEST(RunProcessTest, RunsFromManyThreadsAtOnce) {
     });
   for (auto& t : threads) t.join();
   for (size_t i = 0; i < outputs.size(); ++i) EXPECT_EQ(outputs[i], std::to_string(i) + "\n");
+}
+
+TEST(SpawnDetachedTest, StartsTheProgramInASessionOfItsOwnWritingToItsFiles) {
+  const fs::path dir = fs::temp_directory_path() / ("dbr-spawn-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  auto pid =
+      SpawnDetached({.argv = {"/bin/sh", "-c", "echo started; echo $HOME >&2; exec sleep 30"},
+                     .env = {{"HOME", "/nowhere"}},
+                     .stdout_file = dir / "out",
+                     .stderr_file = dir / "err"});
+  ASSERT_TRUE(pid.ok()) << pid.message();
+  EXPECT_TRUE(ProcessAlive(*pid));
+  EXPECT_EQ(getsid(*pid), *pid);  // the leader of a new session
+  auto written = [&] {
+    auto err = ReadFile(dir / "err");
+    return err.ok() && !err->empty();
+  };
+  for (int i = 0; i < 500 && !written(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(*ReadFile(dir / "out"), "started\n");
+  EXPECT_EQ(*ReadFile(dir / "err"), "/nowhere\n");
+  ASSERT_EQ(kill(*pid, SIGKILL), 0);
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = !ProcessAlive(*pid);  // a zombie until this process ends: gone all the same
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone);
+  fs::remove_all(dir);
+}
+
+TEST(SpawnDetachedTest, AProgramThatCannotBeRunIsAnError) {
+  auto pid = SpawnDetached({.argv = {"dbr-no-such-program"}});
+  ASSERT_FALSE(pid.ok());
+  EXPECT_EQ(pid.message(), "cannot execute dbr-no-such-program: No such file or directory");
 }
 
 }  // namespace
