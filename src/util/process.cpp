@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 extern char** environ;
 
@@ -43,9 +44,33 @@ struct ExecArgs {
   }
 };
 
-int OpenForOutput(const std::filesystem::path& file) {
-  if (file.empty()) return open("/dev/null", O_WRONLY | O_CLOEXEC);
-  return open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+// A descriptor of ours, closed on every path.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd() { Reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&&) = delete;
+  int get() const { return fd_; }
+  void Reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// `file` opened to append to (made, private to us, if missing); when empty, /dev/null if
+// `or_null`, else -1 (the output is captured).
+Result<UniqueFd> OpenOutput(const std::filesystem::path& file, bool or_null) {
+  if (file.empty() && !or_null) return UniqueFd();
+  const int fd = file.empty() ? open("/dev/null", O_WRONLY | O_CLOEXEC)
+                              : open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return Status::Error("cannot open " + (file.empty() ? "/dev/null" : file.string()) +
+                         " for a program's output: " + strerror(errno));
+  return UniqueFd(fd);
 }
 
 struct Pipe {
@@ -61,18 +86,47 @@ struct Pipe {
   }
 };
 
-// posix_spawn's file actions, released on every path.
-class SpawnActions {
+// posix_spawn's file actions and attributes, released on every path.
+class SpawnSetup {
  public:
-  SpawnActions() { posix_spawn_file_actions_init(&actions_); }
-  ~SpawnActions() { posix_spawn_file_actions_destroy(&actions_); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-  posix_spawn_file_actions_t* get() { return &actions_; }
+  SpawnSetup() {
+    posix_spawn_file_actions_init(&actions_);
+    posix_spawnattr_init(&attr_);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions_);
+    posix_spawnattr_destroy(&attr_);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+  posix_spawn_file_actions_t* actions() { return &actions_; }
+  posix_spawnattr_t* attr() { return &attr_; }
 
  private:
   posix_spawn_file_actions_t actions_;
+  posix_spawnattr_t attr_;
 };
+
+// Starts `args` with its input from /dev/null and its output and errors on `out_fd` and
+// `err_fd`; 0, or the errno of why it could not be run. posix_spawn, not fork: the child shares
+// our memory until it executes (no copy of a sanitized process's page tables, no fault on every
+// page we write next), and it runs none of our code, which after a fork of a process with
+// threads may only call async-signal-safe functions.
+int Spawn(ExecArgs& args, int out_fd, int err_fd, short flags, pid_t* pid) {
+  SpawnSetup setup;
+  for (int error :
+       {posix_spawn_file_actions_addopen(setup.actions(), STDIN_FILENO, "/dev/null", O_RDONLY, 0),
+        posix_spawn_file_actions_adddup2(setup.actions(), out_fd, STDOUT_FILENO),
+        posix_spawn_file_actions_adddup2(setup.actions(), err_fd, STDERR_FILENO),
+        posix_spawnattr_setflags(setup.attr(), flags)})
+    if (error != 0) return error;
+  return posix_spawnp(pid, args.argv[0], setup.actions(), setup.attr(), args.argv.data(),
+                      args.envp.data());
+}
+
+std::string CannotExecute(const ExecArgs& args, int error) {
+  return std::string("cannot execute ") + args.argv[0] + ": " + strerror(error);
+}
 
 }  // namespace
 
@@ -82,29 +136,17 @@ Result<ProcessOutput> RunProcess(const ProcessSpec& spec) {
   Pipe out_pipe, err_pipe;
   if (!out_pipe.Open() || !err_pipe.Open())
     return Status::Error(std::string("cannot create pipe: ") + strerror(errno));
-  int out_file = spec.stdout_file.empty() ? -1 : OpenForOutput(spec.stdout_file);
-  int err_file = spec.stderr_file.empty() ? -1 : OpenForOutput(spec.stderr_file);
+  DBR_ASSIGN_OR_RETURN(UniqueFd out_file, OpenOutput(spec.stdout_file, false));
+  DBR_ASSIGN_OR_RETURN(UniqueFd err_file, OpenOutput(spec.stderr_file, false));
 
-  // posix_spawn, not fork: the child shares our memory until it executes (no copy of a sanitized
-  // process's page tables), and it runs none of our code, which after a fork of a process with
-  // threads may only call async-signal-safe functions.
-  SpawnActions actions;
-  posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(actions.get(), out_file >= 0 ? out_file : out_pipe.fds[1],
-                                   STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(actions.get(), err_file >= 0 ? err_file : err_pipe.fds[1],
-                                   STDERR_FILENO);
   pid_t pid = -1;
-  const int spawned =
-      posix_spawnp(&pid, args.argv[0], actions.get(), nullptr, args.argv.data(), args.envp.data());
-  if (out_file >= 0) close(out_file);
-  if (err_file >= 0) close(err_file);
-  if (spawned != 0) {
-    // As a shell reports a command it cannot run.
-    return ProcessOutput{
-        .exit_code = 127,
-        .err = std::string("cannot execute ") + args.argv[0] + ": " + strerror(spawned) + "\n"};
-  }
+  const int spawned = Spawn(args, out_file.get() >= 0 ? out_file.get() : out_pipe.fds[1],
+                            err_file.get() >= 0 ? err_file.get() : err_pipe.fds[1], 0, &pid);
+  out_file.Reset();
+  err_file.Reset();
+  // As a shell reports a command it cannot run.
+  if (spawned != 0)
+    return ProcessOutput{.exit_code = 127, .err = CannotExecute(args, spawned) + "\n"};
   out_pipe.CloseWrite();
   err_pipe.CloseWrite();
 
@@ -139,25 +181,13 @@ Result<ProcessOutput> RunProcess(const ProcessSpec& spec) {
 Result<pid_t> SpawnDetached(const ProcessSpec& spec) {
   if (spec.argv.empty()) return Status::Error("internal: empty command");
   ExecArgs args(spec);
-  const int out_fd = OpenForOutput(spec.stdout_file);
-  const int err_fd = OpenForOutput(spec.stderr_file);
-  SpawnActions actions;
-  posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(actions.get(), out_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(actions.get(), err_fd, STDERR_FILENO);
+  DBR_ASSIGN_OR_RETURN(UniqueFd out_fd, OpenOutput(spec.stdout_file, true));
+  DBR_ASSIGN_OR_RETURN(UniqueFd err_fd, OpenOutput(spec.stderr_file, true));
   // In a session of its own: no signal sent to our terminal or process group reaches it. It is
   // our child until we exit (a zombie if it ends first, which ProcessAlive counts as gone).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
   pid_t pid = -1;
-  const int spawned =
-      posix_spawnp(&pid, args.argv[0], actions.get(), &attr, args.argv.data(), args.envp.data());
-  posix_spawnattr_destroy(&attr);
-  close(out_fd);
-  close(err_fd);
-  if (spawned != 0)
-    return Status::Error(std::string("cannot execute ") + args.argv[0] + ": " + strerror(spawned));
+  const int spawned = Spawn(args, out_fd.get(), err_fd.get(), POSIX_SPAWN_SETSID, &pid);
+  if (spawned != 0) return Status::Error(CannotExecute(args, spawned));
   return pid;
 }
 

@@ -131,6 +131,17 @@ TEST(SpawnDetachedTest, StartsTheProgramInASessionOfItsOwnWritingToItsFiles) {
   fs::remove_all(dir);
 }
 
+TEST(RunProcessTest, AnOutputFileThatCannotBeOpenedIsAnError) {
+  auto out = RunProcess({.argv = {"true"}, .stdout_file = "/nonexistent-dir/out.log"});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.message(),
+            "cannot open /nonexistent-dir/out.log for a program's output: No such file or "
+            "directory");
+  auto pid = SpawnDetached({.argv = {"true"}, .stderr_file = "/nonexistent-dir/err.log"});
+  ASSERT_FALSE(pid.ok());
+  EXPECT_NE(pid.message().find("cannot open /nonexistent-dir/err.log"), std::string::npos);
+}
+
 TEST(SpawnDetachedTest, AProgramThatCannotBeRunIsAnError) {
   auto pid = SpawnDetached({.argv = {"dbr-no-such-program"}});
   ASSERT_FALSE(pid.ok());
