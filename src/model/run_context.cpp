@@ -26,11 +26,13 @@ Status RunContext::SaveState() {
 }
 
 Status RunContext::ReloadState() {
+  const std::string held_lsn = state.snapshot_lsn;  // the exported snapshot's, if one is held
   DBR_ASSIGN_OR_RETURN(state, store.Load());
   for (const auto& t : tables) state.tables.try_emplace(t.Qualified());
-  if (exported_snapshot.empty() || !state.snapshot_lsn.empty()) return Status::Ok();
-  // The slot was made but never recorded: its snapshot's point is not known, so the snapshot
-  // cannot be used, and the slot is made again (the publication step drops an unused one).
+  if (exported_snapshot.empty() || state.snapshot_lsn == held_lsn) return Status::Ok();
+  // The slot was made but never recorded (the state has none, or an earlier one): the state
+  // does not know the snapshot's point, so the snapshot cannot be used, and the slot is made
+  // again (the publication step drops an unused one).
   log::warn("letting exported snapshot {} go: the state does not record the slot it came with",
             exported_snapshot);
   slot_connection.reset();

@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "harness/app_pair.h"
 #include "harness/fault_proxy.h"
@@ -199,14 +201,18 @@ TEST_F(NetworkTest, DestinationCutDuringTheCopyResumesUnderTheSameSnapshot) {
 
 // The destination lost between making the slot and recording it: the state cannot be saved (its
 // WAL cannot be flushed), so the resumed step lets the unrecorded slot's snapshot go and makes
-// both again, as a new `run` would.
+// both again, as a new `run` would; also when the state records an earlier slot, from a run
+// interrupted before it copied anything.
 TEST_F(NetworkTest, DestinationCutBeforeTheSlotIsRecordedMakesItAgain) {
   auto proxy = FaultProxy::Start(dst_->port());
   ASSERT_TRUE(proxy.ok()) << proxy.message();
+  const auto config = Config("reconnect_timeout: 60\n", nullptr, proxy->get());
+  CommandResult interrupted =
+      RunDbRelocate({"run", "--config", config.string()}, {{"DBR_CRASH_AT", "after:publication"}});
+  ASSERT_EQ(interrupted.exit_code, 128 + 9) << "crash point not reached: " << interrupted.err;
   LiveWriter writer(*src_, "app");
-  BackgroundDbRelocate run(
-      {"run", "--config", Config("reconnect_timeout: 60\n", nullptr, proxy->get()).string()},
-      tmp_.path() / "run.log", {{"DBR_PAUSE_AT", "publication:slot-created:3000"}});
+  BackgroundDbRelocate run({"run", "--config", config.string()}, tmp_.path() / "run.log",
+                           {{"DBR_PAUSE_AT", "publication:slot-created:3000"}});
   ASSERT_TRUE(run.WaitForLog("replication slot db_relocate_slot_app created at")) << run.Log();
   (*proxy)->Cut(FaultProxy::Mode::kReset);
   EXPECT_TRUE(run.WaitForLog("a server was lost during the step")) << run.Log();
@@ -215,9 +221,14 @@ TEST_F(NetworkTest, DestinationCutBeforeTheSlotIsRecordedMakesItAgain) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("the state does not record the slot it came with"), std::string::npos)
       << r.err;
-  // Made again, with a new snapshot.
-  const std::string made = "replication slot db_relocate_slot_app created at";
-  EXPECT_NE(r.err.find(made, r.err.find(made) + 1), std::string::npos) << r.err;
+  // Made again, with a new snapshot, and the state records the point of the last one made.
+  std::vector<std::string> made_at;
+  const std::regex made("replication slot db_relocate_slot_app created at ([0-9A-F]+/[0-9A-F]+)");
+  for (std::sregex_iterator m(r.err.begin(), r.err.end(), made), end; m != end; ++m)
+    made_at.push_back((*m)[1]);
+  ASSERT_EQ(made_at.size(), 2u) << r.err;
+  auto state = nlohmann::json::parse(*ReadFile(state_dir() / "state.json"));
+  EXPECT_EQ(state.value("snapshot_lsn", ""), made_at.back());
   ExpectSynced(&writer);
 }
 
