@@ -428,8 +428,9 @@ Result<fs::path> MakeTestRoot() {
 // The superuser's password, "secret", as a SCRAM-SHA-256 secret of 16 iterations rather than
 // the 4096 a server derives: each side of every connection (thousands in a test run) then
 // spends microseconds on it instead of milliseconds. The server stores a secret given in this
-// form as it is (PostgreSQL 13's initdb alone hashes it again: there the password is given
-// plain); libpq follows the count the server announces. Computed by
+// form as it is (PostgreSQL 13's initdb reads only the first 99 characters of the file and would
+// take a cut secret for a password: there the password is given plain); libpq follows the count
+// the server announces. Computed by
 //   sp = hashlib.pbkdf2_hmac('sha256', b'secret', b'db_relocate-test', 16)
 //   StoredKey = sha256(hmac(sp, 'Client Key')), ServerKey = hmac(sp, 'Server Key'), base64.
 constexpr char kSuperuserScramSecret[] =
