@@ -144,7 +144,8 @@ Result<ProcessOutput> RunProcess(const ProcessSpec& spec) {
                             err_file.get() >= 0 ? err_file.get() : err_pipe.fds[1], 0, &pid);
   out_file.Reset();
   err_file.Reset();
-  // As a shell reports a command it cannot run.
+  if (spawned == EAGAIN || spawned == ENOMEM) return Status::Error(CannotExecute(args, spawned));
+  // A program that is not there or not runnable: as a shell reports it.
   if (spawned != 0)
     return ProcessOutput{.exit_code = 127, .err = CannotExecute(args, spawned) + "\n"};
   out_pipe.CloseWrite();

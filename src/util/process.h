@@ -27,11 +27,13 @@ struct ProcessOutput {
   std::string err;
 };
 
-// Runs to completion and returns what it printed. An error Status only when it could not start.
+// Runs to completion and returns what it printed. A program that is not there or cannot be
+// executed exits 127 with the reason in `err`, as in a shell; an error Status when there were not
+// the resources to start it (processes, memory, descriptors) or its output file cannot be opened.
 Result<ProcessOutput> RunProcess(const ProcessSpec& spec);
 
-// Starts `spec` in a new session, detached from us (it outlives this process); returns its pid.
-// Its stdout and stderr go to the spec's files (or /dev/null).
+// Starts `spec` in a new session, detached from us (it outlives this process); returns its pid,
+// or an error when it cannot be run. Its stdout and stderr go to the spec's files (or /dev/null).
 Result<pid_t> SpawnDetached(const ProcessSpec& spec);
 
 // True when a process with this pid exists (and is not a zombie).
