@@ -424,7 +424,6 @@ Result<fs::path> MakeTestRoot() {
   return fs::path(dir);
 }
 
-// initdb, with C.UTF-8 and, should a major reject it, without a locale.
 // The superuser's password, "secret", as a SCRAM-SHA-256 secret of 16 iterations rather than
 // the 4096 a server derives: each side of every connection (thousands in a test run) then
 // spends microseconds on it instead of milliseconds. The server stores a secret given in this
@@ -437,6 +436,7 @@ constexpr char kSuperuserScramSecret[] =
     "SCRAM-SHA-256$16:ZGJfcmVsb2NhdGUtdGVzdA==$eqzoZBS1BfcsEHuHbGJ2Fw5q47CeZUwECUduvRkmzoc=:"
     "LIvxTNttCyL7LPezvwJt4MZUf0alZFhtNJO0DrCcYto=";
 
+// initdb, with C.UTF-8 and, should a major reject it, without a locale.
 Status RunInitdb(int major, const fs::path& bin_dir, const fs::path& root_dir,
                  const fs::path& data_dir) {
   const fs::path pwfile = root_dir / "pwfile";
