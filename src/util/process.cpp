@@ -74,17 +74,15 @@ Result<UniqueFd> OpenOutput(const std::filesystem::path& file, bool or_null) {
 }
 
 struct Pipe {
-  int fds[2] = {-1, -1};
-  ~Pipe() {
-    for (int fd : fds)
-      if (fd >= 0) close(fd);
-  }
-  bool Open() { return pipe2(fds, O_CLOEXEC) == 0; }
-  void CloseWrite() {
-    close(fds[1]);
-    fds[1] = -1;
-  }
+  UniqueFd read, write;
 };
+
+Result<Pipe> OpenPipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return Status::Error(std::string("cannot create pipe: ") + strerror(errno));
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
 
 // posix_spawn's file actions and attributes, released on every path.
 class SpawnSetup {
@@ -133,26 +131,25 @@ std::string CannotExecute(const ExecArgs& args, int error) {
 Result<ProcessOutput> RunProcess(const ProcessSpec& spec) {
   if (spec.argv.empty()) return Status::Error("internal: empty command");
   ExecArgs args(spec);
-  Pipe out_pipe, err_pipe;
-  if (!out_pipe.Open() || !err_pipe.Open())
-    return Status::Error(std::string("cannot create pipe: ") + strerror(errno));
+  DBR_ASSIGN_OR_RETURN(Pipe out_pipe, OpenPipe());
+  DBR_ASSIGN_OR_RETURN(Pipe err_pipe, OpenPipe());
   DBR_ASSIGN_OR_RETURN(UniqueFd out_file, OpenOutput(spec.stdout_file, false));
   DBR_ASSIGN_OR_RETURN(UniqueFd err_file, OpenOutput(spec.stderr_file, false));
 
   pid_t pid = -1;
-  const int spawned = Spawn(args, out_file.get() >= 0 ? out_file.get() : out_pipe.fds[1],
-                            err_file.get() >= 0 ? err_file.get() : err_pipe.fds[1], 0, &pid);
+  const int spawned = Spawn(args, out_file.get() >= 0 ? out_file.get() : out_pipe.write.get(),
+                            err_file.get() >= 0 ? err_file.get() : err_pipe.write.get(), 0, &pid);
   out_file.Reset();
   err_file.Reset();
   if (spawned == EAGAIN || spawned == ENOMEM) return Status::Error(CannotExecute(args, spawned));
   // A program that is not there or not runnable: as a shell reports it.
   if (spawned != 0)
     return ProcessOutput{.exit_code = 127, .err = CannotExecute(args, spawned) + "\n"};
-  out_pipe.CloseWrite();
-  err_pipe.CloseWrite();
+  out_pipe.write.Reset();
+  err_pipe.write.Reset();
 
   ProcessOutput result;
-  pollfd fds[2] = {{out_pipe.fds[0], POLLIN, 0}, {err_pipe.fds[0], POLLIN, 0}};
+  pollfd fds[2] = {{out_pipe.read.get(), POLLIN, 0}, {err_pipe.read.get(), POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_count = 2;
   char buf[65536];
