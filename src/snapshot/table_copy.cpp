@@ -302,7 +302,7 @@ class ParallelCopy {
   // Called with mu_ held, or once the workers are done. The tables copied since the last save
   // join the state at a save, which flushes the destination's WAL past their (asynchronous)
   // commits first; one that fails leaves them out of the file, and a resumed step copies them
-  // again.
+  // again. Not sooner: a save of another thread, its flush already made, would record them.
   Status SaveProgress() {
     last_saved_ = ctx_.clock.Now();
     {
