@@ -86,7 +86,11 @@ Status CatchUp(RunContext& ctx) {
           last.apply_errors > 0 ? fmt::format(", {} apply errors", last.apply_errors) : "");
     });
     while (true) {
-      // A server restarted meanwhile: reconnect (bounded retries), then carry on waiting.
+      // A server restarted meanwhile (noticed by the health reading or by any statement since):
+      // reconnect (bounded retries), then carry on waiting.
+      for (const auto& [conn, side] : {std::pair{&ctx.src, "source"}, {&ctx.dst, "destination"}})
+        if (conn->has_value() && (*conn)->IsBroken())
+          log::warn("lost the connection to the {} during catch-up; reconnecting", side);
       if (Status st = ctx.Reconnect(); !st.ok()) {
         result = st;
         break;
@@ -99,8 +103,11 @@ Status CatchUp(RunContext& ctx) {
       (void)RecordLag(samples, h, timings.lag_sample_gap);
       if (first_errors < 0) first_errors = h.apply_errors;
       if (!h.source_read || !h.destination_read) {
-        log::warn("lost the connection to the {} during catch-up; reconnecting",
-                  h.source_read ? "destination" : "source");
+        // A lost connection is said and reconnected at the top of the next round.
+        const auto& conn = h.source_read ? ctx.dst : ctx.src;
+        if (conn.has_value() && !conn->IsBroken())
+          log::warn("could not read the replication's health on the {}; trying again",
+                    h.source_read ? "destination" : "source");
       } else if (!h.subscription_exists || !h.subscription_enabled) {
         // A destination that crashed with asynchronous commit can lose the subscription's
         // creation or its ENABLE; bring it back the way the subscription step made it.
