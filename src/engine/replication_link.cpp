@@ -354,9 +354,15 @@ Status CreateSubscriptionOnSlot(pg::Connection& conn, const names::Link& link,
 }
 
 Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link) {
+  // Decoding stops at the WAL flushed so far: a commit made with synchronous_commit off may not
+  // be there yet.
+  DBR_RETURN_IF_ERROR(conn.FlushCommitted());
+  // Rows inserted, updated, deleted or truncated ('I', 'U', 'D', 'T'): before PostgreSQL 15,
+  // pgoutput also sends a BEGIN and a COMMIT for a transaction that changed no published table
+  // (an ANALYZE, a DDL, the flush above).
   auto n = conn.QueryValue(
       "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
-      "'proto_version', '1', 'publication_names', $2)",
+      "'proto_version', '1', 'publication_names', $2) WHERE get_byte(data, 0) IN (73, 85, 68, 84)",
       {link.slot, link.publication});
   if (!n.ok()) return n.status();
   return *n != "0";

@@ -117,7 +117,7 @@ Status DetachSubscription(pg::Connection& conn, const std::string& subscription)
 Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription);
 
 // Whether `link`'s slot holds changes of its publication not yet sent (the side it is on took
-// writes since it was created).
+// writes since it was created), counting every commit made so far.
 Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link);
 Result<bool> SlotExists(pg::Connection& conn, const std::string& slot);
 // Whether publication `publication` on `conn` holds table `schema`.`table`.
