@@ -40,7 +40,7 @@ int Rollback(const Config& config, const CommandOptions&) {
 
 int Proxy(const Config& config, const CommandOptions& options) {
   if (options.stop) return Report(StopManagedProxy(config));
-  if (int rc = Report(ProvisionProxy(config)); rc != kExitOk) return rc;
+  if (int rc = Report(ProvisionProxyOutsideSwitches(config)); rc != kExitOk) return rc;
   auto text = DescribeProxy(config);
   if (!text.ok()) return Report(text.status());
   std::cout << *text;

@@ -4,6 +4,8 @@
 
 #include "model/run_state.h"
 #include "proxy/proxy.h"
+#include "util/files.h"
+#include "util/log.h"
 
 namespace dbr {
 
@@ -23,6 +25,26 @@ Status ProvisionProxy(const Config& config) {
     return Status::Ok();
   }
   return (*proxy)->Provision(BackendOf(config, active), BackendOf(config, Other(active)));
+}
+
+Status ProvisionProxyOutsideSwitches(const Config& config) {
+  DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
+  auto lock = FileLock::Acquire(StateStore(config.state_dir).file("run.lock"), "this relocation");
+  if (!lock.ok()) {
+    log::warn("the proxy is left as it is: {}", lock.message());
+    return Status::Ok();
+  }
+  auto state = StateStore(config.state_dir).Load();
+  if (!state.ok()) return state.status();
+  if (state->switching) {
+    log::warn(
+        "the proxy is left as it is: a {} was interrupted (stage {}); `db_relocate {}` "
+        "finishes or undoes it",
+        SwitchName(state->switching->to), state->switching->stage,
+        SwitchCommand(state->switching->to));
+    return Status::Ok();
+  }
+  return ProvisionProxy(config);
 }
 
 Status StopManagedProxy(const Config& config) {

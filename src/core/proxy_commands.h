@@ -12,6 +12,11 @@ namespace dbr {
 // reloads it. Without: checks that the proxy answers.
 Status ProvisionProxy(const Config& config);
 
+// `db_relocate proxy`: ProvisionProxy, unless another command of this relocation runs or a switch
+// is recorded unfinished (the proxy may be held or pointed mid-switch: only the switch's own
+// command may move it then). Then it changes nothing and says why.
+Status ProvisionProxyOutsideSwitches(const Config& config);
+
 // Stops a managed proxy (the application loses its way in: for when it no longer uses it).
 Status StopManagedProxy(const Config& config);
 
