@@ -334,7 +334,9 @@ class Cleanup {
 }  // namespace
 
 Status RefuseWhileSidesDiffer(const Config& config, const RunState& state) {
-  if (state.switching)
+  // An undo that sent the application back to the old side leaves the primary there (a
+  // divergence keeps it recorded for good); the proxy is checked against it below.
+  if (state.switching && state.switching->undo == UndoProgress::kNone)
     return Status::Error(fmt::format(
         "a {} was interrupted (stage {}): run `db_relocate {}` again to finish or undo it "
         "before cleaning up; nothing was dropped",

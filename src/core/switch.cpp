@@ -123,35 +123,96 @@ struct Switch {
   Status Undo() {
     Status result = Record(SwitchStage::kUndoing);
     KeepFirstError(result, sides->Connect());  // a server restarted: do not give up on a blip
+    const UndoProgress progress = state.switching->undo;
     const bool new_side_reachable = sides->Reachable(to);
     bool took_writes = false;
-    if (new_side_reachable) {
+    if (AskNewSideForWrites(progress, new_side_reachable)) {
+      // Asked while the proxy sends nothing there, so that the answer holds.
+      if (progress == UndoProgress::kNone) DBR_RETURN_IF_ERROR(HoldApplicationOffNewSide());
       DBR_ASSIGN_OR_RETURN(took_writes, sides->NewSideTookWrites());
     }
-    switch (PlanUndo(new_side_reachable, took_writes)) {
+    switch (PlanUndo(progress, new_side_reachable, took_writes)) {
       case UndoPlan::kRollForward:
         log::warn("the {} took writes after the switch: finishing it instead of undoing it",
                   SideName(to));
         return RollForward();
+      case UndoPlan::kDiverged:
+        return Diverged(ResumeOnOldSide());
       case UndoPlan::kBothSides:
+        DBR_RETURN_IF_ERROR(RecordUndo(UndoProgress::kNewSideClean));
         KeepFirstError(result, PutBackNewSide());
         break;
-      case UndoPlan::kOldSideOnly:
-        KeepFirstError(result,
-                       Status::Error(std::string("the ") + SideName(to) + " cannot be reached"));
+      case UndoPlan::kOldSideOnly: {
+        // As when the command cannot reach it at all (WhenUnreachable).
+        auto inspected = proxy->Inspect();
+        const Unreachable what =
+            OnUnreachableProxy(AnswerOf(inspected), to, sides->Reachable(from), new_side_reachable);
+        const Status why = Status::Error(std::string("the ") + SideName(to) + " cannot be reached");
+        if (what == Unreachable::kWaitForNewSide) return WaitForNewSide(why, inspected->paused);
+        if (what != Unreachable::kResumeOnOldSide)
+          return why.Wrap("undoing the " + Verb() + ": the proxy or the " + SideName(from) +
+                          " does not answer either");
+        KeepFirstError(result, why);
         break;
+      }
     }
+    KeepFirstError(result, ResumeOnOldSide());
+    if (result.ok()) state.switching.reset();
+    KeepFirstError(result, Save());
+    KeepFirstError(result, EnsureHeartbeatWriter(config, store));
+    return result;
+  }
+
+  // The proxy lets no new work reach the new side: held when it sends the application there.
+  Status HoldApplicationOffNewSide() {
+    auto inspected = proxy->Inspect();
+    if (!inspected.ok())
+      return inspected.status().Wrap("reading the proxy before undoing the " + Verb());
+    if (!inspected->running || inspected->paused || inspected->active != to) return Status::Ok();
+    return PauseProxy();
+  }
+
+  // Recorded before the undo changes a side: from here the switch is only undone, and the old
+  // side is the primary again.
+  Status RecordUndo(UndoProgress progress) {
+    state.switching->undo = progress;
+    state.primary = from;
+    return Save();
+  }
+
+  // The application on the old side: its fence lifted, the proxy sent there and resumed. Not
+  // resumed while the proxy may still send it to the new side.
+  Status ResumeOnOldSide() {
+    if (state.switching->undo == UndoProgress::kNone)
+      DBR_RETURN_IF_ERROR(RecordUndo(UndoProgress::kOldSideBack));
+    Status result;
     if (sides->Reachable(from))
       KeepFirstError(result, LiftFenceOn(from));
     else
       KeepFirstError(result,
                      Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
-    KeepFirstError(result, proxy->PointTo(BackendOf(config, from)));
-    KeepFirstError(result, proxy->Resume());
-    if (result.ok()) state.switching.reset();
-    KeepFirstError(result, Save());
-    KeepFirstError(result, EnsureHeartbeatWriter(config, store));
+    Status pointed = proxy->PointTo(BackendOf(config, from));
+    KeepFirstError(result, pointed);
+    if (pointed.ok()) KeepFirstError(result, proxy->Resume());
     return result;
+  }
+
+  // Both sides took writes of their own; the switch stays recorded (the same answer each time).
+  Status Diverged(const Status& resumed) {
+    return Status::Error(fmt::format(
+        "the {to} took writes during the interrupted {verb}, and the application was sent back "
+        "to the {from} while the {to} was out of reach: each may hold writes the other lacks, so "
+        "the {verb} can be neither finished nor undone. {where} The {to}'s own writes are there "
+        "only: save what you need of them. The {to} is no longer a copy of the {from}: to "
+        "relocate again, run `db_relocate cleanup`, empty the {to}'s database, then `db_relocate "
+        "run`.",
+        fmt::arg("to", SideName(to)), fmt::arg("from", SideName(from)), fmt::arg("verb", Verb()),
+        fmt::arg("where",
+                 resumed.ok()
+                     ? fmt::format("The application writes to the {}.", SideName(from))
+                     : fmt::format("Sending the application to the {} failed ({}); run the "
+                                   "command again.",
+                                   SideName(from), resumed.message()))));
   }
 
   // The new side as before the switch, with the fence this switch lifted (it was the old side of
@@ -314,9 +375,7 @@ struct Switch {
     if (what != Unreachable::kResumeOnOldSide)
       return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
     DBR_RETURN_IF_ERROR(Record(SwitchStage::kUndoing));
-    DBR_RETURN_IF_ERROR(LiftFenceOn(from));
-    DBR_RETURN_IF_ERROR(proxy->PointTo(BackendOf(config, from)));
-    DBR_RETURN_IF_ERROR(proxy->Resume());
+    DBR_RETURN_IF_ERROR(ResumeOnOldSide());
     (void)EnsureHeartbeatWriter(config, store);
     return why.Wrap(fmt::format(
         "the interrupted {} could not be undone on the {}, but the application is back on the "

@@ -5,6 +5,8 @@ namespace dbr {
 Recovery RecoverFromRecord(const SwitchRecord& interrupted, Side to) {
   if (interrupted.to != to) return Recovery::kRefuse;
   if (interrupted.stage == SwitchStage::kSwitched) return Recovery::kFinish;
+  // An undo that sent the application back to the old side can only be finished as an undo.
+  if (interrupted.undo != UndoProgress::kNone) return Recovery::kUndo;
   // Pointing: the proxy may have been pointed at the new side and resumed there before the
   // kill. Undoing: an undo that found the new side took writes rolls forward instead.
   if (interrupted.stage == SwitchStage::kPointing || interrupted.stage == SwitchStage::kUndoing)
@@ -17,9 +19,15 @@ Recovery RecoverFromProxy(const std::optional<ProxyState>& proxy, Side to) {
   return proxy->active == to ? Recovery::kRollForward : Recovery::kUndo;
 }
 
-UndoPlan PlanUndo(bool new_side_reachable, bool new_side_took_writes) {
+bool AskNewSideForWrites(UndoProgress progress, bool new_side_reachable) {
+  return new_side_reachable && progress != UndoProgress::kNewSideClean;
+}
+
+UndoPlan PlanUndo(UndoProgress progress, bool new_side_reachable, bool new_side_took_writes) {
   if (!new_side_reachable) return UndoPlan::kOldSideOnly;
-  return new_side_took_writes ? UndoPlan::kRollForward : UndoPlan::kBothSides;
+  if (!AskNewSideForWrites(progress, new_side_reachable) || !new_side_took_writes)
+    return UndoPlan::kBothSides;
+  return progress == UndoProgress::kNone ? UndoPlan::kRollForward : UndoPlan::kDiverged;
 }
 
 Unreachable OnUnreachable(const std::optional<SwitchRecord>& pending, Side to) {

@@ -23,22 +23,29 @@ enum class Recovery {
   kUndo,         // put everything back as it was before the switch
 };
 
-// From the record: kRefuse, kFinish, kUndo, or kAskTheProxy (pointing or undoing).
+// From the record: kRefuse, kFinish, kUndo, or kAskTheProxy (pointing, or undoing before the
+// application was sent back to the old side).
 Recovery RecoverFromRecord(const SwitchRecord& interrupted, Side to);
 // After kAskTheProxy, from its answer (nullopt: it could not be read): kProxySilent,
 // kRollForward or kUndo.
 Recovery RecoverFromProxy(const std::optional<ProxyState>& proxy, Side to);
 
-// What undoing a switch does, from what the new side says.
+// What undoing a switch does, from how far it got and what the new side says.
 enum class UndoPlan {
-  kRollForward,  // the new side took writes after its return slot was made: the application
-                 // wrote there, so it is the primary and the switch may only go forward
+  kRollForward,  // the new side took writes after its return slot was made, before anything was
+                 // put back: the application wrote there, so the switch may only go forward
+  kDiverged,     // the new side took writes, and the application was sent back to the old side
+                 // while it was out of reach: each side may hold writes the other lacks, so the
+                 // switch can be neither finished nor undone
   kBothSides,    // the new side and then the old side are put back
   kOldSideOnly,  // the new side does not answer: the old side is put back and the switch stays
                  // recorded, to be undone on the new side by the command run again
 };
-// `new_side_took_writes` matters only when the new side is reachable.
-UndoPlan PlanUndo(bool new_side_reachable, bool new_side_took_writes);
+// Whether the new side is asked if it took writes: not once it was found without them (putting
+// it back may write there: MariaDB's replication logs what it applies).
+bool AskNewSideForWrites(UndoProgress progress, bool new_side_reachable);
+// `new_side_took_writes` matters only where AskNewSideForWrites.
+UndoPlan PlanUndo(UndoProgress progress, bool new_side_reachable, bool new_side_took_writes);
 
 // A command that cannot connect to both sides.
 enum class Unreachable {

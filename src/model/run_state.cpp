@@ -74,6 +74,7 @@ nlohmann::json RunState::ToJson() const {
                      {"lsn", r.lsn},
                      {"large_objects", r.large_objects}};
     if (!r.way_back_from.empty()) j["way_back_from"] = r.way_back_from;
+    if (r.undo != UndoProgress::kNone) j["undo"] = r.undo;
     for (const auto& f : r.lifted_fence) j["lifted_fence"].push_back(FencedJson(f));
     return j;
   };
@@ -155,6 +156,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
       for (const auto& f : v["lifted_fence"]) r.lifted_fence.push_back(FencedFromJson(f));
     r.large_objects = Field(v, "large_objects", LargeObjectSync{});
     r.way_back_from = Field<std::string>(v, "way_back_from", "");
+    r.undo = Field(v, "undo", UndoProgress::kNone);
     return r;
   };
   if (j.contains("switching") && !j["switching"].is_null()) s.switching = record(j["switching"]);

@@ -88,6 +88,24 @@ struct EnumNames<SwitchStage> {
       {SwitchStage::kUndoing, "undoing"},   {SwitchStage::kDone, "done"}};
 };
 
+// How far the undo of a switch has gone, for the command run again. Once past kNone the
+// application may write to the old side again: the switch is only undone from there, never
+// finished.
+enum class UndoProgress {
+  kNone,          // nothing put back yet: the switch may still be finished instead
+  kOldSideBack,   // the application was sent back to the old side while the new side was out of
+                  // reach: whether the new side took writes of its own is not known yet
+  kNewSideClean,  // the new side was found without writes of the application: it is put back
+};
+template <>
+struct EnumNames<UndoProgress> {
+  static constexpr std::string_view kWhat = "undo progress";
+  static constexpr std::pair<UndoProgress, std::string_view> kTable[] = {
+      {UndoProgress::kNone, "none"},
+      {UndoProgress::kOldSideBack, "old side back"},
+      {UndoProgress::kNewSideClean, "new side clean"}};
+};
+
 struct StepRecord {
   bool done = false;
   double seconds = 0;  // of the run that finished it
@@ -149,6 +167,7 @@ struct SwitchRecord {
   // switch lifts it, so that an undo, in this run or after a crash, puts it back.
   std::vector<FencedRole> lifted_fence;
   LargeObjectSync large_objects;  // inside the write pause
+  UndoProgress undo = UndoProgress::kNone;
 };
 
 // "cut-over" or "rollback", for messages; SwitchCommand: the command that runs it.

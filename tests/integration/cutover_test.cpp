@@ -12,11 +12,13 @@
 #include <regex>
 #include <thread>
 
+#include "config/config.h"
 #include "harness/cluster.h"
 #include "harness/pgbench.h"
 #include "harness/relocation.h"
 #include "harness/shared_pair.h"
 #include "harness/wait.h"
+#include "proxy/proxy.h"
 #include "util/files.h"
 #include "util/process.h"
 
@@ -344,6 +346,50 @@ TEST_F(CutoverTest, DestinationDownOnceTheApplicationWritesThereSaysWhatItWaitsF
   EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
   EXPECT_NE(done.out.find("Finished the interrupted"), std::string::npos) << done.out;
   ExpectApplicationWritesTo(*dst_);
+}
+
+// The same, and the operator takes the second way on: the proxy pointed back at the source by
+// hand, the cut-over run again to lift the source's fence. The application writes to the source
+// again. When the destination comes back holding writes the source never got, finishing the
+// cut-over would drop the source's new ones: it is neither finished nor undone, every time, the
+// application stays on the source, and cleanup may go on.
+TEST_F(CutoverTest, DestinationGivenUpByHandThenBackIsADivergenceNotARollForward) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_given_up"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:switched"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  ASSERT_TRUE(ThroughProxyExec("INSERT INTO ledger (client) VALUES (41)").ok());
+  ASSERT_TRUE(dst_->Stop().ok());
+  auto config = LoadConfig(config_);
+  ASSERT_TRUE(config.ok()) << config.message();
+  auto proxy = MakeProxy(*config);
+  ASSERT_TRUE(proxy.ok()) << proxy.message();
+  ASSERT_TRUE((*proxy)->PointTo(BackendOf(*config, Side::kSource)).ok());
+  ASSERT_TRUE((*proxy)->Resume().ok());
+  CommandResult back = Dbr("cutover");
+  EXPECT_EQ(back.exit_code, 1) << back.out << back.err;
+  EXPECT_NE(back.err.find("the application is back on the source"), std::string::npos) << back.err;
+  ASSERT_TRUE(ThroughProxyExec("INSERT INTO ledger (client) VALUES (42)").ok());
+
+  ASSERT_TRUE(dst_->StartAgain().ok());
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    SCOPED_TRACE(attempt);
+    CommandResult again = Dbr("cutover");
+    EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+    EXPECT_NE(again.err.find("can be neither finished nor undone"), std::string::npos) << again.err;
+    EXPECT_NE(again.err.find("The application writes to the source"), std::string::npos)
+        << again.err;
+    EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  }
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM ledger WHERE client = 42", db_), "1");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM ledger WHERE client = 41", db_), "1")
+      << "the destination's own write is kept there";
+  // `db_relocate proxy` leaves the proxy alone while the switch stays recorded.
+  CommandResult shown = Dbr("proxy");
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.err.find("the proxy is left as it is"), std::string::npos) << shown.err;
+  CommandResult cleaned = Dbr("cleanup");
+  EXPECT_EQ(cleaned.exit_code, 0) << cleaned.out << cleaned.err;
+  ExpectApplicationWritesTo(*src_);
 }
 
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {

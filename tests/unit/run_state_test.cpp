@@ -26,6 +26,7 @@ RunState Sample() {
   s.primary = Side::kDestination;
   s.switching = SwitchRecord{.to = Side::kSource, .stage = SwitchStage::kPointing};
   s.switching->lifted_fence = {{"app", "off"}};
+  s.switching->undo = UndoProgress::kOldSideBack;
   s.switches.push_back({.to = Side::kDestination, .stage = SwitchStage::kDone, .pause_ms = 90});
   s.switches.back().large_objects = {
       .compared = 4, .copied = 2, .removed = 1, .bytes = 3145728, .ms = 21.5};
@@ -56,8 +57,10 @@ TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
   ASSERT_EQ(back->switching->lifted_fence.size(), 1u);
   EXPECT_EQ(back->switching->lifted_fence[0].role, "app");
   EXPECT_EQ(back->switching->lifted_fence[0].previous, "off");
+  EXPECT_EQ(back->switching->undo, UndoProgress::kOldSideBack);
   ASSERT_EQ(back->switches.size(), 1u);
   EXPECT_TRUE(back->switches[0].lifted_fence.empty());  // absent: none
+  EXPECT_EQ(back->switches[0].undo, UndoProgress::kNone);
   EXPECT_EQ(back->switches[0].stage, SwitchStage::kDone);
   EXPECT_EQ(back->switches[0].large_objects, Sample().switches[0].large_objects);
   EXPECT_EQ(back->switching->large_objects, LargeObjectSync{});  // absent: none

@@ -41,6 +41,15 @@ TEST(RecoverFromRecord, PointingOrUndoingAsksTheProxy) {
   }
 }
 
+TEST(RecoverFromRecord, AnUndoThatSentTheApplicationBackIsOnlyEverUndone) {
+  for (Side to : {kCutover, kRollback})
+    for (UndoProgress progress : {UndoProgress::kOldSideBack, UndoProgress::kNewSideClean}) {
+      SwitchRecord record = Interrupted(to, SwitchStage::kUndoing);
+      record.undo = progress;
+      EXPECT_EQ(RecoverFromRecord(record, to), Recovery::kUndo);
+    }
+}
+
 TEST(RecoverFromRecord, BeforePointingItIsUndoneWithoutAskingTheProxy) {
   for (Side to : {kCutover, kRollback}) {
     EXPECT_EQ(RecoverFromRecord(Interrupted(to, SwitchStage::kPrepared), to), Recovery::kUndo);
@@ -68,21 +77,46 @@ TEST(RecoverFromProxy, TrafficOnTheOldSideOrNowhereIsUndone) {
   EXPECT_EQ(RecoverFromProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover), Recovery::kUndo);
 }
 
-TEST(PlanUndo, ANewSideThatTookWritesRollsForward) {
-  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/true, /*new_side_took_writes=*/true),
+constexpr UndoProgress kNothingPutBack = UndoProgress::kNone;
+
+TEST(PlanUndo, ANewSideThatTookWritesBeforeAnythingWasPutBackRollsForward) {
+  EXPECT_EQ(PlanUndo(kNothingPutBack, /*new_side_reachable=*/true, /*new_side_took_writes=*/true),
             UndoPlan::kRollForward);
 }
 
 TEST(PlanUndo, ANewSideWithoutWritesIsPutBackWithTheOldSide) {
-  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/true, /*new_side_took_writes=*/false),
+  for (UndoProgress progress : {kNothingPutBack, UndoProgress::kOldSideBack}) {
+    SCOPED_TRACE(NameOf(progress));
+    EXPECT_EQ(PlanUndo(progress, /*new_side_reachable=*/true, /*new_side_took_writes=*/false),
+              UndoPlan::kBothSides);
+  }
+}
+
+// The application went back to the old side while the new side was out of reach (an operator
+// gave the new side up): writes found there later mean both sides hold writes of their own.
+TEST(PlanUndo, WritesOnTheNewSideOnceTheApplicationWentBackAreADivergenceNeverARollForward) {
+  EXPECT_EQ(PlanUndo(UndoProgress::kOldSideBack, /*new_side_reachable=*/true,
+                     /*new_side_took_writes=*/true),
+            UndoPlan::kDiverged);
+}
+
+TEST(PlanUndo, ANewSideFoundCleanIsNotAskedAgain) {
+  EXPECT_TRUE(AskNewSideForWrites(kNothingPutBack, /*new_side_reachable=*/true));
+  EXPECT_TRUE(AskNewSideForWrites(UndoProgress::kOldSideBack, /*new_side_reachable=*/true));
+  EXPECT_FALSE(AskNewSideForWrites(UndoProgress::kNewSideClean, /*new_side_reachable=*/true));
+  EXPECT_FALSE(AskNewSideForWrites(kNothingPutBack, /*new_side_reachable=*/false));
+  // Putting it back may have written there (replication applying): it is put back all the same.
+  EXPECT_EQ(PlanUndo(UndoProgress::kNewSideClean, /*new_side_reachable=*/true,
+                     /*new_side_took_writes=*/true),
             UndoPlan::kBothSides);
 }
 
 TEST(PlanUndo, AnUnreachableNewSideLeavesOnlyTheOldSideToPutBack) {
-  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/false, /*new_side_took_writes=*/false),
-            UndoPlan::kOldSideOnly);
-  EXPECT_EQ(PlanUndo(/*new_side_reachable=*/false, /*new_side_took_writes=*/true),
-            UndoPlan::kOldSideOnly);
+  for (UndoProgress progress :
+       {kNothingPutBack, UndoProgress::kOldSideBack, UndoProgress::kNewSideClean})
+    for (bool took_writes : {false, true})
+      EXPECT_EQ(PlanUndo(progress, /*new_side_reachable=*/false, took_writes),
+                UndoPlan::kOldSideOnly);
 }
 
 TEST(OnUnreachable, WithoutAPendingSwitchOfItsOwnTheErrorIsTheAnswer) {
