@@ -158,9 +158,11 @@ Result<std::vector<std::string>> UnpublishedInScope(RunContext& ctx) {
   std::set<std::pair<std::string, std::string>> in;
   for (int i = 0; i < published->rows(); ++i)
     in.insert({published->Get(i, 0), published->Get(i, 1)});
+  DBR_ASSIGN_OR_RETURN(const std::set<std::string> since, ctx.CreatedSinceTheSchema(scope.tables));
   std::vector<std::string> missing;
   for (const auto& t : scope.tables)
-    if (t.Replicable() && !in.count({t.schema, t.name})) missing.push_back(t.Display());
+    if (t.Replicable() && !in.count({t.schema, t.name}) && !since.count(t.Qualified()))
+      missing.push_back(t.Display());
   return missing;
 }
 

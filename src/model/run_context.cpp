@@ -1,11 +1,15 @@
 #include "model/run_context.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <thread>
 
 #include "model/scope.h"
 #include "model/servers.h"
 #include "model/timings.h"
+#include "pg/quote.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/retry.h"
@@ -112,13 +116,33 @@ bool RunContext::DestinationExists() const {
 Status RunContext::LoadTables() {
   auto listed = TablesInScope(*src, config);
   if (!listed.ok()) return listed.status();
+  DBR_ASSIGN_OR_RETURN(const std::set<std::string> since, CreatedSinceTheSchema(*listed));
+  if (!since.empty())
+    log::warn(
+        "{} table(s) created on the source since the destination got its schema are left "
+        "out: {}",
+        since.size(), fmt::join(since, ", "));
   tables.clear();
   for (auto& t : *listed) {
-    if (!t.Replicable()) continue;
+    if (!t.Replicable() || since.count(t.Qualified())) continue;
     state.tables.try_emplace(t.Qualified());
     tables.push_back(std::move(t));
   }
   return Status::Ok();
+}
+
+Result<std::set<std::string>> RunContext::CreatedSinceTheSchema(
+    const std::vector<TableInfo>& in_scope) {
+  std::set<std::string> since;
+  if (!dst || state.snapshot_phase <= SnapshotPhase::kSchema || config.ddl == DdlMode::kReplicate)
+    return since;
+  std::vector<std::string> names;
+  for (const auto& t : in_scope) names.push_back(t.Qualified());
+  DBR_ASSIGN_OR_RETURN(pg::QueryResult absent,
+                       dst->Query("SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NULL",
+                                  {pg::TextArrayLiteral(names)}));
+  for (int i = 0; i < absent.rows(); ++i) since.insert(absent.Get(i, 0));
+  return since;
 }
 
 int JobsOf(const Config& config) {

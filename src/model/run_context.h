@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,8 +87,14 @@ struct RunContext {
   bool LostAServer();
   // How long and how often a lost server is tried again.
   RetryPolicy OutagePolicy() const;
-  // Reads the replicable tables in scope from the source into `tables`.
+  // Reads the replicable tables in scope from the source into `tables`, less
+  // CreatedSinceTheSchema.
   Status LoadTables();
+  // Of `tables` (in scope on the source), those created since the destination got its schema
+  // (the copy's restored dump, or a cloud's snapshot): they are not there, and are left to the
+  // drift check, which names them and the fix, as for a table created during catch-up. None
+  // before the schema is there, nor with `ddl: replicate` (the stream creates them).
+  Result<std::set<std::string>> CreatedSinceTheSchema(const std::vector<TableInfo>& tables);
   // Parallel workers: `jobs` from the config, or the number of cores.
   int Jobs() const;
   const TableInfo* FindTable(const std::string& qualified) const;
