@@ -120,7 +120,8 @@ Status CatchUp(RunContext& ctx) {
       } else if (!h.slot_exists) {
         result = Status::Error(fmt::format(
             "replication slot {} is missing on the source: changes since the snapshot are lost; "
-            "run `db_relocate cleanup` and start again",
+            "run `db_relocate cleanup`, empty the destination database (drop and create it), "
+            "then `db_relocate run`",
             h.slot_name));
         break;
       }
@@ -133,7 +134,8 @@ Status CatchUp(RunContext& ctx) {
         result = Status::Error(
             "the replication slot was invalidated (wal_status lost: max_slot_wal_keep_size "
             "exceeded); the destination cannot catch up. Raise max_slot_wal_keep_size, run "
-            "`db_relocate cleanup` and start again");
+            "`db_relocate cleanup`, empty the destination database (drop and create it), then "
+            "`db_relocate run`");
         break;
       }
       if (h.source_read && h.destination_read && h.subscription_exists) {

@@ -82,7 +82,8 @@ Status SlotLost(const std::string& slot) {
   return Status::Error(fmt::format(
       "replication slot {} has disappeared from the source after the destination's data was "
       "taken (tables copied, or the RDS snapshot requested): the changes made since cannot be "
-      "recovered. Run `db_relocate cleanup`, then `run` again",
+      "recovered. Run `db_relocate cleanup`, empty the destination database (drop and create "
+      "it), then `db_relocate run`",
       slot));
 }
 
