@@ -183,8 +183,7 @@ class MysqlSwitch : public EngineSwitch {
   Result<bool> NewSideTookWrites() override {
     if (!state_.switching || state_.switching->way_back_from.empty()) return false;
     DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition from, WayBackFrom());
-    DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition now, mysql::SourcePositionNow(*new_));
-    return from < now;
+    return mysql::WroteOwnChangesSince(*new_, from);
   }
 
   Status PutBackNewSide() override {

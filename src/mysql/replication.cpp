@@ -130,6 +130,35 @@ Result<BinlogPosition> WithGtid(mariadb::Connection& server, BinlogPosition at) 
   return at;
 }
 
+Result<bool> WroteOwnChangesSince(mariadb::Connection& server, const BinlogPosition& from) {
+  DBR_ASSIGN_OR_RETURN(const std::string own_id, server.QueryValue("SELECT @@server_id"));
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows logs, server.Query("SHOW BINARY LOGS"));
+  constexpr int kPage = 1000;
+  for (int i = 0; i < logs.rows(); ++i) {
+    const BinlogPosition end{logs.Get(i, 0), ParseInt(logs.Get(i, 1)).value_or(0)};
+    if (end.file != from.file && end < from) continue;
+    const std::string at = end.file == from.file ? fmt::format(" FROM {}", from.offset) : "";
+    for (int skip = 0;; skip += kPage) {
+      DBR_ASSIGN_OR_RETURN(mariadb::Rows events,
+                           server.Query(fmt::format("SHOW BINLOG EVENTS IN {}{} LIMIT {}, {}",
+                                                    server.Literal(end.file), at, skip, kPage)));
+      const int type = events.Column("Event_type"), origin = events.Column("Server_id"),
+                info = events.Column("Info");
+      for (int e = 0; e < events.rows(); ++e) {
+        if (events.Get(e, origin) != own_id) continue;
+        const std::string& kind = events.Get(e, type);
+        const std::string& what = events.Get(e, info);
+        const bool rows = kind.find("_rows") != std::string::npos && kind != "Annotate_rows";
+        const bool statement =
+            kind == "Query" && what.rfind("BEGIN", 0) != 0 && what.rfind("COMMIT", 0) != 0;
+        if (rows || statement) return true;
+      }
+      if (events.rows() < kPage) break;
+    }
+  }
+  return false;
+}
+
 Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& applied) {
   DBR_ASSIGN_OR_RETURN(mariadb::Rows logs, source.Query("SHOW BINARY LOGS"));
   int64_t lag = 0;

@@ -62,6 +62,11 @@ Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source);
 // `at` of `server`'s binary log with the GTID position there (MariaDB; as it is on MySQL).
 Result<BinlogPosition> WithGtid(mariadb::Connection& server, BinlogPosition at);
 
+// Whether `server` logged changes of its own after `from`: row events or statements carrying its
+// server_id; not the events it logs when it starts or rotates, nor what it applied as a replica
+// (those carry their origin's). A restart alone moves its binary log to a new file.
+Result<bool> WroteOwnChangesSince(mariadb::Connection& server, const BinlogPosition& from);
+
 // Bytes of the source's binary log written after `applied` (what the destination has still to
 // apply), over every file from there to the newest.
 Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& applied);

@@ -351,5 +351,34 @@ TEST_F(MysqlSwitchTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   ASSERT_NO_FATAL_FAILURE(ExpectNothingLost(app));
 }
 
+// A cut-over killed before the proxy pointed at the destination, then the destination down: the
+// application goes back to the source at once. The destination restarted writes a new binary
+// log file but no change of its own: the cut-over run again undoes the first and cuts over,
+// rather than calling the two diverged.
+TEST_F(MysqlSwitchTest, DestinationRestartedAfterTheApplicationWentBackIsUndoneNotDiverged) {
+  CommandResult run = Dbr("run");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  ProxyClient app(proxy_port_);
+  ASSERT_TRUE(app.CommitsGoOn(20));
+  CommandResult killed = RunDbRelocate({"cutover", "--config", config_.string()},
+                                       {{"DBR_CRASH_AT", "switch:pointing"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  pair_.dst->Kill();
+  CommandResult back = Dbr("cutover");
+  EXPECT_EQ(back.exit_code, 1) << back.out << back.err;
+  EXPECT_NE(back.err.find("the application is back on the source"), std::string::npos) << back.err;
+  EXPECT_TRUE(app.CommitsGoOn(20));
+  ASSERT_TRUE(pair_.dst->StartAgain().ok());
+  CommandResult done = Dbr("cutover");
+  ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
+  EXPECT_TRUE(app.CommitsGoOn(20));
+  CommandResult rollback = Dbr("rollback");  // and back, as ExpectNothingLost expects
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.out << rollback.err;
+  EXPECT_TRUE(app.CommitsGoOn(20));
+  app.Stop();
+  ASSERT_NO_FATAL_FAILURE(ExpectNothingLost(app));
+}
+
 }  // namespace
 }  // namespace dbr::test
