@@ -83,7 +83,8 @@ class EngineSwitch {
 
   // Undoing a switch.
   // Whether the new side took writes after the point TurnReplicationAround kept: then the
-  // application wrote there, and the switch may only go forward.
+  // application wrote there, and the switch may only go forward (or, once the application was
+  // sent back to the old side, the two have diverged).
   virtual Result<bool> NewSideTookWrites() = 0;
   // The new side as before the switch, following the old side again (the switch puts its former
   // fence back).

@@ -143,15 +143,8 @@ struct Switch {
         KeepFirstError(result, PutBackNewSide());
         break;
       case UndoPlan::kOldSideOnly: {
-        // As when the command cannot reach it at all (WhenUnreachable).
-        auto inspected = proxy->Inspect();
-        const Unreachable what =
-            OnUnreachableProxy(AnswerOf(inspected), to, sides->Reachable(from), new_side_reachable);
         const Status why = Status::Error(std::string("the ") + SideName(to) + " cannot be reached");
-        if (what == Unreachable::kWaitForNewSide) return WaitForNewSide(why, inspected->paused);
-        if (what != Unreachable::kResumeOnOldSide)
-          return why.Wrap("undoing the " + Verb() + ": the proxy or the " + SideName(from) +
-                          " does not answer either");
+        if (Status asked = MayResumeOnOldSide(why); !asked.ok()) return asked;
         KeepFirstError(result, why);
         break;
       }
@@ -203,8 +196,9 @@ struct Switch {
         "the {to} took writes during the interrupted {verb}, and the application was sent back "
         "to the {from} while the {to} was out of reach: each may hold writes the other lacks, so "
         "the {verb} can be neither finished nor undone. {where} The {to}'s own writes are there "
-        "only: save what you need of them. The {to} is no longer a copy of the {from}: to "
-        "relocate again, run `db_relocate cleanup`, empty the {to}'s database, then `db_relocate "
+        "only: save what you need of them. The {to} is no longer a copy of the {from}: run "
+        "`db_relocate cleanup` soon (with PostgreSQL, the {from}'s replication slot for the {to} "
+        "keeps WAL until then); to relocate again, empty the {to}'s database, then `db_relocate "
         "run`.",
         fmt::arg("to", SideName(to)), fmt::arg("from", SideName(from)), fmt::arg("verb", Verb()),
         fmt::arg("where",
@@ -368,12 +362,7 @@ struct Switch {
   // once the new side is back finishes the undo there.
   Status WhenUnreachable(const Status& why) {
     if (OnUnreachable(state.switching, to) == Unreachable::kReport) return why;
-    auto inspected = proxy->Inspect();
-    const Unreachable what =
-        OnUnreachableProxy(AnswerOf(inspected), to, sides->Reachable(from), sides->Reachable(to));
-    if (what == Unreachable::kWaitForNewSide) return WaitForNewSide(why, inspected->paused);
-    if (what != Unreachable::kResumeOnOldSide)
-      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
+    DBR_RETURN_IF_ERROR(MayResumeOnOldSide(why));
     DBR_RETURN_IF_ERROR(Record(SwitchStage::kUndoing));
     DBR_RETURN_IF_ERROR(ResumeOnOldSide());
     (void)EnsureHeartbeatWriter(config, store);
@@ -381,6 +370,19 @@ struct Switch {
         "the interrupted {} could not be undone on the {}, but the application is back on the "
         "{}; run the same command again once the {} answers",
         Verb(), SideName(to), SideName(from), SideName(to)));
+  }
+
+  // With the new side out of reach (`why`): ok when the application may go back to the old side
+  // (the proxy says the new side cannot have taken writes, or the undo already chose the old
+  // side); else why not, changing nothing.
+  Status MayResumeOnOldSide(const Status& why) {
+    auto inspected = proxy->Inspect();
+    const Unreachable what = OnUnreachableProxy(AnswerOf(inspected), to, state.switching->undo,
+                                                sides->Reachable(from), sides->Reachable(to));
+    if (what == Unreachable::kWaitForNewSide) return WaitForNewSide(why, inspected->paused);
+    if (what != Unreachable::kResumeOnOldSide)
+      return why.Wrap("an interrupted " + Verb() + " cannot be finished or undone yet");
+    return Status::Ok();
   }
 
   // The proxy sends the application to the new side (or holds it for it), and the new side does

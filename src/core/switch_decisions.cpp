@@ -35,8 +35,12 @@ Unreachable OnUnreachable(const std::optional<SwitchRecord>& pending, Side to) {
 }
 
 Unreachable OnUnreachableProxy(const std::optional<ProxyState>& proxy, Side to,
-                               bool old_side_reachable, bool new_side_reachable) {
+                               UndoProgress progress, bool old_side_reachable,
+                               bool new_side_reachable) {
   if (!proxy || !proxy->running) return Unreachable::kCannotYet;
+  // The undo already chose the old side: the new side holds nothing the application needs.
+  if (progress != UndoProgress::kNone)
+    return old_side_reachable ? Unreachable::kResumeOnOldSide : Unreachable::kCannotYet;
   // The application may have written to the new side already.
   if (proxy->active == to)
     return new_side_reachable ? Unreachable::kCannotYet : Unreachable::kWaitForNewSide;

@@ -38,8 +38,9 @@ enum class UndoPlan {
                  // while it was out of reach: each side may hold writes the other lacks, so the
                  // switch can be neither finished nor undone
   kBothSides,    // the new side and then the old side are put back
-  kOldSideOnly,  // the new side does not answer: the old side is put back and the switch stays
-                 // recorded, to be undone on the new side by the command run again
+  kOldSideOnly,  // the new side does not answer: the old side is put back (when the proxy says
+                 // the new side cannot have taken writes: OnUnreachableProxy) and the switch
+                 // stays recorded, to be undone on the new side by the command run again
 };
 // Whether the new side is asked if it took writes: not once it was found without them (putting
 // it back may write there: MariaDB's replication logs what it applies).
@@ -62,9 +63,10 @@ enum class Unreachable {
 
 // From the pending record: kReport or kAskTheProxy.
 Unreachable OnUnreachable(const std::optional<SwitchRecord>& pending, Side to);
-// After kAskTheProxy, from its answer (nullopt: it could not be read) and which sides answer:
-// kCannotYet, kWaitForNewSide or kResumeOnOldSide.
+// After kAskTheProxy, from its answer (nullopt: it could not be read), how far an undo went and
+// which sides answer: kCannotYet, kWaitForNewSide or kResumeOnOldSide.
 Unreachable OnUnreachableProxy(const std::optional<ProxyState>& proxy, Side to,
-                               bool old_side_reachable, bool new_side_reachable);
+                               UndoProgress progress, bool old_side_reachable,
+                               bool new_side_reachable);
 
 }  // namespace dbr

@@ -8,6 +8,8 @@ namespace {
 constexpr Side kCutover = Side::kDestination;  // the side a cut-over switches to
 constexpr Side kRollback = Side::kSource;
 
+constexpr UndoProgress kNothingPutBack = UndoProgress::kNone;
+
 SwitchRecord Interrupted(Side to, SwitchStage stage) {
   return {.to = to, .stage = stage};
 }
@@ -77,8 +79,6 @@ TEST(RecoverFromProxy, TrafficOnTheOldSideOrNowhereIsUndone) {
   EXPECT_EQ(RecoverFromProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover), Recovery::kUndo);
 }
 
-constexpr UndoProgress kNothingPutBack = UndoProgress::kNone;
-
 TEST(PlanUndo, ANewSideThatTookWritesBeforeAnythingWasPutBackRollsForward) {
   EXPECT_EQ(PlanUndo(kNothingPutBack, /*new_side_reachable=*/true, /*new_side_took_writes=*/true),
             UndoPlan::kRollForward);
@@ -140,13 +140,14 @@ constexpr bool kNewSideAnswers = true;
 TEST(OnUnreachableProxy, ResumesOnTheOldSideWhenTheNewSideCannotHaveTakenWrites) {
   // PgBouncer paused while still naming the old side; HAProxy paused, naming neither; a proxy
   // already resumed on the old side.
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, kOldSideAnswers,
-                               !kNewSideAnswers),
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, kNothingPutBack,
+                               kOldSideAnswers, !kNewSideAnswers),
             Unreachable::kResumeOnOldSide);
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover, kOldSideAnswers,
-                               !kNewSideAnswers),
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(std::nullopt, /*paused=*/true), kCutover, kNothingPutBack,
+                               kOldSideAnswers, !kNewSideAnswers),
             Unreachable::kResumeOnOldSide);
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kRollback, kOldSideAnswers, !kNewSideAnswers),
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kRollback, kNothingPutBack, kOldSideAnswers,
+                               !kNewSideAnswers),
             Unreachable::kResumeOnOldSide);
 }
 
@@ -155,30 +156,50 @@ TEST(OnUnreachableProxy, WaitsForTheNewSideTheApplicationIsAlreadySentTo) {
   // side says.
   for (bool paused : {false, true})
     for (bool old_side_answers : {true, false}) {
-      EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover, paused), kCutover, old_side_answers,
-                                   !kNewSideAnswers),
+      EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover, paused), kCutover, kNothingPutBack,
+                                   old_side_answers, !kNewSideAnswers),
                 Unreachable::kWaitForNewSide);
-      EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, paused), kRollback, old_side_answers,
-                                   !kNewSideAnswers),
+      EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, paused), kRollback, kNothingPutBack,
+                                   old_side_answers, !kNewSideAnswers),
                 Unreachable::kWaitForNewSide);
     }
+}
+
+// Once the undo chose the old side (the application sent back, or the new side found without its
+// writes), the new side out of reach is no reason to hold the application.
+TEST(OnUnreachableProxy, AnUndoThatChoseTheOldSideResumesThereWhereverTheProxyPoints) {
+  for (UndoProgress progress : {UndoProgress::kOldSideBack, UndoProgress::kNewSideClean})
+    for (bool paused : {false, true}) {
+      EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover, paused), kCutover, progress, kOldSideAnswers,
+                                   !kNewSideAnswers),
+                Unreachable::kResumeOnOldSide);
+      EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover, paused), kCutover, progress, !kOldSideAnswers,
+                                   !kNewSideAnswers),
+                Unreachable::kCannotYet);
+    }
+  EXPECT_EQ(OnUnreachableProxy(std::nullopt, kCutover, UndoProgress::kOldSideBack, kOldSideAnswers,
+                               !kNewSideAnswers),
+            Unreachable::kCannotYet);
 }
 
 TEST(OnUnreachableProxy, ChangesNothingWithoutTheFactsToDoItSafely) {
   ProxyState stopped = SendsTo(kRollback);
   stopped.running = false;
   for (bool new_side_answers : {true, false}) {
-    EXPECT_EQ(OnUnreachableProxy(std::nullopt, kCutover, kOldSideAnswers, new_side_answers),
-              Unreachable::kCannotYet);
-    EXPECT_EQ(OnUnreachableProxy(stopped, kCutover, kOldSideAnswers, new_side_answers),
-              Unreachable::kCannotYet);
-    // There is nowhere to send it back to.
-    EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, !kOldSideAnswers,
+    EXPECT_EQ(OnUnreachableProxy(std::nullopt, kCutover, kNothingPutBack, kOldSideAnswers,
                                  new_side_answers),
+              Unreachable::kCannotYet);
+    EXPECT_EQ(
+        OnUnreachableProxy(stopped, kCutover, kNothingPutBack, kOldSideAnswers, new_side_answers),
+        Unreachable::kCannotYet);
+    // There is nowhere to send it back to.
+    EXPECT_EQ(OnUnreachableProxy(SendsTo(kRollback, /*paused=*/true), kCutover, kNothingPutBack,
+                                 !kOldSideAnswers, new_side_answers),
               Unreachable::kCannotYet);
   }
   // The application writes to the new side, which answers: finishing waits for the old side.
-  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kCutover, !kOldSideAnswers, kNewSideAnswers),
+  EXPECT_EQ(OnUnreachableProxy(SendsTo(kCutover), kCutover, kNothingPutBack, !kOldSideAnswers,
+                               kNewSideAnswers),
             Unreachable::kCannotYet);
 }
 
