@@ -37,11 +37,33 @@ Status ProvisionProxyOutsideSwitches(const Config& config) {
   auto state = StateStore(config.state_dir).Load();
   if (!state.ok()) return state.status();
   if (state->switching) {
+    const SwitchRecord& record = *state->switching;
+    auto proxy = MakeProxy(config);
+    if (!proxy.ok()) return proxy.status();
+    auto inspected = (*proxy)->Inspect();
+    if (config.cutover.manage && inspected.ok() && !inspected->running) {
+      // The switch's command cannot go on without a proxy to read. Started for the primary
+      // where that is where the application may write: before the proxy pointed at the new
+      // side, once switched, or once an undo sent it back.
+      const bool known =
+          record.stage == SwitchStage::kPrepared || record.stage == SwitchStage::kPaused ||
+          record.stage == SwitchStage::kSwitched || record.undo != UndoProgress::kNone;
+      if (!known)
+        return Status::Error(fmt::format(
+            "the managed proxy is not running, and the interrupted {} stopped at stage {}, "
+            "where the application may have been sent to either side: start the proxy by hand "
+            "({}), sending the application to the side it wrote to last, then run `db_relocate "
+            "{}` again",
+            SwitchName(record.to), record.stage, config.cutover.config_file,
+            SwitchCommand(record.to)));
+      log::warn("a {} was interrupted (stage {}): starting the managed proxy for the {}",
+                SwitchName(record.to), record.stage, SideName(state->primary));
+      return ProvisionProxy(config);
+    }
     log::warn(
         "the proxy is left as it is: a {} was interrupted (stage {}); `db_relocate {}` "
         "finishes or undoes it",
-        SwitchName(state->switching->to), state->switching->stage,
-        SwitchCommand(state->switching->to));
+        SwitchName(record.to), record.stage, SwitchCommand(record.to));
     return Status::Ok();
   }
   return ProvisionProxy(config);

@@ -392,6 +392,26 @@ TEST_F(CutoverTest, DestinationGivenUpByHandThenBackIsADivergenceNotARollForward
   ExpectApplicationWritesTo(*src_);
 }
 
+// A managed proxy stopped while a switch is recorded: the switch's command cannot go on without
+// it, and `proxy` starts it for the primary where the stage says the application may write there.
+TEST_F(CutoverTest, ManagedProxyStoppedMidSwitchIsStartedForThePrimaryAndTheSwitchGoesOn) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_proxy_gone"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:paused"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config_.string()});
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  CommandResult blind = Dbr("cutover");
+  EXPECT_EQ(blind.exit_code, 1) << blind.out << blind.err;
+  CommandResult started = Dbr("proxy");
+  EXPECT_EQ(started.exit_code, 0) << started.err;
+  EXPECT_NE(started.err.find("starting the managed proxy for the source"), std::string::npos)
+      << started.err;
+  ExpectApplicationWritesTo(*src_);
+  CommandResult done = Dbr("cutover");
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  ExpectApplicationWritesTo(*dst_);
+}
+
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_dst_down"));
   ASSERT_TRUE(dst_->Stop().ok());
