@@ -90,10 +90,10 @@ struct RunContext {
   // Reads the replicable tables in scope from the source into `tables`, less
   // CreatedSinceTheSchema.
   Status LoadTables();
-  // Of `tables` (in scope on the source), those created since the destination got its schema
-  // (the copy's restored dump, or a cloud's snapshot): they are not there, and are left to the
-  // drift check, which names them and the fix, as for a table created during catch-up. None
-  // before the schema is there, nor with `ddl: replicate` (the stream creates them).
+  // Of `tables` (in scope on the source), those created since the logical copy restored the
+  // destination's schema (its snapshot phase is past `schema`): they are not there, and are left
+  // to the drift check, which names them and the fix, as for a table created during catch-up.
+  // None before, nor with `ddl: replicate` (the stream creates them).
   Result<std::set<std::string>> CreatedSinceTheSchema(const std::vector<TableInfo>& tables);
   // Parallel workers: `jobs` from the config, or the number of cores.
   int Jobs() const;

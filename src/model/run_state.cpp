@@ -45,6 +45,7 @@ nlohmann::json RunState::ToJson() const {
   j["replication_password"] = replication_password;
   j["snapshot_lsn"] = snapshot_lsn;
   j["snapshot_slot"] = snapshot_slot;
+  j["schema_lsn"] = schema_lsn;
   j["snapshot_phase"] = snapshot_phase;
   j["tables"] = nlohmann::json::object();
   for (const auto& [name, t] : tables)
@@ -123,6 +124,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   s.replication_password = Field<std::string>(j, "replication_password", "");
   s.snapshot_lsn = Field<std::string>(j, "snapshot_lsn", "");
   s.snapshot_slot = Field<std::string>(j, "snapshot_slot", "");
+  s.schema_lsn = Field<std::string>(j, "schema_lsn", "");
   s.snapshot_phase = Field(j, "snapshot_phase", SnapshotPhase::kNone);
   if (j.contains("tables"))
     for (const auto& [name, v] : j["tables"].items())

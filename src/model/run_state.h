@@ -307,6 +307,7 @@ struct RunState {
   std::string replication_password;  // generated when upgrade.password is unset; file is 0600
   std::string snapshot_lsn;          // where the destination's data ends; origin advanced here
   std::string snapshot_slot;         // the source's slot snapshot_lsn is a position of
+  std::string schema_lsn;            // the snapshot_lsn the destination's schema was dumped at
   SnapshotPhase snapshot_phase = SnapshotPhase::kNone;  // inside the snapshot step
   std::map<std::string, TableProgress> tables;          // key: quoted "schema"."table"
   std::vector<std::string> resync_tables;               // handed to the subscription's table sync

@@ -9,6 +9,7 @@
 
 #include "engine/large_objects.h"
 #include "engine/materialized_views.h"
+#include "engine/schema_drift.h"
 #include "model/names.h"
 #include "model/scope.h"
 #include "model/servers.h"
@@ -109,7 +110,30 @@ class LogicalCopySource : public SnapshotSource {
     toc_.reset();  // a new archive
     DBR_ASSIGN_OR_RETURN(const std::string* toc, Toc(pg_restore, archive));
     log::info("restoring tables, types and functions (pg_dump's pre-data part) on the destination");
-    return RestoreSection(ctx.config, pg_restore, archive, *toc, "pre-data", 1, false, *ctx.dst);
+    DBR_RETURN_IF_ERROR(
+        RestoreSection(ctx.config, pg_restore, archive, *toc, "pre-data", 1, false, *ctx.dst));
+    ctx.state.schema_lsn = ctx.state.snapshot_lsn;  // saved with the phase
+    return Status::Ok();
+  }
+
+  // The destination's schema was dumped under an earlier slot's snapshot (a run killed before
+  // any table was copied; the slot made again since). A table the source changed in between
+  // would not take the rows copied now: said with the fix before copying, not as a COPY error.
+  Status SchemaFitsTheSnapshot(RunContext& ctx) {
+    if (ctx.state.schema_lsn == ctx.state.snapshot_lsn) return Status::Ok();
+    DBR_ASSIGN_OR_RETURN(const std::vector<DriftItem> drift,
+                         ReadSchemaDrift(*ctx.src, *ctx.dst, ctx.links.forward, ctx.config));
+    // Any difference: the copy is binary, where even a wider type does not fit. (Tables created
+    // since are left out of the copy: RunContext::CreatedSinceTheSchema.)
+    std::string list;
+    for (const auto& d : drift)
+      if (!d.not_replicated) list += "\n  " + d.ToString();
+    if (list.empty()) return Status::Ok();
+    return Status::Error(
+        "the source's schema changed while the run was down, after the destination's schema was "
+        "restored: the rows copied now would not fit. Run the fix on the destination, then "
+        "`db_relocate run` again:" +
+        list);
   }
 
   // The archive's table of contents (listed once per process and archive).
@@ -208,6 +232,7 @@ class LogicalCopySource : public SnapshotSource {
       DBR_RETURN_IF_ERROR(CopyLargeObjects(ctx));
       return ctx.SaveState();
     }
+    DBR_RETURN_IF_ERROR(SchemaFitsTheSnapshot(ctx));
     DBR_ASSIGN_OR_RETURN(const TableIndexes* indexes, Indexes(ctx, pg_restore, archive));
     // Counted afresh: a run resumed after an outage copies again in the same process.
     small_total_ = large_unfinished_ = 0;

@@ -21,6 +21,14 @@ class RunTest : public AppPairTest {
     return WriteConfig(tmp_.path(), *src_, *dst_, "app", extra);
   }
 
+  // `run` with Config(), killed (kill -9) at crash point `point`.
+  void RunKilledAt(const char* point, std::filesystem::path* config) {
+    *config = Config();
+    CommandResult crashed =
+        RunDbRelocate({"run", "--config", config->string()}, {{"DBR_CRASH_AT", point}});
+    ASSERT_EQ(crashed.exit_code, 128 + 9) << "crash point not reached: " << crashed.err;
+  }
+
   // Stops every writer, waits until the destination has applied all, then compares.
   void ExpectSynced(LiveWriter* writer) {
     StopWritersAndExpectSynced(writer, state_dir(), *src_, "app", dst_->Params("app"),
@@ -579,10 +587,8 @@ TEST_F(RunTest, TableCreatedWhileTheRunWasDownIsNamedWithItsFixNotAStuckRun) {
   ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
   LiveWriter writer(*src_, "app");
-  auto config = Config();
-  CommandResult crashed =
-      RunDbRelocate({"run", "--config", config.string()}, {{"DBR_CRASH_AT", "copy:table-done"}});
-  ASSERT_EQ(crashed.exit_code, 128 + 9) << "crash point not reached: " << crashed.err;
+  std::filesystem::path config;
+  ASSERT_NO_FATAL_FAILURE(RunKilledAt("copy:table-done", &config));
   ASSERT_TRUE(
       src_->Exec("CREATE TABLE coupons (id int PRIMARY KEY, code text);"
                  "INSERT INTO coupons SELECT g, md5(g::text) FROM generate_series(1, 100) g",
@@ -618,6 +624,43 @@ TEST_F(RunTest, TableCreatedWhileTheRunWasDownIsNamedWithItsFixNotAStuckRun) {
   ExpectSynced(&writer);
 }
 
+// A run killed after the destination got its schema, before any table was copied: the next run
+// makes the slot again and copies under its new snapshot. A column the source gained in between
+// is named with its fix before anything is copied (not a COPY error, then every table handed to
+// the subscription's table synchronisation); with the fix, the run copies as usual.
+TEST_F(RunTest, SchemaChangedWhileTheRunWasDownBeforeTheCopyIsNamedWithItsFix) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
+  ASSERT_TRUE(src_->Exec("CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);"
+                         "INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 2000) g",
+                         "app")
+                  .ok());
+  LiveWriter writer(*src_, "app");
+  std::filesystem::path config;
+  ASSERT_NO_FATAL_FAILURE(RunKilledAt("snapshot:rows", &config));
+  ASSERT_TRUE(
+      src_->Exec("ALTER TABLE customers ADD COLUMN tier int NOT NULL DEFAULT 1", "app").ok());
+  CommandResult resumed = RunDbRelocate({"run", "--config", config.string()});
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+  EXPECT_NE(resumed.err.find("the source's schema changed while the run was down"),
+            std::string::npos)
+      << resumed.err;
+  EXPECT_NE(resumed.err.find("on the destination: ALTER TABLE \"public\".\"customers\" ADD "
+                             "COLUMN \"tier\" integer"),
+            std::string::npos)
+      << resumed.err;
+  EXPECT_EQ(resumed.err.find("handed to the subscription's table synchronisation"),
+            std::string::npos)
+      << resumed.err;
+  ASSERT_TRUE(
+      dst_->Exec("ALTER TABLE customers ADD COLUMN tier int NOT NULL DEFAULT 1", "app").ok());
+  CommandResult fixed = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_EQ(fixed.err.find("handed to the subscription's table synchronisation"), std::string::npos)
+      << fixed.err;
+  ExpectSynced(&writer);
+}
+
 // kill -9 at each step, then `run` again: the end state equals an uninterrupted run.
 class ResumeTest : public RunTest, public ::testing::WithParamInterface<const char*> {};
 
@@ -625,10 +668,8 @@ TEST_P(ResumeTest, KilledRunResumesToAnEqualDestination) {
   ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
   LiveWriter writer(*src_, "app");
-  auto config = Config();
-  CommandResult crashed =
-      RunDbRelocate({"run", "--config", config.string()}, {{"DBR_CRASH_AT", GetParam()}});
-  ASSERT_EQ(crashed.exit_code, 128 + 9) << "crash point not reached: " << crashed.err;
+  std::filesystem::path config;
+  ASSERT_NO_FATAL_FAILURE(RunKilledAt(GetParam(), &config));
   CommandResult resumed = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("resuming"), std::string::npos) << resumed.err;

@@ -37,6 +37,7 @@ RunState Sample() {
   s.servers[Side::kSource] = {"7446412011183213717", 16384};
   s.servers[Side::kDestination] = {"", 16390};
   s.snapshot_slot = "db_relocate_slot_app";
+  s.schema_lsn = "0/1A2B3C4";
   return s;
 }
 
@@ -69,6 +70,7 @@ TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(back->replication_user_before, Sample().replication_user_before);
   EXPECT_EQ(back->servers, Sample().servers);
   EXPECT_EQ(back->snapshot_slot, "db_relocate_slot_app");
+  EXPECT_EQ(back->schema_lsn, "0/1A2B3C4");
   EXPECT_EQ(back->format, kStateFormat);
 }
 
@@ -113,6 +115,7 @@ TEST(RunState, AFormatOneStateHasNoIdentityAndIsWrittenBackAsTheCurrentFormat) {
   EXPECT_EQ(s->format, 1);
   EXPECT_TRUE(s->servers.empty());
   EXPECT_EQ(s->snapshot_slot, "");
+  EXPECT_EQ(s->schema_lsn, "");
   ASSERT_TRUE(store.Save(*s).ok());
   auto again = store.Load();
   ASSERT_TRUE(again.ok()) << again.message();
