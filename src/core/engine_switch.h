@@ -89,6 +89,10 @@ class EngineSwitch {
   // The new side as before the switch, following the old side again (the switch puts its former
   // fence back).
   virtual Status PutBackNewSide() = 0;
+  // When the way back was built (the old side follows the new one), stops it, keeping it, and
+  // answers true: the new side was the primary, and can no longer be put back. False when there
+  // is none.
+  virtual Result<bool> StopWayBack() = 0;
 };
 
 // The engine switch of `ctx.config.engine` (core/engine.cpp's table of engines).

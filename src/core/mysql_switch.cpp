@@ -186,6 +186,14 @@ class MysqlSwitch : public EngineSwitch {
     return mysql::WroteOwnChangesSince(*new_, from);
   }
 
+  Result<bool> StopWayBack() override {
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_));
+    if (!back.exists) return false;
+    if (back.receiving || back.applying)
+      DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StopReplica(mysql::kChannel)));
+    return true;
+  }
+
   Status PutBackNewSide() override {
     Status result;
     auto replica = mysql::ReadReplica(*new_);

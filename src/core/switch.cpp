@@ -125,13 +125,16 @@ struct Switch {
     KeepFirstError(result, sides->Connect());  // a server restarted: do not give up on a blip
     const UndoProgress progress = state.switching->undo;
     const bool new_side_reachable = sides->Reachable(to);
-    bool took_writes = false;
+    bool took_writes = false, way_back_built = false;
     if (AskNewSideForWrites(progress, new_side_reachable)) {
       // Asked while the proxy sends nothing there, so that the answer holds.
       if (progress == UndoProgress::kNone) DBR_RETURN_IF_ERROR(HoldApplicationOffNewSide());
       DBR_ASSIGN_OR_RETURN(took_writes, sides->NewSideTookWrites());
+      if (progress != UndoProgress::kNone) {
+        DBR_ASSIGN_OR_RETURN(way_back_built, sides->StopWayBack());
+      }
     }
-    switch (PlanUndo(progress, new_side_reachable, took_writes)) {
+    switch (PlanUndo(progress, new_side_reachable, took_writes, way_back_built)) {
       case UndoPlan::kRollForward:
         log::warn("the {} took writes after the switch: finishing it instead of undoing it",
                   SideName(to));
@@ -179,11 +182,15 @@ struct Switch {
     if (state.switching->undo == UndoProgress::kNone)
       DBR_RETURN_IF_ERROR(RecordUndo(UndoProgress::kOldSideBack));
     Status result;
-    if (sides->Reachable(from))
-      KeepFirstError(result, LiftFenceOn(from));
-    else
+    if (sides->Reachable(from)) {
+      // The new side's writes must not reach the old side once it takes the application's.
+      Result<bool> stopped = sides->StopWayBack();
+      KeepFirstError(result, stopped.status());
+      if (stopped.ok()) KeepFirstError(result, LiftFenceOn(from));
+    } else {
       KeepFirstError(result,
                      Status::Error(std::string("the ") + SideName(from) + " cannot be reached"));
+    }
     Status pointed = proxy->PointTo(BackendOf(config, from));
     KeepFirstError(result, pointed);
     if (pointed.ok()) KeepFirstError(result, proxy->Resume());

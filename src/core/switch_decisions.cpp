@@ -23,8 +23,10 @@ bool AskNewSideForWrites(UndoProgress progress, bool new_side_reachable) {
   return new_side_reachable && progress != UndoProgress::kNewSideClean;
 }
 
-UndoPlan PlanUndo(UndoProgress progress, bool new_side_reachable, bool new_side_took_writes) {
+UndoPlan PlanUndo(UndoProgress progress, bool new_side_reachable, bool new_side_took_writes,
+                  bool way_back_built) {
   if (!new_side_reachable) return UndoPlan::kOldSideOnly;
+  if (progress != UndoProgress::kNone && way_back_built) return UndoPlan::kDiverged;
   if (!AskNewSideForWrites(progress, new_side_reachable) || !new_side_took_writes)
     return UndoPlan::kBothSides;
   return progress == UndoProgress::kNone ? UndoPlan::kRollForward : UndoPlan::kDiverged;

@@ -45,8 +45,11 @@ enum class UndoPlan {
 // Whether the new side is asked if it took writes: not once it was found without them (putting
 // it back may write there: MariaDB's replication logs what it applies).
 bool AskNewSideForWrites(UndoProgress progress, bool new_side_reachable);
-// `new_side_took_writes` matters only where AskNewSideForWrites.
-UndoPlan PlanUndo(UndoProgress progress, bool new_side_reachable, bool new_side_took_writes);
+// `new_side_took_writes` matters only where AskNewSideForWrites. `way_back_built`: the old side
+// followed the new one (the switch got past its last stage but one), so the new side was the
+// primary: once the application went back, that is a divergence too.
+UndoPlan PlanUndo(UndoProgress progress, bool new_side_reachable, bool new_side_took_writes,
+                  bool way_back_built = false);
 
 // A command that cannot connect to both sides.
 enum class Unreachable {

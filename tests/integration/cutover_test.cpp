@@ -392,6 +392,43 @@ TEST_F(CutoverTest, DestinationGivenUpByHandThenBackIsADivergenceNotARollForward
   ExpectApplicationWritesTo(*src_);
 }
 
+// The same once the way back was built (killed while finishing: the source follows the
+// destination): sent back to the source, the destination's writes must not follow it there,
+// and the destination, the primary for a while, cannot be put back as a copy: a divergence.
+TEST_F(CutoverTest, DestinationGivenUpByHandAfterTheWayBackWasBuiltIsStoppedThereAndDiverged) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_given_up_late"));
+  CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:finishing"}});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  ASSERT_TRUE(dst_->Stop().ok());
+  auto config = LoadConfig(config_);
+  ASSERT_TRUE(config.ok()) << config.message();
+  auto proxy = MakeProxy(*config);
+  ASSERT_TRUE(proxy.ok()) << proxy.message();
+  ASSERT_TRUE((*proxy)->PointTo(BackendOf(*config, Side::kSource)).ok());
+  ASSERT_TRUE((*proxy)->Resume().ok());
+  CommandResult back = Dbr("cutover");
+  EXPECT_EQ(back.exit_code, 1) << back.out << back.err;
+  EXPECT_NE(back.err.find("the application is back on the source"), std::string::npos) << back.err;
+  EXPECT_EQ(*src_->QueryValue(
+                "SELECT string_agg(subname || ':' || subenabled, ',') FROM "
+                "pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = "
+                "current_database())",
+                db_),
+            "db_relocate_rev_sub:false");
+  ASSERT_TRUE(ThroughProxyExec("INSERT INTO ledger (client) VALUES (42)").ok());
+  ASSERT_TRUE(dst_->StartAgain().ok());
+  ASSERT_TRUE(dst_->Exec("INSERT INTO ledger (client) VALUES (41)", db_).ok());
+  CommandResult again = Dbr("cutover");
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("can be neither finished nor undone"), std::string::npos) << again.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(src_->port()));
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM ledger WHERE client = 41", db_), "0")
+      << "the destination's write reached the source";
+  CommandResult cleaned = Dbr("cleanup");
+  EXPECT_EQ(cleaned.exit_code, 0) << cleaned.out << cleaned.err;
+  ExpectApplicationWritesTo(*src_);
+}
+
 // A managed proxy stopped while a switch is recorded: the switch's command cannot go on without
 // it, and `proxy` starts it for the primary where the stage says the application may write there.
 TEST_F(CutoverTest, ManagedProxyStoppedMidSwitchIsStartedForThePrimaryAndTheSwitchGoesOn) {

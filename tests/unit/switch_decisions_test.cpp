@@ -100,6 +100,14 @@ TEST(PlanUndo, WritesOnTheNewSideOnceTheApplicationWentBackAreADivergenceNeverAR
             UndoPlan::kDiverged);
 }
 
+// The way back built: the new side was the primary, whatever its slot says now.
+TEST(PlanUndo, AWayBackBuiltOnceTheApplicationWentBackIsADivergence) {
+  for (bool took_writes : {false, true})
+    EXPECT_EQ(PlanUndo(UndoProgress::kOldSideBack, /*new_side_reachable=*/true, took_writes,
+                       /*way_back_built=*/true),
+              UndoPlan::kDiverged);
+}
+
 TEST(PlanUndo, ANewSideFoundCleanIsNotAskedAgain) {
   EXPECT_TRUE(AskNewSideForWrites(kNothingPutBack, /*new_side_reachable=*/true));
   EXPECT_TRUE(AskNewSideForWrites(UndoProgress::kOldSideBack, /*new_side_reachable=*/true));
