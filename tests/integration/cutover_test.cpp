@@ -124,6 +124,23 @@ class CutoverTest : public SharedPairTest {
     return conn->Exec(sql);
   }
 
+  // The destination stopped and given up by hand, the second way on a cut-over that cannot go
+  // on names: the proxy pointed back at the source, then the cut-over run again, which lifts
+  // the source's fence and says the application is back there.
+  void GiveUpTheDestinationByHand() {
+    ASSERT_TRUE(dst_->Stop().ok());
+    auto config = LoadConfig(config_);
+    ASSERT_TRUE(config.ok()) << config.message();
+    auto proxy = MakeProxy(*config);
+    ASSERT_TRUE(proxy.ok()) << proxy.message();
+    ASSERT_TRUE((*proxy)->PointTo(BackendOf(*config, Side::kSource)).ok());
+    ASSERT_TRUE((*proxy)->Resume().ok());
+    CommandResult back = Dbr("cutover");
+    EXPECT_EQ(back.exit_code, 1) << back.out << back.err;
+    EXPECT_NE(back.err.find("the application is back on the source"), std::string::npos)
+        << back.err;
+  }
+
   // The port of the server the proxy sends a new connection to, or the error.
   std::string ProxiedPort() {
     auto port = ThroughProxy("SELECT current_setting('port')");
@@ -358,16 +375,7 @@ TEST_F(CutoverTest, DestinationGivenUpByHandThenBackIsADivergenceNotARollForward
   CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:switched"}});
   ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
   ASSERT_TRUE(ThroughProxyExec("INSERT INTO ledger (client) VALUES (41)").ok());
-  ASSERT_TRUE(dst_->Stop().ok());
-  auto config = LoadConfig(config_);
-  ASSERT_TRUE(config.ok()) << config.message();
-  auto proxy = MakeProxy(*config);
-  ASSERT_TRUE(proxy.ok()) << proxy.message();
-  ASSERT_TRUE((*proxy)->PointTo(BackendOf(*config, Side::kSource)).ok());
-  ASSERT_TRUE((*proxy)->Resume().ok());
-  CommandResult back = Dbr("cutover");
-  EXPECT_EQ(back.exit_code, 1) << back.out << back.err;
-  EXPECT_NE(back.err.find("the application is back on the source"), std::string::npos) << back.err;
+  ASSERT_NO_FATAL_FAILURE(GiveUpTheDestinationByHand());
   ASSERT_TRUE(ThroughProxyExec("INSERT INTO ledger (client) VALUES (42)").ok());
 
   ASSERT_TRUE(dst_->StartAgain().ok());
@@ -399,16 +407,7 @@ TEST_F(CutoverTest, DestinationGivenUpByHandAfterTheWayBackWasBuiltIsStoppedTher
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_given_up_late"));
   CommandResult killed = Dbr("cutover", {{"DBR_CRASH_AT", "switch:finishing"}});
   ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
-  ASSERT_TRUE(dst_->Stop().ok());
-  auto config = LoadConfig(config_);
-  ASSERT_TRUE(config.ok()) << config.message();
-  auto proxy = MakeProxy(*config);
-  ASSERT_TRUE(proxy.ok()) << proxy.message();
-  ASSERT_TRUE((*proxy)->PointTo(BackendOf(*config, Side::kSource)).ok());
-  ASSERT_TRUE((*proxy)->Resume().ok());
-  CommandResult back = Dbr("cutover");
-  EXPECT_EQ(back.exit_code, 1) << back.out << back.err;
-  EXPECT_NE(back.err.find("the application is back on the source"), std::string::npos) << back.err;
+  ASSERT_NO_FATAL_FAILURE(GiveUpTheDestinationByHand());
   EXPECT_EQ(*src_->QueryValue(
                 "SELECT string_agg(subname || ':' || subenabled, ',') FROM "
                 "pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = "
