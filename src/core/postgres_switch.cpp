@@ -296,12 +296,8 @@ class PostgresSwitch : public EngineSwitch {
   Result<bool> StopWayBack() override {
     bool built = false;
     for (const names::Link& lane : link_out) {
-      DBR_ASSIGN_OR_RETURN(const int64_t n,
-                           old_side->QueryInt(std::string("SELECT count(*) FROM pg_subscription "
-                                                          "WHERE subname = $1 AND ") +
-                                                  names::kSubscriptionInThisDatabase,
-                                              {lane.subscription}));
-      if (n == 0) continue;
+      DBR_ASSIGN_OR_RETURN(const bool exists, SubscriptionExists(*old_side, lane.subscription));
+      if (!exists) continue;
       built = true;
       DBR_RETURN_IF_ERROR(
           old_side->Exec("ALTER SUBSCRIPTION " + pg::QuoteIdent(lane.subscription) + " DISABLE"));

@@ -413,13 +413,18 @@ Status DetachSubscription(pg::Connection& conn, const std::string& subscription)
   return conn.Exec("ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)");
 }
 
+Result<bool> SubscriptionExists(pg::Connection& conn, const std::string& subscription) {
+  DBR_ASSIGN_OR_RETURN(
+      const int64_t n,
+      conn.QueryInt(std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
+                        names::kSubscriptionInThisDatabase,
+                    {subscription}));
+  return n > 0;
+}
+
 Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription) {
-  auto exists =
-      conn.QueryValue(std::string("SELECT count(*) FROM pg_subscription WHERE subname = $1 AND ") +
-                          names::kSubscriptionInThisDatabase,
-                      {subscription});
-  if (!exists.ok()) return exists.status();
-  if (*exists == "0") return Status::Ok();
+  DBR_ASSIGN_OR_RETURN(const bool exists, SubscriptionExists(conn, subscription));
+  if (!exists) return Status::Ok();
   DBR_RETURN_IF_ERROR(DetachSubscription(conn, subscription));
   DBR_RETURN_IF_ERROR(conn.Exec("DROP SUBSCRIPTION " + pg::QuoteIdent(subscription)));
   log::info("subscription {} dropped on the {}", subscription, conn.params().label);

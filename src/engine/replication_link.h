@@ -116,6 +116,9 @@ Status DetachSubscription(pg::Connection& conn, const std::string& subscription)
 // its sender to let go). Both do nothing when the object does not exist.
 Status DropSubscriptionKeepingSlot(pg::Connection& conn, const std::string& subscription);
 
+// Whether a subscription of that name exists in this connection's database.
+Result<bool> SubscriptionExists(pg::Connection& conn, const std::string& subscription);
+
 // Whether `link`'s slot holds changes of its publication not yet sent (the side it is on took
 // writes since it was created), counting every commit made so far.
 Result<bool> SlotHasChanges(pg::Connection& conn, const names::Link& link);
