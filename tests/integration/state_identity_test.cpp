@@ -128,7 +128,7 @@ TEST_F(StateIdentityTest, AnOlderStateGetsItsServersRecordedWithOneWarning) {
   CommandResult first = Dbr("status", config);
   EXPECT_NE(first.err.find("written by an older db_relocate"), std::string::npos) << first.err;
   auto recorded = nlohmann::json::parse(*ReadFile(state_dir() / "state.json"));
-  EXPECT_EQ(recorded["format"], 2);
+  EXPECT_EQ(recorded["format"], kStateFormat);
   EXPECT_TRUE(recorded["servers"].contains("src")) << recorded.dump();
   EXPECT_TRUE(recorded["servers"].contains("dst")) << recorded.dump();
   CommandResult second = Dbr("status", config);
