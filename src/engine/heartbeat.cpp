@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <set>
@@ -171,7 +172,9 @@ Status VerifyHeartbeats(RunContext& ctx) {
   log::info("heartbeat marker {} written on the source; waiting for it on the destination", marker);
   const Clock::TimePoint deadline =
       ctx.clock.Now() + std::chrono::seconds(ctx.config.catchup_timeout);
-  while (true) {
+  const auto& timings = Timings::Default().heartbeat;
+  for (auto delay = timings.marker_first_poll;;
+       delay = std::min(2 * delay, timings.marker_max_poll)) {
     auto seen = ctx.dst->QueryValue("SELECT count(*) FROM " + HeartbeatTable() + " WHERE seq = $1",
                                     {std::to_string(marker)});
     if (!seen.ok()) return seen.status();
@@ -181,7 +184,7 @@ Status VerifyHeartbeats(RunContext& ctx) {
           "heartbeat marker {} did not reach the destination within {} s: replication is stalled "
           "(see `db_relocate status` and the destination's server log)",
           marker, ctx.config.catchup_timeout));
-    ctx.clock.SleepFor(Timings::Default().heartbeat.marker_poll);
+    ctx.clock.SleepFor(delay);
   }
   auto src_seqs = SequenceNumbersUpTo(*ctx.src, marker);
   if (!src_seqs.ok()) return src_seqs.status();

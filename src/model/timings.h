@@ -63,11 +63,14 @@ struct Timings {
   // ---- Heartbeat (engine/heartbeat.cpp, core/heartbeat_writer.cpp) ----
   struct Heartbeat {
     // Until a started writer has recorded its pid.
-    PolledWait writer_start{milliseconds(100), seconds(5)};
+    PolledWait writer_start{milliseconds(20), seconds(5)};
     // Until a writer told to stop has gone.
     PolledWait writer_stop{milliseconds(100), seconds(10)};
-    // How often the heartbeat proof looks for its marker on the destination.
-    milliseconds marker_poll{200};
+    // How often the heartbeat proof looks for its marker on the destination: soon after it is
+    // written (a subscription just made applies it in a few tenths of a second), then less
+    // often, the delay doubling up to the second value.
+    milliseconds marker_first_poll{20};
+    milliseconds marker_max_poll{500};
     // The writer's backoff while its inserts fail (it retries for as long as it lives).
     RetryPolicy insert_retry{
         .attempts = 1000000, .first_delay = milliseconds(500), .max_delay = milliseconds(15000)};
