@@ -37,9 +37,12 @@ class RdsCloud : public Cloud {
 
   bool CanEnableLogicalReplication(const Config& config,
                                    const PreflightReport& report) const override {
-    const CheckResult* logical = report.Find(kRdsLogicalReplicationCheck);
-    return logical != nullptr && logical->level == CheckLevel::kWarn &&
-           config.upgrade.allow_source_reboot;
+    if (!config.upgrade.allow_source_reboot) return false;
+    // The group allows it (or may be set to), and the source runs without it: a reboot is due.
+    const CheckResult* group = report.Find(kRdsLogicalReplicationCheck);
+    const CheckResult* in_effect = report.Find(kLogicalReplicationCheck);
+    return group != nullptr && group->level != CheckLevel::kFail && in_effect != nullptr &&
+           in_effect->level == CheckLevel::kFail;
   }
 
   Status EnableLogicalReplication(const Config& config) override {
@@ -49,9 +52,7 @@ class RdsCloud : public Cloud {
     if (!source.ok()) return source.status();
     auto params = rds.Parameters(source->parameter_group);
     if (!params.ok()) return params.status();
-    const bool on = (*params)["rds.logical_replication"] == "1";
-    if (on && source->parameter_apply_status != "pending-reboot") return Status::Ok();
-    if (!on) {
+    if ((*params)["rds.logical_replication"] != "1") {
       log::warn(
           "setting rds.logical_replication = 1 in parameter group {} "
           "(upgrade.allow_source_reboot)",

@@ -128,15 +128,18 @@ class Planner {
     if (!params.ok()) return (void)Add(name, false, params.message());
     auto it = params->find("rds.logical_replication");
     plan_.logical_replication_on = it != params->end() && it->second == "1";
-    const bool pending = plan_.source.parameter_apply_status == "pending-reboot";
-    if (plan_.logical_replication_on && !pending)
-      return (void)Add(name, true, "rds.logical_replication = 1 in " + group);
+    // AWS reports "pending-reboot" for the whole group (any static parameter changed since the
+    // last reboot): whether this one is in effect is the source's own wal_level, which the
+    // check "logical replication enabled" reads (RdsCloud reboots only when it is not).
+    if (plan_.logical_replication_on)
+      return (void)Add(name, true,
+                       "rds.logical_replication = 1 in " + group +
+                           (plan_.source.parameter_apply_status == "pending-reboot"
+                                ? " (the group has changes waiting for a reboot of the source)"
+                                : ""));
     std::string detail =
-        plan_.logical_replication_on
-            ? "rds.logical_replication = 1 in " + group + " waits for a reboot of the source"
-            : fmt::format("rds.logical_replication is {} in parameter group {}",
-                          it == params->end() || it->second.empty() ? "not set" : it->second,
-                          group);
+        fmt::format("rds.logical_replication is {} in parameter group {}",
+                    it == params->end() || it->second.empty() ? "not set" : it->second, group);
     // AWS lets no one modify a default group: another group must be attached first.
     if (group.starts_with("default."))
       return (void)Add(
@@ -234,9 +237,20 @@ class Planner {
           name, fmt::format("{} is of family {}, the new instance needs {}", group, *family, want),
           "set upgrade.parameter_group to a group of family " + want);
     auto params = rds_.Parameters(group);
-    if (params.ok() && (*params)["rds.logical_replication"] != "1")
+    if (params.ok() && (*params)["rds.logical_replication"] != "1") {
+      // Restored at the source's major, the instance holds the slot the snapshot was taken with,
+      // and PostgreSQL does not start with a logical slot under a lower wal_level.
+      if (same_major)
+        return BadConfig(name,
+                         group + " (" + *family +
+                             ") has rds.logical_replication off: the instance restored with it "
+                             "would not start (it holds the source's logical replication slot, "
+                             "copied by the snapshot)",
+                         "set rds.logical_replication = 1 in " + group +
+                             ", or leave upgrade.parameter_group empty to use the source's");
       return Warn(name, group + " (" + *family + ") has rds.logical_replication off",
                   "cut-over's replication back to the source needs it on the new instance");
+    }
     Add(name, true,
         upgrade_instance ? fmt::format("restored with {} (the source's), upgraded with {} ({})",
                                        plan_.source.parameter_group, group, *family)

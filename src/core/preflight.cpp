@@ -318,7 +318,7 @@ class Preflight {
     if (config_.provider == Provider::kRds) {
       auto v = src.QueryValue("SELECT current_setting('rds.logical_replication', true)");
       if (v.ok() && !v->empty() && *v != "on" && *v != "1") {
-        Add("logical replication enabled", CheckLevel::kFail, "rds.logical_replication = " + *v, {},
+        Add(kLogicalReplicationCheck, CheckLevel::kFail, "rds.logical_replication = " + *v, {},
             "set rds.logical_replication = 1 in the source's DB parameter group and reboot "
             "the instance (a reboot is downtime: plan it)");
         return;
@@ -326,13 +326,13 @@ class Preflight {
     }
     auto wal = src.QueryValue("SHOW wal_level");
     if (!wal.ok()) {
-      Add("logical replication enabled", CheckLevel::kFail, wal.message());
+      Add(kLogicalReplicationCheck, CheckLevel::kFail, wal.message());
     } else if (*wal != "logical") {
-      Add("logical replication enabled", CheckLevel::kFail, "wal_level = " + *wal, {},
+      Add(kLogicalReplicationCheck, CheckLevel::kFail, "wal_level = " + *wal, {},
           "set wal_level = logical on the source (ALTER SYSTEM SET wal_level = logical) and "
           "restart it");
     } else {
-      Add("logical replication enabled", CheckLevel::kPass, "wal_level = logical");
+      Add(kLogicalReplicationCheck, CheckLevel::kPass, "wal_level = logical");
     }
   }
 

@@ -35,4 +35,8 @@ struct PreflightReport {
 
 const char* LevelName(CheckLevel level);
 
+// The engine's check of the source's wal_level, which a cloud reads to know whether logical
+// replication is in effect there.
+inline constexpr const char* kLogicalReplicationCheck = "logical replication enabled";
+
 }  // namespace dbr

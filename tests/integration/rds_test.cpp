@@ -546,6 +546,8 @@ TEST_F(RdsTest, AllowedSourceRebootTurnsLogicalReplicationOn) {
   other["id"] = "billing-db";
   seed["instances"].push_back(other);
   StartDouble(seed);
+  // The source runs as that group says: without logical replication.
+  ASSERT_TRUE(src_->Restart({{"wal_level", "replica"}}).ok());
   auto config = Config("upgrade:\n  allow_source_reboot: true\n");
   CommandResult check = Run("check", config);
   EXPECT_NE(check.out.find("the group is shared: the change also reaches billing-db"),
@@ -561,6 +563,43 @@ TEST_F(RdsTest, AllowedSourceRebootTurnsLogicalReplicationOn) {
   ASSERT_TRUE(source.ok()) << source.message();
   EXPECT_EQ(source->status, "available");
   EXPECT_EQ(*src_->QueryValue("SHOW wal_level"), "logical");
+}
+
+// AWS says "pending-reboot" of a whole group: here another static parameter waits for the
+// source's next reboot while logical replication is in effect. Nothing to reboot for; the check
+// passes without allow_source_reboot, and with it the production source is not rebooted.
+TEST_F(RdsTest, AnotherParameterWaitingForARebootDoesNotRebootTheSource) {
+  StartDouble(Seed());
+  ASSERT_TRUE(Aws().SetParameter("shop-params", "max_wal_senders", "25").ok());
+  auto source = Aws().DescribeInstance("shop-db");
+  ASSERT_TRUE(source.ok()) << source.message();
+  ASSERT_EQ(source->parameter_apply_status, "pending-reboot");
+  auto started = src_->QueryValue("SELECT pg_postmaster_start_time()");
+  ASSERT_TRUE(started.ok()) << started.message();
+
+  CommandResult check = Run("check", Config());
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("the group has changes waiting for a reboot of the source"),
+            std::string::npos)
+      << check.out;
+  CommandResult r = Run("run", Config("upgrade:\n  allow_source_reboot: true\n"),
+                        {{"DBR_CRASH_AT", "before:heartbeat"}});
+  EXPECT_EQ(r.exit_code, 137) << r.err;
+  EXPECT_EQ(r.err.find("rebooting the source"), std::string::npos) << r.err;
+  EXPECT_EQ(*src_->QueryValue("SELECT pg_postmaster_start_time()"), *started);
+}
+
+// Restored at the source's major, the instance keeps the snapshot's logical slot: a group
+// without logical replication would leave it unable to start, hours into the run. Refused first.
+TEST_F(RdsTest, SameMajorGroupWithoutLogicalReplicationIsRefusedBeforeAnySnapshot) {
+  StartDouble(Seed());
+  CommandResult r = Run("run", Config("upgrade:\n  parameter_group: plain-params\n"));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("plain-params (postgres15) has rds.logical_replication off: the instance "
+                       "restored with it would not start"),
+            std::string::npos)
+      << r.err;
+  ExpectNothingCreated();
 }
 
 // upgrade.method instance (the default) across majors: the snapshot is restored at the source's
