@@ -122,7 +122,7 @@ Status OnBoth(Worker& w, const std::string& sql, const pg::Params& params, bool 
 
 std::string FiguresSql(const TableShape& shape, const std::string& predicate) {
   return fmt::format(
-      "SELECT count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS h FROM {} t WHERE {}) s",
+      "SELECT count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS h FROM ONLY {} t WHERE {}) s",
       shape.RowHash(), shape.Qualified(), predicate);
 }
 
@@ -253,10 +253,10 @@ Status ReadTouched(pg::Connection& conn, TableWork& t, bool sender) {
     if (split) params.push_back(pg::TextArrayLiteral(t.plan->bounds));
     for (size_t i = 0; i < n; ++i)
       for (const auto& v : rows[start + i]->key_values) params.push_back(v);
-    auto r = conn.Query(
-        fmt::format("SELECT {}, {}, {}, {}{} FROM {} t WHERE {}", shape.KeyText(), shape.RowHash(),
-                    range, shape.Bucket(), cols, shape.Qualified(), shape.KeyIn(n, split ? 2 : 1)),
-        params);
+    auto r = conn.Query(fmt::format("SELECT {}, {}, {}, {}{} FROM ONLY {} t WHERE {}",
+                                    shape.KeyText(), shape.RowHash(), range, shape.Bucket(), cols,
+                                    shape.Qualified(), shape.KeyIn(n, split ? 2 : 1)),
+                        params);
     if (!r.ok()) return r.status();
     for (int i = 0; i < r->rows(); ++i) {
       auto it = t.touched.find(r->Get(i, 0));
@@ -431,8 +431,9 @@ Status AccountMultiset(Worker& w, TableWork& t, std::vector<Op>& ops) {
 using HashCounts = std::map<int64_t, int64_t>;
 
 Result<HashCounts> RowHashCounts(pg::Connection& conn, const TableShape& shape) {
-  auto r = conn.Query(fmt::format("SELECT h, count(*) FROM (SELECT {} AS h FROM {} t) s GROUP BY h",
-                                  shape.RowHash(), shape.Qualified()));
+  auto r =
+      conn.Query(fmt::format("SELECT h, count(*) FROM (SELECT {} AS h FROM ONLY {} t) s GROUP BY h",
+                             shape.RowHash(), shape.Qualified()));
   if (!r.ok()) return r.status();
   HashCounts out;
   for (int i = 0; i < r->rows(); ++i) out[r->GetInt(i, 0)] = r->GetInt(i, 1);
@@ -465,9 +466,10 @@ Status NarrowMultiset(Worker& w, TableWork& t, size_t limit, const std::string& 
   }
   for (const auto& [h, side] : examples) {
     pg::Connection& conn = side == sender ? *w.src : *w.dst;
-    auto r = conn.Query(fmt::format("SELECT ROW(t.*)::text FROM {} t WHERE {} = $1::bigint LIMIT 1",
-                                    shape.Qualified(), shape.RowHash()),
-                        {std::to_string(h)});
+    auto r =
+        conn.Query(fmt::format("SELECT ROW(t.*)::text FROM ONLY {} t WHERE {} = $1::bigint LIMIT 1",
+                               shape.Qualified(), shape.RowHash()),
+                   {std::to_string(h)});
     std::string text = r.ok() && r->rows() > 0 ? r->Get(0, 0) : "(row changed in the window)";
     if (text.size() > 200) text = text.substr(0, 200) + "...";
     t.result.examples.push_back({text, "only on the " + side});
@@ -482,7 +484,7 @@ Status NarrowRange(Worker& w, TableWork& t, size_t r, size_t limit, const std::s
   const TableShape& shape = t.shape();
   auto [pred, params] = Range(*t.plan, r, 1);
   const std::string buckets_sql = fmt::format(
-      "SELECT b, count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS b, {} AS h FROM {} t "
+      "SELECT b, count(*), coalesce(sum(h), 0)::text FROM (SELECT {} AS b, {} AS h FROM ONLY {} t "
       "WHERE {}) s GROUP BY b",
       shape.Bucket(), shape.RowHash(), shape.Qualified(), pred);
   std::optional<pg::QueryResult> sb, db;
@@ -520,7 +522,7 @@ Status NarrowRange(Worker& w, TableWork& t, size_t r, size_t limit, const std::s
   if (differing.empty()) return Status::Ok();  // only the window's rows differed: counted
   params.push_back(pg::TextArrayLiteral(differing));
   const std::string rows_sql =
-      fmt::format("SELECT {}, {} FROM {} t WHERE {} AND {} = ANY(${}::int[])", shape.KeyText(),
+      fmt::format("SELECT {}, {} FROM ONLY {} t WHERE {} AND {} = ANY(${}::int[])", shape.KeyText(),
                   shape.RowHash(), shape.Qualified(), pred, shape.Bucket(), params.size());
   std::optional<pg::QueryResult> sr, dr;
   DBR_RETURN_IF_ERROR(OnBoth(w, rows_sql, params, !shape.missing_on_destination, &sr, &dr));
@@ -581,10 +583,10 @@ Result<TablePlan> PlanTable(pg::Connection& src, TableShape shape, int64_t range
   const std::string lead = "t." + pg::QuoteIdent(s.columns[s.key.front()].name);
   Result<pg::QueryResult> sample = Status::Error("not sampled");
   for (const char* method : {"SYSTEM", "BERNOULLI"}) {
-    sample =
-        src.Query(fmt::format("SELECT {}::text FROM {} t TABLESAMPLE {} ($1::real) ORDER BY {}",
-                              lead, s.Qualified(), method, lead),
-                  {fmt::format("{}", percent)});
+    sample = src.Query(
+        fmt::format("SELECT {}::text FROM ONLY {} t TABLESAMPLE {} ($1::real) ORDER BY {}", lead,
+                    s.Qualified(), method, lead),
+        {fmt::format("{}", percent)});
     if (!sample.ok()) return sample.status().Wrap("sampling the keys of " + s.Display());
     if (sample->rows() >= ranges) break;
   }
@@ -608,12 +610,13 @@ std::vector<TableResult> CompareTables(ConsistentPoint& point, const std::vector
     t->src.resize(t->ranges());
     t->dst.resize(t->ranges());
     t->result.table = plan.shape.Display();
+    t->result.qualified = pg::QualifiedName(plan.shape.schema, plan.shape.name);
     t->result.ranges = static_cast<int>(t->ranges());
     if (plan.shape.missing_on_destination) {
       t->result.status = Verdict::kDiffers;
       t->result.detail = "missing on the " + receiver_label;
     }
-    by_name[pg::QualifiedName(plan.shape.schema, plan.shape.name)] = t.get();
+    by_name[t->result.qualified] = t.get();
     work.push_back(std::move(t));
   }
   for (const Message& m : point.window.changes) {

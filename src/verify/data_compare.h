@@ -22,6 +22,7 @@ struct RowDifference {
 
 struct TableResult {
   std::string table;              // schema.name
+  std::string qualified;          // quoted: "a.b"."c" and "a"."b.c" show alike as a.b.c
   Verdict status = Verdict::kOk;  // OK, DIFFERS, UNSETTLED or ERROR
   int64_t source_rows = 0;        // both as of the marker: the sender's snapshot plus the window
   int64_t destination_rows = 0;

@@ -19,12 +19,11 @@ namespace {
 
 std::string Ref(const Column& c) {
   std::string ref = "t." + pg::QuoteIdent(c.name);
-  return c.json ? ref + "::jsonb" : ref;
+  return c.json ? ref + "::text" : ref;
 }
 
-std::string Cast(int param, const std::string& type, bool json = false) {
-  std::string e = fmt::format("(${}::text)::{}", param, type);
-  return json ? "(" + e + ")::jsonb" : e;
+std::string Cast(int param, const std::string& type) {
+  return fmt::format("(${}::text)::{}", param, type);
 }
 
 // Types whose hash function tells values apart as their text does, or as their `=` does where
@@ -51,7 +50,9 @@ constexpr TypeHash kTypeHashes[] = {
     {"float8", "hashfloat8extended({v}, {seed})"},
     {"bytea", "hash_array_extended(ARRAY[{v}], {seed})"},
     {"jsonb", "jsonb_hash_extended({v}, {seed})"},
-    {"json", "jsonb_hash_extended({v}, {seed})"},  // the column is read as jsonb (Ref)
+    // json keeps its text as written, on every major: read as text (Ref), byte for byte. (As
+    // jsonb, a "\u0000" it accepts would fail the cast.)
+    {"json", "hashtextextended({v} COLLATE \"C\", {seed})"},
 };
 
 // A pg_catalog type's name (typname) of `ty`; '' for the others, which a user may name alike.
@@ -144,7 +145,7 @@ std::string TableShape::RowHashOfValues(size_t rows, int first_param) const {
   for (size_t c = 0; c < columns.size(); ++c) {
     names += ", c" + std::to_string(c);
     std::string e = fmt::format("(v.c{})::{}", c, columns[c].type);
-    refs.push_back(columns[c].json ? "(" + e + ")::jsonb" : e);
+    refs.push_back(columns[c].json ? "(" + e + ")::text" : e);
   }
   return fmt::format("SELECT v.i::int, {} FROM (VALUES {}) v({}) ORDER BY 1", HashOf(refs), values,
                      names);

@@ -2,7 +2,7 @@
 //
 // A row is compared by a 64-bit hash: the XOR of a hash of each value of a common type by its
 // type's own hash function (seeded by its column's position; integers, text and varchar byte for
-// byte, uuid, dates and timestamps, booleans, bytea exactly; floating point, json and jsonb as
+// byte, uuid, dates and timestamps, booleans, bytea, json exactly; floating point and jsonb as
 // their `=` compares them), and of the text form of the others (ROW(...)::text, in session
 // settings both sides share), so a value whose text differs between majors but not in meaning
 // compares equal. Those hash functions are the ones hash partitioning relies on: the same on
@@ -28,7 +28,7 @@ extern const char* const kSessionSettings;
 struct Column {
   std::string name;
   std::string type;   // format_type() on the source, for casts of text values
-  bool json = false;  // compared as jsonb: key order and spacing do not count
+  bool json = false;  // read as its text, which json keeps as written
   std::string hash;   // its type's hash, "fn({v}, {seed})"; empty: hashed with the others' text
 };
 

@@ -7,6 +7,7 @@
 #include "model/names.h"
 #include "model/scope.h"
 #include "model/servers.h"
+#include "pg/quote.h"
 #include "util/files.h"
 #include "util/log.h"
 #include "util/progress.h"
@@ -174,8 +175,10 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   DBR_ASSIGN_OR_RETURN(pg::Connection sender, OpenVerifySession(sides.sender));
   DBR_ASSIGN_OR_RETURN(pg::Connection receiver, OpenVerifySession(sides.receiver));
   DBR_RETURN_IF_ERROR(CheckSubscriptions(receiver, sides.lanes));
-  // The sides read the same catalog (the relocation made the receiver's); the source's names it.
-  DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(sender, ctx.config));
+  // The sides read the same catalog (the relocation made the destination's), which the source's
+  // names: what the filters leave out exists there alone, before and after a cut-over.
+  pg::Connection& source = primary == Side::kSource ? sender : receiver;
+  DBR_ASSIGN_OR_RETURN(ScopeListing scope, ListScope(source, ctx.config));
   std::vector<TablePlan> plans;
   for (const auto& t : scope.tables) {
     if (!t.Replicable() || names::VerifyMarkerLane(t.schema, t.name) > 0) continue;
@@ -198,17 +201,16 @@ Result<VerifyReport> Verify(RunContext& ctx) {
             "compared again at a new point",
             r.table, r.detail);
         for (const auto& p : pending)
-          if (p.shape.Display() == r.table) again.push_back(p);
+          if (pg::QualifiedName(p.shape.schema, p.shape.name) == r.qualified) again.push_back(p);
       }
-      results[r.table] = std::move(r);
+      results[r.qualified] = std::move(r);
     }
     pending = std::move(again);
   }
   for (auto& [name, r] : results) report.tables.push_back(std::move(r));
   // The source's schema names the objects; after a cut-over the sides swap roles.
-  auto objects = primary == Side::kSource
-                     ? CompareSchemas(sender, receiver, scope.schemas, scope.excluded)
-                     : CompareSchemas(receiver, sender, scope.schemas, scope.excluded);
+  pg::Connection& destination = primary == Side::kSource ? receiver : sender;
+  auto objects = CompareSchemas(source, destination, scope.schemas, scope.excluded);
   if (!objects.ok()) return objects.status().Wrap("comparing the schemas");
   report.objects = std::move(*objects);
   DBR_RETURN_IF_ERROR(CompareLargeObjectsOfBoth(sender, receiver, report));

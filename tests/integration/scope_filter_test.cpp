@@ -10,6 +10,7 @@
 #include "harness/app_pair.h"
 #include "harness/check_run.h"
 #include "harness/loop_writer.h"
+#include "harness/pgbench.h"
 #include "harness/wait.h"
 
 namespace dbr::test {
@@ -155,6 +156,58 @@ TEST_F(ScopeFilterTest, OnlyWhatTheFiltersKeepMovesAndStaysInSyncUnderWrites) {
   EXPECT_EQ(v.out.find("audit_log"), std::string::npos);
   EXPECT_EQ(v.out.find("old_orders"), std::string::npos);
   EXPECT_NE(std::find(compared.begin(), compared.end(), "public.orders"), compared.end()) << v.out;
+}
+
+// After a cut-over the destination sends and the source receives: what the filters left out
+// exists only on the source, and is still out of scope, not missing on the destination.
+TEST_F(ScopeFilterTest, VerifyAfterTheCutOverComparesOnlyWhatTheFiltersKeep) {
+  int port = 0;
+  std::string proxy;
+  ASSERT_NO_FATAL_FAILURE(ManagedPgBouncerBlock(tmp_.path(), &port, &proxy));
+  auto config = Config(std::string(kFilters) + proxy);
+  CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  CommandResult cut = RunDbRelocate({"cutover", "--config", config.string()});
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
+
+  CommandResult v = RunDbRelocate({"verify", "--config", config.string(), "--output", "json"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  auto report = nlohmann::json::parse(v.out);
+  EXPECT_EQ(report["sender"], "destination") << v.out;
+  for (const auto& o : report["objects"]) EXPECT_NE(o["status"], "MISSING") << o.dump();
+  EXPECT_EQ(v.out.find("order_tmp"), std::string::npos) << v.out;
+  EXPECT_EQ(v.out.find("audit_log"), std::string::npos) << v.out;
+  // A row changed on the old side alone is still found.
+  ASSERT_TRUE(src_->Exec("UPDATE customers SET name = 'drift' WHERE id = 7", "app").ok());
+  CommandResult differs = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(differs.exit_code, 1) << differs.out << differs.err;
+  EXPECT_NE(differs.out.find("public.customers"), std::string::npos) << differs.out;
+  StopHeartbeatWriter(state_dir());
+  RunDbRelocate({"cleanup", "--config", config.string()});
+}
+
+// A parent of old-style inheritance holds its own rows, as the copy reads it (FROM ONLY): its
+// child's rows, left out here, do not count for it.
+TEST_F(ScopeFilterTest, AnInheritedTableIsComparedOnItsOwnRows) {
+  ASSERT_TRUE(src_->Exec("CREATE TABLE m (id int PRIMARY KEY, v text); "
+                         "CREATE TABLE m_2019 (PRIMARY KEY (id)) INHERITS (m); "
+                         "INSERT INTO m SELECT g, 'parent' FROM generate_series(1, 100) g; "
+                         "INSERT INTO m_2019 SELECT g, 'child' FROM generate_series(101, 250) g",
+                         "app")
+                  .ok());
+  auto config =
+      Config("tables:\n  exclude: [public.audit_log]\nexclude_table_data: [public.m_2019]\n");
+  CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  StopHeartbeatWriter(state_dir());
+  EXPECT_EQ(OnDst("SELECT count(*) FROM ONLY m"), "100");
+  EXPECT_EQ(OnDst("SELECT count(*) FROM m_2019"), "0");
+
+  CommandResult v = RunDbRelocate({"verify", "--config", config.string(), "--output", "json"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  const auto report = nlohmann::json::parse(v.out);
+  for (const auto& t : report["tables"])
+    if (t["table"] == "public.m") EXPECT_EQ(t["source_rows"], 100) << t.dump();
 }
 
 TEST_F(ScopeFilterTest, CheckAndPlanListWhatIsInAndOutWithoutChangingAnything) {

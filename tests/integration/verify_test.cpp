@@ -52,6 +52,8 @@ class VerifyTest : public ::testing::Test {
       INSERT INTO dmg_delete SELECT g, md5(g::text) FROM generate_series(1, 1000) g;
       INSERT INTO dmg_change SELECT g, md5(g::text), g / 7.0, json_build_object('b', g, 'a', 'x')
         FROM generate_series(1, 1000) g;
+      -- json keeps what jsonb refuses: verify compares it as written.
+      UPDATE dmg_change SET j = '{"a": "\u0000", "b": 1000}' WHERE id = 1000;
       INSERT INTO dmg_add SELECT g, md5(g::text) FROM generate_series(1, 1000) g;
       INSERT INTO dmg_nokey SELECT g % 10, md5(g::text) FROM generate_series(1, 500) g;
       INSERT INTO "Mixed Key" SELECT 't' || (g % 7), g, md5(g::text) FROM generate_series(1, 3000) g;
@@ -300,23 +302,27 @@ TEST_F(VerifyTest, RowsDeletedOnTheDestinationAreNamed) {
   EXPECT_EQ(Verify().exit_code, 0);
 }
 
-TEST_F(VerifyTest, ChangedValuesAreNamedButNotRoundingOrJsonSpacing) {
+// json keeps its text as written: its keys in another order are another value (jsonb's would
+// be the same one).
+TEST_F(VerifyTest, ChangedValuesAreNamedJsonByItsText) {
   ASSERT_TRUE(OnDestination("UPDATE dmg_change SET v = 'tampered' WHERE id = 5; "
-                            "UPDATE dmg_change SET f = f + 1e-12 WHERE id = 6")
+                            "UPDATE dmg_change SET f = f + 1e-12 WHERE id = 6; "
+                            "UPDATE dmg_change SET j = json_build_object('a', 'x', 'b', id) "
+                            "WHERE id = 7")
                   .ok());
-  // Put back; the json differently spaced and ordered is the same value.
   Repair repair(
       "UPDATE dmg_change SET v = md5(id::text), f = id / 7.0, "
-      "j = json_build_object('a', 'x', 'b', id) WHERE id IN (5, 6)");
+      "j = json_build_object('b', id, 'a', 'x') WHERE id IN (5, 6, 7)");
   CommandResult r = Verify();
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   auto t = TableIn(nlohmann::json::parse(r.out), "public.dmg_change");
   EXPECT_EQ(t["status"], "DIFFERS");
-  EXPECT_EQ(t["differing_rows"], 2) << t.dump();
-  ASSERT_EQ(t["examples"].size(), 2u);
+  EXPECT_EQ(t["differing_rows"], 3) << t.dump();
+  ASSERT_EQ(t["examples"].size(), 3u);
   EXPECT_EQ(t["examples"][0]["key"], "(id)=(5)");
   EXPECT_EQ(t["examples"][0]["what"], "differs");
   EXPECT_EQ(t["examples"][1]["key"], "(id)=(6)");
+  EXPECT_EQ(t["examples"][2]["key"], "(id)=(7)");
   ASSERT_TRUE(repair.Now().ok());
   CommandResult again = Verify();
   EXPECT_EQ(again.exit_code, 0) << again.out;
