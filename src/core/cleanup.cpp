@@ -308,6 +308,19 @@ class Cleanup {
           (*owner)->evidence);
       return Status::Ok();
     }
+    // A replication user owns nothing: what this one owns is someone's (pre-flight refuses such
+    // a role; an earlier version did not), and DROP OWNED would drop it.
+    for (pg::Connection* db : {&conn, also_in}) {
+      if (db == nullptr) continue;
+      DBR_ASSIGN_OR_RETURN(const OwnedObjects owned, ObjectsOwnedBy(*db, user));
+      if (owned.count == 0) continue;
+      log::warn(
+          "the replication user {} on the {} is kept: it owns {} object(s) in database {}, e.g. "
+          "{}, which DROP OWNED would drop. Give them another owner (REASSIGN OWNED BY {} TO "
+          "<role>) before dropping it",
+          user, side, owned.count, db->params().dbname, owned.example, role);
+      return Status::Ok();
+    }
     auto go = Plan(conn, "SELECT count(*) FROM pg_roles WHERE rolname = $1", {user},
                    "drop the replication user " + user + " on the " + side);
     if (!go.ok() || !*go) return go.status();

@@ -648,6 +648,22 @@ class Preflight {
                 SuggestedRoleName(user + "_" + side->params().dbname));
         return;
       }
+      auto owned = ObjectsOwnedBy(*side, user);
+      if (!owned.ok()) {
+        Add("replication user", CheckLevel::kFail, owned.message());
+        return;
+      }
+      if (owned->count > 0) {
+        Add("replication user", CheckLevel::kFail,
+            fmt::format("on the {}: {} owns {} object(s) there, e.g. {}: a role someone uses. "
+                        "The relocation gives its replication user a new password, and cleanup "
+                        "drops that user where the relocation made it, with what it owns",
+                        side->params().label, user, owned->count, owned->example),
+            {user},
+            "set upgrade.user to a role used for nothing else (made when missing), e.g. " +
+                SuggestedRoleName("db_relocate_repl"));
+        return;
+      }
     }
     Add("replication user", CheckLevel::kPass, user + " is free for this relocation");
   }

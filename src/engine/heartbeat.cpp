@@ -106,8 +106,11 @@ std::optional<int> HeartbeatWriterPid(const StateStore& store) {
   auto text = ReadFile(store.file("heartbeat.pid"));
   if (!text.ok()) return std::nullopt;
   auto pid = ParseInt(*text, 1, INT32_MAX);
-  if (pid && ProcessAlive(static_cast<pid_t>(*pid))) return static_cast<int>(*pid);
-  return std::nullopt;
+  if (!pid || !ProcessAlive(static_cast<pid_t>(*pid))) return std::nullopt;
+  // The writer holds its lock before it writes the file and until it has removed it: a file
+  // whose lock is free was left by a writer that died, its pid now another process's.
+  if (FileLock::Acquire(store.file("heartbeat.lock"), "the heartbeat").ok()) return std::nullopt;
+  return static_cast<int>(*pid);
 }
 
 Status StopHeartbeatWriter(const StateStore& store) {

@@ -207,6 +207,16 @@ Result<bool> ReplicationUserMarkedFor(pg::Connection& conn, const std::string& u
   return MarkIn(comment) == mine;
 }
 
+Result<OwnedObjects> ObjectsOwnedBy(pg::Connection& conn, const std::string& user) {
+  DBR_ASSIGN_OR_RETURN(pg::QueryResult r, conn.Query(R"sql(
+    SELECT count(*), min(pg_describe_object(d.classid, d.objid, d.objsubid))
+      FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
+     WHERE r.rolname = $1 AND d.deptype = 'o'
+       AND d.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())))sql",
+                                                     {user}));
+  return OwnedObjects{r.GetInt(0, 0), r.Get(0, 1)};
+}
+
 Status RestoreReplicationUserComment(pg::Connection& conn, const std::string& user,
                                      const RoleBefore& before, const RelocationMark& mine) {
   DBR_ASSIGN_OR_RETURN(bool marked, ReplicationUserMarkedFor(conn, user, mine));

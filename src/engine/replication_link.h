@@ -74,6 +74,15 @@ Status RecordReplicationUserBefore(pg::Connection& conn, const std::string& user
 // lane's publication or slot on `src`, or its subscription on `dst` (when given).
 Result<names::Links> LinksOnServers(const Config& config, pg::Connection& src, pg::Connection* dst);
 
+// What `user` owns in `conn`'s database and on its server (databases, tablespaces): a
+// replication user owns nothing, so a role that does is someone's (an application's login),
+// which a new password would lock out and DROP OWNED at cleanup would empty.
+struct OwnedObjects {
+  int64_t count = 0;
+  std::string example;  // one of them, as PostgreSQL describes it ("table public.orders")
+};
+Result<OwnedObjects> ObjectsOwnedBy(pg::Connection& conn, const std::string& user);
+
 // Whether `user`'s comment carries the mark of `mine` (false when there is no such role).
 Result<bool> ReplicationUserMarkedFor(pg::Connection& conn, const std::string& user,
                                       const RelocationMark& mine);

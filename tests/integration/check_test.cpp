@@ -152,6 +152,30 @@ TEST_F(CheckTest, HealthyPairPassesEveryCheck) {
   EXPECT_NE(text.out.find("0 failed"), std::string::npos) << text.out;
 }
 
+// A role that owns objects is someone's (an application's login): a new password would lock it
+// out, and cleanup's DROP OWNED of a replication user it made would take them.
+TEST_F(CheckTest, ReplicationUserThatOwnsObjectsFailsNamingOne) {
+  const std::string db = NewPair();
+  const std::string role = "etl_" + db;
+  ExecOk(*src_,
+         "CREATE ROLE " + role +
+             "; CREATE TABLE staging (id int PRIMARY KEY); ALTER TABLE staging "
+             "OWNER TO " +
+             role,
+         db);
+  CheckRun run = RunJson(WriteConfig(db, "upgrade:\n  user: " + role + "\n"));
+  EXPECT_NE(run.result.exit_code, 0) << run.Dump();
+  EXPECT_EQ(run.Result("replication user"), "FAIL") << run.Dump();
+  auto c = run.Find("replication user");
+  ASSERT_TRUE(c.has_value()) << run.Dump();
+  EXPECT_NE(c->value("detail", "").find(role + " owns 1 object(s) there, e.g. table staging"),
+            std::string::npos)
+      << c->dump();
+  EXPECT_NE(c->value("hint", "").find("upgrade.user"), std::string::npos) << c->dump();
+  EXPECT_EQ(*src_->QueryValue("SELECT rolcanlogin FROM pg_roles WHERE rolname = '" + role + "'"),
+            "f");
+}
+
 // 2. ------------------------------------------------------------------------------------------
 
 TEST_F(CheckTest, TableWithoutPrimaryKeyFailsReplicaIdentity) {

@@ -1,6 +1,7 @@
 // End-to-end `db_relocate run` on real clusters: a live writer changes the source throughout,
 // then every table must be equal row for row on both sides.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <fstream>
@@ -335,6 +336,35 @@ TEST_F(RunTest, CleanupKeepsAReplicationUserThatWasThereBeforeAndPutsBackItsComm
   EXPECT_EQ(*src_->QueryValue(comment_sql), "replication login of the DBA");
   // The copy the snapshot step made on the destination was the relocation's: dropped.
   EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+}
+
+// What the replication user owns was given to it since (pre-flight refuses a role that owns
+// anything): DROP OWNED would drop it, so cleanup keeps that role and says why.
+TEST_F(RunTest, CleanupKeepsAReplicationUserThatOwnsATableAndTheTable) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 100).ok());
+  auto config = Config();
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_TRUE(dst_->Exec("CREATE TABLE reports (id int PRIMARY KEY); ALTER TABLE reports OWNER TO "
+                         "upgrade; INSERT INTO reports VALUES (1)",
+                         "app")
+                  .ok());
+  // And the writer gone without removing its pid file, the pid since another process's (this
+  // one's): not a writer to wait for.
+  StopHeartbeatWriter(state_dir());
+  ASSERT_TRUE(WriteFileAtomic(state_dir() / "heartbeat.pid", std::to_string(getpid())).ok());
+
+  CommandResult done = RunDbRelocate({"cleanup", "--config", config.string()});
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(done.out.find("stop the heartbeat writer"), std::string::npos) << done.out;
+  EXPECT_NE(done.err.find("the replication user upgrade on the destination is kept: it owns 1 "
+                          "object(s) in database app, e.g. table reports"),
+            std::string::npos)
+      << done.err;
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM reports", "app"), "1");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots"), "0");
 }
 
 // The heartbeat writer's log shows `line` within `seconds` (its sampler reads the slot every 5 s).
