@@ -24,6 +24,7 @@ class MysqlCleanup {
 
   Result<std::vector<std::string>> Run() {
     StateStore store(config_.state_dir);
+    DBR_ASSIGN_OR_RETURN(const std::optional<FileLock> lock, store.LockIfExists());
     DBR_ASSIGN_OR_RETURN(RunState state, store.Load());
     DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(config_, state));
     DBR_RETURN_IF_ERROR(RetireProxyStandby(config_, state.primary, dry_run_, actions_));

@@ -247,7 +247,7 @@ Status RunRelocation(const Config& config) {
   ctx.snapshot_source =
       ctx.cloud ? ctx.cloud->MakeSnapshotSource(config) : ctx.engine->MakeLogicalCopy();
   DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));
-  auto lock = FileLock::Acquire(ctx.store.file("run.lock"), "this relocation");
+  auto lock = ctx.store.Lock();
   if (!lock.ok()) return lock.status();
   auto state = ctx.store.Load();
   if (!state.ok()) return state.status();

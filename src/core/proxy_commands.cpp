@@ -29,7 +29,7 @@ Status ProvisionProxy(const Config& config) {
 
 Status ProvisionProxyOutsideSwitches(const Config& config) {
   DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
-  auto lock = FileLock::Acquire(StateStore(config.state_dir).file("run.lock"), "this relocation");
+  auto lock = StateStore(config.state_dir).Lock();
   if (!lock.ok()) {
     log::warn("the proxy is left as it is: {}", lock.message());
     return Status::Ok();

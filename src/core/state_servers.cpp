@@ -64,7 +64,7 @@ Status CheckRenamedSource(const Config& config, const RunState& state) {
 // Records what `servers` found of the sides the state holds no identity of, under the lock; a
 // command holding it (a `run` under way) records them itself.
 void RecordMissing(const StateStore& store, const StateServers& servers) {
-  auto lock = FileLock::Acquire(store.file("run.lock"), "this relocation");
+  auto lock = store.Lock();
   if (!lock.ok()) return;
   auto state = store.Load();
   if (!state.ok() || !RecordIdentity(*state, servers)) return;

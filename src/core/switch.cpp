@@ -469,8 +469,7 @@ Status Switch::RunStages() {
 
 Status RunSwitch(const Config& config, Side to) {
   DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
-  auto lock =
-      FileLock::Acquire(std::filesystem::path(config.state_dir) / "run.lock", "this relocation");
+  auto lock = StateStore(config.state_dir).Lock();
   if (!lock.ok()) return lock.status();
   Switch s(config, to, RealClock(), Timings::Default());
   return s.Run();

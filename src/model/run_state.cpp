@@ -171,6 +171,12 @@ RunState RunState::FromJson(const nlohmann::json& j) {
   return s;
 }
 
+Result<std::optional<FileLock>> StateStore::LockIfExists() const {
+  if (!std::filesystem::is_directory(dir_)) return std::optional<FileLock>();
+  DBR_ASSIGN_OR_RETURN(FileLock held, Lock());
+  return std::optional<FileLock>(std::move(held));
+}
+
 bool StateStore::Exists() const {
   return std::filesystem::exists(file("state.json"));
 }

@@ -11,6 +11,7 @@
 
 #include "model/side.h"
 #include "util/enum_names.h"
+#include "util/files.h"
 #include "util/status.h"
 
 namespace dbr {
@@ -351,6 +352,11 @@ class StateStore {
   bool Exists() const;
   Result<RunState> Load() const;  // a fresh state when there is none yet
   Status Save(const RunState& state) const;
+  // The lock every command that changes the relocation holds while it does (run, the switch,
+  // cleanup, proxy); the folder must exist.
+  Result<FileLock> Lock() const { return FileLock::Acquire(file("run.lock"), "this relocation"); }
+  // Lock() when the folder exists; nullopt without one (lost, or never made here).
+  Result<std::optional<FileLock>> LockIfExists() const;
 
  private:
   std::filesystem::path dir_;

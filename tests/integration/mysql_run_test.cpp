@@ -79,6 +79,14 @@ void StopAndExpectEqual(ShopWriter& writer, Pair& pair, const std::string& dst_d
 
 // What the relocation made is gone from both sides; the relocated data stays on each.
 void ExpectCleanedUp(const fs::path& config, Pair& pair, const std::string& dst_db = "shop") {
+  {  // Not while another command works on the relocation.
+    auto held = FileLock::Acquire(config.parent_path() / "db_relocate.state" / "run.lock", "test");
+    ASSERT_TRUE(held.ok()) << held.message();
+    CommandResult refused = RunDbRelocate({"cleanup", "--config", config.string()});
+    EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("another db_relocate process is already working"), std::string::npos)
+        << refused.err;
+  }
   CommandResult cleanup = RunDbRelocate({"cleanup", "--config", config.string()});
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
   auto src = pair.src->Connect();
