@@ -95,6 +95,8 @@ int RunCommand(int argc, char** argv) {
       sub->add_option("--delete-instance", options.delete_instance,
                       "Also delete this Cloud SQL instance, which the relocation made (named, "
                       "never implied)");
+      sub->add_flag("--source-gone", options.source_gone,
+                    "After a cut-over, the source is gone for good: clean the destination alone");
     }
     if (std::string(c.name) == "report")
       sub->add_option("--output", options.report_file,

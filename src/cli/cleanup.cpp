@@ -8,7 +8,9 @@
 namespace dbr::cli {
 
 int Cleanup(const Config& config, const CommandOptions& options) {
-  auto actions = CleanupRelocation(config, {options.dry_run, options.delete_instance});
+  auto actions = CleanupRelocation(config, {.dry_run = options.dry_run,
+                                            .delete_instance = options.delete_instance,
+                                            .source_gone = options.source_gone});
   if (!actions.ok()) {
     log::error("{}", actions.message());
     log::error("nothing past that point was dropped; fix the cause and run `cleanup` again");

@@ -16,6 +16,7 @@ struct CommandOptions {
   std::string output = "text";  // text | json (check, plan, status, verify)
   bool dry_run = false;         // cleanup
   std::string delete_instance;  // cleanup: the cloud instance the relocation made, to delete
+  bool source_gone = false;     // cleanup: the source is gone for good; the destination alone
   bool stop = false;            // proxy: stop a managed proxy
   std::string report_file;      // report: where to write it (default <state_dir>/report.html)
 };

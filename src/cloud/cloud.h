@@ -21,6 +21,7 @@ namespace dbr {
 struct CleanupRequest {
   bool dry_run = false;
   std::string delete_instance;  // `cleanup --delete-instance NAME`; "" deletes none
+  bool source_gone = false;     // `cleanup --source-gone`: after a cut-over, the destination alone
 };
 
 class Cloud {

@@ -30,19 +30,16 @@ class Cleanup {
   Result<std::vector<std::string>> Run() {
     StateStore store(config_.state_dir);
     // Without a state folder (lost, or never made here) the servers are still cleaned.
-    std::optional<FileLock> lock;
-    if (std::filesystem::is_directory(store.dir())) {
-      auto held = FileLock::Acquire(store.file("run.lock"), "this relocation");
-      if (!held.ok()) return held.status();
-      lock.emplace(std::move(*held));
-    }
+    DBR_ASSIGN_OR_RETURN(const std::optional<FileLock> lock, store.LockIfExists());
     auto state = store.Load();
     if (!state.ok()) return state.status();
     DBR_RETURN_IF_ERROR(StateBelongsToConfig(config_, *state));
     mark_ = MarkOf(config_, *state);
-    auto src = pg::Connection::Open(SourceParams(config_));
-    if (!src.ok()) return src.status().Wrap("cleanup needs the source");
     DBR_RETURN_IF_ERROR(InstanceMayBeDeleted(*state));
+    auto src = pg::Connection::Open(SourceParams(config_));
+    if (!src.ok()) return WithoutTheSource(store, *state, src.status());
+    if (request_.source_gone)
+      log::warn("--source-gone, but the source answers: both sides are cleaned");
     // A relocation stopped before its destination instance was restored (RDS) or made (Cloud
     // SQL) has nothing there yet.
     const bool rds = config_.provider == Provider::kRds;
@@ -128,6 +125,52 @@ class Cleanup {
           "--skip-final-snapshot --db-instance-identifier {})",
           state.rds.instance, state.rds.instance);
     DBR_RETURN_IF_ERROR(DeleteCloudObjects(state));
+    return MoveStateAside(store);
+  }
+
+  // The source cannot be reached. Once the application writes to the destination, a source gone
+  // for good (decommissioned after the cut-over) must not keep the new primary's return slot
+  // retaining its WAL forever: `--source-gone` cleans the destination alone.
+  Result<std::vector<std::string>> WithoutTheSource(const StateStore& store, const RunState& state,
+                                                    const Status& unreachable) {
+    if (state.primary != Side::kDestination)
+      return unreachable.Wrap(request_.source_gone
+                                  ? "--source-gone: the source is the application's primary, "
+                                    "and cleanup needs it"
+                                  : "cleanup needs the source");
+    if (!request_.source_gone)
+      return unreachable.Wrap(
+          "cleanup needs the source (if it is gone for good, `db_relocate cleanup "
+          "--source-gone` cleans the destination alone)");
+    log::warn("the source cannot be reached ({}): cleaning the destination alone",
+              unreachable.message());
+    return CleanDestinationOnly(store, state);
+  }
+
+  Result<std::vector<std::string>> CleanDestinationOnly(const StateStore& store,
+                                                        const RunState& state) {
+    auto dst = pg::Connection::Open(DestinationParams(config_));
+    if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
+    DBR_RETURN_IF_ERROR(RefuseWhileSidesDiffer(config_, state));
+    DBR_RETURN_IF_ERROR(RetireProxyStandby(config_, state.primary, dry_run_, actions_));
+    DBR_RETURN_IF_ERROR(StopWriter(store));
+    for (const names::Link& lane : links_.forward)
+      DBR_RETURN_IF_ERROR(DropSubscription(*dst, lane));  // detached from its slot first
+    DBR_RETURN_IF_ERROR(DropSlot(*dst, links_.reverse));
+    DBR_RETURN_IF_ERROR(DropPublication(*dst, links_.reverse.publication, ""));
+    DBR_RETURN_IF_ERROR(DropVerifySlots(*dst));
+    DBR_RETURN_IF_ERROR(DropHeartbeatSchema(*dst));
+    if (config_.provider == Provider::kRds) {
+      DBR_RETURN_IF_ERROR(CleanRdsCopy(state, *dst));
+    } else {
+      DBR_RETURN_IF_ERROR(PutBackReplicationUser(*dst, "destination", DestinationUserPlan(state)));
+      DBR_RETURN_IF_ERROR(DeleteCloudObjects(state));
+    }
+    log::warn(
+        "left on the source, should it come back: replication slot {} (it retains WAL there), "
+        "publication {}, subscription {}, schema {} and the replication user {}",
+        links_.forward.front().slot, links_.forward.front().publication,
+        links_.reverse.subscription, names::kSchema, config_.upgrade.user);
     return MoveStateAside(store);
   }
 
@@ -377,7 +420,10 @@ Status RetireProxyStandby(const Config& config, Side primary, bool dry_run,
 
 Result<std::vector<std::string>> CleanupRelocation(const Config& config,
                                                    const CleanupRequest& request) {
-  if (config.engine == EngineKind::kMysql) return CleanupMysqlRelocation(config, request.dry_run);
+  if (config.engine == EngineKind::kMysql) {
+    if (request.source_gone) return Status::BadConfig("--source-gone is for engine postgres");
+    return CleanupMysqlRelocation(config, request.dry_run);
+  }
   return Cleanup(config, request).Run();
 }
 

@@ -448,6 +448,59 @@ TEST_F(CutoverTest, ManagedProxyStoppedMidSwitchIsStartedForThePrimaryAndTheSwit
   ExpectApplicationWritesTo(*dst_);
 }
 
+// After the cut-over the old source is decommissioned: cleanup cannot reach it, and the new
+// primary's return slot would retain its WAL for good. Said with the way out; with
+// --source-gone the destination is cleaned alone and what stays on the source is named.
+TEST_F(CutoverTest, CleanupWithTheSourceGoneForGoodCleansTheDestinationAlone) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_source_gone"));
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
+  const std::string slots_here =
+      "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()";
+  ASSERT_EQ(*dst_->QueryValue(slots_here, db_), "1");  // the way back's
+  ASSERT_TRUE(src_->Stop().ok());
+
+  CommandResult refused = Dbr("cleanup");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("`db_relocate cleanup --source-gone` cleans the destination alone"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(*dst_->QueryValue(slots_here, db_), "1");
+
+  CommandResult done = RunDbRelocate({"cleanup", "--source-gone", "--config", config_.string()});
+  Status back = src_->StartAgain();  // the suite's other tests share it
+  ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_NE(done.err.find("left on the source, should it come back: replication slot "
+                          "db_relocate_slot_cutover_source_gone"),
+            std::string::npos)
+      << done.err;
+  EXPECT_EQ(*dst_->QueryValue(slots_here, db_), "0");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_subscription s JOIN pg_database d ON "
+                              "d.oid = s.subdbid WHERE d.datname = current_database()",
+                              db_),
+            "0");
+  EXPECT_EQ(
+      *dst_->QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = 'db_relocate'", db_),
+      "0");
+  ExpectApplicationWritesTo(*dst_);
+
+  // What was named stays on the source: dropped by hand, as a DBA bringing it back would.
+  ASSERT_TRUE(back.ok()) << back.message();
+  auto subs = src_->QueryValue(
+      "SELECT string_agg(quote_ident(subname), ',') FROM pg_subscription s JOIN pg_database d "
+      "ON d.oid = s.subdbid WHERE d.datname = current_database()",
+      db_);
+  ASSERT_TRUE(subs.ok() && !subs->empty()) << subs.message();
+  EXPECT_TRUE(src_->Exec("ALTER SUBSCRIPTION " + *subs + " DISABLE; ALTER SUBSCRIPTION " + *subs +
+                             " SET (slot_name = NONE); DROP SUBSCRIPTION " + *subs,
+                         db_)
+                  .ok());
+  EXPECT_TRUE(src_->Exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                         "WHERE database = current_database()",
+                         db_)
+                  .ok());
+}
+
 TEST_F(CutoverTest, DestinationDownRefusesAndLeavesTrafficOnTheSource) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_dst_down"));
   ASSERT_TRUE(dst_->Stop().ok());
