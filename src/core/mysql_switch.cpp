@@ -12,6 +12,7 @@
 #include "mariadb/quote.h"
 #include "model/servers.h"
 #include "mysql/counters.h"
+#include "mysql/events.h"
 #include "mysql/fence.h"
 #include "mysql/heartbeat.h"
 #include "mysql/logins.h"
@@ -113,10 +114,15 @@ class MysqlSwitch : public EngineSwitch {
     return Status::Ok();
   }
 
-  // After LiftNewSideFence: the counters are set by ALTER TABLE, which read_only refuses.
+  // After LiftNewSideFence: the counters are set by ALTER TABLE, and events enabled by ALTER
+  // EVENT, which read_only refuses.
   Status CopyWhatReplicationMisses() override {
-    return mysql::SetCountersAhead(*old_, *new_, mysql::DatabaseOn(config_, from_),
-                                   mysql::DatabaseOn(config_, to_))
+    const std::string old_database = mysql::DatabaseOn(config_, from_);
+    const std::string new_database = mysql::DatabaseOn(config_, to_);
+    DBR_RETURN_IF_ERROR(mysql::SetCountersAhead(*old_, *new_, old_database, new_database).status());
+    return mysql::MoveEvents(
+               *old_, old_database, *new_, new_database,
+               std::chrono::seconds(static_cast<int64_t>(config_.cutover.drain_timeout)))
         .status();
   }
 

@@ -148,6 +148,16 @@ class MysqlSwitchTest : public ::testing::Test {
     return value.ok() ? *value : value.message();
   }
 
+  // The status of the fixture's scheduled event shop.nightly on `server`.
+  std::string EventStatus(TestMariaDb& server) {
+    auto c = server.Connect();
+    if (!c.ok()) return c.message();
+    auto value = c->QueryValue(
+        "SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop' AND "
+        "EVENT_NAME = 'nightly'");
+    return value.ok() ? *value : value.message();
+  }
+
   // "yes" when `server`'s replication of ours is positioned by GTID, "no" when by file and offset.
   std::string ReplicationByGtid(TestMariaDb& server) {
     auto c = server.Connect();
@@ -245,6 +255,9 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_EQ(verify_after.exit_code, 0) << verify_after.out << verify_after.err;
   EXPECT_NE(verify_after.out.find("destination vs source at binlog."), std::string::npos)
       << verify_after.out;
+  // The scheduled event runs where the application writes.
+  EXPECT_EQ(EventStatus(*pair_.dst), "ENABLED");
+  EXPECT_EQ(EventStatus(*pair_.src), "SLAVESIDE_DISABLED");
   // The old side is fenced: the application cannot write there even around the proxy.
   EXPECT_EQ(ReadOnly(*pair_.src), "1");
   EXPECT_EQ(ReadOnly(*pair_.dst), "0");
@@ -262,6 +275,8 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_EQ(ReadOnly(*pair_.src), "0");  // the fence of the cut-over, lifted
   EXPECT_EQ(ReadOnly(*pair_.dst), "1");
   EXPECT_EQ(ReplicationByGtid(*pair_.dst), "yes");
+  EXPECT_EQ(EventStatus(*pair_.src), "ENABLED");
+  EXPECT_EQ(EventStatus(*pair_.dst), "SLAVESIDE_DISABLED");
   EXPECT_LT(app.longest_gap(), 10.0);
   std::cerr << "longest gap between commits through HAProxy: " << app.longest_gap() << " s\n";
 
