@@ -118,16 +118,17 @@ class MysqlEngine : public Engine {
   }
 
   // A replication already past the snapshot's position is kept (started again when stopped
-  // cleanly); one that stopped on an error is never made again from the snapshot's position,
-  // which would apply what it applied twice. One cut short while it was made (no filter yet)
-  // has applied nothing: it is made again.
+  // cleanly, its filter set again when a restart dropped it); one that stopped on an error is
+  // never made again from the snapshot's position, which would apply what it applied twice. One
+  // cut short while it was made (no filter yet) has applied nothing: it is made again.
   Status Subscribe(RunContext& ctx) override {
     const mysql::BinlogPosition from = SnapshotPosition(ctx.state);
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
-    if (replica.exists && replica.complete && !(replica.applied < from)) {
+    if (replica.exists && !(replica.applied < from) &&
+        (replica.complete || from < replica.applied)) {
       log::info("the destination replicates already, at the source's {}",
                 replica.applied.Display());
-      return KeepApplying(replica);
+      return KeepApplying(ctx, replica);
     }
     const mysql::SourceEndpoint source{ctx.config.src.host, ctx.config.src.port,
                                        ctx.config.upgrade.user, ctx.ReplicationPassword()};
@@ -143,7 +144,7 @@ class MysqlEngine : public Engine {
       DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
       if (!replica.exists)
         return Status::Error("the destination has no replication from the source (run again)");
-      DBR_RETURN_IF_ERROR(KeepApplying(replica));
+      DBR_RETURN_IF_ERROR(KeepApplying(ctx, replica));
       DBR_ASSIGN_OR_RETURN(int64_t lag, mysql::LagBytes(*src_, replica.applied));
       if (lag < ctx.config.catchup_lag_bytes) {
         log::info("caught up: {} of the source's binary log left to apply", HumanBytes(lag));
@@ -226,8 +227,19 @@ class MysqlEngine : public Engine {
 
  private:
   // A replication stopped without an error (by hand, or a verify killed while it held the
-  // applier) is started again; one stopped on an error is reported.
-  Status KeepApplying(const mysql::ReplicaState& replica) {
+  // applier) is started again; one stopped on an error is reported. One without its filter (the
+  // destination restarted) gets it again first.
+  Status KeepApplying(RunContext& ctx, const mysql::ReplicaState& replica) {
+    if (!replica.complete) {
+      log::warn(
+          "the destination's replication runs without its filter, at the source's {} (the "
+          "destination restarted: MariaDB keeps the filter in memory only): set again. Meanwhile "
+          "it applied the source's other databases too; run the destination with "
+          "skip_slave_start to keep it from starting unfiltered",
+          replica.applied.Display());
+      return mysql::RestoreFilter(*dst_, mysql::ReplicatedDatabases(ctx.config, Side::kDestination),
+                                  mysql::RewriteInto(ctx.config, Side::kDestination));
+    }
     if (replica.applying && replica.receiving) return Status::Ok();
     if (!replica.error.empty())
       return Status::Error(

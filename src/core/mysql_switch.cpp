@@ -138,12 +138,16 @@ class MysqlSwitch : public EngineSwitch {
   }
 
   // A replication the old side already has is kept: run again after a crash, it has applied
-  // some of the way back, which a new one from way_back_from would apply twice. One cut short
-  // while it was made (no filter yet) has applied nothing: it is made again.
+  // some of the way back, which a new one from way_back_from would apply twice (its filter set
+  // again when a restart of the old side dropped it). One cut short while it was made (no
+  // filter yet) has applied nothing: it is made again.
   Status BuildWayBack() override {
     DBR_ASSIGN_OR_RETURN(mysql::BinlogPosition from, WayBackFrom());
     DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*new_).status());
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_));
+    if (back.exists && !back.complete && from < back.applied)
+      return mysql::RestoreFilter(*old_, mysql::ReplicatedDatabases(config_, from_),
+                                  mysql::RewriteInto(config_, from_));
     if (back.exists && back.complete) {
       if (!back.receiving || !back.applying)
         DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StartReplica(mysql::kChannel)));

@@ -57,6 +57,29 @@ Result<bool> RemoveReplication(mariadb::Connection& replica) {
   return true;
 }
 
+namespace {
+
+Status SetFilter(mariadb::Connection& destination, const Dialect& dialect,
+                 const std::vector<std::string>& databases,
+                 const std::optional<DatabaseRewrite>& rewrite) {
+  for (const std::string& sql : dialect.FilterToDatabases(kChannel, databases, rewrite))
+    DBR_RETURN_IF_ERROR(destination.Exec(sql).Wrap(
+        rewrite ? fmt::format("replicating database {} as {} (dst.name differs from src.name)",
+                              rewrite->from, rewrite->to)
+                : "limiting the replication to the relocated database"));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RestoreFilter(mariadb::Connection& destination, const std::vector<std::string>& databases,
+                     const std::optional<DatabaseRewrite>& rewrite) {
+  const Dialect dialect = DialectOf(destination);
+  DBR_RETURN_IF_ERROR(destination.Exec(dialect.StopReplica(kChannel)));
+  DBR_RETURN_IF_ERROR(SetFilter(destination, dialect, databases, rewrite));
+  return destination.Exec(dialect.StartReplica(kChannel));
+}
+
 Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
                         const BinlogPosition& from, const std::vector<std::string>& databases,
                         const std::optional<DatabaseRewrite>& rewrite) {
@@ -73,11 +96,7 @@ Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& 
       destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from, by_gtid))
           .Wrap("setting up the replication from the source"));
   CrashPoint("mysql-replication:unfiltered");
-  for (const std::string& sql : dialect.FilterToDatabases(kChannel, databases, rewrite))
-    DBR_RETURN_IF_ERROR(destination.Exec(sql).Wrap(
-        rewrite ? fmt::format("replicating database {} as {} (dst.name differs from src.name)",
-                              rewrite->from, rewrite->to)
-                : "limiting the replication to the relocated database"));
+  DBR_RETURN_IF_ERROR(SetFilter(destination, dialect, databases, rewrite));
   DBR_RETURN_IF_ERROR(destination.Exec(dialect.StartReplica(kChannel)));
   log::info("the {} replicates from {}:{} starting at {} ({})", destination.params().label,
             source.host, source.port, from.Display(), by_gtid ? "GTID " + from.gtid : not_by_gtid);
@@ -88,9 +107,11 @@ Result<ReplicaState> ReadReplica(mariadb::Connection& destination) {
   const Dialect dialect = DialectOf(destination);
   auto rows = destination.Query(dialect.ShowReplicaStatus(kChannel));
   ReplicaState state;
-  // MariaDB: error 1617 (there is no master connection of that name).
+  // MariaDB: error 1617 (there is no master connection of that name); MySQL: 3074 (no channel).
   if (!rows.ok()) {
-    if (rows.message().find("error 1617") != std::string::npos) return state;
+    if (rows.message().find("error 1617") != std::string::npos ||
+        rows.message().find("error 3074") != std::string::npos)
+      return state;
     return rows.status();
   }
   if (rows->rows() == 0) return state;

@@ -37,6 +37,12 @@ Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& 
                         const BinlogPosition& from, const std::vector<std::string>& databases,
                         const std::optional<DatabaseRewrite>& rewrite);
 
+// The filter StartReplication sets, set again on the existing replication (stopped for it, then
+// started where it was): MariaDB keeps it in memory only, and a restarted destination starts its
+// replication without it, applying the source's other databases, not renamed.
+Status RestoreFilter(mariadb::Connection& destination, const std::vector<std::string>& databases,
+                     const std::optional<DatabaseRewrite>& rewrite);
+
 // "" when a replication into `replica` can start at a GTID (see StartReplication); else why not.
 Result<std::string> WhyNotByGtid(mariadb::Connection& replica);
 
