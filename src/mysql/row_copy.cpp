@@ -26,9 +26,8 @@ using mariadb::QuoteIdent;
 constexpr size_t kStatementBytes = 1 << 20;  // a batch of rows is one INSERT of about this size
 
 Status PrepareLoader(mariadb::Connection& c, const std::string& database) {
-  for (const char* sql :
-       {"SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0",
-        "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'", "SET SESSION time_zone = '+00:00'"})
+  for (const char* sql : {"SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0",
+                          "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'", kUtcSession})
     DBR_RETURN_IF_ERROR(c.Exec(sql));
   return c.Exec("USE " + QuoteIdent(database));
 }

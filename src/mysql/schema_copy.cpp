@@ -6,6 +6,7 @@
 
 #include "mariadb/quote.h"
 #include "mysql/database_rename.h"
+#include "mysql/exact_text.h"
 #include "util/log.h"
 
 namespace dbr::mysql {
@@ -128,6 +129,7 @@ void MakeAs(SchemaDefinitions& s, const std::string& target) {
 }
 
 Status CreateTables(mariadb::Connection& c, const SchemaDefinitions& s) {
+  DBR_RETURN_IF_ERROR(c.Exec(kUtcSession));  // as ReadSchema read them
   DBR_RETURN_IF_ERROR(c.Exec(CreateDatabaseStatement(s)));
   DBR_RETURN_IF_ERROR(c.Exec("USE " + QuoteIdent(s.target)));
   DBR_ASSIGN_OR_RETURN(
@@ -143,6 +145,7 @@ Status CreateTables(mariadb::Connection& c, const SchemaDefinitions& s) {
 }
 
 Status CreateObjectsAfterRows(mariadb::Connection& c, const SchemaDefinitions& s) {
+  DBR_RETURN_IF_ERROR(c.Exec(kUtcSession));
   DBR_RETURN_IF_ERROR(c.Exec("USE " + QuoteIdent(s.target)));
   // A view may read another: make those that can be made, again, until none is left.
   std::vector<const Definition*> pending;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "mysql/exact_text.h"
 #include "mysql/replication.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -51,7 +52,7 @@ class CommitsHeld {
 
 Status BeginConsistentRead(mariadb::Connection& c) {
   DBR_RETURN_IF_ERROR(c.Exec("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
-  DBR_RETURN_IF_ERROR(c.Exec("SET SESSION time_zone = '+00:00'"));
+  DBR_RETURN_IF_ERROR(c.Exec(kUtcSession));
   return c.Exec("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
 }
 

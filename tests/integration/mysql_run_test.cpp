@@ -347,11 +347,59 @@ TEST(MysqlRunTest, DestinationKilledWhileApplyingGoesOnAfterItsLastTransaction) 
   CommandResult again = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_NE(again.err.find("step snapshot: already done"), std::string::npos) << again.err;
+  // The restart dropped the replication's filter (MariaDB keeps it in memory only): set again.
+  EXPECT_NE(again.err.find("runs without its filter"), std::string::npos) << again.err;
+  {
+    auto dst = pair.dst->Connect();
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    auto replica = mysql::ReadReplica(*dst);
+    ASSERT_TRUE(replica.ok()) << replica.message();
+    EXPECT_TRUE(replica->complete && replica->applying);
+  }
   writer.WaitForRounds(20);
   ASSERT_NO_FATAL_FAILURE(StopAndExpectEqual(writer, pair));
   CommandResult verify = RunDbRelocate({"verify", "--config", config.string()});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
+}
+
+// The definitions are read in UTC and made in UTC: a TIMESTAMP's literal default is the same
+// instant on a destination whose time zone is another.
+TEST(MysqlRunTest, TimestampDefaultsKeepTheirInstantOnADestinationInAnotherTimeZone) {
+  auto src = TestMariaDb::Start();
+  ASSERT_TRUE(src.ok()) << src.message();
+  auto dst = TestMariaDb::Start({.settings = {{"default-time-zone", "+02:00"}}});
+  ASSERT_TRUE(dst.ok()) << dst.message();
+  ASSERT_TRUE((*src)
+                  ->Exec({"CREATE DATABASE tz",
+                          "CREATE TABLE tz.t (id INT PRIMARY KEY, at TIMESTAMP NOT NULL "
+                          "DEFAULT '2020-01-01 00:00:00')",
+                          "INSERT INTO tz.t (id) VALUES (1)"})
+                  .ok());
+  TempDir dir("dbr-mysql-tz");
+  const fs::path config = dir.path() / "relocate.yaml";
+  std::ofstream(config) << "engine: mysql\nsrc: {host: 127.0.0.1, port: " << (*src)->port()
+                        << ", name: tz, user: ops, password: secret}\ndst: {host: 127.0.0.1, "
+                        << "port: " << (*dst)->port()
+                        << "}\nupgrade: {user: dbr_repl}\nheartbeat_interval: 0.2\n";
+  fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);
+  CommandResult run = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  auto default_in_utc = [](TestMariaDb& server) {
+    auto c = server.Connect();
+    if (!c.ok()) return c.message();
+    (void)c->Exec("SET SESSION time_zone = '+00:00'");
+    auto v = c->QueryValue(
+        "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'tz' AND "
+        "TABLE_NAME = 't' AND COLUMN_NAME = 'at'");
+    return v.ok() ? *v : v.message();
+  };
+  EXPECT_EQ(default_in_utc(**dst), default_in_utc(**src));
+  ASSERT_TRUE((*src)->Exec({"INSERT INTO tz.t (id) VALUES (2)"}).ok());
+  CommandResult verify = RunDbRelocate({"verify", "--config", config.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  CommandResult cleanup = RunDbRelocate({"cleanup", "--config", config.string()});
+  EXPECT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
 }
 
 class MysqlResumeTest : public ::testing::TestWithParam<const char*> {};
