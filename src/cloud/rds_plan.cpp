@@ -239,8 +239,9 @@ class Planner {
     auto params = rds_.Parameters(group);
     if (params.ok() && (*params)["rds.logical_replication"] != "1") {
       // Restored at the source's major, the instance holds the slot the snapshot was taken with,
-      // and PostgreSQL does not start with a logical slot under a lower wal_level.
-      if (same_major)
+      // and PostgreSQL does not start with a logical slot under a lower wal_level. (The source's
+      // own group is the check "RDS logical replication"'s, with its fix.)
+      if (same_major && group != plan_.source.parameter_group)
         return BadConfig(name,
                          group + " (" + *family +
                              ") has rds.logical_replication off: the instance restored with it "

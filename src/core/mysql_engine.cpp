@@ -228,18 +228,11 @@ class MysqlEngine : public Engine {
  private:
   // A replication stopped without an error (by hand, or a verify killed while it held the
   // applier) is started again; one stopped on an error is reported. One without its filter (the
-  // destination restarted) gets it again first.
+  // destination restarted) gets it again, and is started.
   Status KeepApplying(RunContext& ctx, const mysql::ReplicaState& replica) {
-    if (!replica.complete) {
-      log::warn(
-          "the destination's replication runs without its filter, at the source's {} (the "
-          "destination restarted: MariaDB keeps the filter in memory only): set again. Meanwhile "
-          "it applied the source's other databases too; run the destination with "
-          "skip_slave_start to keep it from starting unfiltered",
-          replica.applied.Display());
+    if (!replica.complete)
       return mysql::RestoreFilter(*dst_, mysql::ReplicatedDatabases(ctx.config, Side::kDestination),
                                   mysql::RewriteInto(ctx.config, Side::kDestination));
-    }
     if (replica.applying && replica.receiving) return Status::Ok();
     if (!replica.error.empty())
       return Status::Error(

@@ -245,6 +245,10 @@ class MysqlSwitch : public EngineSwitch {
   // cutover.max_lag_bytes; a replication just made by the last switch is given
   // Timings::Switch::settle to start.
   Status ReplicationIntoNewSideFlows() {
+    DBR_ASSIGN_OR_RETURN(const mysql::ReplicaState now, mysql::ReadReplica(*new_));
+    if (now.exists && !now.complete)
+      DBR_RETURN_IF_ERROR(mysql::RestoreFilter(*new_, mysql::ReplicatedDatabases(config_, to_),
+                                               mysql::RewriteInto(config_, to_)));
     const Timings::Switch& t = ctx_.timings.switching;
     std::string why;
     auto flows = PollUntil(ctx_.clock, t.settle, t.settle_poll, [&]() -> Result<bool> {

@@ -74,6 +74,12 @@ Status SetFilter(mariadb::Connection& destination, const Dialect& dialect,
 
 Status RestoreFilter(mariadb::Connection& destination, const std::vector<std::string>& databases,
                      const std::optional<DatabaseRewrite>& rewrite) {
+  log::warn(
+      "the {}'s replication {} runs without its filter (the server restarted: MariaDB keeps the "
+      "filter in memory only): set again, it goes on from where it is. Meanwhile it applied the "
+      "other databases of the server it follows too; run the {} with skip_slave_start to keep it "
+      "from starting unfiltered",
+      destination.params().label, kChannel, destination.params().label);
   const Dialect dialect = DialectOf(destination);
   DBR_RETURN_IF_ERROR(destination.Exec(dialect.StopReplica(kChannel)));
   DBR_RETURN_IF_ERROR(SetFilter(destination, dialect, databases, rewrite));
