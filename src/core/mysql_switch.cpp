@@ -114,15 +114,10 @@ class MysqlSwitch : public EngineSwitch {
     return Status::Ok();
   }
 
-  // After LiftNewSideFence: the counters are set by ALTER TABLE, and events enabled by ALTER
-  // EVENT, which read_only refuses.
+  // After LiftNewSideFence: the counters are set by ALTER TABLE, which read_only refuses.
   Status CopyWhatReplicationMisses() override {
-    const std::string old_database = mysql::DatabaseOn(config_, from_);
-    const std::string new_database = mysql::DatabaseOn(config_, to_);
-    DBR_RETURN_IF_ERROR(mysql::SetCountersAhead(*old_, *new_, old_database, new_database).status());
-    return mysql::MoveEvents(
-               *old_, old_database, *new_, new_database,
-               std::chrono::seconds(static_cast<int64_t>(config_.cutover.drain_timeout)))
+    return mysql::SetCountersAhead(*old_, *new_, mysql::DatabaseOn(config_, from_),
+                                   mysql::DatabaseOn(config_, to_))
         .status();
   }
 
@@ -184,7 +179,17 @@ class MysqlSwitch : public EngineSwitch {
         SideName(from_), mysql::kChannel));
   }
 
-  void AfterSwitch() override {}
+  // The scheduled events follow the application, once the switch is done (an undone one never
+  // moved them).
+  void AfterSwitch() override {
+    auto moved = mysql::MoveEvents(*old_, mysql::DatabaseOn(config_, from_), *new_,
+                                   mysql::DatabaseOn(config_, to_));
+    if (!moved.ok())
+      log::warn(
+          "the {} takes the writes, but its scheduled events may not run there yet: {}. Enable "
+          "those the {} ran (ALTER EVENT ... ENABLE), and DISABLE ON SLAVE them on the {}",
+          SideName(to_), moved.message(), SideName(from_), SideName(from_));
+  }
 
   std::string WayBackName() const override {
     return fmt::format("replication {} on the {}", mysql::kChannel, SideName(from_));

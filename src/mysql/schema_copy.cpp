@@ -37,7 +37,12 @@ Status ShowCreate(mariadb::Connection& c, const std::string& database,
           "SHOW CREATE {} {} gives no definition: the source's user lacks a privilege to see it",
           kind, QualifiedName(database, name)));
     const int mode = rows.Column("sql_mode");
-    out.push_back({kind, name, rows.Get(0, sql), mode >= 0 ? rows.Get(0, mode) : ""});
+    const int zone = rows.Column("time_zone");
+    out.push_back({.kind = kind,
+                   .name = name,
+                   .sql = rows.Get(0, sql),
+                   .sql_mode = mode >= 0 ? rows.Get(0, mode) : "",
+                   .time_zone = zone >= 0 ? rows.Get(0, zone) : ""});
   }
   return Status::Ok();
 }
@@ -46,6 +51,8 @@ Status ShowCreate(mariadb::Connection& c, const std::string& database,
 // are the relocation's own (pre-flight found the database empty). Tables are never dropped.
 Status Create(mariadb::Connection& c, const Definition& d) {
   DBR_RETURN_IF_ERROR(c.Exec("SET SESSION sql_mode = " + c.Literal(d.sql_mode)));
+  if (!d.time_zone.empty())
+    DBR_RETURN_IF_ERROR(c.Exec("SET SESSION time_zone = " + c.Literal(d.time_zone)));
   if (d.kind != "TABLE")
     DBR_RETURN_IF_ERROR(c.Exec(fmt::format("DROP {} IF EXISTS {}", d.kind, QuoteIdent(d.name))));
   return c.Exec(d.sql).Wrap(fmt::format("creating {} {}", d.kind, QuoteIdent(d.name)));

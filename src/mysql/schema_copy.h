@@ -18,6 +18,8 @@ struct Definition {
   std::string name;
   std::string sql;       // CREATE ... as the source shows it
   std::string sql_mode;  // the object's own; empty: the session's
+  // EVENT: the time zone its schedule is in (its STARTS as SHOW CREATE prints it); empty: UTC.
+  std::string time_zone;
   // TABLE: the statement to run once its rows are in (mysql/deferred_indexes.h); "": none.
   std::string after_rows;
 };
