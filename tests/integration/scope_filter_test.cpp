@@ -182,6 +182,17 @@ TEST_F(ScopeFilterTest, VerifyAfterTheCutOverComparesOnlyWhatTheFiltersKeep) {
   CommandResult differs = RunDbRelocate({"verify", "--config", config.string()});
   EXPECT_EQ(differs.exit_code, 1) << differs.out << differs.err;
   EXPECT_NE(differs.out.find("public.customers"), std::string::npos) << differs.out;
+  // A table dropped on the new primary since: named missing there, not an error reading it.
+  ASSERT_TRUE(dst_->Exec("DROP TABLE area51.things", "app").ok());
+  CommandResult dropped =
+      RunDbRelocate({"verify", "--config", config.string(), "--output", "json"});
+  EXPECT_EQ(dropped.exit_code, 1) << dropped.out << dropped.err;
+  bool named = false;
+  const auto after_drop = nlohmann::json::parse(dropped.out);
+  for (const auto& o : after_drop["objects"])
+    named |= o["name"].get<std::string>().find("things") != std::string::npos &&
+             o["status"] == "MISSING";
+  EXPECT_TRUE(named) << dropped.out;
   StopHeartbeatWriter(state_dir());
   RunDbRelocate({"cleanup", "--config", config.string()});
 }
