@@ -193,7 +193,15 @@ bool HeartbeatTableGone(const Status& st) {
 int RunHeartbeatWriter(const Config& config, Clock& clock) {
   StateStore store(config.state_dir);
   if (!EnsureDirectory(store.dir()).ok()) return 1;
-  auto lock = FileLock::Acquire(store.file("heartbeat.lock"), "the heartbeat");
+  // Retried a moment: a command that finds the pid file reads whether the lock is held
+  // (HeartbeatWriterPid), holding it for that instant.
+  auto lock = [&]() -> Result<FileLock> {
+    for (int attempt = 1;; ++attempt) {
+      auto held = FileLock::Acquire(store.file("heartbeat.lock"), "the heartbeat");
+      if (held.ok() || attempt == 10) return held;
+      clock.SleepFor(std::chrono::milliseconds(20));
+    }
+  }();
   if (!lock.ok()) {
     log::info("{}", lock.message());
     return 0;  // one writer is enough
