@@ -1,6 +1,7 @@
 #include "core/cleanup.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <optional>
@@ -166,11 +167,17 @@ class Cleanup {
       DBR_RETURN_IF_ERROR(PutBackReplicationUser(*dst, "destination", DestinationUserPlan(state)));
       DBR_RETURN_IF_ERROR(DeleteCloudObjects(state));
     }
+    std::vector<std::string> slots, publications;
+    for (const names::Link& lane : links_.forward) {
+      slots.push_back(lane.slot);
+      publications.push_back(lane.publication);
+    }
     log::warn(
-        "left on the source, should it come back: replication slot {} (it retains WAL there), "
-        "publication {}, subscription {}, schema {} and the replication user {}",
-        links_.forward.front().slot, links_.forward.front().publication,
-        links_.reverse.subscription, names::kSchema, config_.upgrade.user);
+        "left on the source, should it come back: replication slot {} (retaining WAL there), "
+        "publication {}, subscription {}, schema {} and the replication user {} (where the "
+        "relocation made it)",
+        fmt::join(slots, ", "), fmt::join(publications, ", "), links_.reverse.subscription,
+        names::kSchema, config_.upgrade.user);
     return MoveStateAside(store);
   }
 
@@ -394,10 +401,9 @@ Status RefuseWhileSidesDiffer(const Config& config, const RunState& state) {
   // divergence keeps it recorded for good); the proxy is checked against it below.
   if (state.switching && state.switching->undo == UndoProgress::kNone)
     return Status::Error(fmt::format(
-        "a {} was interrupted (stage {}): run `db_relocate {}` again to finish or undo it "
-        "before cleaning up; nothing was dropped",
-        SwitchName(state.switching->to), state.switching->stage,
-        SwitchCommand(state.switching->to)));
+        "{}: run `db_relocate {}` again to finish or undo it before cleaning up; nothing was "
+        "dropped",
+        state.switching->Interrupted(), SwitchCommand(state.switching->to)));
   if (!config.cutover.configured) return Status::Ok();
   auto proxy = MakeProxy(config);
   if (!proxy.ok()) return proxy.status();
