@@ -56,14 +56,12 @@ Status ProvisionProxyOutsideSwitches(const Config& config) {
             "{}` again",
             SwitchName(record.to), record.stage, config.cutover.config_file,
             SwitchCommand(record.to)));
-      log::warn("a {} was interrupted (stage {}): starting the managed proxy for the {}",
-                SwitchName(record.to), record.stage, SideName(state->primary));
+      log::warn("{}: starting the managed proxy for the {}", record.Interrupted(),
+                SideName(state->primary));
       return ProvisionProxy(config);
     }
-    log::warn(
-        "the proxy is left as it is: a {} was interrupted (stage {}); `db_relocate {}` "
-        "finishes or undoes it",
-        SwitchName(record.to), record.stage, SwitchCommand(record.to));
+    log::warn("the proxy is left as it is: {}; `db_relocate {}` finishes or undoes it",
+              record.Interrupted(), SwitchCommand(record.to));
     return Status::Ok();
   }
   return ProvisionProxy(config);

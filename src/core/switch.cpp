@@ -339,10 +339,9 @@ struct Switch {
   Status Recover() {
     Recovery what = RecoverFromRecord(*state.switching, to);
     if (what == Recovery::kRefuse)
-      return Status::Error(fmt::format(
-          "a {} was interrupted (stage {}): run `db_relocate {}` again first, to finish or undo "
-          "it",
-          SwitchName(from), state.switching->stage, SwitchCommand(from)));
+      return Status::Error(fmt::format("{}: run `db_relocate {}` again first, to finish or undo it",
+                                       state.switching->Interrupted(),
+                                       SwitchCommand(state.switching->to)));
     log::warn("an interrupted {} (stage {}) was found", Verb(), state.switching->stage);
     if (what == Recovery::kAskTheProxy) {
       auto ps = proxy->Inspect();

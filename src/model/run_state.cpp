@@ -9,6 +9,10 @@
 
 namespace dbr {
 
+std::string SwitchRecord::Interrupted() const {
+  return fmt::format("a {} was interrupted (stage {})", SwitchName(to), stage);
+}
+
 std::string NowUtc() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};

@@ -171,6 +171,9 @@ struct SwitchRecord {
   std::vector<FencedRole> lifted_fence;
   LargeObjectSync large_objects;  // inside the write pause
   UndoProgress undo = UndoProgress::kNone;
+
+  // "a cut-over was interrupted (stage paused)", for messages.
+  std::string Interrupted() const;
 };
 
 // "cut-over" or "rollback", for messages; SwitchCommand: the command that runs it.
