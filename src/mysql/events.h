@@ -1,8 +1,8 @@
 // Scheduled events run where the application writes (issue #25). The copy makes them DISABLE ON
 // SLAVE on the destination (mysql/schema_copy.h); once a switch is done, they follow the
-// application: each event enabled on the old side is enabled on the new one, then made DISABLE
-// ON SLAVE on the old side. An event disabled on the old side (by a user, or never run there) is
-// left as it is. Run again, it finishes what it started.
+// application: each event enabled on the old side is enabled on the new one (its definer kept),
+// then made DISABLE ON SLAVE on the old side. An event disabled on the old side (by a user, or
+// never run there) is left as it is. Run again, it finishes what it started.
 #pragma once
 
 #include <string>

@@ -97,8 +97,10 @@ class MysqlSwitchTest : public ::testing::Test {
     auto src = pair_.src->Connect();
     ASSERT_TRUE(src.ok()) << src.message();
     // The application's account: no privilege that read_only would let through.
+    // The scheduled event runs as the application (a switch that moves it keeps its definer).
     for (const char* sql : {"CREATE USER app@'%' IDENTIFIED BY 'apppw'",
-                            "GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO app@'%'"})
+                            "GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO app@'%'",
+                            "ALTER DEFINER = app@'%' EVENT shop.nightly COMMENT ''"})
       ASSERT_TRUE(src->Exec(sql).ok()) << sql;
     auto port = PickFreePort();
     ASSERT_TRUE(port.ok());
@@ -148,13 +150,13 @@ class MysqlSwitchTest : public ::testing::Test {
     return value.ok() ? *value : value.message();
   }
 
-  // The status of the fixture's scheduled event shop.nightly on `server`.
+  // The status and definer of the fixture's scheduled event shop.nightly on `server`.
   std::string EventStatus(TestMariaDb& server) {
     auto c = server.Connect();
     if (!c.ok()) return c.message();
     auto value = c->QueryValue(
-        "SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop' AND "
-        "EVENT_NAME = 'nightly'");
+        "SELECT CONCAT(STATUS, ' ', DEFINER) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = "
+        "'shop' AND EVENT_NAME = 'nightly'");
     return value.ok() ? *value : value.message();
   }
 
@@ -256,8 +258,8 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_NE(verify_after.out.find("destination vs source at binlog."), std::string::npos)
       << verify_after.out;
   // The scheduled event runs where the application writes.
-  EXPECT_EQ(EventStatus(*pair_.dst), "ENABLED");
-  EXPECT_EQ(EventStatus(*pair_.src), "SLAVESIDE_DISABLED");
+  EXPECT_EQ(EventStatus(*pair_.dst), "ENABLED app@%");
+  EXPECT_EQ(EventStatus(*pair_.src), "SLAVESIDE_DISABLED app@%");
   // The old side is fenced: the application cannot write there even around the proxy.
   EXPECT_EQ(ReadOnly(*pair_.src), "1");
   EXPECT_EQ(ReadOnly(*pair_.dst), "0");
@@ -275,8 +277,8 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_EQ(ReadOnly(*pair_.src), "0");  // the fence of the cut-over, lifted
   EXPECT_EQ(ReadOnly(*pair_.dst), "1");
   EXPECT_EQ(ReplicationByGtid(*pair_.dst), "yes");
-  EXPECT_EQ(EventStatus(*pair_.src), "ENABLED");
-  EXPECT_EQ(EventStatus(*pair_.dst), "SLAVESIDE_DISABLED");
+  EXPECT_EQ(EventStatus(*pair_.src), "ENABLED app@%");
+  EXPECT_EQ(EventStatus(*pair_.dst), "SLAVESIDE_DISABLED app@%");
   EXPECT_LT(app.longest_gap(), 10.0);
   std::cerr << "longest gap between commits through HAProxy: " << app.longest_gap() << " s\n";
 
