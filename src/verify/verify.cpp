@@ -182,7 +182,7 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   std::vector<TablePlan> plans;
   for (const auto& t : scope.tables) {
     if (!t.Replicable() || names::VerifyMarkerLane(t.schema, t.name) > 0) continue;
-    if (&source != &sender) {
+    if (primary != Side::kSource) {
       // A table dropped on the new primary since the cut-over: the schemas' comparison names
       // it MISSING there; it has no rows to read.
       DBR_ASSIGN_OR_RETURN(
