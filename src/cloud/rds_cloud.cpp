@@ -41,12 +41,9 @@ class RdsCloud : public Cloud {
     // The group allows it (or may be set to), and the source runs without it: a reboot is due.
     const CheckResult* group = report.Find(kRdsLogicalReplicationCheck);
     const CheckResult* in_effect = report.Find(kLogicalReplicationCheck);
-    // A reading that says it is off (as CheckWalLevel in core/preflight.cpp words it), not a
-    // query that failed.
+    // A reading that says it is off, not a query that failed.
     return group != nullptr && group->level != CheckLevel::kFail && in_effect != nullptr &&
-           in_effect->level == CheckLevel::kFail &&
-           (in_effect->detail.starts_with("wal_level = ") ||
-            in_effect->detail.starts_with("rds.logical_replication = "));
+           in_effect->level == CheckLevel::kFail && !in_effect->unread;
   }
 
   Status EnableLogicalReplication(const Config& config) override {

@@ -326,7 +326,7 @@ class Preflight {
     }
     auto wal = src.QueryValue("SHOW wal_level");
     if (!wal.ok()) {
-      Add(kLogicalReplicationCheck, CheckLevel::kFail, wal.message());
+      Add(kLogicalReplicationCheck, CheckLevel::kFail, wal.message()).unread = true;
     } else if (*wal != "logical") {
       Add(kLogicalReplicationCheck, CheckLevel::kFail, "wal_level = " + *wal, {},
           "set wal_level = logical on the source (ALTER SYSTEM SET wal_level = logical) and "

@@ -19,6 +19,7 @@ struct CheckResult {
   std::string hint;                  // how to fix it
   bool overridable = false;          // `force: true` lets the run go on despite this FAIL
   bool bad_config = false;           // the config is wrong for these servers (exit code 2)
+  bool unread = false;  // what it checks could not be read (`detail` says why): no verdict on it
 };
 
 struct PreflightReport {

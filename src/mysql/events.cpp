@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <vector>
-
 #include "mariadb/quote.h"
 #include "util/log.h"
 
