@@ -32,7 +32,7 @@ class Cloud {
   // How far an interrupted run got: what it made is expected to exist.
   struct Progress {
     bool snapshot_requested = false;
-    bool destination_is_ours = false;
+    std::string recorded_destination;  // the instance it recorded as made by it ("": none)
   };
   // The service's checks: the source instance, the upgrade path, the new instance's settings.
   virtual std::vector<CheckResult> Check(const Config& config, const Progress& progress) = 0;
@@ -60,6 +60,13 @@ class Cloud {
                                      const CleanupRequest& request,
                                      std::vector<std::string>* actions) = 0;
 };
+
+// A config whose destination instance is not the one the relocation recorded as made by it: what
+// is wrong, and the fix (the rest of the relocation, cleanup included, is bound to the recorded
+// one).
+std::string RecordedDestinationDiffers(const Config& config, const std::string& recorded,
+                                       const std::string& named);
+std::string RecordedDestinationFix(const std::string& recorded);
 
 // The service of config.provider, or nullptr for provider `postgres`.
 std::unique_ptr<Cloud> MakeCloud(const Config& config);

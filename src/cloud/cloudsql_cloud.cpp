@@ -38,7 +38,7 @@ class CloudSqlCloud : public Cloud {
       c.detail = session.message();
       return {c};
     }
-    auto planned = PlanCloudSqlRelocation(config, (*session)->admin, progress.destination_is_ours);
+    auto planned = PlanCloudSqlRelocation(config, (*session)->admin, progress.recorded_destination);
     *plan_ = std::move(planned.plan);
     return std::move(planned.findings);
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cloud/cloud.h"
 #include "util/parse.h"
 #include "util/text.h"
 
@@ -58,8 +59,8 @@ std::string LogicalDecodingCommand(const Config& config, const gcp::SqlInstance&
 
 class CloudSqlPlanner {
  public:
-  CloudSqlPlanner(const Config& config, gcp::SqlAdmin& admin, bool destination_is_ours)
-      : config_(config), admin_(admin), ours_(destination_is_ours) {}
+  CloudSqlPlanner(const Config& config, gcp::SqlAdmin& admin, std::string recorded_destination)
+      : config_(config), admin_(admin), recorded_(std::move(recorded_destination)) {}
 
   CloudSqlPlanResult Run() {
     CloudSqlPlan plan;
@@ -144,9 +145,14 @@ class CloudSqlPlanner {
   bool Destination(CloudSqlPlan& plan) {
     const char* name = "Cloud SQL destination instance";
     plan.destination = DestinationName(config_, plan.target_major);
+    if (!recorded_.empty() && recorded_ != plan.destination)
+      return (void)Add(name, CheckLevel::kFail,
+                       RecordedDestinationDiffers(config_, recorded_, plan.destination),
+                       RecordedDestinationFix(recorded_), true),
+             false;
     auto found = admin_.GetInstance(config_.gcp.project, plan.destination);
     if (!found.ok()) return (void)Add(name, CheckLevel::kFail, found.message()), false;
-    if (*found && !ours_)
+    if (*found && recorded_.empty())
       return (void)Add(name, CheckLevel::kFail,
                        fmt::format("an instance {} exists already in project {}", plan.destination,
                                    config_.gcp.project),
@@ -184,15 +190,15 @@ class CloudSqlPlanner {
 
   const Config& config_;
   gcp::SqlAdmin& admin_;
-  bool ours_;
+  std::string recorded_;
   std::vector<CheckResult> findings_;
 };
 
 }  // namespace
 
 CloudSqlPlanResult PlanCloudSqlRelocation(const Config& config, gcp::SqlAdmin& admin,
-                                          bool destination_is_ours) {
-  return CloudSqlPlanner(config, admin, destination_is_ours).Run();
+                                          const std::string& recorded_destination) {
+  return CloudSqlPlanner(config, admin, recorded_destination).Run();
 }
 
 nlohmann::json FlagsWithLogicalDecoding(const gcp::SqlInstance& instance) {

@@ -38,10 +38,10 @@ struct CloudSqlPlanResult {
   std::optional<CloudSqlPlan> plan;  // set when no finding is a FAIL
 };
 
-// `destination_is_ours`: a run recorded the destination instance as made by it (so its name is
-// not "taken").
+// `recorded_destination`: the instance a run recorded as made by it ("": none); its name is not
+// "taken", and a config naming another one is refused.
 CloudSqlPlanResult PlanCloudSqlRelocation(const Config& config, gcp::SqlAdmin& admin,
-                                          bool destination_is_ours);
+                                          const std::string& recorded_destination);
 
 // The instance's flags with logical decoding on (databaseFlags replace them all).
 nlohmann::json FlagsWithLogicalDecoding(const gcp::SqlInstance& instance);

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "cloud/cloud.h"
 #include "util/text.h"
 
 namespace dbr {
@@ -371,9 +372,14 @@ class Planner {
     if (auto bad = InstanceIdProblem(plan_.restore.instance_id); !bad.empty())
       return BadConfig(name, plan_.restore.instance_id + ": " + bad,
                        "set dst.instance_id to a valid identifier");
+    const std::string& recorded = progress_.recorded_destination;
+    if (!recorded.empty() && recorded != plan_.restore.instance_id)
+      return BadConfig(name,
+                       RecordedDestinationDiffers(config_, recorded, plan_.restore.instance_id),
+                       RecordedDestinationFix(recorded));
     auto found = rds_.FindInstance(plan_.restore.instance_id);
     if (!found.ok()) return (void)Add(name, false, found.message());
-    if (*found && !progress_.destination_is_ours)
+    if (*found && recorded.empty())
       return BadConfig(name, "DB instance " + plan_.restore.instance_id + " already exists",
                        "set dst.instance_id to a new identifier, or remove that instance");
     Add(name, true,
@@ -393,7 +399,7 @@ class Planner {
                          "set dst.instance_id to a shorter identifier");
       auto found = rds_.FindInstance(id);
       if (!found.ok()) return (void)Add("RDS read replicas", false, found.message());
-      if (*found && !progress_.destination_is_ours)
+      if (*found && progress_.recorded_destination.empty())
         return BadConfig("RDS read replicas", "DB instance " + id + " already exists",
                          "set dst.instance_id to a new identifier, or remove that instance");
     }

@@ -157,7 +157,7 @@ class Preflight {
   // The service's side (RDS: the source instance, the upgrade path, the new instance).
   void CheckCloud(Cloud& cloud) {
     for (auto& c : cloud.Check(
-             config_, {options_.rds_snapshot_requested, options_.destination_instance_is_ours}))
+             config_, {options_.rds_snapshot_requested, options_.recorded_destination_instance}))
       report_.checks.push_back(std::move(c));
   }
 

@@ -17,7 +17,7 @@ struct PreflightOptions {
   bool destination_schema_is_ours = false;
   // `run` resuming after it requested the RDS snapshot / restored the destination instance.
   bool rds_snapshot_requested = false;
-  bool destination_instance_is_ours = false;
+  std::string recorded_destination_instance;  // "": none
   // The run's cloud, whose checks then make the plan its snapshot source follows; null: one of
   // pre-flight's own (`check`).
   Cloud* cloud = nullptr;

@@ -355,7 +355,8 @@ TEST_F(CloudSqlTest, AllowedSourceRestartTurnsLogicalDecodingOn) {
 }
 
 // A run killed before it asks for the instance, then while Google makes it: the next run asks
-// once, waits for the operation it recorded, and finishes.
+// once, waits for the operation it recorded, and finishes (a config naming another destination
+// meanwhile is refused).
 TEST_F(CloudSqlTest, ResumesAfterKillWhileTheInstanceIsMade) {
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 5000).ok());
   ASSERT_NO_FATAL_FAILURE(StartDouble(Seed()));
@@ -366,6 +367,14 @@ TEST_F(CloudSqlTest, ResumesAfterKillWhileTheInstanceIsMade) {
     ASSERT_EQ(r.exit_code, 137) << point << ": " << r.err;
   }
   EXPECT_EQ(State()["cloudsql"]["instance"], kDestination) << State().dump();
+  // Named in the state, the instance is the relocation's: a config naming another is refused.
+  ConfigFile elsewhere{.extra = "upgrade:\n  engine_version: \"17\"\n"};
+  elsewhere.dst += "  instance_id: orders-new\n";
+  CommandResult moved = Run("run", WriteConfig(elsewhere, "moved.yaml"));
+  EXPECT_EQ(moved.exit_code, 2) << moved.out << moved.err;
+  EXPECT_NE(moved.err.find("made the instance orders-pg15-pg17, and this config names orders-new"),
+            std::string::npos)
+      << moved.err;
   CommandResult r = Run("run", config);
   ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << DoubleLog();
   EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;

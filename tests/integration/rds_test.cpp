@@ -378,7 +378,8 @@ TEST_F(RdsTest, RelocatesALiveSourceThroughAnUpgradedEncryptedSnapshot) {
   EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_roles WHERE rolname = 'upgrade'"), "0");
 }
 
-// Killed at each wait, the same command again picks the AWS resources up where they are.
+// Killed at each wait, the same command again picks the AWS resources up where they are; a config
+// that names another destination instance meanwhile is refused.
 TEST_F(RdsTest, ResumesAfterKillDuringEveryAwsWait) {
   ASSERT_TRUE(LoadRichSchema(*src_, "app", 5000).ok());
   StartDouble(Seed());
@@ -388,6 +389,21 @@ TEST_F(RdsTest, ResumesAfterKillDuringEveryAwsWait) {
        {"rds:snapshot-requested", "rds:encrypt", "rds:restore-requested", "rds:lsn", "rds:warm"}) {
     CommandResult r = Run("run", config, {{"DBR_CRASH_AT", point}});
     ASSERT_EQ(r.exit_code, 137) << point << ": " << r.err;
+    if (std::string(point) != "rds:restore-requested") continue;
+    // The restore is recorded: a config naming another destination is refused, and nothing is
+    // made for it.
+    CommandResult moved = Run("run", Config("dst:\n  instance_id: shop-db-elsewhere\n"));
+    EXPECT_EQ(moved.exit_code, 2) << moved.out << moved.err;
+    EXPECT_NE(moved.err.find("made the instance shop-db-v15, and this config names "
+                             "shop-db-elsewhere as the destination"),
+              std::string::npos)
+        << moved.err;
+    EXPECT_NE(moved.err.find("put back dst.instance_id: shop-db-v15"), std::string::npos)
+        << moved.err;
+    auto elsewhere = Aws().FindInstance("shop-db-elsewhere");
+    ASSERT_TRUE(elsewhere.ok()) << elsewhere.message();
+    EXPECT_FALSE(elsewhere->has_value());
+    config = Config();
   }
   CommandResult r = Run("run", config);
   ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
