@@ -48,14 +48,6 @@ Status FixReplicaIdentity(RunContext& ctx) {
   return ctx.SaveState();
 }
 
-// The destination already holds data as of a point the slot must stream from.
-bool DestinationDependsOnSlot(const RunState& state) {
-  if (!state.rds.snapshot.empty()) return true;  // the RDS snapshot was requested
-  for (const auto& [name, t] : state.tables)
-    if (t.state != TableState::kPending) return true;
-  return false;
-}
-
 // Without an exported snapshot (RDS: the data comes from a block-level snapshot), the slot is
 // created by SQL: no connection has to stay open, and no snapshot holds back the source's xmin.
 Status CreatePlainSlot(RunContext& ctx) {
@@ -107,7 +99,7 @@ Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
   }
   DBR_ASSIGN_OR_RETURN(const bool exists, SlotExists(*ctx.src, main_slot));
   if (exists) {
-    if (DestinationDependsOnSlot(ctx.state)) {
+    if (ctx.state.DestinationDependsOnSlot()) {
       log::info("keeping replication slot {}: the destination's data was taken at it", main_slot);
       DBR_RETURN_IF_ERROR(OtherLaneSlotsKept(ctx));
       return false;
@@ -115,7 +107,7 @@ Result<bool> EnsureSlot(RunContext& ctx, bool exports_snapshot) {
     // Nothing depends on it yet: a fresh slot gives a fresh exported snapshot.
     DBR_RETURN_IF_ERROR(
         DropSlot(*ctx.src, main_slot).Wrap("dropping the unused slot of an interrupted run"));
-  } else if (DestinationDependsOnSlot(ctx.state)) {
+  } else if (ctx.state.DestinationDependsOnSlot()) {
     return SlotLost(main_slot);
   }
   DBR_RETURN_IF_ERROR(CreateOtherLaneSlots(ctx));

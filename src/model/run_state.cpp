@@ -35,6 +35,15 @@ bool RunState::StepDone(const std::string& name) const {
   return it != steps.end() && it->second.done;
 }
 
+bool RunState::DestinationDependsOnSlot() const {
+  if (!rds.snapshot.empty()) return true;  // recorded before it is requested
+  if (cloudsql.method == NameOf(UpgradeMethod::kClone) && cloudsql.phase != CloudSqlPhase::kNone)
+    return true;  // named before it is requested
+  for (const auto& [name, t] : tables)
+    if (t.state != TableState::kPending) return true;
+  return false;
+}
+
 nlohmann::json RunState::ToJson() const {
   nlohmann::json j;
   j["format"] = kStateFormat;

@@ -339,6 +339,9 @@ struct RunState {
   std::map<Side, std::vector<FencedRole>> fenced;  // roles made read-only on each side
 
   bool StepDone(const std::string& name) const;
+  // The destination holds data as of the slot, or may be given some any moment (a cloud's copy
+  // asked for): the slot must be kept, never made again.
+  bool DestinationDependsOnSlot() const;
   nlohmann::json ToJson() const;
   // A state of format kStateFormat or older; throws std::exception on a field of the wrong type
   // or an unknown name (StateStore::Load turns that into an error naming the file).

@@ -295,6 +295,9 @@ TEST_F(CloudSqlTest, CloneMethodUpgradesAClonedThirteenToFifteenInPlace) {
   CommandResult check = Run("check", path);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   EXPECT_NE(check.out.find("orders-pg13-pg15"), std::string::npos) << check.out;
+  // Killed once the clone is made: the rerun keeps the slot the clone's data was taken after.
+  CommandResult killed = Run("run", path, {{"DBR_CRASH_AT", "cloudsql:lsn"}});
+  ASSERT_EQ(killed.exit_code, 137) << killed.err << "\n" << DoubleLog();
   CommandResult run = Run("run", path);
   ASSERT_EQ(run.exit_code, 0) << run.err << "\n" << DoubleLog();
   EXPECT_NE(run.err.find("heartbeat verified"), std::string::npos) << run.err;
