@@ -45,12 +45,14 @@ class CloudSqlCloneSource : public SnapshotSource {
          [&]() -> Result<CloudSqlPhase> {
            UseRecordedDestination(ctx.config, ctx.state);  // from now on: the clone
            DBR_RETURN_IF_ERROR(ctx.Reconnect());
+           // First: copied subscriptions run from the moment the clone starts.
+           DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
            return FindLsn(ctx);
          }},
         {CloudSqlPhase::kPrepare,
          [&]() -> Result<CloudSqlPhase> {
            DBR_RETURN_IF_ERROR(ctx.Reconnect());
-           DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
+           DBR_RETURN_IF_ERROR(RollBackCopiedPreparedTransactions(ctx));
            DBR_RETURN_IF_ERROR(DropCopiedSlots(ctx));
            return st.target_major > plan_.source_major ? CloudSqlPhase::kUpgrade
                                                        : CloudSqlPhase::kDone;

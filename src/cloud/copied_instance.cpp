@@ -1,5 +1,7 @@
 #include "cloud/copied_instance.h"
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <vector>
 
@@ -32,6 +34,32 @@ Result<pg::Lsn> CopyEndFromLog(RunContext& ctx, const std::string& log_text,
   return *end;
 }
 
+namespace {
+
+// ctx.dst, or a connection to another database of the copy, opened when a row names it.
+class CopyDatabases {
+ public:
+  explicit CopyDatabases(RunContext& ctx) : ctx_(ctx) {}
+
+  Result<pg::Connection*> In(const std::string& db) {
+    if (db == ctx_.dst->params().dbname) return &*ctx_.dst;
+    if (!other_ || other_->params().dbname != db) {
+      pg::ConnParams params = DestinationParams(ctx_.config);
+      params.dbname = db;
+      auto opened = pg::Connection::Open(params);
+      if (!opened.ok()) return opened.status();
+      other_.emplace(std::move(*opened));
+    }
+    return &*other_;
+  }
+
+ private:
+  RunContext& ctx_;
+  std::optional<pg::Connection> other_;
+};
+
+}  // namespace
+
 Status DetachCopiedSubscriptions(RunContext& ctx) {
   auto subs = ctx.dst->Query(
       "SELECT d.datname, s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = "
@@ -39,27 +67,52 @@ Status DetachCopiedSubscriptions(RunContext& ctx) {
       "ORDER BY 1, 2",
       {pg::TextArrayLiteral(names::SubscriptionsOf(ctx.links.forward))});
   if (!subs.ok()) return subs.status();
-  std::optional<pg::Connection> other;  // to the database of the row at hand, when not ours
+  CopyDatabases dbs(ctx);
   for (int i = 0; i < subs->rows(); ++i) {
     const std::string db = subs->Get(i, 0), sub = subs->Get(i, 1);
-    pg::Connection* conn = &*ctx.dst;
-    if (db != ctx.dst->params().dbname) {
-      if (!other || other->params().dbname != db) {
-        pg::ConnParams params = DestinationParams(ctx.config);
-        params.dbname = db;
-        auto opened = pg::Connection::Open(params);
-        if (!opened.ok())
-          return opened.status().Wrap("detaching the copied subscription " + sub + " in database " +
-                                      db);
-        other.emplace(std::move(*opened));
-      }
-      conn = &*other;
-    }
-    DBR_RETURN_IF_ERROR(DetachSubscription(*conn, sub));
+    auto conn = dbs.In(db);
+    if (!conn.ok())
+      return conn.status().Wrap("detaching the copied subscription " + sub + " in database " + db);
+    DBR_RETURN_IF_ERROR(DetachSubscription(**conn, sub));
     log::warn(
         "the copied subscription {} in database {} is disabled and detached from its slot on "
         "the new instance (the source's own keeps running)",
         sub, db);
+  }
+  return Status::Ok();
+}
+
+Status RollBackCopiedPreparedTransactions(RunContext& ctx) {
+  auto xacts = ctx.dst->Query(
+      "SELECT database, gid, owner FROM pg_prepared_xacts ORDER BY database, prepared");
+  if (!xacts.ok()) return xacts.status();
+  CopyDatabases dbs(ctx);
+  for (int i = 0; i < xacts->rows(); ++i) {
+    const std::string db = xacts->Get(i, 0), gid = xacts->Get(i, 1), owner = xacts->Get(i, 2);
+    const std::string what = fmt::format(
+        "the prepared transaction {} (owner {}) in database {}, copied to the new instance",
+        pg::QuoteLiteral(gid), owner, db);
+    auto conn = dbs.In(db);
+    if (!conn.ok()) return conn.status().Wrap("rolling back " + what);
+    pg::Connection& c = **conn;
+    const std::string rollback = "ROLLBACK PREPARED " + pg::QuoteLiteral(gid);
+    Status done = c.Exec(rollback);
+    if (!done.ok()) {  // only its owner or a superuser may end it: as its owner, if we may be it
+      if (c.Exec("SET ROLE " + pg::QuoteIdent(owner)).ok()) {
+        done = c.Exec(rollback);
+        DBR_RETURN_IF_ERROR(c.Exec("RESET ROLE"));
+      }
+    }
+    if (!done.ok())
+      return done.Wrap(fmt::format(
+          "rolling back {} (it holds its locks there, and its changes reach the new instance "
+          "through replication once the source commits it): run {} in database {} on the new "
+          "instance as {}, then run again",
+          what, rollback, db, owner));
+    log::info(
+        "rolled back {} (the source still holds it; once committed there, replication "
+        "brings its changes)",
+        what);
   }
   return Status::Ok();
 }

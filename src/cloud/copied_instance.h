@@ -35,6 +35,13 @@ Result<pg::Lsn> CopyEndFromLog(RunContext& ctx, const std::string& log_text,
 // slot on ctx.dst.
 Status DetachCopiedSubscriptions(RunContext& ctx);
 
+// A transaction prepared on the source before the copy and not yet ended is copied prepared: it
+// would hold its locks on the copy (the apply worker waits on them for ever) and the providers
+// refuse a major upgrade while one exists. Its changes are not lost: replication carries the
+// whole transaction when the source commits it. Each is rolled back on ctx.dst, as its owner when
+// the user may not end another's.
+Status RollBackCopiedPreparedTransactions(RunContext& ctx);
+
 // Every inactive logical slot on ctx.dst: a copy's slots would retain WAL there for ever, and the
 // providers refuse a major upgrade while one exists; their consumers read from the source.
 Status DropCopiedSlots(RunContext& ctx);

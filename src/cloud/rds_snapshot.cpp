@@ -82,6 +82,8 @@ class RdsSnapshotSource : public SnapshotSource {
          [&]() -> Result<RdsPhase> {
            UseRecordedDestination(ctx.config, ctx.state);  // from now on: the restored instance
            DBR_RETURN_IF_ERROR(ctx.Reconnect());
+           // First: copied subscriptions run from the moment the instance starts.
+           DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
            return FindLsn(ctx);
          }},
         {RdsPhase::kPrepare,
@@ -315,13 +317,14 @@ class RdsSnapshotSource : public SnapshotSource {
   }
 
   // The copy holds what the source held: a copied logical slot would retain WAL on the new
-  // instance for ever, and AWS refuses to upgrade an instance that has one; its consumer reads
-  // from the source, never from the copy. So every logical slot found here goes (this
-  // relocation's, those of relocations of the source's other databases, other tools'). Roles, the
-  // publication and the heartbeat table are kept (the heartbeat rows up to the LSN are part of
+  // instance for ever, and AWS refuses to upgrade an instance that has one (or a prepared
+  // transaction); its consumer reads from the source, never from the copy. So every logical slot
+  // found here goes (this relocation's, those of relocations of the source's other databases,
+  // other tools'), and every prepared transaction is rolled back (cloud/copied_instance.h). Roles,
+  // the publication and the heartbeat table are kept (the heartbeat rows up to the LSN are part of
   // what verification checks).
   Result<RdsPhase> PrepareDestination(RunContext& ctx) {
-    DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
+    DBR_RETURN_IF_ERROR(RollBackCopiedPreparedTransactions(ctx));
     DBR_RETURN_IF_ERROR(DropCopiedSlots(ctx));
     return UpgradesInstance(ctx) ? RdsPhase::kUpgradeInstance : RdsPhase::kReplicas;
   }

@@ -19,6 +19,7 @@
 #include "mysql/preflight.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
+#include "pg/replication.h"
 #include "pg/tools.h"
 #include "proxy/pgbouncer_ini.h"
 #include "proxy/proxy.h"
@@ -560,29 +561,28 @@ class Preflight {
   }
 
   void CheckBlockingTransactions(pg::Connection& src) {
-    auto prepared = src.Query(
-        "SELECT gid || ' (prepared ' || prepared || ')' FROM "
-        "pg_prepared_xacts WHERE database = current_database()");
-    if (prepared.ok() && prepared->rows() > 0) {
-      std::vector<std::string> gids;
-      for (int i = 0; i < prepared->rows(); ++i) gids.push_back(prepared->Get(i, 0));
+    if (options_.slot_kept) {
+      // Those prepared since are the copy's to handle (logical copy: invisible to its snapshot;
+      // a cloud's copy: rolled back there), and replication carries each once committed.
+      Add("prepared transactions", CheckLevel::kPass, "the replication slot is kept as it is");
+      Add("long-running transactions", CheckLevel::kPass, "the replication slot is kept as it is");
+      return;
+    }
+    auto waits = pg::WhatASlotWaitsFor(src, 5 * 60);
+    if (!waits.ok()) {
+      Add("prepared transactions", CheckLevel::kWarn, waits.message()).unread = true;
+      return;
+    }
+    if (!waits->prepared.empty()) {
       Add("prepared transactions", CheckLevel::kFail,
-          "prepared transactions make creating the replication slot wait until they end", gids,
-          "COMMIT PREPARED or ROLLBACK PREPARED them", true);
+          "prepared transactions make creating the replication slot wait until they end",
+          waits->prepared, "COMMIT PREPARED or ROLLBACK PREPARED them", true);
     } else {
       Add("prepared transactions", CheckLevel::kPass, "none");
     }
-    auto old = src.Query(R"sql(
-      SELECT pid::text || ' ' || usename || ' running for ' ||
-             date_trunc('second', now() - xact_start)::text
-        FROM pg_stat_activity
-       WHERE xact_start < now() - interval '5 minutes' AND backend_xid IS NOT NULL
-       ORDER BY xact_start)sql");
-    if (old.ok() && old->rows() > 0) {
-      std::vector<std::string> pids;
-      for (int i = 0; i < old->rows(); ++i) pids.push_back(old->Get(i, 0));
+    if (!waits->long_running.empty()) {
       Add("long-running transactions", CheckLevel::kWarn,
-          "creating the replication slot waits until these transactions end", pids,
+          "creating the replication slot waits until these transactions end", waits->long_running,
           "let them finish or end them (pg_terminate_backend)");
     } else {
       Add("long-running transactions", CheckLevel::kPass, "none older than 5 minutes");

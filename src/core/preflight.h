@@ -15,6 +15,9 @@ class Cloud;
 struct PreflightOptions {
   // `run` resuming after its schema was restored: tables on the destination are its own.
   bool destination_schema_is_ours = false;
+  // `run` resuming with a slot it keeps (RunState::DestinationDependsOnSlot): what would hold up
+  // a slot's creation is moot.
+  bool slot_kept = false;
   // `run` resuming after it requested the RDS snapshot / restored the destination instance.
   bool rds_snapshot_requested = false;
   std::string recorded_destination_instance;  // "": none

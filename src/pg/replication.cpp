@@ -18,6 +18,24 @@ Result<CreatedSlot> CreateLogicalSlotExportingSnapshot(Connection& conn, const s
   return CreatedSlot{res->Get(0, 0), *lsn, res->Get(0, 2)};
 }
 
+Result<SlotWaits> WhatASlotWaitsFor(Connection& conn, int running_longer_than_seconds) {
+  SlotWaits out;
+  auto prepared = conn.Query(
+      "SELECT quote_literal(gid) || ' in database ' || database || ' (prepared ' || "
+      "date_trunc('second', prepared) || ')' FROM pg_prepared_xacts ORDER BY prepared");
+  if (!prepared.ok()) return prepared.status();
+  for (int i = 0; i < prepared->rows(); ++i) out.prepared.push_back(prepared->Get(i, 0));
+  auto running = conn.Query(
+      "SELECT 'pid ' || pid || ' (user ' || usename || ') in database ' || datname || ', "
+      "running for ' || date_trunc('second', now() - xact_start) FROM pg_stat_activity "
+      "WHERE backend_xid IS NOT NULL AND xact_start < now() - make_interval(secs => $1) "
+      "AND pid <> pg_backend_pid() ORDER BY xact_start",
+      {std::to_string(running_longer_than_seconds)});
+  if (!running.ok()) return running.status();
+  for (int i = 0; i < running->rows(); ++i) out.long_running.push_back(running->Get(i, 0));
+  return out;
+}
+
 Result<std::string> IdentifySystem(Connection& conn) {
   auto res = conn.Query("IDENTIFY_SYSTEM");
   if (!res.ok()) return res.status();

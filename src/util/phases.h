@@ -29,7 +29,7 @@ struct PhaseRow {
 
 // Runs the rows from the one whose phase is `recorded` on, until `recorded` is `done`. After
 // each phase, `recorded` becomes the phase it returned and `save` records it; then the crash
-// point "<crash_prefix>:<next phase's name>" fires (util/fault.h).
+// point and the pause point "<crash_prefix>:<next phase's name>" fire (util/fault.h).
 template <class Phase>
 Status RunPhases(Phase& recorded, std::type_identity_t<Phase> done,
                  std::span<const PhaseRow<std::type_identity_t<Phase>>> rows,
@@ -45,7 +45,9 @@ Status RunPhases(Phase& recorded, std::type_identity_t<Phase> done,
     if (!next.ok()) return next.status();
     recorded = *next;
     DBR_RETURN_IF_ERROR(save());
-    CrashPoint(fmt::format("{}:{}", crash_prefix, NameOf(recorded)).c_str());
+    const std::string point = fmt::format("{}:{}", crash_prefix, NameOf(recorded));
+    CrashPoint(point.c_str());
+    PausePoint(point.c_str());
   }
   return Status::Ok();
 }

@@ -61,6 +61,21 @@ Result<std::vector<pg::Connection>> OpenReaders(const pg::ConnParams& params, in
   return out;
 }
 
+// Making the slot waits for every transaction running on the sender: a prepared one, or one
+// running for a while, may keep it waiting long, and the user is told which.
+void WarnOfWhatTheSlotWaitsFor(pg::Connection& sender) {
+  constexpr int kNamedAfterSeconds = 10;
+  auto waits = pg::WhatASlotWaitsFor(sender, kNamedAfterSeconds);
+  if (!waits.ok()) return;  // only a warning: the slot tells the rest
+  std::vector<std::string> all = waits->prepared;
+  all.insert(all.end(), waits->long_running.begin(), waits->long_running.end());
+  if (all.empty()) return;
+  log::warn(
+      "the consistent point (a replication slot on the {}) waits until these transactions end: "
+      "{}",
+      sender.params().label, Join(all, "; "));
+}
+
 // The changes of the transactions that committed before the marker `token`.
 Result<Window> DecodeWindow(pg::Connection& sender, const std::string& slot,
                             const std::string& upto, const std::vector<names::Link>& lanes,
@@ -180,6 +195,7 @@ Result<ConsistentPoint> TakeConsistentPoint(const Sides& sides, int readers, int
     repl.emplace(std::move(*c));
   }
   const std::string slot = names::kVerifySlotPrefix + std::to_string(getpid());
+  WarnOfWhatTheSlotWaitsFor(sender);
   DBR_ASSIGN_OR_RETURN(pg::CreatedSlot created,
                        pg::CreateLogicalSlotExportingSnapshot(*repl, slot));
   // From here the slot retains WAL: it goes on every path out.

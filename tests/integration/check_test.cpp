@@ -531,6 +531,13 @@ TEST_F(CheckTest, PreparedTransactionFailsOverridably) {
   EXPECT_EQ(forced.result.exit_code, 0) << forced.Dump();
 
   ExecOk(*prep, "ROLLBACK PREPARED 'dbr_test_gid'", db);
+  // One in another database holds the slot up as well.
+  ExecOk(*prep, "BEGIN; SELECT txid_current(); PREPARE TRANSACTION 'elsewhere_gid'", "postgres");
+  CheckRun other = RunJson(WriteConfig(Endpoint{prep->port(), db}, Endpoint{dst_->port(), db}));
+  EXPECT_EQ(other.Result("prepared transactions"), "FAIL") << other.Dump();
+  EXPECT_TRUE(other.HasObject("prepared transactions", "'elsewhere_gid' in database postgres"))
+      << other.Dump();
+  ExecOk(*prep, "ROLLBACK PREPARED 'elsewhere_gid'", "postgres");
   CheckRun after = RunJson(WriteConfig(Endpoint{prep->port(), db}, Endpoint{dst_->port(), db}));
   EXPECT_EQ(after.Result("prepared transactions"), "PASS") << after.Dump();
 }

@@ -864,6 +864,65 @@ TEST_F(RdsMajorTest, FifteenToSeventeenReportsAwsPrecheckRefusalThenFinishes) {
   ExpectRelocatedTo("shop-db-v17", "17.5", "shop17-params", &writer, config);
 }
 
+// A transaction prepared on the source after the slot and before the snapshot is copied prepared:
+// on the restored instance it would hold its locks and make AWS refuse the upgrade (pre-check).
+// The run rolls it back there; committed on the source later, its rows arrive by replication.
+TEST_F(RdsMajorTest, APreparedTransactionCopiedByTheSnapshotIsRolledBackOnTheCopy) {
+  ASSERT_NO_FATAL_FAILURE(StartSource(15));
+  ASSERT_TRUE(src_->Restart({{"max_prepared_transactions", "4"}}).ok());
+  ASSERT_TRUE(LoadRichSchema(*src_, "app", 3000).ok());
+  ASSERT_TRUE(src_->Exec("CREATE TABLE held (id int PRIMARY KEY, note text); "
+                         "INSERT INTO held VALUES (1, 'before')",
+                         "app")
+                  .ok());
+  nlohmann::json seed = MajorSeed();
+  for (auto& group : seed["parameter_groups"])
+    group["parameters"]["max_prepared_transactions"] = "4";  // the copy can hold what it finds
+  StartDouble(seed);
+  LiveWriter writer(*src_, "app");
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n  parameter_group: shop17-params\n");
+
+  // Paused with the slot made and the snapshot not yet asked for.
+  auto env = Env();
+  env["DBR_PAUSE_AT"] = "rds:snapshot:5000";
+  BackgroundDbRelocate run({"run", "--config", config.string()}, tmp_.path() / "run.log", env);
+  ASSERT_TRUE(run.WaitForLog("step snapshot: ")) << run.Log();
+  auto app = src_->Connect("app");
+  ASSERT_TRUE(app.ok()) << app.message();
+  ASSERT_TRUE(app->Exec("BEGIN").ok());
+  ASSERT_TRUE(app->Exec("INSERT INTO held VALUES (2, 'prepared')").ok());
+  ASSERT_TRUE(app->Exec("UPDATE held SET note = 'changed by the prepared one' WHERE id = 1").ok());
+  ASSERT_TRUE(app->Exec("PREPARE TRANSACTION 'in-flight'").ok());
+  EXPECT_EQ(run.Log().find("creating snapshot"), std::string::npos) << "too late: " << run.Log();
+
+  // Synced, the run's verify waits for the transaction to end on the source, and says so.
+  ASSERT_TRUE(run.WaitForLog("waits until these transactions end: 'in-flight' in database app",
+                             std::chrono::minutes(5)))
+      << run.Log() << "\n"
+      << double_->LogTail();
+  EXPECT_NE(run.Log().find("rolled back the prepared transaction 'in-flight' (owner ops) in "
+                           "database app, copied to the new instance"),
+            std::string::npos)
+      << run.Log();
+  {
+    auto dst = pg::Connection::Open(DestinationParams());
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    EXPECT_EQ(*dst->QueryValue("SELECT count(*) FROM pg_prepared_xacts"), "0");
+    EXPECT_EQ(*dst->QueryValue("SELECT string_agg(id || ' ' || note, ', ' ORDER BY id) FROM held"),
+              "1 before");
+  }
+  ASSERT_TRUE(app->Exec("COMMIT PREPARED 'in-flight'").ok());
+  CommandResult r = run.Wait();
+  ASSERT_EQ(r.exit_code, 0) << r.err << "\n" << double_->LogTail();
+  EXPECT_NE(r.err.find("step verify done"), std::string::npos) << r.err;
+  const pg::ConnParams destination = DestinationParams();  // cleanup forgets it
+  ExpectRelocatedTo("shop-db-v17", "17.5", "shop17-params", &writer, config);
+  auto dst = pg::Connection::Open(destination);
+  ASSERT_TRUE(dst.ok()) << dst.message();
+  EXPECT_EQ(*dst->QueryValue("SELECT string_agg(id || ' ' || note, ', ' ORDER BY id) FROM held"),
+            "1 changed by the prepared one, 2 prepared");
+}
+
 // AWS does not let anyone modify a default parameter group: with one, logical replication cannot
 // be turned on in it (by the user's command or by allow_source_reboot), and the run says what to
 // do instead before changing anything.
