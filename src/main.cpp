@@ -149,13 +149,13 @@ int RunCommand(int argc, char** argv) {
     std::cerr << "error: " << config.message() << "\n";
     return dbr::cli::kExitUsage;
   }
-  dbr::UseRecordedDestination(*config);
   dbr::log::SetLevel(log_level.empty() ? config->log_level : log_level);
   for (const auto& warning : dbr::ConfigWarnings(*config)) dbr::log::warn("{}", warning);
   if (auto mine = dbr::CheckStateBelongsToConfig(*config); !mine.ok()) {
     std::cerr << "error: " << mine.message() << "\n";
     return dbr::cli::kExitUsage;
   }
+  dbr::UseRecordedDestination(*config);  // after the check: it compares the config's own
   for (const auto& c : commands) {
     if (name != c.name) continue;
     if (c.reads_state)

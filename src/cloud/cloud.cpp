@@ -1,25 +1,14 @@
 #include "cloud/cloud.h"
 
-#include <fmt/format.h>
-
 namespace dbr {
 
 std::unique_ptr<Cloud> MakeRdsCloud();       // rds_cloud.cpp
 std::unique_ptr<Cloud> MakeCloudSqlCloud();  // cloudsql_cloud.cpp
 
-std::string RecordedDestinationDiffers(const Config& config, const std::string& recorded,
-                                       const std::string& named) {
-  return fmt::format(
-      "the relocation in state_dir {} made the instance {}, and this config names {} as the "
-      "destination",
-      config.state_dir, recorded, named);
-}
-
-std::string RecordedDestinationFix(const std::string& recorded) {
-  return fmt::format(
-      "put back dst.instance_id: {} to go on with it, or remove it with `db_relocate cleanup "
-      "--delete-instance {}` and start over",
-      recorded, recorded);
+Cloud::Progress ProgressOf(const Config& config, const RunState& state) {
+  return {.snapshot_requested = !state.rds.snapshot.empty(),
+          .recorded_destination = config.provider == Provider::kCloudSql ? state.cloudsql.instance
+                                                                         : state.rds.instance};
 }
 
 std::unique_ptr<Cloud> MakeCloud(const Config& config) {

@@ -61,12 +61,8 @@ class Cloud {
                                      std::vector<std::string>* actions) = 0;
 };
 
-// A config whose destination instance is not the one the relocation recorded as made by it: what
-// is wrong, and the fix (the rest of the relocation, cleanup included, is bound to the recorded
-// one).
-std::string RecordedDestinationDiffers(const Config& config, const std::string& recorded,
-                                       const std::string& named);
-std::string RecordedDestinationFix(const std::string& recorded);
+// How far the relocation `state` records got with the service.
+Cloud::Progress ProgressOf(const Config& config, const RunState& state);
 
 // The service of config.provider, or nullptr for provider `postgres`.
 std::unique_ptr<Cloud> MakeCloud(const Config& config);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "cloud/cloud.h"
 #include "util/parse.h"
 #include "util/text.h"
 
@@ -144,12 +143,9 @@ class CloudSqlPlanner {
 
   bool Destination(CloudSqlPlan& plan) {
     const char* name = "Cloud SQL destination instance";
-    plan.destination = DestinationName(config_, plan.target_major);
-    if (!recorded_.empty() && recorded_ != plan.destination)
-      return (void)Add(name, CheckLevel::kFail,
-                       RecordedDestinationDiffers(config_, recorded_, plan.destination),
-                       RecordedDestinationFix(recorded_), true),
-             false;
+    // The one a run recorded (StateBelongsToConfig refused a config naming another), or the
+    // config's.
+    plan.destination = recorded_.empty() ? DestinationName(config_, plan.target_major) : recorded_;
     auto found = admin_.GetInstance(config_.gcp.project, plan.destination);
     if (!found.ok()) return (void)Add(name, CheckLevel::kFail, found.message()), false;
     if (*found && recorded_.empty())

@@ -7,7 +7,6 @@
 #include <map>
 #include <set>
 
-#include "cloud/cloud.h"
 #include "util/text.h"
 
 namespace dbr {
@@ -368,15 +367,14 @@ class Planner {
 
   void CheckDestinationId() {
     const char* name = "RDS destination instance";
-    plan_.restore.instance_id = DestinationInstanceId(config_, plan_.target_version);
+    // The one a run recorded (StateBelongsToConfig refused a config naming another), or the
+    // config's.
+    const std::string& recorded = progress_.recorded_destination;
+    plan_.restore.instance_id =
+        recorded.empty() ? DestinationInstanceId(config_, plan_.target_version) : recorded;
     if (auto bad = InstanceIdProblem(plan_.restore.instance_id); !bad.empty())
       return BadConfig(name, plan_.restore.instance_id + ": " + bad,
                        "set dst.instance_id to a valid identifier");
-    const std::string& recorded = progress_.recorded_destination;
-    if (!recorded.empty() && recorded != plan_.restore.instance_id)
-      return BadConfig(name,
-                       RecordedDestinationDiffers(config_, recorded, plan_.restore.instance_id),
-                       RecordedDestinationFix(recorded));
     auto found = rds_.FindInstance(plan_.restore.instance_id);
     if (!found.ok()) return (void)Add(name, false, found.message());
     if (*found && recorded.empty())

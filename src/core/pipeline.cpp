@@ -34,10 +34,6 @@ Status CheckBeforeStarting(RunContext& ctx) {
   options.destination_schema_is_ours =
       ctx.state.snapshot_phase != SnapshotPhase::kNone || ctx.state.mysql.copy_started;
   options.slot_kept = ctx.state.DestinationDependsOnSlot();
-  options.rds_snapshot_requested = !ctx.state.rds.snapshot.empty();
-  options.recorded_destination_instance = ctx.config.provider == Provider::kCloudSql
-                                              ? ctx.state.cloudsql.instance
-                                              : ctx.state.rds.instance;
   options.cloud = ctx.cloud.get();
   PreflightReport report = RunPreflight(ctx.config, options);
   if (ctx.cloud && ctx.cloud->CanEnableLogicalReplication(ctx.config, report)) {

@@ -145,7 +145,8 @@ Result<RelocationPlan> MakePlan(const Config& config) {
   doc["large_objects"] = {{"count", lo.count}, {"bytes_on_disk", lo.bytes_on_disk}};
   if (cloud) {
     json steps = json::array();
-    for (const auto& c : cloud->Check(config, {}))
+    auto state = StateStore(config.state_dir).Load();  // none yet: a plan from the start
+    for (const auto& c : cloud->Check(config, ProgressOf(config, state.ok() ? *state : RunState{})))
       steps.push_back({{"name", c.name}, {"level", LevelName(c.level)}, {"detail", c.detail}});
     doc["cloud"] = steps;
   }

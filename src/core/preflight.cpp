@@ -157,8 +157,7 @@ class Preflight {
 
   // The service's side (RDS: the source instance, the upgrade path, the new instance).
   void CheckCloud(Cloud& cloud) {
-    for (auto& c : cloud.Check(
-             config_, {options_.rds_snapshot_requested, options_.recorded_destination_instance}))
+    for (auto& c : cloud.Check(config_, ProgressOf(config_, state_)))
       report_.checks.push_back(std::move(c));
   }
 

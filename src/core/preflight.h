@@ -18,9 +18,6 @@ struct PreflightOptions {
   // `run` resuming with a slot it keeps (RunState::DestinationDependsOnSlot): what would hold up
   // a slot's creation is moot.
   bool slot_kept = false;
-  // `run` resuming after it requested the RDS snapshot / restored the destination instance.
-  bool rds_snapshot_requested = false;
-  std::string recorded_destination_instance;  // "": none
   // The run's cloud, whose checks then make the plan its snapshot source follows; null: one of
   // pre-flight's own (`check`).
   Cloud* cloud = nullptr;

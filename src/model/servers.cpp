@@ -101,6 +101,21 @@ Status StateBelongsToConfig(const Config& config, const RunState& state) {
         "upgrade.method {}: put {} back, to finish it or to remove it with `db_relocate "
         "cleanup` before starting again",
         config.upgrade.method, config.state_dir, started, started));
+  const std::string& made =
+      config.provider == Provider::kCloudSql ? state.cloudsql.instance : state.rds.instance;
+  if (config.provider != Provider::kPostgres && !made.empty() && !config.dst.instance_id.empty() &&
+      config.dst.instance_id != made)
+    return Status::BadConfig(fmt::format(
+        "dst.instance_id is {}, and the relocation in state_dir {} has {} as its destination: put "
+        "back dst.instance_id: {} to go on with it; to give it up instead, run `db_relocate "
+        "cleanup{}`{}",
+        config.dst.instance_id, config.state_dir, made, made,
+        config.provider == Provider::kCloudSql ? " --delete-instance " + made : "",
+        config.provider == Provider::kRds
+            ? ", then delete it: aws rds delete-db-instance --skip-final-snapshot "
+              "--db-instance-identifier " +
+                  made
+            : ""));
   const std::string source = SourceAddress(config);
   if (state.source == source && state.destination_database == config.dst.name) return Status::Ok();
   auto recorded = state.servers.find(Side::kSource);

@@ -375,7 +375,12 @@ TEST_F(CloudSqlTest, ResumesAfterKillWhileTheInstanceIsMade) {
   elsewhere.dst += "  instance_id: orders-new\n";
   CommandResult moved = Run("run", WriteConfig(elsewhere, "moved.yaml"));
   EXPECT_EQ(moved.exit_code, 2) << moved.out << moved.err;
-  EXPECT_NE(moved.err.find("made the instance orders-pg15-pg17, and this config names orders-new"),
+  EXPECT_NE(moved.err.find("dst.instance_id is orders-new, and the relocation in state_dir"),
+            std::string::npos)
+      << moved.err;
+  EXPECT_NE(moved.err.find("has orders-pg15-pg17 as its destination: put back dst.instance_id: "
+                           "orders-pg15-pg17 to go on with it; to give it up instead, run "
+                           "`db_relocate cleanup --delete-instance orders-pg15-pg17`"),
             std::string::npos)
       << moved.err;
   CommandResult r = Run("run", config);

@@ -389,17 +389,17 @@ TEST_F(RdsTest, ResumesAfterKillDuringEveryAwsWait) {
        {"rds:snapshot-requested", "rds:encrypt", "rds:restore-requested", "rds:lsn", "rds:warm"}) {
     CommandResult r = Run("run", config, {{"DBR_CRASH_AT", point}});
     ASSERT_EQ(r.exit_code, 137) << point << ": " << r.err;
-    if (std::string(point) != "rds:restore-requested") continue;
-    // The restore is recorded: a config naming another destination is refused, and nothing is
-    // made for it.
+    if (std::string(point) != "rds:restore-requested" && std::string(point) != "rds:warm") continue;
+    // The restore recorded (then restored): a config naming another destination is refused, and
+    // nothing is made for it.
     CommandResult moved = Run("run", Config("dst:\n  instance_id: shop-db-elsewhere\n"));
-    EXPECT_EQ(moved.exit_code, 2) << moved.out << moved.err;
-    EXPECT_NE(moved.err.find("made the instance shop-db-v15, and this config names "
-                             "shop-db-elsewhere as the destination"),
-              std::string::npos)
-        << moved.err;
-    EXPECT_NE(moved.err.find("put back dst.instance_id: shop-db-v15"), std::string::npos)
-        << moved.err;
+    EXPECT_EQ(moved.exit_code, 2) << point << ": " << moved.out << moved.err;
+    for (const char* part :
+         {"dst.instance_id is shop-db-elsewhere, and the relocation in state_dir",
+          "has shop-db-v15 as its destination: put back dst.instance_id: shop-db-v15",
+          "aws rds delete-db-instance --skip-final-snapshot --db-instance-identifier shop-db-v15"})
+      EXPECT_NE(moved.err.find(part), std::string::npos) << point << ": " << part << " in\n"
+                                                         << moved.err;
     auto elsewhere = Aws().FindInstance("shop-db-elsewhere");
     ASSERT_TRUE(elsewhere.ok()) << elsewhere.message();
     EXPECT_FALSE(elsewhere->has_value());
@@ -680,6 +680,9 @@ TEST_F(RdsMajorTest, ThirteenToFifteenInTwoInstanceHopsSurvivesAKillInEach) {
   CommandResult restored = Run("run", config, {{"DBR_CRASH_AT", "rds:prepare"}});
   ASSERT_EQ(restored.exit_code, 137) << restored.err;
   EXPECT_NE(restored.err.find("(rule: "), std::string::npos) << restored.err;  // which gave the LSN
+  CommandResult midway = Run("check", config);  // knows the instance as the relocation's
+  EXPECT_NE(midway.out.find("shop-db-v15 (restored by this relocation)"), std::string::npos)
+      << midway.out << midway.err;
   for (const char* hop : {"14.17", "15.19"}) {
     CommandResult r = Run("run", config,
                           {{"DBR_CRASH_AT", std::string("rds:instance-upgrade-requested:") + hop}});
