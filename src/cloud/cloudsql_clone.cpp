@@ -52,8 +52,7 @@ class CloudSqlCloneSource : public SnapshotSource {
         {CloudSqlPhase::kPrepare,
          [&]() -> Result<CloudSqlPhase> {
            DBR_RETURN_IF_ERROR(ctx.Reconnect());
-           DBR_RETURN_IF_ERROR(RollBackCopiedPreparedTransactions(ctx));
-           DBR_RETURN_IF_ERROR(DropCopiedSlots(ctx));
+           DBR_RETURN_IF_ERROR(PrepareCopiedInstance(ctx));
            return st.target_major > plan_.source_major ? CloudSqlPhase::kUpgrade
                                                        : CloudSqlPhase::kDone;
          }},
@@ -141,9 +140,6 @@ class CloudSqlCloneSource : public SnapshotSource {
     gcp::SqlAdmin& admin = session_->admin;
     const std::string& project = ctx.config.gcp.project;
     ctx.dst.reset();  // the upgrade replaces the server
-    // A new system_identifier: the next step records it, as it would have after a run not
-    // interrupted since the clone was made.
-    ctx.state.servers.erase(Side::kDestination);
     DBR_RETURN_IF_ERROR(WaitForRecorded(ctx, admin));
     const std::string target = fmt::format("POSTGRES_{}", st.target_major);
     DBR_ASSIGN_OR_RETURN(auto clone, admin.GetInstance(project, st.instance));

@@ -82,6 +82,8 @@ Status DetachCopiedSubscriptions(RunContext& ctx) {
   return Status::Ok();
 }
 
+namespace {
+
 Status RollBackCopiedPreparedTransactions(RunContext& ctx) {
   auto xacts = ctx.dst->Query(
       "SELECT database, gid, owner FROM pg_prepared_xacts ORDER BY database, prepared");
@@ -107,8 +109,8 @@ Status RollBackCopiedPreparedTransactions(RunContext& ctx) {
       return done.Wrap(fmt::format(
           "rolling back {} (it holds its locks there, and its changes reach the new instance "
           "through replication once the source commits it): run {} in database {} on the new "
-          "instance as {}, then run again",
-          what, rollback, db, owner));
+          "instance as {} (or GRANT {} TO {} there first), then run again",
+          what, rollback, db, owner, pg::QuoteIdent(owner), pg::QuoteIdent(c.params().user)));
     log::info(
         "rolled back {} (the source still holds it; once committed there, replication "
         "brings its changes)",
@@ -127,6 +129,14 @@ Status DropCopiedSlots(RunContext& ctx) {
     log::info("dropped the copy of replication slot {} on the new instance", slots->Get(i, 0));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status PrepareCopiedInstance(RunContext& ctx) {
+  DBR_RETURN_IF_ERROR(DetachCopiedSubscriptions(ctx));
+  DBR_RETURN_IF_ERROR(RollBackCopiedPreparedTransactions(ctx));
+  return DropCopiedSlots(ctx);
 }
 
 }  // namespace dbr

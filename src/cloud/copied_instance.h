@@ -35,15 +35,16 @@ Result<pg::Lsn> CopyEndFromLog(RunContext& ctx, const std::string& log_text,
 // slot on ctx.dst.
 Status DetachCopiedSubscriptions(RunContext& ctx);
 
-// A transaction prepared on the source before the copy and not yet ended is copied prepared: it
-// would hold its locks on the copy (the apply worker waits on them for ever) and the providers
-// refuse a major upgrade while one exists. Its changes are not lost: replication carries the
-// whole transaction when the source commits it. Each is rolled back on ctx.dst, as its owner when
-// the user may not end another's.
-Status RollBackCopiedPreparedTransactions(RunContext& ctx);
-
-// Every inactive logical slot on ctx.dst: a copy's slots would retain WAL there for ever, and the
-// providers refuse a major upgrade while one exists; their consumers read from the source.
-Status DropCopiedSlots(RunContext& ctx);
+// What a copy holds that must not stay, all of it on ctx.dst, each step safe to repeat:
+// - the copied subscriptions, detached again (a state written by an older db_relocate did not
+//   detach them before);
+// - every transaction the copy caught prepared, rolled back: it would hold its locks there (the
+//   apply worker waits on them for ever), and the providers refuse a major upgrade while one is
+//   open. Those of the relocated tables are not lost: the slot predates them (making it waits for
+//   every transaction running then), so replication carries each whole when the source commits
+//   it. Ended as its owner when the user may not end another's;
+// - every inactive logical slot: it would retain WAL for ever, the providers refuse a major
+//   upgrade while one exists, and its consumer reads from the source.
+Status PrepareCopiedInstance(RunContext& ctx);
 
 }  // namespace dbr

@@ -58,9 +58,6 @@ Status WaitForInstanceUpgrade(aws::Rds& rds, RunContext& ctx, const RdsInstanceH
 Status UpgradeRestoredInstance(aws::Rds& rds, RunContext& ctx, const RdsPlan& plan) {
   RdsState& st = ctx.state.rds;
   ctx.dst.reset();  // each hop restarts the server
-  // pg_upgrade makes a new server (a new system_identifier): the next step records it, as it
-  // would have after a run not interrupted since the restore.
-  ctx.state.servers.erase(Side::kDestination);
   for (const std::string& hop : st.hops) {
     RdsInstanceHop& record = HopRecord(st, hop);
     DBR_ASSIGN_OR_RETURN(aws::DbInstance now, rds.DescribeInstance(st.instance));

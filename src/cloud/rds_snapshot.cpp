@@ -324,8 +324,7 @@ class RdsSnapshotSource : public SnapshotSource {
   // the publication and the heartbeat table are kept (the heartbeat rows up to the LSN are part of
   // what verification checks).
   Result<RdsPhase> PrepareDestination(RunContext& ctx) {
-    DBR_RETURN_IF_ERROR(RollBackCopiedPreparedTransactions(ctx));
-    DBR_RETURN_IF_ERROR(DropCopiedSlots(ctx));
+    DBR_RETURN_IF_ERROR(PrepareCopiedInstance(ctx));
     return UpgradesInstance(ctx) ? RdsPhase::kUpgradeInstance : RdsPhase::kReplicas;
   }
 

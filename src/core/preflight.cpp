@@ -569,7 +569,8 @@ class Preflight {
     }
     auto waits = pg::WhatASlotWaitsFor(src, 5 * 60);
     if (!waits.ok()) {
-      Add("prepared transactions", CheckLevel::kWarn, waits.message()).unread = true;
+      for (const char* name : {"prepared transactions", "long-running transactions"})
+        Add(name, CheckLevel::kWarn, waits.message()).unread = true;
       return;
     }
     if (!waits->prepared.empty()) {

@@ -55,8 +55,8 @@ Result<bool> OnOneServer(pg::Connection& a, pg::Connection& b, bool same_address
 Result<StateServers> CompareWithServers(const RunState& state, const names::Links& links,
                                         pg::Connection* src, pg::Connection* dst) {
   StateServers out;
-  // An RDS destination restored and still to be upgraded is compared once it is upgraded.
-  if (!state.rds.DestinationSettled()) dst = nullptr;
+  // A cloud's copy still to be upgraded is compared once it is upgraded.
+  if (!state.rds.DestinationSettled() || !state.cloudsql.DestinationSettled()) dst = nullptr;
   for (auto [side, conn] : {std::pair{Side::kSource, src}, std::pair{Side::kDestination, dst}}) {
     if (conn == nullptr) continue;
     DBR_ASSIGN_OR_RETURN(LiveServer live, ReadServerIdentity(*conn));

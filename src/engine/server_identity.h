@@ -38,9 +38,9 @@ struct StateServers {
   // A bad config (exit 2) naming the mismatches; else an error for a lost slot; else Ok.
   Status Verdict(const RunState& state, const std::string& state_dir) const;
 };
-// `src` or `dst` null: that side was not reached, and is not compared; nor is an RDS destination
-// before it is settled (RdsState::DestinationSettled). The slot is looked for
-// only when the identities match.
+// `src` or `dst` null: that side was not reached, and is not compared; nor is a cloud's copy
+// before it is settled (RdsState/CloudSqlState::DestinationSettled: an in-place upgrade makes a
+// new server). The slot is looked for only when the identities match.
 Result<StateServers> CompareWithServers(const RunState& state, const names::Links& links,
                                         pg::Connection* src, pg::Connection* dst);
 

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "config/config.h"
 #include "util/files.h"
 
 namespace dbr {

@@ -256,6 +256,11 @@ struct CloudSqlState {
   std::string time_before;
   std::string time_after;
 
+  // Its server is the one the relocation goes on with: none made yet, or made and upgraded (a
+  // clone's in-place upgrade makes a new server).
+  bool DestinationSettled() const {
+    return phase == CloudSqlPhase::kNone || phase == CloudSqlPhase::kDone;
+  }
   // The destination can be connected to: made, and not being upgraded.
   bool Reachable() const {
     return phase == CloudSqlPhase::kLsn || phase == CloudSqlPhase::kPrepare ||

@@ -20,14 +20,15 @@ Result<CreatedSlot> CreateLogicalSlotExportingSnapshot(Connection& conn, const s
 
 Result<SlotWaits> WhatASlotWaitsFor(Connection& conn, int running_longer_than_seconds) {
   SlotWaits out;
+  // format(): a NULL (a background worker's user) prints as nothing, not as a NULL row.
   auto prepared = conn.Query(
-      "SELECT quote_literal(gid) || ' in database ' || database || ' (prepared ' || "
-      "date_trunc('second', prepared) || ')' FROM pg_prepared_xacts ORDER BY prepared");
+      "SELECT format('%L in database %s (prepared %s)', gid, database, "
+      "date_trunc('second', prepared)) FROM pg_prepared_xacts ORDER BY prepared");
   if (!prepared.ok()) return prepared.status();
   for (int i = 0; i < prepared->rows(); ++i) out.prepared.push_back(prepared->Get(i, 0));
   auto running = conn.Query(
-      "SELECT 'pid ' || pid || ' (user ' || usename || ') in database ' || datname || ', "
-      "running for ' || date_trunc('second', now() - xact_start) FROM pg_stat_activity "
+      "SELECT format('pid %s (user %s) in database %s, running for %s', pid, usename, datname, "
+      "date_trunc('second', now() - xact_start)) FROM pg_stat_activity "
       "WHERE backend_xid IS NOT NULL AND xact_start < now() - make_interval(secs => $1) "
       "AND pid <> pg_backend_pid() ORDER BY xact_start",
       {std::to_string(running_longer_than_seconds)});
