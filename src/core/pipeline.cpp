@@ -31,9 +31,6 @@ Status CheckBeforeStarting(RunContext& ctx) {
   auto claim = [&ctx] { return ctx.engine->ClaimReplicationUser(ctx); };
   DBR_RETURN_IF_ERROR(claim());
   PreflightOptions options;
-  options.destination_schema_is_ours =
-      ctx.state.snapshot_phase != SnapshotPhase::kNone || ctx.state.mysql.copy_started;
-  options.slot_kept = ctx.state.DestinationDependsOnSlot();
   options.cloud = ctx.cloud.get();
   PreflightReport report = RunPreflight(ctx.config, options);
   if (ctx.cloud && ctx.cloud->CanEnableLogicalReplication(ctx.config, report)) {

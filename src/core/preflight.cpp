@@ -42,6 +42,11 @@ std::string SuggestedRoleName(std::string name) {
   return name;
 }
 
+// The relocation's copy reached the destination: its tables there are the relocation's own.
+bool DestinationSchemaIsOurs(const RunState& state) {
+  return state.snapshot_phase != SnapshotPhase::kNone || state.mysql.copy_started;
+}
+
 class Preflight {
  public:
   Preflight(const Config& config, const PreflightOptions& options)
@@ -560,7 +565,7 @@ class Preflight {
   }
 
   void CheckBlockingTransactions(pg::Connection& src) {
-    if (options_.slot_kept) {
+    if (state_.DestinationDependsOnSlot()) {
       // Those prepared since are the copy's to handle (logical copy: invisible to its snapshot;
       // a cloud's copy: rolled back there), and replication carries each once committed.
       Add("prepared transactions", CheckLevel::kPass, "the replication slot is kept as it is");
@@ -782,7 +787,7 @@ class Preflight {
   // each owner that exists there (PostgreSQL 16+; before 16 such a user cannot create the
   // subscription at all). Roles the copy creates there are granted to it (EnsureRoles).
   void CheckDestinationOwners(pg::Connection& src, pg::Connection& dst, const ScopeListing& scope) {
-    if (destination_is_superuser_ || dst.server_major() < 16 || options_.destination_schema_is_ours)
+    if (destination_is_superuser_ || dst.server_major() < 16 || DestinationSchemaIsOurs(state_))
       return;
     const char* name = "destination ownership";
     auto owners = src.Query(R"sql(
@@ -847,7 +852,7 @@ class Preflight {
   }
 
   void CheckDestinationConflicts(pg::Connection& dst, const ScopeListing& scope) {
-    if (options_.destination_schema_is_ours) {
+    if (DestinationSchemaIsOurs(state_)) {
       Add("destination is empty", CheckLevel::kPass, "the schema was restored by this relocation");
       return;
     }
@@ -905,8 +910,10 @@ class Preflight {
 }  // namespace
 
 PreflightReport RunPreflight(const Config& config, const PreflightOptions& options) {
-  if (config.engine == EngineKind::kMysql)
-    return mysql::RunPreflight(config, options.destination_schema_is_ours);
+  if (config.engine == EngineKind::kMysql) {
+    auto state = StateStore(config.state_dir).Load();
+    return mysql::RunPreflight(config, state.ok() && DestinationSchemaIsOurs(*state));
+  }
   return Preflight(config, options).Run();
 }
 

@@ -12,12 +12,11 @@ namespace dbr {
 
 class Cloud;
 
+// How far the relocation in state_dir got is read from its state, by `run` and `check` alike:
+// tables on the destination restored by it are its own, a slot it keeps (RunState::
+// DestinationDependsOnSlot) makes what would hold up a slot's creation moot, an instance it
+// recorded is not "taken".
 struct PreflightOptions {
-  // `run` resuming after its schema was restored: tables on the destination are its own.
-  bool destination_schema_is_ours = false;
-  // `run` resuming with a slot it keeps (RunState::DestinationDependsOnSlot): what would hold up
-  // a slot's creation is moot.
-  bool slot_kept = false;
   // The run's cloud, whose checks then make the plan its snapshot source follows; null: one of
   // pre-flight's own (`check`).
   Cloud* cloud = nullptr;
