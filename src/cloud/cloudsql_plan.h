@@ -38,8 +38,8 @@ struct CloudSqlPlanResult {
   std::optional<CloudSqlPlan> plan;  // set when no finding is a FAIL
 };
 
-// `recorded_destination`: the instance a run recorded as made by it ("": none); its name is not
-// "taken", and a config naming another one is refused.
+// `recorded_destination`: the instance a run recorded as made by it ("": none): the destination,
+// and its name is not "taken" (StateBelongsToConfig refuses a config naming another).
 CloudSqlPlanResult PlanCloudSqlRelocation(const Config& config, gcp::SqlAdmin& admin,
                                           const std::string& recorded_destination);
 

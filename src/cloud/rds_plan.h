@@ -59,7 +59,8 @@ struct RdsPlanResult {
 // while AWS takes the snapshot, and may be in a maintenance state later).
 struct RdsProgress {
   bool snapshot_requested = false;
-  // The instance it recorded as restored by it ("": none): a config naming another is refused.
+  // The instance it recorded as restored by it ("": none): the destination, and not "taken"
+  // (StateBelongsToConfig refuses a config naming another).
   std::string recorded_destination;
 };
 RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds,
