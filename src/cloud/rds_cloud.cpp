@@ -20,8 +20,7 @@ class RdsCloud : public Cloud {
 
   std::vector<CheckResult> Check(const Config& config, const Progress& progress) override {
     aws::RdsSession session(config.aws);
-    auto planned = PlanRdsRelocation(config, session.rds(),
-                                     {progress.snapshot_requested, progress.recorded_destination});
+    auto planned = PlanRdsRelocation(config, session.rds(), progress);
     *plan_ = planned.plan;
     std::vector<CheckResult> out;
     for (auto& f : planned.findings) {

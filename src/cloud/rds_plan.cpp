@@ -44,7 +44,7 @@ std::string JoinList(const std::vector<std::string>& v) {
 
 class Planner {
  public:
-  Planner(const Config& config, aws::Rds& rds, const RdsProgress& progress)
+  Planner(const Config& config, aws::Rds& rds, const Cloud::Progress& progress)
       : config_(config), up_(config.upgrade), rds_(rds), progress_(progress) {}
 
   RdsPlanResult Run() {
@@ -410,14 +410,15 @@ class Planner {
   const Config& config_;
   const UpgradeConfig& up_;
   aws::Rds& rds_;
-  RdsProgress progress_;
+  Cloud::Progress progress_;
   RdsPlan plan_;
   RdsPlanResult result_;
 };
 
 }  // namespace
 
-RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds, const RdsProgress& progress) {
+RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds,
+                                const Cloud::Progress& progress) {
   return Planner(config, rds, progress).Run();
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aws/rds.h"
+#include "cloud/cloud.h"
 #include "config/config.h"
 #include "util/status.h"
 
@@ -54,17 +55,13 @@ struct RdsPlanResult {
 };
 
 // Reads the source instance and everything the config names, and resolves the plan.
-// How far an interrupted run got (from its state): what it made is expected to exist, and once
-// the snapshot was requested the source no longer needs to be `available` (it is `backing-up`
-// while AWS takes the snapshot, and may be in a maintenance state later).
-struct RdsProgress {
-  bool snapshot_requested = false;
-  // The instance it recorded as restored by it ("": none): the destination, and not "taken"
-  // (StateBelongsToConfig refuses a config naming another).
-  std::string recorded_destination;
-};
+// `progress`: how far an interrupted run got (ProgressOf its state): what it made is expected to
+// exist; once the snapshot was requested the source no longer needs to be `available` (it is
+// `backing-up` while AWS takes the snapshot, and may be in a maintenance state later); the
+// instance it recorded is the destination, and not "taken" (StateBelongsToConfig refuses a
+// config naming another).
 RdsPlanResult PlanRdsRelocation(const Config& config, aws::Rds& rds,
-                                const RdsProgress& progress = {});
+                                const Cloud::Progress& progress = {});
 
 // The ModifyDBSnapshot hops from `from` to `target` ("17": the newest 17.x reachable; "16.4":
 // exactly that), fewest hops first, following each version's ValidUpgradeTarget. Pure: `lookup`

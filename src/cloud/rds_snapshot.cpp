@@ -58,7 +58,7 @@ class RdsSnapshotSource : public SnapshotSource {
     if (planned_ && *planned_) {
       plan_ = **planned_;  // the run's pre-flight made it
     } else {
-      auto planned = PlanRdsRelocation(ctx.config, rds_, {!st.snapshot.empty(), st.instance});
+      auto planned = PlanRdsRelocation(ctx.config, rds_, ProgressOf(ctx.config, ctx.state));
       for (const auto& f : planned.findings)
         if (!f.ok)
           return Status::Error(f.name + ": " + f.detail + (f.hint.empty() ? "" : "; " + f.hint));
