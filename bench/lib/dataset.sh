@@ -8,7 +8,7 @@
 # then calls bench_init_work (work directory, private copy of BIN, traps), start_clusters and
 # build_dataset. It may define bench_cleanup_hook, run first on exit (set +e in force).
 # Globals it provides: WORK, CHILD, BG_PIDS, STARTED_CLUSTERS, DATASET_SIZE, TABLE_COUNTS,
-# EXPECTED_CONTENTS, BIG_TABLES, TRIAL_RC, TRIAL_SECS, CHECK_NOTE (FAILED=1 set by
+# EXPECTED_CONTENTS, BIG_TABLES, TRIAL_RC, TRIAL_SECS, TRIAL_STEAL, CHECK_NOTE (FAILED=1 set by
 # check_destination on a difference).
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -90,17 +90,23 @@ now() { date +%s.%N; }
 load1() { cut -d ' ' -f 1 /proc/loadavg; }  # the machine's 1-minute load when a trial starts
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
+# The seconds this virtual machine's cores have waited for the host so far (steal, /proc/stat):
+# a trial that grows it by more than a few tenths shared the host's CPUs with another guest.
+steal_secs() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", $9 / hz }' /proc/stat; }
+
 # run_trial OUT ERR CMD...: runs CMD in its own process group (so Ctrl-C can stop all of it),
-# waits; sets TRIAL_RC and TRIAL_SECS.
+# waits; sets TRIAL_RC, TRIAL_SECS and TRIAL_STEAL (the steal seconds it saw).
 run_trial() {
-  local out="$1" err="$2" t0; shift 2
+  local out="$1" err="$2" t0 steal0; shift 2
   t0="$(now)"
+  steal0="$(steal_secs)"
   setsid "$@" >"$out" 2>"$err" </dev/null &
   CHILD=$!
   TRIAL_RC=0
   wait "$CHILD" || TRIAL_RC=$?
   CHILD=""
   TRIAL_SECS="$(elapsed "$t0")"
+  TRIAL_STEAL="$(awk -v a="$steal0" -v b="$(steal_secs)" 'BEGIN { printf "%.1f", b - a }')"
 }
 
 bg_psql() {  # bg_psql LOGFILE SQL: a source session in the background; its pid goes to BG_PIDS
