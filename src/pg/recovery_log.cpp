@@ -20,9 +20,9 @@ bool IsAlpha(char c) {
 }
 
 // Small cursor over one line: each Take* consumes on success only.
-class Cursor {
+class TextCursor {
  public:
-  Cursor(std::string_view s, size_t pos) : s_(s), pos_(pos) {}
+  TextCursor(std::string_view s, size_t pos) : s_(s), pos_(pos) {}
   bool Literal(std::string_view lit) {
     if (s_.substr(pos_, lit.size()) != lit) return false;
     pos_ += lit.size();
@@ -62,10 +62,10 @@ struct Pattern {
   std::string_view literal;  // found anywhere in the line
   std::string_view form;
   Kind kind;
-  std::optional<Lsn> (*parse)(Cursor& c);  // the text right after the literal
+  std::optional<Lsn> (*parse)(TextCursor& c);  // the text right after the literal
 };
 
-std::optional<Lsn> LsnOnly(Cursor& c) {
+std::optional<Lsn> LsnOnly(TextCursor& c) {
   return c.TakeLsn();
 }
 
@@ -77,25 +77,25 @@ std::optional<Lsn> LsnOnly(Cursor& c) {
 // (it is in older xlogreaders) but names the record start the same way, so it is accepted.
 constexpr Pattern kPatterns[] = {
     {"invalid record length at ", "invalid record length", Kind::kRecordStart,
-     [](Cursor& c) -> std::optional<Lsn> {
+     [](TextCursor& c) -> std::optional<Lsn> {
        auto lsn = c.TakeLsn();
        if (!lsn || !c.Literal(": ")) return std::nullopt;
        return lsn;
      }},
     {"record with incorrect prev-link ", "record with incorrect prev-link", Kind::kRecordStart,
-     [](Cursor& c) -> std::optional<Lsn> {
+     [](TextCursor& c) -> std::optional<Lsn> {
        if (!c.TakeLsn() || !c.Literal(" at ")) return std::nullopt;
        return c.TakeLsn();
      }},
     {"invalid resource manager ID ", "invalid resource manager ID", Kind::kRecordStart,
-     [](Cursor& c) -> std::optional<Lsn> {
+     [](TextCursor& c) -> std::optional<Lsn> {
        if (!c.Digits() || !c.Literal(" at ")) return std::nullopt;
        return c.TakeLsn();
      }},
     {"incorrect resource manager data checksum in record at ",
      "incorrect resource manager data checksum", Kind::kRecordStart, LsnOnly},
     {"record length ", "record length too long", Kind::kRecordStart,
-     [](Cursor& c) -> std::optional<Lsn> {
+     [](TextCursor& c) -> std::optional<Lsn> {
        if (!c.Digits() || !c.Literal(" at ")) return std::nullopt;
        auto lsn = c.TakeLsn();
        if (!lsn || !c.Literal(" too long")) return std::nullopt;
@@ -105,7 +105,7 @@ constexpr Pattern kPatterns[] = {
     {"invalid record offset at ", "invalid record offset", Kind::kRecordStart, LsnOnly},
     {"there is no contrecord flag at ", "there is no contrecord flag", Kind::kRecordStart, LsnOnly},
     {"invalid contrecord length ", "invalid contrecord length", Kind::kRecordStart,
-     [](Cursor& c) -> std::optional<Lsn> {
+     [](TextCursor& c) -> std::optional<Lsn> {
        if (!c.Digits()) return std::nullopt;
        if (c.Literal(" (expected ")) {
          c.Literal("-");
@@ -263,7 +263,7 @@ std::vector<RecoveryEnd> FindRecoveryEnds(std::string_view log_text) {
     for (const Pattern& pattern : kPatterns) {
       for (size_t at = line.find(pattern.literal); at != std::string_view::npos;
            at = line.find(pattern.literal, at + 1)) {
-        Cursor c(line, at + pattern.literal.size());
+        TextCursor c(line, at + pattern.literal.size());
         if (auto lsn = pattern.parse(c)) matches.push_back({at, &pattern, *lsn});
       }
     }

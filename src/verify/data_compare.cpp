@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 
+#include "pg/cursor.h"
 #include "pg/quote.h"
 #include "util/log.h"
 #include "util/parallel.h"
@@ -428,41 +429,84 @@ Status AccountMultiset(Worker& w, TableWork& t, std::vector<Op>& ops) {
   return Status::Ok();
 }
 
-using HashCounts = std::map<int64_t, int64_t>;
+constexpr int kHashBatchRows = 10000;
 
-Result<HashCounts> RowHashCounts(pg::Connection& conn, const TableShape& shape) {
-  auto r =
-      conn.Query(fmt::format("SELECT h, count(*) FROM (SELECT {} AS h FROM ONLY {} t) s GROUP BY h",
-                             shape.RowHash(), shape.Qualified()));
-  if (!r.ok()) return r.status();
-  HashCounts out;
-  for (int i = 0; i < r->rows(); ++i) out[r->GetInt(i, 0)] = r->GetInt(i, 1);
-  return out;
-}
+// One side's count of each row hash of a table, in hash order, a batch at a time: a large
+// keyless table's hashes are never all in memory.
+class HashCountReader {
+ public:
+  static Result<HashCountReader> Open(pg::Connection& conn, const TableShape& shape) {
+    DBR_ASSIGN_OR_RETURN(
+        pg::Cursor cursor,
+        pg::Cursor::Open(conn,
+                         fmt::format("SELECT h, count(*) FROM (SELECT {} AS h FROM ONLY {} t) s "
+                                     "GROUP BY h ORDER BY h",
+                                     shape.RowHash(), shape.Qualified()),
+                         kHashBatchRows));
+    HashCountReader reader(std::move(cursor));
+    DBR_RETURN_IF_ERROR(reader.Advance());
+    return reader;
+  }
 
+  bool AtEnd() const { return !batch_; }
+  int64_t hash() const { return batch_->GetInt(row_, 0); }
+  int64_t count() const { return batch_->GetInt(row_, 1); }
+
+  Status Advance() {
+    if (batch_ && ++row_ < batch_->rows()) return Status::Ok();
+    DBR_ASSIGN_OR_RETURN(pg::QueryResult next, cursor_.Fetch());
+    row_ = 0;
+    if (next.rows() == 0)
+      batch_.reset();
+    else
+      batch_.emplace(std::move(next));
+    return Status::Ok();
+  }
+
+ private:
+  explicit HashCountReader(pg::Cursor cursor) : cursor_(std::move(cursor)) {}
+
+  pg::Cursor cursor_;
+  std::optional<pg::QueryResult> batch_;  // none at the end
+  int row_ = 0;
+};
+
+// A keyless table's rows that differ: the counts of each row hash on both sides, merged in hash
+// order, the source's corrected by the window's changes.
 Status NarrowMultiset(Worker& w, TableWork& t, size_t limit, const std::string& sender,
                       const std::string& receiver) {
   const TableShape& shape = t.shape();
-  auto s = RowHashCounts(*w.src, shape);
-  if (!s.ok()) return s.status();
-  HashCounts d;
+  std::map<int64_t, int64_t> window;
+  for (const auto& [sign, h] : t.multiset_ops) window[h] += sign;
+  DBR_ASSIGN_OR_RETURN(HashCountReader s, HashCountReader::Open(*w.src, shape));
+  std::optional<HashCountReader> d;
   if (!shape.missing_on_destination) {
-    auto dd = RowHashCounts(*w.dst, shape);
-    if (!dd.ok()) return dd.status();
-    d = std::move(*dd);
+    DBR_ASSIGN_OR_RETURN(HashCountReader opened, HashCountReader::Open(*w.dst, shape));
+    d.emplace(std::move(opened));
   }
-  for (const auto& [sign, h] : t.multiset_ops) (*s)[h] += sign;
   std::vector<std::pair<int64_t, std::string>> examples;  // hash, which side has more
-  std::set<int64_t> hashes;
-  for (const auto& [h, n] : *s) hashes.insert(h);
-  for (const auto& [h, n] : d) hashes.insert(h);
-  for (int64_t h : hashes) {
-    const int64_t a = s->count(h) ? (*s)[h] : 0, b = d.count(h) ? d[h] : 0;
-    if (a == b) continue;
-    for (int64_t i = 0; i < std::abs(a - b); ++i) {
-      t.result.differing_rows++;
-      if (examples.size() < limit) examples.push_back({h, a > b ? sender : receiver});
+  auto changed = window.begin();
+  for (;;) {
+    std::optional<int64_t> h;
+    auto lowest = [&](int64_t v) { h = h ? std::min(*h, v) : v; };
+    if (!s.AtEnd()) lowest(s.hash());
+    if (d && !d->AtEnd()) lowest(d->hash());
+    if (changed != window.end()) lowest(changed->first);
+    if (!h) break;
+    int64_t a = 0, b = 0;
+    if (!s.AtEnd() && s.hash() == *h) {
+      a += s.count();
+      DBR_RETURN_IF_ERROR(s.Advance());
     }
+    if (changed != window.end() && changed->first == *h) a += (changed++)->second;
+    if (d && !d->AtEnd() && d->hash() == *h) {
+      b = d->count();
+      DBR_RETURN_IF_ERROR(d->Advance());
+    }
+    if (a == b) continue;
+    t.result.differing_rows += std::abs(a - b);
+    for (int64_t i = 0; i < std::abs(a - b) && examples.size() < limit; ++i)
+      examples.push_back({*h, a > b ? sender : receiver});
   }
   for (const auto& [h, side] : examples) {
     pg::Connection& conn = side == sender ? *w.src : *w.dst;
