@@ -9,6 +9,7 @@
 
 #include "core/engine_switch.h"
 #include "core/heartbeat_writer.h"
+#include "engine/heartbeat.h"
 #include "mariadb/quote.h"
 #include "model/servers.h"
 #include "mysql/counters.h"

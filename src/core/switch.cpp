@@ -10,6 +10,7 @@
 #include "core/heartbeat_writer.h"
 #include "core/switch_decisions.h"
 #include "core/switch_ready.h"
+#include "engine/heartbeat.h"
 #include "engine/large_objects.h"
 #include "model/servers.h"
 #include "model/timings.h"
