@@ -105,6 +105,7 @@ class Connection {
   bool Alive();
 
  private:
+  friend class RowStream;  // reads the rows of a statement sent here, one at a time
   Connection(PGconn* conn, ConnParams params)
       : conn_(conn, &PQfinish), params_(std::move(params)) {}
   Result<QueryResult> Run(std::string_view sql, const Params& params, bool log_sql);

@@ -10,8 +10,8 @@
 #include <mutex>
 #include <optional>
 
-#include "pg/cursor.h"
 #include "pg/quote.h"
+#include "pg/row_stream.h"
 #include "util/log.h"
 #include "util/parallel.h"
 #include "util/progress.h"
@@ -429,46 +429,35 @@ Status AccountMultiset(Worker& w, TableWork& t, std::vector<Op>& ops) {
   return Status::Ok();
 }
 
-constexpr int kHashBatchRows = 10000;
-
-// One side's count of each row hash of a table, in hash order, a batch at a time: a large
-// keyless table's hashes are never all in memory.
+// One side's count of each row hash of a table, in hash order, a row at a time: a large keyless
+// table's hashes are never all in memory.
 class HashCountReader {
  public:
-  static Result<HashCountReader> Open(pg::Connection& conn, const TableShape& shape) {
+  // Sends the query; Advance() reads its first row. Both sides' readers are started before
+  // either reads, so that both servers count at once.
+  static Result<HashCountReader> Start(pg::Connection& conn, const TableShape& shape) {
     DBR_ASSIGN_OR_RETURN(
-        pg::Cursor cursor,
-        pg::Cursor::Open(conn,
-                         fmt::format("SELECT h, count(*) FROM (SELECT {} AS h FROM ONLY {} t) s "
-                                     "GROUP BY h ORDER BY h",
-                                     shape.RowHash(), shape.Qualified()),
-                         kHashBatchRows));
-    HashCountReader reader(std::move(cursor));
-    DBR_RETURN_IF_ERROR(reader.Advance());
-    return reader;
+        pg::RowStream rows,
+        pg::RowStream::Start(conn, fmt::format("SELECT h, count(*) FROM (SELECT {} AS h FROM ONLY "
+                                               "{} t) s GROUP BY h ORDER BY h",
+                                               shape.RowHash(), shape.Qualified())));
+    return HashCountReader(std::move(rows));
   }
 
-  bool AtEnd() const { return !batch_; }
-  int64_t hash() const { return batch_->GetInt(row_, 0); }
-  int64_t count() const { return batch_->GetInt(row_, 1); }
+  bool AtEnd() const { return !row_; }
+  int64_t hash() const { return row_->GetInt(0, 0); }
+  int64_t count() const { return row_->GetInt(0, 1); }
 
   Status Advance() {
-    if (batch_ && ++row_ < batch_->rows()) return Status::Ok();
-    DBR_ASSIGN_OR_RETURN(pg::QueryResult next, cursor_.Fetch());
-    row_ = 0;
-    if (next.rows() == 0)
-      batch_.reset();
-    else
-      batch_.emplace(std::move(next));
+    DBR_ASSIGN_OR_RETURN(row_, rows_.Next());
     return Status::Ok();
   }
 
  private:
-  explicit HashCountReader(pg::Cursor cursor) : cursor_(std::move(cursor)) {}
+  explicit HashCountReader(pg::RowStream rows) : rows_(std::move(rows)) {}
 
-  pg::Cursor cursor_;
-  std::optional<pg::QueryResult> batch_;  // none at the end
-  int row_ = 0;
+  pg::RowStream rows_;
+  std::optional<pg::QueryResult> row_;  // none at the end
 };
 
 // A keyless table's rows that differ: the counts of each row hash on both sides, merged in hash
@@ -478,12 +467,14 @@ Status NarrowMultiset(Worker& w, TableWork& t, size_t limit, const std::string& 
   const TableShape& shape = t.shape();
   std::map<int64_t, int64_t> window;
   for (const auto& [sign, h] : t.multiset_ops) window[h] += sign;
-  DBR_ASSIGN_OR_RETURN(HashCountReader s, HashCountReader::Open(*w.src, shape));
+  DBR_ASSIGN_OR_RETURN(HashCountReader s, HashCountReader::Start(*w.src, shape));
   std::optional<HashCountReader> d;
   if (!shape.missing_on_destination) {
-    DBR_ASSIGN_OR_RETURN(HashCountReader opened, HashCountReader::Open(*w.dst, shape));
-    d.emplace(std::move(opened));
+    DBR_ASSIGN_OR_RETURN(HashCountReader started, HashCountReader::Start(*w.dst, shape));
+    d.emplace(std::move(started));
+    DBR_RETURN_IF_ERROR(d->Advance());
   }
+  DBR_RETURN_IF_ERROR(s.Advance());
   std::vector<std::pair<int64_t, std::string>> examples;  // hash, which side has more
   auto changed = window.begin();
   for (;;) {
