@@ -21,6 +21,7 @@
 #include "proxy/proxy.h"
 #include "util/files.h"
 #include "util/process.h"
+#include "util/text.h"
 
 namespace dbr::test {
 namespace {
@@ -861,6 +862,56 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
   ASSERT_TRUE(WaitUntilApplied(*src_, db_).ok());
   CommandResult again = Dbr("cutover");
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(Count(*dst_), 1000 + PgBench::Processed(out) + 1);
+}
+
+// The put-back can fail too: here PgBouncer cannot be sent back (its file lost the database's
+// entry; the running PgBouncer still has it). The proxy then holds the application's writes,
+// sent to neither side, and the command says to run it again; run again, it puts the
+// application back on the source, then cuts over, losing nothing.
+TEST_F(CutoverTest, PutBackThatCannotPointTheProxyHoldsTheWritesUntilRunAgain) {
+  ASSERT_NO_FATAL_FAILURE(Relocate("cutover_putback", "  drain_timeout: 1\n"));
+  for (const char* sql : {
+           "CREATE FUNCTION public.stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
+           "NEW.kind = 'switch' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$",
+           "CREATE TRIGGER stall BEFORE INSERT ON db_relocate.heartbeat FOR EACH ROW EXECUTE "
+           "FUNCTION public.stall()",
+           "ALTER TABLE db_relocate.heartbeat ENABLE ALWAYS TRIGGER stall",
+       })
+    ASSERT_TRUE(dst_->Exec(sql, db_).ok()) << sql;
+  auto config = LoadConfig(config_);
+  ASSERT_TRUE(config.ok()) << config.message();
+  const fs::path ini = config->cutover.config_file;
+  auto kept = ReadFile(ini);
+  ASSERT_TRUE(kept.ok()) << kept.message();
+  std::string without_entry;
+  for (const std::string& line : SplitLines(*kept))
+    if (line.rfind(db_ + " =", 0) != 0) without_entry += line + "\n";
+  ASSERT_NE(without_entry.size(), kept->size() + 1) << "no entry for " << db_ << " in " << *kept;
+
+  PgBench bench = PgBench::LedgerInserts(dir_.path(), proxy_port_, db_, 100);
+  ExpectWritesLandOn(*src_, 100);
+  // Rewritten in place: PgBouncer, which runs as postgres, must still be able to read it.
+  std::ofstream(ini, std::ios::trunc) << without_entry;
+  CommandResult r = Dbr("cutover");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("drain_timeout"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("putting things back failed too"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("run the same command again"), std::string::npos) << r.err;
+  // The writes are held: none lands on either side.
+  const int64_t on_src = Count(*src_), on_dst = Count(*dst_);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(Count(*src_), on_src);
+  EXPECT_EQ(Count(*dst_), on_dst);
+
+  std::ofstream(ini, std::ios::trunc) << *kept;
+  ASSERT_TRUE(dst_->Exec("DROP TRIGGER stall ON db_relocate.heartbeat", db_).ok());
+  CommandResult again = Dbr("cutover");
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(again.err.find("the interrupted cut-over was undone"), std::string::npos) << again.err;
+  const ProcessOutput& out = bench.Wait();
+  EXPECT_EQ(out.exit_code, 0) << out.out << out.err;
+  ExpectApplicationWritesTo(*dst_);
   EXPECT_EQ(Count(*dst_), 1000 + PgBench::Processed(out) + 1);
 }
 
