@@ -12,9 +12,12 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$(realpath -m "${BUILD:-$REPO/build-release}")"
 CXX="${CXX:-$(command -v clang++ || command -v c++)}"
+[[ -n "$CXX" ]] || { echo "check-standalone: no C++ compiler (clang++ or c++)" >&2; exit 2; }
 [[ -d "$BUILD/layers" ]] || { echo "check-standalone: $BUILD/layers not found; run make build first" >&2; exit 2; }
+files=()
+for f in "$@"; do files+=("$(realpath --relative-to="$REPO" "$f")"); done
 cd "$REPO"
-[[ $# -gt 0 ]] && files=("$@") || mapfile -t files < <(ls src/*/*.cpp src/main.cpp)
+[[ ${#files[@]} -gt 0 ]] || mapfile -t files < <(ls src/*/*.cpp src/main.cpp)
 
 check() {  # check FILE: prints the compiler's first lines when FILE does not compile alone
   local f="$1" layer out
@@ -29,7 +32,7 @@ check() {  # check FILE: prints the compiler's first lines when FILE does not co
 }
 export -f check
 export CXX BUILD
-if printf '%s\n' "${files[@]}" | xargs -P "$(nproc)" -I{} bash -c 'check "$@"' _ {}; then
+if printf '%s\n' "${files[@]}" | xargs -d '\n' -P "$(nproc)" -I{} bash -c 'check "$@"' _ {}; then
   echo "check-standalone: ${#files[@]} files compile on their own"
 else
   exit 1
