@@ -13,7 +13,7 @@ Result<RowStream> RowStream::Start(Connection& conn, std::string_view sql) {
 
 RowStream::~RowStream() {
   if (conn_ == nullptr) return;
-  conn_->Cancel();
+  if (!conn_->IsBroken()) conn_->Cancel();
   Drain();
 }
 

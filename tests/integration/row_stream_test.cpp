@@ -28,19 +28,26 @@ class RowStreamTest : public ::testing::Test {
     conn_.emplace(std::move(*c));
   }
 
-  // How many rows `stream` gives until its end, or -1 on an error (in `error`).
+  // The rows `stream` gives until its end or an error (then in `error`).
   static int64_t ReadAll(pg::RowStream& stream, std::string* error) {
     int64_t rows = 0;
     for (;;) {
       auto row = stream.Next();
       if (!row.ok()) {
         *error = row.message();
-        return -1;
+        return rows;
       }
       if (!row->has_value()) return rows;
       EXPECT_EQ((*row)->GetInt(0, 0), rows + 1);
       ++rows;
     }
+  }
+
+  // Nothing left to read on the connection (libpq's next statement would otherwise discard what
+  // the stream left unread, hiding it), and the transaction as expected.
+  void ExpectReady(PGTransactionStatusType transaction) {
+    EXPECT_EQ(PQisBusy(conn_->raw()), 0);
+    EXPECT_EQ(PQtransactionStatus(conn_->raw()), transaction);
   }
 
   // A one-value query's answer, or its error.
@@ -59,7 +66,9 @@ TEST_F(RowStreamTest, EveryRowInOrderThenNone) {
       pg::RowStream::Start(*conn_, "SELECT g, md5(g::text) FROM generate_series(1, 50000) g");
   ASSERT_TRUE(stream.ok()) << stream.message();
   std::string error;
-  EXPECT_EQ(ReadAll(*stream, &error), 50000) << error;
+  EXPECT_EQ(ReadAll(*stream, &error), 50000);
+  EXPECT_EQ(error, "");
+  ExpectReady(PQTRANS_IDLE);
   auto after = stream->Next();
   ASSERT_TRUE(after.ok());
   EXPECT_FALSE(after->has_value());
@@ -72,6 +81,7 @@ TEST_F(RowStreamTest, StoppedEarlyTheConnectionGoesOn) {
     ASSERT_TRUE(stream.ok()) << stream.message();
     for (int i = 0; i < 10; ++i) ASSERT_TRUE(stream->Next().ok());
   }
+  ExpectReady(PQTRANS_IDLE);
   EXPECT_EQ(Value("SELECT 'outside'"), "outside");
 
   ASSERT_TRUE(conn_->Exec("BEGIN; CREATE TEMP TABLE kept (n int); SAVEPOINT s").ok());
@@ -80,6 +90,7 @@ TEST_F(RowStreamTest, StoppedEarlyTheConnectionGoesOn) {
     ASSERT_TRUE(stream.ok()) << stream.message();
     ASSERT_TRUE(stream->Next().ok());
   }
+  ExpectReady(PQTRANS_INERROR);  // the rows not read were cancelled
   ASSERT_TRUE(conn_->Exec("ROLLBACK TO SAVEPOINT s").ok());
   EXPECT_TRUE(conn_->Exec("INSERT INTO kept VALUES (1); COMMIT").ok());
   EXPECT_EQ(Value("SELECT count(*) FROM kept"), "1");
@@ -90,8 +101,9 @@ TEST_F(RowStreamTest, AnErrorMidwayIsReturnedAndTheConnectionGoesOn) {
       *conn_, "SELECT g / (g - 30001) * 0 + g FROM generate_series(1, 50000) g");
   ASSERT_TRUE(stream.ok()) << stream.message();
   std::string error;
-  EXPECT_EQ(ReadAll(*stream, &error), -1);
+  EXPECT_EQ(ReadAll(*stream, &error), 30000);
   EXPECT_NE(error.find("division by zero"), std::string::npos) << error;
+  ExpectReady(PQTRANS_IDLE);
   EXPECT_EQ(Value("SELECT 'after'"), "after");
 }
 
