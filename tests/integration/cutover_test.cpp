@@ -142,6 +142,20 @@ class CutoverTest : public SharedPairTest {
         << back.err;
   }
 
+  // The destination's apply worker stalls 4 s on the cut-over's last write (and only on it), so
+  // everything looks healthy until the write pause has begun; dropping the trigger `stall` ends
+  // it.
+  void StallTheSwitchMarkerOnTheDestination() {
+    for (const char* sql : {
+             "CREATE FUNCTION public.stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
+             "NEW.kind = 'switch' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$",
+             "CREATE TRIGGER stall BEFORE INSERT ON db_relocate.heartbeat FOR EACH ROW EXECUTE "
+             "FUNCTION public.stall()",
+             "ALTER TABLE db_relocate.heartbeat ENABLE ALWAYS TRIGGER stall",
+         })
+      ASSERT_TRUE(dst_->Exec(sql, db_).ok()) << sql;
+  }
+
   // The port of the server the proxy sends a new connection to, or the error.
   std::string ProxiedPort() {
     auto port = ThroughProxy("SELECT current_setting('port')");
@@ -834,16 +848,7 @@ TEST_F(CutoverTest, PauseThatCannotCompleteResumesAndChangesNothing) {
 
 TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_stall", "  drain_timeout: 1\n"));
-  // The destination's apply worker stalls on the cut-over's last write (and only on it), so
-  // everything looks healthy until the write pause has begun.
-  for (const char* sql : {
-           "CREATE FUNCTION public.stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
-           "NEW.kind = 'switch' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$",
-           "CREATE TRIGGER stall BEFORE INSERT ON db_relocate.heartbeat FOR EACH ROW EXECUTE "
-           "FUNCTION public.stall()",
-           "ALTER TABLE db_relocate.heartbeat ENABLE ALWAYS TRIGGER stall",
-       })
-    ASSERT_TRUE(dst_->Exec(sql, db_).ok()) << sql;
+  ASSERT_NO_FATAL_FAILURE(StallTheSwitchMarkerOnTheDestination());
   PgBench bench = PgBench::LedgerInserts(dir_.path(), proxy_port_, db_, 100);
   ExpectWritesLandOn(*src_, 100);
   CommandResult r = Dbr("cutover");
@@ -871,14 +876,7 @@ TEST_F(CutoverTest, LagThatNeverDrainsPutsTrafficBackOnTheSource) {
 // application back on the source, then cuts over, losing nothing.
 TEST_F(CutoverTest, PutBackThatCannotPointTheProxyHoldsTheWritesUntilRunAgain) {
   ASSERT_NO_FATAL_FAILURE(Relocate("cutover_putback", "  drain_timeout: 1\n"));
-  for (const char* sql : {
-           "CREATE FUNCTION public.stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
-           "NEW.kind = 'switch' THEN PERFORM pg_sleep(4); END IF; RETURN NEW; END $$",
-           "CREATE TRIGGER stall BEFORE INSERT ON db_relocate.heartbeat FOR EACH ROW EXECUTE "
-           "FUNCTION public.stall()",
-           "ALTER TABLE db_relocate.heartbeat ENABLE ALWAYS TRIGGER stall",
-       })
-    ASSERT_TRUE(dst_->Exec(sql, db_).ok()) << sql;
+  ASSERT_NO_FATAL_FAILURE(StallTheSwitchMarkerOnTheDestination());
   auto config = LoadConfig(config_);
   ASSERT_TRUE(config.ok()) << config.message();
   const fs::path ini = config->cutover.config_file;
