@@ -142,7 +142,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 104857
 
 build_dataset
 
-declare -a T_A=() T_B=() T_C=() T_CA=() RSS=()
+declare -a T_A=() T_B=() T_C=() T_CA=() RSS=() PAIRED=()  # PAIRED: A / C of each round
 FAILED=0
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
@@ -165,10 +165,10 @@ printf '%-6s %-22s %9s  %s\n' round tool seconds notes
 for r in $(seq 1 "$ROUNDS"); do
   # A
   fresh_destination
-  RSS_MB="-" CPU_S="-" BREAKDOWN="" LOAD="$(load1)"
+  RSS_MB="-" CPU_S="-" BREAKDOWN="" LOAD="$(load1)" A_OF_ROUND=""
   run_db_relocate "$r"
   if [[ $TRIAL_RC == 0 ]]; then
-    T_A+=("$TRIAL_SECS"); RSS+=("$RSS_MB")
+    T_A+=("$TRIAL_SECS"); RSS+=("$RSS_MB"); A_OF_ROUND="$TRIAL_SECS"
     check_destination db_relocate
     record "$r" "A db_relocate" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE; peak RSS $RSS_MB MB, CPU $CPU_S s; $BREAKDOWN"
   else
@@ -204,6 +204,7 @@ for r in $(seq 1 "$ROUNDS"); do
   run_dump_restore "$r"
   if [[ $TRIAL_RC == 0 ]]; then
     T_C+=("$TRIAL_SECS")
+    [[ -n "$A_OF_ROUND" ]] && PAIRED+=("$(ratio "$A_OF_ROUND" "$TRIAL_SECS")")
     [[ "$C_ANALYZE_SECS" != - ]] && T_CA+=("$(awk -v a="$TRIAL_SECS" -v b="$C_ANALYZE_SECS" 'BEGIN { printf "%.1f", a + b }')")
     check_destination pg_restore
     record "$r" "C pg_dump+pg_restore" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE; pg_dump $C_DUMP_SECS s; ANALYZE afterwards (not counted) $C_ANALYZE_SECS s"
@@ -232,6 +233,9 @@ fi
 printf '%-34s %10s %8s %26s\n' "C pg_dump -Fd + pg_restore" "$MC" "${#T_C[@]}/$ROUNDS" "$R_C"
 printf '%-34s %10s %8s %26s\n' "  C + ANALYZE (informational)" "$MCA" "${#T_CA[@]}/$ROUNDS" "$(ratio "$MA" "$MCA")"
 echo "(A and B end with statistics on the destination (A: ANALYZE, B: VACUUM ANALYZE); C does not.)"
+# A host whose speed drifts during the run moves both trials of a round alike: the rounds' own
+# ratios show it where the ratio of medians mixes rounds (informational; the targets use the latter).
+echo "A / C round by round: ${PAIRED[*]:--}; their median $(echo "${PAIRED[*]:-}" | median %.2f)"
 echo "db_relocate peak RSS: median $RSS_MED MB, max $RSS_MAX MB"
 
 verdict() {  # verdict RATIO [BAR]: PASS when below 1 (or at most BAR)

@@ -122,7 +122,9 @@ wait_bg() {  # wait for every background loader; fail on the first error
 }
 
 numbers() { tr ' ' '\n' | awk '/^[0-9.]+$/' | sort -g; }  # the numbers on stdin, one a line, sorted
-median() { numbers | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() {  # median [PRINTF_FORMAT]: of the numbers on stdin (%.1f), "-" when none
+  numbers | awk -v f="${1:-%.1f}" '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf f, v[(NR + 1) / 2]; else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 maxof() { numbers | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 human_bytes() { awk -v b="$1" 'BEGIN { printf "%.2f GiB (%.0f MB)", b / 1073741824, b / 1000000 }'; }
