@@ -151,8 +151,9 @@ class VerifyTest : public ::testing::Test {
     bool done_ = false;
   };
 
-  CommandResult Verify() {
-    return RunDbRelocate({"verify", "--config", config_.string(), "--output", "json"});
+  // `env`: e.g. DBR_PAUSE_AT=verify:window:100, which holds the window open that long.
+  CommandResult Verify(const std::map<std::string, std::string>& env = {}) {
+    return RunDbRelocate({"verify", "--config", config_.string(), "--output", "json"}, env);
   }
   // The changes a verify found committed between its snapshot and its marker (0 when its log
   // does not say).
@@ -190,8 +191,7 @@ TEST_F(VerifyTest, EqualPairUnderLiveWritesIsReportedEqualEveryTime) {
   // commits a few dozen changes.
   int windows_with_changes = 0;
   for (int i = 0; i < 6; ++i) {
-    CommandResult r = RunDbRelocate({"verify", "--config", config_.string(), "--output", "json"},
-                                    {{"DBR_PAUSE_AT", "verify:window:100"}});
+    CommandResult r = Verify({{"DBR_PAUSE_AT", "verify:window:100"}});
     windows_with_changes += ChangesInWindow(r) > 0;
     ASSERT_EQ(r.exit_code, 0) << "round " << i << "\n" << r.out << r.err;
     auto report = nlohmann::json::parse(r.out);
@@ -360,8 +360,7 @@ TEST_F(VerifyTest, TablesWithoutAKeyAreComparedAsAWhole) {
   int windows_with_changes = 0;
   for (int i = 0; i < 2; ++i) {
     // The window held open 300 ms: the writer's rows change the table inside it.
-    CommandResult r = RunDbRelocate({"verify", "--config", config_.string(), "--output", "json"},
-                                    {{"DBR_PAUSE_AT", "verify:window:300"}});
+    CommandResult r = Verify({{"DBR_PAUSE_AT", "verify:window:300"}});
     windows_with_changes += ChangesInWindow(r) > 0;
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     auto t = TableIn(nlohmann::json::parse(r.out), "public.dmg_nokey");
