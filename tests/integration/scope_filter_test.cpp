@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "harness/app_pair.h"
@@ -165,6 +166,11 @@ TEST_F(ScopeFilterTest, VerifyAfterTheCutOverComparesOnlyWhatTheFiltersKeep) {
   std::string proxy;
   ASSERT_NO_FATAL_FAILURE(ManagedPgBouncerBlock(tmp_.path(), &port, &proxy));
   auto config = Config(std::string(kFilters) + proxy);
+  // The managed PgBouncer `run` starts is stopped at the end, whatever happened.
+  std::shared_ptr<void> stop_proxy(nullptr, [&](void*) {
+    CommandResult stopped = RunDbRelocate({"proxy", "--stop", "--config", config.string()});
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  });
   CommandResult r = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   CommandResult cut = RunDbRelocate({"cutover", "--config", config.string()});
