@@ -117,7 +117,7 @@ class MysqlInserter : public HeartbeatInserter {
       if (!c.ok()) return c.status();
       conn_.emplace(std::move(*c));
     }
-    return mysql::InsertHeartbeat(*conn_).status();
+    return mysql::InsertHeartbeat(*conn_, mysql::NamesOf(config_).database).status();
   }
   void Forget() override { conn_.reset(); }
 
@@ -140,13 +140,14 @@ class MysqlLagReader {
     if (primary != primary_) sender_.reset(), receiver_.reset();
     primary_ = primary;
     if (!Open(primary, sender_) || !Open(Other(primary), receiver_)) return std::nullopt;
-    auto replica = mysql::ReadReplica(*receiver_);
+    const std::string channel = mysql::NamesOf(config_).channel;
+    auto replica = mysql::ReadReplica(*receiver_, channel);
     if (!replica.ok() || !replica->exists) {
       if (!replica.ok()) receiver_.reset();
       return std::nullopt;
     }
     LagReading reading;
-    reading.health.subscription_name = mysql::kChannel;
+    reading.health.subscription_name = channel;
     reading.health.subscription_exists = true;
     reading.health.apply_worker_running = replica->applying;
     reading.health.lag_seconds = static_cast<double>(replica->seconds_behind);

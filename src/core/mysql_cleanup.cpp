@@ -1,7 +1,9 @@
 // cleanup for engine mysql (issue #25): the heartbeat writer, the replication on either side (into
-// the destination, or into the source after a cut-over), db_relocate's database on both sides, the
-// replication user when the relocation made it (on the source; on the destination for a cut-over's
-// way back), then the run state is moved aside. Idempotent; --dry-run lists.
+// the destination, or into the source after a cut-over), the relocation's own database on both
+// sides and the server's marker where no other relocation is left (mysql/neighbours.h), the
+// replication user when the relocation made it and no other records it (on the source; on the
+// destination for a cut-over's way back), then the run state is moved aside. Idempotent;
+// --dry-run lists.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -11,16 +13,19 @@
 #include "mariadb/quote.h"
 #include "mysql/heartbeat.h"
 #include "mysql/identity.h"
+#include "mysql/neighbours.h"
 #include "mysql/replication.h"
 #include "mysql/servers.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace dbr {
 namespace {
 
 class MysqlCleanup {
  public:
-  MysqlCleanup(const Config& config, bool dry_run) : config_(config), dry_run_(dry_run) {}
+  MysqlCleanup(const Config& config, bool dry_run)
+      : config_(config), names_(mysql::NamesOf(config)), dry_run_(dry_run) {}
 
   Result<std::vector<std::string>> Run() {
     StateStore store(config_.state_dir);
@@ -39,23 +44,22 @@ class MysqlCleanup {
 
     // Into the destination, or into the source after a cut-over (the way back).
     for (auto* side : {&*dst, &*src}) {
-      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*side));
+      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*side, names_.channel));
       if (replica.exists && Do(fmt::format("stop and remove the replication {} on the {}",
-                                           mysql::kChannel, side->params().label)))
-        DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*side).status());
+                                           names_.channel, side->params().label)))
+        DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*side, names_.channel).status());
     }
-    for (auto* side : {&*dst, &*src})
-      for (auto [database, what] : {std::pair{mysql::kOwnDatabase, "the heartbeat"},
-                                    std::pair{mysql::kIdentityDatabase, "the server's marker"}}) {
-        DBR_ASSIGN_OR_RETURN(
-            int64_t there,
-            side->QueryInt("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
-                           side->Literal(database)));
-        if (there > 0 && Do(fmt::format("drop database {} ({}) on the {}", database, what,
-                                        side->params().label)))
-          DBR_RETURN_IF_ERROR(
-              side->Exec(std::string("DROP DATABASE ") + mariadb::QuoteIdent(database)));
+    for (auto* side : {&*dst, &*src}) {
+      DBR_ASSIGN_OR_RETURN(const std::vector<std::string> others,
+                           mysql::OtherRelocations(*side, names_));
+      DBR_RETURN_IF_ERROR(DropDatabase(*side, names_.database, "the heartbeat"));
+      if (others.empty()) {
+        DBR_RETURN_IF_ERROR(DropDatabase(*side, mysql::kIdentityDatabase, "the server's marker"));
+      } else {
+        log::info("the {}'s marker ({}) stays: other relocations use the server ({})",
+                  side->params().label, mysql::kIdentityDatabase, Join(others));
       }
+    }
     DBR_RETURN_IF_ERROR(DropReplicationUser(*src, state.mysql.replication_user_created));
     DBR_RETURN_IF_ERROR(
         DropReplicationUser(*dst, state.mysql.replication_user_created_on_destination));
@@ -82,8 +86,19 @@ class MysqlCleanup {
     return !dry_run_;
   }
 
+  Status DropDatabase(mariadb::Connection& side, const std::string& database, const char* what) {
+    DBR_ASSIGN_OR_RETURN(
+        int64_t there,
+        side.QueryInt("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
+                      side.Literal(database)));
+    if (there == 0 ||
+        !Do(fmt::format("drop database {} ({}) on the {}", database, what, side.params().label)))
+      return Status::Ok();
+    return side.Exec("DROP DATABASE " + mariadb::QuoteIdent(database));
+  }
+
   // The replication user on `side` (the source for `run`, the destination for the way back of
-  // a cut-over), when the relocation made it there.
+  // a cut-over), when the relocation made it there and no other relocation uses it.
   Status DropReplicationUser(mariadb::Connection& side, bool made_here) {
     const std::string& user = config_.upgrade.user;
     DBR_ASSIGN_OR_RETURN(bool there, mysql::ReplicationUserExists(side, user));
@@ -93,12 +108,21 @@ class MysqlCleanup {
                 side.params().label);
       return Status::Ok();
     }
+    DBR_ASSIGN_OR_RETURN(const std::string other, mysql::RelocationUsingUser(side, names_, user));
+    if (!other.empty()) {
+      log::warn(
+          "the replication user {} on the {} stays: another relocation uses it (its "
+          "database {})",
+          user, side.params().label, other);
+      return Status::Ok();
+    }
     if (!Do("drop the replication user " + user + " on the " + side.params().label))
       return Status::Ok();
     return side.Exec("DROP USER " + side.Literal(user) + "@'%'");
   }
 
   const Config& config_;
+  const mysql::RelocationNames names_;
   bool dry_run_;
   std::vector<std::string> actions_;
 };

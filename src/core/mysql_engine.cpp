@@ -1,7 +1,7 @@
 // The MySQL engine (MySQL and MariaDB, issue #25): binary log replication into a named
 // replication connection of the destination, a copy read under one consistent snapshot, the
-// heartbeat in db_relocate.heartbeat. Binds mysql/ to the engine seam; its own control sessions
-// live here (RunContext's are PostgreSQL's).
+// heartbeat in the relocation's own database (mysql/servers.h's RelocationNames). Binds mysql/ to
+// the engine seam; its own control sessions live here (RunContext's are PostgreSQL's).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include "mysql/deferred_indexes.h"
 #include "mysql/heartbeat.h"
 #include "mysql/identity.h"
+#include "mysql/neighbours.h"
 #include "mysql/replication.h"
 #include "mysql/row_copy.h"
 #include "mysql/schema_copy.h"
@@ -90,8 +91,8 @@ class MysqlEngine : public Engine {
   }
   Status Prepare(RunContext&) override { return Status::Ok(); }
   Status ClaimReplicationUser(RunContext&) override { return Status::Ok(); }
-  std::string ReplicationSummary(RunContext&) override {
-    auto replica = mysql::ReadReplica(*dst_);
+  std::string ReplicationSummary(RunContext& ctx) override {
+    auto replica = mysql::ReadReplica(*dst_, mysql::NamesOf(ctx.config).channel);
     if (!replica.ok()) return "replication: " + replica.message();
     auto lag = mysql::LagBytes(*src_, replica->applied);
     return fmt::format("replication: {}, applied up to the source's {}, lag {} bytes",
@@ -100,17 +101,29 @@ class MysqlEngine : public Engine {
   }
 
   Status StartHeartbeat(RunContext& ctx) override {
-    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_));
+    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_, mysql::NamesOf(ctx.config).database));
     return EnsureHeartbeatWriter(ctx.config, ctx.store);
   }
 
+  // The replication user, recorded as this relocation's before its password is set: pre-flight
+  // refused one another relocation records, and the check is made again under the user's lock
+  // for a relocation that started beside this one.
   Status OpenChangeStream(RunContext& ctx) override {
-    auto existed = mysql::ReplicationUserExists(*src_, ctx.config.upgrade.user);
-    if (existed.ok() && !*existed) {
-      ctx.state.mysql.replication_user_created = true;
-      DBR_RETURN_IF_ERROR(ctx.SaveState());
-    }
-    return mysql::EnsureReplicationUser(*src_, ctx.config.upgrade.user, ctx.ReplicationPassword());
+    const std::string& user = ctx.config.upgrade.user;
+    const mysql::RelocationNames names = mysql::NamesOf(ctx.config);
+    return mysql::WithReplicationUserClaimed(*src_, user, 600, [&]() -> Status {
+      for (Connection* side : {&*src_, &*dst_}) {
+        DBR_ASSIGN_OR_RETURN(std::string other, mysql::RelocationUsingUser(*side, names, user));
+        if (!other.empty()) return mysql::UserTakenError(user, *side, other);
+      }
+      DBR_RETURN_IF_ERROR(mysql::RecordReplicationUser(*src_, names, user));
+      auto existed = mysql::ReplicationUserExists(*src_, user);
+      if (existed.ok() && !*existed) {
+        ctx.state.mysql.replication_user_created = true;
+        DBR_RETURN_IF_ERROR(ctx.SaveState());
+      }
+      return mysql::EnsureReplicationUser(*src_, user, ctx.ReplicationPassword());
+    });
   }
 
   std::unique_ptr<SnapshotSource> MakeLogicalCopy() override {
@@ -123,7 +136,8 @@ class MysqlEngine : public Engine {
   // cut short while it was made (no filter yet) has applied nothing: it is made again.
   Status Subscribe(RunContext& ctx) override {
     const mysql::BinlogPosition from = SnapshotPosition(ctx.state);
-    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
+    const std::string channel = mysql::NamesOf(ctx.config).channel;
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_, channel));
     if (replica.exists && !(replica.applied < from) &&
         (replica.complete || from < replica.applied)) {
       log::info("the destination replicates already, at the source's {}",
@@ -132,7 +146,7 @@ class MysqlEngine : public Engine {
     }
     const mysql::SourceEndpoint source{ctx.config.src.host, ctx.config.src.port,
                                        ctx.config.upgrade.user, ctx.ReplicationPassword()};
-    return mysql::StartReplication(*dst_, source, from,
+    return mysql::StartReplication(*dst_, channel, source, from,
                                    mysql::ReplicatedDatabases(ctx.config, Side::kDestination),
                                    mysql::RewriteInto(ctx.config, Side::kDestination));
   }
@@ -141,7 +155,8 @@ class MysqlEngine : public Engine {
     const auto deadline = ctx.clock.Now() + std::chrono::seconds(ctx.config.catchup_timeout);
     auto last_said = ctx.clock.Now() - std::chrono::hours(1);
     while (true) {
-      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_));
+      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica,
+                           mysql::ReadReplica(*dst_, mysql::NamesOf(ctx.config).channel));
       if (!replica.exists)
         return Status::Error("the destination has no replication from the source (run again)");
       DBR_RETURN_IF_ERROR(KeepApplying(ctx, replica));
@@ -164,9 +179,9 @@ class MysqlEngine : public Engine {
   }
 
   Status VerifyHeartbeats(RunContext& ctx) override {
-    DBR_ASSIGN_OR_RETURN(
-        mysql::HeartbeatProof proof,
-        mysql::ProveHeartbeats(*src_, *dst_, std::chrono::seconds(ctx.config.catchup_timeout)));
+    DBR_ASSIGN_OR_RETURN(mysql::HeartbeatProof proof,
+                         mysql::ProveHeartbeats(*src_, *dst_, mysql::NamesOf(ctx.config),
+                                                std::chrono::seconds(ctx.config.catchup_timeout)));
     if (!proof.ok()) return Status::Error("heartbeat verification failed: " + proof.Describe());
     log::info("heartbeat verification: {}", proof.Describe());
     return Status::Ok();
@@ -194,7 +209,8 @@ class MysqlEngine : public Engine {
         mysql::CompareAtOnePoint(
             mysql::ParamsOf(ctx.config, primary), mysql::ParamsOf(ctx.config, follower),
             mysql::DatabaseOn(ctx.config, primary), mysql::DatabaseOn(ctx.config, follower),
-            ctx.Jobs(), split > 0 ? std::min(split, kRangeBytes) : kRangeBytes, kExamples,
+            mysql::NamesOf(ctx.config).channel, ctx.Jobs(),
+            split > 0 ? std::min(split, kRangeBytes) : kRangeBytes, kExamples,
             std::chrono::seconds(ctx.config.catchup_timeout)));
     verify::VerifyReport report;
     report.sender = SideName(primary);
@@ -230,8 +246,10 @@ class MysqlEngine : public Engine {
   // applier) is started again; one stopped on an error is reported. One without its filter (the
   // destination restarted) gets it again, and is started.
   Status KeepApplying(RunContext& ctx, const mysql::ReplicaState& replica) {
+    const std::string channel = mysql::NamesOf(ctx.config).channel;
     if (!replica.complete)
-      return mysql::RestoreFilter(*dst_, mysql::ReplicatedDatabases(ctx.config, Side::kDestination),
+      return mysql::RestoreFilter(*dst_, channel,
+                                  mysql::ReplicatedDatabases(ctx.config, Side::kDestination),
                                   mysql::RewriteInto(ctx.config, Side::kDestination));
     if (replica.applying && replica.receiving) return Status::Ok();
     if (!replica.error.empty())
@@ -240,7 +258,7 @@ class MysqlEngine : public Engine {
                       replica.applied.Display(), replica.error));
     log::warn("the destination's replication was stopped (at the source's {}): starting it again",
               replica.applied.Display());
-    return dst_->Exec(mysql::DialectOf(*dst_).StartReplica(mysql::kChannel));
+    return dst_->Exec(mysql::DialectOf(*dst_).StartReplica(channel));
   }
 
   // A server never reached is tried a few times; one that was there is waited for.

@@ -69,7 +69,7 @@ Result<RelocationPlan> MakeMysqlPlan(const Config& config) {
                   "one consistent snapshot of the source at an exact binary log position; the "
                   "schema, then the rows streamed as multi-row INSERTs over the sessions, then "
                   "views, routines, triggers and events"}};
-  doc["replication"] = {{"name", mysql::kChannel},
+  doc["replication"] = {{"name", mysql::NamesOf(config).channel},
                         {"databases", mysql::ReplicatedDatabases(config, Side::kDestination)},
                         {"user", config.upgrade.user}};
   if (const auto rewrite = mysql::RewriteInto(config, Side::kDestination))

@@ -32,7 +32,12 @@ using mariadb::Connection;
 class MysqlSwitch : public EngineSwitch {
  public:
   explicit MysqlSwitch(const SwitchContext& ctx)
-      : ctx_(ctx), config_(ctx.config), state_(ctx.state), from_(ctx.from), to_(ctx.to) {}
+      : ctx_(ctx),
+        config_(ctx.config),
+        names_(mysql::NamesOf(ctx.config)),
+        state_(ctx.state),
+        from_(ctx.from),
+        to_(ctx.to) {}
 
   Status Connect() override {
     Status connected = Open(from_);
@@ -94,24 +99,25 @@ class MysqlSwitch : public EngineSwitch {
   Status Drain() override {
     DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition last, mysql::SourcePositionNow(*old_));
     DBR_ASSIGN_OR_RETURN(const int64_t marker,
-                         old_->QueryInt(std::string("SELECT COALESCE(MAX(seq), 0) FROM ") +
-                                        mysql::kOwnDatabase + ".heartbeat"));
+                         old_->QueryInt("SELECT COALESCE(MAX(seq), 0) FROM " +
+                                        mysql::HeartbeatTable(names_.database)));
     state_.switching->marker = marker;
     state_.switching->lsn = last.Display();
     DBR_RETURN_IF_ERROR(
         mysql::WaitApplied(
-            *new_, last, std::chrono::seconds(static_cast<int64_t>(config_.cutover.drain_timeout)))
+            *new_, names_.channel, last,
+            std::chrono::seconds(static_cast<int64_t>(config_.cutover.drain_timeout)))
             .Wrap(fmt::format("the {} did not apply the {}'s last writes within "
                               "cutover.drain_timeout ({} s)",
                               SideName(to_), SideName(from_), config_.cutover.drain_timeout)));
     DBR_ASSIGN_OR_RETURN(const int64_t seen, new_->QueryInt(fmt::format(
-                                                 "SELECT COUNT(*) FROM {}.heartbeat WHERE seq = {}",
-                                                 mysql::kOwnDatabase, marker)));
+                                                 "SELECT COUNT(*) FROM {} WHERE seq = {}",
+                                                 mysql::HeartbeatTable(names_.database), marker)));
     if (marker > 0 && seen == 0)
       return Status::Error(fmt::format(
           "the {} applied the {}'s binary log up to {} but lacks its last heartbeat {}: the "
           "replication filter leaves out {}",
-          SideName(to_), SideName(from_), last.Display(), marker, mysql::kOwnDatabase));
+          SideName(to_), SideName(from_), last.Display(), marker, names_.database));
     return Status::Ok();
   }
 
@@ -125,9 +131,9 @@ class MysqlSwitch : public EngineSwitch {
   // The new side stops applying (nothing more comes), and its binary log position then is where
   // the old side will follow it from: nothing writes to it before the proxy resumes.
   Status TurnReplicationAround() override {
-    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*new_));
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*new_, names_.channel));
     if (replica.exists)
-      DBR_RETURN_IF_ERROR(new_->Exec(mysql::DialectOf(*new_).StopReplica(mysql::kChannel)));
+      DBR_RETURN_IF_ERROR(new_->Exec(mysql::DialectOf(*new_).StopReplica(names_.channel)));
     DBR_ASSIGN_OR_RETURN(const mysql::BinlogPosition here, mysql::SourcePositionNow(*new_));
     state_.switching->way_back_from = here.Display();
     return ctx_.store.Save(state_);
@@ -139,21 +145,21 @@ class MysqlSwitch : public EngineSwitch {
   // filter yet) has applied nothing: it is made again.
   Status BuildWayBack() override {
     DBR_ASSIGN_OR_RETURN(mysql::BinlogPosition from, WayBackFrom());
-    DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*new_).status());
-    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_));
+    DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*new_, names_.channel).status());
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_, names_.channel));
     if (back.exists && !back.complete && from < back.applied)
-      return mysql::RestoreFilter(*old_, mysql::ReplicatedDatabases(config_, from_),
+      return mysql::RestoreFilter(*old_, names_.channel, mysql::ReplicatedDatabases(config_, from_),
                                   mysql::RewriteInto(config_, from_));
     if (back.exists && back.complete) {
       if (!back.receiving || !back.applying)
-        DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StartReplica(mysql::kChannel)));
+        DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StartReplica(names_.channel)));
       return Status::Ok();
     }
     DBR_ASSIGN_OR_RETURN(from, mysql::WithGtid(*new_, std::move(from)));
     const ServerConfig& target = ServerOf(config_, to_);
     const mysql::SourceEndpoint endpoint{target.host, target.port, config_.upgrade.user,
                                          ctx_.ReplicationPassword()};
-    return mysql::StartReplication(*old_, endpoint, from,
+    return mysql::StartReplication(*old_, names_.channel, endpoint, from,
                                    mysql::ReplicatedDatabases(config_, from_),
                                    mysql::RewriteInto(config_, from_))
         .Wrap(fmt::format("the way back: the {} replicating from the {}", SideName(from_),
@@ -163,7 +169,7 @@ class MysqlSwitch : public EngineSwitch {
   Status WayBackStreams() override {
     std::string error;
     const bool streams = ctx_.timings.switching.return_streams.Until([&] {
-      auto back = mysql::ReadReplica(*old_);
+      auto back = mysql::ReadReplica(*old_, names_.channel);
       if (!back.ok()) {
         error = back.message();
         return false;
@@ -176,8 +182,8 @@ class MysqlSwitch : public EngineSwitch {
         "the {}'s replication {} from the {} does not run ({}): the {} does not follow the "
         "application's writes yet; see SHOW REPLICA '{}' STATUS there, then run the same command "
         "again",
-        SideName(from_), mysql::kChannel, SideName(to_), error.empty() ? "not started" : error,
-        SideName(from_), mysql::kChannel));
+        SideName(from_), names_.channel, SideName(to_), error.empty() ? "not started" : error,
+        SideName(from_), names_.channel));
   }
 
   // The scheduled events follow the application, once the switch is done (an undone one never
@@ -193,7 +199,7 @@ class MysqlSwitch : public EngineSwitch {
   }
 
   std::string WayBackName() const override {
-    return fmt::format("replication {} on the {}", mysql::kChannel, SideName(from_));
+    return fmt::format("replication {} on the {}", names_.channel, SideName(from_));
   }
 
   Result<bool> NewSideTookWrites() override {
@@ -203,20 +209,20 @@ class MysqlSwitch : public EngineSwitch {
   }
 
   Result<bool> StopWayBack() override {
-    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_));
+    DBR_ASSIGN_OR_RETURN(mysql::ReplicaState back, mysql::ReadReplica(*old_, names_.channel));
     if (!back.exists) return false;
     if (back.receiving || back.applying)
-      DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StopReplica(mysql::kChannel)));
+      DBR_RETURN_IF_ERROR(old_->Exec(mysql::DialectOf(*old_).StopReplica(names_.channel)));
     return true;
   }
 
   Status PutBackNewSide() override {
     Status result;
-    auto replica = mysql::ReadReplica(*new_);
+    auto replica = mysql::ReadReplica(*new_, names_.channel);
     if (!replica.ok())
       KeepFirstError(result, replica.status());
     else if (replica->exists && (!replica->receiving || !replica->applying))
-      KeepFirstError(result, new_->Exec(mysql::DialectOf(*new_).StartReplica(mysql::kChannel)));
+      KeepFirstError(result, new_->Exec(mysql::DialectOf(*new_).StartReplica(names_.channel)));
     return result;
   }
 
@@ -251,20 +257,21 @@ class MysqlSwitch : public EngineSwitch {
   // cutover.max_lag_bytes; a replication just made by the last switch is given
   // Timings::Switch::settle to start.
   Status ReplicationIntoNewSideFlows() {
-    DBR_ASSIGN_OR_RETURN(const mysql::ReplicaState now, mysql::ReadReplica(*new_));
+    DBR_ASSIGN_OR_RETURN(const mysql::ReplicaState now, mysql::ReadReplica(*new_, names_.channel));
     if (now.exists && !now.complete)
-      DBR_RETURN_IF_ERROR(mysql::RestoreFilter(*new_, mysql::ReplicatedDatabases(config_, to_),
+      DBR_RETURN_IF_ERROR(mysql::RestoreFilter(*new_, names_.channel,
+                                               mysql::ReplicatedDatabases(config_, to_),
                                                mysql::RewriteInto(config_, to_)));
     const Timings::Switch& t = ctx_.timings.switching;
     std::string why;
     auto flows = PollUntil(ctx_.clock, t.settle, t.settle_poll, [&]() -> Result<bool> {
-      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*new_));
+      DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*new_, names_.channel));
       if (!replica.exists) {
         why = "it has no replication from the " + std::string(SideName(from_));
         return false;
       }
       if (!replica.receiving || !replica.applying) {
-        why = fmt::format("its replication {} is stopped{}", mysql::kChannel,
+        why = fmt::format("its replication {} is stopped{}", names_.channel,
                           replica.error.empty() ? "" : ": " + replica.error);
         return false;
       }
@@ -284,6 +291,7 @@ class MysqlSwitch : public EngineSwitch {
 
   const SwitchContext ctx_;
   const Config& config_;
+  const mysql::RelocationNames names_;
   RunState& state_;
   const Side from_, to_;
   std::optional<Connection> old_, new_;

@@ -61,9 +61,10 @@ void ReadMysqlServers(const Config& config, StatusView& view) {
   const bool reversed = view.primary == Side::kDestination;
   std::optional<mariadb::Connection>& sender = reversed ? dst : src;
   std::optional<mariadb::Connection>& receiver = reversed ? src : dst;
-  BinlogReplicationView b{.name = mysql::kChannel};
+  const mysql::RelocationNames names = mysql::NamesOf(config);
+  BinlogReplicationView b{.name = names.channel};
   if (receiver) {
-    if (auto replica = mysql::ReadReplica(*receiver); replica.ok()) {
+    if (auto replica = mysql::ReadReplica(*receiver, names.channel); replica.ok()) {
       b.exists = replica->exists;
       b.receiving = replica->receiving;
       b.applying = replica->applying;
@@ -78,8 +79,8 @@ void ReadMysqlServers(const Config& config, StatusView& view) {
     }
   }
   view.binlog = b;
-  const std::string newest = std::string("SELECT seq, src_time FROM ") + mysql::kOwnDatabase +
-                             ".heartbeat ORDER BY seq DESC LIMIT 1";
+  const std::string newest = "SELECT seq, src_time FROM " + mysql::HeartbeatTable(names.database) +
+                             " ORDER BY seq DESC LIMIT 1";
   auto read_heartbeat = [&](std::optional<mariadb::Connection>& c, int64_t& seq, std::string& at) {
     if (!c) return;
     auto row = c->Query(newest);

@@ -22,13 +22,14 @@ int64_t FileNumber(const std::string& file) {
 }
 
 const ReplicaStatusColumns kMariaDbColumns = {
-    "Slave_IO_Running",       "Slave_SQL_Running", "Relay_Master_Log_File", "Exec_Master_Log_Pos",
-    "Seconds_Behind_Master",  "Last_IO_Error",     "Last_SQL_Error",        "Using_Gtid",
-    "Replicate_Wild_Do_Table"};
+    "Slave_IO_Running",        "Slave_SQL_Running", "Relay_Master_Log_File", "Exec_Master_Log_Pos",
+    "Seconds_Behind_Master",   "Last_IO_Error",     "Last_SQL_Error",        "Using_Gtid",
+    "Replicate_Wild_Do_Table", "Connection_name",   "Master_Host",           "Master_Port"};
 const ReplicaStatusColumns kMySqlColumns = {
     "Replica_IO_Running",  "Replica_SQL_Running",   "Relay_Source_Log_File",
     "Exec_Source_Log_Pos", "Seconds_Behind_Source", "Last_IO_Error",
-    "Last_SQL_Error",      "Auto_Position",         "Replicate_Wild_Do_Table"};
+    "Last_SQL_Error",      "Auto_Position",         "Replicate_Wild_Do_Table",
+    "Channel_Name",        "Source_Host",           "Source_Port"};
 
 }  // namespace
 
@@ -148,6 +149,10 @@ std::string Dialect::ForgetReplica(std::string_view channel) const {
 std::string Dialect::ShowReplicaStatus(std::string_view channel) const {
   return mariadb() ? fmt::format("SHOW SLAVE {} STATUS", quote_(channel))
                    : fmt::format("SHOW REPLICA STATUS FOR CHANNEL {}", quote_(channel));
+}
+
+std::string Dialect::ShowAllReplicas() const {
+  return mariadb() ? "SHOW ALL SLAVES STATUS" : "SHOW REPLICA STATUS";
 }
 
 const ReplicaStatusColumns& Dialect::StatusColumns() const {

@@ -54,6 +54,9 @@ struct ReplicaStatusColumns {
   const char* last_sql_error;
   const char* using_gtid;  // MariaDB: Slave_Pos, Current_Pos or No; MySQL: Auto_Position 1 or 0
   const char* wild_do_table;
+  const char* name;  // of the connection (MariaDB) or channel (MySQL), in ShowAllReplicas()
+  const char* source_host;
+  const char* source_port;
 };
 
 class Dialect {
@@ -87,6 +90,7 @@ class Dialect {
   std::string StopReplica(std::string_view channel) const;
   std::string ForgetReplica(std::string_view channel) const;  // RESET ... ALL
   std::string ShowReplicaStatus(std::string_view channel) const;
+  std::string ShowAllReplicas() const;  // a row per connection or channel
   // The applier alone (the receiver goes on): stopped, started again up to `until` where it
   // stops by itself, or started again with no end.
   std::string StopApplier(std::string_view channel) const;

@@ -1,6 +1,7 @@
-// engine mysql's heartbeat (issue #25): the table db_relocate.heartbeat on the source, one row
-// per heartbeat_interval written by the detached writer, replicated with the data; and the proof
-// that every heartbeat up to a fresh one reached the destination exactly once.
+// engine mysql's heartbeat (issue #25): the table `heartbeat` of the relocation's own database
+// (mysql/servers.h's RelocationNames) on the source, one row per heartbeat_interval written by the
+// detached writer, replicated with the data; and the proof that every heartbeat up to a fresh one
+// reached the destination exactly once.
 #pragma once
 
 #include <chrono>
@@ -8,16 +9,18 @@
 #include <string>
 
 #include "mariadb/connection.h"
+#include "mysql/servers.h"
 #include "util/status.h"
 
 namespace dbr::mysql {
 
-// db_relocate's own database, on both sides; replicated with the relocated one.
-inline constexpr const char* kOwnDatabase = "db_relocate";
+// The table, as `database`.heartbeat.
+std::string HeartbeatTable(const std::string& database);
 
-Status EnsureHeartbeatTable(mariadb::Connection& source);
+// The relocation's own database (`database`) and its heartbeat table on the source.
+Status EnsureHeartbeatTable(mariadb::Connection& source, const std::string& database);
 // One heartbeat row; its sequence number.
-Result<int64_t> InsertHeartbeat(mariadb::Connection& source);
+Result<int64_t> InsertHeartbeat(mariadb::Connection& source, const std::string& database);
 
 struct HeartbeatProof {
   int64_t marker = 0;   // the fresh heartbeat waited for
@@ -29,9 +32,10 @@ struct HeartbeatProof {
 };
 
 // Writes a marker heartbeat, waits until the destination has applied the source's binary log
-// past it, and compares the heartbeats up to it on both sides.
+// past it (through the replication `names.channel`), and compares the heartbeats up to it on both
+// sides.
 Result<HeartbeatProof> ProveHeartbeats(mariadb::Connection& source,
                                        mariadb::Connection& destination,
-                                       std::chrono::seconds timeout);
+                                       const RelocationNames& names, std::chrono::seconds timeout);
 
 }  // namespace dbr::mysql

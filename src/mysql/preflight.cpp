@@ -12,6 +12,7 @@
 
 #include "mariadb/connection.h"
 #include "mariadb/quote.h"
+#include "mysql/neighbours.h"
 #include "mysql/replication.h"
 #include "mysql/servers.h"
 #include "util/parse.h"
@@ -223,6 +224,8 @@ class Preflight {
     CheckServerIds(*src_vars, *dst_vars);
     CheckGtid(*src, *dst, *src_vars);
     CheckNameCase(*src_vars, *dst_vars);
+    CheckReplicationUser(*src, *dst);
+    CheckSourceFollowedOnce(*dst);
     const bool source_database = CheckSourceDatabase(*src);
     Add(CheckGrants(*src, "source", config_.src.name, kSourceNeeds));
     Add(CheckGrants(*dst, "destination", config_.dst.name, kDestinationNeeds));
@@ -295,7 +298,7 @@ class Preflight {
 
   // Noted: how the replication will be positioned (mysql/replication.h).
   void CheckGtid(Connection& src, Connection& dst, const Variables& vars) {
-    auto why_not = WhyNotByGtid(dst);
+    auto why_not = WhyNotByGtid(dst, NamesOf(config_).channel);
     if (!why_not.ok()) return Add(Outcome("GTID", CheckLevel::kFail, why_not.message()));
     const std::string how = why_not->empty()
                                 ? "the replication starts at the snapshot's GTID position"
@@ -307,6 +310,47 @@ class Preflight {
     Add(Outcome("GTID", CheckLevel::kPass,
                 fmt::format("MariaDB GTID domain {}, binary log at {}; {}",
                             Get(vars, "gtid_domain_id"), pos.empty() ? "(none yet)" : pos, how)));
+  }
+
+  // The replication user serves this relocation alone (mysql/neighbours.h).
+  void CheckReplicationUser(Connection& src, Connection& dst) {
+    const std::string& user = config_.upgrade.user;
+    const RelocationNames names = NamesOf(config_);
+    for (Connection* side : {&src, &dst}) {
+      auto other = RelocationUsingUser(*side, names, user);
+      if (!other.ok()) return Add(Outcome("replication user", CheckLevel::kFail, other.message()));
+      if (!other->empty())
+        return Add(Outcome("replication user", CheckLevel::kFail,
+                           UserTakenError(user, *side, *other).message(), {user},
+                           "set upgrade.user to a user no other relocation uses"));
+    }
+    Add(Outcome("replication user", CheckLevel::kPass,
+                fmt::format("{}, used by no other relocation; this relocation's own database: {}",
+                            user, names.database)));
+  }
+
+  // MariaDB and MySQL refuse a second replication from one source into one server (MariaDB's
+  // error 1934): another relocation's, or the server's own.
+  void CheckSourceFollowedOnce(Connection& dst) {
+    auto others = OtherReplications(dst, NamesOf(config_).channel);
+    if (!others.ok())
+      return Add(Outcome("one replication per source", CheckLevel::kFail, others.message()));
+    for (const OtherReplication& other : *others) {
+      ServerConfig followed;
+      followed.host = other.source_host;
+      followed.port = other.source_port;
+      if (followed.Address() != config_.src.Address()) continue;
+      return Add(Outcome(
+          "one replication per source", CheckLevel::kFail,
+          fmt::format("the destination replicates from the source already, through {}: a "
+                      "server follows one source once",
+                      other.name.empty() ? "its default connection" : other.name),
+          {other.name},
+          "relocate into another server, or after the relocation that replication serves is "
+          "cleaned up"));
+    }
+    Add(Outcome("one replication per source", CheckLevel::kPass,
+                "the destination follows the source through no other replication"));
   }
 
   // Table names that fold differently on the two sides would make two tables one.

@@ -10,19 +10,35 @@
 
 namespace dbr::mysql {
 
-Result<std::string> WhyNotByGtid(mariadb::Connection& replica) {
+Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& replica,
+                                                        const std::string& channel) {
+  const Dialect dialect = DialectOf(replica);
+  const ReplicaStatusColumns& col = dialect.StatusColumns();
+  DBR_ASSIGN_OR_RETURN(mariadb::Rows rows, replica.Query(dialect.ShowAllReplicas()));
+  const int name = rows.Column(col.name), host = rows.Column(col.source_host),
+            port = rows.Column(col.source_port);
+  std::vector<OtherReplication> out;
+  for (int i = 0; i < rows.rows(); ++i) {
+    OtherReplication r;
+    if (name >= 0) r.name = rows.Get(i, name);
+    if (r.name == channel) continue;
+    if (host >= 0) r.source_host = rows.Get(i, host);
+    if (port >= 0) r.source_port = static_cast<int>(ParseInt(rows.Get(i, port)).value_or(0));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::string> WhyNotByGtid(mariadb::Connection& replica, const std::string& channel) {
   if (!DialectOf(replica).StartsAtGtid())
     return std::string("by file and offset: MySQL's auto-positioning is not used");
-  DBR_ASSIGN_OR_RETURN(mariadb::Rows connections, replica.Query("SHOW ALL SLAVES STATUS"));
-  const int name = connections.Column("Connection_name");
-  int others = 0;
-  for (int i = 0; i < connections.rows(); ++i)
-    others += name >= 0 && connections.Get(i, name) != kChannel;
-  if (others > 0)
+  DBR_ASSIGN_OR_RETURN(const std::vector<OtherReplication> others,
+                       OtherReplications(replica, channel));
+  if (!others.empty())
     return fmt::format(
         "by file and offset: the {} has {} other replication connection(s), and "
         "gtid_slave_pos is server-wide",
-        replica.params().label, others);
+        replica.params().label, others.size());
   DBR_ASSIGN_OR_RETURN(std::string strict, replica.QueryValue("SELECT @@GLOBAL.gtid_strict_mode"));
   if (strict == "1")
     return fmt::format(
@@ -48,21 +64,21 @@ Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::strin
   return n > 0;
 }
 
-Result<bool> RemoveReplication(mariadb::Connection& replica) {
-  DBR_ASSIGN_OR_RETURN(ReplicaState existing, ReadReplica(replica));
+Result<bool> RemoveReplication(mariadb::Connection& replica, const std::string& channel) {
+  DBR_ASSIGN_OR_RETURN(ReplicaState existing, ReadReplica(replica, channel));
   if (!existing.exists) return false;
   const Dialect dialect = DialectOf(replica);
-  DBR_RETURN_IF_ERROR(replica.Exec(dialect.StopReplica(kChannel)));
-  DBR_RETURN_IF_ERROR(replica.Exec(dialect.ForgetReplica(kChannel)));
+  DBR_RETURN_IF_ERROR(replica.Exec(dialect.StopReplica(channel)));
+  DBR_RETURN_IF_ERROR(replica.Exec(dialect.ForgetReplica(channel)));
   return true;
 }
 
 namespace {
 
 Status SetFilter(mariadb::Connection& destination, const Dialect& dialect,
-                 const std::vector<std::string>& databases,
+                 const std::string& channel, const std::vector<std::string>& databases,
                  const std::optional<DatabaseRewrite>& rewrite) {
-  for (const std::string& sql : dialect.FilterToDatabases(kChannel, databases, rewrite))
+  for (const std::string& sql : dialect.FilterToDatabases(channel, databases, rewrite))
     DBR_RETURN_IF_ERROR(destination.Exec(sql).Wrap(
         rewrite ? fmt::format("replicating database {} as {} (dst.name differs from src.name)",
                               rewrite->from, rewrite->to)
@@ -72,26 +88,28 @@ Status SetFilter(mariadb::Connection& destination, const Dialect& dialect,
 
 }  // namespace
 
-Status RestoreFilter(mariadb::Connection& destination, const std::vector<std::string>& databases,
+Status RestoreFilter(mariadb::Connection& destination, const std::string& channel,
+                     const std::vector<std::string>& databases,
                      const std::optional<DatabaseRewrite>& rewrite) {
   log::warn(
       "the {}'s replication {} runs without its filter (the server restarted: MariaDB keeps the "
       "filter in memory only): set again, it goes on from where it is. Meanwhile it applied the "
       "other databases of the server it follows too; run the {} with skip_slave_start to keep it "
       "from starting unfiltered",
-      destination.params().label, kChannel, destination.params().label);
+      destination.params().label, channel, destination.params().label);
   const Dialect dialect = DialectOf(destination);
-  DBR_RETURN_IF_ERROR(destination.Exec(dialect.StopReplica(kChannel)));
-  DBR_RETURN_IF_ERROR(SetFilter(destination, dialect, databases, rewrite));
-  return destination.Exec(dialect.StartReplica(kChannel));
+  DBR_RETURN_IF_ERROR(destination.Exec(dialect.StopReplica(channel)));
+  DBR_RETURN_IF_ERROR(SetFilter(destination, dialect, channel, databases, rewrite));
+  return destination.Exec(dialect.StartReplica(channel));
 }
 
-Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
-                        const BinlogPosition& from, const std::vector<std::string>& databases,
+Status StartReplication(mariadb::Connection& destination, const std::string& channel,
+                        const SourceEndpoint& source, const BinlogPosition& from,
+                        const std::vector<std::string>& databases,
                         const std::optional<DatabaseRewrite>& rewrite) {
   const Dialect dialect = DialectOf(destination);
-  DBR_RETURN_IF_ERROR(RemoveReplication(destination).status());
-  DBR_ASSIGN_OR_RETURN(std::string not_by_gtid, WhyNotByGtid(destination));
+  DBR_RETURN_IF_ERROR(RemoveReplication(destination, channel).status());
+  DBR_ASSIGN_OR_RETURN(std::string not_by_gtid, WhyNotByGtid(destination, channel));
   if (not_by_gtid.empty() && from.gtid.empty())
     not_by_gtid = "by file and offset: the source gave no GTID position there";
   const bool by_gtid = not_by_gtid.empty();
@@ -99,19 +117,19 @@ Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& 
     DBR_RETURN_IF_ERROR(
         destination.Exec(dialect.StartAtGtid(from)).Wrap("setting gtid_slave_pos to " + from.gtid));
   DBR_RETURN_IF_ERROR(
-      destination.ExecSensitive(dialect.ChangeSource(kChannel, source, from, by_gtid))
+      destination.ExecSensitive(dialect.ChangeSource(channel, source, from, by_gtid))
           .Wrap("setting up the replication from the source"));
   CrashPoint("mysql-replication:unfiltered");
-  DBR_RETURN_IF_ERROR(SetFilter(destination, dialect, databases, rewrite));
-  DBR_RETURN_IF_ERROR(destination.Exec(dialect.StartReplica(kChannel)));
+  DBR_RETURN_IF_ERROR(SetFilter(destination, dialect, channel, databases, rewrite));
+  DBR_RETURN_IF_ERROR(destination.Exec(dialect.StartReplica(channel)));
   log::info("the {} replicates from {}:{} starting at {} ({})", destination.params().label,
             source.host, source.port, from.Display(), by_gtid ? "GTID " + from.gtid : not_by_gtid);
   return Status::Ok();
 }
 
-Result<ReplicaState> ReadReplica(mariadb::Connection& destination) {
+Result<ReplicaState> ReadReplica(mariadb::Connection& destination, const std::string& channel) {
   const Dialect dialect = DialectOf(destination);
-  auto rows = destination.Query(dialect.ShowReplicaStatus(kChannel));
+  auto rows = destination.Query(dialect.ShowReplicaStatus(channel));
   ReplicaState state;
   // MariaDB: error 1617 (there is no master connection of that name); MySQL: 3074 (no channel).
   if (!rows.ok()) {
@@ -199,16 +217,16 @@ Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& appl
   return lag;
 }
 
-Status WaitApplied(mariadb::Connection& destination, const BinlogPosition& to,
-                   std::chrono::seconds timeout) {
+Status WaitApplied(mariadb::Connection& destination, const std::string& channel,
+                   const BinlogPosition& to, std::chrono::seconds timeout) {
   const Dialect dialect = DialectOf(destination);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     // 1 s at a time, so that a replication that stops is noticed.
     DBR_ASSIGN_OR_RETURN(std::string waited,
-                         destination.QueryValue(dialect.WaitForPosition(kChannel, to, 1)));
+                         destination.QueryValue(dialect.WaitForPosition(channel, to, 1)));
     if (!waited.empty() && waited != "-1") return Status::Ok();
-    DBR_ASSIGN_OR_RETURN(ReplicaState state, ReadReplica(destination));
+    DBR_ASSIGN_OR_RETURN(ReplicaState state, ReadReplica(destination, channel));
     if (!state.exists) return Status::Error("the destination has no replication from the source");
     if (!state.receiving || !state.applying)
       return Status::Error(fmt::format(

@@ -1,7 +1,8 @@
 // MySQL replication from the source into the destination (issue #25): the replication user on
-// the source, and on the destination a replication of its own (MariaDB: the named connection
-// `db_relocate`; MySQL: the channel), started at an exact binary log position and limited to
-// the relocated databases; its state, and the wait until it has applied what the source wrote.
+// the source, and on the destination a replication of its own (MariaDB: a named connection;
+// MySQL: a channel; named `channel`, mysql/servers.h's Names), started at an exact binary log
+// position and limited to the relocated databases; its state, and the wait until it has applied
+// what the source wrote.
 #pragma once
 
 #include <chrono>
@@ -15,8 +16,6 @@
 
 namespace dbr::mysql {
 
-inline constexpr const char* kChannel = "db_relocate";
-
 // `user` on the source with `password` and REPLICATION SLAVE; its password set again when it
 // exists.
 Status EnsureReplicationUser(mariadb::Connection& source, const std::string& user,
@@ -25,7 +24,8 @@ Status EnsureReplicationUser(mariadb::Connection& source, const std::string& use
 // Whether an account named `user` exists on the source (any host).
 Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::string& user);
 
-// The destination replicates from `source` starting at `from`, applying only the tables of
+// The destination replicates from `source` through `channel` starting at `from`, applying only
+// the tables of
 // `databases` (named as on the destination), after `rewrite` when given. A replication of that
 // name already there is replaced. On MariaDB it starts at `from`'s GTID (the server's
 // gtid_slave_pos, which it keeps in a table in step with what it applied, so a crash of the
@@ -33,21 +33,32 @@ Result<bool> ReplicationUserExists(mariadb::Connection& source, const std::strin
 // connection (gtid_slave_pos is server-wide) or runs gtid_strict_mode (which refuses a
 // gtid_slave_pos behind its own binary log, as the way back's is). Otherwise at `from`'s file
 // and offset.
-Status StartReplication(mariadb::Connection& destination, const SourceEndpoint& source,
-                        const BinlogPosition& from, const std::vector<std::string>& databases,
+Status StartReplication(mariadb::Connection& destination, const std::string& channel,
+                        const SourceEndpoint& source, const BinlogPosition& from,
+                        const std::vector<std::string>& databases,
                         const std::optional<DatabaseRewrite>& rewrite);
 
 // The filter StartReplication sets, set again on the existing replication (stopped for it, then
 // started where it was): MariaDB keeps it in memory only, and a restarted destination starts its
 // replication without it, applying the source's other databases, not renamed.
-Status RestoreFilter(mariadb::Connection& destination, const std::vector<std::string>& databases,
+Status RestoreFilter(mariadb::Connection& destination, const std::string& channel,
+                     const std::vector<std::string>& databases,
                      const std::optional<DatabaseRewrite>& rewrite);
 
-// "" when a replication into `replica` can start at a GTID (see StartReplication); else why not.
-Result<std::string> WhyNotByGtid(mariadb::Connection& replica);
+struct OtherReplication {
+  std::string name, source_host;
+  int source_port = 0;
+};
+// The replications into `replica` but `channel`: other relocations', or the server's own.
+Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& replica,
+                                                        const std::string& channel);
 
-// This server's replication of ours stopped and forgotten, when it has one; whether it had.
-Result<bool> RemoveReplication(mariadb::Connection& replica);
+// "" when a replication `channel` into `replica` can start at a GTID (see StartReplication);
+// else why not.
+Result<std::string> WhyNotByGtid(mariadb::Connection& replica, const std::string& channel);
+
+// This server's replication `channel` stopped and forgotten, when it has one; whether it had.
+Result<bool> RemoveReplication(mariadb::Connection& replica, const std::string& channel);
 
 struct ReplicaState {
   bool exists = false;
@@ -60,7 +71,7 @@ struct ReplicaState {
   std::string error;  // the last receiving or applying error, as the server gives it
 };
 
-Result<ReplicaState> ReadReplica(mariadb::Connection& destination);
+Result<ReplicaState> ReadReplica(mariadb::Connection& destination, const std::string& channel);
 
 // The source's binary log position now.
 Result<BinlogPosition> SourcePositionNow(mariadb::Connection& source);
@@ -77,9 +88,9 @@ Result<bool> WroteOwnChangesSince(mariadb::Connection& server, const BinlogPosit
 // apply), over every file from there to the newest.
 Result<int64_t> LagBytes(mariadb::Connection& source, const BinlogPosition& applied);
 
-// Waits until the destination has applied the source's binary log up to `to`; an error naming
-// the replication's own error when it stops, or after `timeout`.
-Status WaitApplied(mariadb::Connection& destination, const BinlogPosition& to,
-                   std::chrono::seconds timeout);
+// Waits until the destination's replication `channel` has applied the source's binary log up to
+// `to`; an error naming the replication's own error when it stops, or after `timeout`.
+Status WaitApplied(mariadb::Connection& destination, const std::string& channel,
+                   const BinlogPosition& to, std::chrono::seconds timeout);
 
 }  // namespace dbr::mysql

@@ -1,6 +1,7 @@
 #include "mysql/servers.h"
 
-#include "mysql/heartbeat.h"
+#include "model/names.h"
+#include "mysql/identity.h"
 
 namespace dbr::mysql {
 namespace {
@@ -33,8 +34,21 @@ const std::string& DatabaseOn(const Config& config, Side side) {
   return side == Side::kSource ? config.src.name : config.dst.name;
 }
 
+RelocationNames NamesOf(const Config& config) {
+  constexpr const char* kBase = "db_relocate";
+  const std::string& from = config.src.name;
+  const std::string& to = config.dst.name;
+  // The arrow is no plain character: a renaming relocation's names are always hashed, and no two
+  // pairs of databases share one.
+  const std::string tag = from == to ? from : from + "->" + to;
+  std::string name = names::SlotName(kBase, tag);
+  // A database named "identity" would take the name of the server's marker (mysql/identity.h).
+  if (name == kIdentityDatabase) name = names::SlotName(kBase, tag + "->" + tag);
+  return {name, name};
+}
+
 std::vector<std::string> ReplicatedDatabases(const Config& config, Side side) {
-  return {DatabaseOn(config, side), kOwnDatabase};
+  return {DatabaseOn(config, side), NamesOf(config).database};
 }
 
 std::optional<DatabaseRewrite> RewriteInto(const Config& config, Side side) {

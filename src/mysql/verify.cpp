@@ -27,21 +27,22 @@ using mariadb::QuoteIdent;
 // Starts the destination's applier again however the comparison ends.
 class ApplierStopped {
  public:
-  ApplierStopped(Connection& dst) : dst_(dst), dialect_(DialectOf(dst)) {}
+  ApplierStopped(Connection& dst, std::string channel)
+      : dst_(dst), channel_(std::move(channel)), dialect_(DialectOf(dst)) {}
   ~ApplierStopped() {
-    if (stopped_) (void)dst_.Exec(dialect_.StartApplier(kChannel));
+    if (stopped_) (void)dst_.Exec(dialect_.StartApplier(channel_));
   }
   Status Stop() {
-    DBR_RETURN_IF_ERROR(dst_.Exec(dialect_.StopApplier(kChannel)));
+    DBR_RETURN_IF_ERROR(dst_.Exec(dialect_.StopApplier(channel_)));
     stopped_ = true;
     return Status::Ok();
   }
   // Applies up to `point` and stops there.
   Status ApplyUntil(const BinlogPosition& point, std::chrono::seconds timeout) {
-    DBR_RETURN_IF_ERROR(dst_.Exec(dialect_.StartApplierUntil(kChannel, point)));
+    DBR_RETURN_IF_ERROR(dst_.Exec(dialect_.StartApplierUntil(channel_, point)));
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
-      DBR_ASSIGN_OR_RETURN(ReplicaState state, ReadReplica(dst_));
+      DBR_ASSIGN_OR_RETURN(ReplicaState state, ReadReplica(dst_, channel_));
       if (!state.applying) {
         if (!state.error.empty())
           return Status::Error("the destination's replication stopped: " + state.error);
@@ -60,11 +61,12 @@ class ApplierStopped {
   }
   Status Resume() {
     stopped_ = false;
-    return dst_.Exec(dialect_.StartApplier(kChannel));
+    return dst_.Exec(dialect_.StartApplier(channel_));
   }
 
  private:
   Connection& dst_;
+  const std::string channel_;
   Dialect dialect_;
   bool stopped_ = false;
 };
@@ -243,18 +245,18 @@ Result<std::vector<Shape>> Comparable(Connection& src, const std::string& databa
 Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
                                      const mariadb::ConnParams& destination,
                                      const std::string& source_database,
-                                     const std::string& destination_database, int sessions,
-                                     int64_t range_bytes, size_t example_limit,
-                                     std::chrono::seconds timeout) {
+                                     const std::string& destination_database,
+                                     const std::string& channel, int sessions, int64_t range_bytes,
+                                     size_t example_limit, std::chrono::seconds timeout) {
   sessions = std::max(1, sessions);
   DBR_ASSIGN_OR_RETURN(Connection control, Connection::Open(destination));
-  DBR_ASSIGN_OR_RETURN(ReplicaState replica, ReadReplica(control));
+  DBR_ASSIGN_OR_RETURN(ReplicaState replica, ReadReplica(control, channel));
   if (!replica.exists)
     return Status::Error("the destination does not replicate from the source (`run` first)");
   if (!replica.error.empty())
     return Status::Error("the destination's replication has stopped: " + replica.error);
 
-  ApplierStopped applier(control);
+  ApplierStopped applier(control, channel);
   DBR_RETURN_IF_ERROR(applier.Stop());
   // Past everything the destination applied: its applier is stopped.
   DBR_ASSIGN_OR_RETURN(ConsistentSnapshot snapshot, ConsistentSnapshot::Take(source, sessions));

@@ -43,13 +43,13 @@ struct Comparison {
 // Compares every base table of the database (`source_database` on the source,
 // `destination_database` on the destination), on `sessions` sessions a side; a table with a
 // single integer primary key in ranges of about `range_bytes` (0: whole). The destination must
-// replicate from the source (mysql/replication.h); its applier runs again when this returns,
-// whatever happened.
+// replicate from the source through `channel` (mysql/replication.h); its applier runs again when
+// this returns, whatever happened.
 Result<Comparison> CompareAtOnePoint(const mariadb::ConnParams& source,
                                      const mariadb::ConnParams& destination,
                                      const std::string& source_database,
-                                     const std::string& destination_database, int sessions,
-                                     int64_t range_bytes, size_t example_limit,
-                                     std::chrono::seconds timeout);
+                                     const std::string& destination_database,
+                                     const std::string& channel, int sessions, int64_t range_bytes,
+                                     size_t example_limit, std::chrono::seconds timeout);
 
 }  // namespace dbr::mysql

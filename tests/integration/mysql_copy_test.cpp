@@ -29,6 +29,8 @@ namespace mysql_copy {
 using mariadb::Connection;
 
 constexpr const char* kDb = "shop";
+constexpr const char* kChannel =
+    "db_relocate_test";  // any name: the test makes the replication itself
 
 // The value, or the error's message (for comparisons that show it when they fail).
 std::string ValueOr(const Result<std::string>& r) {
@@ -112,12 +114,12 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
                            "MASTER_USE_GTID = no")
                     .ok());
   st = mysql::StartReplication(
-      *dst_conn, {"127.0.0.1", src->port(), "dbr_repl", "r3pl'pass\\word"}, snapshot->position(),
-      {target},
+      *dst_conn, kChannel, {"127.0.0.1", src->port(), "dbr_repl", "r3pl'pass\\word"},
+      snapshot->position(), {target},
       target == kDb ? std::nullopt : std::optional<mysql::DatabaseRewrite>({kDb, target}));
   ASSERT_TRUE(st.ok()) << st.message();
 
-  auto replica = mysql::ReadReplica(*dst_conn);
+  auto replica = mysql::ReadReplica(*dst_conn, kChannel);
   ASSERT_TRUE(replica.ok()) << replica.message();
   EXPECT_EQ(replica->by_gtid, !another_connection);
 
@@ -128,7 +130,7 @@ TEST_P(MysqlCopyTest, CopyAtTheSnapshotPositionThenReplicationMakesEveryTableEqu
   EXPECT_GT(writer.rounds(), rounds_at_snapshot) << "no write after the snapshot";
   auto end = mysql::SourcePositionNow(*src_conn);
   ASSERT_TRUE(end.ok()) << end.message();
-  st = mysql::WaitApplied(*dst_conn, *end, std::chrono::seconds(120));
+  st = mysql::WaitApplied(*dst_conn, kChannel, *end, std::chrono::seconds(120));
   ASSERT_TRUE(st.ok()) << st.message();
 
   ExpectShopEqual(*src_conn, *dst_conn, target);

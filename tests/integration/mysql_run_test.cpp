@@ -15,6 +15,7 @@
 #include "harness/mariadb.h"
 #include "harness/mariadb_workload.h"
 #include "mysql/replication.h"
+#include "mysql/servers.h"
 #include "util/files.h"
 
 namespace fs = std::filesystem;
@@ -32,20 +33,40 @@ Pair StartPairWithShop() {
   return std::move(*pair);
 }
 
-// `dst_name`: the database's name on the destination ("": the source's).
-fs::path WriteConfig(const fs::path& dir, const Pair& pair, const std::string& dst_name = "") {
+// One relocation's config: `database` of `src` into `dst`, named `dst_name` there ("": the same).
+struct Relocation {
+  std::string database = "shop";
+  std::string dst_name;
+  std::string user = "dbr_repl";
+};
+
+fs::path WriteConfig(const fs::path& dir, const TestMariaDb& src, const TestMariaDb& dst,
+                     const Relocation& r) {
   fs::path path = dir / "relocate.yaml";
   std::ofstream(path) << "engine: mysql\n"
-                      << "src: {host: 127.0.0.1, port: " << pair.src->port()
-                      << ", name: shop, user: ops, password: secret}\n"
-                      << "dst: {host: 127.0.0.1, port: " << pair.dst->port()
-                      << (dst_name.empty() ? "" : ", name: " + dst_name) << "}\n"
-                      << "upgrade: {user: dbr_repl}\n"
+                      << "src: {host: 127.0.0.1, port: " << src.port() << ", name: " << r.database
+                      << ", user: ops, password: secret}\n"
+                      << "dst: {host: 127.0.0.1, port: " << dst.port()
+                      << (r.dst_name.empty() ? "" : ", name: " + r.dst_name) << "}\n"
+                      << "upgrade: {user: " << r.user << "}\n"
                       << "jobs: 2\nheartbeat_interval: 0.2\n"
                       // items (~5000 rows) is copied and verified in key ranges
                       << "split_tables_larger_than: 65536\n";
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
   return path;
+}
+
+// shop into the pair's destination; `dst_name`: its name there ("": the source's).
+fs::path WriteConfig(const fs::path& dir, const Pair& pair, const std::string& dst_name = "") {
+  return WriteConfig(dir, *pair.src, *pair.dst, {.dst_name = dst_name});
+}
+
+// What the relocation of shop into `dst_name` names its replication and its own database.
+mysql::RelocationNames NamesInto(const std::string& dst_name = "shop") {
+  Config config;
+  config.src.name = "shop";
+  config.dst.name = dst_name;
+  return mysql::NamesOf(config);
 }
 
 // The number of schema objects an equal verify says it compared; -1 when it does not say.
@@ -72,7 +93,7 @@ void StopAndExpectEqual(ShopWriter& writer, Pair& pair, const std::string& dst_d
   ASSERT_TRUE(src.ok() && dst.ok());
   auto end = mysql::SourcePositionNow(*src);
   ASSERT_TRUE(end.ok()) << end.message();
-  Status st = mysql::WaitApplied(*dst, *end, std::chrono::seconds(120));
+  Status st = mysql::WaitApplied(*dst, NamesInto(dst_db).channel, *end, std::chrono::seconds(120));
   ASSERT_TRUE(st.ok()) << st.message();
   ExpectShopEqual(*src, *dst, dst_db);
 }
@@ -93,10 +114,10 @@ void ExpectCleanedUp(const fs::path& config, Pair& pair, const std::string& dst_
   auto dst = pair.dst->Connect();
   ASSERT_TRUE(src.ok() && dst.ok());
   for (auto* side : {&*src, &*dst})
-    EXPECT_EQ(side->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
-                               "SCHEMA_NAME IN ('db_relocate', 'db_relocate_identity')")
+    EXPECT_EQ(side->QueryValue("SELECT GROUP_CONCAT(SCHEMA_NAME) FROM information_schema.SCHEMATA "
+                               "WHERE SCHEMA_NAME LIKE 'db\\_relocate%'")
                   .value(),
-              "0");
+              "");
   EXPECT_EQ(src->QueryValue("SELECT COUNT(*) FROM mysql.user WHERE User = 'dbr_repl'").value(),
             "0");
   auto replicas = dst->Query("SHOW ALL SLAVES STATUS");
@@ -172,7 +193,7 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   {
     auto dst = pair.dst->Connect();
     ASSERT_TRUE(dst.ok()) << dst.message();
-    ASSERT_TRUE(dst->Exec("STOP SLAVE 'db_relocate'").ok());
+    ASSERT_TRUE(dst->Exec("STOP SLAVE '" + NamesInto("shop_new").channel + "'").ok());
   }
   CommandResult rerun = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
@@ -199,7 +220,8 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
     ASSERT_TRUE(src->Exec("UPDATE shop.docs SET weight = 199456.789 ORDER BY id LIMIT 1").ok());
     auto end = mysql::SourcePositionNow(*src);
     ASSERT_TRUE(end.ok()) << end.message();
-    Status applied = mysql::WaitApplied(*dst, *end, std::chrono::seconds(60));
+    Status applied =
+        mysql::WaitApplied(*dst, NamesInto("shop_new").channel, *end, std::chrono::seconds(60));
     ASSERT_TRUE(applied.ok()) << applied.message();
   }
   const std::string doc = dst->QueryValue("SELECT MIN(id) FROM shop_new.docs").value();
@@ -266,7 +288,7 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   auto src = pair.src->Connect();
   ASSERT_TRUE(src.ok());
   EXPECT_NE(src->QueryValue("SELECT name FROM shop.items WHERE id = " + item).value(), "damaged");
-  auto replica = mysql::ReadReplica(*dst);
+  auto replica = mysql::ReadReplica(*dst, NamesInto("shop_new").channel);
   ASSERT_TRUE(replica.ok()) << replica.message();
   EXPECT_TRUE(replica->applying && replica->receiving) << replica->error;
 
@@ -311,13 +333,115 @@ TEST(MysqlRunTest, StateIsNotResumedAgainstAnotherServer) {
   ASSERT_TRUE(replaced.ok());
   EXPECT_EQ(replaced
                 ->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
-                             "SCHEMA_NAME IN ('shop', 'db_relocate', "
-                             "'db_relocate_identity')")
+                             "SCHEMA_NAME = 'shop' OR SCHEMA_NAME LIKE 'db\\_relocate%'")
                 .value(),
             "0");
   CommandResult status = RunDbRelocate({"status", "--config", config.string()});
   EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
   ASSERT_NO_FATAL_FAILURE(ExpectCleanedUp(config, pair));
+}
+
+// The databases of db_relocate's own on `server`, by name, comma-separated.
+std::string OwnDatabases(TestMariaDb& server) {
+  auto value = server.QueryValue(
+      "SELECT COALESCE(GROUP_CONCAT(SCHEMA_NAME ORDER BY SCHEMA_NAME), '') FROM "
+      "information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'db\\_relocate%'");
+  return value.ok() ? *value : value.message();
+}
+
+// Two relocations from one source (its databases shop and stock, each into a server of its own)
+// keep apart. A third one naming the first one's replication user is refused before it changes
+// anything. The first one's cleanup removes what is its alone and leaves the source's marker and
+// the second relocation's database: the second goes on replicating (its next run finds its
+// servers and proves every heartbeat, its verify is equal), and its cleanup removes the rest.
+TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
+  Pair pair = StartPairWithShop();
+  ASSERT_TRUE(pair.src && pair.dst);
+  auto stock_dst = TestMariaDb::Start();
+  ASSERT_TRUE(stock_dst.ok()) << stock_dst.message();
+  auto add_moves = [&](int n) {
+    std::string sql = "INSERT INTO stock.moves (qty) VALUES ";
+    for (int i = 0; i < n; ++i) sql += (i ? ",(" : "(") + std::to_string(i % 97) + ")";
+    ASSERT_TRUE(pair.src->Exec({sql}).ok());
+  };
+  ASSERT_TRUE(pair.src
+                  ->Exec({"CREATE DATABASE stock",
+                          "CREATE TABLE stock.moves (id INT AUTO_INCREMENT PRIMARY KEY, qty INT "
+                          "NOT NULL)"})
+                  .ok());
+  ASSERT_NO_FATAL_FAILURE(add_moves(2000));
+  TempDir shop_dir("dbr-mysql-shop"), stock_dir("dbr-mysql-stock"), taken_dir("dbr-mysql-taken");
+  const fs::path shop = WriteConfig(shop_dir.path(), pair);
+  const fs::path stock = WriteConfig(stock_dir.path(), *pair.src, **stock_dst,
+                                     {.database = "stock", .user = "dbr_repl_b"});
+  const fs::path taken =
+      WriteConfig(taken_dir.path(), *pair.src, **stock_dst, {.database = "stock"});
+  ShopWriter writer(*pair.src);
+  writer.WaitForRounds(5);
+
+  CommandResult run = RunDbRelocate({"run", "--config", shop.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+
+  // The first one's replication user, named again: check says why, run stops at pre-flight.
+  CommandResult check = RunDbRelocate({"check", "--config", taken.string()});
+  EXPECT_NE(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("upgrade.user dbr_repl is the replication user of another relocation "
+                           "on the source (its database db_relocate_shop)"),
+            std::string::npos)
+      << check.out;
+  // Into the first one's destination: the server follows the source once.
+  TempDir beside_dir("dbr-mysql-beside");
+  const fs::path beside = WriteConfig(beside_dir.path(), *pair.src, *pair.dst,
+                                      {.database = "stock", .user = "dbr_repl_c"});
+  check = RunDbRelocate({"check", "--config", beside.string()});
+  EXPECT_NE(check.exit_code, 0) << check.out;
+  EXPECT_NE(LineWith(check.out, "one replication per source")
+                .find("FAIL   the destination replicates from the source already, through "
+                      "db_relocate_shop"),
+            std::string::npos)
+      << check.out;
+  CommandResult refused = RunDbRelocate({"run", "--config", taken.string()});
+  EXPECT_NE(refused.exit_code, 0) << refused.out << refused.err;
+  EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop");
+  EXPECT_EQ((*stock_dst)
+                ->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
+                             "SCHEMA_NAME = 'stock'")
+                .value(),
+            "0");
+
+  run = RunDbRelocate({"run", "--config", stock.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.err.find("heartbeat verification: all"), std::string::npos) << run.err;
+  EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop,db_relocate_stock");
+  EXPECT_EQ(OwnDatabases(**stock_dst), "db_relocate_identity,db_relocate_stock");
+
+  CommandResult cleanup = RunDbRelocate({"cleanup", "--config", shop.string()});
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
+  EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_stock");
+  EXPECT_EQ(OwnDatabases(*pair.dst), "");
+  EXPECT_EQ(pair.src
+                ->QueryValue("SELECT GROUP_CONCAT(User ORDER BY User) FROM mysql.user WHERE "
+                             "User LIKE 'dbr\\_repl%'")
+                .value(),
+            "dbr_repl_b");
+
+  // The second relocation carries what the source writes after that cleanup.
+  ASSERT_NO_FATAL_FAILURE(add_moves(500));
+  run = RunDbRelocate({"run", "--config", stock.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.err.find("heartbeat verification: all"), std::string::npos) << run.err;
+  CommandResult verify = RunDbRelocate({"verify", "--config", stock.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_EQ((*stock_dst)->QueryValue("SELECT COUNT(*) FROM stock.moves").value(), "2500");
+
+  writer.Stop();
+  cleanup = RunDbRelocate({"cleanup", "--config", stock.string()});
+  ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
+  EXPECT_EQ(OwnDatabases(*pair.src), "");
+  EXPECT_EQ(OwnDatabases(**stock_dst), "");
+  EXPECT_EQ(
+      pair.src->QueryValue("SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'dbr\\_repl%'").value(),
+      "0");
 }
 
 // The destination's server killed (kill -9) while it applies the source's writes, then started
@@ -336,7 +460,7 @@ TEST(MysqlRunTest, DestinationKilledWhileApplyingGoesOnAfterItsLastTransaction) 
   {
     auto dst = pair.dst->Connect();
     ASSERT_TRUE(dst.ok()) << dst.message();
-    auto replica = mysql::ReadReplica(*dst);
+    auto replica = mysql::ReadReplica(*dst, NamesInto().channel);
     ASSERT_TRUE(replica.ok()) << replica.message();
     ASSERT_TRUE(replica->by_gtid);  // what keeps its position in step with its commits
   }
@@ -352,7 +476,7 @@ TEST(MysqlRunTest, DestinationKilledWhileApplyingGoesOnAfterItsLastTransaction) 
   {
     auto dst = pair.dst->Connect();
     ASSERT_TRUE(dst.ok()) << dst.message();
-    auto replica = mysql::ReadReplica(*dst);
+    auto replica = mysql::ReadReplica(*dst, NamesInto().channel);
     ASSERT_TRUE(replica.ok()) << replica.message();
     EXPECT_TRUE(replica->complete && replica->applying);
   }
@@ -432,7 +556,7 @@ TEST_P(MysqlResumeTest, KilledRunResumesToAnEqualDestination) {
     // Whole: a replication cut short before its filter is made again, not started as it was.
     auto dst = pair.dst->Connect();
     ASSERT_TRUE(dst.ok()) << dst.message();
-    auto replica = mysql::ReadReplica(*dst);
+    auto replica = mysql::ReadReplica(*dst, NamesInto().channel);
     ASSERT_TRUE(replica.ok()) << replica.message();
     EXPECT_TRUE(replica->complete);
     EXPECT_EQ(replica->by_gtid, !by_file);

@@ -164,7 +164,7 @@ class MysqlSwitchTest : public ::testing::Test {
   std::string ReplicationByGtid(TestMariaDb& server) {
     auto c = server.Connect();
     if (!c.ok()) return c.message();
-    auto replica = mysql::ReadReplica(*c);
+    auto replica = mysql::ReadReplica(*c, "db_relocate_shop");
     if (!replica.ok()) return replica.message();
     if (!replica->exists) return "no replication";
     return replica->by_gtid ? "yes" : "no";
@@ -185,7 +185,8 @@ class MysqlSwitchTest : public ::testing::Test {
     EXPECT_NE(text.out.find(primary + " (replication " + primary + " -> " + follower + ")"),
               std::string::npos)
         << text.out;
-    EXPECT_NE(text.out.find("db_relocate present, receiving yes, applying yes"), std::string::npos)
+    EXPECT_NE(text.out.find("db_relocate_shop present, receiving yes, applying yes"),
+              std::string::npos)
         << text.out;
     CommandResult json =
         RunDbRelocate({"status", "--config", config_.string(), "--output", "json"});
@@ -210,7 +211,7 @@ class MysqlSwitchTest : public ::testing::Test {
               static_cast<int64_t>(app.committed().size()));
     auto end = mysql::SourcePositionNow(*src);
     ASSERT_TRUE(end.ok()) << end.message();
-    Status applied = mysql::WaitApplied(*dst, *end, 60s);
+    Status applied = mysql::WaitApplied(*dst, "db_relocate_shop", *end, 60s);
     ASSERT_TRUE(applied.ok()) << applied.message();
     ExpectShopEqual(*src, *dst);
   }
@@ -228,7 +229,7 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   for (const std::string& line :
        {std::string("Scope: database shop"), std::string("shop.docs"),
         std::string("shop.big_orders"), std::string("AUTO_INCREMENT counters"),
-        std::string("Replication: the destination's replication db_relocate"),
+        std::string("Replication: the destination's replication db_relocate_shop"),
         "Switch: haproxy at 127.0.0.1:" + std::to_string(proxy_port_) + " (managed)",
         std::string("fence read_only (server-wide)"), std::string("Nothing was changed")})
     EXPECT_NE(plan.out.find(line), std::string::npos) << line << "\n" << plan.out;
@@ -246,7 +247,8 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_NE(cut.out.find("Cut-over done: the application writes to the destination"),
             std::string::npos)
       << cut.out;
-  EXPECT_NE(cut.out.find("replication db_relocate on the source"), std::string::npos) << cut.out;
+  EXPECT_NE(cut.out.find("replication db_relocate_shop on the source"), std::string::npos)
+      << cut.out;
   EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
   ASSERT_TRUE(app.CommitsGoOn(50));
   ExpectStatus("destination", "source");
@@ -311,8 +313,8 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_NE(tables.find("/s</td></tr>"), std::string::npos) << tables;
   EXPECT_EQ(tables.find("<td class=\"num\">-</td></tr>"), std::string::npos) << tables;
 
-  // Cleanup: no replication, no db_relocate and no replication user on either side (the
-  // destination's was made by the cut-over for the way back).
+  // Cleanup: no replication, no database of db_relocate's and no replication user on either side
+  // (the destination's was made by the cut-over for the way back).
   CommandResult clean = Dbr("cleanup");
   ASSERT_EQ(clean.exit_code, 0) << clean.out << clean.err;
   auto src = pair_.src->Connect();
@@ -320,10 +322,10 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   ASSERT_TRUE(src.ok() && dst.ok());
   for (auto* side : {&*src, &*dst}) {
     EXPECT_EQ(side->QueryInt("SELECT COUNT(*) FROM mysql.user WHERE User = 'dbr_repl'").value(), 0);
-    EXPECT_EQ(side->QueryInt("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
-                             "SCHEMA_NAME = 'db_relocate'")
+    EXPECT_EQ(side->QueryValue("SELECT GROUP_CONCAT(SCHEMA_NAME) FROM information_schema.SCHEMATA "
+                               "WHERE SCHEMA_NAME LIKE 'db\\_relocate%'")
                   .value(),
-              0);
+              "");
     auto replicas = side->Query("SHOW ALL SLAVES STATUS");
     ASSERT_TRUE(replicas.ok()) << replicas.message();
     EXPECT_EQ(replicas->rows(), 0);

@@ -53,6 +53,8 @@ TEST(MysqlDialect, MariaDbUsesANamedMasterConnection) {
   EXPECT_EQ(d.StopReplica("db_relocate"), "STOP SLAVE 'db_relocate'");
   EXPECT_EQ(d.ForgetReplica("db_relocate"), "RESET SLAVE 'db_relocate' ALL");
   EXPECT_EQ(d.ShowReplicaStatus("db_relocate"), "SHOW SLAVE 'db_relocate' STATUS");
+  EXPECT_EQ(d.ShowAllReplicas(), "SHOW ALL SLAVES STATUS");
+  EXPECT_STREQ(d.StatusColumns().source_host, "Master_Host");
   EXPECT_EQ(d.StopApplier("db_relocate"), "STOP SLAVE 'db_relocate' SQL_THREAD");
   EXPECT_EQ(d.StartApplierUntil("db_relocate", kAt),
             "START SLAVE 'db_relocate' SQL_THREAD UNTIL MASTER_LOG_FILE = 'binlog.000003', "
@@ -91,6 +93,9 @@ TEST(MysqlDialect, MySqlEightUsesAChannelAndTheSourceReplicaWords) {
   EXPECT_EQ(d.StopReplica("db_relocate"), "STOP REPLICA FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.ForgetReplica("db_relocate"), "RESET REPLICA ALL FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.ShowReplicaStatus("db_relocate"), "SHOW REPLICA STATUS FOR CHANNEL 'db_relocate'");
+  EXPECT_EQ(d.ShowAllReplicas(), "SHOW REPLICA STATUS");  // every channel
+  EXPECT_STREQ(d.StatusColumns().name, "Channel_Name");
+  EXPECT_STREQ(d.StatusColumns().source_port, "Source_Port");
   EXPECT_EQ(d.StopApplier("db_relocate"), "STOP REPLICA SQL_THREAD FOR CHANNEL 'db_relocate'");
   EXPECT_EQ(d.StartApplierUntil("db_relocate", kAt),
             "START REPLICA SQL_THREAD UNTIL SOURCE_LOG_FILE = 'binlog.000003', SOURCE_LOG_POS = "
