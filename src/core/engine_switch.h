@@ -76,8 +76,10 @@ class EngineSwitch {
   virtual Status BuildWayBack() = 0;
   // Waits until the way back carries the new side's writes (a switch is not done before).
   virtual Status WayBackStreams() = 0;
-  // After the switch is recorded as done: housekeeping whose failure is only warned about.
-  virtual void AfterSwitch() = 0;
+  // After the switch is recorded as done: what follows the application to the new side. Its
+  // failure is warned about, the switch staying done; it is run again, by the same command run
+  // again, until it succeeds, so it must finish what an earlier, interrupted run started.
+  virtual Status AfterSwitch() = 0;
   // The way back, for the summary: "subscriptions a, b" or "replication db_relocate".
   virtual std::string WayBackName() const = 0;
 

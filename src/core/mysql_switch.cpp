@@ -188,14 +188,14 @@ class MysqlSwitch : public EngineSwitch {
 
   // The scheduled events follow the application, once the switch is done (an undone one never
   // moved them).
-  void AfterSwitch() override {
+  Status AfterSwitch() override {
     auto moved = mysql::MoveEvents(*old_, mysql::DatabaseOn(config_, from_), *new_,
                                    mysql::DatabaseOn(config_, to_));
-    if (!moved.ok())
-      log::warn(
-          "the {} takes the writes, but its scheduled events may not run there yet: {}. Enable "
-          "those the {} ran (ALTER EVENT ... ENABLE), and DISABLE ON SLAVE them on the {}",
-          SideName(to_), moved.message(), SideName(from_), SideName(from_));
+    if (moved.ok()) return Status::Ok();
+    return Status::Error(fmt::format(
+        "its scheduled events may not run there yet: {}. Enable those the {} ran (ALTER EVENT "
+        "... ENABLE), and DISABLE ON SLAVE them on the {}",
+        moved.message(), SideName(from_), SideName(from_)));
   }
 
   std::string WayBackName() const override {

@@ -269,13 +269,12 @@ class PostgresSwitch : public EngineSwitch {
   }
 
   // The new side's materialized views hold what they held at the copy (or at the last switch).
-  void AfterSwitch() override {
+  Status AfterSwitch() override {
     auto refreshed = RefreshMaterializedViews(*new_side, *new_side, config);
-    if (!refreshed.ok())
-      log::warn("the {} takes the writes, but its materialized views are not refreshed: {}",
-                SideName(to), refreshed.message());
-    else if (*refreshed > 0)
+    if (!refreshed.ok()) return refreshed.status().Wrap("its materialized views are not refreshed");
+    if (*refreshed > 0)
       log::info("{} materialized views refreshed on the {}", *refreshed, SideName(to));
+    return Status::Ok();
   }
 
   std::string WayBackName() const override {

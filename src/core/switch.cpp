@@ -247,11 +247,24 @@ struct Switch {
     state.switching->stage = SwitchStage::kDone;
     state.switching->finished_at = NowUtc();
     state.switching->lifted_fence.clear();  // lifted for good
+    state.switching->follow_up_pending = true;
     state.switches.push_back(*state.switching);
     state.switching.reset();
     DBR_RETURN_IF_ERROR(Save());
-    sides->AfterSwitch();
-    return Status::Ok();
+    CrashPoint("switch:done");
+    return FollowUp();
+  }
+
+  // What follows the application to the new side (EngineSwitch::AfterSwitch), after a switch
+  // recorded as done. A failure is warned about and left pending for the same command run again.
+  Status FollowUp() {
+    if (Status followed = sides->AfterSwitch(); !followed.ok()) {
+      log::warn("the {} takes the writes, but {}; run `db_relocate {}` again to retry",
+                SideName(to), followed.message(), SwitchCommand(to));
+      return Status::Ok();
+    }
+    state.switches.back().follow_up_pending = false;
+    return Save();
   }
 
   // ---- What a failed stage becomes (the `undo` of kStages) ---------------------------------
@@ -309,11 +322,21 @@ struct Switch {
     const bool interrupted = state.switching.has_value();
     if (interrupted) DBR_RETURN_IF_ERROR(Recover());
     if (state.primary == to) {
+      const bool follow_up = !interrupted && !state.switches.empty() &&
+                             state.switches.back().to == to &&
+                             state.switches.back().follow_up_pending;
+      if (follow_up) DBR_RETURN_IF_ERROR(FollowUp());
       if (interrupted)
         std::cout << fmt::format(
             "Finished the interrupted {}: the application writes to the {} (write pause {:.0f} "
             "ms, as recorded).\n",
             Verb(), SideName(to), state.switches.empty() ? 0.0 : state.switches.back().pause_ms);
+      else if (follow_up)
+        std::cout << fmt::format(
+            "The application already writes to the {}; what the {} left to do after it {}.\n",
+            SideName(to), Verb(),
+            state.switches.back().follow_up_pending ? "failed again (see the warning)"
+                                                    : "is done now");
       else
         std::cout << fmt::format("The application already writes to the {}; nothing to do.\n",
                                  SideName(to));

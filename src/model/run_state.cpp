@@ -90,6 +90,7 @@ nlohmann::json RunState::ToJson() const {
                      {"large_objects", r.large_objects}};
     if (!r.way_back_from.empty()) j["way_back_from"] = r.way_back_from;
     if (r.undo != UndoProgress::kNone) j["undo"] = r.undo;
+    if (r.follow_up_pending) j["follow_up_pending"] = true;
     for (const auto& f : r.lifted_fence) j["lifted_fence"].push_back(FencedJson(f));
     return j;
   };
@@ -173,6 +174,7 @@ RunState RunState::FromJson(const nlohmann::json& j) {
     r.large_objects = Field(v, "large_objects", LargeObjectSync{});
     r.way_back_from = Field<std::string>(v, "way_back_from", "");
     r.undo = Field(v, "undo", UndoProgress::kNone);
+    r.follow_up_pending = Field(v, "follow_up_pending", false);
     return r;
   };
   if (j.contains("switching") && !j["switching"].is_null()) s.switching = record(j["switching"]);

@@ -171,6 +171,9 @@ struct SwitchRecord {
   std::vector<FencedRole> lifted_fence;
   LargeObjectSync large_objects;  // inside the write pause
   UndoProgress undo = UndoProgress::kNone;
+  // A done switch whose follow-up (EngineSwitch::AfterSwitch) has not run through: the same
+  // command run again does it.
+  bool follow_up_pending = false;
 
   // "a cut-over was interrupted (stage paused)", for messages.
   std::string Interrupted() const;

@@ -160,6 +160,11 @@ class MysqlSwitchTest : public ::testing::Test {
     return value.ok() ? *value : value.message();
   }
 
+  // EventStatus's status without the definer.
+  static std::string StatusOnly(const std::string& status_and_definer) {
+    return status_and_definer.substr(0, status_and_definer.find(' '));
+  }
+
   // "yes" when `server`'s replication of ours is positioned by GTID, "no" when by file and offset.
   std::string ReplicationByGtid(TestMariaDb& server) {
     auto c = server.Connect();
@@ -343,27 +348,37 @@ TEST_F(MysqlSwitchTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
   struct Case {
     const char* command;
     const char* crash_at;
-    bool finished;  // the command run again finishes the switch rather than doing it anew
+    const char* again_says;  // "": the command run again does the switch anew
   };
+  // "switch:done": killed once the switch is recorded, before the scheduled event follows the
+  // application; run again, the command moves it.
   for (const Case& c :
-       {Case{"cutover", "switch:paused", false}, Case{"rollback", "switch:pointing", false},
-        Case{"cutover", "switch:switched", true}, Case{"rollback", "switch:finishing", true}}) {
+       {Case{"cutover", "switch:paused", ""}, Case{"rollback", "switch:pointing", ""},
+        Case{"cutover", "switch:switched", "Finished the interrupted"},
+        Case{"rollback", "switch:finishing", "Finished the interrupted"},
+        Case{"cutover", "switch:done", "left to do after it is done now"},
+        Case{"rollback", "switch:done", "left to do after it is done now"}}) {
     SCOPED_TRACE(std::string(c.command) + " killed at " + c.crash_at);
+    const bool cutover = std::string(c.command) == "cutover";
+    TestMariaDb& primary = cutover ? *pair_.dst : *pair_.src;
+    TestMariaDb& follower = cutover ? *pair_.src : *pair_.dst;
     CommandResult killed =
         RunDbRelocate({c.command, "--config", config_.string()}, {{"DBR_CRASH_AT", c.crash_at}});
     EXPECT_EQ(killed.exit_code, 128 + 9) << killed.err;
-    if (!c.finished) {
+    if (std::string(c.again_says).empty()) {
       CommandResult refused = Dbr("cleanup");  // half done: cleanup drops nothing now
       EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
       EXPECT_NE(refused.err.find("interrupted"), std::string::npos) << refused.err;
     }
+    if (std::string(c.crash_at) == "switch:done")
+      EXPECT_EQ(StatusOnly(EventStatus(primary)), "SLAVESIDE_DISABLED");
     CommandResult again = Dbr(c.command);
     ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
-    if (c.finished)
-      EXPECT_NE(again.out.find("Finished the interrupted"), std::string::npos) << again.out;
-    TestMariaDb& primary = std::string(c.command) == "cutover" ? *pair_.dst : *pair_.src;
+    EXPECT_NE(again.out.find(c.again_says), std::string::npos) << again.out;
     EXPECT_EQ(ProxiedPort(), std::to_string(primary.port()));
     EXPECT_EQ(ReadOnly(primary), "0");
+    EXPECT_EQ(StatusOnly(EventStatus(primary)), "ENABLED");
+    EXPECT_EQ(StatusOnly(EventStatus(follower)), "SLAVESIDE_DISABLED");
     EXPECT_TRUE(app.CommitsGoOn(20));
   }
   app.Stop();
