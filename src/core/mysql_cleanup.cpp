@@ -51,8 +51,9 @@ class MysqlCleanup {
     }
     for (auto* side : {&*dst, &*src}) {
       DBR_ASSIGN_OR_RETURN(const std::vector<std::string> others,
-                           mysql::OtherRelocations(*side, names_));
+                           mysql::OtherRelocations(*side, names_.database));
       DBR_RETURN_IF_ERROR(DropDatabase(*side, names_.database, "the heartbeat"));
+      if (!dry_run_) DBR_RETURN_IF_ERROR(mysql::ForgetRelocation(*side, names_.database));
       if (others.empty()) {
         DBR_RETURN_IF_ERROR(DropDatabase(*side, mysql::kIdentityDatabase, "the server's marker"));
       } else {
@@ -108,7 +109,8 @@ class MysqlCleanup {
                 side.params().label);
       return Status::Ok();
     }
-    DBR_ASSIGN_OR_RETURN(const std::string other, mysql::RelocationUsingUser(side, names_, user));
+    DBR_ASSIGN_OR_RETURN(const std::string other,
+                         mysql::RelocationUsingUser(side, names_.database, user));
     if (!other.empty()) {
       log::warn(
           "the replication user {} on the {} stays: another relocation uses it (its "

@@ -100,23 +100,29 @@ class MysqlEngine : public Engine {
                        replica->applied.Display(), lag.ok() ? std::to_string(*lag) : "unknown");
   }
 
+  // The first step that changes anything: each server records the relocation beside its marker
+  // first (mysql/neighbours.h), which refuses the source's database relocated elsewhere already.
   Status StartHeartbeat(RunContext& ctx) override {
-    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_, mysql::NamesOf(ctx.config).database));
+    const std::string name = mysql::NamesOf(ctx.config).database;
+    DBR_RETURN_IF_ERROR(mysql::RecordRelocation(
+        *src_, name, ctx.state.servers[Side::kDestination].system_identifier));
+    DBR_RETURN_IF_ERROR(
+        mysql::RecordRelocation(*dst_, name, ctx.state.servers[Side::kSource].system_identifier));
+    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_, name));
     return EnsureHeartbeatWriter(ctx.config, ctx.store);
   }
 
-  // The replication user, recorded as this relocation's before its password is set: pre-flight
-  // refused one another relocation records, and the check is made again under the user's lock
-  // for a relocation that started beside this one.
+  // The replication user, recorded as this relocation's on both servers (the destination's for
+  // a cut-over's way back) before its password is set: pre-flight refused one another relocation
+  // records, and the check is made again under the user's lock for a relocation that started
+  // beside this one.
   Status OpenChangeStream(RunContext& ctx) override {
     const std::string& user = ctx.config.upgrade.user;
-    const mysql::RelocationNames names = mysql::NamesOf(ctx.config);
+    const std::string name = mysql::NamesOf(ctx.config).database;
     return mysql::WithReplicationUserClaimed(*src_, user, 600, [&]() -> Status {
-      for (Connection* side : {&*src_, &*dst_}) {
-        DBR_ASSIGN_OR_RETURN(std::string other, mysql::RelocationUsingUser(*side, names, user));
-        if (!other.empty()) return mysql::UserTakenError(user, *side, other);
-      }
-      DBR_RETURN_IF_ERROR(mysql::RecordReplicationUser(*src_, names, user));
+      DBR_RETURN_IF_ERROR(mysql::UserIsFree(*src_, *dst_, name, user));
+      for (Connection* side : {&*src_, &*dst_})
+        DBR_RETURN_IF_ERROR(mysql::RecordReplicationUser(*side, name, user));
       auto existed = mysql::ReplicationUserExists(*src_, user);
       if (existed.ok() && !*existed) {
         ctx.state.mysql.replication_user_created = true;

@@ -19,8 +19,10 @@ namespace dbr {
 // The version of state.json this build writes; it reads this one and older ones (FromJson
 // migrates them) and refuses newer ones. 2: the servers' identity (`servers`). 3: how far a
 // switch's undo went (`undo`) and the snapshot the schema was dumped at (`schema_lsn`): a reader of
-// format 2 would ignore them and could roll a divergence forward.
-inline constexpr int kStateFormat = 3;
+// format 2 would ignore them and could roll a divergence forward. 4: engine mysql names its
+// database and replication after the relocated database (mysql/servers.h), where formats 3 and
+// older named them db_relocate: such a state is refused (StateBelongsToConfig).
+inline constexpr int kStateFormat = 4;
 
 enum class TableState {
   kPending,  // not copied yet

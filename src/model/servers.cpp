@@ -83,6 +83,13 @@ bool SourceRenamed(const Config& config, const RunState& state) {
 
 Status StateBelongsToConfig(const Config& config, const RunState& state) {
   if (state.source.empty()) return Status::Ok();  // none yet
+  if (config.engine == EngineKind::kMysql && state.format < 4)
+    return Status::BadConfig(fmt::format(
+        "the relocation in state_dir {} was started by an older db_relocate, which named its "
+        "database and replication on the servers db_relocate; this one names them after the "
+        "database (db_relocate_{}) and would not find them. Finish and clean it up with the "
+        "db_relocate that started it",
+        config.state_dir, config.src.name));
   // A state older than apply_workers made one lane (0: no publication yet).
   const int lanes =
       state.apply_workers == 0 && state.StepDone("publication") ? 1 : state.apply_workers;

@@ -21,15 +21,25 @@ int64_t FileNumber(const std::string& file) {
   return n;
 }
 
-const ReplicaStatusColumns kMariaDbColumns = {
-    "Slave_IO_Running",        "Slave_SQL_Running", "Relay_Master_Log_File", "Exec_Master_Log_Pos",
-    "Seconds_Behind_Master",   "Last_IO_Error",     "Last_SQL_Error",        "Using_Gtid",
-    "Replicate_Wild_Do_Table", "Connection_name",   "Master_Host",           "Master_Port"};
+const ReplicaStatusColumns kMariaDbColumns = {"Slave_IO_Running",
+                                              "Slave_SQL_Running",
+                                              "Relay_Master_Log_File",
+                                              "Exec_Master_Log_Pos",
+                                              "Seconds_Behind_Master",
+                                              "Last_IO_Error",
+                                              "Last_SQL_Error",
+                                              "Using_Gtid",
+                                              "Replicate_Wild_Do_Table",
+                                              "Connection_name",
+                                              "Master_Host",
+                                              "Master_Port",
+                                              "Gtid_IO_Pos"};
 const ReplicaStatusColumns kMySqlColumns = {
     "Replica_IO_Running",  "Replica_SQL_Running",   "Relay_Source_Log_File",
     "Exec_Source_Log_Pos", "Seconds_Behind_Source", "Last_IO_Error",
     "Last_SQL_Error",      "Auto_Position",         "Replicate_Wild_Do_Table",
-    "Channel_Name",        "Source_Host",           "Source_Port"};
+    "Channel_Name",        "Source_Host",           "Source_Port",
+    "Retrieved_Gtid_Set"};
 
 }  // namespace
 

@@ -57,6 +57,7 @@ struct ReplicaStatusColumns {
   const char* name;  // of the connection (MariaDB) or channel (MySQL), in ShowAllReplicas()
   const char* source_host;
   const char* source_port;
+  const char* gtid_io_pos;  // MariaDB: the GTIDs received ("domain-server-seq,..."); MySQL: set
 };
 
 class Dialect {

@@ -4,61 +4,95 @@
 
 #include "mariadb/quote.h"
 #include "model/names.h"
+#include "mysql/identity.h"
 
 namespace dbr::mysql {
 namespace {
 
-std::string RegistryTable(const std::string& database) {
-  return mariadb::QualifiedName(database, "relocation");
+std::string Table() {
+  return mariadb::QualifiedName(kIdentityDatabase, "relocations");
+}
+
+// error 1146 (no such table) and 1049 (no such database): nothing recorded on that server.
+bool NothingRecorded(const Status& st) {
+  for (const char* code : {"error 1146", "error 1049"})
+    if (st.message().find(code) != std::string::npos) return true;
+  return false;
 }
 
 }  // namespace
 
+Status RecordRelocation(mariadb::Connection& server, const std::string& name,
+                        const std::string& peer) {
+  DBR_RETURN_IF_ERROR(
+      server.Exec("CREATE DATABASE IF NOT EXISTS " + mariadb::QuoteIdent(kIdentityDatabase)));
+  DBR_RETURN_IF_ERROR(server.Exec(
+      "CREATE TABLE IF NOT EXISTS " + Table() +
+      " (name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, peer CHAR(36) "
+      "NOT NULL, replication_user VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL) "
+      "ENGINE=InnoDB"));
+  DBR_RETURN_IF_ERROR(server.Exec("INSERT IGNORE INTO " + Table() + " (name, peer) VALUES (" +
+                                  server.Literal(name) + ", " + server.Literal(peer) + ")"));
+  DBR_ASSIGN_OR_RETURN(const std::string recorded, RecordedPeer(server, name));
+  if (recorded == peer) return Status::Ok();
+  return Status::BadConfig(fmt::format(
+      "the {} takes part in another relocation named {} already, with another server at its "
+      "other end (marker {}, this one's is {}): one database is relocated into one server at a "
+      "time. Finish and clean up that relocation first",
+      server.params().label, name, recorded, peer));
+}
+
+Status ForgetRelocation(mariadb::Connection& server, const std::string& name) {
+  Status st = server.Exec("DELETE FROM " + Table() + " WHERE name = " + server.Literal(name));
+  return st.ok() || NothingRecorded(st) ? Status::Ok() : st;
+}
+
 Result<std::vector<std::string>> OtherRelocations(mariadb::Connection& server,
-                                                  const RelocationNames& names) {
-  DBR_ASSIGN_OR_RETURN(
-      mariadb::Rows rows,
-      server.Query("SELECT TABLE_SCHEMA FROM information_schema.TABLES WHERE TABLE_NAME = "
-                   "'heartbeat' AND (TABLE_SCHEMA = 'db_relocate' OR TABLE_SCHEMA LIKE " +
-                   server.Literal("db\\_relocate\\_%") + ") AND TABLE_SCHEMA <> " +
-                   server.Literal(names.database) + " ORDER BY TABLE_SCHEMA"));
+                                                  const std::string& name) {
+  auto rows = server.Query("SELECT name FROM " + Table() + " WHERE name <> " +
+                           server.Literal(name) + " ORDER BY name");
+  if (!rows.ok() && NothingRecorded(rows.status())) return std::vector<std::string>{};
+  if (!rows.ok()) return rows.status();
   std::vector<std::string> out;
-  for (int i = 0; i < rows.rows(); ++i) out.push_back(rows.Get(i, 0));
+  for (int i = 0; i < rows->rows(); ++i) out.push_back(rows->Get(i, 0));
   return out;
 }
 
-Status RecordReplicationUser(mariadb::Connection& source, const RelocationNames& names,
+Status RecordReplicationUser(mariadb::Connection& server, const std::string& name,
                              const std::string& user) {
-  const std::string table = RegistryTable(names.database);
-  DBR_RETURN_IF_ERROR(source.Exec("CREATE TABLE IF NOT EXISTS " + table +
-                                  " (replication_user VARCHAR(128) CHARACTER SET utf8mb4 COLLATE "
-                                  "utf8mb4_bin PRIMARY KEY) ENGINE=InnoDB"));
-  DBR_RETURN_IF_ERROR(
-      source.Exec("DELETE FROM " + table + " WHERE replication_user <> " + source.Literal(user)));
-  return source.Exec("INSERT IGNORE INTO " + table + " VALUES (" + source.Literal(user) + ")");
+  return server.Exec("UPDATE " + Table() + " SET replication_user = " + server.Literal(user) +
+                     " WHERE name = " + server.Literal(name));
 }
 
-Result<std::string> RelocationUsingUser(mariadb::Connection& server, const RelocationNames& names,
+Result<std::string> RelocationUsingUser(mariadb::Connection& server, const std::string& name,
                                         const std::string& user) {
-  DBR_ASSIGN_OR_RETURN(std::vector<std::string> others, OtherRelocations(server, names));
-  for (const std::string& database : others) {
-    auto n = server.QueryInt("SELECT COUNT(*) FROM " + RegistryTable(database) +
-                             " WHERE replication_user = " + server.Literal(user));
-    // error 1146: a relocation made before it recorded its user (or by an older db_relocate).
-    if (!n.ok() && n.message().find("error 1146") != std::string::npos) continue;
-    if (!n.ok()) return n.status();
-    if (*n > 0) return database;
-  }
-  return std::string();
+  auto other = server.Query("SELECT name FROM " + Table() +
+                            " WHERE replication_user = " + server.Literal(user) + " AND name <> " +
+                            server.Literal(name) + " ORDER BY name LIMIT 1");
+  if (!other.ok() && NothingRecorded(other.status())) return std::string();
+  if (!other.ok()) return other.status();
+  return other->rows() > 0 ? other->Get(0, 0) : std::string();
 }
 
-Status UserTakenError(const std::string& user, const mariadb::Connection& server,
-                      const std::string& other) {
-  return Status::BadConfig(fmt::format(
-      "upgrade.user {} is the replication user of another relocation on the {} (its database "
-      "{}): a new password would lock that relocation's replication out. Give each relocation "
-      "its own upgrade.user",
-      user, server.params().label, other));
+Status UserIsFree(mariadb::Connection& source, mariadb::Connection& destination,
+                  const std::string& name, const std::string& user) {
+  for (mariadb::Connection* server : {&source, &destination}) {
+    DBR_ASSIGN_OR_RETURN(const std::string other, RelocationUsingUser(*server, name, user));
+    if (!other.empty())
+      return Status::BadConfig(fmt::format(
+          "upgrade.user {} is the replication user of another relocation on the {} ({}): a new "
+          "password would lock that relocation's replication out. Give each relocation its own "
+          "upgrade.user",
+          user, server->params().label, other));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> RecordedPeer(mariadb::Connection& server, const std::string& name) {
+  auto rows = server.Query("SELECT peer FROM " + Table() + " WHERE name = " + server.Literal(name));
+  if (!rows.ok() && NothingRecorded(rows.status())) return std::string();
+  if (!rows.ok()) return rows.status();
+  return rows->rows() > 0 ? rows->Get(0, 0) : std::string();
 }
 
 Status WithReplicationUserClaimed(mariadb::Connection& server, const std::string& user,

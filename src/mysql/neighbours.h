@@ -1,9 +1,10 @@
-// Relocations that share a MySQL server (issue #25). Each relocation has a database of its own
-// (mysql/servers.h's RelocationNames) on its source, copied and replicated into its destination:
-// its heartbeat, and the replication user it uses. What relocations share on a server (the server's
-// marker, mysql/identity.h; a replication user) is kept while another relocation there uses it,
-// and a replication user serves one relocation only: a second one would set a new password and
-// lock the first one's replication out at its next reconnect.
+// Relocations that share a MySQL server (issue #25). Each server records the relocations that use
+// it, beside its marker (mysql/identity.h), in db_relocate_identity.relocations: a row per
+// relocation, named by its own database (mysql/servers.h's RelocationNames), with the marker of
+// the server at its other end and the replication user it uses there. The marker stays while
+// another relocation is recorded; a replication user serves one relocation only (a second one
+// would set a new password and lock the first one's replication out at its next reconnect); and
+// one database of a source is relocated into one server at a time (both would have one name).
 #pragma once
 
 #include <functional>
@@ -11,29 +12,38 @@
 #include <vector>
 
 #include "mariadb/connection.h"
-#include "mysql/servers.h"
 #include "util/status.h"
 
 namespace dbr::mysql {
 
-// The own databases of the other relocations on `server` (as their source, or replicated into
-// it as their destination): databases named db_relocate or db_relocate_... that hold a heartbeat
-// table, but `names.database`; in name order.
-Result<std::vector<std::string>> OtherRelocations(mariadb::Connection& server,
-                                                  const RelocationNames& names);
+// Records on `server` the relocation `name`, whose other end is the server with marker `peer`:
+// a bad config naming both when `name` is recorded there with another peer (the same database
+// relocated into, or from, another server). Run again, it changes nothing.
+Status RecordRelocation(mariadb::Connection& server, const std::string& name,
+                        const std::string& peer);
+// Forgets it on `server` (cleanup).
+Status ForgetRelocation(mariadb::Connection& server, const std::string& name);
 
-// Records in the relocation's own database on `source` that it replicates as `user`.
-Status RecordReplicationUser(mariadb::Connection& source, const RelocationNames& names,
+// The other relocations recorded on `server`, by name.
+Result<std::vector<std::string>> OtherRelocations(mariadb::Connection& server,
+                                                  const std::string& name);
+
+// Records that the relocation `name` replicates as `user` on `server`.
+Status RecordReplicationUser(mariadb::Connection& server, const std::string& name,
                              const std::string& user);
 
-// The own database of another relocation on `server` that records `user` as its replication
-// user; "" when none does.
-Result<std::string> RelocationUsingUser(mariadb::Connection& server, const RelocationNames& names,
+// The other relocation recorded on `server` with `user` as its replication user; "" when none.
+Result<std::string> RelocationUsingUser(mariadb::Connection& server, const std::string& name,
                                         const std::string& user);
 
-// The error for `user`, which `other` (a relocation's own database on `server`) records.
-Status UserTakenError(const std::string& user, const mariadb::Connection& server,
-                      const std::string& other);
+// Ok when no other relocation recorded on `source` or `destination` uses `user`; else a bad
+// config naming it.
+Status UserIsFree(mariadb::Connection& source, mariadb::Connection& destination,
+                  const std::string& name, const std::string& user);
+
+// The marker of the server at the other end of the relocation `name` recorded on `server`; ""
+// when none is recorded.
+Result<std::string> RecordedPeer(mariadb::Connection& server, const std::string& name);
 
 // Runs `work` holding a server-wide named lock for `user` (GET_LOCK, released at the end or with
 // the session), so that two relocations started at once with one user cannot both find it free.

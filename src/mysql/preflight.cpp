@@ -12,6 +12,7 @@
 
 #include "mariadb/connection.h"
 #include "mariadb/quote.h"
+#include "mysql/identity.h"
 #include "mysql/neighbours.h"
 #include "mysql/replication.h"
 #include "mysql/servers.h"
@@ -62,6 +63,21 @@ Result<Variables> ReadVariables(Connection& c) {
 std::string Get(const Variables& vars, const std::string& name) {
   auto it = vars.find(name);
   return it == vars.end() ? "" : it->second;
+}
+
+// The domains of a MariaDB GTID position ("0-1-100,2-5-7": 0 and 2), and `also` when not empty.
+std::set<std::string> GtidDomains(const std::string& position, const std::string& also) {
+  std::set<std::string> domains;
+  if (!also.empty()) domains.insert(also);
+  size_t from = 0;
+  while (from < position.size()) {
+    const size_t comma = std::min(position.find(',', from), position.size());
+    const std::string gtid = Trim(std::string_view(position).substr(from, comma - from));
+    if (const size_t dash = gtid.find('-'); dash != std::string::npos)
+      domains.insert(gtid.substr(0, dash));
+    from = comma + 1;
+  }
+  return domains;
 }
 
 // One privilege the relocation needs of a side: granted on *.* or on the database, under the
@@ -224,8 +240,8 @@ class Preflight {
     CheckServerIds(*src_vars, *dst_vars);
     CheckGtid(*src, *dst, *src_vars);
     CheckNameCase(*src_vars, *dst_vars);
-    CheckReplicationUser(*src, *dst);
-    CheckSourceFollowedOnce(*dst);
+    CheckOtherRelocations(*src, *dst);
+    CheckOtherReplications(*src, *dst, *src_vars);
     const bool source_database = CheckSourceDatabase(*src);
     Add(CheckGrants(*src, "source", config_.src.name, kSourceNeeds));
     Add(CheckGrants(*dst, "destination", config_.dst.name, kDestinationNeeds));
@@ -312,45 +328,73 @@ class Preflight {
                             Get(vars, "gtid_domain_id"), pos.empty() ? "(none yet)" : pos, how)));
   }
 
-  // The replication user serves this relocation alone (mysql/neighbours.h).
-  void CheckReplicationUser(Connection& src, Connection& dst) {
+  // The replication user serves this relocation alone, and the source's database is not
+  // relocated into another server already (mysql/neighbours.h).
+  void CheckOtherRelocations(Connection& src, Connection& dst) {
     const std::string& user = config_.upgrade.user;
-    const RelocationNames names = NamesOf(config_);
-    for (Connection* side : {&src, &dst}) {
-      auto other = RelocationUsingUser(*side, names, user);
-      if (!other.ok()) return Add(Outcome("replication user", CheckLevel::kFail, other.message()));
-      if (!other->empty())
-        return Add(Outcome("replication user", CheckLevel::kFail,
-                           UserTakenError(user, *side, *other).message(), {user},
-                           "set upgrade.user to a user no other relocation uses"));
-    }
-    Add(Outcome("replication user", CheckLevel::kPass,
-                fmt::format("{}, used by no other relocation; this relocation's own database: {}",
-                            user, names.database)));
+    const std::string name = NamesOf(config_).database;
+    Status free = UserIsFree(src, dst, name, user);
+    if (!free.ok())
+      return Add(Outcome("other relocations", CheckLevel::kFail, free.message(), {user},
+                         "set upgrade.user to a user no other relocation uses"));
+    auto peer = RecordedPeer(src, name);
+    auto destination = ReadMarker(dst, /*make=*/false);
+    if (!peer.ok() || !destination.ok())
+      return Add(Outcome("other relocations", CheckLevel::kFail,
+                         peer.ok() ? destination.message() : peer.message()));
+    if (!peer->empty() && *peer != *destination)
+      return Add(Outcome(
+          "other relocations", CheckLevel::kFail,
+          fmt::format("{} of the source is being relocated into another server already (the "
+                      "relocation {}, into the server with marker {})",
+                      config_.src.name, name, *peer),
+          {name}, "finish and clean up that relocation first"));
+    Add(Outcome("other relocations", CheckLevel::kPass,
+                fmt::format("upgrade.user {} serves no other relocation; this one is named {}",
+                            user, name)));
   }
 
-  // MariaDB and MySQL refuse a second replication from one source into one server (MariaDB's
-  // error 1934): another relocation's, or the server's own.
-  void CheckSourceFollowedOnce(Connection& dst) {
+  // The destination's other replications (other relocations', or the server's own). MariaDB and
+  // MySQL refuse a second one from the same source (MariaDB's error 1934). On MariaDB, whose
+  // gtid_slave_pos is server-wide, every applied transaction moves its domain's position there:
+  // one positioned by GTID must not share a GTID domain with this source.
+  void CheckOtherReplications(Connection& src, Connection& dst, const Variables& src_vars) {
+    const char* name = "other replications";
     auto others = OtherReplications(dst, NamesOf(config_).channel);
-    if (!others.ok())
-      return Add(Outcome("one replication per source", CheckLevel::kFail, others.message()));
+    if (!others.ok()) return Add(Outcome(name, CheckLevel::kFail, others.message()));
+    const std::set<std::string> ours =
+        GtidDomains(Get(src_vars, "gtid_binlog_pos"), Get(src_vars, "gtid_domain_id"));
     for (const OtherReplication& other : *others) {
+      const std::string called = other.name.empty() ? "its default connection" : other.name;
       ServerConfig followed;
       followed.host = other.source_host;
       followed.port = other.source_port;
-      if (followed.Address() != config_.src.Address()) continue;
-      return Add(Outcome(
-          "one replication per source", CheckLevel::kFail,
-          fmt::format("the destination replicates from the source already, through {}: a "
-                      "server follows one source once",
-                      other.name.empty() ? "its default connection" : other.name),
-          {other.name},
-          "relocate into another server, or after the relocation that replication serves is "
-          "cleaned up"));
+      if (followed.Address() == config_.src.Address())
+        return Add(Outcome(
+            name, CheckLevel::kFail,
+            fmt::format("the destination replicates from the source already, through {}: a "
+                        "server follows one source once",
+                        called),
+            {other.name},
+            "relocate into another server, or after the relocation that replication serves is "
+            "cleaned up"));
+      if (src.version().flavor != Flavor::kMariaDb || !other.by_gtid) continue;
+      for (const std::string& domain : GtidDomains(other.gtid_io_pos, ""))
+        if (ours.contains(domain))
+          return Add(Outcome(
+              name, CheckLevel::kFail,
+              fmt::format("the destination's replication {} is positioned by GTID and receives "
+                          "GTID domain {}, which the source writes too: MariaDB's gtid_slave_pos "
+                          "is server-wide, and this relocation's replication would move {}'s "
+                          "position there",
+                          called, domain, called),
+              {other.name},
+              "give each source its own gtid_domain_id, or relocate into another server"));
     }
-    Add(Outcome("one replication per source", CheckLevel::kPass,
-                "the destination follows the source through no other replication"));
+    Add(Outcome(name, CheckLevel::kPass,
+                fmt::format("{} other replication(s) into the destination, none from the source "
+                            "nor sharing its GTID domains",
+                            others->size())));
   }
 
   // Table names that fold differently on the two sides would make two tables one.

@@ -9,21 +9,31 @@
 #include "util/parse.h"
 
 namespace dbr::mysql {
+namespace {
+
+// MariaDB's Using_Gtid (Slave_Pos, Current_Pos or No), MySQL's Auto_Position (1 or 0).
+bool UsesGtid(const std::string& column) {
+  return column == "Slave_Pos" || column == "Current_Pos" || column == "1";
+}
+
+}  // namespace
 
 Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& replica,
                                                         const std::string& channel) {
   const Dialect dialect = DialectOf(replica);
   const ReplicaStatusColumns& col = dialect.StatusColumns();
   DBR_ASSIGN_OR_RETURN(mariadb::Rows rows, replica.Query(dialect.ShowAllReplicas()));
-  const int name = rows.Column(col.name), host = rows.Column(col.source_host),
-            port = rows.Column(col.source_port);
   std::vector<OtherReplication> out;
   for (int i = 0; i < rows.rows(); ++i) {
-    OtherReplication r;
-    if (name >= 0) r.name = rows.Get(i, name);
+    auto get = [&](const char* column) {
+      const int at = rows.Column(column);
+      return at < 0 ? std::string() : rows.Get(i, at);
+    };
+    OtherReplication r{get(col.name), get(col.source_host),
+                       static_cast<int>(ParseInt(get(col.source_port)).value_or(0))};
     if (r.name == channel) continue;
-    if (host >= 0) r.source_host = rows.Get(i, host);
-    if (port >= 0) r.source_port = static_cast<int>(ParseInt(rows.Get(i, port)).value_or(0));
+    r.by_gtid = UsesGtid(get(col.using_gtid));
+    r.gtid_io_pos = get(col.gtid_io_pos);
     out.push_back(std::move(r));
   }
   return out;
@@ -147,8 +157,7 @@ Result<ReplicaState> ReadReplica(mariadb::Connection& destination, const std::st
   state.exists = true;
   state.receiving = get(col.io_running) != "No";  // or "Connecting", which it retries
   state.applying = get(col.sql_running) == "Yes";
-  const std::string using_gtid = get(col.using_gtid);
-  state.by_gtid = using_gtid == "Slave_Pos" || using_gtid == "Current_Pos" || using_gtid == "1";
+  state.by_gtid = UsesGtid(get(col.using_gtid));
   state.complete = !get(col.wild_do_table).empty();
   state.applied = {get(col.exec_file), ParseInt(get(col.exec_offset)).value_or(0)};
   state.seconds_behind = ParseInt(get(col.seconds_behind)).value_or(-1);

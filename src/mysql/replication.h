@@ -48,6 +48,8 @@ Status RestoreFilter(mariadb::Connection& destination, const std::string& channe
 struct OtherReplication {
   std::string name, source_host;
   int source_port = 0;
+  bool by_gtid = false;     // as ReplicaState::by_gtid
+  std::string gtid_io_pos;  // ReplicaStatusColumns::gtid_io_pos
 };
 // The replications into `replica` but `channel`: other relocations', or the server's own.
 Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& replica,

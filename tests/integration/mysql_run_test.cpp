@@ -349,11 +349,22 @@ std::string OwnDatabases(TestMariaDb& server) {
   return value.ok() ? *value : value.message();
 }
 
+// The relocations `server` records (mysql/neighbours.h), by name, comma-separated.
+std::string Relocations(TestMariaDb& server) {
+  auto value = server.QueryValue(
+      "SELECT COALESCE(GROUP_CONCAT(name ORDER BY name), '') FROM "
+      "db_relocate_identity.relocations");
+  return value.ok() ? *value : value.message();
+}
+
 // Two relocations from one source (its databases shop and stock, each into a server of its own)
-// keep apart. A third one naming the first one's replication user is refused before it changes
-// anything. The first one's cleanup removes what is its alone and leaves the source's marker and
-// the second relocation's database: the second goes on replicating (its next run finds its
-// servers and proves every heartbeat, its verify is equal), and its cleanup removes the rest.
+// keep apart. Refused by pre-flight: one naming the first one's replication user (run stops
+// there, nothing of it on the source), the first one's database into another server, and a
+// database into the first one's destination, which follows the source already, and another
+// source's into it that writes the GTID domain the first one's replication follows. The first one's
+// cleanup removes what is its alone and leaves the source's marker and the second relocation's
+// database: the second goes on replicating (its next run finds its servers and proves every
+// heartbeat, its verify is equal), and its cleanup removes the rest.
 TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
   Pair pair = StartPairWithShop();
   ASSERT_TRUE(pair.src && pair.dst);
@@ -386,7 +397,17 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
   CommandResult check = RunDbRelocate({"check", "--config", taken.string()});
   EXPECT_NE(check.exit_code, 0) << check.out;
   EXPECT_NE(check.out.find("upgrade.user dbr_repl is the replication user of another relocation "
-                           "on the source (its database db_relocate_shop)"),
+                           "on the source (db_relocate_shop)"),
+            std::string::npos)
+      << check.out;
+  // The first one's database, into another server: one database goes into one server at a time.
+  TempDir elsewhere_dir("dbr-mysql-elsewhere");
+  const fs::path elsewhere =
+      WriteConfig(elsewhere_dir.path(), *pair.src, **stock_dst, {.user = "dbr_repl_d"});
+  check = RunDbRelocate({"check", "--config", elsewhere.string()});
+  EXPECT_NE(check.exit_code, 0) << check.out;
+  EXPECT_NE(LineWith(check.out, "other relocations")
+                .find("FAIL   shop of the source is being relocated into another server already"),
             std::string::npos)
       << check.out;
   // Into the first one's destination: the server follows the source once.
@@ -395,14 +416,38 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
                                       {.database = "stock", .user = "dbr_repl_c"});
   check = RunDbRelocate({"check", "--config", beside.string()});
   EXPECT_NE(check.exit_code, 0) << check.out;
-  EXPECT_NE(LineWith(check.out, "one replication per source")
+  EXPECT_NE(LineWith(check.out, "other replications")
                 .find("FAIL   the destination replicates from the source already, through "
                       "db_relocate_shop"),
             std::string::npos)
       << check.out;
+  // Another source into the first one's destination, whose replication is positioned by GTID:
+  // refused while that source writes the same GTID domain (gtid_slave_pos is server-wide), let
+  // through with a domain of its own.
+  for (const std::string domain : {"0", "7"}) {
+    auto other_source = TestMariaDb::Start({.settings = {{"gtid_domain_id", domain}}});
+    ASSERT_TRUE(other_source.ok()) << other_source.message();
+    ASSERT_TRUE((*other_source)->Exec({"CREATE DATABASE ledger"}).ok());
+    TempDir into_dir("dbr-mysql-into");
+    const fs::path into = WriteConfig(into_dir.path(), **other_source, *pair.dst,
+                                      {.database = "ledger", .user = "dbr_repl_e"});
+    check = RunDbRelocate({"check", "--config", into.string()});
+    const std::string line = LineWith(check.out, "other replications");
+    if (domain == "0")
+      EXPECT_NE(line.find("FAIL   the destination's replication db_relocate_shop is positioned by "
+                          "GTID and receives GTID domain 0"),
+                std::string::npos)
+          << check.out;
+    else
+      EXPECT_NE(line.find("PASS"), std::string::npos) << check.out;
+  }
   CommandResult refused = RunDbRelocate({"run", "--config", taken.string()});
   EXPECT_NE(refused.exit_code, 0) << refused.out << refused.err;
+  EXPECT_NE((refused.out + refused.err).find("upgrade.user dbr_repl is the replication user"),
+            std::string::npos)
+      << refused.out << refused.err;
   EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop");
+  EXPECT_EQ(Relocations(*pair.src), "db_relocate_shop");
   EXPECT_EQ((*stock_dst)
                 ->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
                              "SCHEMA_NAME = 'stock'")
@@ -418,6 +463,7 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
   CommandResult cleanup = RunDbRelocate({"cleanup", "--config", shop.string()});
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
   EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_stock");
+  EXPECT_EQ(Relocations(*pair.src), "db_relocate_stock");
   EXPECT_EQ(OwnDatabases(*pair.dst), "");
   EXPECT_EQ(pair.src
                 ->QueryValue("SELECT GROUP_CONCAT(User ORDER BY User) FROM mysql.user WHERE "

@@ -191,6 +191,24 @@ TEST(StateBelongsToConfig, WithoutTheSourcesIdentityAnotherNameIsRefused) {
       << st.message();
 }
 
+// A MySQL relocation started by a db_relocate that named its objects db_relocate: this one would
+// not find them, so every command refuses it; PostgreSQL's states of format 3 go on.
+TEST(StateBelongsToConfig, AMysqlStateOfAnEarlierFormatIsRefused) {
+  RunState state = StateOf("db.example.com", true);
+  Config config = ConfigFor("db.example.com");
+  state.format = 3;
+  EXPECT_TRUE(StateBelongsToConfig(config, state).ok());
+  config.engine = EngineKind::kMysql;
+  Status st = StateBelongsToConfig(config, state);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(st.is_bad_config());
+  EXPECT_NE(st.message().find("Finish and clean it up with the db_relocate that started it"),
+            std::string::npos)
+      << st.message();
+  state.format = kStateFormat;
+  EXPECT_TRUE(StateBelongsToConfig(config, state).ok());
+}
+
 TEST(StateBelongsToConfig, ApplyWorkersStayWhatThePublicationsWereMadeWith) {
   RunState state = StateOf("db.example.com", true);
   Config config = ConfigFor("db.example.com");

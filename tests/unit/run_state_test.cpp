@@ -120,7 +120,7 @@ TEST(RunState, AFormatOneStateHasNoIdentityAndIsWrittenBackAsTheCurrentFormat) {
   auto again = store.Load();
   ASSERT_TRUE(again.ok()) << again.message();
   EXPECT_EQ(again->format, kStateFormat);
-  EXPECT_EQ(kStateFormat, 3);
+  EXPECT_EQ(kStateFormat, 4);
 }
 
 TEST(RunState, ANewerFormatIsRefusedNamingBothVersions) {
