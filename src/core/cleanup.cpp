@@ -426,6 +426,12 @@ Status RetireProxyStandby(const Config& config, Side primary, bool dry_run,
 
 Result<std::vector<std::string>> CleanupRelocation(const Config& config,
                                                    const CleanupRequest& request) {
+  if (auto state = StateStore(config.state_dir).Load();
+      state.ok() && !state->switches.empty() && state->switches.back().follow_up_pending)
+    log::warn(
+        "what follows the last {} (materialized views refreshed, scheduled events moved) was not "
+        "done, and cleanup does not do it: run `db_relocate {}` first, or do it by hand",
+        SwitchName(state->switches.back().to), SwitchCommand(state->switches.back().to));
   if (config.engine == EngineKind::kMysql) {
     if (request.source_gone) return Status::BadConfig("--source-gone is for engine postgres");
     return CleanupMysqlRelocation(config, request.dry_run);

@@ -40,7 +40,8 @@ nlohmann::json SwitchesJson(const std::vector<SwitchRecord>& switches) {
                  {"pause_ms", r.pause_ms},
                  {"marker", r.marker},
                  {"lsn", r.lsn},
-                 {"large_objects", r.large_objects}});
+                 {"large_objects", r.large_objects},
+                 {"follow_up_pending", r.follow_up_pending}});
   return j;
 }
 

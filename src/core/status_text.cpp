@@ -83,6 +83,12 @@ std::string SwitchLines(const StatusView& view) {
   if (const auto& s = view.unfinished_switch)
     out += Field("WARNING", fmt::format("a {} was interrupted (stage {}): run it again",
                                         SwitchCommand(s->to), s->stage));
+  else if (!view.switches.empty() && view.switches.back().follow_up_pending)
+    out += Field(
+        "WARNING",
+        fmt::format("what follows the last {} (materialized views refreshed, scheduled "
+                    "events moved) is not done: run `db_relocate {}` again",
+                    SwitchName(view.switches.back().to), SwitchCommand(view.switches.back().to)));
   return out;
 }
 

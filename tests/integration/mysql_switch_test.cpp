@@ -370,8 +370,14 @@ TEST_F(MysqlSwitchTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
       EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
       EXPECT_NE(refused.err.find("interrupted"), std::string::npos) << refused.err;
     }
-    if (std::string(c.crash_at) == "switch:done")
+    if (std::string(c.crash_at) == "switch:done") {
       EXPECT_EQ(StatusOnly(EventStatus(primary)), "SLAVESIDE_DISABLED");
+      CommandResult status = Dbr("status");
+      EXPECT_NE(
+          status.out.find("is not done: run `db_relocate " + std::string(c.command) + "` again"),
+          std::string::npos)
+          << status.out;
+    }
     CommandResult again = Dbr(c.command);
     ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
     EXPECT_NE(again.out.find(c.again_says), std::string::npos) << again.out;

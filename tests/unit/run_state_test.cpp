@@ -30,6 +30,7 @@ RunState Sample() {
   s.switches.push_back({.to = Side::kDestination, .stage = SwitchStage::kDone, .pause_ms = 90});
   s.switches.back().large_objects = {
       .compared = 4, .copied = 2, .removed = 1, .bytes = 3145728, .ms = 21.5};
+  s.switches.back().follow_up_pending = true;
   s.fenced[Side::kSource] = {{"app", ""}};
   s.replication_user_before[Side::kSource] = {
       .role = "upgrade", .existed = true, .comment = "the DBA's"};
@@ -64,6 +65,8 @@ TEST(RunState, EveryTypedFieldSurvivesAWriteAndARead) {
   EXPECT_EQ(back->switches[0].undo, UndoProgress::kNone);
   EXPECT_EQ(back->switches[0].stage, SwitchStage::kDone);
   EXPECT_EQ(back->switches[0].large_objects, Sample().switches[0].large_objects);
+  EXPECT_TRUE(back->switches[0].follow_up_pending);
+  EXPECT_FALSE(back->switching->follow_up_pending);  // absent: none
   EXPECT_EQ(back->switching->large_objects, LargeObjectSync{});  // absent: none
   ASSERT_EQ(back->fenced.count(Side::kSource), 1u);
   EXPECT_EQ(back->fenced.at(Side::kSource)[0].role, "app");

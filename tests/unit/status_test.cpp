@@ -263,8 +263,22 @@ TEST(StatusJson, AfterACutoverNamesTheNewPrimaryAndTheSwitch) {
                                                 {"removed", 1},
                                                 {"fixed", 0},
                                                 {"bytes", 0},
-                                                {"ms", 85.2}}}}));
+                                                {"ms", 85.2}}},
+                                              {"follow_up_pending", false}}));
   EXPECT_EQ(j["switch_in_progress"], "");
+}
+
+TEST(StatusPrinters, ASwitchWhoseFollowUpIsPendingIsAWarningToRunItAgain) {
+  StatusView v = AfterCutover();
+  EXPECT_EQ(StatusText(v).find("is not done"), std::string::npos);
+  v.switches.back().follow_up_pending = true;
+  const std::string text = StatusText(v);
+  EXPECT_TRUE(HasLine(text,
+                      "WARNING:         what follows the last cut-over (materialized views "
+                      "refreshed, scheduled events moved) is not done: run `db_relocate cutover` "
+                      "again"))
+      << text;
+  EXPECT_EQ(StatusJson(v)["switches"].back()["follow_up_pending"], true);
 }
 
 TEST(StatusPrinters, AnInterruptedSwitchIsAWarningToRunItAgain) {
