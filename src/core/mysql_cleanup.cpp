@@ -42,18 +42,36 @@ class MysqlCleanup {
     auto dst = mariadb::Connection::Open(mysql::DestinationParams(config_));
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
+    // A server that records another relocation of this name (the same database between other
+    // servers: this state's run was refused) keeps all of it.
+    std::vector<mariadb::Connection*> ours;
+    for (auto [side, peer] :
+         {std::pair{&*dst, Side::kSource}, std::pair{&*src, Side::kDestination}}) {
+      Status other = mysql::NotAnotherRelocation(*side, names_.database,
+                                                 state.servers[peer].system_identifier);
+      if (other.ok()) {
+        ours.push_back(side);
+      } else if (other.is_bad_config()) {
+        log::warn("nothing is removed on the {}: {}", side->params().label, other.message());
+      } else {
+        return other;
+      }
+    }
     // Into the destination, or into the source after a cut-over (the way back).
-    for (auto* side : {&*dst, &*src}) {
+    for (auto* side : ours) {
       DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*side, names_.channel));
       if (replica.exists && Do(fmt::format("stop and remove the replication {} on the {}",
                                            names_.channel, side->params().label)))
         DBR_RETURN_IF_ERROR(mysql::RemoveReplication(*side, names_.channel).status());
     }
-    for (auto* side : {&*dst, &*src}) {
+    for (auto* side : ours) {
       DBR_ASSIGN_OR_RETURN(const std::vector<std::string> others,
                            mysql::OtherRelocations(*side, names_.database));
       DBR_RETURN_IF_ERROR(DropDatabase(*side, names_.database, "the heartbeat"));
-      if (!dry_run_) DBR_RETURN_IF_ERROR(mysql::ForgetRelocation(*side, names_.database));
+      DBR_ASSIGN_OR_RETURN(const std::string recorded, mysql::RecordedPeer(*side, names_.database));
+      if (!recorded.empty() && Do(fmt::format("forget the relocation {} on the {}", names_.database,
+                                              side->params().label)))
+        DBR_RETURN_IF_ERROR(mysql::ForgetRelocation(*side, names_.database));
       if (others.empty()) {
         DBR_RETURN_IF_ERROR(DropDatabase(*side, mysql::kIdentityDatabase, "the server's marker"));
       } else {
@@ -61,9 +79,10 @@ class MysqlCleanup {
                   side->params().label, mysql::kIdentityDatabase, Join(others));
       }
     }
-    DBR_RETURN_IF_ERROR(DropReplicationUser(*src, state.mysql.replication_user_created));
-    DBR_RETURN_IF_ERROR(
-        DropReplicationUser(*dst, state.mysql.replication_user_created_on_destination));
+    for (auto* side : ours)
+      DBR_RETURN_IF_ERROR(DropReplicationUser(
+          *side, side == &*src ? state.mysql.replication_user_created
+                               : state.mysql.replication_user_created_on_destination));
     for (const auto& [side, settings] : state.fenced)
       if (!settings.empty())
         log::warn(

@@ -82,12 +82,24 @@ class MysqlEngine : public Engine {
       if (c->has_value() && (*c)->IsBroken()) lost = true;
     return lost;
   }
+  // Each server records the relocation beside the marker the state records of it
+  // (mysql/neighbours.h), both checked before either is written.
   Status BindToServers(RunContext& ctx) override {
     bool changed = false;
     DBR_RETURN_IF_ERROR(mysql::BindStateToServers(ctx.state, ctx.config.state_dir,
                                                   src_ ? &*src_ : nullptr, dst_ ? &*dst_ : nullptr,
                                                   /*make=*/true, changed));
-    return changed ? ctx.SaveState() : Status::Ok();
+    if (changed) DBR_RETURN_IF_ERROR(ctx.SaveState());
+    if (!src_ || !dst_) return Status::Ok();
+    const std::string name = mysql::NamesOf(ctx.config).database;
+    const std::pair<Connection*, std::string> sides[] = {
+        {&*src_, ctx.state.servers[Side::kDestination].system_identifier},
+        {&*dst_, ctx.state.servers[Side::kSource].system_identifier}};
+    for (const auto& [server, peer] : sides)
+      DBR_RETURN_IF_ERROR(mysql::NotAnotherRelocation(*server, name, peer));
+    for (const auto& [server, peer] : sides)
+      DBR_RETURN_IF_ERROR(mysql::RecordRelocation(*server, name, peer));
+    return Status::Ok();
   }
   Status Prepare(RunContext&) override { return Status::Ok(); }
   Status ClaimReplicationUser(RunContext&) override { return Status::Ok(); }
@@ -100,15 +112,8 @@ class MysqlEngine : public Engine {
                        replica->applied.Display(), lag.ok() ? std::to_string(*lag) : "unknown");
   }
 
-  // The first step that changes anything: each server records the relocation beside its marker
-  // first (mysql/neighbours.h), which refuses the source's database relocated elsewhere already.
   Status StartHeartbeat(RunContext& ctx) override {
-    const std::string name = mysql::NamesOf(ctx.config).database;
-    DBR_RETURN_IF_ERROR(mysql::RecordRelocation(
-        *src_, name, ctx.state.servers[Side::kDestination].system_identifier));
-    DBR_RETURN_IF_ERROR(
-        mysql::RecordRelocation(*dst_, name, ctx.state.servers[Side::kSource].system_identifier));
-    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_, name));
+    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_, mysql::NamesOf(ctx.config).database));
     return EnsureHeartbeatWriter(ctx.config, ctx.store);
   }
 

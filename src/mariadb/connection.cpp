@@ -223,4 +223,10 @@ std::string Connection::Literal(std::string_view value) const {
   return "'" + out + "'";
 }
 
+bool IsMissingTableOrDatabase(const Status& st) {
+  for (const char* code : {"(error 1146,", "(error 1049,"})
+    if (st.message().find(code) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace dbr::mariadb

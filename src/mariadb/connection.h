@@ -111,4 +111,8 @@ class Connection {
   ServerVersion version_;
 };
 
+// Whether `st` is the server's refusal of a table (error 1146) or database (1049) that is not
+// there.
+bool IsMissingTableOrDatabase(const Status& st);
+
 }  // namespace dbr::mariadb

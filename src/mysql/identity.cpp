@@ -12,17 +12,11 @@ std::string Table() {
   return mariadb::QualifiedName(kIdentityDatabase, "server");
 }
 
-bool Missing(const Status& st) {
-  for (const char* words : {"doesn't exist", "Unknown database"})
-    if (st.message().find(words) != std::string::npos) return true;
-  return false;
-}
-
 }  // namespace
 
 Result<std::string> ReadMarker(mariadb::Connection& c, bool make) {
   auto marker = c.Query("SELECT id FROM " + Table() + " ORDER BY id LIMIT 1");
-  if (!marker.ok() && !Missing(marker.status())) return marker.status();
+  if (!marker.ok() && !mariadb::IsMissingTableOrDatabase(marker.status())) return marker.status();
   if (marker.ok() && marker->rows() > 0) return marker->Get(0, 0);
   if (!make) return std::string();
   DBR_RETURN_IF_ERROR(c.Exec(std::string("CREATE DATABASE IF NOT EXISTS ") +

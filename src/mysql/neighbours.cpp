@@ -13,13 +13,6 @@ std::string Table() {
   return mariadb::QualifiedName(kIdentityDatabase, "relocations");
 }
 
-// error 1146 (no such table) and 1049 (no such database): nothing recorded on that server.
-bool NothingRecorded(const Status& st) {
-  for (const char* code : {"error 1146", "error 1049"})
-    if (st.message().find(code) != std::string::npos) return true;
-  return false;
-}
-
 }  // namespace
 
 Status RecordRelocation(mariadb::Connection& server, const std::string& name,
@@ -33,25 +26,33 @@ Status RecordRelocation(mariadb::Connection& server, const std::string& name,
       "ENGINE=InnoDB"));
   DBR_RETURN_IF_ERROR(server.Exec("INSERT IGNORE INTO " + Table() + " (name, peer) VALUES (" +
                                   server.Literal(name) + ", " + server.Literal(peer) + ")"));
+  return NotAnotherRelocation(server, name, peer);
+}
+
+Status NotAnotherRelocation(mariadb::Connection& server, const std::string& name,
+                            const std::string& peer) {
   DBR_ASSIGN_OR_RETURN(const std::string recorded, RecordedPeer(server, name));
-  if (recorded == peer) return Status::Ok();
+  if (recorded.empty() || recorded == peer) return Status::Ok();
   return Status::BadConfig(fmt::format(
-      "the {} takes part in another relocation named {} already, with another server at its "
-      "other end (marker {}, this one's is {}): one database is relocated into one server at a "
-      "time. Finish and clean up that relocation first",
-      server.params().label, name, recorded, peer));
+      "the {} records another relocation named {}, with another server at its other end (marker "
+      "{}; this one's is {}): the same database is relocated between other servers. Finish and "
+      "clean up that relocation first; if it is gone for good (its other server retired), forget "
+      "it there: DELETE FROM {} WHERE name = {}",
+      server.params().label, name, recorded, peer.empty() ? "none yet" : peer, Table(),
+      server.Literal(name)));
 }
 
 Status ForgetRelocation(mariadb::Connection& server, const std::string& name) {
   Status st = server.Exec("DELETE FROM " + Table() + " WHERE name = " + server.Literal(name));
-  return st.ok() || NothingRecorded(st) ? Status::Ok() : st;
+  return st.ok() || mariadb::IsMissingTableOrDatabase(st) ? Status::Ok() : st;
 }
 
 Result<std::vector<std::string>> OtherRelocations(mariadb::Connection& server,
                                                   const std::string& name) {
   auto rows = server.Query("SELECT name FROM " + Table() + " WHERE name <> " +
                            server.Literal(name) + " ORDER BY name");
-  if (!rows.ok() && NothingRecorded(rows.status())) return std::vector<std::string>{};
+  if (!rows.ok() && mariadb::IsMissingTableOrDatabase(rows.status()))
+    return std::vector<std::string>{};
   if (!rows.ok()) return rows.status();
   std::vector<std::string> out;
   for (int i = 0; i < rows->rows(); ++i) out.push_back(rows->Get(i, 0));
@@ -69,7 +70,7 @@ Result<std::string> RelocationUsingUser(mariadb::Connection& server, const std::
   auto other = server.Query("SELECT name FROM " + Table() +
                             " WHERE replication_user = " + server.Literal(user) + " AND name <> " +
                             server.Literal(name) + " ORDER BY name LIMIT 1");
-  if (!other.ok() && NothingRecorded(other.status())) return std::string();
+  if (!other.ok() && mariadb::IsMissingTableOrDatabase(other.status())) return std::string();
   if (!other.ok()) return other.status();
   return other->rows() > 0 ? other->Get(0, 0) : std::string();
 }
@@ -90,7 +91,7 @@ Status UserIsFree(mariadb::Connection& source, mariadb::Connection& destination,
 
 Result<std::string> RecordedPeer(mariadb::Connection& server, const std::string& name) {
   auto rows = server.Query("SELECT peer FROM " + Table() + " WHERE name = " + server.Literal(name));
-  if (!rows.ok() && NothingRecorded(rows.status())) return std::string();
+  if (!rows.ok() && mariadb::IsMissingTableOrDatabase(rows.status())) return std::string();
   if (!rows.ok()) return rows.status();
   return rows->rows() > 0 ? rows->Get(0, 0) : std::string();
 }

@@ -16,11 +16,15 @@
 
 namespace dbr::mysql {
 
-// Records on `server` the relocation `name`, whose other end is the server with marker `peer`:
-// a bad config naming both when `name` is recorded there with another peer (the same database
-// relocated into, or from, another server). Run again, it changes nothing.
+// Records on `server` the relocation `name`, whose other end is the server with marker `peer`;
+// refused as NotAnotherRelocation says. Run again, it changes nothing.
 Status RecordRelocation(mariadb::Connection& server, const std::string& name,
                         const std::string& peer);
+// Ok when `server` records `name` with `peer` at its other end, or not at all; a bad config
+// naming the other relocation (and how to forget it) when it records `name` with another peer:
+// the same database relocated into, or from, another server.
+Status NotAnotherRelocation(mariadb::Connection& server, const std::string& name,
+                            const std::string& peer);
 // Forgets it on `server` (cleanup).
 Status ForgetRelocation(mariadb::Connection& server, const std::string& name);
 

@@ -337,18 +337,15 @@ class Preflight {
     if (!free.ok())
       return Add(Outcome("other relocations", CheckLevel::kFail, free.message(), {user},
                          "set upgrade.user to a user no other relocation uses"));
-    auto peer = RecordedPeer(src, name);
-    auto destination = ReadMarker(dst, /*make=*/false);
-    if (!peer.ok() || !destination.ok())
+    auto src_marker = ReadMarker(src, /*make=*/false);
+    auto dst_marker = ReadMarker(dst, /*make=*/false);
+    if (!src_marker.ok() || !dst_marker.ok())
       return Add(Outcome("other relocations", CheckLevel::kFail,
-                         peer.ok() ? destination.message() : peer.message()));
-    if (!peer->empty() && *peer != *destination)
-      return Add(Outcome(
-          "other relocations", CheckLevel::kFail,
-          fmt::format("{} of the source is being relocated into another server already (the "
-                      "relocation {}, into the server with marker {})",
-                      config_.src.name, name, *peer),
-          {name}, "finish and clean up that relocation first"));
+                         src_marker.ok() ? dst_marker.message() : src_marker.message()));
+    for (auto [server, peer] : {std::pair{&src, *dst_marker}, std::pair{&dst, *src_marker}})
+      if (Status other = NotAnotherRelocation(*server, name, peer); !other.ok())
+        return Add(Outcome("other relocations", CheckLevel::kFail, other.message(), {name},
+                           "finish and clean up that relocation first"));
     Add(Outcome("other relocations", CheckLevel::kPass,
                 fmt::format("upgrade.user {} serves no other relocation; this one is named {}",
                             user, name)));

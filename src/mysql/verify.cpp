@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -76,7 +78,14 @@ struct Shape {
   std::string name;
   std::vector<std::string> columns, key;  // quoted; columns as read exactly (mysql/exact_text.h)
   std::vector<std::string> key_names;     // as a message shows them
+  std::vector<std::string> shown;         // each column as a message shows it: 42, 'text', NULL
 };
+
+bool IsNumber(const std::string& data_type) {
+  static const std::set<std::string> kNumbers = {
+      "tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double", "year"};
+  return kNumbers.contains(data_type);
+}
 
 Result<std::vector<Shape>> Shapes(Connection& c, const std::string& database) {
   DBR_ASSIGN_OR_RETURN(
@@ -96,7 +105,10 @@ Result<std::vector<Shape>> Shapes(Connection& c, const std::string& database) {
   std::vector<Shape> shapes;
   for (int i = 0; i < cols.rows(); ++i) {
     if (shapes.empty() || shapes.back().name != cols.Get(i, 0)) shapes.push_back({cols.Get(i, 0)});
-    shapes.back().columns.push_back(ExactText(QuoteIdent(cols.Get(i, 1)), cols.Get(i, 2)));
+    const std::string exact = ExactText(QuoteIdent(cols.Get(i, 1)), cols.Get(i, 2));
+    shapes.back().columns.push_back(exact);
+    shapes.back().shown.push_back(IsNumber(cols.Get(i, 2)) ? "COALESCE(" + exact + ", 'NULL')"
+                                                           : "QUOTE(" + exact + ")");
   }
   for (int i = 0; i < keys.rows(); ++i)
     for (auto& s : shapes)
@@ -153,6 +165,101 @@ Result<std::unordered_map<std::string, std::string>> KeyedHashes(Connection& c,
   return rows;
 }
 
+// A table without a primary key is a multiset of rows. Its row hashes are counted in 256 buckets
+// (a hash's first two hex digits) on both sides; the buckets that differ are read again, a few at
+// a time, as each hash's count on each side, so that at most about kHashesHeld hashes are held at
+// once; a hash counted more on one side is that many rows only there, shown from that side.
+constexpr int64_t kHashesHeld = 500000;
+
+using BucketFigures = std::map<std::string, Sum>;  // bucket: its rows' count and hash sum
+
+Result<BucketFigures> Buckets(Connection& c, const std::string& database, const Shape& s) {
+  BucketFigures out;
+  DBR_RETURN_IF_ERROR(c.Stream(
+      fmt::format("SELECT LEFT(h, 2), COUNT(*), SUM(CAST(CONV(SUBSTRING(h, 3, 13), 16, 10) AS "
+                  "UNSIGNED)) FROM (SELECT {} AS h FROM {}) x GROUP BY 1",
+                  RowHash(s), From(database, s, "")),
+      [&](const std::vector<mariadb::Column>&, const std::vector<mariadb::Value>& row) {
+        out[std::string(row[0].data, row[0].size)] = {std::string(row[1].data, row[1].size),
+                                                      std::string(row[2].data, row[2].size)};
+        return Status::Ok();
+      }));
+  return out;
+}
+
+// Each hash's count among the rows of `buckets`.
+Result<std::unordered_map<std::string, int64_t>> HashCounts(
+    Connection& c, const std::string& database, const Shape& s,
+    const std::vector<std::string>& buckets) {
+  std::vector<std::string> quoted;
+  for (const auto& b : buckets) quoted.push_back(c.Literal(b));
+  std::unordered_map<std::string, int64_t> out;
+  DBR_RETURN_IF_ERROR(c.Stream(
+      fmt::format("SELECT h, COUNT(*) FROM (SELECT {} AS h FROM {}) x WHERE LEFT(h, 2) IN ({}) "
+                  "GROUP BY h",
+                  RowHash(s), From(database, s, ""), Join(quoted, ", ")),
+      [&](const std::vector<mariadb::Column>&, const std::vector<mariadb::Value>& row) {
+        out[std::string(row[0].data, row[0].size)] =
+            ParseInt(std::string_view(row[1].data, row[1].size)).value_or(0);
+        return Status::Ok();
+      }));
+  return out;
+}
+
+// A row of hash `hash`, as "(1, 'a', NULL)" (200 characters at most).
+std::string ShowRow(Connection& c, const std::string& database, const Shape& s,
+                    const std::string& hash) {
+  auto row = c.Query(fmt::format("SELECT CONCAT('(', CONCAT_WS(', ', {}), ')') FROM {} LIMIT 1",
+                                 Join(s.shown, ", "),
+                                 From(database, s, RowHash(s) + " = " + c.Literal(hash))));
+  if (!row.ok() || row->rows() == 0) return "(a row with hash " + hash + ")";
+  std::string text = row->Get(0, 0);
+  return text.size() > 200 ? text.substr(0, 200) + "..." : text;
+}
+
+Status NameKeylessRows(Connection& src, Connection& dst, const std::string& src_db,
+                       const std::string& dst_db, const Shape& s, size_t example_limit,
+                       TableComparison& t) {
+  DBR_ASSIGN_OR_RETURN(BucketFigures a, Buckets(src, src_db, s));
+  DBR_ASSIGN_OR_RETURN(BucketFigures b, Buckets(dst, dst_db, s));
+  // The buckets that differ, in batches of about kHashesHeld rows.
+  std::vector<std::vector<std::string>> batches(1);
+  int64_t held = 0;
+  for (int i = 0; i < 256; ++i) {
+    const std::string bucket = fmt::format("{:02x}", i);
+    const Sum x = a.count(bucket) ? a[bucket] : Sum{"0", "0"};
+    const Sum y = b.count(bucket) ? b[bucket] : Sum{"0", "0"};
+    if (x.count == y.count && x.sum == y.sum) continue;
+    const int64_t rows = ParseInt(x.count).value_or(0) + ParseInt(y.count).value_or(0);
+    if (!batches.back().empty() && held + rows > kHashesHeld) batches.emplace_back(), held = 0;
+    batches.back().push_back(bucket);
+    held += rows;
+  }
+  std::vector<std::pair<std::string, bool>> shown;  // hash, whether the source has more
+  for (const auto& batch : batches) {
+    if (batch.empty()) continue;
+    DBR_ASSIGN_OR_RETURN(auto on_src, HashCounts(src, src_db, s, batch));
+    DBR_ASSIGN_OR_RETURN(auto on_dst, HashCounts(dst, dst_db, s, batch));
+    auto note = [&](const std::string& hash, int64_t more, bool source) {
+      t.differing_rows += more;
+      for (int64_t i = 0; i < more && shown.size() < example_limit; ++i)
+        shown.push_back({hash, source});
+    };
+    for (const auto& [hash, n] : on_src) {
+      const auto it = on_dst.find(hash);
+      const int64_t m = it == on_dst.end() ? 0 : it->second;
+      if (n != m) note(hash, std::abs(n - m), n > m);
+    }
+    for (const auto& [hash, m] : on_dst)
+      if (!on_src.count(hash)) note(hash, m, false);
+  }
+  for (const auto& [hash, source] : shown)
+    t.examples.push_back({source ? ShowRow(src, src_db, s, hash) : ShowRow(dst, dst_db, s, hash),
+                          source ? "only on the source" : "only on the destination"});
+  t.detail = "no primary key: compared as a multiset of rows";
+  return Status::Ok();
+}
+
 // One key range of a table compared: its counts and sums, then its rows by key when they differ.
 // At most one range's keys are held in memory.
 Result<TableComparison> CompareRange(Connection& src, Connection& dst, const std::string& src_db,
@@ -167,7 +274,7 @@ Result<TableComparison> CompareRange(Connection& src, Connection& dst, const std
   if (t.equal) return t;
   t.differing_ranges = 1;
   if (s.key.empty()) {
-    t.detail = "no primary key: the rows differ, and cannot be named";
+    DBR_RETURN_IF_ERROR(NameKeylessRows(src, dst, src_db, dst_db, s, example_limit, t));
     return t;
   }
   DBR_ASSIGN_OR_RETURN(auto src_rows, KeyedHashes(src, src_db, s, where));

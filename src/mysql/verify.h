@@ -4,7 +4,8 @@
 // point (START SLAVE ... UNTIL), read there in consistent snapshots, and let go on. Each table's
 // row count and sum of 60-bit row hashes are compared, a large table's in primary-key ranges
 // (mysql/key_ranges.h) spread over the sessions; a range that differs is compared row by row by
-// its primary key, naming the keys. Then the schema objects (mysql/schema_compare.h).
+// its primary key, naming the keys; a table without one, as a multiset of row hashes, naming the
+// rows. Then the schema objects (mysql/schema_compare.h).
 #pragma once
 
 #include <chrono>
@@ -29,9 +30,9 @@ struct TableComparison {
   bool equal = true;
   int64_t source_rows = 0, destination_rows = 0;
   int ranges = 1, differing_ranges = 0;  // key ranges compared, and those found to differ
-  int64_t differing_rows = 0;            // counted where a primary key tells the rows apart
-  std::vector<RowMismatch> examples;     // the first few
-  std::string detail;                    // e.g. no primary key: compared whole
+  int64_t differing_rows = 0;            // a row changed counts once by its key, twice without one
+  std::vector<RowMismatch> examples;     // the first few; without a key, `key` shows the row
+  std::string detail;                    // e.g. no primary key: compared as a multiset of rows
 };
 
 struct Comparison {

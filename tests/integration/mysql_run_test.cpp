@@ -213,11 +213,22 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
                         ", " + item + ")")
                   .ok());
   ASSERT_TRUE(dst->Exec("DELETE FROM shop_new.order_lines WHERE order_id = " + order).ok());
-  // A FLOAT changed below the 6 digits the server prints it with (both 199457).
+  // A FLOAT changed below the 6 digits the server prints it with (both 199457). And a table
+  // without a primary key, made and filled on the source (3000 rows, each twice): replicated.
   {
     auto src = pair.src->Connect();
     ASSERT_TRUE(src.ok());
     ASSERT_TRUE(src->Exec("UPDATE shop.docs SET weight = 199456.789 ORDER BY id LIMIT 1").ok());
+    // Run with shop as the default database: the replication's renaming applies to that alone.
+    ASSERT_TRUE(src->Exec("USE shop").ok());
+    ASSERT_TRUE(
+        src->Exec("CREATE TABLE ledger (account INT, amount DECIMAL(10,2), memo TEXT)").ok());
+    std::string rows;
+    for (int i = 0; i < 1500; ++i)
+      rows += (i ? ",(" : "(") + std::to_string(i % 300) + ", " + std::to_string(i) + ".25, " +
+              (i % 7 ? "'memo " + std::to_string(i) + "'" : std::string("NULL")) + ")";
+    for (int twice = 0; twice < 2; ++twice)
+      ASSERT_TRUE(src->Exec("INSERT INTO shop.ledger VALUES " + rows).ok());
     auto end = mysql::SourcePositionNow(*src);
     ASSERT_TRUE(end.ok()) << end.message();
     Status applied =
@@ -230,6 +241,10 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   const std::string stray = std::to_string(
       std::stoll(dst->QueryValue("SELECT MAX(id) FROM shop_new.docs").value()) + 100000);
   ASSERT_TRUE(dst->Exec("INSERT INTO shop_new.docs (id) VALUES (" + stray + ")").ok());
+  // Without a key: one of a pair of equal rows changed, another row added a third time.
+  ASSERT_TRUE(
+      dst->Exec("UPDATE shop_new.ledger SET memo = 'changed' WHERE amount = 41.25 LIMIT 1").ok());
+  ASSERT_TRUE(dst->Exec("INSERT INTO shop_new.ledger VALUES (42, 42.25, 'memo 42')").ok());
   // The destination's schema changed by hand: a column's default, a trigger and a CHECK
   // constraint dropped, an index added.
   for (const char* sql : {"ALTER TABLE shop_new.items ALTER COLUMN price SET DEFAULT 9.99",
@@ -258,7 +273,13 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
       << damaged.out;
   EXPECT_NE(damaged.out.find("(id)=(" + doc + ")  differs"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("missing on the destination"), std::string::npos) << damaged.out;
-  EXPECT_NE(damaged.out.find("4 of 5 tables are not equal"), std::string::npos) << damaged.out;
+  EXPECT_NE(damaged.out.find("(41, 41.25, 'memo 41')  only on the source"), std::string::npos)
+      << damaged.out;
+  EXPECT_NE(damaged.out.find("(41, 41.25, 'changed')  only on the destination"), std::string::npos)
+      << damaged.out;
+  EXPECT_NE(damaged.out.find("(42, 42.25, 'memo 42')  only on the destination"), std::string::npos)
+      << damaged.out;
+  EXPECT_NE(damaged.out.find("5 of 6 tables are not equal"), std::string::npos) << damaged.out;
   const std::string price = LineWith(damaged.out, "shop.items.price ");
   EXPECT_NE(price.find("DIFFERS"), std::string::npos) << damaged.out;
   EXPECT_NE(price.find("DEFAULT 9.99"), std::string::npos) << price;
@@ -282,6 +303,10 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
       EXPECT_GT(t["ranges"].get<int>(), 2) << t.dump();
       EXPECT_EQ(t["differing_ranges"], 2) << t.dump();
       EXPECT_EQ(t["differing_rows"], 2) << t.dump();
+    } else if (t["table"] == "`shop`.`ledger`") {  // a row changed counts as two without a key
+      EXPECT_EQ(t["differing_rows"], 3) << t.dump();
+      EXPECT_EQ(t["source_rows"], 3000) << t.dump();
+      EXPECT_EQ(t["destination_rows"], 3001) << t.dump();
     }
   ASSERT_TRUE(dst->Exec("DELETE FROM shop_new.docs WHERE id = " + stray).ok());
   // The damage was not replicated, and the replication still runs.
@@ -393,34 +418,53 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
   CommandResult run = RunDbRelocate({"run", "--config", shop.string()});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
 
+  // `check` of `config`: its line `name` holds `says`.
+  auto check_says = [](const fs::path& config, const std::string& name, const std::string& says) {
+    CommandResult check = RunDbRelocate({"check", "--config", config.string()});
+    EXPECT_NE(LineWith(check.out, name).find(says), std::string::npos) << check.out;
+    return check.exit_code;
+  };
   // The first one's replication user, named again: check says why, run stops at pre-flight.
-  CommandResult check = RunDbRelocate({"check", "--config", taken.string()});
-  EXPECT_NE(check.exit_code, 0) << check.out;
-  EXPECT_NE(check.out.find("upgrade.user dbr_repl is the replication user of another relocation "
-                           "on the source (db_relocate_shop)"),
-            std::string::npos)
-      << check.out;
+  EXPECT_EQ(check_says(taken, "other relocations",
+                       "FAIL   upgrade.user dbr_repl is the replication user of another "
+                       "relocation on the source (db_relocate_shop)"),
+            1);
   // The first one's database, into another server: one database goes into one server at a time.
   TempDir elsewhere_dir("dbr-mysql-elsewhere");
   const fs::path elsewhere =
       WriteConfig(elsewhere_dir.path(), *pair.src, **stock_dst, {.user = "dbr_repl_d"});
-  check = RunDbRelocate({"check", "--config", elsewhere.string()});
-  EXPECT_NE(check.exit_code, 0) << check.out;
-  EXPECT_NE(LineWith(check.out, "other relocations")
-                .find("FAIL   shop of the source is being relocated into another server already"),
+  EXPECT_EQ(check_says(elsewhere, "other relocations",
+                       "FAIL   the source records another relocation named db_relocate_shop, "
+                       "with another server at its other end"),
+            1);
+  // Its run is refused before pre-flight, as soon as it knows the servers; its cleanup leaves
+  // the first relocation's database, record and replication alone.
+  run = RunDbRelocate({"run", "--config", elsewhere.string()});
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_NE(run.err.find("DELETE FROM `db_relocate_identity`.`relocations` WHERE name = "
+                         "'db_relocate_shop'"),
             std::string::npos)
-      << check.out;
+      << run.err;
+  CommandResult cleanup = RunDbRelocate({"cleanup", "--config", elsewhere.string()});
+  EXPECT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
+  EXPECT_NE(cleanup.err.find("nothing is removed on the source"), std::string::npos) << cleanup.err;
+  EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop");
+  EXPECT_EQ(Relocations(*pair.src), "db_relocate_shop");
+  {
+    auto dst = pair.dst->Connect();
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    auto replica = mysql::ReadReplica(*dst, "db_relocate_shop");
+    ASSERT_TRUE(replica.ok()) << replica.message();
+    EXPECT_TRUE(replica->exists && replica->receiving && replica->applying) << replica->error;
+  }
   // Into the first one's destination: the server follows the source once.
   TempDir beside_dir("dbr-mysql-beside");
   const fs::path beside = WriteConfig(beside_dir.path(), *pair.src, *pair.dst,
                                       {.database = "stock", .user = "dbr_repl_c"});
-  check = RunDbRelocate({"check", "--config", beside.string()});
-  EXPECT_NE(check.exit_code, 0) << check.out;
-  EXPECT_NE(LineWith(check.out, "other replications")
-                .find("FAIL   the destination replicates from the source already, through "
-                      "db_relocate_shop"),
-            std::string::npos)
-      << check.out;
+  EXPECT_EQ(check_says(beside, "other replications",
+                       "FAIL   the destination replicates from the source already, through "
+                       "db_relocate_shop"),
+            1);
   // Another source into the first one's destination, whose replication is positioned by GTID:
   // refused while that source writes the same GTID domain (gtid_slave_pos is server-wide), let
   // through with a domain of its own.
@@ -431,15 +475,10 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
     TempDir into_dir("dbr-mysql-into");
     const fs::path into = WriteConfig(into_dir.path(), **other_source, *pair.dst,
                                       {.database = "ledger", .user = "dbr_repl_e"});
-    check = RunDbRelocate({"check", "--config", into.string()});
-    const std::string line = LineWith(check.out, "other replications");
-    if (domain == "0")
-      EXPECT_NE(line.find("FAIL   the destination's replication db_relocate_shop is positioned by "
-                          "GTID and receives GTID domain 0"),
-                std::string::npos)
-          << check.out;
-    else
-      EXPECT_NE(line.find("PASS"), std::string::npos) << check.out;
+    check_says(into, "other replications",
+               domain == "0" ? "FAIL   the destination's replication db_relocate_shop is "
+                               "positioned by GTID and receives GTID domain 0"
+                             : "PASS");
   }
   CommandResult refused = RunDbRelocate({"run", "--config", taken.string()});
   EXPECT_NE(refused.exit_code, 0) << refused.out << refused.err;
@@ -447,7 +486,8 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
             std::string::npos)
       << refused.out << refused.err;
   EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop");
-  EXPECT_EQ(Relocations(*pair.src), "db_relocate_shop");
+  // Recorded all the same (the state names its servers): until its cleanup, or a run that goes on.
+  EXPECT_EQ(Relocations(*pair.src), "db_relocate_shop,db_relocate_stock");
   EXPECT_EQ((*stock_dst)
                 ->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
                              "SCHEMA_NAME = 'stock'")
@@ -460,7 +500,7 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
   EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop,db_relocate_stock");
   EXPECT_EQ(OwnDatabases(**stock_dst), "db_relocate_identity,db_relocate_stock");
 
-  CommandResult cleanup = RunDbRelocate({"cleanup", "--config", shop.string()});
+  cleanup = RunDbRelocate({"cleanup", "--config", shop.string()});
   ASSERT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
   EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_stock");
   EXPECT_EQ(Relocations(*pair.src), "db_relocate_stock");
