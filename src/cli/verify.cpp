@@ -25,7 +25,7 @@ int Verify(const Config& config, const CommandOptions& options) {
     return kExitFailed;
   }
   if (options.output == "json")
-    std::cout << report->ToJson().dump(2) << "\n";
+    std::cout << report->ToJsonText() << "\n";
   else
     std::cout << report->ToText();
   return report->ok() ? kExitOk : kExitFailed;

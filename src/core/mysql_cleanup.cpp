@@ -43,12 +43,14 @@ class MysqlCleanup {
     if (!dst.ok()) return dst.status().Wrap("cleanup needs the destination");
 
     // A server that records another relocation of this name (the same database between other
-    // servers: this state's run was refused) keeps all of it.
+    // servers, or from another state_dir: this state's run was refused) keeps all of it.
     std::vector<mariadb::Connection*> ours;
     for (auto [side, peer] :
          {std::pair{&*dst, Side::kSource}, std::pair{&*src, Side::kDestination}}) {
-      Status other = mysql::NotAnotherRelocation(*side, names_.database,
-                                                 state.servers[peer].system_identifier);
+      // A state that never recorded itself owns no record.
+      const std::string& id = state.mysql.relocation_id;
+      Status other = mysql::NotAnotherRelocation(
+          *side, {names_.database, state.servers[peer].system_identifier, id.empty() ? "-" : id});
       if (other.ok()) {
         ours.push_back(side);
       } else if (other.is_bad_config()) {
@@ -68,9 +70,9 @@ class MysqlCleanup {
       DBR_ASSIGN_OR_RETURN(const std::vector<std::string> others,
                            mysql::OtherRelocations(*side, names_.database));
       DBR_RETURN_IF_ERROR(DropDatabase(*side, names_.database, "the heartbeat"));
-      DBR_ASSIGN_OR_RETURN(const std::string recorded, mysql::RecordedPeer(*side, names_.database));
-      if (!recorded.empty() && Do(fmt::format("forget the relocation {} on the {}", names_.database,
-                                              side->params().label)))
+      DBR_ASSIGN_OR_RETURN(const auto recorded, mysql::RecordOf(*side, names_.database));
+      if (recorded && Do(fmt::format("forget the relocation {} on the {}", names_.database,
+                                     side->params().label)))
         DBR_RETURN_IF_ERROR(mysql::ForgetRelocation(*side, names_.database));
       if (others.empty()) {
         DBR_RETURN_IF_ERROR(DropDatabase(*side, mysql::kIdentityDatabase, "the server's marker"));

@@ -83,23 +83,32 @@ class MysqlEngine : public Engine {
     return lost;
   }
   // Each server records the relocation beside the marker the state records of it
-  // (mysql/neighbours.h), both checked before either is written.
+  // (mysql/neighbours.h). Another relocation of this name on either server refuses the run
+  // before any marker is made or anything recorded.
   Status BindToServers(RunContext& ctx) override {
+    const std::string name = mysql::NamesOf(ctx.config).database;
+    std::string& id = ctx.state.mysql.relocation_id;
+    if (src_ && dst_) {
+      DBR_ASSIGN_OR_RETURN(const std::string src_marker, mysql::ReadMarker(*src_, false));
+      DBR_ASSIGN_OR_RETURN(const std::string dst_marker, mysql::ReadMarker(*dst_, false));
+      const std::string owner = id.empty() ? "-" : id;  // a new relocation owns no record yet
+      DBR_RETURN_IF_ERROR(mysql::NotAnotherRelocation(*src_, {name, dst_marker, owner}));
+      DBR_RETURN_IF_ERROR(mysql::NotAnotherRelocation(*dst_, {name, src_marker, owner}));
+    }
     bool changed = false;
     DBR_RETURN_IF_ERROR(mysql::BindStateToServers(ctx.state, ctx.config.state_dir,
                                                   src_ ? &*src_ : nullptr, dst_ ? &*dst_ : nullptr,
                                                   /*make=*/true, changed));
+    if (!src_ || !dst_) return changed ? ctx.SaveState() : Status::Ok();
+    if (id.empty()) {
+      DBR_ASSIGN_OR_RETURN(id, src_->QueryValue("SELECT UUID()"));
+      changed = true;
+    }
     if (changed) DBR_RETURN_IF_ERROR(ctx.SaveState());
-    if (!src_ || !dst_) return Status::Ok();
-    const std::string name = mysql::NamesOf(ctx.config).database;
-    const std::pair<Connection*, std::string> sides[] = {
-        {&*src_, ctx.state.servers[Side::kDestination].system_identifier},
-        {&*dst_, ctx.state.servers[Side::kSource].system_identifier}};
-    for (const auto& [server, peer] : sides)
-      DBR_RETURN_IF_ERROR(mysql::NotAnotherRelocation(*server, name, peer));
-    for (const auto& [server, peer] : sides)
-      DBR_RETURN_IF_ERROR(mysql::RecordRelocation(*server, name, peer));
-    return Status::Ok();
+    DBR_RETURN_IF_ERROR(mysql::RecordRelocation(
+        *src_, {name, ctx.state.servers[Side::kDestination].system_identifier, id}));
+    return mysql::RecordRelocation(*dst_,
+                                   {name, ctx.state.servers[Side::kSource].system_identifier, id});
   }
   Status Prepare(RunContext&) override { return Status::Ok(); }
   Status ClaimReplicationUser(RunContext&) override { return Status::Ok(); }
@@ -245,7 +254,7 @@ class MysqlEngine : public Engine {
     report.seconds = ctx.clock.SecondsSince(started);
     report.finished_at = NowUtc();
     DBR_RETURN_IF_ERROR(EnsureDirectory(ctx.store.dir()));
-    DBR_RETURN_IF_ERROR(WriteFileAtomic(ctx.store.file("verify.json"), report.ToJson().dump(2)));
+    DBR_RETURN_IF_ERROR(WriteFileAtomic(ctx.store.file("verify.json"), report.ToJsonText()));
     return report;
   }
 

@@ -287,12 +287,16 @@ struct MysqlState {
   bool replication_user_created = false;  // upgrade.user did not exist before on the source
   // ... nor on the destination, where the first cut-over made it for the way back.
   bool replication_user_created_on_destination = false;
+  // This relocation's id in the servers' records of the relocations that use them
+  // (mysql/neighbours.h): a UUID, made at the first run.
+  std::string relocation_id;
   bool operator==(const MysqlState&) const = default;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MysqlState, snapshot_file, snapshot_offset,
                                                 snapshot_gtid, copy_started,
                                                 replication_user_created,
-                                                replication_user_created_on_destination)
+                                                replication_user_created_on_destination,
+                                                relocation_id)
 
 // Which server and database a side of the relocation is, whatever address it is reached at: a
 // server recreated at the same address (a new cluster, the same host, port and database name) is

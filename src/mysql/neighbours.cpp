@@ -9,47 +9,55 @@
 namespace dbr::mysql {
 namespace {
 
-std::string Table() {
+std::string RecordsTable() {
   return mariadb::QualifiedName(kIdentityDatabase, "relocations");
 }
 
 }  // namespace
 
-Status RecordRelocation(mariadb::Connection& server, const std::string& name,
-                        const std::string& peer) {
+Status RecordRelocation(mariadb::Connection& server, const RelocationRecord& r) {
   DBR_RETURN_IF_ERROR(
       server.Exec("CREATE DATABASE IF NOT EXISTS " + mariadb::QuoteIdent(kIdentityDatabase)));
   DBR_RETURN_IF_ERROR(server.Exec(
-      "CREATE TABLE IF NOT EXISTS " + Table() +
+      "CREATE TABLE IF NOT EXISTS " + RecordsTable() +
       " (name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, peer CHAR(36) "
-      "NOT NULL, replication_user VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL) "
-      "ENGINE=InnoDB"));
-  DBR_RETURN_IF_ERROR(server.Exec("INSERT IGNORE INTO " + Table() + " (name, peer) VALUES (" +
-                                  server.Literal(name) + ", " + server.Literal(peer) + ")"));
-  return NotAnotherRelocation(server, name, peer);
+      "NOT NULL, owner CHAR(36) NOT NULL, replication_user VARCHAR(128) CHARACTER SET utf8mb4 "
+      "COLLATE utf8mb4_bin NULL) ENGINE=InnoDB"));
+  DBR_RETURN_IF_ERROR(server.Exec("INSERT IGNORE INTO " + RecordsTable() +
+                                  " (name, peer, owner) VALUES (" + server.Literal(r.name) + ", " +
+                                  server.Literal(r.peer) + ", " + server.Literal(r.owner) + ")"));
+  return NotAnotherRelocation(server, r);
 }
 
-Status NotAnotherRelocation(mariadb::Connection& server, const std::string& name,
-                            const std::string& peer) {
-  DBR_ASSIGN_OR_RETURN(const std::string recorded, RecordedPeer(server, name));
-  if (recorded.empty() || recorded == peer) return Status::Ok();
+Status NotAnotherRelocation(mariadb::Connection& server, const RelocationRecord& r) {
+  DBR_ASSIGN_OR_RETURN(const std::optional<RelocationRecord> recorded, RecordOf(server, r.name));
+  if (!recorded) return Status::Ok();
+  std::string why;
+  if (recorded->peer != r.peer)
+    why = fmt::format(
+        "with another server at its other end (marker {}; this one's is {}): the same database "
+        "relocated between other servers",
+        recorded->peer, r.peer.empty() ? "none yet" : r.peer);
+  else if (!r.owner.empty() && recorded->owner != r.owner)
+    why = "between these same servers, from another run state (another state_dir)";
+  else
+    return Status::Ok();
   return Status::BadConfig(fmt::format(
-      "the {} records another relocation named {}, with another server at its other end (marker "
-      "{}; this one's is {}): the same database is relocated between other servers. Finish and "
-      "clean up that relocation first; if it is gone for good (its other server retired), forget "
-      "it there: DELETE FROM {} WHERE name = {}",
-      server.params().label, name, recorded, peer.empty() ? "none yet" : peer, Table(),
-      server.Literal(name)));
+      "the {} records another relocation named {}, {}. Finish and clean up that relocation first "
+      "(from its own state_dir); if it is gone for good, forget it there: DELETE FROM {} WHERE "
+      "name = {}",
+      server.params().label, r.name, why, RecordsTable(), server.Literal(r.name)));
 }
 
 Status ForgetRelocation(mariadb::Connection& server, const std::string& name) {
-  Status st = server.Exec("DELETE FROM " + Table() + " WHERE name = " + server.Literal(name));
+  Status st =
+      server.Exec("DELETE FROM " + RecordsTable() + " WHERE name = " + server.Literal(name));
   return st.ok() || mariadb::IsMissingTableOrDatabase(st) ? Status::Ok() : st;
 }
 
 Result<std::vector<std::string>> OtherRelocations(mariadb::Connection& server,
                                                   const std::string& name) {
-  auto rows = server.Query("SELECT name FROM " + Table() + " WHERE name <> " +
+  auto rows = server.Query("SELECT name FROM " + RecordsTable() + " WHERE name <> " +
                            server.Literal(name) + " ORDER BY name");
   if (!rows.ok() && mariadb::IsMissingTableOrDatabase(rows.status()))
     return std::vector<std::string>{};
@@ -61,13 +69,13 @@ Result<std::vector<std::string>> OtherRelocations(mariadb::Connection& server,
 
 Status RecordReplicationUser(mariadb::Connection& server, const std::string& name,
                              const std::string& user) {
-  return server.Exec("UPDATE " + Table() + " SET replication_user = " + server.Literal(user) +
-                     " WHERE name = " + server.Literal(name));
+  return server.Exec("UPDATE " + RecordsTable() + " SET replication_user = " +
+                     server.Literal(user) + " WHERE name = " + server.Literal(name));
 }
 
 Result<std::string> RelocationUsingUser(mariadb::Connection& server, const std::string& name,
                                         const std::string& user) {
-  auto other = server.Query("SELECT name FROM " + Table() +
+  auto other = server.Query("SELECT name FROM " + RecordsTable() +
                             " WHERE replication_user = " + server.Literal(user) + " AND name <> " +
                             server.Literal(name) + " ORDER BY name LIMIT 1");
   if (!other.ok() && mariadb::IsMissingTableOrDatabase(other.status())) return std::string();
@@ -89,11 +97,15 @@ Status UserIsFree(mariadb::Connection& source, mariadb::Connection& destination,
   return Status::Ok();
 }
 
-Result<std::string> RecordedPeer(mariadb::Connection& server, const std::string& name) {
-  auto rows = server.Query("SELECT peer FROM " + Table() + " WHERE name = " + server.Literal(name));
-  if (!rows.ok() && mariadb::IsMissingTableOrDatabase(rows.status())) return std::string();
+Result<std::optional<RelocationRecord>> RecordOf(mariadb::Connection& server,
+                                                 const std::string& name) {
+  auto rows = server.Query("SELECT peer, owner FROM " + RecordsTable() +
+                           " WHERE name = " + server.Literal(name));
+  if (!rows.ok() && mariadb::IsMissingTableOrDatabase(rows.status()))
+    return std::optional<RelocationRecord>();
   if (!rows.ok()) return rows.status();
-  return rows->rows() > 0 ? rows->Get(0, 0) : std::string();
+  if (rows->rows() == 0) return std::optional<RelocationRecord>();
+  return std::optional<RelocationRecord>(RelocationRecord{name, rows->Get(0, 0), rows->Get(0, 1)});
 }
 
 Status WithReplicationUserClaimed(mariadb::Connection& server, const std::string& user,

@@ -1,13 +1,15 @@
 // Relocations that share a MySQL server (issue #25). Each server records the relocations that use
 // it, beside its marker (mysql/identity.h), in db_relocate_identity.relocations: a row per
 // relocation, named by its own database (mysql/servers.h's RelocationNames), with the marker of
-// the server at its other end and the replication user it uses there. The marker stays while
-// another relocation is recorded; a replication user serves one relocation only (a second one
-// would set a new password and lock the first one's replication out at its next reconnect); and
-// one database of a source is relocated into one server at a time (both would have one name).
+// the server at its other end, the run state it belongs to and the replication user it uses. The
+// marker stays while another relocation is recorded; a replication user serves one relocation only
+// (a second one would set a new password and lock the first one's replication out at its next
+// reconnect); and one database of a source is relocated into one server at a time (both would have
+// one name).
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,15 +18,18 @@
 
 namespace dbr::mysql {
 
-// Records on `server` the relocation `name`, whose other end is the server with marker `peer`;
-// refused as NotAnotherRelocation says. Run again, it changes nothing.
-Status RecordRelocation(mariadb::Connection& server, const std::string& name,
-                        const std::string& peer);
-// Ok when `server` records `name` with `peer` at its other end, or not at all; a bad config
-// naming the other relocation (and how to forget it) when it records `name` with another peer:
-// the same database relocated into, or from, another server.
-Status NotAnotherRelocation(mariadb::Connection& server, const std::string& name,
-                            const std::string& peer);
+struct RelocationRecord {
+  std::string name;   // its own database (RelocationNames::database)
+  std::string peer;   // the marker of the server at its other end
+  std::string owner;  // the run state's id (MysqlState::relocation_id); "": any, for pre-flight
+};
+
+// Records `r` on `server`; refused as NotAnotherRelocation says. Run again, it changes nothing.
+Status RecordRelocation(mariadb::Connection& server, const RelocationRecord& r);
+// Ok when `server` records r.name with r's peer and owner, or not at all; else a bad config
+// naming the other relocation and how to forget it: the same database relocated into, or from,
+// another server, or between the same two from another run state (another state_dir).
+Status NotAnotherRelocation(mariadb::Connection& server, const RelocationRecord& r);
 // Forgets it on `server` (cleanup).
 Status ForgetRelocation(mariadb::Connection& server, const std::string& name);
 
@@ -45,9 +50,9 @@ Result<std::string> RelocationUsingUser(mariadb::Connection& server, const std::
 Status UserIsFree(mariadb::Connection& source, mariadb::Connection& destination,
                   const std::string& name, const std::string& user);
 
-// The marker of the server at the other end of the relocation `name` recorded on `server`; ""
-// when none is recorded.
-Result<std::string> RecordedPeer(mariadb::Connection& server, const std::string& name);
+// The record of `name` on `server`, when there is one.
+Result<std::optional<RelocationRecord>> RecordOf(mariadb::Connection& server,
+                                                 const std::string& name);
 
 // Runs `work` holding a server-wide named lock for `user` (GET_LOCK, released at the end or with
 // the session), so that two relocations started at once with one user cannot both find it free.

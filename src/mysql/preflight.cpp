@@ -343,7 +343,7 @@ class Preflight {
       return Add(Outcome("other relocations", CheckLevel::kFail,
                          src_marker.ok() ? dst_marker.message() : src_marker.message()));
     for (auto [server, peer] : {std::pair{&src, *dst_marker}, std::pair{&dst, *src_marker}})
-      if (Status other = NotAnotherRelocation(*server, name, peer); !other.ok())
+      if (Status other = NotAnotherRelocation(*server, {name, peer, ""}); !other.ok())
         return Add(Outcome("other relocations", CheckLevel::kFail, other.message(), {name},
                            "finish and clean up that relocation first"));
     Add(Outcome("other relocations", CheckLevel::kPass,

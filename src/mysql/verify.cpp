@@ -78,8 +78,16 @@ struct Shape {
   std::string name;
   std::vector<std::string> columns, key;  // quoted; columns as read exactly (mysql/exact_text.h)
   std::vector<std::string> key_names;     // as a message shows them
-  std::vector<std::string> shown;         // each column as a message shows it: 42, 'text', NULL
+  std::vector<std::string> shown;  // each column as a message shows it: 42, 'text', 0x0A1B, NULL
 };
+
+bool IsBytes(const std::string& data_type) {
+  static const std::set<std::string> kBytes = {
+      "binary",   "varbinary",  "tinyblob",        "blob",         "mediumblob",
+      "longblob", "bit",        "geometry",        "point",        "linestring",
+      "polygon",  "multipoint", "multilinestring", "multipolygon", "geometrycollection"};
+  return kBytes.contains(data_type);
+}
 
 bool IsNumber(const std::string& data_type) {
   static const std::set<std::string> kNumbers = {
@@ -107,8 +115,11 @@ Result<std::vector<Shape>> Shapes(Connection& c, const std::string& database) {
     if (shapes.empty() || shapes.back().name != cols.Get(i, 0)) shapes.push_back({cols.Get(i, 0)});
     const std::string exact = ExactText(QuoteIdent(cols.Get(i, 1)), cols.Get(i, 2));
     shapes.back().columns.push_back(exact);
-    shapes.back().shown.push_back(IsNumber(cols.Get(i, 2)) ? "COALESCE(" + exact + ", 'NULL')"
-                                                           : "QUOTE(" + exact + ")");
+    const std::string& type = cols.Get(i, 2);
+    shapes.back().shown.push_back(IsNumber(type) ? "COALESCE(" + exact + ", 'NULL')"
+                                  : IsBytes(type)
+                                      ? "COALESCE(CONCAT('0x', HEX(" + exact + ")), 'NULL')"
+                                      : "QUOTE(" + exact + ")");
   }
   for (int i = 0; i < keys.rows(); ++i)
     for (auto& s : shapes)
@@ -206,7 +217,7 @@ Result<std::unordered_map<std::string, int64_t>> HashCounts(
   return out;
 }
 
-// A row of hash `hash`, as "(1, 'a', NULL)" (200 characters at most).
+// A row of hash `hash`, as "(1, 'a', NULL)": about 200 bytes at most, cut between characters.
 std::string ShowRow(Connection& c, const std::string& database, const Shape& s,
                     const std::string& hash) {
   auto row = c.Query(fmt::format("SELECT CONCAT('(', CONCAT_WS(', ', {}), ')') FROM {} LIMIT 1",
@@ -214,7 +225,10 @@ std::string ShowRow(Connection& c, const std::string& database, const Shape& s,
                                  From(database, s, RowHash(s) + " = " + c.Literal(hash))));
   if (!row.ok() || row->rows() == 0) return "(a row with hash " + hash + ")";
   std::string text = row->Get(0, 0);
-  return text.size() > 200 ? text.substr(0, 200) + "..." : text;
+  if (text.size() <= 200) return text;
+  size_t cut = 200;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
 }
 
 Status NameKeylessRows(Connection& src, Connection& dst, const std::string& src_db,
@@ -222,7 +236,8 @@ Status NameKeylessRows(Connection& src, Connection& dst, const std::string& src_
                        TableComparison& t) {
   DBR_ASSIGN_OR_RETURN(BucketFigures a, Buckets(src, src_db, s));
   DBR_ASSIGN_OR_RETURN(BucketFigures b, Buckets(dst, dst_db, s));
-  // The buckets that differ, in batches of about kHashesHeld rows.
+  // The buckets that differ, in batches of about kHashesHeld rows (a bucket larger than that
+  // alone).
   std::vector<std::vector<std::string>> batches(1);
   int64_t held = 0;
   for (int i = 0; i < 256; ++i) {
@@ -235,15 +250,19 @@ Status NameKeylessRows(Connection& src, Connection& dst, const std::string& src_
     batches.back().push_back(bucket);
     held += rows;
   }
-  std::vector<std::pair<std::string, bool>> shown;  // hash, whether the source has more
+  struct Shown {
+    std::string hash;
+    int64_t more;  // rows of it only on that side
+    bool source;   // the source has them
+  };
+  std::vector<Shown> shown;  // each costs a scan of its side: example_limit of them at most
   for (const auto& batch : batches) {
     if (batch.empty()) continue;
     DBR_ASSIGN_OR_RETURN(auto on_src, HashCounts(src, src_db, s, batch));
     DBR_ASSIGN_OR_RETURN(auto on_dst, HashCounts(dst, dst_db, s, batch));
     auto note = [&](const std::string& hash, int64_t more, bool source) {
       t.differing_rows += more;
-      for (int64_t i = 0; i < more && shown.size() < example_limit; ++i)
-        shown.push_back({hash, source});
+      if (shown.size() < example_limit) shown.push_back({hash, more, source});
     };
     for (const auto& [hash, n] : on_src) {
       const auto it = on_dst.find(hash);
@@ -253,9 +272,10 @@ Status NameKeylessRows(Connection& src, Connection& dst, const std::string& src_
     for (const auto& [hash, m] : on_dst)
       if (!on_src.count(hash)) note(hash, m, false);
   }
-  for (const auto& [hash, source] : shown)
+  for (const auto& [hash, more, source] : shown)
     t.examples.push_back({source ? ShowRow(src, src_db, s, hash) : ShowRow(dst, dst_db, s, hash),
-                          source ? "only on the source" : "only on the destination"});
+                          fmt::format("only on the {}{}", source ? "source" : "destination",
+                                      more > 1 ? fmt::format(", {} times", more) : "")});
   t.detail = "no primary key: compared as a multiset of rows";
   return Status::Ok();
 }

@@ -64,6 +64,10 @@ bool VerifyReport::ok() const {
   return true;
 }
 
+std::string VerifyReport::ToJsonText() const {
+  return ToJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json VerifyReport::ToJson() const {
   nlohmann::json j;
   j["finished_at"] = finished_at;
@@ -224,7 +228,7 @@ Result<VerifyReport> Verify(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(CompareLargeObjectsOfBoth(sender, receiver, report));
   report.finished_at = NowUtc();
   report.seconds = ctx.clock.SecondsSince(started);
-  DBR_RETURN_IF_ERROR(WriteFileAtomic(ctx.store.file("verify.json"), report.ToJson().dump(2)));
+  DBR_RETURN_IF_ERROR(WriteFileAtomic(ctx.store.file("verify.json"), report.ToJsonText()));
   return report;
 }
 

@@ -33,6 +33,8 @@ struct VerifyReport {
   bool ok() const;
 
   nlohmann::json ToJson() const;
+  // ToJson() as text, with bytes that are not UTF-8 replaced: a row shown may hold any bytes.
+  std::string ToJsonText() const;
   std::string ToText() const;
 };
 

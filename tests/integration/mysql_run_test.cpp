@@ -221,12 +221,13 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
     ASSERT_TRUE(src->Exec("UPDATE shop.docs SET weight = 199456.789 ORDER BY id LIMIT 1").ok());
     // Run with shop as the default database: the replication's renaming applies to that alone.
     ASSERT_TRUE(src->Exec("USE shop").ok());
-    ASSERT_TRUE(
-        src->Exec("CREATE TABLE ledger (account INT, amount DECIMAL(10,2), memo TEXT)").ok());
-    std::string rows;
+    ASSERT_TRUE(src->Exec("CREATE TABLE ledger (account INT, amount DECIMAL(10,2), memo TEXT, tag "
+                          "VARBINARY(4))")
+                    .ok());
+    std::string rows;  // a tag that is no UTF-8, a memo NULL every 7th row
     for (int i = 0; i < 1500; ++i)
       rows += (i ? ",(" : "(") + std::to_string(i % 300) + ", " + std::to_string(i) + ".25, " +
-              (i % 7 ? "'memo " + std::to_string(i) + "'" : std::string("NULL")) + ")";
+              (i % 7 ? "'memo " + std::to_string(i) + "'" : std::string("NULL")) + ", X'00FF')";
     for (int twice = 0; twice < 2; ++twice)
       ASSERT_TRUE(src->Exec("INSERT INTO shop.ledger VALUES " + rows).ok());
     auto end = mysql::SourcePositionNow(*src);
@@ -241,10 +242,13 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
   const std::string stray = std::to_string(
       std::stoll(dst->QueryValue("SELECT MAX(id) FROM shop_new.docs").value()) + 100000);
   ASSERT_TRUE(dst->Exec("INSERT INTO shop_new.docs (id) VALUES (" + stray + ")").ok());
-  // Without a key: one of a pair of equal rows changed, another row added a third time.
-  ASSERT_TRUE(
-      dst->Exec("UPDATE shop_new.ledger SET memo = 'changed' WHERE amount = 41.25 LIMIT 1").ok());
-  ASSERT_TRUE(dst->Exec("INSERT INTO shop_new.ledger VALUES (42, 42.25, 'memo 42')").ok());
+  // Without a key: one of a pair of equal rows changed, one of another pair deleted, and a third
+  // row added twice more.
+  for (const char* sql :
+       {"UPDATE shop_new.ledger SET memo = 'changed' WHERE amount = 41.25 LIMIT 1",
+        "DELETE FROM shop_new.ledger WHERE amount = 42.25 LIMIT 1",
+        "INSERT INTO shop_new.ledger SELECT * FROM shop_new.ledger WHERE amount = 43.25"})
+    ASSERT_TRUE(dst->Exec(sql).ok()) << sql;
   // The destination's schema changed by hand: a column's default, a trigger and a CHECK
   // constraint dropped, an index added.
   for (const char* sql : {"ALTER TABLE shop_new.items ALTER COLUMN price SET DEFAULT 9.99",
@@ -273,12 +277,11 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
       << damaged.out;
   EXPECT_NE(damaged.out.find("(id)=(" + doc + ")  differs"), std::string::npos) << damaged.out;
   EXPECT_NE(damaged.out.find("missing on the destination"), std::string::npos) << damaged.out;
-  EXPECT_NE(damaged.out.find("(41, 41.25, 'memo 41')  only on the source"), std::string::npos)
-      << damaged.out;
-  EXPECT_NE(damaged.out.find("(41, 41.25, 'changed')  only on the destination"), std::string::npos)
-      << damaged.out;
-  EXPECT_NE(damaged.out.find("(42, 42.25, 'memo 42')  only on the destination"), std::string::npos)
-      << damaged.out;
+  for (const char* row : {"(41, 41.25, 'memo 41', 0x00FF)  only on the source",
+                          "(41, 41.25, 'changed', 0x00FF)  only on the destination",
+                          "(42, 42.25, NULL, 0x00FF)  only on the source",
+                          "(43, 43.25, 'memo 43', 0x00FF)  only on the destination, 2 times"})
+    EXPECT_NE(damaged.out.find(row), std::string::npos) << row << "\n" << damaged.out;
   EXPECT_NE(damaged.out.find("5 of 6 tables are not equal"), std::string::npos) << damaged.out;
   const std::string price = LineWith(damaged.out, "shop.items.price ");
   EXPECT_NE(price.find("DIFFERS"), std::string::npos) << damaged.out;
@@ -304,7 +307,7 @@ TEST(MysqlRunTest, RunUnderLiveWritesProvesEveryHeartbeatVerifiesAndEndsEqual) {
       EXPECT_EQ(t["differing_ranges"], 2) << t.dump();
       EXPECT_EQ(t["differing_rows"], 2) << t.dump();
     } else if (t["table"] == "`shop`.`ledger`") {  // a row changed counts as two without a key
-      EXPECT_EQ(t["differing_rows"], 3) << t.dump();
+      EXPECT_EQ(t["differing_rows"], 5) << t.dump();
       EXPECT_EQ(t["source_rows"], 3000) << t.dump();
       EXPECT_EQ(t["destination_rows"], 3001) << t.dump();
     }
@@ -383,10 +386,11 @@ std::string Relocations(TestMariaDb& server) {
 }
 
 // Two relocations from one source (its databases shop and stock, each into a server of its own)
-// keep apart. Refused by pre-flight: one naming the first one's replication user (run stops
-// there, nothing of it on the source), the first one's database into another server, and a
-// database into the first one's destination, which follows the source already, and another
-// source's into it that writes the GTID domain the first one's replication follows. The first one's
+// keep apart. Refused by pre-flight: one naming the first one's replication user (its run stops
+// there, recorded until its cleanup; the same relocation from another state_dir is refused
+// meanwhile), the first one's database into another server, and a database into the first
+// one's destination, which follows the source already, and another source's into it that writes
+// the GTID domain the first one's replication follows. The first one's
 // cleanup removes what is its alone and leaves the source's marker and the second relocation's
 // database: the second goes on replicating (its next run finds its servers and proves every
 // heartbeat, its verify is equal), and its cleanup removes the rest.
@@ -488,6 +492,16 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
   EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop");
   // Recorded all the same (the state names its servers): until its cleanup, or a run that goes on.
   EXPECT_EQ(Relocations(*pair.src), "db_relocate_shop,db_relocate_stock");
+  // The same relocation from another state_dir is refused (making nothing) until that one is
+  // cleaned up, which leaves the first relocation alone.
+  run = RunDbRelocate({"run", "--config", stock.string()});
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_NE(run.err.find("between these same servers, from another run state"), std::string::npos)
+      << run.err;
+  cleanup = RunDbRelocate({"cleanup", "--config", taken.string()});
+  EXPECT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;
+  EXPECT_EQ(Relocations(*pair.src), "db_relocate_shop");
+  EXPECT_EQ(OwnDatabases(*pair.src), "db_relocate_identity,db_relocate_shop");
   EXPECT_EQ((*stock_dst)
                 ->QueryValue("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
                              "SCHEMA_NAME = 'stock'")
