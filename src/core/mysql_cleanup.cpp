@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/cleanup.h"
 #include "engine/heartbeat.h"
@@ -45,19 +46,21 @@ class MysqlCleanup {
     // A server that records another relocation of this name (the same database between other
     // servers, or from another state_dir: this state's run was refused) keeps all of it.
     std::vector<mariadb::Connection*> ours;
+    std::set<mariadb::Connection*> recording_us;
     for (auto [side, peer] :
          {std::pair{&*dst, Side::kSource}, std::pair{&*src, Side::kDestination}}) {
       // A state that never recorded itself owns no record.
       const std::string& id = state.mysql.relocation_id;
+      DBR_ASSIGN_OR_RETURN(const auto recorded, mysql::RecordOf(*side, names_.database));
       Status other = mysql::NotAnotherRelocation(
-          *side, {names_.database, state.servers[peer].system_identifier, id.empty() ? "-" : id});
-      if (other.ok()) {
-        ours.push_back(side);
-      } else if (other.is_bad_config()) {
+          *side, recorded,
+          {names_.database, state.servers[peer].system_identifier, id.empty() ? "-" : id});
+      if (!other.ok()) {
         log::warn("nothing is removed on the {}: {}", side->params().label, other.message());
-      } else {
-        return other;
+        continue;
       }
+      ours.push_back(side);
+      if (recorded) recording_us.insert(side);
     }
     // Into the destination, or into the source after a cut-over (the way back).
     for (auto* side : ours) {
@@ -70,9 +73,8 @@ class MysqlCleanup {
       DBR_ASSIGN_OR_RETURN(const std::vector<std::string> others,
                            mysql::OtherRelocations(*side, names_.database));
       DBR_RETURN_IF_ERROR(DropDatabase(*side, names_.database, "the heartbeat"));
-      DBR_ASSIGN_OR_RETURN(const auto recorded, mysql::RecordOf(*side, names_.database));
-      if (recorded && Do(fmt::format("forget the relocation {} on the {}", names_.database,
-                                     side->params().label)))
+      if (recording_us.count(side) && Do(fmt::format("forget the relocation {} on the {}",
+                                                     names_.database, side->params().label)))
         DBR_RETURN_IF_ERROR(mysql::ForgetRelocation(*side, names_.database));
       if (others.empty()) {
         DBR_RETURN_IF_ERROR(DropDatabase(*side, mysql::kIdentityDatabase, "the server's marker"));

@@ -86,15 +86,12 @@ class MysqlEngine : public Engine {
   // (mysql/neighbours.h). Another relocation of this name on either server refuses the run
   // before any marker is made or anything recorded.
   Status BindToServers(RunContext& ctx) override {
-    const std::string name = mysql::NamesOf(ctx.config).database;
+    const std::string name = Names(ctx).database;
     std::string& id = ctx.state.mysql.relocation_id;
-    if (src_ && dst_) {
-      DBR_ASSIGN_OR_RETURN(const std::string src_marker, mysql::ReadMarker(*src_, false));
-      DBR_ASSIGN_OR_RETURN(const std::string dst_marker, mysql::ReadMarker(*dst_, false));
-      const std::string owner = id.empty() ? "-" : id;  // a new relocation owns no record yet
-      DBR_RETURN_IF_ERROR(mysql::NotAnotherRelocation(*src_, {name, dst_marker, owner}));
-      DBR_RETURN_IF_ERROR(mysql::NotAnotherRelocation(*dst_, {name, src_marker, owner}));
-    }
+    // A new relocation owns no record yet.
+    if (src_ && dst_)
+      DBR_RETURN_IF_ERROR(
+          mysql::NotAnotherRelocationOnEither(*src_, *dst_, name, id.empty() ? "-" : id));
     bool changed = false;
     DBR_RETURN_IF_ERROR(mysql::BindStateToServers(ctx.state, ctx.config.state_dir,
                                                   src_ ? &*src_ : nullptr, dst_ ? &*dst_ : nullptr,
@@ -113,7 +110,7 @@ class MysqlEngine : public Engine {
   Status Prepare(RunContext&) override { return Status::Ok(); }
   Status ClaimReplicationUser(RunContext&) override { return Status::Ok(); }
   std::string ReplicationSummary(RunContext& ctx) override {
-    auto replica = mysql::ReadReplica(*dst_, mysql::NamesOf(ctx.config).channel);
+    auto replica = mysql::ReadReplica(*dst_, Names(ctx).channel);
     if (!replica.ok()) return "replication: " + replica.message();
     auto lag = mysql::LagBytes(*src_, replica->applied);
     return fmt::format("replication: {}, applied up to the source's {}, lag {} bytes",
@@ -122,7 +119,7 @@ class MysqlEngine : public Engine {
   }
 
   Status StartHeartbeat(RunContext& ctx) override {
-    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_, mysql::NamesOf(ctx.config).database));
+    DBR_RETURN_IF_ERROR(mysql::EnsureHeartbeatTable(*src_, Names(ctx).database));
     return EnsureHeartbeatWriter(ctx.config, ctx.store);
   }
 
@@ -132,7 +129,7 @@ class MysqlEngine : public Engine {
   // beside this one.
   Status OpenChangeStream(RunContext& ctx) override {
     const std::string& user = ctx.config.upgrade.user;
-    const std::string name = mysql::NamesOf(ctx.config).database;
+    const std::string name = Names(ctx).database;
     return mysql::WithReplicationUserClaimed(*src_, user, 600, [&]() -> Status {
       DBR_RETURN_IF_ERROR(mysql::UserIsFree(*src_, *dst_, name, user));
       for (Connection* side : {&*src_, &*dst_})
@@ -156,7 +153,7 @@ class MysqlEngine : public Engine {
   // cut short while it was made (no filter yet) has applied nothing: it is made again.
   Status Subscribe(RunContext& ctx) override {
     const mysql::BinlogPosition from = SnapshotPosition(ctx.state);
-    const std::string channel = mysql::NamesOf(ctx.config).channel;
+    const std::string channel = Names(ctx).channel;
     DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica, mysql::ReadReplica(*dst_, channel));
     if (replica.exists && !(replica.applied < from) &&
         (replica.complete || from < replica.applied)) {
@@ -176,7 +173,7 @@ class MysqlEngine : public Engine {
     auto last_said = ctx.clock.Now() - std::chrono::hours(1);
     while (true) {
       DBR_ASSIGN_OR_RETURN(mysql::ReplicaState replica,
-                           mysql::ReadReplica(*dst_, mysql::NamesOf(ctx.config).channel));
+                           mysql::ReadReplica(*dst_, Names(ctx).channel));
       if (!replica.exists)
         return Status::Error("the destination has no replication from the source (run again)");
       DBR_RETURN_IF_ERROR(KeepApplying(ctx, replica));
@@ -200,7 +197,7 @@ class MysqlEngine : public Engine {
 
   Status VerifyHeartbeats(RunContext& ctx) override {
     DBR_ASSIGN_OR_RETURN(mysql::HeartbeatProof proof,
-                         mysql::ProveHeartbeats(*src_, *dst_, mysql::NamesOf(ctx.config),
+                         mysql::ProveHeartbeats(*src_, *dst_, Names(ctx),
                                                 std::chrono::seconds(ctx.config.catchup_timeout)));
     if (!proof.ok()) return Status::Error("heartbeat verification failed: " + proof.Describe());
     log::info("heartbeat verification: {}", proof.Describe());
@@ -229,9 +226,8 @@ class MysqlEngine : public Engine {
         mysql::CompareAtOnePoint(
             mysql::ParamsOf(ctx.config, primary), mysql::ParamsOf(ctx.config, follower),
             mysql::DatabaseOn(ctx.config, primary), mysql::DatabaseOn(ctx.config, follower),
-            mysql::NamesOf(ctx.config).channel, ctx.Jobs(),
-            split > 0 ? std::min(split, kRangeBytes) : kRangeBytes, kExamples,
-            std::chrono::seconds(ctx.config.catchup_timeout)));
+            Names(ctx).channel, ctx.Jobs(), split > 0 ? std::min(split, kRangeBytes) : kRangeBytes,
+            kExamples, std::chrono::seconds(ctx.config.catchup_timeout)));
     verify::VerifyReport report;
     report.sender = SideName(primary);
     report.receiver = SideName(follower);
@@ -266,7 +262,7 @@ class MysqlEngine : public Engine {
   // applier) is started again; one stopped on an error is reported. One without its filter (the
   // destination restarted) gets it again, and is started.
   Status KeepApplying(RunContext& ctx, const mysql::ReplicaState& replica) {
-    const std::string channel = mysql::NamesOf(ctx.config).channel;
+    const std::string channel = Names(ctx).channel;
     if (!replica.complete)
       return mysql::RestoreFilter(*dst_, channel,
                                   mysql::ReplicatedDatabases(ctx.config, Side::kDestination),
@@ -298,7 +294,14 @@ class MysqlEngine : public Engine {
         [](const Status& st) { return st.is_unavailable(); }, ctx.clock);
   }
 
+  // This relocation's names (mysql/servers.h), worked out at first use.
+  const mysql::RelocationNames& Names(const RunContext& ctx) {
+    if (!names_) names_ = mysql::NamesOf(ctx.config);
+    return *names_;
+  }
+
   std::optional<Connection> src_, dst_;
+  std::optional<mysql::RelocationNames> names_;
 };
 
 // The rows of `schema`, with a progress line and the report's "copy" samples while they stream.

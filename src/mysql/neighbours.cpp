@@ -31,6 +31,20 @@ Status RecordRelocation(mariadb::Connection& server, const RelocationRecord& r) 
 
 Status NotAnotherRelocation(mariadb::Connection& server, const RelocationRecord& r) {
   DBR_ASSIGN_OR_RETURN(const std::optional<RelocationRecord> recorded, RecordOf(server, r.name));
+  return NotAnotherRelocation(server, recorded, r);
+}
+
+Status NotAnotherRelocationOnEither(mariadb::Connection& source, mariadb::Connection& destination,
+                                    const std::string& name, const std::string& owner) {
+  DBR_ASSIGN_OR_RETURN(const std::string src_marker, ReadMarker(source, /*make=*/false));
+  DBR_ASSIGN_OR_RETURN(const std::string dst_marker, ReadMarker(destination, /*make=*/false));
+  DBR_RETURN_IF_ERROR(NotAnotherRelocation(source, {name, dst_marker, owner}));
+  return NotAnotherRelocation(destination, {name, src_marker, owner});
+}
+
+Status NotAnotherRelocation(const mariadb::Connection& server,
+                            const std::optional<RelocationRecord>& recorded,
+                            const RelocationRecord& r) {
   if (!recorded) return Status::Ok();
   std::string why;
   if (recorded->peer != r.peer)

@@ -26,10 +26,19 @@ struct RelocationRecord {
 
 // Records `r` on `server`; refused as NotAnotherRelocation says. Run again, it changes nothing.
 Status RecordRelocation(mariadb::Connection& server, const RelocationRecord& r);
-// Ok when `server` records r.name with r's peer and owner, or not at all; else a bad config
-// naming the other relocation and how to forget it: the same database relocated into, or from,
-// another server, or between the same two from another run state (another state_dir).
+// Ok when `recorded` (what `server` records of r.name) is r's own, with r's peer and owner, or
+// nothing; else a bad config naming the other relocation and how to forget it: the same database
+// relocated into, or from, another server, or between the same two from another run state
+// (another state_dir).
+Status NotAnotherRelocation(const mariadb::Connection& server,
+                            const std::optional<RelocationRecord>& recorded,
+                            const RelocationRecord& r);
+// The same, for what `server` records now.
 Status NotAnotherRelocation(mariadb::Connection& server, const RelocationRecord& r);
+// The same on both servers, each record's peer being the other server's live marker (none when
+// it has none yet): the check made before a run binds its markers, and by pre-flight.
+Status NotAnotherRelocationOnEither(mariadb::Connection& source, mariadb::Connection& destination,
+                                    const std::string& name, const std::string& owner);
 // Forgets it on `server` (cleanup).
 Status ForgetRelocation(mariadb::Connection& server, const std::string& name);
 

@@ -12,7 +12,6 @@
 
 #include "mariadb/connection.h"
 #include "mariadb/quote.h"
-#include "mysql/identity.h"
 #include "mysql/neighbours.h"
 #include "mysql/replication.h"
 #include "mysql/servers.h"
@@ -337,15 +336,12 @@ class Preflight {
     if (!free.ok())
       return Add(Outcome("other relocations", CheckLevel::kFail, free.message(), {user},
                          "set upgrade.user to a user no other relocation uses"));
-    auto src_marker = ReadMarker(src, /*make=*/false);
-    auto dst_marker = ReadMarker(dst, /*make=*/false);
-    if (!src_marker.ok() || !dst_marker.ok())
-      return Add(Outcome("other relocations", CheckLevel::kFail,
-                         src_marker.ok() ? dst_marker.message() : src_marker.message()));
-    for (auto [server, peer] : {std::pair{&src, *dst_marker}, std::pair{&dst, *src_marker}})
-      if (Status other = NotAnotherRelocation(*server, {name, peer, ""}); !other.ok())
-        return Add(Outcome("other relocations", CheckLevel::kFail, other.message(), {name},
-                           "finish and clean up that relocation first"));
+    if (Status other = NotAnotherRelocationOnEither(src, dst, name, /*owner=*/"");
+        other.is_bad_config())
+      return Add(Outcome("other relocations", CheckLevel::kFail, other.message(), {name},
+                         "finish and clean up that relocation first"));
+    else if (!other.ok())
+      return Add(Outcome("other relocations", CheckLevel::kFail, other.message()));
     Add(Outcome("other relocations", CheckLevel::kPass,
                 fmt::format("upgrade.user {} serves no other relocation; this one is named {}",
                             user, name)));
