@@ -57,6 +57,7 @@ class MysqlSwitch : public EngineSwitch {
           "the {} has log_bin off: it could not carry the application's writes back to the {} "
           "(start it with log_bin, binlog_format ROW)",
           SideName(to_), SideName(from_)));
+    DBR_RETURN_IF_ERROR(NoOtherWayBack());
     DBR_RETURN_IF_ERROR(EnsureHeartbeatWriter(config_, ctx_.store));
     return ReplicationIntoNewSideFlows();
   }
@@ -251,6 +252,22 @@ class MysqlSwitch : public EngineSwitch {
       return Status::Error("the switch's record holds no binary log position for the way back (" +
                            (text.empty() ? std::string("none") : text) + ")");
     return *position;
+  }
+
+  // The way back is the old side following the new one, which a server does once: one that
+  // follows it already, through another replication, would refuse ours inside the switch.
+  Status NoOtherWayBack() {
+    DBR_ASSIGN_OR_RETURN(const std::vector<mysql::OtherReplication> others,
+                         mysql::OtherReplications(*old_, names_.channel));
+    for (const mysql::OtherReplication& other : others)
+      if (other.Follows(ServerOf(config_, to_)))
+        return Status::Error(fmt::format(
+            "the {} replicates from the {} already, through {}: a server follows a source once, "
+            "so the way back (the {} following the {} after the switch) could not be made. "
+            "Nothing was changed; remove that replication on the {}, then run this again",
+            SideName(from_), SideName(to_), other.Called(), SideName(from_), SideName(to_),
+            SideName(from_)));
+    return Status::Ok();
   }
 
   // The new side replicates from the old one without an error and not further behind than

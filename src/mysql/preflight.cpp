@@ -353,16 +353,30 @@ class Preflight {
   // one positioned by GTID must not share a GTID domain with this source.
   void CheckOtherReplications(Connection& src, Connection& dst, const Variables& src_vars) {
     const char* name = "other replications";
+    // The other way: the source following the destination would take back what the relocation
+    // writes there, and refuse a cut-over's way back (a server follows a source once).
+    auto back = OtherReplications(src, NamesOf(config_).channel);
+    if (!back.ok())
+      return Add(Outcome(name, CheckLevel::kWarn,
+                         "the source's replications could not be read (a cut-over reads them): " +
+                             back.message()));
+    for (const OtherReplication& other : *back)
+      if (other.Follows(config_.dst))
+        return Add(Outcome(
+            name, CheckLevel::kFail,
+            fmt::format("the source replicates from the destination already, through {}: it "
+                        "would take back what the relocation writes there, and a cut-over could "
+                        "not make its way back",
+                        other.Called()),
+            {other.name},
+            "remove that replication on the source, or relocate into another server"));
     auto others = OtherReplications(dst, NamesOf(config_).channel);
     if (!others.ok()) return Add(Outcome(name, CheckLevel::kFail, others.message()));
     const std::set<std::string> ours =
         GtidDomains(Get(src_vars, "gtid_binlog_pos"), Get(src_vars, "gtid_domain_id"));
     for (const OtherReplication& other : *others) {
-      const std::string called = other.name.empty() ? "its default connection" : other.name;
-      ServerConfig followed;
-      followed.host = other.source_host;
-      followed.port = other.source_port;
-      if (followed.Address() == config_.src.Address())
+      const std::string called = other.Called();
+      if (other.Follows(config_.src))
         return Add(Outcome(
             name, CheckLevel::kFail,
             fmt::format("the destination replicates from the source already, through {}: a "

@@ -18,6 +18,17 @@ bool UsesGtid(const std::string& column) {
 
 }  // namespace
 
+bool OtherReplication::Follows(const ServerConfig& server) const {
+  ServerConfig followed;
+  followed.host = source_host;
+  followed.port = source_port;
+  return followed.Address() == server.Address();
+}
+
+std::string OtherReplication::Called() const {
+  return name.empty() ? "its default connection" : name;
+}
+
 Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& replica,
                                                         const std::string& channel) {
   const Dialect dialect = DialectOf(replica);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "mariadb/connection.h"
 #include "mysql/dialect.h"
 #include "util/status.h"
@@ -50,6 +51,13 @@ struct OtherReplication {
   int source_port = 0;
   bool by_gtid = false;     // as ReplicaState::by_gtid
   std::string gtid_io_pos;  // ReplicaStatusColumns::gtid_io_pos
+
+  // Whether it follows `server`, by address (as the config names the server and as this
+  // replication was told it). A server follows a source once: MariaDB refuses a second
+  // connection to it (error 1934), MySQL a second channel.
+  bool Follows(const ServerConfig& server) const;
+  // Its name, or "its default connection" (MariaDB's unnamed one), for messages.
+  std::string Called() const;
 };
 // The replications into `replica` but `channel`: other relocations', or the server's own.
 Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& replica,

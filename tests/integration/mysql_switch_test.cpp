@@ -246,6 +246,30 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
 
   ProxyClient app(proxy_port_);
   ASSERT_TRUE(app.CommitsGoOn(50));
+  // A source that follows the destination already, through another replication (not started
+  // here), could not follow it back after the switch: pre-flight says so, and the cut-over stops
+  // before it changes anything.
+  ASSERT_TRUE(pair_.src
+                  ->Exec({"CHANGE MASTER 'theirs' TO MASTER_HOST = '127.0.0.1', MASTER_PORT = " +
+                          std::to_string(pair_.dst->port())})
+                  .ok());
+  CommandResult check = Dbr("check");
+  EXPECT_EQ(check.exit_code, 1) << check.out;
+  EXPECT_NE(check.out.find("FAIL   the source replicates from the destination already, through "
+                           "theirs"),
+            std::string::npos)
+      << check.out;
+  CommandResult refused = Dbr("cutover");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("the source replicates from the destination already, through "
+                             "theirs: a server follows a source once"),
+            std::string::npos)
+      << refused.out << refused.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.src->port()));
+  EXPECT_EQ(ReadOnly(*pair_.src), "0");
+  ASSERT_TRUE(app.CommitsGoOn(50));
+  ASSERT_TRUE(pair_.src->Exec({"RESET SLAVE 'theirs' ALL"}).ok());
+
   CommandResult cut = Dbr("cutover");
   ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
   std::cerr << cut.out;
