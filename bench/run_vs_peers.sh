@@ -6,8 +6,9 @@
 #
 # Builds a dataset of at least DATASET_GB GiB (pg_database_size) of random, incompressible rows
 # on a PostgreSQL 15 source (3 large tables, SMALL_TABLES small ones, all with primary keys),
-# starts a PostgreSQL 17 destination, then times, alternating A B C A B C ... for ROUNDS rounds,
-# each trial into a freshly created, empty destination database:
+# starts a PostgreSQL 17 destination, then times ROUNDS rounds of the three tools, each round
+# starting with the next one (A B C, B C A, C A B, ...), each trial into a freshly created, empty
+# destination database:
 #   A  db_relocate run   (provider postgres, jobs = JOBS) until it exits 0: destination synced,
 #                        logical replication running; peak RSS and CPU through /usr/bin/time
 #   B  pgcopydb clone    (--table-jobs JOBS --index-jobs JOBS)
@@ -133,6 +134,65 @@ run_dump_restore() {  # run_dump_restore ROUND; sets C_ANALYZE_SECS (not counted
   rm -rf "$dir/dump"
 }
 
+# --- one trial of each, recorded ----------------------------------------------------------------
+
+trial_a() {  # trial_a ROUND
+  local r="$1"
+  fresh_destination
+  RSS_MB="-" CPU_S="-" BREAKDOWN="" LOAD="$(load1)"
+  run_db_relocate "$r"
+  if [[ $TRIAL_RC == 0 ]]; then
+    T_A+=("$TRIAL_SECS"); RSS+=("$RSS_MB"); A_OF_ROUND="$TRIAL_SECS"
+    check_destination db_relocate
+    record "$r" "A db_relocate" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE; peak RSS $RSS_MB MB, CPU $CPU_S s; $BREAKDOWN"
+  else
+    FAILED=1; record "$r" "A db_relocate" "FAILED" "exit $TRIAL_RC after $TRIAL_SECS s (see above)"
+  fi
+}
+
+trial_b() {  # trial_b ROUND
+  local r="$1"
+  if [[ $HAVE_PGCOPYDB == 0 ]]; then
+    [[ $r == 1 ]] && PGCOPYDB_WHY="pgcopydb is not installed"
+    record "$r" "B pgcopydb" "NOT RUN" "$PGCOPYDB_WHY"
+    return
+  elif [[ -n "$PGCOPYDB_WHY" ]]; then
+    record "$r" "B pgcopydb" "NOT RUN" "could not run in an earlier round (see above)"
+    return
+  fi
+  fresh_destination
+  LOAD="$(load1)"
+  run_pgcopydb "$r"
+  if [[ $TRIAL_RC == 0 ]]; then
+    T_B+=("$TRIAL_SECS")
+    check_destination pgcopydb
+    record "$r" "B pgcopydb" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE"
+  elif [[ ${#T_B[@]} == 0 ]]; then
+    PGCOPYDB_WHY="$(grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 3 | sed -E 's/^[0-9:]+ [0-9]+ //' | tr '\n' ' ')"
+    echo "pgcopydb COULD NOT RUN 15 -> 17 (exit $TRIAL_RC after $TRIAL_SECS s); its errors:" >&2
+    grep -E 'ERROR|FATAL|WARN' "$WORK/b$r/log" | head -n 20 | sed 's/^/    /' >&2
+    record "$r" "B pgcopydb" "NOT RUN" "failed against PostgreSQL 17: ${PGCOPYDB_WHY:-exit $TRIAL_RC}"
+  else
+    FAILED=1; record "$r" "B pgcopydb" "FAILED" "exit $TRIAL_RC after $TRIAL_SECS s"
+    grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 10 | sed 's/^/    /' >&2
+  fi
+}
+
+trial_c() {  # trial_c ROUND
+  local r="$1"
+  fresh_destination
+  C_ANALYZE_SECS="-" C_DUMP_SECS="-" LOAD="$(load1)"
+  run_dump_restore "$r"
+  if [[ $TRIAL_RC == 0 ]]; then
+    T_C+=("$TRIAL_SECS"); C_OF_ROUND="$TRIAL_SECS"
+    [[ "$C_ANALYZE_SECS" != - ]] && T_CA+=("$(awk -v a="$TRIAL_SECS" -v b="$C_ANALYZE_SECS" 'BEGIN { printf "%.1f", a + b }')")
+    check_destination pg_restore
+    record "$r" "C pg_dump+pg_restore" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE; pg_dump $C_DUMP_SECS s; ANALYZE afterwards (not counted) $C_ANALYZE_SECS s"
+  else
+    FAILED=1; record "$r" "C pg_dump+pg_restore" "FAILED" "exit $TRIAL_RC"
+  fi
+}
+
 # --- main ----------------------------------------------------------------------------------------
 
 start_clusters
@@ -150,7 +210,7 @@ record() { printf '%-6s %-22s %9s  %s\n' "$1" "$2" "$3" "$4" | tee -a "$RESULTS"
 
 # A new cluster makes each 16 MB WAL segment it first needs by writing it full of zeros
 # (wal_init_zero); later ones reuse the segments a checkpoint recycled. Without this untimed
-# restore, the first timed trial (always A) would pay for making the destination's WAL, about a
+# restore, the first timed trial would pay for making the destination's WAL, about a
 # gigabyte of zeros, and no other trial would.
 say "Warm-up (not timed): pg_dump + pg_restore once, so that every trial finds the destination's WAL made"
 fresh_destination
@@ -158,59 +218,18 @@ run_dump_restore 0
 [[ $TRIAL_RC == 0 ]] || die "the warm-up pg_dump + pg_restore failed (see above)"
 echo "warm-up done in $TRIAL_SECS s"
 
-say "Timing $ROUNDS rounds of A (db_relocate) B (pgcopydb) C (pg_dump+pg_restore), $JOBS jobs each"
+say "Timing $ROUNDS rounds of A (db_relocate) B (pgcopydb) C (pg_dump+pg_restore), $JOBS jobs each, each round starting with the next tool"
 echo "(load: 1-minute load average of the machine when the trial started; steal: seconds the"
 echo " machine's $(nproc) cores waited for the host during the trial, another guest's work)"
 printf '%-6s %-22s %9s  %s\n' round tool seconds notes
+# Each round starts with the next tool (A B C, B C A, C A B, ...): a trial's place in its round
+# changes its time (stop 50: of two db_relocate trials, the second was the faster in 7 of 8
+# rounds, whichever had the setting tried), so no tool keeps one place.
+TOOLS=(a b c)
 for r in $(seq 1 "$ROUNDS"); do
-  # A
-  fresh_destination
-  RSS_MB="-" CPU_S="-" BREAKDOWN="" LOAD="$(load1)" A_OF_ROUND=""
-  run_db_relocate "$r"
-  if [[ $TRIAL_RC == 0 ]]; then
-    T_A+=("$TRIAL_SECS"); RSS+=("$RSS_MB"); A_OF_ROUND="$TRIAL_SECS"
-    check_destination db_relocate
-    record "$r" "A db_relocate" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE; peak RSS $RSS_MB MB, CPU $CPU_S s; $BREAKDOWN"
-  else
-    FAILED=1; record "$r" "A db_relocate" "FAILED" "exit $TRIAL_RC after $TRIAL_SECS s (see above)"
-  fi
-  # B
-  if [[ $HAVE_PGCOPYDB == 0 ]]; then
-    [[ $r == 1 ]] && PGCOPYDB_WHY="pgcopydb is not installed"
-    record "$r" "B pgcopydb" "NOT RUN" "$PGCOPYDB_WHY"
-  elif [[ -n "$PGCOPYDB_WHY" ]]; then
-    record "$r" "B pgcopydb" "NOT RUN" "could not run in round 1 (see above)"
-  else
-    fresh_destination
-    LOAD="$(load1)"
-    run_pgcopydb "$r"
-    if [[ $TRIAL_RC == 0 ]]; then
-      T_B+=("$TRIAL_SECS")
-      check_destination pgcopydb
-      record "$r" "B pgcopydb" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE"
-    elif [[ ${#T_B[@]} == 0 ]]; then
-      PGCOPYDB_WHY="$(grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 3 | sed -E 's/^[0-9:]+ [0-9]+ //' | tr '\n' ' ')"
-      echo "pgcopydb COULD NOT RUN 15 -> 17 (exit $TRIAL_RC after $TRIAL_SECS s); its errors:" >&2
-      grep -E 'ERROR|FATAL|WARN' "$WORK/b$r/log" | head -n 20 | sed 's/^/    /' >&2
-      record "$r" "B pgcopydb" "NOT RUN" "failed against PostgreSQL 17: ${PGCOPYDB_WHY:-exit $TRIAL_RC}"
-    else
-      FAILED=1; record "$r" "B pgcopydb" "FAILED" "exit $TRIAL_RC after $TRIAL_SECS s"
-      grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 10 | sed 's/^/    /' >&2
-    fi
-  fi
-  # C
-  fresh_destination
-  C_ANALYZE_SECS="-" C_DUMP_SECS="-" LOAD="$(load1)"
-  run_dump_restore "$r"
-  if [[ $TRIAL_RC == 0 ]]; then
-    T_C+=("$TRIAL_SECS")
-    [[ -n "$A_OF_ROUND" ]] && PAIRED+=("$(ratio "$A_OF_ROUND" "$TRIAL_SECS")")
-    [[ "$C_ANALYZE_SECS" != - ]] && T_CA+=("$(awk -v a="$TRIAL_SECS" -v b="$C_ANALYZE_SECS" 'BEGIN { printf "%.1f", a + b }')")
-    check_destination pg_restore
-    record "$r" "C pg_dump+pg_restore" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE; pg_dump $C_DUMP_SECS s; ANALYZE afterwards (not counted) $C_ANALYZE_SECS s"
-  else
-    FAILED=1; record "$r" "C pg_dump+pg_restore" "FAILED" "exit $TRIAL_RC"
-  fi
+  A_OF_ROUND="" C_OF_ROUND=""
+  for i in 0 1 2; do "trial_${TOOLS[$(((r - 1 + i) % 3))]}" "$r"; done
+  [[ -n "$A_OF_ROUND" && -n "$C_OF_ROUND" ]] && PAIRED+=("$(ratio "$A_OF_ROUND" "$C_OF_ROUND")")
 done
 
 MA="$(echo "${T_A[*]:-}" | median)"
