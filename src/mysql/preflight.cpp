@@ -112,6 +112,8 @@ const std::vector<Need> kSourceNeeds = {
      "REPLICATION SLAVE ADMIN",
      "REPLICATION_SLAVE_ADMIN",
      {"SUPER"}},
+    // MySQL's SHOW REPLICA STATUS takes REPLICATION CLIENT, needed above.
+    {"read its replications' state at a cut-over", "SLAVE MONITOR", nullptr, {"SUPER"}},
     {"set read_only at a switch", "READ_ONLY ADMIN", "SYSTEM_VARIABLES_ADMIN", {"SUPER"}},
     {"end the application's sessions at a switch",
      "CONNECTION ADMIN",
@@ -131,6 +133,8 @@ const std::vector<Need> kDestinationNeeds = {
     {"create events", "EVENT", "EVENT", {}, true},
     {"give objects their definers", "SET USER", "SET_USER_ID", {"SUPER", "SET_ANY_DEFINER"}},
     {"configure replication", "REPLICATION SLAVE ADMIN", "REPLICATION_SLAVE_ADMIN", {"SUPER"}},
+    // MySQL's SHOW REPLICA STATUS takes REPLICATION CLIENT, needed below.
+    {"read the replication's state", "SLAVE MONITOR", nullptr, {"SUPER"}},
     {"read the binary log position for the way back",
      "BINLOG MONITOR",
      "REPLICATION CLIENT",
@@ -347,29 +351,30 @@ class Preflight {
                             user, name)));
   }
 
-  // The destination's other replications (other relocations', or the server's own). MariaDB and
-  // MySQL refuse a second one from the same source (MariaDB's error 1934). On MariaDB, whose
-  // gtid_slave_pos is server-wide, every applied transaction moves its domain's position there:
-  // one positioned by GTID must not share a GTID domain with this source.
+  // The servers' other replications (other relocations', or the servers' own). MariaDB and MySQL
+  // refuse a second one from the same source (MariaDB's error 1934): none into the destination
+  // from the source, nor into the source from the destination (it would take back what the
+  // relocation writes there, and refuse a cut-over's way back). On MariaDB, whose gtid_slave_pos
+  // is server-wide, every applied transaction moves its domain's position there: one into the
+  // destination positioned by GTID must not share a GTID domain with this source.
   void CheckOtherReplications(Connection& src, Connection& dst, const Variables& src_vars) {
     const char* name = "other replications";
-    // The other way: the source following the destination would take back what the relocation
-    // writes there, and refuse a cut-over's way back (a server follows a source once).
     auto back = OtherReplications(src, NamesOf(config_).channel);
-    if (!back.ok())
-      return Add(Outcome(name, CheckLevel::kWarn,
-                         "the source's replications could not be read (a cut-over reads them): " +
-                             back.message()));
-    for (const OtherReplication& other : *back)
-      if (other.Follows(config_.dst))
-        return Add(Outcome(
-            name, CheckLevel::kFail,
-            fmt::format("the source replicates from the destination already, through {}: it "
-                        "would take back what the relocation writes there, and a cut-over could "
-                        "not make its way back",
-                        other.Called()),
-            {other.name},
-            "remove that replication on the source, or relocate into another server"));
+    std::string unread;  // why the source's could not be read
+    if (!back.ok()) {
+      unread = back.message();
+    } else {
+      for (const OtherReplication& other : *back)
+        if (other.Follows(config_.dst))
+          return Add(Outcome(
+              name, CheckLevel::kFail,
+              fmt::format("the source replicates from the destination already, through {}: it "
+                          "would take back what the relocation writes there, and a cut-over "
+                          "could not make its way back",
+                          other.Called()),
+              {other.name},
+              "remove that replication on the source, or relocate into another server"));
+    }
     auto others = OtherReplications(dst, NamesOf(config_).channel);
     if (!others.ok()) return Add(Outcome(name, CheckLevel::kFail, others.message()));
     const std::set<std::string> ours =
@@ -398,10 +403,15 @@ class Preflight {
               {other.name},
               "give each source its own gtid_domain_id, or relocate into another server"));
     }
-    Add(Outcome(name, CheckLevel::kPass,
-                fmt::format("{} other replication(s) into the destination, none from the source "
-                            "nor sharing its GTID domains",
-                            others->size())));
+    const std::string into = fmt::format(
+        "{} other replication(s) into the destination, none from the source nor sharing its GTID "
+        "domains",
+        others->size());
+    if (!unread.empty())
+      return Add(
+          Outcome(name, CheckLevel::kWarn,
+                  into + "; the source's could not be read (a cut-over reads them): " + unread));
+    Add(Outcome(name, CheckLevel::kPass, into + "; none into the source from the destination"));
   }
 
   // Table names that fold differently on the two sides would make two tables one.

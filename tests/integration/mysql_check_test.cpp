@@ -215,6 +215,14 @@ TEST_F(MysqlCheckTest, MissingPrivilegesAreNamedWithTheGrants) {
   EXPECT_NE(hint.find("TO 'reader'@'%'"), std::string::npos) << hint;
   EXPECT_NE(hint.find("WITH GRANT OPTION"), std::string::npos) << hint;
   EXPECT_EQ(run.Result("destination privileges"), "PASS") << run.Dump();
+  // Its replications unread: said, and the destination's checked all the same.
+  EXPECT_EQ(run.Result("other replications"), "WARN") << run.Dump();
+  EXPECT_NE(run.Find("other replications")
+                ->value("detail", "")
+                .find("none from the source nor sharing its GTID domains; the source's could not "
+                      "be read (a cut-over reads them): "),
+            std::string::npos)
+      << run.Dump();
 
   // The GRANTs the hint gives are enough.
   auto grants = src_->Connect();
@@ -227,6 +235,7 @@ TEST_F(MysqlCheckTest, MissingPrivilegesAreNamedWithTheGrants) {
   }
   CheckRun again = RunCheck(Config(db, *src_, *dst_, "", "reader", "pw"));
   EXPECT_EQ(again.Result("source privileges"), "PASS") << again.Dump();
+  EXPECT_EQ(again.Result("other replications"), "PASS") << again.Dump();
 }
 
 // Server-wide settings, each on a source of its own: the binary log off; statement-based, kept
