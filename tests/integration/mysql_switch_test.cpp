@@ -3,6 +3,7 @@
 // reconnects when its connection is ended: every row it saw committed is on the primary at the
 // end, both sides are equal, the old side is read-only after each switch, and cleanup leaves
 // nothing of the relocation's on either side.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -411,6 +412,38 @@ TEST_F(MysqlSwitchTest, KilledAtEachStageTheNextRunFinishesOrUndoesIt) {
     EXPECT_EQ(StatusOnly(EventStatus(follower)), "SLAVESIDE_DISABLED");
     EXPECT_TRUE(app.CommitsGoOn(20));
   }
+  // A follow-up that fails (not killed): the event renamed on the destination (outside the
+  // binary log), the cut-over is done, says what it left, and fails it again when run again;
+  // the event back, the same command moves it.
+  auto rename_event = [&](const char* from, const char* to) {
+    return pair_.dst->Exec({"SET SESSION sql_log_bin = 0",
+                            fmt::format("ALTER EVENT shop.{} RENAME TO shop.{}", from, to)});
+  };
+  ASSERT_TRUE(rename_event("nightly", "nightly_away").ok());
+  CommandResult cut = Dbr("cutover");
+  ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
+  EXPECT_NE(cut.err.find("its scheduled events may not run there yet"), std::string::npos)
+      << cut.err;
+  EXPECT_NE(cut.err.find("run `db_relocate cutover` again to retry"), std::string::npos) << cut.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
+  EXPECT_TRUE(app.CommitsGoOn(20));
+  CommandResult status = Dbr("status");
+  EXPECT_NE(status.out.find("is not done: run `db_relocate cutover` again"), std::string::npos)
+      << status.out;
+  CommandResult failed_again = Dbr("cutover");
+  EXPECT_EQ(failed_again.exit_code, 0) << failed_again.out << failed_again.err;
+  EXPECT_NE(failed_again.out.find("failed again (see the warning)"), std::string::npos)
+      << failed_again.out;
+  ASSERT_TRUE(rename_event("nightly_away", "nightly").ok());
+  CommandResult done = Dbr("cutover");
+  ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_NE(done.out.find("left to do after it is done now"), std::string::npos) << done.out;
+  EXPECT_EQ(StatusOnly(EventStatus(*pair_.dst)), "ENABLED");
+  EXPECT_EQ(StatusOnly(EventStatus(*pair_.src)), "SLAVESIDE_DISABLED");
+  EXPECT_TRUE(app.CommitsGoOn(20));
+  CommandResult back = Dbr("rollback");  // to end on the source, as ExpectNothingLost reads
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  EXPECT_TRUE(app.CommitsGoOn(20));
   app.Stop();
   ASSERT_NO_FATAL_FAILURE(ExpectNothingLost(app));
 }
