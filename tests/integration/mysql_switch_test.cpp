@@ -299,6 +299,22 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
   EXPECT_FALSE(around.ok());
   EXPECT_NE(around.message().find("read-only"), std::string::npos) << around.message();
 
+  // The same the other way: a destination that follows the source already, through another
+  // replication, stops the rollback before it changes anything.
+  ASSERT_TRUE(pair_.dst
+                  ->Exec({"CHANGE MASTER 'theirs' TO MASTER_HOST = '127.0.0.1', MASTER_PORT = " +
+                          std::to_string(pair_.src->port())})
+                  .ok());
+  CommandResult refused_back = Dbr("rollback");
+  EXPECT_NE(refused_back.exit_code, 0);
+  EXPECT_NE(refused_back.err.find("the destination replicates from the source already, through "
+                                  "theirs: a server follows a source once"),
+            std::string::npos)
+      << refused_back.out << refused_back.err;
+  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
+  EXPECT_EQ(ReadOnly(*pair_.dst), "0");
+  ASSERT_TRUE(pair_.dst->Exec({"RESET SLAVE 'theirs' ALL"}).ok());
+
   CommandResult back = Dbr("rollback");
   ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
   EXPECT_NE(back.out.find("Rollback done: the application writes to the source"), std::string::npos)
