@@ -204,6 +204,22 @@ class MysqlSwitchTest : public ::testing::Test {
     EXPECT_GT(j["replication"]["heartbeat"]["destination_seq"].get<int64_t>(), 0) << json.out;
   }
 
+  // `command` stops before changing anything: the old side (`old_side`, named `old_name`)
+  // follows the new one already, through the replication 'theirs'. The proxy still points at
+  // the old side, which still takes writes.
+  void ExpectRefusedForTheirs(const std::string& command, TestMariaDb& old_side,
+                              const std::string& old_name, const std::string& new_name) {
+    CommandResult refused = Dbr(command);
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find(fmt::format("the {} replicates from the {} already, through theirs: "
+                                           "a server follows a source once",
+                                           old_name, new_name)),
+              std::string::npos)
+        << refused.out << refused.err;
+    EXPECT_EQ(ProxiedPort(), std::to_string(old_side.port()));
+    EXPECT_EQ(ReadOnly(old_side), "0");
+  }
+
   // Every insert the application saw committed is on the source (the primary at the end) once,
   // by its key; a connection ended between COMMIT and its reply leaves a row it did not see: more
   // rows, never fewer. The destination follows the source and ends equal, table for table.
@@ -260,14 +276,7 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
                            "theirs"),
             std::string::npos)
       << check.out;
-  CommandResult refused = Dbr("cutover");
-  EXPECT_NE(refused.exit_code, 0);
-  EXPECT_NE(refused.err.find("the source replicates from the destination already, through "
-                             "theirs: a server follows a source once"),
-            std::string::npos)
-      << refused.out << refused.err;
-  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.src->port()));
-  EXPECT_EQ(ReadOnly(*pair_.src), "0");
+  ExpectRefusedForTheirs("cutover", *pair_.src, "source", "destination");
   ASSERT_TRUE(app.CommitsGoOn(50));
   ASSERT_TRUE(pair_.src->Exec({"RESET SLAVE 'theirs' ALL"}).ok());
 
@@ -305,14 +314,7 @@ TEST_F(MysqlSwitchTest, CutoverAndRollbackThroughHAProxyLoseNothing) {
                   ->Exec({"CHANGE MASTER 'theirs' TO MASTER_HOST = '127.0.0.1', MASTER_PORT = " +
                           std::to_string(pair_.src->port())})
                   .ok());
-  CommandResult refused_back = Dbr("rollback");
-  EXPECT_NE(refused_back.exit_code, 0);
-  EXPECT_NE(refused_back.err.find("the destination replicates from the source already, through "
-                                  "theirs: a server follows a source once"),
-            std::string::npos)
-      << refused_back.out << refused_back.err;
-  EXPECT_EQ(ProxiedPort(), std::to_string(pair_.dst->port()));
-  EXPECT_EQ(ReadOnly(*pair_.dst), "0");
+  ExpectRefusedForTheirs("rollback", *pair_.dst, "destination", "source");
   ASSERT_TRUE(pair_.dst->Exec({"RESET SLAVE 'theirs' ALL"}).ok());
 
   CommandResult back = Dbr("rollback");
