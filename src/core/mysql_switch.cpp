@@ -259,15 +259,14 @@ class MysqlSwitch : public EngineSwitch {
   Status NoOtherWayBack() {
     DBR_ASSIGN_OR_RETURN(const std::vector<mysql::OtherReplication> others,
                          mysql::OtherReplications(*old_, names_.channel));
-    for (const mysql::OtherReplication& other : others)
-      if (other.Follows(ServerOf(config_, to_)))
-        return Status::Error(fmt::format(
-            "the {} replicates from the {} already, through {}: a server follows a source once, "
-            "so the way back (the {} following the {} after the switch) could not be made. "
-            "Nothing was changed; remove that replication on the {}, then run this again",
-            SideName(from_), SideName(to_), other.Called(), SideName(from_), SideName(to_),
-            SideName(from_)));
-    return Status::Ok();
+    const mysql::OtherReplication* back = mysql::Following(others, ServerOf(config_, to_));
+    if (!back) return Status::Ok();
+    return Status::Error(fmt::format(
+        "the {} replicates from the {} already, through {}: a server follows a source once, "
+        "so the way back (the {} following the {} after the switch) could not be made. "
+        "Nothing was changed; remove that replication on the {}, then run this again",
+        SideName(from_), SideName(to_), back->Called(), SideName(from_), SideName(to_),
+        SideName(from_)));
   }
 
   // The new side replicates from the old one without an error and not further behind than

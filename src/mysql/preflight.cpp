@@ -359,37 +359,35 @@ class Preflight {
   // destination positioned by GTID must not share a GTID domain with this source.
   void CheckOtherReplications(Connection& src, Connection& dst, const Variables& src_vars) {
     const char* name = "other replications";
-    auto back = OtherReplications(src, NamesOf(config_).channel);
+    const std::string channel = NamesOf(config_).channel;
+    auto back = OtherReplications(src, channel);
     std::string unread;  // why the source's could not be read
     if (!back.ok()) {
       unread = back.message();
-    } else {
-      for (const OtherReplication& other : *back)
-        if (other.Follows(config_.dst))
-          return Add(Outcome(
-              name, CheckLevel::kFail,
-              fmt::format("the source replicates from the destination already, through {}: it "
-                          "would take back what the relocation writes there, and a cut-over "
-                          "could not make its way back",
-                          other.Called()),
-              {other.name},
-              "remove that replication on the source, or relocate into another server"));
+    } else if (const OtherReplication* other = Following(*back, config_.dst)) {
+      return Add(Outcome(
+          name, CheckLevel::kFail,
+          fmt::format("the source replicates from the destination already, through {}: it "
+                      "would take back what the relocation writes there, and a cut-over "
+                      "could not make its way back",
+                      other->Called()),
+          {other->name}, "remove that replication on the source, or relocate into another server"));
     }
-    auto others = OtherReplications(dst, NamesOf(config_).channel);
+    auto others = OtherReplications(dst, channel);
     if (!others.ok()) return Add(Outcome(name, CheckLevel::kFail, others.message()));
+    if (const OtherReplication* other = Following(*others, config_.src))
+      return Add(Outcome(
+          name, CheckLevel::kFail,
+          fmt::format("the destination replicates from the source already, through {}: a "
+                      "server follows one source once",
+                      other->Called()),
+          {other->name},
+          "relocate into another server, or after the relocation that replication serves is "
+          "cleaned up"));
     const std::set<std::string> ours =
         GtidDomains(Get(src_vars, "gtid_binlog_pos"), Get(src_vars, "gtid_domain_id"));
     for (const OtherReplication& other : *others) {
       const std::string called = other.Called();
-      if (other.Follows(config_.src))
-        return Add(Outcome(
-            name, CheckLevel::kFail,
-            fmt::format("the destination replicates from the source already, through {}: a "
-                        "server follows one source once",
-                        called),
-            {other.name},
-            "relocate into another server, or after the relocation that replication serves is "
-            "cleaned up"));
       if (src.version().flavor != Flavor::kMariaDb || !other.by_gtid) continue;
       for (const std::string& domain : GtidDomains(other.gtid_io_pos, ""))
         if (ours.contains(domain))

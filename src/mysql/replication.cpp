@@ -50,6 +50,13 @@ Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& rep
   return out;
 }
 
+const OtherReplication* Following(const std::vector<OtherReplication>& others,
+                                  const ServerConfig& server) {
+  for (const OtherReplication& other : others)
+    if (other.Follows(server)) return &other;
+  return nullptr;
+}
+
 Result<std::string> WhyNotByGtid(mariadb::Connection& replica, const std::string& channel) {
   if (!DialectOf(replica).StartsAtGtid())
     return std::string("by file and offset: MySQL's auto-positioning is not used");

@@ -62,6 +62,9 @@ struct OtherReplication {
 // The replications into `replica` but `channel`: other relocations', or the server's own.
 Result<std::vector<OtherReplication>> OtherReplications(mariadb::Connection& replica,
                                                         const std::string& channel);
+// The one of `others` that follows `server` (there is at most one), or null.
+const OtherReplication* Following(const std::vector<OtherReplication>& others,
+                                  const ServerConfig& server);
 
 // "" when a replication `channel` into `replica` can start at a GTID (see StartReplication);
 // else why not.
