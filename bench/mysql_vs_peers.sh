@@ -469,7 +469,7 @@ run_mydumper() {  # run_mydumper ROUND: mydumper to a directory, then myloader; 
   [[ $TRIAL_RC == 0 ]] && rm -rf "$dir/dump"
 }
 
-c_errors() {  # c_errors ROUND: the first errors of mydumper/myloader
+c_errors() {  # c_errors ROUND N: the first N errors of mydumper/myloader
   cat "$WORK/c$1"/dump.log "$WORK/c$1"/dump.out "$WORK/c$1"/load.log "$WORK/c$1"/load.out 2>/dev/null \
     | grep -iE 'error|critical|fail' | head -n "${2:-3}" || true
 }
@@ -528,14 +528,8 @@ for r in $(seq 1 "$ROUNDS"); do
     T_C+=("$TRIAL_SECS")
     check_destination "mydumper + myloader"
     record "$r" "C mydumper+myloader" "$TRIAL_SECS" "load $LOAD; $CHECK_NOTE; $C_NOTE"
-  elif [[ ${#T_C[@]} == 0 ]]; then
-    MYDUMPER_WHY="$C_WHAT failed in round $r: $(c_errors "$r" 2 | tr '\n' ' ')"
-    echo "mydumper + myloader COULD NOT RUN ($C_WHAT exit $TRIAL_RC after $TRIAL_SECS s); its errors:" >&2
-    c_errors "$r" 20 | sed 's/^/    /' >&2
-    record "$r" "C mydumper+myloader" "NOT RUN" "$MYDUMPER_WHY"
   else
-    FAILED=1; record "$r" "C mydumper+myloader" "FAILED" "$C_WHAT exit $TRIAL_RC after $TRIAL_SECS s"
-    c_errors "$r" 10 | sed 's/^/    /' >&2
+    peer_trial_failed "$r" "C mydumper+myloader" "${#T_C[@]}" MYDUMPER_WHY "$C_WHAT" c_errors
   fi
 done
 

@@ -167,14 +167,8 @@ trial_b() {  # trial_b ROUND
     T_B+=("$TRIAL_SECS")
     check_destination pgcopydb
     record "$r" "B pgcopydb" "$TRIAL_SECS" "load $LOAD, steal $TRIAL_STEAL s; $CHECK_NOTE"
-  elif [[ ${#T_B[@]} == 0 ]]; then
-    PGCOPYDB_WHY="$(grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 3 | sed -E 's/^[0-9:]+ [0-9]+ //' | tr '\n' ' ')"
-    echo "pgcopydb COULD NOT RUN 15 -> 17 (exit $TRIAL_RC after $TRIAL_SECS s); its errors:" >&2
-    grep -E 'ERROR|FATAL|WARN' "$WORK/b$r/log" | head -n 20 | sed 's/^/    /' >&2
-    record "$r" "B pgcopydb" "NOT RUN" "failed against PostgreSQL 17: ${PGCOPYDB_WHY:-exit $TRIAL_RC}"
   else
-    FAILED=1; record "$r" "B pgcopydb" "FAILED" "exit $TRIAL_RC after $TRIAL_SECS s"
-    grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 10 | sed 's/^/    /' >&2
+    peer_trial_failed "$r" "B pgcopydb" "${#T_B[@]}" PGCOPYDB_WHY "pgcopydb clone (15 -> 17)" pgcopydb_errors
   fi
 }
 

@@ -343,14 +343,8 @@ for r in $(seq 1 "$ROUNDS"); do
     run_pgcopydb_compare "$WORK/b$r"
     if [[ $TRIAL_RC == 0 ]]; then
       T_B+=("$TRIAL_SECS"); record "$r" "B pgcopydb compare data" "$TRIAL_SECS" "load $LOAD; peak RSS $(peak_rss "$WORK/b$r/rss")"
-    elif [[ ${#T_B[@]} == 0 ]]; then
-      PGCOPYDB_WHY="exit $TRIAL_RC: $(grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 2 | sed -E 's/^[0-9:]+ [0-9]+ //' | tr '\n' ' ')"
-      echo "pgcopydb compare data COULD NOT RUN (exit $TRIAL_RC after $TRIAL_SECS s); its errors:" >&2
-      grep -E 'ERROR|FATAL|WARN' "$WORK/b$r/log" | head -n 20 | sed 's/^/    /' >&2
-      record "$r" "B pgcopydb compare data" "NOT RUN" "could not run: $PGCOPYDB_WHY"
     else
-      FAILED=1; record "$r" "B pgcopydb compare data" "FAILED" "exit $TRIAL_RC after $TRIAL_SECS s"
-      grep -E 'ERROR|FATAL' "$WORK/b$r/log" | head -n 10 | sed 's/^/    /' >&2
+      peer_trial_failed "$r" "B pgcopydb compare data" "${#T_B[@]}" PGCOPYDB_WHY "pgcopydb compare data" pgcopydb_errors
     fi
   fi
   # C

@@ -9,7 +9,7 @@
 # build_dataset. It may define bench_cleanup_hook, run first on exit (set +e in force).
 # Globals it provides: WORK, CHILD, BG_PIDS, STARTED_CLUSTERS, DATASET_SIZE, TABLE_COUNTS,
 # EXPECTED_CONTENTS, BIG_TABLES, TRIAL_RC, TRIAL_SECS, TRIAL_STEAL, CHECK_NOTE (FAILED=1 set by
-# check_destination on a difference).
+# check_destination on a difference and by peer_trial_failed on a peer failing after a success).
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -107,6 +107,27 @@ run_trial() {
   CHILD=""
   TRIAL_SECS="$(elapsed "$t0")"
   TRIAL_STEAL="$(awk -v a="$steal0" -v b="$(steal_secs)" 'BEGIN { printf "%.1f", b - a }')"
+}
+
+# peer_trial_failed ROUND LABEL SUCCESSES WHY_VAR WHAT ERRORS_FN: a peer's trial that exited
+# non-zero (WHAT: the program that did). Before any success of it, the peer cannot run here:
+# WHY_VAR gets its first errors and the trial is NOT RUN; after one, the trial FAILED (FAILED=1).
+# `ERRORS_FN ROUND N` prints the trial's first N error lines. Uses the script's `record`.
+peer_trial_failed() {
+  local r="$1" label="$2" successes="$3" why_var="$4" what="$5" errors_fn="$6"
+  if [[ $successes == 0 ]]; then
+    printf -v "$why_var" '%s' "$what exit $TRIAL_RC in round $r: $("$errors_fn" "$r" 2 | tr '\n' ' ')"
+    echo "$label COULD NOT RUN ($what exit $TRIAL_RC after $TRIAL_SECS s); its errors:" >&2
+    "$errors_fn" "$r" 20 | sed 's/^/    /' >&2
+    record "$r" "$label" "NOT RUN" "could not run: ${!why_var}"
+  else
+    FAILED=1
+    record "$r" "$label" "FAILED" "$what exit $TRIAL_RC after $TRIAL_SECS s"
+    "$errors_fn" "$r" 10 | sed 's/^/    /' >&2
+  fi
+}
+pgcopydb_errors() {  # pgcopydb_errors ROUND N: the first N errors in WORK/bROUND/log
+  grep -E 'ERROR|FATAL' "$WORK/b$1/log" | head -n "$2" | sed -E 's/^[0-9:]+ [0-9]+ //' || true
 }
 
 bg_psql() {  # bg_psql LOGFILE SQL: a source session in the background; its pid goes to BG_PIDS
