@@ -390,7 +390,9 @@ std::string Relocations(TestMariaDb& server) {
 // there, recorded until its cleanup; the same relocation from another state_dir is refused
 // meanwhile), the first one's database into another server, and a database into the first
 // one's destination, which follows the source already, and another source's into it that writes
-// the GTID domain the first one's replication follows. The first one's
+// the GTID domain the first one's replication follows; with a domain of its own, that other
+// source's relocation runs into the same server, ends equal, and its cleanup leaves the first
+// one replicating. The first one's
 // cleanup removes what is its alone and leaves the source's marker and the second relocation's
 // database: the second goes on replicating (its next run finds its servers and proves every
 // heartbeat, its verify is equal), and its cleanup removes the rest.
@@ -483,7 +485,44 @@ TEST(MysqlRunTest, TwoRelocationsFromOneSourceKeepApart) {
                domain == "0" ? "FAIL   the destination's replication db_relocate_shop is "
                                "positioned by GTID and receives GTID domain 0"
                              : "PASS");
+    if (domain == "0") continue;
+    // Let through, it runs: the destination follows both sources, each relocation ends equal,
+    // and this one's cleanup leaves the first one replicating.
+    const std::string before = OwnDatabases(*pair.dst);
+    auto add_entries = [&](int first, int last) {
+      std::string sql = "INSERT INTO ledger.entries (amount) VALUES ";
+      for (int i = first; i <= last; ++i) sql += (i > first ? ",(" : "(") + std::to_string(i) + ")";
+      ASSERT_TRUE((*other_source)->Exec({sql}).ok());
+    };
+    ASSERT_TRUE((*other_source)
+                    ->Exec({"CREATE TABLE ledger.entries (id INT AUTO_INCREMENT PRIMARY KEY, "
+                            "amount INT NOT NULL)"})
+                    .ok());
+    ASSERT_NO_FATAL_FAILURE(add_entries(1, 300));
+    CommandResult into_run = RunDbRelocate({"run", "--config", into.string()});
+    ASSERT_EQ(into_run.exit_code, 0) << into_run.out << into_run.err;
+    EXPECT_NE(into_run.err.find("heartbeat verification: all"), std::string::npos) << into_run.err;
+    ASSERT_NO_FATAL_FAILURE(add_entries(301, 400));
+    CommandResult into_verify = RunDbRelocate({"verify", "--config", into.string()});
+    EXPECT_EQ(into_verify.exit_code, 0) << into_verify.out << into_verify.err;
+    EXPECT_EQ(pair.dst->QueryValue("SELECT CONCAT(COUNT(*), ':', SUM(amount)) FROM ledger.entries")
+                  .value(),
+              "400:80200");
+    CommandResult into_cleanup = RunDbRelocate({"cleanup", "--config", into.string()});
+    ASSERT_EQ(into_cleanup.exit_code, 0) << into_cleanup.out << into_cleanup.err;
+    EXPECT_EQ(OwnDatabases(*pair.dst), before);
+    auto dst = pair.dst->Connect();
+    ASSERT_TRUE(dst.ok()) << dst.message();
+    auto ledger = mysql::ReadReplica(*dst, "db_relocate_ledger");
+    ASSERT_TRUE(ledger.ok()) << ledger.message();
+    EXPECT_FALSE(ledger->exists);
+    auto shop_replica = mysql::ReadReplica(*dst, "db_relocate_shop");
+    ASSERT_TRUE(shop_replica.ok()) << shop_replica.message();
+    EXPECT_TRUE(shop_replica->exists && shop_replica->receiving && shop_replica->applying)
+        << shop_replica->error;
   }
+  CommandResult shop_verify = RunDbRelocate({"verify", "--config", shop.string()});
+  EXPECT_EQ(shop_verify.exit_code, 0) << shop_verify.out << shop_verify.err;
   CommandResult refused = RunDbRelocate({"run", "--config", taken.string()});
   EXPECT_NE(refused.exit_code, 0) << refused.out << refused.err;
   EXPECT_NE((refused.out + refused.err).find("upgrade.user dbr_repl is the replication user"),
