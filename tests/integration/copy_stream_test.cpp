@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/cluster.h"
+#include "harness/shared_cluster.h"
 
 namespace dbr::test {
 namespace {
@@ -13,16 +13,11 @@ namespace {
 constexpr const char* kDigest =
     "SELECT count(*) || ' ' || md5(string_agg(id || ':' || md5(v), ',' ORDER BY ctid)) FROM ";
 
-class CopyStreamTest : public ::testing::Test {
+class CopyStreamTest : public SharedClusterTest {
  protected:
   static void SetUpTestSuite() {
-    auto c = TestCluster::Start(15);
-    if (!c.ok()) {
-      error_ = c.message();
-      return;
-    }
     // Rows of 1 to 200 bytes, then ones around the 64 kB batch and one of 3 MB among them.
-    Status made = (*c)->Exec(R"sql(
+    StartShared(R"sql(
       CREATE TABLE src (id int PRIMARY KEY, v bytea NOT NULL);
       INSERT INTO src SELECT g, decode(repeat(md5(g::text), 1 + g % 7), 'hex') || '\x00'::bytea
         FROM generate_series(1, 20000) g;
@@ -31,23 +26,12 @@ class CopyStreamTest : public ::testing::Test {
       INSERT INTO src VALUES (30000, decode(repeat('cd', 3 * 1024 * 1024), 'hex'));
       INSERT INTO src SELECT 30000 + g, decode(md5(g::text), 'hex') FROM generate_series(1, 500) g;
       CREATE TABLE dst (LIKE src))sql");
-    if (!made.ok()) {
-      error_ = made.message();
-      return;
-    }
-    cluster_ = std::move(*c);
   }
-  static void TearDownTestSuite() { cluster_.reset(); }
   void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << error_;
+    ASSERT_NO_FATAL_FAILURE(SharedClusterTest::SetUp());
     ASSERT_TRUE(cluster_->Exec("TRUNCATE dst").ok());
   }
-
-  static std::unique_ptr<TestCluster> cluster_;
-  static std::string error_;
 };
-std::unique_ptr<TestCluster> CopyStreamTest::cluster_;
-std::string CopyStreamTest::error_;
 
 TEST_F(CopyStreamTest, EveryRowArrivesWholeInBothFormats) {
   for (const std::string format : {"binary", "text"}) {

@@ -5,24 +5,15 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/cluster.h"
+#include "harness/shared_cluster.h"
 
 namespace dbr::test {
 namespace {
 
-class RowStreamTest : public ::testing::Test {
+class RowStreamTest : public SharedClusterTest {
  protected:
-  static void SetUpTestSuite() {
-    auto c = TestCluster::Start(15);
-    if (!c.ok()) {
-      error_ = c.message();
-      return;
-    }
-    cluster_ = std::move(*c);
-  }
-  static void TearDownTestSuite() { cluster_.reset(); }
   void SetUp() override {
-    ASSERT_NE(cluster_, nullptr) << error_;
+    ASSERT_NO_FATAL_FAILURE(SharedClusterTest::SetUp());
     auto c = cluster_->Connect();
     ASSERT_TRUE(c.ok()) << c.message();
     conn_.emplace(std::move(*c));
@@ -56,8 +47,6 @@ class RowStreamTest : public ::testing::Test {
     return v.ok() ? *v : v.message();
   }
 
-  static inline std::unique_ptr<TestCluster> cluster_;
-  static inline std::string error_;
   std::optional<pg::Connection> conn_;
 };
 
