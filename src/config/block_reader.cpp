@@ -108,6 +108,7 @@ bool BlockReader::String(const std::string& key, std::string* out, StringRules r
                   "the value runs over several lines: is a closing quote missing?");
     return false;
   }
+  if (!WithoutNul(text->value, v.Mark(), Field(key))) return false;
   if (used_env != nullptr) *used_env = text->used_env;
   *out = std::move(text->value);
   return true;
@@ -132,7 +133,7 @@ bool BlockReader::Int(const std::string& key, int64_t* out, int64_t min, int64_t
   return true;
 }
 
-bool BlockReader::PositiveNumber(const std::string& key, double* out) {
+bool BlockReader::Seconds(const std::string& key, double* out) {
   auto text = Scalar(key, "a number");
   if (!text) return false;
   const YAML::Mark mark = Value(key).Mark();
@@ -146,6 +147,15 @@ bool BlockReader::PositiveNumber(const std::string& key, double* out) {
   }
   if (*d <= 0) {
     problems_.Add(mark, Field(key), "must be greater than 0, got " + Shown(*text));
+    return false;
+  }
+  // A millisecond to a year: beyond, a writer would spin, or a wait overflow its clock.
+  constexpr double kLeast = 0.001, kMost = 365.0 * 24 * 3600;
+  if (*d < kLeast || *d > kMost) {
+    problems_.Add(mark, Field(key),
+                  std::string(*d < kLeast ? "must be at least 0.001 (a millisecond)"
+                                          : "must be at most 31536000 (a year)") +
+                      ", got " + Shown(*text));
     return false;
   }
   *out = *d;
@@ -187,6 +197,7 @@ bool BlockReader::StringList(const std::string& key, std::vector<std::string>* o
       problems_.Add(v.Mark(), field, "must not be empty");
       return false;
     }
+    if (!WithoutNul(text->value, v.Mark(), field)) return false;
     *out = {text->value};
     return true;
   }
@@ -220,6 +231,10 @@ bool BlockReader::StringList(const std::string& key, std::vector<std::string>* o
       ok = false;
       continue;
     }
+    if (!WithoutNul(text->value, item.Mark(), item_field)) {
+      ok = false;
+      continue;
+    }
     if (std::find(items.begin(), items.end(), text->value) != items.end()) {
       problems_.Add(item.Mark(), item_field, Shown(text->value) + " is listed twice");
       ok = false;
@@ -230,6 +245,14 @@ bool BlockReader::StringList(const std::string& key, std::vector<std::string>* o
   if (!ok) return false;
   *out = std::move(items);
   return true;
+}
+
+// Servers, libpq and the files written take C strings, which a NUL would cut short.
+bool BlockReader::WithoutNul(const std::string& value, const YAML::Mark& mark,
+                             const std::string& field) {
+  if (value.find('\0') == std::string::npos) return true;
+  problems_.Add(mark, field, "holds a NUL character (\\0)");  // not shown: it may be a secret
+  return false;
 }
 
 void BlockReader::Problem(const std::string& key, const std::string& what) {

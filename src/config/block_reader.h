@@ -49,7 +49,7 @@ class BlockReader {
   bool String(const std::string& key, std::string* out, StringRules rules = {},
               bool* used_env = nullptr);
   bool Int(const std::string& key, int64_t* out, int64_t min, int64_t max);
-  bool PositiveNumber(const std::string& key, double* out);  // finite, > 0: seconds
+  bool Seconds(const std::string& key, double* out);  // seconds: 0.001 to a year
   bool Bool(const std::string& key, bool* out);
   bool StringList(const std::string& key, std::vector<std::string>* out, const ListShape& shape);
 
@@ -68,6 +68,9 @@ class BlockReader {
 
   // The expanded text of a scalar value, or nullopt (absent, null, or a problem recorded).
   std::optional<std::string> Scalar(const std::string& key, const std::string& expected);
+
+  // Whether `value` holds no NUL character (else a problem recorded).
+  bool WithoutNul(const std::string& value, const YAML::Mark& mark, const std::string& field);
 
   Problems& problems_;
   std::string name_;

@@ -49,12 +49,21 @@ Result<Config> Parse(const std::string& text, const std::string& origin) {
   FieldReader file(ConfigFields(), ConfigKeyAliases(), problems);
   Config config;
   file.Read(root, config);
+  DeriveEngineDefaults(config, file);
   CheckAcrossFields(config, file, problems);
   if (!problems.empty()) return problems.ToStatus();
 
   const fs::path base = BaseDir(origin);
   ResolvePaths(ConfigFields(), config, base);
   DeriveDefaults(config, file, base);
+  std::error_code ec;
+  if (fs::exists(config.state_dir, ec) && !fs::is_directory(config.state_dir, ec)) {
+    problems.Add(file.MarkOf("state_dir"), "state_dir",
+                 Quoted(Printable(config.state_dir)) +
+                     " exists and is not a folder: name a folder (made when "
+                     "missing) to keep the relocation's state in");
+    return problems.ToStatus();
+  }
   return config;
 }
 

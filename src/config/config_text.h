@@ -16,7 +16,11 @@ std::string DottedName(const std::string& block, const std::string& key);
 
 std::string Quoted(const std::string& s);
 
-// A value echoed back in a message: quoted, control characters replaced, long text shortened.
+// Text from the file made safe for a terminal: control characters and bytes that are not
+// UTF-8 replaced by '?'.
+std::string Printable(std::string_view text);
+
+// A value echoed back in a message: quoted, made Printable, long text shortened.
 std::string Shown(const std::string& value);
 
 // What a YAML node is, for "expected ..., got a list": "a list", "a map", "nothing", "a value".

@@ -85,7 +85,7 @@ bool ReadValue(BlockReader& in, const std::string& key, const IntField& field, C
 }
 
 bool ReadValue(BlockReader& in, const std::string& key, const SecondsField& field, Config& config) {
-  return in.PositiveNumber(key, &field.member(config));
+  return in.Seconds(key, &field.member(config));
 }
 
 bool ReadValue(BlockReader& in, const std::string& key, const BoolField& field, Config& config) {

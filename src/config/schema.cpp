@@ -199,9 +199,11 @@ void HAProxyNeedsTheFence(const Config& config, const FieldReader& file, Problem
 
 void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& file,
                                        Problems& problems) {
-  if (config.provider != Provider::kPostgres && config.engine != EngineKind::kMysql) return;
+  if (config.provider != Provider::kPostgres) return;
   if (!file.Has("dst.host") || config.dst.host.empty()) {
-    problems.Add("", "provider \"postgres\" needs a destination: set dst.host");
+    problems.Add("", config.engine == EngineKind::kMysql
+                         ? "engine mysql needs a destination: set dst.host"
+                         : "provider \"postgres\" needs a destination: set dst.host");
   } else if (problems.empty() && config.src.Address() == config.dst.Address() &&
              config.src.name == config.dst.name) {
     problems.Add(file.MarkOf("dst.host"), "dst",
@@ -290,7 +292,13 @@ constexpr std::pair<Provider, UpgradeMethod> kMethodsOf[] = {
 };
 
 void MethodFitsProvider(const Config& config, const FieldReader& file, Problems& problems) {
-  if (!file.Has("upgrade.method") || config.provider == Provider::kPostgres) return;
+  if (!file.Has("upgrade.method")) return;
+  if (config.provider == Provider::kPostgres) {
+    problems.Add(file.MarkOf("upgrade.method"), "upgrade.method",
+                 "is for providers rds and cloudsql, which make the destination instance; the "
+                 "destination here is a server you run (dst.host): remove upgrade.method");
+    return;
+  }
   std::vector<std::string> fits;
   for (const auto& [provider, method] : kMethodsOf) {
     if (provider != config.provider) continue;
@@ -321,16 +329,6 @@ void DefaultMethod(Config& config, const FieldReader& file) {
     config.upgrade.method = method;
     return;
   }
-}
-
-// engine mysql: servers the user runs (provider rds is PostgreSQL's), on MySQL's port, where the
-// file says nothing else.
-void DefaultMysqlSettings(Config& config, const FieldReader& file) {
-  if (config.engine != EngineKind::kMysql) return;
-  constexpr int kMysqlPort = 3306;
-  config.provider = Provider::kPostgres;
-  if (!file.Has("src.port")) config.src.port = kMysqlPort;
-  if (!file.Has("dst.port")) config.dst.port = config.src.port;
 }
 
 void DefaultStateDir(Config& config, const fs::path& base) {
@@ -366,6 +364,16 @@ const std::map<std::string, std::string>& ConfigKeyAliases() {
   return kAliases;
 }
 
+// engine mysql: servers the user runs (provider rds is PostgreSQL's), on MySQL's port, where the
+// file says nothing else. Before CheckAcrossFields, whose checks compare the servers.
+void DeriveEngineDefaults(Config& config, const FieldReader& file) {
+  if (config.engine != EngineKind::kMysql) return;
+  constexpr int kMysqlPort = 3306;
+  if (!file.Has("provider")) config.provider = Provider::kPostgres;
+  if (!file.Has("src.port")) config.src.port = kMysqlPort;
+  if (!file.Has("dst.port")) config.dst.port = config.src.port;
+}
+
 void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& problems) {
   ReplicationUserIsNotALogin(config, file, problems);
   PostgresNeedsADistinctDestination(config, file, problems);
@@ -380,7 +388,6 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
 
 void DeriveDefaults(Config& config, const FieldReader& file, const fs::path& base) {
   DefaultMethod(config, file);
-  DefaultMysqlSettings(config, file);
   DefaultStateDir(config, base);
   DefaultProxySettings(config, base);
 }

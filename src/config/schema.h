@@ -19,6 +19,10 @@ const std::vector<FieldSpec>& ConfigFields();
 // Names people write instead of a key out of habit (libpq, other tools): "dbname" -> "name".
 const std::map<std::string, std::string>& ConfigKeyAliases();
 
+// The defaults that follow from the engine (engine mysql: MySQL's port, servers the user runs),
+// set once every field has been read, before CheckAcrossFields compares the servers.
+void DeriveEngineDefaults(Config& config, const FieldReader& file);
+
 // The checks that involve more than one key, run after every field has been read.
 void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& problems);
 

@@ -110,7 +110,7 @@ Status SyntaxError(const YAML::Exception& e, const std::string& text, const std:
       }
     }
   }
-  return Status::Error(where + ": YAML syntax error: " + e.msg + hint);
+  return Status::Error(where + ": YAML syntax error: " + Printable(e.msg) + hint);
 }
 
 }  // namespace

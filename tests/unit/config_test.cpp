@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config_text.h"
 #include "unit/test_support.h"
 
 namespace dbr {
@@ -411,6 +412,16 @@ const ErrorCase kErrorCases[] = {
      "heartbeat_interval: soon\n",
      {"heartbeat_interval: expected a number of seconds, got \"soon\""}},
     {"HeartbeatZero", "heartbeat_interval: 0\n", {"heartbeat_interval: must be greater than 0"}},
+    {"HeartbeatTiny",
+     "heartbeat_interval: 1e-320\n",
+     {"heartbeat_interval: must be at least 0.001 (a millisecond), got \"1e-320\""}},
+    {"PauseTimeoutHuge",
+     "cutover: {type: pgbouncer, listen: 127.0.0.1:6432, pause_timeout: 1e300}\n",
+     {"cutover.pause_timeout: must be at most 31536000 (a year)"}},
+    {"NulInAName", "src:\n  name: \"caf\\u00e9\\u0000x\"\n", {"src.name: holds a NUL character"}},
+    {"NulInASchema",
+     "src:\n  schema: [app, \"a\\u0000b\"]\n",
+     {"src.schema[1]: holds a NUL character"}},
     {"HugeInt",
      "sequence_gap: 99999999999999999999999\n",
      {"sequence_gap: must be at most 9223372036854775807"}},
@@ -487,6 +498,22 @@ const ErrorCase kErrorCases[] = {
     {"PostgresSameDatabase",
      "provider: postgres\ndst:\n  host: 127.0.0.1\n",
      {"dst: the destination is the same database as the source", "port 5432", "postgres"}},
+    {"PostgresWithAMethod",
+     "provider: postgres\ndst: {host: b}\nupgrade: {method: snapshot}\n",
+     {"upgrade.method: is for providers rds and cloudsql", "remove upgrade.method"}},
+    // engine mysql: MySQL's port and servers the user runs, before the servers are compared.
+    {"MysqlSameDatabaseOnMysqlsPort",
+     "engine: mysql\nsrc: {host: db1, name: app}\ndst: {host: db1, port: 3306}\n",
+     {"dst: the destination is the same database as the source (host db1, port 3306, name app)"}},
+    {"MysqlNeedsDst",
+     "engine: mysql\nsrc: {name: app}\n",
+     {"engine mysql needs a destination: set dst.host"}},
+    {"MysqlWithAMethod",
+     "engine: mysql\nsrc: {name: app}\ndst: {host: b}\nupgrade: {method: clone}\n",
+     {"upgrade.method: is for providers rds and cloudsql"}},
+    {"MysqlOnRds",
+     "engine: mysql\nprovider: rds\nsrc: {name: app}\ndst: {host: b}\n",
+     {"provider: must be self_managed with engine: mysql"}},
     {"PostgresSameDatabaseLocalhost",
      "provider: postgres\nsrc: {host: localhost, name: app, port: 6000}\n"
      "dst: {host: 127.0.0.1}\n",
@@ -500,6 +527,31 @@ TEST(Config, SyntaxErrorPositionIsOneBased) {
   // The second ":" is line 2, column 5 counting from 1 (yaml-cpp's Mark says 1 and 4).
   EXPECT_EQ(ParseError("a: 1\nb: c: d\n"),
             "/etc/dbr/config.yaml:2:5: YAML syntax error: illegal map value");
+}
+
+// What the file holds reaches the terminal only as printable text: no escape sequence, no byte
+// that is not UTF-8; a password with a NUL is refused without being shown.
+TEST(Config, MessagesShowNoControlCharactersNorSecrets) {
+  const std::string syntax = ParseError("src:\n  host: \"a\\\x1b[31mRED\"\n");
+  EXPECT_NE(syntax.find("YAML syntax error"), std::string::npos) << syntax;
+  EXPECT_EQ(syntax.find('\x1b'), std::string::npos) << syntax;
+  EXPECT_EQ(Printable("caf\xc3\xa9 \x1b[0m \xff\xfe ok"), "caf\xc3\xa9 ?[0m ?? ok");
+  const std::string secret = ParseError("src:\n  password: \"S3cr3t\\u0000Pa55\"\n");
+  EXPECT_NE(secret.find("src.password: holds a NUL character"), std::string::npos) << secret;
+  EXPECT_EQ(secret.find("S3cr3t"), std::string::npos) << secret;
+}
+
+// A state_dir that is a file is named as the key at fault, before any command uses it.
+TEST(Config, StateDirThatIsAFileIsRefused) {
+  TempDir dir;
+  std::ofstream(dir.path() / "afile") << "x";
+  auto c = ParseConfig("state_dir: afile\n", (dir.path() / "c.yaml").string());
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.message().find("state_dir: \"" + (dir.path() / "afile").string() +
+                             "\" exists and is not a folder"),
+            std::string::npos)
+      << c.message();
+  EXPECT_TRUE(ParseConfig("state_dir: elsewhere\n", (dir.path() / "c.yaml").string()).ok());
 }
 
 TEST(Config, ReportsEveryProblemInFileOrder) {
