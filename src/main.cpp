@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,14 +15,26 @@
 
 namespace {
 
+// The long option names `app` and its commands know ("config", "log-level", ...).
+std::set<std::string> LongOptionNames(CLI::App& app) {
+  std::set<std::string> names;
+  auto add = [&](const CLI::App* a) {
+    for (const CLI::Option* o : a->get_options())
+      names.insert(o->get_lnames().begin(), o->get_lnames().end());
+  };
+  add(&app);
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) add(sub);
+  return names;
+}
+
 // The Go original took `-config DIR`; accept single-dash long options (`-config FILE`,
 // `-config=FILE`, `-log-level debug`) by rewriting them to the double-dash form CLI11 knows.
-std::vector<std::string> NormalizeArgs(int argc, char** argv) {
+// Only names of options: a value that starts with a dash (`--output -report.html`) is kept.
+std::vector<std::string> NormalizeArgs(int argc, char** argv, const std::set<std::string>& longs) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.size() > 2 && a[0] == '-' && a[1] != '-' &&
-        std::isalpha(static_cast<unsigned char>(a[2])))
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-' && longs.contains(a.substr(1, a.find('=') - 1)))
       a = "-" + a;
     args.push_back(a);
   }
@@ -121,7 +134,7 @@ int RunCommand(int argc, char** argv) {
       return dbr::cli::kExitUsage;
     }
   }
-  std::vector<std::string> args = NormalizeArgs(argc, argv);
+  std::vector<std::string> args = NormalizeArgs(argc, argv, LongOptionNames(app));
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {

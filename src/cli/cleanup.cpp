@@ -12,8 +12,8 @@ int Cleanup(const Config& config, const CommandOptions& options) {
                                             .delete_instance = options.delete_instance,
                                             .source_gone = options.source_gone});
   if (!actions.ok()) {
-    log::error("{}", actions.message());
-    log::error("nothing past that point was dropped; fix the cause and run `cleanup` again");
+    log::failure("{}", actions.message());
+    log::failure("nothing past that point was dropped; fix the cause and run `cleanup` again");
     return actions.status().is_bad_config() ? kExitUsage : kExitFailed;
   }
   if (actions->empty()) {

@@ -10,7 +10,7 @@ namespace dbr::cli {
 int Plan(const Config& config, const CommandOptions& options) {
   auto plan = MakePlan(config);
   if (!plan.ok()) {
-    log::error("plan: {}", plan.message());
+    log::failure("plan: {}", plan.message());
     return kExitFailed;
   }
   if (options.output == "json")

@@ -14,9 +14,9 @@ int Run(const Config& config, const CommandOptions&) {
   if (!st.ok()) (void)SampleRecorder(config.state_dir, "run").CountError(st.message());
   WriteReportQuietly(config);
   if (!st.ok()) {
-    log::error("{}", st.message());
+    log::failure("{}", st.message());
     if (st.is_bad_config()) return kExitUsage;
-    log::error("the run can be resumed: fix the cause and run `db_relocate run` again");
+    log::failure("the run can be resumed: fix the cause and run `db_relocate run` again");
     return kExitFailed;
   }
   return kExitOk;

@@ -9,7 +9,7 @@ int CheckStateServers(const Config& config, const std::string& command) {
   const bool lost_slot_refuses = command != "status" && command != "cleanup";
   Status st = dbr::CheckStateServers(config, lost_slot_refuses);
   if (st.ok()) return kExitOk;
-  log::error("{}", st.message());
+  log::failure("{}", st.message());
   return st.is_bad_config() ? kExitUsage : kExitFailed;
 }
 

@@ -15,12 +15,14 @@ namespace {
 
 int Report(const Status& st) {
   if (st.ok()) return kExitOk;
-  log::error("{}", st.message());
+  log::failure("{}", st.message());
   return st.is_bad_config() ? kExitUsage : kExitFailed;
 }
 
-// Counts a failure among the relocation's errors and writes the report, then reports.
+// Counts a failure among the relocation's errors and writes the report, then reports. A config
+// the command refused changed nothing: neither is written.
 int Finish(const Config& config, const char* process, const Status& st) {
+  if (st.is_bad_config()) return Report(st);
   if (!st.ok()) (void)SampleRecorder(config.state_dir, process).CountError(st.message());
   WriteReportQuietly(config);
   return Report(st);

@@ -13,7 +13,7 @@ int Verify(const Config& config, const CommandOptions& options) {
   RunContext ctx(config, config.state_dir);
   auto state = ctx.store.Load();
   if (!state.ok()) {
-    log::error("{}", state.message());
+    log::failure("{}", state.message());
     return kExitFailed;
   }
   ctx.state = std::move(*state);
@@ -21,7 +21,7 @@ int Verify(const Config& config, const CommandOptions& options) {
   ctx.engine = MakeEngine(config);
   auto report = ctx.engine->Verify(ctx);
   if (!report.ok()) {
-    log::error("verify: {}", report.message());
+    log::failure("verify: {}", report.message());
     return kExitFailed;
   }
   if (options.output == "json")

@@ -28,6 +28,7 @@ Status ProvisionProxy(const Config& config) {
 }
 
 Status ProvisionProxyOutsideSwitches(const Config& config) {
+  DBR_RETURN_IF_ERROR(HasCutoverBlock(config));
   DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
   auto lock = StateStore(config.state_dir).Lock();
   if (!lock.ok()) {

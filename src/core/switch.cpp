@@ -491,6 +491,7 @@ Status Switch::RunStages() {
 }  // namespace
 
 Status RunSwitch(const Config& config, Side to) {
+  DBR_RETURN_IF_ERROR(HasCutoverBlock(config));
   DBR_RETURN_IF_ERROR(EnsureDirectory(config.state_dir));
   auto lock = StateStore(config.state_dir).Lock();
   if (!lock.ok()) return lock.status();

@@ -61,5 +61,8 @@ Backend BackendOf(const Config& config, Side side);
 
 // The proxy named by `config.cutover.type`; an error when the block is missing.
 Result<std::unique_ptr<Proxy>> MakeProxy(const Config& config);
+// A bad-config error unless the config has a cutover block (which MakeProxy needs): the
+// commands that switch or run the proxy ask first, before they make or lock anything.
+Status HasCutoverBlock(const Config& config);
 
 }  // namespace dbr

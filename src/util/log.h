@@ -17,4 +17,13 @@ using spdlog::error;
 using spdlog::info;
 using spdlog::warn;
 
+// The error that ends a command: shown at every level, `fatal` included (where it is all that is
+// shown, as `critical`).
+template <typename... Args>
+void failure(spdlog::format_string_t<Args...> format, Args&&... args) {
+  const bool errors_shown = spdlog::default_logger_raw()->should_log(spdlog::level::err);
+  spdlog::log(errors_shown ? spdlog::level::err : spdlog::level::critical, format,
+              std::forward<Args>(args)...);
+}
+
 }  // namespace dbr::log

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -147,12 +148,20 @@ TEST_F(CliTest, VerifyAndCleanupAgainstUnreachableServersFailAndSayWhy) {
   EXPECT_TRUE(Contains(dry.err, "cleanup needs the source")) << Dump(dry);
 }
 
+// Refused before anything is made: no state folder, no lock, no error counted. At log level
+// fatal the message that ends the command is still shown (all that is).
 TEST_F(CliTest, SwitchCommandsWithoutACutoverBlockAreConfigErrors) {
   fs::path config = Write("config.yaml", UnreachableConfig());
   for (const char* command : {"cutover", "rollback", "proxy"}) {
     auto r = RunDbRelocate({command, "--config", config.string()});
     EXPECT_EQ(r.exit_code, 2) << command << "\n" << Dump(r);
     EXPECT_TRUE(Contains(r.err, "no cutover block")) << command << "\n" << Dump(r);
+    EXPECT_FALSE(fs::exists(dir_.path() / "db_relocate.state")) << command;
+    auto quiet = RunDbRelocate({command, "--config", config.string(), "--log-level", "fatal"});
+    EXPECT_EQ(quiet.exit_code, 2) << command << "\n" << Dump(quiet);
+    EXPECT_TRUE(Contains(quiet.err, "critical the config has no cutover block")) << command << "\n"
+                                                                                 << Dump(quiet);
+    EXPECT_EQ(std::count(quiet.err.begin(), quiet.err.end(), '\n'), 1) << Dump(quiet);
   }
 }
 
@@ -199,6 +208,21 @@ TEST_F(CliTest, ConfigOptionSpellings) {
     SCOPED_TRACE(args[1]);
     ExpectCheckedUnreachable(RunDbRelocate(args));
   }
+}
+
+// Only option names are spelled with one dash or two: a value that starts with a dash is the
+// value as written.
+TEST_F(CliTest, AValueStartingWithADashIsKept) {
+  auto r = RunDbRelocate({"check", "--config", "-weird.yaml"}, {}, dir_.path());
+  EXPECT_EQ(r.exit_code, 2) << Dump(r);
+  EXPECT_TRUE(Contains(r.err, (dir_.path() / "-weird.yaml").string())) << Dump(r);
+  EXPECT_FALSE(Contains(r.err, "--weird")) << Dump(r);
+  auto format =
+      RunDbRelocate({"status", "-config", Write("config.yaml", UnreachableConfig()).string(),
+                     "-output", "-json"});
+  EXPECT_EQ(format.exit_code, 2) << Dump(format);
+  EXPECT_TRUE(Contains(format.err, "-json")) << Dump(format);
+  EXPECT_FALSE(Contains(format.err, "--json")) << Dump(format);
 }
 
 TEST_F(CliTest, ConfigDirectoryReadsItsConfigYaml) {
