@@ -35,10 +35,14 @@ std::string CanonicalHost(std::string host) {
   return host;
 }
 
-// The folder relative paths in the config are relative to.
+// The folder relative paths in the config are relative to: the file's, or the working folder
+// for a config read from a pipe (`--config /dev/stdin`: not /dev).
 fs::path BaseDir(const std::string& origin) {
   std::error_code ec;
-  fs::path base = origin.empty() ? fs::current_path(ec) : fs::absolute(origin, ec).parent_path();
+  const fs::file_status kind = fs::status(origin, ec);
+  const bool a_pipe = fs::exists(kind) && !fs::is_regular_file(kind);
+  fs::path base =
+      origin.empty() || a_pipe ? fs::current_path(ec) : fs::absolute(origin, ec).parent_path();
   if (ec) base = fs::path(".");
   return base;
 }

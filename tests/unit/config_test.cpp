@@ -554,6 +554,14 @@ TEST(Config, StateDirThatIsAFileIsRefused) {
   EXPECT_TRUE(ParseConfig("state_dir: elsewhere\n", (dir.path() / "c.yaml").string()).ok());
 }
 
+// A config read from a pipe or a device (`--config /dev/stdin`) keeps its state in the working
+// folder, not in /dev.
+TEST(Config, AConfigFromADeviceIsRelativeToTheWorkingFolder) {
+  auto c = ParseConfig("", "/dev/null");
+  ASSERT_TRUE(c.ok()) << c.message();
+  EXPECT_EQ(c->state_dir, (fs::current_path() / "db_relocate.state").string());
+}
+
 TEST(Config, ReportsEveryProblemInFileOrder) {
   std::string msg = ParseError("jobs: -1\nsrc:\n  port: x\n  hots: y\nforce: 3\n");
   EXPECT_EQ(msg,
