@@ -28,6 +28,10 @@ struct CommandOptions {
 // as a check of its own.
 int CheckStateServers(const Config& config, const std::string& command);
 
+// A command that could not do its work: `what` logged, and with `--output json` printed as
+// {"error": what} too, so a reader of the JSON gets JSON; kExitFailed.
+int Failed(const CommandOptions& options, const std::string& what);
+
 int Check(const Config& config, const CommandOptions& options);
 // What run and cutover would do, read from the servers; changes nothing.
 int Plan(const Config& config, const CommandOptions& options);

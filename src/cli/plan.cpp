@@ -3,16 +3,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "util/log.h"
 
 namespace dbr::cli {
 
 int Plan(const Config& config, const CommandOptions& options) {
   auto plan = MakePlan(config);
-  if (!plan.ok()) {
-    log::failure("plan: {}", plan.message());
-    return kExitFailed;
-  }
+  if (!plan.ok()) return Failed(options, "plan: " + plan.message());
   if (options.output == "json")
     std::cout << plan->doc.dump(2) << "\n";
   else

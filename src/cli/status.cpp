@@ -9,10 +9,7 @@ namespace dbr::cli {
 
 int ShowStatus(const Config& config, const CommandOptions& options) {
   auto view = ReadStatus(config);
-  if (!view.ok()) {
-    std::cerr << "error: " << view.message() << "\n";
-    return kExitFailed;
-  }
+  if (!view.ok()) return Failed(options, view.message());
   if (options.output == "json")
     std::cout << StatusJson(*view).dump(2) << "\n";
   else

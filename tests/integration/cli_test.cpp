@@ -432,6 +432,17 @@ TEST_F(CliTest, JsonOutputIsValidJson) {
   auto eq = RunDbRelocate({"check", "--config=" + config.string(), "--output=json"});
   EXPECT_EQ(eq.exit_code, 1) << Dump(eq);
   EXPECT_TRUE(nlohmann::json::accept(eq.out)) << Dump(eq);
+
+  // A command that cannot do its work says why in JSON too (and in the log).
+  Write("db_relocate.state/state.json", "[]");
+  for (const char* command : {"plan", "status", "verify"}) {
+    auto failed = RunDbRelocate({command, "--config", config.string(), "--output", "json"});
+    EXPECT_EQ(failed.exit_code, 1) << command << "\n" << Dump(failed);
+    nlohmann::json error;
+    ASSERT_NO_THROW(error = nlohmann::json::parse(failed.out)) << command << "\n" << Dump(failed);
+    EXPECT_FALSE(error.value("error", "").empty()) << command << "\n" << Dump(failed);
+    EXPECT_TRUE(Contains(failed.err, error.value("error", "?"))) << command << "\n" << Dump(failed);
+  }
 }
 
 TEST_F(CliTest, UnknownOutputFormatIsUsageError) {
