@@ -8,7 +8,11 @@ namespace dbr::cli {
 
 int Failed(const CommandOptions& options, const std::string& what) {
   log::failure("{}", what);
-  if (options.output == "json") std::cout << nlohmann::json{{"error", what}}.dump(2) << "\n";
+  // A server's message may not be UTF-8: replaced, not thrown on.
+  if (options.output == "json")
+    std::cout << nlohmann::json{{"error", what}}.dump(2, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace)
+              << "\n";
   return kExitFailed;
 }
 

@@ -1,6 +1,7 @@
 // `cutover`, `rollback` and `proxy`.
 #include "core/switch.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -19,10 +20,11 @@ int Report(const Status& st) {
   return st.is_bad_config() ? kExitUsage : kExitFailed;
 }
 
-// Counts a failure among the relocation's errors and writes the report, then reports. A config
-// the command refused changed nothing: neither is written.
+// Counts a failure among the relocation's errors and writes the report, then reports. Without
+// a state folder nothing ran (a config refused first): neither is written, none made.
 int Finish(const Config& config, const char* process, const Status& st) {
-  if (st.is_bad_config()) return Report(st);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(config.state_dir, ec)) return Report(st);
   if (!st.ok()) (void)SampleRecorder(config.state_dir, process).CountError(st.message());
   WriteReportQuietly(config);
   return Report(st);

@@ -14,19 +14,37 @@ std::string Quoted(const std::string& s) {
 
 namespace {
 
-// The length of the UTF-8 sequence that starts `text`, or 0 when it is not one.
+// The length of the well-formed UTF-8 sequence that starts `text` (RFC 3629: no overlong form,
+// no surrogate, nothing past U+10FFFF), or 0 when it is not one.
 size_t Utf8Length(std::string_view text) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(0);
-  const size_t n = lead < 0x80           ? 1
-                   : (lead >> 5) == 0x6  ? 2
-                   : (lead >> 4) == 0xe  ? 3
-                   : (lead >> 3) == 0x1e ? 4
-                                         : 0;
-  if (n == 0 || n > text.size()) return 0;
-  for (size_t i = 1; i < n; ++i)
-    if ((byte(i) >> 6) != 0x2) return 0;
+  if (lead < 0x80) return 1;
+  // The second byte's range depends on the lead; the others are 0x80-0xBF.
+  size_t n = 0;
+  unsigned char low = 0x80, high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  }
+  if (n == 0 || n > text.size() || byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < n; ++i)
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
   return n;
+}
+
+// C0 and C1 control characters and DEL: what a terminal may take as a command.
+bool IsControl(std::string_view sequence) {
+  const auto lead = static_cast<unsigned char>(sequence[0]);
+  if (sequence.size() == 1) return lead < 0x20 || lead == 0x7F;
+  return lead == 0xC2 && static_cast<unsigned char>(sequence[1]) <= 0x9F;
 }
 
 }  // namespace
@@ -35,8 +53,7 @@ std::string Printable(std::string_view text) {
   std::string out;
   while (!text.empty()) {
     const size_t n = Utf8Length(text);
-    const unsigned char c = static_cast<unsigned char>(text[0]);
-    if (n == 0 || c < 0x20 || c == 0x7f)
+    if (n == 0 || IsControl(text.substr(0, n)))
       out += '?';
     else
       out.append(text.substr(0, n));

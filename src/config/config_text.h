@@ -16,8 +16,8 @@ std::string DottedName(const std::string& block, const std::string& key);
 
 std::string Quoted(const std::string& s);
 
-// Text from the file made safe for a terminal: control characters and bytes that are not
-// UTF-8 replaced by '?'.
+// Text from the file made safe for a terminal: control characters (C0, C1, DEL) and bytes that
+// are not well-formed UTF-8 replaced by '?', one for each.
 std::string Printable(std::string_view text);
 
 // A value echoed back in a message: quoted, made Printable, long text shortened.

@@ -47,7 +47,7 @@ struct ShowType {
       return f.min == 1 ? "integer > 0" : "integer >= " + std::to_string(f.min);
     return "integer " + std::to_string(f.min) + "-" + std::to_string(f.max);
   }
-  std::string operator()(const fields::SecondsField&) const { return "seconds > 0"; }
+  std::string operator()(const fields::SecondsField&) const { return "seconds 0.001-31536000"; }
   std::string operator()(const fields::BoolField&) const { return "bool"; }
   std::string operator()(const fields::ListField& f) const {
     return f.shape.single_ok ? "name or list of names" : "list of strings";

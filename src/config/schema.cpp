@@ -166,7 +166,7 @@ void ReplicationUserIsNotALogin(const Config& config, const FieldReader& file, P
   if (config.upgrade.user == config.src.user || config.upgrade.user == config.dst.user)
     problems.Add(
         file.MarkOf("upgrade.user"), "upgrade.user",
-        "must differ from src.user and dst.user (\"" + config.upgrade.user +
+        "must differ from src.user and dst.user (\"" + Printable(config.upgrade.user) +
             "\"): it is the replication user db_relocate sets up, with a password of its own");
 }
 
@@ -207,8 +207,9 @@ void PostgresNeedsADistinctDestination(const Config& config, const FieldReader& 
   } else if (problems.empty() && config.src.Address() == config.dst.Address() &&
              config.src.name == config.dst.name) {
     problems.Add(file.MarkOf("dst.host"), "dst",
-                 "the destination is the same database as the source (host " + config.dst.host +
-                     ", port " + std::to_string(config.dst.port) + ", name " + config.dst.name +
+                 "the destination is the same database as the source (host " +
+                     Printable(config.dst.host) + ", port " + std::to_string(config.dst.port) +
+                     ", name " + Printable(config.dst.name) +
                      "); change dst.host, dst.port or dst.name");
   }
 }
@@ -280,7 +281,7 @@ void HAProxyKeepsTheDatabaseName(const Config& config, const FieldReader& file,
                            "the application's connections through unchanged, and after the "
                            "switch they would ask the destination for a database named {0}, "
                            "which it does not have{1}",
-                           config.src.name, pgbouncer));
+                           Printable(config.src.name), pgbouncer));
 }
 
 // Each provider makes its destination its own ways (upgrade.method).

@@ -387,8 +387,8 @@ class Preflight {
     const std::set<std::string> ours =
         GtidDomains(Get(src_vars, "gtid_binlog_pos"), Get(src_vars, "gtid_domain_id"));
     for (const OtherReplication& other : *others) {
-      const std::string called = other.Called();
       if (src.version().flavor != Flavor::kMariaDb || !other.by_gtid) continue;
+      const std::string called = other.Called();
       for (const std::string& domain : GtidDomains(other.gtid_io_pos, ""))
         if (ours.contains(domain))
           return Add(Outcome(

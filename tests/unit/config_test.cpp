@@ -536,6 +536,14 @@ TEST(Config, MessagesShowNoControlCharactersNorSecrets) {
   EXPECT_NE(syntax.find("YAML syntax error"), std::string::npos) << syntax;
   EXPECT_EQ(syntax.find('\x1b'), std::string::npos) << syntax;
   EXPECT_EQ(Printable("caf\xc3\xa9 \x1b[0m \xff\xfe ok"), "caf\xc3\xa9 ?[0m ?? ok");
+  // 表 and 🚀 kept; a C1 control (U+009B, CSI), an overlong '/', a surrogate and a truncated
+  // sequence replaced.
+  EXPECT_EQ(Printable("\xe8\xa1\xa8\xf0\x9f\x9a\x80"), "\xe8\xa1\xa8\xf0\x9f\x9a\x80");
+  EXPECT_EQ(Printable("a\xc2\x9b"
+                      "b\xc0\xaf"
+                      "c\xed\xa0\x80"
+                      "d\xe8\xa1"),
+            "a?b??c???d??");
   const std::string secret = ParseError("src:\n  password: \"S3cr3t\\u0000Pa55\"\n");
   EXPECT_NE(secret.find("src.password: holds a NUL character"), std::string::npos) << secret;
   EXPECT_EQ(secret.find("S3cr3t"), std::string::npos) << secret;
