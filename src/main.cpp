@@ -107,7 +107,12 @@ int RunCommand(int argc, char** argv) {
       sub->add_flag("--dry-run", options.dry_run, "List what would be dropped");
       sub->add_option("--delete-instance", options.delete_instance,
                       "Also delete this Cloud SQL instance, which the relocation made (named, "
-                      "never implied)");
+                      "never implied)")
+          ->check(CLI::Validator(
+              [](const std::string& name) {
+                return name.empty() ? std::string("names no instance") : std::string();
+              },
+              "NAME", "non-empty"));
       sub->add_flag("--source-gone", options.source_gone,
                     "After a cut-over, the source is gone for good: clean the destination alone");
     }

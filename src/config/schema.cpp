@@ -284,6 +284,37 @@ void HAProxyKeepsTheDatabaseName(const Config& config, const FieldReader& file,
                            Printable(config.src.name), pgbouncer));
 }
 
+// The upgrade keys that describe the instance rds or cloudsql makes (or its source's cloud
+// settings): refused where the destination is a server the user runs, rather than ignored.
+constexpr const char* kInstanceKeys[] = {
+    "upgrade.method",
+    "upgrade.subnet_group",
+    "upgrade.kms_id",
+    "upgrade.security_groups",
+    "upgrade.parameter_group",
+    "upgrade.instance_class",
+    "upgrade.storage_type",
+    "upgrade.storage_size",
+    "upgrade.storage_iops",
+    "upgrade.storage_throughput",
+    "upgrade.vpc_id",
+    "upgrade.ca_identifier",
+    "upgrade.keep_snapshots",
+    "upgrade.allow_source_reboot",
+    "upgrade.allow_source_restart",
+    "upgrade.tier",
+    "upgrade.wait_timeout",
+};
+
+void InstanceKeysNeedAnInstance(const Config& config, const FieldReader& file, Problems& problems) {
+  if (config.provider != Provider::kPostgres) return;
+  for (const char* key : kInstanceKeys)
+    if (file.Has(key))
+      problems.Add(file.MarkOf(key), key,
+                   "is for providers rds and cloudsql, which make the destination instance; the "
+                   "destination here is a server you run (dst.host): remove it");
+}
+
 // Each provider makes its destination its own ways (upgrade.method).
 constexpr std::pair<Provider, UpgradeMethod> kMethodsOf[] = {
     {Provider::kRds, UpgradeMethod::kInstance},
@@ -293,13 +324,7 @@ constexpr std::pair<Provider, UpgradeMethod> kMethodsOf[] = {
 };
 
 void MethodFitsProvider(const Config& config, const FieldReader& file, Problems& problems) {
-  if (!file.Has("upgrade.method")) return;
-  if (config.provider == Provider::kPostgres) {
-    problems.Add(file.MarkOf("upgrade.method"), "upgrade.method",
-                 "is for providers rds and cloudsql, which make the destination instance; the "
-                 "destination here is a server you run (dst.host): remove upgrade.method");
-    return;
-  }
+  if (!file.Has("upgrade.method") || config.provider == Provider::kPostgres) return;
   std::vector<std::string> fits;
   for (const auto& [provider, method] : kMethodsOf) {
     if (provider != config.provider) continue;
@@ -382,6 +407,7 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   HAProxyNeedsTheFence(config, file, problems);
   HAProxyKeepsTheDatabaseName(config, file, problems);
   MethodFitsProvider(config, file, problems);
+  InstanceKeysNeedAnInstance(config, file, problems);
   CloudSqlNamesItsSource(config, file, problems);
   ReplicatedDdlNeedsOneLane(config, file, problems);
   MysqlFields(config, file, problems);

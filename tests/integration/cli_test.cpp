@@ -183,6 +183,14 @@ TEST_F(CliTest, UnknownCommandIsUsageError) {
   EXPECT_EQ(none.exit_code, 2) << "a command is required\n" << Dump(none);
 }
 
+TEST_F(CliTest, AnEmptyInstanceToDeleteIsUsageError) {
+  fs::path config = Write("config.yaml", UnreachableConfig());
+  auto r = RunDbRelocate({"cleanup", "--config", config.string(), "--delete-instance", ""});
+  EXPECT_EQ(r.exit_code, 2) << Dump(r);
+  EXPECT_TRUE(Contains(r.err, "--delete-instance")) << Dump(r);
+  EXPECT_TRUE(Contains(r.err, "names no instance")) << Dump(r);
+}
+
 TEST_F(CliTest, UnknownOptionIsUsageError) {
   fs::path config = Write("config.yaml", UnreachableConfig());
   auto r = RunDbRelocate({"check", "--config", config.string(), "--frobnicate"});

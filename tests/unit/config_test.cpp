@@ -110,7 +110,7 @@ TEST(Config, EmptyOrCommentOnlyDocumentsGiveAllDefaults) {
 
 TEST(Config, ReadsEveryField) {
   Config c = MustParse(R"(
-provider: postgres
+provider: rds
 force: true
 log_level: debug
 aws:
@@ -160,7 +160,7 @@ split_tables_larger_than: 0
 pg_bin_dir: /usr/lib/postgresql/17/bin
 state_dir: /var/lib/dbr
 )");
-  EXPECT_EQ(c.provider, Provider::kPostgres);
+  EXPECT_EQ(c.provider, Provider::kRds);
   EXPECT_TRUE(c.force);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.aws.profile, "prod");
@@ -500,7 +500,11 @@ const ErrorCase kErrorCases[] = {
      {"dst: the destination is the same database as the source", "port 5432", "postgres"}},
     {"PostgresWithAMethod",
      "provider: postgres\ndst: {host: b}\nupgrade: {method: snapshot}\n",
-     {"upgrade.method: is for providers rds and cloudsql", "remove upgrade.method"}},
+     {"upgrade.method: is for providers rds and cloudsql", "remove it"}},
+    {"PostgresWithAnInstanceClass",
+     "provider: self_managed\ndst: {host: b}\nupgrade: {instance_class: db.r6g.large, tier: x}\n",
+     {"upgrade.instance_class: is for providers rds and cloudsql",
+      "upgrade.tier: is for providers rds and cloudsql"}},
     // engine mysql: MySQL's port and servers the user runs, before the servers are compared.
     {"MysqlSameDatabaseOnMysqlsPort",
      "engine: mysql\nsrc: {host: db1, name: app}\ndst: {host: db1, port: 3306}\n",
