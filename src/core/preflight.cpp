@@ -63,7 +63,10 @@ class Preflight {
       auto d = Connect(DestinationParams(config_), "destination connection");
       if (d) dst.emplace(std::move(*d));
     }
-    if (!src) return std::move(report_);
+    if (!src) {  // the provider's own checks need no server: a config's faults all said at once
+      CheckProvider();
+      return std::move(report_);
+    }
     CheckRunState(*src, dst ? &*dst : nullptr);
     if (dst) CheckDistinctDatabases(*src, *dst);
     CheckVersions(*src, dst ? &*dst : nullptr);
@@ -94,11 +97,7 @@ class Preflight {
       CheckPgDump(*src);
     }
     if (config_.cutover.configured) CheckCutover(*src, dst ? &*dst : nullptr);
-    if (options_.cloud != nullptr) {
-      CheckCloud(*options_.cloud);
-    } else if (auto cloud = MakeCloud(config_)) {
-      CheckCloud(*cloud);
-    }
+    CheckProvider();
     return std::move(report_);
   }
 
@@ -161,8 +160,16 @@ class Preflight {
   }
 
   // The service's side (RDS: the source instance, the upgrade path, the new instance).
-  void CheckCloud(Cloud& cloud) {
-    for (auto& c : cloud.Check(config_, ProgressOf(config_, state_)))
+  // The cloud provider's checks (rds, cloudsql: credentials, instances); none for postgres.
+  void CheckProvider() {
+    std::unique_ptr<Cloud> made;
+    Cloud* cloud = options_.cloud;
+    if (cloud == nullptr) {
+      made = MakeCloud(config_);
+      cloud = made.get();
+    }
+    if (cloud == nullptr) return;
+    for (auto& c : cloud->Check(config_, ProgressOf(config_, state_)))
       report_.checks.push_back(std::move(c));
   }
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -163,6 +164,31 @@ TEST_F(CliTest, SwitchCommandsWithoutACutoverBlockAreConfigErrors) {
                                                                                  << Dump(quiet);
     EXPECT_EQ(std::count(quiet.err.begin(), quiet.err.end(), '\n'), 1) << Dump(quiet);
   }
+}
+
+// The provider's own checks need no server: with the source unreachable, `check` still says
+// what else is wrong (here Google credentials that cannot be read).
+TEST_F(CliTest, CheckSaysTheProvidersFaultsWhenTheSourceIsUnreachable) {
+  const fs::path missing = dir_.path() / "missing-key.json";
+  fs::path config =
+      Write("config.yaml",
+            "provider: cloudsql\n"
+            "gcp:\n  project: shop\n  credentials_file: " +
+                missing.string() +
+                "\n"
+                "src:\n  host: 127.0.0.1\n  port: " +
+                std::to_string(ClosedPort()) + "\n  name: app\n  instance_id: orders\n");
+  auto r = RunDbRelocate({"check", "--config", config.string(), "--output", "json"});
+  EXPECT_EQ(r.exit_code, 1) << Dump(r);
+  nlohmann::json report;
+  ASSERT_NO_THROW(report = nlohmann::json::parse(r.out)) << Dump(r);
+  std::map<std::string, nlohmann::json> checks;
+  for (const auto& c : report.value("checks", nlohmann::json::array()))
+    checks[c.value("name", "")] = c;
+  EXPECT_EQ(checks["source connection"].value("result", ""), "FAIL") << Dump(r);
+  EXPECT_EQ(checks["Google credentials"].value("result", ""), "FAIL") << Dump(r);
+  EXPECT_TRUE(Contains(checks["Google credentials"].value("detail", ""), missing.string()))
+      << Dump(r);
 }
 
 TEST_F(CliTest, CutoverBeforeRunSaysSo) {
