@@ -284,35 +284,47 @@ void HAProxyKeepsTheDatabaseName(const Config& config, const FieldReader& file,
                            Printable(config.src.name), pgbouncer));
 }
 
-// The upgrade keys that describe the instance rds or cloudsql makes (or its source's cloud
-// settings): refused where the destination is a server the user runs, rather than ignored.
-constexpr const char* kInstanceKeys[] = {
-    "upgrade.method",
-    "upgrade.subnet_group",
-    "upgrade.kms_id",
-    "upgrade.security_groups",
-    "upgrade.parameter_group",
-    "upgrade.instance_class",
-    "upgrade.storage_type",
-    "upgrade.storage_size",
-    "upgrade.storage_iops",
-    "upgrade.storage_throughput",
-    "upgrade.vpc_id",
-    "upgrade.ca_identifier",
-    "upgrade.keep_snapshots",
-    "upgrade.allow_source_reboot",
-    "upgrade.allow_source_restart",
-    "upgrade.tier",
-    "upgrade.wait_timeout",
+// The upgrade keys that describe the instance a provider makes, and the providers that read
+// them: refused elsewhere rather than ignored.
+struct InstanceKey {
+  const char* key;
+  bool rds;
+  bool cloudsql;
+};
+constexpr InstanceKey kInstanceKeys[] = {
+    {"upgrade.method", true, true},
+    {"upgrade.wait_timeout", true, true},
+    {"upgrade.subnet_group", true, false},
+    {"upgrade.kms_id", true, false},
+    {"upgrade.security_groups", true, false},
+    {"upgrade.parameter_group", true, false},
+    {"upgrade.instance_class", true, false},
+    {"upgrade.storage_type", true, false},
+    {"upgrade.storage_size", true, false},
+    {"upgrade.storage_iops", true, false},
+    {"upgrade.storage_throughput", true, false},
+    {"upgrade.vpc_id", true, false},
+    {"upgrade.ca_identifier", true, false},
+    {"upgrade.keep_snapshots", true, false},
+    {"upgrade.allow_source_reboot", true, false},
+    {"upgrade.tier", false, true},
+    {"upgrade.allow_source_restart", false, true},
 };
 
-void InstanceKeysNeedAnInstance(const Config& config, const FieldReader& file, Problems& problems) {
-  if (config.provider != Provider::kPostgres) return;
-  for (const char* key : kInstanceKeys)
-    if (file.Has(key))
-      problems.Add(file.MarkOf(key), key,
-                   "is for providers rds and cloudsql, which make the destination instance; the "
-                   "destination here is a server you run (dst.host): remove it");
+void InstanceKeysFitTheProvider(const Config& config, const FieldReader& file, Problems& problems) {
+  for (const InstanceKey& k : kInstanceKeys) {
+    if (!file.Has(k.key) || ProviderReads(config.provider, k.key)) continue;
+    const std::string owners = k.rds && k.cloudsql ? "providers rds and cloudsql"
+                               : k.rds             ? "provider rds"
+                                                   : "provider cloudsql";
+    problems.Add(file.MarkOf(k.key), k.key,
+                 config.provider == Provider::kPostgres
+                     ? "is for " + owners +
+                           ", which make the destination instance; the destination here is a "
+                           "server you run (dst.host): remove it"
+                     : "is for " + owners + "; provider " + std::string(NameOf(config.provider)) +
+                           " does not read it: remove it");
+  }
 }
 
 // Each provider makes its destination its own ways (upgrade.method).
@@ -382,6 +394,13 @@ void DefaultProxySettings(Config& config, const fs::path& base) {
 
 }  // namespace
 
+bool ProviderReads(Provider provider, std::string_view key) {
+  for (const InstanceKey& k : kInstanceKeys)
+    if (key == k.key)
+      return provider == Provider::kRds ? k.rds : provider == Provider::kCloudSql && k.cloudsql;
+  return true;
+}
+
 const std::vector<FieldSpec>& ConfigFields() {
   return kFields;
 }
@@ -407,7 +426,7 @@ void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& 
   HAProxyNeedsTheFence(config, file, problems);
   HAProxyKeepsTheDatabaseName(config, file, problems);
   MethodFitsProvider(config, file, problems);
-  InstanceKeysNeedAnInstance(config, file, problems);
+  InstanceKeysFitTheProvider(config, file, problems);
   CloudSqlNamesItsSource(config, file, problems);
   ReplicatedDdlNeedsOneLane(config, file, problems);
   MysqlFields(config, file, problems);

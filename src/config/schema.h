@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/field_reader.h"
@@ -22,6 +23,10 @@ const std::map<std::string, std::string>& ConfigKeyAliases();
 // The defaults that follow from the engine (engine mysql: MySQL's port, servers the user runs),
 // set once every field has been read, before CheckAcrossFields compares the servers.
 void DeriveEngineDefaults(Config& config, const FieldReader& file);
+
+// Whether `provider` reads the upgrade key `key` (every provider reads the keys that do not
+// describe an instance to make); CheckAcrossFields refuses the others.
+bool ProviderReads(Provider provider, std::string_view key);
 
 // The checks that involve more than one key, run after every field has been read.
 void CheckAcrossFields(const Config& config, const FieldReader& file, Problems& problems);

@@ -71,6 +71,8 @@ TEST(ConfigSchema, EveryKeyAcceptsItsOwnDefault) {
     std::string yaml =
         block.empty() ? key + ": " + value + "\n" : block + ":\n  " + key + ": " + value + "\n";
     if (block == "cutover") yaml += "  type: pgbouncer\n";  // required in the block
+    if (!ProviderReads(Provider::kRds, field.key))  // the default provider's: else cloudsql's
+      yaml = "provider: cloudsql\ngcp: {project: p}\nsrc: {instance_id: i}\n" + yaml;
     auto config = ParseConfig(yaml, "/etc/dbr/config.yaml");
     ASSERT_TRUE(config.ok()) << yaml << config.message();
     EXPECT_EQ(ValueShown(field, *config), shown) << yaml;

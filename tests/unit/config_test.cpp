@@ -503,8 +503,16 @@ const ErrorCase kErrorCases[] = {
      {"upgrade.method: is for providers rds and cloudsql", "remove it"}},
     {"PostgresWithAnInstanceClass",
      "provider: self_managed\ndst: {host: b}\nupgrade: {instance_class: db.r6g.large, tier: x}\n",
-     {"upgrade.instance_class: is for providers rds and cloudsql",
-      "upgrade.tier: is for providers rds and cloudsql"}},
+     {"upgrade.instance_class: is for provider rds, which make the destination instance",
+      "upgrade.tier: is for provider cloudsql"}},
+    {"RdsWithACloudSqlTier",
+     "upgrade: {tier: db-custom-4-16384}\n",
+     {"upgrade.tier: is for provider cloudsql; provider rds does not read it: remove it"}},
+    {"CloudSqlWithAnRdsInstanceClass",
+     "provider: cloudsql\ngcp: {project: shop}\nsrc: {instance_id: a}\n"
+     "upgrade: {instance_class: db.r6g.large, keep_snapshots: true}\n",
+     {"upgrade.instance_class: is for provider rds; provider cloudsql does not read it",
+      "upgrade.keep_snapshots: is for provider rds"}},
     // engine mysql: MySQL's port and servers the user runs, before the servers are compared.
     {"MysqlSameDatabaseOnMysqlsPort",
      "engine: mysql\nsrc: {host: db1, name: app}\ndst: {host: db1, port: 3306}\n",
