@@ -33,6 +33,10 @@ struct CheckRun {
     auto c = Find(name);
     return c ? c->value("result", "<no result>") : "<check not reported>";
   }
+  std::string Detail(const std::string& name) const {
+    auto c = Find(name);
+    return c ? c->value("detail", "<no detail>") : "<check not reported>";
+  }
   std::vector<std::string> Objects(const std::string& name) const {
     auto c = Find(name);
     if (!c || !c->contains("objects")) return {};

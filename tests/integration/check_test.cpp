@@ -372,8 +372,7 @@ TEST_F(CheckTest, SourceUserWithReplicationCreateroleAndCreatePassesOn17) {
   CheckRun ddl = RunJson(WriteConfig(Endpoint{dst_->port(), db, "migrator", "migrator"},
                                      Endpoint{dst_->port(), target}, "ddl: replicate\n"));
   EXPECT_EQ(ddl.Result("source privileges"), "FAIL") << ddl.Dump();
-  EXPECT_NE(ddl.Find("source privileges")->value("detail", "").find("ddl: replicate"),
-            std::string::npos)
+  EXPECT_NE(ddl.Detail("source privileges").find("ddl: replicate"), std::string::npos)
       << ddl.Dump();
   EXPECT_EQ(ddl.result.exit_code, 1) << ddl.Dump();
 }

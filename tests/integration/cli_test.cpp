@@ -11,13 +11,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "config/schema.h"
+#include "harness/check_run.h"
 #include "harness/cluster.h"
 
 namespace fs = std::filesystem;
@@ -178,17 +178,11 @@ TEST_F(CliTest, CheckSaysTheProvidersFaultsWhenTheSourceIsUnreachable) {
                 "\n"
                 "src:\n  host: 127.0.0.1\n  port: " +
                 std::to_string(ClosedPort()) + "\n  name: app\n  instance_id: orders\n");
-  auto r = RunDbRelocate({"check", "--config", config.string(), "--output", "json"});
-  EXPECT_EQ(r.exit_code, 1) << Dump(r);
-  nlohmann::json report;
-  ASSERT_NO_THROW(report = nlohmann::json::parse(r.out)) << Dump(r);
-  std::map<std::string, nlohmann::json> checks;
-  for (const auto& c : report.value("checks", nlohmann::json::array()))
-    checks[c.value("name", "")] = c;
-  EXPECT_EQ(checks["source connection"].value("result", ""), "FAIL") << Dump(r);
-  EXPECT_EQ(checks["Google credentials"].value("result", ""), "FAIL") << Dump(r);
-  EXPECT_TRUE(Contains(checks["Google credentials"].value("detail", ""), missing.string()))
-      << Dump(r);
+  CheckRun run = RunCheck(config);
+  EXPECT_EQ(run.result.exit_code, 1) << run.Dump();
+  EXPECT_EQ(run.Result("source connection"), "FAIL") << run.Dump();
+  EXPECT_EQ(run.Result("Google credentials"), "FAIL") << run.Dump();
+  EXPECT_TRUE(Contains(run.Detail("Google credentials"), missing.string())) << run.Dump();
 }
 
 TEST_F(CliTest, CutoverBeforeRunSaysSo) {

@@ -102,11 +102,8 @@ TEST_F(MysqlCheckTest, PairSetUpForTheRelocationPasses) {
   ASSERT_TRUE(objects) << run.Dump();
   EXPECT_EQ((*objects)["detail"], "1 views, 1 routines, 1 triggers, 0 events move with the tables")
       << run.Dump();
-  EXPECT_NE(run.Find("versions")->value("detail", "").find("MariaDB 10."), std::string::npos)
-      << run.Dump();
-  EXPECT_NE(run.Find("GTID")
-                ->value("detail", "")
-                .find("the replication starts at the snapshot's GTID position"),
+  EXPECT_NE(run.Detail("versions").find("MariaDB 10."), std::string::npos) << run.Dump();
+  EXPECT_NE(run.Detail("GTID").find("the replication starts at the snapshot's GTID position"),
             std::string::npos)
       << run.Dump();
 }
@@ -154,8 +151,7 @@ TEST_F(MysqlCheckTest, AnotherDestinationNameWarnsAndATableOfTheDatabasesNameFai
   CheckRun run = RunCheck(config);
   EXPECT_EQ(run.result.exit_code, 0) << run.Dump();
   EXPECT_EQ(run.Result("database renamed"), "WARN") << run.Dump();
-  EXPECT_NE(run.Find("database renamed")
-                ->value("detail", "")
+  EXPECT_NE(run.Detail("database renamed")
                 .find("must name its tables without "
                       "the database"),
             std::string::npos)
@@ -186,9 +182,7 @@ TEST_F(MysqlCheckTest, WrongPasswordFailsNamingTheSide) {
   CheckRun run = RunCheck(Config(db, *src_, *dst_, "", "ops", "not-the-Pa55word"));
   EXPECT_EQ(run.result.exit_code, 1) << run.Dump();
   EXPECT_EQ(run.Result("source connection"), "FAIL") << run.Dump();
-  EXPECT_NE(run.Find("source connection")->value("detail", "").find("Access denied"),
-            std::string::npos)
-      << run.Dump();
+  EXPECT_NE(run.Detail("source connection").find("Access denied"), std::string::npos) << run.Dump();
   EXPECT_EQ(run.result.out.find("not-the-Pa55word"), std::string::npos) << run.Dump();
   EXPECT_EQ(run.result.err.find("not-the-Pa55word"), std::string::npos) << run.Dump();
 }
@@ -217,8 +211,7 @@ TEST_F(MysqlCheckTest, MissingPrivilegesAreNamedWithTheGrants) {
   EXPECT_EQ(run.Result("destination privileges"), "PASS") << run.Dump();
   // Its replications unread: said, and the destination's checked all the same.
   EXPECT_EQ(run.Result("other replications"), "WARN") << run.Dump();
-  EXPECT_NE(run.Find("other replications")
-                ->value("detail", "")
+  EXPECT_NE(run.Detail("other replications")
                 .find("none from the source nor sharing its GTID domains; the source's could not "
                       "be read (a cut-over reads them): "),
             std::string::npos)
