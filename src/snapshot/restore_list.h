@@ -1,12 +1,17 @@
-// The text pg_restore prints that the schema copy reads: its table of contents (`--list`) and
-// its error output. Pure functions, apart from schema_dump.cpp so they can be tested alone.
+// The text pg_restore prints that the schema copy reads: its table of contents (`--list`), its
+// error output and the SQL script it writes (`--file`). Pure functions, apart from
+// schema_dump.cpp so they can be tested alone.
 #pragma once
 
+#include <functional>
+#include <istream>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "util/status.h"
 
 namespace dbr {
 
@@ -30,5 +35,15 @@ std::pair<std::string, std::string> SplitRestoreList(const std::string& list,
 // pg_restore's stderr holds "could not execute query" errors, and each says an object already
 // exists (what an interrupted earlier restore of post-data leaves).
 bool OnlyAlreadyExistsErrors(const std::string& stderr_text);
+
+// Hands `send` the script pg_restore writes with --file, in pieces of at least `piece_bytes`
+// (all but the last), each cut just before a line where an entry's header starts ("-- Name:
+// ..."), without the `\restrict KEY` and `\unrestrict KEY` lines it writes for psql alone (the
+// key is random: no function body holds the same line). A body holding a line that looks like
+// a header may be cut there: its piece then ends inside a quoted string or a comment, which the
+// server refuses whole before running any of it. A wrong cut fails; it never runs half a
+// statement.
+Status ForEachScriptPiece(std::istream& script, size_t piece_bytes,
+                          const std::function<Status(const std::string&)>& send);
 
 }  // namespace dbr

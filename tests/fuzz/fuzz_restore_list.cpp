@@ -1,7 +1,8 @@
-// What the schema copy reads of pg_restore's output: the `--list` table of contents it filters
-// and the error text of a resumed post-data restore.
+// What the schema copy reads of pg_restore's output: the `--list` table of contents it filters,
+// the error text of a resumed post-data restore and the pre-data script it sends in pieces.
 #include <cstddef>
 #include <cstdint>
+#include <sstream>
 
 #include "fuzz_support.h"
 #include "snapshot/restore_list.h"
@@ -12,5 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       text, {"EXTENSION - ", "COMMENT - EXTENSION ", "SCHEMA - public ", "SCHEMA - app "});
   (void)dbr::FilterRestoreList(text, {});
   (void)dbr::OnlyAlreadyExistsErrors(text);
+  std::istringstream script(text);
+  (void)dbr::ForEachScriptPiece(script, 64, [](const std::string&) { return dbr::Status::Ok(); });
   return 0;
 }

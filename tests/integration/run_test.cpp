@@ -189,6 +189,37 @@ TEST_F(RunTest, DestinationWithConflictingTablesIsLeftUntouched) {
   EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
 }
 
+// The schema's pre-data part is sent in one transaction, a few messages in all: a statement the
+// destination refuses leaves nothing of it there, and the error still names that statement.
+TEST_F(RunTest, SchemaStatementTheDestinationRefusesIsNamedAndNothingOfTheSchemaStays) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
+  ASSERT_TRUE(src_->Exec("CREATE TABLE items (id int PRIMARY KEY, v text);"
+                         "INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 500) g;"
+                         "CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql AS 'SELECT 2 * x'",
+                         "app")
+                  .ok());
+  ASSERT_TRUE(
+      dst_->Exec("CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql AS 'SELECT 3 * x'", "app")
+          .ok());
+  const auto config = Config();
+  CommandResult r = RunDbRelocate({"run", "--config", config.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("Command was: CREATE FUNCTION public.twice(x integer)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_EQ(*dst_->QueryValue("SELECT to_regclass('public.items') IS NULL AND to_regnamespace("
+                              "'db_relocate') IS NULL",
+                              "app"),
+            "t");
+  EXPECT_EQ(*dst_->QueryValue("SELECT twice(5)", "app"), "15");
+
+  ASSERT_TRUE(dst_->Exec("DROP FUNCTION twice(int)", "app").ok());
+  CommandResult fixed = RunDbRelocate({"run", "--config", config.string()});
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_EQ(*dst_->QueryValue("SELECT twice(5)", "app"), "10");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM items", "app"), "500");
+}
+
 TEST_F(RunTest, SourceNewerThanEveryPgDumpIsRefusedNamingTheVersionNeeded) {
   ASSERT_NO_FATAL_FAILURE(StartAppPair(16, 17));  // Debian 12 ships pg_dump 15 only
   ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY)", "app").ok());
