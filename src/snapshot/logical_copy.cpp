@@ -100,13 +100,18 @@ class LogicalCopySource : public SnapshotSource {
     ctx.state.snapshot_phase = SnapshotPhase::kSchema;
     DBR_RETURN_IF_ERROR(ctx.SaveState());
     DBR_ASSIGN_OR_RETURN(auto scope, ListScope(*ctx.src, ctx.config));
-    DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, scope.schemas, &ctx.state.created_roles));
-    DBR_RETURN_IF_ERROR(GrantExistingSchemaPrivileges(*ctx.src, *ctx.dst, scope.schemas));
-    DBR_RETURN_IF_ERROR(EnsureExtensions(*ctx.src, *ctx.dst));
     log::info("dumping the schema with pg_dump {} under snapshot {}", pg_dump.version,
               ctx.exported_snapshot);
-    DBR_RETURN_IF_ERROR(DumpSchema(ctx.config, pg_dump, ctx.exported_snapshot, scope.schemas,
-                                   scope.ExcludedTablesAndSequences(), archive));
+    // pg_dump reads the schema while the roles and extensions it needs are made on the
+    // destination (on this connection alone: the other task only runs pg_dump).
+    DBR_RETURN_IF_ERROR(RunParallel(2, 2, [&](size_t task, int) -> Status {
+      if (task == 0)
+        return DumpSchema(ctx.config, pg_dump, ctx.exported_snapshot, scope.schemas,
+                          scope.ExcludedTablesAndSequences(), archive);
+      DBR_RETURN_IF_ERROR(EnsureRoles(*ctx.src, *ctx.dst, scope.schemas, &ctx.state.created_roles));
+      DBR_RETURN_IF_ERROR(GrantExistingSchemaPrivileges(*ctx.src, *ctx.dst, scope.schemas));
+      return EnsureExtensions(*ctx.src, *ctx.dst);
+    }));
     toc_.reset();  // a new archive
     DBR_ASSIGN_OR_RETURN(const std::string* toc, Toc(pg_restore, archive));
     log::info("restoring tables, types and functions (pg_dump's pre-data part) on the destination");
