@@ -68,9 +68,10 @@ struct Timings {
     PolledWait writer_stop{milliseconds(100), seconds(10)};
     // How often the heartbeat proof looks for its marker on the destination: soon after it is
     // written (a subscription just made applies it in a few tenths of a second), then less
-    // often, the delay doubling up to the second value.
+    // often, the delay doubling up to the second value. Caught up already, the marker is a
+    // tenth of a second from arriving: a lookup by primary key that often costs nothing.
     milliseconds marker_first_poll{20};
-    milliseconds marker_max_poll{500};
+    milliseconds marker_max_poll{100};
     // The writer's backoff while its inserts fail (it retries for as long as it lives).
     RetryPolicy insert_retry{
         .attempts = 1000000, .first_delay = milliseconds(500), .max_delay = milliseconds(15000)};
