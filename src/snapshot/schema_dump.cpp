@@ -252,9 +252,9 @@ Status RunScriptInOneTransaction(const std::filesystem::path& path, const pg::Co
 }
 
 // The pre-data entries in `list`, in one transaction. pg_restore writes them as SQL, sent a
-// megabyte a message: on 1 445 entries 0.35 to 0.40 s, against 0.63 to 0.74 s for pg_restore's
-// round trip per statement (bench/README.md). Should that fail, nothing of it stays and
-// pg_restore runs the entries again itself, so that the error names the statement at fault.
+// megabyte a message: about half the time of pg_restore's own round trip per statement
+// (bench/README.md, stop 52). Should that fail, nothing of it stays and pg_restore runs the
+// entries again itself, so that the error names the statement at fault.
 Status RestorePreData(const Config& config, const pg::PgTool& pg_restore,
                       const std::filesystem::path& archive, const std::string& list) {
   DBR_ASSIGN_OR_RETURN(const std::string list_file, WriteRestoreList(archive, list, "pre-data"));
