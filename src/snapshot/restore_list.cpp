@@ -68,19 +68,19 @@ bool OnlyAlreadyExistsErrors(const std::string& stderr_text) {
 Status ForEachScriptPiece(std::istream& script, size_t piece_bytes,
                           const std::function<Status(const std::string&)>& send) {
   std::string piece, line, unrestrict;
-  bool in_header = true;  // before the first entry, where pg_restore writes \restrict
+  bool in_header = true;  // before the first entry: \restrict and the session's settings
   while (std::getline(script, line)) {
     const bool entry_starts = line.starts_with("-- Name: ");
-    if (entry_starts) in_header = false;
     if (in_header && unrestrict.empty() && line.starts_with("\\restrict ")) {
       unrestrict = "\\unrestrict " + line.substr(std::string_view("\\restrict ").size());
       continue;
     }
     if (!unrestrict.empty() && line == unrestrict) continue;
-    if (entry_starts && piece.size() >= piece_bytes) {
+    if (entry_starts && !piece.empty() && (in_header || piece.size() >= piece_bytes)) {
       DBR_RETURN_IF_ERROR(send(piece));
       piece.clear();
     }
+    if (entry_starts) in_header = false;
     piece += line;
     piece += '\n';
   }

@@ -36,13 +36,16 @@ std::pair<std::string, std::string> SplitRestoreList(const std::string& list,
 // exists (what an interrupted earlier restore of post-data leaves).
 bool OnlyAlreadyExistsErrors(const std::string& stderr_text);
 
-// Hands `send` the script pg_restore writes with --file, in pieces of at least `piece_bytes`
-// (all but the last), each cut just before a line where an entry's header starts ("-- Name:
-// ..."), without the `\restrict KEY` and `\unrestrict KEY` lines it writes for psql alone (the
-// key is random: no function body holds the same line). A body holding a line that looks like
-// a header may be cut there: its piece then ends inside a quoted string or a comment, which the
-// server refuses whole before running any of it. A wrong cut fails; it never runs half a
-// statement.
+// Hands `send` the script pg_restore writes with --file: first the settings before its first
+// entry, alone (the server converts a message from the client encoding and parses it whole
+// before running any of it, so `SET client_encoding` and `SET standard_conforming_strings` must
+// have run before the message whose text they govern), then the entries in pieces of at least
+// `piece_bytes` (all but the last), each cut just before a line where an entry's header starts
+// ("-- Name: ..."); without the `\restrict KEY` and `\unrestrict KEY` lines it writes for psql
+// alone (the key is random: no function body holds the same line). A body holding a line that
+// looks like a header may be cut there: its piece then ends inside a quoted string or a
+// comment, which the server refuses whole before running any of it. A wrong cut fails; it
+// never runs half a statement.
 Status ForEachScriptPiece(std::istream& script, size_t piece_bytes,
                           const std::function<Status(const std::string&)>& send);
 

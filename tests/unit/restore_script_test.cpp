@@ -69,35 +69,44 @@ TEST(RestoreScript, PsqlsRestrictLinesGoAndEveryOtherLineIsSentAsWritten) {
   EXPECT_NE(all.find("\n\\restrict Other\n\\unrestrict Other\n"), std::string::npos) << all;
 }
 
-TEST(RestoreScript, SmallScriptIsOneMessage) {
-  EXPECT_EQ(Pieces(kScript, 1 << 20).size(), 1u);
+// The server converts a message from the client encoding and parses it whole before running any
+// of it: the script's SET client_encoding and standard_conforming_strings go in a message of
+// their own, before the text they govern.
+TEST(RestoreScript, TheSettingsGoAloneThenTheEntriesInAsFewPiecesAsTheSizeAllows) {
+  const std::string script = kScript;
+  const std::vector<std::string> pieces = Pieces(script, 1 << 20);
+  ASSERT_EQ(pieces.size(), 2u);
+  EXPECT_NE(pieces[0].find("SET statement_timeout = 0;"), std::string::npos) << pieces[0];
+  EXPECT_EQ(pieces[0].find("-- Name: "), std::string::npos) << pieces[0];
+  EXPECT_EQ(pieces[1].rfind("-- Name: a; Type: TABLE", 0), 0u) << pieces[1];
+  EXPECT_NE(pieces[1].find("CREATE TABLE public.b"), std::string::npos) << pieces[1];
   EXPECT_TRUE(Pieces("", 1).empty());
 }
 
 TEST(RestoreScript, PiecesAreCutOnlyWhereAnEntryStartsOnceLargeEnough) {
   std::vector<std::string> pieces = Pieces(kScript, 1);
   ASSERT_EQ(pieces.size(), 4u);  // the settings, table a, the function, table b
-  EXPECT_NE(pieces[0].find("SET statement_timeout = 0;"), std::string::npos) << pieces[0];
   EXPECT_EQ(pieces[1].rfind("-- Name: a; Type: TABLE", 0), 0u) << pieces[1];
   EXPECT_EQ(pieces[2].rfind("-- Name: f(); Type: FUNCTION", 0), 0u) << pieces[2];
   EXPECT_EQ(pieces[3].rfind("-- Name: b; Type: TABLE", 0), 0u) << pieces[3];
   // The header's first "--" line ends the piece before: a comment, nothing cut in two.
   EXPECT_TRUE(pieces[1].ends_with(");\n\n--\n")) << pieces[1];
 
-  // A piece takes whole entries until it is large enough: here the settings are not.
-  pieces = Pieces(kScript, std::string(kScript).find("-- Name: a"));
+  // A piece takes whole entries until it is large enough: table a alone is not.
+  pieces = Pieces(kScript, pieces[1].size() + 1);
   ASSERT_EQ(pieces.size(), 3u);
-  EXPECT_NE(pieces[0].find("SET statement_timeout = 0;"), std::string::npos) << pieces[0];
-  EXPECT_NE(pieces[0].find("CREATE TABLE public.a"), std::string::npos) << pieces[0];
-  EXPECT_EQ(pieces[1].rfind("-- Name: f(); Type: FUNCTION", 0), 0u) << pieces[1];
+  EXPECT_NE(pieces[1].find("CREATE TABLE public.a"), std::string::npos) << pieces[1];
+  EXPECT_NE(pieces[1].find("CREATE FUNCTION public.f()"), std::string::npos) << pieces[1];
   EXPECT_EQ(pieces[2].rfind("-- Name: b; Type: TABLE", 0), 0u) << pieces[2];
 }
 
-TEST(RestoreScript, ScriptOfAnOlderPgRestoreWithoutRestrictPassesWhole) {
+TEST(RestoreScript, ScriptOfAnOlderPgRestoreWithoutRestrictPassesAsWritten) {
   const std::string older =
       "SET a = 1;\n--\n-- Name: f(); Type: FUNCTION\n--\nCREATE FUNCTION f() RETURNS text "
       "LANGUAGE sql AS $$SELECT '\n\\restrict Body\n'$$;\n";
-  EXPECT_EQ(Joined(Pieces(older, 1 << 20)), older);
+  const std::vector<std::string> pieces = Pieces(older, 1 << 20);
+  EXPECT_EQ(pieces.size(), 2u);
+  EXPECT_EQ(Joined(pieces), older);
 }
 
 TEST(RestoreScript, FirstFailedSendStopsAndIsReturned) {
