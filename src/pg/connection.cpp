@@ -127,7 +127,15 @@ Result<Connection> Connection::Open(const ConnParams& p) {
     std::string message = fmt::format("cannot connect to {}: {}", p.Describe(), err);
     return ConnectFailureIsTransient(err) ? Status::Unavailable(message) : Status::Error(message);
   }
-  return Connection(conn, p);
+  Connection c(conn, p);
+  // Our literals (pg/quote.h) and the expressions the server deparses for the schema comparison
+  // are read and written as standard strings; a database or role set to read backslashes as
+  // escapes gets standard strings back for this session. The server reports the setting at
+  // connection, so the usual case costs no round trip.
+  const char* standard = PQparameterStatus(conn, "standard_conforming_strings");
+  if (standard != nullptr && std::string_view(standard) == "off")
+    DBR_RETURN_IF_ERROR(c.Exec("SET standard_conforming_strings = on"));
+  return c;
 }
 
 namespace {

@@ -49,6 +49,8 @@ class RunTest : public AppPairTest {
     EXPECT_NE(r.out.find("skipped (dst is a server: no instance to make)"), std::string::npos)
         << r.out;
     EXPECT_NE(r.err.find("heartbeat verified"), std::string::npos) << r.err;
+    // The schema went in one transaction's SQL, not through pg_restore's second try.
+    EXPECT_EQ(r.err.find("did not restore in one go"), std::string::npos) << r.err;
     // The run state holds the generated replication password: owner-only, and never printed.
     auto perms = std::filesystem::status(state_dir() / "state.json").permissions();
     EXPECT_EQ(perms & std::filesystem::perms::all,
@@ -207,6 +209,7 @@ TEST_F(RunTest, SchemaStatementTheDestinationRefusesIsNamedAndNothingOfTheSchema
   EXPECT_NE(r.err.find("Command was: CREATE FUNCTION public.twice(x integer)"), std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did not restore in one go"), std::string::npos) << r.err;
   EXPECT_EQ(*dst_->QueryValue("SELECT to_regclass('public.items') IS NULL AND to_regnamespace("
                               "'db_relocate') IS NULL",
                               "app"),
@@ -216,8 +219,30 @@ TEST_F(RunTest, SchemaStatementTheDestinationRefusesIsNamedAndNothingOfTheSchema
   ASSERT_TRUE(dst_->Exec("DROP FUNCTION twice(int)", "app").ok());
   CommandResult fixed = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_EQ(fixed.err.find("did not restore in one go"), std::string::npos) << fixed.err;
   EXPECT_EQ(*dst_->QueryValue("SELECT twice(5)", "app"), "10");
   EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM items", "app"), "500");
+}
+
+// The script's settings run before the text they govern: a destination database that reads
+// backslashes in string literals as escapes (standard_conforming_strings off) still gets the
+// source's literals as written.
+TEST_F(RunTest, SchemaLiteralsKeepTheirValueWhereTheDestinationReadsBackslashesAsEscapes) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
+  ASSERT_TRUE(src_->Exec("CREATE TABLE paths (id int PRIMARY KEY, "
+                         "path text NOT NULL DEFAULT 'C:\\new\\table');"
+                         "INSERT INTO paths (id) VALUES (1)",
+                         "app")
+                  .ok());
+  ASSERT_TRUE(
+      dst_->Exec("ALTER DATABASE app SET standard_conforming_strings = off", "postgres").ok());
+  CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(r.err.find("did not restore in one go"), std::string::npos) << r.err;
+  const std::string on_source = *src_->QueryValue("SELECT path FROM paths WHERE id = 1", "app");
+  EXPECT_EQ(on_source, "C:\\new\\table");
+  ASSERT_TRUE(dst_->Exec("INSERT INTO paths (id) VALUES (-1)", "app").ok());
+  EXPECT_EQ(*dst_->QueryValue("SELECT path FROM paths WHERE id = -1", "app"), on_source);
 }
 
 TEST_F(RunTest, SourceNewerThanEveryPgDumpIsRefusedNamingTheVersionNeeded) {
