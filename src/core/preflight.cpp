@@ -89,6 +89,7 @@ class Preflight {
     if (dst) {
       CheckDestinationWorkers(*dst);
       CheckDestinationPrivileges(*dst);
+      CheckEncodings(*src, *dst);
       CheckExtensions(*src, *dst);
       if (scope.ok()) {
         CheckDestinationConflicts(*dst, *scope);
@@ -831,6 +832,25 @@ class Preflight {
                     "role cannot be granted: then use a superuser, or a dst.user of the same "
                     "name as src.user)",
                     pg::QuoteIdent(config_.dst.user)));
+  }
+
+  // The copy relays the source's text as it is, and verify compares hashes of it, on each side
+  // in its database's encoding: between two encodings the copy would store the source's bytes
+  // read in the destination's encoding ('café' in UTF8 arrives in LATIN1 as five characters)
+  // while replication converts, and verify would call the converted rows different.
+  void CheckEncodings(pg::Connection& src, pg::Connection& dst) {
+    const char* name = "database encoding";
+    const std::string from = src.server_encoding(), to = dst.server_encoding();
+    if (from == to) return (void)Add(name, CheckLevel::kPass, "both " + from);
+    Add(name, CheckLevel::kFail,
+        fmt::format("the source database {} is {} and the destination database {} is {}: "
+                    "db_relocate copies text in the source's encoding only",
+                    config_.src.name, from, config_.dst.name, to),
+        {config_.dst.name},
+        fmt::format("relocate into a database made in the source's encoding: on the "
+                    "destination, CREATE DATABASE name TEMPLATE template0 ENCODING '{}' (with a "
+                    "locale that fits it), and set dst.name to it",
+                    from));
   }
 
   void CheckExtensions(pg::Connection& src, pg::Connection& dst) {

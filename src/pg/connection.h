@@ -93,6 +93,11 @@ class Connection {
 
   int server_version_num() const { return PQserverVersion(conn_.get()); }
   int server_major() const { return server_version_num() / 10000; }
+  // The database's encoding, as the server reported it at connect ("UTF8", "LATIN1", ...).
+  std::string server_encoding() const {
+    const char* e = PQparameterStatus(conn_.get(), "server_encoding");
+    return e != nullptr ? e : "";
+  }
   const ConnParams& params() const { return params_; }
   std::string Describe() const { return params_.Describe(); }
   PGconn* raw() { return conn_.get(); }

@@ -137,7 +137,7 @@ TEST_F(CheckTest, HealthyPairPassesEveryCheck) {
        {"source connection", "destination connection", "server versions",
         "logical replication enabled", "replication slots and WAL senders", "source privileges",
         "tables in scope", "replica identity", "prepared transactions",
-        "leftovers of an earlier run", "destination privileges", "extensions",
+        "leftovers of an earlier run", "destination privileges", "database encoding", "extensions",
         "destination is empty", "objects logical replication does not carry"}) {
     EXPECT_EQ(run.Result(name), "PASS") << name << "\n" << run.Dump();
   }

@@ -245,6 +245,33 @@ TEST_F(RunTest, SchemaLiteralsKeepTheirValueWhereTheDestinationReadsBackslashesA
   EXPECT_EQ(*dst_->QueryValue("SELECT path FROM paths WHERE id = -1", "app"), on_source);
 }
 
+// The copy relays text as the source's bytes: into a database of another encoding 'café' would
+// arrive as five LATIN1 characters (and verify would then call replicated rows different).
+TEST_F(RunTest, DestinationDatabaseOfAnotherEncodingIsRefusedBeforeAnythingIsMade) {
+  ASSERT_NO_FATAL_FAILURE(StartAppPair(15, 17));
+  ASSERT_TRUE(src_->Exec("CREATE TABLE words (id int PRIMARY KEY, w text);"
+                         "INSERT INTO words VALUES (1, 'café')",
+                         "app")
+                  .ok());
+  ASSERT_TRUE(dst_->Exec("DROP DATABASE app", "postgres").ok());
+  ASSERT_TRUE(dst_->Exec("CREATE DATABASE app TEMPLATE template0 ENCODING 'LATIN1' "
+                         "LC_COLLATE 'C' LC_CTYPE 'C'",
+                         "postgres")
+                  .ok());
+  CommandResult r = RunDbRelocate({"run", "--config", Config().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string said = r.out + r.err;  // the checks' table, wherever `run` prints it
+  EXPECT_NE(said.find("the source database app is UTF8 and the destination database app is "
+                      "LATIN1"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("ENCODING 'UTF8'"), std::string::npos) << said;
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_replication_slots", "app"), "0");
+  EXPECT_EQ(*src_->QueryValue("SELECT count(*) FROM pg_publication", "app"), "0");
+  EXPECT_EQ(*dst_->QueryValue("SELECT count(*) FROM pg_tables WHERE tablename = 'words'", "app"),
+            "0");
+}
+
 TEST_F(RunTest, SourceNewerThanEveryPgDumpIsRefusedNamingTheVersionNeeded) {
   ASSERT_NO_FATAL_FAILURE(StartAppPair(16, 17));  // Debian 12 ships pg_dump 15 only
   ASSERT_TRUE(src_->Exec("CREATE TABLE t (id int PRIMARY KEY)", "app").ok());
