@@ -228,6 +228,11 @@ Result<std::vector<std::string>> Connection::StatementRecordingSettingsWeMaySet(
   return ours;
 }
 
+Status Connection::ExecScript(std::string_view sql) {
+  log::debug("[{}] ({} bytes of script)", params_.label, sql.size());
+  return Run(sql, {}, false).status();
+}
+
 Status Connection::ExecSensitive(std::string_view sql) {
   // The statement is never in our log or our errors. To keep it out of the server's log and
   // statistics as well, the settings that record it are turned off for this session around it,

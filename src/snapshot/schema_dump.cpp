@@ -247,7 +247,7 @@ Status RunScriptInOneTransaction(const std::filesystem::path& path, const pg::Co
   DBR_ASSIGN_OR_RETURN(pg::Connection conn, pg::Connection::Open(dst));
   DBR_RETURN_IF_ERROR(conn.Exec("BEGIN"));
   DBR_RETURN_IF_ERROR(ForEachScriptPiece(
-      script, kScriptPieceBytes, [&](const std::string& piece) { return conn.Exec(piece); }));
+      script, kScriptPieceBytes, [&](const std::string& piece) { return conn.ExecScript(piece); }));
   return conn.Exec("COMMIT");
 }
 
