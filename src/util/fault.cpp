@@ -4,9 +4,11 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "util/clock.h"
 #include "util/parse.h"
+#include "util/poll.h"
 
 namespace dbr {
 
@@ -25,8 +27,15 @@ std::optional<std::chrono::milliseconds> PauseAt(std::string_view spec, std::str
 
 void PausePoint(const char* point) {
   static const char* spec = std::getenv("DBR_PAUSE_AT");
+  static const char* release = std::getenv("DBR_PAUSE_RELEASE");
   if (spec == nullptr) return;
-  if (auto pause = PauseAt(spec, point)) RealClock().SleepFor(*pause);
+  auto pause = PauseAt(spec, point);
+  if (!pause) return;
+  if (release == nullptr) return RealClock().SleepFor(*pause);
+  (void)PollUntil(RealClock(), *pause, std::chrono::milliseconds(20), []() -> Result<bool> {
+    std::error_code ec;
+    return std::filesystem::exists(release, ec);
+  });
 }
 
 }  // namespace dbr

@@ -4,7 +4,10 @@
 //
 // Pause points for the race tests: when DBR_PAUSE_AT is `point:milliseconds` (e.g.
 // `publication:user-ready:3000`), the process sleeps that long at that point, so that a second
-// process can be made to act inside the window the first is in. Unset in production.
+// process can be made to act inside the window the first is in. With DBR_PAUSE_RELEASE naming a
+// file as well, the pause ends as soon as that file exists: a test that acts in the window
+// releases it when done, however slow the machine, with the milliseconds as a cap. Unset in
+// production.
 #pragma once
 
 #include <chrono>

@@ -3,6 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
 #include <thread>
 
 namespace dbr::test {
@@ -19,5 +23,26 @@ bool WaitFor(Done&& done, std::chrono::milliseconds timeout,
   }
   return done();
 }
+
+// A window a db_relocate process holds open at a pause point (util/fault.h) until the test has
+// acted inside it and calls Release(), a minute at most: the test need not act within a fixed
+// time, and the process waits no longer than the test takes.
+class PauseWindow {
+ public:
+  // `point` as DBR_PAUSE_AT names it (e.g. "publication:user-ready"); `file` must not exist.
+  PauseWindow(const std::string& point, std::filesystem::path file)
+      : point_(point), file_(std::move(file)) {}
+  ~PauseWindow() { Release(); }  // a test that stopped early does not leave the process waiting
+
+  // The environment that makes the process pause there.
+  std::map<std::string, std::string> Env() const {
+    return {{"DBR_PAUSE_AT", point_ + ":60000"}, {"DBR_PAUSE_RELEASE", file_.string()}};
+  }
+  void Release() const { std::ofstream(file_, std::ios::app).flush(); }
+
+ private:
+  std::string point_;
+  std::filesystem::path file_;
+};
 
 }  // namespace dbr::test

@@ -718,9 +718,8 @@ TEST_F(CutoverTest, LargeObjectsChangedAtAnyTimeFollowTheApplicationThereAndBack
 
   // The cut-over brings the destination level before its write pause, then waits at a pause
   // point: what the application changes there is found inside the write pause.
-  auto cut = std::async(std::launch::async, [&] {
-    return Dbr("cutover", {{"DBR_PAUSE_AT", "switch:large-objects-ahead:5000"}});
-  });
+  PauseWindow window("switch:large-objects-ahead", dir_.path() / "release");
+  auto cut = std::async(std::launch::async, [&] { return Dbr("cutover", window.Env()); });
   EXPECT_TRUE(WaitFor(
       [&] {
         auto n = dst_->QueryValue("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = 900005",
@@ -732,6 +731,7 @@ TEST_F(CutoverTest, LargeObjectsChangedAtAnyTimeFollowTheApplicationThereAndBack
        {"SELECT lo_put(900002, 1048570, 'written in the window')",
         "SELECT lo_from_bytea(900006, 'made in the window')", "SELECT lo_unlink(900004)"})
     ASSERT_TRUE(ThroughProxyExec(sql).ok()) << sql;
+  window.Release();
   CommandResult done = cut.get();
   ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
   EXPECT_NE(done.out.find("large objects, inside the pause: 4 large objects compared, 2 copied"),
@@ -836,7 +836,7 @@ TEST_F(CutoverTest, CutoverIsNotDoneUntilTheReturnReplicationStreams) {
                          "subname = 'db_relocate_rev_sub' AND pid IS NOT NULL",
                          db_)
                   .ok());
-  ASSERT_TRUE(WaitFor([&] { return *src_->QueryValue(streaming, db_) == "0"; }, 10s));
+  ASSERT_TRUE(WaitFor([&] { return *src_->QueryValue(streaming, db_) == "0"; }, 60s));
 
   CommandResult cut = Dbr("cutover");
   ASSERT_NO_FATAL_FAILURE(RefuseReplicationUser(*dst_, false));

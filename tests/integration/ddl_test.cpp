@@ -148,13 +148,15 @@ TEST_F(DdlTest, TableCreatedOnTheSourceAfterTheRunIsShownAsNotReplicatedUntilAdd
 // tables were listed, before the snapshot): without a second look its rows would be in neither
 // the copy nor the stream. Both are made again, and the table arrives whole.
 TEST_F(DdlTest, ATableCreatedWhileThePublicationIsMadeIsCopiedAndStreamed) {
+  PauseWindow window("publication:user-ready", tmp_.path() / "release");
   BackgroundDbRelocate run({"run", "--config", config_.string()}, tmp_.path() / "run.log",
-                           {{"DBR_PAUSE_AT", "publication:user-ready:3000"}});
+                           window.Env());
   ASSERT_TRUE(run.WaitForLog("replication user upgrade ready")) << run.Log();
   ASSERT_TRUE(src_->Exec("CREATE TABLE late (id int PRIMARY KEY, v text)", "app").ok());
   ASSERT_TRUE(
       src_->Exec("INSERT INTO late SELECT g, md5(g::text) FROM generate_series(1, 1000) g", "app")
           .ok());
+  window.Release();
   CommandResult r = run.Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("1 tables appeared in scope while the publication and the slot were made "

@@ -211,10 +211,12 @@ TEST_F(NetworkTest, DestinationCutBeforeTheSlotIsRecordedMakesItAgain) {
       RunDbRelocate({"run", "--config", config.string()}, {{"DBR_CRASH_AT", "after:publication"}});
   ASSERT_EQ(interrupted.exit_code, 128 + 9) << "crash point not reached: " << interrupted.err;
   LiveWriter writer(*src_, "app");
+  PauseWindow window("publication:slot-created", tmp_.path() / "release");
   BackgroundDbRelocate run({"run", "--config", config.string()}, tmp_.path() / "run.log",
-                           {{"DBR_PAUSE_AT", "publication:slot-created:3000"}});
+                           window.Env());
   ASSERT_TRUE(run.WaitForLog("replication slot db_relocate_slot_app created at")) << run.Log();
   (*proxy)->Cut(FaultProxy::Mode::kReset);
+  window.Release();
   EXPECT_TRUE(run.WaitForLog("a server was lost during the step")) << run.Log();
   (*proxy)->Restore();
   CommandResult r = run.Wait();

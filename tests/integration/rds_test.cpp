@@ -887,7 +887,8 @@ TEST_F(RdsMajorTest, APreparedTransactionCopiedByTheSnapshotIsRolledBackOnTheCop
 
   // Paused with the slot made and the snapshot not yet asked for.
   auto env = Env();
-  env["DBR_PAUSE_AT"] = "rds:snapshot:5000";
+  PauseWindow window("rds:snapshot", tmp_.path() / "release");
+  env.merge(window.Env());
   BackgroundDbRelocate run({"run", "--config", config.string()}, tmp_.path() / "run.log", env);
   ASSERT_TRUE(run.WaitForLog("step snapshot: ")) << run.Log();
   auto app = src_->Connect("app");
@@ -897,6 +898,7 @@ TEST_F(RdsMajorTest, APreparedTransactionCopiedByTheSnapshotIsRolledBackOnTheCop
   ASSERT_TRUE(app->Exec("UPDATE held SET note = 'changed by the prepared one' WHERE id = 1").ok());
   ASSERT_TRUE(app->Exec("PREPARE TRANSACTION 'in-flight'").ok());
   EXPECT_EQ(run.Log().find("creating snapshot"), std::string::npos) << "too late: " << run.Log();
+  window.Release();
 
   // Synced, the run's verify waits for the transaction to end on the source, and says so.
   ASSERT_TRUE(run.WaitForLog("waits until these transactions end: 'in-flight' in database app",

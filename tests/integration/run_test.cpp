@@ -329,7 +329,7 @@ TEST_F(RunTest, DestinationRestartedDuringCatchUpIsRecovered) {
         auto state = ReadFile(state_dir() / "state.json");
         return state.ok() && state->find("\"current_step\": \"catchup\"") != std::string::npos;
       },
-      std::chrono::seconds(30));
+      std::chrono::seconds(120));
   ASSERT_TRUE(in_catchup) << "the run never reached catch-up";
   ASSERT_TRUE(dst_->Stop("immediate").ok());
   // Down until the run has noticed.
@@ -626,9 +626,10 @@ TEST_F(RunTest, TableWhoseCopyTheDestinationLostInACrashIsCopiedAgain) {
   // lost_in_crash, more than half of all, is split in parts around first_copied, whole, which is
   // done first: saved at once. lost_in_crash, done next, is left for a later save (an hour
   // later here), and the run pauses there.
-  BackgroundDbRelocate run(
-      {"run", "--config", Config().string()}, tmp_.path() / "run.log",
-      {{"DBR_COPY_SAVE_PERIOD", "3600"}, {"DBR_PAUSE_AT", "copy:table-unsaved:3000"}});
+  PauseWindow window("copy:table-unsaved", tmp_.path() / "release");
+  auto env = window.Env();
+  env["DBR_COPY_SAVE_PERIOD"] = "3600";
+  BackgroundDbRelocate run({"run", "--config", Config().string()}, tmp_.path() / "run.log", env);
   ASSERT_TRUE(WaitFor(
       [&] {
         auto n = dst_->QueryValue("SELECT count(*) FROM lost_in_crash", "app");
@@ -638,6 +639,16 @@ TEST_F(RunTest, TableWhoseCopyTheDestinationLostInACrashIsCopiedAgain) {
       << run.Log();
   // The WAL writer killed: the server ends every process and recovers from the WAL on disk.
   ASSERT_EQ(kill(walwriter_pid, SIGKILL), 0);
+  // Released once the server has been through its crash (a new WAL writer): the run's next
+  // statement must find its sessions gone, not flush what the crash is to lose.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto now = dst_->QueryValue(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'", "postgres");
+        return now.ok() && !now->empty() && *now != *walwriter;
+      },
+      std::chrono::seconds(60)));
+  window.Release();
   CommandResult r = run.Wait();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("a server was lost during the step"), std::string::npos) << r.err;
