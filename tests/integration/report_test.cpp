@@ -208,7 +208,7 @@ TEST_F(ReportTest, CutoverRecordsItsWritePauseInTheReportAndTheMetrics) {
 
   // The restarted heartbeat writer serves again, with the switch counted.
   std::string page;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 240; ++i) {
     HttpReply r = HttpGet(url, 1000);
     if (r.status == 200 && r.body.find("db_relocate_switches_total 1\n") != std::string::npos) {
       page = r.body;
