@@ -154,6 +154,24 @@ class CloudSqlCloud : public Cloud {
     return RecordAndWait(ctx, admin, admin.UpdateUser(project, instance, dst.user, dst.password));
   }
 
+  // The source database's encoding and locale as CREATE DATABASE options, where the new
+  // instance's template1 has another encoding (the copy carries text as the source's bytes,
+  // and pre-flight refuses a destination of another encoding); nothing where they agree.
+  static Result<std::string> SourceEncodingOptions(const Config& config, pg::Connection& dst) {
+    const char* kSql =
+        "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database "
+        "WHERE datname = $1";
+    DBR_ASSIGN_OR_RETURN(auto src, pg::Connection::Open(SourceParams(config)));
+    DBR_ASSIGN_OR_RETURN(auto ours, src.Query(kSql, {config.src.name}));
+    DBR_ASSIGN_OR_RETURN(auto template1, dst.Query(kSql, {std::string("template1")}));
+    if (ours.rows() != 1 || template1.rows() != 1)
+      return Status::Error("cannot read the encoding of database " + config.src.name);
+    if (ours.Get(0, 0) == template1.Get(0, 0)) return std::string();
+    return fmt::format(" TEMPLATE template0 ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+                       pg::QuoteLiteral(ours.Get(0, 0)), pg::QuoteLiteral(ours.Get(0, 1)),
+                       pg::QuoteLiteral(ours.Get(0, 2)));
+  }
+
   // The new instance's database (dst.name) and its user's REPLICATION, which the return
   // replication of a cut-over needs: Cloud SQL lets a cloudsqlsuperuser give it ("ALTER USER
   // ... WITH REPLICATION", Google's "Set up logical replication and decoding").
@@ -165,8 +183,10 @@ class CloudSqlCloud : public Cloud {
         auto exists,
         conn.QueryValue("SELECT count(*) FROM pg_database WHERE datname = $1", {config.dst.name}));
     if (exists == "0") {
-      DBR_RETURN_IF_ERROR(conn.Exec("CREATE DATABASE " + pg::QuoteIdent(config.dst.name)));
-      log::info("created database {} on the new instance", config.dst.name);
+      DBR_ASSIGN_OR_RETURN(std::string options, SourceEncodingOptions(config, conn));
+      DBR_RETURN_IF_ERROR(
+          conn.Exec("CREATE DATABASE " + pg::QuoteIdent(config.dst.name) + options));
+      log::info("created database {} on the new instance{}", config.dst.name, options);
     }
     DBR_ASSIGN_OR_RETURN(auto replication,
                          conn.QueryValue("SELECT rolreplication FROM pg_roles WHERE rolname = "

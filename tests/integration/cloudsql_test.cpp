@@ -263,6 +263,43 @@ TEST_F(CloudSqlTest, LogicalMethodMovesALiveFifteenOntoANewSeventeenInstance) {
             *src_->QueryValue("SELECT count(*) FROM events", "app"));
 }
 
+// A LATIN1 source: the database made on the new instance (whose template1 is UTF8) takes the
+// source's encoding and locale, so the copy's text keeps its value there.
+TEST_F(CloudSqlTest, TheNewInstancesDatabaseIsMadeInTheSourcesEncoding) {
+  ASSERT_TRUE(src_->Exec("DROP DATABASE app", "postgres").ok());
+  ASSERT_TRUE(src_->Exec("CREATE DATABASE app TEMPLATE template0 ENCODING 'LATIN1' "
+                         "LC_COLLATE 'C' LC_CTYPE 'C'",
+                         "postgres")
+                  .ok());
+  // E'\xe9' is one byte in the database's encoding: é in LATIN1.
+  ASSERT_TRUE(src_->Exec("CREATE SCHEMA \"Sales Ops\"; "
+                         "CREATE TABLE words (id int PRIMARY KEY, w text); "
+                         "INSERT INTO words VALUES (1, E'caf\\xe9')",
+                         "app")
+                  .ok());
+  ASSERT_NO_FATAL_FAILURE(StartDouble(Seed()));
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n");
+  CommandResult run = Run("run", config);
+  ASSERT_EQ(run.exit_code, 0) << run.err << "\n" << DoubleLog();
+  EXPECT_NE(run.err.find("created database app on the new instance TEMPLATE template0 ENCODING "
+                         "'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"),
+            std::string::npos)
+      << run.err;
+  auto dst = pg::Connection::Open(DestinationParams());
+  ASSERT_TRUE(dst.ok()) << dst.message();
+  EXPECT_EQ(dst->server_encoding(), "LATIN1");
+  ASSERT_TRUE(src_->Exec("INSERT INTO words VALUES (2, E'na\\xefve')", "app").ok());
+  StopWritersAndExpectSynced(nullptr, state_dir(), *src_, "app", DestinationParams(), {"public"},
+                             1);
+  const char* kWords =
+      "SELECT string_agg(length(w) || ' ' || encode(convert_to(w, 'UTF8'), 'hex'), ', ' "
+      "ORDER BY id) FROM words";
+  EXPECT_EQ(*dst->QueryValue(kWords), "4 636166c3a9, 5 6e61c3af7665");
+  EXPECT_EQ(*src_->QueryValue(kWords, "app"), "4 636166c3a9, 5 6e61c3af7665");
+  CommandResult verify = Run("verify", config);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
 // Method clone, 13 -> 15, with gcloud's authorized-user credentials: the source cloned
 // physically, the clone's end read from its crash recovery through Cloud Logging, its copied
 // slot dropped (Google refuses the upgrade while one exists), the clone upgraded in place, then
