@@ -229,8 +229,9 @@ Result<std::vector<std::string>> Connection::StatementRecordingSettingsWeMaySet(
 }
 
 Status Connection::ExecScript(std::string_view sql) {
-  log::debug("[{}] ({} bytes of script)", params_.label, sql.size());
-  return Run(sql, {}, false).status();
+  const std::string what = fmt::format("a script's part of {} bytes", sql.size());
+  log::debug("[{}] ({})", params_.label, what);
+  return Checked(PQexec(conn_.get(), std::string(sql).c_str()), what, true).status();
 }
 
 Status Connection::ExecSensitive(std::string_view sql) {

@@ -69,8 +69,8 @@ class Connection {
   // shown in an error; kept out of the server's log and pg_stat_statements too when this
   // session may turn their recording off (see the .cpp).
   Status ExecSensitive(std::string_view sql);
-  // For a script's part, too long to log (a megabyte of schema): the debug log gives its size,
-  // an error the server's message without the text.
+  // For a script's part, too long to log (a megabyte of schema): the debug log and an error
+  // give its size in place of its text (the error with the server's line and position).
   Status ExecScript(std::string_view sql);
   // A statement in the simple query protocol that must finish within `timeout`; on timeout the
   // error says so and the connection is left busy (close it). For consoles that answer slowly
