@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/parse.h"
 #include "util/poll.h"
 
@@ -32,10 +33,13 @@ void PausePoint(const char* point) {
   auto pause = PauseAt(spec, point);
   if (!pause) return;
   if (release == nullptr) return RealClock().SleepFor(*pause);
-  (void)PollUntil(RealClock(), *pause, std::chrono::milliseconds(20), []() -> Result<bool> {
-    std::error_code ec;
-    return std::filesystem::exists(release, ec);
-  });
+  auto released =
+      PollUntil(RealClock(), *pause, std::chrono::milliseconds(20), []() -> Result<bool> {
+        std::error_code ec;
+        return std::filesystem::exists(release, ec);
+      });
+  if (released.ok() && !*released)
+    log::warn("pause point {}: {} not made within {} ms; going on", point, release, pause->count());
 }
 
 }  // namespace dbr

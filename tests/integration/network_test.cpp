@@ -290,7 +290,8 @@ TEST_F(NetworkTest, SourceRestartedDuringCatchUpIsWaitedOut) {
 TEST_F(NetworkTest, LastingOutageStopsTheRunClearlyAndTheNextRunResumes) {
   auto proxy = FaultProxy::Start(src_->port());
   ASSERT_TRUE(proxy.ok()) << proxy.message();
-  auto config = Config("catchup_lag_bytes: 1\nreconnect_timeout: 5\n", proxy->get());
+  const std::string outage = "reconnect_timeout: 5\n";
+  auto config = Config("catchup_lag_bytes: 1\n" + outage, proxy->get());
   auto run = StartRun(config);
   ASSERT_TRUE(WaitForCatchUp()) << "the run never reached catch-up";
   const auto cut_at = std::chrono::steady_clock::now();
@@ -310,7 +311,7 @@ TEST_F(NetworkTest, LastingOutageStopsTheRunClearlyAndTheNextRunResumes) {
   StopHeartbeatWriter(state_dir());
   // The run resumed starts its own heartbeat writer, which keeps a heartbeat or so in flight:
   // under a one-byte bar catch-up would end only if a poll fell between two of them.
-  config = Config("reconnect_timeout: 5\n", proxy->get());
+  config = Config(outage, proxy->get());
   CommandResult again = RunDbRelocate({"run", "--config", config.string()});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.err.find("resuming"), std::string::npos) << again.err;

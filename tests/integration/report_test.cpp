@@ -11,6 +11,7 @@
 
 #include "harness/app_pair.h"
 #include "harness/http_get.h"
+#include "harness/wait.h"
 #include "util/files.h"
 
 namespace dbr::test {
@@ -208,14 +209,15 @@ TEST_F(ReportTest, CutoverRecordsItsWritePauseInTheReportAndTheMetrics) {
 
   // The restarted heartbeat writer serves again, with the switch counted.
   std::string page;
-  for (int i = 0; i < 240; ++i) {
-    HttpReply r = HttpGet(url, 1000);
-    if (r.status == 200 && r.body.find("db_relocate_switches_total 1\n") != std::string::npos) {
-      page = r.body;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        HttpReply r = HttpGet(url, 1000);
+        if (r.status != 200 || r.body.find("db_relocate_switches_total 1\n") == std::string::npos)
+          return false;
+        page = r.body;
+        return true;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(250)));
   ASSERT_FALSE(page.empty()) << "no page with the switch counted";
   EXPECT_NE(page.find("db_relocate_primary{side=\"destination\"} 1\n"), std::string::npos) << page;
   auto pause = Metric(page, "db_relocate_write_pause_seconds");

@@ -618,8 +618,11 @@ TEST_F(RunTest, TableWhoseCopyTheDestinationLostInACrashIsCopiedAgain) {
   )sql",
                          "app")
                   .ok());
-  auto walwriter = dst_->QueryValue(
-      "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'", "postgres");
+  auto walwriter_now = [&] {
+    return dst_->QueryValue("SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'",
+                            "postgres");
+  };
+  auto walwriter = walwriter_now();
   ASSERT_TRUE(walwriter.ok() && !walwriter->empty()) << walwriter.message();
   const pid_t walwriter_pid = static_cast<pid_t>(std::stol(*walwriter));
   ASSERT_EQ(kill(walwriter_pid, SIGSTOP), 0);
@@ -643,8 +646,7 @@ TEST_F(RunTest, TableWhoseCopyTheDestinationLostInACrashIsCopiedAgain) {
   // statement must find its sessions gone, not flush what the crash is to lose.
   EXPECT_TRUE(WaitFor(
       [&] {
-        auto now = dst_->QueryValue(
-            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'", "postgres");
+        auto now = walwriter_now();
         return now.ok() && !now->empty() && *now != *walwriter;
       },
       std::chrono::seconds(60)));
