@@ -24,8 +24,9 @@
 namespace dbr {
 namespace {
 
-// Step 1: the engine's and the cloud's checks; stops on FAIL unless `force`.
-Status CheckBeforeStarting(RunContext& ctx) {
+// The engine's and the cloud's checks; stops on FAIL unless `force`, saying what stays
+// (`changed`: what the run has changed so far).
+Status RunChecks(RunContext& ctx, std::string_view changed) {
   // Claimed before the checks find upgrade.user free, held until the slot proves it taken: two
   // relocations started at once with one user cannot both find it free.
   auto claim = [&ctx] { return ctx.engine->ClaimReplicationUser(ctx); };
@@ -42,13 +43,17 @@ Status CheckBeforeStarting(RunContext& ctx) {
   }
   std::cerr << report.ToText();
   if (report.HasBadConfig())
-    return Status::BadConfig(
-        "the configuration does not fit these servers (see the FAIL lines above); nothing was "
-        "changed");
+    return Status::BadConfig(fmt::format(
+        "the configuration does not fit these servers (see the FAIL lines above); {}", changed));
   if (report.Blocks(ctx.config.force))
     return Status::Error(
-        "pre-flight checks failed (see the FAIL lines above); nothing was changed");
+        fmt::format("pre-flight checks failed (see the FAIL lines above); {}", changed));
   return Status::Ok();
+}
+
+// Step 1.
+Status CheckBeforeStarting(RunContext& ctx) {
+  return RunChecks(ctx, "nothing was changed");
 }
 
 // Step 2: the cloud's new instance, when the logical copy is to fill one; checked by the
@@ -58,7 +63,8 @@ Status MakeDestination(RunContext& ctx) {
   DBR_RETURN_IF_ERROR(ctx.cloud->MakeDestination(ctx));
   if (existed || !ctx.DestinationExists()) return Status::Ok();
   DBR_RETURN_IF_ERROR(ctx.engine->Connect(ctx));
-  return CheckBeforeStarting(ctx);
+  return RunChecks(ctx,
+                   "the new instance stays, and `run` goes on with it once the cause is fixed");
 }
 
 Status TakeSnapshot(RunContext& ctx) {

@@ -300,6 +300,33 @@ TEST_F(CloudSqlTest, TheNewInstancesDatabaseIsMadeInTheSourcesEncoding) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
 
+// The destination's checks can run only once the new instance exists: one that fails there
+// says the instance stays, and the next `run` goes on with it rather than asking for another.
+TEST_F(CloudSqlTest, ACheckTheNewInstanceFailsKeepsItForTheNextRun) {
+  // adminpack, in PostgreSQL 15's contrib, was removed in 17.
+  ASSERT_TRUE(src_->Exec("CREATE SCHEMA \"Sales Ops\"; CREATE TABLE t (id int PRIMARY KEY); "
+                         "CREATE EXTENSION adminpack",
+                         "app")
+                  .ok());
+  ASSERT_NO_FATAL_FAILURE(StartDouble(Seed()));
+  auto config = Config("upgrade:\n  engine_version: \"17\"\n");
+  CommandResult failed = Run("run", config);
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.err.find("installed on the source but not available on the destination"),
+            std::string::npos)
+      << failed.err;
+  EXPECT_NE(failed.err.find("pre-flight checks failed (see the FAIL lines above); the new "
+                            "instance stays, and `run` goes on with it once the cause is fixed"),
+            std::string::npos)
+      << failed.err;
+  EXPECT_EQ(failed.err.find("nothing was changed"), std::string::npos) << failed.err;
+
+  ASSERT_TRUE(src_->Exec("DROP EXTENSION adminpack", "app").ok());
+  CommandResult again = Run("run", config);
+  ASSERT_EQ(again.exit_code, 0) << again.err << "\n" << DoubleLog();
+  EXPECT_EQ(InDoubleLog("sqladmin POST /v1/projects/shop/instances 200"), 1u) << DoubleLog();
+}
+
 // Method clone, 13 -> 15, with gcloud's authorized-user credentials: the source cloned
 // physically, the clone's end read from its crash recovery through Cloud Logging, its copied
 // slot dropped (Google refuses the upgrade while one exists), the clone upgraded in place, then
